@@ -1,0 +1,22 @@
+// The built-in adapter types, registered explicitly by the composition root.
+#pragma once
+
+#include "absl/status/status.h"
+#include "broker/adapter_registry.h"
+
+namespace hart {
+
+namespace grpc_feed {
+class FeedAppender;
+}
+
+// What the built-in adapters need from the broker.
+struct BuiltinAdapterDeps {
+  // nullptr: grpc_feed factory is registered for config validation only.
+  grpc_feed::FeedAppender* feed_appender = nullptr;
+};
+
+absl::Status RegisterBuiltinAdapters(AdapterRegistry& registry,
+                                     const BuiltinAdapterDeps& deps);
+
+}  // namespace hart

@@ -1,0 +1,46 @@
+// The `grpc_feed` adapter: a delivery is "sent" by appending it durably to
+// its agency's feed (a per-agency sequence in the store); the partner reads
+// the feed with FeedService.Subscribe and acknowledges RECEIVED, which
+// makes the delivery DELIVERED. Appends from all agencies share one
+// group-committed transaction per batch.
+//
+// Settings: none yet (an empty mapping); unknown settings are errors.
+#pragma once
+
+#include <memory>
+
+#include "adapters/grpc_feed/feed_hub.h"
+#include "broker/adapter_registry.h"
+#include "broker/store/batch_writer.h"
+
+namespace hart::grpc_feed {
+
+inline constexpr char kAdapterType[] = "grpc_feed";
+
+// Shared by every grpc_feed adapter: batches appends and wakes subscribers.
+class FeedAppender {
+ public:
+  // `store`, `clock` and `hub` must outlive the appender.
+  FeedAppender(Store& store, const Clock& clock, FeedHub& hub, size_t max_batch = 256);
+  void Append(FeedAppend append, std::function<void(absl::StatusOr<FeedAppendResult>)> done);
+
+ private:
+  BatchWriter<FeedAppend, FeedAppendResult> writer_;
+};
+
+class GrpcFeedAdapterFactory final : public AdapterFactory {
+ public:
+  // `appender` must outlive every adapter built; nullptr makes a factory
+  // that only validates settings (for --check-config).
+  explicit GrpcFeedAdapterFactory(FeedAppender* appender) : appender_(appender) {}
+  std::string_view type() const override { return kAdapterType; }
+  absl::Status ValidateSettings(const google::protobuf::Struct& settings) const override;
+  absl::StatusOr<std::unique_ptr<Adapter>> Create(
+      const std::string& agency_id, const google::protobuf::Struct& settings,
+      const AdapterContext& context) const override;
+
+ private:
+  FeedAppender* appender_;
+};
+
+}  // namespace hart::grpc_feed

@@ -1,0 +1,49 @@
+#include "broker/acks/ack_recorder.h"
+
+#include "absl/strings/str_cat.h"
+#include "broker/acks/ack_policy.h"
+#include "broker/common/sha256.h"
+#include "broker/common/time_util.h"
+
+namespace hart {
+
+absl::StatusOr<v1::DeliveryState> AckRecorder::Acknowledge(
+    const std::string& agency_id, const std::string& delivery_id,
+    v1::Acknowledgement::Kind kind, const std::string& note, const std::string& actor) {
+  // A concurrent ack of the same delivery makes the compare-and-set lose;
+  // re-read and re-decide a few times.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto delivery = store_.GetDelivery(delivery_id);
+    if (!delivery.ok()) return delivery.status();
+    if (delivery->agency_id != agency_id) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("delivery ", delivery_id, " is not addressed to agency ", agency_id));
+    }
+    auto transition = NextStateForAck(delivery->state, kind, note);
+    if (!transition.ok()) return transition.status();
+    if (!transition->changes_state) return transition->new_state;
+    const absl::Time now = clock_.Now();
+    AckWrite write;
+    write.delivery_id = delivery_id;
+    write.expected_state = delivery->state;
+    write.new_state = transition->new_state;
+    write.ack.set_kind(kind);
+    write.ack.set_note(note);
+    write.ack.set_actor(actor);
+    *write.ack.mutable_recorded_at() = ToProtoTime(now);
+    // The note is the partner's free text: only its digest is audited.
+    write.audit = {now, actor,
+                   absl::StrCat("delivery.ack.",
+                                v1::Acknowledgement::Kind_Name(kind)),
+                   delivery->referral_id, delivery_id,
+                   note.empty() ? std::string() : Sha256(note),
+                   absl::StrCat("from=", v1::DeliveryState_Name(delivery->state),
+                                " to=", v1::DeliveryState_Name(transition->new_state))};
+    absl::Status status = store_.ApplyAck(write);
+    if (status.ok()) return transition->new_state;
+    if (!absl::IsAborted(status)) return status;
+  }
+  return absl::AbortedError("the delivery kept changing concurrently; retry the ack");
+}
+
+}  // namespace hart

@@ -1,0 +1,34 @@
+// Records partners' acknowledgements against the delivery state machine,
+// with an audit event in the same transaction.
+//
+// Thread safety: safe to call concurrently; concurrent acks of one delivery
+// are serialised by the store's compare-and-set.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "broker/clock.h"
+#include "broker/store.h"
+
+namespace hart {
+
+class AckRecorder {
+ public:
+  AckRecorder(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
+
+  // `agency_id` is the caller's agency: PERMISSION_DENIED (and nothing
+  // changes) if the delivery belongs to another agency. Returns the
+  // delivery's state afterwards.
+  absl::StatusOr<v1::DeliveryState> Acknowledge(const std::string& agency_id,
+                                                const std::string& delivery_id,
+                                                v1::Acknowledgement::Kind kind,
+                                                const std::string& note,
+                                                const std::string& actor);
+
+ private:
+  Store& store_;
+  const Clock& clock_;
+};
+
+}  // namespace hart

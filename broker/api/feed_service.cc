@@ -1,0 +1,240 @@
+#include "broker/api/feed_service.h"
+
+#include <deque>
+
+#include "absl/strings/str_cat.h"
+#include "broker/api/status_mapping.h"
+#include "broker/common/logging.h"
+#include "broker/common/time_util.h"
+
+namespace hart {
+
+// One open Subscribe stream. Phases: first the redelivery of events at or
+// before resume_after that were never acknowledged RECEIVED, then replay and
+// live events after resume_after. At most one page of events is buffered.
+class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
+ public:
+  FeedSubscription(FeedServiceImpl& service, std::string agency_id, uint64_t resume_after)
+      : service_(service),
+        agency_id_(std::move(agency_id)),
+        resume_after_(resume_after),
+        cursor_(resume_after) {}
+
+  void Start() {
+    token_ = service_.hub_.Listen(agency_id_, [this](uint64_t) { OnFeedGrew(); });
+    service_.AddSubscription(this);
+    absl::MutexLock lock(&mu_);
+    WriteNextLocked();
+  }
+
+  void OnFeedGrew() {
+    absl::MutexLock lock(&mu_);
+    WriteNextLocked();
+  }
+
+  void OnHeartbeatTick() {
+    absl::MutexLock lock(&mu_);
+    if (finished_ || writing_ || wrote_since_tick_) {
+      wrote_since_tick_ = false;
+      return;
+    }
+    current_.Clear();
+    current_.set_sequence(cursor_);
+    *current_.mutable_sent_at() = ToProtoTime(service_.clock_.Now());
+    current_.mutable_heartbeat();
+    writing_ = true;
+    StartWrite(&current_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    wrote_since_tick_ = true;
+    if (!ok) {
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
+      return;
+    }
+    if (finish_pending_) {
+      FinishLocked(pending_status_);
+      return;
+    }
+    WriteNextLocked();
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the subscriber"));
+  }
+
+  void OnDone() override {
+    // After these two calls no hub or ticker callback can reach this object.
+    service_.hub_.Unlisten(token_);
+    service_.RemoveSubscription(this);
+    delete this;
+  }
+
+ private:
+  void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_) return;
+    if (writing_) {
+      finish_pending_ = true;
+      pending_status_ = std::move(status);
+      return;
+    }
+    finished_ = true;
+    Finish(std::move(status));
+  }
+
+  // Refills the buffer from the store if needed and starts the next write.
+  void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_ || finish_pending_ || writing_) return;
+    if (buffer_.empty()) {
+      if (absl::Status s = RefillLocked(); !s.ok()) {
+        FinishLocked(ToGrpcStatus(absl::UnavailableError(
+            absl::StrCat("cannot read the feed: ", s.message()))));
+        return;
+      }
+    }
+    if (buffer_.empty()) return;  // caught up: wait for the hub or a heartbeat
+    current_ = std::move(buffer_.front());
+    buffer_.pop_front();
+    writing_ = true;
+    StartWrite(&current_);
+  }
+
+  absl::Status RefillLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const size_t page = service_.options_.page_size;
+    if (redelivering_) {
+      auto entries = service_.store_.ReadUnreceivedFeed(agency_id_, redelivery_cursor_,
+                                                        resume_after_, page);
+      if (!entries.ok()) return entries.status();
+      if (!entries->empty()) {
+        redelivery_cursor_ = entries->back().sequence;
+        for (auto& e : *entries) buffer_.push_back(ToEvent(e, /*redelivery=*/true));
+        return absl::OkStatus();
+      }
+      redelivering_ = false;
+    }
+    auto entries = service_.store_.ReadFeed(agency_id_, cursor_, page);
+    if (!entries.ok()) return entries.status();
+    for (auto& e : *entries) {
+      cursor_ = e.sequence;
+      buffer_.push_back(ToEvent(e, /*redelivery=*/false));
+    }
+    return absl::OkStatus();
+  }
+
+  v1::FeedEvent ToEvent(const FeedEntry& entry, bool redelivery) const {
+    v1::FeedEvent event;
+    event.set_sequence(entry.sequence);
+    *event.mutable_sent_at() = ToProtoTime(service_.clock_.Now());
+    auto* delivery = event.mutable_delivery();
+    delivery->set_delivery_id(entry.delivery.delivery_id);
+    delivery->set_referral_id(entry.delivery.referral_id);
+    delivery->set_redelivery(redelivery);
+    *delivery->mutable_referral() =
+        service_.views_.Build(entry.delivery, entry.intake, entry.priority);
+    return event;
+  }
+
+  FeedServiceImpl& service_;
+  const std::string agency_id_;
+  const uint64_t resume_after_;
+  grpc_feed::FeedHub::Token token_ = 0;
+
+  absl::Mutex mu_;
+  bool redelivering_ ABSL_GUARDED_BY(mu_) = true;
+  uint64_t redelivery_cursor_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t cursor_ ABSL_GUARDED_BY(mu_);
+  std::deque<v1::FeedEvent> buffer_ ABSL_GUARDED_BY(mu_);
+  v1::FeedEvent current_ ABSL_GUARDED_BY(mu_);  // alive until OnWriteDone
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool wrote_since_tick_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_pending_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status pending_status_ ABSL_GUARDED_BY(mu_);
+};
+
+FeedServiceImpl::FeedServiceImpl(Store& store, grpc_feed::FeedHub& hub,
+                                 const ViewBuilder& views, AckRecorder& acks,
+                                 Authorizer& authorizer, const Clock& clock,
+                                 FeedServiceOptions options)
+    : store_(store),
+      hub_(hub),
+      views_(views),
+      acks_(acks),
+      authorizer_(authorizer),
+      clock_(clock),
+      options_(options),
+      ticker_([this] { TickHeartbeats(); }) {}
+
+FeedServiceImpl::~FeedServiceImpl() {
+  {
+    absl::MutexLock lock(&subscriptions_mu_);
+    stopping_ = true;
+  }
+  ticker_.join();
+}
+
+void FeedServiceImpl::AddSubscription(FeedSubscription* s) {
+  absl::MutexLock lock(&subscriptions_mu_);
+  subscriptions_.insert(s);
+}
+
+void FeedServiceImpl::RemoveSubscription(FeedSubscription* s) {
+  absl::MutexLock lock(&subscriptions_mu_);
+  subscriptions_.erase(s);
+}
+
+void FeedServiceImpl::TickHeartbeats() {
+  absl::MutexLock lock(&subscriptions_mu_);
+  for (;;) {
+    // Real time paces heartbeats: they keep connections alive through
+    // proxies, which count wall-clock idleness.
+    subscriptions_mu_.AwaitWithTimeout(absl::Condition(&stopping_),
+                                       options_.heartbeat_interval);
+    if (stopping_) return;
+    for (FeedSubscription* s : subscriptions_) s->OnHeartbeatTick();
+  }
+}
+
+grpc::ServerWriteReactor<v1::FeedEvent>* FeedServiceImpl::Subscribe(
+    grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
+  auto identity = authorizer_.Require(*context, "Subscribe", {Role::kAgency});
+  if (!identity.ok()) {
+    class Refusal final : public grpc::ServerWriteReactor<v1::FeedEvent> {
+     public:
+      explicit Refusal(grpc::Status status) { Finish(std::move(status)); }
+      void OnDone() override { delete this; }
+    };
+    return new Refusal(ToGrpcStatus(identity.status()));
+  }
+  Logger("feed")->info("event=subscribe agency={} resume_after={}", identity->id,
+                       request->resume_after());
+  auto* subscription =
+      new FeedSubscription(*this, identity->id, request->resume_after());
+  subscription->Start();
+  return subscription;
+}
+
+grpc::ServerUnaryReactor* FeedServiceImpl::Acknowledge(
+    grpc::CallbackServerContext* context, const v1::AcknowledgeRequest* request,
+    v1::AcknowledgeResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  auto identity = authorizer_.Require(*context, "Acknowledge", {Role::kAgency});
+  if (!identity.ok()) {
+    reactor->Finish(ToGrpcStatus(identity.status()));
+    return reactor;
+  }
+  auto state = acks_.Acknowledge(identity->id, request->delivery_id(), request->kind(),
+                                 request->note(), identity->ToString());
+  if (absl::IsPermissionDenied(state.status())) {
+    authorizer_.RecordDenial(identity->ToString(), "Acknowledge", "",
+                             request->delivery_id());
+  }
+  if (state.ok()) response->set_state(*state);
+  reactor->Finish(ToGrpcStatus(state.status()));
+  return reactor;
+}
+
+}  // namespace hart

@@ -1,0 +1,65 @@
+// gRPC edge of FeedService (agency role): the server side of the grpc_feed
+// adapter. Each Subscribe is a reactor that pages events from the store
+// (bounded memory per subscriber), is woken by the FeedHub when its
+// agency's feed grows, and gets heartbeats from a shared ticker.
+#pragma once
+
+#include <set>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "adapters/grpc_feed/feed_hub.h"
+#include "broker/acks/ack_recorder.h"
+#include "broker/api/authorizer.h"
+#include "broker/clock.h"
+#include "broker/store.h"
+#include "broker/views/view_builder.h"
+#include "hart/referral/v1/feed.grpc.pb.h"
+
+namespace hart {
+
+class FeedSubscription;
+
+struct FeedServiceOptions {
+  // Heartbeat on a stream idle this long. Default: 15 s.
+  absl::Duration heartbeat_interval = absl::Seconds(15);
+  // Events read from the store at a time. Default: 64.
+  size_t page_size = 64;
+};
+
+class FeedServiceImpl final : public v1::FeedService::CallbackService {
+ public:
+  // Every reference must outlive the service.
+  FeedServiceImpl(Store& store, grpc_feed::FeedHub& hub, const ViewBuilder& views,
+                  AckRecorder& acks, Authorizer& authorizer, const Clock& clock,
+                  FeedServiceOptions options);
+  // Stops the heartbeat ticker. Shut the gRPC server down first.
+  ~FeedServiceImpl() override;
+
+  grpc::ServerWriteReactor<v1::FeedEvent>* Subscribe(
+      grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) override;
+  grpc::ServerUnaryReactor* Acknowledge(grpc::CallbackServerContext* context,
+                                        const v1::AcknowledgeRequest* request,
+                                        v1::AcknowledgeResponse* response) override;
+
+ private:
+  friend class FeedSubscription;
+  void AddSubscription(FeedSubscription* s);
+  void RemoveSubscription(FeedSubscription* s);
+  void TickHeartbeats();
+
+  Store& store_;
+  grpc_feed::FeedHub& hub_;
+  const ViewBuilder& views_;
+  AckRecorder& acks_;
+  Authorizer& authorizer_;
+  const Clock& clock_;
+  const FeedServiceOptions options_;
+
+  absl::Mutex subscriptions_mu_;
+  std::set<FeedSubscription*> subscriptions_ ABSL_GUARDED_BY(subscriptions_mu_);
+  bool stopping_ ABSL_GUARDED_BY(subscriptions_mu_) = false;
+  std::thread ticker_;
+};
+
+}  // namespace hart

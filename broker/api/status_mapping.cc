@@ -1,0 +1,23 @@
+#include "broker/api/status_mapping.h"
+
+#include "broker/common/field_violations.h"
+#include "google/rpc/status.pb.h"
+
+namespace hart {
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  // absl and gRPC share the canonical code numbering.
+  const auto code = static_cast<grpc::StatusCode>(status.code());
+  const std::string message(status.message());
+  if (auto bad_request = BadRequestOf(status)) {
+    google::rpc::Status details;
+    details.set_code(static_cast<int>(code));
+    details.set_message(message);
+    details.add_details()->PackFrom(*bad_request);
+    return grpc::Status(code, message, details.SerializeAsString());
+  }
+  return grpc::Status(code, message);
+}
+
+}  // namespace hart

@@ -1,0 +1,11 @@
+// Lets users spell flags with dashes (--check-config) although absl flags
+// are declared with underscores (check_config).
+#pragma once
+
+namespace hart {
+
+// Rewrites, in place, "--some-flag[=value]" to "--some_flag[=value]" for
+// every argument before a bare "--". Values are left untouched.
+void NormalizeFlagNames(int argc, char** argv);
+
+}  // namespace hart

@@ -1,0 +1,186 @@
+#include "broker/config/config_loader.h"
+
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "broker/config/yaml_to_proto.h"
+#include "broker/routing/geography.h"
+#include "google/protobuf/util/field_mask_util.h"
+#include "hart/referral/v1/intake.pb.h"
+
+namespace hart {
+
+namespace v1 = ::hart::referral::v1;
+namespace cfg = ::hart::config::v1;
+
+absl::StatusOr<cfg::BrokerConfig> ParseConfigFile(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    return absl::NotFoundError(absl::StrCat("cannot read config file ", path));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": line ", e.mark.line + 1, ", column ",
+                     e.mark.column + 1, ": ", e.msg));
+  }
+  cfg::BrokerConfig config;
+  std::vector<std::string> problems;
+  YamlToProto(root, path, &config, &problems);
+  if (!problems.empty()) {
+    return absl::InvalidArgumentError(absl::StrJoin(problems, "\n"));
+  }
+  return config;
+}
+
+void ApplyConfigDefaults(cfg::BrokerConfig* config) {
+  auto* server = config->mutable_server();
+  if (server->listen_address().empty()) server->set_listen_address("127.0.0.1:7443");
+  if (server->max_receive_message_bytes() == 0) {
+    server->set_max_receive_message_bytes(2 << 20);
+  }
+  if (server->max_send_message_bytes() == 0) server->set_max_send_message_bytes(4 << 20);
+  auto* store = config->mutable_store();
+  if (store->backend().empty()) store->set_backend("sqlite");
+  if (store->max_group_commit() == 0) store->set_max_group_commit(256);
+  auto* dispatch = config->mutable_dispatch();
+  if (dispatch->max_attempts() == 0) dispatch->set_max_attempts(8);
+  if (!dispatch->has_initial_backoff()) dispatch->mutable_initial_backoff()->set_seconds(2);
+  if (!dispatch->has_max_backoff()) dispatch->mutable_max_backoff()->set_seconds(300);
+  if (!dispatch->has_claim_lease()) dispatch->mutable_claim_lease()->set_seconds(60);
+  if (dispatch->claim_batch() == 0) dispatch->set_claim_batch(256);
+  auto* feed = config->mutable_feed();
+  if (!feed->has_heartbeat_interval()) feed->mutable_heartbeat_interval()->set_seconds(15);
+  if (feed->page_size() == 0) feed->set_page_size(64);
+}
+
+namespace {
+
+bool IsWellFormedId(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
+}
+
+void ValidateRules(const cfg::BrokerConfig& config, const Geography& geo,
+                   std::vector<std::string>* problems) {
+  std::set<std::string> rule_ids;
+  for (int i = 0; i < config.rules_size(); ++i) {
+    const auto& rule = config.rules(i);
+    const std::string where = absl::StrCat("rules[", i, "] '", rule.id(), "'");
+    if (!IsWellFormedId(rule.id())) {
+      problems->push_back(absl::StrCat(where, ": id must be lowercase letters, digits and '-'"));
+    }
+    if (!rule_ids.insert(rule.id()).second) {
+      problems->push_back(absl::StrCat(where, ": id is used twice"));
+    }
+    if (!rule.has_when()) {
+      problems->push_back(absl::StrCat(where, ": has no 'when' condition"));
+    }
+    if (rule.destinations().empty()) {
+      problems->push_back(absl::StrCat(where, ": has no destinations"));
+    }
+    for (int j = 0; j < rule.destinations_size(); ++j) {
+      const auto& dest = rule.destinations(j);
+      const std::string dwhere = absl::StrCat(where, " destinations[", j, "]");
+      if (!dest.agency().empty()) {
+        if (geo.FindAgency(dest.agency()) == nullptr) {
+          problems->push_back(absl::StrCat(dwhere, ": agency '", dest.agency(),
+                                           "' is not defined"));
+        }
+      } else if (dest.kind() == v1::AGENCY_KIND_UNSPECIFIED) {
+        problems->push_back(absl::StrCat(dwhere, ": needs a kind or an agency"));
+      } else {
+        for (const cfg::Town* town : geo.towns()) {
+          auto agency = geo.AgencyFor(dest.kind(), *town);
+          if (!agency.ok()) {
+            problems->push_back(absl::StrCat(dwhere, ": ", agency.status().message()));
+          }
+        }
+      }
+      if (!dest.has_ack_deadline_normal() || !dest.has_ack_deadline_urgent()) {
+        problems->push_back(absl::StrCat(
+            dwhere, ": needs ack_deadline_normal and ack_deadline_urgent"));
+      }
+    }
+  }
+}
+
+void ValidateFieldViews(const cfg::BrokerConfig& config,
+                        std::vector<std::string>* problems) {
+  std::set<int> kinds;
+  for (int i = 0; i < config.field_views_size(); ++i) {
+    const auto& view = config.field_views(i);
+    if (!kinds.insert(view.kind()).second) {
+      problems->push_back(absl::StrCat("field_views[", i, "]: kind ",
+                                       v1::AgencyKind_Name(view.kind()),
+                                       " has two views"));
+    }
+    for (const auto& path : view.include()) {
+      google::protobuf::FieldMask mask;
+      mask.add_paths(path);
+      if (!google::protobuf::util::FieldMaskUtil::IsValidFieldMask<v1::Intake>(mask)) {
+        problems->push_back(absl::StrCat("field_views[", i, "]: '", path,
+                                         "' is not a field of the intake"));
+      }
+    }
+  }
+  for (const auto& agency : config.agencies()) {
+    if (!kinds.count(agency.kind())) {
+      problems->push_back(absl::StrCat("agency kind ", v1::AgencyKind_Name(agency.kind()),
+                                       " (agency '", agency.id(),
+                                       "') has no field view"));
+      kinds.insert(agency.kind());  // report each kind once
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> ValidateConfig(const cfg::BrokerConfig& config,
+                                        const AdapterRegistry& registry) {
+  std::vector<std::string> problems;
+  const Geography geo = Geography::Build(config, &problems);
+  for (const auto& agency : config.agencies()) {
+    const std::string where = absl::StrCat("agency '", agency.id(), "'");
+    if (!IsWellFormedId(agency.id())) {
+      problems.push_back(absl::StrCat(where, ": id must be lowercase letters, digits and '-'"));
+    }
+    if (agency.kind() == v1::AGENCY_KIND_UNSPECIFIED) {
+      problems.push_back(absl::StrCat(where, ": has no kind"));
+    }
+    const AdapterFactory* factory = registry.Find(agency.adapter().type());
+    if (factory == nullptr) {
+      problems.push_back(absl::StrCat(where, ": adapter type '", agency.adapter().type(),
+                                      "' is not one of: ",
+                                      absl::StrJoin(registry.Types(), ", ")));
+    } else if (auto status = factory->ValidateSettings(agency.adapter().settings());
+               !status.ok()) {
+      problems.push_back(absl::StrCat(where, ": adapter settings: ", status.message()));
+    }
+  }
+  if (config.towns().empty()) problems.push_back("no towns are configured");
+  if (config.rules().empty()) problems.push_back("no rules are configured");
+  ValidateRules(config, geo, &problems);
+  ValidateFieldViews(config, &problems);
+  return problems;
+}
+
+absl::StatusOr<cfg::BrokerConfig> LoadConfig(const std::string& path,
+                                             const AdapterRegistry& registry) {
+  auto config = ParseConfigFile(path);
+  if (!config.ok()) return config.status();
+  ApplyConfigDefaults(&*config);
+  const auto problems = ValidateConfig(*config, registry);
+  if (!problems.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": ", problems.size(), " problem(s):\n  ", absl::StrJoin(problems, "\n  ")));
+  }
+  return config;
+}
+
+}  // namespace hart

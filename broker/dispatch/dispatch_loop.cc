@@ -1,0 +1,56 @@
+#include "broker/dispatch/dispatch_loop.h"
+
+#include <algorithm>
+
+#include "broker/common/logging.h"
+
+namespace hart {
+
+DispatchLoop::DispatchLoop(Dispatcher& dispatcher, Store& store, const Clock& clock,
+                           absl::Duration max_idle_wait)
+    : dispatcher_(dispatcher),
+      store_(store),
+      clock_(clock),
+      max_idle_wait_(max_idle_wait),
+      thread_([this] { Run(); }) {}
+
+DispatchLoop::~DispatchLoop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  thread_.join();
+}
+
+void DispatchLoop::Wake() {
+  absl::MutexLock lock(&mu_);
+  woken_ = true;
+}
+
+void DispatchLoop::Run() {
+  static const auto log = Logger("dispatch");
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      woken_ = false;
+    }
+    auto handed = dispatcher_.RunOnce();
+    if (!handed.ok()) {
+      log->error("event=claim_failed code={}",
+                 absl::StatusCodeToString(handed.status().code()));
+    } else if (*handed > 0) {
+      continue;  // there may be more due right away
+    }
+    absl::Duration wait = max_idle_wait_;
+    if (auto next = store_.NextDueTime(); next.ok() && next->has_value()) {
+      // At least a millisecond, so a claim racing a lease expiry cannot spin.
+      wait = std::clamp(**next - clock_.Now(), absl::Milliseconds(1), max_idle_wait_);
+    }
+    absl::MutexLock lock(&mu_);
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return woken_ || stopping_; };
+    mu_.AwaitWithTimeout(absl::Condition(&ready), wait);
+  }
+}
+
+}  // namespace hart

@@ -1,0 +1,97 @@
+#include "broker/dispatch/dispatcher.h"
+
+#include "absl/strings/str_cat.h"
+#include "broker/common/logging.h"
+
+namespace hart {
+namespace {
+
+bool IsRetryable(absl::StatusCode code) {
+  return code == absl::StatusCode::kUnavailable ||
+         code == absl::StatusCode::kDeadlineExceeded ||
+         code == absl::StatusCode::kResourceExhausted ||
+         code == absl::StatusCode::kAborted;
+}
+
+const std::shared_ptr<spdlog::logger>& Log() {
+  static const auto log = Logger("dispatch");
+  return log;
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(Store& store, std::map<std::string, Adapter*> adapters_by_agency,
+                       const Clock& clock, RandomSource& random, DispatchPolicy policy)
+    : store_(store),
+      adapters_(std::move(adapters_by_agency)),
+      clock_(clock),
+      random_(random),
+      policy_(policy) {}
+
+absl::StatusOr<size_t> Dispatcher::RunOnce() {
+  const absl::Time now = clock_.Now();
+  auto claimed = store_.ClaimDueDeliveries(now, now + policy_.claim_lease,
+                                           policy_.claim_batch);
+  if (!claimed.ok()) return claimed.status();
+  for (const DeliveryRecord& delivery : *claimed) {
+    auto it = adapters_.find(delivery.agency_id);
+    if (it == adapters_.end()) {
+      // The agency left the config while deliveries were pending.
+      OnResult(delivery, {absl::FailedPreconditionError(absl::StrCat(
+                              "agency ", delivery.agency_id,
+                              " has no adapter in the current config"))});
+      continue;
+    }
+    it->second->Deliver(delivery, [this, delivery](DeliveryResult result) {
+      OnResult(delivery, std::move(result));
+    });
+  }
+  return claimed->size();
+}
+
+void Dispatcher::OnResult(const DeliveryRecord& delivery, DeliveryResult result) {
+  const absl::Time now = clock_.Now();
+  if (result.status.ok() && !result.transport_acknowledged) {
+    return;  // handed off; the adapter recorded where (e.g. a feed sequence)
+  }
+  DeliveryOutcome outcome;
+  outcome.delivery_id = delivery.delivery_id;
+  outcome.at = now;
+  outcome.next_attempt_at = now;
+  outcome.transport_ref = result.transport_ref;
+  outcome.audit = {now, "broker", "", delivery.referral_id, delivery.delivery_id, "", ""};
+  if (result.status.ok()) {
+    outcome.new_state = v1::DELIVERED;
+    outcome.audit.action = "delivery.delivered";
+    outcome.audit.detail = absl::StrCat("agency=", delivery.agency_id,
+                                        " attempt=", delivery.attempts);
+  } else {
+    outcome.error = absl::StrCat(absl::StatusCodeToString(result.status.code()), ": ",
+                                 result.status.message());
+    const bool retry = IsRetryable(result.status.code()) &&
+                       delivery.attempts < policy_.max_attempts;
+    if (retry) {
+      absl::Duration delay = RetryDelay(policy_.backoff, delivery.attempts, random_);
+      if (result.retry_after && *result.retry_after > delay) delay = *result.retry_after;
+      outcome.new_state = v1::PENDING;
+      outcome.next_attempt_at = now + delay;
+      outcome.audit.action = "delivery.attempt_failed";
+    } else {
+      outcome.new_state = v1::DEAD;
+      outcome.audit.action = "delivery.dead";
+    }
+    outcome.audit.detail =
+        absl::StrCat("agency=", delivery.agency_id, " attempt=", delivery.attempts,
+                     " code=", absl::StatusCodeToString(result.status.code()));
+    Log()->warn("event={} delivery_id={} agency={} attempt={} code={}",
+                outcome.audit.action, delivery.delivery_id, delivery.agency_id,
+                delivery.attempts, absl::StatusCodeToString(result.status.code()));
+  }
+  if (auto s = store_.RecordOutcomes({&outcome, 1}); !s.ok()) {
+    // The claim's lease expires and the delivery is retried: nothing is lost.
+    Log()->error("event=outcome_write_failed delivery_id={} code={}",
+                 delivery.delivery_id, absl::StatusCodeToString(s.code()));
+  }
+}
+
+}  // namespace hart

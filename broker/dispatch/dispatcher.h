@@ -1,0 +1,52 @@
+// The outbox drain: claims due deliveries from the store and hands each to
+// its agency's adapter; records what came back (delivered, retry later with
+// backoff, dead after the attempt budget). Adapters answer asynchronously,
+// so one slow destination never holds up the others.
+//
+// Thread safety: RunOnce may be called from one thread at a time; adapter
+// callbacks may arrive on any thread. Store, adapters, clock and random
+// must outlive the dispatcher.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "broker/adapter.h"
+#include "broker/clock.h"
+#include "broker/dispatch/backoff.h"
+#include "broker/random.h"
+#include "broker/store.h"
+
+namespace hart {
+
+struct DispatchPolicy {
+  // Attempts before DEAD. Default: 8.
+  uint32_t max_attempts = 8;
+  BackoffPolicy backoff;
+  // How long a claim lasts before another dispatcher may retake it.
+  absl::Duration claim_lease = absl::Seconds(60);
+  // Deliveries claimed per round trip.
+  size_t claim_batch = 256;
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(Store& store, std::map<std::string, Adapter*> adapters_by_agency,
+             const Clock& clock, RandomSource& random, DispatchPolicy policy);
+
+  // Claims what is due now and hands it to adapters; returns how many were
+  // handed over (outcomes may still be pending).
+  absl::StatusOr<size_t> RunOnce();
+
+ private:
+  void OnResult(const DeliveryRecord& delivery, DeliveryResult result);
+
+  Store& store_;
+  const std::map<std::string, Adapter*> adapters_;
+  const Clock& clock_;
+  RandomSource& random_;
+  const DispatchPolicy policy_;
+};
+
+}  // namespace hart

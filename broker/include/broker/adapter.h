@@ -1,0 +1,46 @@
+// How a delivery reaches a partner. An adapter is chosen per agency by the
+// type name in the agency's config; its factory parses the adapter's own
+// settings (see adapter_registry.h).
+//
+// Thread safety: Deliver may be called concurrently from the dispatcher's
+// threads; `done` may be invoked on any thread, exactly once, possibly
+// before Deliver returns.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "broker/records.h"
+
+namespace hart {
+
+struct DeliveryResult {
+  // OK: handed over. UNAVAILABLE / DEADLINE_EXCEEDED / RESOURCE_EXHAUSTED:
+  // retry later. Anything else: retrying won't help (dead letter).
+  absl::Status status;
+  // OK only. True when the partner's system confirmed receipt (e.g. a 2xx):
+  // the delivery becomes DELIVERED. False when the message is handed over
+  // and the partner acknowledges RECEIVED later (e.g. a feed).
+  bool transport_acknowledged = false;
+  // Where it went, e.g. a feed sequence or a partner's report id.
+  std::string transport_ref;
+  // A partner's Retry-After, if it gave one.
+  std::optional<absl::Duration> retry_after;
+};
+
+class Adapter {
+ public:
+  using DoneCallback = std::function<void(DeliveryResult)>;
+  virtual ~Adapter() = default;
+
+  // The registered type name, e.g. "grpc_feed".
+  virtual std::string_view type() const = 0;
+
+  // Sends one claimed delivery. `delivery` is only valid during the call.
+  virtual void Deliver(const DeliveryRecord& delivery, DoneCallback done) = 0;
+};
+
+}  // namespace hart

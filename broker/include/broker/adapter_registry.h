@@ -1,0 +1,55 @@
+// Adapters by name, with typed config. Each adapter type registers one
+// factory; the composition root calls RegisterBuiltinAdapters(registry)
+// explicitly (no static-initialisation magic).
+//
+// Thread safety: register everything before use; lookups are then const.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "broker/adapter.h"
+#include "google/protobuf/struct.pb.h"
+
+namespace hart {
+
+class Store;
+class Clock;
+
+// What an adapter may use from the broker. Pointers outlive every adapter.
+struct AdapterContext {
+  Store* store = nullptr;
+  const Clock* clock = nullptr;
+};
+
+// Builds adapters of one type for one agency each.
+class AdapterFactory {
+ public:
+  virtual ~AdapterFactory() = default;
+  virtual std::string_view type() const = 0;
+  // Parses and checks the adapter's settings without building anything;
+  // the error names the offending setting.
+  virtual absl::Status ValidateSettings(
+      const google::protobuf::Struct& settings) const = 0;
+  virtual absl::StatusOr<std::unique_ptr<Adapter>> Create(
+      const std::string& agency_id, const google::protobuf::Struct& settings,
+      const AdapterContext& context) const = 0;
+};
+
+class AdapterRegistry {
+ public:
+  // ALREADY_EXISTS if the type name is taken.
+  absl::Status Register(std::unique_ptr<AdapterFactory> factory);
+  // nullptr if unknown.
+  const AdapterFactory* Find(std::string_view type) const;
+  std::vector<std::string> Types() const;
+
+ private:
+  std::map<std::string, std::unique_ptr<AdapterFactory>, std::less<>> factories_;
+};
+
+}  // namespace hart

@@ -1,0 +1,134 @@
+// Plain records the core passes to and from the Store. Backend-neutral: no
+// SQL types, no row ids. Times are absl::Time; optional times are unset
+// until the event happens.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "hart/referral/v1/common.pb.h"
+#include "hart/referral/v1/intake.pb.h"
+
+namespace hart {
+
+namespace v1 = ::hart::referral::v1;
+
+// One audit event. Never carries PII: `payload_sha256` is a digest of the
+// payload involved, `detail` is machine-made (ids, counts, rule ids, codes).
+struct AuditEvent {
+  absl::Time at;
+  std::string actor;   // mTLS identity, e.g. "careline/careline-intake"
+  std::string action;  // e.g. "intake.accepted", "delivery.acknowledged"
+  std::string referral_id;
+  std::string delivery_id;
+  std::string payload_sha256;  // 32 raw bytes, or empty
+  std::string detail;
+};
+
+// One destination of one referral and its delivery state machine.
+struct DeliveryRecord {
+  std::string delivery_id;
+  std::string referral_id;
+  std::string agency_id;
+  v1::AgencyKind agency_kind = v1::AGENCY_KIND_UNSPECIFIED;
+  std::vector<std::string> rule_ids;
+  std::string adapter_type;
+  v1::DeliveryState state = v1::PENDING;
+  uint32_t attempts = 0;
+  absl::Time created_at;
+  absl::Time next_attempt_at;
+  absl::Time ack_deadline;
+  std::optional<absl::Time> delivery_deadline;
+  std::optional<absl::Time> last_attempt_at;
+  std::optional<absl::Time> lease_until;
+  std::optional<absl::Time> delivered_at;
+  std::optional<absl::Time> acknowledged_at;
+  std::string last_error;
+  // Where the adapter put it (e.g. "feed:hartford-pd#17"); empty until handed off.
+  std::string transport_ref;
+};
+
+struct ReferralRecord {
+  std::string referral_id;
+  std::string careline_report_id;
+  // SHA-256 of the intake's deterministic serialization: identical content
+  // means identical digest.
+  std::string content_sha256;
+  v1::Intake intake;
+  v1::Receipt receipt;
+  v1::Priority priority = v1::NORMAL;
+  std::string resolved_town;
+  absl::Time received_at;
+  absl::Time accepted_at;
+};
+
+// Everything one accepted intake writes, in one transaction.
+struct NewReferral {
+  ReferralRecord referral;
+  std::vector<DeliveryRecord> deliveries;
+  std::vector<AuditEvent> audit;
+};
+
+struct CreateReferralResult {
+  enum class Outcome {
+    kCreated,    // stored now
+    kDuplicate,  // same careline_report_id and content: nothing stored
+    kConflict,   // same careline_report_id, different content: nothing stored
+  };
+  Outcome outcome = Outcome::kCreated;
+  // The receipt of the stored referral (the original one for kDuplicate).
+  v1::Receipt receipt;
+};
+
+// A failed or finished attempt, reported back by the dispatcher.
+struct DeliveryOutcome {
+  std::string delivery_id;
+  v1::DeliveryState new_state = v1::PENDING;  // PENDING (retry), DELIVERED or DEAD
+  absl::Time at;
+  absl::Time next_attempt_at;  // for PENDING
+  std::string error;           // no PII
+  std::string transport_ref;
+  AuditEvent audit;
+};
+
+// One event of an agency's durable feed, joined with what a view needs.
+struct FeedEntry {
+  uint64_t sequence = 0;
+  absl::Time appended_at;
+  DeliveryRecord delivery;
+  v1::Intake intake;
+  v1::Priority priority = v1::NORMAL;
+};
+
+// A claimed delivery being put on its agency's feed.
+struct FeedAppend {
+  std::string delivery_id;
+  std::string agency_id;
+  AuditEvent audit;
+};
+
+struct FeedAppendResult {
+  std::string delivery_id;
+  std::string agency_id;
+  uint64_t sequence = 0;
+};
+
+// An acknowledgement to record, with the state change it causes. The store
+// applies it only if the delivery is still in `expected_state`.
+struct AckWrite {
+  std::string delivery_id;
+  v1::DeliveryState expected_state = v1::DELIVERY_STATE_UNSPECIFIED;
+  v1::DeliveryState new_state = v1::DELIVERY_STATE_UNSPECIFIED;
+  v1::Acknowledgement ack;
+  AuditEvent audit;
+};
+
+struct DeliveryWithAcks {
+  DeliveryRecord delivery;
+  std::vector<v1::Acknowledgement> acks;
+};
+
+}  // namespace hart

@@ -1,0 +1,96 @@
+// The broker's durable state: referrals, their deliveries (the outbox), the
+// agencies' feeds, acknowledgements and the audit log.
+//
+// Contract for every backend:
+//  - Each method is one transaction: it commits (durably, fsync included)
+//    before it returns OK, or it changes nothing and returns an error.
+//  - Audit events passed in are written in the same transaction as the
+//    change they record.
+//  - Thread safety: all methods may be called concurrently from any thread.
+//  - Errors: UNAVAILABLE / INTERNAL for storage failures (the caller may
+//    retry), NOT_FOUND for unknown ids, ABORTED when a compare-and-set lost.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "broker/records.h"
+
+namespace hart {
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Stores a batch of referrals in ONE transaction (group commit). Per item:
+  // a new careline_report_id is created; a known one with the same content
+  // digest is kDuplicate; with a different digest, kConflict. Items are
+  // applied in order, so a repeat inside the batch is seen as a duplicate.
+  // On error nothing of the batch is stored.
+  virtual absl::StatusOr<std::vector<CreateReferralResult>> CreateReferrals(
+      std::span<const NewReferral> batch) = 0;
+
+  // Appends audit events that accompany no other change (e.g. a rejection).
+  virtual absl::Status AppendAudit(std::span<const AuditEvent> events) = 0;
+
+  // Claims up to `limit` deliveries that are due at `now`: PENDING with
+  // next_attempt_at <= now, or IN_FLIGHT, never handed off, whose lease
+  // expired. Claimed ones become IN_FLIGHT with attempts+1,
+  // last_attempt_at = now and lease_until = `lease_until`.
+  virtual absl::StatusOr<std::vector<DeliveryRecord>> ClaimDueDeliveries(
+      absl::Time now, absl::Time lease_until, size_t limit) = 0;
+
+  // Releases every unexpired claim that was never handed off (back to
+  // PENDING, due now). Only for a broker that owns the store exclusively,
+  // at start-up: its previous process's claims died with it.
+  virtual absl::Status ReleaseClaims(absl::Time now) = 0;
+
+  // The earliest time a delivery becomes claimable, if any.
+  virtual absl::StatusOr<std::optional<absl::Time>> NextDueTime() = 0;
+
+  // Records attempt outcomes (retry later, delivered, dead).
+  virtual absl::Status RecordOutcomes(
+      std::span<const DeliveryOutcome> outcomes) = 0;
+
+  // Appends claimed deliveries to their agencies' feeds: each gets the next
+  // per-agency sequence number, its transport_ref and lease cleared. A
+  // delivery already on a feed keeps its original sequence (idempotent).
+  virtual absl::StatusOr<std::vector<FeedAppendResult>> AppendToFeeds(
+      std::span<const FeedAppend> appends, absl::Time now) = 0;
+
+  // Feed events of `agency_id` with sequence > after_sequence, oldest first.
+  virtual absl::StatusOr<std::vector<FeedEntry>> ReadFeed(
+      const std::string& agency_id, uint64_t after_sequence, size_t limit) = 0;
+
+  // Feed events with after_sequence < sequence <= up_to_sequence whose
+  // delivery is still IN_FLIGHT (sent, never acknowledged as RECEIVED).
+  virtual absl::StatusOr<std::vector<FeedEntry>> ReadUnreceivedFeed(
+      const std::string& agency_id, uint64_t after_sequence,
+      uint64_t up_to_sequence, size_t limit) = 0;
+
+  // The highest sequence on the agency's feed (0 if empty).
+  virtual absl::StatusOr<uint64_t> FeedHead(const std::string& agency_id) = 0;
+
+  // Records an acknowledgement and its state change, if the delivery is
+  // still in write.expected_state (ABORTED otherwise).
+  virtual absl::Status ApplyAck(const AckWrite& write) = 0;
+
+  virtual absl::StatusOr<ReferralRecord> GetReferral(
+      const std::string& referral_id) = 0;
+  virtual absl::StatusOr<std::vector<DeliveryWithAcks>> GetDeliveries(
+      const std::string& referral_id) = 0;
+  virtual absl::StatusOr<DeliveryRecord> GetDelivery(
+      const std::string& delivery_id) = 0;
+
+  // Audit events in index order starting at `from_index` (0-based).
+  virtual absl::StatusOr<std::vector<AuditEvent>> ReadAudit(
+      uint64_t from_index, size_t limit) = 0;
+};
+
+}  // namespace hart

@@ -1,0 +1,167 @@
+#include "broker/intake/intake_pipeline.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "broker/common/field_violations.h"
+#include "broker/common/logging.h"
+#include "broker/common/sha256.h"
+#include "broker/common/time_util.h"
+#include "broker/intake/intake_validator.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+
+namespace hart {
+
+std::string IntakeDigest(const v1::Intake& intake) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    intake.SerializeToCodedStream(&coded);
+  }
+  return Sha256(bytes);
+}
+
+IntakePipeline::IntakePipeline(const Geography& geography, const Router& router,
+                               Store& store, GroupCommitter& committer,
+                               const Clock& clock, IdGenerator& ids)
+    : geography_(geography),
+      router_(router),
+      store_(store),
+      committer_(committer),
+      clock_(clock),
+      ids_(ids) {}
+
+absl::Status IntakePipeline::Validate(const v1::Intake& intake, absl::Time now) const {
+  const auto violations = ValidateIntake(intake, geography_, now);
+  if (violations.empty()) return absl::OkStatus();
+  return InvalidArgumentWithViolations(
+      absl::StrCat("the intake has ", violations.size(),
+                   violations.size() == 1 ? " problem" : " problems",
+                   "; nothing was stored"),
+      violations);
+}
+
+absl::StatusOr<RoutingDecision> IntakePipeline::Explain(const v1::Intake& intake) const {
+  const absl::Time now = clock_.Now();
+  if (auto status = Validate(intake, now); !status.ok()) return status;
+  return router_.Route(intake, now);
+}
+
+void IntakePipeline::Submit(const v1::Intake& intake, const std::string& actor,
+                            Done done) {
+  static const auto log = Logger("intake");
+  const absl::Time now = clock_.Now();
+  const std::string digest = IntakeDigest(intake);
+  if (absl::Status invalid = Validate(intake, now); !invalid.ok()) {
+    std::vector<std::string> fields;
+    if (auto bad = BadRequestOf(invalid)) {
+      for (const auto& v : bad->field_violations()) fields.push_back(v.field());
+    }
+    // Only field names and a digest are recorded: the values may be PII.
+    AuditEvent rejected{now, actor, "intake.rejected", "", "", digest,
+                        absl::StrCat("fields=", absl::StrJoin(fields, ","))};
+    if (auto s = store_.AppendAudit({&rejected, 1}); !s.ok()) {
+      log->error("event=audit_write_failed action=intake.rejected code={}",
+                 absl::StatusCodeToString(s.code()));
+      done(absl::UnavailableError("the broker could not record the rejection; retry"));
+      return;
+    }
+    log->info("event=intake_rejected violations={}", fields.size());
+    done(std::move(invalid));
+    return;
+  }
+  auto decision = router_.Route(intake, now);
+  if (!decision.ok()) {
+    done(absl::InternalError(absl::StrCat("routing failed: ", decision.status().message())));
+    return;
+  }
+
+  NewReferral item;
+  ReferralRecord& r = item.referral;
+  r.referral_id = ids_.NewReferralId();
+  r.careline_report_id = intake.careline_report_id();
+  r.content_sha256 = digest;
+  r.intake = intake;
+  r.priority = decision->priority;
+  r.resolved_town = decision->town->name();
+  r.received_at = FromProtoTime(intake.received_at());
+  r.accepted_at = now;
+  r.receipt.set_referral_id(r.referral_id);
+  r.receipt.set_priority(r.priority);
+  r.receipt.set_resolved_town(r.resolved_town);
+  r.receipt.set_careline_report_id(r.careline_report_id);
+  *r.receipt.mutable_accepted_at() = ToProtoTime(now);
+
+  std::vector<std::string> fired;
+  for (const auto& verdict : decision->verdicts) {
+    if (verdict.fired) fired.push_back(verdict.rule_id);
+  }
+  item.audit.push_back({now, actor, "intake.accepted", r.referral_id, "", digest,
+                        absl::StrCat("careline_report_id=", r.careline_report_id,
+                                     " priority=", v1::Priority_Name(r.priority))});
+  item.audit.push_back({now, actor, "referral.routed", r.referral_id, "", digest,
+                        absl::StrCat("rules=", absl::StrJoin(fired, ","),
+                                     " destinations=", decision->destinations.size())});
+  for (const auto& dest : decision->destinations) {
+    DeliveryRecord d;
+    d.delivery_id = ids_.NewDeliveryId();
+    d.referral_id = r.referral_id;
+    d.agency_id = dest.agency->id();
+    d.agency_kind = dest.agency->kind();
+    d.rule_ids = dest.rule_ids;
+    d.adapter_type = dest.agency->adapter().type();
+    d.state = v1::PENDING;
+    d.created_at = now;
+    d.next_attempt_at = now;
+    d.ack_deadline = dest.ack_deadline;
+    d.delivery_deadline = dest.delivery_deadline;
+    auto* out = r.receipt.add_destinations();
+    out->set_agency_id(d.agency_id);
+    out->set_agency_kind(d.agency_kind);
+    for (const auto& rule : d.rule_ids) out->add_rule_ids(rule);
+    out->set_delivery_id(d.delivery_id);
+    *out->mutable_ack_deadline() = ToProtoTime(d.ack_deadline);
+    if (d.delivery_deadline) {
+      *out->mutable_delivery_deadline() = ToProtoTime(*d.delivery_deadline);
+    }
+    item.audit.push_back({now, actor, "delivery.created", r.referral_id, d.delivery_id,
+                          "", absl::StrCat("agency=", d.agency_id, " rules=",
+                                           absl::StrJoin(d.rule_ids, ","))});
+    item.deliveries.push_back(std::move(d));
+  }
+
+  const std::string careline_id = r.careline_report_id;
+  committer_.Submit(std::move(item), [done = std::move(done), careline_id](
+                                         absl::StatusOr<CreateReferralResult> result) {
+    if (!result.ok()) {
+      log->error("event=commit_failed code={}",
+                 absl::StatusCodeToString(result.status().code()));
+      done(absl::UnavailableError(absl::StrCat(
+          "the broker could not store the intake (", result.status().message(),
+          "); nothing was stored, retry")));
+      return;
+    }
+    switch (result->outcome) {
+      case CreateReferralResult::Outcome::kCreated:
+        log->info("event=intake_accepted referral_id={} destinations={}",
+                  result->receipt.referral_id(), result->receipt.destinations_size());
+        done(std::move(result->receipt));
+        return;
+      case CreateReferralResult::Outcome::kDuplicate:
+        log->info("event=intake_duplicate referral_id={}", result->receipt.referral_id());
+        done(std::move(result->receipt));
+        return;
+      case CreateReferralResult::Outcome::kConflict:
+        done(absl::AlreadyExistsError(absl::StrCat(
+            "carelineReportId ", careline_id, " was already submitted (referral ",
+            result->receipt.referral_id(),
+            ") with different content; to add or correct facts, send a supplement "
+            "for that referral instead of resubmitting")));
+        return;
+    }
+  });
+}
+
+}  // namespace hart

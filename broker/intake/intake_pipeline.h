@@ -1,0 +1,52 @@
+// The intake flow: validate (SPEC §3) -> route (SPEC §4) -> one durable
+// transaction holding the referral, its deliveries and audit events (via
+// group commit) -> the receipt. Idempotent on careline_report_id.
+//
+// Thread safety: Submit and Explain may be called concurrently. Every
+// reference passed to the constructor must outlive the pipeline.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "broker/clock.h"
+#include "broker/common/ids.h"
+#include "broker/routing/router.h"
+#include "broker/store.h"
+#include "broker/store/group_committer.h"
+#include "hart/referral/v1/intake.pb.h"
+
+namespace hart {
+
+class IntakePipeline {
+ public:
+  using Done = std::function<void(absl::StatusOr<v1::Receipt>)>;
+
+  IntakePipeline(const Geography& geography, const Router& router, Store& store,
+                 GroupCommitter& committer, const Clock& clock, IdGenerator& ids);
+
+  // Answers through `done` (on another thread, or inline for rejections):
+  // the receipt once committed; INVALID_ARGUMENT with every field
+  // violation; ALREADY_EXISTS for a known careline_report_id with different
+  // content. `actor` is the caller's identity for the audit log.
+  void Submit(const v1::Intake& intake, const std::string& actor, Done done);
+
+  // Validation and routing only; stores nothing.
+  absl::StatusOr<RoutingDecision> Explain(const v1::Intake& intake) const;
+
+ private:
+  absl::Status Validate(const v1::Intake& intake, absl::Time now) const;
+
+  const Geography& geography_;
+  const Router& router_;
+  Store& store_;
+  GroupCommitter& committer_;
+  const Clock& clock_;
+  IdGenerator& ids_;
+};
+
+// SHA-256 of the deterministic serialization of `intake`.
+std::string IntakeDigest(const v1::Intake& intake);
+
+}  // namespace hart

@@ -1,0 +1,181 @@
+#include "broker/routing/condition.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "broker/common/time_util.h"
+#include "broker/routing/child_age.h"
+
+namespace hart {
+namespace {
+
+namespace v1 = ::hart::referral::v1;
+namespace cfg = ::hart::config::v1;
+
+std::string JoinNames(const google::protobuf::RepeatedField<int>& values,
+                      const google::protobuf::EnumDescriptor* descriptor) {
+  std::vector<std::string> names;
+  for (int v : values) {
+    const auto* value = descriptor->FindValueByNumber(v);
+    names.push_back(value ? value->name() : absl::StrCat(v));
+  }
+  return absl::StrJoin(names, ", ");
+}
+
+bool Contains(const google::protobuf::RepeatedField<int>& values, int v) {
+  return std::find(values.begin(), values.end(), v) != values.end();
+}
+
+class Evaluation {
+ public:
+  void Clause(bool held, std::string held_text, std::string failed_text) {
+    if (held) {
+      held_.push_back(std::move(held_text));
+    } else {
+      failed_.push_back(std::move(failed_text));
+    }
+  }
+  ConditionResult Result() && {
+    if (failed_.empty()) return {true, std::move(held_)};
+    return {false, std::move(failed_)};
+  }
+
+ private:
+  std::vector<std::string> held_;
+  std::vector<std::string> failed_;
+};
+
+void EvaluateAge(const cfg::Condition& c, const v1::Intake& intake,
+                 Evaluation* e) {
+  if (!c.has_child_age_under() && !c.has_child_age_at_least()) return;
+  const auto age = ChildAgeYears(intake.child(), FromProtoTime(intake.received_at()));
+  if (c.has_child_age_under()) {
+    if (!age) {
+      e->Clause(false, "", "child's age is unknown");
+    } else {
+      e->Clause(*age < static_cast<int>(c.child_age_under()),
+                absl::StrCat("child is ", *age, ", under ", c.child_age_under()),
+                absl::StrCat("child is ", *age, ", rule needs under ",
+                             c.child_age_under()));
+    }
+  }
+  if (c.has_child_age_at_least()) {
+    if (!age) {
+      e->Clause(false, "", "child's age is unknown");
+    } else {
+      e->Clause(*age >= static_cast<int>(c.child_age_at_least()),
+                absl::StrCat("child is ", *age, ", at least ", c.child_age_at_least()),
+                absl::StrCat("child is ", *age, ", rule needs at least ",
+                             c.child_age_at_least()));
+    }
+  }
+}
+
+void EvaluateMissingFor(const cfg::Condition& c, const v1::Intake& intake,
+                        absl::Time now, Evaluation* e) {
+  if (!c.has_missing_for_at_least_hours()) return;
+  const absl::Duration needed = absl::Hours(c.missing_for_at_least_hours());
+  const std::string need_text =
+      absl::StrCat("rule needs ", c.missing_for_at_least_hours(), " h");
+  if (!intake.missing().is_missing() || !intake.missing().has_missing_since()) {
+    e->Clause(false, "", absl::StrCat("no missing-since time, ", need_text));
+    return;
+  }
+  const absl::Duration missing_for =
+      now - FromProtoTime(intake.missing().missing_since());
+  e->Clause(missing_for >= needed,
+            absl::StrCat("missing ", HumanDuration(missing_for), ", at least ",
+                         c.missing_for_at_least_hours(), " h"),
+            absl::StrCat("missing ", HumanDuration(missing_for), ", ", need_text));
+}
+
+}  // namespace
+
+ConditionResult EvaluateCondition(const cfg::Condition& c,
+                                  const v1::Intake& intake, absl::Time now) {
+  Evaluation e;
+  const auto& concern = intake.concern();
+  if (!c.trafficking_type_in().empty()) {
+    const auto type = concern.trafficking_type();
+    const std::string type_name = v1::TraffickingType::Value_Name(type);
+    e.Clause(Contains(c.trafficking_type_in(), type),
+             absl::StrCat("trafficking type is ", type_name),
+             absl::StrCat("trafficking type is ", type_name, ", rule needs one of ",
+                          JoinNames(c.trafficking_type_in(), v1::TraffickingType::Value_descriptor())));
+  }
+  if (c.has_dcf_involved()) {
+    const bool involved = intake.child().dcf_involved();
+    e.Clause(involved == c.dcf_involved(),
+             involved ? "child is DCF-involved" : "child is not DCF-involved",
+             involved ? "child is DCF-involved" : "child is not DCF-involved");
+  }
+  if (c.has_is_missing()) {
+    const bool missing = intake.missing().is_missing();
+    const char* text = missing ? "child is reported missing" : "child is not reported missing";
+    e.Clause(missing == c.is_missing(), text, text);
+  }
+  if (c.has_immediate_danger()) {
+    const bool danger = intake.immediate_danger();
+    const char* text = danger ? "immediate danger reported" : "no immediate danger reported";
+    e.Clause(danger == c.immediate_danger(), text, text);
+  }
+  EvaluateMissingFor(c, intake, now, &e);
+  EvaluateAge(c, intake, &e);
+  if (!c.any_red_flag_in().empty()) {
+    std::vector<std::string> present;
+    for (int flag : concern.red_flags()) {
+      if (Contains(c.any_red_flag_in(), flag)) {
+        present.push_back(v1::RedFlag::Value_Name(static_cast<v1::RedFlag::Value>(flag)));
+      }
+    }
+    e.Clause(!present.empty(),
+             absl::StrCat("red flags reported: ", absl::StrJoin(present, ", ")),
+             absl::StrCat("none of the red flags ",
+                          JoinNames(c.any_red_flag_in(), v1::RedFlag::Value_descriptor()),
+                          " reported"));
+  }
+  if (c.has_has_red_flag()) {
+    const bool any = !concern.red_flags().empty();
+    e.Clause(any == c.has_red_flag(),
+             any ? absl::StrCat("red flags reported: ",
+                                JoinNames(concern.red_flags(), v1::RedFlag::Value_descriptor()))
+                 : "no red flags reported",
+             any ? "red flags reported" : "no red flags reported");
+  }
+  if (!c.placement_in().empty()) {
+    const auto placement = intake.child().placement();
+    const std::string name = v1::Placement::Value_Name(placement);
+    e.Clause(Contains(c.placement_in(), placement),
+             absl::StrCat("placement is ", name),
+             absl::StrCat("placement is ", name, ", rule needs one of ",
+                          JoinNames(c.placement_in(), v1::Placement::Value_descriptor())));
+  }
+  if (!c.reporter_role_in().empty()) {
+    const auto role = intake.reporter().role();
+    const std::string name = v1::Reporter::Role_Name(role);
+    e.Clause(Contains(c.reporter_role_in(), role),
+             absl::StrCat("reporter role is ", name),
+             absl::StrCat("reporter role is ", name, ", rule needs one of ",
+                          JoinNames(c.reporter_role_in(), v1::Reporter::Role_descriptor())));
+  }
+  if (!c.any_of().empty()) {
+    std::vector<std::string> alternatives;
+    bool any_held = false;
+    std::vector<std::string> first_held;
+    for (const auto& alternative : c.any_of()) {
+      ConditionResult r = EvaluateCondition(alternative, intake, now);
+      if (r.holds && !any_held) {
+        any_held = true;
+        first_held = r.reasons;
+      }
+      alternatives.push_back(absl::StrJoin(r.reasons, " and "));
+    }
+    e.Clause(any_held, absl::StrJoin(first_held, " and "),
+             absl::StrCat("none of the alternatives holds: ",
+                          absl::StrJoin(alternatives, "; ")));
+  }
+  return std::move(e).Result();
+}
+
+}  // namespace hart

@@ -1,0 +1,61 @@
+// Routing policy: evaluates every rule of the config, in order, against an
+// intake and resolves destinations through the geography. A destination
+// chosen by several rules is one destination listing every rule, with the
+// earliest of their deadlines. Pure: stores nothing, reads no clock (the
+// caller passes the time of evaluation).
+//
+// Immutable; safe to share between threads. `config` and `geography` must
+// outlive the Router.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "broker/routing/geography.h"
+#include "hart/referral/v1/intake.pb.h"
+
+namespace hart {
+
+struct RuleVerdict {
+  std::string rule_id;
+  std::string description;
+  bool fired = false;
+  std::vector<std::string> reasons;
+  std::vector<std::string> agency_ids;
+};
+
+struct RoutedDestination {
+  const cfg::Agency* agency = nullptr;
+  std::vector<std::string> rule_ids;
+  absl::Time ack_deadline;
+  std::optional<absl::Time> delivery_deadline;
+};
+
+struct RoutingDecision {
+  hart::referral::v1::Priority priority = hart::referral::v1::NORMAL;
+  const cfg::Town* town = nullptr;
+  std::vector<RoutedDestination> destinations;  // in order of first choice
+  std::vector<RuleVerdict> verdicts;            // one per rule, in order
+};
+
+class Router {
+ public:
+  Router(const cfg::BrokerConfig& config, const Geography& geography)
+      : config_(config), geography_(geography) {}
+
+  // `now` is when the broker accepts the intake: ack deadlines count from
+  // it and time-driven conditions are evaluated at it. FAILED_PRECONDITION
+  // if the town is unknown (validation rejects that first) or a kind does
+  // not resolve (config validation rejects that at load).
+  absl::StatusOr<RoutingDecision> Route(const hart::referral::v1::Intake& intake,
+                                        absl::Time now) const;
+
+ private:
+  const cfg::BrokerConfig& config_;
+  const Geography& geography_;
+};
+
+}  // namespace hart

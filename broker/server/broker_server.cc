@@ -1,0 +1,208 @@
+#include "broker/server/broker_server.h"
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "adapters/builtin.h"
+#include "adapters/grpc_feed/feed_hub.h"
+#include "adapters/grpc_feed/grpc_feed_adapter.h"
+#include "broker/acks/ack_recorder.h"
+#include "broker/api/authorizer.h"
+#include "broker/api/feed_service.h"
+#include "broker/api/intake_service.h"
+#include "broker/api/supervisor_service.h"
+#include "broker/clock.h"
+#include "broker/common/crypto_random.h"
+#include "broker/common/ids.h"
+#include "broker/common/logging.h"
+#include "broker/common/time_util.h"
+#include "broker/dispatch/dispatch_loop.h"
+#include "broker/dispatch/dispatcher.h"
+#include "broker/intake/intake_pipeline.h"
+#include "broker/routing/geography.h"
+#include "broker/routing/router.h"
+#include "broker/store/group_committer.h"
+#include "broker/store/sqlite/sqlite_store.h"
+#include "broker/views/view_builder.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+
+namespace hart {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class BrokerServerImpl final : public BrokerServer {
+ public:
+  explicit BrokerServerImpl(BrokerServerOptions options) : options_(std::move(options)) {}
+
+  ~BrokerServerImpl() override { Shutdown(); }
+
+  absl::Status Init() {
+    const auto& config = options_.config;
+    std::vector<std::string> problems;
+    geography_ = std::make_unique<Geography>(Geography::Build(config, &problems));
+    if (!problems.empty()) return absl::InvalidArgumentError(problems.front());
+    router_ = std::make_unique<Router>(config, *geography_);
+    views_ = std::make_unique<ViewBuilder>(config);
+
+    auto store = SqliteStore::Open(options_.data_dir);
+    if (!store.ok()) return store.status();
+    store_ = std::move(*store);
+    // This process owns the data directory: claims of a killed predecessor
+    // are released now instead of waiting out their leases.
+    if (auto s = store_->ReleaseClaims(clock_.Now()); !s.ok()) return s;
+
+    feed_appender_ = std::make_unique<grpc_feed::FeedAppender>(*store_, clock_, hub_);
+    if (auto s = RegisterBuiltinAdapters(registry_, {feed_appender_.get()}); !s.ok()) {
+      return s;
+    }
+    std::map<std::string, Adapter*> by_agency;
+    for (const auto& agency : config.agencies()) {
+      const AdapterFactory* factory = registry_.Find(agency.adapter().type());
+      if (factory == nullptr) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("agency ", agency.id(), ": unknown adapter type"));
+      }
+      auto adapter = factory->Create(agency.id(), agency.adapter().settings(),
+                                     {store_.get(), &clock_});
+      if (!adapter.ok()) return adapter.status();
+      by_agency[agency.id()] = adapter->get();
+      adapters_.push_back(std::move(*adapter));
+    }
+    const auto& d = config.dispatch();
+    DispatchPolicy policy;
+    policy.max_attempts = d.max_attempts();
+    policy.backoff = {FromProtoDuration(d.initial_backoff()),
+                      FromProtoDuration(d.max_backoff())};
+    policy.claim_lease = FromProtoDuration(d.claim_lease());
+    policy.claim_batch = d.claim_batch();
+    dispatcher_ = std::make_unique<Dispatcher>(*store_, std::move(by_agency), clock_,
+                                               random_, policy);
+    dispatch_loop_ = std::make_unique<DispatchLoop>(*dispatcher_, *store_, clock_);
+    committer_ = MakeGroupCommitter(
+        *store_, config.store().max_group_commit(),
+        [this](std::span<const CreateReferralResult>) { dispatch_loop_->Wake(); });
+    pipeline_ = std::make_unique<IntakePipeline>(*geography_, *router_, *store_,
+                                                 *committer_, clock_, ids_);
+    authorizer_ = std::make_unique<Authorizer>(*store_, clock_);
+    acks_ = std::make_unique<AckRecorder>(*store_, clock_);
+    intake_service_ = std::make_unique<IntakeServiceImpl>(*pipeline_, *authorizer_);
+    supervisor_service_ =
+        std::make_unique<SupervisorServiceImpl>(*store_, *pipeline_, *authorizer_, clock_);
+    FeedServiceOptions feed_options;
+    feed_options.heartbeat_interval = FromProtoDuration(config.feed().heartbeat_interval());
+    feed_options.page_size = config.feed().page_size();
+    feed_service_ = std::make_unique<FeedServiceImpl>(
+        *store_, hub_, *views_, *acks_, *authorizer_, clock_, feed_options);
+
+    AuditEvent started{clock_.Now(), "broker", "config.loaded", "", "", "",
+                       absl::StrCat("policy_version=", config.policy_version(),
+                                    " rules=", config.rules_size(),
+                                    " agencies=", config.agencies_size(),
+                                    " towns=", config.towns_size())};
+    if (auto s = store_->AppendAudit({&started, 1}); !s.ok()) return s;
+    return StartGrpc();
+  }
+
+  int port() const override { return port_; }
+
+  void Shutdown() override {
+    if (server_) {
+      server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+      server_.reset();
+    }
+    // Reverse order of construction: nothing calls into a destroyed part.
+    feed_service_.reset();
+    supervisor_service_.reset();
+    intake_service_.reset();
+    committer_.reset();
+    dispatch_loop_.reset();
+    dispatcher_.reset();
+    feed_appender_.reset();
+    adapters_.clear();
+  }
+
+ private:
+  absl::Status StartGrpc() {
+    grpc::SslServerCredentialsOptions ssl(
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    auto ca = ReadFile(options_.tls_dir + "/ca.crt");
+    auto cert = ReadFile(options_.tls_dir + "/broker.crt");
+    auto key = ReadFile(options_.tls_dir + "/broker.key");
+    for (const auto* r : {&ca, &cert, &key}) {
+      if (!r->ok()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            r->status().message(),
+            "; make development certificates with deploy/make-dev-certs.sh"));
+      }
+    }
+    ssl.pem_root_certs = *ca;
+    ssl.pem_key_cert_pairs.push_back({*key, *cert});
+
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    grpc::ServerBuilder builder;
+    const std::string address = options_.listen_address.empty()
+                                    ? options_.config.server().listen_address()
+                                    : options_.listen_address;
+    builder.AddListeningPort(address, grpc::SslServerCredentials(ssl), &port_);
+    builder.SetMaxReceiveMessageSize(
+        static_cast<int>(options_.config.server().max_receive_message_bytes()));
+    builder.SetMaxSendMessageSize(
+        static_cast<int>(options_.config.server().max_send_message_bytes()));
+    builder.RegisterService(intake_service_.get());
+    builder.RegisterService(feed_service_.get());
+    builder.RegisterService(supervisor_service_.get());
+    server_ = builder.BuildAndStart();
+    if (!server_ || port_ == 0) {
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
+    }
+    Logger("server")->info("event=listening address={} port={}", address, port_);
+    return absl::OkStatus();
+  }
+
+  BrokerServerOptions options_;
+  SystemClock clock_;
+  CryptoRandom random_;
+  IdGenerator ids_{random_};
+  std::unique_ptr<Geography> geography_;
+  std::unique_ptr<Router> router_;
+  std::unique_ptr<ViewBuilder> views_;
+  std::unique_ptr<SqliteStore> store_;
+  grpc_feed::FeedHub hub_;
+  std::unique_ptr<grpc_feed::FeedAppender> feed_appender_;
+  AdapterRegistry registry_;
+  std::vector<std::unique_ptr<Adapter>> adapters_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<DispatchLoop> dispatch_loop_;
+  std::unique_ptr<GroupCommitter> committer_;
+  std::unique_ptr<IntakePipeline> pipeline_;
+  std::unique_ptr<Authorizer> authorizer_;
+  std::unique_ptr<AckRecorder> acks_;
+  std::unique_ptr<IntakeServiceImpl> intake_service_;
+  std::unique_ptr<SupervisorServiceImpl> supervisor_service_;
+  std::unique_ptr<FeedServiceImpl> feed_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
+    BrokerServerOptions options) {
+  auto server = std::make_unique<BrokerServerImpl>(std::move(options));
+  if (auto s = server->Init(); !s.ok()) return s;
+  return server;
+}
+
+}  // namespace hart

@@ -1,0 +1,32 @@
+// The composition root: builds every component from the config and wires
+// them together. Only this folder sees every concrete type.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "hart/config/v1/broker_config.pb.h"
+
+namespace hart {
+
+struct BrokerServerOptions {
+  hart::config::v1::BrokerConfig config;
+  std::string data_dir;
+  // Holds ca.crt (client trust root), broker.crt and broker.key.
+  std::string tls_dir;
+  // Overrides config.server.listen_address when set; "127.0.0.1:0" picks a port.
+  std::string listen_address;
+};
+
+class BrokerServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<BrokerServer>> Start(BrokerServerOptions options);
+  virtual ~BrokerServer() = default;
+  // The port actually bound.
+  virtual int port() const = 0;
+  // Stops accepting calls, finishes in-flight ones (bounded), stops threads.
+  virtual void Shutdown() = 0;
+};
+
+}  // namespace hart

@@ -1,0 +1,105 @@
+#include "broker/store/sqlite/sqlite_schema.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace hart::sqlite {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+// Times are microseconds since the Unix epoch (UTC). Enums are the protobuf
+// enum numbers of hart.referral.v1.
+constexpr char kSchemaV1[] = R"sql(
+CREATE TABLE referrals (
+  referral_id        TEXT PRIMARY KEY,
+  careline_report_id TEXT NOT NULL UNIQUE,
+  content_sha256     BLOB NOT NULL,   -- idempotency: same id, same content
+  intake             BLOB NOT NULL,   -- serialized hart.referral.v1.Intake
+  receipt            BLOB NOT NULL,   -- serialized hart.referral.v1.Receipt
+  priority           INTEGER NOT NULL,
+  resolved_town      TEXT NOT NULL,
+  received_at        INTEGER NOT NULL,
+  accepted_at        INTEGER NOT NULL
+);
+CREATE TABLE deliveries (
+  delivery_id       TEXT PRIMARY KEY,
+  referral_id       TEXT NOT NULL REFERENCES referrals (referral_id),
+  agency_id         TEXT NOT NULL,
+  agency_kind       INTEGER NOT NULL,
+  rule_ids          TEXT NOT NULL,    -- comma-separated, in rule order
+  adapter_type      TEXT NOT NULL,
+  state             INTEGER NOT NULL, -- hart.referral.v1.DeliveryState
+  attempts          INTEGER NOT NULL,
+  created_at        INTEGER NOT NULL,
+  next_attempt_at   INTEGER NOT NULL,
+  ack_deadline      INTEGER NOT NULL,
+  delivery_deadline INTEGER,
+  last_attempt_at   INTEGER,
+  lease_until       INTEGER,          -- claim expiry while IN_FLIGHT and not handed off
+  delivered_at      INTEGER,
+  acknowledged_at   INTEGER,
+  last_error        TEXT NOT NULL DEFAULT '',
+  transport_ref     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX deliveries_by_referral ON deliveries (referral_id);
+CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);
+CREATE TABLE feed_heads (
+  agency_id     TEXT PRIMARY KEY,
+  last_sequence INTEGER NOT NULL
+);
+CREATE TABLE feed_events (
+  agency_id   TEXT NOT NULL,
+  sequence    INTEGER NOT NULL,
+  delivery_id TEXT NOT NULL UNIQUE REFERENCES deliveries (delivery_id),
+  appended_at INTEGER NOT NULL,
+  PRIMARY KEY (agency_id, sequence)
+) WITHOUT ROWID;
+CREATE TABLE acks (
+  ack_id      INTEGER PRIMARY KEY,
+  delivery_id TEXT NOT NULL REFERENCES deliveries (delivery_id),
+  kind        INTEGER NOT NULL,       -- hart.referral.v1.Acknowledgement.Kind
+  note        TEXT NOT NULL,
+  actor       TEXT NOT NULL,
+  recorded_at INTEGER NOT NULL
+);
+CREATE INDEX acks_by_delivery ON acks (delivery_id);
+CREATE TABLE audit_events (
+  idx            INTEGER PRIMARY KEY, -- 1-based, gap-free, append-only
+  at             INTEGER NOT NULL,
+  actor          TEXT NOT NULL,
+  action         TEXT NOT NULL,
+  referral_id    TEXT NOT NULL,
+  delivery_id    TEXT NOT NULL,
+  payload_sha256 BLOB NOT NULL,
+  detail         TEXT NOT NULL
+);
+)sql";
+
+}  // namespace
+
+absl::Status ApplySchema(SqliteDb& db) {
+  if (auto s = db.Exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+      !s.ok()) {
+    return s;
+  }
+  auto select = db.Prepare("SELECT MAX(version) FROM schema_version");
+  if (!select.ok()) return select.status();
+  auto row = (*select)->Step();
+  if (!row.ok()) return row.status();
+  const int64_t version = (*select)->IsNull(0) ? 0 : (*select)->Int(0);
+  select->reset();
+  if (version > kSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the data directory has schema version ", version, " but this broker knows ",
+        kSchemaVersion, "; run a newer broker"));
+  }
+  if (version == kSchemaVersion) return absl::OkStatus();
+  if (auto s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  absl::Status s = db.Exec(kSchemaV1);
+  if (s.ok()) s = db.Exec("INSERT INTO schema_version (version) VALUES (1)");
+  if (s.ok()) return db.Exec("COMMIT");
+  (void)db.Exec("ROLLBACK");
+  return s;
+}
+
+}  // namespace hart::sqlite

@@ -1,0 +1,557 @@
+#include "broker/store/sqlite/sqlite_store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "broker/common/time_util.h"
+#include "broker/store/sqlite/sqlite_schema.h"
+
+namespace hart {
+
+using sqlite::SqliteDb;
+using sqlite::Statement;
+
+namespace {
+
+// Column list shared by every query that reads a delivery, so ReadDelivery
+// can decode it by position.
+constexpr char kDeliveryColumns[] =
+    "d.delivery_id, d.referral_id, d.agency_id, d.agency_kind, d.rule_ids, "
+    "d.adapter_type, d.state, d.attempts, d.created_at, d.next_attempt_at, "
+    "d.ack_deadline, d.delivery_deadline, d.last_attempt_at, d.lease_until, "
+    "d.delivered_at, d.acknowledged_at, d.last_error, d.transport_ref";
+constexpr int kDeliveryColumnCount = 18;
+
+std::optional<absl::Time> OptTime(const Statement& s, int col) {
+  auto v = s.OptInt(col);
+  if (!v) return std::nullopt;
+  return absl::FromUnixMicros(*v);
+}
+
+std::optional<int64_t> OptMicros(const std::optional<absl::Time>& t) {
+  if (!t) return std::nullopt;
+  return absl::ToUnixMicros(*t);
+}
+
+DeliveryRecord ReadDelivery(const Statement& s, int first = 0) {
+  DeliveryRecord d;
+  int c = first;
+  d.delivery_id = s.Text(c++);
+  d.referral_id = s.Text(c++);
+  d.agency_id = s.Text(c++);
+  d.agency_kind = static_cast<v1::AgencyKind>(s.Int(c++));
+  const std::string rules = s.Text(c++);
+  if (!rules.empty()) d.rule_ids = absl::StrSplit(rules, ',');
+  d.adapter_type = s.Text(c++);
+  d.state = static_cast<v1::DeliveryState>(s.Int(c++));
+  d.attempts = static_cast<uint32_t>(s.Int(c++));
+  d.created_at = absl::FromUnixMicros(s.Int(c++));
+  d.next_attempt_at = absl::FromUnixMicros(s.Int(c++));
+  d.ack_deadline = absl::FromUnixMicros(s.Int(c++));
+  d.delivery_deadline = OptTime(s, c++);
+  d.last_attempt_at = OptTime(s, c++);
+  d.lease_until = OptTime(s, c++);
+  d.delivered_at = OptTime(s, c++);
+  d.acknowledged_at = OptTime(s, c++);
+  d.last_error = s.Text(c++);
+  d.transport_ref = s.Text(c++);
+  return d;
+}
+
+#define HART_ASSIGN_OR_RETURN(lhs, expr) \
+  auto lhs##_or = (expr);                \
+  if (!lhs##_or.ok()) return lhs##_or.status(); \
+  auto lhs = std::move(*lhs##_or)
+
+#define HART_RETURN_IF_ERROR(expr)            \
+  do {                                        \
+    if (absl::Status _s = (expr); !_s.ok()) return _s; \
+  } while (0)
+
+}  // namespace
+
+// A read connection borrowed from the pool for one call.
+class SqliteStore::Reader {
+ public:
+  Reader(SqliteStore& store, std::unique_ptr<SqliteDb> db)
+      : store_(store), db_(std::move(db)) {}
+  ~Reader() {
+    if (db_) store_.ReleaseReader(std::move(db_));
+  }
+  SqliteDb& db() { return *db_; }
+
+ private:
+  SqliteStore& store_;
+  std::unique_ptr<SqliteDb> db_;
+};
+
+SqliteStore::SqliteStore(std::string path, int lock_fd, std::unique_ptr<SqliteDb> writer)
+    : path_(std::move(path)), lock_fd_(lock_fd), writer_(std::move(writer)) {}
+
+SqliteStore::~SqliteStore() {
+  {
+    absl::MutexLock lock(&write_mu_);
+    writer_.reset();
+  }
+  {
+    absl::MutexLock lock(&readers_mu_);
+    idle_readers_.clear();
+  }
+  if (lock_fd_ >= 0) close(lock_fd_);
+}
+
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create data directory ", data_dir, ": ", ec.message()));
+  }
+  const std::string lock_path = data_dir + "/LOCK";
+  const int lock_fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot open ", lock_path));
+  }
+  if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    close(lock_fd);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data directory ", data_dir, " is in use by another broker process"));
+  }
+  const std::string path = data_dir + "/hart.db";
+  auto writer = SqliteDb::Open(path, /*read_only=*/false);
+  if (!writer.ok()) {
+    close(lock_fd);
+    return writer.status();
+  }
+  for (const char* pragma : {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL",
+                             "PRAGMA foreign_keys = ON"}) {
+    if (auto s = (*writer)->Exec(pragma); !s.ok()) {
+      close(lock_fd);
+      return s;
+    }
+  }
+  if (auto s = sqlite::ApplySchema(**writer); !s.ok()) {
+    close(lock_fd);
+    return s;
+  }
+  return std::unique_ptr<SqliteStore>(new SqliteStore(path, lock_fd, std::move(*writer)));
+}
+
+absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteStore::AcquireReader() {
+  {
+    absl::MutexLock lock(&readers_mu_);
+    if (!idle_readers_.empty()) {
+      auto db = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return db;
+    }
+  }
+  return SqliteDb::Open(path_, /*read_only=*/true);
+}
+
+void SqliteStore::ReleaseReader(std::unique_ptr<SqliteDb> db) {
+  absl::MutexLock lock(&readers_mu_);
+  if (idle_readers_.size() < 16) idle_readers_.push_back(std::move(db));
+}
+
+template <typename Body>
+absl::Status SqliteStore::InWriteTransaction(Body&& body) {
+  absl::MutexLock lock(&write_mu_);
+  SqliteDb& db = *writer_;
+  HART_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+  absl::Status status = body(db);
+  if (status.ok()) status = db.Exec("COMMIT");
+  if (!status.ok()) {
+    // ROLLBACK fails harmlessly if SQLite already rolled back on its own.
+    (void)db.Exec("ROLLBACK");
+  }
+  return status;
+}
+
+absl::Status SqliteStore::InsertAudit(SqliteDb& db, const AuditEvent& e) {
+  HART_ASSIGN_OR_RETURN(stmt, db.Prepare(
+      "INSERT INTO audit_events (at, actor, action, referral_id, delivery_id, "
+      "payload_sha256, detail) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+  stmt->Bind(1, absl::ToUnixMicros(e.at)).Bind(2, e.actor).Bind(3, e.action)
+      .Bind(4, e.referral_id).Bind(5, e.delivery_id).BindBlob(6, e.payload_sha256)
+      .Bind(7, e.detail);
+  return stmt->Run();
+}
+
+absl::StatusOr<std::vector<CreateReferralResult>> SqliteStore::CreateReferrals(
+    std::span<const NewReferral> batch) {
+  std::vector<CreateReferralResult> results;
+  absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+    results.clear();
+    for (const NewReferral& item : batch) {
+      const ReferralRecord& r = item.referral;
+      HART_ASSIGN_OR_RETURN(find, db.Prepare(
+          "SELECT content_sha256, receipt FROM referrals WHERE careline_report_id = ?"));
+      find->Bind(1, r.careline_report_id);
+      HART_ASSIGN_OR_RETURN(found, find->Step());
+      if (found) {
+        CreateReferralResult result;
+        result.outcome = find->Text(0) == r.content_sha256
+                             ? CreateReferralResult::Outcome::kDuplicate
+                             : CreateReferralResult::Outcome::kConflict;
+        if (!result.receipt.ParseFromString(find->Text(1))) {
+          return absl::DataLossError("stored receipt does not parse");
+        }
+        results.push_back(std::move(result));
+        continue;
+      }
+      HART_ASSIGN_OR_RETURN(insert, db.Prepare(
+          "INSERT INTO referrals (referral_id, careline_report_id, content_sha256, "
+          "intake, receipt, priority, resolved_town, received_at, accepted_at) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      insert->Bind(1, r.referral_id).Bind(2, r.careline_report_id)
+          .BindBlob(3, r.content_sha256).BindBlob(4, r.intake.SerializeAsString())
+          .BindBlob(5, r.receipt.SerializeAsString()).Bind(6, int64_t{r.priority})
+          .Bind(7, r.resolved_town).Bind(8, absl::ToUnixMicros(r.received_at))
+          .Bind(9, absl::ToUnixMicros(r.accepted_at));
+      HART_RETURN_IF_ERROR(insert->Run());
+      for (const DeliveryRecord& d : item.deliveries) {
+        HART_ASSIGN_OR_RETURN(ins, db.Prepare(
+            "INSERT INTO deliveries (delivery_id, referral_id, agency_id, agency_kind, "
+            "rule_ids, adapter_type, state, attempts, created_at, next_attempt_at, "
+            "ack_deadline, delivery_deadline) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)"));
+        ins->Bind(1, d.delivery_id).Bind(2, d.referral_id).Bind(3, d.agency_id)
+            .Bind(4, int64_t{d.agency_kind}).Bind(5, absl::StrJoin(d.rule_ids, ","))
+            .Bind(6, d.adapter_type).Bind(7, int64_t{d.state})
+            .Bind(8, absl::ToUnixMicros(d.created_at)).Bind(9, absl::ToUnixMicros(d.next_attempt_at))
+            .Bind(10, absl::ToUnixMicros(d.ack_deadline))
+            .Bind(11, OptMicros(d.delivery_deadline));
+        HART_RETURN_IF_ERROR(ins->Run());
+      }
+      for (const AuditEvent& e : item.audit) HART_RETURN_IF_ERROR(InsertAudit(db, e));
+      results.push_back({CreateReferralResult::Outcome::kCreated, r.receipt});
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return results;
+}
+
+absl::Status SqliteStore::AppendAudit(std::span<const AuditEvent> events) {
+  return InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+    for (const auto& e : events) HART_RETURN_IF_ERROR(InsertAudit(db, e));
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<DeliveryRecord>> SqliteStore::ClaimDueDeliveries(
+    absl::Time now, absl::Time lease_until, size_t limit) {
+  std::vector<DeliveryRecord> claimed;
+  absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+    claimed.clear();
+    HART_ASSIGN_OR_RETURN(select, db.Prepare(absl::StrCat(
+        "SELECT ", kDeliveryColumns, " FROM deliveries d WHERE "
+        "(d.state = ?1 AND d.next_attempt_at <= ?3) OR "
+        "(d.state = ?2 AND d.transport_ref = '' AND d.lease_until <= ?3) "
+        "ORDER BY d.next_attempt_at LIMIT ?4")));
+    select->Bind(1, int64_t{v1::PENDING}).Bind(2, int64_t{v1::IN_FLIGHT})
+        .Bind(3, absl::ToUnixMicros(now)).Bind(4, static_cast<int64_t>(limit));
+    for (;;) {
+      HART_ASSIGN_OR_RETURN(row, select->Step());
+      if (!row) break;
+      claimed.push_back(ReadDelivery(*select));
+    }
+    for (DeliveryRecord& d : claimed) {
+      HART_ASSIGN_OR_RETURN(update, db.Prepare(
+          "UPDATE deliveries SET state = ?, attempts = attempts + 1, "
+          "last_attempt_at = ?, lease_until = ? WHERE delivery_id = ?"));
+      update->Bind(1, int64_t{v1::IN_FLIGHT}).Bind(2, absl::ToUnixMicros(now))
+          .Bind(3, absl::ToUnixMicros(lease_until)).Bind(4, d.delivery_id);
+      HART_RETURN_IF_ERROR(update->Run());
+      d.state = v1::IN_FLIGHT;
+      d.attempts += 1;
+      d.last_attempt_at = now;
+      d.lease_until = lease_until;
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return claimed;
+}
+
+absl::Status SqliteStore::ReleaseClaims(absl::Time now) {
+  return InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+    HART_ASSIGN_OR_RETURN(update, db.Prepare(
+        "UPDATE deliveries SET state = ?, lease_until = NULL, next_attempt_at = ? "
+        "WHERE state = ? AND transport_ref = ''"));
+    update->Bind(1, int64_t{v1::PENDING}).Bind(2, absl::ToUnixMicros(now))
+        .Bind(3, int64_t{v1::IN_FLIGHT});
+    return update->Run();
+  });
+}
+
+absl::StatusOr<std::optional<absl::Time>> SqliteStore::NextDueTime() {
+  HART_ASSIGN_OR_RETURN(db, AcquireReader());
+  Reader reader(*this, std::move(db));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
+      "SELECT MIN(t) FROM ("
+      " SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE state = ?1"
+      " UNION ALL"
+      " SELECT MIN(lease_until) AS t FROM deliveries WHERE state = ?2 AND transport_ref = '')"));
+  stmt->Bind(1, int64_t{v1::PENDING}).Bind(2, int64_t{v1::IN_FLIGHT});
+  HART_ASSIGN_OR_RETURN(row, stmt->Step());
+  if (!row || stmt->IsNull(0)) return std::optional<absl::Time>();
+  return std::optional<absl::Time>(absl::FromUnixMicros(stmt->Int(0)));
+}
+
+absl::Status SqliteStore::RecordOutcomes(std::span<const DeliveryOutcome> outcomes) {
+  return InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+    for (const DeliveryOutcome& o : outcomes) {
+      HART_ASSIGN_OR_RETURN(update, db.Prepare(
+          "UPDATE deliveries SET state = ?, next_attempt_at = ?, last_error = ?, "
+          "lease_until = NULL, transport_ref = ?, "
+          "delivered_at = CASE WHEN ? THEN ? ELSE delivered_at END "
+          "WHERE delivery_id = ? AND state = ?"));
+      const bool delivered = o.new_state == v1::DELIVERED;
+      update->Bind(1, int64_t{o.new_state}).Bind(2, absl::ToUnixMicros(o.next_attempt_at))
+          .Bind(3, o.error).Bind(4, o.transport_ref).Bind(5, int64_t{delivered})
+          .Bind(6, absl::ToUnixMicros(o.at)).Bind(7, o.delivery_id)
+          .Bind(8, int64_t{v1::IN_FLIGHT});
+      HART_RETURN_IF_ERROR(update->Run());
+      // A delivery acknowledged while its attempt was running keeps its
+      // newer state; the outcome is then history only.
+      if (db.Changes() == 1) HART_RETURN_IF_ERROR(InsertAudit(db, o.audit));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<FeedAppendResult>> SqliteStore::AppendToFeeds(
+    std::span<const FeedAppend> appends, absl::Time now) {
+  std::vector<FeedAppendResult> results;
+  absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+    results.clear();
+    for (const FeedAppend& a : appends) {
+      HART_ASSIGN_OR_RETURN(existing, db.Prepare(
+          "SELECT agency_id, sequence FROM feed_events WHERE delivery_id = ?"));
+      existing->Bind(1, a.delivery_id);
+      HART_ASSIGN_OR_RETURN(found, existing->Step());
+      if (found) {
+        results.push_back({a.delivery_id, existing->Text(0),
+                           static_cast<uint64_t>(existing->Int(1))});
+        continue;
+      }
+      HART_ASSIGN_OR_RETURN(head, db.Prepare(
+          "INSERT INTO feed_heads (agency_id, last_sequence) VALUES (?, 1) "
+          "ON CONFLICT (agency_id) DO UPDATE SET last_sequence = last_sequence + 1 "
+          "RETURNING last_sequence"));
+      head->Bind(1, a.agency_id);
+      HART_ASSIGN_OR_RETURN(head_row, head->Step());
+      if (!head_row) return absl::InternalError("feed head did not advance");
+      const int64_t sequence = head->Int(0);
+      HART_RETURN_IF_ERROR(head->Run());
+      HART_ASSIGN_OR_RETURN(insert, db.Prepare(
+          "INSERT INTO feed_events (agency_id, sequence, delivery_id, appended_at) "
+          "VALUES (?, ?, ?, ?)"));
+      insert->Bind(1, a.agency_id).Bind(2, sequence).Bind(3, a.delivery_id)
+          .Bind(4, absl::ToUnixMicros(now));
+      HART_RETURN_IF_ERROR(insert->Run());
+      HART_ASSIGN_OR_RETURN(update, db.Prepare(
+          "UPDATE deliveries SET transport_ref = ?, lease_until = NULL, last_error = '' "
+          "WHERE delivery_id = ?"));
+      update->Bind(1, absl::StrCat("feed:", a.agency_id, "#", sequence))
+          .Bind(2, a.delivery_id);
+      HART_RETURN_IF_ERROR(update->Run());
+      HART_RETURN_IF_ERROR(InsertAudit(db, a.audit));
+      results.push_back({a.delivery_id, a.agency_id, static_cast<uint64_t>(sequence)});
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return results;
+}
+
+namespace {
+
+absl::StatusOr<std::vector<FeedEntry>> ReadFeedRows(Statement& stmt) {
+  std::vector<FeedEntry> entries;
+  for (;;) {
+    HART_ASSIGN_OR_RETURN(row, stmt.Step());
+    if (!row) break;
+    FeedEntry e;
+    e.sequence = static_cast<uint64_t>(stmt.Int(0));
+    e.appended_at = absl::FromUnixMicros(stmt.Int(1));
+    e.delivery = ReadDelivery(stmt, 2);
+    if (!e.intake.ParseFromString(stmt.Text(2 + kDeliveryColumnCount))) {
+      return absl::DataLossError("stored intake does not parse");
+    }
+    e.priority = static_cast<v1::Priority>(stmt.Int(3 + kDeliveryColumnCount));
+    entries.push_back(std::move(e));
+  }
+  return entries;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<FeedEntry>> SqliteStore::ReadFeed(const std::string& agency_id,
+                                                             uint64_t after_sequence,
+                                                             size_t limit) {
+  HART_ASSIGN_OR_RETURN(db, AcquireReader());
+  Reader reader(*this, std::move(db));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(absl::StrCat(
+      "SELECT f.sequence, f.appended_at, ", kDeliveryColumns, ", r.intake, r.priority "
+      "FROM feed_events f JOIN deliveries d ON d.delivery_id = f.delivery_id "
+      "JOIN referrals r ON r.referral_id = d.referral_id "
+      "WHERE f.agency_id = ? AND f.sequence > ? ORDER BY f.sequence LIMIT ?")));
+  stmt->Bind(1, agency_id).Bind(2, static_cast<int64_t>(after_sequence))
+      .Bind(3, static_cast<int64_t>(limit));
+  return ReadFeedRows(*stmt);
+}
+
+absl::StatusOr<std::vector<FeedEntry>> SqliteStore::ReadUnreceivedFeed(
+    const std::string& agency_id, uint64_t after_sequence, uint64_t up_to_sequence,
+    size_t limit) {
+  HART_ASSIGN_OR_RETURN(db, AcquireReader());
+  Reader reader(*this, std::move(db));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(absl::StrCat(
+      "SELECT f.sequence, f.appended_at, ", kDeliveryColumns, ", r.intake, r.priority "
+      "FROM feed_events f JOIN deliveries d ON d.delivery_id = f.delivery_id "
+      "JOIN referrals r ON r.referral_id = d.referral_id "
+      "WHERE f.agency_id = ? AND f.sequence > ? AND f.sequence <= ? AND d.state = ? "
+      "ORDER BY f.sequence LIMIT ?")));
+  stmt->Bind(1, agency_id).Bind(2, static_cast<int64_t>(after_sequence))
+      .Bind(3, static_cast<int64_t>(up_to_sequence)).Bind(4, int64_t{v1::IN_FLIGHT})
+      .Bind(5, static_cast<int64_t>(limit));
+  return ReadFeedRows(*stmt);
+}
+
+absl::StatusOr<uint64_t> SqliteStore::FeedHead(const std::string& agency_id) {
+  HART_ASSIGN_OR_RETURN(db, AcquireReader());
+  Reader reader(*this, std::move(db));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
+      "SELECT last_sequence FROM feed_heads WHERE agency_id = ?"));
+  stmt->Bind(1, agency_id);
+  HART_ASSIGN_OR_RETURN(row, stmt->Step());
+  return row ? static_cast<uint64_t>(stmt->Int(0)) : uint64_t{0};
+}
+
+absl::Status SqliteStore::ApplyAck(const AckWrite& w) {
+  return InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+    const int64_t at = absl::ToUnixMicros(FromProtoTime(w.ack.recorded_at()));
+    const bool delivered = w.new_state == v1::DELIVERED ||
+                           w.new_state == v1::ACKNOWLEDGED ||
+                           w.new_state == v1::DECLINED;
+    const bool business = w.new_state == v1::ACKNOWLEDGED || w.new_state == v1::DECLINED;
+    HART_ASSIGN_OR_RETURN(update, db.Prepare(
+        "UPDATE deliveries SET state = ?, lease_until = NULL, "
+        "delivered_at = CASE WHEN ? THEN COALESCE(delivered_at, ?) ELSE delivered_at END, "
+        "acknowledged_at = CASE WHEN ? THEN ? ELSE acknowledged_at END "
+        "WHERE delivery_id = ? AND state = ?"));
+    update->Bind(1, int64_t{w.new_state}).Bind(2, int64_t{delivered}).Bind(3, at)
+        .Bind(4, int64_t{business}).Bind(5, at).Bind(6, w.delivery_id)
+        .Bind(7, int64_t{w.expected_state});
+    HART_RETURN_IF_ERROR(update->Run());
+    if (db.Changes() != 1) {
+      return absl::AbortedError("delivery changed state concurrently; retry");
+    }
+    HART_ASSIGN_OR_RETURN(insert, db.Prepare(
+        "INSERT INTO acks (delivery_id, kind, note, actor, recorded_at) "
+        "VALUES (?, ?, ?, ?, ?)"));
+    insert->Bind(1, w.delivery_id).Bind(2, int64_t{w.ack.kind()}).Bind(3, w.ack.note())
+        .Bind(4, w.ack.actor()).Bind(5, at);
+    HART_RETURN_IF_ERROR(insert->Run());
+    return InsertAudit(db, w.audit);
+  });
+}
+
+absl::StatusOr<ReferralRecord> SqliteStore::GetReferral(const std::string& referral_id) {
+  HART_ASSIGN_OR_RETURN(db, AcquireReader());
+  Reader reader(*this, std::move(db));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
+      "SELECT referral_id, careline_report_id, content_sha256, intake, receipt, "
+      "priority, resolved_town, received_at, accepted_at FROM referrals "
+      "WHERE referral_id = ?"));
+  stmt->Bind(1, referral_id);
+  HART_ASSIGN_OR_RETURN(row, stmt->Step());
+  if (!row) return absl::NotFoundError(absl::StrCat("no referral ", referral_id));
+  ReferralRecord r;
+  r.referral_id = stmt->Text(0);
+  r.careline_report_id = stmt->Text(1);
+  r.content_sha256 = stmt->Text(2);
+  if (!r.intake.ParseFromString(stmt->Text(3)) ||
+      !r.receipt.ParseFromString(stmt->Text(4))) {
+    return absl::DataLossError(absl::StrCat("referral ", referral_id, " does not parse"));
+  }
+  r.priority = static_cast<v1::Priority>(stmt->Int(5));
+  r.resolved_town = stmt->Text(6);
+  r.received_at = absl::FromUnixMicros(stmt->Int(7));
+  r.accepted_at = absl::FromUnixMicros(stmt->Int(8));
+  return r;
+}
+
+absl::StatusOr<std::vector<DeliveryWithAcks>> SqliteStore::GetDeliveries(
+    const std::string& referral_id) {
+  HART_ASSIGN_OR_RETURN(db, AcquireReader());
+  Reader reader(*this, std::move(db));
+  std::vector<DeliveryWithAcks> out;
+  {
+    HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(absl::StrCat(
+        "SELECT ", kDeliveryColumns, " FROM deliveries d WHERE d.referral_id = ? "
+        "ORDER BY d.rowid")));
+    stmt->Bind(1, referral_id);
+    for (;;) {
+      HART_ASSIGN_OR_RETURN(row, stmt->Step());
+      if (!row) break;
+      out.push_back({ReadDelivery(*stmt), {}});
+    }
+  }
+  for (auto& item : out) {
+    HART_ASSIGN_OR_RETURN(acks, reader.db().Prepare(
+        "SELECT kind, note, actor, recorded_at FROM acks WHERE delivery_id = ? "
+        "ORDER BY ack_id"));
+    acks->Bind(1, item.delivery.delivery_id);
+    for (;;) {
+      HART_ASSIGN_OR_RETURN(row, acks->Step());
+      if (!row) break;
+      v1::Acknowledgement ack;
+      ack.set_kind(static_cast<v1::Acknowledgement::Kind>(acks->Int(0)));
+      ack.set_note(acks->Text(1));
+      ack.set_actor(acks->Text(2));
+      *ack.mutable_recorded_at() = ToProtoTime(absl::FromUnixMicros(acks->Int(3)));
+      item.acks.push_back(std::move(ack));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<DeliveryRecord> SqliteStore::GetDelivery(const std::string& delivery_id) {
+  HART_ASSIGN_OR_RETURN(db, AcquireReader());
+  Reader reader(*this, std::move(db));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(absl::StrCat(
+      "SELECT ", kDeliveryColumns, " FROM deliveries d WHERE d.delivery_id = ?")));
+  stmt->Bind(1, delivery_id);
+  HART_ASSIGN_OR_RETURN(row, stmt->Step());
+  if (!row) return absl::NotFoundError(absl::StrCat("no delivery ", delivery_id));
+  return ReadDelivery(*stmt);
+}
+
+absl::StatusOr<std::vector<AuditEvent>> SqliteStore::ReadAudit(uint64_t from_index,
+                                                               size_t limit) {
+  HART_ASSIGN_OR_RETURN(db, AcquireReader());
+  Reader reader(*this, std::move(db));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
+      "SELECT at, actor, action, referral_id, delivery_id, payload_sha256, detail "
+      "FROM audit_events WHERE idx > ? ORDER BY idx LIMIT ?"));
+  stmt->Bind(1, static_cast<int64_t>(from_index)).Bind(2, static_cast<int64_t>(limit));
+  std::vector<AuditEvent> events;
+  for (;;) {
+    HART_ASSIGN_OR_RETURN(row, stmt->Step());
+    if (!row) break;
+    events.push_back({absl::FromUnixMicros(stmt->Int(0)), stmt->Text(1), stmt->Text(2),
+                      stmt->Text(3), stmt->Text(4), stmt->Text(5), stmt->Text(6)});
+  }
+  return events;
+}
+
+}  // namespace hart

@@ -1,0 +1,74 @@
+// The embedded default Store: one SQLite database in a data directory, WAL
+// mode with synchronous=FULL (every commit is fsynced before it returns).
+// One writer connection serialises writes; reads use a pool of read-only
+// connections so feeds and status queries never wait for a commit.
+//
+// The data directory is locked (flock) for the life of the store: one broker
+// process owns it, which is what makes ReleaseClaims at start-up safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/store.h"
+#include "broker/store/sqlite/sqlite_db.h"
+
+namespace hart {
+
+class SqliteStore final : public Store {
+ public:
+  // Opens or creates the store in `data_dir` (created if missing).
+  // FAILED_PRECONDITION if another process holds the directory.
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& data_dir);
+  ~SqliteStore() override;
+
+  absl::StatusOr<std::vector<CreateReferralResult>> CreateReferrals(
+      std::span<const NewReferral> batch) override;
+  absl::Status AppendAudit(std::span<const AuditEvent> events) override;
+  absl::StatusOr<std::vector<DeliveryRecord>> ClaimDueDeliveries(
+      absl::Time now, absl::Time lease_until, size_t limit) override;
+  absl::Status ReleaseClaims(absl::Time now) override;
+  absl::StatusOr<std::optional<absl::Time>> NextDueTime() override;
+  absl::Status RecordOutcomes(std::span<const DeliveryOutcome> outcomes) override;
+  absl::StatusOr<std::vector<FeedAppendResult>> AppendToFeeds(
+      std::span<const FeedAppend> appends, absl::Time now) override;
+  absl::StatusOr<std::vector<FeedEntry>> ReadFeed(const std::string& agency_id,
+                                                  uint64_t after_sequence,
+                                                  size_t limit) override;
+  absl::StatusOr<std::vector<FeedEntry>> ReadUnreceivedFeed(
+      const std::string& agency_id, uint64_t after_sequence,
+      uint64_t up_to_sequence, size_t limit) override;
+  absl::StatusOr<uint64_t> FeedHead(const std::string& agency_id) override;
+  absl::Status ApplyAck(const AckWrite& write) override;
+  absl::StatusOr<ReferralRecord> GetReferral(const std::string& referral_id) override;
+  absl::StatusOr<std::vector<DeliveryWithAcks>> GetDeliveries(
+      const std::string& referral_id) override;
+  absl::StatusOr<DeliveryRecord> GetDelivery(const std::string& delivery_id) override;
+  absl::StatusOr<std::vector<AuditEvent>> ReadAudit(uint64_t from_index,
+                                                    size_t limit) override;
+
+ private:
+  class Reader;
+  SqliteStore(std::string path, int lock_fd, std::unique_ptr<sqlite::SqliteDb> writer);
+
+  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT on the writer; rolls back
+  // if it or the commit fails.
+  template <typename Body>
+  absl::Status InWriteTransaction(Body&& body) ABSL_LOCKS_EXCLUDED(write_mu_);
+  absl::Status InsertAudit(sqlite::SqliteDb& db, const AuditEvent& event);
+
+  absl::StatusOr<std::unique_ptr<sqlite::SqliteDb>> AcquireReader();
+  void ReleaseReader(std::unique_ptr<sqlite::SqliteDb> db);
+
+  const std::string path_;
+  const int lock_fd_;
+  absl::Mutex write_mu_;
+  std::unique_ptr<sqlite::SqliteDb> writer_ ABSL_GUARDED_BY(write_mu_);
+  absl::Mutex readers_mu_;
+  std::vector<std::unique_ptr<sqlite::SqliteDb>> idle_readers_ ABSL_GUARDED_BY(readers_mu_);
+};
+
+}  // namespace hart

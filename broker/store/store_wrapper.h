@@ -1,0 +1,68 @@
+// Forwards every call to another Store. Tests subclass it to make one call
+// fail, block or crash exactly where they want (as leveldb's EnvWrapper).
+#pragma once
+
+#include "broker/store.h"
+
+namespace hart {
+
+class StoreWrapper : public Store {
+ public:
+  explicit StoreWrapper(Store& target) : target_(target) {}
+
+  absl::StatusOr<std::vector<CreateReferralResult>> CreateReferrals(
+      std::span<const NewReferral> batch) override {
+    return target_.CreateReferrals(batch);
+  }
+  absl::Status AppendAudit(std::span<const AuditEvent> events) override {
+    return target_.AppendAudit(events);
+  }
+  absl::StatusOr<std::vector<DeliveryRecord>> ClaimDueDeliveries(
+      absl::Time now, absl::Time lease_until, size_t limit) override {
+    return target_.ClaimDueDeliveries(now, lease_until, limit);
+  }
+  absl::Status ReleaseClaims(absl::Time now) override { return target_.ReleaseClaims(now); }
+  absl::StatusOr<std::optional<absl::Time>> NextDueTime() override {
+    return target_.NextDueTime();
+  }
+  absl::Status RecordOutcomes(std::span<const DeliveryOutcome> outcomes) override {
+    return target_.RecordOutcomes(outcomes);
+  }
+  absl::StatusOr<std::vector<FeedAppendResult>> AppendToFeeds(
+      std::span<const FeedAppend> appends, absl::Time now) override {
+    return target_.AppendToFeeds(appends, now);
+  }
+  absl::StatusOr<std::vector<FeedEntry>> ReadFeed(const std::string& agency_id,
+                                                  uint64_t after_sequence,
+                                                  size_t limit) override {
+    return target_.ReadFeed(agency_id, after_sequence, limit);
+  }
+  absl::StatusOr<std::vector<FeedEntry>> ReadUnreceivedFeed(
+      const std::string& agency_id, uint64_t after_sequence, uint64_t up_to_sequence,
+      size_t limit) override {
+    return target_.ReadUnreceivedFeed(agency_id, after_sequence, up_to_sequence, limit);
+  }
+  absl::StatusOr<uint64_t> FeedHead(const std::string& agency_id) override {
+    return target_.FeedHead(agency_id);
+  }
+  absl::Status ApplyAck(const AckWrite& write) override { return target_.ApplyAck(write); }
+  absl::StatusOr<ReferralRecord> GetReferral(const std::string& referral_id) override {
+    return target_.GetReferral(referral_id);
+  }
+  absl::StatusOr<std::vector<DeliveryWithAcks>> GetDeliveries(
+      const std::string& referral_id) override {
+    return target_.GetDeliveries(referral_id);
+  }
+  absl::StatusOr<DeliveryRecord> GetDelivery(const std::string& delivery_id) override {
+    return target_.GetDelivery(delivery_id);
+  }
+  absl::StatusOr<std::vector<AuditEvent>> ReadAudit(uint64_t from_index,
+                                                    size_t limit) override {
+    return target_.ReadAudit(from_index, limit);
+  }
+
+ protected:
+  Store& target_;
+};
+
+}  // namespace hart

@@ -1,0 +1,59 @@
+#include "broker/views/view_builder.h"
+
+#include "broker/common/time_util.h"
+#include "google/protobuf/util/field_mask_util.h"
+
+namespace hart {
+
+using google::protobuf::util::FieldMaskUtil;
+
+ViewBuilder::ViewBuilder(const hart::config::v1::BrokerConfig& config) {
+  for (const auto& view : config.field_views()) {
+    View v;
+    for (const auto& path : view.include()) v.mask.add_paths(path);
+    v.sees_confidential_reporter = view.sees_confidential_reporter();
+    views_[view.kind()] = std::move(v);
+  }
+}
+
+v1::Intake ViewBuilder::TrimIntake(v1::AgencyKind kind, const v1::Intake& intake) const {
+  v1::Intake out;
+  auto it = views_.find(kind);
+  if (it == views_.end()) {
+    out.set_careline_report_id(intake.careline_report_id());
+    return out;
+  }
+  FieldMaskUtil::MergeMessageTo(intake, it->second.mask,
+                                FieldMaskUtil::MergeOptions(), &out);
+  if (out.has_reporter() && intake.reporter().confidential() &&
+      !it->second.sees_confidential_reporter) {
+    out.mutable_reporter()->clear_name();
+    out.mutable_reporter()->clear_phone();
+    out.mutable_reporter()->clear_organization();
+  }
+  return out;
+}
+
+v1::ReferralView ViewBuilder::Build(const DeliveryRecord& delivery,
+                                    const v1::Intake& intake,
+                                    v1::Priority priority) const {
+  v1::ReferralView view;
+  view.set_referral_id(delivery.referral_id);
+  view.set_delivery_id(delivery.delivery_id);
+  view.set_agency_id(delivery.agency_id);
+  view.set_agency_kind(delivery.agency_kind);
+  view.set_priority(priority);
+  for (const auto& rule : delivery.rule_ids) view.add_rule_ids(rule);
+  *view.mutable_ack_deadline() = ToProtoTime(delivery.ack_deadline);
+  if (delivery.delivery_deadline) {
+    *view.mutable_delivery_deadline() = ToProtoTime(*delivery.delivery_deadline);
+  }
+  *view.mutable_intake() = TrimIntake(delivery.agency_kind, intake);
+  auto it = views_.find(delivery.agency_kind);
+  if (it != views_.end()) {
+    for (const auto& path : it->second.mask.paths()) view.add_view_paths(path);
+  }
+  return view;
+}
+
+}  // namespace hart

@@ -3,22 +3,22 @@
 #include <deque>
 
 #include "absl/strings/str_cat.h"
+#include "adapters/grpc_feed/feed_cursor.h"
 #include "broker/api/status_mapping.h"
 #include "broker/common/logging.h"
 #include "broker/common/time_util.h"
 
 namespace hart {
 
-// One open Subscribe stream. Phases: first the redelivery of events at or
-// before resume_after that were never acknowledged RECEIVED, then replay and
-// live events after resume_after. At most one page of events is buffered.
+// One open Subscribe stream: writes what its FeedCursor yields, one event at
+// a time; at most one page of events is buffered.
 class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
  public:
   FeedSubscription(FeedServiceImpl& service, std::string agency_id, uint64_t resume_after)
       : service_(service),
-        agency_id_(std::move(agency_id)),
-        resume_after_(resume_after),
-        cursor_(resume_after) {}
+        agency_id_(agency_id),
+        cursor_(service.store_, std::move(agency_id), resume_after,
+                service.options_.page_size) {}
 
   void Start() {
     token_ = service_.hub_.Listen(agency_id_, [this](uint64_t) { OnFeedGrew(); });
@@ -39,7 +39,7 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
       return;
     }
     current_.Clear();
-    current_.set_sequence(cursor_);
+    current_.set_sequence(cursor_.position());
     *current_.mutable_sent_at() = ToProtoTime(service_.clock_.Now());
     current_.mutable_heartbeat();
     writing_ = true;
@@ -103,24 +103,9 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
   }
 
   absl::Status RefillLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    const size_t page = service_.options_.page_size;
-    if (redelivering_) {
-      auto entries = service_.store_.ReadUnreceivedFeed(agency_id_, redelivery_cursor_,
-                                                        resume_after_, page);
-      if (!entries.ok()) return entries.status();
-      if (!entries->empty()) {
-        redelivery_cursor_ = entries->back().sequence;
-        for (auto& e : *entries) buffer_.push_back(ToEvent(e, /*redelivery=*/true));
-        return absl::OkStatus();
-      }
-      redelivering_ = false;
-    }
-    auto entries = service_.store_.ReadFeed(agency_id_, cursor_, page);
-    if (!entries.ok()) return entries.status();
-    for (auto& e : *entries) {
-      cursor_ = e.sequence;
-      buffer_.push_back(ToEvent(e, /*redelivery=*/false));
-    }
+    auto page = cursor_.NextPage();
+    if (!page.ok()) return page.status();
+    for (auto& event : *page) buffer_.push_back(ToEvent(event.entry, event.redelivery));
     return absl::OkStatus();
   }
 
@@ -139,13 +124,10 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
 
   FeedServiceImpl& service_;
   const std::string agency_id_;
-  const uint64_t resume_after_;
   grpc_feed::FeedHub::Token token_ = 0;
 
   absl::Mutex mu_;
-  bool redelivering_ ABSL_GUARDED_BY(mu_) = true;
-  uint64_t redelivery_cursor_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t cursor_ ABSL_GUARDED_BY(mu_);
+  grpc_feed::FeedCursor cursor_ ABSL_GUARDED_BY(mu_);
   std::deque<v1::FeedEvent> buffer_ ABSL_GUARDED_BY(mu_);
   v1::FeedEvent current_ ABSL_GUARDED_BY(mu_);  // alive until OnWriteDone
   bool writing_ ABSL_GUARDED_BY(mu_) = false;

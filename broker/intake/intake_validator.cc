@@ -47,11 +47,10 @@ void ValidateReporter(const v1::Intake& intake, Violations* v) {
     return;
   }
   const auto& r = intake.reporter();
+  // Name, phone and organization stay optional for every role: a caller
+  // who will not give a name must never get a report about a child refused.
   if (r.role() == v1::Reporter::ROLE_UNSPECIFIED) {
     v->Add("reporter.role", "is required; use ANONYMOUS if the reporter gave no identity");
-  } else if (r.role() != v1::Reporter::ANONYMOUS && r.name().empty() &&
-             r.phone().empty() && r.organization().empty()) {
-    v->Add("reporter", "needs a name, phone or organization unless the role is ANONYMOUS");
   }
   v->MaxBytes("reporter.name", r.name(), kMaxNameBytes);
   v->MaxBytes("reporter.phone", r.phone(), kMaxShortTextBytes);

@@ -1,0 +1,27 @@
+#include "adapters/grpc_feed/feed_cursor.h"
+
+namespace hart::grpc_feed {
+
+absl::StatusOr<std::vector<CursorEvent>> FeedCursor::NextPage() {
+  std::vector<CursorEvent> page;
+  if (redelivering_) {
+    auto entries = store_.ReadUnreceivedFeed(agency_id_, redelivery_position_,
+                                             resume_after_, page_size_);
+    if (!entries.ok()) return entries.status();
+    if (!entries->empty()) {
+      redelivery_position_ = entries->back().sequence;
+      for (auto& e : *entries) page.push_back({std::move(e), true});
+      return page;
+    }
+    redelivering_ = false;
+  }
+  auto entries = store_.ReadFeed(agency_id_, position_, page_size_);
+  if (!entries.ok()) return entries.status();
+  for (auto& e : *entries) {
+    position_ = e.sequence;
+    page.push_back({std::move(e), false});
+  }
+  return page;
+}
+
+}  // namespace hart::grpc_feed

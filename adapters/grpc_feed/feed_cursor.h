@@ -1,0 +1,49 @@
+// What a feed subscriber is sent, in order: first (flagged as redelivery)
+// the events at or before `resume_after` whose delivery was sent but never
+// acknowledged RECEIVED, then every event after `resume_after`. Reads the
+// store a page at a time, so a subscriber holds at most one page.
+//
+// Not thread-safe: one cursor per subscription, guarded by its owner.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "broker/store.h"
+
+namespace hart::grpc_feed {
+
+struct CursorEvent {
+  FeedEntry entry;
+  bool redelivery = false;
+};
+
+class FeedCursor {
+ public:
+  // `store` must outlive the cursor.
+  FeedCursor(Store& store, std::string agency_id, uint64_t resume_after, size_t page_size)
+      : store_(store),
+        agency_id_(std::move(agency_id)),
+        resume_after_(resume_after),
+        position_(resume_after),
+        page_size_(page_size == 0 ? 1 : page_size) {}
+
+  // The next page; empty when caught up (call again after the feed grows).
+  absl::StatusOr<std::vector<CursorEvent>> NextPage();
+
+  // The last sequence returned in order (not counting redeliveries).
+  uint64_t position() const { return position_; }
+
+ private:
+  Store& store_;
+  const std::string agency_id_;
+  const uint64_t resume_after_;
+  bool redelivering_ = true;
+  uint64_t redelivery_position_ = 0;
+  uint64_t position_;
+  const size_t page_size_;
+};
+
+}  // namespace hart::grpc_feed

@@ -1,0 +1,16 @@
+// Reads an intake JSON file (the protobuf JSON mapping of hart.referral.v1.Intake),
+// strictly: unknown fields are errors.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "hart/referral/v1/intake.pb.h"
+
+namespace hart::cli {
+
+// INVALID_ARGUMENT naming `path` and the parser's message if the file cannot
+// be read or parsed.
+absl::StatusOr<hart::referral::v1::Intake> ReadIntakeFile(const std::string& path);
+
+}  // namespace hart::cli

@@ -1,0 +1,69 @@
+// hartctl status REFERRAL_ID: SupervisorService.GetReferral, printing the
+// referral and a table of its deliveries.
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "broker/cli/cli_commands.h"
+#include "broker/cli/cli_connection.h"
+#include "broker/cli/cli_output.h"
+#include "broker/cli/cli_table.h"
+#include "hart/referral/v1/supervisor.grpc.pb.h"
+
+namespace hart::cli {
+namespace v1 = hart::referral::v1;
+
+namespace {
+
+// "0", or "2 (ACCEPTED)": how many acks and the latest one's kind.
+std::string AcksSummary(const v1::DeliveryStatus& d) {
+  if (d.acks().empty()) return "0";
+  const auto& latest = d.acks(d.acks_size() - 1);
+  return absl::StrCat(d.acks_size(), " (", v1::Acknowledgement::Kind_Name(latest.kind()),
+                      ")");
+}
+
+void PrintStatus(const v1::ReferralStatus& s) {
+  std::cout << "referral    " << s.referral_id() << "\n"
+            << "report      " << s.careline_report_id() << "\n"
+            << "priority    " << v1::Priority_Name(s.priority()) << "\n"
+            << "town        " << s.resolved_town() << "\n"
+            << "received    " << FormatTime(s.received_at(), s.has_received_at()) << "\n"
+            << "accepted    " << FormatTime(s.accepted_at(), s.has_accepted_at()) << "\n\n"
+            << "deliveries (" << s.deliveries_size() << "):\n";
+  Table table({"AGENCY", "STATE", "ATTEMPTS", "ACKS", "ACK DEADLINE", "DELIVERY DEADLINE",
+               "DELIVERY", "LAST ERROR"});
+  for (const auto& d : s.deliveries()) {
+    table.AddRow({d.agency_id(), v1::DeliveryState_Name(d.state()),
+                  absl::StrCat(d.attempts()), AcksSummary(d),
+                  FormatTime(d.ack_deadline(), d.has_ack_deadline()),
+                  FormatTime(d.delivery_deadline(), d.has_delivery_deadline()),
+                  d.delivery_id(), d.last_error().empty() ? "-" : d.last_error()});
+  }
+  table.Print(std::cout, "  ");
+}
+
+}  // namespace
+
+int RunStatus(const std::vector<std::string>& args) {
+  if (args.size() != 1) return ReportLocalError("usage: hartctl status REFERRAL_ID");
+  auto channel = OpenChannel(IdentityOr("supervisor"));
+  if (!channel.ok()) return ReportLocalError(channel.status());
+
+  auto stub = v1::SupervisorService::NewStub(*channel);
+  v1::GetReferralRequest request;
+  request.set_referral_id(args[0]);
+  v1::ReferralStatus response;
+  grpc::ClientContext context;
+  SetDeadline(context);
+  const grpc::Status status = stub->GetReferral(&context, request, &response);
+  if (!status.ok()) return ReportRpcError(status);
+
+  if (JsonMode()) {
+    PrintJson(response);
+  } else {
+    PrintStatus(response);
+  }
+  return kExitOk;
+}
+
+}  // namespace hart::cli

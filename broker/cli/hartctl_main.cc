@@ -1,0 +1,125 @@
+// hartctl: the operator/supervisor command line of the HART broker.
+//   hartctl [--target HOST:PORT] [--certs_dir DIR] [--as NAME] [--json] COMMAND ARGS
+// See Usage() below, or run `hartctl --help`.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "broker/cli/cli_commands.h"
+#include "broker/cli/cli_connection.h"
+#include "broker/cli/cli_output.h"
+#include "broker/common/flag_names.h"
+
+namespace {
+
+constexpr char kUsage[] = R"(hartctl: operator and supervisor client of the HART referral broker.
+
+usage: hartctl [global flags] COMMAND [ARGS] [command flags]
+
+commands:
+  submit FILE.json        submit an intake (IntakeService.SubmitIntake) and print the receipt
+                          (presents careline.crt by default)
+  status REFERRAL_ID      show a referral and the state of every delivery
+                          (SupervisorService.GetReferral; presents supervisor.crt)
+  explain FILE.json       show how the routing policy would route an intake, rule by rule,
+                          without storing it (SupervisorService.ExplainRouting; supervisor.crt)
+  feed --agency ID        stream the agency's feed (FeedService.Subscribe; agency-ID.crt)
+      [--resume_after N]  the last sequence already processed (default 0: the whole feed)
+      [--ack none|received|accepted]
+                          acknowledge each delivery event (accepted sends RECEIVED, then ACCEPTED)
+      [--max_events N]    stop after N delivery events (default 0: no limit)
+      [--idle_exit SECONDS]
+                          stop when no delivery event arrived for SECONDS (default 0: never)
+  ack DELIVERY_ID --agency ID --kind received|accepted|declined [--note TEXT]
+                          acknowledge one delivery (FeedService.Acknowledge; agency-ID.crt);
+                          declined needs --note giving the reason
+
+global flags:
+  --target HOST:PORT      broker address (default 127.0.0.1:7443)
+  --certs_dir DIR         ca.crt and NAME.crt/NAME.key (default $HART_CERTS_DIR, else var/certs);
+                          create development certificates with deploy/make-dev-certs.sh
+  --as NAME               present NAME.crt/NAME.key instead of the command's default
+  --json                  print the response as protobuf JSON (feed: one JSON line per event);
+                          RPC errors as {"code", "message", "fieldViolations"} on stdout
+  --timeout DURATION      deadline of every unary call (default 10s)
+
+Flags may be written with dashes or underscores (--certs-dir, --certs_dir).
+Exit status: 0 success, 1 the RPC failed, 2 usage or local input error.
+)";
+
+// absl::ParseCommandLine exits with status 1 on a bad flag; hartctl promises
+// 2 for usage errors, so while parsing, an exit becomes exit status 2.
+bool g_parsing_flags = false;
+
+void ExitAsUsageErrorWhileParsing() {
+  if (!g_parsing_flags) return;
+  std::cerr << "Run 'hartctl --help' for usage." << std::endl;
+  std::fflush(nullptr);
+  std::_Exit(hart::cli::kExitUsage);
+}
+
+// --version (before a bare "--").
+bool WantsVersion(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--") == 0) return false;
+    if (std::strcmp(argv[i], "--version") == 0 || std::strcmp(argv[i], "-version") == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// --help, -h, --helpfull and the like (before a bare "--"), or `help` as the command.
+bool WantsHelp(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const char* arg = argv[i];
+    if (std::strcmp(arg, "--") == 0) return false;
+    if (std::strcmp(arg, "-h") == 0 || std::strncmp(arg, "--help", 6) == 0 ||
+        std::strncmp(arg, "-help", 5) == 0) {
+      return true;
+    }
+  }
+  return argc >= 2 && std::strcmp(argv[1], "help") == 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace hart::cli;
+  absl::SetProgramUsageMessage(kUsage);
+  if (WantsHelp(argc, argv)) {
+    std::cout << kUsage;
+    return kExitOk;
+  }
+  if (WantsVersion(argc, argv)) {
+    std::cout << "hartctl " << HART_VERSION << "\n";
+    return kExitOk;
+  }
+  hart::NormalizeFlagNames(argc, argv);
+  std::atexit(ExitAsUsageErrorWhileParsing);
+  g_parsing_flags = true;
+  const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  g_parsing_flags = false;
+
+  if (positional.size() < 2) {
+    std::cerr << kUsage;
+    return kExitUsage;
+  }
+  if (absl::Status s = ValidateConnectionFlags(); !s.ok()) return ReportLocalError(s);
+  QuietGrpcLogs();
+
+  const std::string command = positional[1];
+  const std::vector<std::string> args(positional.begin() + 2, positional.end());
+  if (command == "submit") return RunSubmit(args);
+  if (command == "status") return RunStatus(args);
+  if (command == "explain") return RunExplain(args);
+  if (command == "feed") return RunFeed(args);
+  if (command == "ack") return RunAck(args);
+  return ReportLocalError("unknown command '" + command +
+                          "'; commands: submit, status, explain, feed, ack (see hartctl --help)");
+}

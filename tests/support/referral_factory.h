@@ -1,0 +1,40 @@
+// Builds stored referrals the way the broker does (validation, routing,
+// group commit) over a real SqliteStore with a manual clock, for tests of
+// what comes after intake.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "broker/clock.h"
+#include "broker/common/ids.h"
+#include "broker/intake/intake_pipeline.h"
+#include "broker/store/group_committer.h"
+#include "broker/store/sqlite/sqlite_store.h"
+#include "tests/support/test_support.h"
+
+namespace hart::testing {
+
+class ReferralFactory {
+ public:
+  // `store` and `clock` must outlive the factory.
+  ReferralFactory(Store& store, const Clock& clock);
+  ~ReferralFactory();
+
+  // Submits and waits (bounded) for the receipt.
+  absl::StatusOr<v1::Receipt> Submit(const v1::Intake& intake);
+  // An example intake with its careline report id made unique by `suffix`.
+  static v1::Intake Example(const std::string& name, const std::string& suffix);
+
+  const Geography& geography() const { return geography_; }
+
+ private:
+  Geography geography_;
+  Router router_;
+  FakeRandom random_;
+  IdGenerator ids_;
+  std::unique_ptr<GroupCommitter> committer_;
+  std::unique_ptr<IntakePipeline> pipeline_;
+};
+
+}  // namespace hart::testing

@@ -1,0 +1,95 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "adapters/builtin.h"
+#include "broker/config/config_loader.h"
+#include "tests/support/test_support.h"
+
+namespace hart {
+namespace {
+
+using ::testing::HasSubstr;
+using hart::testing::SourcePath;
+using hart::testing::TempDir;
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  ConfigTest() { EXPECT_TRUE(RegisterBuiltinAdapters(registry_, {}).ok()); }
+  std::string Write(const std::string& yaml) {
+    const std::string path = dir_.path() + "/broker.yaml";
+    std::ofstream(path) << yaml;
+    return path;
+  }
+  // The shipped Connecticut file with `from` replaced by `to`.
+  std::string Edited(const std::string& from, const std::string& to) {
+    std::string text = hart::testing::ReadText(SourcePath("deploy/config/connecticut.yaml"));
+    const size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    text.replace(at, from.size(), to);
+    return Write(text);
+  }
+  TempDir dir_;
+  AdapterRegistry registry_;
+};
+
+TEST_F(ConfigTest, TheShippedConnecticutConfigIsValid) {
+  auto config = LoadConfig(SourcePath("deploy/config/connecticut.yaml"), registry_);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->rules_size(), 5);
+  EXPECT_GE(config->towns_size(), 15);
+  EXPECT_EQ(config->server().listen_address(), "127.0.0.1:7443");  // default applied
+}
+
+TEST_F(ConfigTest, UnknownKeyIsAnErrorNamingFileAndKeyPath) {
+  auto config = ParseConfigFile(Write("rules:\n  - id: a\n    whne: {}\n"));
+  ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr("broker.yaml: rules[0].whne: unknown key"));
+}
+
+TEST_F(ConfigTest, ReportsEveryTypeProblemAtOnce) {
+  auto config = ParseConfigFile(Write(
+      "dispatch:\n  max_attempts: lots\n  initial_backoff: soon\n"
+      "agencies:\n  - id: x\n    kind: SHERIFF\n"));
+  ASSERT_FALSE(config.ok());
+  const std::string message(config.status().message());
+  EXPECT_THAT(message, HasSubstr("dispatch.max_attempts: expected a whole number"));
+  EXPECT_THAT(message, HasSubstr("dispatch.initial_backoff: expected a duration"));
+  EXPECT_THAT(message, HasSubstr("agencies[0].kind: 'SHERIFF' is not one of"));
+}
+
+TEST_F(ConfigTest, TownWithUnknownPoliceAgencyIsRejected) {
+  auto config = LoadConfig(Edited("police: hartford-pd", "police: hartford-sheriff"), registry_);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()),
+              HasSubstr("town 'Hartford': police 'hartford-sheriff' is not an agency"));
+}
+
+TEST_F(ConfigTest, UnknownAdapterTypeIsRejectedWithTheKnownOnes) {
+  auto config = LoadConfig(Edited("type: grpc_feed", "type: carrier_pigeon"), registry_);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()),
+              HasSubstr("adapter type 'carrier_pigeon' is not one of: grpc_feed"));
+}
+
+TEST_F(ConfigTest, AdapterSettingsAreCheckedByTheAdapter) {
+  auto config = LoadConfig(Edited("{type: grpc_feed}", "{type: grpc_feed, settings: {colour: red}}"), registry_);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr("grpc_feed has no setting 'colour'"));
+}
+
+TEST(AdapterRegistryTest, RegistersFindsAndRefusesDuplicates) {
+  AdapterRegistry registry;
+  ASSERT_TRUE(RegisterBuiltinAdapters(registry, {}).ok());
+  EXPECT_NE(registry.Find("grpc_feed"), nullptr);
+  EXPECT_EQ(registry.Find("webhook"), nullptr);
+  EXPECT_THAT(registry.Types(), ::testing::ElementsAre("grpc_feed"));
+  EXPECT_EQ(RegisterBuiltinAdapters(registry, {}).code(), absl::StatusCode::kAlreadyExists);
+  // A factory without an appender validates but cannot build.
+  EXPECT_EQ(registry.Find("grpc_feed")->Create("x", {}, {}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace hart

@@ -1,0 +1,198 @@
+#include "broker/routing/router.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "broker/common/time_util.h"
+#include "tests/support/test_support.h"
+
+namespace hart {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
+using hart::testing::ConnecticutConfig;
+using hart::testing::LoadIntake;
+using hart::testing::TestNow;
+
+class RouterTest : public ::testing::Test {
+ protected:
+  RouterTest() : geography_(Build()), router_(ConnecticutConfig(), geography_) {}
+  static Geography Build() {
+    std::vector<std::string> problems;
+    return Geography::Build(ConnecticutConfig(), &problems);
+  }
+  RoutingDecision Route(const v1::Intake& intake, absl::Time now = TestNow()) {
+    auto decision = router_.Route(intake, now);
+    EXPECT_TRUE(decision.ok()) << decision.status();
+    return *decision;
+  }
+  static const RuleVerdict& Verdict(const RoutingDecision& d, const std::string& rule) {
+    for (const auto& v : d.verdicts) {
+      if (v.rule_id == rule) return v;
+    }
+    ADD_FAILURE() << "no verdict for " << rule;
+    static RuleVerdict none;
+    return none;
+  }
+  static const RoutedDestination* Find(const RoutingDecision& d, const std::string& agency) {
+    for (const auto& dest : d.destinations) {
+      if (dest.agency->id() == agency) return &dest;
+    }
+    return nullptr;
+  }
+  static std::vector<std::string> AgencyIds(const RoutingDecision& d) {
+    std::vector<std::string> ids;
+    for (const auto& dest : d.destinations) ids.push_back(dest.agency->id());
+    return ids;
+  }
+  Geography geography_;
+  Router router_;
+};
+
+TEST_F(RouterTest, EvaluatesEveryRuleInConfigOrder) {
+  const auto d = Route(LoadIntake("school-sex-trafficking-hartford"));
+  std::vector<std::string> order;
+  for (const auto& v : d.verdicts) order.push_back(v.rule_id);
+  EXPECT_THAT(order, ElementsAre("ht-referral", "hart-consult-red-flags", "missing-report",
+                                 "missing-72h", "cac-services"));
+}
+
+TEST_F(RouterTest, SexTraffickingInHartfordGoesToPoliceTaskForceCsaoMdtLeadAndCac) {
+  const auto d = Route(LoadIntake("school-sex-trafficking-hartford"));
+  EXPECT_EQ(d.town->name(), "Hartford");
+  EXPECT_EQ(d.priority, v1::NORMAL);
+  EXPECT_THAT(AgencyIds(d), UnorderedElementsAre("hartford-pd", "ct-ht-task-force", "csao",
+                                                 "mdt-hartford", "hart-lead-region-4",
+                                                 "cac-hartford"));
+  EXPECT_TRUE(Verdict(d, "ht-referral").fired);
+  EXPECT_TRUE(Verdict(d, "hart-consult-red-flags").fired);
+  EXPECT_FALSE(Verdict(d, "missing-report").fired);
+  EXPECT_FALSE(Verdict(d, "missing-72h").fired);
+  EXPECT_TRUE(Verdict(d, "cac-services").fired);
+  // Police 4 h, the others 24 h, counted from acceptance.
+  EXPECT_EQ(Find(d, "hartford-pd")->ack_deadline, TestNow() + absl::Hours(4));
+  EXPECT_EQ(Find(d, "csao")->ack_deadline, TestNow() + absl::Hours(24));
+}
+
+TEST_F(RouterTest, UrgentReferralsGetUrgentDeadlines) {
+  const auto d = Route(LoadIntake("urgent-hotel-bridgeport"));
+  EXPECT_EQ(d.priority, v1::URGENT);
+  EXPECT_EQ(Find(d, "bridgeport-pd")->ack_deadline, TestNow() + absl::Hours(1));
+  EXPECT_EQ(Find(d, "ct-ht-task-force")->ack_deadline, TestNow() + absl::Hours(4));
+  EXPECT_NE(Find(d, "cac-bridgeport"), nullptr);
+}
+
+TEST_F(RouterTest, HtReferralFiresForEveryTraffickingType) {
+  auto intake = LoadIntake("labor-trafficking-waterbury");
+  for (auto type : {v1::TraffickingType::SEX, v1::TraffickingType::LABOR,
+                    v1::TraffickingType::SEX_AND_LABOR, v1::TraffickingType::UNDETERMINED}) {
+    intake.mutable_concern()->set_trafficking_type(type);
+    const auto d = Route(intake);
+    EXPECT_TRUE(Verdict(d, "ht-referral").fired);
+    EXPECT_NE(Find(d, "waterbury-pd"), nullptr);
+    EXPECT_NE(Find(d, "csao"), nullptr);
+  }
+}
+
+TEST_F(RouterTest, HartConsultNeedsDcfInvolvement) {
+  const auto d = Route(LoadIntake("labor-trafficking-waterbury"));
+  const auto& verdict = Verdict(d, "hart-consult-red-flags");
+  EXPECT_FALSE(verdict.fired);
+  EXPECT_THAT(verdict.reasons, ElementsAre("child is not DCF-involved"));
+  EXPECT_EQ(Find(d, "hart-lead-region-5"), nullptr);
+}
+
+TEST_F(RouterTest, HartConsultFiresOnRedFlagsAlone) {
+  auto intake = LoadIntake("labor-trafficking-waterbury");
+  intake.mutable_child()->set_dcf_involved(true);
+  const auto d = Route(intake);
+  EXPECT_TRUE(Verdict(d, "hart-consult-red-flags").fired);
+  EXPECT_NE(Find(d, "hart-lead-region-5"), nullptr);
+}
+
+TEST_F(RouterTest, LaborTraffickingDoesNotGoToTheCac) {
+  const auto d = Route(LoadIntake("labor-trafficking-waterbury"));
+  const auto& verdict = Verdict(d, "cac-services");
+  EXPECT_FALSE(verdict.fired);
+  EXPECT_THAT(verdict.reasons[0], HasSubstr("trafficking type is LABOR"));
+}
+
+TEST_F(RouterTest, CacServicesNeedAChildUnder18) {
+  auto intake = LoadIntake("urgent-hotel-bridgeport");
+  intake.mutable_child()->set_age_years(18);
+  intake.mutable_child()->set_dcf_involved(true);
+  const auto d = Route(intake);
+  const auto& verdict = Verdict(d, "cac-services");
+  EXPECT_FALSE(verdict.fired);
+  EXPECT_THAT(verdict.reasons, ElementsAre("child is 18, rule needs under 18"));
+}
+
+TEST_F(RouterTest, MissingFromCareGoesToNcmecAndPoliceWithin24HoursOfReceipt) {
+  const auto intake = LoadIntake("missing-from-foster-care-new-haven");
+  const auto d = Route(intake);
+  EXPECT_TRUE(Verdict(d, "missing-report").fired);
+  const absl::Time received = FromProtoTime(intake.received_at());
+  const auto* ncmec = Find(d, "ncmec");
+  ASSERT_NE(ncmec, nullptr);
+  ASSERT_TRUE(ncmec->delivery_deadline.has_value());
+  EXPECT_EQ(*ncmec->delivery_deadline, received + absl::Hours(24));
+  // Police was chosen by two rules: one delivery listing both.
+  const auto* police = Find(d, "new-haven-pd");
+  ASSERT_NE(police, nullptr);
+  EXPECT_THAT(police->rule_ids, ElementsAre("ht-referral", "missing-report"));
+  EXPECT_TRUE(police->delivery_deadline.has_value());
+  int police_count = 0;
+  for (const auto& dest : d.destinations) police_count += dest.agency->id() == "new-haven-pd";
+  EXPECT_EQ(police_count, 1);
+}
+
+TEST_F(RouterTest, MissingReportNeedsTheChildMissing) {
+  auto intake = LoadIntake("missing-from-foster-care-new-haven");
+  intake.mutable_missing()->set_is_missing(false);
+  intake.mutable_missing()->clear_missing_since();
+  const auto d = Route(intake);
+  EXPECT_FALSE(Verdict(d, "missing-report").fired);
+  EXPECT_THAT(Verdict(d, "missing-report").reasons,
+              ElementsAre("child is not reported missing"));
+  EXPECT_EQ(Find(d, "ncmec"), nullptr);
+}
+
+TEST_F(RouterTest, Missing72hWaitsForTheFull72Hours) {
+  const auto intake = LoadIntake("missing-from-foster-care-new-haven");
+  const absl::Time since = FromProtoTime(intake.missing().missing_since());
+  const auto before = Route(intake, since + absl::Hours(72) - absl::Minutes(1));
+  EXPECT_FALSE(Verdict(before, "missing-72h").fired);
+  EXPECT_THAT(Verdict(before, "missing-72h").reasons,
+              ElementsAre("missing 71 h 59 m, rule needs 72 h"));
+  const auto after = Route(intake, since + absl::Hours(72));
+  EXPECT_TRUE(Verdict(after, "missing-72h").fired);
+  const auto* lead = Find(after, "hart-lead-region-2");
+  ASSERT_NE(lead, nullptr);
+  EXPECT_THAT(lead->rule_ids, ElementsAre("hart-consult-red-flags", "missing-72h"));
+}
+
+TEST_F(RouterTest, VillagesRouteThroughTheirTown) {
+  auto intake = LoadIntake("school-sex-trafficking-hartford");
+  intake.mutable_child()->set_town("Willimantic");
+  const auto d = Route(intake);
+  EXPECT_EQ(d.town->name(), "Windham");
+  EXPECT_EQ(d.town->region(), 3u);
+}
+
+TEST_F(RouterTest, ReferenceTownsAreInTheirSpecRegions) {
+  const std::vector<std::pair<std::string, uint32_t>> expected = {
+      {"Bridgeport", 1}, {"Norwalk", 1},   {"Stamford", 1},    {"New Haven", 2},
+      {"Milford", 2},    {"Middletown", 3}, {"Norwich", 3},    {"Windham", 3},
+      {"Hartford", 4},   {"Manchester", 4}, {"Danbury", 5},    {"Torrington", 5},
+      {"Waterbury", 5},  {"Meriden", 6},    {"New Britain", 6}};
+  for (const auto& [town, region] : expected) {
+    const auto* t = geography_.ResolveTown(town);
+    ASSERT_NE(t, nullptr) << town;
+    EXPECT_EQ(t->region(), region) << town;
+  }
+}
+
+}  // namespace
+}  // namespace hart

@@ -8,8 +8,9 @@ void NormalizeFlagNames(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     char* arg = argv[i];
     if (std::strcmp(arg, "--") == 0) return;
-    if (arg[0] != '-') continue;
-    char* name = arg + (arg[1] == '-' ? 2 : 1);
+    // Only "--name" forms: a value such as "-late-report" stays as typed.
+    if (arg[0] != '-' || arg[1] != '-') continue;
+    char* name = arg + 2;
     for (char* p = name; *p != '\0' && *p != '='; ++p) {
       if (*p == '-') *p = '_';
     }

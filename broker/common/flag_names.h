@@ -5,7 +5,8 @@
 namespace hart {
 
 // Rewrites, in place, "--some-flag[=value]" to "--some_flag[=value]" for
-// every argument before a bare "--". Values are left untouched.
+// every argument before a bare "--". Single-dash arguments (values such as
+// "-late-report") are left untouched.
 void NormalizeFlagNames(int argc, char** argv);
 
 }  // namespace hart

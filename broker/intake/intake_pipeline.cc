@@ -33,19 +33,21 @@ IntakePipeline::IntakePipeline(const Geography& geography, const Router& router,
       clock_(clock),
       ids_(ids) {}
 
-absl::Status IntakePipeline::Validate(const v1::Intake& intake, absl::Time now) const {
+absl::Status IntakePipeline::Validate(const v1::Intake& intake, absl::Time now,
+                                      const char* consequence) const {
   const auto violations = ValidateIntake(intake, geography_, now);
   if (violations.empty()) return absl::OkStatus();
   return InvalidArgumentWithViolations(
       absl::StrCat("the intake has ", violations.size(),
-                   violations.size() == 1 ? " problem" : " problems",
-                   "; nothing was stored"),
+                   violations.size() == 1 ? " problem" : " problems", "; ", consequence),
       violations);
 }
 
 absl::StatusOr<RoutingDecision> IntakePipeline::Explain(const v1::Intake& intake) const {
   const absl::Time now = clock_.Now();
-  if (auto status = Validate(intake, now); !status.ok()) return status;
+  if (auto status = Validate(intake, now, "it cannot be routed"); !status.ok()) {
+    return status;
+  }
   return router_.Route(intake, now);
 }
 
@@ -54,7 +56,7 @@ void IntakePipeline::Submit(const v1::Intake& intake, const std::string& actor,
   static const auto log = Logger("intake");
   const absl::Time now = clock_.Now();
   const std::string digest = IntakeDigest(intake);
-  if (absl::Status invalid = Validate(intake, now); !invalid.ok()) {
+  if (absl::Status invalid = Validate(intake, now, "nothing was stored"); !invalid.ok()) {
     std::vector<std::string> fields;
     if (auto bad = BadRequestOf(invalid)) {
       for (const auto& v : bad->field_violations()) fields.push_back(v.field());

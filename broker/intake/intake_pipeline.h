@@ -36,7 +36,8 @@ class IntakePipeline {
   absl::StatusOr<RoutingDecision> Explain(const v1::Intake& intake) const;
 
  private:
-  absl::Status Validate(const v1::Intake& intake, absl::Time now) const;
+  absl::Status Validate(const v1::Intake& intake, absl::Time now,
+                        const char* consequence) const;
 
   const Geography& geography_;
   const Router& router_;

@@ -1,0 +1,225 @@
+// End to end over the real hart-broker binary, real gRPC, real mTLS.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "tests/e2e/broker_process.h"
+
+namespace hart::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+const char* const kValidExamples[] = {
+    "school-sex-trafficking-hartford", "missing-from-foster-care-new-haven",
+    "labor-trafficking-waterbury", "urgent-hotel-bridgeport"};
+
+class BrokerE2ETest : public ::testing::Test {
+ protected:
+  BrokerE2ETest() : broker_(dir_.path() + "/data") {}
+
+  grpc::Status Submit(const v1::Intake& intake, v1::Receipt* receipt,
+                      const std::string& cert = "careline") {
+    v1::SubmitIntakeRequest request;
+    *request.mutable_intake() = intake;
+    v1::SubmitIntakeResponse response;
+    auto context = CallContext();
+    const grpc::Status status = broker_.Intake(cert)->SubmitIntake(context.get(), request, &response);
+    if (receipt != nullptr) *receipt = response.receipt();
+    return status;
+  }
+  grpc::Status GetReferral(const std::string& id, v1::ReferralStatus* out,
+                           const std::string& cert = "supervisor") {
+    v1::GetReferralRequest request;
+    request.set_referral_id(id);
+    auto context = CallContext();
+    return broker_.Supervisor(cert)->GetReferral(context.get(), request, out);
+  }
+
+  TempDir dir_;
+  BrokerProcess broker_;
+};
+
+// Verifies the whole spine: every valid example is routed, appears on every
+// destination agency's feed, is acknowledged there, and GetReferral shows
+// every delivery ACKNOWLEDGED.
+TEST_F(BrokerE2ETest, EveryExampleReachesEveryDestinationAndIsAcknowledged) {
+  ASSERT_TRUE(broker_.running());
+  std::map<std::string, std::set<std::string>> expected_by_agency;
+  std::vector<v1::Receipt> receipts;
+  for (const char* name : kValidExamples) {
+    v1::Receipt receipt;
+    const grpc::Status status = Submit(LoadIntake(name), &receipt);
+    ASSERT_TRUE(status.ok()) << name << ": " << status.error_message();
+    EXPECT_FALSE(receipt.referral_id().empty());
+    EXPECT_GT(receipt.destinations_size(), 0);
+    for (const auto& d : receipt.destinations()) {
+      EXPECT_FALSE(d.rule_ids().empty());
+      expected_by_agency[d.agency_id()].insert(d.delivery_id());
+    }
+    receipts.push_back(receipt);
+  }
+  for (const auto& [agency, expected] : expected_by_agency) {
+    const auto received = DrainFeed(broker_, agency, expected);
+    EXPECT_EQ(std::set<std::string>(received.begin(), received.end()), expected) << agency;
+  }
+  for (const auto& receipt : receipts) {
+    v1::ReferralStatus status;
+    ASSERT_TRUE(GetReferral(receipt.referral_id(), &status).ok());
+    ASSERT_EQ(status.deliveries_size(), receipt.destinations_size());
+    for (const auto& d : status.deliveries()) {
+      EXPECT_EQ(d.state(), v1::ACKNOWLEDGED) << d.agency_id();
+      EXPECT_EQ(d.attempts(), 1u);
+      ASSERT_EQ(d.acks_size(), 2);
+      EXPECT_EQ(d.acks(0).kind(), v1::Acknowledgement::RECEIVED);
+      EXPECT_EQ(d.acks(1).kind(), v1::Acknowledgement::ACCEPTED);
+      EXPECT_EQ(d.acks(1).actor(), "agency/" + d.agency_id());
+      EXPECT_TRUE(d.has_delivered_at());
+      EXPECT_TRUE(d.has_acknowledged_at());
+    }
+  }
+}
+
+TEST_F(BrokerE2ETest, FeedViewsFollowTheAgencyKind) {
+  v1::Receipt receipt;
+  ASSERT_TRUE(Submit(LoadIntake("missing-from-foster-care-new-haven"), &receipt).ok());
+  std::string ncmec_delivery;
+  for (const auto& d : receipt.destinations()) {
+    if (d.agency_id() == "ncmec") ncmec_delivery = d.delivery_id();
+  }
+  ASSERT_FALSE(ncmec_delivery.empty());
+  auto stub = broker_.Feed("ncmec");
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  auto reader = stub->Subscribe(&context, v1::SubscribeRequest());
+  v1::FeedEvent event;
+  while (reader->Read(&event) && !event.has_delivery()) {
+  }
+  ASSERT_TRUE(event.has_delivery());
+  EXPECT_EQ(event.sequence(), 1u);
+  const auto& intake = event.delivery().referral().intake();
+  EXPECT_EQ(intake.child().given_name(), "Alex");          // missing-child facts
+  EXPECT_TRUE(intake.missing().is_missing());
+  EXPECT_TRUE(intake.concern().narrative().empty());       // not the narrative
+  EXPECT_FALSE(intake.has_reporter());                     // nor the reporter
+  context.TryCancel();
+  reader->Finish();
+}
+
+TEST_F(BrokerE2ETest, InvalidIntakeGetsEveryFieldViolationAsBadRequest) {
+  auto intake = LoadIntake("invalid-adult-not-dcf");
+  intake.mutable_child()->set_town("Atlantis");
+  const grpc::Status status = Submit(intake, nullptr);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(status.error_details()));
+  google::rpc::BadRequest bad_request;
+  ASSERT_EQ(details.details_size(), 1);
+  ASSERT_TRUE(details.details(0).UnpackTo(&bad_request));
+  std::set<std::string> fields;
+  for (const auto& v : bad_request.field_violations()) fields.insert(v.field());
+  EXPECT_EQ(fields, (std::set<std::string>{"child.town", "child.dcfInvolved"}));
+}
+
+TEST_F(BrokerE2ETest, ResubmissionIsIdempotentAndConflictsAreRefused) {
+  auto intake = LoadIntake("labor-trafficking-waterbury");
+  v1::Receipt first, second;
+  ASSERT_TRUE(Submit(intake, &first).ok());
+  ASSERT_TRUE(Submit(intake, &second).ok());
+  EXPECT_EQ(first.SerializeAsString(), second.SerializeAsString());
+  intake.mutable_concern()->set_narrative("different facts");
+  const grpc::Status conflict = Submit(intake, nullptr);
+  EXPECT_EQ(conflict.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_THAT(conflict.error_message(), HasSubstr("supplement"));
+}
+
+TEST_F(BrokerE2ETest, RolesAreEnforcedPerRpc) {
+  // Only careline identities submit.
+  EXPECT_EQ(Submit(LoadIntake("urgent-hotel-bridgeport"), nullptr, "agency-bridgeport-pd").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Submit(LoadIntake("urgent-hotel-bridgeport"), nullptr, "supervisor").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::Receipt receipt;
+  ASSERT_TRUE(Submit(LoadIntake("urgent-hotel-bridgeport"), &receipt).ok());
+  // Only supervisors read referral status.
+  v1::ReferralStatus status;
+  EXPECT_EQ(GetReferral(receipt.referral_id(), &status, "agency-bridgeport-pd").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(GetReferral(receipt.referral_id(), &status, "careline").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // Only agencies subscribe; a careline certificate is refused.
+  {
+    auto stub = v1::FeedService::NewStub(broker_.Channel("careline"));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    auto reader = stub->Subscribe(&context, v1::SubscribeRequest());
+    v1::FeedEvent event;
+    EXPECT_FALSE(reader->Read(&event));
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  // An agency cannot acknowledge another agency's delivery; nothing changes.
+  std::string police_delivery, csao_delivery;
+  for (const auto& d : receipt.destinations()) {
+    if (d.agency_id() == "bridgeport-pd") police_delivery = d.delivery_id();
+    if (d.agency_id() == "csao") csao_delivery = d.delivery_id();
+  }
+  ASSERT_FALSE(police_delivery.empty());
+  ASSERT_FALSE(csao_delivery.empty());
+  v1::AcknowledgeRequest ack;
+  ack.set_delivery_id(police_delivery);
+  ack.set_kind(v1::Acknowledgement::ACCEPTED);
+  v1::AcknowledgeResponse ack_response;
+  auto context = CallContext();
+  EXPECT_EQ(broker_.Feed("csao")->Acknowledge(context.get(), ack, &ack_response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(GetReferral(receipt.referral_id(), &status).ok());
+  for (const auto& d : status.deliveries()) EXPECT_EQ(d.acks_size(), 0);
+  // Another agency's feed never shows this agency's deliveries.
+  const auto csao_events = DrainFeed(broker_, "csao", {csao_delivery}, 0, false);
+  EXPECT_EQ(csao_events, std::vector<std::string>{csao_delivery});
+}
+
+TEST_F(BrokerE2ETest, PeersWithoutAClientCertificateAreRefused) {
+  auto stub = v1::IntakeService::NewStub(broker_.Channel(""));
+  v1::SubmitIntakeRequest request;
+  v1::SubmitIntakeResponse response;
+  auto context = CallContext();
+  const grpc::Status status = stub->SubmitIntake(context.get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(BrokerE2ETest, ExplainRoutingSaysWhyAndStoresNothing) {
+  v1::ExplainRoutingRequest request;
+  *request.mutable_intake() = LoadIntake("labor-trafficking-waterbury");
+  v1::ExplainRoutingResponse response;
+  auto context = CallContext();
+  ASSERT_TRUE(broker_.Supervisor()->ExplainRouting(context.get(), request, &response).ok());
+  ASSERT_EQ(response.rules_size(), 5);
+  EXPECT_TRUE(response.rules(0).fired());
+  EXPECT_FALSE(response.rules(1).fired());
+  EXPECT_THAT(response.rules(1).reasons(), ::testing::ElementsAre("child is not DCF-involved"));
+  EXPECT_GT(response.destinations_size(), 0);
+  // Nothing stored: the same intake submits as new, and the agency's feed
+  // holds exactly the one delivery of that submission.
+  v1::Receipt receipt;
+  ASSERT_TRUE(Submit(request.intake(), &receipt).ok());
+  const auto events = DrainFeed(broker_, "waterbury-pd", {receipt.destinations(0).delivery_id()});
+  EXPECT_EQ(events.size(), 1u);
+}
+
+TEST_F(BrokerE2ETest, ServesTheStandardHealthService) {
+  auto stub = grpc::health::v1::Health::NewStub(broker_.Channel("operator"));
+  grpc::health::v1::HealthCheckRequest request;
+  grpc::health::v1::HealthCheckResponse response;
+  auto context = CallContext();
+  ASSERT_TRUE(stub->Check(context.get(), request, &response).ok());
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+}
+
+}  // namespace
+}  // namespace hart::testing

@@ -1,0 +1,168 @@
+#include "tests/e2e/broker_process.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <set>
+
+#include "absl/strings/str_split.h"
+
+namespace hart::testing {
+
+namespace {
+
+std::string RunAndCapture(const std::string& command) {
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return out;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+  if (pclose(pipe) != 0) {
+    ADD_FAILURE() << "command failed: " << command;
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::string& DevCertsDir() {
+  static TempDir* dir = new TempDir();  // lives for the whole test binary
+  static const std::string path = [] {
+    const std::string ids = RunAndCapture(std::string(HART_BROKER_BINARY) + " --config " +
+                                          SourcePath("deploy/config/connecticut.yaml") +
+                                          " --print-agency-ids");
+    std::string args;
+    for (auto id : absl::StrSplit(ids, '\n', absl::SkipEmpty())) {
+      args += " " + std::string(id);
+    }
+    RunAndCapture("bash " + SourcePath("deploy/make-dev-certs.sh") + " " + dir->path() + "/certs" +
+                  args + " >/dev/null");
+    return dir->path() + "/certs";
+  }();
+  return path;
+}
+
+BrokerProcess::BrokerProcess(const std::string& data_dir) : data_dir_(data_dir) {
+  const std::string certs = DevCertsDir();
+  const std::string port_file = data_dir + ".port";
+  std::remove(port_file.c_str());
+  const std::string log_file = data_dir + ".log";
+  const std::string config = SourcePath("deploy/config/connecticut.yaml");
+  pid_ = fork();
+  if (pid_ == 0) {
+    FILE* log = std::fopen(log_file.c_str(), "a");
+    if (log != nullptr) {
+      dup2(fileno(log), STDOUT_FILENO);
+      dup2(fileno(log), STDERR_FILENO);
+    }
+    execl(HART_BROKER_BINARY, HART_BROKER_BINARY, "--config", config.c_str(), "--data-dir",
+          data_dir.c_str(), "--tls-dir", certs.c_str(), "--listen", "127.0.0.1:0",
+          "--port-file", port_file.c_str(), "--log-level", "warn", nullptr);
+    _exit(127);
+  }
+  const bool up = WaitFor(
+      [&] {
+        std::ifstream in(port_file);
+        return in && (in >> port_) && port_ > 0;
+      },
+      std::chrono::seconds(20));
+  if (!up) {
+    ADD_FAILURE() << "hart-broker did not start; log:\n" << ReadText(log_file);
+    Kill();
+  }
+}
+
+BrokerProcess::~BrokerProcess() { Terminate(); }
+
+void BrokerProcess::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+void BrokerProcess::Terminate() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "hart-broker did not stop cleanly; log:\n" << ReadText(data_dir_ + ".log");
+  pid_ = -1;
+}
+
+std::shared_ptr<grpc::Channel> BrokerProcess::Channel(const std::string& cert_name) const {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ReadText(DevCertsDir() + "/ca.crt");
+  if (!cert_name.empty()) {
+    ssl.pem_private_key = ReadText(DevCertsDir() + "/" + cert_name + ".key");
+    ssl.pem_cert_chain = ReadText(DevCertsDir() + "/" + cert_name + ".crt");
+  }
+  grpc::ChannelArguments args;
+  // Distinct channels per identity: gRPC would otherwise share one
+  // subchannel (and one TLS identity) between them.
+  args.SetString("hart.test.identity", cert_name);
+  return grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port_),
+                                   grpc::SslCredentials(ssl), args);
+}
+
+std::unique_ptr<v1::IntakeService::Stub> BrokerProcess::Intake(const std::string& cert) const {
+  return v1::IntakeService::NewStub(Channel(cert));
+}
+
+std::unique_ptr<v1::FeedService::Stub> BrokerProcess::Feed(const std::string& agency_id) const {
+  return v1::FeedService::NewStub(Channel("agency-" + agency_id));
+}
+
+std::unique_ptr<v1::SupervisorService::Stub> BrokerProcess::Supervisor(
+    const std::string& cert) const {
+  return v1::SupervisorService::NewStub(Channel(cert));
+}
+
+std::unique_ptr<grpc::ClientContext> CallContext() {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  return context;
+}
+
+std::vector<std::string> DrainFeed(const BrokerProcess& broker, const std::string& agency_id,
+                                   const std::set<std::string>& expected, uint64_t resume_after,
+                                   bool ack) {
+  auto stub = broker.Feed(agency_id);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  v1::SubscribeRequest request;
+  request.set_resume_after(resume_after);
+  auto reader = stub->Subscribe(&context, request);
+  std::vector<std::string> received;
+  std::set<std::string> missing = expected;
+  v1::FeedEvent event;
+  while (!missing.empty() && reader->Read(&event)) {
+    if (!event.has_delivery()) continue;
+    const std::string& id = event.delivery().delivery_id();
+    received.push_back(id);
+    missing.erase(id);
+    EXPECT_EQ(event.delivery().referral().agency_id(), agency_id);
+    if (!ack) continue;
+    for (auto kind : {v1::Acknowledgement::RECEIVED, v1::Acknowledgement::ACCEPTED}) {
+      v1::AcknowledgeRequest ack_request;
+      ack_request.set_delivery_id(id);
+      ack_request.set_kind(kind);
+      v1::AcknowledgeResponse response;
+      auto ack_context = CallContext();
+      const grpc::Status status = stub->Acknowledge(ack_context.get(), ack_request, &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+    }
+  }
+  context.TryCancel();
+  reader->Finish();
+  EXPECT_TRUE(missing.empty()) << agency_id << " never received " << missing.size()
+                               << " deliveries";
+  return received;
+}
+
+}  // namespace hart::testing

@@ -1,0 +1,62 @@
+// Runs the real hart-broker binary for end-to-end tests: dev certificates
+// made by deploy/make-dev-certs.sh, a temporary data directory, a port
+// chosen by the kernel on 127.0.0.1, and stubs that connect over mTLS as
+// any identity.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include "grpcpp/grpcpp.h"
+#include "hart/referral/v1/feed.grpc.pb.h"
+#include "hart/referral/v1/intake.grpc.pb.h"
+#include "hart/referral/v1/supervisor.grpc.pb.h"
+#include "tests/support/test_support.h"
+
+namespace hart::testing {
+
+// Dev certificates for every agency of the Connecticut config, made once per
+// test binary.
+const std::string& DevCertsDir();
+
+class BrokerProcess {
+ public:
+  // Starts the broker on `data_dir`; fails the test (and returns false from
+  // running()) if it does not serve within 20 s.
+  explicit BrokerProcess(const std::string& data_dir);
+  ~BrokerProcess();  // SIGTERM and wait
+
+  bool running() const { return pid_ > 0; }
+  int port() const { return port_; }
+  void Kill();       // SIGKILL and reap: no clean shutdown
+  void Terminate();  // SIGTERM and reap
+
+  // A channel presenting `cert_name`.crt/.key (e.g. "careline",
+  // "supervisor", "agency-hartford-pd"); empty name = no client certificate.
+  std::shared_ptr<grpc::Channel> Channel(const std::string& cert_name) const;
+
+  std::unique_ptr<v1::IntakeService::Stub> Intake(const std::string& cert = "careline") const;
+  std::unique_ptr<v1::FeedService::Stub> Feed(const std::string& agency_id) const;
+  std::unique_ptr<v1::SupervisorService::Stub> Supervisor(
+      const std::string& cert = "supervisor") const;
+
+ private:
+  std::string data_dir_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+// A unary-call context with a 10 s deadline.
+std::unique_ptr<grpc::ClientContext> CallContext();
+
+// Subscribes as `agency_id` from `resume_after`, acknowledges each delivery
+// event with RECEIVED then ACCEPTED (when `ack`), until every id in
+// `expected` arrived or 20 s pass. Returns every delivery id received, in
+// order, repeats included.
+std::vector<std::string> DrainFeed(const BrokerProcess& broker, const std::string& agency_id,
+                                   const std::set<std::string>& expected,
+                                   uint64_t resume_after = 0, bool ack = true);
+
+}  // namespace hart::testing

@@ -26,13 +26,12 @@ class GrpcFeedAdapter final : public Adapter {
                      [done = std::move(done)](absl::StatusOr<FeedAppendResult> result) {
                        if (!result.ok()) {
                          // A store hiccup: the dispatcher retries later.
-                         done({absl::UnavailableError(absl::StrCat(
-                             "feed append failed: ", result.status().message()))});
+                         done(DeliveryResult::Failed(absl::UnavailableError(absl::StrCat(
+                             "feed append failed: ", result.status().message()))));
                          return;
                        }
-                       done({absl::OkStatus(), /*transport_acknowledged=*/false,
-                             absl::StrCat("feed:", result->agency_id, "#",
-                                          result->sequence)});
+                       done(DeliveryResult::HandedOff(absl::StrCat(
+                           "feed:", result->agency_id, "#", result->sequence)));
                      });
   }
 

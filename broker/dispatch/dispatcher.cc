@@ -37,9 +37,9 @@ absl::StatusOr<size_t> Dispatcher::RunOnce() {
     auto it = adapters_.find(delivery.agency_id);
     if (it == adapters_.end()) {
       // The agency left the config while deliveries were pending.
-      OnResult(delivery, {absl::FailedPreconditionError(absl::StrCat(
-                              "agency ", delivery.agency_id,
-                              " has no adapter in the current config"))});
+      OnResult(delivery, DeliveryResult::Failed(absl::FailedPreconditionError(absl::StrCat(
+                             "agency ", delivery.agency_id,
+                             " has no adapter in the current config"))));
       continue;
     }
     it->second->Deliver(delivery, [this, delivery](DeliveryResult result) {

@@ -20,7 +20,9 @@ absl::StatusOr<RoutingDecision> Router::Route(const v1::Intake& intake,
   }
   const absl::Time received_at = FromProtoTime(intake.received_at());
   for (const auto& rule : config_.rules()) {
-    RuleVerdict verdict{rule.id(), rule.description()};
+    RuleVerdict verdict;
+    verdict.rule_id = rule.id();
+    verdict.description = rule.description();
     ConditionResult result = EvaluateCondition(rule.when(), intake, now);
     verdict.fired = result.holds;
     verdict.reasons = std::move(result.reasons);

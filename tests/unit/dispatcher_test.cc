@@ -23,7 +23,7 @@ class ScriptedAdapter final : public Adapter {
   std::string_view type() const override { return "scripted"; }
   void Deliver(const DeliveryRecord& delivery, DoneCallback done) override {
     calls.push_back(delivery);
-    DeliveryResult result{absl::OkStatus(), true, "ok"};
+    DeliveryResult result = DeliveryResult::Delivered("ok");
     if (!script.empty()) {
       result = script.front();
       script.pop_front();
@@ -78,7 +78,7 @@ TEST_F(DispatcherTest, RetriesUnavailableWithGrowingBackoffThenDeadLettersAfterB
   auto receipt = factory_->Submit(ReferralFactory::Example("labor-trafficking-waterbury", ""));
   const int n = receipt->destinations_size();
   const std::string id = receipt->destinations(0).delivery_id();
-  for (int i = 0; i < 3 * n; ++i) adapter_.script.push_back({absl::UnavailableError("down")});
+  for (int i = 0; i < 3 * n; ++i) adapter_.script.push_back(DeliveryResult::Failed(absl::UnavailableError("down")));
   auto dispatcher = MakeDispatcher();
   random_.fraction = 0.0;  // smallest jittered delay: ceiling / 2
 
@@ -107,7 +107,7 @@ TEST_F(DispatcherTest, RetriesUnavailableWithGrowingBackoffThenDeadLettersAfterB
 
 TEST_F(DispatcherTest, PermanentErrorsDeadLetterAtOnce) {
   auto receipt = factory_->Submit(ReferralFactory::Example("labor-trafficking-waterbury", ""));
-  adapter_.script.push_back({absl::InvalidArgumentError("partner rejected the payload")});
+  adapter_.script.push_back(DeliveryResult::Failed(absl::InvalidArgumentError("partner rejected the payload")));
   auto dispatcher = MakeDispatcher();
   ASSERT_GT(dispatcher->RunOnce().value(), 0u);
   const auto d = OnlyDelivery(adapter_.calls[0].delivery_id);
@@ -117,7 +117,7 @@ TEST_F(DispatcherTest, PermanentErrorsDeadLetterAtOnce) {
 
 TEST_F(DispatcherTest, HonoursRetryAfterWhenLongerThanBackoff) {
   auto receipt = factory_->Submit(ReferralFactory::Example("labor-trafficking-waterbury", ""));
-  adapter_.script.push_back({absl::UnavailableError("busy"), false, "", absl::Minutes(5)});
+  adapter_.script.push_back(DeliveryResult::Failed(absl::UnavailableError("busy"), absl::Minutes(5)));
   auto dispatcher = MakeDispatcher();
   ASSERT_GT(dispatcher->RunOnce().value(), 0u);
   EXPECT_EQ(OnlyDelivery(adapter_.calls[0].delivery_id).next_attempt_at,
@@ -126,7 +126,7 @@ TEST_F(DispatcherTest, HonoursRetryAfterWhenLongerThanBackoff) {
 
 TEST_F(DispatcherTest, OneFailingDestinationDoesNotDelayTheOthers) {
   auto receipt = factory_->Submit(ReferralFactory::Example("school-sex-trafficking-hartford", ""));
-  adapter_.script.push_back({absl::UnavailableError("down")});
+  adapter_.script.push_back(DeliveryResult::Failed(absl::UnavailableError("down")));
   auto dispatcher = MakeDispatcher();
   ASSERT_EQ(dispatcher->RunOnce().value(), static_cast<size_t>(receipt->destinations_size()));
   int delivered = 0;

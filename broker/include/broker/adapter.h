@@ -29,6 +29,28 @@ struct DeliveryResult {
   std::string transport_ref;
   // A partner's Retry-After, if it gave one.
   std::optional<absl::Duration> retry_after;
+
+  // The partner's system confirmed receipt.
+  static DeliveryResult Delivered(std::string ref) {
+    DeliveryResult r;
+    r.transport_acknowledged = true;
+    r.transport_ref = std::move(ref);
+    return r;
+  }
+  // Handed over; the partner acknowledges RECEIVED later.
+  static DeliveryResult HandedOff(std::string ref) {
+    DeliveryResult r;
+    r.transport_ref = std::move(ref);
+    return r;
+  }
+  // Failed; the status code decides between retry and dead letter.
+  static DeliveryResult Failed(absl::Status status,
+                               std::optional<absl::Duration> retry_after = std::nullopt) {
+    DeliveryResult r;
+    r.status = std::move(status);
+    r.retry_after = retry_after;
+    return r;
+  }
 };
 
 class Adapter {

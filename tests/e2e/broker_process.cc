@@ -30,7 +30,8 @@ std::string RunAndCapture(const std::string& command) {
 }  // namespace
 
 const std::string& DevCertsDir() {
-  static TempDir* dir = new TempDir();  // lives for the whole test binary
+  // Shared by every end-to-end test (ctest makes them first, as a fixture);
+  // the script only creates what is missing, so running it again is cheap.
   static const std::string path = [] {
     const std::string ids = RunAndCapture(std::string(HART_BROKER_BINARY) + " --config " +
                                           SourcePath("deploy/config/connecticut.yaml") +
@@ -39,9 +40,10 @@ const std::string& DevCertsDir() {
     for (auto id : absl::StrSplit(ids, '\n', absl::SkipEmpty())) {
       args += " " + std::string(id);
     }
-    RunAndCapture("bash " + SourcePath("deploy/make-dev-certs.sh") + " " + dir->path() + "/certs" +
-                  args + " >/dev/null");
-    return dir->path() + "/certs";
+    const std::string dir = HART_E2E_CERTS_DIR;
+    RunAndCapture("bash " + SourcePath("deploy/make-dev-certs.sh") + " " + dir + args +
+                  " >/dev/null 2>&1");
+    return dir;
   }();
   return path;
 }

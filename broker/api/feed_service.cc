@@ -117,6 +117,8 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
     delivery->set_delivery_id(entry.delivery.delivery_id);
     delivery->set_referral_id(entry.delivery.referral_id);
     delivery->set_redelivery(redelivery);
+    delivery->set_kind(entry.delivery.kind);
+    for (const auto& change : entry.delivery.changes) delivery->add_changes(change);
     *delivery->mutable_referral() =
         service_.views_.Build(entry.delivery, entry.intake, entry.priority);
     return event;

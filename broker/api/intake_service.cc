@@ -27,4 +27,19 @@ grpc::ServerUnaryReactor* IntakeServiceImpl::SubmitIntake(
   return reactor;
 }
 
+grpc::ServerUnaryReactor* IntakeServiceImpl::SupplementIntake(
+    grpc::CallbackServerContext* context, const v1::SupplementIntakeRequest* request,
+    v1::SupplementIntakeResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  auto identity = authorizer_.Require(*context, "SupplementIntake", {Role::kCareline});
+  if (!identity.ok()) {
+    reactor->Finish(ToGrpcStatus(identity.status()));
+    return reactor;
+  }
+  auto result = supplements_.Apply(*request, identity->ToString());
+  if (result.ok()) *response = std::move(*result);
+  reactor->Finish(ToGrpcStatus(result.status()));
+  return reactor;
+}
+
 }  // namespace hart

@@ -27,6 +27,8 @@ v1::DeliveryStatus ToDeliveryStatus(const DeliveryWithAcks& item) {
   }
   out.set_last_error(d.last_error);
   out.set_transport_ref(d.transport_ref);
+  out.set_kind(d.kind);
+  for (const auto& change : d.changes) out.add_changes(change);
   for (const auto& ack : item.acks) *out.add_acks() = ack;
   return out;
 }
@@ -46,9 +48,13 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::GetReferral(
     return reactor;
   }
   auto deliveries = store_.GetDeliveries(request->referral_id());
-  if (!deliveries.ok()) {
-    reactor->Finish(ToGrpcStatus(deliveries.status()));
-    return reactor;
+  auto timers = store_.PendingTimers(request->referral_id());
+  auto supplements = store_.ListSupplements(request->referral_id());
+  for (const absl::Status& s : {deliveries.status(), timers.status(), supplements.status()}) {
+    if (!s.ok()) {
+      reactor->Finish(ToGrpcStatus(s));
+      return reactor;
+    }
   }
   // Every read of a referral by a person is audited (SPEC §6).
   AuditEvent read{clock_.Now(), identity->ToString(), "referral.read",
@@ -65,6 +71,12 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::GetReferral(
   *response->mutable_received_at() = ToProtoTime(referral->received_at);
   *response->mutable_accepted_at() = ToProtoTime(referral->accepted_at);
   for (const auto& item : *deliveries) *response->add_deliveries() = ToDeliveryStatus(item);
+  for (const auto& timer : *timers) {
+    auto* pending = response->add_pending_evaluations();
+    *pending->mutable_due_at() = ToProtoTime(timer.due_at);
+    for (const auto& rule : timer.rule_ids) pending->add_rule_ids(rule);
+  }
+  for (const auto& id : *supplements) response->add_supplement_ids(id);
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
@@ -92,6 +104,11 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::ExplainRouting(
     rule->set_fired(verdict.fired);
     for (const auto& reason : verdict.reasons) rule->add_reasons(reason);
     for (const auto& agency : verdict.agency_ids) rule->add_agency_ids(agency);
+  }
+  for (const auto& pending : decision->pending) {
+    auto* out = response->add_pending_evaluations();
+    *out->mutable_due_at() = ToProtoTime(pending.due_at);
+    for (const auto& rule : pending.rule_ids) out->add_rule_ids(rule);
   }
   for (const auto& dest : decision->destinations) {
     auto* out = response->add_destinations();

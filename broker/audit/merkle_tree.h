@@ -53,8 +53,9 @@ std::string EmptyTreeHash();
 // (one per set bit of the size, largest and leftmost first): everything
 // needed to append and to compute the root, in at most 64 hashes.
 //
-// Complexity: Append is O(log n) hashes amortised O(1); RootHash is
-// O(popcount(n)) <= 64 hashes. Memory: popcount(n) hashes.
+// Complexity: Append is O(log n) hashes worst case, fewer than two
+// amortised; RootHash is popcount(n) - 1 <= 63 hashes. Neither reads any
+// earlier leaf. Memory: popcount(n) hashes.
 // Not thread-safe; guard externally.
 class CompactRange {
  public:

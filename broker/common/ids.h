@@ -14,6 +14,7 @@ class IdGenerator {
   explicit IdGenerator(RandomSource& random) : random_(random) {}
   std::string NewReferralId() { return Make("ref_"); }
   std::string NewDeliveryId() { return Make("dlv_"); }
+  std::string NewTimerId() { return Make("tmr_"); }
 
  private:
   std::string Make(const char* prefix);

@@ -6,9 +6,9 @@
 
 namespace hart {
 
-DispatchLoop::DispatchLoop(Dispatcher& dispatcher, Store& store, const Clock& clock,
+DispatchLoop::DispatchLoop(std::vector<Pass> passes, Store& store, const Clock& clock,
                            absl::Duration max_idle_wait)
-    : dispatcher_(dispatcher),
+    : passes_(std::move(passes)),
       store_(store),
       clock_(clock),
       max_idle_wait_(max_idle_wait),
@@ -35,13 +35,16 @@ void DispatchLoop::Run() {
       if (stopping_) return;
       woken_ = false;
     }
-    auto handed = dispatcher_.RunOnce();
-    if (!handed.ok()) {
-      log->error("event=claim_failed code={}",
-                 absl::StatusCodeToString(handed.status().code()));
-    } else if (*handed > 0) {
-      continue;  // there may be more due right away
+    size_t done = 0;
+    for (const Pass& pass : passes_) {
+      auto result = pass();
+      if (!result.ok()) {
+        log->error("event=pass_failed code={}", absl::StatusCodeToString(result.status().code()));
+      } else {
+        done += *result;
+      }
     }
+    if (done > 0) continue;  // there may be more due right away
     absl::Duration wait = max_idle_wait_;
     if (auto next = store_.NextDueTime(); next.ok() && next->has_value()) {
       // At least a millisecond, so a claim racing a lease expiry cannot spin.

@@ -1,11 +1,13 @@
-// Runs a Dispatcher on its own thread: after every Wake() (new deliveries
-// committed, an adapter freed up) and whenever the store says something
-// becomes due. Time-based waiting uses the real clock only as a bound; the
-// decision of what is due always comes from the injected Clock, so tests
-// drive Dispatcher::RunOnce directly instead.
+// Runs the broker's due work on one thread: the dispatcher (outbox) and the
+// timer runner, after every Wake() (new deliveries committed) and whenever
+// the store says something becomes due. Time-based waiting uses the real
+// clock only as a bound; what is due always comes from the injected Clock,
+// so tests call each pass's RunOnce directly instead.
 #pragma once
 
+#include <functional>
 #include <thread>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "broker/clock.h"
@@ -15,8 +17,11 @@ namespace hart {
 
 class DispatchLoop {
  public:
+  // One pass: does what is due now, returns how much it did.
+  using Pass = std::function<absl::StatusOr<size_t>()>;
+
   // `max_idle_wait` bounds how long the loop sleeps without a wake-up.
-  DispatchLoop(Dispatcher& dispatcher, Store& store, const Clock& clock,
+  DispatchLoop(std::vector<Pass> passes, Store& store, const Clock& clock,
                absl::Duration max_idle_wait = absl::Seconds(1));
   ~DispatchLoop();  // stops and joins
 
@@ -25,7 +30,7 @@ class DispatchLoop {
  private:
   void Run();
 
-  Dispatcher& dispatcher_;
+  const std::vector<Pass> passes_;
   Store& store_;
   const Clock& clock_;
   const absl::Duration max_idle_wait_;

@@ -7,6 +7,7 @@
 #include "broker/common/sha256.h"
 #include "broker/common/time_util.h"
 #include "broker/intake/intake_validator.h"
+#include "broker/intake/referral_updater.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
@@ -129,9 +130,16 @@ void IntakePipeline::Submit(const v1::Intake& intake, const std::string& actor,
       *out->mutable_delivery_deadline() = ToProtoTime(*d.delivery_deadline);
     }
     item.audit.push_back({now, actor, "delivery.created", r.referral_id, d.delivery_id,
-                          "", absl::StrCat("agency=", d.agency_id, " rules=",
+                          "", absl::StrCat("agency=", d.agency_id, " kind=REFERRAL rules=",
                                            absl::StrJoin(d.rule_ids, ","))});
     item.deliveries.push_back(std::move(d));
+  }
+
+  item.timers = TimersFor(*decision, r.referral_id, ids_);
+  for (const auto& t : item.timers) {
+    item.audit.push_back({now, actor, "timer.scheduled", r.referral_id, "", "",
+                          absl::StrCat("timer=", t.timer_id, " due=", FormatRfc3339(t.due_at),
+                                       " rules=", absl::StrJoin(t.rule_ids, ","))});
   }
 
   const std::string careline_id = r.careline_report_id;

@@ -113,14 +113,12 @@ void ValidateChild(const v1::Intake& intake, const Geography& geography,
 
 void ValidateConcern(const v1::Intake& intake, Violations* v) {
   if (!intake.has_concern()) {
-    v->Add("concern", "is required (at least trafficking_type)");
+    v->Add("concern", "is required (it may be empty: {})");
     return;
   }
   const auto& c = intake.concern();
-  if (c.trafficking_type() == v1::TraffickingType::TRAFFICKING_TYPE_UNSPECIFIED) {
-    v->Add("concern.traffickingType",
-           "is required: SEX, LABOR, SEX_AND_LABOR or UNDETERMINED");
-  }
+  // trafficking_type may be unset: a child missing from care is reported
+  // before anyone suspects trafficking; a supplement adds it later.
   for (int i = 0; i < c.red_flags_size(); ++i) {
     if (c.red_flags(i) == v1::RedFlag::RED_FLAG_UNSPECIFIED) {
       v->Add(absl::StrCat("concern.redFlags[", i, "]"), "must name a red flag");

@@ -10,6 +10,33 @@ namespace hart {
 
 namespace v1 = ::hart::referral::v1;
 
+namespace {
+
+// Every "missing for at least N hours" threshold in a condition.
+void CollectMissingThresholds(const cfg::Condition& c, std::vector<uint32_t>* hours) {
+  if (c.has_missing_for_at_least_hours()) hours->push_back(c.missing_for_at_least_hours());
+  for (const auto& alternative : c.any_of()) CollectMissingThresholds(alternative, hours);
+}
+
+// When a rule that does not hold at `now` would hold purely by time passing.
+std::optional<absl::Time> FiresLater(const cfg::Rule& rule, const v1::Intake& intake,
+                                     absl::Time now) {
+  if (!intake.missing().is_missing() || !intake.missing().has_missing_since()) {
+    return std::nullopt;
+  }
+  std::vector<uint32_t> hours;
+  CollectMissingThresholds(rule.when(), &hours);
+  std::sort(hours.begin(), hours.end());
+  const absl::Time since = FromProtoTime(intake.missing().missing_since());
+  for (uint32_t h : hours) {
+    const absl::Time at = since + absl::Hours(h);
+    if (at > now && EvaluateCondition(rule.when(), intake, at).holds) return at;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 absl::StatusOr<RoutingDecision> Router::Route(const v1::Intake& intake,
                                               absl::Time now) const {
   RoutingDecision decision;
@@ -73,8 +100,23 @@ absl::StatusOr<RoutingDecision> Router::Route(const v1::Intake& intake,
         }
       }
     }
+    if (!verdict.fired) {
+      if (auto at = FiresLater(rule, intake, now)) {
+        auto it = std::find_if(decision.pending.begin(), decision.pending.end(),
+                               [&](const PendingRuleTime& p) { return p.due_at == *at; });
+        if (it == decision.pending.end()) {
+          decision.pending.push_back({*at, {rule.id()}});
+        } else {
+          it->rule_ids.push_back(rule.id());
+        }
+        verdict.reasons.push_back(
+            absl::StrCat("will fire at ", FormatRfc3339(*at), " unless the facts change"));
+      }
+    }
     decision.verdicts.push_back(std::move(verdict));
   }
+  std::sort(decision.pending.begin(), decision.pending.end(),
+            [](const PendingRuleTime& a, const PendingRuleTime& b) { return a.due_at < b.due_at; });
   return decision;
 }
 

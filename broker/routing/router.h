@@ -34,11 +34,19 @@ struct RoutedDestination {
   std::optional<absl::Time> delivery_deadline;
 };
 
+// A rule that does not fire now but will at `due_at` if nothing changes
+// (time-driven conditions such as "missing for at least 72 h").
+struct PendingRuleTime {
+  absl::Time due_at;
+  std::vector<std::string> rule_ids;
+};
+
 struct RoutingDecision {
   hart::referral::v1::Priority priority = hart::referral::v1::NORMAL;
   const cfg::Town* town = nullptr;
   std::vector<RoutedDestination> destinations;  // in order of first choice
   std::vector<RuleVerdict> verdicts;            // one per rule, in order
+  std::vector<PendingRuleTime> pending;         // earliest first
 };
 
 class Router {

@@ -21,6 +21,9 @@
 #include "broker/dispatch/dispatch_loop.h"
 #include "broker/dispatch/dispatcher.h"
 #include "broker/intake/intake_pipeline.h"
+#include "broker/intake/referral_updater.h"
+#include "broker/intake/supplement_processor.h"
+#include "broker/timers/timer_runner.h"
 #include "broker/routing/geography.h"
 #include "broker/routing/router.h"
 #include "broker/store/group_committer.h"
@@ -88,7 +91,18 @@ class BrokerServerImpl final : public BrokerServer {
     policy.claim_batch = d.claim_batch();
     dispatcher_ = std::make_unique<Dispatcher>(*store_, std::move(by_agency), clock_,
                                                random_, policy);
-    dispatch_loop_ = std::make_unique<DispatchLoop>(*dispatcher_, *store_, clock_);
+    updater_ = std::make_unique<ReferralUpdater>(*geography_, *router_, *views_, ids_);
+    auto wake = [this] {
+      if (dispatch_loop_) dispatch_loop_->Wake();
+    };
+    timer_runner_ = std::make_unique<TimerRunner>(*store_, *updater_, clock_,
+                                                  policy.claim_lease, wake);
+    dispatch_loop_ = std::make_unique<DispatchLoop>(
+        std::vector<DispatchLoop::Pass>{[this] { return timer_runner_->RunOnce(); },
+                                        [this] { return dispatcher_->RunOnce(); }},
+        *store_, clock_);
+    supplements_ = std::make_unique<SupplementProcessor>(*geography_, *updater_, *store_,
+                                                         clock_, wake);
     committer_ = MakeGroupCommitter(
         *store_, config.store().max_group_commit(),
         [this](std::span<const CreateReferralResult>) { dispatch_loop_->Wake(); });
@@ -96,7 +110,8 @@ class BrokerServerImpl final : public BrokerServer {
                                                  *committer_, clock_, ids_);
     authorizer_ = std::make_unique<Authorizer>(*store_, clock_);
     acks_ = std::make_unique<AckRecorder>(*store_, clock_);
-    intake_service_ = std::make_unique<IntakeServiceImpl>(*pipeline_, *authorizer_);
+    intake_service_ =
+        std::make_unique<IntakeServiceImpl>(*pipeline_, *supplements_, *authorizer_);
     supervisor_service_ =
         std::make_unique<SupervisorServiceImpl>(*store_, *pipeline_, *authorizer_, clock_);
     FeedServiceOptions feed_options;
@@ -127,6 +142,7 @@ class BrokerServerImpl final : public BrokerServer {
     intake_service_.reset();
     committer_.reset();
     dispatch_loop_.reset();
+    timer_runner_.reset();
     dispatcher_.reset();
     feed_appender_.reset();
     adapters_.clear();
@@ -184,7 +200,10 @@ class BrokerServerImpl final : public BrokerServer {
   AdapterRegistry registry_;
   std::vector<std::unique_ptr<Adapter>> adapters_;
   std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<ReferralUpdater> updater_;
+  std::unique_ptr<TimerRunner> timer_runner_;
   std::unique_ptr<DispatchLoop> dispatch_loop_;
+  std::unique_ptr<SupplementProcessor> supplements_;
   std::unique_ptr<GroupCommitter> committer_;
   std::unique_ptr<IntakePipeline> pipeline_;
   std::unique_ptr<Authorizer> authorizer_;

@@ -46,6 +46,27 @@ class StoreWrapper : public Store {
     return target_.FeedHead(agency_id);
   }
   absl::Status ApplyAck(const AckWrite& write) override { return target_.ApplyAck(write); }
+  absl::Status ApplyReferralChange(const ReferralChange& change) override {
+    return target_.ApplyReferralChange(change);
+  }
+  absl::StatusOr<std::optional<StoredSupplement>> FindSupplement(
+      const std::string& supplement_id) override {
+    return target_.FindSupplement(supplement_id);
+  }
+  absl::StatusOr<std::vector<std::string>> ListSupplements(
+      const std::string& referral_id) override {
+    return target_.ListSupplements(referral_id);
+  }
+  absl::StatusOr<std::string> FindReferralId(const std::string& careline_report_id) override {
+    return target_.FindReferralId(careline_report_id);
+  }
+  absl::StatusOr<std::vector<TimerRecord>> ClaimDueTimers(absl::Time now, absl::Time lease_until,
+                                                          size_t limit) override {
+    return target_.ClaimDueTimers(now, lease_until, limit);
+  }
+  absl::StatusOr<std::vector<TimerRecord>> PendingTimers(const std::string& referral_id) override {
+    return target_.PendingTimers(referral_id);
+  }
   absl::StatusOr<ReferralRecord> GetReferral(const std::string& referral_id) override {
     return target_.GetReferral(referral_id);
   }

@@ -34,6 +34,15 @@ v1::Intake ViewBuilder::TrimIntake(v1::AgencyKind kind, const v1::Intake& intake
   return out;
 }
 
+bool ViewBuilder::Covers(v1::AgencyKind kind, const std::string& path) const {
+  auto it = views_.find(kind);
+  if (it == views_.end()) return false;
+  for (const auto& include : it->second.mask.paths()) {
+    if (path == include || path.rfind(include + ".", 0) == 0) return true;
+  }
+  return false;
+}
+
 v1::ReferralView ViewBuilder::Build(const DeliveryRecord& delivery,
                                     const v1::Intake& intake,
                                     v1::Priority priority) const {

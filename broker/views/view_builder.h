@@ -22,6 +22,10 @@ class ViewBuilder {
   // nothing of the intake but its careline_report_id.
   v1::Intake TrimIntake(v1::AgencyKind kind, const v1::Intake& intake) const;
 
+  // Whether `kind`'s view includes the intake field `path` (a field-mask
+  // path such as "missing.is_missing").
+  bool Covers(v1::AgencyKind kind, const std::string& path) const;
+
   // The referral as the delivery's agency sees it.
   v1::ReferralView Build(const DeliveryRecord& delivery, const v1::Intake& intake,
                          v1::Priority priority) const;

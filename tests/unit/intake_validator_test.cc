@@ -63,14 +63,18 @@ TEST_F(IntakeValidatorTest, ReportsMissingChildFields) {
   intake.mutable_child()->clear_town();
   intake.mutable_child()->clear_date_of_birth();
   intake.mutable_child()->clear_dcf_involved();
-  intake.mutable_concern()->clear_trafficking_type();
   intake.mutable_reporter()->clear_role();
   const auto fields = Fields(intake);
   EXPECT_THAT(fields, Contains("child.town"));
   EXPECT_THAT(fields, Contains("child"));  // needs dateOfBirth or ageYears
   EXPECT_THAT(fields, Contains("child.dcfInvolved"));
-  EXPECT_THAT(fields, Contains("concern.traffickingType"));
   EXPECT_THAT(fields, Contains("reporter.role"));
+}
+
+TEST_F(IntakeValidatorTest, TraffickingTypeMayBeUnknownAtFirst) {
+  auto intake = LoadIntake("missing-from-foster-care-new-haven");
+  intake.mutable_concern()->clear_trafficking_type();
+  EXPECT_THAT(Validate(intake), IsEmpty());
 }
 
 TEST_F(IntakeValidatorTest, RejectsUnknownTownButAcceptsVillagesAndAnyCase) {

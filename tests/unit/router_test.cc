@@ -164,10 +164,13 @@ TEST_F(RouterTest, Missing72hWaitsForTheFull72Hours) {
   const absl::Time since = FromProtoTime(intake.missing().missing_since());
   const auto before = Route(intake, since + absl::Hours(72) - absl::Minutes(1));
   EXPECT_FALSE(Verdict(before, "missing-72h").fired);
-  EXPECT_THAT(Verdict(before, "missing-72h").reasons,
-              ElementsAre("missing 71 h 59 m, rule needs 72 h"));
+  EXPECT_EQ(Verdict(before, "missing-72h").reasons[0], "missing 71 h 59 m, rule needs 72 h");
+  ASSERT_EQ(before.pending.size(), 1u);
+  EXPECT_EQ(before.pending[0].due_at, since + absl::Hours(72));
+  EXPECT_THAT(before.pending[0].rule_ids, ElementsAre("missing-72h"));
   const auto after = Route(intake, since + absl::Hours(72));
   EXPECT_TRUE(Verdict(after, "missing-72h").fired);
+  EXPECT_TRUE(after.pending.empty());
   const auto* lead = Find(after, "hart-lead-region-2");
   ASSERT_NE(lead, nullptr);
   EXPECT_THAT(lead->rule_ids, ElementsAre("hart-consult-red-flags", "missing-72h"));

@@ -49,6 +49,21 @@ struct DeliveryRecord {
   std::string last_error;
   // Where the adapter put it (e.g. "feed:hartford-pd#17"); empty until handed off.
   std::string transport_ref;
+  // REFERRAL the first time an agency is told; UPDATE for new facts.
+  v1::MessageKind kind = v1::REFERRAL;
+  // For UPDATE: changed intake field paths (within the agency's view) and
+  // "rule:<id>" for rules that newly apply. Never values, so never PII.
+  std::vector<std::string> changes;
+};
+
+// A durable timer: at `due_at` the referral's routing is evaluated again
+// (time-driven rules such as missing-72h). Survives restarts.
+struct TimerRecord {
+  std::string timer_id;
+  std::string referral_id;
+  absl::Time due_at;
+  // The rules expected to fire then (for supervisors; evaluation decides).
+  std::vector<std::string> rule_ids;
 };
 
 struct ReferralRecord {
@@ -63,13 +78,44 @@ struct ReferralRecord {
   std::string resolved_town;
   absl::Time received_at;
   absl::Time accepted_at;
+  // Bumped by every change; changes are compare-and-set on it.
+  int64_t version = 1;
 };
 
 // Everything one accepted intake writes, in one transaction.
 struct NewReferral {
   ReferralRecord referral;
   std::vector<DeliveryRecord> deliveries;
+  std::vector<TimerRecord> timers;
   std::vector<AuditEvent> audit;
+};
+
+// A change to a stored referral (a supplement or a time-driven rule firing),
+// applied in one transaction if the referral is still at `expected_version`.
+struct ReferralChange {
+  std::string referral_id;
+  int64_t expected_version = 0;
+  v1::Intake intake;    // the referral's facts after the change
+  v1::Receipt receipt;  // the receipt after the change
+  v1::Priority priority = v1::NORMAL;
+  std::string resolved_town;
+  std::vector<DeliveryRecord> new_deliveries;
+  // Pending timers of the referral are replaced by `new_timers`.
+  std::vector<TimerRecord> new_timers;
+  // The timer that fired, marked done (empty for supplements).
+  std::string fired_timer_id;
+  // For supplements: recorded so a retry gets the same answer.
+  std::string supplement_id;
+  std::string supplement_sha256;
+  std::string supplement_response;  // serialized SupplementIntakeResponse
+  absl::Time at;
+  std::vector<AuditEvent> audit;
+};
+
+struct StoredSupplement {
+  std::string referral_id;
+  std::string supplement_sha256;
+  std::string response;  // serialized SupplementIntakeResponse
 };
 
 struct CreateReferralResult {

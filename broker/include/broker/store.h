@@ -47,11 +47,12 @@ class Store {
       absl::Time now, absl::Time lease_until, size_t limit) = 0;
 
   // Releases every unexpired claim that was never handed off (back to
-  // PENDING, due now). Only for a broker that owns the store exclusively,
-  // at start-up: its previous process's claims died with it.
+  // PENDING, due now), and every timer claim. Only for a broker that owns
+  // the store exclusively, at start-up: its previous process's claims died
+  // with it.
   virtual absl::Status ReleaseClaims(absl::Time now) = 0;
 
-  // The earliest time a delivery becomes claimable, if any.
+  // The earliest time a delivery or timer becomes claimable, if any.
   virtual absl::StatusOr<std::optional<absl::Time>> NextDueTime() = 0;
 
   // Records attempt outcomes (retry later, delivered, dead).
@@ -80,6 +81,29 @@ class Store {
   // Records an acknowledgement and its state change, if the delivery is
   // still in write.expected_state (ABORTED otherwise).
   virtual absl::Status ApplyAck(const AckWrite& write) = 0;
+
+  // Applies a supplement or a fired timer: new facts, new deliveries,
+  // replaced timers, audit. ABORTED if the referral's version moved on.
+  virtual absl::Status ApplyReferralChange(const ReferralChange& change) = 0;
+
+  // The supplement stored under `supplement_id`, if any.
+  virtual absl::StatusOr<std::optional<StoredSupplement>> FindSupplement(
+      const std::string& supplement_id) = 0;
+  // Supplement ids of a referral, oldest first.
+  virtual absl::StatusOr<std::vector<std::string>> ListSupplements(
+      const std::string& referral_id) = 0;
+
+  // The referral id for a careline_report_id; NOT_FOUND if none.
+  virtual absl::StatusOr<std::string> FindReferralId(
+      const std::string& careline_report_id) = 0;
+
+  // Claims pending timers due at `now` (or whose claim expired), leasing
+  // them until `lease_until`.
+  virtual absl::StatusOr<std::vector<TimerRecord>> ClaimDueTimers(
+      absl::Time now, absl::Time lease_until, size_t limit) = 0;
+  // Pending timers of a referral, earliest first.
+  virtual absl::StatusOr<std::vector<TimerRecord>> PendingTimers(
+      const std::string& referral_id) = 0;
 
   virtual absl::StatusOr<ReferralRecord> GetReferral(
       const std::string& referral_id) = 0;

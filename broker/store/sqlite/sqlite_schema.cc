@@ -1,11 +1,13 @@
 #include "broker/store/sqlite/sqlite_schema.h"
 
+#include <iterator>
+
 #include "absl/strings/str_cat.h"
 
 namespace hart::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 // Times are microseconds since the Unix epoch (UTC). Enums are the protobuf
 // enum numbers of hart.referral.v1.
@@ -75,6 +77,37 @@ CREATE TABLE audit_events (
 );
 )sql";
 
+// Version 2: supplements, durable timers (time-driven rules), UPDATE messages.
+constexpr char kSchemaV2[] = R"sql(
+ALTER TABLE referrals ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE deliveries ADD COLUMN kind INTEGER NOT NULL DEFAULT 1;   -- hart.referral.v1.MessageKind
+ALTER TABLE deliveries ADD COLUMN changes TEXT NOT NULL DEFAULT ''; -- comma-separated field paths
+CREATE TABLE timers (
+  timer_id    TEXT PRIMARY KEY,
+  referral_id TEXT NOT NULL REFERENCES referrals (referral_id),
+  due_at      INTEGER NOT NULL,
+  rule_ids    TEXT NOT NULL,
+  state       INTEGER NOT NULL,       -- 0 pending, 1 fired, 2 replaced
+  lease_until INTEGER,
+  created_at  INTEGER NOT NULL,
+  finished_at INTEGER
+);
+CREATE INDEX timers_due ON timers (state, due_at);
+CREATE INDEX timers_by_referral ON timers (referral_id);
+CREATE TABLE supplements (
+  supplement_id     TEXT PRIMARY KEY,
+  referral_id       TEXT NOT NULL REFERENCES referrals (referral_id),
+  supplement_sha256 BLOB NOT NULL,
+  response          BLOB NOT NULL,    -- serialized SupplementIntakeResponse
+  applied_at        INTEGER NOT NULL
+);
+CREATE INDEX supplements_by_referral ON supplements (referral_id);
+)sql";
+
+// Migrations in order; migration i brings the schema to version i + 1.
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
+static_assert(std::size(kMigrations) == kSchemaVersion);
+
 }  // namespace
 
 absl::Status ApplySchema(SqliteDb& db) {
@@ -94,9 +127,16 @@ absl::Status ApplySchema(SqliteDb& db) {
         kSchemaVersion, "; run a newer broker"));
   }
   if (version == kSchemaVersion) return absl::OkStatus();
+  // All pending migrations in one transaction: a crash leaves the old
+  // version intact.
   if (auto s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
-  absl::Status s = db.Exec(kSchemaV1);
-  if (s.ok()) s = db.Exec("INSERT INTO schema_version (version) VALUES (1)");
+  absl::Status s;
+  for (int64_t v = version; v < kSchemaVersion && s.ok(); ++v) {
+    s = db.Exec(kMigrations[v]);
+    if (s.ok()) {
+      s = db.Exec(absl::StrCat("INSERT INTO schema_version (version) VALUES (", v + 1, ")"));
+    }
+  }
   if (s.ok()) return db.Exec("COMMIT");
   (void)db.Exec("ROLLBACK");
   return s;

@@ -19,14 +19,24 @@ using sqlite::Statement;
 
 namespace {
 
+#define HART_ASSIGN_OR_RETURN(lhs, expr) \
+  auto lhs##_or = (expr);                \
+  if (!lhs##_or.ok()) return lhs##_or.status(); \
+  auto lhs = std::move(*lhs##_or)
+
+#define HART_RETURN_IF_ERROR(expr)            \
+  do {                                        \
+    if (absl::Status _s = (expr); !_s.ok()) return _s; \
+  } while (0)
+
 // Column list shared by every query that reads a delivery, so ReadDelivery
 // can decode it by position.
 constexpr char kDeliveryColumns[] =
     "d.delivery_id, d.referral_id, d.agency_id, d.agency_kind, d.rule_ids, "
     "d.adapter_type, d.state, d.attempts, d.created_at, d.next_attempt_at, "
     "d.ack_deadline, d.delivery_deadline, d.last_attempt_at, d.lease_until, "
-    "d.delivered_at, d.acknowledged_at, d.last_error, d.transport_ref";
-constexpr int kDeliveryColumnCount = 18;
+    "d.delivered_at, d.acknowledged_at, d.last_error, d.transport_ref, d.kind, d.changes";
+constexpr int kDeliveryColumnCount = 20;
 
 std::optional<absl::Time> OptTime(const Statement& s, int col) {
   auto v = s.OptInt(col);
@@ -61,18 +71,51 @@ DeliveryRecord ReadDelivery(const Statement& s, int first = 0) {
   d.acknowledged_at = OptTime(s, c++);
   d.last_error = s.Text(c++);
   d.transport_ref = s.Text(c++);
+  d.kind = static_cast<v1::MessageKind>(s.Int(c++));
+  const std::string changes = s.Text(c++);
+  if (!changes.empty()) d.changes = absl::StrSplit(changes, ',');
   return d;
 }
 
-#define HART_ASSIGN_OR_RETURN(lhs, expr) \
-  auto lhs##_or = (expr);                \
-  if (!lhs##_or.ok()) return lhs##_or.status(); \
-  auto lhs = std::move(*lhs##_or)
+absl::Status InsertDelivery(SqliteDb& db, const DeliveryRecord& d) {
+  HART_ASSIGN_OR_RETURN(ins, db.Prepare(
+      "INSERT INTO deliveries (delivery_id, referral_id, agency_id, agency_kind, "
+      "rule_ids, adapter_type, state, attempts, created_at, next_attempt_at, "
+      "ack_deadline, delivery_deadline, kind, changes) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)"));
+  ins->Bind(1, d.delivery_id).Bind(2, d.referral_id).Bind(3, d.agency_id)
+      .Bind(4, int64_t{d.agency_kind}).Bind(5, absl::StrJoin(d.rule_ids, ","))
+      .Bind(6, d.adapter_type).Bind(7, int64_t{d.state})
+      .Bind(8, absl::ToUnixMicros(d.created_at)).Bind(9, absl::ToUnixMicros(d.next_attempt_at))
+      .Bind(10, absl::ToUnixMicros(d.ack_deadline)).Bind(11, OptMicros(d.delivery_deadline))
+      .Bind(12, int64_t{d.kind}).Bind(13, absl::StrJoin(d.changes, ","));
+  return ins->Run();
+}
 
-#define HART_RETURN_IF_ERROR(expr)            \
-  do {                                        \
-    if (absl::Status _s = (expr); !_s.ok()) return _s; \
-  } while (0)
+constexpr int64_t kTimerPending = 0;
+constexpr int64_t kTimerFired = 1;
+constexpr int64_t kTimerReplaced = 2;
+
+absl::Status InsertTimer(SqliteDb& db, const TimerRecord& t, absl::Time now) {
+  HART_ASSIGN_OR_RETURN(ins, db.Prepare(
+      "INSERT INTO timers (timer_id, referral_id, due_at, rule_ids, state, created_at) "
+      "VALUES (?, ?, ?, ?, ?, ?)"));
+  ins->Bind(1, t.timer_id).Bind(2, t.referral_id).Bind(3, absl::ToUnixMicros(t.due_at))
+      .Bind(4, absl::StrJoin(t.rule_ids, ",")).Bind(5, kTimerPending)
+      .Bind(6, absl::ToUnixMicros(now));
+  return ins->Run();
+}
+
+TimerRecord ReadTimer(const Statement& s) {
+  TimerRecord t;
+  t.timer_id = s.Text(0);
+  t.referral_id = s.Text(1);
+  t.due_at = absl::FromUnixMicros(s.Int(2));
+  const std::string rules = s.Text(3);
+  if (!rules.empty()) t.rule_ids = absl::StrSplit(rules, ',');
+  return t;
+}
+
 
 }  // namespace
 
@@ -216,18 +259,9 @@ absl::StatusOr<std::vector<CreateReferralResult>> SqliteStore::CreateReferrals(
           .Bind(7, r.resolved_town).Bind(8, absl::ToUnixMicros(r.received_at))
           .Bind(9, absl::ToUnixMicros(r.accepted_at));
       HART_RETURN_IF_ERROR(insert->Run());
-      for (const DeliveryRecord& d : item.deliveries) {
-        HART_ASSIGN_OR_RETURN(ins, db.Prepare(
-            "INSERT INTO deliveries (delivery_id, referral_id, agency_id, agency_kind, "
-            "rule_ids, adapter_type, state, attempts, created_at, next_attempt_at, "
-            "ack_deadline, delivery_deadline) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)"));
-        ins->Bind(1, d.delivery_id).Bind(2, d.referral_id).Bind(3, d.agency_id)
-            .Bind(4, int64_t{d.agency_kind}).Bind(5, absl::StrJoin(d.rule_ids, ","))
-            .Bind(6, d.adapter_type).Bind(7, int64_t{d.state})
-            .Bind(8, absl::ToUnixMicros(d.created_at)).Bind(9, absl::ToUnixMicros(d.next_attempt_at))
-            .Bind(10, absl::ToUnixMicros(d.ack_deadline))
-            .Bind(11, OptMicros(d.delivery_deadline));
-        HART_RETURN_IF_ERROR(ins->Run());
+      for (const DeliveryRecord& d : item.deliveries) HART_RETURN_IF_ERROR(InsertDelivery(db, d));
+      for (const TimerRecord& t : item.timers) {
+        HART_RETURN_IF_ERROR(InsertTimer(db, t, r.accepted_at));
       }
       for (const AuditEvent& e : item.audit) HART_RETURN_IF_ERROR(InsertAudit(db, e));
       results.push_back({CreateReferralResult::Outcome::kCreated, r.receipt});
@@ -287,7 +321,11 @@ absl::Status SqliteStore::ReleaseClaims(absl::Time now) {
         "WHERE state = ? AND transport_ref = ''"));
     update->Bind(1, int64_t{v1::PENDING}).Bind(2, absl::ToUnixMicros(now))
         .Bind(3, int64_t{v1::IN_FLIGHT});
-    return update->Run();
+    HART_RETURN_IF_ERROR(update->Run());
+    HART_ASSIGN_OR_RETURN(timers, db.Prepare(
+        "UPDATE timers SET lease_until = NULL WHERE state = ? AND lease_until IS NOT NULL"));
+    timers->Bind(1, kTimerPending);
+    return timers->Run();
   });
 }
 
@@ -298,8 +336,10 @@ absl::StatusOr<std::optional<absl::Time>> SqliteStore::NextDueTime() {
       "SELECT MIN(t) FROM ("
       " SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE state = ?1"
       " UNION ALL"
-      " SELECT MIN(lease_until) AS t FROM deliveries WHERE state = ?2 AND transport_ref = '')"));
-  stmt->Bind(1, int64_t{v1::PENDING}).Bind(2, int64_t{v1::IN_FLIGHT});
+      " SELECT MIN(lease_until) AS t FROM deliveries WHERE state = ?2 AND transport_ref = ''"
+      " UNION ALL"
+      " SELECT MIN(MAX(due_at, COALESCE(lease_until, 0))) AS t FROM timers WHERE state = ?3)"));
+  stmt->Bind(1, int64_t{v1::PENDING}).Bind(2, int64_t{v1::IN_FLIGHT}).Bind(3, kTimerPending);
   HART_ASSIGN_OR_RETURN(row, stmt->Step());
   if (!row || stmt->IsNull(0)) return std::optional<absl::Time>();
   return std::optional<absl::Time>(absl::FromUnixMicros(stmt->Int(0)));
@@ -470,7 +510,7 @@ absl::StatusOr<ReferralRecord> SqliteStore::GetReferral(const std::string& refer
   Reader reader(*this, std::move(db));
   HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
       "SELECT referral_id, careline_report_id, content_sha256, intake, receipt, "
-      "priority, resolved_town, received_at, accepted_at FROM referrals "
+      "priority, resolved_town, received_at, accepted_at, version FROM referrals "
       "WHERE referral_id = ?"));
   stmt->Bind(1, referral_id);
   HART_ASSIGN_OR_RETURN(row, stmt->Step());
@@ -487,7 +527,140 @@ absl::StatusOr<ReferralRecord> SqliteStore::GetReferral(const std::string& refer
   r.resolved_town = stmt->Text(6);
   r.received_at = absl::FromUnixMicros(stmt->Int(7));
   r.accepted_at = absl::FromUnixMicros(stmt->Int(8));
+  r.version = stmt->Int(9);
   return r;
+}
+
+absl::Status SqliteStore::ApplyReferralChange(const ReferralChange& c) {
+  return InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+    const int64_t at = absl::ToUnixMicros(c.at);
+    HART_ASSIGN_OR_RETURN(update, db.Prepare(
+        "UPDATE referrals SET intake = ?, receipt = ?, priority = ?, resolved_town = ?, "
+        "version = version + 1 WHERE referral_id = ? AND version = ?"));
+    update->BindBlob(1, c.intake.SerializeAsString()).BindBlob(2, c.receipt.SerializeAsString())
+        .Bind(3, int64_t{c.priority}).Bind(4, c.resolved_town).Bind(5, c.referral_id)
+        .Bind(6, c.expected_version);
+    HART_RETURN_IF_ERROR(update->Run());
+    if (db.Changes() != 1) {
+      return absl::AbortedError("the referral changed concurrently; retry");
+    }
+    for (const DeliveryRecord& d : c.new_deliveries) HART_RETURN_IF_ERROR(InsertDelivery(db, d));
+    if (!c.fired_timer_id.empty()) {
+      HART_ASSIGN_OR_RETURN(fired, db.Prepare(
+          "UPDATE timers SET state = ?, finished_at = ?, lease_until = NULL "
+          "WHERE timer_id = ? AND state = ?"));
+      fired->Bind(1, kTimerFired).Bind(2, at).Bind(3, c.fired_timer_id).Bind(4, kTimerPending);
+      HART_RETURN_IF_ERROR(fired->Run());
+      if (db.Changes() != 1) {
+        return absl::FailedPreconditionError("the timer is no longer pending");
+      }
+    }
+    HART_ASSIGN_OR_RETURN(replace, db.Prepare(
+        "UPDATE timers SET state = ?, finished_at = ?, lease_until = NULL "
+        "WHERE referral_id = ? AND state = ?"));
+    replace->Bind(1, kTimerReplaced).Bind(2, at).Bind(3, c.referral_id).Bind(4, kTimerPending);
+    HART_RETURN_IF_ERROR(replace->Run());
+    for (const TimerRecord& t : c.new_timers) HART_RETURN_IF_ERROR(InsertTimer(db, t, c.at));
+    if (!c.supplement_id.empty()) {
+      HART_ASSIGN_OR_RETURN(supplement, db.Prepare(
+          "INSERT INTO supplements (supplement_id, referral_id, supplement_sha256, response, "
+          "applied_at) VALUES (?, ?, ?, ?, ?)"));
+      supplement->Bind(1, c.supplement_id).Bind(2, c.referral_id)
+          .BindBlob(3, c.supplement_sha256).BindBlob(4, c.supplement_response).Bind(5, at);
+      HART_RETURN_IF_ERROR(supplement->Run());
+    }
+    for (const AuditEvent& e : c.audit) HART_RETURN_IF_ERROR(InsertAudit(db, e));
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::optional<StoredSupplement>> SqliteStore::FindSupplement(
+    const std::string& supplement_id) {
+  HART_ASSIGN_OR_RETURN(db, AcquireReader());
+  Reader reader(*this, std::move(db));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
+      "SELECT referral_id, supplement_sha256, response FROM supplements "
+      "WHERE supplement_id = ?"));
+  stmt->Bind(1, supplement_id);
+  HART_ASSIGN_OR_RETURN(row, stmt->Step());
+  if (!row) return std::optional<StoredSupplement>();
+  return std::optional<StoredSupplement>(
+      StoredSupplement{stmt->Text(0), stmt->Text(1), stmt->Text(2)});
+}
+
+absl::StatusOr<std::vector<std::string>> SqliteStore::ListSupplements(
+    const std::string& referral_id) {
+  HART_ASSIGN_OR_RETURN(db, AcquireReader());
+  Reader reader(*this, std::move(db));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
+      "SELECT supplement_id FROM supplements WHERE referral_id = ? ORDER BY applied_at, rowid"));
+  stmt->Bind(1, referral_id);
+  std::vector<std::string> ids;
+  for (;;) {
+    HART_ASSIGN_OR_RETURN(row, stmt->Step());
+    if (!row) break;
+    ids.push_back(stmt->Text(0));
+  }
+  return ids;
+}
+
+absl::StatusOr<std::string> SqliteStore::FindReferralId(const std::string& careline_report_id) {
+  HART_ASSIGN_OR_RETURN(db, AcquireReader());
+  Reader reader(*this, std::move(db));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
+      "SELECT referral_id FROM referrals WHERE careline_report_id = ?"));
+  stmt->Bind(1, careline_report_id);
+  HART_ASSIGN_OR_RETURN(row, stmt->Step());
+  if (!row) {
+    return absl::NotFoundError(
+        absl::StrCat("no referral has carelineReportId ", careline_report_id));
+  }
+  return stmt->Text(0);
+}
+
+absl::StatusOr<std::vector<TimerRecord>> SqliteStore::ClaimDueTimers(absl::Time now,
+                                                                     absl::Time lease_until,
+                                                                     size_t limit) {
+  std::vector<TimerRecord> claimed;
+  absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+    claimed.clear();
+    HART_ASSIGN_OR_RETURN(select, db.Prepare(
+        "SELECT timer_id, referral_id, due_at, rule_ids FROM timers WHERE state = ?1 "
+        "AND due_at <= ?2 AND (lease_until IS NULL OR lease_until <= ?2) "
+        "ORDER BY due_at LIMIT ?3"));
+    select->Bind(1, kTimerPending).Bind(2, absl::ToUnixMicros(now))
+        .Bind(3, static_cast<int64_t>(limit));
+    for (;;) {
+      HART_ASSIGN_OR_RETURN(row, select->Step());
+      if (!row) break;
+      claimed.push_back(ReadTimer(*select));
+    }
+    for (const auto& t : claimed) {
+      HART_ASSIGN_OR_RETURN(lease, db.Prepare("UPDATE timers SET lease_until = ? WHERE timer_id = ?"));
+      lease->Bind(1, absl::ToUnixMicros(lease_until)).Bind(2, t.timer_id);
+      HART_RETURN_IF_ERROR(lease->Run());
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return claimed;
+}
+
+absl::StatusOr<std::vector<TimerRecord>> SqliteStore::PendingTimers(
+    const std::string& referral_id) {
+  HART_ASSIGN_OR_RETURN(db, AcquireReader());
+  Reader reader(*this, std::move(db));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
+      "SELECT timer_id, referral_id, due_at, rule_ids FROM timers "
+      "WHERE referral_id = ? AND state = ? ORDER BY due_at"));
+  stmt->Bind(1, referral_id).Bind(2, kTimerPending);
+  std::vector<TimerRecord> timers;
+  for (;;) {
+    HART_ASSIGN_OR_RETURN(row, stmt->Step());
+    if (!row) break;
+    timers.push_back(ReadTimer(*stmt));
+  }
+  return timers;
 }
 
 absl::StatusOr<std::vector<DeliveryWithAcks>> SqliteStore::GetDeliveries(

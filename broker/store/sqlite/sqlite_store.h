@@ -43,6 +43,15 @@ class SqliteStore final : public Store {
       uint64_t up_to_sequence, size_t limit) override;
   absl::StatusOr<uint64_t> FeedHead(const std::string& agency_id) override;
   absl::Status ApplyAck(const AckWrite& write) override;
+  absl::Status ApplyReferralChange(const ReferralChange& change) override;
+  absl::StatusOr<std::optional<StoredSupplement>> FindSupplement(
+      const std::string& supplement_id) override;
+  absl::StatusOr<std::vector<std::string>> ListSupplements(
+      const std::string& referral_id) override;
+  absl::StatusOr<std::string> FindReferralId(const std::string& careline_report_id) override;
+  absl::StatusOr<std::vector<TimerRecord>> ClaimDueTimers(absl::Time now, absl::Time lease_until,
+                                                          size_t limit) override;
+  absl::StatusOr<std::vector<TimerRecord>> PendingTimers(const std::string& referral_id) override;
   absl::StatusOr<ReferralRecord> GetReferral(const std::string& referral_id) override;
   absl::StatusOr<std::vector<DeliveryWithAcks>> GetDeliveries(
       const std::string& referral_id) override;

@@ -14,6 +14,7 @@ inline constexpr int kExitUsage = 2;
 // Each subcommand gets its positional arguments (without the subcommand
 // name), reads its flags itself and returns the process exit code.
 int RunSubmit(const std::vector<std::string>& args);
+int RunSupplement(const std::vector<std::string>& args);
 int RunStatus(const std::vector<std::string>& args);
 int RunExplain(const std::vector<std::string>& args);
 int RunFeed(const std::vector<std::string>& args);

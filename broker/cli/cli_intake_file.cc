@@ -12,6 +12,12 @@
 namespace hart::cli {
 
 absl::StatusOr<hart::referral::v1::Intake> ReadIntakeFile(const std::string& path) {
+  hart::referral::v1::Intake intake;
+  if (auto s = ReadJsonFile(path, &intake); !s.ok()) return s;
+  return intake;
+}
+
+absl::Status ReadJsonFile(const std::string& path, google::protobuf::Message* message) {
   std::error_code error;
   if (std::filesystem::is_directory(path, error)) {
     return absl::InvalidArgumentError(absl::StrCat("cannot read ", path, ": is a directory"));
@@ -27,17 +33,16 @@ absl::StatusOr<hart::referral::v1::Intake> ReadIntakeFile(const std::string& pat
     return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
   }
 
-  hart::referral::v1::Intake intake;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
   const auto status =
-      google::protobuf::util::JsonStringToMessage(contents.str(), &intake, options);
+      google::protobuf::util::JsonStringToMessage(contents.str(), message, options);
   if (!status.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        path, ": not a valid intake (protobuf JSON of hart.referral.v1.Intake): ",
+        path, ": not valid protobuf JSON of ", message->GetDescriptor()->full_name(), ": ",
         std::string(status.message())));
   }
-  return intake;
+  return absl::OkStatus();
 }
 
 }  // namespace hart::cli

@@ -5,9 +5,14 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "google/protobuf/message.h"
 #include "hart/referral/v1/intake.pb.h"
 
 namespace hart::cli {
+
+// Reads `path` into `message` (protobuf JSON, strict). INVALID_ARGUMENT
+// naming the file, the expected message type and the parser's message.
+absl::Status ReadJsonFile(const std::string& path, google::protobuf::Message* message);
 
 // INVALID_ARGUMENT naming `path` and the parser's message if the file cannot
 // be read or parsed.

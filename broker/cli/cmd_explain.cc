@@ -28,6 +28,10 @@ void PrintExplanation(const v1::ExplainRoutingResponse& r) {
       std::cout << "      -> " << absl::StrJoin(rule.agency_ids(), ", ") << "\n";
     }
   }
+  for (const auto& pending : r.pending_evaluations()) {
+    std::cout << "\npending     " << JoinComma(pending.rule_ids()) << " fires at "
+              << FormatTime(pending.due_at(), true) << " unless the facts change\n";
+  }
   std::cout << "\ndestinations (" << r.destinations_size() << "):\n";
   Table table({"AGENCY", "KIND", "RULES", "ACK DEADLINE", "DELIVERY DEADLINE"});
   for (const auto& d : r.destinations()) {

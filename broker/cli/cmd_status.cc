@@ -28,12 +28,21 @@ void PrintStatus(const v1::ReferralStatus& s) {
             << "priority    " << v1::Priority_Name(s.priority()) << "\n"
             << "town        " << s.resolved_town() << "\n"
             << "received    " << FormatTime(s.received_at(), s.has_received_at()) << "\n"
-            << "accepted    " << FormatTime(s.accepted_at(), s.has_accepted_at()) << "\n\n"
-            << "deliveries (" << s.deliveries_size() << "):\n";
-  Table table({"AGENCY", "STATE", "ATTEMPTS", "ACKS", "ACK DEADLINE", "DELIVERY DEADLINE",
+            << "accepted    " << FormatTime(s.accepted_at(), s.has_accepted_at()) << "\n";
+  if (!s.supplement_ids().empty()) {
+    std::cout << "supplements " << JoinComma(s.supplement_ids()) << "\n";
+  }
+  for (const auto& pending : s.pending_evaluations()) {
+    std::cout << "pending     " << JoinComma(pending.rule_ids()) << " at "
+              << FormatTime(pending.due_at(), true) << "\n";
+  }
+  std::cout << "\ndeliveries (" << s.deliveries_size() << "):\n";
+  Table table({"AGENCY", "MESSAGE", "STATE", "ATTEMPTS", "ACKS", "ACK DEADLINE", "DELIVERY DEADLINE",
                "DELIVERY", "LAST ERROR"});
   for (const auto& d : s.deliveries()) {
-    table.AddRow({d.agency_id(), v1::DeliveryState_Name(d.state()),
+    table.AddRow({d.agency_id(),
+                  d.kind() == v1::UPDATE ? "UPDATE " + JoinComma(d.changes()) : "REFERRAL",
+                  v1::DeliveryState_Name(d.state()),
                   absl::StrCat(d.attempts()), AcksSummary(d),
                   FormatTime(d.ack_deadline(), d.has_ack_deadline()),
                   FormatTime(d.delivery_deadline(), d.has_delivery_deadline()),

@@ -24,6 +24,8 @@ usage: hartctl [global flags] COMMAND [ARGS] [command flags]
 commands:
   submit FILE.json        submit an intake (IntakeService.SubmitIntake) and print the receipt
                           (presents careline.crt by default)
+  supplement FILE.json    add facts to a referral (IntakeService.SupplementIntake); FILE is a
+                          SupplementIntakeRequest: {"referralId"|"carelineReportId", "supplement"}
   status REFERRAL_ID      show a referral and the state of every delivery
                           (SupervisorService.GetReferral; presents supervisor.crt)
   explain FILE.json       show how the routing policy would route an intake, rule by rule,
@@ -116,10 +118,11 @@ int main(int argc, char** argv) {
   const std::string command = positional[1];
   const std::vector<std::string> args(positional.begin() + 2, positional.end());
   if (command == "submit") return RunSubmit(args);
+  if (command == "supplement") return RunSupplement(args);
   if (command == "status") return RunStatus(args);
   if (command == "explain") return RunExplain(args);
   if (command == "feed") return RunFeed(args);
   if (command == "ack") return RunAck(args);
   return ReportLocalError("unknown command '" + command +
-                          "'; commands: submit, status, explain, feed, ack (see hartctl --help)");
+                          "'; commands: submit, supplement, status, explain, feed, ack (see hartctl --help)");
 }

@@ -43,9 +43,8 @@ bool ViewBuilder::Covers(v1::AgencyKind kind, const std::string& path) const {
   return false;
 }
 
-v1::ReferralView ViewBuilder::Build(const DeliveryRecord& delivery,
-                                    const v1::Intake& intake,
-                                    v1::Priority priority) const {
+v1::ReferralView ViewBuilder::BuildNotification(const DeliveryRecord& delivery,
+                                                v1::Priority priority) const {
   v1::ReferralView view;
   view.set_referral_id(delivery.referral_id);
   view.set_delivery_id(delivery.delivery_id);
@@ -57,6 +56,13 @@ v1::ReferralView ViewBuilder::Build(const DeliveryRecord& delivery,
   if (delivery.delivery_deadline) {
     *view.mutable_delivery_deadline() = ToProtoTime(*delivery.delivery_deadline);
   }
+  return view;
+}
+
+v1::ReferralView ViewBuilder::Build(const DeliveryRecord& delivery,
+                                    const v1::Intake& intake,
+                                    v1::Priority priority) const {
+  v1::ReferralView view = BuildNotification(delivery, priority);
   *view.mutable_intake() = TrimIntake(delivery.agency_kind, intake);
   auto it = views_.find(delivery.agency_kind);
   if (it != views_.end()) {

@@ -30,6 +30,11 @@ class ViewBuilder {
   v1::ReferralView Build(const DeliveryRecord& delivery, const v1::Intake& intake,
                          v1::Priority priority) const;
 
+  // For notification-only adapters (e-mail, SMS): references, deadlines
+  // and priority, and no intake field at all, so no PII.
+  v1::ReferralView BuildNotification(const DeliveryRecord& delivery,
+                                     v1::Priority priority) const;
+
  private:
   struct View {
     google::protobuf::FieldMask mask;

@@ -7,6 +7,7 @@
 
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "broker/common/time_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/e2e/broker_process.h"
 
@@ -210,6 +211,68 @@ TEST_F(BrokerE2ETest, ExplainRoutingSaysWhyAndStoresNothing) {
   ASSERT_TRUE(Submit(request.intake(), &receipt).ok());
   const auto events = DrainFeed(broker_, "waterbury-pd", {receipt.destinations(0).delivery_id()});
   EXPECT_EQ(events.size(), 1u);
+}
+
+// Verifies supplements end to end: a missing-child intake with no
+// trafficking indicator goes to NCMEC and police only; a supplement adding a
+// trafficking type brings in the HT destinations, and police get an UPDATE.
+TEST_F(BrokerE2ETest, SupplementAddingATraffickingTypeReachesTheHtDestinations) {
+  v1::Intake intake = LoadIntake("missing-from-foster-care-new-haven");
+  intake.mutable_concern()->clear_trafficking_type();
+  intake.mutable_concern()->clear_red_flags();
+  // Times relative to the broker's (real) clock: missing 10 h, so the
+  // 72-hour rule is still pending whenever this test runs.
+  *intake.mutable_received_at() = ToProtoTime(absl::Now() - absl::Hours(1));
+  *intake.mutable_missing()->mutable_missing_since() = ToProtoTime(absl::Now() - absl::Hours(10));
+  v1::Receipt receipt;
+  ASSERT_TRUE(Submit(intake, &receipt).ok());
+  std::set<std::string> first;
+  for (const auto& d : receipt.destinations()) first.insert(d.agency_id());
+  EXPECT_EQ(first, (std::set<std::string>{"new-haven-pd", "ncmec"}));
+
+  v1::SupplementIntakeRequest request;
+  request.set_careline_report_id(intake.careline_report_id());
+  auto* supplement = request.mutable_supplement();
+  supplement->set_supplement_id("S-1");
+  *supplement->mutable_received_at() = intake.received_at();
+  supplement->set_trafficking_type(v1::TraffickingType::SEX);
+  v1::SupplementIntakeResponse response;
+  auto context = CallContext();
+  const grpc::Status status =
+      broker_.Intake()->SupplementIntake(context.get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_THAT(response.changed_fields(), ::testing::ElementsAre("concern.trafficking_type"));
+  std::map<std::string, std::string> by_agency;
+  for (const auto& d : response.receipt().destinations()) by_agency[d.agency_id()] = d.delivery_id();
+  for (const char* agency : {"ct-ht-task-force", "csao", "mdt-new-haven", "cac-south-central"}) {
+    ASSERT_TRUE(by_agency.count(agency)) << agency;
+    EXPECT_EQ(DrainFeed(broker_, agency, {by_agency[agency]}),
+              std::vector<std::string>{by_agency[agency]});
+  }
+  // Police: the referral first, then the update naming what changed.
+  auto stub = broker_.Feed("new-haven-pd");
+  grpc::ClientContext feed_context;
+  feed_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  auto reader = stub->Subscribe(&feed_context, v1::SubscribeRequest());
+  std::vector<v1::ReferralDelivery> events;
+  v1::FeedEvent event;
+  while (events.size() < 2 && reader->Read(&event)) {
+    if (event.has_delivery()) events.push_back(event.delivery());
+  }
+  feed_context.TryCancel();
+  reader->Finish();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kind(), v1::REFERRAL);
+  EXPECT_EQ(events[1].kind(), v1::UPDATE);
+  EXPECT_THAT(events[1].changes(), ::testing::ElementsAre("concern.trafficking_type",
+                                                          "rule:ht-referral"));
+  EXPECT_EQ(events[1].referral().intake().concern().trafficking_type(),
+            v1::TraffickingType::SEX);
+  // Supervisors see the supplement.
+  v1::ReferralStatus referral_status;
+  ASSERT_TRUE(GetReferral(receipt.referral_id(), &referral_status).ok());
+  EXPECT_THAT(referral_status.supplement_ids(), ::testing::ElementsAre("S-1"));
+  EXPECT_EQ(referral_status.pending_evaluations_size(), 1);  // the 72-hour consult
 }
 
 TEST_F(BrokerE2ETest, ServesTheStandardHealthService) {

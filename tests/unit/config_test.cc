@@ -2,13 +2,17 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 
 #include "adapters/builtin.h"
 #include "broker/config/config_loader.h"
+#include "broker/routing/geography.h"
 #include "tests/support/test_support.h"
 
 namespace hart {
 namespace {
+
+namespace v1 = ::hart::referral::v1;
 
 using ::testing::HasSubstr;
 using hart::testing::SourcePath;
@@ -77,6 +81,51 @@ TEST_F(ConfigTest, AdapterSettingsAreCheckedByTheAdapter) {
   auto config = LoadConfig(Edited("{type: grpc_feed}", "{type: grpc_feed, settings: {colour: red}}"), registry_);
   ASSERT_FALSE(config.ok());
   EXPECT_THAT(std::string(config.status().message()), HasSubstr("grpc_feed has no setting 'colour'"));
+}
+
+TEST_F(ConfigTest, EveryOneOfThe169TownsResolvesToRegionPoliceMdtAndCac) {
+  auto config = LoadConfig(SourcePath("deploy/config/connecticut.yaml"), registry_);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->towns_size(), 169);
+  std::vector<std::string> problems;
+  const Geography geography = Geography::Build(*config, &problems);
+  EXPECT_THAT(problems, ::testing::IsEmpty());
+  std::set<std::string> names;
+  for (const auto& town : config->towns()) {
+    EXPECT_TRUE(names.insert(town.name()).second) << town.name();
+    EXPECT_GE(town.region(), 1u);
+    EXPECT_LE(town.region(), 6u);
+    EXPECT_NE(geography.FindRegion(town.region()), nullptr) << town.name();
+    for (auto kind : {v1::LOCAL_LAW_ENFORCEMENT, v1::MDT, v1::CAC, v1::HART_REGIONAL_LEAD,
+                      v1::HT_TASK_FORCE, v1::STATE_ATTORNEY, v1::NCMEC}) {
+      auto agency = geography.AgencyFor(kind, town);
+      ASSERT_TRUE(agency.ok()) << town.name() << ": " << agency.status();
+      EXPECT_EQ((*agency)->kind(), kind) << town.name();
+    }
+    EXPECT_EQ(geography.ResolveTown(town.name()), &town);
+  }
+}
+
+TEST_F(ConfigTest, TownWithoutAnMdtIsRejectedByName) {
+  auto config = LoadConfig(Edited("    mdt: mdt-hartford\n", ""), registry_);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr("town '"));
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr("' has no mdt"));
+}
+
+TEST_F(ConfigTest, RuleWithAnUnknownKindIsRejectedWithItsPath) {
+  auto config = LoadConfig(Edited("      - kind: HT_TASK_FORCE", "      - kind: FBI"), registry_);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()),
+              HasSubstr("rules[0].destinations[1].kind: 'FBI' is not one of"));
+}
+
+TEST_F(ConfigTest, RuleWithAKindNoTownResolvesIsRejected) {
+  // No agency of kind NCMEC once NCMEC is removed from the agencies.
+  auto config = LoadConfig(Edited("kind: NCMEC", "kind: HART_STATEWIDE_COORDINATOR"), registry_);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()),
+              HasSubstr("no agency of kind NCMEC serves town"));
 }
 
 TEST(AdapterRegistryTest, RegistersFindsAndRefusesDuplicates) {

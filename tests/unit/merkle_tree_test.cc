@@ -673,6 +673,11 @@ TEST(InclusionProofTest, TamperedProofsFailVerification) {
         if (other == size) continue;
         EXPECT_FALSE(both(leaf, index, other, proof, reference.Mth(0, other)))
             << "size " << other;
+        // With this size's root instead, RFC 9162's algorithm accepts some
+        // other sizes (e.g. leaf 0 of 3 passes as leaf 0 of 4): only the
+        // signed checkpoint ties a root to its size. The library must
+        // agree with the RFC either way.
+        both(leaf, index, other, proof, root);
       }
       if (!proof.empty()) {
         std::vector<std::string> shorter(proof.begin(), proof.end() - 1);
@@ -814,15 +819,19 @@ TEST(ConsistencyProofTest, TamperedProofsFailVerification) {
       }
       EXPECT_FALSE(both(first, second, Flip(r1), r2, proof));
       EXPECT_FALSE(both(first, second, r1, Flip(r2), proof));
-      // Other sizes, each checked against its own root.
+      // Other sizes, each checked against its own root; and against this
+      // pair's roots, where only agreement with the RFC is required (see
+      // the inclusion test: the checkpoint binds size and root).
       for (uint64_t other = 1; other <= kMaxLeaves; ++other) {
         if (other != first) {
           EXPECT_FALSE(both(other, second, roots[other], r2, proof))
               << "first " << other;
+          both(other, second, r1, r2, proof);
         }
         if (other != second) {
           EXPECT_FALSE(both(first, other, r1, roots[other], proof))
               << "second " << other;
+          both(first, other, r1, r2, proof);
         }
       }
       if (!proof.empty()) {
@@ -908,6 +917,30 @@ TEST(StoredSubtreesTest, GiveTheSameProofsFromFewReads) {
                                        proof));
       EXPECT_LE(stored.leaf_reads + stored.subtree_lookups, 150)
           << "first " << first;
+    }
+  }
+}
+
+// Verifies stored subtrees are used only where they belong: an unaligned
+// range of power-of-two length is not a stored subtree.
+TEST(StoredSubtreesTest, SubtreeRootMatchesReferenceForEveryRange) {
+  ReferenceTree reference(NamedEntries(kMaxLeaves));
+  VectorReader reader = VectorReader::Of(reference);
+  CompactRange range;
+  for (uint64_t i = 0; i < kMaxLeaves; ++i) {
+    ASSERT_TRUE(range
+                    .Append(reference.LeafHash(i),
+                            [&](uint32_t height, uint64_t index,
+                                const std::string& hash) {
+                              reader.subtrees[{height, index}] = hash;
+                            })
+                    .ok());
+  }
+  for (uint64_t end = 0; end <= kMaxLeaves; ++end) {
+    for (uint64_t begin = 0; begin <= end; ++begin) {
+      EXPECT_EQ(SubtreeRoot(reader, begin, end).value(),
+                reference.Mth(begin, end))
+          << "[" << begin << ", " << end << ")";
     }
   }
 }

@@ -135,6 +135,18 @@ ConditionResult EvaluateCondition(const cfg::Condition& c,
                           JoinNames(c.any_red_flag_in(), v1::RedFlag::Value_descriptor()),
                           " reported"));
   }
+  if (!c.all_red_flags_in().empty()) {
+    std::vector<std::string> absent;
+    for (int flag : c.all_red_flags_in()) {
+      if (!Contains(concern.red_flags(), flag)) {
+        absent.push_back(v1::RedFlag::Value_Name(static_cast<v1::RedFlag::Value>(flag)));
+      }
+    }
+    e.Clause(absent.empty(),
+             absl::StrCat("red flags reported: ",
+                          JoinNames(c.all_red_flags_in(), v1::RedFlag::Value_descriptor())),
+             absl::StrCat("red flags not reported: ", absl::StrJoin(absent, ", ")));
+  }
   if (c.has_has_red_flag()) {
     const bool any = !concern.red_flags().empty();
     e.Clause(any == c.has_red_flag(),

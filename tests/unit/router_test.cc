@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "broker/common/time_util.h"
+#include "broker/routing/condition.h"
 #include "tests/support/test_support.h"
 
 namespace hart {
@@ -174,6 +175,22 @@ TEST_F(RouterTest, Missing72hWaitsForTheFull72Hours) {
   const auto* lead = Find(after, "hart-lead-region-2");
   ASSERT_NE(lead, nullptr);
   EXPECT_THAT(lead->rule_ids, ElementsAre("hart-consult-red-flags", "missing-72h"));
+}
+
+TEST(ConditionTest, AllAndAnyRedFlags) {
+  auto intake = LoadIntake("labor-trafficking-waterbury");  // three labor red flags
+  hart::config::v1::Condition all;
+  all.add_all_red_flags_in(v1::RedFlag::DEBT_TO_EMPLOYER);
+  all.add_all_red_flags_in(v1::RedFlag::NO_ACCESS_TO_ID_DOCUMENTS);
+  EXPECT_TRUE(EvaluateCondition(all, intake, TestNow()).holds);
+  all.add_all_red_flags_in(v1::RedFlag::BRANDING_TATTOO);
+  const auto failed = EvaluateCondition(all, intake, TestNow());
+  EXPECT_FALSE(failed.holds);
+  EXPECT_THAT(failed.reasons, ElementsAre("red flags not reported: BRANDING_TATTOO"));
+  hart::config::v1::Condition any;
+  any.add_any_red_flag_in(v1::RedFlag::BRANDING_TATTOO);
+  any.add_any_red_flag_in(v1::RedFlag::DEBT_TO_EMPLOYER);
+  EXPECT_TRUE(EvaluateCondition(any, intake, TestNow()).holds);
 }
 
 TEST_F(RouterTest, VillagesRouteThroughTheirTown) {

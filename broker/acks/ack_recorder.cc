@@ -6,8 +6,20 @@
 #include "broker/common/time_util.h"
 
 namespace hart {
+namespace {
 
-absl::StatusOr<v1::DeliveryState> AckRecorder::Acknowledge(
+std::string AckActionName(v1::Acknowledgement::Kind kind) {
+  switch (kind) {
+    case v1::Acknowledgement::RECEIVED: return "received";
+    case v1::Acknowledgement::ACCEPTED: return "accepted";
+    case v1::Acknowledgement::DECLINED: return "declined";
+    default: return "unknown";
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<AckOutcome> AckRecorder::Acknowledge(
     const std::string& agency_id, const std::string& delivery_id,
     v1::Acknowledgement::Kind kind, const std::string& note, const std::string& actor) {
   // A concurrent ack of the same delivery makes the compare-and-set lose;
@@ -21,7 +33,7 @@ absl::StatusOr<v1::DeliveryState> AckRecorder::Acknowledge(
     }
     auto transition = NextStateForAck(delivery->state, kind, note);
     if (!transition.ok()) return transition.status();
-    if (!transition->changes_state) return transition->new_state;
+    if (!transition->changes_state) return AckOutcome{transition->new_state, std::nullopt};
     const absl::Time now = clock_.Now();
     AckWrite write;
     write.delivery_id = delivery_id;
@@ -33,15 +45,14 @@ absl::StatusOr<v1::DeliveryState> AckRecorder::Acknowledge(
     *write.ack.mutable_recorded_at() = ToProtoTime(now);
     // The note is the partner's free text: only its digest is audited.
     write.audit = {now, actor,
-                   absl::StrCat("delivery.ack.",
-                                v1::Acknowledgement::Kind_Name(kind)),
+                   absl::StrCat("delivery.ack.", AckActionName(kind)),
                    delivery->referral_id, delivery_id,
                    note.empty() ? std::string() : Sha256(note),
                    absl::StrCat("from=", v1::DeliveryState_Name(delivery->state),
                                 " to=", v1::DeliveryState_Name(transition->new_state))};
-    absl::Status status = store_.ApplyAck(write);
-    if (status.ok()) return transition->new_state;
-    if (!absl::IsAborted(status)) return status;
+    auto index = store_.ApplyAck(write);
+    if (index.ok()) return AckOutcome{transition->new_state, *index};
+    if (!absl::IsAborted(index.status())) return index.status();
   }
   return absl::AbortedError("the delivery kept changing concurrently; retry the ack");
 }

@@ -5,6 +5,7 @@
 // are serialised by the store's compare-and-set.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -13,6 +14,13 @@
 
 namespace hart {
 
+struct AckOutcome {
+  v1::DeliveryState state = v1::DELIVERY_STATE_UNSPECIFIED;
+  // The audit event that recorded the ack; unset for a repeat that changed
+  // nothing.
+  std::optional<uint64_t> audit_index;
+};
+
 class AckRecorder {
  public:
   AckRecorder(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
@@ -20,7 +28,7 @@ class AckRecorder {
   // `agency_id` is the caller's agency: PERMISSION_DENIED (and nothing
   // changes) if the delivery belongs to another agency. Returns the
   // delivery's state afterwards.
-  absl::StatusOr<v1::DeliveryState> Acknowledge(const std::string& agency_id,
+  absl::StatusOr<AckOutcome> Acknowledge(const std::string& agency_id,
                                                 const std::string& delivery_id,
                                                 v1::Acknowledgement::Kind kind,
                                                 const std::string& note,

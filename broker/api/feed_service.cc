@@ -118,6 +118,7 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
     delivery->set_referral_id(entry.delivery.referral_id);
     delivery->set_redelivery(redelivery);
     delivery->set_kind(entry.delivery.kind);
+    delivery->set_audit_index(entry.audit_index);
     for (const auto& change : entry.delivery.changes) delivery->add_changes(change);
     *delivery->mutable_referral() =
         service_.views_.Build(entry.delivery, entry.intake, entry.priority);
@@ -210,14 +211,17 @@ grpc::ServerUnaryReactor* FeedServiceImpl::Acknowledge(
     reactor->Finish(ToGrpcStatus(identity.status()));
     return reactor;
   }
-  auto state = acks_.Acknowledge(identity->id, request->delivery_id(), request->kind(),
-                                 request->note(), identity->ToString());
-  if (absl::IsPermissionDenied(state.status())) {
+  auto outcome = acks_.Acknowledge(identity->id, request->delivery_id(), request->kind(),
+                                   request->note(), identity->ToString());
+  if (absl::IsPermissionDenied(outcome.status())) {
     authorizer_.RecordDenial(identity->ToString(), "Acknowledge", "",
                              request->delivery_id());
   }
-  if (state.ok()) response->set_state(*state);
-  reactor->Finish(ToGrpcStatus(state.status()));
+  if (outcome.ok()) {
+    response->set_state(outcome->state);
+    if (outcome->audit_index) response->set_audit_index(*outcome->audit_index);
+  }
+  reactor->Finish(ToGrpcStatus(outcome.status()));
   return reactor;
 }
 

@@ -51,6 +51,9 @@ void ApplyConfigDefaults(cfg::BrokerConfig* config) {
   if (!dispatch->has_max_backoff()) dispatch->mutable_max_backoff()->set_seconds(300);
   if (!dispatch->has_claim_lease()) dispatch->mutable_claim_lease()->set_seconds(60);
   if (dispatch->claim_batch() == 0) dispatch->set_claim_batch(256);
+  auto* audit = config->mutable_audit();
+  if (!audit->has_checkpoint_interval()) audit->mutable_checkpoint_interval()->set_seconds(60);
+  if (audit->signing_key_file().empty()) audit->set_signing_key_file("audit-signing.key");
   auto* feed = config->mutable_feed();
   if (!feed->has_heartbeat_interval()) feed->mutable_heartbeat_interval()->set_seconds(15);
   if (feed->page_size() == 0) feed->set_page_size(64);

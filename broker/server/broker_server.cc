@@ -9,7 +9,10 @@
 #include "adapters/grpc_feed/feed_hub.h"
 #include "adapters/grpc_feed/grpc_feed_adapter.h"
 #include "broker/acks/ack_recorder.h"
+#include "broker/api/audit_service.h"
 #include "broker/api/authorizer.h"
+#include "broker/audit/audit_log.h"
+#include "broker/audit/checkpoint_signer.h"
 #include "broker/api/feed_service.h"
 #include "broker/api/intake_service.h"
 #include "broker/api/supervisor_service.h"
@@ -91,6 +94,14 @@ class BrokerServerImpl final : public BrokerServer {
     policy.claim_batch = d.claim_batch();
     dispatcher_ = std::make_unique<Dispatcher>(*store_, std::move(by_agency), clock_,
                                                random_, policy);
+    std::string key_file = config.audit().signing_key_file();
+    if (!key_file.empty() && key_file[0] != '/') key_file = options_.data_dir + "/" + key_file;
+    auto signer = audit::CheckpointSigner::LoadOrCreate(key_file);
+    if (!signer.ok()) return signer.status();
+    signer_ = std::move(*signer);
+    audit_log_ = std::make_unique<audit::AuditLog>(*store_, *signer_, clock_);
+    const absl::Duration checkpoint_interval =
+        FromProtoDuration(config.audit().checkpoint_interval());
     updater_ = std::make_unique<ReferralUpdater>(*geography_, *router_, *views_, ids_);
     auto wake = [this] {
       if (dispatch_loop_) dispatch_loop_->Wake();
@@ -98,8 +109,15 @@ class BrokerServerImpl final : public BrokerServer {
     timer_runner_ = std::make_unique<TimerRunner>(*store_, *updater_, clock_,
                                                   policy.claim_lease, wake);
     dispatch_loop_ = std::make_unique<DispatchLoop>(
-        std::vector<DispatchLoop::Pass>{[this] { return timer_runner_->RunOnce(); },
-                                        [this] { return dispatcher_->RunOnce(); }},
+        std::vector<DispatchLoop::Pass>{
+            [this] { return timer_runner_->RunOnce(); },
+            [this] { return dispatcher_->RunOnce(); },
+            [this, checkpoint_interval]() -> absl::StatusOr<size_t> {
+              // Checkpoints are not "work done": never keep the loop spinning.
+              auto made = audit_log_->CheckpointIfDue(checkpoint_interval);
+              if (!made.ok()) return made.status();
+              return size_t{0};
+            }},
         *store_, clock_);
     supplements_ = std::make_unique<SupplementProcessor>(*geography_, *updater_, *store_,
                                                          clock_, wake);
@@ -114,6 +132,7 @@ class BrokerServerImpl final : public BrokerServer {
         std::make_unique<IntakeServiceImpl>(*pipeline_, *supplements_, *authorizer_);
     supervisor_service_ =
         std::make_unique<SupervisorServiceImpl>(*store_, *pipeline_, *authorizer_, clock_);
+    audit_service_ = std::make_unique<AuditServiceImpl>(*store_, *audit_log_, *authorizer_);
     FeedServiceOptions feed_options;
     feed_options.heartbeat_interval = FromProtoDuration(config.feed().heartbeat_interval());
     feed_options.page_size = config.feed().page_size();
@@ -138,6 +157,7 @@ class BrokerServerImpl final : public BrokerServer {
     }
     // Reverse order of construction: nothing calls into a destroyed part.
     feed_service_.reset();
+    audit_service_.reset();
     supervisor_service_.reset();
     intake_service_.reset();
     committer_.reset();
@@ -179,6 +199,7 @@ class BrokerServerImpl final : public BrokerServer {
     builder.RegisterService(intake_service_.get());
     builder.RegisterService(feed_service_.get());
     builder.RegisterService(supervisor_service_.get());
+    builder.RegisterService(audit_service_.get());
     server_ = builder.BuildAndStart();
     if (!server_ || port_ == 0) {
       return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
@@ -200,6 +221,9 @@ class BrokerServerImpl final : public BrokerServer {
   AdapterRegistry registry_;
   std::vector<std::unique_ptr<Adapter>> adapters_;
   std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<audit::CheckpointSigner> signer_;
+  std::unique_ptr<audit::AuditLog> audit_log_;
+  std::unique_ptr<AuditServiceImpl> audit_service_;
   std::unique_ptr<ReferralUpdater> updater_;
   std::unique_ptr<TimerRunner> timer_runner_;
   std::unique_ptr<DispatchLoop> dispatch_loop_;

@@ -45,7 +45,9 @@ class StoreWrapper : public Store {
   absl::StatusOr<uint64_t> FeedHead(const std::string& agency_id) override {
     return target_.FeedHead(agency_id);
   }
-  absl::Status ApplyAck(const AckWrite& write) override { return target_.ApplyAck(write); }
+  absl::StatusOr<uint64_t> ApplyAck(const AckWrite& write) override {
+    return target_.ApplyAck(write);
+  }
   absl::Status ApplyReferralChange(const ReferralChange& change) override {
     return target_.ApplyReferralChange(change);
   }
@@ -77,9 +79,22 @@ class StoreWrapper : public Store {
   absl::StatusOr<DeliveryRecord> GetDelivery(const std::string& delivery_id) override {
     return target_.GetDelivery(delivery_id);
   }
-  absl::StatusOr<std::vector<AuditEvent>> ReadAudit(uint64_t from_index,
-                                                    size_t limit) override {
-    return target_.ReadAudit(from_index, limit);
+  absl::StatusOr<std::vector<AuditEvent>> ListAuditEvents(const AuditQuery& query) override {
+    return target_.ListAuditEvents(query);
+  }
+  absl::StatusOr<AuditTreeHead> AuditHead() override { return target_.AuditHead(); }
+  absl::StatusOr<std::string> AuditLeafHash(uint64_t index) override {
+    return target_.AuditLeafHash(index);
+  }
+  absl::StatusOr<std::optional<std::string>> AuditSubtreeHash(uint32_t height,
+                                                              uint64_t index) override {
+    return target_.AuditSubtreeHash(height, index);
+  }
+  absl::Status AppendCheckpoint(const v1::Checkpoint& checkpoint) override {
+    return target_.AppendCheckpoint(checkpoint);
+  }
+  absl::StatusOr<std::vector<v1::Checkpoint>> ListCheckpoints() override {
+    return target_.ListCheckpoints();
   }
 
  protected:

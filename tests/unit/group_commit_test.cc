@@ -106,7 +106,7 @@ TEST_F(GroupCommitTest, FailedBatchAnswersEveryMemberAndStoresNothing) {
   EXPECT_EQ(sqlite_->GetReferral("ref_3").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(sqlite_->GetDelivery("dlv_same").status().code(), absl::StatusCode::kNotFound);
   // Only the blocker's audit event exists.
-  EXPECT_EQ(sqlite_->ReadAudit(0, 100)->size(), 1u);
+  EXPECT_EQ(sqlite_->ListAuditEvents({})->size(), 1u);
 }
 
 TEST_F(GroupCommitTest, RunsAfterCommitHookOnSuccess) {

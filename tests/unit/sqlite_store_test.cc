@@ -37,7 +37,7 @@ TEST_F(SqliteStoreTest, StoresReferralDeliveriesAndAuditTogether) {
   ASSERT_TRUE(deliveries.ok());
   ASSERT_EQ(deliveries->size(), static_cast<size_t>(receipt->destinations_size()));
   for (const auto& d : *deliveries) EXPECT_EQ(d.delivery.state, v1::PENDING);
-  auto audit = store_->ReadAudit(0, 100);
+  auto audit = store_->ListAuditEvents({});
   ASSERT_TRUE(audit.ok());
   // intake.accepted, referral.routed, one delivery.created per destination.
   EXPECT_EQ(audit->size(), 2u + deliveries->size());
@@ -49,7 +49,7 @@ TEST_F(SqliteStoreTest, SameReportIdSameContentReturnsTheOriginalReceipt) {
   auto second = factory_->Submit(intake);
   ASSERT_TRUE(first.ok() && second.ok());
   EXPECT_EQ(first->SerializeAsString(), second->SerializeAsString());
-  EXPECT_EQ(store_->ReadAudit(0, 1000)->size(),
+  EXPECT_EQ(store_->ListAuditEvents({.limit = 1000})->size(),
             2u + static_cast<size_t>(first->destinations_size()));
 }
 
@@ -125,7 +125,7 @@ TEST_F(SqliteStoreTest, AckIsACompareAndSet) {
   write.new_state = v1::ACKNOWLEDGED;
   write.ack.set_kind(v1::Acknowledgement::ACCEPTED);
   *write.ack.mutable_recorded_at() = ToProtoTime(clock_.Now());
-  EXPECT_EQ(store_->ApplyAck(write).code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(store_->ApplyAck(write).status().code(), absl::StatusCode::kAborted);
   EXPECT_EQ(store_->GetDelivery(id)->state, v1::PENDING);
   write.expected_state = v1::PENDING;
   ASSERT_TRUE(store_->ApplyAck(write).ok());

@@ -26,7 +26,28 @@ struct AuditEvent {
   std::string delivery_id;
   std::string payload_sha256;  // 32 raw bytes, or empty
   std::string detail;
+  // Set on events read back from the store: the 0-based position in the
+  // log and the stored leaf hash.
+  uint64_t index = 0;
+  std::string leaf_hash;
 };
+
+// Which audit events to list; every set filter must match.
+struct AuditQuery {
+  std::string referral_id;
+  std::string delivery_id;
+  std::string actor;
+  std::optional<absl::Time> from;  // inclusive
+  std::optional<absl::Time> to;    // exclusive
+  uint64_t start_index = 0;
+  size_t limit = 100;
+};
+
+// The live head of the audit tree (unsigned).
+struct AuditTreeHead {
+  uint64_t size = 0;
+  std::string root_hash;
+}; 
 
 // One destination of one referral and its delivery state machine.
 struct DeliveryRecord {
@@ -143,6 +164,7 @@ struct DeliveryOutcome {
 // One event of an agency's durable feed, joined with what a view needs.
 struct FeedEntry {
   uint64_t sequence = 0;
+  uint64_t audit_index = 0;  // of the event that recorded sending it
   absl::Time appended_at;
   DeliveryRecord delivery;
   v1::Intake intake;

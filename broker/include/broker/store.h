@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "broker/records.h"
+#include "hart/referral/v1/audit.pb.h"
 
 namespace hart {
 
@@ -79,8 +80,9 @@ class Store {
   virtual absl::StatusOr<uint64_t> FeedHead(const std::string& agency_id) = 0;
 
   // Records an acknowledgement and its state change, if the delivery is
-  // still in write.expected_state (ABORTED otherwise).
-  virtual absl::Status ApplyAck(const AckWrite& write) = 0;
+  // still in write.expected_state (ABORTED otherwise). Returns the audit
+  // index of the ack's event.
+  virtual absl::StatusOr<uint64_t> ApplyAck(const AckWrite& write) = 0;
 
   // Applies a supplement or a fired timer: new facts, new deliveries,
   // replaced timers, audit. ABORTED if the referral's version moved on.
@@ -112,9 +114,25 @@ class Store {
   virtual absl::StatusOr<DeliveryRecord> GetDelivery(
       const std::string& delivery_id) = 0;
 
-  // Audit events in index order starting at `from_index` (0-based).
-  virtual absl::StatusOr<std::vector<AuditEvent>> ReadAudit(
-      uint64_t from_index, size_t limit) = 0;
+  // --- The audit log (RFC 6962 tree maintained by the store) ---
+  // Every audit event a method writes becomes the next leaf in the same
+  // transaction; the store keeps the tree's compact range incrementally and
+  // the hash of every completed perfect subtree (for O(log^2 n) proofs).
+  // Receipts get the audit index of their referral's first event
+  // (intake.accepted); feed entries that of their "delivery.sent" event.
+
+  // Events in index order matching `query`, with index and leaf hash.
+  virtual absl::StatusOr<std::vector<AuditEvent>> ListAuditEvents(const AuditQuery& query) = 0;
+  virtual absl::StatusOr<AuditTreeHead> AuditHead() = 0;
+  virtual absl::StatusOr<std::string> AuditLeafHash(uint64_t index) = 0;
+  // The stored root of the perfect subtree of 2^height leaves starting at
+  // leaf index * 2^height, if that subtree is complete.
+  virtual absl::StatusOr<std::optional<std::string>> AuditSubtreeHash(uint32_t height,
+                                                                      uint64_t index) = 0;
+  // Stores a signed checkpoint (ALREADY_EXISTS for a size already signed).
+  virtual absl::Status AppendCheckpoint(const v1::Checkpoint& checkpoint) = 0;
+  // Every checkpoint, by tree size.
+  virtual absl::StatusOr<std::vector<v1::Checkpoint>> ListCheckpoints() = 0;
 };
 
 }  // namespace hart

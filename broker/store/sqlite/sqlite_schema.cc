@@ -7,7 +7,7 @@
 namespace hart::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 // Times are microseconds since the Unix epoch (UTC). Enums are the protobuf
 // enum numbers of hart.referral.v1.
@@ -104,8 +104,38 @@ CREATE TABLE supplements (
 CREATE INDEX supplements_by_referral ON supplements (referral_id);
 )sql";
 
+// Version 3: the audit log becomes an RFC 6962 Merkle tree with signed
+// checkpoints. Leaf hashes of events written before it are filled in by the
+// store when it opens (SqliteStore::LoadAuditTree).
+constexpr char kSchemaV3[] = R"sql(
+ALTER TABLE audit_events ADD COLUMN leaf_hash BLOB NOT NULL DEFAULT x'';
+CREATE INDEX audit_by_referral ON audit_events (referral_id);
+CREATE INDEX audit_by_delivery ON audit_events (delivery_id);
+CREATE INDEX audit_by_actor ON audit_events (actor);
+ALTER TABLE feed_events ADD COLUMN audit_index INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE audit_tree (
+  id            INTEGER PRIMARY KEY CHECK (id = 1),
+  size          INTEGER NOT NULL,
+  compact_range BLOB NOT NULL         -- audit::CompactRange::Serialize()
+);
+CREATE TABLE audit_subtrees (
+  height INTEGER NOT NULL,            -- the subtree has 2^height leaves
+  idx    INTEGER NOT NULL,            -- it starts at leaf idx * 2^height
+  hash   BLOB NOT NULL,
+  PRIMARY KEY (height, idx)
+) WITHOUT ROWID;
+CREATE TABLE audit_checkpoints (
+  tree_size   INTEGER PRIMARY KEY,
+  root_hash   BLOB NOT NULL,
+  at          INTEGER NOT NULL,
+  key_id      TEXT NOT NULL,
+  signature   BLOB NOT NULL,
+  signed_note TEXT NOT NULL
+);
+)sql";
+
 // Migrations in order; migration i brings the schema to version i + 1.
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

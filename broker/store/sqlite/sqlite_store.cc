@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "broker/common/time_util.h"
+#include "broker/audit/audit_entry.h"
 #include "broker/store/sqlite/sqlite_schema.h"
 
 namespace hart {
@@ -183,7 +184,9 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
     close(lock_fd);
     return s;
   }
-  return std::unique_ptr<SqliteStore>(new SqliteStore(path, lock_fd, std::move(*writer)));
+  auto store = std::unique_ptr<SqliteStore>(new SqliteStore(path, lock_fd, std::move(*writer)));
+  if (auto s = store->LoadAuditTree(); !s.ok()) return s;
+  return store;
 }
 
 absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteStore::AcquireReader() {
@@ -208,23 +211,102 @@ absl::Status SqliteStore::InWriteTransaction(Body&& body) {
   absl::MutexLock lock(&write_mu_);
   SqliteDb& db = *writer_;
   HART_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+  const audit::CompactRange tree_before = audit_tree_;
   absl::Status status = body(db);
+  if (status.ok() && audit_tree_.size() != tree_before.size()) {
+    // The tree's state commits with the events that grew it.
+    auto save = db.Prepare(
+        "INSERT INTO audit_tree (id, size, compact_range) VALUES (1, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET size = excluded.size, "
+        "compact_range = excluded.compact_range");
+    if (!save.ok()) {
+      status = save.status();
+    } else {
+      (*save)->Bind(1, static_cast<int64_t>(audit_tree_.size()))
+          .BindBlob(2, audit_tree_.Serialize());
+      status = (*save)->Run();
+    }
+  }
   if (status.ok()) status = db.Exec("COMMIT");
   if (!status.ok()) {
     // ROLLBACK fails harmlessly if SQLite already rolled back on its own.
     (void)db.Exec("ROLLBACK");
+    audit_tree_ = tree_before;
+    return status;
+  }
+  if (audit_tree_.size() != tree_before.size()) {
+    absl::MutexLock head_lock(&head_mu_);
+    committed_head_ = {audit_tree_.size(), audit_tree_.RootHash()};
   }
   return status;
 }
 
-absl::Status SqliteStore::InsertAudit(SqliteDb& db, const AuditEvent& e) {
+absl::StatusOr<uint64_t> SqliteStore::InsertAudit(SqliteDb& db, const AuditEvent& e) {
+  const uint64_t index = audit_tree_.size();
+  const std::string leaf_hash = audit::EntryLeafHash(audit::ToEntry(index, e));
   HART_ASSIGN_OR_RETURN(stmt, db.Prepare(
-      "INSERT INTO audit_events (at, actor, action, referral_id, delivery_id, "
-      "payload_sha256, detail) VALUES (?, ?, ?, ?, ?, ?, ?)"));
-  stmt->Bind(1, absl::ToUnixMicros(e.at)).Bind(2, e.actor).Bind(3, e.action)
-      .Bind(4, e.referral_id).Bind(5, e.delivery_id).BindBlob(6, e.payload_sha256)
-      .Bind(7, e.detail);
-  return stmt->Run();
+      "INSERT INTO audit_events (idx, at, actor, action, referral_id, delivery_id, "
+      "payload_sha256, detail, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  // idx is 1-based (SQLite rowid); the log's indexes are 0-based.
+  stmt->Bind(1, static_cast<int64_t>(index + 1)).Bind(2, absl::ToUnixMicros(e.at))
+      .Bind(3, e.actor).Bind(4, e.action).Bind(5, e.referral_id).Bind(6, e.delivery_id)
+      .BindBlob(7, e.payload_sha256).Bind(8, e.detail).BindBlob(9, leaf_hash);
+  HART_RETURN_IF_ERROR(stmt->Run());
+  absl::Status subtree_status;
+  HART_RETURN_IF_ERROR(audit_tree_.Append(
+      leaf_hash, [&](uint32_t height, uint64_t subtree_index, const std::string& hash) {
+        if (!subtree_status.ok()) return;
+        auto insert = db.Prepare("INSERT OR REPLACE INTO audit_subtrees (height, idx, hash) "
+                                 "VALUES (?, ?, ?)");
+        if (!insert.ok()) {
+          subtree_status = insert.status();
+          return;
+        }
+        (*insert)->Bind(1, int64_t{height}).Bind(2, static_cast<int64_t>(subtree_index))
+            .BindBlob(3, hash);
+        subtree_status = (*insert)->Run();
+      }));
+  HART_RETURN_IF_ERROR(subtree_status);
+  return index;
+}
+
+absl::Status SqliteStore::LoadAuditTree() {
+  absl::MutexLock lock(&write_mu_);
+  SqliteDb& db = *writer_;
+  HART_ASSIGN_OR_RETURN(head, db.Prepare("SELECT size, compact_range FROM audit_tree WHERE id = 1"));
+  HART_ASSIGN_OR_RETURN(found, head->Step());
+  if (found) {
+    auto range = audit::CompactRange::Parse(head->Text(1));
+    if (!range || range->size() != static_cast<uint64_t>(head->Int(0))) {
+      return absl::DataLossError("the stored audit tree state does not parse");
+    }
+    audit_tree_ = std::move(*range);
+  } else {
+    // First open after the upgrade to schema 3: hash the existing events.
+    HART_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+    HART_ASSIGN_OR_RETURN(events, db.Prepare(
+        "SELECT idx, at, actor, action, referral_id, delivery_id, payload_sha256, detail "
+        "FROM audit_events ORDER BY idx"));
+    std::vector<AuditEvent> existing;
+    for (;;) {
+      HART_ASSIGN_OR_RETURN(row, events->Step());
+      if (!row) break;
+      existing.push_back({absl::FromUnixMicros(events->Int(1)), events->Text(2), events->Text(3),
+                          events->Text(4), events->Text(5), events->Text(6), events->Text(7),
+                          static_cast<uint64_t>(events->Int(0) - 1), ""});
+    }
+    events.reset();
+    HART_RETURN_IF_ERROR(db.Exec("DELETE FROM audit_events"));
+    for (const auto& e : existing) HART_RETURN_IF_ERROR(InsertAudit(db, e).status());
+    HART_ASSIGN_OR_RETURN(save, db.Prepare(
+        "INSERT INTO audit_tree (id, size, compact_range) VALUES (1, ?, ?)"));
+    save->Bind(1, static_cast<int64_t>(audit_tree_.size())).BindBlob(2, audit_tree_.Serialize());
+    HART_RETURN_IF_ERROR(save->Run());
+    HART_RETURN_IF_ERROR(db.Exec("COMMIT"));
+  }
+  absl::MutexLock head_lock(&head_mu_);
+  committed_head_ = {audit_tree_.size(), audit_tree_.RootHash()};
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<CreateReferralResult>> SqliteStore::CreateReferrals(
@@ -249,13 +331,19 @@ absl::StatusOr<std::vector<CreateReferralResult>> SqliteStore::CreateReferrals(
         results.push_back(std::move(result));
         continue;
       }
+      // The receipt names the audit index of the referral's first event.
+      v1::Receipt receipt = r.receipt;
+      for (size_t i = 0; i < item.audit.size(); ++i) {
+        HART_ASSIGN_OR_RETURN(index, InsertAudit(db, item.audit[i]));
+        if (i == 0) receipt.set_audit_index(index);
+      }
       HART_ASSIGN_OR_RETURN(insert, db.Prepare(
           "INSERT INTO referrals (referral_id, careline_report_id, content_sha256, "
           "intake, receipt, priority, resolved_town, received_at, accepted_at) "
           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
       insert->Bind(1, r.referral_id).Bind(2, r.careline_report_id)
           .BindBlob(3, r.content_sha256).BindBlob(4, r.intake.SerializeAsString())
-          .BindBlob(5, r.receipt.SerializeAsString()).Bind(6, int64_t{r.priority})
+          .BindBlob(5, receipt.SerializeAsString()).Bind(6, int64_t{r.priority})
           .Bind(7, r.resolved_town).Bind(8, absl::ToUnixMicros(r.received_at))
           .Bind(9, absl::ToUnixMicros(r.accepted_at));
       HART_RETURN_IF_ERROR(insert->Run());
@@ -263,8 +351,7 @@ absl::StatusOr<std::vector<CreateReferralResult>> SqliteStore::CreateReferrals(
       for (const TimerRecord& t : item.timers) {
         HART_RETURN_IF_ERROR(InsertTimer(db, t, r.accepted_at));
       }
-      for (const AuditEvent& e : item.audit) HART_RETURN_IF_ERROR(InsertAudit(db, e));
-      results.push_back({CreateReferralResult::Outcome::kCreated, r.receipt});
+      results.push_back({CreateReferralResult::Outcome::kCreated, std::move(receipt)});
     }
     return absl::OkStatus();
   });
@@ -274,7 +361,7 @@ absl::StatusOr<std::vector<CreateReferralResult>> SqliteStore::CreateReferrals(
 
 absl::Status SqliteStore::AppendAudit(std::span<const AuditEvent> events) {
   return InWriteTransaction([&](SqliteDb& db) -> absl::Status {
-    for (const auto& e : events) HART_RETURN_IF_ERROR(InsertAudit(db, e));
+    for (const auto& e : events) HART_RETURN_IF_ERROR(InsertAudit(db, e).status());
     return absl::OkStatus();
   });
 }
@@ -361,7 +448,7 @@ absl::Status SqliteStore::RecordOutcomes(std::span<const DeliveryOutcome> outcom
       HART_RETURN_IF_ERROR(update->Run());
       // A delivery acknowledged while its attempt was running keeps its
       // newer state; the outcome is then history only.
-      if (db.Changes() == 1) HART_RETURN_IF_ERROR(InsertAudit(db, o.audit));
+      if (db.Changes() == 1) HART_RETURN_IF_ERROR(InsertAudit(db, o.audit).status());
     }
     return absl::OkStatus();
   });
@@ -391,11 +478,12 @@ absl::StatusOr<std::vector<FeedAppendResult>> SqliteStore::AppendToFeeds(
       if (!head_row) return absl::InternalError("feed head did not advance");
       const int64_t sequence = head->Int(0);
       HART_RETURN_IF_ERROR(head->Run());
+      HART_ASSIGN_OR_RETURN(audit_index, InsertAudit(db, a.audit));
       HART_ASSIGN_OR_RETURN(insert, db.Prepare(
-          "INSERT INTO feed_events (agency_id, sequence, delivery_id, appended_at) "
-          "VALUES (?, ?, ?, ?)"));
+          "INSERT INTO feed_events (agency_id, sequence, delivery_id, appended_at, audit_index) "
+          "VALUES (?, ?, ?, ?, ?)"));
       insert->Bind(1, a.agency_id).Bind(2, sequence).Bind(3, a.delivery_id)
-          .Bind(4, absl::ToUnixMicros(now));
+          .Bind(4, absl::ToUnixMicros(now)).Bind(5, static_cast<int64_t>(audit_index));
       HART_RETURN_IF_ERROR(insert->Run());
       HART_ASSIGN_OR_RETURN(update, db.Prepare(
           "UPDATE deliveries SET transport_ref = ?, lease_until = NULL, last_error = '' "
@@ -403,7 +491,6 @@ absl::StatusOr<std::vector<FeedAppendResult>> SqliteStore::AppendToFeeds(
       update->Bind(1, absl::StrCat("feed:", a.agency_id, "#", sequence))
           .Bind(2, a.delivery_id);
       HART_RETURN_IF_ERROR(update->Run());
-      HART_RETURN_IF_ERROR(InsertAudit(db, a.audit));
       results.push_back({a.delivery_id, a.agency_id, static_cast<uint64_t>(sequence)});
     }
     return absl::OkStatus();
@@ -427,6 +514,7 @@ absl::StatusOr<std::vector<FeedEntry>> ReadFeedRows(Statement& stmt) {
       return absl::DataLossError("stored intake does not parse");
     }
     e.priority = static_cast<v1::Priority>(stmt.Int(3 + kDeliveryColumnCount));
+    e.audit_index = static_cast<uint64_t>(stmt.Int(4 + kDeliveryColumnCount));
     entries.push_back(std::move(e));
   }
   return entries;
@@ -440,7 +528,7 @@ absl::StatusOr<std::vector<FeedEntry>> SqliteStore::ReadFeed(const std::string& 
   HART_ASSIGN_OR_RETURN(db, AcquireReader());
   Reader reader(*this, std::move(db));
   HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(absl::StrCat(
-      "SELECT f.sequence, f.appended_at, ", kDeliveryColumns, ", r.intake, r.priority "
+      "SELECT f.sequence, f.appended_at, ", kDeliveryColumns, ", r.intake, r.priority, f.audit_index "
       "FROM feed_events f JOIN deliveries d ON d.delivery_id = f.delivery_id "
       "JOIN referrals r ON r.referral_id = d.referral_id "
       "WHERE f.agency_id = ? AND f.sequence > ? ORDER BY f.sequence LIMIT ?")));
@@ -455,7 +543,7 @@ absl::StatusOr<std::vector<FeedEntry>> SqliteStore::ReadUnreceivedFeed(
   HART_ASSIGN_OR_RETURN(db, AcquireReader());
   Reader reader(*this, std::move(db));
   HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(absl::StrCat(
-      "SELECT f.sequence, f.appended_at, ", kDeliveryColumns, ", r.intake, r.priority "
+      "SELECT f.sequence, f.appended_at, ", kDeliveryColumns, ", r.intake, r.priority, f.audit_index "
       "FROM feed_events f JOIN deliveries d ON d.delivery_id = f.delivery_id "
       "JOIN referrals r ON r.referral_id = d.referral_id "
       "WHERE f.agency_id = ? AND f.sequence > ? AND f.sequence <= ? AND d.state = ? "
@@ -476,8 +564,9 @@ absl::StatusOr<uint64_t> SqliteStore::FeedHead(const std::string& agency_id) {
   return row ? static_cast<uint64_t>(stmt->Int(0)) : uint64_t{0};
 }
 
-absl::Status SqliteStore::ApplyAck(const AckWrite& w) {
-  return InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+absl::StatusOr<uint64_t> SqliteStore::ApplyAck(const AckWrite& w) {
+  uint64_t audit_index = 0;
+  absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
     const int64_t at = absl::ToUnixMicros(FromProtoTime(w.ack.recorded_at()));
     const bool delivered = w.new_state == v1::DELIVERED ||
                            w.new_state == v1::ACKNOWLEDGED ||
@@ -501,8 +590,12 @@ absl::Status SqliteStore::ApplyAck(const AckWrite& w) {
     insert->Bind(1, w.delivery_id).Bind(2, int64_t{w.ack.kind()}).Bind(3, w.ack.note())
         .Bind(4, w.ack.actor()).Bind(5, at);
     HART_RETURN_IF_ERROR(insert->Run());
-    return InsertAudit(db, w.audit);
+    HART_ASSIGN_OR_RETURN(index, InsertAudit(db, w.audit));
+    audit_index = index;
+    return absl::OkStatus();
   });
+  if (!status.ok()) return status;
+  return audit_index;
 }
 
 absl::StatusOr<ReferralRecord> SqliteStore::GetReferral(const std::string& referral_id) {
@@ -569,7 +662,7 @@ absl::Status SqliteStore::ApplyReferralChange(const ReferralChange& c) {
           .BindBlob(3, c.supplement_sha256).BindBlob(4, c.supplement_response).Bind(5, at);
       HART_RETURN_IF_ERROR(supplement->Run());
     }
-    for (const AuditEvent& e : c.audit) HART_RETURN_IF_ERROR(InsertAudit(db, e));
+    for (const AuditEvent& e : c.audit) HART_RETURN_IF_ERROR(InsertAudit(db, e).status());
     return absl::OkStatus();
   });
 }
@@ -709,22 +802,91 @@ absl::StatusOr<DeliveryRecord> SqliteStore::GetDelivery(const std::string& deliv
   return ReadDelivery(*stmt);
 }
 
-absl::StatusOr<std::vector<AuditEvent>> SqliteStore::ReadAudit(uint64_t from_index,
-                                                               size_t limit) {
+absl::StatusOr<std::vector<AuditEvent>> SqliteStore::ListAuditEvents(const AuditQuery& q) {
   HART_ASSIGN_OR_RETURN(db, AcquireReader());
   Reader reader(*this, std::move(db));
+  // Empty filters match everything; times are bounded by the extremes.
   HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
-      "SELECT at, actor, action, referral_id, delivery_id, payload_sha256, detail "
-      "FROM audit_events WHERE idx > ? ORDER BY idx LIMIT ?"));
-  stmt->Bind(1, static_cast<int64_t>(from_index)).Bind(2, static_cast<int64_t>(limit));
+      "SELECT idx, at, actor, action, referral_id, delivery_id, payload_sha256, detail, "
+      "leaf_hash FROM audit_events WHERE idx > ?1 "
+      "AND (?2 = '' OR referral_id = ?2) AND (?3 = '' OR delivery_id = ?3) "
+      "AND (?4 = '' OR actor = ?4) AND at >= ?5 AND at < ?6 ORDER BY idx LIMIT ?7"));
+  stmt->Bind(1, static_cast<int64_t>(q.start_index)).Bind(2, q.referral_id)
+      .Bind(3, q.delivery_id).Bind(4, q.actor)
+      .Bind(5, q.from ? absl::ToUnixMicros(*q.from) : INT64_MIN)
+      .Bind(6, q.to ? absl::ToUnixMicros(*q.to) : INT64_MAX)
+      .Bind(7, static_cast<int64_t>(q.limit));
   std::vector<AuditEvent> events;
   for (;;) {
     HART_ASSIGN_OR_RETURN(row, stmt->Step());
     if (!row) break;
-    events.push_back({absl::FromUnixMicros(stmt->Int(0)), stmt->Text(1), stmt->Text(2),
-                      stmt->Text(3), stmt->Text(4), stmt->Text(5), stmt->Text(6)});
+    events.push_back({absl::FromUnixMicros(stmt->Int(1)), stmt->Text(2), stmt->Text(3),
+                      stmt->Text(4), stmt->Text(5), stmt->Text(6), stmt->Text(7),
+                      static_cast<uint64_t>(stmt->Int(0) - 1), stmt->Text(8)});
   }
   return events;
+}
+
+absl::StatusOr<AuditTreeHead> SqliteStore::AuditHead() {
+  absl::MutexLock lock(&head_mu_);
+  return committed_head_;
+}
+
+absl::StatusOr<std::string> SqliteStore::AuditLeafHash(uint64_t index) {
+  HART_ASSIGN_OR_RETURN(db, AcquireReader());
+  Reader reader(*this, std::move(db));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
+      "SELECT leaf_hash FROM audit_events WHERE idx = ?"));
+  stmt->Bind(1, static_cast<int64_t>(index + 1));
+  HART_ASSIGN_OR_RETURN(row, stmt->Step());
+  if (!row) return absl::NotFoundError(absl::StrCat("no audit event at index ", index));
+  return stmt->Text(0);
+}
+
+absl::StatusOr<std::optional<std::string>> SqliteStore::AuditSubtreeHash(uint32_t height,
+                                                                          uint64_t index) {
+  HART_ASSIGN_OR_RETURN(db, AcquireReader());
+  Reader reader(*this, std::move(db));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
+      "SELECT hash FROM audit_subtrees WHERE height = ? AND idx = ?"));
+  stmt->Bind(1, int64_t{height}).Bind(2, static_cast<int64_t>(index));
+  HART_ASSIGN_OR_RETURN(row, stmt->Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(stmt->Text(0));
+}
+
+absl::Status SqliteStore::AppendCheckpoint(const v1::Checkpoint& c) {
+  return InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+    HART_ASSIGN_OR_RETURN(insert, db.Prepare(
+        "INSERT INTO audit_checkpoints (tree_size, root_hash, at, key_id, signature, "
+        "signed_note) VALUES (?, ?, ?, ?, ?, ?)"));
+    insert->Bind(1, static_cast<int64_t>(c.tree_size())).BindBlob(2, c.root_hash())
+        .Bind(3, absl::ToUnixMicros(FromProtoTime(c.timestamp()))).Bind(4, c.key_id())
+        .BindBlob(5, c.signature()).Bind(6, c.signed_note());
+    return insert->Run();
+  });
+}
+
+absl::StatusOr<std::vector<v1::Checkpoint>> SqliteStore::ListCheckpoints() {
+  HART_ASSIGN_OR_RETURN(db, AcquireReader());
+  Reader reader(*this, std::move(db));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
+      "SELECT tree_size, root_hash, at, key_id, signature, signed_note "
+      "FROM audit_checkpoints ORDER BY tree_size"));
+  std::vector<v1::Checkpoint> out;
+  for (;;) {
+    HART_ASSIGN_OR_RETURN(row, stmt->Step());
+    if (!row) break;
+    v1::Checkpoint c;
+    c.set_tree_size(static_cast<uint64_t>(stmt->Int(0)));
+    c.set_root_hash(stmt->Text(1));
+    *c.mutable_timestamp() = ToProtoTime(absl::FromUnixMicros(stmt->Int(2)));
+    c.set_key_id(stmt->Text(3));
+    c.set_signature(stmt->Text(4));
+    c.set_signed_note(stmt->Text(5));
+    out.push_back(std::move(c));
+  }
+  return out;
 }
 
 }  // namespace hart

@@ -13,6 +13,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "broker/audit/merkle_tree.h"
 #include "broker/store.h"
 #include "broker/store/sqlite/sqlite_db.h"
 
@@ -42,7 +43,7 @@ class SqliteStore final : public Store {
       const std::string& agency_id, uint64_t after_sequence,
       uint64_t up_to_sequence, size_t limit) override;
   absl::StatusOr<uint64_t> FeedHead(const std::string& agency_id) override;
-  absl::Status ApplyAck(const AckWrite& write) override;
+  absl::StatusOr<uint64_t> ApplyAck(const AckWrite& write) override;
   absl::Status ApplyReferralChange(const ReferralChange& change) override;
   absl::StatusOr<std::optional<StoredSupplement>> FindSupplement(
       const std::string& supplement_id) override;
@@ -56,8 +57,13 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<DeliveryWithAcks>> GetDeliveries(
       const std::string& referral_id) override;
   absl::StatusOr<DeliveryRecord> GetDelivery(const std::string& delivery_id) override;
-  absl::StatusOr<std::vector<AuditEvent>> ReadAudit(uint64_t from_index,
-                                                    size_t limit) override;
+  absl::StatusOr<std::vector<AuditEvent>> ListAuditEvents(const AuditQuery& query) override;
+  absl::StatusOr<AuditTreeHead> AuditHead() override;
+  absl::StatusOr<std::string> AuditLeafHash(uint64_t index) override;
+  absl::StatusOr<std::optional<std::string>> AuditSubtreeHash(uint32_t height,
+                                                              uint64_t index) override;
+  absl::Status AppendCheckpoint(const v1::Checkpoint& checkpoint) override;
+  absl::StatusOr<std::vector<v1::Checkpoint>> ListCheckpoints() override;
 
  private:
   class Reader;
@@ -67,7 +73,12 @@ class SqliteStore final : public Store {
   // if it or the commit fails.
   template <typename Body>
   absl::Status InWriteTransaction(Body&& body) ABSL_LOCKS_EXCLUDED(write_mu_);
-  absl::Status InsertAudit(sqlite::SqliteDb& db, const AuditEvent& event);
+  // Appends `event` as the next leaf; returns its index.
+  absl::StatusOr<uint64_t> InsertAudit(sqlite::SqliteDb& db, const AuditEvent& event)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Loads the tree's compact range, or builds it from the events (first
+  // open after the upgrade to schema 3).
+  absl::Status LoadAuditTree() ABSL_LOCKS_EXCLUDED(write_mu_);
 
   absl::StatusOr<std::unique_ptr<sqlite::SqliteDb>> AcquireReader();
   void ReleaseReader(std::unique_ptr<sqlite::SqliteDb> db);
@@ -76,6 +87,11 @@ class SqliteStore final : public Store {
   const int lock_fd_;
   absl::Mutex write_mu_;
   std::unique_ptr<sqlite::SqliteDb> writer_ ABSL_GUARDED_BY(write_mu_);
+  // The audit tree as of the last commit (plus the open transaction's
+  // appends while one runs; restored if it rolls back).
+  audit::CompactRange audit_tree_ ABSL_GUARDED_BY(write_mu_);
+  absl::Mutex head_mu_;
+  AuditTreeHead committed_head_ ABSL_GUARDED_BY(head_mu_);
   absl::Mutex readers_mu_;
   std::vector<std::unique_ptr<sqlite::SqliteDb>> idle_readers_ ABSL_GUARDED_BY(readers_mu_);
 };

@@ -1,0 +1,99 @@
+#include "broker/audit/audit_log.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "broker/audit/merkle_tree.h"
+#include "broker/common/time_util.h"
+
+namespace hart::audit {
+namespace {
+
+// Proofs read the tree from the store, using its stored perfect subtrees.
+class StoreHashReader final : public HashReader {
+ public:
+  explicit StoreHashReader(Store& store) : store_(store) {}
+  absl::StatusOr<std::string> LeafHashAt(uint64_t index) override {
+    return store_.AuditLeafHash(index);
+  }
+  std::optional<std::string> PerfectSubtreeHashAt(uint32_t height, uint64_t index) override {
+    auto hash = store_.AuditSubtreeHash(height, index);
+    return hash.ok() ? *hash : std::nullopt;
+  }
+
+ private:
+  Store& store_;
+};
+
+}  // namespace
+
+absl::StatusOr<hart::referral::v1::Checkpoint> AuditLog::Checkpoint() {
+  absl::MutexLock lock(&checkpoint_mu_);
+  auto head = store_.AuditHead();
+  if (!head.ok()) return head.status();
+  auto existing = store_.ListCheckpoints();
+  if (!existing.ok()) return existing.status();
+  absl::Time at = clock_.Now();
+  if (!existing->empty()) {
+    const auto& last = existing->back();
+    if (last.tree_size() == head->size) return last;
+    // Timestamps never go backwards, even if the wall clock does.
+    at = std::max(at, FromProtoTime(last.timestamp()));
+  }
+  auto checkpoint = signer_.Sign(head->size, head->root_hash, at);
+  if (!checkpoint.ok()) return checkpoint.status();
+  if (auto s = store_.AppendCheckpoint(*checkpoint); !s.ok()) return s;
+  return checkpoint;
+}
+
+absl::StatusOr<size_t> AuditLog::CheckpointIfDue(absl::Duration interval) {
+  auto head = store_.AuditHead();
+  if (!head.ok()) return head.status();
+  auto latest = store_.ListCheckpoints();
+  if (!latest.ok()) return latest.status();
+  if (!latest->empty()) {
+    const auto& last = latest->back();
+    if (last.tree_size() == head->size) return 0;
+    if (clock_.Now() - FromProtoTime(last.timestamp()) < interval) return 0;
+  }
+  auto made = Checkpoint();
+  if (!made.ok()) return made.status();
+  return 1;
+}
+
+absl::StatusOr<hart::referral::v1::Checkpoint> AuditLog::GetCheckpoint(uint64_t tree_size) {
+  auto all = store_.ListCheckpoints();
+  if (!all.ok()) return all.status();
+  if (all->empty()) return absl::NotFoundError("no checkpoint has been made yet");
+  if (tree_size == 0) return all->back();
+  for (const auto& c : *all) {
+    if (c.tree_size() == tree_size) return c;
+  }
+  return absl::NotFoundError(absl::StrCat("no checkpoint at tree size ", tree_size));
+}
+
+absl::Status AuditLog::CheckSize(uint64_t tree_size) {
+  auto head = store_.AuditHead();
+  if (!head.ok()) return head.status();
+  if (tree_size > head->size) {
+    return absl::InvalidArgumentError(absl::StrCat("tree_size ", tree_size,
+                                                   " is larger than the log (", head->size, ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> AuditLog::ProveInclusion(uint64_t leaf_index,
+                                                                  uint64_t tree_size) {
+  if (auto s = CheckSize(tree_size); !s.ok()) return s;
+  StoreHashReader reader(store_);
+  return InclusionProof(reader, leaf_index, tree_size);
+}
+
+absl::StatusOr<std::vector<std::string>> AuditLog::ProveConsistency(uint64_t first_size,
+                                                                    uint64_t second_size) {
+  if (auto s = CheckSize(second_size); !s.ok()) return s;
+  StoreHashReader reader(store_);
+  return ConsistencyProof(reader, first_size, second_size);
+}
+
+}  // namespace hart::audit

@@ -19,5 +19,6 @@ int RunStatus(const std::vector<std::string>& args);
 int RunExplain(const std::vector<std::string>& args);
 int RunFeed(const std::vector<std::string>& args);
 int RunAck(const std::vector<std::string>& args);
+int RunAudit(const std::vector<std::string>& args);
 
 }  // namespace hart::cli

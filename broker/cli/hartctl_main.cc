@@ -40,6 +40,12 @@ commands:
   ack DELIVERY_ID --agency ID --kind received|accepted|declined [--note TEXT]
                           acknowledge one delivery (FeedService.Acknowledge; agency-ID.crt);
                           declined needs --note giving the reason
+  audit verify [--data_dir DIR] [--public_key FILE]
+                          recompute the audit tree and check every signed checkpoint, their
+                          consistency and every entry; names the first index that disagrees
+                          (AuditService, auditor.crt; --data_dir reads a stopped broker's files)
+  audit prove --index N | DELIVERY_ID [--public_key FILE]
+                          fetch and verify inclusion proofs against the latest signed checkpoint
 
 global flags:
   --target HOST:PORT      broker address (default 127.0.0.1:7443)
@@ -123,6 +129,7 @@ int main(int argc, char** argv) {
   if (command == "explain") return RunExplain(args);
   if (command == "feed") return RunFeed(args);
   if (command == "ack") return RunAck(args);
+  if (command == "audit") return RunAudit(args);
   return ReportLocalError("unknown command '" + command +
-                          "'; commands: submit, supplement, status, explain, feed, ack (see hartctl --help)");
+                          "'; commands: submit, supplement, status, explain, feed, ack, audit (see hartctl --help)");
 }

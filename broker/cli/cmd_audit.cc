@@ -1,0 +1,240 @@
+// hartctl audit verify | prove: check the broker's audit log the way a court
+// or a partner would, trusting nothing but the checkpoint public key.
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "broker/audit/audit_entry.h"
+#include "broker/audit/checkpoint_signer.h"
+#include "broker/audit/log_verifier.h"
+#include "broker/audit/merkle_tree.h"
+#include "broker/cli/cli_audit_store.h"
+#include "broker/cli/cli_commands.h"
+#include "broker/cli/cli_connection.h"
+#include "broker/cli/cli_output.h"
+#include "broker/common/time_util.h"
+#include "hart/referral/v1/audit.grpc.pb.h"
+
+ABSL_FLAG(std::string, public_key, "",
+          "audit: the broker's checkpoint public key (PEM). Without it the key is fetched from "
+          "the broker, which then vouches for itself.");
+ABSL_FLAG(std::string, data_dir, "",
+          "audit verify: read the log from this broker data directory instead of the API.");
+ABSL_FLAG(int64_t, index, -1, "audit prove: the audit index to prove (from a receipt, feed "
+                              "event or ack response).");
+
+namespace hart::cli {
+namespace v1 = hart::referral::v1;
+
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The public key: --public_key, else (online) the broker's, with a warning.
+absl::StatusOr<std::string> PublicKey(v1::AuditService::Stub* stub) {
+  if (const std::string path = absl::GetFlag(FLAGS_public_key); !path.empty()) {
+    return ReadFile(path);
+  }
+  if (stub == nullptr) {
+    return absl::InvalidArgumentError(
+        "--public_key is required with --data_dir (e.g. DATA_DIR/audit-signing.key.pub, "
+        "kept apart from the data)");
+  }
+  std::cerr << "warning: no --public_key; using the key the broker serves\n";
+  v1::PublicKey key;
+  grpc::ClientContext context;
+  SetDeadline(context);
+  const grpc::Status status = stub->GetPublicKey(&context, v1::GetPublicKeyRequest(), &key);
+  if (!status.ok()) return absl::UnavailableError(status.error_message());
+  return key.public_key_pem();
+}
+
+int PrintReport(const audit::VerificationReport& report) {
+  if (JsonMode()) {
+    std::cout << "{\"ok\":" << (report.ok ? "true" : "false")
+              << ",\"entries\":" << report.entries_checked
+              << ",\"checkpoints\":" << report.checkpoints_checked;
+    if (report.first_bad_index) std::cout << ",\"firstBadIndex\":" << *report.first_bad_index;
+    std::cout << ",\"problems\":" << report.problems.size() << "}\n";
+  } else {
+    std::cout << "entries     " << report.entries_checked << "\n"
+              << "checkpoints " << report.checkpoints_checked << " verified\n";
+    if (report.entries_after_last_checkpoint > 0) {
+      std::cout << "newer       " << report.entries_after_last_checkpoint
+                << " entries after the last checkpoint\n";
+    }
+    if (report.ok) {
+      std::cout << "audit log OK\n";
+    } else {
+      std::cout << "audit log FAILED";
+      if (report.first_bad_index) std::cout << " at index " << *report.first_bad_index;
+      std::cout << "\n";
+      for (const auto& p : report.problems) std::cout << "  " << p << "\n";
+    }
+  }
+  return report.ok ? kExitOk : kExitRpcFailed;
+}
+
+int Verify() {
+  audit::LogToVerify log;
+  std::unique_ptr<v1::AuditService::Stub> stub;
+  if (const std::string dir = absl::GetFlag(FLAGS_data_dir); !dir.empty()) {
+    auto read = ReadAuditLogFromDataDir(dir);
+    if (!read.ok()) return ReportLocalError(read.status());
+    log = std::move(*read);
+  } else {
+    auto channel = OpenChannel(IdentityOr("auditor"));
+    if (!channel.ok()) return ReportLocalError(channel.status());
+    stub = v1::AuditService::NewStub(*channel);
+    {
+      // Cover everything written so far with a fresh signed checkpoint.
+      grpc::ClientContext context;
+      SetDeadline(context);
+      v1::Checkpoint made;
+      const grpc::Status status =
+          stub->CreateCheckpoint(&context, v1::CreateCheckpointRequest(), &made);
+      if (!status.ok()) return ReportRpcError(status);
+    }
+    {
+      grpc::ClientContext context;
+      SetDeadline(context);
+      v1::ListCheckpointsResponse all;
+      const grpc::Status status =
+          stub->ListCheckpoints(&context, v1::ListCheckpointsRequest(), &all);
+      if (!status.ok()) return ReportRpcError(status);
+      log.checkpoints.assign(all.checkpoints().begin(), all.checkpoints().end());
+    }
+    uint64_t start = 0;
+    for (;;) {
+      grpc::ClientContext context;
+      SetDeadline(context);
+      v1::ListEventsRequest request;
+      request.set_start_index(start);
+      request.set_page_size(1000);
+      v1::ListEventsResponse page;
+      const grpc::Status status = stub->ListEvents(&context, request, &page);
+      if (!status.ok()) return ReportRpcError(status);
+      log.events.insert(log.events.end(), page.events().begin(), page.events().end());
+      if (page.next_start_index() == 0) break;
+      start = page.next_start_index();
+    }
+    v1::AuditService::Stub* raw = stub.get();
+    log.prove_consistency = [raw](uint64_t a, uint64_t b)
+        -> absl::StatusOr<std::vector<std::string>> {
+      grpc::ClientContext context;
+      SetDeadline(context);
+      v1::ProveConsistencyRequest request;
+      request.set_first_size(a);
+      request.set_second_size(b);
+      v1::ConsistencyProof proof;
+      const grpc::Status status = raw->ProveConsistency(&context, request, &proof);
+      if (!status.ok()) return absl::UnavailableError(status.error_message());
+      return std::vector<std::string>(proof.proof().begin(), proof.proof().end());
+    };
+  }
+  auto key = PublicKey(stub.get());
+  if (!key.ok()) return ReportLocalError(key.status());
+  log.public_key_pem = *key;
+  return PrintReport(audit::VerifyLog(log));
+}
+
+// Proves one index against the latest checkpoint, the way a partner does.
+int ProveIndex(v1::AuditService::Stub& stub, const std::string& public_key, uint64_t index) {
+  v1::Checkpoint checkpoint;
+  {
+    grpc::ClientContext context;
+    SetDeadline(context);
+    const grpc::Status status =
+        stub.GetCheckpoint(&context, v1::GetCheckpointRequest(), &checkpoint);
+    if (!status.ok()) return ReportRpcError(status);
+  }
+  if (auto s = audit::VerifyCheckpoint(checkpoint, public_key); !s.ok()) {
+    std::cout << "NOT VERIFIED: " << s.message() << "\n";
+    return kExitRpcFailed;
+  }
+  if (index >= checkpoint.tree_size()) {
+    std::cout << "NOT YET: index " << index << " is newer than the latest checkpoint (size "
+              << checkpoint.tree_size() << "); try again after the next checkpoint\n";
+    return kExitRpcFailed;
+  }
+  v1::InclusionProof proof;
+  {
+    grpc::ClientContext context;
+    SetDeadline(context);
+    v1::ProveInclusionRequest request;
+    request.set_leaf_index(index);
+    request.set_tree_size(checkpoint.tree_size());
+    const grpc::Status status = stub.ProveInclusion(&context, request, &proof);
+    if (!status.ok()) return ReportRpcError(status);
+  }
+  // The leaf hash is recomputed from the entry, never taken from the broker.
+  const std::string leaf = audit::EntryLeafHash(proof.event().entry());
+  const bool ok =
+      proof.event().entry().index() == index &&
+      audit::VerifyInclusion(leaf, index, checkpoint.tree_size(),
+                             {proof.audit_path().begin(), proof.audit_path().end()},
+                             checkpoint.root_hash());
+  const auto& e = proof.event().entry();
+  if (JsonMode()) {
+    std::cout << "{\"index\":" << index << ",\"verified\":" << (ok ? "true" : "false")
+              << ",\"treeSize\":" << checkpoint.tree_size() << ",\"action\":\"" << e.action()
+              << "\"}\n";
+  } else {
+    std::cout << (ok ? "VERIFIED" : "NOT VERIFIED") << ": event " << index << " ("
+              << e.action() << " by " << e.actor() << " at "
+              << FormatRfc3339(absl::FromUnixMicros(e.at_micros())) << ", delivery "
+              << (e.delivery_id().empty() ? "-" : e.delivery_id()) << ") is "
+              << (ok ? "" : "NOT ") << "in the log of " << checkpoint.tree_size()
+              << " entries signed at " << FormatRfc3339(FromProtoTime(checkpoint.timestamp()))
+              << " by key " << checkpoint.key_id() << "\n";
+  }
+  return ok ? kExitOk : kExitRpcFailed;
+}
+
+int Prove(const std::vector<std::string>& args) {
+  const int64_t index = absl::GetFlag(FLAGS_index);
+  if ((index < 0) == args.empty()) {
+    return ReportLocalError(
+        "usage: hartctl audit prove --index N   or   hartctl audit prove DELIVERY_ID");
+  }
+  auto channel = OpenChannel(IdentityOr("auditor"));
+  if (!channel.ok()) return ReportLocalError(channel.status());
+  auto stub = v1::AuditService::NewStub(*channel);
+  auto key = PublicKey(stub.get());
+  if (!key.ok()) return ReportLocalError(key.status());
+  if (index >= 0) return ProveIndex(*stub, *key, static_cast<uint64_t>(index));
+  // Every event about the delivery (needs the auditor or supervisor role).
+  grpc::ClientContext context;
+  SetDeadline(context);
+  v1::ListEventsRequest request;
+  request.set_delivery_id(args[0]);
+  request.set_page_size(1000);
+  v1::ListEventsResponse events;
+  const grpc::Status status = stub->ListEvents(&context, request, &events);
+  if (!status.ok()) return ReportRpcError(status);
+  if (events.events().empty()) return ReportLocalError("no audit events for " + args[0]);
+  int result = kExitOk;
+  for (const auto& e : events.events()) {
+    if (ProveIndex(*stub, *key, e.entry().index()) != kExitOk) result = kExitRpcFailed;
+  }
+  return result;
+}
+
+}  // namespace
+
+int RunAudit(const std::vector<std::string>& args) {
+  if (args.empty()) return ReportLocalError("usage: hartctl audit verify|prove ...");
+  if (args[0] == "verify") return Verify();
+  if (args[0] == "prove") return Prove({args.begin() + 1, args.end()});
+  return ReportLocalError("unknown audit command '" + args[0] + "'; use verify or prove");
+}
+
+}  // namespace hart::cli

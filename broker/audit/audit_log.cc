@@ -49,6 +49,7 @@ absl::StatusOr<hart::referral::v1::Checkpoint> AuditLog::Checkpoint() {
 absl::StatusOr<size_t> AuditLog::CheckpointIfDue(absl::Duration interval) {
   auto head = store_.AuditHead();
   if (!head.ok()) return head.status();
+  if (head->size == 0) return 0;  // nothing to vouch for yet
   auto latest = store_.ListCheckpoints();
   if (!latest.ok()) return latest.status();
   if (!latest->empty()) {

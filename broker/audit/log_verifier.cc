@@ -92,6 +92,13 @@ VerificationReport VerifyLog(const LogToVerify& log) {
   CompactRange tree;
   size_t next_checkpoint = 0;
   uint64_t interval_start = 0;
+  for (; next_checkpoint < checkpoints.size() && checkpoints[next_checkpoint].tree_size() == 0;
+       ++next_checkpoint) {
+    if (checkpoints[next_checkpoint].root_hash() != EmptyTreeHash()) {
+      reporter.Problem("the checkpoint at size 0 does not carry the empty tree's root");
+    }
+    ++report.checkpoints_checked;
+  }
   for (size_t position = 0; position < log.events.size(); ++position) {
     const v1::AuditEvent& event = log.events[position];
     const uint64_t index = event.entry().index();

@@ -156,6 +156,26 @@ TEST_F(LogVerifierTest, InclusionProofsFromTheStoreVerifyAgainstTheCheckpoints) 
   EXPECT_EQ(log_->ProveInclusion(0, 21).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(LogVerifierEmptyTest, ACheckpointOfTheEmptyTreeVerifies) {
+  TempDir dir;
+  ManualClock clock(TestNow());
+  auto store = std::move(SqliteStore::Open(dir.path() + "/data").value());
+  auto signer = std::move(CheckpointSigner::LoadOrCreate(dir.path() + "/key.pem").value());
+  AuditLog log(*store, *signer, clock);
+  ASSERT_TRUE(log.Checkpoint().ok());
+  AuditEvent e{clock.Now(), "broker", "config.loaded", "", "", "", ""};
+  ASSERT_TRUE(store->AppendAudit({&e, 1}).ok());
+  ASSERT_TRUE(log.Checkpoint().ok());
+  LogToVerify input;
+  const auto events = store->ListAuditEvents({}).value();
+  for (const auto& event : events) input.events.push_back(ToApiEvent(event));
+  input.checkpoints = store->ListCheckpoints().value();
+  input.public_key_pem = signer->public_key_pem();
+  const auto report = VerifyLog(input);
+  EXPECT_TRUE(report.ok) << (report.problems.empty() ? "" : report.problems[0]);
+  EXPECT_EQ(report.checkpoints_checked, 2u);
+}
+
 TEST_F(LogVerifierTest, TheTreeSurvivesAReopen) {
   const auto head = store_->AuditHead().value();
   store_.reset();

@@ -1,0 +1,39 @@
+// hart-bench's flags, validated into one value.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace hart::bench {
+
+struct BenchConfig {
+  std::string mode;  // echo | submit | fanout
+  double duration_seconds = 10;
+  double warmup_seconds = 1;
+  uint64_t max_requests = 200000;
+  int concurrency = 64;
+  double rate = 0;  // > 0: open loop
+  int max_in_flight = 4096;
+  int channels = 4;
+  size_t intake_bytes = 2048;
+  double drain_seconds = 10;
+  double rpc_timeout_seconds = 10;
+  std::string target;   // empty: start the broker
+  pid_t broker_pid = 0;  // with --target: for CPU and RSS
+  std::string certs_dir;
+  std::string broker_binary;
+  std::string config;
+  std::string intakes_dir;
+  std::string broker_log_level;
+  bool keep_data = false;
+};
+
+// Reads and checks the flags (after absl::ParseCommandLine); `mode` is the
+// positional argument. Errors name the flag and the accepted values.
+absl::StatusOr<BenchConfig> ConfigFromFlags(const std::string& mode);
+
+}  // namespace hart::bench

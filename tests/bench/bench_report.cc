@@ -1,0 +1,254 @@
+#include "tests/bench/bench_report.h"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+#include <vector>
+
+namespace hart::bench {
+namespace {
+
+std::string Fixed(double value, int decimals) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+  return buffer;
+}
+
+std::string Percent(double cpu_seconds, double window_seconds) {
+  if (window_seconds <= 0) return "n/a";
+  return Fixed(100.0 * cpu_seconds / window_seconds, 0) + "%";
+}
+
+std::string Percentiles(const LatencySummary& l) {
+  if (l.count == 0) return "n/a";
+  return Fixed(l.p50_ms, 2) + " / " + Fixed(l.p90_ms, 2) + " / " + Fixed(l.p99_ms, 2) + " / " +
+         Fixed(l.p999_ms, 2) + "  (max " + Fixed(l.max_ms, 2) + ")";
+}
+
+std::string CodeCounts(const std::map<std::string, uint64_t>& counts) {
+  std::string out;
+  for (const auto& [code, n] : counts) {
+    out += (out.empty() ? "" : ", ") + code + " " + std::to_string(n);
+  }
+  return out;
+}
+
+// An ordered JSON object writer for one line.
+class Json {
+ public:
+  Json& Key(const std::string& key) {
+    Comma();
+    out_ += Quote(key) + ":";
+    pending_value_ = true;
+    return *this;
+  }
+  Json& Str(const std::string& value) { return Raw(Quote(value)); }
+  Json& Num(double value) {
+    if (!std::isfinite(value)) return Raw("null");
+    if (value == std::floor(value) && std::fabs(value) < 1e15) {
+      return Raw(std::to_string(static_cast<long long>(value)));
+    }
+    return Raw(Fixed(value, 3));
+  }
+  Json& Uint(uint64_t value) { return Raw(std::to_string(value)); }
+  Json& Bool(bool value) { return Raw(value ? "true" : "false"); }
+  Json& Null() { return Raw("null"); }
+  Json& Begin() {
+    Comma();
+    out_ += "{";
+    first_.push_back(true);
+    pending_value_ = false;
+    return *this;
+  }
+  Json& End() {
+    out_ += "}";
+    first_.pop_back();
+    return *this;
+  }
+  const std::string& str() const { return out_; }
+
+ private:
+  void Comma() {
+    if (pending_value_) return;  // a value right after its key
+    if (!first_.empty()) {
+      if (!first_.back()) out_ += ",";
+      first_.back() = false;
+    }
+  }
+  Json& Raw(const std::string& text) {
+    Comma();
+    out_ += text;
+    pending_value_ = false;
+    return *this;
+  }
+  static std::string Quote(const std::string& s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+          if (c < 0x20) {
+            char buffer[8];
+            std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
+            out += buffer;
+          } else {
+            out += static_cast<char>(c);
+          }
+      }
+    }
+    return out + "\"";
+  }
+
+  std::string out_;
+  std::vector<bool> first_;
+  bool pending_value_ = false;
+};
+
+void LatencyJson(Json& json, const LatencySummary& l) {
+  json.Begin();
+  json.Key("count").Uint(l.count);
+  if (l.count == 0) {
+    json.End();
+    return;
+  }
+  json.Key("mean").Num(l.mean_ms).Key("p50").Num(l.p50_ms).Key("p90").Num(l.p90_ms);
+  json.Key("p99").Num(l.p99_ms).Key("p999").Num(l.p999_ms).Key("max").Num(l.max_ms);
+  json.End();
+}
+
+void CountsJson(Json& json, const std::map<std::string, uint64_t>& counts) {
+  json.Begin();
+  for (const auto& [code, n] : counts) json.Key(code).Uint(n);
+  json.End();
+}
+
+}  // namespace
+
+void PrintTable(const BenchReport& r, std::ostream& out) {
+  std::vector<std::pair<std::string, std::string>> rows;
+  auto row = [&](const std::string& k, const std::string& v) { rows.emplace_back(k, v); };
+  std::string load = r.loop == "open"
+                         ? "open loop, " + Fixed(r.rate, 0) + "/s (in-flight cap " +
+                               std::to_string(r.max_in_flight) + ")"
+                         : "closed loop, " + std::to_string(r.concurrency) + " in flight";
+  row("mode", r.mode + " (" + load + ", " + std::to_string(r.channels) + " channels)");
+  row("target", r.target + (r.broker_started ? " (broker started by hart-bench)" : ""));
+  row("payload", std::to_string(r.payload_bytes) + " bytes per request");
+  row("duration", Fixed(r.measured_seconds, 2) + " s measured after " + Fixed(r.warmup_seconds, 1) +
+                      " s warm-up (stopped by " + r.stopped_by + ")");
+  row("requests", std::to_string(r.requests) + " measured, " + std::to_string(r.sent_total) +
+                      " sent in total");
+  row("ok", std::to_string(r.ok));
+  row("errors", std::to_string(r.errors) +
+                    (r.errors_by_code.empty() ? "" : " (" + CodeCounts(r.errors_by_code) + ")"));
+  if (r.loop == "open") {
+    row("dropped (cap)", std::to_string(r.dropped));
+    row("send lag max", Fixed(r.schedule_lag_max_ms, 2) + " ms");
+  }
+  if (r.unfinished > 0) row("unfinished", std::to_string(r.unfinished));
+  row("throughput", Fixed(r.throughput_per_second, 1) + " ok/s");
+  row("latency ms", "p50 / p90 / p99 / p99.9 = " + Percentiles(r.latency));
+  if (r.broker_cpu_seconds) {
+    row("broker CPU", Fixed(*r.broker_cpu_seconds, 2) + " s (" +
+                          Percent(*r.broker_cpu_seconds, r.cpu_window_seconds) + " of one core over " +
+                          Fixed(r.cpu_window_seconds, 2) + " s; " + std::to_string(r.cores) +
+                          " cores)");
+  } else {
+    row("broker CPU", r.mode == "echo" ? "n/a (echo server is in-process)"
+                                       : "unavailable (give --broker_pid)");
+  }
+  if (r.broker_peak_rss_mib) {
+    row("broker peak RSS", Fixed(*r.broker_peak_rss_mib, 1) + " MiB" +
+                               (r.broker_threads ? " (" + std::to_string(*r.broker_threads) +
+                                                       " threads)"
+                                                 : ""));
+  } else {
+    row("broker peak RSS", "unavailable");
+  }
+  row("client CPU", Fixed(r.client_cpu_seconds, 2) + " s (" +
+                        Percent(r.client_cpu_seconds, r.cpu_window_seconds) +
+                        " of one core" + (r.mode == "echo" ? ", echo server included" : "") + ")");
+  if (r.fanout) {
+    const FanoutReport& f = *r.fanout;
+    row("subscribers", std::to_string(f.subscribers) + " streams" +
+                           (f.streams_failed ? ", " + std::to_string(f.streams_failed) + " failed"
+                                             : ""));
+    row("delivered", std::to_string(f.delivered) + " of " + std::to_string(f.intakes) +
+                         " intakes to every destination (" + std::to_string(f.deliveries_arrived) +
+                         " of " + std::to_string(f.deliveries_expected) + " deliveries, " +
+                         Fixed(f.deliveries_per_second, 1) + "/s); drain " +
+                         Fixed(f.drain_seconds, 2) + " s");
+    row("delivery ms", "p50 / p90 / p99 / p99.9 = " + Percentiles(f.latency));
+    row("acks", std::to_string(f.acks_ok) + " ok, " + std::to_string(f.ack_errors) + " errors" +
+                    (f.ack_errors_by_code.empty() ? "" : " (" + CodeCounts(f.ack_errors_by_code) + ")"));
+    if (f.repeats || f.foreign) {
+      row("other events", std::to_string(f.repeats) + " repeats, " + std::to_string(f.foreign) +
+                              " not from this run");
+    }
+  }
+  size_t width = 0;
+  for (const auto& [k, v] : rows) width = std::max(width, k.size());
+  for (const auto& [k, v] : rows) {
+    out << "  " << k << std::string(width - k.size() + 2, ' ') << v << "\n";
+  }
+  for (const auto& [code, message] : r.first_error_messages) {
+    out << "  first " << code << ": " << message << "\n";
+  }
+}
+
+std::string JsonLine(const BenchReport& r) {
+  Json j;
+  j.Begin();
+  j.Key("mode").Str(r.mode).Key("loop").Str(r.loop).Key("target").Str(r.target);
+  j.Key("broker_started").Bool(r.broker_started);
+  j.Key("concurrency").Num(r.concurrency).Key("rate").Num(r.rate);
+  j.Key("channels").Num(r.channels).Key("max_in_flight").Num(r.max_in_flight);
+  j.Key("payload_bytes").Uint(r.payload_bytes);
+  j.Key("warmup_s").Num(r.warmup_seconds).Key("duration_s").Num(r.duration_seconds);
+  j.Key("measured_s").Num(r.measured_seconds).Key("stopped_by").Str(r.stopped_by);
+  j.Key("sent_total").Uint(r.sent_total).Key("requests").Uint(r.requests);
+  j.Key("ok").Uint(r.ok).Key("errors").Uint(r.errors);
+  j.Key("errors_by_code");
+  CountsJson(j, r.errors_by_code);
+  j.Key("dropped").Uint(r.dropped).Key("unfinished").Uint(r.unfinished);
+  j.Key("throughput_per_s").Num(r.throughput_per_second);
+  j.Key("latency_ms");
+  LatencyJson(j, r.latency);
+  j.Key("schedule_lag_max_ms").Num(r.schedule_lag_max_ms);
+  j.Key("cpu_window_s").Num(r.cpu_window_seconds);
+  j.Key("broker_cpu_s");
+  r.broker_cpu_seconds ? j.Num(*r.broker_cpu_seconds) : j.Null();
+  j.Key("broker_peak_rss_mib");
+  r.broker_peak_rss_mib ? j.Num(*r.broker_peak_rss_mib) : j.Null();
+  j.Key("broker_threads");
+  r.broker_threads ? j.Num(*r.broker_threads) : j.Null();
+  j.Key("client_cpu_s").Num(r.client_cpu_seconds).Key("cores").Num(r.cores);
+  j.Key("fanout");
+  if (r.fanout) {
+    const FanoutReport& f = *r.fanout;
+    j.Begin();
+    j.Key("subscribers").Uint(f.subscribers).Key("streams_failed").Uint(f.streams_failed);
+    j.Key("intakes").Uint(f.intakes).Key("delivered").Uint(f.delivered);
+    j.Key("deliveries_expected").Uint(f.deliveries_expected);
+    j.Key("deliveries_arrived").Uint(f.deliveries_arrived);
+    j.Key("deliveries_per_s").Num(f.deliveries_per_second);
+    j.Key("repeats").Uint(f.repeats).Key("foreign").Uint(f.foreign);
+    j.Key("acks_ok").Uint(f.acks_ok).Key("ack_errors").Uint(f.ack_errors);
+    j.Key("ack_errors_by_code");
+    CountsJson(j, f.ack_errors_by_code);
+    j.Key("drain_s").Num(f.drain_seconds);
+    j.Key("delivery_latency_ms");
+    LatencyJson(j, f.latency);
+    j.End();
+  } else {
+    j.Null();
+  }
+  j.End();
+  return j.str();
+}
+
+}  // namespace hart::bench

@@ -1,0 +1,72 @@
+// The result of one hart-bench run, printed as a human table and as one
+// JSON line (the last line of stdout) for scripts.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include "tests/bench/latency_recorder.h"
+
+namespace hart::bench {
+
+struct FanoutReport {
+  uint64_t subscribers = 0;
+  uint64_t streams_failed = 0;
+  uint64_t intakes = 0;               // measured intakes with a receipt
+  uint64_t delivered = 0;             // ... every destination received it within the drain
+  uint64_t deliveries_expected = 0;
+  uint64_t deliveries_arrived = 0;
+  uint64_t repeats = 0;               // events for a delivery already received
+  uint64_t foreign = 0;               // events for deliveries not made by this run
+  uint64_t acks_ok = 0;
+  uint64_t ack_errors = 0;
+  std::map<std::string, uint64_t> ack_errors_by_code;
+  double drain_seconds = 0;           // waited after sending stopped
+  double deliveries_per_second = 0;   // arrived / measured window incl. drain
+  LatencySummary latency;             // intake sent -> delivered to every destination
+};
+
+struct BenchReport {
+  std::string mode;  // echo | submit | fanout
+  std::string loop;  // closed | open
+  std::string target;
+  bool broker_started = false;  // started (and stopped) by hart-bench
+  int concurrency = 0;
+  double rate = 0;
+  int channels = 0;
+  int max_in_flight = 0;
+  uint64_t payload_bytes = 0;  // serialized request
+  double warmup_seconds = 0;
+  double duration_seconds = 0;  // configured
+  double measured_seconds = 0;  // end of warm-up .. last measured completion
+  std::string stopped_by;
+  uint64_t sent_total = 0;  // warm-up included
+  uint64_t requests = 0;    // sent after the warm-up
+  uint64_t ok = 0;
+  uint64_t errors = 0;
+  std::map<std::string, uint64_t> errors_by_code;
+  std::map<std::string, std::string> first_error_messages;
+  uint64_t dropped = 0;
+  uint64_t unfinished = 0;
+  double throughput_per_second = 0;  // ok / measured_seconds
+  LatencySummary latency;
+  double schedule_lag_max_ms = 0;
+  // CPU over the window from the end of the warm-up to the end of the run
+  // (fanout: including the drain); 100% = one core.
+  double cpu_window_seconds = 0;
+  std::optional<double> broker_cpu_seconds;
+  std::optional<double> broker_peak_rss_mib;
+  std::optional<int> broker_threads;
+  double client_cpu_seconds = 0;
+  int cores = 0;
+  std::optional<FanoutReport> fanout;
+};
+
+void PrintTable(const BenchReport& report, std::ostream& out);
+// One line of JSON, no trailing newline.
+std::string JsonLine(const BenchReport& report);
+
+}  // namespace hart::bench

@@ -1,0 +1,322 @@
+#include "tests/bench/bench_runner.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "echo.grpc.pb.h"
+#include "hart/referral/v1/intake.grpc.pb.h"
+#include "tests/bench/bench_report.h"
+#include "tests/bench/broker_launcher.h"
+#include "tests/bench/delivery_tracker.h"
+#include "tests/bench/echo_server.h"
+#include "tests/bench/feed_subscribers.h"
+#include "tests/bench/intake_factory.h"
+#include "tests/bench/latency_recorder.h"
+#include "tests/bench/load_driver.h"
+#include "tests/bench/process_stats.h"
+#include "tests/bench/tls_credentials.h"
+
+namespace hart::bench {
+namespace {
+
+namespace rv1 = hart::referral::v1;
+using std::chrono::duration;
+using std::chrono::nanoseconds;
+
+void Progress(const std::string& message) {
+  std::fprintf(stderr, "hart-bench: %s\n", message.c_str());
+  std::fflush(stderr);
+}
+
+int Fail(const std::string& what, const absl::Status& status) {
+  std::fprintf(stderr, "hart-bench: error: %s: %s\n", what.c_str(),
+               std::string(status.message()).c_str());
+  return 1;
+}
+
+nanoseconds Seconds(double s) { return nanoseconds(static_cast<int64_t>(s * 1e9)); }
+
+// "1.5", "10", "0.25": seconds or a rate for progress messages.
+std::string Short(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%g", value);
+  return buffer;
+}
+
+std::string RandomRunId() {
+  std::random_device random;
+  char buffer[16];
+  std::snprintf(buffer, sizeof buffer, "%08x", random());
+  return buffer;
+}
+
+struct SubmitCall {
+  grpc::ClientContext context;
+  rv1::SubmitIntakeRequest request;
+  rv1::SubmitIntakeResponse response;
+};
+
+struct EchoCall {
+  grpc::ClientContext context;
+  v1::EchoRequest request;
+  v1::EchoReply reply;
+};
+
+// A payload that makes the serialized EchoRequest `request_bytes` long.
+std::string EchoPayload(size_t request_bytes) {
+  size_t n = request_bytes > 3 ? request_bytes - 3 : 0;  // tag + 2-byte length
+  std::string payload(n, '\0');
+  std::mt19937 random(42);
+  for (char& c : payload) c = static_cast<char>(random());
+  return payload;
+}
+
+}  // namespace
+
+int RunBench(const BenchConfig& c) {
+  const bool start_broker = c.mode != "echo" && c.target.empty();
+  const std::string source_dir = HART_SOURCE_DIR;
+
+  // Certificates: made (idempotently) for every agency of the config unless
+  // the target is somebody else's broker.
+  std::vector<std::string> agency_ids;
+  if (c.target.empty() || c.mode == "fanout") {
+    auto ids = ReadAgencyIds(c.broker_binary, c.config);
+    if (!ids.ok()) return Fail("reading the agency ids", ids.status());
+    agency_ids = std::move(*ids);
+  }
+  if (c.target.empty()) {
+    Progress("dev certificates in " + c.certs_dir + " (" + std::to_string(agency_ids.size()) +
+             " agencies)");
+    if (auto s = EnsureDevCerts(source_dir + "/deploy/make-dev-certs.sh", c.certs_dir, agency_ids);
+        !s.ok()) {
+      return Fail("making certificates", s);
+    }
+  }
+
+  auto factory = IntakeFactory::Load(c.intakes_dir, c.intake_bytes, RandomRunId());
+  if (!factory.ok()) return Fail("loading example intakes", factory.status());
+
+  // The server under test.
+  std::unique_ptr<BrokerLauncher> broker;
+  std::unique_ptr<EchoServer> echo;
+  std::string target = c.target;
+  pid_t server_pid = c.broker_pid;
+  if (c.mode == "echo") {
+    auto credentials = BrokerServerCredentials(c.certs_dir);
+    if (!credentials.ok()) return Fail("echo server credentials", credentials.status());
+    auto server = EchoServer::Start(*credentials);
+    if (!server.ok()) return Fail("starting the echo server", server.status());
+    echo = std::move(*server);
+    target = "127.0.0.1:" + std::to_string(echo->port());
+  } else if (start_broker) {
+    Progress("starting " + c.broker_binary);
+    BrokerLaunchOptions options;
+    options.binary = c.broker_binary;
+    options.config = c.config;
+    options.certs_dir = c.certs_dir;
+    options.log_level = c.broker_log_level;
+    options.keep_data = c.keep_data;
+    auto started = BrokerLauncher::Start(options);
+    if (!started.ok()) return Fail("starting the broker", started.status());
+    broker = std::move(*started);
+    target = "127.0.0.1:" + std::to_string(broker->port());
+    server_pid = broker->pid();
+    Progress("hart-broker pid " + std::to_string(server_pid) + " serving " + target +
+             ", data in " + broker->work_dir());
+  }
+
+  // Load channels, all presenting careline.crt.
+  auto credentials = ClientCredentials(c.certs_dir, "careline");
+  if (!credentials.ok()) return Fail("client credentials", credentials.status());
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < c.channels; ++i) {
+    channels.push_back(DistinctChannel(target, *credentials, "careline", i));
+  }
+  if (auto s = WaitForConnected(channels, std::chrono::system_clock::now() +
+                                              std::chrono::seconds(15),
+                                "load");
+      !s.ok()) {
+    return Fail("connecting to " + target, s);
+  }
+
+  DeliveryTracker tracker;
+  std::unique_ptr<FeedSubscribers> subscribers;
+  if (c.mode == "fanout") {
+    FeedSubscribers::Options options;
+    options.target = target;
+    options.certs_dir = c.certs_dir;
+    options.agency_ids = agency_ids;
+    options.ack_timeout =
+        std::chrono::milliseconds(static_cast<int64_t>(c.rpc_timeout_seconds * 1000));
+    subscribers = std::make_unique<FeedSubscribers>(options, tracker);
+    if (auto s = subscribers->Start(); !s.ok()) return Fail("opening feed subscriptions", s);
+    // Let every Subscribe call reach the broker before the first intake.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    Progress(std::to_string(agency_ids.size()) + " feed subscribers connected");
+  }
+
+  const auto rpc_timeout = Seconds(c.rpc_timeout_seconds);
+  std::vector<std::unique_ptr<rv1::IntakeService::Stub>> intake_stubs;
+  std::vector<std::unique_ptr<v1::Echo::Stub>> echo_stubs;
+  for (const auto& channel : channels) {
+    intake_stubs.push_back(rv1::IntakeService::NewStub(channel));
+    echo_stubs.push_back(v1::Echo::NewStub(channel));
+  }
+  DeliveryTracker* track = c.mode == "fanout" ? &tracker : nullptr;
+  const std::string echo_payload = EchoPayload(factory->mean_request_bytes());
+
+  IssueFn issue;
+  if (c.mode == "echo") {
+    issue = [&](uint64_t index, BenchClock::time_point, bool, DoneFn done) {
+      auto* call = new EchoCall;
+      call->request.set_payload(echo_payload);
+      call->context.set_deadline(std::chrono::system_clock::now() + rpc_timeout);
+      echo_stubs[index % echo_stubs.size()]->async()->Call(
+          &call->context, &call->request, &call->reply,
+          [call, done = std::move(done)](grpc::Status status) {
+            delete call;
+            done(status);
+          });
+    };
+  } else {
+    issue = [&](uint64_t index, BenchClock::time_point start, bool measured, DoneFn done) {
+      auto* call = new SubmitCall;
+      factory->Fill(index, &call->request);
+      call->context.set_deadline(std::chrono::system_clock::now() + rpc_timeout);
+      intake_stubs[index % intake_stubs.size()]->async()->SubmitIntake(
+          &call->context, &call->request, &call->response,
+          [call, done = std::move(done), track, index, start, measured](grpc::Status status) {
+            if (status.ok() && track != nullptr) {
+              track->OnReceipt(index, start, measured, call->response.receipt());
+            }
+            delete call;
+            done(status);
+          });
+    };
+  }
+
+  LoadOptions load;
+  load.concurrency = c.concurrency;
+  load.rate = c.rate;
+  load.max_in_flight = c.max_in_flight;
+  load.warmup = Seconds(c.warmup_seconds);
+  load.duration = Seconds(c.duration_seconds);
+  load.max_requests = c.max_requests;
+  load.drain_timeout = rpc_timeout + std::chrono::seconds(5);
+
+  BenchClock::time_point window_start;
+  std::optional<ProcessSample> server_start_sample;
+  double client_cpu_start = 0;
+  auto on_measure_start = [&] {
+    window_start = BenchClock::now();
+    server_start_sample = SampleProcess(server_pid);
+    client_cpu_start = SelfCpuSeconds();
+  };
+
+  Progress("running " + c.mode + ": " +
+           (c.rate > 0 ? Short(c.rate) + "/s open loop" : std::to_string(c.concurrency) + " in flight") +
+           " over " + std::to_string(c.channels) + " channels, " + Short(c.warmup_seconds) +
+           " s warm-up + " + Short(c.duration_seconds) + " s, at most " +
+           std::to_string(c.max_requests) + " requests");
+  LatencyRecorder recorder;
+  const LoadResult result = RunLoad(load, issue, recorder, on_measure_start);
+
+  std::optional<FanoutReport> fanout;
+  if (subscribers) {
+    Progress("load done; waiting up to " + Short(c.drain_seconds) + " s for deliveries");
+    const auto drain_start = BenchClock::now();
+    tracker.WaitAllDelivered(drain_start + Seconds(c.drain_seconds));
+    FanoutReport f;
+    f.drain_seconds = duration<double>(BenchClock::now() - drain_start).count();
+    fanout = f;
+  }
+  const auto window_end = BenchClock::now();
+  const std::optional<ProcessSample> server_end_sample = SampleProcess(server_pid);
+  const double client_cpu_end = SelfCpuSeconds();
+
+  if (subscribers) {
+    subscribers->Stop(std::chrono::seconds(15));
+    const auto stats = subscribers->stats();
+    const auto delivered = tracker.Summarize();
+    FanoutReport& f = *fanout;
+    f.subscribers = stats.streams;
+    f.streams_failed = stats.streams_failed;
+    f.intakes = delivered.intakes;
+    f.delivered = delivered.delivered;
+    f.deliveries_expected = delivered.deliveries_expected;
+    f.deliveries_arrived = delivered.deliveries_arrived;
+    f.repeats = delivered.repeats;
+    f.foreign = delivered.foreign;
+    f.acks_ok = stats.acks_ok;
+    f.ack_errors = stats.ack_errors;
+    f.ack_errors_by_code = stats.ack_errors_by_code;
+    f.latency = delivered.latency;
+    const double window = duration<double>(window_end - window_start).count();
+    f.deliveries_per_second = window > 0 ? f.deliveries_arrived / window : 0;
+    for (const auto& [code, message] : stats.stream_errors) {
+      Progress("a feed stream failed with " + code + ": " + message);
+    }
+  }
+
+  BenchReport r;
+  r.mode = c.mode;
+  r.loop = c.rate > 0 ? "open" : "closed";
+  r.target = target;
+  r.broker_started = start_broker;
+  r.concurrency = c.concurrency;
+  r.rate = c.rate;
+  r.channels = c.channels;
+  r.max_in_flight = c.max_in_flight;
+  r.payload_bytes = c.mode == "echo" ? 3 + echo_payload.size() : factory->mean_request_bytes();
+  r.warmup_seconds = c.warmup_seconds;
+  r.duration_seconds = c.duration_seconds;
+  r.measured_seconds = result.measured_seconds;
+  r.stopped_by = result.stopped_by;
+  r.sent_total = result.sent;
+  r.requests = result.measured_sent;
+  r.ok = recorder.ok();
+  r.errors = recorder.errors();
+  r.errors_by_code = recorder.ErrorsByCode();
+  r.first_error_messages = recorder.FirstErrorMessages();
+  r.dropped = result.dropped;
+  r.unfinished = result.unfinished;
+  r.throughput_per_second = result.measured_seconds > 0 ? r.ok / result.measured_seconds : 0;
+  r.latency = recorder.Latency();
+  r.schedule_lag_max_ms = result.schedule_lag_max_ms;
+  r.cpu_window_seconds = duration<double>(window_end - window_start).count();
+  if (server_start_sample && server_end_sample && c.mode != "echo") {
+    r.broker_cpu_seconds = server_end_sample->cpu_seconds - server_start_sample->cpu_seconds;
+    r.broker_peak_rss_mib = server_end_sample->peak_rss_mib;
+    r.broker_threads = server_end_sample->threads;
+  }
+  r.client_cpu_seconds = client_cpu_end - client_cpu_start;
+  r.cores = static_cast<int>(std::thread::hardware_concurrency());
+  r.fanout = fanout;
+
+  int exit_status = r.ok > 0 ? 0 : 1;
+  if (r.ok == 0) Progress("no request succeeded");
+  if (broker) {
+    if (auto s = broker->Stop(); !s.ok()) {
+      Fail("stopping the broker", s);
+      exit_status = 1;
+    } else {
+      Progress("hart-broker stopped");
+    }
+  }
+  if (echo) echo->Stop();
+
+  PrintTable(r, std::cout);
+  std::cout << JsonLine(r) << std::endl;
+  return exit_status;
+}
+
+}  // namespace hart::bench

@@ -1,0 +1,64 @@
+// Starts the real hart-broker for a benchmark run and stops it afterwards:
+// dev certificates in a cache directory, a temporary data directory under
+// $TMPDIR, 127.0.0.1:0 with --port-file, log level warn.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace hart::bench {
+
+// `broker_binary --config config --print-agency-ids`, one id per line.
+absl::StatusOr<std::vector<std::string>> ReadAgencyIds(const std::string& broker_binary,
+                                                      const std::string& config);
+
+// Runs deploy/make-dev-certs.sh `certs_dir` `agency_ids`... (idempotent:
+// only missing certificates are created). `script` is its path.
+absl::Status EnsureDevCerts(const std::string& script, const std::string& certs_dir,
+                            const std::vector<std::string>& agency_ids);
+
+struct BrokerLaunchOptions {
+  std::string binary;
+  std::string config;
+  std::string certs_dir;
+  std::string log_level = "warn";
+  bool keep_data = false;  // keep the temporary directory (data, log) afterwards
+};
+
+class BrokerLauncher {
+ public:
+  // Forks and execs the broker; returns once it wrote its port file, or an
+  // error quoting its log if it exits or does not serve within 30 s. The
+  // broker gets SIGTERM if this process dies first (PR_SET_PDEATHSIG).
+  static absl::StatusOr<std::unique_ptr<BrokerLauncher>> Start(BrokerLaunchOptions options);
+  ~BrokerLauncher();  // Stop()
+
+  pid_t pid() const { return pid_; }
+  int port() const { return port_; }
+  const std::string& work_dir() const { return work_dir_; }
+  const std::string& log_path() const { return log_path_; }
+
+  // SIGTERM, then waits up to 30 s (SIGKILL after that) and reaps. An error
+  // (with the log's tail) if the broker did not exit with status 0.
+  absl::Status Stop();
+
+  // The last `max_bytes` of the broker's log.
+  std::string LogTail(size_t max_bytes = 4000) const;
+
+ private:
+  explicit BrokerLauncher(BrokerLaunchOptions options) : options_(std::move(options)) {}
+
+  BrokerLaunchOptions options_;
+  std::string work_dir_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+}  // namespace hart::bench

@@ -1,0 +1,90 @@
+#include "tests/bench/delivery_tracker.h"
+
+#include <algorithm>
+
+namespace hart::bench {
+
+void DeliveryTracker::OnReceipt(uint64_t index, BenchClock::time_point start, bool measured,
+                                const referral::v1::Receipt& receipt) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Pending& p = pending_[index];
+  p.start = start;
+  p.last_arrival = BenchClock::now();  // a receipt with no destination is delivered now
+  p.measured = measured;
+  p.remaining = receipt.destinations_size();
+  if (measured) {
+    ++intakes_;
+    expected_ += static_cast<uint64_t>(receipt.destinations_size());
+  }
+  if (p.remaining == 0) {
+    p.remaining = 1;
+    ArrivedLocked(index, p.last_arrival);
+    return;
+  }
+  for (const auto& destination : receipt.destinations()) {
+    const std::string& id = destination.delivery_id();
+    if (auto early = early_.find(id); early != early_.end()) {
+      const auto arrived = early->second;
+      early_.erase(early);
+      seen_.insert(id);
+      if (measured) ++arrived_;
+      ArrivedLocked(index, arrived);
+    } else {
+      awaited_.emplace(id, index);
+    }
+  }
+}
+
+void DeliveryTracker::OnDeliveryEvent(const std::string& delivery_id,
+                                      BenchClock::time_point arrived) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = awaited_.find(delivery_id); it != awaited_.end()) {
+    const uint64_t index = it->second;
+    awaited_.erase(it);
+    seen_.insert(delivery_id);
+    if (auto p = pending_.find(index); p != pending_.end() && p->second.measured) ++arrived_;
+    ArrivedLocked(index, arrived);
+    return;
+  }
+  if (seen_.count(delivery_id) > 0 || early_.count(delivery_id) > 0) {
+    ++repeats_;
+    return;
+  }
+  early_.emplace(delivery_id, arrived);
+}
+
+void DeliveryTracker::ArrivedLocked(uint64_t index, BenchClock::time_point arrived) {
+  auto it = pending_.find(index);
+  if (it == pending_.end()) return;
+  Pending& p = it->second;
+  p.last_arrival = std::max(p.last_arrival, arrived);
+  if (--p.remaining > 0) return;
+  if (p.measured) {
+    ++delivered_;
+    latencies_ns_.push_back(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(p.last_arrival - p.start).count());
+  }
+  pending_.erase(it);
+  if (pending_.empty()) all_delivered_.notify_all();
+}
+
+bool DeliveryTracker::WaitAllDelivered(BenchClock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return all_delivered_.wait_until(lock, deadline, [&] { return pending_.empty(); });
+}
+
+DeliveryTracker::Summary DeliveryTracker::Summarize() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Summary s;
+  s.intakes = intakes_;
+  s.delivered = delivered_;
+  s.deliveries_expected = expected_;
+  s.deliveries_arrived = arrived_;
+  s.repeats = repeats_;
+  s.foreign = early_.size();
+  std::vector<int64_t> copy = latencies_ns_;
+  s.latency = hart::bench::Summarize(copy);
+  return s;
+}
+
+}  // namespace hart::bench

@@ -1,0 +1,68 @@
+// Matches the deliveries that subscribers receive to the intakes that caused
+// them: an intake is delivered when every destination of its receipt (one
+// delivery id each) arrived on the destination agency's feed. Delivery
+// latency = time the last of them arrived - the intake's send time.
+// A feed event can beat its SubmitIntake response to the client, so arrivals
+// of still unknown delivery ids are remembered until the receipt comes.
+// Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "hart/referral/v1/intake.pb.h"
+#include "tests/bench/latency_recorder.h"
+#include "tests/bench/load_driver.h"
+
+namespace hart::bench {
+
+class DeliveryTracker {
+ public:
+  // A receipt of intake `index`, sent at `start`; `measured`: after warm-up.
+  void OnReceipt(uint64_t index, BenchClock::time_point start, bool measured,
+                 const referral::v1::Receipt& receipt);
+  // A delivery event arrived on a feed at `arrived`.
+  void OnDeliveryEvent(const std::string& delivery_id, BenchClock::time_point arrived);
+
+  // Waits until every intake with a receipt is fully delivered, or `deadline`.
+  // True if all were.
+  bool WaitAllDelivered(BenchClock::time_point deadline);
+
+  struct Summary {
+    uint64_t intakes = 0;              // measured intakes with a receipt
+    uint64_t delivered = 0;            // ... of which every delivery arrived
+    uint64_t deliveries_expected = 0;  // destinations of measured intakes
+    uint64_t deliveries_arrived = 0;   // ... of which arrived
+    uint64_t repeats = 0;              // events for a delivery id already seen
+    uint64_t foreign = 0;              // events never matched to a receipt of this run
+    LatencySummary latency;            // of delivered measured intakes
+  };
+  Summary Summarize() const;
+
+ private:
+  struct Pending {
+    BenchClock::time_point start;
+    BenchClock::time_point last_arrival;
+    int remaining = 0;
+    bool measured = false;
+  };
+
+  // Called with mu_ held when delivery `delivery_id` of `index` arrived.
+  void ArrivedLocked(uint64_t index, BenchClock::time_point arrived);
+
+  mutable std::mutex mu_;
+  std::condition_variable all_delivered_;
+  std::unordered_map<uint64_t, Pending> pending_;                    // by intake index
+  std::unordered_map<std::string, uint64_t> awaited_;                // delivery id -> index
+  std::unordered_map<std::string, BenchClock::time_point> early_;    // arrived before receipt
+  std::unordered_set<std::string> seen_;                             // matched delivery ids
+  uint64_t intakes_ = 0, delivered_ = 0, expected_ = 0, arrived_ = 0, repeats_ = 0;
+  std::vector<int64_t> latencies_ns_;
+};
+
+}  // namespace hart::bench

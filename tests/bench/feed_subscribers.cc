@@ -1,0 +1,161 @@
+#include "tests/bench/feed_subscribers.h"
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "tests/bench/latency_recorder.h"
+#include "tests/bench/tls_credentials.h"
+
+namespace hart::bench {
+
+namespace v1 = hart::referral::v1;
+
+// One Subscribe stream; reads until cancelled, reporting each event.
+class FeedSubscribers::Stream final : public grpc::ClientReadReactor<v1::FeedEvent> {
+ public:
+  Stream(FeedSubscribers& owner, v1::FeedService::Stub* stub) : owner_(owner), stub_(stub) {}
+
+  void Begin() {
+    request_.set_resume_after(0);
+    stub_->async()->Subscribe(&context_, &request_, this);
+    StartRead(&event_);
+    StartCall();
+  }
+
+  void Cancel() { context_.TryCancel(); }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // the stream ended; OnDone follows
+    if (event_.has_delivery()) {
+      const std::string& id = event_.delivery().delivery_id();
+      owner_.tracker_.OnDeliveryEvent(id, BenchClock::now());
+      {
+        std::lock_guard<std::mutex> lock(owner_.mu_);
+        ++owner_.stats_.delivery_events;
+      }
+      owner_.Acknowledge(stub_, id, v1::Acknowledgement::RECEIVED);
+    } else {
+      std::lock_guard<std::mutex> lock(owner_.mu_);
+      ++owner_.stats_.heartbeats;
+    }
+    StartRead(&event_);
+  }
+
+  void OnDone(const grpc::Status& status) override { owner_.OnStreamDone(status); }
+
+ private:
+  FeedSubscribers& owner_;
+  v1::FeedService::Stub* stub_;
+  grpc::ClientContext context_;
+  v1::SubscribeRequest request_;
+  v1::FeedEvent event_;
+};
+
+struct FeedSubscribers::AckCall {
+  grpc::ClientContext context;
+  v1::AcknowledgeRequest request;
+  v1::AcknowledgeResponse response;
+};
+
+FeedSubscribers::FeedSubscribers(Options options, DeliveryTracker& tracker)
+    : options_(std::move(options)), tracker_(tracker) {}
+
+FeedSubscribers::~FeedSubscribers() { Stop(std::chrono::seconds(10)); }
+
+absl::Status FeedSubscribers::Start() {
+  for (const auto& id : options_.agency_ids) {
+    const std::string name = "agency-" + id;
+    auto credentials = ClientCredentials(options_.certs_dir, name);
+    if (!credentials.ok()) return credentials.status();
+    channels_.push_back(DistinctChannel(options_.target, *credentials, name, 0));
+    stubs_.push_back(v1::FeedService::NewStub(channels_.back()));
+  }
+  if (auto s = WaitForConnected(channels_,
+                                std::chrono::system_clock::now() + options_.connect_timeout,
+                                "subscriber");
+      !s.ok()) {
+    return s;
+  }
+  for (auto& stub : stubs_) {
+    streams_.push_back(std::make_unique<Stream>(*this, stub.get()));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++open_streams_;
+      ++stats_.streams;
+    }
+    streams_.back()->Begin();
+  }
+  return absl::OkStatus();
+}
+
+void FeedSubscribers::Acknowledge(v1::FeedService::Stub* stub, const std::string& delivery_id,
+                                  v1::Acknowledgement::Kind kind) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++acks_in_flight_;
+  }
+  auto* call = new AckCall;
+  call->request.set_delivery_id(delivery_id);
+  call->request.set_kind(kind);
+  call->context.set_deadline(std::chrono::system_clock::now() + options_.ack_timeout);
+  stub->async()->Acknowledge(
+      &call->context, &call->request, &call->response,
+      [this, stub, call, kind](grpc::Status status) {
+        bool next = false;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (status.ok()) {
+            ++stats_.acks_ok;
+            // ACCEPTED follows even while stopping: Stop() waits for it.
+            next = kind == v1::Acknowledgement::RECEIVED;
+          } else {
+            ++stats_.ack_errors;
+            ++stats_.ack_errors_by_code[StatusCodeName(status.error_code())];
+          }
+        }
+        if (next) Acknowledge(stub, call->request.delivery_id(), v1::Acknowledgement::ACCEPTED);
+        delete call;
+        std::lock_guard<std::mutex> lock(mu_);
+        --acks_in_flight_;
+        cv_.notify_all();
+      });
+}
+
+void FeedSubscribers::OnStreamDone(const grpc::Status& status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  --open_streams_;
+  const bool our_cancel = stopping_ && status.error_code() == grpc::StatusCode::CANCELLED;
+  if (!status.ok() && !our_cancel) {
+    ++stats_.streams_failed;
+    stats_.stream_errors.try_emplace(StatusCodeName(status.error_code()),
+                                     status.error_message());
+  }
+  cv_.notify_all();
+}
+
+void FeedSubscribers::Stop(std::chrono::milliseconds timeout) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  for (auto& stream : streams_) stream->Cancel();
+  std::unique_lock<std::mutex> lock(mu_);
+  const bool done = cv_.wait_for(lock, timeout,
+                                 [&] { return open_streams_ == 0 && acks_in_flight_ == 0; });
+  if (!done) {
+    std::fprintf(stderr,
+                 "hart-bench: %d subscriber streams and %d acknowledgements still open after "
+                 "%lld ms\n",
+                 open_streams_, acks_in_flight_, static_cast<long long>(timeout.count()));
+    // Streams still referenced by gRPC must not be destroyed.
+    for (auto& stream : streams_) stream.release();
+  }
+}
+
+FeedSubscribers::Stats FeedSubscribers::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+}  // namespace hart::bench

@@ -1,0 +1,77 @@
+// One FeedService.Subscribe stream per agency, each over its own channel
+// presenting agency-<id>.crt (identity is per TLS connection). Every
+// delivery event is reported to the DeliveryTracker and acknowledged with
+// RECEIVED, then ACCEPTED (asynchronous unary calls; the next ack is sent
+// from the previous one's completion).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "grpcpp/grpcpp.h"
+#include "hart/referral/v1/feed.grpc.pb.h"
+#include "tests/bench/delivery_tracker.h"
+
+namespace hart::bench {
+
+class FeedSubscribers {
+ public:
+  struct Options {
+    std::string target;
+    std::string certs_dir;
+    std::vector<std::string> agency_ids;
+    std::chrono::milliseconds ack_timeout{10000};
+    std::chrono::seconds connect_timeout{30};
+  };
+
+  FeedSubscribers(Options options, DeliveryTracker& tracker);
+  ~FeedSubscribers();  // Stop()
+
+  // Connects every channel (in parallel), then opens every stream.
+  absl::Status Start();
+  // Cancels every stream and waits (up to `timeout`) for the streams to end
+  // and for outstanding acknowledgements to finish.
+  void Stop(std::chrono::milliseconds timeout);
+
+  struct Stats {
+    uint64_t streams = 0;
+    uint64_t streams_failed = 0;  // ended with an error other than our cancel
+    uint64_t delivery_events = 0;
+    uint64_t heartbeats = 0;
+    uint64_t acks_ok = 0;
+    uint64_t ack_errors = 0;
+    std::map<std::string, uint64_t> ack_errors_by_code;
+    std::map<std::string, std::string> stream_errors;  // first error per code
+  };
+  Stats stats() const;
+
+ private:
+  class Stream;
+  struct AckCall;
+
+  void Acknowledge(referral::v1::FeedService::Stub* stub, const std::string& delivery_id,
+                   referral::v1::Acknowledgement::Kind kind);
+  void OnStreamDone(const grpc::Status& status);
+
+  Options options_;
+  DeliveryTracker& tracker_;
+  std::vector<std::shared_ptr<grpc::Channel>> channels_;
+  std::vector<std::unique_ptr<referral::v1::FeedService::Stub>> stubs_;
+  std::vector<std::unique_ptr<Stream>> streams_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  int open_streams_ = 0;
+  int acks_in_flight_ = 0;
+  Stats stats_;
+};
+
+}  // namespace hart::bench

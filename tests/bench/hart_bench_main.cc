@@ -1,0 +1,143 @@
+// hart-bench: load generator for the HART referral broker. See kUsage.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "broker/common/flag_names.h"
+#include "grpc/support/log.h"
+#include "tests/bench/bench_config.h"
+#include "tests/bench/bench_runner.h"
+
+namespace {
+
+constexpr char kUsage[] = R"(hart-bench: load generator for the HART referral broker.
+
+usage: hart-bench MODE [flags]
+
+modes:
+  submit   IntakeService.SubmitIntake as the careline identity: each request a ~2 KB intake
+           built from the example intakes (unique carelineReportId, receivedAt now), so
+           the broker accepts every one; latency = send -> receipt (after the fsync).
+  fanout   submit, plus one FeedService.Subscribe stream per agency of --config, each
+           over its own mTLS connection as agency-<id>, acknowledging every delivery
+           RECEIVED then ACCEPTED; also measures intake sent -> delivered to every
+           destination of its receipt, waiting up to --drain_seconds after the load.
+  echo     a trivial unary gRPC service (hart.bench.v1.Echo/Call) that hart-bench serves
+           itself on 127.0.0.1:0 over the same mTLS set-up (broker.crt, client
+           certificate required) with the same payload size: the ceiling that any
+           intake API reaches on this machine.
+
+By default hart-bench starts the broker itself (--broker_binary with --config, a temporary
+data directory under $TMPDIR, --listen 127.0.0.1:0, --log-level warn), making dev
+certificates in --certs_dir first (deploy/make-dev-certs.sh for every agency id of
+--config; existing ones are reused), and stops it with SIGTERM at the end. With --target
+it uses a running broker instead; --certs_dir must then hold certificates that broker
+trusts, and the broker's CPU and RSS are reported only with --broker_pid.
+
+load (stops at --warmup + --duration or after --max_requests sends, whichever is first):
+  --concurrency N      closed loop: N requests always in flight (default 64)
+  --rate R             open loop: R requests per second at fixed intervals, whatever the
+                       responses do; latency counts from the intended send time, so stalls
+                       are not hidden (default 0: closed loop)
+  --max_in_flight N    open loop: a due send is counted as dropped while N requests are
+                       outstanding (default 4096)
+  --channels N         client channels, each its own TCP+TLS connection (default 4)
+  --duration S         seconds measured after the warm-up (default 10)
+  --warmup S           seconds of load before measuring, excluded from the stats (default 1)
+  --max_requests N     sends in total, warm-up included (default 200000)
+  --intake_bytes N     serialized request size; the narrative is padded (default 2048)
+  --rpc_timeout S      deadline of every call (default 10)
+  --drain_seconds S    fanout: wait this long after the load for deliveries (default 10)
+
+server:
+  --target HOST:PORT   use a running broker instead of starting one (not for echo)
+  --broker_pid PID     with --target: the broker's pid, for its CPU time and peak RSS
+  --certs_dir DIR      dev certificates: ca.crt, broker, careline, agency-<id>
+                       (default: <build>/bench-certs)
+  --broker_binary PATH the hart-broker to start (default: the one built with hart-bench)
+  --config PATH        broker config (default: deploy/config/connecticut.yaml)
+  --intakes_dir DIR    example intakes, every *.json except invalid-*
+                       (default: tests/testdata/intakes)
+  --broker_log_level L --log-level of the started broker: debug|info|warn|error (default warn)
+  --keep_data          keep the started broker's temporary data directory and log
+
+output: a table on stdout, then one line of JSON (the last line, starting with '{'):
+  mode, loop, sent_total, requests (sent after the warm-up), ok, errors, errors_by_code,
+  dropped, throughput_per_s (ok / measured_s), latency_ms {count, mean, p50, p90, p99,
+  p999, max}, broker_cpu_s and client_cpu_s over cpu_window_s (end of warm-up to end of
+  run, fanout including the drain), broker_peak_rss_mib (VmHWM), and for fanout:
+  intakes, delivered, deliveries_expected/arrived, acks_ok/errors, delivery_latency_ms.
+Progress and errors go to stderr.
+
+examples:
+  hart-bench echo --duration 5
+  hart-bench submit --duration 5 --concurrency 64
+  hart-bench submit --rate 500 --duration 5
+  hart-bench fanout --rate 200 --duration 5
+
+Flags may be written with dashes or underscores (--max-requests, --max_requests).
+Exit status: 0 the run completed and some request succeeded, 1 otherwise, 2 usage error.
+)";
+
+bool g_parsing_flags = false;
+
+// absl::ParseCommandLine exits with status 1 on a bad flag; usage errors are 2.
+void ExitAsUsageErrorWhileParsing() {
+  if (!g_parsing_flags) return;
+  std::cerr << "Run 'hart-bench --help' for usage." << std::endl;
+  std::fflush(nullptr);
+  std::_Exit(2);
+}
+
+bool WantsHelp(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const char* arg = argv[i];
+    if (std::strcmp(arg, "--") == 0) return false;
+    if (std::strcmp(arg, "-h") == 0 || std::strncmp(arg, "--help", 6) == 0 ||
+        std::strncmp(arg, "-help", 5) == 0) {
+      return true;
+    }
+  }
+  return argc >= 2 && std::strcmp(argv[1], "help") == 0;
+}
+
+void PrintAssertionsOnly(gpr_log_func_args* args) {
+  if (args->message != nullptr && std::strncmp(args->message, "assertion failed", 16) == 0) {
+    std::fprintf(stderr, "grpc: %s:%d: %s\n", args->file, args->line, args->message);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(kUsage);
+  if (WantsHelp(argc, argv)) {
+    std::cout << kUsage;
+    return 0;
+  }
+  hart::NormalizeFlagNames(argc, argv);
+  std::atexit(ExitAsUsageErrorWhileParsing);
+  g_parsing_flags = true;
+  const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  g_parsing_flags = false;
+
+  if (positional.size() != 2) {
+    std::cerr << (positional.size() < 2 ? "hart-bench: missing MODE (echo, submit or fanout)"
+                                        : "hart-bench: expected one MODE, got extra arguments")
+              << "\nRun 'hart-bench --help' for usage.\n";
+    return 2;
+  }
+  auto config = hart::bench::ConfigFromFlags(positional[1]);
+  if (!config.ok()) {
+    std::cerr << "hart-bench: " << config.status().message()
+              << "\nRun 'hart-bench --help' for usage.\n";
+    return 2;
+  }
+  if (std::getenv("GRPC_VERBOSITY") == nullptr) gpr_set_log_function(PrintAssertionsOnly);
+  return hart::bench::RunBench(*config);
+}

@@ -1,0 +1,101 @@
+#include "tests/bench/latency_recorder.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace hart::bench {
+namespace {
+
+double ToMs(int64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+// Nearest rank: the sample at rank ceil(q * n) (1-based) of the sorted set.
+int64_t NearestRank(const std::vector<int64_t>& sorted, double q) {
+  const auto n = static_cast<double>(sorted.size());
+  auto rank = static_cast<size_t>(std::ceil(q * n));
+  rank = std::clamp<size_t>(rank, 1, sorted.size());
+  return sorted[rank - 1];
+}
+
+}  // namespace
+
+LatencySummary Summarize(std::vector<int64_t>& samples_ns) {
+  LatencySummary summary;
+  if (samples_ns.empty()) return summary;
+  std::sort(samples_ns.begin(), samples_ns.end());
+  long double total = 0;
+  for (int64_t s : samples_ns) total += s;
+  summary.count = samples_ns.size();
+  summary.mean_ms = ToMs(static_cast<int64_t>(total / samples_ns.size()));
+  summary.p50_ms = ToMs(NearestRank(samples_ns, 0.50));
+  summary.p90_ms = ToMs(NearestRank(samples_ns, 0.90));
+  summary.p99_ms = ToMs(NearestRank(samples_ns, 0.99));
+  summary.p999_ms = ToMs(NearestRank(samples_ns, 0.999));
+  summary.max_ms = ToMs(samples_ns.back());
+  return summary;
+}
+
+std::string StatusCodeName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK: return "OK";
+    case grpc::StatusCode::CANCELLED: return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
+    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED: return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL: return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
+    default: return "CODE_" + std::to_string(static_cast<int>(code));
+  }
+}
+
+void LatencyRecorder::Record(const grpc::Status& status, int64_t latency_ns) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (status.ok()) {
+    samples_ns_.push_back(latency_ns);
+    return;
+  }
+  ++errors_;
+  const std::string code = StatusCodeName(status.error_code());
+  ++errors_by_code_[code];
+  first_messages_.try_emplace(code, status.error_message());
+}
+
+uint64_t LatencyRecorder::ok() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return samples_ns_.size();
+}
+
+uint64_t LatencyRecorder::errors() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return errors_;
+}
+
+std::map<std::string, uint64_t> LatencyRecorder::ErrorsByCode() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return errors_by_code_;
+}
+
+std::map<std::string, std::string> LatencyRecorder::FirstErrorMessages() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return first_messages_;
+}
+
+LatencySummary LatencyRecorder::Latency() const {
+  std::vector<int64_t> copy;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    copy = samples_ns_;
+  }
+  return Summarize(copy);
+}
+
+}  // namespace hart::bench

@@ -1,37 +1,10 @@
-// Wakes live feed subscribers when their agency's feed grows. Carries only
-// "agency X is now at sequence N": subscribers read the events themselves
-// from the store, page by page, so a slow subscriber costs bounded memory.
-//
-// Thread safety: all methods are safe to call concurrently. Listeners are
-// called with the hub's lock held: they must be quick and must not call
-// back into the hub.
+// The feed's wake-up hub: a TopicHub whose topics are agency ids.
 #pragma once
 
-#include <cstdint>
-#include <functional>
-#include <map>
-#include <string>
-
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "broker/common/topic_hub.h"
 
 namespace hart::grpc_feed {
 
-class FeedHub {
- public:
-  using Listener = std::function<void(uint64_t head)>;
-  using Token = uint64_t;
-
-  Token Listen(const std::string& agency_id, Listener listener);
-  // After Unlisten returns, the listener is not running and never runs again.
-  void Unlisten(Token token);
-  void Publish(const std::string& agency_id, uint64_t head);
-  size_t ListenerCount() const;
-
- private:
-  mutable absl::Mutex mu_;
-  Token next_token_ ABSL_GUARDED_BY(mu_) = 1;
-  std::map<Token, std::pair<std::string, Listener>> listeners_ ABSL_GUARDED_BY(mu_);
-};
+using FeedHub = ::hart::TopicHub;
 
 }  // namespace hart::grpc_feed

@@ -21,13 +21,14 @@ std::string AckActionName(v1::Acknowledgement::Kind kind) {
 
 absl::StatusOr<AckOutcome> AckRecorder::Acknowledge(
     const std::string& agency_id, const std::string& delivery_id,
-    v1::Acknowledgement::Kind kind, const std::string& note, const std::string& actor) {
+    v1::Acknowledgement::Kind kind, const std::string& note, const std::string& actor,
+    const std::string& on_behalf_reason) {
   // A concurrent ack of the same delivery makes the compare-and-set lose;
   // re-read and re-decide a few times.
   for (int attempt = 0; attempt < 5; ++attempt) {
     auto delivery = store_.GetDelivery(delivery_id);
     if (!delivery.ok()) return delivery.status();
-    if (delivery->agency_id != agency_id) {
+    if (!agency_id.empty() && delivery->agency_id != agency_id) {
       return absl::PermissionDeniedError(
           absl::StrCat("delivery ", delivery_id, " is not addressed to agency ", agency_id));
     }
@@ -50,6 +51,15 @@ absl::StatusOr<AckOutcome> AckRecorder::Acknowledge(
                    note.empty() ? std::string() : Sha256(note),
                    absl::StrCat("from=", v1::DeliveryState_Name(delivery->state),
                                 " to=", v1::DeliveryState_Name(transition->new_state))};
+    if (!on_behalf_reason.empty()) {
+      // Free text: only its digest is recorded.
+      absl::StrAppend(&write.audit.detail, " on_behalf_of=", delivery->agency_id,
+                      " reason_sha256=", HexEncode(Sha256(on_behalf_reason)));
+    }
+    write.stop_ladder = transition->new_state == v1::ACKNOWLEDGED;
+    if (transition->new_state == v1::DECLINED && ladders_ != nullptr) {
+      write.ladder = ladders_->TriggerNow(delivery->agency_kind, now, v1::DECLINED_BY_AGENCY);
+    }
     auto index = store_.ApplyAck(write);
     if (index.ok()) return AckOutcome{transition->new_state, *index};
     if (!absl::IsAborted(index.status())) return index.status();

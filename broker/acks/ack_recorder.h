@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "broker/acks/escalation_ladders.h"
 #include "broker/clock.h"
 #include "broker/store.h"
 
@@ -23,20 +24,25 @@ struct AckOutcome {
 
 class AckRecorder {
  public:
-  AckRecorder(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
+  // `ladders` may be null (declines then start no ladder).
+  AckRecorder(Store& store, const Clock& clock, const EscalationLadders* ladders = nullptr)
+      : store_(store), clock_(clock), ladders_(ladders) {}
 
   // `agency_id` is the caller's agency: PERMISSION_DENIED (and nothing
-  // changes) if the delivery belongs to another agency. Returns the
-  // delivery's state afterwards.
+  // changes) if the delivery belongs to another agency; empty when a
+  // supervisor acknowledges on the agency's behalf (`actor` says who).
+  // ACCEPTED stops the delivery's escalation ladder; DECLINED starts it at
+  // once. Returns the delivery's state afterwards.
   absl::StatusOr<AckOutcome> Acknowledge(const std::string& agency_id,
-                                                const std::string& delivery_id,
-                                                v1::Acknowledgement::Kind kind,
-                                                const std::string& note,
-                                                const std::string& actor);
+                                         const std::string& delivery_id,
+                                         v1::Acknowledgement::Kind kind, const std::string& note,
+                                         const std::string& actor,
+                                         const std::string& on_behalf_reason = "");
 
  private:
   Store& store_;
   const Clock& clock_;
+  const EscalationLadders* ladders_;
 };
 
 }  // namespace hart

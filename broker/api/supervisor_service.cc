@@ -1,12 +1,15 @@
 #include "broker/api/supervisor_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
+#include "broker/api/escalation_watch.h"
 #include "broker/api/status_mapping.h"
+#include "broker/common/field_violations.h"
 #include "broker/common/time_util.h"
 
 namespace hart {
 
-v1::DeliveryStatus ToDeliveryStatus(const DeliveryWithAcks& item) {
+v1::DeliveryStatus ToDeliveryStatus(const DeliveryWithAcks& item, absl::Time now) {
   const DeliveryRecord& d = item.delivery;
   v1::DeliveryStatus out;
   out.set_delivery_id(d.delivery_id);
@@ -30,6 +33,13 @@ v1::DeliveryStatus ToDeliveryStatus(const DeliveryWithAcks& item) {
   out.set_kind(d.kind);
   for (const auto& change : d.changes) out.add_changes(change);
   for (const auto& ack : item.acks) *out.add_acks() = ack;
+  if (d.escalation) *out.mutable_escalation() = *d.escalation;
+  out.set_redelivered_as(d.redelivered_as);
+  out.set_overdue(d.kind == v1::REFERRAL && d.redelivered_as.empty() &&
+                  d.state != v1::ACKNOWLEDGED &&
+                  (d.ack_deadline <= now ||
+                   (d.delivery_deadline && *d.delivery_deadline <= now &&
+                    d.state != v1::DELIVERED && d.state != v1::DECLINED)));
   return out;
 }
 
@@ -37,19 +47,19 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::GetReferral(
     grpc::CallbackServerContext* context, const v1::GetReferralRequest* request,
     v1::ReferralStatus* response) {
   auto* reactor = context->DefaultReactor();
-  auto identity = authorizer_.Require(*context, "GetReferral", {Role::kSupervisor});
+  auto identity = d_.authorizer->Require(*context, "GetReferral", {Role::kSupervisor});
   if (!identity.ok()) {
     reactor->Finish(ToGrpcStatus(identity.status()));
     return reactor;
   }
-  auto referral = store_.GetReferral(request->referral_id());
+  auto referral = d_.store->GetReferral(request->referral_id());
   if (!referral.ok()) {
     reactor->Finish(ToGrpcStatus(referral.status()));
     return reactor;
   }
-  auto deliveries = store_.GetDeliveries(request->referral_id());
-  auto timers = store_.PendingTimers(request->referral_id());
-  auto supplements = store_.ListSupplements(request->referral_id());
+  auto deliveries = d_.store->GetDeliveries(request->referral_id());
+  auto timers = d_.store->PendingTimers(request->referral_id());
+  auto supplements = d_.store->ListSupplements(request->referral_id());
   for (const absl::Status& s : {deliveries.status(), timers.status(), supplements.status()}) {
     if (!s.ok()) {
       reactor->Finish(ToGrpcStatus(s));
@@ -57,9 +67,9 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::GetReferral(
     }
   }
   // Every read of a referral by a person is audited (SPEC §6).
-  AuditEvent read{clock_.Now(), identity->ToString(), "referral.read",
+  AuditEvent read{d_.clock->Now(), identity->ToString(), "referral.read",
                   referral->referral_id, "", "", "rpc=GetReferral"};
-  if (auto s = store_.AppendAudit({&read, 1}); !s.ok()) {
+  if (auto s = d_.store->AppendAudit({&read, 1}); !s.ok()) {
     reactor->Finish(ToGrpcStatus(absl::UnavailableError(
         "the broker could not record this read in the audit log; retry")));
     return reactor;
@@ -70,7 +80,28 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::GetReferral(
   response->set_resolved_town(referral->resolved_town);
   *response->mutable_received_at() = ToProtoTime(referral->received_at);
   *response->mutable_accepted_at() = ToProtoTime(referral->accepted_at);
-  for (const auto& item : *deliveries) *response->add_deliveries() = ToDeliveryStatus(item);
+  const absl::Time now = d_.clock->Now();
+  for (const auto& item : *deliveries) {
+    v1::DeliveryStatus* status = response->add_deliveries();
+    *status = ToDeliveryStatus(item, now);
+    // The delivery's whole history, from the audit log.
+    AuditQuery query;
+    query.delivery_id = item.delivery.delivery_id;
+    query.limit = 1000;
+    auto events = d_.store->ListAuditEvents(query);
+    if (!events.ok()) {
+      reactor->Finish(ToGrpcStatus(events.status()));
+      return reactor;
+    }
+    for (const auto& e : *events) {
+      auto* entry = status->add_timeline();
+      *entry->mutable_at() = ToProtoTime(e.at);
+      entry->set_action(e.action);
+      entry->set_actor(e.actor);
+      entry->set_detail(e.detail);
+      entry->set_audit_index(e.index);
+    }
+  }
   for (const auto& timer : *timers) {
     auto* pending = response->add_pending_evaluations();
     *pending->mutable_due_at() = ToProtoTime(timer.due_at);
@@ -85,12 +116,12 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::ExplainRouting(
     grpc::CallbackServerContext* context, const v1::ExplainRoutingRequest* request,
     v1::ExplainRoutingResponse* response) {
   auto* reactor = context->DefaultReactor();
-  auto identity = authorizer_.Require(*context, "ExplainRouting", {Role::kSupervisor});
+  auto identity = d_.authorizer->Require(*context, "ExplainRouting", {Role::kSupervisor});
   if (!identity.ok()) {
     reactor->Finish(ToGrpcStatus(identity.status()));
     return reactor;
   }
-  auto decision = pipeline_.Explain(request->intake());
+  auto decision = d_.pipeline->Explain(request->intake());
   if (!decision.ok()) {
     reactor->Finish(ToGrpcStatus(decision.status()));
     return reactor;
@@ -121,6 +152,144 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::ExplainRouting(
     }
   }
   reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+namespace {
+constexpr char kPageTokenSeparator = '|';
+}
+
+grpc::ServerUnaryReactor* SupervisorServiceImpl::ListReferrals(
+    grpc::CallbackServerContext* context, const v1::ListReferralsRequest* request,
+    v1::ListReferralsResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  auto identity = d_.authorizer->Require(*context, "ListReferrals", {Role::kSupervisor});
+  if (!identity.ok()) {
+    reactor->Finish(ToGrpcStatus(identity.status()));
+    return reactor;
+  }
+  ReferralQuery query;
+  for (int state : request->states()) query.states.push_back(static_cast<v1::DeliveryState>(state));
+  const absl::Time now = d_.clock->Now();
+  if (request->overdue()) query.overdue_at = now;
+  if (request->region() != 0) {
+    if (d_.geography->FindRegion(request->region()) == nullptr) {
+      reactor->Finish(ToGrpcStatus(InvalidArgumentWithViolations(
+          "unknown region", {{"region", "must be a DCF region number, 1 to 6"}})));
+      return reactor;
+    }
+    for (const cfg::Town* town : d_.geography->towns()) {
+      if (town->region() == request->region()) query.towns.push_back(town->name());
+    }
+  }
+  query.rule_id = request->rule_id();
+  query.agency_id = request->agency_id();
+  if (request->has_received_from()) query.received_from = FromProtoTime(request->received_from());
+  if (request->has_received_to()) query.received_to = FromProtoTime(request->received_to());
+  query.limit = request->page_size() == 0 ? 50 : std::min<uint32_t>(request->page_size(), 500);
+  if (!request->page_token().empty()) {
+    // "<accepted_at micros>|<referral id>"
+    const std::string& token = request->page_token();
+    const size_t bar = token.find(kPageTokenSeparator);
+    int64_t micros = 0;
+    if (bar == std::string::npos || !absl::SimpleAtoi(token.substr(0, bar), &micros)) {
+      reactor->Finish(ToGrpcStatus(InvalidArgumentWithViolations(
+          "bad page token", {{"pageToken", "use the nextPageToken of the previous page"}})));
+      return reactor;
+    }
+    query.before = std::make_pair(absl::FromUnixMicros(micros), token.substr(bar + 1));
+  }
+  auto found = d_.store->ListReferrals(query);
+  if (!found.ok()) {
+    reactor->Finish(ToGrpcStatus(found.status()));
+    return reactor;
+  }
+  for (const auto& r : *found) {
+    auto* out = response->add_referrals();
+    out->set_referral_id(r.referral_id);
+    out->set_careline_report_id(r.careline_report_id);
+    out->set_priority(r.priority);
+    out->set_resolved_town(r.resolved_town);
+    if (const cfg::Town* town = d_.geography->ResolveTown(r.resolved_town)) {
+      out->set_region(town->region());
+    }
+    *out->mutable_received_at() = ToProtoTime(r.received_at);
+    *out->mutable_accepted_at() = ToProtoTime(r.accepted_at);
+    out->set_deliveries(r.deliveries);
+    out->set_acknowledged(r.acknowledged);
+    out->set_overdue(r.overdue);
+    out->set_dead(r.dead);
+    out->set_declined(r.declined);
+    if (r.next_deadline) *out->mutable_next_deadline() = ToProtoTime(*r.next_deadline);
+  }
+  if (found->size() == query.limit) {
+    response->set_next_page_token(absl::StrCat(absl::ToUnixMicros(found->back().accepted_at),
+                                               std::string(1, kPageTokenSeparator),
+                                               found->back().referral_id));
+  }
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerWriteReactor<v1::EscalationEvent>* SupervisorServiceImpl::WatchEscalations(
+    grpc::CallbackServerContext* context, const v1::WatchEscalationsRequest* request) {
+  auto identity = d_.authorizer->Require(*context, "WatchEscalations", {Role::kSupervisor});
+  if (!identity.ok()) {
+    class Refusal final : public grpc::ServerWriteReactor<v1::EscalationEvent> {
+     public:
+      explicit Refusal(grpc::Status status) { Finish(std::move(status)); }
+      void OnDone() override { delete this; }
+    };
+    return new Refusal(ToGrpcStatus(identity.status()));
+  }
+  return StartEscalationWatch(*d_.store, *d_.escalation_hub, request->resume_after());
+}
+
+grpc::ServerUnaryReactor* SupervisorServiceImpl::Redeliver(grpc::CallbackServerContext* context,
+                                                           const v1::RedeliverRequest* request,
+                                                           v1::RedeliverResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  auto identity = d_.authorizer->Require(*context, "Redeliver", {Role::kSupervisor});
+  if (!identity.ok()) {
+    reactor->Finish(ToGrpcStatus(identity.status()));
+    return reactor;
+  }
+  auto created = d_.redeliverer->Redeliver(request->delivery_id(), request->to_agency_id(),
+                                           request->reason(), identity->ToString());
+  if (!created.ok()) {
+    reactor->Finish(ToGrpcStatus(created.status()));
+    return reactor;
+  }
+  if (d_.wake) d_.wake();
+  response->set_new_delivery_id(created->delivery_id);
+  response->set_agency_id(created->agency_id);
+  *response->mutable_ack_deadline() = ToProtoTime(created->ack_deadline);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SupervisorServiceImpl::AcknowledgeOnBehalf(
+    grpc::CallbackServerContext* context, const v1::AcknowledgeOnBehalfRequest* request,
+    v1::AcknowledgeOnBehalfResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  auto identity = d_.authorizer->Require(*context, "AcknowledgeOnBehalf", {Role::kSupervisor});
+  if (!identity.ok()) {
+    reactor->Finish(ToGrpcStatus(identity.status()));
+    return reactor;
+  }
+  if (request->reason().empty()) {
+    reactor->Finish(ToGrpcStatus(InvalidArgumentWithViolations(
+        "an acknowledgement on behalf of an agency needs a reason",
+        {{"reason", "say how the agency confirmed (it is audited)"}})));
+    return reactor;
+  }
+  auto outcome = d_.acks->Acknowledge("", request->delivery_id(), request->kind(), request->note(),
+                                      identity->ToString(), request->reason());
+  if (outcome.ok()) {
+    response->set_state(outcome->state);
+    if (outcome->audit_index) response->set_audit_index(*outcome->audit_index);
+  }
+  reactor->Finish(ToGrpcStatus(outcome.status()));
   return reactor;
 }
 

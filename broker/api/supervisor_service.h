@@ -1,7 +1,12 @@
 // gRPC edge of SupervisorService (supervisor role).
 #pragma once
 
+#include <functional>
+
+#include "broker/acks/ack_recorder.h"
+#include "broker/acks/redelivery.h"
 #include "broker/api/authorizer.h"
+#include "broker/common/topic_hub.h"
 #include "broker/intake/intake_pipeline.h"
 #include "broker/store.h"
 #include "hart/referral/v1/supervisor.grpc.pb.h"
@@ -10,9 +15,20 @@ namespace hart {
 
 class SupervisorServiceImpl final : public v1::SupervisorService::CallbackService {
  public:
-  SupervisorServiceImpl(Store& store, IntakePipeline& pipeline, Authorizer& authorizer,
-                        const Clock& clock)
-      : store_(store), pipeline_(pipeline), authorizer_(authorizer), clock_(clock) {}
+  struct Deps {
+    Store* store = nullptr;
+    IntakePipeline* pipeline = nullptr;
+    Authorizer* authorizer = nullptr;
+    const Clock* clock = nullptr;
+    const Geography* geography = nullptr;
+    Redeliverer* redeliverer = nullptr;
+    AckRecorder* acks = nullptr;
+    TopicHub* escalation_hub = nullptr;
+    // Wakes the dispatcher after a redelivery.
+    std::function<void()> wake;
+  };
+  // Every pointer must outlive the service.
+  explicit SupervisorServiceImpl(Deps deps) : d_(std::move(deps)) {}
 
   grpc::ServerUnaryReactor* GetReferral(grpc::CallbackServerContext* context,
                                         const v1::GetReferralRequest* request,
@@ -20,15 +36,23 @@ class SupervisorServiceImpl final : public v1::SupervisorService::CallbackServic
   grpc::ServerUnaryReactor* ExplainRouting(grpc::CallbackServerContext* context,
                                            const v1::ExplainRoutingRequest* request,
                                            v1::ExplainRoutingResponse* response) override;
+  grpc::ServerUnaryReactor* ListReferrals(grpc::CallbackServerContext* context,
+                                          const v1::ListReferralsRequest* request,
+                                          v1::ListReferralsResponse* response) override;
+  grpc::ServerWriteReactor<v1::EscalationEvent>* WatchEscalations(
+      grpc::CallbackServerContext* context, const v1::WatchEscalationsRequest* request) override;
+  grpc::ServerUnaryReactor* Redeliver(grpc::CallbackServerContext* context,
+                                      const v1::RedeliverRequest* request,
+                                      v1::RedeliverResponse* response) override;
+  grpc::ServerUnaryReactor* AcknowledgeOnBehalf(
+      grpc::CallbackServerContext* context, const v1::AcknowledgeOnBehalfRequest* request,
+      v1::AcknowledgeOnBehalfResponse* response) override;
 
  private:
-  Store& store_;
-  IntakePipeline& pipeline_;
-  Authorizer& authorizer_;
-  const Clock& clock_;
+  Deps d_;
 };
 
 // Domain -> API conversions, shared with tests.
-v1::DeliveryStatus ToDeliveryStatus(const DeliveryWithAcks& item);
+v1::DeliveryStatus ToDeliveryStatus(const DeliveryWithAcks& item, absl::Time now);
 
 }  // namespace hart

@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "broker/acks/escalation_ladders.h"
 #include "broker/config/yaml_to_proto.h"
 #include "broker/routing/geography.h"
 #include "google/protobuf/util/field_mask_util.h"
@@ -51,6 +52,9 @@ void ApplyConfigDefaults(cfg::BrokerConfig* config) {
   if (!dispatch->has_max_backoff()) dispatch->mutable_max_backoff()->set_seconds(300);
   if (!dispatch->has_claim_lease()) dispatch->mutable_claim_lease()->set_seconds(60);
   if (dispatch->claim_batch() == 0) dispatch->set_claim_batch(256);
+  if (!dispatch->has_max_retry_duration()) {
+    dispatch->mutable_max_retry_duration()->set_seconds(24 * 3600);
+  }
   auto* audit = config->mutable_audit();
   if (!audit->has_checkpoint_interval()) audit->mutable_checkpoint_interval()->set_seconds(60);
   if (audit->signing_key_file().empty()) audit->set_signing_key_file("audit-signing.key");
@@ -170,6 +174,7 @@ std::vector<std::string> ValidateConfig(const cfg::BrokerConfig& config,
   if (config.rules().empty()) problems.push_back("no rules are configured");
   ValidateRules(config, geo, &problems);
   ValidateFieldViews(config, &problems);
+  for (auto& p : EscalationLadders::Validate(config, geo)) problems.push_back(std::move(p));
   return problems;
 }
 

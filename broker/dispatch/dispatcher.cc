@@ -21,12 +21,16 @@ const std::shared_ptr<spdlog::logger>& Log() {
 }  // namespace
 
 Dispatcher::Dispatcher(Store& store, std::map<std::string, Adapter*> adapters_by_agency,
-                       const Clock& clock, RandomSource& random, DispatchPolicy policy)
+                       const Clock& clock, RandomSource& random, DispatchPolicy policy,
+                       const EscalationLadders* ladders,
+                       std::map<std::string, RetryBudget> budgets_by_agency)
     : store_(store),
       adapters_(std::move(adapters_by_agency)),
       clock_(clock),
       random_(random),
-      policy_(policy) {}
+      policy_(policy),
+      ladders_(ladders),
+      budgets_(std::move(budgets_by_agency)) {}
 
 absl::StatusOr<size_t> Dispatcher::RunOnce() {
   const absl::Time now = clock_.Now();
@@ -68,17 +72,24 @@ void Dispatcher::OnResult(const DeliveryRecord& delivery, DeliveryResult result)
   } else {
     outcome.error = absl::StrCat(absl::StatusCodeToString(result.status.code()), ": ",
                                  result.status.message());
+    auto own = budgets_.find(delivery.agency_id);
+    const RetryBudget& budget = own == budgets_.end() ? policy_.budget : own->second;
+    absl::Duration delay = RetryDelay(policy_.backoff, delivery.attempts, random_);
+    if (result.retry_after && *result.retry_after > delay) delay = *result.retry_after;
+    // The next attempt must still fall inside the time budget.
     const bool retry = IsRetryable(result.status.code()) &&
-                       delivery.attempts < policy_.max_attempts;
+                       delivery.attempts < budget.max_attempts &&
+                       now + delay < delivery.created_at + budget.max_duration;
     if (retry) {
-      absl::Duration delay = RetryDelay(policy_.backoff, delivery.attempts, random_);
-      if (result.retry_after && *result.retry_after > delay) delay = *result.retry_after;
       outcome.new_state = v1::PENDING;
       outcome.next_attempt_at = now + delay;
       outcome.audit.action = "delivery.attempt_failed";
     } else {
       outcome.new_state = v1::DEAD;
       outcome.audit.action = "delivery.dead";
+      if (ladders_ != nullptr) {
+        outcome.ladder = ladders_->TriggerNow(delivery.agency_kind, now, v1::UNDELIVERABLE);
+      }
     }
     outcome.audit.detail =
         absl::StrCat("agency=", delivery.agency_id, " attempt=", delivery.attempts,

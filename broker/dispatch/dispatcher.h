@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "broker/acks/escalation_ladders.h"
 #include "broker/adapter.h"
 #include "broker/clock.h"
 #include "broker/dispatch/backoff.h"
@@ -20,9 +21,17 @@
 
 namespace hart {
 
-struct DispatchPolicy {
+// How long one destination may keep failing before its delivery is DEAD.
+struct RetryBudget {
   // Attempts before DEAD. Default: 8.
   uint32_t max_attempts = 8;
+  // Time since the delivery was created before DEAD. Default: 24 h.
+  absl::Duration max_duration = absl::Hours(24);
+};
+
+struct DispatchPolicy {
+  // The budget of agencies without their own.
+  RetryBudget budget;
   BackoffPolicy backoff;
   // How long a claim lasts before another dispatcher may retake it.
   absl::Duration claim_lease = absl::Seconds(60);
@@ -32,8 +41,12 @@ struct DispatchPolicy {
 
 class Dispatcher {
  public:
+  // `ladders` (may be null) start the escalation ladder of a delivery that
+  // goes DEAD; `budgets_by_agency` override the policy's budget.
   Dispatcher(Store& store, std::map<std::string, Adapter*> adapters_by_agency,
-             const Clock& clock, RandomSource& random, DispatchPolicy policy);
+             const Clock& clock, RandomSource& random, DispatchPolicy policy,
+             const EscalationLadders* ladders = nullptr,
+             std::map<std::string, RetryBudget> budgets_by_agency = {});
 
   // Claims what is due now and hands it to adapters; returns how many were
   // handed over (outcomes may still be pending).
@@ -47,6 +60,8 @@ class Dispatcher {
   const Clock& clock_;
   RandomSource& random_;
   const DispatchPolicy policy_;
+  const EscalationLadders* ladders_;
+  const std::map<std::string, RetryBudget> budgets_;
 };
 
 }  // namespace hart

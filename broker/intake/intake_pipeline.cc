@@ -26,13 +26,15 @@ std::string IntakeDigest(const v1::Intake& intake) {
 
 IntakePipeline::IntakePipeline(const Geography& geography, const Router& router,
                                Store& store, GroupCommitter& committer,
-                               const Clock& clock, IdGenerator& ids)
+                               const Clock& clock, IdGenerator& ids,
+                               const EscalationLadders* ladders)
     : geography_(geography),
       router_(router),
       store_(store),
       committer_(committer),
       clock_(clock),
-      ids_(ids) {}
+      ids_(ids),
+      ladders_(ladders) {}
 
 absl::Status IntakePipeline::Validate(const v1::Intake& intake, absl::Time now,
                                       const char* consequence) const {
@@ -136,7 +138,13 @@ void IntakePipeline::Submit(const v1::Intake& intake, const std::string& actor,
   }
 
   item.timers = TimersFor(*decision, r.referral_id, ids_);
+  if (ladders_ != nullptr) {
+    for (const auto& d : item.deliveries) {
+      if (auto ladder = ladders_->FirstStep(d)) item.timers.push_back(std::move(*ladder));
+    }
+  }
   for (const auto& t : item.timers) {
+    if (t.kind != TimerRecord::Kind::kReroute) continue;
     item.audit.push_back({now, actor, "timer.scheduled", r.referral_id, "", "",
                           absl::StrCat("timer=", t.timer_id, " due=", FormatRfc3339(t.due_at),
                                        " rules=", absl::StrJoin(t.rule_ids, ","))});

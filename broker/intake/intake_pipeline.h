@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "broker/acks/escalation_ladders.h"
 #include "broker/clock.h"
 #include "broker/common/ids.h"
 #include "broker/routing/router.h"
@@ -23,8 +24,10 @@ class IntakePipeline {
  public:
   using Done = std::function<void(absl::StatusOr<v1::Receipt>)>;
 
+  // `ladders` may be null (no escalation ladders are scheduled).
   IntakePipeline(const Geography& geography, const Router& router, Store& store,
-                 GroupCommitter& committer, const Clock& clock, IdGenerator& ids);
+                 GroupCommitter& committer, const Clock& clock, IdGenerator& ids,
+                 const EscalationLadders* ladders);
 
   // Answers through `done` (on another thread, or inline for rejections):
   // the receipt once committed; INVALID_ARGUMENT with every field
@@ -45,6 +48,7 @@ class IntakePipeline {
   GroupCommitter& committer_;
   const Clock& clock_;
   IdGenerator& ids_;
+  const EscalationLadders* ladders_;
 };
 
 // SHA-256 of the deterministic serialization of `intake`.

@@ -121,6 +121,12 @@ absl::StatusOr<PlannedChange> ReferralUpdater::Plan(
     c.new_deliveries.push_back(std::move(d));
   }
   c.new_timers = TimersFor(*decision, referral.referral_id, ids_);
+  const size_t reroute_timers = c.new_timers.size();
+  if (ladders_ != nullptr) {
+    for (const auto& d : c.new_deliveries) {
+      if (auto ladder = ladders_->FirstStep(d)) c.new_timers.push_back(std::move(*ladder));
+    }
+  }
 
   std::vector<std::string> fired;
   for (const auto& verdict : decision->verdicts) {
@@ -137,7 +143,8 @@ absl::StatusOr<PlannedChange> ReferralUpdater::Plan(
                                     v1::MessageKind_Name(d.kind), " rules=",
                                     absl::StrJoin(d.rule_ids, ","))});
   }
-  for (const auto& t : c.new_timers) {
+  for (size_t i = 0; i < reroute_timers; ++i) {
+    const TimerRecord& t = c.new_timers[i];
     c.audit.push_back({now, actor, "timer.scheduled", referral.referral_id, "", "",
                        absl::StrCat("timer=", t.timer_id, " due=", FormatRfc3339(t.due_at),
                                     " rules=", absl::StrJoin(t.rule_ids, ","))});

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "broker/acks/escalation_ladders.h"
 #include "broker/common/ids.h"
 #include "broker/records.h"
 #include "broker/routing/router.h"
@@ -27,9 +28,10 @@ struct PlannedChange {
 class ReferralUpdater {
  public:
   // Every reference must outlive the updater.
+  // `ladders` may be null (no escalation ladders are scheduled).
   ReferralUpdater(const Geography& geography, const Router& router, const ViewBuilder& views,
-                  IdGenerator& ids)
-      : geography_(geography), router_(router), views_(views), ids_(ids) {}
+                  IdGenerator& ids, const EscalationLadders* ladders)
+      : geography_(geography), router_(router), views_(views), ids_(ids), ladders_(ladders) {}
 
   // `changed_fields`: intake paths the change touched (empty for a timer).
   absl::StatusOr<PlannedChange> Plan(const ReferralRecord& referral,
@@ -43,6 +45,7 @@ class ReferralUpdater {
   const Router& router_;
   const ViewBuilder& views_;
   IdGenerator& ids_;
+  const EscalationLadders* ladders_;
 };
 
 // The timers a routing decision asks for.

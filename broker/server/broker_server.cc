@@ -9,7 +9,10 @@
 #include "adapters/grpc_feed/feed_hub.h"
 #include "adapters/grpc_feed/grpc_feed_adapter.h"
 #include "broker/acks/ack_recorder.h"
+#include "broker/acks/escalation_ladders.h"
+#include "broker/acks/redelivery.h"
 #include "broker/api/audit_service.h"
+#include "broker/api/escalation_watch.h"
 #include "broker/api/authorizer.h"
 #include "broker/audit/audit_log.h"
 #include "broker/audit/checkpoint_signer.h"
@@ -85,15 +88,24 @@ class BrokerServerImpl final : public BrokerServer {
       by_agency[agency.id()] = adapter->get();
       adapters_.push_back(std::move(*adapter));
     }
+    ladders_ = std::make_unique<EscalationLadders>(config, *geography_, ids_);
     const auto& d = config.dispatch();
     DispatchPolicy policy;
-    policy.max_attempts = d.max_attempts();
+    policy.budget = {d.max_attempts(), FromProtoDuration(d.max_retry_duration())};
+    std::map<std::string, RetryBudget> budgets;
+    for (const auto& agency : config.agencies()) {
+      const auto& a = agency.adapter();
+      if (a.max_attempts() == 0 && !a.has_max_retry_duration()) continue;
+      budgets[agency.id()] = {a.max_attempts() ? a.max_attempts() : policy.budget.max_attempts,
+                              a.has_max_retry_duration() ? FromProtoDuration(a.max_retry_duration())
+                                                         : policy.budget.max_duration};
+    }
     policy.backoff = {FromProtoDuration(d.initial_backoff()),
                       FromProtoDuration(d.max_backoff())};
     policy.claim_lease = FromProtoDuration(d.claim_lease());
     policy.claim_batch = d.claim_batch();
-    dispatcher_ = std::make_unique<Dispatcher>(*store_, std::move(by_agency), clock_,
-                                               random_, policy);
+    dispatcher_ = std::make_unique<Dispatcher>(*store_, std::move(by_agency), clock_, random_,
+                                               policy, ladders_.get(), std::move(budgets));
     std::string key_file = config.audit().signing_key_file();
     if (!key_file.empty() && key_file[0] != '/') key_file = options_.data_dir + "/" + key_file;
     auto signer = audit::CheckpointSigner::LoadOrCreate(key_file);
@@ -102,12 +114,14 @@ class BrokerServerImpl final : public BrokerServer {
     audit_log_ = std::make_unique<audit::AuditLog>(*store_, *signer_, clock_);
     const absl::Duration checkpoint_interval =
         FromProtoDuration(config.audit().checkpoint_interval());
-    updater_ = std::make_unique<ReferralUpdater>(*geography_, *router_, *views_, ids_);
+    updater_ =
+        std::make_unique<ReferralUpdater>(*geography_, *router_, *views_, ids_, ladders_.get());
     auto wake = [this] {
       if (dispatch_loop_) dispatch_loop_->Wake();
     };
-    timer_runner_ = std::make_unique<TimerRunner>(*store_, *updater_, clock_,
-                                                  policy.claim_lease, wake);
+    timer_runner_ = std::make_unique<TimerRunner>(
+        *store_, *updater_, ladders_.get(), clock_, policy.claim_lease, wake,
+        [this](uint64_t sequence) { escalation_hub_.Publish(kEscalationTopic, sequence); });
     dispatch_loop_ = std::make_unique<DispatchLoop>(
         std::vector<DispatchLoop::Pass>{
             [this] { return timer_runner_->RunOnce(); },
@@ -124,14 +138,24 @@ class BrokerServerImpl final : public BrokerServer {
     committer_ = MakeGroupCommitter(
         *store_, config.store().max_group_commit(),
         [this](std::span<const CreateReferralResult>) { dispatch_loop_->Wake(); });
-    pipeline_ = std::make_unique<IntakePipeline>(*geography_, *router_, *store_,
-                                                 *committer_, clock_, ids_);
+    pipeline_ = std::make_unique<IntakePipeline>(*geography_, *router_, *store_, *committer_,
+                                                 clock_, ids_, ladders_.get());
     authorizer_ = std::make_unique<Authorizer>(*store_, clock_);
-    acks_ = std::make_unique<AckRecorder>(*store_, clock_);
+    acks_ = std::make_unique<AckRecorder>(*store_, clock_, ladders_.get());
+    redeliverer_ = std::make_unique<Redeliverer>(*store_, *geography_, ladders_.get(), clock_, ids_);
     intake_service_ =
         std::make_unique<IntakeServiceImpl>(*pipeline_, *supplements_, *authorizer_);
-    supervisor_service_ =
-        std::make_unique<SupervisorServiceImpl>(*store_, *pipeline_, *authorizer_, clock_);
+    SupervisorServiceImpl::Deps supervisor;
+    supervisor.store = store_.get();
+    supervisor.pipeline = pipeline_.get();
+    supervisor.authorizer = authorizer_.get();
+    supervisor.clock = &clock_;
+    supervisor.geography = geography_.get();
+    supervisor.redeliverer = redeliverer_.get();
+    supervisor.acks = acks_.get();
+    supervisor.escalation_hub = &escalation_hub_;
+    supervisor.wake = wake;
+    supervisor_service_ = std::make_unique<SupervisorServiceImpl>(std::move(supervisor));
     audit_service_ = std::make_unique<AuditServiceImpl>(*store_, *audit_log_, *authorizer_);
     FeedServiceOptions feed_options;
     feed_options.heartbeat_interval = FromProtoDuration(config.feed().heartbeat_interval());
@@ -224,6 +248,9 @@ class BrokerServerImpl final : public BrokerServer {
   std::unique_ptr<audit::CheckpointSigner> signer_;
   std::unique_ptr<audit::AuditLog> audit_log_;
   std::unique_ptr<AuditServiceImpl> audit_service_;
+  std::unique_ptr<EscalationLadders> ladders_;
+  std::unique_ptr<Redeliverer> redeliverer_;
+  TopicHub escalation_hub_;
   std::unique_ptr<ReferralUpdater> updater_;
   std::unique_ptr<TimerRunner> timer_runner_;
   std::unique_ptr<DispatchLoop> dispatch_loop_;

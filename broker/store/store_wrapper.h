@@ -69,6 +69,24 @@ class StoreWrapper : public Store {
   absl::StatusOr<std::vector<TimerRecord>> PendingTimers(const std::string& referral_id) override {
     return target_.PendingTimers(referral_id);
   }
+  absl::StatusOr<uint64_t> ApplyEscalationStep(const EscalationWrite& write) override {
+    return target_.ApplyEscalationStep(write);
+  }
+  absl::StatusOr<std::vector<EscalationRecord>> ReadEscalations(uint64_t after_sequence,
+                                                                size_t limit) override {
+    return target_.ReadEscalations(after_sequence, limit);
+  }
+  absl::StatusOr<std::vector<EscalationRecord>> EscalationsOf(
+      const std::string& delivery_id) override {
+    return target_.EscalationsOf(delivery_id);
+  }
+  absl::Status ApplyRedelivery(const RedeliveryWrite& write) override {
+    return target_.ApplyRedelivery(write);
+  }
+  absl::StatusOr<std::vector<ReferralSummaryRecord>> ListReferrals(
+      const ReferralQuery& query) override {
+    return target_.ListReferrals(query);
+  }
   absl::StatusOr<ReferralRecord> GetReferral(const std::string& referral_id) override {
     return target_.GetReferral(referral_id);
   }

@@ -25,7 +25,37 @@ absl::StatusOr<size_t> TimerRunner::RunOnce() {
   return fired;
 }
 
+absl::Status TimerRunner::FireLadderStep(const TimerRecord& timer, absl::Time now) {
+  auto delivery = store_.GetDelivery(timer.delivery_id);
+  if (!delivery.ok()) return delivery.status();
+  auto referral = store_.GetReferral(timer.referral_id);
+  if (!referral.ok()) return referral.status();
+  EscalationWrite write;
+  if (ladders_ == nullptr) {
+    write.fired_timer_id = timer.timer_id;
+  } else {
+    auto planned = ladders_->Plan(timer, *delivery, *referral, now);
+    if (!planned.ok()) return planned.status();
+    write = std::move(*planned);
+  }
+  auto sequence = store_.ApplyEscalationStep(write);
+  // Already fired or stopped by an ACCEPTED ack meanwhile: nothing to do.
+  if (absl::IsFailedPrecondition(sequence.status())) return absl::OkStatus();
+  if (!sequence.ok()) return sequence.status();
+  if (write.event) {
+    Logger("escalation")->warn("event=escalated delivery_id={} agency={} step={} reason={} "
+                               "notified={}",
+                               timer.delivery_id, delivery->agency_id, timer.step,
+                               v1::EscalationReason_Name(timer.reason),
+                               absl::StrJoin(write.event->notified_agency_ids, ","));
+  }
+  if (on_change_ && !write.notices.empty()) on_change_();
+  if (on_escalation_ && *sequence > 0) on_escalation_(*sequence);
+  return absl::OkStatus();
+}
+
 absl::Status TimerRunner::Fire(const TimerRecord& timer, absl::Time now) {
+  if (timer.kind == TimerRecord::Kind::kLadder) return FireLadderStep(timer, now);
   const std::string actor = "broker/timer";
   for (int attempt = 0; attempt < 5; ++attempt) {
     auto referral = store_.GetReferral(timer.referral_id);

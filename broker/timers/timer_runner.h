@@ -1,7 +1,8 @@
 // Fires durable timers: when a time-driven rule's moment comes (e.g.
 // missing_since + 72 h), the referral is routed again with nobody touching
-// it, and whatever the rule now calls for is sent. Timers live in the store,
-// so a restarted broker fires them on time.
+// it, and whatever the rule now calls for is sent; when an escalation
+// ladder's step is due, the step runs. Timers live in the store, so a
+// restarted broker fires them on time, each exactly once.
 //
 // Thread safety: RunOnce from one thread at a time. References must outlive it.
 #pragma once
@@ -17,26 +18,34 @@ namespace hart {
 
 class TimerRunner {
  public:
-  // `on_change` runs after a firing created deliveries; may be empty.
-  TimerRunner(Store& store, const ReferralUpdater& updater, const Clock& clock,
-              absl::Duration lease, std::function<void()> on_change)
+  // `on_change` runs after a firing created deliveries; `on_escalation`
+  // after an escalation step was stored, with its sequence. Both may be
+  // empty; `ladders` may be null (ladder timers then end quietly).
+  TimerRunner(Store& store, const ReferralUpdater& updater, const EscalationLadders* ladders,
+              const Clock& clock, absl::Duration lease, std::function<void()> on_change,
+              std::function<void(uint64_t)> on_escalation = {})
       : store_(store),
         updater_(updater),
+        ladders_(ladders),
         clock_(clock),
         lease_(lease),
-        on_change_(std::move(on_change)) {}
+        on_change_(std::move(on_change)),
+        on_escalation_(std::move(on_escalation)) {}
 
   // Fires every timer due now; returns how many fired.
   absl::StatusOr<size_t> RunOnce();
 
  private:
   absl::Status Fire(const TimerRecord& timer, absl::Time now);
+  absl::Status FireLadderStep(const TimerRecord& timer, absl::Time now);
 
   Store& store_;
   const ReferralUpdater& updater_;
+  const EscalationLadders* ladders_;
   const Clock& clock_;
   const absl::Duration lease_;
   const std::function<void()> on_change_;
+  const std::function<void(uint64_t)> on_escalation_;
 };
 
 }  // namespace hart

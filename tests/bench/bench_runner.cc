@@ -1,7 +1,9 @@
 #include "tests/bench/bench_runner.h"
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -40,6 +42,21 @@ int Fail(const std::string& what, const absl::Status& status) {
   std::fprintf(stderr, "hart-bench: error: %s: %s\n", what.c_str(),
                std::string(status.message()).c_str());
   return 1;
+}
+
+// Set by the first SIGINT/SIGTERM: the run ends early but still reports and
+// stops the broker. A second signal has the default effect.
+std::atomic<bool> g_interrupted{false};
+
+void OnInterrupt(int) { g_interrupted.store(true); }
+
+void InstallInterruptHandler() {
+  struct sigaction action {};
+  action.sa_handler = OnInterrupt;
+  action.sa_flags = SA_RESETHAND;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
 }
 
 nanoseconds Seconds(double s) { return nanoseconds(static_cast<int64_t>(s * 1e9)); }
@@ -212,6 +229,8 @@ int RunBench(const BenchConfig& c) {
   load.duration = Seconds(c.duration_seconds);
   load.max_requests = c.max_requests;
   load.drain_timeout = rpc_timeout + std::chrono::seconds(5);
+  load.interrupted = &g_interrupted;
+  InstallInterruptHandler();
 
   BenchClock::time_point window_start;
   std::optional<ProcessSample> server_start_sample;
@@ -229,12 +248,18 @@ int RunBench(const BenchConfig& c) {
            std::to_string(c.max_requests) + " requests");
   LatencyRecorder recorder;
   const LoadResult result = RunLoad(load, issue, recorder, on_measure_start);
+  if (result.stopped_by == "interrupt") Progress("interrupted: finishing the run early");
 
   std::optional<FanoutReport> fanout;
   if (subscribers) {
     Progress("load done; waiting up to " + Short(c.drain_seconds) + " s for deliveries");
     const auto drain_start = BenchClock::now();
-    tracker.WaitAllDelivered(drain_start + Seconds(c.drain_seconds));
+    const auto drain_end = drain_start + Seconds(c.drain_seconds);
+    while (!g_interrupted.load() &&
+           !tracker.WaitAllDelivered(std::min(drain_end, BenchClock::now() +
+                                                             std::chrono::milliseconds(100))) &&
+           BenchClock::now() < drain_end) {
+    }
     FanoutReport f;
     f.drain_seconds = duration<double>(BenchClock::now() - drain_start).count();
     fanout = f;

@@ -131,6 +131,9 @@ absl::StatusOr<std::unique_ptr<BrokerLauncher>> BrokerLauncher::Start(
     // Never outlive the bench, even if it is killed.
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent) _exit(1);
+    // Its own process group: a Ctrl-C at the terminal reaches hart-bench
+    // only, which then finishes the run and stops the broker itself.
+    setpgid(0, 0);
     const int log = open(broker->log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (log >= 0) {
       dup2(log, STDOUT_FILENO);

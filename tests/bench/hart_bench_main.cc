@@ -37,7 +37,13 @@ data directory under $TMPDIR, --listen 127.0.0.1:0, --log-level warn), making de
 certificates in --certs_dir first (deploy/make-dev-certs.sh for every agency id of
 --config; existing ones are reused), and stops it with SIGTERM at the end. With --target
 it uses a running broker instead; --certs_dir must then hold certificates that broker
-trusts, and the broker's CPU and RSS are reported only with --broker_pid.
+trusts, and the broker's CPU and RSS are reported only with --broker_pid. Subscribers
+start from sequence 0, so fanout against a broker whose feeds hold unacknowledged
+deliveries replays and acknowledges that backlog too (reported as "not from this run"):
+use a fresh broker for clean fanout figures.
+
+The first Ctrl-C (SIGINT or SIGTERM) ends the load early; the run still reports and
+stops the broker. A second one exits at once (a started broker then gets SIGTERM).
 
 load (stops at --warmup + --duration or after --max_requests sends, whichever is first):
   --concurrency N      closed loop: N requests always in flight (default 64)

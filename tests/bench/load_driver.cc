@@ -11,6 +11,23 @@ namespace {
 
 using std::chrono::nanoseconds;
 
+constexpr auto kPoll = std::chrono::milliseconds(100);
+
+bool Interrupted(const LoadOptions& options) {
+  return options.interrupted != nullptr && options.interrupted->load();
+}
+
+// Sleeps until `when`, waking every kPoll to check for an interrupt. False
+// if interrupted.
+bool SleepUntil(const LoadOptions& options, BenchClock::time_point when) {
+  for (;;) {
+    if (Interrupted(options)) return false;
+    const auto now = BenchClock::now();
+    if (now >= when) return true;
+    std::this_thread::sleep_until(std::min(when, now + kPoll));
+  }
+}
+
 // Shared with every completion callback, so a callback that fires after a
 // drain timeout still finds it alive.
 struct LoadState {
@@ -81,11 +98,16 @@ void SendNext(const std::shared_ptr<LoadState>& state) {
 
 // Waits until `done()` or `deadline`, sending for deferred slots meanwhile.
 // Called with `lock` held.
+// With `interruptible`, an interrupt ends the wait (and sets stop).
 template <typename Pred>
 void WaitServingDeferred(const std::shared_ptr<LoadState>& state,
                          std::unique_lock<std::mutex>& lock, BenchClock::time_point deadline,
-                         Pred done) {
+                         bool interruptible, Pred done) {
   while (!done()) {
+    if (interruptible && Interrupted(state->options)) {
+      state->stop = true;
+      return;
+    }
     if (state->deferred > 0) {
       const int n = state->deferred;
       state->deferred = 0;
@@ -94,9 +116,11 @@ void WaitServingDeferred(const std::shared_ptr<LoadState>& state,
       lock.lock();
       continue;
     }
-    if (state->cv.wait_until(lock, deadline) == std::cv_status::timeout) {
+    if (BenchClock::now() >= deadline) {
       if (state->deferred == 0) return;
+      continue;
     }
+    state->cv.wait_until(lock, std::min(deadline, BenchClock::now() + kPoll));
   }
 }
 
@@ -108,14 +132,14 @@ void RunClosedLoop(const std::shared_ptr<LoadState>& state,
   }
   for (int i = 0; i < state->options.concurrency; ++i) SendNext(state);
   std::unique_lock<std::mutex> lock(state->mu);
-  WaitServingDeferred(state, lock, state->measure_start, [&] { return state->stop; });
+  WaitServingDeferred(state, lock, state->measure_start, true, [&] { return state->stop; });
   lock.unlock();
   on_measure_start();
   lock.lock();
-  WaitServingDeferred(state, lock, state->end, [&] { return state->stop; });
+  WaitServingDeferred(state, lock, state->end, true, [&] { return state->stop; });
   state->stop = true;
   result.load_end = BenchClock::now();
-  WaitServingDeferred(state, lock, result.load_end + state->options.drain_timeout,
+  WaitServingDeferred(state, lock, result.load_end + state->options.drain_timeout, false,
                       [&] { return state->in_flight == 0; });
 }
 
@@ -134,11 +158,11 @@ void RunOpenLoop(const std::shared_ptr<LoadState>& state,
     }
     const bool measured = intended >= state->measure_start;
     if (measured && !measure_started) {
-      std::this_thread::sleep_until(state->measure_start);
+      if (!SleepUntil(state->options, state->measure_start)) break;
       on_measure_start();
       measure_started = true;
     }
-    std::this_thread::sleep_until(intended);
+    if (!SleepUntil(state->options, intended)) break;
     if (measured) max_lag = std::max(max_lag, nanoseconds(BenchClock::now() - intended));
     {
       std::lock_guard<std::mutex> lock(state->mu);
@@ -157,6 +181,7 @@ void RunOpenLoop(const std::shared_ptr<LoadState>& state,
       state->cv.notify_all();
     });
   }
+  if (Interrupted(state->options)) result.stopped_by = "interrupt";
   if (!measure_started) on_measure_start();
   result.schedule_lag_max_ms = static_cast<double>(max_lag.count()) / 1e6;
   std::unique_lock<std::mutex> lock(state->mu);
@@ -189,7 +214,9 @@ LoadResult RunLoad(const LoadOptions& options, const IssueFn& issue, LatencyReco
   // The lock of the wait above is released; read the totals under a new one.
   std::lock_guard<std::mutex> lock(state->mu);
   if (options.rate <= 0) {
-    result.stopped_by = state->sent >= options.max_requests ? "max_requests" : "duration";
+    result.stopped_by = Interrupted(options)                  ? "interrupt"
+                        : state->sent >= options.max_requests ? "max_requests"
+                                                              : "duration";
   }
   result.sent = state->sent;
   result.measured_sent = state->measured_sent;

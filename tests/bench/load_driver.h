@@ -11,6 +11,7 @@
 // comes first; requests sent during the warm-up are not recorded.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -39,6 +40,9 @@ struct LoadOptions {
   uint64_t max_requests = 200000;  // sends in total, warm-up included
   // How long to wait for requests still in flight when sending stopped.
   std::chrono::nanoseconds drain_timeout{std::chrono::seconds(15)};
+  // When set and true (e.g. from a SIGINT handler), sending stops early;
+  // it is polled every 100 ms at most.
+  const std::atomic<bool>* interrupted = nullptr;
 };
 
 struct LoadResult {
@@ -51,7 +55,7 @@ struct LoadResult {
   uint64_t dropped = 0;         // open loop: measured sends skipped at max_in_flight
   uint64_t unfinished = 0;      // still in flight when drain_timeout ran out
   double schedule_lag_max_ms = 0;  // open loop: worst (actual - intended) send time
-  std::string stopped_by;          // "duration" or "max_requests"
+  std::string stopped_by;          // "duration", "max_requests" or "interrupt"
 };
 
 // Runs the load; `on_measure_start` is called (on the calling thread) when

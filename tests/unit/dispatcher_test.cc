@@ -39,7 +39,7 @@ class DispatcherTest : public ::testing::Test {
   DispatcherTest() : clock_(TestNow()) {
     store_ = std::move(SqliteStore::Open(dir_.path()).value());
     factory_ = std::make_unique<ReferralFactory>(*store_, clock_);
-    policy_.max_attempts = 3;
+    policy_.budget.max_attempts = 3;
     policy_.backoff = {absl::Seconds(2), absl::Seconds(60)};
   }
   // Every agency is served by the same scripted adapter.

@@ -75,16 +75,102 @@ struct DeliveryRecord {
   // For UPDATE: changed intake field paths (within the agency's view) and
   // "rule:<id>" for rules that newly apply. Never values, so never PII.
   std::vector<std::string> changes;
+  // For ESCALATION: what it is about.
+  std::optional<v1::EscalationNotice> escalation;
+  // Set when a supervisor sent it again as another delivery.
+  std::string redelivered_as;
 };
 
-// A durable timer: at `due_at` the referral's routing is evaluated again
-// (time-driven rules such as missing-72h). Survives restarts.
+// A durable timer. Survives restarts; fires once.
 struct TimerRecord {
+  enum class Kind {
+    // Evaluate the referral's routing again (time-driven rules such as
+    // missing-72h).
+    kReroute,
+    // Run step `step` of the escalation ladder of `delivery_id`.
+    kLadder,
+  };
   std::string timer_id;
   std::string referral_id;
   absl::Time due_at;
-  // The rules expected to fire then (for supervisors; evaluation decides).
+  // kReroute: the rules expected to fire then (evaluation decides).
   std::vector<std::string> rule_ids;
+  Kind kind = Kind::kReroute;
+  // kLadder only:
+  std::string delivery_id;
+  uint32_t step = 0;      // 1-based
+  absl::Time base_at;     // the ladder's start; step i runs at base_at + after_i
+  v1::EscalationReason reason = v1::ESCALATION_REASON_UNSPECIFIED;
+};
+
+// Pulls a delivery's escalation ladder forward when something happens
+// before its deadline (declined, dead): if step 1 has not run yet, it runs
+// at `due_at`, later steps counting from `base_at`.
+struct LadderTrigger {
+  absl::Time due_at;
+  absl::Time base_at;
+  v1::EscalationReason reason = v1::ESCALATION_REASON_UNSPECIFIED;
+};
+
+// One executed step of an escalation ladder.
+struct EscalationRecord {
+  uint64_t sequence = 0;  // assigned by the store
+  absl::Time at;
+  std::string referral_id;
+  std::string delivery_id;
+  std::string agency_id;
+  v1::EscalationReason reason = v1::ESCALATION_REASON_UNSPECIFIED;
+  uint32_t step = 0;
+  std::vector<v1::EscalationTarget> targets;
+  std::vector<std::string> notice_delivery_ids;
+  std::vector<std::string> notified_agency_ids;
+};
+
+// Everything a fired ladder timer writes, in one transaction.
+struct EscalationWrite {
+  std::string fired_timer_id;
+  std::optional<EscalationRecord> event;  // unset: the ladder ended quietly
+  std::vector<DeliveryRecord> notices;
+  std::optional<TimerRecord> next;
+  std::vector<AuditEvent> audit;
+};
+
+// A supervisor's redelivery of a DEAD or DECLINED delivery.
+struct RedeliveryWrite {
+  std::string old_delivery_id;
+  v1::DeliveryState expected_state = v1::DELIVERY_STATE_UNSPECIFIED;
+  DeliveryRecord new_delivery;
+  std::optional<TimerRecord> ladder;
+  std::vector<AuditEvent> audit;
+};
+
+// Which referrals to list (every set filter must match).
+struct ReferralQuery {
+  std::vector<v1::DeliveryState> states;
+  std::optional<absl::Time> overdue_at;  // overdue at this time
+  std::vector<std::string> towns;        // resolved town in this set
+  std::string rule_id;
+  std::string agency_id;
+  std::optional<absl::Time> received_from;
+  std::optional<absl::Time> received_to;
+  size_t limit = 50;
+  // Paging: strictly older than this (accepted_at, referral_id).
+  std::optional<std::pair<absl::Time, std::string>> before;
+};
+
+struct ReferralSummaryRecord {
+  std::string referral_id;
+  std::string careline_report_id;
+  v1::Priority priority = v1::NORMAL;
+  std::string resolved_town;
+  absl::Time received_at;
+  absl::Time accepted_at;
+  uint32_t deliveries = 0;
+  uint32_t acknowledged = 0;
+  uint32_t overdue = 0;
+  uint32_t dead = 0;
+  uint32_t declined = 0;
+  std::optional<absl::Time> next_deadline;
 };
 
 struct ReferralRecord {
@@ -121,7 +207,8 @@ struct ReferralChange {
   v1::Priority priority = v1::NORMAL;
   std::string resolved_town;
   std::vector<DeliveryRecord> new_deliveries;
-  // Pending timers of the referral are replaced by `new_timers`.
+  // Pending kReroute timers of the referral are replaced by the kReroute
+  // timers here; kLadder timers here are added (new REFERRAL deliveries).
   std::vector<TimerRecord> new_timers;
   // The timer that fired, marked done (empty for supplements).
   std::string fired_timer_id;
@@ -159,6 +246,8 @@ struct DeliveryOutcome {
   std::string error;           // no PII
   std::string transport_ref;
   AuditEvent audit;
+  // For DEAD: start the delivery's ladder now.
+  std::optional<LadderTrigger> ladder;
 };
 
 // One event of an agency's durable feed, joined with what a view needs.
@@ -192,6 +281,9 @@ struct AckWrite {
   v1::DeliveryState new_state = v1::DELIVERY_STATE_UNSPECIFIED;
   v1::Acknowledgement ack;
   AuditEvent audit;
+  // ACCEPTED stops the delivery's ladder; DECLINED starts it now.
+  bool stop_ladder = false;
+  std::optional<LadderTrigger> ladder;
 };
 
 struct DeliveryWithAcks {

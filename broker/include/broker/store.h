@@ -107,6 +107,25 @@ class Store {
   virtual absl::StatusOr<std::vector<TimerRecord>> PendingTimers(
       const std::string& referral_id) = 0;
 
+  // --- Escalation ladders ---
+  // Applies a fired ladder step: the timer is marked fired (FAILED_PRECONDITION
+  // if it is no longer pending: nothing is written), notices are created, the
+  // escalation event gets the next global sequence, the next step's timer
+  // is stored. Returns the event's sequence (0 if there was no event).
+  virtual absl::StatusOr<uint64_t> ApplyEscalationStep(const EscalationWrite& write) = 0;
+  // Escalation events with sequence > after_sequence, oldest first.
+  virtual absl::StatusOr<std::vector<EscalationRecord>> ReadEscalations(
+      uint64_t after_sequence, size_t limit) = 0;
+  // Escalation events of one delivery, oldest first.
+  virtual absl::StatusOr<std::vector<EscalationRecord>> EscalationsOf(
+      const std::string& delivery_id) = 0;
+  // Sends a DEAD or DECLINED delivery again (ABORTED if its state moved).
+  virtual absl::Status ApplyRedelivery(const RedeliveryWrite& write) = 0;
+
+  // Referral summaries matching `query`, newest first.
+  virtual absl::StatusOr<std::vector<ReferralSummaryRecord>> ListReferrals(
+      const ReferralQuery& query) = 0;
+
   virtual absl::StatusOr<ReferralRecord> GetReferral(
       const std::string& referral_id) = 0;
   virtual absl::StatusOr<std::vector<DeliveryWithAcks>> GetDeliveries(

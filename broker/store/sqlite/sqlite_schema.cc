@@ -7,7 +7,7 @@
 namespace hart::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 // Times are microseconds since the Unix epoch (UTC). Enums are the protobuf
 // enum numbers of hart.referral.v1.
@@ -134,8 +134,35 @@ CREATE TABLE audit_checkpoints (
 );
 )sql";
 
+// Version 4: escalation ladders (durable ladder timers, escalation events,
+// ESCALATION messages), redelivery, per-agency listing.
+constexpr char kSchemaV4[] = R"sql(
+ALTER TABLE deliveries ADD COLUMN escalation BLOB NOT NULL DEFAULT x''; -- EscalationNotice
+ALTER TABLE deliveries ADD COLUMN redelivered_as TEXT NOT NULL DEFAULT '';
+CREATE INDEX deliveries_by_agency ON deliveries (agency_id);
+ALTER TABLE timers ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;         -- 0 reroute, 1 ladder
+ALTER TABLE timers ADD COLUMN delivery_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE timers ADD COLUMN step INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE timers ADD COLUMN base_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE timers ADD COLUMN reason INTEGER NOT NULL DEFAULT 0;       -- EscalationReason
+CREATE INDEX timers_by_delivery ON timers (delivery_id);
+CREATE TABLE escalation_events (
+  sequence            INTEGER PRIMARY KEY,  -- global, gap-free
+  at                  INTEGER NOT NULL,
+  referral_id         TEXT NOT NULL,
+  delivery_id         TEXT NOT NULL,
+  agency_id           TEXT NOT NULL,
+  reason              INTEGER NOT NULL,
+  step                INTEGER NOT NULL,
+  targets             TEXT NOT NULL,         -- comma-separated EscalationTarget numbers
+  notice_delivery_ids TEXT NOT NULL,
+  notified_agency_ids TEXT NOT NULL
+);
+CREATE INDEX escalations_by_delivery ON escalation_events (delivery_id);
+)sql";
+
 // Migrations in order; migration i brings the schema to version i + 1.
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

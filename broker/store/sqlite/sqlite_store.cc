@@ -8,7 +8,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include <functional>
 #include "broker/common/time_util.h"
 #include "broker/audit/audit_entry.h"
 #include "broker/store/sqlite/sqlite_schema.h"
@@ -36,8 +38,9 @@ constexpr char kDeliveryColumns[] =
     "d.delivery_id, d.referral_id, d.agency_id, d.agency_kind, d.rule_ids, "
     "d.adapter_type, d.state, d.attempts, d.created_at, d.next_attempt_at, "
     "d.ack_deadline, d.delivery_deadline, d.last_attempt_at, d.lease_until, "
-    "d.delivered_at, d.acknowledged_at, d.last_error, d.transport_ref, d.kind, d.changes";
-constexpr int kDeliveryColumnCount = 20;
+    "d.delivered_at, d.acknowledged_at, d.last_error, d.transport_ref, d.kind, d.changes, "
+    "d.escalation, d.redelivered_as";
+constexpr int kDeliveryColumnCount = 22;
 
 std::optional<absl::Time> OptTime(const Statement& s, int col) {
   auto v = s.OptInt(col);
@@ -75,6 +78,12 @@ DeliveryRecord ReadDelivery(const Statement& s, int first = 0) {
   d.kind = static_cast<v1::MessageKind>(s.Int(c++));
   const std::string changes = s.Text(c++);
   if (!changes.empty()) d.changes = absl::StrSplit(changes, ',');
+  const std::string escalation = s.Text(c++);
+  if (!escalation.empty()) {
+    d.escalation.emplace();
+    d.escalation->ParseFromString(escalation);
+  }
+  d.redelivered_as = s.Text(c++);
   return d;
 }
 
@@ -82,14 +91,15 @@ absl::Status InsertDelivery(SqliteDb& db, const DeliveryRecord& d) {
   HART_ASSIGN_OR_RETURN(ins, db.Prepare(
       "INSERT INTO deliveries (delivery_id, referral_id, agency_id, agency_kind, "
       "rule_ids, adapter_type, state, attempts, created_at, next_attempt_at, "
-      "ack_deadline, delivery_deadline, kind, changes) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)"));
+      "ack_deadline, delivery_deadline, kind, changes, escalation) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)"));
   ins->Bind(1, d.delivery_id).Bind(2, d.referral_id).Bind(3, d.agency_id)
       .Bind(4, int64_t{d.agency_kind}).Bind(5, absl::StrJoin(d.rule_ids, ","))
       .Bind(6, d.adapter_type).Bind(7, int64_t{d.state})
       .Bind(8, absl::ToUnixMicros(d.created_at)).Bind(9, absl::ToUnixMicros(d.next_attempt_at))
       .Bind(10, absl::ToUnixMicros(d.ack_deadline)).Bind(11, OptMicros(d.delivery_deadline))
-      .Bind(12, int64_t{d.kind}).Bind(13, absl::StrJoin(d.changes, ","));
+      .Bind(12, int64_t{d.kind}).Bind(13, absl::StrJoin(d.changes, ","))
+      .BindBlob(14, d.escalation ? d.escalation->SerializeAsString() : std::string());
   return ins->Run();
 }
 
@@ -97,15 +107,24 @@ constexpr int64_t kTimerPending = 0;
 constexpr int64_t kTimerFired = 1;
 constexpr int64_t kTimerReplaced = 2;
 
+constexpr int64_t kTimerReroute = 0;
+constexpr int64_t kTimerLadder = 1;
+
 absl::Status InsertTimer(SqliteDb& db, const TimerRecord& t, absl::Time now) {
   HART_ASSIGN_OR_RETURN(ins, db.Prepare(
-      "INSERT INTO timers (timer_id, referral_id, due_at, rule_ids, state, created_at) "
-      "VALUES (?, ?, ?, ?, ?, ?)"));
+      "INSERT INTO timers (timer_id, referral_id, due_at, rule_ids, state, created_at, kind, "
+      "delivery_id, step, base_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   ins->Bind(1, t.timer_id).Bind(2, t.referral_id).Bind(3, absl::ToUnixMicros(t.due_at))
       .Bind(4, absl::StrJoin(t.rule_ids, ",")).Bind(5, kTimerPending)
-      .Bind(6, absl::ToUnixMicros(now));
+      .Bind(6, absl::ToUnixMicros(now))
+      .Bind(7, t.kind == TimerRecord::Kind::kLadder ? kTimerLadder : kTimerReroute)
+      .Bind(8, t.delivery_id).Bind(9, int64_t{t.step}).Bind(10, absl::ToUnixMicros(t.base_at))
+      .Bind(11, int64_t{t.reason});
   return ins->Run();
 }
+
+constexpr char kTimerColumns[] =
+    "timer_id, referral_id, due_at, rule_ids, kind, delivery_id, step, base_at, reason";
 
 TimerRecord ReadTimer(const Statement& s) {
   TimerRecord t;
@@ -114,7 +133,33 @@ TimerRecord ReadTimer(const Statement& s) {
   t.due_at = absl::FromUnixMicros(s.Int(2));
   const std::string rules = s.Text(3);
   if (!rules.empty()) t.rule_ids = absl::StrSplit(rules, ',');
+  t.kind = s.Int(4) == kTimerLadder ? TimerRecord::Kind::kLadder : TimerRecord::Kind::kReroute;
+  t.delivery_id = s.Text(5);
+  t.step = static_cast<uint32_t>(s.Int(6));
+  t.base_at = absl::FromUnixMicros(s.Int(7));
+  t.reason = static_cast<v1::EscalationReason>(s.Int(8));
   return t;
+}
+
+// Pulls a ladder forward if its first step has not run yet.
+absl::Status TriggerLadder(SqliteDb& db, const std::string& delivery_id,
+                           const LadderTrigger& trigger) {
+  HART_ASSIGN_OR_RETURN(update, db.Prepare(
+      "UPDATE timers SET due_at = ?, base_at = ?, reason = ?, lease_until = NULL "
+      "WHERE kind = ? AND delivery_id = ? AND state = ? AND step = 1 AND due_at > ?"));
+  update->Bind(1, absl::ToUnixMicros(trigger.due_at)).Bind(2, absl::ToUnixMicros(trigger.base_at))
+      .Bind(3, int64_t{trigger.reason}).Bind(4, kTimerLadder).Bind(5, delivery_id)
+      .Bind(6, kTimerPending).Bind(7, absl::ToUnixMicros(trigger.due_at));
+  return update->Run();
+}
+
+absl::Status StopLadder(SqliteDb& db, const std::string& delivery_id, absl::Time at) {
+  HART_ASSIGN_OR_RETURN(update, db.Prepare(
+      "UPDATE timers SET state = ?, finished_at = ?, lease_until = NULL "
+      "WHERE kind = ? AND delivery_id = ? AND state = ?"));
+  update->Bind(1, kTimerReplaced).Bind(2, absl::ToUnixMicros(at)).Bind(3, kTimerLadder)
+      .Bind(4, delivery_id).Bind(5, kTimerPending);
+  return update->Run();
 }
 
 
@@ -448,7 +493,9 @@ absl::Status SqliteStore::RecordOutcomes(std::span<const DeliveryOutcome> outcom
       HART_RETURN_IF_ERROR(update->Run());
       // A delivery acknowledged while its attempt was running keeps its
       // newer state; the outcome is then history only.
-      if (db.Changes() == 1) HART_RETURN_IF_ERROR(InsertAudit(db, o.audit).status());
+      if (db.Changes() != 1) continue;
+      HART_RETURN_IF_ERROR(InsertAudit(db, o.audit).status());
+      if (o.ladder) HART_RETURN_IF_ERROR(TriggerLadder(db, o.delivery_id, *o.ladder));
     }
     return absl::OkStatus();
   });
@@ -590,6 +637,8 @@ absl::StatusOr<uint64_t> SqliteStore::ApplyAck(const AckWrite& w) {
     insert->Bind(1, w.delivery_id).Bind(2, int64_t{w.ack.kind()}).Bind(3, w.ack.note())
         .Bind(4, w.ack.actor()).Bind(5, at);
     HART_RETURN_IF_ERROR(insert->Run());
+    if (w.stop_ladder) HART_RETURN_IF_ERROR(StopLadder(db, w.delivery_id, FromProtoTime(w.ack.recorded_at())));
+    if (w.ladder) HART_RETURN_IF_ERROR(TriggerLadder(db, w.delivery_id, *w.ladder));
     HART_ASSIGN_OR_RETURN(index, InsertAudit(db, w.audit));
     audit_index = index;
     return absl::OkStatus();
@@ -650,8 +699,9 @@ absl::Status SqliteStore::ApplyReferralChange(const ReferralChange& c) {
     }
     HART_ASSIGN_OR_RETURN(replace, db.Prepare(
         "UPDATE timers SET state = ?, finished_at = ?, lease_until = NULL "
-        "WHERE referral_id = ? AND state = ?"));
-    replace->Bind(1, kTimerReplaced).Bind(2, at).Bind(3, c.referral_id).Bind(4, kTimerPending);
+        "WHERE referral_id = ? AND state = ? AND kind = ?"));
+    replace->Bind(1, kTimerReplaced).Bind(2, at).Bind(3, c.referral_id).Bind(4, kTimerPending)
+        .Bind(5, kTimerReroute);
     HART_RETURN_IF_ERROR(replace->Run());
     for (const TimerRecord& t : c.new_timers) HART_RETURN_IF_ERROR(InsertTimer(db, t, c.at));
     if (!c.supplement_id.empty()) {
@@ -717,10 +767,10 @@ absl::StatusOr<std::vector<TimerRecord>> SqliteStore::ClaimDueTimers(absl::Time 
   std::vector<TimerRecord> claimed;
   absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
     claimed.clear();
-    HART_ASSIGN_OR_RETURN(select, db.Prepare(
-        "SELECT timer_id, referral_id, due_at, rule_ids FROM timers WHERE state = ?1 "
+    HART_ASSIGN_OR_RETURN(select, db.Prepare(absl::StrCat(
+        "SELECT ", kTimerColumns, " FROM timers WHERE state = ?1 "
         "AND due_at <= ?2 AND (lease_until IS NULL OR lease_until <= ?2) "
-        "ORDER BY due_at LIMIT ?3"));
+        "ORDER BY due_at LIMIT ?3")));
     select->Bind(1, kTimerPending).Bind(2, absl::ToUnixMicros(now))
         .Bind(3, static_cast<int64_t>(limit));
     for (;;) {
@@ -743,9 +793,9 @@ absl::StatusOr<std::vector<TimerRecord>> SqliteStore::PendingTimers(
     const std::string& referral_id) {
   HART_ASSIGN_OR_RETURN(db, AcquireReader());
   Reader reader(*this, std::move(db));
-  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
-      "SELECT timer_id, referral_id, due_at, rule_ids FROM timers "
-      "WHERE referral_id = ? AND state = ? ORDER BY due_at"));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(absl::StrCat(
+      "SELECT ", kTimerColumns, " FROM timers "
+      "WHERE referral_id = ? AND state = ? ORDER BY due_at")));
   stmt->Bind(1, referral_id).Bind(2, kTimerPending);
   std::vector<TimerRecord> timers;
   for (;;) {
@@ -885,6 +935,238 @@ absl::StatusOr<std::vector<v1::Checkpoint>> SqliteStore::ListCheckpoints() {
     c.set_signature(stmt->Text(4));
     c.set_signed_note(stmt->Text(5));
     out.push_back(std::move(c));
+  }
+  return out;
+}
+
+namespace {
+
+std::string JoinTargets(const std::vector<v1::EscalationTarget>& targets) {
+  std::vector<std::string> numbers;
+  for (auto t : targets) numbers.push_back(absl::StrCat(static_cast<int>(t)));
+  return absl::StrJoin(numbers, ",");
+}
+
+constexpr char kEscalationColumns[] =
+    "sequence, at, referral_id, delivery_id, agency_id, reason, step, targets, "
+    "notice_delivery_ids, notified_agency_ids";
+
+EscalationRecord ReadEscalation(const Statement& s) {
+  EscalationRecord e;
+  e.sequence = static_cast<uint64_t>(s.Int(0));
+  e.at = absl::FromUnixMicros(s.Int(1));
+  e.referral_id = s.Text(2);
+  e.delivery_id = s.Text(3);
+  e.agency_id = s.Text(4);
+  e.reason = static_cast<v1::EscalationReason>(s.Int(5));
+  e.step = static_cast<uint32_t>(s.Int(6));
+  for (auto part : absl::StrSplit(s.Text(7), ',', absl::SkipEmpty())) {
+    int value = 0;
+    if (absl::SimpleAtoi(part, &value)) e.targets.push_back(static_cast<v1::EscalationTarget>(value));
+  }
+  const std::string notices = s.Text(8);
+  if (!notices.empty()) e.notice_delivery_ids = absl::StrSplit(notices, ',');
+  const std::string agencies = s.Text(9);
+  if (!agencies.empty()) e.notified_agency_ids = absl::StrSplit(agencies, ',');
+  return e;
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> SqliteStore::ApplyEscalationStep(const EscalationWrite& w) {
+  uint64_t sequence = 0;
+  absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+    sequence = 0;
+    HART_ASSIGN_OR_RETURN(fired, db.Prepare(
+        "UPDATE timers SET state = ?, finished_at = ?, lease_until = NULL "
+        "WHERE timer_id = ? AND state = ?"));
+    const absl::Time at = w.event ? w.event->at : (w.next ? w.next->due_at : absl::Now());
+    fired->Bind(1, kTimerFired).Bind(2, absl::ToUnixMicros(at)).Bind(3, w.fired_timer_id)
+        .Bind(4, kTimerPending);
+    HART_RETURN_IF_ERROR(fired->Run());
+    if (db.Changes() != 1) {
+      return absl::FailedPreconditionError("the ladder step is no longer pending");
+    }
+    for (const DeliveryRecord& d : w.notices) HART_RETURN_IF_ERROR(InsertDelivery(db, d));
+    if (w.event) {
+      const EscalationRecord& e = *w.event;
+      HART_ASSIGN_OR_RETURN(insert, db.Prepare(
+          "INSERT INTO escalation_events (at, referral_id, delivery_id, agency_id, reason, "
+          "step, targets, notice_delivery_ids, notified_agency_ids) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING sequence"));
+      insert->Bind(1, absl::ToUnixMicros(e.at)).Bind(2, e.referral_id).Bind(3, e.delivery_id)
+          .Bind(4, e.agency_id).Bind(5, int64_t{e.reason}).Bind(6, int64_t{e.step})
+          .Bind(7, JoinTargets(e.targets)).Bind(8, absl::StrJoin(e.notice_delivery_ids, ","))
+          .Bind(9, absl::StrJoin(e.notified_agency_ids, ","));
+      HART_ASSIGN_OR_RETURN(row, insert->Step());
+      if (!row) return absl::InternalError("escalation sequence not assigned");
+      sequence = static_cast<uint64_t>(insert->Int(0));
+      HART_RETURN_IF_ERROR(insert->Run());
+    }
+    if (w.next) HART_RETURN_IF_ERROR(InsertTimer(db, *w.next, at));
+    for (const AuditEvent& e : w.audit) HART_RETURN_IF_ERROR(InsertAudit(db, e).status());
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return sequence;
+}
+
+absl::StatusOr<std::vector<EscalationRecord>> SqliteStore::ReadEscalations(uint64_t after,
+                                                                           size_t limit) {
+  HART_ASSIGN_OR_RETURN(db, AcquireReader());
+  Reader reader(*this, std::move(db));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(absl::StrCat(
+      "SELECT ", kEscalationColumns, " FROM escalation_events WHERE sequence > ? "
+      "ORDER BY sequence LIMIT ?")));
+  stmt->Bind(1, static_cast<int64_t>(after)).Bind(2, static_cast<int64_t>(limit));
+  std::vector<EscalationRecord> out;
+  for (;;) {
+    HART_ASSIGN_OR_RETURN(row, stmt->Step());
+    if (!row) break;
+    out.push_back(ReadEscalation(*stmt));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<EscalationRecord>> SqliteStore::EscalationsOf(
+    const std::string& delivery_id) {
+  HART_ASSIGN_OR_RETURN(db, AcquireReader());
+  Reader reader(*this, std::move(db));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(absl::StrCat(
+      "SELECT ", kEscalationColumns, " FROM escalation_events WHERE delivery_id = ? "
+      "ORDER BY sequence")));
+  stmt->Bind(1, delivery_id);
+  std::vector<EscalationRecord> out;
+  for (;;) {
+    HART_ASSIGN_OR_RETURN(row, stmt->Step());
+    if (!row) break;
+    out.push_back(ReadEscalation(*stmt));
+  }
+  return out;
+}
+
+absl::Status SqliteStore::ApplyRedelivery(const RedeliveryWrite& w) {
+  return InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+    HART_ASSIGN_OR_RETURN(mark, db.Prepare(
+        "UPDATE deliveries SET redelivered_as = ? WHERE delivery_id = ? AND state = ? "
+        "AND redelivered_as = ''"));
+    mark->Bind(1, w.new_delivery.delivery_id).Bind(2, w.old_delivery_id)
+        .Bind(3, int64_t{w.expected_state});
+    HART_RETURN_IF_ERROR(mark->Run());
+    if (db.Changes() != 1) {
+      return absl::AbortedError("the delivery changed or was already redelivered");
+    }
+    HART_RETURN_IF_ERROR(StopLadder(db, w.old_delivery_id, w.new_delivery.created_at));
+    HART_RETURN_IF_ERROR(InsertDelivery(db, w.new_delivery));
+    if (w.ladder) HART_RETURN_IF_ERROR(InsertTimer(db, *w.ladder, w.new_delivery.created_at));
+    for (const AuditEvent& e : w.audit) HART_RETURN_IF_ERROR(InsertAudit(db, e).status());
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<ReferralSummaryRecord>> SqliteStore::ListReferrals(
+    const ReferralQuery& q) {
+  HART_ASSIGN_OR_RETURN(db, AcquireReader());
+  Reader reader(*this, std::move(db));
+  // Filters are built from fixed fragments; every value is bound.
+  std::string where = "1 = 1";
+  std::vector<std::function<void(Statement&, int&)>> binds;
+  auto bind_text = [&](std::string v) {
+    binds.push_back([v](Statement& s, int& i) { s.Bind(i++, v); });
+  };
+  auto bind_int = [&](int64_t v) {
+    binds.push_back([v](Statement& s, int& i) { s.Bind(i++, v); });
+  };
+  // A referral is overdue when a REFERRAL delivery is past its deadline
+  // without ACCEPTED (and not redelivered).
+  const std::string overdue_clause = absl::StrCat(
+      "d.kind = ", int64_t{v1::REFERRAL}, " AND d.redelivered_as = '' AND d.state != ",
+      int64_t{v1::ACKNOWLEDGED}, " AND (d.ack_deadline <= ? OR (d.delivery_deadline <= ? AND "
+      "d.state NOT IN (", int64_t{v1::DELIVERED}, ", ", int64_t{v1::DECLINED}, ")))");
+  if (!q.states.empty()) {
+    std::vector<std::string> states;
+    for (auto st : q.states) states.push_back(absl::StrCat(static_cast<int>(st)));
+    absl::StrAppend(&where, " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.referral_id = "
+                            "r.referral_id AND d.state IN (", absl::StrJoin(states, ","), "))");
+  }
+  if (q.overdue_at) {
+    absl::StrAppend(&where, " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.referral_id = "
+                            "r.referral_id AND ", overdue_clause, ")");
+    bind_int(absl::ToUnixMicros(*q.overdue_at));
+    bind_int(absl::ToUnixMicros(*q.overdue_at));
+  }
+  if (!q.towns.empty()) {
+    std::vector<std::string> marks(q.towns.size(), "?");
+    absl::StrAppend(&where, " AND r.resolved_town IN (", absl::StrJoin(marks, ","), ")");
+    for (const auto& t : q.towns) bind_text(t);
+  }
+  if (!q.rule_id.empty()) {
+    absl::StrAppend(&where, " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.referral_id = "
+                            "r.referral_id AND (',' || d.rule_ids || ',') LIKE ?)");
+    bind_text(absl::StrCat("%,", q.rule_id, ",%"));
+  }
+  if (!q.agency_id.empty()) {
+    absl::StrAppend(&where, " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.referral_id = "
+                            "r.referral_id AND d.agency_id = ?)");
+    bind_text(q.agency_id);
+  }
+  if (q.received_from) {
+    absl::StrAppend(&where, " AND r.received_at >= ?");
+    bind_int(absl::ToUnixMicros(*q.received_from));
+  }
+  if (q.received_to) {
+    absl::StrAppend(&where, " AND r.received_at < ?");
+    bind_int(absl::ToUnixMicros(*q.received_to));
+  }
+  if (q.before) {
+    absl::StrAppend(&where, " AND (r.accepted_at < ? OR (r.accepted_at = ? AND r.referral_id < ?))");
+    bind_int(absl::ToUnixMicros(q.before->first));
+    bind_int(absl::ToUnixMicros(q.before->first));
+    bind_text(q.before->second);
+  }
+  const int64_t now = absl::ToUnixMicros(q.overdue_at.value_or(absl::Now()));
+  const std::string sql = absl::StrCat(
+      "SELECT r.referral_id, r.careline_report_id, r.priority, r.resolved_town, r.received_at, "
+      "r.accepted_at, "
+      "(SELECT COUNT(*) FROM deliveries d WHERE d.referral_id = r.referral_id AND d.kind = ",
+      int64_t{v1::REFERRAL}, "), "
+      "(SELECT COUNT(*) FROM deliveries d WHERE d.referral_id = r.referral_id AND d.state = ",
+      int64_t{v1::ACKNOWLEDGED}, "), "
+      "(SELECT COUNT(*) FROM deliveries d WHERE d.referral_id = r.referral_id AND ",
+      overdue_clause, "), "
+      "(SELECT COUNT(*) FROM deliveries d WHERE d.referral_id = r.referral_id AND d.state = ",
+      int64_t{v1::DEAD}, " AND d.redelivered_as = ''), "
+      "(SELECT COUNT(*) FROM deliveries d WHERE d.referral_id = r.referral_id AND d.state = ",
+      int64_t{v1::DECLINED}, " AND d.redelivered_as = ''), "
+      "(SELECT MIN(d.ack_deadline) FROM deliveries d WHERE d.referral_id = r.referral_id AND "
+      "d.kind = ", int64_t{v1::REFERRAL}, " AND d.state != ", int64_t{v1::ACKNOWLEDGED},
+      " AND d.redelivered_as = '') "
+      "FROM referrals r WHERE ", where, " ORDER BY r.accepted_at DESC, r.referral_id DESC LIMIT ?");
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sql));
+  int i = 1;
+  // The overdue count in the select list comes first in the text.
+  stmt->Bind(i++, now);
+  stmt->Bind(i++, now);
+  for (auto& bind : binds) bind(*stmt, i);
+  stmt->Bind(i++, static_cast<int64_t>(q.limit));
+  std::vector<ReferralSummaryRecord> out;
+  for (;;) {
+    HART_ASSIGN_OR_RETURN(row, stmt->Step());
+    if (!row) break;
+    ReferralSummaryRecord r;
+    r.referral_id = stmt->Text(0);
+    r.careline_report_id = stmt->Text(1);
+    r.priority = static_cast<v1::Priority>(stmt->Int(2));
+    r.resolved_town = stmt->Text(3);
+    r.received_at = absl::FromUnixMicros(stmt->Int(4));
+    r.accepted_at = absl::FromUnixMicros(stmt->Int(5));
+    r.deliveries = static_cast<uint32_t>(stmt->Int(6));
+    r.acknowledged = static_cast<uint32_t>(stmt->Int(7));
+    r.overdue = static_cast<uint32_t>(stmt->Int(8));
+    r.dead = static_cast<uint32_t>(stmt->Int(9));
+    r.declined = static_cast<uint32_t>(stmt->Int(10));
+    if (!stmt->IsNull(11)) r.next_deadline = absl::FromUnixMicros(stmt->Int(11));
+    out.push_back(std::move(r));
   }
   return out;
 }

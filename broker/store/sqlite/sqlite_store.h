@@ -53,6 +53,14 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<TimerRecord>> ClaimDueTimers(absl::Time now, absl::Time lease_until,
                                                           size_t limit) override;
   absl::StatusOr<std::vector<TimerRecord>> PendingTimers(const std::string& referral_id) override;
+  absl::StatusOr<uint64_t> ApplyEscalationStep(const EscalationWrite& write) override;
+  absl::StatusOr<std::vector<EscalationRecord>> ReadEscalations(uint64_t after_sequence,
+                                                                size_t limit) override;
+  absl::StatusOr<std::vector<EscalationRecord>> EscalationsOf(
+      const std::string& delivery_id) override;
+  absl::Status ApplyRedelivery(const RedeliveryWrite& write) override;
+  absl::StatusOr<std::vector<ReferralSummaryRecord>> ListReferrals(
+      const ReferralQuery& query) override;
   absl::StatusOr<ReferralRecord> GetReferral(const std::string& referral_id) override;
   absl::StatusOr<std::vector<DeliveryWithAcks>> GetDeliveries(
       const std::string& referral_id) override;

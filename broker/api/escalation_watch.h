@@ -1,0 +1,22 @@
+// The WatchEscalations stream: replays escalation events after the
+// subscriber's cursor from the store, a page at a time, then follows live
+// ones as the hub announces them. Bounded memory per watcher.
+#pragma once
+
+#include "broker/common/topic_hub.h"
+#include "broker/store.h"
+#include "grpcpp/support/server_callback.h"
+#include "hart/referral/v1/supervisor.pb.h"
+
+namespace hart {
+
+inline constexpr char kEscalationTopic[] = "escalations";
+
+v1::EscalationEvent ToApiEscalation(const EscalationRecord& record);
+
+// Creates a self-deleting reactor streaming escalations after `resume_after`.
+// `store` and `hub` must outlive every stream (shut the server down first).
+grpc::ServerWriteReactor<v1::EscalationEvent>* StartEscalationWatch(Store& store, TopicHub& hub,
+                                                                   uint64_t resume_after);
+
+}  // namespace hart

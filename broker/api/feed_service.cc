@@ -119,6 +119,7 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
     delivery->set_redelivery(redelivery);
     delivery->set_kind(entry.delivery.kind);
     delivery->set_audit_index(entry.audit_index);
+    if (entry.delivery.escalation) *delivery->mutable_escalation() = *entry.delivery.escalation;
     for (const auto& change : entry.delivery.changes) delivery->add_changes(change);
     *delivery->mutable_referral() =
         service_.views_.Build(entry.delivery, entry.intake, entry.priority);

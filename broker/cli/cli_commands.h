@@ -20,5 +20,9 @@ int RunExplain(const std::vector<std::string>& args);
 int RunFeed(const std::vector<std::string>& args);
 int RunAck(const std::vector<std::string>& args);
 int RunAudit(const std::vector<std::string>& args);
+int RunList(const std::vector<std::string>& args);
+int RunWatch(const std::vector<std::string>& args);
+int RunRedeliver(const std::vector<std::string>& args);
+int RunAckOnBehalf(const std::vector<std::string>& args);
 
 }  // namespace hart::cli

@@ -30,6 +30,14 @@ commands:
                           (SupervisorService.GetReferral; presents supervisor.crt)
   explain FILE.json       show how the routing policy would route an intake, rule by rule,
                           without storing it (SupervisorService.ExplainRouting; supervisor.crt)
+  list [--overdue] [--state S] [--region N] [--rule ID] [--agency ID] [--limit N]
+                          referrals matching the filters, newest first (SupervisorService)
+  watch [--resume_after N] [--max_events N]
+                          stream escalation events (SupervisorService.WatchEscalations)
+  redeliver DELIVERY_ID --reason TEXT [--to AGENCY]
+                          send a DEAD or DECLINED delivery again (audited)
+  ack-on-behalf DELIVERY_ID --kind accepted|declined|received --reason TEXT [--note TEXT]
+                          record an acknowledgement a partner gave by phone (audited)
   feed --agency ID        stream the agency's feed (FeedService.Subscribe; agency-ID.crt)
       [--resume_after N]  the last sequence already processed (default 0: the whole feed)
       [--ack none|received|accepted]
@@ -130,6 +138,10 @@ int main(int argc, char** argv) {
   if (command == "feed") return RunFeed(args);
   if (command == "ack") return RunAck(args);
   if (command == "audit") return RunAudit(args);
+  if (command == "list") return RunList(args);
+  if (command == "watch") return RunWatch(args);
+  if (command == "redeliver") return RunRedeliver(args);
+  if (command == "ack-on-behalf") return RunAckOnBehalf(args);
   return ReportLocalError("unknown command '" + command +
-                          "'; commands: submit, supplement, status, explain, feed, ack, audit (see hartctl --help)");
+                          "'; commands: submit, supplement, status, explain, list, watch, redeliver, ack-on-behalf, feed, ack, audit (see hartctl --help)");
 }

@@ -43,6 +43,9 @@ class TempDir {
 // and jitter.
 class FakeRandom final : public RandomSource {
  public:
+  // `first` seeds the counter: two fakes with far-apart seeds never collide
+  // (e.g. a broker "restarted" in a test).
+  explicit FakeRandom(uint64_t first = 0) : counter_(first) {}
   std::string Bytes(size_t n) override;
   // Returns `fraction` of the bound (default 0: the smallest value).
   uint64_t Uniform(uint64_t bound) override;

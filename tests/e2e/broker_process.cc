@@ -48,12 +48,14 @@ const std::string& DevCertsDir() {
   return path;
 }
 
-BrokerProcess::BrokerProcess(const std::string& data_dir) : data_dir_(data_dir) {
+BrokerProcess::BrokerProcess(const std::string& data_dir, const std::string& config_path)
+    : data_dir_(data_dir) {
   const std::string certs = DevCertsDir();
   const std::string port_file = data_dir + ".port";
   std::remove(port_file.c_str());
   const std::string log_file = data_dir + ".log";
-  const std::string config = SourcePath("deploy/config/connecticut.yaml");
+  const std::string config =
+      config_path.empty() ? SourcePath("deploy/config/connecticut.yaml") : config_path;
   pid_ = fork();
   if (pid_ == 0) {
     FILE* log = std::fopen(log_file.c_str(), "a");

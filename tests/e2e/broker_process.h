@@ -25,7 +25,8 @@ class BrokerProcess {
  public:
   // Starts the broker on `data_dir`; fails the test (and returns false from
   // running()) if it does not serve within 20 s.
-  explicit BrokerProcess(const std::string& data_dir);
+  // `config` defaults to deploy/config/connecticut.yaml.
+  explicit BrokerProcess(const std::string& data_dir, const std::string& config = "");
   ~BrokerProcess();  // SIGTERM and wait
 
   bool running() const { return pid_ > 0; }

@@ -103,6 +103,7 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::GetReferral(
     }
   }
   for (const auto& timer : *timers) {
+    if (timer.kind != TimerRecord::Kind::kReroute) continue;  // ladders show per delivery
     auto* pending = response->add_pending_evaluations();
     *pending->mutable_due_at() = ToProtoTime(timer.due_at);
     for (const auto& rule : timer.rule_ids) pending->add_rule_ids(rule);

@@ -72,8 +72,14 @@ TEST_F(BrokerE2ETest, EveryExampleReachesEveryDestinationAndIsAcknowledged) {
   for (const auto& receipt : receipts) {
     v1::ReferralStatus status;
     ASSERT_TRUE(GetReferral(receipt.referral_id(), &status).ok());
-    ASSERT_EQ(status.deliveries_size(), receipt.destinations_size());
+    // Escalation notices may come on top (an example's 24-hour delivery
+    // deadline counts from its received_at, which may be long past); the
+    // referral's own deliveries are the receipt's.
+    int referrals = 0;
+    for (const auto& d : status.deliveries()) referrals += d.kind() == v1::REFERRAL;
+    ASSERT_EQ(referrals, receipt.destinations_size());
     for (const auto& d : status.deliveries()) {
+      if (d.kind() != v1::REFERRAL) continue;
       EXPECT_EQ(d.state(), v1::ACKNOWLEDGED) << d.agency_id();
       EXPECT_EQ(d.attempts(), 1u);
       ASSERT_EQ(d.acks_size(), 2);

@@ -167,6 +167,24 @@ TEST(EscalationE2ETest, ASupervisorsRedeliveryOfADeclinedDeliveryIsDelivered) {
     }
   }
   EXPECT_TRUE(found_old && found_new);
+
+  // A partner that confirmed by phone: the supervisor records it.
+  std::string csao;
+  for (const auto& d : response.receipt().destinations()) {
+    if (d.agency_id() == "csao") csao = d.delivery_id();
+  }
+  std::string refused;
+  EXPECT_EQ(Hartctl("--target 127.0.0.1:" + std::to_string(broker.port()) + " ack-on-behalf " +
+                        csao + " --kind accepted",
+                    &refused),
+            2);  // no reason
+  std::string acked;
+  EXPECT_EQ(Hartctl("--target 127.0.0.1:" + std::to_string(broker.port()) + " ack-on-behalf " +
+                        csao + " --kind accepted --reason 'confirmed by phone'",
+                    &acked),
+            0)
+      << acked;
+  EXPECT_THAT(acked, HasSubstr("ACKNOWLEDGED"));
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "broker/acks/ack_recorder.h"
 
 #include "absl/strings/str_cat.h"
+#include <future>
+
 #include "broker/acks/ack_policy.h"
 #include "broker/common/sha256.h"
 #include "broker/common/time_util.h"
@@ -19,52 +21,81 @@ std::string AckActionName(v1::Acknowledgement::Kind kind) {
 
 }  // namespace
 
+AckRecorder::AckRecorder(Store& store, const Clock& clock, const EscalationLadders* ladders,
+                         size_t max_batch)
+    : store_(store),
+      clock_(clock),
+      ladders_(ladders),
+      writer_([&store](std::span<const AckWrite> batch) { return store.ApplyAcks(batch); },
+              max_batch) {}
+
 absl::StatusOr<AckOutcome> AckRecorder::Acknowledge(
     const std::string& agency_id, const std::string& delivery_id,
     v1::Acknowledgement::Kind kind, const std::string& note, const std::string& actor,
     const std::string& on_behalf_reason) {
+  std::promise<absl::StatusOr<AckOutcome>> promise;
+  auto future = promise.get_future();
+  AcknowledgeAsync({agency_id, delivery_id, kind, note, actor, on_behalf_reason},
+                   [&promise](absl::StatusOr<AckOutcome> outcome) {
+                     promise.set_value(std::move(outcome));
+                   });
+  return future.get();
+}
+
+void AckRecorder::AcknowledgeAsync(AckRequest request, Done done) {
+  Attempt(std::move(request), 0, std::move(done));
+}
+
+void AckRecorder::Attempt(AckRequest request, int attempt, Done done) {
   // A concurrent ack of the same delivery makes the compare-and-set lose;
   // re-read and re-decide a few times.
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    auto delivery = store_.GetDelivery(delivery_id);
-    if (!delivery.ok()) return delivery.status();
-    if (!agency_id.empty() && delivery->agency_id != agency_id) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("delivery ", delivery_id, " is not addressed to agency ", agency_id));
-    }
-    auto transition = NextStateForAck(delivery->state, kind, note);
-    if (!transition.ok()) return transition.status();
-    if (!transition->changes_state) return AckOutcome{transition->new_state, std::nullopt};
-    const absl::Time now = clock_.Now();
-    AckWrite write;
-    write.delivery_id = delivery_id;
-    write.expected_state = delivery->state;
-    write.new_state = transition->new_state;
-    write.ack.set_kind(kind);
-    write.ack.set_note(note);
-    write.ack.set_actor(actor);
-    *write.ack.mutable_recorded_at() = ToProtoTime(now);
-    // The note is the partner's free text: only its digest is audited.
-    write.audit = {now, actor,
-                   absl::StrCat("delivery.ack.", AckActionName(kind)),
-                   delivery->referral_id, delivery_id,
-                   note.empty() ? std::string() : Sha256(note),
-                   absl::StrCat("from=", v1::DeliveryState_Name(delivery->state),
-                                " to=", v1::DeliveryState_Name(transition->new_state))};
-    if (!on_behalf_reason.empty()) {
-      // Free text: only its digest is recorded.
-      absl::StrAppend(&write.audit.detail, " on_behalf_of=", delivery->agency_id,
-                      " reason_sha256=", HexEncode(Sha256(on_behalf_reason)));
-    }
-    write.stop_ladder = transition->new_state == v1::ACKNOWLEDGED;
-    if (transition->new_state == v1::DECLINED && ladders_ != nullptr) {
-      write.ladder = ladders_->TriggerNow(delivery->agency_kind, now, v1::DECLINED_BY_AGENCY);
-    }
-    auto index = store_.ApplyAck(write);
-    if (index.ok()) return AckOutcome{transition->new_state, *index};
-    if (!absl::IsAborted(index.status())) return index.status();
+  if (attempt >= 5) {
+    done(absl::AbortedError("the delivery kept changing concurrently; retry the ack"));
+    return;
   }
-  return absl::AbortedError("the delivery kept changing concurrently; retry the ack");
+  auto delivery = store_.GetDelivery(request.delivery_id);
+  if (!delivery.ok()) return done(delivery.status());
+  if (!request.agency_id.empty() && delivery->agency_id != request.agency_id) {
+    return done(absl::PermissionDeniedError(absl::StrCat(
+        "delivery ", request.delivery_id, " is not addressed to agency ", request.agency_id)));
+  }
+  auto transition = NextStateForAck(delivery->state, request.kind, request.note);
+  if (!transition.ok()) return done(transition.status());
+  if (!transition->changes_state) return done(AckOutcome{transition->new_state, std::nullopt});
+  const absl::Time now = clock_.Now();
+  AckWrite write;
+  write.delivery_id = request.delivery_id;
+  write.expected_state = delivery->state;
+  write.new_state = transition->new_state;
+  write.ack.set_kind(request.kind);
+  write.ack.set_note(request.note);
+  write.ack.set_actor(request.actor);
+  *write.ack.mutable_recorded_at() = ToProtoTime(now);
+  // The note is the partner's free text: only its digest is audited.
+  write.audit = {now, request.actor,
+                 absl::StrCat("delivery.ack.", AckActionName(request.kind)),
+                 delivery->referral_id, request.delivery_id,
+                 request.note.empty() ? std::string() : Sha256(request.note),
+                 absl::StrCat("from=", v1::DeliveryState_Name(delivery->state),
+                              " to=", v1::DeliveryState_Name(transition->new_state))};
+  if (!request.on_behalf_reason.empty()) {
+    // Free text: only its digest is recorded.
+    absl::StrAppend(&write.audit.detail, " on_behalf_of=", delivery->agency_id,
+                    " reason_sha256=", HexEncode(Sha256(request.on_behalf_reason)));
+  }
+  write.stop_ladder = transition->new_state == v1::ACKNOWLEDGED;
+  if (transition->new_state == v1::DECLINED && ladders_ != nullptr) {
+    write.ladder = ladders_->TriggerNow(delivery->agency_kind, now, v1::DECLINED_BY_AGENCY);
+  }
+  const v1::DeliveryState new_state = transition->new_state;
+  writer_.Submit(std::move(write), [this, request = std::move(request), attempt, new_state,
+                                    done = std::move(done)](
+                                       absl::StatusOr<absl::StatusOr<uint64_t>> result) mutable {
+    if (!result.ok()) return done(result.status());          // the batch failed
+    if (result->ok()) return done(AckOutcome{new_state, **result});
+    if (!absl::IsAborted(result->status())) return done(result->status());
+    Attempt(std::move(request), attempt + 1, std::move(done));  // lost the race: re-decide
+  });
 }
 
 }  // namespace hart

@@ -5,6 +5,7 @@
 // are serialised by the store's compare-and-set.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -12,6 +13,7 @@
 #include "broker/acks/escalation_ladders.h"
 #include "broker/clock.h"
 #include "broker/store.h"
+#include "broker/store/batch_writer.h"
 
 namespace hart {
 
@@ -22,11 +24,29 @@ struct AckOutcome {
   std::optional<uint64_t> audit_index;
 };
 
+struct AckRequest {
+  // The caller's agency; empty for a supervisor acknowledging on behalf.
+  std::string agency_id;
+  std::string delivery_id;
+  v1::Acknowledgement::Kind kind = v1::Acknowledgement::KIND_UNSPECIFIED;
+  std::string note;
+  std::string actor;
+  // For acknowledgements on behalf: why (audited as a digest).
+  std::string on_behalf_reason;
+};
+
 class AckRecorder {
  public:
-  // `ladders` may be null (declines then start no ladder).
-  AckRecorder(Store& store, const Clock& clock, const EscalationLadders* ladders = nullptr)
-      : store_(store), clock_(clock), ladders_(ladders) {}
+  using Done = std::function<void(absl::StatusOr<AckOutcome>)>;
+
+  // `ladders` may be null (declines then start no ladder). Acknowledgements
+  // are group-committed: concurrent ones share a transaction and an fsync.
+  AckRecorder(Store& store, const Clock& clock, const EscalationLadders* ladders = nullptr,
+              size_t max_batch = 256);
+
+  // As Acknowledge, answering through `done` (on the writer thread, or
+  // inline for refusals) once the acknowledgement is durable.
+  void AcknowledgeAsync(AckRequest request, Done done);
 
   // `agency_id` is the caller's agency: PERMISSION_DENIED (and nothing
   // changes) if the delivery belongs to another agency; empty when a
@@ -40,9 +60,12 @@ class AckRecorder {
                                          const std::string& on_behalf_reason = "");
 
  private:
+  void Attempt(AckRequest request, int attempt, Done done);
+
   Store& store_;
   const Clock& clock_;
   const EscalationLadders* ladders_;
+  BatchWriter<AckWrite, absl::StatusOr<uint64_t>> writer_;  // last: its thread uses the above
 };
 
 }  // namespace hart

@@ -212,17 +212,20 @@ grpc::ServerUnaryReactor* FeedServiceImpl::Acknowledge(
     reactor->Finish(ToGrpcStatus(identity.status()));
     return reactor;
   }
-  auto outcome = acks_.Acknowledge(identity->id, request->delivery_id(), request->kind(),
-                                   request->note(), identity->ToString());
-  if (absl::IsPermissionDenied(outcome.status())) {
-    authorizer_.RecordDenial(identity->ToString(), "Acknowledge", "",
-                             request->delivery_id());
-  }
-  if (outcome.ok()) {
-    response->set_state(outcome->state);
-    if (outcome->audit_index) response->set_audit_index(*outcome->audit_index);
-  }
-  reactor->Finish(ToGrpcStatus(outcome.status()));
+  AckRequest ack{identity->id, request->delivery_id(), request->kind(), request->note(),
+                 identity->ToString(), ""};
+  acks_.AcknowledgeAsync(
+      std::move(ack), [this, reactor, response, actor = identity->ToString(),
+                       delivery_id = request->delivery_id()](absl::StatusOr<AckOutcome> outcome) {
+        if (absl::IsPermissionDenied(outcome.status())) {
+          authorizer_.RecordDenial(actor, "Acknowledge", "", delivery_id);
+        }
+        if (outcome.ok()) {
+          response->set_state(outcome->state);
+          if (outcome->audit_index) response->set_audit_index(*outcome->audit_index);
+        }
+        reactor->Finish(ToGrpcStatus(outcome.status()));
+      });
   return reactor;
 }
 

@@ -48,6 +48,10 @@ class StoreWrapper : public Store {
   absl::StatusOr<uint64_t> ApplyAck(const AckWrite& write) override {
     return target_.ApplyAck(write);
   }
+  absl::StatusOr<std::vector<absl::StatusOr<uint64_t>>> ApplyAcks(
+      std::span<const AckWrite> writes) override {
+    return target_.ApplyAcks(writes);
+  }
   absl::Status ApplyReferralChange(const ReferralChange& change) override {
     return target_.ApplyReferralChange(change);
   }

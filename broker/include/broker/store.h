@@ -83,6 +83,11 @@ class Store {
   // still in write.expected_state (ABORTED otherwise). Returns the audit
   // index of the ack's event.
   virtual absl::StatusOr<uint64_t> ApplyAck(const AckWrite& write) = 0;
+  // Many acknowledgements in one transaction (group commit): each item's
+  // compare-and-set is decided on its own (ABORTED for that item only);
+  // an error of the whole batch means nothing of it was stored.
+  virtual absl::StatusOr<std::vector<absl::StatusOr<uint64_t>>> ApplyAcks(
+      std::span<const AckWrite> writes) = 0;
 
   // Applies a supplement or a fired timer: new facts, new deliveries,
   // replaced timers, audit. ABORTED if the referral's version moved on.

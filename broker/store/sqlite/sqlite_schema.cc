@@ -7,7 +7,7 @@
 namespace hart::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 // Times are microseconds since the Unix epoch (UTC). Enums are the protobuf
 // enum numbers of hart.referral.v1.
@@ -161,8 +161,18 @@ CREATE TABLE escalation_events (
 CREATE INDEX escalations_by_delivery ON escalation_events (delivery_id);
 )sql";
 
+// Version 5: partial indexes so that finding due work never scans the
+// deliveries waiting for a partner's RECEIVED (those grow with every slow
+// partner) nor fired timers. The state numbers are IN_FLIGHT = 2 and
+// timer pending = 0; queries repeat them as literals so SQLite can use these.
+constexpr char kSchemaV5[] = R"sql(
+CREATE INDEX deliveries_unsent_claims ON deliveries (lease_until)
+  WHERE state = 2 AND transport_ref = '';
+CREATE INDEX timers_pending_due ON timers (due_at) WHERE state = 0;
+)sql";
+
 // Migrations in order; migration i brings the schema to version i + 1.
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4};
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

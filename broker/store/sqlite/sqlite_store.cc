@@ -416,17 +416,30 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteStore::ClaimDueDeliveries(
   std::vector<DeliveryRecord> claimed;
   absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
     claimed.clear();
-    HART_ASSIGN_OR_RETURN(select, db.Prepare(absl::StrCat(
-        "SELECT ", kDeliveryColumns, " FROM deliveries d WHERE "
-        "(d.state = ?1 AND d.next_attempt_at <= ?3) OR "
-        "(d.state = ?2 AND d.transport_ref = '' AND d.lease_until <= ?3) "
-        "ORDER BY d.next_attempt_at LIMIT ?4")));
-    select->Bind(1, int64_t{v1::PENDING}).Bind(2, int64_t{v1::IN_FLIGHT})
-        .Bind(3, absl::ToUnixMicros(now)).Bind(4, static_cast<int64_t>(limit));
+    static_assert(v1::PENDING == 1 && v1::IN_FLIGHT == 2, "literals in the queries below");
+    // Two queries, each on its own index: due retries and first attempts,
+    // then claims whose lease expired before they were handed off.
+    HART_ASSIGN_OR_RETURN(due, db.Prepare(absl::StrCat(
+        "SELECT ", kDeliveryColumns, " FROM deliveries d WHERE d.state = 1 "
+        "AND d.next_attempt_at <= ?1 ORDER BY d.next_attempt_at LIMIT ?2")));
+    due->Bind(1, absl::ToUnixMicros(now)).Bind(2, static_cast<int64_t>(limit));
     for (;;) {
-      HART_ASSIGN_OR_RETURN(row, select->Step());
+      HART_ASSIGN_OR_RETURN(row, due->Step());
       if (!row) break;
-      claimed.push_back(ReadDelivery(*select));
+      claimed.push_back(ReadDelivery(*due));
+    }
+    due.reset();
+    if (claimed.size() < limit) {
+      HART_ASSIGN_OR_RETURN(expired, db.Prepare(absl::StrCat(
+          "SELECT ", kDeliveryColumns, " FROM deliveries d WHERE d.state = 2 "
+          "AND d.transport_ref = '' AND d.lease_until <= ?1 ORDER BY d.lease_until LIMIT ?2")));
+      expired->Bind(1, absl::ToUnixMicros(now))
+          .Bind(2, static_cast<int64_t>(limit - claimed.size()));
+      for (;;) {
+        HART_ASSIGN_OR_RETURN(row, expired->Step());
+        if (!row) break;
+        claimed.push_back(ReadDelivery(*expired));
+      }
     }
     for (DeliveryRecord& d : claimed) {
       HART_ASSIGN_OR_RETURN(update, db.Prepare(
@@ -466,12 +479,13 @@ absl::StatusOr<std::optional<absl::Time>> SqliteStore::NextDueTime() {
   Reader reader(*this, std::move(db));
   HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
       "SELECT MIN(t) FROM ("
-      " SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE state = ?1"
+      " SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE state = 1"
       " UNION ALL"
-      " SELECT MIN(lease_until) AS t FROM deliveries WHERE state = ?2 AND transport_ref = ''"
+      " SELECT MIN(lease_until) AS t FROM deliveries WHERE state = 2 AND transport_ref = ''"
       " UNION ALL"
-      " SELECT MIN(MAX(due_at, COALESCE(lease_until, 0))) AS t FROM timers WHERE state = ?3)"));
-  stmt->Bind(1, int64_t{v1::PENDING}).Bind(2, int64_t{v1::IN_FLIGHT}).Bind(3, kTimerPending);
+      " SELECT MIN(due_at) AS t FROM timers WHERE state = 0 AND lease_until IS NULL"
+      " UNION ALL"
+      " SELECT MIN(lease_until) AS t FROM timers WHERE state = 0 AND lease_until IS NOT NULL)"));
   HART_ASSIGN_OR_RETURN(row, stmt->Step());
   if (!row || stmt->IsNull(0)) return std::optional<absl::Time>();
   return std::optional<absl::Time>(absl::FromUnixMicros(stmt->Int(0)));
@@ -611,40 +625,54 @@ absl::StatusOr<uint64_t> SqliteStore::FeedHead(const std::string& agency_id) {
   return row ? static_cast<uint64_t>(stmt->Int(0)) : uint64_t{0};
 }
 
+absl::StatusOr<uint64_t> SqliteStore::WriteAck(SqliteDb& db, const AckWrite& w) {
+  const int64_t at = absl::ToUnixMicros(FromProtoTime(w.ack.recorded_at()));
+  const bool delivered = w.new_state == v1::DELIVERED || w.new_state == v1::ACKNOWLEDGED ||
+                         w.new_state == v1::DECLINED;
+  const bool business = w.new_state == v1::ACKNOWLEDGED || w.new_state == v1::DECLINED;
+  HART_ASSIGN_OR_RETURN(update, db.Prepare(
+      "UPDATE deliveries SET state = ?, lease_until = NULL, "
+      "delivered_at = CASE WHEN ? THEN COALESCE(delivered_at, ?) ELSE delivered_at END, "
+      "acknowledged_at = CASE WHEN ? THEN ? ELSE acknowledged_at END "
+      "WHERE delivery_id = ? AND state = ?"));
+  update->Bind(1, int64_t{w.new_state}).Bind(2, int64_t{delivered}).Bind(3, at)
+      .Bind(4, int64_t{business}).Bind(5, at).Bind(6, w.delivery_id)
+      .Bind(7, int64_t{w.expected_state});
+  HART_RETURN_IF_ERROR(update->Run());
+  if (db.Changes() != 1) return absl::AbortedError("delivery changed state concurrently; retry");
+  HART_ASSIGN_OR_RETURN(insert, db.Prepare(
+      "INSERT INTO acks (delivery_id, kind, note, actor, recorded_at) VALUES (?, ?, ?, ?, ?)"));
+  insert->Bind(1, w.delivery_id).Bind(2, int64_t{w.ack.kind()}).Bind(3, w.ack.note())
+      .Bind(4, w.ack.actor()).Bind(5, at);
+  HART_RETURN_IF_ERROR(insert->Run());
+  if (w.stop_ladder) {
+    HART_RETURN_IF_ERROR(StopLadder(db, w.delivery_id, FromProtoTime(w.ack.recorded_at())));
+  }
+  if (w.ladder) HART_RETURN_IF_ERROR(TriggerLadder(db, w.delivery_id, *w.ladder));
+  return InsertAudit(db, w.audit);
+}
+
 absl::StatusOr<uint64_t> SqliteStore::ApplyAck(const AckWrite& w) {
-  uint64_t audit_index = 0;
+  auto results = ApplyAcks({&w, 1});
+  if (!results.ok()) return results.status();
+  return (*results)[0];
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<uint64_t>>> SqliteStore::ApplyAcks(
+    std::span<const AckWrite> writes) {
+  std::vector<absl::StatusOr<uint64_t>> results;
   absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
-    const int64_t at = absl::ToUnixMicros(FromProtoTime(w.ack.recorded_at()));
-    const bool delivered = w.new_state == v1::DELIVERED ||
-                           w.new_state == v1::ACKNOWLEDGED ||
-                           w.new_state == v1::DECLINED;
-    const bool business = w.new_state == v1::ACKNOWLEDGED || w.new_state == v1::DECLINED;
-    HART_ASSIGN_OR_RETURN(update, db.Prepare(
-        "UPDATE deliveries SET state = ?, lease_until = NULL, "
-        "delivered_at = CASE WHEN ? THEN COALESCE(delivered_at, ?) ELSE delivered_at END, "
-        "acknowledged_at = CASE WHEN ? THEN ? ELSE acknowledged_at END "
-        "WHERE delivery_id = ? AND state = ?"));
-    update->Bind(1, int64_t{w.new_state}).Bind(2, int64_t{delivered}).Bind(3, at)
-        .Bind(4, int64_t{business}).Bind(5, at).Bind(6, w.delivery_id)
-        .Bind(7, int64_t{w.expected_state});
-    HART_RETURN_IF_ERROR(update->Run());
-    if (db.Changes() != 1) {
-      return absl::AbortedError("delivery changed state concurrently; retry");
+    results.clear();
+    for (const AckWrite& w : writes) {
+      auto index = WriteAck(db, w);
+      // A lost compare-and-set wrote nothing: it concerns that item only.
+      if (!index.ok() && !absl::IsAborted(index.status())) return index.status();
+      results.push_back(std::move(index));
     }
-    HART_ASSIGN_OR_RETURN(insert, db.Prepare(
-        "INSERT INTO acks (delivery_id, kind, note, actor, recorded_at) "
-        "VALUES (?, ?, ?, ?, ?)"));
-    insert->Bind(1, w.delivery_id).Bind(2, int64_t{w.ack.kind()}).Bind(3, w.ack.note())
-        .Bind(4, w.ack.actor()).Bind(5, at);
-    HART_RETURN_IF_ERROR(insert->Run());
-    if (w.stop_ladder) HART_RETURN_IF_ERROR(StopLadder(db, w.delivery_id, FromProtoTime(w.ack.recorded_at())));
-    if (w.ladder) HART_RETURN_IF_ERROR(TriggerLadder(db, w.delivery_id, *w.ladder));
-    HART_ASSIGN_OR_RETURN(index, InsertAudit(db, w.audit));
-    audit_index = index;
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
-  return audit_index;
+  return results;
 }
 
 absl::StatusOr<ReferralRecord> SqliteStore::GetReferral(const std::string& referral_id) {

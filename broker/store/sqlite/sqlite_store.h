@@ -44,6 +44,8 @@ class SqliteStore final : public Store {
       uint64_t up_to_sequence, size_t limit) override;
   absl::StatusOr<uint64_t> FeedHead(const std::string& agency_id) override;
   absl::StatusOr<uint64_t> ApplyAck(const AckWrite& write) override;
+  absl::StatusOr<std::vector<absl::StatusOr<uint64_t>>> ApplyAcks(
+      std::span<const AckWrite> writes) override;
   absl::Status ApplyReferralChange(const ReferralChange& change) override;
   absl::StatusOr<std::optional<StoredSupplement>> FindSupplement(
       const std::string& supplement_id) override;
@@ -82,6 +84,10 @@ class SqliteStore final : public Store {
   template <typename Body>
   absl::Status InWriteTransaction(Body&& body) ABSL_LOCKS_EXCLUDED(write_mu_);
   // Appends `event` as the next leaf; returns its index.
+  // One acknowledgement inside an open transaction: ABORTED (nothing
+  // written) if the delivery is no longer in its expected state.
+  absl::StatusOr<uint64_t> WriteAck(sqlite::SqliteDb& db, const AckWrite& write)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   absl::StatusOr<uint64_t> InsertAudit(sqlite::SqliteDb& db, const AuditEvent& event)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Loads the tree's compact range, or builds it from the events (first

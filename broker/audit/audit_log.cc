@@ -27,15 +27,25 @@ class StoreHashReader final : public HashReader {
 
 }  // namespace
 
+absl::StatusOr<std::optional<hart::referral::v1::Checkpoint>> AuditLog::LatestLocked() {
+  if (!latest_loaded_) {
+    auto all = store_.ListCheckpoints();
+    if (!all.ok()) return all.status();
+    if (!all->empty()) latest_ = all->back();
+    latest_loaded_ = true;
+  }
+  return latest_;
+}
+
 absl::StatusOr<hart::referral::v1::Checkpoint> AuditLog::Checkpoint() {
   absl::MutexLock lock(&checkpoint_mu_);
   auto head = store_.AuditHead();
   if (!head.ok()) return head.status();
-  auto existing = store_.ListCheckpoints();
-  if (!existing.ok()) return existing.status();
+  auto latest = LatestLocked();
+  if (!latest.ok()) return latest.status();
   absl::Time at = clock_.Now();
-  if (!existing->empty()) {
-    const auto& last = existing->back();
+  if (latest->has_value()) {
+    const auto& last = **latest;
     if (last.tree_size() == head->size) return last;
     // Timestamps never go backwards, even if the wall clock does.
     at = std::max(at, FromProtoTime(last.timestamp()));
@@ -43,6 +53,7 @@ absl::StatusOr<hart::referral::v1::Checkpoint> AuditLog::Checkpoint() {
   auto checkpoint = signer_.Sign(head->size, head->root_hash, at);
   if (!checkpoint.ok()) return checkpoint.status();
   if (auto s = store_.AppendCheckpoint(*checkpoint); !s.ok()) return s;
+  latest_ = *checkpoint;
   return checkpoint;
 }
 
@@ -50,12 +61,15 @@ absl::StatusOr<size_t> AuditLog::CheckpointIfDue(absl::Duration interval) {
   auto head = store_.AuditHead();
   if (!head.ok()) return head.status();
   if (head->size == 0) return 0;  // nothing to vouch for yet
-  auto latest = store_.ListCheckpoints();
-  if (!latest.ok()) return latest.status();
-  if (!latest->empty()) {
-    const auto& last = latest->back();
-    if (last.tree_size() == head->size) return 0;
-    if (clock_.Now() - FromProtoTime(last.timestamp()) < interval) return 0;
+  {
+    absl::MutexLock lock(&checkpoint_mu_);
+    auto latest = LatestLocked();
+    if (!latest.ok()) return latest.status();
+    if (latest->has_value()) {
+      const auto& last = **latest;
+      if (last.tree_size() == head->size) return 0;
+      if (clock_.Now() - FromProtoTime(last.timestamp()) < interval) return 0;
+    }
   }
   auto made = Checkpoint();
   if (!made.ok()) return made.status();

@@ -5,6 +5,7 @@
 // References must outlive the log.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,11 +39,16 @@ class AuditLog {
 
  private:
   absl::Status CheckSize(uint64_t tree_size);
+  // The latest checkpoint, read from the store once and then kept.
+  absl::StatusOr<std::optional<hart::referral::v1::Checkpoint>> LatestLocked()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(checkpoint_mu_);
 
   Store& store_;
   const CheckpointSigner& signer_;
   const Clock& clock_;
   absl::Mutex checkpoint_mu_;
+  bool latest_loaded_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
+  std::optional<hart::referral::v1::Checkpoint> latest_ ABSL_GUARDED_BY(checkpoint_mu_);
 };
 
 }  // namespace hart::audit

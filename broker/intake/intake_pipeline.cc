@@ -27,14 +27,16 @@ std::string IntakeDigest(const v1::Intake& intake) {
 IntakePipeline::IntakePipeline(const Geography& geography, const Router& router,
                                Store& store, GroupCommitter& committer,
                                const Clock& clock, IdGenerator& ids,
-                               const EscalationLadders* ladders)
+                               const EscalationLadders* ladders,
+                               std::set<std::string> feed_agencies)
     : geography_(geography),
       router_(router),
       store_(store),
       committer_(committer),
       clock_(clock),
       ids_(ids),
-      ladders_(ladders) {}
+      ladders_(ladders),
+      feed_agencies_(std::move(feed_agencies)) {}
 
 absl::Status IntakePipeline::Validate(const v1::Intake& intake, absl::Time now,
                                       const char* consequence) const {
@@ -134,6 +136,15 @@ void IntakePipeline::Submit(const v1::Intake& intake, const std::string& actor,
     item.audit.push_back({now, actor, "delivery.created", r.referral_id, d.delivery_id,
                           "", absl::StrCat("agency=", d.agency_id, " kind=REFERRAL rules=",
                                            absl::StrJoin(d.rule_ids, ","))});
+    if (feed_agencies_.count(d.agency_id)) {
+      d.state = v1::IN_FLIGHT;
+      d.attempts = 1;
+      d.last_attempt_at = now;
+      item.feed_appends.push_back(
+          {d.delivery_id, d.agency_id,
+           {now, "broker", "delivery.sent", r.referral_id, d.delivery_id, "",
+            absl::StrCat("adapter=", d.adapter_type, " agency=", d.agency_id, " attempt=1")}});
+    }
     item.deliveries.push_back(std::move(d));
   }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -24,10 +25,12 @@ class IntakePipeline {
  public:
   using Done = std::function<void(absl::StatusOr<v1::Receipt>)>;
 
-  // `ladders` may be null (no escalation ladders are scheduled).
+  // `ladders` may be null (no escalation ladders are scheduled). Deliveries
+  // to agencies in `feed_agencies` (whose adapter reads the broker's own
+  // feed) are put on their feed in the intake's transaction.
   IntakePipeline(const Geography& geography, const Router& router, Store& store,
                  GroupCommitter& committer, const Clock& clock, IdGenerator& ids,
-                 const EscalationLadders* ladders);
+                 const EscalationLadders* ladders, std::set<std::string> feed_agencies = {});
 
   // Answers through `done` (on another thread, or inline for rejections):
   // the receipt once committed; INVALID_ARGUMENT with every field
@@ -49,6 +52,7 @@ class IntakePipeline {
   const Clock& clock_;
   IdGenerator& ids_;
   const EscalationLadders* ladders_;
+  const std::set<std::string> feed_agencies_;
 };
 
 // SHA-256 of the deterministic serialization of `intake`.

@@ -1,6 +1,7 @@
 #include "broker/server/broker_server.h"
 
 #include <fstream>
+#include <set>
 #include <map>
 #include <sstream>
 
@@ -76,8 +77,10 @@ class BrokerServerImpl final : public BrokerServer {
       return s;
     }
     std::map<std::string, Adapter*> by_agency;
+    std::set<std::string> feed_agencies;
     for (const auto& agency : config.agencies()) {
       const AdapterFactory* factory = registry_.Find(agency.adapter().type());
+      if (factory != nullptr && factory->feeds_from_store()) feed_agencies.insert(agency.id());
       if (factory == nullptr) {
         return absl::InvalidArgumentError(
             absl::StrCat("agency ", agency.id(), ": unknown adapter type"));
@@ -137,9 +140,21 @@ class BrokerServerImpl final : public BrokerServer {
                                                          clock_, wake);
     committer_ = MakeGroupCommitter(
         *store_, config.store().max_group_commit(),
-        [this](std::span<const CreateReferralResult>) { dispatch_loop_->Wake(); });
+        [this](std::span<const CreateReferralResult> results) {
+          // Deliveries put on feeds in the intake's transaction: wake their
+          // subscribers, once per agency per batch.
+          std::map<std::string, uint64_t> heads;
+          for (const auto& result : results) {
+            for (const auto& appended : result.feed_appends) {
+              heads[appended.agency_id] = std::max(heads[appended.agency_id], appended.sequence);
+            }
+          }
+          for (const auto& [agency, head] : heads) hub_.Publish(agency, head);
+          dispatch_loop_->Wake();
+        });
     pipeline_ = std::make_unique<IntakePipeline>(*geography_, *router_, *store_, *committer_,
-                                                 clock_, ids_, ladders_.get());
+                                                 clock_, ids_, ladders_.get(),
+                                                 std::move(feed_agencies));
     authorizer_ = std::make_unique<Authorizer>(*store_, clock_);
     acks_ = std::make_unique<AckRecorder>(*store_, clock_, ladders_.get());
     redeliverer_ = std::make_unique<Redeliverer>(*store_, *geography_, ladders_.get(), clock_, ids_);
@@ -235,7 +250,7 @@ class BrokerServerImpl final : public BrokerServer {
   BrokerServerOptions options_;
   SystemClock clock_;
   CryptoRandom random_;
-  IdGenerator ids_{random_};
+  IdGenerator ids_{random_, &clock_};
   std::unique_ptr<Geography> geography_;
   std::unique_ptr<Router> router_;
   std::unique_ptr<ViewBuilder> views_;

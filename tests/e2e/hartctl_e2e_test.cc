@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <regex>
 
 #include "tests/e2e/broker_process.h"
 
@@ -50,9 +51,10 @@ TEST_F(HartctlE2ETest, SubmitPrintsEveryFieldViolationOfAnInvalidIntake) {
 TEST_F(HartctlE2ETest, SubmitFeedAckAndStatusWorkTogether) {
   const Output submitted = Run("--json submit " + Example("school-sex-trafficking-hartford"));
   ASSERT_EQ(submitted.exit_code, 0) << submitted.text;
-  const size_t at = submitted.text.find("ref_");
-  ASSERT_NE(at, std::string::npos) << submitted.text;
-  const std::string referral = submitted.text.substr(at, 20);
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(submitted.text, match, std::regex("ref_[0-9A-Z]+")))
+      << submitted.text;
+  const std::string referral = match.str();
 
   const Output fed = Run("feed --agency hartford-pd --ack accepted --max_events 1");
   EXPECT_EQ(fed.exit_code, 0) << fed.text;

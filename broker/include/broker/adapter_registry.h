@@ -35,6 +35,10 @@ class AdapterFactory {
   // the error names the offending setting.
   virtual absl::Status ValidateSettings(
       const google::protobuf::Struct& settings) const = 0;
+  // True when the adapter's transport is the broker's own store (a feed
+  // partners read): new deliveries can then be put on it in the very
+  // transaction that creates them, skipping the dispatcher. Default: false.
+  virtual bool feeds_from_store() const { return false; }
   virtual absl::StatusOr<std::unique_ptr<Adapter>> Create(
       const std::string& agency_id, const google::protobuf::Struct& settings,
       const AdapterContext& context) const = 0;

@@ -189,12 +189,29 @@ struct ReferralRecord {
   int64_t version = 1;
 };
 
+// A claimed delivery being put on its agency's feed.
+struct FeedAppend {
+  std::string delivery_id;
+  std::string agency_id;
+  AuditEvent audit;
+};
+
+struct FeedAppendResult {
+  std::string delivery_id;
+  std::string agency_id;
+  uint64_t sequence = 0;
+};
+
 // Everything one accepted intake writes, in one transaction.
 struct NewReferral {
   ReferralRecord referral;
   std::vector<DeliveryRecord> deliveries;
   std::vector<TimerRecord> timers;
   std::vector<AuditEvent> audit;
+  // Deliveries whose transport is the broker's own feed, put on it in the
+  // same transaction (they are stored IN_FLIGHT, already attempted once):
+  // no separate claim or append, and nothing lost between the two.
+  std::vector<FeedAppend> feed_appends;
 };
 
 // A change to a stored referral (a supplement or a time-driven rule firing),
@@ -235,6 +252,8 @@ struct CreateReferralResult {
   Outcome outcome = Outcome::kCreated;
   // The receipt of the stored referral (the original one for kDuplicate).
   v1::Receipt receipt;
+  // kCreated: where NewReferral::feed_appends landed.
+  std::vector<FeedAppendResult> feed_appends;
 };
 
 // A failed or finished attempt, reported back by the dispatcher.
@@ -258,19 +277,6 @@ struct FeedEntry {
   DeliveryRecord delivery;
   v1::Intake intake;
   v1::Priority priority = v1::NORMAL;
-};
-
-// A claimed delivery being put on its agency's feed.
-struct FeedAppend {
-  std::string delivery_id;
-  std::string agency_id;
-  AuditEvent audit;
-};
-
-struct FeedAppendResult {
-  std::string delivery_id;
-  std::string agency_id;
-  uint64_t sequence = 0;
 };
 
 // An acknowledgement to record, with the state change it causes. The store

@@ -7,7 +7,7 @@
 namespace hart::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 
 // Times are microseconds since the Unix epoch (UTC). Enums are the protobuf
 // enum numbers of hart.referral.v1.
@@ -171,8 +171,16 @@ CREATE INDEX deliveries_unsent_claims ON deliveries (lease_until)
 CREATE INDEX timers_pending_due ON timers (due_at) WHERE state = 0;
 )sql";
 
+// Version 6: the earliest claimed timer's lease without scanning every
+// pending timer (there is one per unacknowledged delivery).
+constexpr char kSchemaV6[] = R"sql(
+CREATE INDEX timers_leased ON timers (lease_until)
+  WHERE state = 0 AND lease_until IS NOT NULL;
+)sql";
+
 // Migrations in order; migration i brings the schema to version i + 1.
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5};
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3,
+                                       kSchemaV4, kSchemaV5, kSchemaV6};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

@@ -91,15 +91,16 @@ absl::Status InsertDelivery(SqliteDb& db, const DeliveryRecord& d) {
   HART_ASSIGN_OR_RETURN(ins, db.Prepare(
       "INSERT INTO deliveries (delivery_id, referral_id, agency_id, agency_kind, "
       "rule_ids, adapter_type, state, attempts, created_at, next_attempt_at, "
-      "ack_deadline, delivery_deadline, kind, changes, escalation) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)"));
+      "ack_deadline, delivery_deadline, kind, changes, escalation, last_attempt_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   ins->Bind(1, d.delivery_id).Bind(2, d.referral_id).Bind(3, d.agency_id)
       .Bind(4, int64_t{d.agency_kind}).Bind(5, absl::StrJoin(d.rule_ids, ","))
-      .Bind(6, d.adapter_type).Bind(7, int64_t{d.state})
-      .Bind(8, absl::ToUnixMicros(d.created_at)).Bind(9, absl::ToUnixMicros(d.next_attempt_at))
-      .Bind(10, absl::ToUnixMicros(d.ack_deadline)).Bind(11, OptMicros(d.delivery_deadline))
-      .Bind(12, int64_t{d.kind}).Bind(13, absl::StrJoin(d.changes, ","))
-      .BindBlob(14, d.escalation ? d.escalation->SerializeAsString() : std::string());
+      .Bind(6, d.adapter_type).Bind(7, int64_t{d.state}).Bind(8, int64_t{d.attempts})
+      .Bind(9, absl::ToUnixMicros(d.created_at)).Bind(10, absl::ToUnixMicros(d.next_attempt_at))
+      .Bind(11, absl::ToUnixMicros(d.ack_deadline)).Bind(12, OptMicros(d.delivery_deadline))
+      .Bind(13, int64_t{d.kind}).Bind(14, absl::StrJoin(d.changes, ","))
+      .BindBlob(15, d.escalation ? d.escalation->SerializeAsString() : std::string())
+      .Bind(16, OptMicros(d.last_attempt_at));
   return ins->Run();
 }
 
@@ -185,6 +186,11 @@ SqliteStore::SqliteStore(std::string path, int lock_fd, std::unique_ptr<SqliteDb
 
 SqliteStore::~SqliteStore() {
   {
+    absl::MutexLock lock(&checkpointer_mu_);
+    stopping_ = true;
+  }
+  if (checkpointer_.joinable()) checkpointer_.join();
+  {
     absl::MutexLock lock(&write_mu_);
     writer_.reset();
   }
@@ -219,7 +225,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
     return writer.status();
   }
   for (const char* pragma : {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL",
-                             "PRAGMA foreign_keys = ON"}) {
+                             "PRAGMA foreign_keys = ON", "PRAGMA wal_autocheckpoint = 0"}) {
     if (auto s = (*writer)->Exec(pragma); !s.ok()) {
       close(lock_fd);
       return s;
@@ -231,7 +237,23 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
   }
   auto store = std::unique_ptr<SqliteStore>(new SqliteStore(path, lock_fd, std::move(*writer)));
   if (auto s = store->LoadAuditTree(); !s.ok()) return s;
+  store->checkpointer_ = std::thread([raw = store.get()] { raw->RunCheckpointer(); });
   return store;
+}
+
+void SqliteStore::RunCheckpointer() {
+  auto db = SqliteDb::Open(path_, /*read_only=*/false);
+  if (!db.ok()) return;
+  absl::MutexLock lock(&checkpointer_mu_);
+  for (;;) {
+    // Maintenance paced by real time; nothing a test waits for.
+    checkpointer_mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(200));
+    if (stopping_) return;
+    checkpointer_mu_.Unlock();
+    // PASSIVE: copies what no reader still needs, never blocks the writer.
+    sqlite3_wal_checkpoint_v2((*db)->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    checkpointer_mu_.Lock();
+  }
 }
 
 absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteStore::AcquireReader() {
@@ -396,7 +418,12 @@ absl::StatusOr<std::vector<CreateReferralResult>> SqliteStore::CreateReferrals(
       for (const TimerRecord& t : item.timers) {
         HART_RETURN_IF_ERROR(InsertTimer(db, t, r.accepted_at));
       }
-      results.push_back({CreateReferralResult::Outcome::kCreated, std::move(receipt)});
+      CreateReferralResult result{CreateReferralResult::Outcome::kCreated, std::move(receipt)};
+      for (const FeedAppend& a : item.feed_appends) {
+        HART_ASSIGN_OR_RETURN(appended, AppendFeedEvent(db, a, r.accepted_at));
+        result.feed_appends.push_back(std::move(appended));
+      }
+      results.push_back(std::move(result));
     }
     return absl::OkStatus();
   });
@@ -515,44 +542,49 @@ absl::Status SqliteStore::RecordOutcomes(std::span<const DeliveryOutcome> outcom
   });
 }
 
+absl::StatusOr<FeedAppendResult> SqliteStore::AppendFeedEvent(SqliteDb& db,
+                                                              const FeedAppend& a,
+                                                              absl::Time now) {
+  HART_ASSIGN_OR_RETURN(existing, db.Prepare(
+      "SELECT agency_id, sequence FROM feed_events WHERE delivery_id = ?"));
+  existing->Bind(1, a.delivery_id);
+  HART_ASSIGN_OR_RETURN(found, existing->Step());
+  if (found) {
+    return FeedAppendResult{a.delivery_id, existing->Text(0),
+                            static_cast<uint64_t>(existing->Int(1))};
+  }
+  HART_ASSIGN_OR_RETURN(head, db.Prepare(
+      "INSERT INTO feed_heads (agency_id, last_sequence) VALUES (?, 1) "
+      "ON CONFLICT (agency_id) DO UPDATE SET last_sequence = last_sequence + 1 "
+      "RETURNING last_sequence"));
+  head->Bind(1, a.agency_id);
+  HART_ASSIGN_OR_RETURN(head_row, head->Step());
+  if (!head_row) return absl::InternalError("feed head did not advance");
+  const int64_t sequence = head->Int(0);
+  HART_RETURN_IF_ERROR(head->Run());
+  HART_ASSIGN_OR_RETURN(audit_index, InsertAudit(db, a.audit));
+  HART_ASSIGN_OR_RETURN(insert, db.Prepare(
+      "INSERT INTO feed_events (agency_id, sequence, delivery_id, appended_at, audit_index) "
+      "VALUES (?, ?, ?, ?, ?)"));
+  insert->Bind(1, a.agency_id).Bind(2, sequence).Bind(3, a.delivery_id)
+      .Bind(4, absl::ToUnixMicros(now)).Bind(5, static_cast<int64_t>(audit_index));
+  HART_RETURN_IF_ERROR(insert->Run());
+  HART_ASSIGN_OR_RETURN(update, db.Prepare(
+      "UPDATE deliveries SET transport_ref = ?, lease_until = NULL, last_error = '' "
+      "WHERE delivery_id = ?"));
+  update->Bind(1, absl::StrCat("feed:", a.agency_id, "#", sequence)).Bind(2, a.delivery_id);
+  HART_RETURN_IF_ERROR(update->Run());
+  return FeedAppendResult{a.delivery_id, a.agency_id, static_cast<uint64_t>(sequence)};
+}
+
 absl::StatusOr<std::vector<FeedAppendResult>> SqliteStore::AppendToFeeds(
     std::span<const FeedAppend> appends, absl::Time now) {
   std::vector<FeedAppendResult> results;
   absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
     results.clear();
     for (const FeedAppend& a : appends) {
-      HART_ASSIGN_OR_RETURN(existing, db.Prepare(
-          "SELECT agency_id, sequence FROM feed_events WHERE delivery_id = ?"));
-      existing->Bind(1, a.delivery_id);
-      HART_ASSIGN_OR_RETURN(found, existing->Step());
-      if (found) {
-        results.push_back({a.delivery_id, existing->Text(0),
-                           static_cast<uint64_t>(existing->Int(1))});
-        continue;
-      }
-      HART_ASSIGN_OR_RETURN(head, db.Prepare(
-          "INSERT INTO feed_heads (agency_id, last_sequence) VALUES (?, 1) "
-          "ON CONFLICT (agency_id) DO UPDATE SET last_sequence = last_sequence + 1 "
-          "RETURNING last_sequence"));
-      head->Bind(1, a.agency_id);
-      HART_ASSIGN_OR_RETURN(head_row, head->Step());
-      if (!head_row) return absl::InternalError("feed head did not advance");
-      const int64_t sequence = head->Int(0);
-      HART_RETURN_IF_ERROR(head->Run());
-      HART_ASSIGN_OR_RETURN(audit_index, InsertAudit(db, a.audit));
-      HART_ASSIGN_OR_RETURN(insert, db.Prepare(
-          "INSERT INTO feed_events (agency_id, sequence, delivery_id, appended_at, audit_index) "
-          "VALUES (?, ?, ?, ?, ?)"));
-      insert->Bind(1, a.agency_id).Bind(2, sequence).Bind(3, a.delivery_id)
-          .Bind(4, absl::ToUnixMicros(now)).Bind(5, static_cast<int64_t>(audit_index));
-      HART_RETURN_IF_ERROR(insert->Run());
-      HART_ASSIGN_OR_RETURN(update, db.Prepare(
-          "UPDATE deliveries SET transport_ref = ?, lease_until = NULL, last_error = '' "
-          "WHERE delivery_id = ?"));
-      update->Bind(1, absl::StrCat("feed:", a.agency_id, "#", sequence))
-          .Bind(2, a.delivery_id);
-      HART_RETURN_IF_ERROR(update->Run());
-      results.push_back({a.delivery_id, a.agency_id, static_cast<uint64_t>(sequence)});
+      HART_ASSIGN_OR_RETURN(result, AppendFeedEvent(db, a, now));
+      results.push_back(std::move(result));
     }
     return absl::OkStatus();
   });

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <memory>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,11 @@ class SqliteStore final : public Store {
   template <typename Body>
   absl::Status InWriteTransaction(Body&& body) ABSL_LOCKS_EXCLUDED(write_mu_);
   // Appends `event` as the next leaf; returns its index.
+  // Puts a delivery on its agency's feed inside an open transaction
+  // (idempotent: an appended delivery keeps its sequence).
+  absl::StatusOr<FeedAppendResult> AppendFeedEvent(sqlite::SqliteDb& db, const FeedAppend& a,
+                                                   absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // One acknowledgement inside an open transaction: ABORTED (nothing
   // written) if the delivery is no longer in its expected state.
   absl::StatusOr<uint64_t> WriteAck(sqlite::SqliteDb& db, const AckWrite& write)
@@ -93,6 +99,10 @@ class SqliteStore final : public Store {
   // Loads the tree's compact range, or builds it from the events (first
   // open after the upgrade to schema 3).
   absl::Status LoadAuditTree() ABSL_LOCKS_EXCLUDED(write_mu_);
+
+  // Copies the WAL back into the database file in the background, so the
+  // writer never pays for checkpoints in its commits.
+  void RunCheckpointer();
 
   absl::StatusOr<std::unique_ptr<sqlite::SqliteDb>> AcquireReader();
   void ReleaseReader(std::unique_ptr<sqlite::SqliteDb> db);
@@ -108,6 +118,9 @@ class SqliteStore final : public Store {
   AuditTreeHead committed_head_ ABSL_GUARDED_BY(head_mu_);
   absl::Mutex readers_mu_;
   std::vector<std::unique_ptr<sqlite::SqliteDb>> idle_readers_ ABSL_GUARDED_BY(readers_mu_);
+  absl::Mutex checkpointer_mu_;
+  bool stopping_ ABSL_GUARDED_BY(checkpointer_mu_) = false;
+  std::thread checkpointer_;
 };
 
 }  // namespace hart

@@ -6,9 +6,10 @@
 
 namespace hart {
 
-DispatchLoop::DispatchLoop(std::vector<Pass> passes, Store& store, const Clock& clock,
-                           absl::Duration max_idle_wait)
-    : passes_(std::move(passes)),
+DispatchLoop::DispatchLoop(std::vector<Pass> due_work, std::vector<Pass> maintenance,
+                           Store& store, const Clock& clock, absl::Duration max_idle_wait)
+    : due_work_(std::move(due_work)),
+      maintenance_(std::move(maintenance)),
       store_(store),
       clock_(clock),
       max_idle_wait_(max_idle_wait),
@@ -35,20 +36,29 @@ void DispatchLoop::Run() {
       if (stopping_) return;
       woken_ = false;
     }
-    size_t done = 0;
-    for (const Pass& pass : passes_) {
-      auto result = pass();
-      if (!result.ok()) {
-        log->error("event=pass_failed code={}", absl::StatusCodeToString(result.status().code()));
-      } else {
-        done += *result;
+    auto run = [&](const std::vector<Pass>& passes) {
+      size_t done = 0;
+      for (const Pass& pass : passes) {
+        auto result = pass();
+        if (!result.ok()) {
+          log->error("event=pass_failed code={}",
+                     absl::StatusCodeToString(result.status().code()));
+        } else {
+          done += *result;
+        }
       }
+      return done;
+    };
+    run(maintenance_);
+    auto next = store_.NextDueTime();
+    const absl::Time now = clock_.Now();
+    if (!next.ok() || (next->has_value() && **next <= now)) {
+      if (run(due_work_) > 0) continue;  // there may be more due right away
     }
-    if (done > 0) continue;  // there may be more due right away
     absl::Duration wait = max_idle_wait_;
-    if (auto next = store_.NextDueTime(); next.ok() && next->has_value()) {
+    if (next.ok() && next->has_value()) {
       // At least a millisecond, so a claim racing a lease expiry cannot spin.
-      wait = std::clamp(**next - clock_.Now(), absl::Milliseconds(1), max_idle_wait_);
+      wait = std::clamp(**next - now, absl::Milliseconds(1), max_idle_wait_);
     }
     absl::MutexLock lock(&mu_);
     auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return woken_ || stopping_; };

@@ -20,9 +20,11 @@ class DispatchLoop {
   // One pass: does what is due now, returns how much it did.
   using Pass = std::function<absl::StatusOr<size_t>()>;
 
-  // `max_idle_wait` bounds how long the loop sleeps without a wake-up.
-  DispatchLoop(std::vector<Pass> passes, Store& store, const Clock& clock,
-               absl::Duration max_idle_wait = absl::Seconds(1));
+  // `due_work` runs only when the store says something is due (claims are
+  // write transactions: not worth taking for nothing); `maintenance` runs on
+  // every turn. `max_idle_wait` bounds how long the loop sleeps.
+  DispatchLoop(std::vector<Pass> due_work, std::vector<Pass> maintenance, Store& store,
+               const Clock& clock, absl::Duration max_idle_wait = absl::Seconds(1));
   ~DispatchLoop();  // stops and joins
 
   void Wake();
@@ -30,7 +32,8 @@ class DispatchLoop {
  private:
   void Run();
 
-  const std::vector<Pass> passes_;
+  const std::vector<Pass> due_work_;
+  const std::vector<Pass> maintenance_;
   Store& store_;
   const Clock& clock_;
   const absl::Duration max_idle_wait_;

@@ -126,15 +126,11 @@ class BrokerServerImpl final : public BrokerServer {
         *store_, *updater_, ladders_.get(), clock_, policy.claim_lease, wake,
         [this](uint64_t sequence) { escalation_hub_.Publish(kEscalationTopic, sequence); });
     dispatch_loop_ = std::make_unique<DispatchLoop>(
-        std::vector<DispatchLoop::Pass>{
-            [this] { return timer_runner_->RunOnce(); },
-            [this] { return dispatcher_->RunOnce(); },
-            [this, checkpoint_interval]() -> absl::StatusOr<size_t> {
-              // Checkpoints are not "work done": never keep the loop spinning.
-              auto made = audit_log_->CheckpointIfDue(checkpoint_interval);
-              if (!made.ok()) return made.status();
-              return size_t{0};
-            }},
+        std::vector<DispatchLoop::Pass>{[this] { return timer_runner_->RunOnce(); },
+                                        [this] { return dispatcher_->RunOnce(); }},
+        std::vector<DispatchLoop::Pass>{[this, checkpoint_interval]() {
+          return audit_log_->CheckpointIfDue(checkpoint_interval);
+        }},
         *store_, clock_);
     supplements_ = std::make_unique<SupplementProcessor>(*geography_, *updater_, *store_,
                                                          clock_, wake);

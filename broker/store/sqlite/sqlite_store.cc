@@ -458,8 +458,9 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteStore::ClaimDueDeliveries(
     due.reset();
     if (claimed.size() < limit) {
       HART_ASSIGN_OR_RETURN(expired, db.Prepare(absl::StrCat(
-          "SELECT ", kDeliveryColumns, " FROM deliveries d WHERE d.state = 2 "
-          "AND d.transport_ref = '' AND d.lease_until <= ?1 ORDER BY d.lease_until LIMIT ?2")));
+          "SELECT ", kDeliveryColumns, " FROM deliveries d INDEXED BY deliveries_unsent_claims "
+          "WHERE d.state = 2 AND d.transport_ref = '' AND d.lease_until <= ?1 "
+          "ORDER BY d.lease_until LIMIT ?2")));
       expired->Bind(1, absl::ToUnixMicros(now))
           .Bind(2, static_cast<int64_t>(limit - claimed.size()));
       for (;;) {
@@ -508,11 +509,14 @@ absl::StatusOr<std::optional<absl::Time>> SqliteStore::NextDueTime() {
       "SELECT MIN(t) FROM ("
       " SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE state = 1"
       " UNION ALL"
-      " SELECT MIN(lease_until) AS t FROM deliveries WHERE state = 2 AND transport_ref = ''"
+      " SELECT MIN(lease_until) AS t FROM deliveries INDEXED BY deliveries_unsent_claims"
+      "   WHERE state = 2 AND transport_ref = ''"
       " UNION ALL"
-      " SELECT MIN(due_at) AS t FROM timers WHERE state = 0 AND lease_until IS NULL"
+      " SELECT MIN(due_at) AS t FROM timers INDEXED BY timers_pending_due"
+      "   WHERE state = 0 AND lease_until IS NULL"
       " UNION ALL"
-      " SELECT MIN(lease_until) AS t FROM timers WHERE state = 0 AND lease_until IS NOT NULL)"));
+      " SELECT MIN(lease_until) AS t FROM timers INDEXED BY timers_leased"
+      "   WHERE state = 0 AND lease_until IS NOT NULL)"));
   HART_ASSIGN_OR_RETURN(row, stmt->Step());
   if (!row || stmt->IsNull(0)) return std::optional<absl::Time>();
   return std::optional<absl::Time>(absl::FromUnixMicros(stmt->Int(0)));

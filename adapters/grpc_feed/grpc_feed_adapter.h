@@ -35,6 +35,7 @@ class GrpcFeedAdapterFactory final : public AdapterFactory {
   explicit GrpcFeedAdapterFactory(FeedAppender* appender) : appender_(appender) {}
   std::string_view type() const override { return kAdapterType; }
   absl::Status ValidateSettings(const google::protobuf::Struct& settings) const override;
+  bool feeds_from_store() const override { return true; }
   absl::StatusOr<std::unique_ptr<Adapter>> Create(
       const std::string& agency_id, const google::protobuf::Struct& settings,
       const AdapterContext& context) const override;

@@ -10,9 +10,6 @@
 namespace hart {
 namespace {
 
-constexpr std::initializer_list<Role> kAuditRoles = {Role::kAuditor, Role::kSupervisor};
-constexpr std::initializer_list<Role> kPartnerRoles = {Role::kAuditor, Role::kSupervisor,
-                                                        Role::kAgency};
 
 // Finishes `reactor` with `status` when it is an error; true if it did.
 bool FinishIfError(grpc::ServerUnaryReactor* reactor, const absl::Status& status) {
@@ -34,7 +31,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ListEvents(grpc::CallbackServerConte
                                                        const v1::ListEventsRequest* request,
                                                        v1::ListEventsResponse* response) {
   auto* reactor = context->DefaultReactor();
-  auto identity = authorizer_.Require(*context, "ListEvents", kAuditRoles);
+  auto identity = authorizer_.Require(*context, "AuditService.ListEvents");
   if (FinishIfError(reactor, identity.status())) return reactor;
   AuditQuery query;
   query.referral_id = request->referral_id();
@@ -56,7 +53,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::GetCheckpoint(grpc::CallbackServerCo
                                                           const v1::GetCheckpointRequest* request,
                                                           v1::Checkpoint* response) {
   auto* reactor = context->DefaultReactor();
-  auto identity = authorizer_.Require(*context, "GetCheckpoint", kPartnerRoles);
+  auto identity = authorizer_.Require(*context, "AuditService.GetCheckpoint");
   if (FinishIfError(reactor, identity.status())) return reactor;
   auto checkpoint = log_.GetCheckpoint(request->tree_size());
   if (FinishIfError(reactor, checkpoint.status())) return reactor;
@@ -69,7 +66,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ListCheckpoints(
     grpc::CallbackServerContext* context, const v1::ListCheckpointsRequest*,
     v1::ListCheckpointsResponse* response) {
   auto* reactor = context->DefaultReactor();
-  auto identity = authorizer_.Require(*context, "ListCheckpoints", kAuditRoles);
+  auto identity = authorizer_.Require(*context, "AuditService.ListCheckpoints");
   if (FinishIfError(reactor, identity.status())) return reactor;
   auto all = store_.ListCheckpoints();
   if (FinishIfError(reactor, all.status())) return reactor;
@@ -82,7 +79,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::CreateCheckpoint(
     grpc::CallbackServerContext* context, const v1::CreateCheckpointRequest*,
     v1::Checkpoint* response) {
   auto* reactor = context->DefaultReactor();
-  auto identity = authorizer_.Require(*context, "CreateCheckpoint", kAuditRoles);
+  auto identity = authorizer_.Require(*context, "AuditService.CreateCheckpoint");
   if (FinishIfError(reactor, identity.status())) return reactor;
   auto checkpoint = log_.Checkpoint();
   if (FinishIfError(reactor, checkpoint.status())) return reactor;
@@ -95,7 +92,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ProveInclusion(
     grpc::CallbackServerContext* context, const v1::ProveInclusionRequest* request,
     v1::InclusionProof* response) {
   auto* reactor = context->DefaultReactor();
-  auto identity = authorizer_.Require(*context, "ProveInclusion", kPartnerRoles);
+  auto identity = authorizer_.Require(*context, "AuditService.ProveInclusion");
   if (FinishIfError(reactor, identity.status())) return reactor;
   AuditQuery query;
   query.start_index = request->leaf_index();
@@ -114,7 +111,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ProveInclusion(
                                                     absl::NotFoundError("no delivery"))
                                               : store_.GetDelivery(event.delivery_id);
     if (!delivery.ok() || delivery->agency_id != identity->id) {
-      authorizer_.RecordDenial(identity->ToString(), "ProveInclusion", event.referral_id,
+      authorizer_.RecordDenial(identity->ToString(), "AuditService.ProveInclusion", event.referral_id,
                                event.delivery_id);
       FinishIfError(reactor, absl::PermissionDeniedError(absl::StrCat(
                                  "audit event ", event.index,
@@ -136,7 +133,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ProveConsistency(
     grpc::CallbackServerContext* context, const v1::ProveConsistencyRequest* request,
     v1::ConsistencyProof* response) {
   auto* reactor = context->DefaultReactor();
-  auto identity = authorizer_.Require(*context, "ProveConsistency", kPartnerRoles);
+  auto identity = authorizer_.Require(*context, "AuditService.ProveConsistency");
   if (FinishIfError(reactor, identity.status())) return reactor;
   auto proof = log_.ProveConsistency(request->first_size(), request->second_size());
   if (FinishIfError(reactor, proof.status())) return reactor;
@@ -151,7 +148,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::GetPublicKey(grpc::CallbackServerCon
                                                          const v1::GetPublicKeyRequest*,
                                                          v1::PublicKey* response) {
   auto* reactor = context->DefaultReactor();
-  auto identity = authorizer_.Require(*context, "GetPublicKey", kPartnerRoles);
+  auto identity = authorizer_.Require(*context, "AuditService.GetPublicKey");
   if (FinishIfError(reactor, identity.status())) return reactor;
   response->set_key_id(log_.signer().key_id());
   response->set_public_key_pem(log_.signer().public_key_pem());

@@ -29,8 +29,9 @@ constexpr size_t kPage = 64;
 
 class EscalationWatch final : public grpc::ServerWriteReactor<v1::EscalationEvent> {
  public:
-  EscalationWatch(Store& store, TopicHub& hub, uint64_t resume_after)
-      : store_(store), hub_(hub), cursor_(resume_after) {
+  EscalationWatch(Store& store, TopicHub& hub, uint64_t resume_after,
+                  std::function<void()> on_done)
+      : store_(store), hub_(hub), on_done_(std::move(on_done)), cursor_(resume_after) {
     token_ = hub_.Listen(kEscalationTopic, [this](uint64_t) {
       absl::MutexLock lock(&mu_);
       WriteNextLocked();
@@ -57,6 +58,7 @@ class EscalationWatch final : public grpc::ServerWriteReactor<v1::EscalationEven
 
   void OnDone() override {
     hub_.Unlisten(token_);
+    if (on_done_) on_done_();
     delete this;
   }
 
@@ -89,6 +91,7 @@ class EscalationWatch final : public grpc::ServerWriteReactor<v1::EscalationEven
 
   Store& store_;
   TopicHub& hub_;
+  const std::function<void()> on_done_;
   TopicHub::Token token_ = 0;
   absl::Mutex mu_;
   uint64_t cursor_ ABSL_GUARDED_BY(mu_);
@@ -101,9 +104,9 @@ class EscalationWatch final : public grpc::ServerWriteReactor<v1::EscalationEven
 
 }  // namespace
 
-grpc::ServerWriteReactor<v1::EscalationEvent>* StartEscalationWatch(Store& store, TopicHub& hub,
-                                                                   uint64_t resume_after) {
-  return new EscalationWatch(store, hub, resume_after);
+grpc::ServerWriteReactor<v1::EscalationEvent>* StartEscalationWatch(
+    Store& store, TopicHub& hub, uint64_t resume_after, std::function<void()> on_done) {
+  return new EscalationWatch(store, hub, resume_after, std::move(on_done));
 }
 
 }  // namespace hart

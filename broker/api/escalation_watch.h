@@ -3,6 +3,8 @@
 // ones as the hub announces them. Bounded memory per watcher.
 #pragma once
 
+#include <functional>
+
 #include "broker/common/topic_hub.h"
 #include "broker/store.h"
 #include "grpcpp/support/server_callback.h"
@@ -14,9 +16,10 @@ inline constexpr char kEscalationTopic[] = "escalations";
 
 v1::EscalationEvent ToApiEscalation(const EscalationRecord& record);
 
-// Creates a self-deleting reactor streaming escalations after `resume_after`.
-// `store` and `hub` must outlive every stream (shut the server down first).
-grpc::ServerWriteReactor<v1::EscalationEvent>* StartEscalationWatch(Store& store, TopicHub& hub,
-                                                                   uint64_t resume_after);
+// Creates a self-deleting reactor streaming escalations after `resume_after`;
+// `on_done` runs when the stream ends. `store` and `hub` must outlive every
+// stream (shut the server down first).
+grpc::ServerWriteReactor<v1::EscalationEvent>* StartEscalationWatch(
+    Store& store, TopicHub& hub, uint64_t resume_after, std::function<void()> on_done);
 
 }  // namespace hart

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "adapters/grpc_feed/feed_cursor.h"
+#include "broker/api/refused_stream.h"
 #include "broker/api/status_mapping.h"
 #include "broker/common/logging.h"
 #include "broker/common/time_util.h"
@@ -14,11 +15,11 @@ namespace hart {
 // a time; at most one page of events is buffered.
 class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
  public:
-  FeedSubscription(FeedServiceImpl& service, std::string agency_id, uint64_t resume_after)
+  FeedSubscription(FeedServiceImpl& service, Identity identity, uint64_t resume_after)
       : service_(service),
-        agency_id_(agency_id),
-        cursor_(service.store_, std::move(agency_id), resume_after,
-                service.options_.page_size) {}
+        identity_(std::move(identity)),
+        agency_id_(identity_.id),
+        cursor_(service.store_, agency_id_, resume_after, service.options_.page_size) {}
 
   void Start() {
     token_ = service_.hub_.Listen(agency_id_, [this](uint64_t) { OnFeedGrew(); });
@@ -70,6 +71,7 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
     // After these two calls no hub or ticker callback can reach this object.
     service_.hub_.Unlisten(token_);
     service_.RemoveSubscription(this);
+    service_.authorizer_.CloseStream(identity_);
     delete this;
   }
 
@@ -127,6 +129,7 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
   }
 
   FeedServiceImpl& service_;
+  const Identity identity_;
   const std::string agency_id_;
   grpc_feed::FeedHub::Token token_ = 0;
 
@@ -186,19 +189,15 @@ void FeedServiceImpl::TickHeartbeats() {
 
 grpc::ServerWriteReactor<v1::FeedEvent>* FeedServiceImpl::Subscribe(
     grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
-  auto identity = authorizer_.Require(*context, "Subscribe", {Role::kAgency});
-  if (!identity.ok()) {
-    class Refusal final : public grpc::ServerWriteReactor<v1::FeedEvent> {
-     public:
-      explicit Refusal(grpc::Status status) { Finish(std::move(status)); }
-      void OnDone() override { delete this; }
-    };
-    return new Refusal(ToGrpcStatus(identity.status()));
+  auto identity = authorizer_.Require(*context, "FeedService.Subscribe");
+  if (!identity.ok()) return new RefusedStream<v1::FeedEvent>(ToGrpcStatus(identity.status()));
+  if (auto slot = authorizer_.OpenStream(*identity); !slot.ok()) {
+    return new RefusedStream<v1::FeedEvent>(ToGrpcStatus(slot));
   }
   Logger("feed")->info("event=subscribe agency={} resume_after={}", identity->id,
                        request->resume_after());
   auto* subscription =
-      new FeedSubscription(*this, identity->id, request->resume_after());
+      new FeedSubscription(*this, *identity, request->resume_after());
   subscription->Start();
   return subscription;
 }
@@ -207,7 +206,7 @@ grpc::ServerUnaryReactor* FeedServiceImpl::Acknowledge(
     grpc::CallbackServerContext* context, const v1::AcknowledgeRequest* request,
     v1::AcknowledgeResponse* response) {
   auto* reactor = context->DefaultReactor();
-  auto identity = authorizer_.Require(*context, "Acknowledge", {Role::kAgency});
+  auto identity = authorizer_.Require(*context, "FeedService.Acknowledge");
   if (!identity.ok()) {
     reactor->Finish(ToGrpcStatus(identity.status()));
     return reactor;
@@ -218,7 +217,7 @@ grpc::ServerUnaryReactor* FeedServiceImpl::Acknowledge(
       std::move(ack), [this, reactor, response, actor = identity->ToString(),
                        delivery_id = request->delivery_id()](absl::StatusOr<AckOutcome> outcome) {
         if (absl::IsPermissionDenied(outcome.status())) {
-          authorizer_.RecordDenial(actor, "Acknowledge", "", delivery_id);
+          authorizer_.RecordDenial(actor, "FeedService.Acknowledge", "", delivery_id);
         }
         if (outcome.ok()) {
           response->set_state(outcome->state);

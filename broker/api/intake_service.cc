@@ -9,7 +9,7 @@ grpc::ServerUnaryReactor* IntakeServiceImpl::SubmitIntake(
     grpc::CallbackServerContext* context, const v1::SubmitIntakeRequest* request,
     v1::SubmitIntakeResponse* response) {
   auto* reactor = context->DefaultReactor();
-  auto identity = authorizer_.Require(*context, "SubmitIntake", {Role::kCareline});
+  auto identity = authorizer_.Require(*context, "IntakeService.SubmitIntake");
   if (!identity.ok()) {
     reactor->Finish(ToGrpcStatus(identity.status()));
     return reactor;
@@ -31,7 +31,7 @@ grpc::ServerUnaryReactor* IntakeServiceImpl::SupplementIntake(
     grpc::CallbackServerContext* context, const v1::SupplementIntakeRequest* request,
     v1::SupplementIntakeResponse* response) {
   auto* reactor = context->DefaultReactor();
-  auto identity = authorizer_.Require(*context, "SupplementIntake", {Role::kCareline});
+  auto identity = authorizer_.Require(*context, "IntakeService.SupplementIntake");
   if (!identity.ok()) {
     reactor->Finish(ToGrpcStatus(identity.status()));
     return reactor;

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/numbers.h"
 #include "broker/api/escalation_watch.h"
+#include "broker/api/refused_stream.h"
 #include "broker/api/status_mapping.h"
 #include "broker/common/field_violations.h"
 #include "broker/common/time_util.h"
@@ -47,7 +48,7 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::GetReferral(
     grpc::CallbackServerContext* context, const v1::GetReferralRequest* request,
     v1::ReferralStatus* response) {
   auto* reactor = context->DefaultReactor();
-  auto identity = d_.authorizer->Require(*context, "GetReferral", {Role::kSupervisor});
+  auto identity = d_.authorizer->Require(*context, "SupervisorService.GetReferral");
   if (!identity.ok()) {
     reactor->Finish(ToGrpcStatus(identity.status()));
     return reactor;
@@ -117,7 +118,7 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::ExplainRouting(
     grpc::CallbackServerContext* context, const v1::ExplainRoutingRequest* request,
     v1::ExplainRoutingResponse* response) {
   auto* reactor = context->DefaultReactor();
-  auto identity = d_.authorizer->Require(*context, "ExplainRouting", {Role::kSupervisor});
+  auto identity = d_.authorizer->Require(*context, "SupervisorService.ExplainRouting");
   if (!identity.ok()) {
     reactor->Finish(ToGrpcStatus(identity.status()));
     return reactor;
@@ -164,7 +165,7 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::ListReferrals(
     grpc::CallbackServerContext* context, const v1::ListReferralsRequest* request,
     v1::ListReferralsResponse* response) {
   auto* reactor = context->DefaultReactor();
-  auto identity = d_.authorizer->Require(*context, "ListReferrals", {Role::kSupervisor});
+  auto identity = d_.authorizer->Require(*context, "SupervisorService.ListReferrals");
   if (!identity.ok()) {
     reactor->Finish(ToGrpcStatus(identity.status()));
     return reactor;
@@ -234,23 +235,24 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::ListReferrals(
 
 grpc::ServerWriteReactor<v1::EscalationEvent>* SupervisorServiceImpl::WatchEscalations(
     grpc::CallbackServerContext* context, const v1::WatchEscalationsRequest* request) {
-  auto identity = d_.authorizer->Require(*context, "WatchEscalations", {Role::kSupervisor});
+  auto identity = d_.authorizer->Require(*context, "SupervisorService.WatchEscalations");
   if (!identity.ok()) {
-    class Refusal final : public grpc::ServerWriteReactor<v1::EscalationEvent> {
-     public:
-      explicit Refusal(grpc::Status status) { Finish(std::move(status)); }
-      void OnDone() override { delete this; }
-    };
-    return new Refusal(ToGrpcStatus(identity.status()));
+    return new RefusedStream<v1::EscalationEvent>(ToGrpcStatus(identity.status()));
   }
-  return StartEscalationWatch(*d_.store, *d_.escalation_hub, request->resume_after());
+  if (auto slot = d_.authorizer->OpenStream(*identity); !slot.ok()) {
+    return new RefusedStream<v1::EscalationEvent>(ToGrpcStatus(slot));
+  }
+  return StartEscalationWatch(*d_.store, *d_.escalation_hub, request->resume_after(),
+                              [authorizer = d_.authorizer, who = *identity] {
+                                authorizer->CloseStream(who);
+                              });
 }
 
 grpc::ServerUnaryReactor* SupervisorServiceImpl::Redeliver(grpc::CallbackServerContext* context,
                                                            const v1::RedeliverRequest* request,
                                                            v1::RedeliverResponse* response) {
   auto* reactor = context->DefaultReactor();
-  auto identity = d_.authorizer->Require(*context, "Redeliver", {Role::kSupervisor});
+  auto identity = d_.authorizer->Require(*context, "SupervisorService.Redeliver");
   if (!identity.ok()) {
     reactor->Finish(ToGrpcStatus(identity.status()));
     return reactor;
@@ -273,7 +275,7 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::AcknowledgeOnBehalf(
     grpc::CallbackServerContext* context, const v1::AcknowledgeOnBehalfRequest* request,
     v1::AcknowledgeOnBehalfResponse* response) {
   auto* reactor = context->DefaultReactor();
-  auto identity = d_.authorizer->Require(*context, "AcknowledgeOnBehalf", {Role::kSupervisor});
+  auto identity = d_.authorizer->Require(*context, "SupervisorService.AcknowledgeOnBehalf");
   if (!identity.ok()) {
     reactor->Finish(ToGrpcStatus(identity.status()));
     return reactor;

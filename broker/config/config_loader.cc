@@ -43,6 +43,15 @@ void ApplyConfigDefaults(cfg::BrokerConfig* config) {
     server->set_max_receive_message_bytes(2 << 20);
   }
   if (server->max_send_message_bytes() == 0) server->set_max_send_message_bytes(4 << 20);
+  if (server->max_concurrent_streams() == 0) server->set_max_concurrent_streams(100);
+  if (server->max_metadata_bytes() == 0) server->set_max_metadata_bytes(16 << 10);
+  if (!server->has_handshake_timeout()) server->mutable_handshake_timeout()->set_seconds(10);
+  if (!server->has_min_ping_interval()) server->mutable_min_ping_interval()->set_seconds(60);
+  if (server->max_ping_strikes() == 0) server->set_max_ping_strikes(2);
+  if (server->rate_limit_per_second() == 0) server->set_rate_limit_per_second(200);
+  if (server->rate_limit_burst() == 0) server->set_rate_limit_burst(400);
+  if (server->max_streams_per_identity() == 0) server->set_max_streams_per_identity(8);
+  if (!server->has_require_deadlines()) server->set_require_deadlines(true);
   auto* store = config->mutable_store();
   if (store->backend().empty()) store->set_backend("sqlite");
   if (store->max_group_commit() == 0) store->set_max_group_commit(256);

@@ -151,7 +151,13 @@ class BrokerServerImpl final : public BrokerServer {
     pipeline_ = std::make_unique<IntakePipeline>(*geography_, *router_, *store_, *committer_,
                                                  clock_, ids_, ladders_.get(),
                                                  std::move(feed_agencies));
-    authorizer_ = std::make_unique<Authorizer>(*store_, clock_);
+    const auto& server = config.server();
+    AuthorizerOptions auth;
+    auth.rate_per_second = server.rate_limit_per_second();
+    auth.rate_burst = server.rate_limit_burst();
+    auth.max_streams_per_identity = server.max_streams_per_identity();
+    auth.require_deadlines = server.require_deadlines();
+    authorizer_ = std::make_unique<Authorizer>(*store_, clock_, auth);
     acks_ = std::make_unique<AckRecorder>(*store_, clock_, ladders_.get());
     redeliverer_ = std::make_unique<Redeliverer>(*store_, *geography_, ladders_.get(), clock_, ids_);
     intake_service_ =
@@ -231,6 +237,21 @@ class BrokerServerImpl final : public BrokerServer {
         static_cast<int>(options_.config.server().max_receive_message_bytes()));
     builder.SetMaxSendMessageSize(
         static_cast<int>(options_.config.server().max_send_message_bytes()));
+    // Limits against abusive peers (Debian's gRPC 1.51 has known HTTP/2
+    // denial-of-service issues: nothing here may be unbounded).
+    const auto& limits = options_.config.server();
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                               static_cast<int>(limits.max_concurrent_streams()));
+    builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE,
+                               static_cast<int>(limits.max_metadata_bytes()));
+    builder.AddChannelArgument(
+        GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+        static_cast<int>(absl::ToInt64Milliseconds(FromProtoDuration(limits.handshake_timeout()))));
+    builder.AddChannelArgument(
+        GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+        static_cast<int>(absl::ToInt64Milliseconds(FromProtoDuration(limits.min_ping_interval()))));
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES,
+                               static_cast<int>(limits.max_ping_strikes()));
     builder.RegisterService(intake_service_.get());
     builder.RegisterService(feed_service_.get());
     builder.RegisterService(supervisor_service_.get());

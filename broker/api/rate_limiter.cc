@@ -1,0 +1,23 @@
+#include "broker/api/rate_limiter.h"
+
+#include <algorithm>
+
+namespace hart {
+
+bool RateLimiter::Allow(const std::string& identity) {
+  if (per_second_ <= 0) return true;
+  const absl::Time now = clock_.Now();
+  absl::MutexLock lock(&mu_);
+  auto [it, inserted] = buckets_.try_emplace(identity, Bucket{burst_, now});
+  Bucket& bucket = it->second;
+  const double elapsed = absl::ToDoubleSeconds(now - bucket.refilled_at);
+  if (elapsed > 0) {
+    bucket.tokens = std::min(burst_, bucket.tokens + elapsed * per_second_);
+    bucket.refilled_at = now;
+  }
+  if (bucket.tokens < 1) return false;
+  bucket.tokens -= 1;
+  return true;
+}
+
+}  // namespace hart

@@ -65,7 +65,7 @@ BrokerProcess::BrokerProcess(const std::string& data_dir, const std::string& con
     }
     execl(HART_BROKER_BINARY, HART_BROKER_BINARY, "--config", config.c_str(), "--data-dir",
           data_dir.c_str(), "--tls-dir", certs.c_str(), "--listen", "127.0.0.1:0",
-          "--port-file", port_file.c_str(), "--log-level", "warn", nullptr);
+          "--port-file", port_file.c_str(), "--log-level", "debug", nullptr);
     _exit(127);
   }
   const bool up = WaitFor(

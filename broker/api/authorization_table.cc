@@ -14,6 +14,7 @@ const std::vector<RpcPermission>& AuthorizationTable() {
       {"SupervisorService.WatchEscalations", {Role::kSupervisor}, "all escalations", true},
       {"SupervisorService.Redeliver", {Role::kSupervisor}, "DEAD or DECLINED deliveries"},
       {"SupervisorService.AcknowledgeOnBehalf", {Role::kSupervisor}, "any delivery"},
+      {"SupervisorService.SealReferral", {Role::kSupervisor}, "any referral, by court order"},
       {"AuditService.ListEvents", {Role::kAuditor, Role::kSupervisor}, "the whole log"},
       {"AuditService.ListCheckpoints", {Role::kAuditor, Role::kSupervisor}, "all checkpoints"},
       {"AuditService.CreateCheckpoint", {Role::kAuditor, Role::kSupervisor}, "the log"},
@@ -29,6 +30,7 @@ const std::vector<RpcPermission>& AuthorizationTable() {
       {"AuditService.ProveInclusion",
        {Role::kAuditor, Role::kSupervisor, Role::kAgency},
        "any event; an agency only events about its own deliveries"},
+      {"OperatorService.RotateDataKeys", {Role::kOperator}, "the key directory and data keys"},
   };
   return *table;
 }

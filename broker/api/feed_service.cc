@@ -122,9 +122,17 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
     delivery->set_kind(entry.delivery.kind);
     delivery->set_audit_index(entry.audit_index);
     if (entry.delivery.escalation) *delivery->mutable_escalation() = *entry.delivery.escalation;
+    if (entry.delivery.erasure) *delivery->mutable_erasure() = *entry.delivery.erasure;
     for (const auto& change : entry.delivery.changes) delivery->add_changes(change);
-    *delivery->mutable_referral() =
-        service_.views_.Build(entry.delivery, entry.intake, entry.priority);
+    if (entry.sealed) {
+      // Sealed: the facts are gone; only references and the order remain.
+      *delivery->mutable_referral() =
+          service_.views_.BuildNotification(entry.delivery, entry.priority);
+      delivery->mutable_referral()->set_sealed(true);
+    } else {
+      *delivery->mutable_referral() =
+          service_.views_.Build(entry.delivery, entry.intake, entry.priority);
+    }
     return event;
   }
 

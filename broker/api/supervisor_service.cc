@@ -81,6 +81,7 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::GetReferral(
   response->set_resolved_town(referral->resolved_town);
   *response->mutable_received_at() = ToProtoTime(referral->received_at);
   *response->mutable_accepted_at() = ToProtoTime(referral->accepted_at);
+  if (referral->sealed_at) *response->mutable_sealed_at() = ToProtoTime(*referral->sealed_at);
   const absl::Time now = d_.clock->Now();
   for (const auto& item : *deliveries) {
     v1::DeliveryStatus* status = response->add_deliveries();
@@ -293,6 +294,26 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::AcknowledgeOnBehalf(
     if (outcome->audit_index) response->set_audit_index(*outcome->audit_index);
   }
   reactor->Finish(ToGrpcStatus(outcome.status()));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SupervisorServiceImpl::SealReferral(
+    grpc::CallbackServerContext* context, const v1::SealReferralRequest* request,
+    v1::SealReferralResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  auto identity = d_.authorizer->Require(*context, "SupervisorService.SealReferral");
+  if (!identity.ok()) {
+    reactor->Finish(ToGrpcStatus(identity.status()));
+    return reactor;
+  }
+  auto sealed = d_.sealer->Seal(request->referral_id(), request->court_order_reference(),
+                                identity->ToString());
+  if (sealed.ok()) {
+    for (const auto& agency : sealed->notified_agency_ids) response->add_notified_agency_ids(agency);
+    response->set_stopped_deliveries(sealed->stopped_deliveries);
+    if (d_.wake) d_.wake();
+  }
+  reactor->Finish(ToGrpcStatus(sealed.status()));
   return reactor;
 }
 

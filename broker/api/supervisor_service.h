@@ -6,6 +6,7 @@
 #include "broker/acks/ack_recorder.h"
 #include "broker/acks/redelivery.h"
 #include "broker/api/authorizer.h"
+#include "broker/intake/sealer.h"
 #include "broker/common/topic_hub.h"
 #include "broker/intake/intake_pipeline.h"
 #include "broker/store.h"
@@ -24,6 +25,7 @@ class SupervisorServiceImpl final : public v1::SupervisorService::CallbackServic
     Redeliverer* redeliverer = nullptr;
     AckRecorder* acks = nullptr;
     TopicHub* escalation_hub = nullptr;
+    Sealer* sealer = nullptr;
     // Wakes the dispatcher after a redelivery.
     std::function<void()> wake;
   };
@@ -47,6 +49,9 @@ class SupervisorServiceImpl final : public v1::SupervisorService::CallbackServic
   grpc::ServerUnaryReactor* AcknowledgeOnBehalf(
       grpc::CallbackServerContext* context, const v1::AcknowledgeOnBehalfRequest* request,
       v1::AcknowledgeOnBehalfResponse* response) override;
+  grpc::ServerUnaryReactor* SealReferral(grpc::CallbackServerContext* context,
+                                         const v1::SealReferralRequest* request,
+                                         v1::SealReferralResponse* response) override;
 
  private:
   Deps d_;

@@ -19,6 +19,9 @@
 #include "broker/audit/checkpoint_signer.h"
 #include "broker/api/feed_service.h"
 #include "broker/api/intake_service.h"
+#include "broker/api/operator_service.h"
+#include "broker/crypto/key_ring.h"
+#include "broker/intake/sealer.h"
 #include "broker/api/supervisor_service.h"
 #include "broker/clock.h"
 #include "broker/common/crypto_random.h"
@@ -65,7 +68,10 @@ class BrokerServerImpl final : public BrokerServer {
     router_ = std::make_unique<Router>(config, *geography_);
     views_ = std::make_unique<ViewBuilder>(config);
 
-    auto store = SqliteStore::Open(options_.data_dir);
+    auto keys = crypto::KeyRing::Load(options_.key_dir, /*create_if_empty=*/true, random_);
+    if (!keys.ok()) return keys.status();
+    keys_ = std::move(*keys);
+    auto store = SqliteStore::Open(options_.data_dir, keys_.get());
     if (!store.ok()) return store.status();
     store_ = std::move(*store);
     // This process owns the data directory: claims of a killed predecessor
@@ -160,6 +166,9 @@ class BrokerServerImpl final : public BrokerServer {
     authorizer_ = std::make_unique<Authorizer>(*store_, clock_, auth);
     acks_ = std::make_unique<AckRecorder>(*store_, clock_, ladders_.get());
     redeliverer_ = std::make_unique<Redeliverer>(*store_, *geography_, ladders_.get(), clock_, ids_);
+    sealer_ = std::make_unique<Sealer>(*store_, *geography_, clock_, ids_);
+    operator_service_ =
+        std::make_unique<OperatorServiceImpl>(*store_, *keys_, *authorizer_, clock_);
     intake_service_ =
         std::make_unique<IntakeServiceImpl>(*pipeline_, *supplements_, *authorizer_);
     SupervisorServiceImpl::Deps supervisor;
@@ -171,6 +180,7 @@ class BrokerServerImpl final : public BrokerServer {
     supervisor.redeliverer = redeliverer_.get();
     supervisor.acks = acks_.get();
     supervisor.escalation_hub = &escalation_hub_;
+    supervisor.sealer = sealer_.get();
     supervisor.wake = wake;
     supervisor_service_ = std::make_unique<SupervisorServiceImpl>(std::move(supervisor));
     audit_service_ = std::make_unique<AuditServiceImpl>(*store_, *audit_log_, *authorizer_);
@@ -191,6 +201,8 @@ class BrokerServerImpl final : public BrokerServer {
 
   int port() const override { return port_; }
 
+  absl::Status ReloadKeys() override { return keys_->Reload(); }
+
   void Shutdown() override {
     if (server_) {
       server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -198,6 +210,7 @@ class BrokerServerImpl final : public BrokerServer {
     }
     // Reverse order of construction: nothing calls into a destroyed part.
     feed_service_.reset();
+    operator_service_.reset();
     audit_service_.reset();
     supervisor_service_.reset();
     intake_service_.reset();
@@ -256,6 +269,7 @@ class BrokerServerImpl final : public BrokerServer {
     builder.RegisterService(feed_service_.get());
     builder.RegisterService(supervisor_service_.get());
     builder.RegisterService(audit_service_.get());
+    builder.RegisterService(operator_service_.get());
     server_ = builder.BuildAndStart();
     if (!server_ || port_ == 0) {
       return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
@@ -271,6 +285,7 @@ class BrokerServerImpl final : public BrokerServer {
   std::unique_ptr<Geography> geography_;
   std::unique_ptr<Router> router_;
   std::unique_ptr<ViewBuilder> views_;
+  std::unique_ptr<crypto::KeyRing> keys_;
   std::unique_ptr<SqliteStore> store_;
   grpc_feed::FeedHub hub_;
   std::unique_ptr<grpc_feed::FeedAppender> feed_appender_;
@@ -282,6 +297,8 @@ class BrokerServerImpl final : public BrokerServer {
   std::unique_ptr<AuditServiceImpl> audit_service_;
   std::unique_ptr<EscalationLadders> ladders_;
   std::unique_ptr<Redeliverer> redeliverer_;
+  std::unique_ptr<Sealer> sealer_;
+  std::unique_ptr<OperatorServiceImpl> operator_service_;
   TopicHub escalation_hub_;
   std::unique_ptr<ReferralUpdater> updater_;
   std::unique_ptr<TimerRunner> timer_runner_;

@@ -17,6 +17,9 @@ struct BrokerServerOptions {
   std::string tls_dir;
   // Overrides config.server.listen_address when set; "127.0.0.1:0" picks a port.
   std::string listen_address;
+  // Key-encryption keys (*.kek and ACTIVE); keep it apart from data_dir.
+  // Created with a first key if empty (development).
+  std::string key_dir;
 };
 
 class BrokerServer {
@@ -27,6 +30,8 @@ class BrokerServer {
   virtual int port() const = 0;
   // Stops accepting calls, finishes in-flight ones (bounded), stops threads.
   virtual void Shutdown() = 0;
+  // Re-reads the key directory (a new active key-encryption key).
+  virtual absl::Status ReloadKeys() = 0;
 };
 
 }  // namespace hart

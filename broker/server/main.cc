@@ -20,6 +20,9 @@ ABSL_FLAG(std::string, check_config, "",
 ABSL_FLAG(bool, print_agency_ids, false,
           "Print the agency ids of --config, one per line, and exit.");
 ABSL_FLAG(std::string, data_dir, "var/data", "Data directory (SQLite store).");
+ABSL_FLAG(std::string, key_dir, "var/keys",
+          "Key-encryption keys (<id>.kek, ACTIVE); keep apart from the data directory. "
+          "Created with a first key if empty.");
 ABSL_FLAG(std::string, tls_dir, "var/certs",
           "Directory with ca.crt, broker.crt and broker.key.");
 ABSL_FLAG(std::string, listen, "",
@@ -65,6 +68,7 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);  // reload the key directory
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   hart::BrokerServerOptions options;
@@ -72,6 +76,7 @@ int main(int argc, char** argv) {
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.tls_dir = absl::GetFlag(FLAGS_tls_dir);
   options.listen_address = absl::GetFlag(FLAGS_listen);
+  options.key_dir = absl::GetFlag(FLAGS_key_dir);
   auto server = hart::BrokerServer::Start(std::move(options));
   if (!server.ok()) {
     std::cerr << "hart-broker: " << server.status().message() << "\n";
@@ -86,7 +91,12 @@ int main(int argc, char** argv) {
   std::cout << "hart-broker listening on port " << (*server)->port() << std::endl;
 
   int signal = 0;
-  sigwait(&stop_signals, &signal);
+  for (;;) {
+    sigwait(&stop_signals, &signal);
+    if (signal != SIGHUP) break;
+    const absl::Status reloaded = (*server)->ReloadKeys();
+    hart::Logger("server")->info("event=keys_reloaded ok={}", reloaded.ok());
+  }
   hart::Logger("server")->info("event=stopping signal={}", signal);
   (*server)->Shutdown();
   return 0;

@@ -87,6 +87,10 @@ class StoreWrapper : public Store {
   absl::Status ApplyRedelivery(const RedeliveryWrite& write) override {
     return target_.ApplyRedelivery(write);
   }
+  absl::StatusOr<SealResult> SealReferral(const SealWrite& write) override {
+    return target_.SealReferral(write);
+  }
+  absl::StatusOr<size_t> RewrapDataKeys() override { return target_.RewrapDataKeys(); }
   absl::StatusOr<std::vector<ReferralSummaryRecord>> ListReferrals(
       const ReferralQuery& query) override {
     return target_.ListReferrals(query);

@@ -121,7 +121,8 @@ absl::StatusOr<std::unique_ptr<BrokerLauncher>> BrokerLauncher::Start(
   const std::string port_file = pattern + "/port";
   const auto& o = broker->options_;
   const std::vector<std::string> argv = {
-      o.binary, "--config", o.config, "--data-dir", data_dir, "--tls-dir", o.certs_dir,
+      o.binary, "--config", o.config, "--data-dir", data_dir, "--key-dir", pattern + "/keys",
+      "--tls-dir", o.certs_dir,
       "--listen", "127.0.0.1:0", "--port-file", port_file, "--log-level", o.log_level};
   const pid_t parent = getpid();
 

@@ -63,8 +63,9 @@ BrokerProcess::BrokerProcess(const std::string& data_dir, const std::string& con
       dup2(fileno(log), STDOUT_FILENO);
       dup2(fileno(log), STDERR_FILENO);
     }
+    const std::string key_dir = data_dir + ".keys";
     execl(HART_BROKER_BINARY, HART_BROKER_BINARY, "--config", config.c_str(), "--data-dir",
-          data_dir.c_str(), "--tls-dir", certs.c_str(), "--listen", "127.0.0.1:0",
+          data_dir.c_str(), "--key-dir", key_dir.c_str(), "--tls-dir", certs.c_str(), "--listen", "127.0.0.1:0",
           "--port-file", port_file.c_str(), "--log-level", "debug", nullptr);
     _exit(127);
   }

@@ -58,6 +58,8 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+  // Stores opened on the directory itself keep their keys beside it.
+  std::filesystem::remove_all(path_ + ".keys", ec);
 }
 
 std::string FakeRandom::Bytes(size_t n) {

@@ -9,6 +9,7 @@
 #include "hart/referral/v1/audit.pb.h"
 #include "hart/referral/v1/feed.pb.h"
 #include "hart/referral/v1/intake.pb.h"
+#include "hart/referral/v1/operator.pb.h"
 #include "hart/referral/v1/supervisor.pb.h"
 #include "tests/support/test_support.h"
 
@@ -26,7 +27,8 @@ TEST(AuthorizationTableTest, CoversEveryRpcOfEveryService) {
       {v1::Intake::descriptor()->file(), "IntakeService"},
       {v1::FeedEvent::descriptor()->file(), "FeedService"},
       {v1::ReferralStatus::descriptor()->file(), "SupervisorService"},
-      {v1::AuditEntry::descriptor()->file(), "AuditService"}};
+      {v1::AuditEntry::descriptor()->file(), "AuditService"},
+      {v1::RotateDataKeysRequest::descriptor()->file(), "OperatorService"}};
   for (const auto& [file, service] : services) {
     const auto* descriptor = file->FindServiceByName(service);
     ASSERT_NE(descriptor, nullptr) << service;

@@ -77,6 +77,8 @@ struct DeliveryRecord {
   std::vector<std::string> changes;
   // For ESCALATION: what it is about.
   std::optional<v1::EscalationNotice> escalation;
+  // For ERASURE: the order.
+  std::optional<v1::ErasureNotice> erasure;
   // Set when a supervisor sent it again as another delivery.
   std::string redelivered_as;
 };
@@ -144,6 +146,19 @@ struct RedeliveryWrite {
   std::vector<AuditEvent> audit;
 };
 
+// Sealing a referral by court order, in one transaction.
+struct SealWrite {
+  std::string referral_id;
+  absl::Time at;
+  // ERASURE notices, one per agency that received the referral.
+  std::vector<DeliveryRecord> notices;
+  std::vector<AuditEvent> audit;
+};
+
+struct SealResult {
+  uint32_t stopped_deliveries = 0;
+};
+
 // Which referrals to list (every set filter must match).
 struct ReferralQuery {
   std::vector<v1::DeliveryState> states;
@@ -187,6 +202,8 @@ struct ReferralRecord {
   absl::Time accepted_at;
   // Bumped by every change; changes are compare-and-set on it.
   int64_t version = 1;
+  // Set once sealed by court order: `intake` is then empty for good.
+  std::optional<absl::Time> sealed_at;
 };
 
 // A claimed delivery being put on its agency's feed.
@@ -271,6 +288,7 @@ struct DeliveryOutcome {
 
 // One event of an agency's durable feed, joined with what a view needs.
 struct FeedEntry {
+  bool sealed = false;  // the referral was sealed: `intake` is empty
   uint64_t sequence = 0;
   uint64_t audit_index = 0;  // of the event that recorded sending it
   absl::Time appended_at;

@@ -127,6 +127,16 @@ class Store {
   // Sends a DEAD or DECLINED delivery again (ABORTED if its state moved).
   virtual absl::Status ApplyRedelivery(const RedeliveryWrite& write) = 0;
 
+  // Seals a referral: destroys its data key (its PII can no longer be
+  // read, by anyone), blanks its stored intake and acknowledgement notes,
+  // stops deliveries not yet handed off (SEALED) and every timer, stores
+  // the erasure notices and audit. FAILED_PRECONDITION if already sealed.
+  virtual absl::StatusOr<SealResult> SealReferral(const SealWrite& write) = 0;
+
+  // Rewraps every data key not wrapped by the active key-encryption key;
+  // returns how many.
+  virtual absl::StatusOr<size_t> RewrapDataKeys() = 0;
+
   // Referral summaries matching `query`, newest first.
   virtual absl::StatusOr<std::vector<ReferralSummaryRecord>> ListReferrals(
       const ReferralQuery& query) = 0;

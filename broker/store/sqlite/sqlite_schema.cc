@@ -7,7 +7,7 @@
 namespace hart::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 6;
+constexpr int kSchemaVersion = 7;
 
 // Times are microseconds since the Unix epoch (UTC). Enums are the protobuf
 // enum numbers of hart.referral.v1.
@@ -178,9 +178,25 @@ CREATE INDEX timers_leased ON timers (lease_until)
   WHERE state = 0 AND lease_until IS NOT NULL;
 )sql";
 
+// Version 7: encryption at rest and sealing. referrals.intake and acks.note
+// hold AES-256-GCM ciphertext under the referral's data key, which is kept
+// here only wrapped by a key-encryption key (key_id) from outside the data
+// directory. Sealing sets wrapped to NULL: the data is then unreadable.
+// Intakes stored before version 7 are encrypted when the store opens.
+constexpr char kSchemaV7[] = R"sql(
+CREATE TABLE referral_keys (
+  referral_id  TEXT PRIMARY KEY REFERENCES referrals (referral_id),
+  key_id       TEXT NOT NULL,
+  wrapped      BLOB,                -- NULL once destroyed (sealed)
+  destroyed_at INTEGER
+);
+ALTER TABLE referrals ADD COLUMN sealed_at INTEGER;
+ALTER TABLE deliveries ADD COLUMN erasure BLOB NOT NULL DEFAULT x''; -- ErasureNotice
+)sql";
+
 // Migrations in order; migration i brings the schema to version i + 1.
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3,
-                                       kSchemaV4, kSchemaV5, kSchemaV6};
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4,
+                                       kSchemaV5, kSchemaV6, kSchemaV7};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

@@ -11,8 +11,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include <functional>
+#include <tuple>
 #include "broker/common/time_util.h"
 #include "broker/audit/audit_entry.h"
+#include "broker/crypto/aead.h"
 #include "broker/store/sqlite/sqlite_schema.h"
 
 namespace hart {
@@ -39,8 +41,8 @@ constexpr char kDeliveryColumns[] =
     "d.adapter_type, d.state, d.attempts, d.created_at, d.next_attempt_at, "
     "d.ack_deadline, d.delivery_deadline, d.last_attempt_at, d.lease_until, "
     "d.delivered_at, d.acknowledged_at, d.last_error, d.transport_ref, d.kind, d.changes, "
-    "d.escalation, d.redelivered_as";
-constexpr int kDeliveryColumnCount = 22;
+    "d.escalation, d.redelivered_as, d.erasure";
+constexpr int kDeliveryColumnCount = 23;
 
 std::optional<absl::Time> OptTime(const Statement& s, int col) {
   auto v = s.OptInt(col);
@@ -84,6 +86,11 @@ DeliveryRecord ReadDelivery(const Statement& s, int first = 0) {
     d.escalation->ParseFromString(escalation);
   }
   d.redelivered_as = s.Text(c++);
+  const std::string erasure = s.Text(c++);
+  if (!erasure.empty()) {
+    d.erasure.emplace();
+    d.erasure->ParseFromString(erasure);
+  }
   return d;
 }
 
@@ -91,8 +98,8 @@ absl::Status InsertDelivery(SqliteDb& db, const DeliveryRecord& d) {
   HART_ASSIGN_OR_RETURN(ins, db.Prepare(
       "INSERT INTO deliveries (delivery_id, referral_id, agency_id, agency_kind, "
       "rule_ids, adapter_type, state, attempts, created_at, next_attempt_at, "
-      "ack_deadline, delivery_deadline, kind, changes, escalation, last_attempt_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      "ack_deadline, delivery_deadline, kind, changes, escalation, last_attempt_at, erasure) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   ins->Bind(1, d.delivery_id).Bind(2, d.referral_id).Bind(3, d.agency_id)
       .Bind(4, int64_t{d.agency_kind}).Bind(5, absl::StrJoin(d.rule_ids, ","))
       .Bind(6, d.adapter_type).Bind(7, int64_t{d.state}).Bind(8, int64_t{d.attempts})
@@ -100,7 +107,8 @@ absl::Status InsertDelivery(SqliteDb& db, const DeliveryRecord& d) {
       .Bind(11, absl::ToUnixMicros(d.ack_deadline)).Bind(12, OptMicros(d.delivery_deadline))
       .Bind(13, int64_t{d.kind}).Bind(14, absl::StrJoin(d.changes, ","))
       .BindBlob(15, d.escalation ? d.escalation->SerializeAsString() : std::string())
-      .Bind(16, OptMicros(d.last_attempt_at));
+      .Bind(16, OptMicros(d.last_attempt_at))
+      .BindBlob(17, d.erasure ? d.erasure->SerializeAsString() : std::string());
   return ins->Run();
 }
 
@@ -201,7 +209,8 @@ SqliteStore::~SqliteStore() {
   if (lock_fd_ >= 0) close(lock_fd_);
 }
 
-absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data_dir) {
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data_dir,
+                                                               crypto::KeyRing* keys) {
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) {
@@ -236,7 +245,15 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
     return s;
   }
   auto store = std::unique_ptr<SqliteStore>(new SqliteStore(path, lock_fd, std::move(*writer)));
+  if (keys == nullptr) {
+    auto own = crypto::KeyRing::Load(data_dir + ".keys", /*create_if_empty=*/true, store->random_);
+    if (!own.ok()) return own.status();
+    store->own_keys_ = std::move(*own);
+    keys = store->own_keys_.get();
+  }
+  store->keys_ = keys;
   if (auto s = store->LoadAuditTree(); !s.ok()) return s;
+  if (auto s = store->EncryptLegacyReferrals(); !s.ok()) return s;
   store->checkpointer_ = std::thread([raw = store.get()] { raw->RunCheckpointer(); });
   return store;
 }
@@ -337,6 +354,75 @@ absl::StatusOr<uint64_t> SqliteStore::InsertAudit(SqliteDb& db, const AuditEvent
   return index;
 }
 
+absl::StatusOr<std::string> SqliteStore::DataKey(SqliteDb& db, const std::string& referral_id) {
+  {
+    absl::MutexLock lock(&dek_mu_);
+    auto it = dek_cache_.find(referral_id);
+    if (it != dek_cache_.end()) return it->second;
+  }
+  HART_ASSIGN_OR_RETURN(stmt, db.Prepare(
+      "SELECT key_id, wrapped FROM referral_keys WHERE referral_id = ?"));
+  stmt->Bind(1, referral_id);
+  HART_ASSIGN_OR_RETURN(row, stmt->Step());
+  if (!row) return absl::NotFoundError(absl::StrCat("no data key for referral ", referral_id));
+  if (stmt->IsNull(1)) {
+    return absl::FailedPreconditionError(absl::StrCat("referral ", referral_id, " is sealed"));
+  }
+  HART_ASSIGN_OR_RETURN(key, keys_->Unwrap({stmt->Text(0), stmt->Text(1)},
+                                           "dek:" + referral_id));
+  absl::MutexLock lock(&dek_mu_);
+  if (dek_cache_.size() >= 4096) dek_cache_.clear();  // bounded; misses only cost an unwrap
+  dek_cache_[referral_id] = key;
+  return key;
+}
+
+absl::StatusOr<std::string> SqliteStore::SealValue(const std::string& key,
+                                                   const std::string& plaintext,
+                                                   const std::string& context) {
+  return crypto::Seal(key, plaintext, context, random_);
+}
+
+absl::StatusOr<v1::Intake> SqliteStore::OpenIntake(SqliteDb& db, const std::string& referral_id,
+                                                   const std::string& stored, bool sealed) {
+  v1::Intake intake;
+  if (sealed) return intake;
+  HART_ASSIGN_OR_RETURN(key, DataKey(db, referral_id));
+  HART_ASSIGN_OR_RETURN(bytes, crypto::Open(key, stored, "intake:" + referral_id));
+  if (!intake.ParseFromString(bytes)) {
+    return absl::DataLossError(absl::StrCat("referral ", referral_id, ": intake does not parse"));
+  }
+  return intake;
+}
+
+absl::Status SqliteStore::EncryptLegacyReferrals() {
+  absl::MutexLock lock(&write_mu_);
+  SqliteDb& db = *writer_;
+  HART_ASSIGN_OR_RETURN(legacy, db.Prepare(
+      "SELECT r.referral_id, r.intake FROM referrals r LEFT JOIN referral_keys k "
+      "ON k.referral_id = r.referral_id WHERE k.referral_id IS NULL"));
+  std::vector<std::pair<std::string, std::string>> rows;
+  for (;;) {
+    HART_ASSIGN_OR_RETURN(row, legacy->Step());
+    if (!row) break;
+    rows.emplace_back(legacy->Text(0), legacy->Text(1));
+  }
+  legacy.reset();
+  if (rows.empty()) return absl::OkStatus();
+  HART_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+  for (const auto& [referral_id, plaintext] : rows) {
+    HART_ASSIGN_OR_RETURN(key, keys_->NewDataKey("dek:" + referral_id));
+    HART_ASSIGN_OR_RETURN(sealed, SealValue(key.first, plaintext, "intake:" + referral_id));
+    HART_ASSIGN_OR_RETURN(insert, db.Prepare(
+        "INSERT INTO referral_keys (referral_id, key_id, wrapped) VALUES (?, ?, ?)"));
+    insert->Bind(1, referral_id).Bind(2, key.second.key_id).BindBlob(3, key.second.wrapped);
+    HART_RETURN_IF_ERROR(insert->Run());
+    HART_ASSIGN_OR_RETURN(update, db.Prepare("UPDATE referrals SET intake = ? WHERE referral_id = ?"));
+    update->BindBlob(1, sealed).Bind(2, referral_id);
+    HART_RETURN_IF_ERROR(update->Run());
+  }
+  return db.Exec("COMMIT");
+}
+
 absl::Status SqliteStore::LoadAuditTree() {
   absl::MutexLock lock(&write_mu_);
   SqliteDb& db = *writer_;
@@ -404,16 +490,30 @@ absl::StatusOr<std::vector<CreateReferralResult>> SqliteStore::CreateReferrals(
         HART_ASSIGN_OR_RETURN(index, InsertAudit(db, item.audit[i]));
         if (i == 0) receipt.set_audit_index(index);
       }
+      // A data key of its own; only its wrapped form is stored.
+      HART_ASSIGN_OR_RETURN(data_key, keys_->NewDataKey("dek:" + r.referral_id));
+      HART_ASSIGN_OR_RETURN(sealed_intake, SealValue(data_key.first, r.intake.SerializeAsString(),
+                                                     "intake:" + r.referral_id));
       HART_ASSIGN_OR_RETURN(insert, db.Prepare(
           "INSERT INTO referrals (referral_id, careline_report_id, content_sha256, "
           "intake, receipt, priority, resolved_town, received_at, accepted_at) "
           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
       insert->Bind(1, r.referral_id).Bind(2, r.careline_report_id)
-          .BindBlob(3, r.content_sha256).BindBlob(4, r.intake.SerializeAsString())
+          .BindBlob(3, r.content_sha256).BindBlob(4, sealed_intake)
           .BindBlob(5, receipt.SerializeAsString()).Bind(6, int64_t{r.priority})
           .Bind(7, r.resolved_town).Bind(8, absl::ToUnixMicros(r.received_at))
           .Bind(9, absl::ToUnixMicros(r.accepted_at));
       HART_RETURN_IF_ERROR(insert->Run());
+      HART_ASSIGN_OR_RETURN(key_row, db.Prepare(
+          "INSERT INTO referral_keys (referral_id, key_id, wrapped) VALUES (?, ?, ?)"));
+      key_row->Bind(1, r.referral_id).Bind(2, data_key.second.key_id)
+          .BindBlob(3, data_key.second.wrapped);
+      HART_RETURN_IF_ERROR(key_row->Run());
+      {
+        absl::MutexLock dek_lock(&dek_mu_);
+        if (dek_cache_.size() >= 4096) dek_cache_.clear();
+        dek_cache_[r.referral_id] = data_key.first;
+      }
       for (const DeliveryRecord& d : item.deliveries) HART_RETURN_IF_ERROR(InsertDelivery(db, d));
       for (const TimerRecord& t : item.timers) {
         HART_RETURN_IF_ERROR(InsertTimer(db, t, r.accepted_at));
@@ -596,9 +696,7 @@ absl::StatusOr<std::vector<FeedAppendResult>> SqliteStore::AppendToFeeds(
   return results;
 }
 
-namespace {
-
-absl::StatusOr<std::vector<FeedEntry>> ReadFeedRows(Statement& stmt) {
+absl::StatusOr<std::vector<FeedEntry>> SqliteStore::ReadFeedRows(SqliteDb& db, Statement& stmt) {
   std::vector<FeedEntry> entries;
   for (;;) {
     HART_ASSIGN_OR_RETURN(row, stmt.Step());
@@ -607,17 +705,16 @@ absl::StatusOr<std::vector<FeedEntry>> ReadFeedRows(Statement& stmt) {
     e.sequence = static_cast<uint64_t>(stmt.Int(0));
     e.appended_at = absl::FromUnixMicros(stmt.Int(1));
     e.delivery = ReadDelivery(stmt, 2);
-    if (!e.intake.ParseFromString(stmt.Text(2 + kDeliveryColumnCount))) {
-      return absl::DataLossError("stored intake does not parse");
-    }
     e.priority = static_cast<v1::Priority>(stmt.Int(3 + kDeliveryColumnCount));
     e.audit_index = static_cast<uint64_t>(stmt.Int(4 + kDeliveryColumnCount));
+    e.sealed = !stmt.IsNull(5 + kDeliveryColumnCount);
+    HART_ASSIGN_OR_RETURN(intake, OpenIntake(db, e.delivery.referral_id,
+                                             stmt.Text(2 + kDeliveryColumnCount), e.sealed));
+    e.intake = std::move(intake);
     entries.push_back(std::move(e));
   }
   return entries;
 }
-
-}  // namespace
 
 absl::StatusOr<std::vector<FeedEntry>> SqliteStore::ReadFeed(const std::string& agency_id,
                                                              uint64_t after_sequence,
@@ -625,13 +722,13 @@ absl::StatusOr<std::vector<FeedEntry>> SqliteStore::ReadFeed(const std::string& 
   HART_ASSIGN_OR_RETURN(db, AcquireReader());
   Reader reader(*this, std::move(db));
   HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(absl::StrCat(
-      "SELECT f.sequence, f.appended_at, ", kDeliveryColumns, ", r.intake, r.priority, f.audit_index "
+      "SELECT f.sequence, f.appended_at, ", kDeliveryColumns, ", r.intake, r.priority, f.audit_index, r.sealed_at "
       "FROM feed_events f JOIN deliveries d ON d.delivery_id = f.delivery_id "
       "JOIN referrals r ON r.referral_id = d.referral_id "
       "WHERE f.agency_id = ? AND f.sequence > ? ORDER BY f.sequence LIMIT ?")));
   stmt->Bind(1, agency_id).Bind(2, static_cast<int64_t>(after_sequence))
       .Bind(3, static_cast<int64_t>(limit));
-  return ReadFeedRows(*stmt);
+  return ReadFeedRows(reader.db(), *stmt);
 }
 
 absl::StatusOr<std::vector<FeedEntry>> SqliteStore::ReadUnreceivedFeed(
@@ -640,7 +737,7 @@ absl::StatusOr<std::vector<FeedEntry>> SqliteStore::ReadUnreceivedFeed(
   HART_ASSIGN_OR_RETURN(db, AcquireReader());
   Reader reader(*this, std::move(db));
   HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(absl::StrCat(
-      "SELECT f.sequence, f.appended_at, ", kDeliveryColumns, ", r.intake, r.priority, f.audit_index "
+      "SELECT f.sequence, f.appended_at, ", kDeliveryColumns, ", r.intake, r.priority, f.audit_index, r.sealed_at "
       "FROM feed_events f JOIN deliveries d ON d.delivery_id = f.delivery_id "
       "JOIN referrals r ON r.referral_id = d.referral_id "
       "WHERE f.agency_id = ? AND f.sequence > ? AND f.sequence <= ? AND d.state = ? "
@@ -648,7 +745,7 @@ absl::StatusOr<std::vector<FeedEntry>> SqliteStore::ReadUnreceivedFeed(
   stmt->Bind(1, agency_id).Bind(2, static_cast<int64_t>(after_sequence))
       .Bind(3, static_cast<int64_t>(up_to_sequence)).Bind(4, int64_t{v1::IN_FLIGHT})
       .Bind(5, static_cast<int64_t>(limit));
-  return ReadFeedRows(*stmt);
+  return ReadFeedRows(reader.db(), *stmt);
 }
 
 absl::StatusOr<uint64_t> SqliteStore::FeedHead(const std::string& agency_id) {
@@ -676,9 +773,27 @@ absl::StatusOr<uint64_t> SqliteStore::WriteAck(SqliteDb& db, const AckWrite& w) 
       .Bind(7, int64_t{w.expected_state});
   HART_RETURN_IF_ERROR(update->Run());
   if (db.Changes() != 1) return absl::AbortedError("delivery changed state concurrently; retry");
+  // The note is the partner's free text: encrypted under the referral's
+  // key (and gone with it when the referral is sealed).
+  std::string note;
+  if (!w.ack.note().empty()) {
+    HART_ASSIGN_OR_RETURN(owner, db.Prepare("SELECT referral_id FROM deliveries WHERE delivery_id = ?"));
+    owner->Bind(1, w.delivery_id);
+    HART_ASSIGN_OR_RETURN(found, owner->Step());
+    if (!found) return absl::NotFoundError(absl::StrCat("no delivery ", w.delivery_id));
+    const std::string referral_id = owner->Text(0);
+    owner.reset();
+    auto key = DataKey(db, referral_id);
+    if (key.ok()) {
+      HART_ASSIGN_OR_RETURN(sealed_note, SealValue(*key, w.ack.note(), "note:" + w.delivery_id));
+      note = std::move(sealed_note);
+    } else if (!absl::IsFailedPrecondition(key.status())) {
+      return key.status();
+    }
+  }
   HART_ASSIGN_OR_RETURN(insert, db.Prepare(
       "INSERT INTO acks (delivery_id, kind, note, actor, recorded_at) VALUES (?, ?, ?, ?, ?)"));
-  insert->Bind(1, w.delivery_id).Bind(2, int64_t{w.ack.kind()}).Bind(3, w.ack.note())
+  insert->Bind(1, w.delivery_id).Bind(2, int64_t{w.ack.kind()}).BindBlob(3, note)
       .Bind(4, w.ack.actor()).Bind(5, at);
   HART_RETURN_IF_ERROR(insert->Run());
   if (w.stop_ladder) {
@@ -716,7 +831,7 @@ absl::StatusOr<ReferralRecord> SqliteStore::GetReferral(const std::string& refer
   Reader reader(*this, std::move(db));
   HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
       "SELECT referral_id, careline_report_id, content_sha256, intake, receipt, "
-      "priority, resolved_town, received_at, accepted_at, version FROM referrals "
+      "priority, resolved_town, received_at, accepted_at, version, sealed_at FROM referrals "
       "WHERE referral_id = ?"));
   stmt->Bind(1, referral_id);
   HART_ASSIGN_OR_RETURN(row, stmt->Step());
@@ -725,10 +840,13 @@ absl::StatusOr<ReferralRecord> SqliteStore::GetReferral(const std::string& refer
   r.referral_id = stmt->Text(0);
   r.careline_report_id = stmt->Text(1);
   r.content_sha256 = stmt->Text(2);
-  if (!r.intake.ParseFromString(stmt->Text(3)) ||
-      !r.receipt.ParseFromString(stmt->Text(4))) {
-    return absl::DataLossError(absl::StrCat("referral ", referral_id, " does not parse"));
+  if (!r.receipt.ParseFromString(stmt->Text(4))) {
+    return absl::DataLossError(absl::StrCat("referral ", referral_id, ": receipt does not parse"));
   }
+  if (!stmt->IsNull(10)) r.sealed_at = absl::FromUnixMicros(stmt->Int(10));
+  HART_ASSIGN_OR_RETURN(intake, OpenIntake(reader.db(), r.referral_id, stmt->Text(3),
+                                           r.sealed_at.has_value()));
+  r.intake = std::move(intake);
   r.priority = static_cast<v1::Priority>(stmt->Int(5));
   r.resolved_town = stmt->Text(6);
   r.received_at = absl::FromUnixMicros(stmt->Int(7));
@@ -743,7 +861,10 @@ absl::Status SqliteStore::ApplyReferralChange(const ReferralChange& c) {
     HART_ASSIGN_OR_RETURN(update, db.Prepare(
         "UPDATE referrals SET intake = ?, receipt = ?, priority = ?, resolved_town = ?, "
         "version = version + 1 WHERE referral_id = ? AND version = ?"));
-    update->BindBlob(1, c.intake.SerializeAsString()).BindBlob(2, c.receipt.SerializeAsString())
+    HART_ASSIGN_OR_RETURN(data_key, DataKey(db, c.referral_id));
+    HART_ASSIGN_OR_RETURN(sealed_intake, SealValue(data_key, c.intake.SerializeAsString(),
+                                                   "intake:" + c.referral_id));
+    update->BindBlob(1, sealed_intake).BindBlob(2, c.receipt.SerializeAsString())
         .Bind(3, int64_t{c.priority}).Bind(4, c.resolved_town).Bind(5, c.referral_id)
         .Bind(6, c.expected_version);
     HART_RETURN_IF_ERROR(update->Run());
@@ -886,6 +1007,12 @@ absl::StatusOr<std::vector<DeliveryWithAcks>> SqliteStore::GetDeliveries(
       out.push_back({ReadDelivery(*stmt), {}});
     }
   }
+  // Notes are encrypted under the referral's key (gone once sealed).
+  auto key = DataKey(reader.db(), referral_id);
+  if (!key.ok() && !absl::IsFailedPrecondition(key.status()) &&
+      !absl::IsNotFound(key.status())) {
+    return key.status();
+  }
   for (auto& item : out) {
     HART_ASSIGN_OR_RETURN(acks, reader.db().Prepare(
         "SELECT kind, note, actor, recorded_at FROM acks WHERE delivery_id = ? "
@@ -896,7 +1023,12 @@ absl::StatusOr<std::vector<DeliveryWithAcks>> SqliteStore::GetDeliveries(
       if (!row) break;
       v1::Acknowledgement ack;
       ack.set_kind(static_cast<v1::Acknowledgement::Kind>(acks->Int(0)));
-      ack.set_note(acks->Text(1));
+      const std::string stored_note = acks->Text(1);
+      if (!stored_note.empty() && key.ok()) {
+        HART_ASSIGN_OR_RETURN(note, crypto::Open(*key, stored_note,
+                                                 "note:" + item.delivery.delivery_id));
+        ack.set_note(note);
+      }
       ack.set_actor(acks->Text(2));
       *ack.mutable_recorded_at() = ToProtoTime(absl::FromUnixMicros(acks->Int(3)));
       item.acks.push_back(std::move(ack));
@@ -1233,6 +1365,89 @@ absl::StatusOr<std::vector<ReferralSummaryRecord>> SqliteStore::ListReferrals(
     out.push_back(std::move(r));
   }
   return out;
+}
+
+absl::StatusOr<SealResult> SqliteStore::SealReferral(const SealWrite& w) {
+  SealResult result;
+  absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+    result = {};
+    const int64_t at = absl::ToUnixMicros(w.at);
+    HART_ASSIGN_OR_RETURN(mark, db.Prepare(
+        "UPDATE referrals SET sealed_at = ?, intake = x'' WHERE referral_id = ? "
+        "AND sealed_at IS NULL"));
+    mark->Bind(1, at).Bind(2, w.referral_id);
+    HART_RETURN_IF_ERROR(mark->Run());
+    if (db.Changes() != 1) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("referral ", w.referral_id, " is unknown or already sealed"));
+    }
+    // Destroying the wrapped data key is what makes the PII unrecoverable,
+    // including any copy of the ciphertext in backups or the WAL.
+    HART_ASSIGN_OR_RETURN(destroy, db.Prepare(
+        "UPDATE referral_keys SET wrapped = NULL, destroyed_at = ? WHERE referral_id = ?"));
+    destroy->Bind(1, at).Bind(2, w.referral_id);
+    HART_RETURN_IF_ERROR(destroy->Run());
+    HART_ASSIGN_OR_RETURN(notes, db.Prepare(
+        "UPDATE acks SET note = x'' WHERE delivery_id IN "
+        "(SELECT delivery_id FROM deliveries WHERE referral_id = ?)"));
+    notes->Bind(1, w.referral_id);
+    HART_RETURN_IF_ERROR(notes->Run());
+    // Deliveries that never left stop here.
+    HART_ASSIGN_OR_RETURN(stop, db.Prepare(
+        "UPDATE deliveries SET state = ?, lease_until = NULL WHERE referral_id = ? "
+        "AND (state = ? OR (state = ? AND transport_ref = ''))"));
+    stop->Bind(1, int64_t{v1::SEALED}).Bind(2, w.referral_id).Bind(3, int64_t{v1::PENDING})
+        .Bind(4, int64_t{v1::IN_FLIGHT});
+    HART_RETURN_IF_ERROR(stop->Run());
+    result.stopped_deliveries = static_cast<uint32_t>(db.Changes());
+    HART_ASSIGN_OR_RETURN(timers, db.Prepare(
+        "UPDATE timers SET state = ?, finished_at = ?, lease_until = NULL "
+        "WHERE referral_id = ? AND state = ?"));
+    timers->Bind(1, kTimerReplaced).Bind(2, at).Bind(3, w.referral_id).Bind(4, kTimerPending);
+    HART_RETURN_IF_ERROR(timers->Run());
+    for (const DeliveryRecord& d : w.notices) HART_RETURN_IF_ERROR(InsertDelivery(db, d));
+    for (const AuditEvent& e : w.audit) HART_RETURN_IF_ERROR(InsertAudit(db, e).status());
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  absl::MutexLock lock(&dek_mu_);
+  dek_cache_.erase(w.referral_id);
+  return result;
+}
+
+absl::StatusOr<size_t> SqliteStore::RewrapDataKeys() {
+  size_t rewrapped = 0;
+  const std::string active = keys_->active_key_id();
+  for (;;) {
+    // Batches keep each transaction short: the broker keeps serving.
+    size_t in_batch = 0;
+    absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+      in_batch = 0;
+      HART_ASSIGN_OR_RETURN(old, db.Prepare(
+          "SELECT referral_id, key_id, wrapped FROM referral_keys WHERE key_id != ? "
+          "AND wrapped IS NOT NULL LIMIT 256"));
+      old->Bind(1, active);
+      std::vector<std::tuple<std::string, std::string, std::string>> rows;
+      for (;;) {
+        HART_ASSIGN_OR_RETURN(row, old->Step());
+        if (!row) break;
+        rows.emplace_back(old->Text(0), old->Text(1), old->Text(2));
+      }
+      old.reset();
+      for (const auto& [referral_id, key_id, wrapped] : rows) {
+        HART_ASSIGN_OR_RETURN(fresh, keys_->Rewrap({key_id, wrapped}, "dek:" + referral_id));
+        HART_ASSIGN_OR_RETURN(update, db.Prepare(
+            "UPDATE referral_keys SET key_id = ?, wrapped = ? WHERE referral_id = ?"));
+        update->Bind(1, fresh.key_id).BindBlob(2, fresh.wrapped).Bind(3, referral_id);
+        HART_RETURN_IF_ERROR(update->Run());
+      }
+      in_batch = rows.size();
+      return absl::OkStatus();
+    });
+    if (!status.ok()) return status;
+    rewrapped += in_batch;
+    if (in_batch == 0) return rewrapped;
+  }
 }
 
 }  // namespace hart

@@ -7,6 +7,7 @@
 // process owns it, which is what makes ReleaseClaims at start-up safe.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <thread>
 #include <string>
@@ -15,6 +16,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/audit/merkle_tree.h"
+#include "broker/common/crypto_random.h"
+#include "broker/crypto/key_ring.h"
 #include "broker/store.h"
 #include "broker/store/sqlite/sqlite_db.h"
 
@@ -23,8 +26,12 @@ namespace hart {
 class SqliteStore final : public Store {
  public:
   // Opens or creates the store in `data_dir` (created if missing).
-  // FAILED_PRECONDITION if another process holds the directory.
-  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& data_dir);
+  // FAILED_PRECONDITION if another process holds the directory. PII (intakes,
+  // acknowledgement notes) is encrypted with a data key per referral,
+  // wrapped by `keys` (which must outlive the store); without `keys`, a key
+  // directory `<data_dir>.keys` beside the data directory is used (tests).
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& data_dir,
+                                                           crypto::KeyRing* keys = nullptr);
   ~SqliteStore() override;
 
   absl::StatusOr<std::vector<CreateReferralResult>> CreateReferrals(
@@ -64,6 +71,8 @@ class SqliteStore final : public Store {
   absl::Status ApplyRedelivery(const RedeliveryWrite& write) override;
   absl::StatusOr<std::vector<ReferralSummaryRecord>> ListReferrals(
       const ReferralQuery& query) override;
+  absl::StatusOr<SealResult> SealReferral(const SealWrite& write) override;
+  absl::StatusOr<size_t> RewrapDataKeys() override;
   absl::StatusOr<ReferralRecord> GetReferral(const std::string& referral_id) override;
   absl::StatusOr<std::vector<DeliveryWithAcks>> GetDeliveries(
       const std::string& referral_id) override;
@@ -79,6 +88,19 @@ class SqliteStore final : public Store {
  private:
   class Reader;
   SqliteStore(std::string path, int lock_fd, std::unique_ptr<sqlite::SqliteDb> writer);
+
+  // The referral's data key (cached); FAILED_PRECONDITION if sealed.
+  absl::StatusOr<std::string> DataKey(sqlite::SqliteDb& db, const std::string& referral_id);
+  absl::StatusOr<std::string> SealValue(const std::string& key, const std::string& plaintext,
+                                        const std::string& context);
+  // Intake bytes as stored -> Intake (empty when sealed).
+  absl::StatusOr<v1::Intake> OpenIntake(sqlite::SqliteDb& db, const std::string& referral_id,
+                                        const std::string& stored, bool sealed);
+  // Feed rows (decrypting each intake with `db`).
+  absl::StatusOr<std::vector<FeedEntry>> ReadFeedRows(sqlite::SqliteDb& db,
+                                                      sqlite::Statement& stmt);
+  // Encrypts the intakes of referrals stored before encryption existed.
+  absl::Status EncryptLegacyReferrals() ABSL_LOCKS_EXCLUDED(write_mu_);
 
   // Runs `body` inside BEGIN IMMEDIATE ... COMMIT on the writer; rolls back
   // if it or the commit fails.
@@ -109,6 +131,11 @@ class SqliteStore final : public Store {
 
   const std::string path_;
   const int lock_fd_;
+  std::unique_ptr<crypto::KeyRing> own_keys_;
+  crypto::KeyRing* keys_ = nullptr;
+  CryptoRandom random_;
+  absl::Mutex dek_mu_;
+  std::map<std::string, std::string> dek_cache_ ABSL_GUARDED_BY(dek_mu_);
   absl::Mutex write_mu_;
   std::unique_ptr<sqlite::SqliteDb> writer_ ABSL_GUARDED_BY(write_mu_);
   // The audit tree as of the last commit (plus the open transaction's

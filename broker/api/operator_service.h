@@ -1,0 +1,27 @@
+// gRPC edge of OperatorService (operator role).
+#pragma once
+
+#include "broker/api/authorizer.h"
+#include "broker/crypto/key_ring.h"
+#include "broker/store.h"
+#include "hart/referral/v1/operator.grpc.pb.h"
+
+namespace hart {
+
+class OperatorServiceImpl final : public v1::OperatorService::CallbackService {
+ public:
+  OperatorServiceImpl(Store& store, crypto::KeyRing& keys, Authorizer& authorizer, const Clock& clock)
+      : store_(store), keys_(keys), authorizer_(authorizer), clock_(clock) {}
+
+  grpc::ServerUnaryReactor* RotateDataKeys(grpc::CallbackServerContext* context,
+                                           const v1::RotateDataKeysRequest* request,
+                                           v1::RotateDataKeysResponse* response) override;
+
+ private:
+  Store& store_;
+  crypto::KeyRing& keys_;
+  Authorizer& authorizer_;
+  const Clock& clock_;
+};
+
+}  // namespace hart

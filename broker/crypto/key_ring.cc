@@ -1,0 +1,140 @@
+#include "broker/crypto/key_ring.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "broker/common/sha256.h"
+#include "broker/crypto/aead.h"
+
+namespace hart::crypto {
+namespace {
+
+namespace fs = std::filesystem;
+
+absl::StatusOr<std::string> ReadAll(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path.string()));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+absl::Status WritePrivate(const fs::path& path, const std::string& bytes) {
+  const mode_t old_mask = umask(077);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+  umask(old_mask);
+  return out ? absl::OkStatus()
+             : absl::FailedPreconditionError(absl::StrCat("cannot write ", path.string()));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::Load(const std::string& directory,
+                                                       bool create_if_empty,
+                                                       RandomSource& random) {
+  std::error_code ec;
+  fs::create_directories(directory, ec);
+  fs::permissions(directory, fs::perms::owner_all, ec);
+  auto ring = std::unique_ptr<KeyRing>(new KeyRing(directory, random));
+  bool any = false;
+  for (const auto& entry : fs::directory_iterator(directory, ec)) {
+    if (entry.path().extension() == ".kek") any = true;
+  }
+  if (!any) {
+    if (!create_if_empty) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("no key-encryption key (*.kek) in ", directory));
+    }
+    const std::string key = random.Bytes(kKeyBytes);
+    const std::string id = absl::StrCat("kek-", HexEncode(Sha256(key)).substr(0, 12));
+    if (auto s = WritePrivate(fs::path(directory) / (id + ".kek"), key); !s.ok()) return s;
+    if (auto s = WritePrivate(fs::path(directory) / "ACTIVE", id + "\n"); !s.ok()) return s;
+  }
+  if (auto s = ring->Reload(); !s.ok()) return s;
+  return ring;
+}
+
+absl::Status KeyRing::Reload() {
+  std::map<std::string, std::string> keys;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(directory_, ec)) {
+    if (entry.path().extension() != ".kek") continue;
+    auto key = ReadAll(entry.path());
+    if (!key.ok()) return key.status();
+    if (key->size() != kKeyBytes) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(entry.path().string(), " is not a 32-byte key"));
+    }
+    keys[entry.path().stem().string()] = *key;
+  }
+  auto active = ReadAll(fs::path(directory_) / "ACTIVE");
+  if (!active.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(directory_, "/ACTIVE must name the key id that wraps new data keys"));
+  }
+  std::string id(absl::StripAsciiWhitespace(*active));
+  if (!keys.count(id)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(directory_, "/ACTIVE names '", id, "' but there is no ", id, ".kek"));
+  }
+  absl::MutexLock lock(&mu_);
+  keys_ = std::move(keys);
+  active_ = std::move(id);
+  return absl::OkStatus();
+}
+
+std::string KeyRing::active_key_id() const {
+  absl::MutexLock lock(&mu_);
+  return active_;
+}
+
+absl::StatusOr<std::pair<std::string, WrappedKey>> KeyRing::NewDataKey(const std::string& context) {
+  const std::string data_key = random_.Bytes(kKeyBytes);
+  std::string kek, id;
+  {
+    absl::MutexLock lock(&mu_);
+    id = active_;
+    kek = keys_.at(active_);
+  }
+  auto wrapped = Seal(kek, data_key, context, random_);
+  if (!wrapped.ok()) return wrapped.status();
+  return std::make_pair(data_key, WrappedKey{id, *wrapped});
+}
+
+absl::StatusOr<std::string> KeyRing::Unwrap(const WrappedKey& wrapped,
+                                            const std::string& context) const {
+  std::string kek;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = keys_.find(wrapped.key_id);
+    if (it == keys_.end()) {
+      return absl::NotFoundError(absl::StrCat("key-encryption key '", wrapped.key_id,
+                                              "' is not in the key directory"));
+    }
+    kek = it->second;
+  }
+  return Open(kek, wrapped.wrapped, context);
+}
+
+absl::StatusOr<WrappedKey> KeyRing::Rewrap(const WrappedKey& wrapped, const std::string& context) {
+  if (wrapped.key_id == active_key_id()) return wrapped;
+  auto data_key = Unwrap(wrapped, context);
+  if (!data_key.ok()) return data_key.status();
+  std::string kek, id;
+  {
+    absl::MutexLock lock(&mu_);
+    id = active_;
+    kek = keys_.at(active_);
+  }
+  auto sealed = Seal(kek, *data_key, context, random_);
+  if (!sealed.ok()) return sealed.status();
+  return WrappedKey{id, *sealed};
+}
+
+}  // namespace hart::crypto

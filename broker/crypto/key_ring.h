@@ -1,0 +1,52 @@
+// Key-encryption keys (KEKs): 32-byte AES keys in files "<key-id>.kek" of a
+// key directory kept apart from the data directory. The file ACTIVE names the
+// key id that wraps new data keys; the others still unwrap older ones until
+// they are rewrapped. Reload() picks up a new key without a restart.
+//
+// Thread safety: safe to use concurrently; Reload swaps the keys atomically.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/random.h"
+
+namespace hart::crypto {
+
+// A data key wrapped by a KEK: what the store keeps per referral.
+struct WrappedKey {
+  std::string key_id;
+  std::string wrapped;
+};
+
+class KeyRing {
+ public:
+  // Loads every key of `directory`. If the directory holds none and
+  // `create_if_empty`, makes one (mode 0600) and makes it ACTIVE.
+  static absl::StatusOr<std::unique_ptr<KeyRing>> Load(const std::string& directory,
+                                                       bool create_if_empty, RandomSource& random);
+
+  absl::Status Reload();
+  std::string active_key_id() const;
+
+  // A fresh random data key, and that key wrapped by the active KEK.
+  absl::StatusOr<std::pair<std::string, WrappedKey>> NewDataKey(const std::string& context);
+  // The data key inside `wrapped`; NOT_FOUND if its KEK is not in the ring.
+  absl::StatusOr<std::string> Unwrap(const WrappedKey& wrapped, const std::string& context) const;
+  // `wrapped` rewrapped by the active KEK (unchanged if it already is).
+  absl::StatusOr<WrappedKey> Rewrap(const WrappedKey& wrapped, const std::string& context);
+
+ private:
+  KeyRing(std::string directory, RandomSource& random) : directory_(std::move(directory)), random_(random) {}
+
+  const std::string directory_;
+  RandomSource& random_;
+  mutable absl::Mutex mu_;
+  std::map<std::string, std::string> keys_ ABSL_GUARDED_BY(mu_);
+  std::string active_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace hart::crypto

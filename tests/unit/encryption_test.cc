@@ -1,0 +1,160 @@
+// Encryption at rest: the data directory without the key directory reveals
+// no PII; keys rotate without losing data; sealing makes the data
+// unrecoverable.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "broker/acks/ack_recorder.h"
+#include "broker/common/crypto_random.h"
+#include "broker/crypto/aead.h"
+#include "broker/crypto/key_ring.h"
+#include "broker/intake/sealer.h"
+#include "broker/intake/supplement_processor.h"
+#include "tests/support/referral_factory.h"
+
+namespace hart {
+namespace {
+
+using hart::testing::FakeRandom;
+using hart::testing::LoadIntake;
+using hart::testing::ReferralFactory;
+using hart::testing::TempDir;
+using hart::testing::TestNow;
+
+std::vector<std::string> PiiOf(const v1::Intake& intake) {
+  std::vector<std::string> pii = {intake.reporter().name(), intake.reporter().phone(),
+                                  intake.child().given_name(), intake.child().family_name(),
+                                  intake.child().date_of_birth(), intake.child().dcf_case_id()};
+  if (!intake.concern().narrative().empty()) pii.push_back(intake.concern().narrative().substr(0, 20));
+  pii.erase(std::remove(pii.begin(), pii.end(), std::string()), pii.end());
+  return pii;
+}
+
+// Every byte of every file in `dir` (the database, its WAL and shm).
+std::string AllBytes(const std::string& dir) {
+  std::string all;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    all.append(std::istreambuf_iterator<char>(in), {});
+  }
+  return all;
+}
+
+TEST(AeadTest, OpensOnlyWithTheRightKeyAndContext) {
+  CryptoRandom random;
+  const std::string key = random.Bytes(crypto::kKeyBytes);
+  auto sealed = crypto::Seal(key, "Jordan Example", "intake:ref_1", random);
+  ASSERT_TRUE(sealed.ok());
+  EXPECT_EQ(sealed->find("Jordan"), std::string::npos);
+  EXPECT_EQ(crypto::Open(key, *sealed, "intake:ref_1").value(), "Jordan Example");
+  EXPECT_EQ(crypto::Open(key, *sealed, "intake:ref_2").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(crypto::Open(random.Bytes(32), *sealed, "intake:ref_1").status().code(),
+            absl::StatusCode::kDataLoss);
+  std::string altered = *sealed;
+  altered[20] ^= 1;
+  EXPECT_EQ(crypto::Open(key, altered, "intake:ref_1").status().code(), absl::StatusCode::kDataLoss);
+}
+
+class EncryptionTest : public ::testing::Test {
+ protected:
+  EncryptionTest() : clock_(TestNow()) {
+    keys_ = std::move(crypto::KeyRing::Load(dir_.path() + "/keys", true, random_).value());
+    store_ = std::move(SqliteStore::Open(dir_.path() + "/data", keys_.get()).value());
+    factory_ = std::make_unique<ReferralFactory>(*store_, clock_);
+  }
+  TempDir dir_;
+  ManualClock clock_;
+  CryptoRandom random_;
+  std::unique_ptr<crypto::KeyRing> keys_;
+  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<ReferralFactory> factory_;
+};
+
+TEST_F(EncryptionTest, TheDataDirectoryRevealsNoPii) {
+  std::vector<v1::Intake> intakes;
+  std::vector<v1::Receipt> receipts;
+  for (const char* name : {"school-sex-trafficking-hartford", "missing-from-foster-care-new-haven",
+                           "labor-trafficking-waterbury", "urgent-hotel-bridgeport"}) {
+    intakes.push_back(LoadIntake(name));
+    receipts.push_back(factory_->Submit(intakes.back()).value());
+  }
+  // A declined ack with a note that names the child: the note is PII too.
+  AckRecorder acks(*store_, clock_);
+  const auto& first = receipts[0].destinations(0);
+  ASSERT_TRUE(acks.Acknowledge(first.agency_id(), first.delivery_id(), v1::Acknowledgement::DECLINED,
+                               "Jordan is already known to us", "agency/x").ok());
+  // Everything readable through the store...
+  EXPECT_EQ(store_->GetReferral(receipts[0].referral_id())->intake.child().given_name(), "Jordan");
+  EXPECT_EQ(store_->GetDeliveries(receipts[0].referral_id())->at(0).acks.at(0).note(),
+            "Jordan is already known to us");
+  // ...and nothing in the raw files, WAL included.
+  const std::string raw = AllBytes(dir_.path() + "/data");
+  ASSERT_GT(raw.size(), 10000u);
+  for (const auto& intake : intakes) {
+    for (const auto& pii : PiiOf(intake)) {
+      EXPECT_EQ(raw.find(pii), std::string::npos) << "found '" << pii << "' in the data directory";
+    }
+  }
+  EXPECT_EQ(raw.find("already known"), std::string::npos);
+}
+
+TEST_F(EncryptionTest, ANewKeyEncryptionKeyRotatesWithoutLosingData) {
+  auto receipt = factory_->Submit(LoadIntake("school-sex-trafficking-hartford")).value();
+  const std::string old_key = keys_->active_key_id();
+  // The operator adds a key and makes it active; the broker reloads.
+  std::ofstream(dir_.path() + "/keys/kek-new.kek", std::ios::binary) << random_.Bytes(32);
+  std::ofstream(dir_.path() + "/keys/ACTIVE") << "kek-new\n";
+  ASSERT_TRUE(keys_->Reload().ok());
+  EXPECT_EQ(keys_->active_key_id(), "kek-new");
+  auto second = factory_->Submit(LoadIntake("urgent-hotel-bridgeport")).value();
+  EXPECT_EQ(store_->RewrapDataKeys().value(), 1u);  // only the old referral's key
+  EXPECT_EQ(store_->RewrapDataKeys().value(), 0u);
+  // The old key can go: everything still opens.
+  std::filesystem::remove(dir_.path() + "/keys/" + old_key + ".kek");
+  ASSERT_TRUE(keys_->Reload().ok());
+  store_.reset();
+  store_ = std::move(SqliteStore::Open(dir_.path() + "/data", keys_.get()).value());
+  EXPECT_EQ(store_->GetReferral(receipt.referral_id())->intake.child().given_name(), "Jordan");
+  EXPECT_TRUE(store_->GetReferral(second.referral_id()).ok());
+}
+
+TEST_F(EncryptionTest, WithoutTheKeyFileNothingOpens) {
+  auto receipt = factory_->Submit(LoadIntake("school-sex-trafficking-hartford")).value();
+  factory_.reset();
+  store_.reset();
+  FakeRandom other;
+  auto stranger = crypto::KeyRing::Load(dir_.path() + "/other-keys", true, other).value();
+  auto reopened = SqliteStore::Open(dir_.path() + "/data", stranger.get());
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->GetReferral(receipt.referral_id()).status().code(),
+            absl::StatusCode::kNotFound);  // its key-encryption key is not there
+}
+
+TEST_F(EncryptionTest, SealingDestroysTheDataKeyAndStopsEverything) {
+  auto receipt = factory_->Submit(LoadIntake("missing-from-foster-care-new-haven")).value();
+  IdGenerator ids(random_);
+  Sealer sealer(*store_, factory_->geography(), clock_, ids);
+  EXPECT_EQ(sealer.Seal(receipt.referral_id(), "", "supervisor/x").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto sealed = sealer.Seal(receipt.referral_id(), "HHD-FA-26-0001", "supervisor/x");
+  ASSERT_TRUE(sealed.ok()) << sealed.status();
+  // Nothing was handed off yet (no dispatcher here): all stopped, none notified.
+  EXPECT_EQ(sealed->stopped_deliveries, static_cast<uint32_t>(receipt.destinations_size()));
+  auto referral = store_->GetReferral(receipt.referral_id()).value();
+  EXPECT_TRUE(referral.sealed_at.has_value());
+  EXPECT_FALSE(referral.intake.has_child());
+  const auto deliveries = store_->GetDeliveries(receipt.referral_id()).value();
+  for (const auto& d : deliveries) EXPECT_EQ(d.delivery.state, v1::SEALED);
+  EXPECT_TRUE(store_->PendingTimers(receipt.referral_id())->empty());
+  EXPECT_EQ(sealer.Seal(receipt.referral_id(), "again", "supervisor/x").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  const std::string raw = AllBytes(dir_.path() + "/data");
+  EXPECT_EQ(raw.find("HHD-FA-26-0001"), std::string::npos);  // the order only as a digest
+}
+
+}  // namespace
+}  // namespace hart

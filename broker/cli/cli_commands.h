@@ -24,5 +24,7 @@ int RunList(const std::vector<std::string>& args);
 int RunWatch(const std::vector<std::string>& args);
 int RunRedeliver(const std::vector<std::string>& args);
 int RunAckOnBehalf(const std::vector<std::string>& args);
+int RunSeal(const std::vector<std::string>& args);
+int RunKeys(const std::vector<std::string>& args);
 
 }  // namespace hart::cli

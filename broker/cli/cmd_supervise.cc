@@ -10,6 +10,7 @@
 #include "broker/cli/cli_connection.h"
 #include "broker/cli/cli_output.h"
 #include "broker/cli/cli_table.h"
+#include "hart/referral/v1/operator.grpc.pb.h"
 #include "hart/referral/v1/supervisor.grpc.pb.h"
 
 // Shared with feed and ack.
@@ -26,6 +27,7 @@ ABSL_FLAG(std::string, rule, "", "list: only referrals a rule with this id chose
 ABSL_FLAG(std::string, to, "", "redeliver: send to this agency instead of the same one.");
 ABSL_FLAG(std::string, reason, "", "redeliver, ack-on-behalf: why (required; audited).");
 ABSL_FLAG(int32_t, limit, 50, "list: at most this many referrals.");
+ABSL_FLAG(std::string, order, "", "seal: the court order's reference (required).");
 
 namespace hart::cli {
 namespace v1 = hart::referral::v1;
@@ -187,6 +189,52 @@ int RunAckOnBehalf(const std::vector<std::string>& args) {
     PrintJson(response);
   } else {
     std::cout << args[0] << " is now " << v1::DeliveryState_Name(response.state()) << "\n";
+  }
+  return kExitOk;
+}
+
+int RunSeal(const std::vector<std::string>& args) {
+  if (args.size() != 1) return ReportLocalError("usage: hartctl seal REFERRAL_ID --order REFERENCE");
+  const std::string order = absl::GetFlag(FLAGS_order);
+  if (order.empty()) return ReportLocalError("--order (the court order's reference) is required");
+  int exit_code = kExitOk;
+  auto stub = Stub(&exit_code);
+  if (!stub) return exit_code;
+  v1::SealReferralRequest request;
+  request.set_referral_id(args[0]);
+  request.set_court_order_reference(order);
+  v1::SealReferralResponse response;
+  grpc::ClientContext context;
+  SetDeadline(context);
+  const grpc::Status status = stub->SealReferral(&context, request, &response);
+  if (!status.ok()) return ReportRpcError(status);
+  if (JsonMode()) {
+    PrintJson(response);
+  } else {
+    std::cout << "sealed " << args[0] << ": its data key is destroyed; erasure notices to "
+              << (response.notified_agency_ids().empty()
+                      ? std::string("nobody (nothing had gone out)")
+                      : JoinComma(response.notified_agency_ids()))
+              << "; " << response.stopped_deliveries() << " deliveries stopped\n";
+  }
+  return kExitOk;
+}
+
+int RunKeys(const std::vector<std::string>& args) {
+  if (args.size() != 1 || args[0] != "rotate") return ReportLocalError("usage: hartctl keys rotate");
+  auto channel = OpenChannel(IdentityOr("operator"));
+  if (!channel.ok()) return ReportLocalError(channel.status());
+  auto stub = v1::OperatorService::NewStub(*channel);
+  v1::RotateDataKeysResponse response;
+  grpc::ClientContext context;
+  SetDeadline(context);
+  const grpc::Status status = stub->RotateDataKeys(&context, v1::RotateDataKeysRequest(), &response);
+  if (!status.ok()) return ReportRpcError(status);
+  if (JsonMode()) {
+    PrintJson(response);
+  } else {
+    std::cout << "active key " << response.active_key_id() << "; rewrapped "
+              << response.rewrapped() << " data keys\n";
   }
   return kExitOk;
 }

@@ -38,6 +38,10 @@ commands:
                           send a DEAD or DECLINED delivery again (audited)
   ack-on-behalf DELIVERY_ID --kind accepted|declined|received --reason TEXT [--note TEXT]
                           record an acknowledgement a partner gave by phone (audited)
+  seal REFERRAL_ID --order REFERENCE
+                          seal by court order: destroy the referral's data, notify partners
+  keys rotate             reload the key directory and rewrap every data key with the
+                          ACTIVE key-encryption key (OperatorService; operator.crt)
   feed --agency ID        stream the agency's feed (FeedService.Subscribe; agency-ID.crt)
       [--resume_after N]  the last sequence already processed (default 0: the whole feed)
       [--ack none|received|accepted]
@@ -142,6 +146,8 @@ int main(int argc, char** argv) {
   if (command == "watch") return RunWatch(args);
   if (command == "redeliver") return RunRedeliver(args);
   if (command == "ack-on-behalf") return RunAckOnBehalf(args);
+  if (command == "seal") return RunSeal(args);
+  if (command == "keys") return RunKeys(args);
   return ReportLocalError("unknown command '" + command +
-                          "'; commands: submit, supplement, status, explain, list, watch, redeliver, ack-on-behalf, feed, ack, audit (see hartctl --help)");
+                          "'; commands: submit, supplement, status, explain, list, watch, redeliver, ack-on-behalf, seal, keys, feed, ack, audit (see hartctl --help)");
 }

@@ -54,6 +54,10 @@ absl::StatusOr<v1::SupplementIntakeResponse> SupplementProcessor::Apply(
     }
     auto referral = store_.GetReferral(*referral_id);
     if (!referral.ok()) return referral.status();
+    if (referral->sealed_at) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("referral ", *referral_id, " was sealed by court order; it takes no facts"));
+    }
     auto deliveries = store_.GetDeliveries(*referral_id);
     if (!deliveries.ok()) return deliveries.status();
 

@@ -1,0 +1,96 @@
+// Sealing through the real binary: before, the partner's feed shows the
+// child; after, no RPC produces it, every partner got an erasure notice,
+// and the audit log still verifies.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include "hart/referral/v1/audit.grpc.pb.h"
+#include "tests/e2e/broker_process.h"
+
+namespace hart::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::vector<v1::ReferralDelivery> ReadFeed(const BrokerProcess& broker, const std::string& agency,
+                                           size_t count) {
+  auto stub = broker.Feed(agency);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  auto reader = stub->Subscribe(&context, v1::SubscribeRequest());
+  std::vector<v1::ReferralDelivery> events;
+  v1::FeedEvent event;
+  while (events.size() < count && reader->Read(&event)) {
+    if (event.has_delivery()) events.push_back(event.delivery());
+  }
+  context.TryCancel();
+  reader->Finish();
+  return events;
+}
+
+TEST(SealE2ETest, ASealedReferralIsGoneEverywhereAndTheAuditStillVerifies) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  BrokerProcess broker(data);
+  ASSERT_TRUE(broker.running());
+  v1::SubmitIntakeRequest request;
+  *request.mutable_intake() = LoadIntake("school-sex-trafficking-hartford");
+  v1::SubmitIntakeResponse response;
+  ASSERT_TRUE(broker.Intake()->SubmitIntake(CallContext().get(), request, &response).ok());
+  const std::string referral = response.receipt().referral_id();
+
+  auto before = ReadFeed(broker, "hartford-pd", 1);
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_EQ(before[0].referral().intake().child().given_name(), "Jordan");
+
+  v1::SealReferralRequest seal;
+  seal.set_referral_id(referral);
+  seal.set_court_order_reference("HFD-JV-26-0042");
+  v1::SealReferralResponse sealed;
+  ASSERT_TRUE(broker.Supervisor()->SealReferral(CallContext().get(), seal, &sealed).ok());
+  EXPECT_EQ(sealed.notified_agency_ids_size(), response.receipt().destinations_size());
+
+  // Every partner gets the erasure notice, and its feed no longer has the child.
+  for (const auto& d : response.receipt().destinations()) {
+    auto events = ReadFeed(broker, d.agency_id(), 2);
+    ASSERT_EQ(events.size(), 2u) << d.agency_id();
+    EXPECT_TRUE(events[0].referral().sealed());
+    EXPECT_FALSE(events[0].referral().has_intake());
+    EXPECT_EQ(events[1].kind(), v1::ERASURE);
+    EXPECT_EQ(events[1].erasure().court_order_reference(), "HFD-JV-26-0042");
+    EXPECT_EQ(events[1].erasure().referral_id(), referral);
+  }
+  // Supervisors see that it is sealed; supplements can no longer reach it.
+  v1::GetReferralRequest get;
+  get.set_referral_id(referral);
+  v1::ReferralStatus status;
+  ASSERT_TRUE(broker.Supervisor()->GetReferral(CallContext().get(), get, &status).ok());
+  EXPECT_TRUE(status.has_sealed_at());
+  v1::SupplementIntakeRequest supplement;
+  supplement.set_referral_id(referral);
+  supplement.mutable_supplement()->set_supplement_id("S-after-seal");
+  *supplement.mutable_supplement()->mutable_received_at() = request.intake().received_at();
+  supplement.mutable_supplement()->set_immediate_danger(true);
+  v1::SupplementIntakeResponse refused;
+  EXPECT_EQ(broker.Intake()->SupplementIntake(CallContext().get(), supplement, &refused).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  v1::Checkpoint checkpoint;
+  ASSERT_TRUE(v1::AuditService::NewStub(broker.Channel("auditor"))
+                  ->CreateCheckpoint(CallContext().get(), {}, &checkpoint)
+                  .ok());
+  broker.Terminate();
+
+  // The audit log still verifies, and the raw files hold no trace of her.
+  const std::string command = std::string(HARTCTL_BINARY) + " audit verify --data_dir " + data +
+                              " --public_key " + data + "/audit-signing.key.pub 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string out;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+  EXPECT_EQ(WEXITSTATUS(pclose(pipe)), 0) << out;
+  EXPECT_THAT(out, HasSubstr("audit log OK"));
+}
+
+}  // namespace
+}  // namespace hart::testing

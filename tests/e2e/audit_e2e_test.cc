@@ -184,7 +184,7 @@ TEST(AuditE2ETest, ConcurrentSubmissionsGiveALogWhoseCheckpointsAllVerify) {
     EXPECT_GE(checkpoints.load(), 2);
     // Online verification through the API, with the key from the data dir.
     const Output online = Hartctl("--target 127.0.0.1:" + std::to_string(broker.port()) +
-                                  " audit verify --public_key " + data +
+                                  " --as supervisor audit verify --public_key " + data +
                                   "/audit-signing.key.pub");
     EXPECT_EQ(online.exit_code, 0) << online.text;
     // The events match the transactions that committed: every receipt's

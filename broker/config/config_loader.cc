@@ -52,6 +52,9 @@ void ApplyConfigDefaults(cfg::BrokerConfig* config) {
   if (server->rate_limit_burst() == 0) server->set_rate_limit_burst(400);
   if (server->max_streams_per_identity() == 0) server->set_max_streams_per_identity(8);
   if (!server->has_require_deadlines()) server->set_require_deadlines(true);
+  if (!server->has_certificate_refresh_interval()) {
+    server->mutable_certificate_refresh_interval()->set_seconds(60);
+  }
   auto* store = config->mutable_store();
   if (store->backend().empty()) store->set_backend("sqlite");
   if (store->max_group_commit() == 0) store->set_max_group_commit(256);

@@ -1,5 +1,6 @@
 #include "broker/server/broker_server.h"
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <map>
@@ -41,18 +42,13 @@
 #include "broker/views/view_builder.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_credentials_options.h"
 #include "grpcpp/health_check_service_interface.h"
 
 namespace hart {
 namespace {
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 class BrokerServerImpl final : public BrokerServer {
  public:
@@ -224,20 +220,34 @@ class BrokerServerImpl final : public BrokerServer {
 
  private:
   absl::Status StartGrpc() {
-    grpc::SslServerCredentialsOptions ssl(
-        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-    auto ca = ReadFile(options_.tls_dir + "/ca.crt");
-    auto cert = ReadFile(options_.tls_dir + "/broker.crt");
-    auto key = ReadFile(options_.tls_dir + "/broker.key");
-    for (const auto* r : {&ca, &cert, &key}) {
-      if (!r->ok()) {
+    // The TLS files are watched: a rotated certificate or CA is picked up
+    // without a restart. Client certificates are required and verified.
+    for (const char* file : {"/ca.crt", "/broker.crt", "/broker.key"}) {
+      if (!std::filesystem::exists(options_.tls_dir + file)) {
         return absl::FailedPreconditionError(absl::StrCat(
-            r->status().message(),
+            "cannot read ", options_.tls_dir, file,
             "; make development certificates with deploy/make-dev-certs.sh"));
       }
     }
-    ssl.pem_root_certs = *ca;
-    ssl.pem_key_cert_pairs.push_back({*key, *cert});
+    const auto& server_options = options_.config.server();
+    const int64_t refresh_seconds = std::max<int64_t>(
+        1, absl::ToInt64Seconds(FromProtoDuration(server_options.certificate_refresh_interval())));
+    auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+        options_.tls_dir + "/broker.key", options_.tls_dir + "/broker.crt",
+        options_.tls_dir + "/ca.crt", static_cast<unsigned int>(refresh_seconds));
+    grpc::experimental::TlsServerCredentialsOptions tls(provider);
+    tls.watch_root_certs();
+    tls.watch_identity_key_cert_pairs();
+    tls.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    const std::string crl_dir =
+        options_.crl_dir.empty() ? server_options.crl_directory() : options_.crl_dir;
+    if (!crl_dir.empty()) {
+      if (!std::filesystem::is_directory(crl_dir)) {
+        return absl::FailedPreconditionError(absl::StrCat("CRL directory ", crl_dir, " does not exist"));
+      }
+      tls.set_crl_directory(crl_dir);
+    }
+    auto credentials = grpc::experimental::TlsServerCredentials(tls);
 
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -245,7 +255,7 @@ class BrokerServerImpl final : public BrokerServer {
     const std::string address = options_.listen_address.empty()
                                     ? options_.config.server().listen_address()
                                     : options_.listen_address;
-    builder.AddListeningPort(address, grpc::SslServerCredentials(ssl), &port_);
+    builder.AddListeningPort(address, credentials, &port_);
     builder.SetMaxReceiveMessageSize(
         static_cast<int>(options_.config.server().max_receive_message_bytes()));
     builder.SetMaxSendMessageSize(

@@ -17,6 +17,8 @@ struct BrokerServerOptions {
   std::string tls_dir;
   // Overrides config.server.listen_address when set; "127.0.0.1:0" picks a port.
   std::string listen_address;
+  // Overrides config.server.crl_directory when set.
+  std::string crl_dir;
   // Key-encryption keys (*.kek and ACTIVE); keep it apart from data_dir.
   // Created with a first key if empty (development).
   std::string key_dir;

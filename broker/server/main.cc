@@ -23,6 +23,8 @@ ABSL_FLAG(std::string, data_dir, "var/data", "Data directory (SQLite store).");
 ABSL_FLAG(std::string, key_dir, "var/keys",
           "Key-encryption keys (<id>.kek, ACTIVE); keep apart from the data directory. "
           "Created with a first key if empty.");
+ABSL_FLAG(std::string, crl_dir, "",
+          "Directory of CRLs (<issuer-hash>.r<n>); revoked client certificates are refused.");
 ABSL_FLAG(std::string, tls_dir, "var/certs",
           "Directory with ca.crt, broker.crt and broker.key.");
 ABSL_FLAG(std::string, listen, "",
@@ -77,6 +79,7 @@ int main(int argc, char** argv) {
   options.tls_dir = absl::GetFlag(FLAGS_tls_dir);
   options.listen_address = absl::GetFlag(FLAGS_listen);
   options.key_dir = absl::GetFlag(FLAGS_key_dir);
+  options.crl_dir = absl::GetFlag(FLAGS_crl_dir);
   auto server = hart::BrokerServer::Start(std::move(options));
   if (!server.ok()) {
     std::cerr << "hart-broker: " << server.status().message() << "\n";

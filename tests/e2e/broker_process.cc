@@ -48,7 +48,8 @@ const std::string& DevCertsDir() {
   return path;
 }
 
-BrokerProcess::BrokerProcess(const std::string& data_dir, const std::string& config_path)
+BrokerProcess::BrokerProcess(const std::string& data_dir, const std::string& config_path,
+                             std::vector<std::string> extra_args)
     : data_dir_(data_dir) {
   const std::string certs = DevCertsDir();
   const std::string port_file = data_dir + ".port";
@@ -64,9 +65,15 @@ BrokerProcess::BrokerProcess(const std::string& data_dir, const std::string& con
       dup2(fileno(log), STDERR_FILENO);
     }
     const std::string key_dir = data_dir + ".keys";
-    execl(HART_BROKER_BINARY, HART_BROKER_BINARY, "--config", config.c_str(), "--data-dir",
-          data_dir.c_str(), "--key-dir", key_dir.c_str(), "--tls-dir", certs.c_str(), "--listen", "127.0.0.1:0",
-          "--port-file", port_file.c_str(), "--log-level", "debug", nullptr);
+    std::vector<std::string> args = {HART_BROKER_BINARY, "--config", config, "--data-dir",
+                                     data_dir, "--key-dir", key_dir, "--tls-dir", certs,
+                                     "--listen", "127.0.0.1:0", "--port-file", port_file,
+                                     "--log-level", "debug"};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(HART_BROKER_BINARY, argv.data());
     _exit(127);
   }
   const bool up = WaitFor(

@@ -25,8 +25,10 @@ class BrokerProcess {
  public:
   // Starts the broker on `data_dir`; fails the test (and returns false from
   // running()) if it does not serve within 20 s.
-  // `config` defaults to deploy/config/connecticut.yaml.
-  explicit BrokerProcess(const std::string& data_dir, const std::string& config = "");
+  // `config` defaults to deploy/config/connecticut.yaml; `extra_args` are
+  // appended to the command line (a repeated flag overrides the default).
+  explicit BrokerProcess(const std::string& data_dir, const std::string& config = "",
+                         std::vector<std::string> extra_args = {});
   ~BrokerProcess();  // SIGTERM and wait
 
   bool running() const { return pid_ > 0; }

@@ -29,7 +29,12 @@ absl::StatusOr<cfg::BrokerConfig> ParseConfigFile(const std::string& path) {
   }
   cfg::BrokerConfig config;
   std::vector<std::string> problems;
-  YamlToProto(root, path, &config, &problems);
+  try {
+    YamlToProto(root, path, &config, &problems);
+  } catch (const YAML::Exception& e) {
+    // A backstop: the mapper checks node kinds before converting.
+    problems.push_back(absl::StrCat(path, ": line ", e.mark.line + 1, ": ", e.msg));
+  }
   if (!problems.empty()) {
     return absl::InvalidArgumentError(absl::StrJoin(problems, "\n"));
   }

@@ -38,7 +38,13 @@ class Mapper {
       return Problem(path, "expected a mapping of keys to values");
     }
     for (const auto& entry : node) {
-      const std::string key = entry.first.as<std::string>();
+      // A list or mapping as a key would make yaml-cpp throw (found by
+      // fuzz_config): report it like any other problem.
+      if (!entry.first.IsScalar()) {
+        Problem(path, "a key must be a plain name, not a list, mapping or null");
+        continue;
+      }
+      const std::string key = entry.first.Scalar();
       const std::string key_path = path.empty() ? key : path + "." + key;
       const pb::FieldDescriptor* field = desc->FindFieldByName(key);
       if (field == nullptr) {
@@ -217,7 +223,11 @@ class Mapper {
     if (node.IsNull()) return;
     if (!node.IsMap()) return Problem(path, "expected a mapping");
     for (const auto& entry : node) {
-      const std::string key = entry.first.as<std::string>();
+      if (!entry.first.IsScalar()) {
+        Problem(path, "a key must be a plain name, not a list, mapping or null");
+        continue;
+      }
+      const std::string key = entry.first.Scalar();
       StructValue(entry.second, path + "." + key, &(*out->mutable_fields())[key]);
     }
   }

@@ -63,6 +63,14 @@ TEST_F(ConfigTest, ReportsEveryTypeProblemAtOnce) {
   EXPECT_THAT(message, HasSubstr("agencies[0].kind: 'SHERIFF' is not one of"));
 }
 
+// Regression (fuzz_config): a list or mapping used as a key threw from
+// yaml-cpp and aborted the broker instead of being reported.
+TEST_F(ConfigTest, NonScalarKeysAreReportedNotFatal) {
+  auto config = ParseConfigFile(Write("{}: 1\nagencies:\n  - adapter: {type: grpc_feed, settings: {[x]: 1}}\n"));
+  ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr("a key must be a plain name"));
+}
+
 TEST_F(ConfigTest, TownWithUnknownPoliceAgencyIsRejected) {
   auto config = LoadConfig(Edited("police: hartford-pd", "police: hartford-sheriff"), registry_);
   ASSERT_FALSE(config.ok());

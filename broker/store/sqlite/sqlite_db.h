@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -82,5 +83,18 @@ class SqliteDb {
 };
 
 absl::Status SqliteError(sqlite3* db, int rc, const std::string& what);
+
+// Steps `stmt` to the end, mapping every row with `read(stmt)`.
+template <typename Read>
+auto CollectRows(Statement& stmt, Read read)
+    -> absl::StatusOr<std::vector<decltype(read(stmt))>> {
+  std::vector<decltype(read(stmt))> rows;
+  for (;;) {
+    auto row = stmt.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return rows;
+    rows.push_back(read(stmt));
+  }
+}
 
 }  // namespace hart::sqlite

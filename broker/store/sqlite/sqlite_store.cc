@@ -982,13 +982,7 @@ absl::StatusOr<std::vector<TimerRecord>> SqliteStore::PendingTimers(
       "SELECT ", kTimerColumns, " FROM timers "
       "WHERE referral_id = ? AND state = ? ORDER BY due_at")));
   stmt->Bind(1, referral_id).Bind(2, kTimerPending);
-  std::vector<TimerRecord> timers;
-  for (;;) {
-    HART_ASSIGN_OR_RETURN(row, stmt->Step());
-    if (!row) break;
-    timers.push_back(ReadTimer(*stmt));
-  }
-  return timers;
+  return sqlite::CollectRows(*stmt, ReadTimer);
 }
 
 absl::StatusOr<std::vector<DeliveryWithAcks>> SqliteStore::GetDeliveries(
@@ -1215,13 +1209,7 @@ absl::StatusOr<std::vector<EscalationRecord>> SqliteStore::ReadEscalations(uint6
       "SELECT ", kEscalationColumns, " FROM escalation_events WHERE sequence > ? "
       "ORDER BY sequence LIMIT ?")));
   stmt->Bind(1, static_cast<int64_t>(after)).Bind(2, static_cast<int64_t>(limit));
-  std::vector<EscalationRecord> out;
-  for (;;) {
-    HART_ASSIGN_OR_RETURN(row, stmt->Step());
-    if (!row) break;
-    out.push_back(ReadEscalation(*stmt));
-  }
-  return out;
+  return sqlite::CollectRows(*stmt, ReadEscalation);
 }
 
 absl::StatusOr<std::vector<EscalationRecord>> SqliteStore::EscalationsOf(
@@ -1232,13 +1220,7 @@ absl::StatusOr<std::vector<EscalationRecord>> SqliteStore::EscalationsOf(
       "SELECT ", kEscalationColumns, " FROM escalation_events WHERE delivery_id = ? "
       "ORDER BY sequence")));
   stmt->Bind(1, delivery_id);
-  std::vector<EscalationRecord> out;
-  for (;;) {
-    HART_ASSIGN_OR_RETURN(row, stmt->Step());
-    if (!row) break;
-    out.push_back(ReadEscalation(*stmt));
-  }
-  return out;
+  return sqlite::CollectRows(*stmt, ReadEscalation);
 }
 
 absl::Status SqliteStore::ApplyRedelivery(const RedeliveryWrite& w) {

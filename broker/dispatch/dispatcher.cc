@@ -77,13 +77,21 @@ void Dispatcher::OnResult(const DeliveryRecord& delivery, DeliveryResult result)
     absl::Duration delay = RetryDelay(policy_.backoff, delivery.attempts, random_);
     if (result.retry_after && *result.retry_after > delay) delay = *result.retry_after;
     // The next attempt must still fall inside the time budget.
-    const bool retry = IsRetryable(result.status.code()) &&
-                       delivery.attempts < budget.max_attempts &&
+    if (!result.attempted) {
+      // Not tried (circuit open): wait as told; only the time budget counts.
+      delay = result.retry_after.value_or(delay);
+      outcome.attempted = false;
+    }
+    const bool within_attempts =
+        !result.attempted || delivery.attempts < budget.max_attempts;
+    const bool retry = (!result.attempted || IsRetryable(result.status.code())) &&
+                       within_attempts &&
                        now + delay < delivery.created_at + budget.max_duration;
     if (retry) {
       outcome.new_state = v1::PENDING;
       outcome.next_attempt_at = now + delay;
-      outcome.audit.action = "delivery.attempt_failed";
+      outcome.audit.action =
+          result.attempted ? "delivery.attempt_failed" : "delivery.deferred";
     } else {
       outcome.new_state = v1::DEAD;
       outcome.audit.action = "delivery.dead";

@@ -213,9 +213,11 @@ class BrokerServerImpl final : public BrokerServer {
     committer_.reset();
     dispatch_loop_.reset();
     timer_runner_.reset();
-    dispatcher_.reset();
-    feed_appender_.reset();
+    // Adapters answer the dispatcher from their own threads: they finish (or
+    // cancel) what is in flight before the dispatcher they call back goes.
     adapters_.clear();
+    feed_appender_.reset();
+    dispatcher_.reset();
   }
 
  private:

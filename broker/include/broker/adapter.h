@@ -29,6 +29,9 @@ struct DeliveryResult {
   std::string transport_ref;
   // A partner's Retry-After, if it gave one.
   std::optional<absl::Duration> retry_after;
+  // False when the partner was not contacted at all (circuit open, the
+  // broker shutting down): the attempt is not counted against the budget.
+  bool attempted = true;
 
   // The partner's system confirmed receipt.
   static DeliveryResult Delivered(std::string ref) {
@@ -49,6 +52,13 @@ struct DeliveryResult {
     DeliveryResult r;
     r.status = std::move(status);
     r.retry_after = retry_after;
+    return r;
+  }
+  // Not tried now; try again after `retry_after`. Only the time budget
+  // applies, the attempt budget does not.
+  static DeliveryResult Deferred(absl::Status why, absl::Duration retry_after) {
+    DeliveryResult r = Failed(std::move(why), retry_after);
+    r.attempted = false;
     return r;
   }
 };

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "broker/adapter.h"
 #include "google/protobuf/struct.pb.h"
 
@@ -19,11 +20,21 @@ namespace hart {
 
 class Store;
 class Clock;
+class DeliveryContent;
+class AckSink;
 
-// What an adapter may use from the broker. Pointers outlive every adapter.
+// What an adapter may use from the broker. Pointers outlive every adapter;
+// any may be null in tools that only validate config.
 struct AdapterContext {
   Store* store = nullptr;
   const Clock* clock = nullptr;
+  // The message each delivery carries (the agency's view, ack token).
+  const DeliveryContent* content = nullptr;
+  // Where adapters that receive acknowledgements (file drop) record them.
+  AckSink* acks = nullptr;
+  // Push adapters: how long one call to the partner may take (the agency's
+  // DeliveryLimits.timeout).
+  absl::Duration timeout = absl::Seconds(30);
 };
 
 // Builds adapters of one type for one agency each.

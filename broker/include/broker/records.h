@@ -284,6 +284,9 @@ struct DeliveryOutcome {
   AuditEvent audit;
   // For DEAD: start the delivery's ladder now.
   std::optional<LadderTrigger> ladder;
+  // False when the partner was not contacted (circuit open): the claim's
+  // attempt is given back.
+  bool attempted = true;
 };
 
 // One event of an agency's durable feed, joined with what a view needs.

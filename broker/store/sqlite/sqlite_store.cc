@@ -628,13 +628,14 @@ absl::Status SqliteStore::RecordOutcomes(std::span<const DeliveryOutcome> outcom
       HART_ASSIGN_OR_RETURN(update, db.Prepare(
           "UPDATE deliveries SET state = ?, next_attempt_at = ?, last_error = ?, "
           "lease_until = NULL, transport_ref = ?, "
-          "delivered_at = CASE WHEN ? THEN ? ELSE delivered_at END "
+          "delivered_at = CASE WHEN ? THEN ? ELSE delivered_at END, "
+          "attempts = attempts - ? "
           "WHERE delivery_id = ? AND state = ?"));
       const bool delivered = o.new_state == v1::DELIVERED;
       update->Bind(1, int64_t{o.new_state}).Bind(2, absl::ToUnixMicros(o.next_attempt_at))
           .Bind(3, o.error).Bind(4, o.transport_ref).Bind(5, int64_t{delivered})
-          .Bind(6, absl::ToUnixMicros(o.at)).Bind(7, o.delivery_id)
-          .Bind(8, int64_t{v1::IN_FLIGHT});
+          .Bind(6, absl::ToUnixMicros(o.at)).Bind(7, int64_t{o.attempted ? 0 : 1})
+          .Bind(8, o.delivery_id).Bind(9, int64_t{v1::IN_FLIGHT});
       HART_RETURN_IF_ERROR(update->Run());
       // A delivery acknowledged while its attempt was running keeps its
       // newer state; the outcome is then history only.

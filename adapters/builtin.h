@@ -9,13 +9,20 @@ namespace hart {
 namespace grpc_feed {
 class FeedAppender;
 }
+namespace adapters {
+class AdapterIo;
+}
 
 // What the built-in adapters need from the broker.
 struct BuiltinAdapterDeps {
   // nullptr: grpc_feed factory is registered for config validation only.
   grpc_feed::FeedAppender* feed_appender = nullptr;
+  // The push adapters' event loop; nullptr: their factories are registered
+  // for config validation only (Create is then refused).
+  adapters::AdapterIo* io = nullptr;
 };
 
+// grpc_feed, webhook, ncmec, email, file_drop.
 absl::Status RegisterBuiltinAdapters(AdapterRegistry& registry,
                                      const BuiltinAdapterDeps& deps);
 

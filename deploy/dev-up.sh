@@ -12,6 +12,8 @@ config=deploy/config/connecticut.yaml
 agency_ids=$(build/broker/hart-broker --config "$config" --print-agency-ids)
 # shellcheck disable=SC2086  # one argument per agency id
 bash deploy/make-dev-certs.sh var/certs $agency_ids
+# The secrets the push adapters of the config name (dev values).
+bash deploy/make-dev-secrets.sh var/keys
 echo "hart-broker: data in var/data, certificates in var/certs (export HART_CERTS_DIR=$root/var/certs for hartctl)"
-exec build/broker/hart-broker --config "$config" --data-dir var/data --tls-dir var/certs \
+exec build/broker/hart-broker --config "$config" --data-dir var/data --key-dir var/keys --tls-dir var/certs \
   --listen "${HART_LISTEN:-127.0.0.1:7443}"

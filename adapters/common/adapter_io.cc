@@ -3,7 +3,7 @@
 namespace hart::adapters {
 
 AdapterIo::AdapterIo(unsigned threads) : work_(boost::asio::make_work_guard(context_)) {
-  for (unsigned i = 0; i < std::max(1u, threads); ++i) {
+  for (unsigned i = 0; i < threads; ++i) {
     threads_.emplace_back([this] { context_.run(); });
   }
 }

@@ -17,6 +17,7 @@ namespace hart::adapters {
 
 class AdapterIo {
  public:
+  // `threads` 0: a loop nobody runs (for validating config only).
   explicit AdapterIo(unsigned threads = 2);
   ~AdapterIo();
   AdapterIo(const AdapterIo&) = delete;

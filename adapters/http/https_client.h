@@ -10,6 +10,8 @@
 // once on an AdapterIo thread.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -56,17 +58,36 @@ struct HttpResponse {
 //    e.g. "connect to 127.0.0.1:8443: Connection refused", "TLS handshake
 //    with 127.0.0.1:8443: certificate verify failed").
 //  - DEADLINE_EXCEEDED: the timeout expired (message says during which step).
-//  - INVALID_ARGUMENT: the URL is not https://host[:port]/path.
+//  - INVALID_ARGUMENT: the URL is not https://host[:port]/path, or the
+//    method is not GET or POST.
+//  - UNAVAILABLE too when the response body exceeds kMaxResponseBodyBytes.
+// Messages name the step and the peer (host:port), never a body.
 using HttpDone = std::function<void(absl::StatusOr<HttpResponse>)>;
+
+// Larger response bodies fail the exchange (a partner's answer is small).
+inline constexpr size_t kMaxResponseBodyBytes = 1024 * 1024;
 
 class HttpsClient {
  public:
-  // Loads the CA and client certificate now: errors name the file.
+  // Loads the CA and client certificate now: errors name the file. The
+  // client key is read with ReadSecretFile (so it must be chmod 600).
+  // TLS 1.2 or later; the server's certificate must chain to the CA and
+  // name the URL's host (DNS SAN, or IP SAN for an IP address).
   static absl::StatusOr<std::unique_ptr<HttpsClient>> Create(AdapterIo& io,
                                                              const TlsClientOptions& tls);
   virtual ~HttpsClient() = default;
   virtual void Send(HttpRequest request, HttpDone done) = 0;
 };
+
+// The parts of an https:// URL.
+struct HttpsUrl {
+  std::string host;  // a DNS name or an IP address (IPv6 without brackets)
+  uint16_t port = 443;
+  std::string target = "/";  // path and query; the fragment is dropped
+};
+// INVALID_ARGUMENT saying what is wrong: not https, no host, bad port, user
+// info, whitespace or control characters.
+absl::StatusOr<HttpsUrl> ParseHttpsUrl(const std::string& url);
 
 // The delay a Retry-After header asks for (delta-seconds or an HTTP date,
 // relative to `now`); nullopt if absent or unparseable.

@@ -1,5 +1,7 @@
 #include "broker/api/feed_service.h"
 
+#include "broker/views/delivery_message.h"
+
 #include <deque>
 
 #include "absl/strings/str_cat.h"
@@ -116,23 +118,11 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
     event.set_sequence(entry.sequence);
     *event.mutable_sent_at() = ToProtoTime(service_.clock_.Now());
     auto* delivery = event.mutable_delivery();
-    delivery->set_delivery_id(entry.delivery.delivery_id);
-    delivery->set_referral_id(entry.delivery.referral_id);
+    *delivery = BuildDeliveryMessage(service_.views_, entry.delivery,
+                                     entry.sealed ? nullptr : &entry.intake, entry.priority,
+                                     entry.sealed);
     delivery->set_redelivery(redelivery);
-    delivery->set_kind(entry.delivery.kind);
     delivery->set_audit_index(entry.audit_index);
-    if (entry.delivery.escalation) *delivery->mutable_escalation() = *entry.delivery.escalation;
-    if (entry.delivery.erasure) *delivery->mutable_erasure() = *entry.delivery.erasure;
-    for (const auto& change : entry.delivery.changes) delivery->add_changes(change);
-    if (entry.sealed) {
-      // Sealed: the facts are gone; only references and the order remain.
-      *delivery->mutable_referral() =
-          service_.views_.BuildNotification(entry.delivery, entry.priority);
-      delivery->mutable_referral()->set_sealed(true);
-    } else {
-      *delivery->mutable_referral() =
-          service_.views_.Build(entry.delivery, entry.intake, entry.priority);
-    }
     return event;
   }
 

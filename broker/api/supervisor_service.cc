@@ -1,5 +1,7 @@
 #include "broker/api/supervisor_service.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/numbers.h"
 #include "broker/api/escalation_watch.h"
@@ -41,6 +43,31 @@ v1::DeliveryStatus ToDeliveryStatus(const DeliveryWithAcks& item, absl::Time now
                   (d.ack_deadline <= now ||
                    (d.delivery_deadline && *d.delivery_deadline <= now &&
                     d.state != v1::DELIVERED && d.state != v1::DECLINED)));
+  return out;
+}
+
+v1::AdapterHealth ToAdapterHealth(const AdapterHealth& health) {
+  v1::AdapterHealth out;
+  out.set_agency_id(health.agency_id);
+  out.set_adapter(health.adapter_type);
+  switch (health.state) {
+    case AdapterHealth::State::kUp: out.set_state(v1::AdapterHealth::UP); break;
+    case AdapterHealth::State::kDegraded: out.set_state(v1::AdapterHealth::DEGRADED); break;
+    case AdapterHealth::State::kCircuitOpen:
+      out.set_state(v1::AdapterHealth::CIRCUIT_OPEN);
+      break;
+  }
+  out.set_consecutive_failures(health.consecutive_failures);
+  out.set_in_flight(health.in_flight);
+  out.set_queued(health.queued);
+  out.set_last_error(health.last_error);
+  if (health.last_error_at) *out.mutable_last_error_at() = ToProtoTime(*health.last_error_at);
+  if (health.last_success_at) {
+    *out.mutable_last_success_at() = ToProtoTime(*health.last_success_at);
+  }
+  if (health.circuit_open_until) {
+    *out.mutable_circuit_open_until() = ToProtoTime(*health.circuit_open_until);
+  }
   return out;
 }
 
@@ -86,6 +113,11 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::GetReferral(
   for (const auto& item : *deliveries) {
     v1::DeliveryStatus* status = response->add_deliveries();
     *status = ToDeliveryStatus(item, now);
+    if (d_.adapter_health != nullptr) {
+      if (auto health = d_.adapter_health->HealthOf(item.delivery.agency_id)) {
+        *status->mutable_adapter_health() = ToAdapterHealth(*health);
+      }
+    }
     // The delivery's whole history, from the audit log.
     AuditQuery query;
     query.delivery_id = item.delivery.delivery_id;
@@ -314,6 +346,29 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::SealReferral(
     if (d_.wake) d_.wake();
   }
   reactor->Finish(ToGrpcStatus(sealed.status()));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SupervisorServiceImpl::ListAdapterHealth(
+    grpc::CallbackServerContext* context, const v1::ListAdapterHealthRequest* request,
+    v1::ListAdapterHealthResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  auto identity = d_.authorizer->Require(*context, "SupervisorService.ListAdapterHealth");
+  if (!identity.ok()) {
+    reactor->Finish(ToGrpcStatus(identity.status()));
+    return reactor;
+  }
+  if (d_.adapter_health != nullptr) {
+    for (const AdapterHealth& health : d_.adapter_health->AllHealth()) {
+      v1::AdapterHealth out = ToAdapterHealth(health);
+      const bool wanted =
+          request->states().empty() ||
+          std::find(request->states().begin(), request->states().end(), out.state()) !=
+              request->states().end();
+      if (wanted) *response->add_adapters() = std::move(out);
+    }
+  }
+  reactor->Finish(grpc::Status::OK);
   return reactor;
 }
 

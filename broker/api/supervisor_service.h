@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "broker/acks/ack_recorder.h"
+#include "broker/adapter_health.h"
 #include "broker/acks/redelivery.h"
 #include "broker/api/authorizer.h"
 #include "broker/intake/sealer.h"
@@ -26,6 +27,8 @@ class SupervisorServiceImpl final : public v1::SupervisorService::CallbackServic
     AckRecorder* acks = nullptr;
     TopicHub* escalation_hub = nullptr;
     Sealer* sealer = nullptr;
+    // Push destinations' health; null: none reported.
+    const AdapterHealthSource* adapter_health = nullptr;
     // Wakes the dispatcher after a redelivery.
     std::function<void()> wake;
   };
@@ -52,6 +55,9 @@ class SupervisorServiceImpl final : public v1::SupervisorService::CallbackServic
   grpc::ServerUnaryReactor* SealReferral(grpc::CallbackServerContext* context,
                                          const v1::SealReferralRequest* request,
                                          v1::SealReferralResponse* response) override;
+  grpc::ServerUnaryReactor* ListAdapterHealth(
+      grpc::CallbackServerContext* context, const v1::ListAdapterHealthRequest* request,
+      v1::ListAdapterHealthResponse* response) override;
 
  private:
   Deps d_;
@@ -59,5 +65,6 @@ class SupervisorServiceImpl final : public v1::SupervisorService::CallbackServic
 
 // Domain -> API conversions, shared with tests.
 v1::DeliveryStatus ToDeliveryStatus(const DeliveryWithAcks& item, absl::Time now);
+v1::AdapterHealth ToAdapterHealth(const AdapterHealth& health);
 
 }  // namespace hart

@@ -10,7 +10,16 @@
 #include "adapters/builtin.h"
 #include "adapters/grpc_feed/feed_hub.h"
 #include "adapters/grpc_feed/grpc_feed_adapter.h"
+#include "adapters/common/adapter_io.h"
+#include "broker/ack_endpoint/ack_http_endpoint.h"
 #include "broker/acks/ack_recorder.h"
+#include "broker/acks/ack_token.h"
+#include "broker/acks/recorder_ack_sink.h"
+#include "broker/common/thread_scheduler.h"
+#include "broker/dispatch/adapter_health_board.h"
+#include "broker/dispatch/delivery_guard.h"
+#include "broker/server/adapter_paths.h"
+#include "broker/views/stored_delivery_content.h"
 #include "broker/acks/escalation_ladders.h"
 #include "broker/acks/redelivery.h"
 #include "broker/api/audit_service.h"
@@ -75,25 +84,24 @@ class BrokerServerImpl final : public BrokerServer {
     if (auto s = store_->ReleaseClaims(clock_.Now()); !s.ok()) return s;
 
     feed_appender_ = std::make_unique<grpc_feed::FeedAppender>(*store_, clock_, hub_);
-    if (auto s = RegisterBuiltinAdapters(registry_, {feed_appender_.get()}); !s.ok()) {
+    ladders_ = std::make_unique<EscalationLadders>(config, *geography_, ids_);
+    acks_ = std::make_unique<AckRecorder>(*store_, clock_, ladders_.get());
+    if (auto s = StartPushSupport(); !s.ok()) return s;
+    adapter_io_ = std::make_unique<adapters::AdapterIo>();
+    if (auto s = RegisterBuiltinAdapters(registry_, {feed_appender_.get(), adapter_io_.get()});
+        !s.ok()) {
       return s;
     }
     std::map<std::string, Adapter*> by_agency;
     std::set<std::string> feed_agencies;
     for (const auto& agency : config.agencies()) {
-      const AdapterFactory* factory = registry_.Find(agency.adapter().type());
-      if (factory != nullptr && factory->feeds_from_store()) feed_agencies.insert(agency.id());
-      if (factory == nullptr) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("agency ", agency.id(), ": unknown adapter type"));
-      }
-      auto adapter = factory->Create(agency.id(), agency.adapter().settings(),
-                                     {store_.get(), &clock_});
+      auto adapter = CreateAdapter(agency);
       if (!adapter.ok()) return adapter.status();
-      by_agency[agency.id()] = adapter->get();
-      adapters_.push_back(std::move(*adapter));
+      if (registry_.Find(agency.adapter().type())->feeds_from_store()) {
+        feed_agencies.insert(agency.id());
+      }
+      by_agency[agency.id()] = *adapter;
     }
-    ladders_ = std::make_unique<EscalationLadders>(config, *geography_, ids_);
     const auto& d = config.dispatch();
     DispatchPolicy policy;
     policy.budget = {d.max_attempts(), FromProtoDuration(d.max_retry_duration())};
@@ -160,7 +168,6 @@ class BrokerServerImpl final : public BrokerServer {
     auth.max_streams_per_identity = server.max_streams_per_identity();
     auth.require_deadlines = server.require_deadlines();
     authorizer_ = std::make_unique<Authorizer>(*store_, clock_, auth);
-    acks_ = std::make_unique<AckRecorder>(*store_, clock_, ladders_.get());
     redeliverer_ = std::make_unique<Redeliverer>(*store_, *geography_, ladders_.get(), clock_, ids_);
     sealer_ = std::make_unique<Sealer>(*store_, *geography_, clock_, ids_);
     operator_service_ =
@@ -177,6 +184,7 @@ class BrokerServerImpl final : public BrokerServer {
     supervisor.acks = acks_.get();
     supervisor.escalation_hub = &escalation_hub_;
     supervisor.sealer = sealer_.get();
+    supervisor.adapter_health = &health_board_;
     supervisor.wake = wake;
     supervisor_service_ = std::make_unique<SupervisorServiceImpl>(std::move(supervisor));
     audit_service_ = std::make_unique<AuditServiceImpl>(*store_, *audit_log_, *authorizer_);
@@ -204,6 +212,7 @@ class BrokerServerImpl final : public BrokerServer {
       server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
       server_.reset();
     }
+    ack_endpoint_.reset();
     // Reverse order of construction: nothing calls into a destroyed part.
     feed_service_.reset();
     operator_service_.reset();
@@ -215,12 +224,82 @@ class BrokerServerImpl final : public BrokerServer {
     timer_runner_.reset();
     // Adapters answer the dispatcher from their own threads: they finish (or
     // cancel) what is in flight before the dispatcher they call back goes.
+    for (const auto& agency : options_.config.agencies()) health_board_.Remove(agency.id());
     adapters_.clear();
+    adapter_io_.reset();
+    scheduler_.reset();
     feed_appender_.reset();
     dispatcher_.reset();
   }
 
  private:
+  // What push adapters share: the ack token key and HTTPS ack endpoint,
+  // the message source, the ack sink, the guards' watchdog scheduler.
+  absl::Status StartPushSupport() {
+    const auto& endpoint = options_.config.server().ack_endpoint();
+    std::string key_file =
+        endpoint.token_key_file().empty() ? "ack-token.key" : endpoint.token_key_file();
+    if (key_file[0] != '/') key_file = options_.key_dir + "/" + key_file;
+    auto tokens = AckTokens::LoadOrCreate(key_file, random_);
+    if (!tokens.ok()) return tokens.status();
+    ack_tokens_ = std::move(*tokens);
+    if (!endpoint.listen_address().empty()) {
+      AckEndpointSettings settings;
+      settings.listen_address = endpoint.listen_address();
+      settings.cert_file = options_.tls_dir + "/broker.crt";
+      settings.key_file = options_.tls_dir + "/broker.key";
+      auto started = AckHttpEndpoint::Start(settings, *ack_tokens_, *acks_, *store_, clock_);
+      if (!started.ok()) return started.status();
+      ack_endpoint_ = std::move(*started);
+    }
+    // Without an endpoint, messages carry no token: acks come through
+    // FeedService.Acknowledge (or the adapter's own channel).
+    content_ = std::make_unique<StoredDeliveryContent>(
+        *store_, *views_, ack_endpoint_ ? ack_tokens_.get() : nullptr, AckUrl());
+    ack_sink_ = std::make_unique<RecorderAckSink>(*acks_);
+    scheduler_ = std::make_unique<ThreadScheduler>(clock_);
+    return absl::OkStatus();
+  }
+
+  std::string AckUrl() const {
+    if (!ack_endpoint_) return "";
+    const auto& endpoint = options_.config.server().ack_endpoint();
+    if (!endpoint.public_url().empty()) return endpoint.public_url();
+    return absl::StrCat("https://127.0.0.1:", ack_endpoint_->port(), "/v1/acks");
+  }
+
+  // The agency's adapter; push adapters come wrapped in their guard
+  // (circuit breaker, concurrency limit, watchdog) and report health.
+  absl::StatusOr<Adapter*> CreateAdapter(const hart::config::v1::Agency& agency) {
+    const AdapterFactory* factory = registry_.Find(agency.adapter().type());
+    if (factory == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "agency ", agency.id(), ": unknown adapter type '", agency.adapter().type(), "'"));
+    }
+    google::protobuf::Struct settings = agency.adapter().settings();
+    if (auto s = ResolveAdapterPaths(settings, options_.key_dir, options_.data_dir); !s.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("agency ", agency.id(), ": ", s.message()));
+    }
+    const DeliveryGuardPolicy policy = DeliveryGuardPolicy::FromConfig(agency.adapter().limits());
+    AdapterContext context{store_.get(), &clock_, content_.get(), ack_sink_.get(),
+                           policy.timeout};
+    auto adapter = factory->Create(agency.id(), settings, context);
+    if (!adapter.ok()) {
+      return absl::Status(adapter.status().code(),
+                          absl::StrCat("agency ", agency.id(), ": ", adapter.status().message()));
+    }
+    if (factory->feeds_from_store()) {
+      adapters_.push_back(std::move(*adapter));
+      return adapters_.back().get();
+    }
+    auto guard = std::make_unique<GuardedAdapter>(agency.id(), std::move(*adapter), policy,
+                                                  clock_, *scheduler_);
+    health_board_.Add(*guard);
+    adapters_.push_back(std::move(guard));
+    return adapters_.back().get();
+  }
+
   absl::Status StartGrpc() {
     // The TLS files are watched: a rotated certificate or CA is picked up
     // without a restart. Client certificates are required and verified.
@@ -302,12 +381,20 @@ class BrokerServerImpl final : public BrokerServer {
   grpc_feed::FeedHub hub_;
   std::unique_ptr<grpc_feed::FeedAppender> feed_appender_;
   AdapterRegistry registry_;
+  std::unique_ptr<AckTokens> ack_tokens_;
+  std::unique_ptr<AckHttpEndpoint> ack_endpoint_;
+  std::unique_ptr<StoredDeliveryContent> content_;
+  std::unique_ptr<RecorderAckSink> ack_sink_;
+  std::unique_ptr<ThreadScheduler> scheduler_;
+  std::unique_ptr<adapters::AdapterIo> adapter_io_;
+  AdapterHealthBoard health_board_;
   std::vector<std::unique_ptr<Adapter>> adapters_;
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<audit::CheckpointSigner> signer_;
   std::unique_ptr<audit::AuditLog> audit_log_;
   std::unique_ptr<AuditServiceImpl> audit_service_;
   std::unique_ptr<EscalationLadders> ladders_;
+  std::unique_ptr<AckRecorder> acks_;
   std::unique_ptr<Redeliverer> redeliverer_;
   std::unique_ptr<Sealer> sealer_;
   std::unique_ptr<OperatorServiceImpl> operator_service_;
@@ -319,7 +406,6 @@ class BrokerServerImpl final : public BrokerServer {
   std::unique_ptr<GroupCommitter> committer_;
   std::unique_ptr<IntakePipeline> pipeline_;
   std::unique_ptr<Authorizer> authorizer_;
-  std::unique_ptr<AckRecorder> acks_;
   std::unique_ptr<IntakeServiceImpl> intake_service_;
   std::unique_ptr<SupervisorServiceImpl> supervisor_service_;
   std::unique_ptr<FeedServiceImpl> feed_service_;

@@ -57,6 +57,11 @@ BrokerProcess::BrokerProcess(const std::string& data_dir, const std::string& con
   const std::string log_file = data_dir + ".log";
   const std::string config =
       config_path.empty() ? SourcePath("deploy/config/connecticut.yaml") : config_path;
+  // The secrets the config's push adapters name (webhook HMAC key, NCMEC
+  // credentials, file drop signing key); the script keeps what exists.
+  const std::string key_dir = data_dir + ".keys";
+  RunAndCapture("bash " + SourcePath("deploy/make-dev-secrets.sh") + " " + key_dir +
+                " >/dev/null 2>&1");
   pid_ = fork();
   if (pid_ == 0) {
     FILE* log = std::fopen(log_file.c_str(), "a");
@@ -64,7 +69,6 @@ BrokerProcess::BrokerProcess(const std::string& data_dir, const std::string& con
       dup2(fileno(log), STDOUT_FILENO);
       dup2(fileno(log), STDERR_FILENO);
     }
-    const std::string key_dir = data_dir + ".keys";
     std::vector<std::string> args = {HART_BROKER_BINARY, "--config", config, "--data-dir",
                                      data_dir, "--key-dir", key_dir, "--tls-dir", certs,
                                      "--listen", "127.0.0.1:0", "--port-file", port_file,

@@ -1,0 +1,246 @@
+#include "adapters/file_drop/file_drop_adapter.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "adapters/file_drop/ack_file.h"
+#include "adapters/file_drop/atomic_file.h"
+#include "adapters/file_drop/ed25519_signer.h"
+#include "adapters/file_drop/file_drop_settings.pb.h"
+#include "adapters/file_drop/in_flight_gate.h"
+#include "boost/asio/post.hpp"
+#include "boost/asio/steady_timer.hpp"
+#include "broker/common/logging.h"
+#include "broker/delivery_content.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace hart::adapters::file_drop {
+namespace {
+
+using Settings = ::hart::adapters::file_drop::v1::FileDropSettings;
+
+constexpr std::chrono::seconds kDefaultAckPollInterval{5};
+
+const std::shared_ptr<spdlog::logger>& Log() {
+  static const auto log = Logger("file_drop");
+  return log;
+}
+
+// Strict, like adapters/common/typed_settings.h's ParseSettings, which does
+// not compile with Debian's absl (StrCat of a std::string_view).
+absl::StatusOr<Settings> ParseStrictly(const google::protobuf::Struct& raw) {
+  std::string json;
+  Settings settings;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto status = google::protobuf::util::MessageToJsonString(raw, &json);
+  if (status.ok()) status = google::protobuf::util::JsonStringToMessage(json, &settings, options);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(kAdapterType, " settings: ", std::string(status.message())));
+  }
+  return settings;
+}
+
+absl::StatusOr<Settings> ParseAndCheck(const google::protobuf::Struct& raw) {
+  auto settings = ParseStrictly(raw);
+  if (!settings.ok()) return settings.status();
+  if (settings->directory().empty()) {
+    return absl::InvalidArgumentError(
+        "file_drop settings: directory is required (the directory the partner imports "
+        "from)");
+  }
+  if (settings->signing_key_file().empty()) {
+    return absl::InvalidArgumentError(
+        "file_drop settings: signing_key_file is required (an Ed25519 private key PEM, "
+        "e.g. from `openssl genpkey -algorithm ed25519`)");
+  }
+  if (settings->has_ack_poll_interval() &&
+      google::protobuf::util::TimeUtil::DurationToNanoseconds(settings->ack_poll_interval()) <=
+          0) {
+    return absl::InvalidArgumentError(
+        "file_drop settings: ack_poll_interval must be positive, e.g. 5s");
+  }
+  return settings;
+}
+
+absl::Status CheckDirectory(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "file_drop directory ", path, ": ", ErrnoText(errno),
+        "; create it (the partner imports from it) or fix the `directory` setting"));
+  }
+  if (!S_ISDIR(info.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("file_drop directory ", path, " is not a directory"));
+  }
+  if (::access(path.c_str(), W_OK | X_OK) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("file_drop directory ", path, " is not writable by the broker: ",
+                     ErrnoText(errno), "; give the broker's user write access"));
+  }
+  return absl::OkStatus();
+}
+
+class FileDropAdapterImpl final : public FileDropAdapter {
+ public:
+  FileDropAdapterImpl(std::string agency_id, std::string directory, Ed25519Signer signer,
+                      std::chrono::nanoseconds poll_interval, const DeliveryContent& content,
+                      AckSink& acks, AdapterIo& io)
+      : agency_id_(std::move(agency_id)),
+        directory_(std::move(directory)),
+        signer_(std::move(signer)),
+        poll_interval_(poll_interval),
+        content_(content),
+        io_(io),
+        pickup_(directory_, agency_id_, acks, io),
+        timer_(io.context()) {}
+
+  ~FileDropAdapterImpl() override {
+    gate_.Close();
+    {
+      std::lock_guard lock(timer_mu_);
+      timer_.cancel();
+    }
+    gate_.Wait();
+  }
+
+  void StartPolling() { ArmTimer(); }
+
+  void Deliver(const DeliveryRecord& delivery, DoneCallback done) override {
+    if (!IsValidDeliveryId(delivery.delivery_id)) {
+      done(DeliveryResult::Failed(absl::InvalidArgumentError(
+          "file_drop: the delivery id is not usable as a file name ([A-Za-z0-9_-], at most "
+          "128 characters)")));
+      return;
+    }
+    if (!gate_.Enter()) {
+      done(DeliveryResult::Deferred(
+          absl::UnavailableError("file_drop adapter is shutting down"), absl::Seconds(1)));
+      return;
+    }
+    boost::asio::post(io_.context(), [this, delivery, done = std::move(done)] {
+      done(Write(delivery));
+      gate_.Leave();  // nothing touches this adapter after it
+    });
+  }
+
+  std::future<AckScanSummary> ScanAcksNow() override {
+    auto promise = std::make_shared<std::promise<AckScanSummary>>();
+    std::future<AckScanSummary> future = promise->get_future();
+    if (!StartScan([promise](AckScanSummary summary) { promise->set_value(summary); })) {
+      promise->set_value(AckScanSummary{});
+    }
+    return future;
+  }
+
+ private:
+  // Blocking: runs on the event loop.
+  DeliveryResult Write(const DeliveryRecord& delivery) {
+    const std::string& id = delivery.delivery_id;
+    auto message = content_.Load(delivery, /*notification_only=*/false);
+    if (!message.ok()) return Fail(id, message.status());
+    std::string json;
+    if (auto s = google::protobuf::util::MessageToJsonString(*message, &json); !s.ok()) {
+      return Fail(id, absl::InternalError("file_drop: cannot render the delivery as JSON"));
+    }
+    json += '\n';
+    auto signature = signer_.Sign(json);
+    if (!signature.ok()) return Fail(id, signature.status());
+    auto dir = DirectoryHandle::Open(directory_);
+    if (!dir.ok()) return Fail(id, dir.status());
+    // The signature first: a partner who sees the .json always finds its .sig.
+    if (auto s = WriteFileAtomically(*dir, id + kSignatureSuffix, *signature); !s.ok()) {
+      return Fail(id, s);
+    }
+    const std::string file_name = id + kDeliverySuffix;
+    if (auto s = WriteFileAtomically(*dir, file_name, json); !s.ok()) return Fail(id, s);
+    Log()->info("file_drop.delivered agency={} delivery={} bytes={}", agency_id_, id,
+                json.size());
+    return DeliveryResult::Delivered(absl::StrCat("file:", file_name));
+  }
+
+  DeliveryResult Fail(const std::string& delivery_id, absl::Status status) {
+    Log()->warn("file_drop.deliver_failed agency={} delivery={} code={} error=\"{}\"",
+                agency_id_, delivery_id, absl::StatusCodeToString(status.code()),
+                std::string(status.message()));
+    return DeliveryResult::Failed(std::move(status));
+  }
+
+  // False when shutting down. `then` runs when the scan is done, before
+  // the scan leaves the gate.
+  bool StartScan(std::function<void(AckScanSummary)> then) {
+    if (!gate_.Enter()) return false;
+    boost::asio::post(io_.context(), [this, then = std::move(then)]() mutable {
+      pickup_.Scan([this, then = std::move(then)](AckScanSummary summary) {
+        then(summary);
+        gate_.Leave();  // nothing touches this adapter after it
+      });
+    });
+    return true;
+  }
+
+  void ArmTimer() {
+    // Under the lock so the destructor's cancel cannot interleave.
+    std::lock_guard lock(timer_mu_);
+    if (!gate_.Enter()) return;
+    timer_.expires_after(poll_interval_);
+    timer_.async_wait([this](const boost::system::error_code& error) {
+      // The next wait starts when this scan is done: scans never pile up.
+      if (!error) StartScan([this](AckScanSummary) { ArmTimer(); });
+      gate_.Leave();
+    });
+  }
+
+  const std::string agency_id_;
+  const std::string directory_;
+  const Ed25519Signer signer_;
+  const std::chrono::nanoseconds poll_interval_;
+  const DeliveryContent& content_;
+  AdapterIo& io_;
+  AckPickup pickup_;
+
+  InFlightGate gate_;
+  std::mutex timer_mu_;
+  boost::asio::steady_timer timer_;
+};
+
+}  // namespace
+
+absl::Status FileDropAdapterFactory::ValidateSettings(
+    const google::protobuf::Struct& settings) const {
+  return ParseAndCheck(settings).status();
+}
+
+absl::StatusOr<std::unique_ptr<Adapter>> FileDropAdapterFactory::Create(
+    const std::string& agency_id, const google::protobuf::Struct& raw,
+    const AdapterContext& context) const {
+  if (context.content == nullptr || context.acks == nullptr) {
+    return absl::FailedPreconditionError(
+        "file_drop needs the broker's delivery content and ack sink");
+  }
+  auto settings = ParseAndCheck(raw);
+  if (!settings.ok()) return settings.status();
+  if (auto s = CheckDirectory(settings->directory()); !s.ok()) return s;
+  auto signer = Ed25519Signer::FromPemFile(settings->signing_key_file());
+  if (!signer.ok()) return signer.status();
+  const std::chrono::nanoseconds interval =
+      settings->has_ack_poll_interval()
+          ? std::chrono::nanoseconds(google::protobuf::util::TimeUtil::DurationToNanoseconds(
+                settings->ack_poll_interval()))
+          : std::chrono::nanoseconds(kDefaultAckPollInterval);
+  auto adapter = std::make_unique<FileDropAdapterImpl>(
+      agency_id, settings->directory(), std::move(*signer), interval, *context.content,
+      *context.acks, io_);
+  adapter->StartPolling();
+  return adapter;
+}
+
+}  // namespace hart::adapters::file_drop

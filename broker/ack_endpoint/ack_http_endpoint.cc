@@ -1,0 +1,373 @@
+#include "broker/ack_endpoint/ack_http_endpoint.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/strand.hpp"
+#include "boost/asio/ssl.hpp"
+#include "boost/beast/core.hpp"
+#include "boost/beast/http.hpp"
+#include "boost/beast/ssl.hpp"
+#include "broker/common/logging.h"
+#include "google/protobuf/util/json_util.h"
+#include "hart/referral/v1/feed.pb.h"
+
+namespace hart {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+constexpr char kAckPath[] = "/v1/acks";
+
+auto Log() { return Logger("ack_endpoint"); }
+
+http::status HttpStatusOf(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kOk: return http::status::ok;
+    case absl::StatusCode::kInvalidArgument: return http::status::bad_request;
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied: return http::status::forbidden;
+    case absl::StatusCode::kNotFound: return http::status::not_found;
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kAborted: return http::status::conflict;
+    case absl::StatusCode::kResourceExhausted: return http::status::too_many_requests;
+    default: return http::status::service_unavailable;
+  }
+}
+
+std::string JsonEscape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += absl::StrCat("\\u00", absl::Hex(c, absl::kZeroPad2));
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+class Endpoint;
+
+// One TLS connection: handshake, then requests until the peer closes, a
+// timeout, or an error.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, ssl::context& tls, Endpoint& endpoint);
+  ~Session();
+  void Start();
+
+ private:
+  void ReadRequest();
+  void OnRequest(beast::error_code ec);
+  void Handle(const http::request<http::string_body>& request);
+  void Reply(absl::Status status, const std::string& json_body);
+  void Close();
+
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  Endpoint& endpoint_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;
+  bool keep_alive_ = false;
+};
+
+class Endpoint final : public AckHttpEndpoint {
+ public:
+  Endpoint(const AckEndpointSettings& settings, const AckTokens& tokens, AckRecorder& acks,
+           Store& store, const Clock& clock)
+      : settings_(settings), tokens_(tokens), acks_(acks), store_(store), clock_(clock),
+        tls_(ssl::context::tls_server), acceptor_(io_) {}
+
+  ~Endpoint() override {
+    asio::post(io_, [this] {
+      beast::error_code ignored;
+      acceptor_.close(ignored);
+    });
+    {
+      // Acknowledgements being recorded call back into sessions: wait for
+      // them (the recorder always answers) before the loop goes away.
+      std::unique_lock lock(mu_);
+      acks_done_.wait(lock, [this] { return acks_in_flight_ == 0; });
+    }
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  absl::Status Listen() {
+    tls_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                     ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+    beast::error_code ec;
+    tls_.use_certificate_chain_file(settings_.cert_file, ec);
+    if (ec) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("ack endpoint: cannot load certificate ", settings_.cert_file, ": ",
+                       ec.message()));
+    }
+    tls_.use_private_key_file(settings_.key_file, ssl::context::pem, ec);
+    if (ec) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "ack endpoint: cannot load key ", settings_.key_file, ": ", ec.message()));
+    }
+    const std::string& address = settings_.listen_address;
+    const size_t colon = address.rfind(':');
+    int port = 0;
+    if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port) ||
+        port < 0 || port > 65535) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "ack endpoint listen_address '", address, "' is not host:port"));
+    }
+    const auto ip = asio::ip::make_address(address.substr(0, colon), ec);
+    if (ec) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "ack endpoint listen_address '", address, "': host must be an IP address"));
+    }
+    const tcp::endpoint at(ip, static_cast<unsigned short>(port));
+    acceptor_.open(at.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(at, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return absl::UnavailableError(
+          absl::StrCat("ack endpoint cannot listen on ", address, ": ", ec.message()));
+    }
+    port_ = acceptor_.local_endpoint().port();
+    Accept();
+    thread_ = std::thread([this] { io_.run(); });
+    Log()->info("event=listening port={}", port_);
+    return absl::OkStatus();
+  }
+
+  int port() const override { return port_; }
+
+  const AckEndpointSettings& settings() const { return settings_; }
+
+  // Checks the token and records the acknowledgement; `done` runs on any
+  // thread with the outcome and the JSON body to answer.
+  void Acknowledge(const std::string& body,
+                   std::function<void(absl::Status, std::string)> done) {
+    v1::TokenAcknowledgeRequest request;
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = false;
+    if (auto s = google::protobuf::util::JsonStringToMessage(body, &request, options);
+        !s.ok()) {
+      done(absl::InvalidArgumentError(absl::StrCat(
+               "the body is not a TokenAcknowledgeRequest in JSON: ", std::string(s.message()))),
+           "");
+      return;
+    }
+    if (request.delivery_id().empty() || request.ack_token().empty()) {
+      done(absl::InvalidArgumentError("deliveryId and ackToken are required"), "");
+      return;
+    }
+    if (!tokens_.Verify(request.delivery_id(), request.ack_token())) {
+      // Audited: someone holds a wrong or forged token for this delivery.
+      AuditEvent denied{clock_.Now(), "ack-endpoint", "ack.denied", "",
+                        request.delivery_id(), "", "reason=token_mismatch"};
+      if (auto s = store_.AppendAudit({&denied, 1}); !s.ok()) {
+        Log()->error("event=audit_failed code={}", absl::StatusCodeToString(s.code()));
+      }
+      done(absl::PermissionDeniedError(
+               absl::StrCat("the ack token does not match delivery ", request.delivery_id())),
+           "");
+      return;
+    }
+    auto delivery = store_.GetDelivery(request.delivery_id());
+    if (!delivery.ok()) {
+      done(delivery.status(), "");
+      return;
+    }
+    AckRequest ack;
+    ack.agency_id = delivery->agency_id;
+    ack.delivery_id = request.delivery_id();
+    ack.kind = request.kind();
+    ack.note = request.note();
+    ack.actor = absl::StrCat("agency/", delivery->agency_id, " via ack-token");
+    {
+      std::lock_guard lock(mu_);
+      ++acks_in_flight_;
+    }
+    acks_.AcknowledgeAsync(std::move(ack), [this, done = std::move(done)](
+                                               absl::StatusOr<AckOutcome> outcome) {
+      if (outcome.ok()) {
+        v1::AcknowledgeResponse response;
+        response.set_state(outcome->state);
+        if (outcome->audit_index) response.set_audit_index(*outcome->audit_index);
+        std::string json;
+        (void)google::protobuf::util::MessageToJsonString(response, &json);
+        done(absl::OkStatus(), json);
+      } else {
+        done(outcome.status(), "");
+      }
+      std::lock_guard lock(mu_);
+      if (--acks_in_flight_ == 0) acks_done_.notify_all();
+    });
+  }
+
+  bool AdmitConnection() {
+    return connections_.fetch_add(1) < settings_.max_connections;
+  }
+  void ConnectionClosed() { connections_.fetch_sub(1); }
+
+ private:
+  void Accept() {
+    acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec,
+                                                          tcp::socket socket) {
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+      if (!ec) {
+        if (AdmitConnection()) {
+          std::make_shared<Session>(std::move(socket), tls_, *this)->Start();
+        } else {
+          ConnectionClosed();
+          Log()->warn("event=connection_refused reason=max_connections");
+        }
+      }
+      Accept();
+    });
+  }
+
+  const AckEndpointSettings settings_;
+  const AckTokens& tokens_;
+  AckRecorder& acks_;
+  Store& store_;
+  const Clock& clock_;
+  // Declared before the loop: sessions its destructor destroys touch them.
+  std::atomic<size_t> connections_{0};
+  std::mutex mu_;
+  std::condition_variable acks_done_;
+  size_t acks_in_flight_ = 0;
+  asio::io_context io_;
+  ssl::context tls_;
+  tcp::acceptor acceptor_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+Session::Session(tcp::socket socket, ssl::context& tls, Endpoint& endpoint)
+    : stream_(std::move(socket), tls), endpoint_(endpoint) {}
+
+Session::~Session() { endpoint_.ConnectionClosed(); }
+
+void Session::Start() {
+  beast::get_lowest_layer(stream_).expires_after(
+      absl::ToChronoSeconds(endpoint_.settings().request_timeout));
+  stream_.async_handshake(ssl::stream_base::server,
+                          [self = shared_from_this()](beast::error_code ec) {
+                            if (ec) return;  // scanners, wrong protocol: nothing to answer
+                            self->ReadRequest();
+                          });
+}
+
+void Session::ReadRequest() {
+  parser_.emplace();
+  parser_->body_limit(endpoint_.settings().max_body_bytes);
+  beast::get_lowest_layer(stream_).expires_after(
+      absl::ToChronoSeconds(endpoint_.settings().request_timeout));
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code ec, size_t) {
+                     self->OnRequest(ec);
+                   });
+}
+
+void Session::OnRequest(beast::error_code ec) {
+  if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+      ec == asio::ssl::error::stream_truncated) {
+    Close();
+    return;
+  }
+  if (ec == http::error::body_limit) {
+    keep_alive_ = false;
+    Reply(absl::ResourceExhaustedError(absl::StrCat(
+              "the body is larger than ", endpoint_.settings().max_body_bytes, " bytes")),
+          "");
+    return;
+  }
+  if (ec) return;  // timeout or a broken peer: drop the connection
+  Handle(parser_->get());
+}
+
+void Session::Handle(const http::request<http::string_body>& request) {
+  keep_alive_ = request.keep_alive();
+  if (request.target() != kAckPath) {
+    Reply(absl::NotFoundError(absl::StrCat("no such path; acknowledge at ", kAckPath)), "");
+    return;
+  }
+  if (request.method() != http::verb::post) {
+    Reply(absl::InvalidArgumentError("use POST"), "");
+    return;
+  }
+  // The session answers on its own strand whatever thread the ack
+  // completes on.
+  endpoint_.Acknowledge(request.body(), [self = shared_from_this()](absl::Status status,
+                                                                    std::string body) {
+    asio::post(self->stream_.get_executor(),
+               [self, status = std::move(status), body = std::move(body)]() mutable {
+                 self->Reply(std::move(status), body);
+               });
+  });
+}
+
+void Session::Reply(absl::Status status, const std::string& json_body) {
+  response_ = {};
+  response_.version(11);
+  response_.result(HttpStatusOf(status.code()));
+  if (status.code() == absl::StatusCode::kResourceExhausted &&
+      response_.result() == http::status::too_many_requests) {
+    response_.set(http::field::retry_after, "1");
+  }
+  if (status.code() == absl::StatusCode::kUnavailable) {
+    response_.set(http::field::retry_after, "1");
+  }
+  response_.set(http::field::content_type, "application/json");
+  response_.set(http::field::cache_control, "no-store");
+  response_.keep_alive(keep_alive_);
+  response_.body() =
+      status.ok() ? json_body
+                  : absl::StrCat("{\"error\":{\"code\":\"",
+                                 absl::StatusCodeToString(status.code()), "\",\"message\":\"",
+                                 JsonEscape(std::string(status.message())), "\"}}");
+  response_.prepare_payload();
+  http::async_write(stream_, response_,
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      if (ec) return;
+                      if (self->keep_alive_) {
+                        self->ReadRequest();
+                      } else {
+                        self->Close();
+                      }
+                    });
+}
+
+void Session::Close() {
+  beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+  stream_.async_shutdown([self = shared_from_this()](beast::error_code) {});
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AckHttpEndpoint>> AckHttpEndpoint::Start(
+    const AckEndpointSettings& settings, const AckTokens& tokens, AckRecorder& acks,
+    Store& store, const Clock& clock) {
+  auto endpoint = std::make_unique<Endpoint>(settings, tokens, acks, store, clock);
+  if (auto s = endpoint->Listen(); !s.ok()) return s;
+  return std::unique_ptr<AckHttpEndpoint>(std::move(endpoint));
+}
+
+}  // namespace hart

@@ -1,0 +1,70 @@
+#include "broker/dispatch/circuit_breaker.h"
+
+#include <algorithm>
+
+namespace hart {
+
+CircuitBreaker::CircuitBreaker(CircuitPolicy policy) : policy_(policy) {}
+
+CircuitBreaker::State CircuitBreaker::state(absl::Time now) const {
+  if (!opened_at_) return State::kClosed;
+  return now < *opened_at_ + policy_.open_for ? State::kOpen : State::kHalfOpen;
+}
+
+std::optional<absl::Time> CircuitBreaker::open_until() const {
+  if (!opened_at_) return std::nullopt;
+  return *opened_at_ + policy_.open_for;
+}
+
+bool CircuitBreaker::WouldAllow(absl::Time now) const {
+  switch (state(now)) {
+    case State::kClosed:
+      return true;
+    case State::kOpen:
+      return false;
+    case State::kHalfOpen:
+      return !probe_in_flight_;
+  }
+  return false;
+}
+
+CircuitBreaker::Admission CircuitBreaker::Allow(absl::Time now) {
+  switch (state(now)) {
+    case State::kClosed:
+      return Admission::kAdmitted;
+    case State::kOpen:
+      return Admission::kRefused;
+    case State::kHalfOpen:
+      if (probe_in_flight_) return Admission::kRefused;
+      probe_in_flight_ = true;
+      return Admission::kProbe;
+  }
+  return Admission::kRefused;
+}
+
+void CircuitBreaker::RecordSuccess() {
+  consecutive_failures_ = 0;
+  opened_at_.reset();
+  probe_in_flight_ = false;
+}
+
+void CircuitBreaker::RecordFailure(absl::Time now, Admission how) {
+  ++consecutive_failures_;
+  if (how == Admission::kProbe && probe_in_flight_) {
+    probe_in_flight_ = false;
+    Open(now);  // the probe failed: a new open period
+    return;
+  }
+  // Failures of calls admitted before the circuit opened change nothing more.
+  if (!opened_at_ && consecutive_failures_ >= std::max<uint32_t>(1, policy_.failure_threshold)) {
+    Open(now);
+  }
+}
+
+void CircuitBreaker::RecordNotAttempted(Admission how) {
+  if (how == Admission::kProbe) probe_in_flight_ = false;
+}
+
+void CircuitBreaker::Open(absl::Time now) { opened_at_ = now; }
+
+}  // namespace hart

@@ -1,0 +1,345 @@
+#include "broker/dispatch/delivery_guard.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "broker/common/logging.h"
+#include "broker/common/time_util.h"
+
+namespace hart {
+namespace {
+
+using Admission = CircuitBreaker::Admission;
+
+const std::shared_ptr<spdlog::logger>& Log() {
+  static const auto log = Logger("delivery_guard");
+  return log;
+}
+
+// Transport failures: the partner could not be reached or did not answer in
+// time. Anything else means it answered.
+bool IsTransportFailure(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kAborted:
+      return true;
+    default:
+      return false;
+  }
+}
+
+DeliveryResult ShuttingDown() {
+  return DeliveryResult::Deferred(absl::UnavailableError("broker shutting down"),
+                                  absl::Seconds(1));
+}
+
+}  // namespace
+
+class GuardedAdapter::CallbackGate {
+ public:
+  // True if the callback may run; it must then call Exit.
+  bool Enter() {
+    absl::MutexLock lock(&mu_);
+    if (closed_) return false;
+    ++running_;
+    return true;
+  }
+  void Exit() {
+    absl::MutexLock lock(&mu_);
+    --running_;
+  }
+  // From now on Enter refuses; returns once no callback is inside.
+  void Close() {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+    mu_.Await(absl::Condition(
+        +[](int* running) { return *running == 0; }, &running_));
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  int running_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+DeliveryGuardPolicy DeliveryGuardPolicy::FromConfig(
+    const ::hart::config::v1::DeliveryLimits& limits) {
+  DeliveryGuardPolicy policy;
+  if (limits.has_timeout() && FromProtoDuration(limits.timeout()) > absl::ZeroDuration()) {
+    policy.timeout = FromProtoDuration(limits.timeout());
+  }
+  if (limits.max_concurrency() > 0) policy.max_concurrency = limits.max_concurrency();
+  if (limits.failure_threshold() > 0) policy.failure_threshold = limits.failure_threshold();
+  if (limits.has_open_for() && FromProtoDuration(limits.open_for()) > absl::ZeroDuration()) {
+    policy.open_for = FromProtoDuration(limits.open_for());
+  }
+  return policy;
+}
+
+GuardedAdapter::GuardedAdapter(std::string agency_id, std::unique_ptr<Adapter> inner,
+                               DeliveryGuardPolicy policy, const Clock& clock,
+                               Scheduler& scheduler)
+    : agency_id_(std::move(agency_id)),
+      type_(inner->type()),
+      inner_(std::move(inner)),
+      policy_(policy),
+      clock_(clock),
+      scheduler_(scheduler),
+      watchdog_gate_(std::make_shared<CallbackGate>()),
+      inner_gate_(std::make_shared<CallbackGate>()),
+      breaker_(CircuitPolicy{policy.failure_threshold, policy.open_for}) {}
+
+GuardedAdapter::~GuardedAdapter() {
+  std::deque<Waiting> waiting;
+  std::vector<uint64_t> watchdogs;
+  {
+    absl::MutexLock lock(&mu_);
+    closing_ = true;
+    // Calls admitted just before keep the inner adapter until handed over.
+    mu_.Await(absl::Condition(
+        +[](int* launching) { return *launching == 0; }, &launching_));
+    waiting.swap(waiting_);
+    for (const auto& [id, call] : in_flight_) watchdogs.push_back(call.watchdog);
+  }
+  for (Waiting& w : waiting) w.done(ShuttingDown());
+  for (uint64_t id : watchdogs) scheduler_.Cancel(id);
+  watchdog_gate_->Close();  // a watchdog already running finishes first
+  inner_.reset();           // answers (or cancels) what it has in flight
+  inner_gate_->Close();
+  std::map<uint64_t, Call> unanswered;
+  {
+    absl::MutexLock lock(&mu_);
+    unanswered.swap(in_flight_);
+  }
+  for (auto& [id, call] : unanswered) {
+    call.done(DeliveryResult::Failed(absl::UnavailableError(absl::StrCat(
+        "broker shut down before the ", type_, " adapter answered"))));
+  }
+}
+
+void GuardedAdapter::Deliver(const DeliveryRecord& delivery, DoneCallback done) {
+  const absl::Time now = clock_.Now();
+  std::optional<DeliveryResult> refusal;
+  std::optional<uint64_t> call_id;
+  {
+    absl::MutexLock lock(&mu_);
+    const size_t slots = std::max<uint32_t>(1, policy_.max_concurrency);
+    if (closing_) {
+      refusal = ShuttingDown();
+    } else if (!breaker_.WouldAllow(now)) {
+      refusal = CircuitOpenResultLocked(now);
+    } else if (waiting_.empty() && in_flight_.size() < slots) {
+      call_id = AdmitLocked(now, std::move(done));
+    } else if (waiting_.size() >= policy_.max_queued) {
+      refusal = DeliveryResult::Deferred(
+          absl::ResourceExhaustedError(absl::StrCat(
+              waiting_.size(), " deliveries already wait for ", agency_id_)),
+          policy_.queue_full_retry_after);
+    } else {
+      waiting_.push_back({delivery, std::move(done)});
+    }
+  }
+  if (refusal) {
+    done(std::move(*refusal));
+  } else if (call_id) {
+    Launch(*call_id, delivery, now);
+  } else {
+    StartWaiting();  // a slot may have freed meanwhile
+  }
+}
+
+uint64_t GuardedAdapter::AdmitLocked(absl::Time now, DoneCallback done) {
+  const Admission admission = breaker_.Allow(now);
+  if (admission == Admission::kProbe) {
+    probe_deadline_ = now + policy_.timeout + policy_.watchdog_grace;
+  }
+  const uint64_t id = next_call_id_++;
+  in_flight_.emplace(id, Call{std::move(done), admission, 0});
+  ++launching_;
+  return id;
+}
+
+void GuardedAdapter::Launch(uint64_t call_id, const DeliveryRecord& delivery, absl::Time now) {
+  const uint64_t watchdog = scheduler_.RunAt(
+      now + policy_.timeout + policy_.watchdog_grace,
+      [gate = watchdog_gate_, this, call_id] {
+        if (!gate->Enter()) return;
+        OnWatchdog(call_id);
+        gate->Exit();
+      });
+  bool answered = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = in_flight_.find(call_id);
+    if (it == in_flight_.end()) {
+      answered = true;
+    } else {
+      it->second.watchdog = watchdog;
+    }
+  }
+  if (answered) {
+    scheduler_.Cancel(watchdog);
+  } else {
+    inner_->Deliver(delivery, [gate = inner_gate_, this, call_id](DeliveryResult result) {
+      if (!gate->Enter()) return;  // the guard is gone; it answered already
+      OnInnerResult(call_id, std::move(result));
+      gate->Exit();
+    });
+  }
+  absl::MutexLock lock(&mu_);
+  --launching_;
+}
+
+void GuardedAdapter::OnInnerResult(uint64_t call_id, DeliveryResult result) {
+  const absl::Time now = clock_.Now();
+  Call call;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = in_flight_.find(call_id);
+    if (it == in_flight_.end()) return;  // the watchdog answered first
+    call = std::move(it->second);
+    in_flight_.erase(it);
+    if (call.admission == Admission::kProbe) probe_deadline_.reset();
+    const CircuitBreaker::State before = breaker_.state(now);
+    if (!result.attempted) {
+      breaker_.RecordNotAttempted(call.admission);
+    } else if (result.status.ok()) {
+      breaker_.RecordSuccess();
+      last_success_at_ = now;
+    } else if (IsTransportFailure(result.status)) {
+      breaker_.RecordFailure(now, call.admission);
+      RecordErrorLocked(now, result.status);
+    } else {
+      // The partner answered, refusing this message: it is reachable.
+      breaker_.RecordSuccess();
+      RecordErrorLocked(now, result.status);
+    }
+    LogTransitionLocked(before, now);
+  }
+  scheduler_.Cancel(call.watchdog);
+  call.done(std::move(result));
+  StartWaiting();
+}
+
+void GuardedAdapter::OnWatchdog(uint64_t call_id) {
+  const absl::Time now = clock_.Now();
+  Call call;
+  absl::Status status;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = in_flight_.find(call_id);
+    if (it == in_flight_.end()) return;  // answered meanwhile
+    call = std::move(it->second);
+    in_flight_.erase(it);
+    if (call.admission == Admission::kProbe) probe_deadline_.reset();
+    status = absl::DeadlineExceededError(absl::StrCat(
+        "no answer from ", type_, " adapter within ", absl::FormatDuration(policy_.timeout)));
+    const CircuitBreaker::State before = breaker_.state(now);
+    breaker_.RecordFailure(now, call.admission);
+    RecordErrorLocked(now, status);
+    LogTransitionLocked(before, now);
+  }
+  Log()->warn("event=adapter_watchdog agency={} adapter={}", agency_id_, type_);
+  call.done(DeliveryResult::Failed(status));
+  StartWaiting();
+}
+
+void GuardedAdapter::StartWaiting() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (starting_) return;  // that thread sees the freed slot on its next round
+    starting_ = true;
+  }
+  const size_t slots = std::max<uint32_t>(1, policy_.max_concurrency);
+  for (;;) {
+    const absl::Time now = clock_.Now();
+    std::optional<Waiting> next;
+    std::optional<DeliveryResult> refusal;
+    uint64_t call_id = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      if (closing_ || waiting_.empty() || in_flight_.size() >= slots) {
+        starting_ = false;
+        return;
+      }
+      next.emplace(std::move(waiting_.front()));
+      waiting_.pop_front();
+      if (breaker_.WouldAllow(now)) {
+        call_id = AdmitLocked(now, std::move(next->done));
+      } else {
+        refusal = CircuitOpenResultLocked(now);
+      }
+    }
+    if (refusal) {
+      next->done(std::move(*refusal));
+    } else {
+      Launch(call_id, next->delivery, now);
+    }
+  }
+}
+
+DeliveryResult GuardedAdapter::CircuitOpenResultLocked(absl::Time now) const {
+  // Come back when a probe may go: the open period's end, or when the
+  // running probe has its answer at the latest.
+  absl::Duration wait = absl::ZeroDuration();
+  if (breaker_.state(now) == CircuitBreaker::State::kOpen && breaker_.open_until()) {
+    wait = *breaker_.open_until() - now;
+  } else if (probe_deadline_) {
+    wait = *probe_deadline_ - now;
+  }
+  return DeliveryResult::Deferred(
+      absl::UnavailableError(absl::StrCat(
+          "circuit open for ", agency_id_, " after ", breaker_.consecutive_failures(),
+          " consecutive failures (last: ", last_error_, ")")),
+      std::max(wait, absl::Seconds(1)));
+}
+
+void GuardedAdapter::RecordErrorLocked(absl::Time now, const absl::Status& status) {
+  last_error_ = absl::StrCat(absl::StatusCodeToString(status.code()), ": ", status.message());
+  last_error_at_ = now;
+}
+
+void GuardedAdapter::LogTransitionLocked(CircuitBreaker::State before, absl::Time now) {
+  const CircuitBreaker::State after = breaker_.state(now);
+  if (after == before) return;
+  if (after == CircuitBreaker::State::kOpen) {
+    Log()->warn("event=circuit_opened agency={} adapter={} failures={}", agency_id_, type_,
+                breaker_.consecutive_failures());
+  } else if (after == CircuitBreaker::State::kClosed) {
+    Log()->info("event=circuit_closed agency={} adapter={}", agency_id_, type_);
+  }
+}
+
+AdapterHealth GuardedAdapter::Health() const {
+  const absl::Time now = clock_.Now();
+  absl::MutexLock lock(&mu_);
+  AdapterHealth health;
+  health.agency_id = agency_id_;
+  health.adapter_type = type_;
+  health.consecutive_failures = breaker_.consecutive_failures();
+  health.in_flight = static_cast<uint32_t>(in_flight_.size());
+  health.queued = static_cast<uint32_t>(waiting_.size());
+  health.last_error = last_error_;
+  health.last_error_at = last_error_at_;
+  health.last_success_at = last_success_at_;
+  switch (breaker_.state(now)) {
+    case CircuitBreaker::State::kOpen:
+      health.state = AdapterHealth::State::kCircuitOpen;
+      health.circuit_open_until = breaker_.open_until();
+      break;
+    case CircuitBreaker::State::kHalfOpen:
+      health.state = AdapterHealth::State::kDegraded;
+      break;
+    case CircuitBreaker::State::kClosed:
+      health.state = health.consecutive_failures > 0 ? AdapterHealth::State::kDegraded
+                                                     : AdapterHealth::State::kUp;
+      break;
+  }
+  return health;
+}
+
+}  // namespace hart

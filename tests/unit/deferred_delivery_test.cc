@@ -1,0 +1,214 @@
+// Deferred results through the real Dispatcher and SqliteStore: a delivery
+// the adapter (or its guard's open circuit) did not try keeps its attempts,
+// comes back at retry_after, and goes DEAD only when the time budget runs
+// out, starting its escalation ladder like any dead letter.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "broker/acks/escalation_ladders.h"
+#include "broker/dispatch/delivery_guard.h"
+#include "broker/dispatch/dispatcher.h"
+#include "broker/intake/intake_pipeline.h"
+#include "broker/intake/referral_updater.h"
+#include "broker/store/sqlite/sqlite_store.h"
+#include "broker/timers/timer_runner.h"
+#include "tests/support/manual_scheduler.h"
+#include "tests/support/test_support.h"
+
+namespace hart {
+namespace {
+
+using ::testing::HasSubstr;
+using hart::testing::ConnecticutConfig;
+using hart::testing::FakeRandom;
+using hart::testing::LoadIntake;
+using hart::testing::ManualScheduler;
+using hart::testing::TempDir;
+using hart::testing::TestNow;
+
+constexpr char kPolice[] = "waterbury-pd";
+
+// Never contacts the partner: every delivery is deferred.
+class DeferringAdapter final : public Adapter {
+ public:
+  std::string_view type() const override { return "deferring"; }
+  void Deliver(const DeliveryRecord&, DoneCallback done) override {
+    ++calls;
+    done(DeliveryResult::Deferred(absl::UnavailableError("partner maintenance window"),
+                                  absl::Minutes(10)));
+  }
+  int calls = 0;
+};
+
+// Reaches the partner, which is down.
+class DownAdapter final : public Adapter {
+ public:
+  std::string_view type() const override { return "down"; }
+  void Deliver(const DeliveryRecord&, DoneCallback done) override {
+    ++calls;
+    done(DeliveryResult::Failed(absl::UnavailableError("connection refused")));
+  }
+  int calls = 0;
+};
+
+class DeliveredAdapter final : public Adapter {
+ public:
+  std::string_view type() const override { return "delivered"; }
+  void Deliver(const DeliveryRecord&, DoneCallback done) override {
+    done(DeliveryResult::Delivered("ok"));
+  }
+};
+
+Geography BuildGeography() {
+  std::vector<std::string> problems;
+  return Geography::Build(ConnecticutConfig(), &problems);
+}
+
+class DeferredDeliveryTest : public ::testing::Test {
+ protected:
+  DeferredDeliveryTest()
+      : clock_(TestNow()),
+        store_(std::move(SqliteStore::Open(dir_.path()).value())),
+        committer_(MakeGroupCommitter(*store_, 16, {})),
+        pipeline_(geography_, router_, *store_, *committer_, clock_, ids_, &ladders_),
+        updater_(geography_, router_, views_, ids_, &ladders_),
+        timers_(*store_, updater_, &ladders_, clock_, absl::Minutes(1), {}) {
+    policy_.budget = {3, absl::Hours(2)};
+    policy_.backoff = {absl::Seconds(2), absl::Minutes(1)};
+  }
+
+  // The police of the example gets `police_adapter`; everyone else is
+  // delivered at once.
+  void StartWith(Adapter& police_adapter) {
+    std::map<std::string, Adapter*> by_agency;
+    for (const auto& agency : ConnecticutConfig().agencies()) {
+      by_agency[agency.id()] = agency.id() == kPolice ? &police_adapter : &delivered_;
+    }
+    dispatcher_ = std::make_unique<Dispatcher>(*store_, by_agency, clock_, random_, policy_,
+                                               &ladders_);
+    std::promise<absl::StatusOr<v1::Receipt>> promise;
+    auto future = promise.get_future();
+    pipeline_.Submit(LoadIntake("labor-trafficking-waterbury"), "careline/test",
+                     [&](absl::StatusOr<v1::Receipt> r) { promise.set_value(std::move(r)); });
+    ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    auto receipt = future.get();
+    ASSERT_TRUE(receipt.ok()) << receipt.status();
+    for (const auto& d : receipt->destinations()) {
+      if (d.agency_id() == kPolice) police_ = d.delivery_id();
+    }
+    ASSERT_FALSE(police_.empty());
+  }
+  DeliveryRecord Police() { return store_->GetDelivery(police_).value(); }
+  int AuditCount(const std::string& action) {
+    AuditQuery query;
+    query.delivery_id = police_;
+    query.limit = 1000;
+    const absl::StatusOr<std::vector<AuditEvent>> events = store_->ListAuditEvents(query);
+    if (!events.ok()) {
+      ADD_FAILURE() << events.status();
+      return -1;
+    }
+    int n = 0;
+    for (const AuditEvent& e : *events) n += e.action == action;
+    return n;
+  }
+
+  TempDir dir_;
+  ManualClock clock_;
+  FakeRandom random_;
+  IdGenerator ids_{random_};
+  Geography geography_ = BuildGeography();
+  Router router_{ConnecticutConfig(), geography_};
+  ViewBuilder views_{ConnecticutConfig()};
+  EscalationLadders ladders_{ConnecticutConfig(), geography_, ids_};
+  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<GroupCommitter> committer_;
+  IntakePipeline pipeline_;
+  ReferralUpdater updater_;
+  TimerRunner timers_;
+  DispatchPolicy policy_;
+  DeliveredAdapter delivered_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+  std::string police_;
+};
+
+TEST_F(DeferredDeliveryTest, DeferralsKeepTheAttemptsAndDeadLetterOnlyAtTheTimeBudget) {
+  DeferringAdapter police;
+  StartWith(police);
+  const absl::Time created = Police().created_at;
+  // Every 10 minutes for 1 h 50 m: far more tries than the 3 attempts.
+  int deferrals = 0;
+  while (clock_.Now() + absl::Minutes(10) < created + absl::Hours(2)) {
+    ASSERT_GT(dispatcher_->RunOnce().value(), 0u);
+    ++deferrals;
+    const DeliveryRecord d = Police();
+    ASSERT_EQ(d.state, v1::PENDING) << "deferral " << deferrals;
+    EXPECT_EQ(d.attempts, 0u);
+    EXPECT_EQ(d.next_attempt_at, clock_.Now() + absl::Minutes(10));
+    EXPECT_THAT(d.last_error, HasSubstr("UNAVAILABLE: partner maintenance window"));
+    // Not before retry_after.
+    clock_.Advance(absl::Minutes(10) - absl::Milliseconds(1));
+    EXPECT_EQ(dispatcher_->RunOnce().value(), 0u);
+    clock_.Advance(absl::Milliseconds(1));
+  }
+  EXPECT_EQ(deferrals, 11);
+  EXPECT_EQ(police.calls, 11);
+  EXPECT_EQ(AuditCount("delivery.deferred"), 11);
+  EXPECT_TRUE(store_->EscalationsOf(police_).value().empty());
+
+  // The next retry would fall outside the 2 h budget: DEAD.
+  ASSERT_GT(dispatcher_->RunOnce().value(), 0u);
+  const DeliveryRecord dead = Police();
+  EXPECT_EQ(dead.state, v1::DEAD);
+  EXPECT_EQ(dead.attempts, 0u);
+  EXPECT_EQ(AuditCount("delivery.dead"), 1);
+
+  // Its ladder starts as for any dead letter: step 1, UNDELIVERABLE.
+  const auto trigger = ladders_.TriggerNow(dead.agency_kind, clock_.Now(), v1::UNDELIVERABLE);
+  ASSERT_TRUE(trigger.has_value());
+  clock_.Set(trigger->due_at);
+  for (int i = 0; i < 10 && timers_.RunOnce().value() > 0; ++i) {
+  }
+  const auto steps = store_->EscalationsOf(police_).value();
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0].step, 1u);
+  EXPECT_EQ(steps[0].reason, v1::UNDELIVERABLE);
+}
+
+TEST_F(DeferredDeliveryTest, AnOpenCircuitDefersUntilItsProbeWithoutSpendingAttempts) {
+  ManualScheduler scheduler(clock_);
+  DeliveryGuardPolicy limits;
+  limits.failure_threshold = 1;
+  limits.open_for = absl::Minutes(30);
+  auto down = std::make_unique<DownAdapter>();
+  DownAdapter* inner = down.get();
+  GuardedAdapter guard(kPolice, std::move(down), limits, clock_, scheduler);
+  StartWith(guard);
+  const absl::Time opened = clock_.Now();
+
+  ASSERT_GT(dispatcher_->RunOnce().value(), 0u);  // tried: fails, opens the circuit
+  EXPECT_EQ(inner->calls, 1);
+  EXPECT_EQ(Police().attempts, 1u);
+  EXPECT_EQ(guard.Health().state, AdapterHealth::State::kCircuitOpen);
+
+  clock_.Set(Police().next_attempt_at);  // the backoff: a second or two
+  ASSERT_GT(dispatcher_->RunOnce().value(), 0u);  // deferred by the guard
+  EXPECT_EQ(inner->calls, 1);
+  DeliveryRecord d = Police();
+  EXPECT_EQ(d.state, v1::PENDING);
+  EXPECT_EQ(d.attempts, 1u);
+  EXPECT_EQ(d.next_attempt_at, opened + absl::Minutes(30));
+  EXPECT_THAT(d.last_error, HasSubstr("circuit open for waterbury-pd after 1 consecutive"));
+
+  clock_.Set(d.next_attempt_at);
+  ASSERT_GT(dispatcher_->RunOnce().value(), 0u);  // the probe reaches the partner
+  EXPECT_EQ(inner->calls, 2);
+  EXPECT_EQ(Police().attempts, 2u);
+  EXPECT_EQ(guard.Health().state, AdapterHealth::State::kCircuitOpen);
+  // The guard goes first, then the dispatcher it answers (fixture member).
+}
+
+}  // namespace
+}  // namespace hart

@@ -127,7 +127,9 @@ std::string Subject(const NoticeFacts& f) {
       return absl::StrCat("[HART] ", urgent ? "URGENT " : "", "ESCALATION step ",
                           f.escalation_step, ": referral ", f.referral_id, " ",
                           ReasonText(f.escalation_reason),
-                          f.escalated_agency_id.empty() ? "" : " by ", f.escalated_agency_id);
+                          f.escalated_agency_id.empty()
+                              ? std::string()
+                              : absl::StrCat(" (agency ", f.escalated_agency_id, ")"));
     case referral::v1::ERASURE:
       return absl::StrCat("[HART] ERASE referral ", f.referral_id, " for ", f.agency_id,
                           " (sealed by court order)");

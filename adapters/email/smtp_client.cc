@@ -15,6 +15,7 @@
 #include "adapters/email/smtp_wire.h"
 #include "boost/asio/co_spawn.hpp"
 #include "boost/asio/connect.hpp"
+#include "boost/asio/dispatch.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/read_until.hpp"
 #include "boost/asio/redirect_error.hpp"

@@ -73,8 +73,8 @@ absl::StatusOr<FileAck> ParseWordAck(std::string_view text) {
 bool IsValidDeliveryId(std::string_view id) {
   if (id.empty() || id.size() > kMaxDeliveryIdLength) return false;
   for (char c : id) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                    (c >= '0' && c <= '9') || c == '_' || c == '-';
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -99,8 +99,7 @@ AckFileName ClassifyAckFileName(std::string_view file_name) {
 absl::StatusOr<FileAck> ParseAckFile(std::string_view content) {
   if (content.size() > kMaxAckFileBytes) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "the ack file is ", content.size(), " bytes; at most ", kMaxAckFileBytes,
-        " are allowed"));
+        "the ack file is ", content.size(), " bytes; at most ", kMaxAckFileBytes, " are allowed"));
   }
   // Editors on Windows may start the file with a byte order mark.
   constexpr std::string_view kBom = "\xEF\xBB\xBF";
@@ -110,8 +109,7 @@ absl::StatusOr<FileAck> ParseAckFile(std::string_view content) {
   auto ack = content.front() == '{' ? ParseJsonAck(content) : ParseWordAck(content);
   if (!ack.ok()) return ack.status();
   if (ack->kind == ::hart::v1::Acknowledgement::DECLINED && Trim(ack->note).empty()) {
-    return absl::InvalidArgumentError(
-        "a DECLINED acknowledgement needs a note giving the reason");
+    return absl::InvalidArgumentError("a DECLINED acknowledgement needs a note giving the reason");
   }
   return ack;
 }

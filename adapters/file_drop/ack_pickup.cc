@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "adapters/file_drop/ack_file.h"
 #include "adapters/file_drop/atomic_file.h"
+#include "adapters/file_drop/log_text.h"
 #include "boost/asio/post.hpp"
 #include "broker/common/logging.h"
 
@@ -26,8 +27,7 @@ const std::shared_ptr<spdlog::logger>& Log() {
 // Retrying cannot help: the partner must drop a corrected ack.
 bool IsPermanent(absl::StatusCode code) {
   return code == absl::StatusCode::kInvalidArgument ||
-         code == absl::StatusCode::kPermissionDenied ||
-         code == absl::StatusCode::kNotFound ||
+         code == absl::StatusCode::kPermissionDenied || code == absl::StatusCode::kNotFound ||
          code == absl::StatusCode::kFailedPrecondition;
 }
 
@@ -82,8 +82,7 @@ struct AckPickup::Found {
   }
 };
 
-AckPickup::AckPickup(std::string directory, std::string agency_id, AckSink& acks,
-                     AdapterIo& io)
+AckPickup::AckPickup(std::string directory, std::string agency_id, AckSink& acks, AdapterIo& io)
     : directory_(std::move(directory)),
       agency_id_(std::move(agency_id)),
       actor_(absl::StrCat("agency/", agency_id_, " via file_drop")),
@@ -93,8 +92,8 @@ AckPickup::AckPickup(std::string directory, std::string agency_id, AckSink& acks
 void AckPickup::Scan(std::function<void(AckScanSummary)> done) {
   auto dir = DirectoryHandle::Open(directory_);
   if (!dir.ok()) {
-    Log()->warn("file_drop.ack_scan_failed agency={} error=\"{}\"", agency_id_,
-                std::string(dir.status().message()));
+    Log()->warn("event=file_drop_ack_scan_failed agency={} error={}", agency_id_,
+                ForLog(dir.status().message()));
     done(AckScanSummary{});
     return;
   }
@@ -102,8 +101,8 @@ void AckPickup::Scan(std::function<void(AckScanSummary)> done) {
   int error = 0;
   const std::vector<std::string> names = ListNames(scan->dir, &error);
   if (error != 0) {
-    Log()->warn("file_drop.ack_scan_failed agency={} directory={} error=\"{}\"", agency_id_,
-                directory_, ErrnoText(error));
+    Log()->warn("event=file_drop_ack_scan_failed agency={} directory={} error={}", agency_id_,
+                directory_, ForLog(ErrnoText(error)));
   }
   std::vector<Found> claimed;
   {
@@ -134,8 +133,8 @@ void AckPickup::Process(const std::shared_ptr<ScanState>& scan, Found found) {
   if (::fstatat(dir.fd(), name, &info, AT_SYMLINK_NOFOLLOW) != 0) {
     // Gone since the listing (the partner replaced it): nothing to do.
     if (errno != ENOENT) {
-      Log()->warn("file_drop.ack_unreadable agency={} delivery={} error=\"{}\"", agency_id_,
-                  found.delivery_id, ErrnoText(errno));
+      Log()->warn("event=file_drop_ack_unreadable agency={} delivery_id={} error={}", agency_id_,
+                  found.delivery_id, ForLog(ErrnoText(errno)));
       scan->Count(&AckScanSummary::retry_later);
     }
     return Release(found.file_name);
@@ -149,8 +148,9 @@ void AckPickup::Process(const std::shared_ptr<ScanState>& scan, Found found) {
     return Release(found.file_name);
   }
   if (static_cast<uint64_t>(info.st_size) > kMaxAckFileBytes) {
-    Reject(*scan, found, absl::StrCat("the ack file is ", info.st_size, " bytes; at most ",
-                                      kMaxAckFileBytes, " are allowed"));
+    Reject(*scan, found,
+           absl::StrCat("the ack file is ", info.st_size, " bytes; at most ", kMaxAckFileBytes,
+                        " are allowed"));
     return Release(found.file_name);
   }
   const int fd = ::openat(dir.fd(), name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -159,8 +159,8 @@ void AckPickup::Process(const std::shared_ptr<ScanState>& scan, Found found) {
   if (read_ok) {
     struct stat opened {};
     // Replaced between stat and open: settle the new one next time.
-    read_ok = ::fstat(fd, &opened) == 0 && opened.st_ino == found.inode &&
-              opened.st_dev == found.device;
+    read_ok =
+        ::fstat(fd, &opened) == 0 && opened.st_ino == found.inode && opened.st_dev == found.device;
     char buffer[8192];
     while (read_ok && content.size() <= kMaxAckFileBytes) {
       const ssize_t n = ::read(fd, buffer, sizeof buffer);
@@ -196,14 +196,14 @@ void AckPickup::Process(const std::shared_ptr<ScanState>& scan, Found found) {
 void AckPickup::Settle(ScanState& scan, const Found& found, const absl::Status& status) {
   if (status.ok()) {
     scan.Count(&AckScanSummary::recorded);
-    Log()->info("file_drop.ack_recorded agency={} delivery={}", agency_id_, found.delivery_id);
+    Log()->info("event=file_drop_ack_recorded agency={} delivery_id={}", agency_id_,
+                found.delivery_id);
     if (!found.Unchanged(scan.dir)) return;  // a newer ack: the next scan records it
     const std::string done_name = found.delivery_id + kAckDoneSuffix;
-    if (::renameat(scan.dir.fd(), found.file_name.c_str(), scan.dir.fd(),
-                   done_name.c_str()) != 0) {
+    if (::renameat(scan.dir.fd(), found.file_name.c_str(), scan.dir.fd(), done_name.c_str()) != 0) {
       // Recorded anyway; the next scan records it again, which changes nothing.
-      Log()->warn("file_drop.ack_rename_failed agency={} delivery={} error=\"{}\"",
-                  agency_id_, found.delivery_id, ErrnoText(errno));
+      Log()->warn("event=file_drop_ack_rename_failed agency={} delivery_id={} error={}", agency_id_,
+                  found.delivery_id, ForLog(ErrnoText(errno)));
     }
     return;
   }
@@ -212,8 +212,8 @@ void AckPickup::Settle(ScanState& scan, const Found& found, const absl::Status& 
     return;
   }
   scan.Count(&AckScanSummary::retry_later);
-  Log()->warn("file_drop.ack_retry agency={} delivery={} code={} error=\"{}\"", agency_id_,
-              found.delivery_id, absl::StatusCodeToString(status.code()), std::string(status.message()));
+  Log()->warn("event=file_drop_ack_retry agency={} delivery_id={} code={} error={}", agency_id_,
+              found.delivery_id, absl::StatusCodeToString(status.code()), ForLog(status.message()));
 }
 
 void AckPickup::Reject(ScanState& scan, const Found& found, const std::string& reason) {
@@ -226,20 +226,20 @@ void AckPickup::Reject(ScanState& scan, const Found& found, const std::string& r
       WriteFileAtomically(scan.dir, found.delivery_id + kAckErrorSuffix, reason + "\n");
   if (written.ok()) {
     const std::string rejected_name = found.delivery_id + kAckRejectedSuffix;
-    if (::renameat(scan.dir.fd(), found.file_name.c_str(), scan.dir.fd(),
-                   rejected_name.c_str()) != 0) {
+    if (::renameat(scan.dir.fd(), found.file_name.c_str(), scan.dir.fd(), rejected_name.c_str()) !=
+        0) {
       written = scan.dir.ErrnoError(absl::StrCat("cannot rename ", found.file_name));
     }
   }
   if (!written.ok()) {
     scan.Count(&AckScanSummary::retry_later);
-    Log()->warn("file_drop.ack_reject_failed agency={} delivery={} error=\"{}\"", agency_id_,
-                found.delivery_id, std::string(written.message()));
+    Log()->warn("event=file_drop_ack_reject_failed agency={} delivery_id={} error={}", agency_id_,
+                found.delivery_id, ForLog(written.message()));
     return;
   }
   scan.Count(&AckScanSummary::rejected);
-  Log()->warn("file_drop.ack_rejected agency={} delivery={} reason=\"{}\"", agency_id_,
-              found.delivery_id, reason);
+  Log()->warn("event=file_drop_ack_rejected agency={} delivery_id={} reason={}", agency_id_,
+              found.delivery_id, ForLog(reason));
 }
 
 void AckPickup::Release(const std::string& file_name) {
@@ -255,8 +255,8 @@ void AckPickup::WarnInvalidNameOnce(const std::string& file_name) {
   }
   // The name is the partner's: its length only.
   Log()->warn(
-      "file_drop.ack_ignored agency={} reason=\"*.json.ack file whose name is not a "
-      "delivery id\" name_length={}",
+      "event=file_drop_ack_ignored agency={} reason=invalid_delivery_id_in_name "
+      "name_length={}",
       agency_id_, file_name.size());
 }
 

@@ -58,15 +58,15 @@ DirectoryHandle::~DirectoryHandle() {
 
 absl::Status DirectoryHandle::ErrnoError(std::string_view what) const {
   const int error = errno;
-  return absl::UnavailableError(absl::StrCat("file_drop directory ", path_, ": ",
-                                             std::string(what), ": ", ErrnoText(error)));
+  return absl::UnavailableError(
+      absl::StrCat("file_drop directory ", path_, ": ", std::string(what), ": ", ErrnoText(error)));
 }
 
 absl::Status WriteFileAtomically(const DirectoryHandle& dir, const std::string& name,
                                  std::string_view content) {
   const std::string temp = absl::StrCat(".", name, ".tmp");
-  const int fd = ::openat(dir.fd(), temp.c_str(),
-                          O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
+  const int fd =
+      ::openat(dir.fd(), temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
   if (fd < 0) return dir.ErrnoError(absl::StrCat("cannot create ", temp));
   absl::Status status;
   if (!WriteAll(fd, content).ok()) {

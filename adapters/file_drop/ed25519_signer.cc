@@ -26,16 +26,17 @@ absl::StatusOr<Ed25519Signer> Ed25519Signer::FromPemFile(const std::string& path
         absl::StrCat("signing_key_file: ", pem.status().message()));
   }
   BIO* bio = BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size()));
-  EVP_PKEY* raw = bio == nullptr ? nullptr
-                                 : PEM_read_bio_PrivateKey(bio, nullptr, NoPassphrase, nullptr);
+  EVP_PKEY* raw =
+      bio == nullptr ? nullptr : PEM_read_bio_PrivateKey(bio, nullptr, NoPassphrase, nullptr);
   BIO_free(bio);
   OPENSSL_cleanse(pem->data(), pem->size());
   ERR_clear_error();
   if (raw == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "signing_key_file ", path,
-        " is not an unencrypted PEM private key; make one with "
-        "`openssl genpkey -algorithm ed25519 -out ", path, "`"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("signing_key_file ", path,
+                     " is not an unencrypted PEM private key; make one with "
+                     "`openssl genpkey -algorithm ed25519 -out ",
+                     path, "`"));
   }
   std::shared_ptr<EVP_PKEY> key(raw, KeyFree());
   if (EVP_PKEY_get_id(raw) != EVP_PKEY_ED25519) {
@@ -55,8 +56,7 @@ absl::StatusOr<std::string> Ed25519Signer::Sign(std::string_view message) const 
   const bool ok =
       EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, key_.get()) == 1 &&
       EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(signature.data()), &length,
-                     reinterpret_cast<const unsigned char*>(message.data()),
-                     message.size()) == 1;
+                     reinterpret_cast<const unsigned char*>(message.data()), message.size()) == 1;
   EVP_MD_CTX_free(ctx);
   if (!ok || length != kEd25519SignatureBytes) {
     ERR_clear_error();

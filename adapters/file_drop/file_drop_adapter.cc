@@ -13,6 +13,7 @@
 #include "adapters/file_drop/ed25519_signer.h"
 #include "adapters/file_drop/file_drop_settings.pb.h"
 #include "adapters/file_drop/in_flight_gate.h"
+#include "adapters/file_drop/log_text.h"
 #include "boost/asio/post.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "broker/common/logging.h"
@@ -62,8 +63,7 @@ absl::StatusOr<Settings> ParseAndCheck(const google::protobuf::Struct& raw) {
         "e.g. from `openssl genpkey -algorithm ed25519`)");
   }
   if (settings->has_ack_poll_interval() &&
-      google::protobuf::util::TimeUtil::DurationToNanoseconds(settings->ack_poll_interval()) <=
-          0) {
+      google::protobuf::util::TimeUtil::DurationToNanoseconds(settings->ack_poll_interval()) <= 0) {
     return absl::InvalidArgumentError(
         "file_drop settings: ack_poll_interval must be positive, e.g. 5s");
   }
@@ -73,18 +73,18 @@ absl::StatusOr<Settings> ParseAndCheck(const google::protobuf::Struct& raw) {
 absl::Status CheckDirectory(const std::string& path) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "file_drop directory ", path, ": ", ErrnoText(errno),
-        "; create it (the partner imports from it) or fix the `directory` setting"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("file_drop directory ", path, ": ", ErrnoText(errno),
+                     "; create it (the partner imports from it) or fix the `directory` setting"));
   }
   if (!S_ISDIR(info.st_mode)) {
     return absl::FailedPreconditionError(
         absl::StrCat("file_drop directory ", path, " is not a directory"));
   }
   if (::access(path.c_str(), W_OK | X_OK) != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("file_drop directory ", path, " is not writable by the broker: ",
-                     ErrnoText(errno), "; give the broker's user write access"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "file_drop directory ", path, " is not writable by the broker: ", ErrnoText(errno),
+        "; give the broker's user write access"));
   }
   return absl::OkStatus();
 }
@@ -122,8 +122,8 @@ class FileDropAdapterImpl final : public FileDropAdapter {
       return;
     }
     if (!gate_.Enter()) {
-      done(DeliveryResult::Deferred(
-          absl::UnavailableError("file_drop adapter is shutting down"), absl::Seconds(1)));
+      done(DeliveryResult::Deferred(absl::UnavailableError("file_drop adapter is shutting down"),
+                                    absl::Seconds(1)));
       return;
     }
     boost::asio::post(io_.context(), [this, delivery, done = std::move(done)] {
@@ -162,15 +162,15 @@ class FileDropAdapterImpl final : public FileDropAdapter {
     }
     const std::string file_name = id + kDeliverySuffix;
     if (auto s = WriteFileAtomically(*dir, file_name, json); !s.ok()) return Fail(id, s);
-    Log()->info("file_drop.delivered agency={} delivery={} bytes={}", agency_id_, id,
+    Log()->info("event=file_drop_delivered agency={} delivery_id={} bytes={}", agency_id_, id,
                 json.size());
     return DeliveryResult::Delivered(absl::StrCat("file:", file_name));
   }
 
   DeliveryResult Fail(const std::string& delivery_id, absl::Status status) {
-    Log()->warn("file_drop.deliver_failed agency={} delivery={} code={} error=\"{}\"",
+    Log()->warn("event=file_drop_deliver_failed agency={} delivery_id={} code={} error={}",
                 agency_id_, delivery_id, absl::StatusCodeToString(status.code()),
-                std::string(status.message()));
+                ForLog(status.message()));
     return DeliveryResult::Failed(std::move(status));
   }
 
@@ -236,9 +236,9 @@ absl::StatusOr<std::unique_ptr<Adapter>> FileDropAdapterFactory::Create(
           ? std::chrono::nanoseconds(google::protobuf::util::TimeUtil::DurationToNanoseconds(
                 settings->ack_poll_interval()))
           : std::chrono::nanoseconds(kDefaultAckPollInterval);
-  auto adapter = std::make_unique<FileDropAdapterImpl>(
-      agency_id, settings->directory(), std::move(*signer), interval, *context.content,
-      *context.acks, io_);
+  auto adapter =
+      std::make_unique<FileDropAdapterImpl>(agency_id, settings->directory(), std::move(*signer),
+                                            interval, *context.content, *context.acks, io_);
   adapter->StartPolling();
   return adapter;
 }

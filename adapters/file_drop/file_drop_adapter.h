@@ -43,9 +43,9 @@ class FileDropAdapterFactory final : public AdapterFactory {
   // Also checks that the directory exists and is writable and that the key
   // file is a private Ed25519 key only its owner can read. The adapter is a
   // FileDropAdapter. Needs `context.content` and `context.acks`.
-  absl::StatusOr<std::unique_ptr<Adapter>> Create(
-      const std::string& agency_id, const google::protobuf::Struct& settings,
-      const AdapterContext& context) const override;
+  absl::StatusOr<std::unique_ptr<Adapter>> Create(const std::string& agency_id,
+                                                  const google::protobuf::Struct& settings,
+                                                  const AdapterContext& context) const override;
 
  private:
   AdapterIo& io_;

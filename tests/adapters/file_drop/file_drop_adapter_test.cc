@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "adapters/file_drop/ack_file.h"
 #include "broker/delivery_content.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
@@ -121,9 +122,8 @@ struct AckCall {
 // holds the answers until released.
 class RecordingAckSink final : public AckSink {
  public:
-  void Acknowledge(const std::string& agency_id, const std::string& delivery_id,
-                   Ack::Kind kind, const std::string& note, const std::string& actor,
-                   Done done) override {
+  void Acknowledge(const std::string& agency_id, const std::string& delivery_id, Ack::Kind kind,
+                   const std::string& note, const std::string& actor, Done done) override {
     absl::Status result;
     {
       std::lock_guard lock(mu_);
@@ -190,10 +190,11 @@ class FileDropAdapterTest : public ::testing::Test {
         public_key_file_(tmp_.path() + "/broker-file-drop.pub.pem") {
     fs::create_directory(drop_dir_);
     // The operator's provisioning, as the README tells it.
-    EXPECT_EQ(RunQuietly(absl::StrCat("openssl genpkey -algorithm ed25519 -out ", Quote(key_file_))), 0);
+    EXPECT_EQ(
+        RunQuietly(absl::StrCat("openssl genpkey -algorithm ed25519 -out ", Quote(key_file_))), 0);
     ::chmod(key_file_.c_str(), 0600);
     EXPECT_EQ(RunQuietly(absl::StrCat("openssl pkey -in ", Quote(key_file_), " -pubout -out ",
-                               Quote(public_key_file_))),
+                                      Quote(public_key_file_))),
               0);
     io_ = std::make_unique<AdapterIo>(2);
     factory_ = std::make_unique<FileDropAdapterFactory>(*io_);
@@ -255,8 +256,9 @@ class FileDropAdapterTest : public ::testing::Test {
   }
 
   bool VerifiesLikeAPartner(const std::string& file, const std::string& signature) const {
-    return RunQuietly(absl::StrCat("openssl pkeyutl -verify -pubin -inkey ", Quote(public_key_file_),
-                            " -rawin -in ", Quote(file), " -sigfile ", Quote(signature))) == 0;
+    return RunQuietly(absl::StrCat("openssl pkeyutl -verify -pubin -inkey ",
+                                   Quote(public_key_file_), " -rawin -in ", Quote(file),
+                                   " -sigfile ", Quote(signature))) == 0;
   }
 
   std::string Path(const std::string& name) const { return drop_dir_ + "/" + name; }
@@ -292,8 +294,8 @@ TEST_F(FileDropAdapterTest, DeliverWritesJsonThatParsesBackSignedSoAPartnerCanVe
   EXPECT_THAT(json, HasSubstr("\"deliveryId\":\"dlv_01ABC\""));  // camelCase
   v1::ReferralDelivery parsed;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &parsed).ok());
-  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
-      parsed, TestContent::MessageFor(record)));
+  EXPECT_TRUE(
+      google::protobuf::util::MessageDifferencer::Equals(parsed, TestContent::MessageFor(record)));
 
   EXPECT_EQ(ReadFile(Path("dlv_01ABC.json.sig")).size(), 64u);
   EXPECT_TRUE(VerifiesLikeAPartner(Path("dlv_01ABC.json"), Path("dlv_01ABC.json.sig")));
@@ -312,8 +314,8 @@ TEST_F(FileDropAdapterTest, LeavesNoTempFilesAndARetryRewritesTheSameFiles) {
   ASSERT_TRUE(Deliver(Record("dlv_01ABC")).status.ok());
   ASSERT_TRUE(Deliver(Record("dlv_02DEF")).status.ok());
 
-  EXPECT_THAT(List(drop_dir_), ElementsAre("dlv_01ABC.json", "dlv_01ABC.json.sig",
-                                           "dlv_02DEF.json", "dlv_02DEF.json.sig"));
+  EXPECT_THAT(List(drop_dir_), ElementsAre("dlv_01ABC.json", "dlv_01ABC.json.sig", "dlv_02DEF.json",
+                                           "dlv_02DEF.json.sig"));
   EXPECT_TRUE(VerifiesLikeAPartner(Path("dlv_01ABC.json"), Path("dlv_01ABC.json.sig")));
 }
 
@@ -364,8 +366,8 @@ TEST_F(FileDropAdapterTest, MissingDirectoryIsRefusedAtCreateNamingIt) {
 TEST_F(FileDropAdapterTest, RsaKeyIsRefusedAtCreate) {
   const std::string rsa_key = tmp_.path() + "/rsa.pem";
   ASSERT_EQ(RunQuietly(absl::StrCat("openssl genpkey -algorithm rsa -pkeyopt rsa_keygen_bits:1024 "
-                             "-out ",
-                             Quote(rsa_key))),
+                                    "-out ",
+                                    Quote(rsa_key))),
             0);
   ::chmod(rsa_key.c_str(), 0600);
   auto settings = Settings();
@@ -501,8 +503,8 @@ TEST_F(FileDropAdapterTest, AckWithAnUnknownFieldOrKindIsRejectedWithoutQuotingI
 
 TEST_F(FileDropAdapterTest, AnotherAgencysDeliveryIsRejectedWithTheBrokersMessage) {
   ASSERT_TRUE(CreateAdapter(Settings()).ok());
-  acks_.Answer(absl::PermissionDeniedError(
-      "delivery dlv_01ABC is not addressed to agency cac-hartford"));
+  acks_.Answer(
+      absl::PermissionDeniedError("delivery dlv_01ABC is not addressed to agency cac-hartford"));
   DropAck("dlv_01ABC.json.ack", "ACCEPTED\n");
 
   const AckScanSummary summary = Scan();
@@ -534,17 +536,19 @@ TEST_F(FileDropAdapterTest, TransientFailureLeavesTheAckForTheNextScan) {
 TEST_F(FileDropAdapterTest, AckFileNamesWithoutAValidDeliveryIdAreLeftAlone) {
   ASSERT_TRUE(CreateAdapter(Settings()).ok());
   const std::string too_long(kMaxDeliveryIdLength + 1, 'a');
-  for (const std::string& name :
-       {std::string("..%2f.json.ack"), std::string("..%2f..%2fetc.json.ack"),
-        std::string("dlv.01.json.ack"), too_long + ".json.ack"}) {
+  // Not delivery ids: counted as ignored.
+  for (const std::string& name : {std::string("x..%2f..%2fetc%2fpasswd.json.ack"),
+                                  std::string("dlv.01.json.ack"), too_long + ".json.ack"}) {
     WriteFile(Path(name), "ACCEPTED\n");
   }
+  // Dotfiles: never looked at.
+  WriteFile(Path("..%2f.json.ack"), "ACCEPTED\n");
   const std::set<std::string> before = List(drop_dir_);
   const std::set<std::string> parent_before = List(tmp_.path());
 
   const AckScanSummary summary = Scan();
 
-  EXPECT_EQ(summary.ignored, 4);
+  EXPECT_EQ(summary.ignored, 3);
   EXPECT_EQ(summary.recorded + summary.rejected + summary.retry_later, 0);
   EXPECT_EQ(acks_.call_count(), 0u);
   EXPECT_EQ(List(drop_dir_), before);

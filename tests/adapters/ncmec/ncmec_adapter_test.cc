@@ -47,6 +47,9 @@ using ::testing::Not;
 constexpr char kDeliveryId[] = "dlv_ncmec_test_0001";
 constexpr char kReferralId[] = "ref_ncmec_test_0001";
 
+// absl::string_view prints as a list of chars in gMock failures.
+std::string Msg(const absl::Status& status) { return std::string(status.message()); }
+
 // The referral as the NCMEC field view of the Connecticut config shows it
 // (or, with trim = false, the whole intake).
 class FixedContent final : public DeliveryContent {
@@ -84,13 +87,13 @@ google::protobuf::Struct ParseStruct(const std::string& json) {
 
 std::string SettingsJson(const std::string& base_url, const std::string& credentials_file,
                          const std::string& ca_file) {
-  return absl::Substitute(R"({
+  return absl::Substitute(R"json({
     "base_url": "$0",
     "credentials_file": "$1",
     "ca_file": "$2",
     "reporter": {"organization_name": "Example State Careline (test)",
                  "email": "careline-desk@dcf.example", "phone": "860-555-0100"}
-  })",
+  })json",
                           base_url, credentials_file, ca_file);
 }
 
@@ -196,7 +199,8 @@ TEST_F(NcmecAdapterTest, FilesOneFinishedReportAndAnswersWithItsId) {
   EXPECT_EQ(reports[0].reporter_reference, kDeliveryId);
   EXPECT_THAT(stand_in_->CallPaths(), ElementsAre("/status", "/submit", "/finish"));
   for (const auto& request : stand_in_->server().Requests()) {
-    EXPECT_THAT(request.headers["authorization"], HasSubstr("Basic ")) << request.target;
+    ASSERT_TRUE(request.headers.contains("authorization")) << request.target;
+    EXPECT_THAT(request.headers.at("authorization"), HasSubstr("Basic ")) << request.target;
   }
 
   const auto& e = reports[0].elements;
@@ -251,8 +255,8 @@ TEST_F(NcmecAdapterTest, WrongCredentialsAreADeadLetterNamingTheFile) {
 
   const DeliveryResult result = DeliverAndWait(*adapter, Delivery());
   EXPECT_EQ(result.status.code(), absl::StatusCode::kFailedPrecondition) << result.status;
-  EXPECT_THAT(result.status.message(), HasSubstr("refused the credentials in " + credentials_file_));
-  EXPECT_THAT(result.status.message(), Not(HasSubstr("stand-in-secret")));
+  EXPECT_THAT(Msg(result.status), HasSubstr("refused the credentials in " + credentials_file_));
+  EXPECT_THAT(Msg(result.status), Not(HasSubstr("stand-in-secret")));
   EXPECT_TRUE(other->Reports().empty());
 }
 
@@ -265,7 +269,7 @@ TEST_F(NcmecAdapterTest, ConnectionRefusedIsRetried) {
 
   const DeliveryResult result = DeliverAndWait(*adapter, Delivery());
   EXPECT_EQ(result.status.code(), absl::StatusCode::kUnavailable) << result.status;
-  EXPECT_THAT(result.status.message(), HasSubstr("GET /status"));
+  EXPECT_THAT(Msg(result.status), HasSubstr("GET /status"));
 }
 
 TEST_F(NcmecAdapterTest, ServerSlowerThanTheTimeoutIsDeadlineExceeded) {
@@ -285,7 +289,7 @@ TEST_F(NcmecAdapterTest, ServerErrorIsRetriedAndTheRetrySucceedsWithOneReport) {
 
   const DeliveryResult first = DeliverAndWait(*adapter, Delivery(1));
   EXPECT_EQ(first.status.code(), absl::StatusCode::kUnavailable) << first.status;
-  EXPECT_THAT(first.status.message(), HasSubstr("HTTP 500 to POST /submit"));
+  EXPECT_THAT(Msg(first.status), HasSubstr("HTTP 500 to POST /submit"));
   EXPECT_TRUE(first.transport_ref.empty());
 
   const DeliveryResult second = DeliverAndWait(*adapter, Delivery(2));
@@ -330,8 +334,8 @@ TEST_F(NcmecAdapterTest, BadRequestIsADeadLetterNamingTheResponseCode) {
 
   const DeliveryResult result = DeliverAndWait(*adapter, Delivery());
   EXPECT_EQ(result.status.code(), absl::StatusCode::kInvalidArgument) << result.status;
-  EXPECT_THAT(result.status.message(), HasSubstr("responseCode 1100"));
-  EXPECT_THAT(result.status.message(), HasSubstr(kDeliveryId));
+  EXPECT_THAT(Msg(result.status), HasSubstr("responseCode 1100"));
+  EXPECT_THAT(Msg(result.status), HasSubstr(kDeliveryId));
   EXPECT_TRUE(stand_in_->Reports().empty());
 }
 
@@ -343,7 +347,7 @@ TEST_F(NcmecAdapterTest, NonZeroResponseCodeOnSubmitIsADeadLetter) {
 
   const DeliveryResult result = DeliverAndWait(*adapter, Delivery());
   EXPECT_EQ(result.status.code(), absl::StatusCode::kInvalidArgument) << result.status;
-  EXPECT_THAT(result.status.message(), HasSubstr("responseCode 1100 to POST /submit"));
+  EXPECT_THAT(Msg(result.status), HasSubstr("responseCode 1100 to POST /submit"));
 }
 
 TEST_F(NcmecAdapterTest, UnknownCertificateAuthorityIsRetriedNamingVerification) {
@@ -351,7 +355,7 @@ TEST_F(NcmecAdapterTest, UnknownCertificateAuthorityIsRetriedNamingVerification)
 
   const DeliveryResult result = DeliverAndWait(*adapter, Delivery());
   EXPECT_EQ(result.status.code(), absl::StatusCode::kUnavailable) << result.status;
-  EXPECT_THAT(result.status.message(), HasSubstr("certificate verify failed"));
+  EXPECT_THAT(Msg(result.status), HasSubstr("certificate verif"));
   EXPECT_TRUE(stand_in_->CallPaths().empty());
 }
 
@@ -414,7 +418,7 @@ TEST_F(NcmecAdapterTest, EscalationAndErasureAreNotReports) {
   for (v1::MessageKind kind : {v1::ESCALATION, v1::ERASURE}) {
     const DeliveryResult result = DeliverAndWait(*adapter, Delivery(1, "", kind));
     EXPECT_EQ(result.status.code(), absl::StatusCode::kFailedPrecondition) << result.status;
-    EXPECT_THAT(result.status.message(),
+    EXPECT_THAT(Msg(result.status),
                 HasSubstr("ncmec adapter sends reports only (delivery kind " +
                           v1::MessageKind_Name(kind) + ")"));
   }
@@ -429,14 +433,14 @@ TEST_F(NcmecAdapterTest, SettingsAreCheckedStrictly) {
   const auto http = factory_.ValidateSettings(
       ParseStruct(SettingsJson("http://report.example/ispws", "/x", "")));
   EXPECT_EQ(http.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(http.message(), HasSubstr("base_url"));
+  EXPECT_THAT(Msg(http), HasSubstr("base_url"));
   const auto unknown = factory_.ValidateSettings(ParseStruct(
       R"({"base_url": "https://r.example", "credentials_file": "/x", "pasword": "p"})"));
   EXPECT_EQ(unknown.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(unknown.message(), HasSubstr("pasword"));
+  EXPECT_THAT(Msg(unknown), HasSubstr("pasword"));
   const auto no_reporter = factory_.ValidateSettings(
       ParseStruct(R"({"base_url": "https://r.example", "credentials_file": "/x"})"));
-  EXPECT_THAT(no_reporter.message(), HasSubstr("reporter.organization_name"));
+  EXPECT_THAT(Msg(no_reporter), HasSubstr("reporter.organization_name"));
 
   AdapterContext context;
   context.content = &content_;
@@ -444,11 +448,11 @@ TEST_F(NcmecAdapterTest, SettingsAreCheckedStrictly) {
       "ncmec", ParseStruct(SettingsJson(stand_in_->base_url(), dir_.path() + "/absent", "")),
       context);
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(missing.status().message(), HasSubstr(dir_.path() + "/absent"));
+  EXPECT_THAT(Msg(missing.status()), HasSubstr(dir_.path() + "/absent"));
   const std::string no_colon = WriteSecret("no-colon", "justaname\n");
   const auto malformed = factory_.Create(
       "ncmec", ParseStruct(SettingsJson(stand_in_->base_url(), no_colon, "")), context);
-  EXPECT_THAT(malformed.status().message(), HasSubstr("username:password"));
+  EXPECT_THAT(Msg(malformed.status()), HasSubstr("username:password"));
 }
 
 TEST(NcmecResponsesTest, ReadsReportResponsesAndLookups) {

@@ -12,7 +12,7 @@ namespace hart {
 absl::Status RegisterBuiltinAdapters(AdapterRegistry& registry,
                                      const BuiltinAdapterDeps& deps) {
   // Validation-only registries (--check-config) get a loop that never runs:
-  // factories validate settings without doing I/O.
+  // they only validate settings and never Create an adapter.
   static adapters::AdapterIo* const idle_io = new adapters::AdapterIo(0);
   adapters::AdapterIo& io = deps.io != nullptr ? *deps.io : *idle_io;
   std::vector<std::unique_ptr<AdapterFactory>> factories;

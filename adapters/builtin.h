@@ -18,7 +18,7 @@ struct BuiltinAdapterDeps {
   // nullptr: grpc_feed factory is registered for config validation only.
   grpc_feed::FeedAppender* feed_appender = nullptr;
   // The push adapters' event loop; nullptr: their factories are registered
-  // for config validation only (Create is then refused).
+  // for config validation only (callers must not Create adapters).
   adapters::AdapterIo* io = nullptr;
 };
 

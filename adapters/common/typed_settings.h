@@ -20,14 +20,14 @@ absl::StatusOr<Settings> ParseSettings(std::string_view adapter_type,
   std::string json;
   if (auto s = google::protobuf::util::MessageToJsonString(raw, &json); !s.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(adapter_type, " settings: ", std::string(s.message())));
+        absl::StrCat(std::string(adapter_type), " settings: ", std::string(s.message())));
   }
   Settings settings;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
   if (auto s = google::protobuf::util::JsonStringToMessage(json, &settings, options); !s.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(adapter_type, " settings: ", std::string(s.message())));
+        absl::StrCat(std::string(adapter_type), " settings: ", std::string(s.message())));
   }
   return settings;
 }

@@ -3,30 +3,13 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "google/protobuf/util/json_util.h"
+#include "adapters/common/typed_settings.h"
 
 namespace hart::adapters::email {
 namespace {
 
 constexpr size_t kMaxWhereToLookLine = 900;  // stays under SMTP's 998 with room
 constexpr size_t kMaxWhereToLook = 4096;
-
-// Strict (unknown keys are errors), like adapters/common/typed_settings.h's
-// ParseSettings, which does not compile with Debian's absl (StrCat of a
-// std::string_view).
-absl::StatusOr<EmailSettings> ParseStrictly(const google::protobuf::Struct& raw) {
-  std::string json;
-  EmailSettings settings;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  auto status = google::protobuf::util::MessageToJsonString(raw, &json);
-  if (status.ok()) status = google::protobuf::util::JsonStringToMessage(json, &settings, options);
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("email settings: ", std::string(status.message())));
-  }
-  return settings;
-}
 
 absl::Status Invalid(std::string_view setting, std::string_view problem) {
   return absl::InvalidArgumentError(
@@ -117,7 +100,7 @@ std::string_view MailboxDomain(std::string_view address) {
 }
 
 absl::StatusOr<EmailSettings> ParseEmailSettings(const google::protobuf::Struct& raw) {
-  auto parsed = ParseStrictly(raw);
+  auto parsed = ParseSettings<EmailSettings>(kAdapterType, raw);
   if (!parsed.ok()) return parsed.status();
   EmailSettings settings = *std::move(parsed);
 

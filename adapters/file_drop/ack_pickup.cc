@@ -105,23 +105,20 @@ void AckPickup::Scan(std::function<void(AckScanSummary)> done) {
                 directory_, ForLog(ErrnoText(error)));
   }
   std::vector<Found> claimed;
+  std::vector<std::string> invalid;
   {
     std::lock_guard lock(mu_);
     for (const std::string& name : names) {
       AckFileName ack = ClassifyAckFileName(name);
-      if (ack.what == AckFileName::kInvalidId) {
-        ++scan->summary.ignored;
-        continue;
-      }
+      if (ack.what == AckFileName::kInvalidId) invalid.push_back(name);
       if (ack.what != AckFileName::kAck) continue;
       // Another scan is settling it: never twice at once.
       if (!in_progress_.insert(name).second) continue;
       claimed.push_back(Found{name, std::move(ack.delivery_id)});
     }
   }
-  for (const std::string& name : names) {
-    if (ClassifyAckFileName(name).what == AckFileName::kInvalidId) WarnInvalidNameOnce(name);
-  }
+  scan->summary.ignored = static_cast<int>(invalid.size());
+  for (const std::string& name : invalid) WarnInvalidNameOnce(name);
   for (Found& found : claimed) Process(scan, std::move(found));
   Finish(scan);
 }

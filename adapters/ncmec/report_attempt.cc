@@ -1,5 +1,6 @@
 #include "adapters/ncmec/report_attempt.h"
 
+#include <cctype>
 #include <vector>
 
 #include "absl/strings/str_cat.h"

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "adapters/common/secret_file.h"
+#include "adapters/common/typed_settings.h"
 #include "adapters/http/https_client.h"
 #include "adapters/webhook/webhook_settings.pb.h"
 #include "adapters/webhook/webhook_signature.h"
@@ -21,25 +22,8 @@ absl::Status SettingsError(const std::string& what) {
   return absl::InvalidArgumentError(absl::StrCat(kAdapterType, " settings: ", what));
 }
 
-// Strict (unknown keys are errors), like adapters/common/typed_settings.h's
-// ParseSettings, which does not compile with Debian's absl (StrCat of a
-// std::string_view); use it once that is fixed.
-absl::StatusOr<Settings> ParseStrictly(const google::protobuf::Struct& raw) {
-  std::string json;
-  if (auto s = google::protobuf::util::MessageToJsonString(raw, &json); !s.ok()) {
-    return SettingsError(std::string(s.message()));
-  }
-  Settings settings;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  if (auto s = google::protobuf::util::JsonStringToMessage(json, &settings, options); !s.ok()) {
-    return SettingsError(std::string(s.message()));
-  }
-  return settings;
-}
-
 absl::StatusOr<Settings> ParseAndCheck(const google::protobuf::Struct& raw) {
-  auto settings = ParseStrictly(raw);
+  auto settings = ParseSettings<Settings>(kAdapterType, raw);
   if (!settings.ok()) return settings.status();
   if (settings->url().empty()) {
     return SettingsError("url is required (the partner's https:// endpoint)");

@@ -24,7 +24,8 @@ ABSL_FLAG(std::string, certs_dir, HART_BENCH_CERTS_DIR,
           "Dev certificates (made here when missing unless --target is given).");
 ABSL_FLAG(std::string, broker_binary, HART_BROKER_BINARY, "The hart-broker to start.");
 ABSL_FLAG(std::string, config, HART_SOURCE_DIR "/deploy/config/connecticut.yaml",
-          "Broker config: started with it, and its agencies get certificates and subscribers.");
+          "Broker config: started with it; its agencies get certificates, its grpc_feed "
+          "agencies (fanout) subscribers.");
 ABSL_FLAG(std::string, intakes_dir, HART_SOURCE_DIR "/tests/testdata/intakes",
           "Example intakes (*.json except invalid-*).");
 ABSL_FLAG(std::string, broker_log_level, "warn", "--log-level of the started broker.");

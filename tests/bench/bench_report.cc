@@ -178,10 +178,16 @@ void PrintTable(const BenchReport& r, std::ostream& out) {
                            (f.streams_failed ? ", " + std::to_string(f.streams_failed) + " failed"
                                              : ""));
     row("delivered", std::to_string(f.delivered) + " of " + std::to_string(f.intakes) +
-                         " intakes to every destination (" + std::to_string(f.deliveries_arrived) +
+                         " intakes to every feed destination (" + std::to_string(f.deliveries_arrived) +
                          " of " + std::to_string(f.deliveries_expected) + " deliveries, " +
                          Fixed(f.deliveries_per_second, 1) + "/s); drain " +
                          Fixed(f.drain_seconds, 2) + " s");
+    row("push excluded",
+        std::to_string(f.push_destinations_excluded) + " destinations at " +
+            std::to_string(f.push_agencies) + " push-adapter agencies, not on a feed" +
+            (f.push_only_intakes ? " (" + std::to_string(f.push_only_intakes) +
+                                       " intakes had only push destinations)"
+                                 : ""));
     row("delivery ms", "p50 / p90 / p99 / p99.9 = " + Percentiles(f.latency));
     row("acks", std::to_string(f.acks_ok) + " ok, " + std::to_string(f.ack_errors) + " errors" +
                     (f.ack_errors_by_code.empty() ? "" : " (" + CodeCounts(f.ack_errors_by_code) + ")"));
@@ -236,6 +242,9 @@ std::string JsonLine(const BenchReport& r) {
     j.Key("deliveries_expected").Uint(f.deliveries_expected);
     j.Key("deliveries_arrived").Uint(f.deliveries_arrived);
     j.Key("deliveries_per_s").Num(f.deliveries_per_second);
+    j.Key("push_agencies").Uint(f.push_agencies);
+    j.Key("push_destinations_excluded").Uint(f.push_destinations_excluded);
+    j.Key("push_only_intakes").Uint(f.push_only_intakes);
     j.Key("repeats").Uint(f.repeats).Key("foreign").Uint(f.foreign);
     j.Key("acks_ok").Uint(f.acks_ok).Key("ack_errors").Uint(f.ack_errors);
     j.Key("ack_errors_by_code");

@@ -15,10 +15,15 @@ namespace hart::bench {
 struct FanoutReport {
   uint64_t subscribers = 0;
   uint64_t streams_failed = 0;
-  uint64_t intakes = 0;               // measured intakes with a receipt
-  uint64_t delivered = 0;             // ... every destination received it within the drain
-  uint64_t deliveries_expected = 0;
+  uint64_t intakes = 0;               // measured intakes with a feed destination
+  uint64_t delivered = 0;             // ... every feed destination received it within the drain
+  uint64_t deliveries_expected = 0;   // feed (grpc_feed) destinations only
   uint64_t deliveries_arrived = 0;
+  // Agencies of --config with a push adapter (not grpc_feed): neither
+  // subscribed nor waited for; their destinations are left out of the counts.
+  uint64_t push_agencies = 0;
+  uint64_t push_destinations_excluded = 0;  // of measured intakes
+  uint64_t push_only_intakes = 0;           // measured intakes with no feed destination
   uint64_t repeats = 0;               // events for a delivery already received
   uint64_t foreign = 0;               // events for deliveries not made by this run
   uint64_t acks_ok = 0;

@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "echo.grpc.pb.h"
+#include "absl/strings/str_join.h"
 #include "hart/referral/v1/intake.grpc.pb.h"
+#include "tests/bench/agency_adapters.h"
 #include "tests/bench/bench_report.h"
 #include "tests/bench/broker_launcher.h"
 #include "tests/bench/delivery_tracker.h"
@@ -103,12 +105,22 @@ int RunBench(const BenchConfig& c) {
   const std::string source_dir = HART_SOURCE_DIR;
 
   // Certificates: made (idempotently) for every agency of the config unless
-  // the target is somebody else's broker.
-  std::vector<std::string> agency_ids;
+  // the target is somebody else's broker. Fanout subscribes to the feed
+  // (grpc_feed) agencies only: push adapters never deliver on a feed.
+  std::vector<AgencyAdapter> agencies;
   if (c.target.empty() || c.mode == "fanout") {
-    auto ids = ReadAgencyIds(c.broker_binary, c.config);
-    if (!ids.ok()) return Fail("reading the agency ids", ids.status());
-    agency_ids = std::move(*ids);
+    auto read = ReadAgencyAdapters(c.config);
+    if (!read.ok()) return Fail("reading the agencies of --config", read.status());
+    agencies = std::move(*read);
+  }
+  std::vector<std::string> agency_ids;
+  for (const auto& agency : agencies) agency_ids.push_back(agency.agency_id);
+  const std::vector<std::string> feed_agency_ids = FeedAgencyIds(agencies);
+  const std::vector<std::string> push_agency_ids = PushAgencyIds(agencies);
+  if (c.mode == "fanout" && feed_agency_ids.empty()) {
+    return Fail("fanout", absl::FailedPreconditionError(
+                              c.config + " has no agency with adapter type grpc_feed to "
+                                         "subscribe for"));
   }
   if (c.target.empty()) {
     Progress("dev certificates in " + c.certs_dir + " (" + std::to_string(agency_ids.size()) +
@@ -140,6 +152,7 @@ int RunBench(const BenchConfig& c) {
     options.binary = c.broker_binary;
     options.config = c.config;
     options.certs_dir = c.certs_dir;
+    options.secrets_script = source_dir + "/deploy/make-dev-secrets.sh";
     options.log_level = c.broker_log_level;
     options.keep_data = c.keep_data;
     auto started = BrokerLauncher::Start(options);
@@ -165,20 +178,25 @@ int RunBench(const BenchConfig& c) {
     return Fail("connecting to " + target, s);
   }
 
-  DeliveryTracker tracker;
+  DeliveryTracker tracker(feed_agency_ids);
   std::unique_ptr<FeedSubscribers> subscribers;
   if (c.mode == "fanout") {
     FeedSubscribers::Options options;
     options.target = target;
     options.certs_dir = c.certs_dir;
-    options.agency_ids = agency_ids;
+    options.agency_ids = feed_agency_ids;
     options.ack_timeout =
         std::chrono::milliseconds(static_cast<int64_t>(c.rpc_timeout_seconds * 1000));
     subscribers = std::make_unique<FeedSubscribers>(options, tracker);
     if (auto s = subscribers->Start(); !s.ok()) return Fail("opening feed subscriptions", s);
     // Let every Subscribe call reach the broker before the first intake.
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    Progress(std::to_string(agency_ids.size()) + " feed subscribers connected");
+    Progress(std::to_string(feed_agency_ids.size()) + " feed subscribers connected");
+    if (!push_agency_ids.empty()) {
+      Progress(std::to_string(push_agency_ids.size()) +
+               " push-adapter agencies not subscribed, their destinations excluded: " +
+               absl::StrJoin(push_agency_ids, ", "));
+    }
   }
 
   const auto rpc_timeout = Seconds(c.rpc_timeout_seconds);
@@ -279,6 +297,9 @@ int RunBench(const BenchConfig& c) {
     f.delivered = delivered.delivered;
     f.deliveries_expected = delivered.deliveries_expected;
     f.deliveries_arrived = delivered.deliveries_arrived;
+    f.push_agencies = push_agency_ids.size();
+    f.push_destinations_excluded = delivered.push_destinations_excluded;
+    f.push_only_intakes = delivered.push_only_intakes;
     f.repeats = delivered.repeats;
     f.foreign = delivered.foreign;
     f.acks_ok = stats.acks_ok;

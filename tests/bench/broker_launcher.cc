@@ -17,7 +17,6 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 
 namespace hart::bench {
 namespace {
@@ -74,25 +73,6 @@ std::string TempRoot() {
 
 }  // namespace
 
-absl::StatusOr<std::vector<std::string>> ReadAgencyIds(const std::string& broker_binary,
-                                                      const std::string& config) {
-  auto run = RunCommand({broker_binary, "--config", config, "--print-agency-ids"});
-  if (!run.ok()) return run.status();
-  if (run->exit_status != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        broker_binary, " --config ", config, " --print-agency-ids failed (exit ",
-        run->exit_status, "): ", run->output));
-  }
-  std::vector<std::string> ids;
-  for (auto line : absl::StrSplit(run->output, '\n', absl::SkipWhitespace())) {
-    ids.emplace_back(line.data(), line.size());
-  }
-  if (ids.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(config, " lists no agencies"));
-  }
-  return ids;
-}
-
 absl::Status EnsureDevCerts(const std::string& script, const std::string& certs_dir,
                             const std::vector<std::string>& agency_ids) {
   std::vector<std::string> argv = {"bash", script, certs_dir};
@@ -103,6 +83,17 @@ absl::Status EnsureDevCerts(const std::string& script, const std::string& certs_
     return absl::FailedPreconditionError(absl::StrCat(
         "making dev certificates in ", certs_dir, " failed (exit ", run->exit_status,
         "):\n", run->output));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EnsureDevSecrets(const std::string& script, const std::string& key_dir) {
+  auto run = RunCommand({"bash", script, key_dir});
+  if (!run.ok()) return run.status();
+  if (run->exit_status != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "making the push adapters' dev secrets in ", key_dir, " with ", script, " failed (exit ",
+        run->exit_status, "); the broker would refuse to start without them:\n", run->output));
   }
   return absl::OkStatus();
 }
@@ -119,9 +110,11 @@ absl::StatusOr<std::unique_ptr<BrokerLauncher>> BrokerLauncher::Start(
   broker->log_path_ = pattern + "/broker.log";
   const std::string data_dir = pattern + "/data";
   const std::string port_file = pattern + "/port";
+  const std::string key_dir = pattern + "/keys";
   const auto& o = broker->options_;
+  if (auto s = EnsureDevSecrets(o.secrets_script, key_dir); !s.ok()) return s;
   const std::vector<std::string> argv = {
-      o.binary, "--config", o.config, "--data-dir", data_dir, "--key-dir", pattern + "/keys",
+      o.binary, "--config", o.config, "--data-dir", data_dir, "--key-dir", key_dir,
       "--tls-dir", o.certs_dir,
       "--listen", "127.0.0.1:0", "--port-file", port_file, "--log-level", o.log_level};
   const pid_t parent = getpid();

@@ -1,6 +1,7 @@
 // Starts the real hart-broker for a benchmark run and stops it afterwards:
 // dev certificates in a cache directory, a temporary data directory under
-// $TMPDIR, 127.0.0.1:0 with --port-file, log level warn.
+// $TMPDIR with a key directory holding the push adapters' dev secrets,
+// 127.0.0.1:0 with --port-file, log level warn.
 #pragma once
 
 #include <sys/types.h>
@@ -14,27 +15,29 @@
 
 namespace hart::bench {
 
-// `broker_binary --config config --print-agency-ids`, one id per line.
-absl::StatusOr<std::vector<std::string>> ReadAgencyIds(const std::string& broker_binary,
-                                                      const std::string& config);
-
 // Runs deploy/make-dev-certs.sh `certs_dir` `agency_ids`... (idempotent:
 // only missing certificates are created). `script` is its path.
 absl::Status EnsureDevCerts(const std::string& script, const std::string& certs_dir,
                             const std::vector<std::string>& agency_ids);
 
+// Runs deploy/make-dev-secrets.sh `key_dir` (idempotent): the secret files
+// the config's push adapters name relative to --key-dir. `script` is its path.
+absl::Status EnsureDevSecrets(const std::string& script, const std::string& key_dir);
+
 struct BrokerLaunchOptions {
   std::string binary;
   std::string config;
   std::string certs_dir;
+  std::string secrets_script;  // deploy/make-dev-secrets.sh, run for <work dir>/keys
   std::string log_level = "warn";
   bool keep_data = false;  // keep the temporary directory (data, log) afterwards
 };
 
 class BrokerLauncher {
  public:
-  // Forks and execs the broker; returns once it wrote its port file, or an
-  // error quoting its log if it exits or does not serve within 30 s. The
+  // Makes the dev secrets in <work dir>/keys, forks and execs the broker;
+  // returns once it wrote its port file, or an error quoting its log if it
+  // exits or does not serve within 30 s. The
   // broker gets SIGTERM if this process dies first (PR_SET_PDEATHSIG).
   static absl::StatusOr<std::unique_ptr<BrokerLauncher>> Start(BrokerLaunchOptions options);
   ~BrokerLauncher();  // Stop()

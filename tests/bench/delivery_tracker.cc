@@ -4,25 +4,39 @@
 
 namespace hart::bench {
 
+DeliveryTracker::DeliveryTracker(std::vector<std::string> feed_agency_ids)
+    : feed_agency_ids_(feed_agency_ids.begin(), feed_agency_ids.end()) {}
+
 void DeliveryTracker::OnReceipt(uint64_t index, BenchClock::time_point start, bool measured,
                                 const referral::v1::Receipt& receipt) {
+  std::vector<const referral::v1::Destination*> on_feeds;
+  for (const auto& destination : receipt.destinations()) {
+    if (feed_agency_ids_.count(destination.agency_id()) > 0) on_feeds.push_back(&destination);
+  }
+  const auto push_destinations = static_cast<uint64_t>(receipt.destinations_size()) -
+                                 static_cast<uint64_t>(on_feeds.size());
   std::lock_guard<std::mutex> lock(mu_);
+  if (measured) push_excluded_ += push_destinations;
+  if (on_feeds.empty() && push_destinations > 0) {
+    if (measured) ++push_only_intakes_;
+    return;
+  }
   Pending& p = pending_[index];
   p.start = start;
   p.last_arrival = BenchClock::now();  // a receipt with no destination is delivered now
   p.measured = measured;
-  p.remaining = receipt.destinations_size();
+  p.remaining = static_cast<int>(on_feeds.size());
   if (measured) {
     ++intakes_;
-    expected_ += static_cast<uint64_t>(receipt.destinations_size());
+    expected_ += on_feeds.size();
   }
   if (p.remaining == 0) {
     p.remaining = 1;
     ArrivedLocked(index, p.last_arrival);
     return;
   }
-  for (const auto& destination : receipt.destinations()) {
-    const std::string& id = destination.delivery_id();
+  for (const auto* destination : on_feeds) {
+    const std::string& id = destination->delivery_id();
     if (auto early = early_.find(id); early != early_.end()) {
       const auto arrived = early->second;
       early_.erase(early);
@@ -80,6 +94,8 @@ DeliveryTracker::Summary DeliveryTracker::Summarize() const {
   s.delivered = delivered_;
   s.deliveries_expected = expected_;
   s.deliveries_arrived = arrived_;
+  s.push_destinations_excluded = push_excluded_;
+  s.push_only_intakes = push_only_intakes_;
   s.repeats = repeats_;
   s.foreign = early_.size();
   std::vector<int64_t> copy = latencies_ns_;

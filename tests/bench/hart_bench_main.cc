@@ -23,10 +23,15 @@ modes:
   submit   IntakeService.SubmitIntake as the careline identity: each request a ~2 KB intake
            built from the example intakes (unique carelineReportId, receivedAt now), so
            the broker accepts every one; latency = send -> receipt (after the fsync).
-  fanout   submit, plus one FeedService.Subscribe stream per agency of --config, each
-           over its own mTLS connection as agency-<id>, acknowledging every delivery
-           RECEIVED then ACCEPTED; also measures intake sent -> delivered to every
+  fanout   submit, plus one FeedService.Subscribe stream per grpc_feed agency of --config,
+           each over its own mTLS connection as agency-<id>, acknowledging every delivery
+           RECEIVED then ACCEPTED; also measures intake sent -> delivered to every feed
            destination of its receipt, waiting up to --drain_seconds after the load.
+           Agencies with a push adapter (webhook, ncmec, email, file_drop, ...) never
+           deliver on a feed: they are not subscribed and their destinations are left
+           out of the counts (reported as push_destinations_excluded). The started
+           broker still tries them against the config's unserved loopback endpoints and
+           retries with backoff during the run, which costs it a little CPU.
   echo     a trivial unary gRPC service (hart.bench.v1.Echo/Call) that hart-bench serves
            itself on 127.0.0.1:0 over the same mTLS set-up (broker.crt, client
            certificate required) with the same payload size: the ceiling that any
@@ -35,7 +40,8 @@ modes:
 By default hart-bench starts the broker itself (--broker_binary with --config, a temporary
 data directory under $TMPDIR, --listen 127.0.0.1:0, --log-level warn), making dev
 certificates in --certs_dir first (deploy/make-dev-certs.sh for every agency id of
---config; existing ones are reused), and stops it with SIGTERM at the end. With --target
+--config; existing ones are reused) and the push adapters' dev secrets in its --key-dir
+(deploy/make-dev-secrets.sh), and stops it with SIGTERM at the end. With --target
 it uses a running broker instead; --certs_dir must then hold certificates that broker
 trusts, and the broker's CPU and RSS are reported only with --broker_pid. Subscribers
 start from sequence 0, so fanout against a broker whose feeds hold unacknowledged
@@ -77,7 +83,8 @@ output: a table on stdout, then one line of JSON (the last line, starting with '
   dropped, throughput_per_s (ok / measured_s), latency_ms {count, mean, p50, p90, p99,
   p999, max}, broker_cpu_s and client_cpu_s over cpu_window_s (end of warm-up to end of
   run, fanout including the drain), broker_peak_rss_mib (VmHWM), and for fanout:
-  intakes, delivered, deliveries_expected/arrived, acks_ok/errors, delivery_latency_ms.
+  intakes, delivered, deliveries_expected/arrived (feed destinations only), push_agencies,
+  push_destinations_excluded, push_only_intakes, acks_ok/errors, delivery_latency_ms.
 Progress and errors go to stderr.
 
 examples:

@@ -145,6 +145,14 @@ std::unique_ptr<grpc::ClientContext> CallContext() {
   return context;
 }
 
+bool IsFeedAgency(const std::string& agency_id) {
+  for (const auto& agency : ConnecticutConfig().agencies()) {
+    if (agency.id() == agency_id) return agency.adapter().type() == "grpc_feed";
+  }
+  ADD_FAILURE() << "no agency " << agency_id << " in the Connecticut config";
+  return false;
+}
+
 std::vector<std::string> DrainFeed(const BrokerProcess& broker, const std::string& agency_id,
                                    const std::set<std::string>& expected, uint64_t resume_after,
                                    bool ack) {

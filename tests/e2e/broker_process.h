@@ -54,6 +54,10 @@ class BrokerProcess {
 // A unary-call context with a 10 s deadline.
 std::unique_ptr<grpc::ClientContext> CallContext();
 
+// Whether the Connecticut config delivers to `agency_id` through its feed
+// (grpc_feed); push partners (webhook, ncmec, email, file drop) have none.
+bool IsFeedAgency(const std::string& agency_id);
+
 // Subscribes as `agency_id` from `resume_after`, acknowledges each delivery
 // event with RECEIVED then ACCEPTED (when `ack`), until every id in
 // `expected` arrived or 20 s pass. Returns every delivery id received, in

@@ -200,6 +200,10 @@ TEST_F(PushAdaptersE2ETest, WebhookAndNcmecDeliverAndTheWebhookPartnerAcknowledg
   ASSERT_EQ(reports.size(), 1u);
   EXPECT_TRUE(reports[0].finished);
   EXPECT_EQ(reports[0].reporter_reference, to_ncmec);
+  // NCMEC's view: the missing child's facts, not the narrative nor the reporter.
+  EXPECT_THAT(reports[0].xml, HasSubstr("Alex"));
+  EXPECT_THAT(reports[0].xml, Not(HasSubstr(intake.concern().narrative().substr(0, 30))));
+  EXPECT_THAT(reports[0].xml, Not(HasSubstr(intake.reporter().name())));
 
   const auto police = DeliveryStatusOf(broker, receipt.referral_id(), to_police);
   ASSERT_TRUE(police.has_value());

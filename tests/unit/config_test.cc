@@ -82,7 +82,7 @@ TEST_F(ConfigTest, UnknownAdapterTypeIsRejectedWithTheKnownOnes) {
   auto config = LoadConfig(Edited("type: grpc_feed", "type: carrier_pigeon"), registry_);
   ASSERT_FALSE(config.ok());
   EXPECT_THAT(std::string(config.status().message()),
-              HasSubstr("adapter type 'carrier_pigeon' is not one of: grpc_feed"));
+              HasSubstr("adapter type 'carrier_pigeon' is not one of: email, file_drop, grpc_feed, ncmec, webhook"));
 }
 
 TEST_F(ConfigTest, AdapterSettingsAreCheckedByTheAdapter) {
@@ -140,8 +140,9 @@ TEST(AdapterRegistryTest, RegistersFindsAndRefusesDuplicates) {
   AdapterRegistry registry;
   ASSERT_TRUE(RegisterBuiltinAdapters(registry, {}).ok());
   EXPECT_NE(registry.Find("grpc_feed"), nullptr);
-  EXPECT_EQ(registry.Find("webhook"), nullptr);
-  EXPECT_THAT(registry.Types(), ::testing::ElementsAre("grpc_feed"));
+  EXPECT_EQ(registry.Find("carrier_pigeon"), nullptr);
+  EXPECT_THAT(registry.Types(), ::testing::ElementsAre("email", "file_drop", "grpc_feed",
+                                                       "ncmec", "webhook"));
   EXPECT_EQ(RegisterBuiltinAdapters(registry, {}).code(), absl::StatusCode::kAlreadyExists);
   // A factory without an appender validates but cannot build.
   EXPECT_EQ(registry.Find("grpc_feed")->Create("x", {}, {}).status().code(),

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the broker and hart-bench optimised (Release, in build-bench/) and
-# runs one benchmark against a broker hart-bench starts itself.
+# runs one benchmark against a broker hart-bench starts itself (with the
+# per-certificate rate limit lifted in a copy of the config; --keep_rate_limit
+# measures with the config's own).
 # Usage: deploy/bench.sh echo|submit|fanout [hart-bench flags]   (see hart-bench --help)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -26,5 +26,6 @@ int RunRedeliver(const std::vector<std::string>& args);
 int RunAckOnBehalf(const std::vector<std::string>& args);
 int RunSeal(const std::vector<std::string>& args);
 int RunKeys(const std::vector<std::string>& args);
+int RunAdapters(const std::vector<std::string>& args);
 
 }  // namespace hart::cli

@@ -38,15 +38,22 @@ void PrintStatus(const v1::ReferralStatus& s) {
   }
   std::cout << "\ndeliveries (" << s.deliveries_size() << "):\n";
   Table table({"AGENCY", "MESSAGE", "STATE", "ATTEMPTS", "ACKS", "ACK DEADLINE", "DELIVERY DEADLINE",
-               "DELIVERY", "LAST ERROR"});
+               "DELIVERY", "ADAPTER", "TRANSPORT REF", "LAST ERROR"});
   for (const auto& d : s.deliveries()) {
+    // Push adapters show their health, e.g. "webhook (CIRCUIT_OPEN)".
+    std::string adapter = d.adapter();
+    if (d.has_adapter_health()) {
+      absl::StrAppend(&adapter, " (", v1::AdapterHealth::State_Name(d.adapter_health().state()),
+                      ")");
+    }
     table.AddRow({d.agency_id(),
                   d.kind() == v1::UPDATE ? "UPDATE " + JoinComma(d.changes()) : "REFERRAL",
                   v1::DeliveryState_Name(d.state()),
                   absl::StrCat(d.attempts()), AcksSummary(d),
                   FormatTime(d.ack_deadline(), d.has_ack_deadline()),
                   FormatTime(d.delivery_deadline(), d.has_delivery_deadline()),
-                  d.delivery_id(), d.last_error().empty() ? "-" : d.last_error()});
+                  d.delivery_id(), adapter, d.transport_ref().empty() ? "-" : d.transport_ref(),
+                  d.last_error().empty() ? "-" : d.last_error()});
   }
   table.Print(std::cout, "  ");
 }

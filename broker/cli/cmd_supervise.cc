@@ -239,4 +239,33 @@ int RunKeys(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+int RunAdapters(const std::vector<std::string>& args) {
+  if (!args.empty()) return ReportLocalError("usage: hartctl adapters");
+  int exit_code = kExitOk;
+  auto stub = Stub(&exit_code);
+  if (!stub) return exit_code;
+  v1::ListAdapterHealthResponse response;
+  grpc::ClientContext context;
+  SetDeadline(context);
+  const grpc::Status status =
+      stub->ListAdapterHealth(&context, v1::ListAdapterHealthRequest(), &response);
+  if (!status.ok()) return ReportRpcError(status);
+  if (JsonMode()) {
+    PrintJson(response);
+    return kExitOk;
+  }
+  Table table({"AGENCY", "ADAPTER", "STATE", "FAILURES", "IN FLIGHT", "QUEUED", "LAST SUCCESS",
+               "OPEN UNTIL", "LAST ERROR"});
+  for (const auto& a : response.adapters()) {
+    table.AddRow({a.agency_id(), a.adapter(), v1::AdapterHealth::State_Name(a.state()),
+                  absl::StrCat(a.consecutive_failures()), absl::StrCat(a.in_flight()),
+                  absl::StrCat(a.queued()),
+                  FormatTime(a.last_success_at(), a.has_last_success_at()),
+                  FormatTime(a.circuit_open_until(), a.has_circuit_open_until()),
+                  a.last_error()});
+  }
+  table.Print(std::cout, "");
+  return kExitOk;
+}
+
 }  // namespace hart::cli

@@ -40,6 +40,9 @@ commands:
                           record an acknowledgement a partner gave by phone (audited)
   seal REFERRAL_ID --order REFERENCE
                           seal by court order: destroy the referral's data, notify partners
+  adapters                every push destination's health: up, degraded or circuit open,
+                          failures in a row, calls in flight, last error
+                          (SupervisorService.ListAdapterHealth; supervisor.crt)
   keys rotate             reload the key directory and rewrap every data key with the
                           ACTIVE key-encryption key (OperatorService; operator.crt)
   feed --agency ID        stream the agency's feed (FeedService.Subscribe; agency-ID.crt)
@@ -148,6 +151,7 @@ int main(int argc, char** argv) {
   if (command == "ack-on-behalf") return RunAckOnBehalf(args);
   if (command == "seal") return RunSeal(args);
   if (command == "keys") return RunKeys(args);
+  if (command == "adapters") return RunAdapters(args);
   return ReportLocalError("unknown command '" + command +
-                          "'; commands: submit, supplement, status, explain, list, watch, redeliver, ack-on-behalf, seal, keys, feed, ack, audit (see hartctl --help)");
+                          "'; commands: submit, supplement, status, explain, list, watch, redeliver, ack-on-behalf, seal, adapters, keys, feed, ack, audit (see hartctl --help)");
 }

@@ -30,6 +30,9 @@ ABSL_FLAG(std::string, intakes_dir, HART_SOURCE_DIR "/tests/testdata/intakes",
           "Example intakes (*.json except invalid-*).");
 ABSL_FLAG(std::string, broker_log_level, "warn", "--log-level of the started broker.");
 ABSL_FLAG(bool, keep_data, false, "Keep the started broker's data directory and log.");
+ABSL_FLAG(bool, keep_rate_limit, false,
+          "Start the broker with --config's own per-certificate rate limit (by default it is "
+          "lifted in a copy of the config, so the abuse limit does not cap the load).");
 
 namespace hart::bench {
 namespace {
@@ -64,6 +67,7 @@ absl::StatusOr<BenchConfig> ConfigFromFlags(const std::string& mode) {
   c.intakes_dir = absl::GetFlag(FLAGS_intakes_dir);
   c.broker_log_level = absl::GetFlag(FLAGS_broker_log_level);
   c.keep_data = absl::GetFlag(FLAGS_keep_data);
+  c.keep_rate_limit = absl::GetFlag(FLAGS_keep_rate_limit);
 
   auto finite = [](double v) { return std::isfinite(v); };
   if (!finite(c.duration_seconds) || c.duration_seconds <= 0 || c.duration_seconds > 86400) {
@@ -98,6 +102,10 @@ absl::StatusOr<BenchConfig> ConfigFromFlags(const std::string& mode) {
   }
   if (c.mode == "echo" && !c.target.empty()) {
     return Bad("--target does not apply to echo: the echo server runs inside hart-bench");
+  }
+  if (c.keep_rate_limit && (c.mode == "echo" || !c.target.empty())) {
+    return Bad("--keep_rate_limit applies only to a broker hart-bench starts itself (submit or "
+               "fanout without --target)");
   }
   if (!c.target.empty() && c.target.find(':') == std::string::npos) {
     return Bad("--target must be HOST:PORT, e.g. 127.0.0.1:7443");

@@ -30,6 +30,9 @@ struct BenchConfig {
   std::string intakes_dir;
   std::string broker_log_level;
   bool keep_data = false;
+  // Start the broker with --config's own per-certificate rate limit instead
+  // of lifting it.
+  bool keep_rate_limit = false;
 };
 
 // Reads and checks the flags (after absl::ParseCommandLine); `mode` is the

@@ -25,6 +25,10 @@ std::string Percentiles(const LatencySummary& l) {
          Fixed(l.p999_ms, 2) + "  (max " + Fixed(l.max_ms, 2) + ")";
 }
 
+std::string Limit(const RateLimit& limit) {
+  return std::to_string(limit.per_second) + "/s, burst " + std::to_string(limit.burst);
+}
+
 std::string CodeCounts(const std::map<std::string, uint64_t>& counts) {
   std::string out;
   for (const auto& [code, n] : counts) {
@@ -137,6 +141,15 @@ void PrintTable(const BenchReport& r, std::ostream& out) {
                          : "closed loop, " + std::to_string(r.concurrency) + " in flight";
   row("mode", r.mode + " (" + load + ", " + std::to_string(r.channels) + " channels)");
   row("target", r.target + (r.broker_started ? " (broker started by hart-bench)" : ""));
+  if (r.rate_limit && r.config_rate_limit) {
+    row("rate limit", r.rate_limit_lifted
+                          ? "lifted to " + Limit(*r.rate_limit) + " per certificate (--config: " +
+                                Limit(*r.config_rate_limit) + "; --keep_rate_limit keeps it)"
+                          : Limit(*r.rate_limit) + " per certificate, --config's own "
+                                                   "(--keep_rate_limit)");
+  } else if (r.mode != "echo") {
+    row("rate limit", "the target broker's own (not changed by hart-bench)");
+  }
   row("payload", std::to_string(r.payload_bytes) + " bytes per request");
   row("duration", Fixed(r.measured_seconds, 2) + " s measured after " + Fixed(r.warmup_seconds, 1) +
                       " s warm-up (stopped by " + r.stopped_by + ")");
@@ -211,6 +224,11 @@ std::string JsonLine(const BenchReport& r) {
   j.Begin();
   j.Key("mode").Str(r.mode).Key("loop").Str(r.loop).Key("target").Str(r.target);
   j.Key("broker_started").Bool(r.broker_started);
+  j.Key("rate_limit_lifted").Bool(r.rate_limit_lifted);
+  j.Key("rate_limit_per_s");
+  r.rate_limit ? j.Uint(r.rate_limit->per_second) : j.Null();
+  j.Key("rate_limit_burst");
+  r.rate_limit ? j.Uint(r.rate_limit->burst) : j.Null();
   j.Key("concurrency").Num(r.concurrency).Key("rate").Num(r.rate);
   j.Key("channels").Num(r.channels).Key("max_in_flight").Num(r.max_in_flight);
   j.Key("payload_bytes").Uint(r.payload_bytes);

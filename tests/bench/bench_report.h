@@ -9,6 +9,7 @@
 #include <string>
 
 #include "tests/bench/latency_recorder.h"
+#include "tests/bench/rate_limit_config.h"
 
 namespace hart::bench {
 
@@ -39,6 +40,11 @@ struct BenchReport {
   std::string loop;  // closed | open
   std::string target;
   bool broker_started = false;  // started (and stopped) by hart-bench
+  // The started broker's per-certificate rate limit, and --config's own;
+  // unset with --target (that broker's own applies) and for echo.
+  std::optional<RateLimit> rate_limit;
+  std::optional<RateLimit> config_rate_limit;
+  bool rate_limit_lifted = false;  // hart-bench started the broker with a raised limit
   int concurrency = 0;
   double rate = 0;
   int channels = 0;

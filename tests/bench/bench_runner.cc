@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -26,6 +27,7 @@
 #include "tests/bench/latency_recorder.h"
 #include "tests/bench/load_driver.h"
 #include "tests/bench/process_stats.h"
+#include "tests/bench/rate_limit_config.h"
 #include "tests/bench/tls_credentials.h"
 
 namespace hart::bench {
@@ -139,6 +141,8 @@ int RunBench(const BenchConfig& c) {
   std::unique_ptr<EchoServer> echo;
   std::string target = c.target;
   pid_t server_pid = c.broker_pid;
+  std::optional<RateLimit> config_rate_limit;
+  std::optional<RateLimit> rate_limit;
   if (c.mode == "echo") {
     auto credentials = BrokerServerCredentials(c.certs_dir);
     if (!credentials.ok()) return Fail("echo server credentials", credentials.status());
@@ -147,10 +151,23 @@ int RunBench(const BenchConfig& c) {
     echo = std::move(*server);
     target = "127.0.0.1:" + std::to_string(echo->port());
   } else if (start_broker) {
-    Progress("starting " + c.broker_binary);
+    auto configured = ConfiguredRateLimit(c.config);
+    if (!configured.ok()) return Fail("reading --config", configured.status());
+    config_rate_limit = *configured;
+    rate_limit = c.keep_rate_limit ? *configured : kLiftedRateLimit;
+    const std::string limit = std::to_string(rate_limit->per_second) + "/s, burst " +
+                              std::to_string(rate_limit->burst);
+    const std::string config_limit = std::to_string(configured->per_second) + "/s, burst " +
+                                     std::to_string(configured->burst);
+    Progress("starting " + c.broker_binary +
+             (c.keep_rate_limit
+                  ? " with --config's own per-certificate rate limit (" + limit + ")"
+                  : " with the per-certificate rate limit lifted to " + limit + " (--config: " +
+                        config_limit + "; --keep_rate_limit keeps it)"));
     BrokerLaunchOptions options;
     options.binary = c.broker_binary;
     options.config = c.config;
+    if (!c.keep_rate_limit) options.rate_limit = kLiftedRateLimit;
     options.certs_dir = c.certs_dir;
     options.secrets_script = source_dir + "/deploy/make-dev-secrets.sh";
     options.log_level = c.broker_log_level;
@@ -161,7 +178,7 @@ int RunBench(const BenchConfig& c) {
     target = "127.0.0.1:" + std::to_string(broker->port());
     server_pid = broker->pid();
     Progress("hart-broker pid " + std::to_string(server_pid) + " serving " + target +
-             ", data in " + broker->work_dir());
+             ", data in " + broker->work_dir() + ", config " + broker->config_path());
   }
 
   // Load channels, all presenting careline.crt.
@@ -318,6 +335,9 @@ int RunBench(const BenchConfig& c) {
   r.loop = c.rate > 0 ? "open" : "closed";
   r.target = target;
   r.broker_started = start_broker;
+  r.rate_limit = rate_limit;
+  r.config_rate_limit = config_rate_limit;
+  r.rate_limit_lifted = start_broker && !c.keep_rate_limit;
   r.concurrency = c.concurrency;
   r.rate = c.rate;
   r.channels = c.channels;

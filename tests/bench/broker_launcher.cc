@@ -113,8 +113,16 @@ absl::StatusOr<std::unique_ptr<BrokerLauncher>> BrokerLauncher::Start(
   const std::string key_dir = pattern + "/keys";
   const auto& o = broker->options_;
   if (auto s = EnsureDevSecrets(o.secrets_script, key_dir); !s.ok()) return s;
+  broker->config_path_ = o.config;
+  if (o.rate_limit) {
+    broker->config_path_ = pattern + "/broker-config.yaml";
+    if (auto s = WriteConfigWithRateLimit(o.config, *o.rate_limit, broker->config_path_);
+        !s.ok()) {
+      return s;
+    }
+  }
   const std::vector<std::string> argv = {
-      o.binary, "--config", o.config, "--data-dir", data_dir, "--key-dir", key_dir,
+      o.binary, "--config", broker->config_path_, "--data-dir", data_dir, "--key-dir", key_dir,
       "--tls-dir", o.certs_dir,
       "--listen", "127.0.0.1:0", "--port-file", port_file, "--log-level", o.log_level};
   const pid_t parent = getpid();

@@ -41,12 +41,20 @@ By default hart-bench starts the broker itself (--broker_binary with --config, a
 data directory under $TMPDIR, --listen 127.0.0.1:0, --log-level warn), making dev
 certificates in --certs_dir first (deploy/make-dev-certs.sh for every agency id of
 --config; existing ones are reused) and the push adapters' dev secrets in its --key-dir
-(deploy/make-dev-secrets.sh), and stops it with SIGTERM at the end. With --target
-it uses a running broker instead; --certs_dir must then hold certificates that broker
-trusts, and the broker's CPU and RSS are reported only with --broker_pid. Subscribers
-start from sequence 0, so fanout against a broker whose feeds hold unacknowledged
-deliveries replays and acknowledges that backlog too (reported as "not from this run"):
-use a fresh broker for clean fanout figures.
+(deploy/make-dev-secrets.sh), and stops it with SIGTERM at the end. It starts the broker
+with a copy of --config written to its temporary directory, with the per-certificate
+rate limit (server.rate_limit_per_second / rate_limit_burst, default 200/s, burst 400)
+raised to 1000000: every intake goes out under the one careline certificate and each
+feed agency acknowledges under its own, so that abuse limit would otherwise cap the
+throughput measured (as RESOURCE_EXHAUSTED errors). --keep_rate_limit measures with the
+config's own limit.
+
+With --target it uses a running broker instead (its rate limit is its own); --certs_dir
+must then hold certificates that broker trusts, and the broker's CPU and RSS are
+reported only with --broker_pid. Subscribers start from sequence 0, so fanout against
+a broker whose feeds hold unacknowledged deliveries replays and acknowledges that
+backlog too (reported as "not from this run"): use a fresh broker for clean fanout
+figures.
 
 The first Ctrl-C (SIGINT or SIGTERM) ends the load early; the run still reports and
 stops the broker. A second one exits at once (a started broker then gets SIGTERM).
@@ -77,9 +85,13 @@ server:
                        (default: tests/testdata/intakes)
   --broker_log_level L --log-level of the started broker: debug|info|warn|error (default warn)
   --keep_data          keep the started broker's temporary data directory and log
+  --keep_rate_limit    start the broker with --config's own per-certificate rate limit
+                       instead of lifting it (not with --target, whose limit is its own)
 
 output: a table on stdout, then one line of JSON (the last line, starting with '{'):
-  mode, loop, sent_total, requests (sent after the warm-up), ok, errors, errors_by_code,
+  mode, loop, broker_started, rate_limit_lifted (the started broker's per-certificate
+  limit raised), rate_limit_per_s and rate_limit_burst (the started broker's; null with
+  --target or echo), sent_total, requests (sent after the warm-up), ok, errors, errors_by_code,
   dropped, throughput_per_s (ok / measured_s), latency_ms {count, mean, p50, p90, p99,
   p999, max}, broker_cpu_s and client_cpu_s over cpu_window_s (end of warm-up to end of
   run, fanout including the drain), broker_peak_rss_mib (VmHWM), and for fanout:

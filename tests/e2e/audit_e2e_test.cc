@@ -21,22 +21,9 @@ namespace {
 
 using ::testing::HasSubstr;
 
-struct Output {
-  int exit_code = -1;
-  std::string text;
-};
+using Output = CommandOutput;
 
-Output Hartctl(const std::string& args) {
-  const std::string command = std::string(HARTCTL_BINARY) + " --certs_dir " + DevCertsDir() +
-                              " " + args + " 2>&1";
-  Output out;
-  FILE* pipe = popen(command.c_str(), "r");
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) out.text.append(buffer, n);
-  const int status = pclose(pipe);
-  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
+Output Hartctl(const std::string& args) { return RunHartctl(args); }
 
 void Sql(const std::string& db_path, const std::string& sql) {
   sqlite3* db = nullptr;

@@ -145,6 +145,19 @@ std::unique_ptr<grpc::ClientContext> CallContext() {
   return context;
 }
 
+CommandOutput RunHartctl(const std::string& args) {
+  const std::string command = std::string(HARTCTL_BINARY) + " --certs_dir " + DevCertsDir() +
+                              " " + args + " 2>&1";
+  CommandOutput out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return out;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) out.text.append(buffer, n);
+  const int status = pclose(pipe);
+  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
 bool IsFeedAgency(const std::string& agency_id) {
   for (const auto& agency : ConnecticutConfig().agencies()) {
     if (agency.id() == agency_id) return agency.adapter().type() == "grpc_feed";

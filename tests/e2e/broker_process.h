@@ -54,6 +54,13 @@ class BrokerProcess {
 // A unary-call context with a 10 s deadline.
 std::unique_ptr<grpc::ClientContext> CallContext();
 
+// Runs `hartctl --certs_dir <dev certs> ARGS`, stderr included in `text`.
+struct CommandOutput {
+  int exit_code = -1;
+  std::string text;
+};
+CommandOutput RunHartctl(const std::string& args);
+
 // Whether the Connecticut config delivers to `agency_id` through its feed
 // (grpc_feed); push partners (webhook, ncmec, email, file drop) have none.
 bool IsFeedAgency(const std::string& agency_id);

@@ -41,13 +41,9 @@ std::string FastConfig(const std::string& dir) {
 }
 
 int Hartctl(const std::string& args, std::string* output) {
-  const std::string command =
-      std::string(HARTCTL_BINARY) + " --certs_dir " + DevCertsDir() + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output->append(buffer, n);
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  CommandOutput out = RunHartctl(args);
+  *output += out.text;
+  return out.exit_code;
 }
 
 TEST(EscalationE2ETest, AnAgencyThatNeverAcksTriggersItsLadderInOrder) {

@@ -259,6 +259,18 @@ TEST_F(PushAdaptersE2ETest, TheRegionSixLeadGetsAnEmailWithoutPiiAndHealthShowsE
   EXPECT_EQ(by_agency["ncmec"].adapter(), "ncmec");
   EXPECT_EQ(by_agency["cac-litchfield"].adapter(), "file_drop");
   EXPECT_EQ(by_agency.count("hartford-pd"), 0u);  // a feed, not a push partner
+
+  // The same, as a supervisor reads it on the command line.
+  const CommandOutput table =
+      RunHartctl("--target 127.0.0.1:" + std::to_string(broker.port()) + " adapters");
+  EXPECT_EQ(table.exit_code, 0) << table.text;
+  EXPECT_THAT(table.text, HasSubstr("hart-lead-region-6"));
+  EXPECT_THAT(table.text, HasSubstr("cac-litchfield"));
+  const CommandOutput status = RunHartctl("--target 127.0.0.1:" + std::to_string(broker.port()) +
+                                          " status " + receipt.referral_id());
+  EXPECT_EQ(status.exit_code, 0) << status.text;
+  EXPECT_THAT(status.text, HasSubstr("email (UP)"));
+  EXPECT_THAT(status.text, HasSubstr("smtp:"));
 }
 
 TEST_F(PushAdaptersE2ETest, AFileDropPartnersAckFileIsRecordedAsItsAcknowledgement) {

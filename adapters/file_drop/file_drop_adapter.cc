@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "adapters/common/typed_settings.h"
 #include "adapters/file_drop/ack_file.h"
 #include "adapters/file_drop/atomic_file.h"
 #include "adapters/file_drop/ed25519_signer.h"
@@ -33,24 +34,8 @@ const std::shared_ptr<spdlog::logger>& Log() {
   return log;
 }
 
-// Strict, like adapters/common/typed_settings.h's ParseSettings, which does
-// not compile with Debian's absl (StrCat of a std::string_view).
-absl::StatusOr<Settings> ParseStrictly(const google::protobuf::Struct& raw) {
-  std::string json;
-  Settings settings;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  auto status = google::protobuf::util::MessageToJsonString(raw, &json);
-  if (status.ok()) status = google::protobuf::util::JsonStringToMessage(json, &settings, options);
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(kAdapterType, " settings: ", std::string(status.message())));
-  }
-  return settings;
-}
-
 absl::StatusOr<Settings> ParseAndCheck(const google::protobuf::Struct& raw) {
-  auto settings = ParseStrictly(raw);
+  auto settings = ParseSettings<Settings>(kAdapterType, raw);
   if (!settings.ok()) return settings.status();
   if (settings->directory().empty()) {
     return absl::InvalidArgumentError(

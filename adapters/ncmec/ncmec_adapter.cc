@@ -5,13 +5,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "adapters/common/secret_file.h"
+#include "adapters/common/typed_settings.h"
 #include "adapters/http/https_client.h"
 #include "adapters/ncmec/ncmec_responses.h"
 #include "adapters/ncmec/ncmec_settings.pb.h"
 #include "adapters/ncmec/report_attempt.h"
 #include "adapters/ncmec/report_xml.h"
 #include "broker/delivery_content.h"
-#include "google/protobuf/util/json_util.h"
 
 namespace hart::adapters::ncmec {
 namespace {
@@ -22,25 +22,8 @@ absl::Status Invalid(absl::string_view setting, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("ncmec settings: ", setting, " ", what));
 }
 
-// Strict (unknown keys are errors), like adapters/common/typed_settings.h's
-// ParseSettings, which does not compile with Debian's absl (StrCat of a
-// std::string_view).
-absl::StatusOr<v1::NcmecSettings> ParseStrictly(const google::protobuf::Struct& raw) {
-  std::string json;
-  v1::NcmecSettings settings;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  auto status = google::protobuf::util::MessageToJsonString(raw, &json);
-  if (status.ok()) status = google::protobuf::util::JsonStringToMessage(json, &settings, options);
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(kAdapterType, " settings: ", std::string(status.message())));
-  }
-  return settings;
-}
-
 absl::StatusOr<v1::NcmecSettings> ParseAndCheck(const google::protobuf::Struct& raw) {
-  auto settings = ParseStrictly(raw);
+  auto settings = ParseSettings<v1::NcmecSettings>(kAdapterType, raw);
   if (!settings.ok()) return settings.status();
   const absl::string_view url = settings->base_url();
   if (!absl::StartsWith(url, "https://") || url.size() <= std::string_view("https://").size()) {

@@ -32,6 +32,11 @@ Dispatcher::Dispatcher(Store& store, std::map<std::string, Adapter*> adapters_by
       ladders_(ladders),
       budgets_(std::move(budgets_by_agency)) {}
 
+Dispatcher::~Dispatcher() {
+  absl::WriterMutexLock lock(&lifeline_->mu);
+  lifeline_->alive = false;
+}
+
 absl::StatusOr<size_t> Dispatcher::RunOnce() {
   const absl::Time now = clock_.Now();
   auto claimed = store_.ClaimDueDeliveries(now, now + policy_.claim_lease,
@@ -46,7 +51,9 @@ absl::StatusOr<size_t> Dispatcher::RunOnce() {
                              " has no adapter in the current config"))));
       continue;
     }
-    it->second->Deliver(delivery, [this, delivery](DeliveryResult result) {
+    it->second->Deliver(delivery, [this, lifeline = lifeline_, delivery](DeliveryResult result) {
+      absl::ReaderMutexLock lock(&lifeline->mu);
+      if (!lifeline->alive) return;  // shutting down: the lease brings it back
       OnResult(delivery, std::move(result));
     });
   }

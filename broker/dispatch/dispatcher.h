@@ -4,14 +4,18 @@
 // so one slow destination never holds up the others.
 //
 // Thread safety: RunOnce may be called from one thread at a time; adapter
-// callbacks may arrive on any thread. Store, adapters, clock and random
-// must outlive the dispatcher.
+// callbacks may arrive on any thread. Store, clock and random must outlive
+// the dispatcher. An adapter answering after the dispatcher is gone is
+// ignored (the delivery's claim lease expires and it is tried again), so
+// shutdown order cannot turn a late answer into a crash.
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "broker/acks/escalation_ladders.h"
 #include "broker/adapter.h"
 #include "broker/clock.h"
@@ -48,11 +52,21 @@ class Dispatcher {
              const EscalationLadders* ladders = nullptr,
              std::map<std::string, RetryBudget> budgets_by_agency = {});
 
+  // Waits for answers being recorded; later answers are ignored.
+  ~Dispatcher();
+
   // Claims what is due now and hands it to adapters; returns how many were
   // handed over (outcomes may still be pending).
   absl::StatusOr<size_t> RunOnce();
 
  private:
+  // Shared with every pending adapter callback: answers run under its
+  // reader lock while `alive`; the destructor takes the writer lock.
+  struct Lifeline {
+    absl::Mutex mu;
+    bool alive ABSL_GUARDED_BY(mu) = true;
+  };
+
   void OnResult(const DeliveryRecord& delivery, DeliveryResult result);
 
   Store& store_;
@@ -62,6 +76,7 @@ class Dispatcher {
   const DispatchPolicy policy_;
   const EscalationLadders* ladders_;
   const std::map<std::string, RetryBudget> budgets_;
+  const std::shared_ptr<Lifeline> lifeline_ = std::make_shared<Lifeline>();
 };
 
 }  // namespace hart

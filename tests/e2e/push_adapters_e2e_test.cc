@@ -17,6 +17,7 @@
 #include "absl/strings/str_replace.h"
 #include "adapters/common/adapter_io.h"
 #include "adapters/http/https_client.h"
+#include "broker/common/time_util.h"
 #include "google/protobuf/util/json_util.h"
 #include "tests/e2e/broker_process.h"
 #include "tests/support/https_test_server.h"
@@ -156,13 +157,27 @@ TEST_F(PushAdaptersE2ETest, WebhookAndNcmecDeliverAndTheWebhookPartnerAcknowledg
 
   v1::Intake intake = LoadIntake("missing-from-foster-care-new-haven");
   intake.mutable_child()->set_town("Stamford");
+  // Received now, so no deadline has passed yet (no escalation notices).
+  *intake.mutable_received_at() = ToProtoTime(absl::Now() - absl::Minutes(5));
+  *intake.mutable_missing()->mutable_missing_since() = ToProtoTime(absl::Now() - absl::Hours(10));
   const v1::Receipt receipt = Submit(broker, intake);
   const std::string to_police = DeliveryTo(receipt, "stamford-pd");
   const std::string to_ncmec = DeliveryTo(receipt, "ncmec");
 
   // The webhook partner got the signed POST of its view.
-  ASSERT_TRUE((*webhook)->WaitForRequests(1, absl::Seconds(30)));
-  const ReceivedRequest post = (*webhook)->Requests().front();
+  std::optional<ReceivedRequest> found;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (const auto& request : (*webhook)->Requests()) {
+          if (request.headers.count("idempotency-key") &&
+              request.headers.at("idempotency-key") == to_police) {
+            found = request;
+          }
+        }
+        return found.has_value();
+      },
+      std::chrono::seconds(30)));
+  const ReceivedRequest post = *found;
   EXPECT_EQ(post.headers.at("idempotency-key"), to_police);
   EXPECT_THAT(post.headers.at("x-hart-signature"), StartsWith("t="));
   v1::ReferralDelivery message;

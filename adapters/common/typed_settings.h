@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "broker/common/strict_json.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -23,9 +24,7 @@ absl::StatusOr<Settings> ParseSettings(std::string_view adapter_type,
         absl::StrCat(std::string(adapter_type), " settings: ", std::string(s.message())));
   }
   Settings settings;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  if (auto s = google::protobuf::util::JsonStringToMessage(json, &settings, options); !s.ok()) {
+  if (auto s = ParseStrictJson(json, &settings); !s.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(std::string(adapter_type), " settings: ", std::string(s.message())));
   }

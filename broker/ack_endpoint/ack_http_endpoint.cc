@@ -14,6 +14,7 @@
 #include "boost/beast/http.hpp"
 #include "boost/beast/ssl.hpp"
 #include "broker/common/logging.h"
+#include "broker/common/strict_json.h"
 #include "google/protobuf/util/json_util.h"
 #include "hart/referral/v1/feed.pb.h"
 
@@ -164,10 +165,7 @@ class Endpoint final : public AckHttpEndpoint {
   void Acknowledge(const std::string& body,
                    std::function<void(absl::Status, std::string)> done) {
     v1::TokenAcknowledgeRequest request;
-    google::protobuf::util::JsonParseOptions options;
-    options.ignore_unknown_fields = false;
-    if (auto s = google::protobuf::util::JsonStringToMessage(body, &request, options);
-        !s.ok()) {
+    if (auto s = ParseStrictJson(body, &request); !s.ok()) {
       done(absl::InvalidArgumentError(absl::StrCat(
                "the body is not a TokenAcknowledgeRequest in JSON: ", std::string(s.message()))),
            "");

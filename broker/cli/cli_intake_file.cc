@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/json_util.h"
+#include "broker/common/strict_json.h"
 
 namespace hart::cli {
 
@@ -33,11 +33,7 @@ absl::Status ReadJsonFile(const std::string& path, google::protobuf::Message* me
     return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
   }
 
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  const auto status =
-      google::protobuf::util::JsonStringToMessage(contents.str(), message, options);
-  if (!status.ok()) {
+  if (const absl::Status status = ParseStrictJson(contents.str(), message); !status.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": not valid protobuf JSON of ", message->GetDescriptor()->full_name(), ": ",
         std::string(status.message())));

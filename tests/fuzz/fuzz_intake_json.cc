@@ -10,6 +10,7 @@
 #include "broker/intake/intake_validator.h"
 #include "google/protobuf/util/json_util.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "broker/common/strict_json.h"
 
 namespace v1 = ::hart::referral::v1;
 
@@ -22,9 +23,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string json = hart::fuzz::AsString(data, size);
   v1::Intake intake;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  if (!google::protobuf::util::JsonStringToMessage(json, &intake, options).ok()) return 0;
+  if (!hart::ParseStrictJson(json, &intake).ok()) return 0;
   const auto violations =
       hart::ValidateIntake(intake, hart::fuzz::ConnecticutGeography(), hart::fuzz::FixedNow());
   if (!violations.empty()) {

@@ -16,6 +16,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "broker/common/strict_json.h"
 
 namespace v1 = ::hart::referral::v1;
 
@@ -42,9 +43,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string json = hart::fuzz::AsString(data, size);
   v1::SupplementIntakeRequest request;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  if (!google::protobuf::util::JsonStringToMessage(json, &request, options).ok()) return 0;
+  if (!hart::ParseStrictJson(json, &request).ok()) return 0;
   const auto& geography = hart::fuzz::ConnecticutGeography();
   const absl::Time now = hart::fuzz::FixedNow();
   if (auto violations = hart::ValidateSupplement(request.supplement(), geography, now);

@@ -1,4 +1,5 @@
 #include "tests/fuzz/fuzz_support.h"
+#include "broker/common/strict_json.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -81,9 +82,7 @@ const v1::Intake& ExampleIntake(const std::string& name) {
   std::stringstream text;
   text << in.rdbuf();
   v1::Intake intake;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  auto status = google::protobuf::util::JsonStringToMessage(text.str(), &intake, options);
+  const absl::Status status = hart::ParseStrictJson(text.str(), &intake);
   if (!in || !status.ok()) Die(path + ": " + status.ToString());
   return cache->emplace(name, std::move(intake)).first->second;
 }

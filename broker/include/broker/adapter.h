@@ -25,7 +25,8 @@ struct DeliveryResult {
   // the delivery becomes DELIVERED. False when the message is handed over
   // and the partner acknowledges RECEIVED later (e.g. a feed).
   bool transport_acknowledged = false;
-  // Where it went, e.g. a feed sequence or a partner's report id.
+  // Where it went, e.g. a feed sequence or a partner's report id. Empty
+  // keeps what an earlier attempt recorded (e.g. a report already filed).
   std::string transport_ref;
   // A partner's Retry-After, if it gave one.
   std::optional<absl::Duration> retry_after;

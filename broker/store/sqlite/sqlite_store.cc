@@ -627,7 +627,7 @@ absl::Status SqliteStore::RecordOutcomes(std::span<const DeliveryOutcome> outcom
     for (const DeliveryOutcome& o : outcomes) {
       HART_ASSIGN_OR_RETURN(update, db.Prepare(
           "UPDATE deliveries SET state = ?, next_attempt_at = ?, last_error = ?, "
-          "lease_until = NULL, transport_ref = ?, "
+          "lease_until = NULL, transport_ref = COALESCE(NULLIF(?, ''), transport_ref), "
           "delivered_at = CASE WHEN ? THEN ? ELSE delivered_at END, "
           "attempts = attempts - ? "
           "WHERE delivery_id = ? AND state = ?"));

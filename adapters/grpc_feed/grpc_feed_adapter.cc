@@ -1,5 +1,7 @@
 #include "adapters/grpc_feed/grpc_feed_adapter.h"
 
+#include "broker/feed/feed_reference.h"
+
 #include "absl/strings/str_cat.h"
 #include "broker/clock.h"
 #include "broker/store.h"
@@ -30,8 +32,8 @@ class GrpcFeedAdapter final : public Adapter {
                              "feed append failed: ", result.status().message()))));
                          return;
                        }
-                       done(DeliveryResult::HandedOff(absl::StrCat(
-                           "feed:", result->agency_id, "#", result->sequence)));
+                       done(DeliveryResult::HandedOff(
+                           feed::FormatReference(result->agency_id, result->sequence)));
                      });
   }
 

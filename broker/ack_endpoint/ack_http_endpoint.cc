@@ -1,5 +1,7 @@
 #include "broker/ack_endpoint/ack_http_endpoint.h"
 
+#include "broker/common/callback_gate.h"
+
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -101,12 +103,9 @@ class Endpoint final : public AckHttpEndpoint {
       beast::error_code ignored;
       acceptor_.close(ignored);
     });
-    {
-      // Acknowledgements being recorded call back into sessions: wait for
-      // them (the recorder always answers) before the loop goes away.
-      std::unique_lock lock(mu_);
-      acks_done_.wait(lock, [this] { return acks_in_flight_ == 0; });
-    }
+    // Acknowledgements being recorded call back into sessions: wait for
+    // them (the recorder always answers) before the loop goes away.
+    acks_gate_.CloseAndWait();
     io_.stop();
     if (thread_.joinable()) thread_.join();
   }
@@ -198,9 +197,9 @@ class Endpoint final : public AckHttpEndpoint {
     ack.kind = request.kind();
     ack.note = request.note();
     ack.actor = absl::StrCat("agency/", delivery->agency_id, " via ack-token");
-    {
-      std::lock_guard lock(mu_);
-      ++acks_in_flight_;
+    if (!acks_gate_.Enter()) {
+      done(absl::UnavailableError("the broker is shutting down; retry"), "");
+      return;
     }
     acks_.AcknowledgeAsync(std::move(ack), [this, done = std::move(done)](
                                                absl::StatusOr<AckOutcome> outcome) {
@@ -214,8 +213,7 @@ class Endpoint final : public AckHttpEndpoint {
       } else {
         done(outcome.status(), "");
       }
-      std::lock_guard lock(mu_);
-      if (--acks_in_flight_ == 0) acks_done_.notify_all();
+      acks_gate_.Exit();
     });
   }
 
@@ -248,9 +246,7 @@ class Endpoint final : public AckHttpEndpoint {
   const Clock& clock_;
   // Declared before the loop: sessions its destructor destroys touch them.
   std::atomic<size_t> connections_{0};
-  std::mutex mu_;
-  std::condition_variable acks_done_;
-  size_t acks_in_flight_ = 0;
+  CallbackGate acks_gate_;
   asio::io_context io_;
   ssl::context tls_;
   tcp::acceptor acceptor_;

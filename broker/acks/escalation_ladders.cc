@@ -61,6 +61,7 @@ absl::StatusOr<EscalationWrite> EscalationLadders::Plan(const TimerRecord& timer
                                                         absl::Time now) const {
   EscalationWrite write;
   write.fired_timer_id = timer.timer_id;
+  write.fired_timer_lease = timer.lease;
   const std::string actor = "broker/escalation";
   if (delivery.state == v1::ACKNOWLEDGED || !delivery.redelivered_as.empty()) {
     write.audit.push_back({now, actor, "escalation.stopped", referral.referral_id,

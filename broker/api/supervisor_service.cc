@@ -9,6 +9,7 @@
 #include "broker/api/status_mapping.h"
 #include "broker/common/field_violations.h"
 #include "broker/common/time_util.h"
+#include "broker/overdue.h"
 
 namespace hart {
 
@@ -38,11 +39,7 @@ v1::DeliveryStatus ToDeliveryStatus(const DeliveryWithAcks& item, absl::Time now
   for (const auto& ack : item.acks) *out.add_acks() = ack;
   if (d.escalation) *out.mutable_escalation() = *d.escalation;
   out.set_redelivered_as(d.redelivered_as);
-  out.set_overdue(d.kind == v1::REFERRAL && d.redelivered_as.empty() &&
-                  d.state != v1::ACKNOWLEDGED &&
-                  (d.ack_deadline <= now ||
-                   (d.delivery_deadline && *d.delivery_deadline <= now &&
-                    d.state != v1::DELIVERED && d.state != v1::DECLINED)));
+  out.set_overdue(IsOverdue(d, now));
   return out;
 }
 

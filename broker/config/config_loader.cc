@@ -16,6 +16,44 @@ namespace hart {
 namespace v1 = ::hart::referral::v1;
 namespace cfg = ::hart::config::v1;
 
+namespace {
+
+// The backends broker/store/store_factory.cc opens (config_test holds the
+// two lists together).
+constexpr const char* kStoreBackends[] = {"sqlite"};
+
+// store.backend and store.broker_id, checked where the YAML still knows
+// their line.
+void CheckStoreBackend(const YAML::Node& root, const std::string& path,
+                       std::vector<std::string>* problems) {
+  if (!root.IsMap() || !root["store"] || !root["store"].IsMap()) return;
+  const YAML::Node store = root["store"];
+  if (const YAML::Node backend = store["backend"]; backend && backend.IsScalar()) {
+    const std::string name = backend.Scalar();
+    bool known = false;
+    for (const char* b : kStoreBackends) known = known || name == b;
+    if (!known) {
+      problems->push_back(absl::StrCat(path, ": line ", backend.Mark().line + 1,
+                                       ": store.backend: '", name, "' is not one of: ",
+                                       absl::StrJoin(kStoreBackends, ", ")));
+    }
+  }
+  if (const YAML::Node id = store["broker_id"]; id && id.IsScalar()) {
+    const std::string name = id.Scalar();
+    bool ok = !name.empty() && name.size() <= 64;
+    for (char c : name) {
+      ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.');
+    }
+    if (!ok) {
+      problems->push_back(absl::StrCat(path, ": line ", id.Mark().line + 1,
+                                       ": store.broker_id: use 1-64 lowercase letters, "
+                                       "digits, '-' or '.'"));
+    }
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<cfg::BrokerConfig> ParseConfigFile(const std::string& path) {
   YAML::Node root;
   try {
@@ -35,6 +73,7 @@ absl::StatusOr<cfg::BrokerConfig> ParseConfigFile(const std::string& path) {
     // A backstop: the mapper checks node kinds before converting.
     problems.push_back(absl::StrCat(path, ": line ", e.mark.line + 1, ": ", e.msg));
   }
+  CheckStoreBackend(root, path, &problems);
   if (!problems.empty()) {
     return absl::InvalidArgumentError(absl::StrJoin(problems, "\n"));
   }
@@ -62,6 +101,7 @@ void ApplyConfigDefaults(cfg::BrokerConfig* config) {
   }
   auto* store = config->mutable_store();
   if (store->backend().empty()) store->set_backend("sqlite");
+  if (store->broker_id().empty()) store->set_broker_id("broker");
   if (store->max_group_commit() == 0) store->set_max_group_commit(256);
   auto* dispatch = config->mutable_dispatch();
   if (dispatch->max_attempts() == 0) dispatch->set_max_attempts(8);

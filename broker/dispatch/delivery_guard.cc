@@ -39,33 +39,6 @@ DeliveryResult ShuttingDown() {
 
 }  // namespace
 
-class GuardedAdapter::CallbackGate {
- public:
-  // True if the callback may run; it must then call Exit.
-  bool Enter() {
-    absl::MutexLock lock(&mu_);
-    if (closed_) return false;
-    ++running_;
-    return true;
-  }
-  void Exit() {
-    absl::MutexLock lock(&mu_);
-    --running_;
-  }
-  // From now on Enter refuses; returns once no callback is inside.
-  void Close() {
-    absl::MutexLock lock(&mu_);
-    closed_ = true;
-    mu_.Await(absl::Condition(
-        +[](int* running) { return *running == 0; }, &running_));
-  }
-
- private:
-  absl::Mutex mu_;
-  bool closed_ ABSL_GUARDED_BY(mu_) = false;
-  int running_ ABSL_GUARDED_BY(mu_) = 0;
-};
-
 DeliveryGuardPolicy DeliveryGuardPolicy::FromConfig(
     const ::hart::config::v1::DeliveryLimits& limits) {
   DeliveryGuardPolicy policy;
@@ -107,9 +80,9 @@ GuardedAdapter::~GuardedAdapter() {
   }
   for (Waiting& w : waiting) w.done(ShuttingDown());
   for (uint64_t id : watchdogs) scheduler_.Cancel(id);
-  watchdog_gate_->Close();  // a watchdog already running finishes first
+  watchdog_gate_->CloseAndWait();  // a watchdog already running finishes first
   inner_.reset();           // answers (or cancels) what it has in flight
-  inner_gate_->Close();
+  inner_gate_->CloseAndWait();
   std::map<uint64_t, Call> unanswered;
   {
     absl::MutexLock lock(&mu_);

@@ -23,6 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "broker/adapter.h"
 #include "broker/adapter_health.h"
+#include "broker/common/callback_gate.h"
 #include "broker/clock.h"
 #include "broker/dispatch/circuit_breaker.h"
 #include "broker/scheduler.h"
@@ -73,7 +74,6 @@ class GuardedAdapter final : public Adapter {
 
  private:
   // Lets callbacks in until closed; Close waits for those inside to leave.
-  class CallbackGate;
   struct Waiting {
     DeliveryRecord delivery;
     DoneCallback done;

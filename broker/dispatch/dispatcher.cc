@@ -67,6 +67,7 @@ void Dispatcher::OnResult(const DeliveryRecord& delivery, DeliveryResult result)
   }
   DeliveryOutcome outcome;
   outcome.delivery_id = delivery.delivery_id;
+  outcome.attempt = delivery.attempts;  // fencing: this claim only
   outcome.at = now;
   outcome.next_attempt_at = now;
   outcome.transport_ref = result.transport_ref;

@@ -47,7 +47,7 @@
 #include "broker/routing/geography.h"
 #include "broker/routing/router.h"
 #include "broker/store/group_committer.h"
-#include "broker/store/sqlite/sqlite_store.h"
+#include "broker/store/store_factory.h"
 #include "broker/views/view_builder.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -76,11 +76,17 @@ class BrokerServerImpl final : public BrokerServer {
     auto keys = crypto::KeyRing::Load(options_.key_dir, /*create_if_empty=*/true, random_);
     if (!keys.ok()) return keys.status();
     keys_ = std::move(*keys);
-    auto store = SqliteStore::Open(options_.data_dir, keys_.get());
+    StoreOpenOptions store_options;
+    store_options.backend = config.store().backend();
+    store_options.data_dir = options_.data_dir;
+    store_options.broker_id = config.store().broker_id();
+    store_options.keys = keys_.get();
+    auto store = OpenStore(store_options);
     if (!store.ok()) return store.status();
     store_ = std::move(*store);
-    // This process owns the data directory: claims of a killed predecessor
-    // are released now instead of waiting out their leases.
+    // Claims this broker's killed predecessor held (same broker id) are
+    // released now instead of waiting out their leases; other brokers'
+    // claims are theirs until their leases expire.
     if (auto s = store_->ReleaseClaims(clock_.Now()); !s.ok()) return s;
 
     feed_appender_ = std::make_unique<grpc_feed::FeedAppender>(*store_, clock_, hub_);
@@ -377,7 +383,7 @@ class BrokerServerImpl final : public BrokerServer {
   std::unique_ptr<Router> router_;
   std::unique_ptr<ViewBuilder> views_;
   std::unique_ptr<crypto::KeyRing> keys_;
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Store> store_;
   grpc_feed::FeedHub hub_;
   std::unique_ptr<grpc_feed::FeedAppender> feed_appender_;
   AdapterRegistry registry_;

@@ -38,6 +38,7 @@ absl::Status TimerRunner::FireLadderStep(const TimerRecord& timer, absl::Time no
     if (!planned.ok()) return planned.status();
     write = std::move(*planned);
   }
+  write.fired_timer_lease = timer.lease;
   auto sequence = store_.ApplyEscalationStep(write);
   // Already fired or stopped by an ACCEPTED ack meanwhile: nothing to do.
   if (absl::IsFailedPrecondition(sequence.status())) return absl::OkStatus();
@@ -66,6 +67,7 @@ absl::Status TimerRunner::Fire(const TimerRecord& timer, absl::Time now) {
     if (!plan.ok()) return plan.status();
     ReferralChange& change = plan->change;
     change.fired_timer_id = timer.timer_id;
+    change.fired_timer_lease = timer.lease;
     change.audit.insert(change.audit.begin(),
                         AuditEvent{now, actor, "timer.fired", timer.referral_id, "", "",
                                    absl::StrCat("timer=", timer.timer_id, " due=",

@@ -10,7 +10,7 @@
 #include "broker/common/ids.h"
 #include "broker/intake/intake_pipeline.h"
 #include "broker/store/group_committer.h"
-#include "broker/store/sqlite/sqlite_store.h"
+#include "broker/store/store_factory.h"
 #include "tests/support/test_support.h"
 
 namespace hart::testing {

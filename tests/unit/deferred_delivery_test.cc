@@ -12,7 +12,7 @@
 #include "broker/dispatch/dispatcher.h"
 #include "broker/intake/intake_pipeline.h"
 #include "broker/intake/referral_updater.h"
-#include "broker/store/sqlite/sqlite_store.h"
+#include "broker/store/store_factory.h"
 #include "broker/timers/timer_runner.h"
 #include "tests/support/manual_scheduler.h"
 #include "tests/support/test_support.h"
@@ -70,7 +70,7 @@ class DeferredDeliveryTest : public ::testing::Test {
  protected:
   DeferredDeliveryTest()
       : clock_(TestNow()),
-        store_(std::move(SqliteStore::Open(dir_.path()).value())),
+        store_(std::move(OpenSqliteStore(dir_.path()).value())),
         committer_(MakeGroupCommitter(*store_, 16, {})),
         pipeline_(geography_, router_, *store_, *committer_, clock_, ids_, &ladders_),
         updater_(geography_, router_, views_, ids_, &ladders_),
@@ -123,7 +123,7 @@ class DeferredDeliveryTest : public ::testing::Test {
   Router router_{ConnecticutConfig(), geography_};
   ViewBuilder views_{ConnecticutConfig()};
   EscalationLadders ladders_{ConnecticutConfig(), geography_, ids_};
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Store> store_;
   std::unique_ptr<GroupCommitter> committer_;
   IntakePipeline pipeline_;
   ReferralUpdater updater_;

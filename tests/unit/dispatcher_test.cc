@@ -37,7 +37,7 @@ class ScriptedAdapter final : public Adapter {
 class DispatcherTest : public ::testing::Test {
  protected:
   DispatcherTest() : clock_(TestNow()) {
-    store_ = std::move(SqliteStore::Open(dir_.path()).value());
+    store_ = std::move(OpenSqliteStore(dir_.path()).value());
     factory_ = std::make_unique<ReferralFactory>(*store_, clock_);
     policy_.budget.max_attempts = 3;
     policy_.backoff = {absl::Seconds(2), absl::Seconds(60)};
@@ -57,7 +57,7 @@ class DispatcherTest : public ::testing::Test {
   FakeRandom random_;
   DispatchPolicy policy_;
   ScriptedAdapter adapter_;
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Store> store_;
   std::unique_ptr<ReferralFactory> factory_;
 };
 

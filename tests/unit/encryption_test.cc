@@ -63,14 +63,14 @@ class EncryptionTest : public ::testing::Test {
  protected:
   EncryptionTest() : clock_(TestNow()) {
     keys_ = std::move(crypto::KeyRing::Load(dir_.path() + "/keys", true, random_).value());
-    store_ = std::move(SqliteStore::Open(dir_.path() + "/data", keys_.get()).value());
+    store_ = std::move(OpenSqliteStore(dir_.path() + "/data", keys_.get()).value());
     factory_ = std::make_unique<ReferralFactory>(*store_, clock_);
   }
   TempDir dir_;
   ManualClock clock_;
   CryptoRandom random_;
   std::unique_ptr<crypto::KeyRing> keys_;
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Store> store_;
   std::unique_ptr<ReferralFactory> factory_;
 };
 
@@ -117,7 +117,7 @@ TEST_F(EncryptionTest, ANewKeyEncryptionKeyRotatesWithoutLosingData) {
   std::filesystem::remove(dir_.path() + "/keys/" + old_key + ".kek");
   ASSERT_TRUE(keys_->Reload().ok());
   store_.reset();
-  store_ = std::move(SqliteStore::Open(dir_.path() + "/data", keys_.get()).value());
+  store_ = std::move(OpenSqliteStore(dir_.path() + "/data", keys_.get()).value());
   EXPECT_EQ(store_->GetReferral(receipt.referral_id())->intake.child().given_name(), "Jordan");
   EXPECT_TRUE(store_->GetReferral(second.referral_id()).ok());
 }
@@ -128,7 +128,7 @@ TEST_F(EncryptionTest, WithoutTheKeyFileNothingOpens) {
   store_.reset();
   FakeRandom other;
   auto stranger = crypto::KeyRing::Load(dir_.path() + "/other-keys", true, other).value();
-  auto reopened = SqliteStore::Open(dir_.path() + "/data", stranger.get());
+  auto reopened = OpenSqliteStore(dir_.path() + "/data", stranger.get());
   ASSERT_TRUE(reopened.ok());
   EXPECT_EQ((*reopened)->GetReferral(receipt.referral_id()).status().code(),
             absl::StatusCode::kNotFound);  // its key-encryption key is not there

@@ -13,7 +13,7 @@
 #include "broker/dispatch/dispatcher.h"
 #include "broker/intake/intake_pipeline.h"
 #include "broker/intake/referral_updater.h"
-#include "broker/store/sqlite/sqlite_store.h"
+#include "broker/store/store_factory.h"
 #include "broker/timers/timer_runner.h"
 #include "tests/support/test_support.h"
 
@@ -55,7 +55,7 @@ struct Broker {
          uint64_t id_seed = 0)
       : clock(clock),
         random(id_seed),
-        store(std::move(SqliteStore::Open(dir).value())),
+        store(std::move(OpenSqliteStore(dir).value())),
         committer(MakeGroupCommitter(*store, 16, {})),
         pipeline(geography, router, *store, *committer, clock, ids, &ladders),
         updater(geography, router, views, ids, &ladders),
@@ -97,7 +97,7 @@ struct Broker {
   FakeRandom random;
   IdGenerator ids{random};
   EscalationLadders ladders{ConnecticutConfig(), geography, ids};
-  std::unique_ptr<SqliteStore> store;
+  std::unique_ptr<Store> store;
   std::unique_ptr<GroupCommitter> committer;
   IntakePipeline pipeline;
   ReferralUpdater updater;

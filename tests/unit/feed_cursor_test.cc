@@ -22,7 +22,7 @@ using hart::testing::WaitFor;
 class FeedCursorTest : public ::testing::Test {
  protected:
   FeedCursorTest() : clock_(TestNow()) {
-    store_ = std::move(SqliteStore::Open(dir_.path()).value());
+    store_ = std::move(OpenSqliteStore(dir_.path()).value());
     factory_ = std::make_unique<ReferralFactory>(*store_, clock_);
     appender_ = std::make_unique<FeedAppender>(*store_, clock_, hub_);
     GrpcFeedAdapterFactory adapter_factory(appender_.get());
@@ -67,7 +67,7 @@ class FeedCursorTest : public ::testing::Test {
   ManualClock clock_;
   FakeRandom random_;
   FeedHub hub_;
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Store> store_;
   std::unique_ptr<ReferralFactory> factory_;
   std::unique_ptr<FeedAppender> appender_;
   std::vector<std::unique_ptr<Adapter>> adapters_;

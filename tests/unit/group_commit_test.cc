@@ -6,7 +6,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "broker/store/group_committer.h"
-#include "broker/store/sqlite/sqlite_store.h"
+#include "broker/store/store_factory.h"
 #include "broker/store/store_wrapper.h"
 #include "tests/support/test_support.h"
 
@@ -62,9 +62,9 @@ class BlockingStore final : public StoreWrapper {
 class GroupCommitTest : public ::testing::Test {
  protected:
   GroupCommitTest()
-      : sqlite_(std::move(SqliteStore::Open(dir_.path()).value())), store_(*sqlite_) {}
+      : sqlite_(std::move(OpenSqliteStore(dir_.path()).value())), store_(*sqlite_) {}
   TempDir dir_;
-  std::unique_ptr<SqliteStore> sqlite_;
+  std::unique_ptr<Store> sqlite_;
   BlockingStore store_;
 };
 

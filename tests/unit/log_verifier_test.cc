@@ -10,7 +10,7 @@
 #include "broker/audit/audit_log.h"
 #include "broker/audit/merkle_tree.h"
 #include "broker/common/time_util.h"
-#include "broker/store/sqlite/sqlite_store.h"
+#include "broker/store/store_factory.h"
 #include "tests/support/test_support.h"
 
 namespace hart::audit {
@@ -23,7 +23,7 @@ using hart::testing::TestNow;
 class LogVerifierTest : public ::testing::Test {
  protected:
   LogVerifierTest() : clock_(TestNow()) {
-    store_ = std::move(SqliteStore::Open(dir_.path() + "/data").value());
+    store_ = std::move(OpenSqliteStore(dir_.path() + "/data").value());
     signer_ = std::move(CheckpointSigner::LoadOrCreate(dir_.path() + "/key.pem").value());
     log_ = std::make_unique<AuditLog>(*store_, *signer_, clock_);
     // 20 events with a checkpoint after 7, 15 and 20.
@@ -49,7 +49,7 @@ class LogVerifierTest : public ::testing::Test {
 
   TempDir dir_;
   ManualClock clock_;
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Store> store_;
   std::unique_ptr<CheckpointSigner> signer_;
   std::unique_ptr<AuditLog> log_;
 };
@@ -159,7 +159,7 @@ TEST_F(LogVerifierTest, InclusionProofsFromTheStoreVerifyAgainstTheCheckpoints) 
 TEST(LogVerifierEmptyTest, ACheckpointOfTheEmptyTreeVerifies) {
   TempDir dir;
   ManualClock clock(TestNow());
-  auto store = std::move(SqliteStore::Open(dir.path() + "/data").value());
+  auto store = std::move(OpenSqliteStore(dir.path() + "/data").value());
   auto signer = std::move(CheckpointSigner::LoadOrCreate(dir.path() + "/key.pem").value());
   AuditLog log(*store, *signer, clock);
   ASSERT_TRUE(log.Checkpoint().ok());
@@ -180,7 +180,7 @@ TEST_F(LogVerifierTest, TheTreeSurvivesAReopen) {
   const auto head = store_->AuditHead().value();
   store_.reset();
   log_.reset();
-  store_ = std::move(SqliteStore::Open(dir_.path() + "/data").value());
+  store_ = std::move(OpenSqliteStore(dir_.path() + "/data").value());
   EXPECT_EQ(store_->AuditHead()->root_hash, head.root_hash);
   log_ = std::make_unique<AuditLog>(*store_, *signer_, clock_);
   AuditEvent e{clock_.Now(), "broker", "config.loaded", "", "", "", ""};

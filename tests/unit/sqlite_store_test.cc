@@ -1,4 +1,4 @@
-#include "broker/store/sqlite/sqlite_store.h"
+#include "broker/store/store_factory.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -17,12 +17,12 @@ using hart::testing::TestNow;
 class SqliteStoreTest : public ::testing::Test {
  protected:
   SqliteStoreTest() : clock_(TestNow()) {
-    store_ = std::move(SqliteStore::Open(dir_.path()).value());
+    store_ = std::move(OpenSqliteStore(dir_.path()).value());
     factory_ = std::make_unique<ReferralFactory>(*store_, clock_);
   }
   TempDir dir_;
   ManualClock clock_;
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Store> store_;
   std::unique_ptr<ReferralFactory> factory_;
 };
 
@@ -139,13 +139,13 @@ TEST_F(SqliteStoreTest, SurvivesReopen) {
   ASSERT_TRUE(receipt.ok());
   factory_.reset();
   store_.reset();
-  auto reopened = SqliteStore::Open(dir_.path());
+  auto reopened = OpenSqliteStore(dir_.path());
   ASSERT_TRUE(reopened.ok()) << reopened.status();
   EXPECT_TRUE((*reopened)->GetReferral(receipt->referral_id()).ok());
 }
 
 TEST_F(SqliteStoreTest, SecondOpenOfTheSameDirectoryIsRefused) {
-  auto second = SqliteStore::Open(dir_.path());
+  auto second = OpenSqliteStore(dir_.path());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 

@@ -10,7 +10,7 @@
 #include "broker/intake/intake_pipeline.h"
 #include "broker/intake/referral_updater.h"
 #include "broker/intake/supplement_processor.h"
-#include "broker/store/sqlite/sqlite_store.h"
+#include "broker/store/store_factory.h"
 #include "broker/timers/timer_runner.h"
 #include "tests/support/test_support.h"
 
@@ -34,7 +34,7 @@ Geography BuildGeography() {
 struct Broker {
   Broker(const std::string& dir, ManualClock& clock)
       : clock(clock),
-        store(std::move(SqliteStore::Open(dir).value())),
+        store(std::move(OpenSqliteStore(dir).value())),
         committer(MakeGroupCommitter(*store, 16, {})),
         pipeline(geography, router, *store, *committer, clock, ids, nullptr),
         updater(geography, router, views, ids, nullptr),
@@ -70,7 +70,7 @@ struct Broker {
   ViewBuilder views{ConnecticutConfig()};
   FakeRandom random;
   IdGenerator ids{random};
-  std::unique_ptr<SqliteStore> store;
+  std::unique_ptr<Store> store;
   std::unique_ptr<GroupCommitter> committer;
   IntakePipeline pipeline;
   ReferralUpdater updater;

@@ -81,6 +81,9 @@ struct DeliveryRecord {
   std::optional<v1::ErasureNotice> erasure;
   // Set when a supervisor sent it again as another delivery.
   std::string redelivered_as;
+  // The broker that holds (or last held) the claim; `attempts` is the
+  // claim's fencing value.
+  std::string claim_owner;
 };
 
 // A durable timer. Survives restarts; fires once.
@@ -103,6 +106,10 @@ struct TimerRecord {
   uint32_t step = 0;      // 1-based
   absl::Time base_at;     // the ladder's start; step i runs at base_at + after_i
   v1::EscalationReason reason = v1::ESCALATION_REASON_UNSPECIFIED;
+  // Set by ClaimDueTimers: how many times the timer was claimed (the
+  // claim's fencing value) and by which broker.
+  uint64_t lease = 0;
+  std::string claim_owner;
 };
 
 // Pulls a delivery's escalation ladder forward when something happens
@@ -131,6 +138,7 @@ struct EscalationRecord {
 // Everything a fired ladder timer writes, in one transaction.
 struct EscalationWrite {
   std::string fired_timer_id;
+  uint64_t fired_timer_lease = 0;  // the claim's fencing value
   std::optional<EscalationRecord> event;  // unset: the ladder ended quietly
   std::vector<DeliveryRecord> notices;
   std::optional<TimerRecord> next;
@@ -204,6 +212,9 @@ struct ReferralRecord {
   int64_t version = 1;
   // Set once sealed by court order: `intake` is then empty for good.
   std::optional<absl::Time> sealed_at;
+  // Below the envelope layer only (what backends store and return instead
+  // of `intake`): the intake sealed under the referral's data key.
+  std::string sealed_intake;
 };
 
 // A claimed delivery being put on its agency's feed.
@@ -219,6 +230,15 @@ struct FeedAppendResult {
   uint64_t sequence = 0;
 };
 
+// A referral's data key as backends store it: wrapped by a key-encryption
+// key; `wrapped` is empty once the referral is sealed (the key destroyed).
+struct WrappedDataKey {
+  std::string referral_id;
+  std::string key_id;
+  std::string wrapped;
+  bool destroyed = false;
+};
+
 // Everything one accepted intake writes, in one transaction.
 struct NewReferral {
   ReferralRecord referral;
@@ -229,6 +249,8 @@ struct NewReferral {
   // same transaction (they are stored IN_FLIGHT, already attempted once):
   // no separate claim or append, and nothing lost between the two.
   std::vector<FeedAppend> feed_appends;
+  // Below the envelope layer only: the referral's data key, wrapped.
+  WrappedDataKey data_key;
 };
 
 // A change to a stored referral (a supplement or a time-driven rule firing),
@@ -244,14 +266,18 @@ struct ReferralChange {
   // Pending kReroute timers of the referral are replaced by the kReroute
   // timers here; kLadder timers here are added (new REFERRAL deliveries).
   std::vector<TimerRecord> new_timers;
-  // The timer that fired, marked done (empty for supplements).
+  // The timer that fired, marked done (empty for supplements), and its
+  // claim's fencing value.
   std::string fired_timer_id;
+  uint64_t fired_timer_lease = 0;
   // For supplements: recorded so a retry gets the same answer.
   std::string supplement_id;
   std::string supplement_sha256;
   std::string supplement_response;  // serialized SupplementIntakeResponse
   absl::Time at;
   std::vector<AuditEvent> audit;
+  // Below the envelope layer only: `intake` sealed under the data key.
+  std::string sealed_intake;
 };
 
 struct StoredSupplement {
@@ -287,6 +313,9 @@ struct DeliveryOutcome {
   // False when the partner was not contacted (circuit open): the claim's
   // attempt is given back.
   bool attempted = true;
+  // The claim's fencing value (DeliveryRecord::attempts when claimed): the
+  // outcome applies only if the delivery was not claimed again since.
+  uint32_t attempt = 0;
 };
 
 // One event of an agency's durable feed, joined with what a view needs.
@@ -298,6 +327,8 @@ struct FeedEntry {
   DeliveryRecord delivery;
   v1::Intake intake;
   v1::Priority priority = v1::NORMAL;
+  // Below the envelope layer only: `intake` sealed under the data key.
+  std::string sealed_intake;
 };
 
 // An acknowledgement to record, with the state change it causes. The store
@@ -311,11 +342,17 @@ struct AckWrite {
   // ACCEPTED stops the delivery's ladder; DECLINED starts it now.
   bool stop_ladder = false;
   std::optional<LadderTrigger> ladder;
+  // Below the envelope layer only: the ack's note sealed under the
+  // referral's data key (empty when there is no note or it is sealed).
+  std::string sealed_note;
 };
 
 struct DeliveryWithAcks {
   DeliveryRecord delivery;
   std::vector<v1::Acknowledgement> acks;
+  // Below the envelope layer only: each ack's sealed note (acks[i]'s note
+  // is then empty), in the same order.
+  std::vector<std::string> sealed_notes;
 };
 
 }  // namespace hart

@@ -7,7 +7,7 @@
 namespace hart::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 7;
+constexpr int kSchemaVersion = 8;
 
 // Times are microseconds since the Unix epoch (UTC). Enums are the protobuf
 // enum numbers of hart.referral.v1.
@@ -106,7 +106,7 @@ CREATE INDEX supplements_by_referral ON supplements (referral_id);
 
 // Version 3: the audit log becomes an RFC 6962 Merkle tree with signed
 // checkpoints. Leaf hashes of events written before it are filled in by the
-// store when it opens (SqliteStore::LoadAuditTree).
+// store when it opens (sqlite::LoadOrRebuildAuditTree).
 constexpr char kSchemaV3[] = R"sql(
 ALTER TABLE audit_events ADD COLUMN leaf_hash BLOB NOT NULL DEFAULT x'';
 CREATE INDEX audit_by_referral ON audit_events (referral_id);
@@ -194,9 +194,19 @@ ALTER TABLE referrals ADD COLUMN sealed_at INTEGER;
 ALTER TABLE deliveries ADD COLUMN erasure BLOB NOT NULL DEFAULT x''; -- ErasureNotice
 )sql";
 
+// Version 8: claims name their owner (the broker id) and timers carry a
+// fencing value (how often they were claimed), so several brokers can share
+// a store and a stale claim cannot complete. A delivery's fencing value is
+// its attempts count.
+constexpr char kSchemaV8[] = R"sql(
+ALTER TABLE deliveries ADD COLUMN claim_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE timers ADD COLUMN claim_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE timers ADD COLUMN lease INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 // Migrations in order; migration i brings the schema to version i + 1.
 constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4,
-                                       kSchemaV5, kSchemaV6, kSchemaV7};
+                                       kSchemaV5, kSchemaV6, kSchemaV7, kSchemaV8};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

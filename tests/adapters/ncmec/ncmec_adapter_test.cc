@@ -511,7 +511,7 @@ TEST_F(NcmecAdapterTest, DispatcherDeliversThroughAHiddenSuccessWithOneReport) {
   ManualClock clock(hart::testing::TestNow());
   hart::testing::FakeRandom random;
   std::filesystem::create_directories(dir_.path() + "/store");
-  auto store = SqliteStore::Open(dir_.path() + "/store");
+  auto store = OpenSqliteStore(dir_.path() + "/store");
   ASSERT_TRUE(store.ok()) << store.status();
   hart::testing::ReferralFactory referrals(**store, clock);
   auto receipt = referrals.Submit(

@@ -411,7 +411,7 @@ TEST(WebhookSignatureTest, MatchesTheReadmeRecipe) {
 
 TEST_F(WebhookAdapterTest, DispatcherDeliversEverythingExactlyOnceDespiteFailures) {
   TempDir data_dir;
-  auto store = SqliteStore::Open(data_dir.path()).value();
+  auto store = OpenSqliteStore(data_dir.path()).value();
   hart::testing::ReferralFactory referrals(*store, clock_);
   std::vector<std::string> delivery_ids;
   for (const auto& [name, suffix] : std::vector<std::pair<std::string, std::string>>{

@@ -1,0 +1,62 @@
+// SqliteBackend: acknowledgements (compare-and-set on the delivery state).
+#include "absl/strings/str_cat.h"
+#include "broker/common/status_macros.h"
+#include "broker/common/time_util.h"
+#include "broker/store/sqlite/sqlite_rows.h"
+#include "broker/store/sqlite/sqlite_transaction.h"
+
+namespace hart {
+
+using sqlite::SqliteDb;
+
+absl::StatusOr<uint64_t> SqliteBackend::WriteAck(SqliteDb& db, const AckWrite& w) {
+  const int64_t at = absl::ToUnixMicros(FromProtoTime(w.ack.recorded_at()));
+  const bool delivered = w.new_state == v1::DELIVERED || w.new_state == v1::ACKNOWLEDGED ||
+                         w.new_state == v1::DECLINED;
+  const bool business = w.new_state == v1::ACKNOWLEDGED || w.new_state == v1::DECLINED;
+  HART_ASSIGN_OR_RETURN(update, db.Prepare(
+      "UPDATE deliveries SET state = ?, lease_until = NULL, "
+      "delivered_at = CASE WHEN ? THEN COALESCE(delivered_at, ?) ELSE delivered_at END, "
+      "acknowledged_at = CASE WHEN ? THEN ? ELSE acknowledged_at END "
+      "WHERE delivery_id = ? AND state = ?"));
+  update->Bind(1, int64_t{w.new_state}).Bind(2, int64_t{delivered}).Bind(3, at)
+      .Bind(4, int64_t{business}).Bind(5, at).Bind(6, w.delivery_id)
+      .Bind(7, int64_t{w.expected_state});
+  HART_RETURN_IF_ERROR(update->Run());
+  if (db.Changes() != 1) return absl::AbortedError("delivery changed state concurrently; retry");
+  HART_ASSIGN_OR_RETURN(insert, db.Prepare(
+      "INSERT INTO acks (delivery_id, kind, note, actor, recorded_at) VALUES (?, ?, ?, ?, ?)"));
+  insert->Bind(1, w.delivery_id).Bind(2, int64_t{w.ack.kind()}).BindBlob(3, w.sealed_note)
+      .Bind(4, w.ack.actor()).Bind(5, at);
+  HART_RETURN_IF_ERROR(insert->Run());
+  if (w.stop_ladder) {
+    HART_RETURN_IF_ERROR(sqlite::StopLadder(db, w.delivery_id, FromProtoTime(w.ack.recorded_at())));
+  }
+  if (w.ladder) HART_RETURN_IF_ERROR(sqlite::TriggerLadder(db, w.delivery_id, *w.ladder));
+  return AppendLeaf(db, w.audit);
+}
+
+absl::StatusOr<uint64_t> SqliteBackend::ApplyAck(const AckWrite& w) {
+  auto results = ApplyAcks({&w, 1});
+  if (!results.ok()) return results.status();
+  return (*results)[0];
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<uint64_t>>> SqliteBackend::ApplyAcks(
+    std::span<const AckWrite> writes) {
+  std::vector<absl::StatusOr<uint64_t>> results;
+  absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+    results.clear();
+    for (const AckWrite& w : writes) {
+      auto index = WriteAck(db, w);
+      // A lost compare-and-set wrote nothing: it concerns that item only.
+      if (!index.ok() && !absl::IsAborted(index.status())) return index.status();
+      results.push_back(std::move(index));
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return results;
+}
+
+}  // namespace hart

@@ -1,0 +1,30 @@
+#include "broker/store/sqlite/sqlite_backend.h"
+
+#include "broker/store/sqlite/sqlite_migrations.h"
+
+namespace hart {
+
+SqliteBackend::SqliteBackend(SqliteBackendOptions options,
+                             std::unique_ptr<sqlite::SqliteConnections> db,
+                             audit::CompactRange tree)
+    : options_(std::move(options)), db_(std::move(db)), tree_(std::move(tree)) {}
+
+SqliteBackend::~SqliteBackend() = default;
+
+absl::StatusOr<std::unique_ptr<SqliteBackend>> SqliteBackend::Open(SqliteBackendOptions options) {
+  if (options.broker_id.empty()) {
+    return absl::InvalidArgumentError("the SQLite backend needs a broker id");
+  }
+  auto db = sqlite::SqliteConnections::Open(options.data_dir);
+  if (!db.ok()) return db.status();
+  absl::StatusOr<audit::CompactRange> tree;
+  {
+    absl::MutexLock lock(&(*db)->write_mu());
+    tree = sqlite::LoadOrRebuildAuditTree((*db)->writer());
+  }
+  if (!tree.ok()) return tree.status();
+  return std::unique_ptr<SqliteBackend>(
+      new SqliteBackend(std::move(options), std::move(*db), std::move(*tree)));
+}
+
+}  // namespace hart

@@ -1,0 +1,154 @@
+// SqliteBackend: the outbox — claims with owner and fencing value, outcomes,
+// redelivery and the next due time.
+#include "absl/strings/str_cat.h"
+#include "broker/common/status_macros.h"
+#include "broker/store/sqlite/sqlite_rows.h"
+#include "broker/store/sqlite/sqlite_transaction.h"
+
+namespace hart {
+
+using sqlite::SqliteDb;
+
+absl::StatusOr<std::vector<DeliveryRecord>> SqliteBackend::ClaimDueDeliveries(
+    absl::Time now, absl::Time lease_until, size_t limit) {
+  std::vector<DeliveryRecord> claimed;
+  absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+    claimed.clear();
+    static_assert(v1::PENDING == 1 && v1::IN_FLIGHT == 2, "literals in the queries below");
+    // Two queries, each on its own index: due retries and first attempts,
+    // then claims (anyone's) whose lease expired before they were handed off.
+    HART_ASSIGN_OR_RETURN(due, db.Prepare(absl::StrCat(
+        "SELECT ", sqlite::kDeliveryColumns, " FROM deliveries d WHERE d.state = 1 "
+        "AND d.next_attempt_at <= ?1 ORDER BY d.next_attempt_at LIMIT ?2")));
+    due->Bind(1, absl::ToUnixMicros(now)).Bind(2, static_cast<int64_t>(limit));
+    HART_ASSIGN_OR_RETURN(first, sqlite::CollectRows(*due, [](const sqlite::Statement& s) {
+      return sqlite::ReadDelivery(s);
+    }));
+    claimed = std::move(first);
+    due.reset();
+    if (claimed.size() < limit) {
+      HART_ASSIGN_OR_RETURN(expired, db.Prepare(absl::StrCat(
+          "SELECT ", sqlite::kDeliveryColumns,
+          " FROM deliveries d INDEXED BY deliveries_unsent_claims "
+          "WHERE d.state = 2 AND d.transport_ref = '' AND d.lease_until <= ?1 "
+          "ORDER BY d.lease_until LIMIT ?2")));
+      expired->Bind(1, absl::ToUnixMicros(now))
+          .Bind(2, static_cast<int64_t>(limit - claimed.size()));
+      HART_ASSIGN_OR_RETURN(rescued, sqlite::CollectRows(*expired, [](const sqlite::Statement& s) {
+        return sqlite::ReadDelivery(s);
+      }));
+      for (auto& d : rescued) claimed.push_back(std::move(d));
+    }
+    for (DeliveryRecord& d : claimed) {
+      HART_ASSIGN_OR_RETURN(update, db.Prepare(
+          "UPDATE deliveries SET state = ?, attempts = attempts + 1, "
+          "last_attempt_at = ?, lease_until = ?, claim_owner = ? WHERE delivery_id = ?"));
+      update->Bind(1, int64_t{v1::IN_FLIGHT}).Bind(2, absl::ToUnixMicros(now))
+          .Bind(3, absl::ToUnixMicros(lease_until)).Bind(4, options_.broker_id)
+          .Bind(5, d.delivery_id);
+      HART_RETURN_IF_ERROR(update->Run());
+      d.state = v1::IN_FLIGHT;
+      d.attempts += 1;
+      d.last_attempt_at = now;
+      d.lease_until = lease_until;
+      d.claim_owner = options_.broker_id;
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return claimed;
+}
+
+absl::Status SqliteBackend::ReleaseClaims(absl::Time now) {
+  return InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+    HART_ASSIGN_OR_RETURN(update, db.Prepare(
+        "UPDATE deliveries SET state = ?, lease_until = NULL, next_attempt_at = ? "
+        "WHERE state = ? AND transport_ref = '' AND claim_owner = ?"));
+    update->Bind(1, int64_t{v1::PENDING}).Bind(2, absl::ToUnixMicros(now))
+        .Bind(3, int64_t{v1::IN_FLIGHT}).Bind(4, options_.broker_id);
+    HART_RETURN_IF_ERROR(update->Run());
+    HART_ASSIGN_OR_RETURN(timers, db.Prepare(
+        "UPDATE timers SET lease_until = NULL WHERE state = ? AND lease_until IS NOT NULL "
+        "AND claim_owner = ?"));
+    timers->Bind(1, sqlite::kTimerPending).Bind(2, options_.broker_id);
+    return timers->Run();
+  });
+}
+
+absl::StatusOr<std::optional<absl::Time>> SqliteBackend::NextDueTime() {
+  HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
+      "SELECT MIN(t) FROM ("
+      " SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE state = 1"
+      " UNION ALL"
+      " SELECT MIN(lease_until) AS t FROM deliveries INDEXED BY deliveries_unsent_claims"
+      "   WHERE state = 2 AND transport_ref = ''"
+      " UNION ALL"
+      " SELECT MIN(due_at) AS t FROM timers INDEXED BY timers_pending_due"
+      "   WHERE state = 0 AND lease_until IS NULL"
+      " UNION ALL"
+      " SELECT MIN(lease_until) AS t FROM timers INDEXED BY timers_leased"
+      "   WHERE state = 0 AND lease_until IS NOT NULL)"));
+  HART_ASSIGN_OR_RETURN(row, stmt->Step());
+  if (!row || stmt->IsNull(0)) return std::optional<absl::Time>();
+  return std::optional<absl::Time>(absl::FromUnixMicros(stmt->Int(0)));
+}
+
+absl::Status SqliteBackend::RecordOutcomes(std::span<const DeliveryOutcome> outcomes) {
+  return InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+    for (const DeliveryOutcome& o : outcomes) {
+      // Applied only to the claim it answers: same state and fencing value.
+      HART_ASSIGN_OR_RETURN(update, db.Prepare(
+          "UPDATE deliveries SET state = ?, next_attempt_at = ?, last_error = ?, "
+          "lease_until = NULL, transport_ref = COALESCE(NULLIF(?, ''), transport_ref), "
+          "delivered_at = CASE WHEN ? THEN ? ELSE delivered_at END, "
+          "attempts = attempts - ? "
+          "WHERE delivery_id = ? AND state = ? AND attempts = ?"));
+      const bool delivered = o.new_state == v1::DELIVERED;
+      update->Bind(1, int64_t{o.new_state}).Bind(2, absl::ToUnixMicros(o.next_attempt_at))
+          .Bind(3, o.error).Bind(4, o.transport_ref).Bind(5, int64_t{delivered})
+          .Bind(6, absl::ToUnixMicros(o.at)).Bind(7, int64_t{o.attempted ? 0 : 1})
+          .Bind(8, o.delivery_id).Bind(9, int64_t{v1::IN_FLIGHT}).Bind(10, int64_t{o.attempt});
+      HART_RETURN_IF_ERROR(update->Run());
+      // Acknowledged while the attempt ran, or claimed again since: the
+      // newer state stands and the outcome is history only.
+      if (db.Changes() != 1) continue;
+      HART_RETURN_IF_ERROR(AppendLeaf(db, o.audit).status());
+      if (o.ladder) HART_RETURN_IF_ERROR(sqlite::TriggerLadder(db, o.delivery_id, *o.ladder));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status SqliteBackend::ApplyRedelivery(const RedeliveryWrite& w) {
+  return InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+    HART_ASSIGN_OR_RETURN(mark, db.Prepare(
+        "UPDATE deliveries SET redelivered_as = ? WHERE delivery_id = ? AND state = ? "
+        "AND redelivered_as = ''"));
+    mark->Bind(1, w.new_delivery.delivery_id).Bind(2, w.old_delivery_id)
+        .Bind(3, int64_t{w.expected_state});
+    HART_RETURN_IF_ERROR(mark->Run());
+    if (db.Changes() != 1) {
+      return absl::AbortedError("the delivery changed or was already redelivered");
+    }
+    HART_RETURN_IF_ERROR(sqlite::StopLadder(db, w.old_delivery_id, w.new_delivery.created_at));
+    HART_RETURN_IF_ERROR(sqlite::InsertDelivery(db, w.new_delivery));
+    if (w.ladder) {
+      HART_RETURN_IF_ERROR(sqlite::InsertTimer(db, *w.ladder, w.new_delivery.created_at));
+    }
+    for (const AuditEvent& e : w.audit) HART_RETURN_IF_ERROR(AppendLeaf(db, e).status());
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<DeliveryRecord> SqliteBackend::GetDelivery(const std::string& delivery_id) {
+  HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(absl::StrCat(
+      "SELECT ", sqlite::kDeliveryColumns, " FROM deliveries d WHERE d.delivery_id = ?")));
+  stmt->Bind(1, delivery_id);
+  HART_ASSIGN_OR_RETURN(row, stmt->Step());
+  if (!row) return absl::NotFoundError(absl::StrCat("no delivery ", delivery_id));
+  return sqlite::ReadDelivery(*stmt);
+}
+
+}  // namespace hart

@@ -1,0 +1,105 @@
+// SqliteBackend: durable timers (claimed with owner and fencing lease) and
+// the escalation events their ladder steps produce.
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "broker/common/status_macros.h"
+#include "broker/store/sqlite/sqlite_rows.h"
+#include "broker/store/sqlite/sqlite_transaction.h"
+
+namespace hart {
+
+using sqlite::SqliteDb;
+
+absl::StatusOr<std::vector<TimerRecord>> SqliteBackend::ClaimDueTimers(absl::Time now,
+                                                                       absl::Time lease_until,
+                                                                       size_t limit) {
+  std::vector<TimerRecord> claimed;
+  absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+    claimed.clear();
+    HART_ASSIGN_OR_RETURN(select, db.Prepare(absl::StrCat(
+        "SELECT ", sqlite::kTimerColumns, " FROM timers WHERE state = ?1 "
+        "AND due_at <= ?2 AND (lease_until IS NULL OR lease_until <= ?2) "
+        "ORDER BY due_at LIMIT ?3")));
+    select->Bind(1, sqlite::kTimerPending).Bind(2, absl::ToUnixMicros(now))
+        .Bind(3, static_cast<int64_t>(limit));
+    HART_ASSIGN_OR_RETURN(due, sqlite::CollectRows(*select, sqlite::ReadTimer));
+    claimed = std::move(due);
+    select.reset();
+    for (auto& t : claimed) {
+      HART_ASSIGN_OR_RETURN(lease, db.Prepare(
+          "UPDATE timers SET lease_until = ?, lease = lease + 1, claim_owner = ? "
+          "WHERE timer_id = ?"));
+      lease->Bind(1, absl::ToUnixMicros(lease_until)).Bind(2, options_.broker_id)
+          .Bind(3, t.timer_id);
+      HART_RETURN_IF_ERROR(lease->Run());
+      t.lease += 1;
+      t.claim_owner = options_.broker_id;
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return claimed;
+}
+
+absl::StatusOr<std::vector<TimerRecord>> SqliteBackend::PendingTimers(
+    const std::string& referral_id) {
+  HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(absl::StrCat(
+      "SELECT ", sqlite::kTimerColumns, " FROM timers "
+      "WHERE referral_id = ? AND state = ? ORDER BY due_at")));
+  stmt->Bind(1, referral_id).Bind(2, sqlite::kTimerPending);
+  return sqlite::CollectRows(*stmt, sqlite::ReadTimer);
+}
+
+absl::StatusOr<uint64_t> SqliteBackend::ApplyEscalationStep(const EscalationWrite& w) {
+  uint64_t sequence = 0;
+  absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+    sequence = 0;
+    const absl::Time at = w.event ? w.event->at : (w.next ? w.next->due_at : absl::Now());
+    HART_RETURN_IF_ERROR(sqlite::MarkTimerFired(db, w.fired_timer_id, w.fired_timer_lease, at));
+    for (const DeliveryRecord& d : w.notices) HART_RETURN_IF_ERROR(sqlite::InsertDelivery(db, d));
+    if (w.event) {
+      const EscalationRecord& e = *w.event;
+      HART_ASSIGN_OR_RETURN(insert, db.Prepare(
+          "INSERT INTO escalation_events (at, referral_id, delivery_id, agency_id, reason, "
+          "step, targets, notice_delivery_ids, notified_agency_ids) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING sequence"));
+      insert->Bind(1, absl::ToUnixMicros(e.at)).Bind(2, e.referral_id).Bind(3, e.delivery_id)
+          .Bind(4, e.agency_id).Bind(5, int64_t{e.reason}).Bind(6, int64_t{e.step})
+          .Bind(7, sqlite::JoinTargets(e.targets))
+          .Bind(8, absl::StrJoin(e.notice_delivery_ids, ","))
+          .Bind(9, absl::StrJoin(e.notified_agency_ids, ","));
+      HART_ASSIGN_OR_RETURN(row, insert->Step());
+      if (!row) return absl::InternalError("escalation sequence not assigned");
+      sequence = static_cast<uint64_t>(insert->Int(0));
+      HART_RETURN_IF_ERROR(insert->Run());
+    }
+    if (w.next) HART_RETURN_IF_ERROR(sqlite::InsertTimer(db, *w.next, at));
+    for (const AuditEvent& e : w.audit) HART_RETURN_IF_ERROR(AppendLeaf(db, e).status());
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return sequence;
+}
+
+absl::StatusOr<std::vector<EscalationRecord>> SqliteBackend::ReadEscalations(uint64_t after,
+                                                                            size_t limit) {
+  HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(absl::StrCat(
+      "SELECT ", sqlite::kEscalationColumns, " FROM escalation_events WHERE sequence > ? "
+      "ORDER BY sequence LIMIT ?")));
+  stmt->Bind(1, static_cast<int64_t>(after)).Bind(2, static_cast<int64_t>(limit));
+  return sqlite::CollectRows(*stmt, sqlite::ReadEscalation);
+}
+
+absl::StatusOr<std::vector<EscalationRecord>> SqliteBackend::EscalationsOf(
+    const std::string& delivery_id) {
+  HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(absl::StrCat(
+      "SELECT ", sqlite::kEscalationColumns, " FROM escalation_events WHERE delivery_id = ? "
+      "ORDER BY sequence")));
+  stmt->Bind(1, delivery_id);
+  return sqlite::CollectRows(*stmt, sqlite::ReadEscalation);
+}
+
+}  // namespace hart

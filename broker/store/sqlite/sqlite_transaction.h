@@ -1,0 +1,32 @@
+// SqliteBackend::InWriteTransaction, for the backend's own .cc files.
+#pragma once
+
+#include "broker/store/sqlite/sqlite_audit_rows.h"
+#include "broker/store/sqlite/sqlite_backend.h"
+
+namespace hart {
+
+template <typename Body>
+absl::Status SqliteBackend::InWriteTransaction(Body&& body) {
+  absl::MutexLock lock(&db_->write_mu());
+  sqlite::SqliteDb& db = db_->writer();
+  if (auto s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  tree_.Begin();
+  absl::Status status = body(db);
+  if (status.ok()) {
+    // The tree's state commits with the events that grew it.
+    sqlite::SqliteAuditRows rows(db);
+    status = tree_.SaveIfGrown(rows);
+  }
+  if (status.ok()) status = db.Exec("COMMIT");
+  if (!status.ok()) {
+    // ROLLBACK fails harmlessly if SQLite already rolled back on its own.
+    (void)db.Exec("ROLLBACK");
+    tree_.RolledBack();
+    return status;
+  }
+  tree_.Committed();
+  return status;
+}
+
+}  // namespace hart

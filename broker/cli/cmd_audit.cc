@@ -10,6 +10,7 @@
 #include "broker/audit/checkpoint_signer.h"
 #include "broker/audit/log_verifier.h"
 #include "broker/audit/merkle_tree.h"
+#include "broker/cli/cli_audit_report.h"
 #include "broker/cli/cli_audit_store.h"
 #include "broker/cli/cli_commands.h"
 #include "broker/cli/cli_connection.h"
@@ -58,28 +59,7 @@ absl::StatusOr<std::string> PublicKey(v1::AuditService::Stub* stub) {
 }
 
 int PrintReport(const audit::VerificationReport& report) {
-  if (JsonMode()) {
-    std::cout << "{\"ok\":" << (report.ok ? "true" : "false")
-              << ",\"entries\":" << report.entries_checked
-              << ",\"checkpoints\":" << report.checkpoints_checked;
-    if (report.first_bad_index) std::cout << ",\"firstBadIndex\":" << *report.first_bad_index;
-    std::cout << ",\"problems\":" << report.problems.size() << "}\n";
-  } else {
-    std::cout << "entries     " << report.entries_checked << "\n"
-              << "checkpoints " << report.checkpoints_checked << " verified\n";
-    if (report.entries_after_last_checkpoint > 0) {
-      std::cout << "newer       " << report.entries_after_last_checkpoint
-                << " entries after the last checkpoint\n";
-    }
-    if (report.ok) {
-      std::cout << "audit log OK\n";
-    } else {
-      std::cout << "audit log FAILED";
-      if (report.first_bad_index) std::cout << " at index " << *report.first_bad_index;
-      std::cout << "\n";
-      for (const auto& p : report.problems) std::cout << "  " << p << "\n";
-    }
-  }
+  PrintVerificationReport(report, JsonMode(), std::cout);
   return report.ok ? kExitOk : kExitRpcFailed;
 }
 

@@ -10,7 +10,7 @@
 #include "broker/audit/checkpoint_signer.h"
 #include "broker/audit/log_verifier.h"
 #include "broker/audit/merkle_tree.h"
-#include "broker/cli/cli_audit_store.h"
+#include "broker/cli/cli_audit_report.h"
 #include "broker/cli/cli_commands.h"
 #include "broker/cli/cli_connection.h"
 #include "broker/cli/cli_output.h"
@@ -20,8 +20,10 @@
 ABSL_FLAG(std::string, public_key, "",
           "audit: the broker's checkpoint public key (PEM). Without it the key is fetched from "
           "the broker, which then vouches for itself.");
+// Kept only to answer with the right tool: hartctl talks to a running broker.
 ABSL_FLAG(std::string, data_dir, "",
-          "audit verify: read the log from this broker data directory instead of the API.");
+          "Not supported: to verify a stopped broker's data directory, run hart-admin audit "
+          "verify --data_dir DIR --public_key FILE.");
 ABSL_FLAG(int64_t, index, -1, "audit prove: the audit index to prove (from a receipt, feed "
                               "event or ack response).");
 
@@ -38,109 +40,76 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return ss.str();
 }
 
-// The public key: --public_key, else (online) the broker's, with a warning.
-absl::StatusOr<std::string> PublicKey(v1::AuditService::Stub* stub) {
+// The public key: --public_key, else the broker's, with a warning.
+absl::StatusOr<std::string> PublicKey(v1::AuditService::Stub& stub) {
   if (const std::string path = absl::GetFlag(FLAGS_public_key); !path.empty()) {
     return ReadFile(path);
-  }
-  if (stub == nullptr) {
-    return absl::InvalidArgumentError(
-        "--public_key is required with --data_dir (e.g. DATA_DIR/audit-signing.key.pub, "
-        "kept apart from the data)");
   }
   std::cerr << "warning: no --public_key; using the key the broker serves\n";
   v1::PublicKey key;
   grpc::ClientContext context;
   SetDeadline(context);
-  const grpc::Status status = stub->GetPublicKey(&context, v1::GetPublicKeyRequest(), &key);
+  const grpc::Status status = stub.GetPublicKey(&context, v1::GetPublicKeyRequest(), &key);
   if (!status.ok()) return absl::UnavailableError(status.error_message());
   return key.public_key_pem();
 }
 
 int PrintReport(const audit::VerificationReport& report) {
-  if (JsonMode()) {
-    std::cout << "{\"ok\":" << (report.ok ? "true" : "false")
-              << ",\"entries\":" << report.entries_checked
-              << ",\"checkpoints\":" << report.checkpoints_checked;
-    if (report.first_bad_index) std::cout << ",\"firstBadIndex\":" << *report.first_bad_index;
-    std::cout << ",\"problems\":" << report.problems.size() << "}\n";
-  } else {
-    std::cout << "entries     " << report.entries_checked << "\n"
-              << "checkpoints " << report.checkpoints_checked << " verified\n";
-    if (report.entries_after_last_checkpoint > 0) {
-      std::cout << "newer       " << report.entries_after_last_checkpoint
-                << " entries after the last checkpoint\n";
-    }
-    if (report.ok) {
-      std::cout << "audit log OK\n";
-    } else {
-      std::cout << "audit log FAILED";
-      if (report.first_bad_index) std::cout << " at index " << *report.first_bad_index;
-      std::cout << "\n";
-      for (const auto& p : report.problems) std::cout << "  " << p << "\n";
-    }
-  }
+  PrintVerificationReport(report, JsonMode(), std::cout);
   return report.ok ? kExitOk : kExitRpcFailed;
 }
 
 int Verify() {
+  auto channel = OpenChannel(IdentityOr("auditor"));
+  if (!channel.ok()) return ReportLocalError(channel.status());
+  auto stub = v1::AuditService::NewStub(*channel);
   audit::LogToVerify log;
-  std::unique_ptr<v1::AuditService::Stub> stub;
-  if (const std::string dir = absl::GetFlag(FLAGS_data_dir); !dir.empty()) {
-    auto read = ReadAuditLogFromDataDir(dir);
-    if (!read.ok()) return ReportLocalError(read.status());
-    log = std::move(*read);
-  } else {
-    auto channel = OpenChannel(IdentityOr("auditor"));
-    if (!channel.ok()) return ReportLocalError(channel.status());
-    stub = v1::AuditService::NewStub(*channel);
-    {
-      // Cover everything written so far with a fresh signed checkpoint.
-      grpc::ClientContext context;
-      SetDeadline(context);
-      v1::Checkpoint made;
-      const grpc::Status status =
-          stub->CreateCheckpoint(&context, v1::CreateCheckpointRequest(), &made);
-      if (!status.ok()) return ReportRpcError(status);
-    }
-    {
-      grpc::ClientContext context;
-      SetDeadline(context);
-      v1::ListCheckpointsResponse all;
-      const grpc::Status status =
-          stub->ListCheckpoints(&context, v1::ListCheckpointsRequest(), &all);
-      if (!status.ok()) return ReportRpcError(status);
-      log.checkpoints.assign(all.checkpoints().begin(), all.checkpoints().end());
-    }
-    uint64_t start = 0;
-    for (;;) {
-      grpc::ClientContext context;
-      SetDeadline(context);
-      v1::ListEventsRequest request;
-      request.set_start_index(start);
-      request.set_page_size(1000);
-      v1::ListEventsResponse page;
-      const grpc::Status status = stub->ListEvents(&context, request, &page);
-      if (!status.ok()) return ReportRpcError(status);
-      log.events.insert(log.events.end(), page.events().begin(), page.events().end());
-      if (page.next_start_index() == 0) break;
-      start = page.next_start_index();
-    }
-    v1::AuditService::Stub* raw = stub.get();
-    log.prove_consistency = [raw](uint64_t a, uint64_t b)
-        -> absl::StatusOr<std::vector<std::string>> {
-      grpc::ClientContext context;
-      SetDeadline(context);
-      v1::ProveConsistencyRequest request;
-      request.set_first_size(a);
-      request.set_second_size(b);
-      v1::ConsistencyProof proof;
-      const grpc::Status status = raw->ProveConsistency(&context, request, &proof);
-      if (!status.ok()) return absl::UnavailableError(status.error_message());
-      return std::vector<std::string>(proof.proof().begin(), proof.proof().end());
-    };
+  {
+    // Cover everything written so far with a fresh signed checkpoint.
+    grpc::ClientContext context;
+    SetDeadline(context);
+    v1::Checkpoint made;
+    const grpc::Status status =
+        stub->CreateCheckpoint(&context, v1::CreateCheckpointRequest(), &made);
+    if (!status.ok()) return ReportRpcError(status);
   }
-  auto key = PublicKey(stub.get());
+  {
+    grpc::ClientContext context;
+    SetDeadline(context);
+    v1::ListCheckpointsResponse all;
+    const grpc::Status status =
+        stub->ListCheckpoints(&context, v1::ListCheckpointsRequest(), &all);
+    if (!status.ok()) return ReportRpcError(status);
+    log.checkpoints.assign(all.checkpoints().begin(), all.checkpoints().end());
+  }
+  uint64_t start = 0;
+  for (;;) {
+    grpc::ClientContext context;
+    SetDeadline(context);
+    v1::ListEventsRequest request;
+    request.set_start_index(start);
+    request.set_page_size(1000);
+    v1::ListEventsResponse page;
+    const grpc::Status status = stub->ListEvents(&context, request, &page);
+    if (!status.ok()) return ReportRpcError(status);
+    log.events.insert(log.events.end(), page.events().begin(), page.events().end());
+    if (page.next_start_index() == 0) break;
+    start = page.next_start_index();
+  }
+  v1::AuditService::Stub* raw = stub.get();
+  log.prove_consistency = [raw](uint64_t a, uint64_t b)
+      -> absl::StatusOr<std::vector<std::string>> {
+    grpc::ClientContext context;
+    SetDeadline(context);
+    v1::ProveConsistencyRequest request;
+    request.set_first_size(a);
+    request.set_second_size(b);
+    v1::ConsistencyProof proof;
+    const grpc::Status status = raw->ProveConsistency(&context, request, &proof);
+    if (!status.ok()) return absl::UnavailableError(status.error_message());
+    return std::vector<std::string>(proof.proof().begin(), proof.proof().end());
+  };
+  auto key = PublicKey(*stub);
   if (!key.ok()) return ReportLocalError(key.status());
   log.public_key_pem = *key;
   return PrintReport(audit::VerifyLog(log));
@@ -208,7 +177,7 @@ int Prove(const std::vector<std::string>& args) {
   auto channel = OpenChannel(IdentityOr("auditor"));
   if (!channel.ok()) return ReportLocalError(channel.status());
   auto stub = v1::AuditService::NewStub(*channel);
-  auto key = PublicKey(stub.get());
+  auto key = PublicKey(*stub);
   if (!key.ok()) return ReportLocalError(key.status());
   if (index >= 0) return ProveIndex(*stub, *key, static_cast<uint64_t>(index));
   // Every event about the delivery (needs the auditor or supervisor role).
@@ -232,6 +201,14 @@ int Prove(const std::vector<std::string>& args) {
 
 int RunAudit(const std::vector<std::string>& args) {
   if (args.empty()) return ReportLocalError("usage: hartctl audit verify|prove ...");
+  if (const std::string dir = absl::GetFlag(FLAGS_data_dir); !dir.empty()) {
+    // Reading a broker's files is the admin tool's job: it opens them
+    // through the store layer, whatever the backend.
+    return ReportLocalError(
+        "hartctl talks to a running broker only and no longer reads a data directory; to "
+        "verify a stopped broker's files, run: hart-admin audit verify --data_dir " + dir +
+        " --public_key FILE [--key-dir DIR]");
+  }
   if (args[0] == "verify") return Verify();
   if (args[0] == "prove") return Prove({args.begin() + 1, args.end()});
   return ReportLocalError("unknown audit command '" + args[0] + "'; use verify or prove");

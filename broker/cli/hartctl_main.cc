@@ -55,10 +55,11 @@ commands:
   ack DELIVERY_ID --agency ID --kind received|accepted|declined [--note TEXT]
                           acknowledge one delivery (FeedService.Acknowledge; agency-ID.crt);
                           declined needs --note giving the reason
-  audit verify [--data_dir DIR] [--public_key FILE]
+  audit verify [--public_key FILE]
                           recompute the audit tree and check every signed checkpoint, their
                           consistency and every entry; names the first index that disagrees
-                          (AuditService, auditor.crt; --data_dir reads a stopped broker's files)
+                          (AuditService, auditor.crt). A stopped broker's data directory is
+                          verified with hart-admin audit verify --data_dir DIR, not hartctl
   audit prove --index N | DELIVERY_ID [--public_key FILE]
                           fetch and verify inclusion proofs against the latest signed checkpoint
 

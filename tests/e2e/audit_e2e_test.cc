@@ -1,7 +1,8 @@
-// The audit log through the real binary and hartctl: tampering with the
-// SQLite store directly is found and named; concurrent submissions give a
-// log whose checkpoints all verify; a partner proves its own delivery with
-// nothing but the public key.
+// The audit log through the real binary, hartctl and hart-admin: tampering
+// with the SQLite store directly is found and named (by hart-admin, on the
+// stopped broker's store); concurrent submissions give a log whose
+// checkpoints all verify; a partner proves its own delivery with nothing but
+// the public key.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -20,10 +21,28 @@ namespace hart::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 using Output = CommandOutput;
 
 Output Hartctl(const std::string& args) { return RunHartctl(args); }
+
+// `hart-admin audit verify` on a stopped broker's data directory, with the
+// key directory the test broker used (BrokerProcess: DATA.keys).
+Output AdminVerify(const std::string& data, const std::string& key_dir,
+                   const std::string& public_key) {
+  const std::string command = std::string(HART_ADMIN_BINARY) + " audit verify --data_dir " +
+                              data + " --key-dir " + key_dir + " --public_key " + public_key +
+                              " 2>&1";
+  Output out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return out;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) out.text.append(buffer, n);
+  const int status = pclose(pipe);
+  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
 
 void Sql(const std::string& db_path, const std::string& sql) {
   sqlite3* db = nullptr;
@@ -67,8 +86,7 @@ class AuditTamperTest : public ::testing::Test {
     return copy;
   }
   Output Verify(const std::string& data) {
-    return Hartctl("audit verify --data_dir " + data + " --public_key " + Data() +
-                   "/audit-signing.key.pub");
+    return AdminVerify(data, Data() + ".keys", Data() + "/audit-signing.key.pub");
   }
 
   static TempDir* dir_;
@@ -196,10 +214,36 @@ TEST(AuditE2ETest, ConcurrentSubmissionsGiveALogWhoseCheckpointsAllVerify) {
     }
   }
   EXPECT_EQ(receipts.size(), 200u);
-  const Output offline = Hartctl("audit verify --data_dir " + data + " --public_key " + data +
-                                 "/audit-signing.key.pub");
+  const Output offline = AdminVerify(data, data + ".keys", data + "/audit-signing.key.pub");
   EXPECT_EQ(offline.exit_code, 0) << offline.text;
   EXPECT_THAT(offline.text, HasSubstr("audit log OK"));
+}
+
+// hartctl only talks to a broker; reading a data directory is hart-admin's
+// job, and hart-admin leaves a running broker's store alone.
+TEST(AuditE2ETest, OfflineVerificationIsHartAdminsAndOnlyOnAStoppedBroker) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  BrokerProcess broker(data);
+  ASSERT_TRUE(broker.running());
+  const std::string key = data + "/audit-signing.key.pub";
+
+  const Output hartctl = Hartctl("audit verify --data_dir " + data + " --public_key " + key);
+  EXPECT_EQ(hartctl.exit_code, 2) << hartctl.text;
+  EXPECT_THAT(hartctl.text, HasSubstr("hart-admin audit verify --data_dir " + data));
+  EXPECT_THAT(hartctl.text, Not(HasSubstr("audit log")));
+
+  const Output running = AdminVerify(data, data + ".keys", key);
+  EXPECT_EQ(running.exit_code, 2) << running.text;
+  EXPECT_THAT(running.text, HasSubstr("FAILED_PRECONDITION"));
+  EXPECT_THAT(running.text, HasSubstr("in use by another broker process"));
+  EXPECT_THAT(running.text, Not(HasSubstr("audit log")));
+
+  // Once the broker is stopped, the same command reads and verifies it.
+  broker.Terminate();
+  const Output stopped = AdminVerify(data, data + ".keys", key);
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.text;
+  EXPECT_THAT(stopped.text, HasSubstr("audit log OK"));
 }
 
 TEST(AuditE2ETest, APartnerProvesItsDeliveryWithOnlyThePublicKey) {

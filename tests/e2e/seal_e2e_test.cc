@@ -82,8 +82,9 @@ TEST(SealE2ETest, ASealedReferralIsGoneEverywhereAndTheAuditStillVerifies) {
   broker.Terminate();
 
   // The audit log still verifies, and the raw files hold no trace of her.
-  const std::string command = std::string(HARTCTL_BINARY) + " audit verify --data_dir " + data +
-                              " --public_key " + data + "/audit-signing.key.pub 2>&1";
+  const std::string command = std::string(HART_ADMIN_BINARY) + " audit verify --data_dir " +
+                              data + " --key-dir " + data + ".keys --public_key " + data +
+                              "/audit-signing.key.pub 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   std::string out;
   char buffer[4096];

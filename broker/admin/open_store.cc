@@ -3,15 +3,15 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "broker/store/sqlite/sqlite_store.h"
+#include "broker/store/store_factory.h"
 
 namespace hart::admin {
 namespace {
 
 namespace fs = std::filesystem;
 
-// The embedded SQLite store. SqliteStore::Open would create a missing
-// store; an admin tool must not, so its file is looked for first.
+// The embedded SQLite store. Opening would create a missing store; an
+// admin tool must not, so its file is looked for first.
 absl::StatusOr<std::unique_ptr<Store>> OpenSqlite(const std::string& data_dir,
                                                   crypto::KeyRing& keys) {
   std::error_code ec;
@@ -19,9 +19,12 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqlite(const std::string& data_dir,
     return absl::NotFoundError(absl::StrCat(
         data_dir, " holds no broker store; pass the broker's data directory (its --data-dir)"));
   }
-  auto store = SqliteStore::Open(data_dir, &keys);
-  if (!store.ok()) return store.status();
-  return std::unique_ptr<Store>(std::move(*store));
+  StoreOpenOptions options;
+  options.backend = "sqlite";
+  options.data_dir = data_dir;
+  options.broker_id = "hart-admin";  // claims nothing; named for the record
+  options.keys = &keys;
+  return OpenStore(options);
 }
 
 }  // namespace

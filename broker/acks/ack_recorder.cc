@@ -21,7 +21,7 @@ std::string AckActionName(v1::Acknowledgement::Kind kind) {
 
 }  // namespace
 
-AckRecorder::AckRecorder(Store& store, const Clock& clock, const EscalationLadders* ladders,
+AckRecorder::AckRecorder(Store& store, const Clock& clock, const Ladders& ladders,
                          size_t max_batch)
     : store_(store),
       clock_(clock),
@@ -84,8 +84,8 @@ void AckRecorder::Attempt(AckRequest request, int attempt, Done done) {
                     " reason_sha256=", HexEncode(Sha256(request.on_behalf_reason)));
   }
   write.stop_ladder = transition->new_state == v1::ACKNOWLEDGED;
-  if (transition->new_state == v1::DECLINED && ladders_ != nullptr) {
-    write.ladder = ladders_->TriggerNow(delivery->agency_kind, now, v1::DECLINED_BY_AGENCY);
+  if (transition->new_state == v1::DECLINED) {
+    write.ladder = ladders_.TriggerNow(delivery->agency_kind, now, v1::DECLINED_BY_AGENCY);
   }
   const v1::DeliveryState new_state = transition->new_state;
   writer_.Submit(std::move(write), [this, request = std::move(request), attempt, new_state,

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "broker/acks/escalation_ladders.h"
+#include "broker/acks/ladders.h"
 #include "broker/clock.h"
 #include "broker/store.h"
 #include "broker/store/batch_writer.h"
@@ -39,9 +39,9 @@ class AckRecorder {
  public:
   using Done = std::function<void(absl::StatusOr<AckOutcome>)>;
 
-  // `ladders` may be null (declines then start no ladder). Acknowledgements
-  // are group-committed: concurrent ones share a transaction and an fsync.
-  AckRecorder(Store& store, const Clock& clock, const EscalationLadders* ladders = nullptr,
+  // Acknowledgements are group-committed: concurrent ones share a
+  // transaction and an fsync. With NoLadders, declines start no ladder.
+  AckRecorder(Store& store, const Clock& clock, const Ladders& ladders = NoLadders::Instance(),
               size_t max_batch = 256);
 
   // As Acknowledge, answering through `done` (on the writer thread, or
@@ -64,7 +64,7 @@ class AckRecorder {
 
   Store& store_;
   const Clock& clock_;
-  const EscalationLadders* ladders_;
+  const Ladders& ladders_;
   BatchWriter<AckWrite, absl::StatusOr<uint64_t>> writer_;  // last: its thread uses the above
 };
 

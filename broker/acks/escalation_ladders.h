@@ -11,13 +11,14 @@
 #include <optional>
 
 #include "absl/status/statusor.h"
+#include "broker/acks/ladders.h"
 #include "broker/common/ids.h"
 #include "broker/records.h"
 #include "broker/routing/geography.h"
 
 namespace hart {
 
-class EscalationLadders {
+class EscalationLadders final : public Ladders {
  public:
   EscalationLadders(const cfg::BrokerConfig& config, const Geography& geography, IdGenerator& ids);
 
@@ -25,18 +26,19 @@ class EscalationLadders {
   // plus step 1's delay, or earlier at its delivery deadline when that comes
   // first. nullopt if the delivery's kind has no ladder or it is not a
   // REFERRAL.
-  std::optional<TimerRecord> FirstStep(const DeliveryRecord& delivery) const;
+  std::optional<TimerRecord> FirstStep(const DeliveryRecord& delivery) const override;
 
   // Starting the ladder now (declined, undeliverable): step 1 at `at`.
   std::optional<LadderTrigger> TriggerNow(v1::AgencyKind kind, absl::Time at,
-                                          v1::EscalationReason reason) const;
+                                          v1::EscalationReason reason) const override;
 
   // What a fired ladder timer does, given the delivery and referral now:
   // nothing more (ACCEPTED or redelivered: the ladder ends), moving to the
   // ack deadline (delivered in time for its delivery deadline), or the
   // step: ESCALATION messages to its targets, the event, the next timer.
   absl::StatusOr<EscalationWrite> Plan(const TimerRecord& timer, const DeliveryRecord& delivery,
-                                       const ReferralRecord& referral, absl::Time now) const;
+                                       const ReferralRecord& referral,
+                                       absl::Time now) const override;
 
   // Problems with the ladders of `config` (unknown kinds, targets that do not
   // resolve), for config validation.

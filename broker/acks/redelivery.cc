@@ -48,7 +48,7 @@ absl::StatusOr<DeliveryRecord> Redeliverer::Redeliver(const std::string& deliver
   d.delivery_deadline = old->delivery_deadline;
   d.kind = old->kind;
   d.changes = old->changes;
-  if (ladders_ != nullptr) write.ladder = ladders_->FirstStep(d);
+  write.ladder = ladders_.FirstStep(d);
   write.audit.push_back({now, actor, "delivery.redelivered", d.referral_id, delivery_id,
                          Sha256(reason),
                          absl::StrCat("new=", d.delivery_id, " to=", d.agency_id, " was=",

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "broker/acks/escalation_ladders.h"
+#include "broker/acks/ladders.h"
 #include "broker/clock.h"
 #include "broker/store.h"
 
@@ -14,8 +14,8 @@ namespace hart {
 
 class Redeliverer {
  public:
-  // References must outlive it; `ladders` may be null.
-  Redeliverer(Store& store, const Geography& geography, const EscalationLadders* ladders,
+  // References must outlive it.
+  Redeliverer(Store& store, const Geography& geography, const Ladders& ladders,
               const Clock& clock, IdGenerator& ids)
       : store_(store), geography_(geography), ladders_(ladders), clock_(clock), ids_(ids) {}
 
@@ -29,7 +29,7 @@ class Redeliverer {
  private:
   Store& store_;
   const Geography& geography_;
-  const EscalationLadders* ladders_;
+  const Ladders& ladders_;
   const Clock& clock_;
   IdGenerator& ids_;
 };

@@ -22,7 +22,7 @@ const std::shared_ptr<spdlog::logger>& Log() {
 
 Dispatcher::Dispatcher(Store& store, std::map<std::string, Adapter*> adapters_by_agency,
                        const Clock& clock, RandomSource& random, DispatchPolicy policy,
-                       const EscalationLadders* ladders,
+                       const Ladders& ladders,
                        std::map<std::string, RetryBudget> budgets_by_agency)
     : store_(store),
       adapters_(std::move(adapters_by_agency)),
@@ -103,9 +103,7 @@ void Dispatcher::OnResult(const DeliveryRecord& delivery, DeliveryResult result)
     } else {
       outcome.new_state = v1::DEAD;
       outcome.audit.action = "delivery.dead";
-      if (ladders_ != nullptr) {
-        outcome.ladder = ladders_->TriggerNow(delivery.agency_kind, now, v1::UNDELIVERABLE);
-      }
+      outcome.ladder = ladders_.TriggerNow(delivery.agency_kind, now, v1::UNDELIVERABLE);
     }
     outcome.audit.detail =
         absl::StrCat("agency=", delivery.agency_id, " attempt=", delivery.attempts,

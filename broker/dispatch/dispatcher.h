@@ -16,7 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "broker/acks/escalation_ladders.h"
+#include "broker/acks/ladders.h"
 #include "broker/adapter.h"
 #include "broker/clock.h"
 #include "broker/dispatch/backoff.h"
@@ -45,11 +45,11 @@ struct DispatchPolicy {
 
 class Dispatcher {
  public:
-  // `ladders` (may be null) start the escalation ladder of a delivery that
+  // `ladders` start the escalation ladder of a delivery that
   // goes DEAD; `budgets_by_agency` override the policy's budget.
   Dispatcher(Store& store, std::map<std::string, Adapter*> adapters_by_agency,
              const Clock& clock, RandomSource& random, DispatchPolicy policy,
-             const EscalationLadders* ladders = nullptr,
+             const Ladders& ladders = NoLadders::Instance(),
              std::map<std::string, RetryBudget> budgets_by_agency = {});
 
   // Waits for answers being recorded; later answers are ignored.
@@ -74,7 +74,7 @@ class Dispatcher {
   const Clock& clock_;
   RandomSource& random_;
   const DispatchPolicy policy_;
-  const EscalationLadders* ladders_;
+  const Ladders& ladders_;
   const std::map<std::string, RetryBudget> budgets_;
   const std::shared_ptr<Lifeline> lifeline_ = std::make_shared<Lifeline>();
 };

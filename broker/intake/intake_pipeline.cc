@@ -27,7 +27,7 @@ std::string IntakeDigest(const v1::Intake& intake) {
 IntakePipeline::IntakePipeline(const Geography& geography, const Router& router,
                                Store& store, GroupCommitter& committer,
                                const Clock& clock, IdGenerator& ids,
-                               const EscalationLadders* ladders,
+                               const Ladders& ladders,
                                std::set<std::string> feed_agencies)
     : geography_(geography),
       router_(router),
@@ -149,10 +149,8 @@ void IntakePipeline::Submit(const v1::Intake& intake, const std::string& actor,
   }
 
   item.timers = TimersFor(*decision, r.referral_id, ids_);
-  if (ladders_ != nullptr) {
-    for (const auto& d : item.deliveries) {
-      if (auto ladder = ladders_->FirstStep(d)) item.timers.push_back(std::move(*ladder));
-    }
+  for (const auto& d : item.deliveries) {
+    if (auto ladder = ladders_.FirstStep(d)) item.timers.push_back(std::move(*ladder));
   }
   for (const auto& t : item.timers) {
     if (t.kind != TimerRecord::Kind::kReroute) continue;

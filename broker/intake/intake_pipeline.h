@@ -11,7 +11,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "broker/acks/escalation_ladders.h"
+#include "broker/acks/ladders.h"
 #include "broker/clock.h"
 #include "broker/common/ids.h"
 #include "broker/routing/router.h"
@@ -25,12 +25,12 @@ class IntakePipeline {
  public:
   using Done = std::function<void(absl::StatusOr<v1::Receipt>)>;
 
-  // `ladders` may be null (no escalation ladders are scheduled). Deliveries
+  // NoLadders schedules no escalation ladders. Deliveries
   // to agencies in `feed_agencies` (whose adapter reads the broker's own
   // feed) are put on their feed in the intake's transaction.
   IntakePipeline(const Geography& geography, const Router& router, Store& store,
                  GroupCommitter& committer, const Clock& clock, IdGenerator& ids,
-                 const EscalationLadders* ladders, std::set<std::string> feed_agencies = {});
+                 const Ladders& ladders, std::set<std::string> feed_agencies = {});
 
   // Answers through `done` (on another thread, or inline for rejections):
   // the receipt once committed; INVALID_ARGUMENT with every field
@@ -51,7 +51,7 @@ class IntakePipeline {
   GroupCommitter& committer_;
   const Clock& clock_;
   IdGenerator& ids_;
-  const EscalationLadders* ladders_;
+  const Ladders& ladders_;
   const std::set<std::string> feed_agencies_;
 };
 

@@ -122,10 +122,8 @@ absl::StatusOr<PlannedChange> ReferralUpdater::Plan(
   }
   c.new_timers = TimersFor(*decision, referral.referral_id, ids_);
   const size_t reroute_timers = c.new_timers.size();
-  if (ladders_ != nullptr) {
-    for (const auto& d : c.new_deliveries) {
-      if (auto ladder = ladders_->FirstStep(d)) c.new_timers.push_back(std::move(*ladder));
-    }
+  for (const auto& d : c.new_deliveries) {
+    if (auto ladder = ladders_.FirstStep(d)) c.new_timers.push_back(std::move(*ladder));
   }
 
   std::vector<std::string> fired;

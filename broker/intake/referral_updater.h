@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "broker/acks/escalation_ladders.h"
+#include "broker/acks/ladders.h"
 #include "broker/common/ids.h"
 #include "broker/records.h"
 #include "broker/routing/router.h"
@@ -28,9 +28,9 @@ struct PlannedChange {
 class ReferralUpdater {
  public:
   // Every reference must outlive the updater.
-  // `ladders` may be null (no escalation ladders are scheduled).
+  // NoLadders schedules no escalation ladders.
   ReferralUpdater(const Geography& geography, const Router& router, const ViewBuilder& views,
-                  IdGenerator& ids, const EscalationLadders* ladders)
+                  IdGenerator& ids, const Ladders& ladders)
       : geography_(geography), router_(router), views_(views), ids_(ids), ladders_(ladders) {}
 
   // `changed_fields`: intake paths the change touched (empty for a timer).
@@ -45,7 +45,7 @@ class ReferralUpdater {
   const Router& router_;
   const ViewBuilder& views_;
   IdGenerator& ids_;
-  const EscalationLadders* ladders_;
+  const Ladders& ladders_;
 };
 
 // The timers a routing decision asks for.

@@ -91,7 +91,7 @@ class BrokerServerImpl final : public BrokerServer {
 
     feed_appender_ = std::make_unique<grpc_feed::FeedAppender>(*store_, clock_, hub_);
     ladders_ = std::make_unique<EscalationLadders>(config, *geography_, ids_);
-    acks_ = std::make_unique<AckRecorder>(*store_, clock_, ladders_.get());
+    acks_ = std::make_unique<AckRecorder>(*store_, clock_, *ladders_);
     if (auto s = StartPushSupport(); !s.ok()) return s;
     adapter_io_ = std::make_unique<adapters::AdapterIo>();
     if (auto s = RegisterBuiltinAdapters(registry_, {feed_appender_.get(), adapter_io_.get()});
@@ -124,7 +124,7 @@ class BrokerServerImpl final : public BrokerServer {
     policy.claim_lease = FromProtoDuration(d.claim_lease());
     policy.claim_batch = d.claim_batch();
     dispatcher_ = std::make_unique<Dispatcher>(*store_, std::move(by_agency), clock_, random_,
-                                               policy, ladders_.get(), std::move(budgets));
+                                               policy, *ladders_, std::move(budgets));
     std::string key_file = config.audit().signing_key_file();
     if (!key_file.empty() && key_file[0] != '/') key_file = options_.data_dir + "/" + key_file;
     auto signer = audit::CheckpointSigner::LoadOrCreate(key_file);
@@ -134,12 +134,12 @@ class BrokerServerImpl final : public BrokerServer {
     const absl::Duration checkpoint_interval =
         FromProtoDuration(config.audit().checkpoint_interval());
     updater_ =
-        std::make_unique<ReferralUpdater>(*geography_, *router_, *views_, ids_, ladders_.get());
+        std::make_unique<ReferralUpdater>(*geography_, *router_, *views_, ids_, *ladders_);
     auto wake = [this] {
       if (dispatch_loop_) dispatch_loop_->Wake();
     };
     timer_runner_ = std::make_unique<TimerRunner>(
-        *store_, *updater_, ladders_.get(), clock_, policy.claim_lease, wake,
+        *store_, *updater_, *ladders_, clock_, policy.claim_lease, wake,
         [this](uint64_t sequence) { escalation_hub_.Publish(kEscalationTopic, sequence); });
     dispatch_loop_ = std::make_unique<DispatchLoop>(
         std::vector<DispatchLoop::Pass>{[this] { return timer_runner_->RunOnce(); },
@@ -165,7 +165,7 @@ class BrokerServerImpl final : public BrokerServer {
           dispatch_loop_->Wake();
         });
     pipeline_ = std::make_unique<IntakePipeline>(*geography_, *router_, *store_, *committer_,
-                                                 clock_, ids_, ladders_.get(),
+                                                 clock_, ids_, *ladders_,
                                                  std::move(feed_agencies));
     const auto& server = config.server();
     AuthorizerOptions auth;
@@ -174,7 +174,7 @@ class BrokerServerImpl final : public BrokerServer {
     auth.max_streams_per_identity = server.max_streams_per_identity();
     auth.require_deadlines = server.require_deadlines();
     authorizer_ = std::make_unique<Authorizer>(*store_, clock_, auth);
-    redeliverer_ = std::make_unique<Redeliverer>(*store_, *geography_, ladders_.get(), clock_, ids_);
+    redeliverer_ = std::make_unique<Redeliverer>(*store_, *geography_, *ladders_, clock_, ids_);
     sealer_ = std::make_unique<Sealer>(*store_, *geography_, clock_, ids_);
     operator_service_ =
         std::make_unique<OperatorServiceImpl>(*store_, *keys_, *authorizer_, clock_);

@@ -30,14 +30,9 @@ absl::Status TimerRunner::FireLadderStep(const TimerRecord& timer, absl::Time no
   if (!delivery.ok()) return delivery.status();
   auto referral = store_.GetReferral(timer.referral_id);
   if (!referral.ok()) return referral.status();
-  EscalationWrite write;
-  if (ladders_ == nullptr) {
-    write.fired_timer_id = timer.timer_id;
-  } else {
-    auto planned = ladders_->Plan(timer, *delivery, *referral, now);
-    if (!planned.ok()) return planned.status();
-    write = std::move(*planned);
-  }
+  auto planned = ladders_.Plan(timer, *delivery, *referral, now);
+  if (!planned.ok()) return planned.status();
+  EscalationWrite write = std::move(*planned);
   write.fired_timer_lease = timer.lease;
   auto sequence = store_.ApplyEscalationStep(write);
   // Already fired or stopped by an ACCEPTED ack meanwhile: nothing to do.

@@ -7,6 +7,8 @@
 // Thread safety: RunOnce from one thread at a time. References must outlive it.
 #pragma once
 
+#include "broker/acks/ladders.h"
+
 #include <functional>
 
 #include "absl/status/statusor.h"
@@ -20,8 +22,8 @@ class TimerRunner {
  public:
   // `on_change` runs after a firing created deliveries; `on_escalation`
   // after an escalation step was stored, with its sequence. Both may be
-  // empty; `ladders` may be null (ladder timers then end quietly).
-  TimerRunner(Store& store, const ReferralUpdater& updater, const EscalationLadders* ladders,
+  // empty; `ladders` may be NoLadders (ladder timers then end quietly).
+  TimerRunner(Store& store, const ReferralUpdater& updater, const Ladders& ladders,
               const Clock& clock, absl::Duration lease, std::function<void()> on_change,
               std::function<void(uint64_t)> on_escalation = {})
       : store_(store),
@@ -41,7 +43,7 @@ class TimerRunner {
 
   Store& store_;
   const ReferralUpdater& updater_;
-  const EscalationLadders* ladders_;
+  const Ladders& ladders_;
   const Clock& clock_;
   const absl::Duration lease_;
   const std::function<void()> on_change_;

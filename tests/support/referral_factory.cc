@@ -16,7 +16,7 @@ ReferralFactory::ReferralFactory(Store& store, const Clock& clock)
       ids_(random_),
       committer_(MakeGroupCommitter(store, 64, {})),
       pipeline_(std::make_unique<IntakePipeline>(geography_, router_, store, *committer_,
-                                                 clock, ids_, nullptr)) {}
+                                                 clock, ids_, NoLadders::Instance())) {}
 
 ReferralFactory::~ReferralFactory() = default;
 

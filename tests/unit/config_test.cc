@@ -7,6 +7,7 @@
 #include "adapters/builtin.h"
 #include "broker/config/config_loader.h"
 #include "broker/routing/geography.h"
+#include "broker/store/store_factory.h"
 #include "tests/support/test_support.h"
 
 namespace hart {
@@ -50,6 +51,31 @@ TEST_F(ConfigTest, UnknownKeyIsAnErrorNamingFileAndKeyPath) {
   auto config = ParseConfigFile(Write("rules:\n  - id: a\n    whne: {}\n"));
   ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(config.status().message()), HasSubstr("broker.yaml: rules[0].whne: unknown key"));
+}
+
+TEST_F(ConfigTest, UnknownStoreBackendIsAnErrorNamingFileLineAndKey) {
+  auto config = ParseConfigFile(Write("server:\n  listen_address: 127.0.0.1:0\nstore:\n  backend: oracle\n"));
+  ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(config.status().message()),
+              HasSubstr("broker.yaml: line 4: store.backend: 'oracle' is not one of: sqlite"));
+}
+
+TEST_F(ConfigTest, EveryBackendTheConfigAcceptsTheStoreFactoryOpens) {
+  for (const std::string& backend : KnownStoreBackends()) {
+    auto config = ParseConfigFile(Write("store:\n  backend: " + backend + "\n"));
+    EXPECT_TRUE(config.ok()) << backend << ": " << config.status();
+  }
+  StoreOpenOptions options;
+  options.backend = "oracle";
+  options.data_dir = dir_.path() + "/data";
+  EXPECT_EQ(OpenStore(options).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ConfigTest, MalformedBrokerIdIsAnErrorWithItsLine) {
+  auto config = ParseConfigFile(Write("store:\n  broker_id: Broker One\n"));
+  ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(config.status().message()),
+              HasSubstr("broker.yaml: line 2: store.broker_id"));
 }
 
 TEST_F(ConfigTest, ReportsEveryTypeProblemAtOnce) {

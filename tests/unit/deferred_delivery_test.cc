@@ -72,9 +72,9 @@ class DeferredDeliveryTest : public ::testing::Test {
       : clock_(TestNow()),
         store_(std::move(OpenSqliteStore(dir_.path()).value())),
         committer_(MakeGroupCommitter(*store_, 16, {})),
-        pipeline_(geography_, router_, *store_, *committer_, clock_, ids_, &ladders_),
-        updater_(geography_, router_, views_, ids_, &ladders_),
-        timers_(*store_, updater_, &ladders_, clock_, absl::Minutes(1), {}) {
+        pipeline_(geography_, router_, *store_, *committer_, clock_, ids_, ladders_),
+        updater_(geography_, router_, views_, ids_, ladders_),
+        timers_(*store_, updater_, ladders_, clock_, absl::Minutes(1), {}) {
     policy_.budget = {3, absl::Hours(2)};
     policy_.backoff = {absl::Seconds(2), absl::Minutes(1)};
   }
@@ -87,7 +87,7 @@ class DeferredDeliveryTest : public ::testing::Test {
       by_agency[agency.id()] = agency.id() == kPolice ? &police_adapter : &delivered_;
     }
     dispatcher_ = std::make_unique<Dispatcher>(*store_, by_agency, clock_, random_, policy_,
-                                               &ladders_);
+                                               ladders_);
     std::promise<absl::StatusOr<v1::Receipt>> promise;
     auto future = promise.get_future();
     pipeline_.Submit(LoadIntake("labor-trafficking-waterbury"), "careline/test",

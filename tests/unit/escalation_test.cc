@@ -57,17 +57,17 @@ struct Broker {
         random(id_seed),
         store(std::move(OpenSqliteStore(dir).value())),
         committer(MakeGroupCommitter(*store, 16, {})),
-        pipeline(geography, router, *store, *committer, clock, ids, &ladders),
-        updater(geography, router, views, ids, &ladders),
-        timers(*store, updater, &ladders, clock, absl::Minutes(1), {}),
-        acks(*store, clock, &ladders),
-        redeliverer(*store, geography, &ladders, clock, ids) {
+        pipeline(geography, router, *store, *committer, clock, ids, ladders),
+        updater(geography, router, views, ids, ladders),
+        timers(*store, updater, ladders, clock, absl::Minutes(1), {}),
+        acks(*store, clock, ladders),
+        redeliverer(*store, geography, ladders, clock, ids) {
     std::map<std::string, Adapter*> by_agency;
     for (const auto& agency : ConnecticutConfig().agencies()) by_agency[agency.id()] = &adapter;
     DispatchPolicy policy;
     policy.budget = {5, absl::Hours(2)};
     policy.backoff = {absl::Seconds(10), absl::Minutes(5)};
-    dispatcher = std::make_unique<Dispatcher>(*store, by_agency, clock, random, policy, &ladders);
+    dispatcher = std::make_unique<Dispatcher>(*store, by_agency, clock, random, policy, ladders);
   }
   v1::Receipt Submit(const v1::Intake& intake) {
     std::promise<absl::StatusOr<v1::Receipt>> promise;

@@ -36,9 +36,9 @@ struct Broker {
       : clock(clock),
         store(std::move(OpenSqliteStore(dir).value())),
         committer(MakeGroupCommitter(*store, 16, {})),
-        pipeline(geography, router, *store, *committer, clock, ids, nullptr),
-        updater(geography, router, views, ids, nullptr),
-        timers(*store, updater, nullptr, clock, absl::Minutes(1), {}),
+        pipeline(geography, router, *store, *committer, clock, ids, NoLadders::Instance()),
+        updater(geography, router, views, ids, NoLadders::Instance()),
+        timers(*store, updater, NoLadders::Instance(), clock, absl::Minutes(1), {}),
         supplements(geography, updater, *store, clock, {}) {}
 
   v1::Receipt Submit(const v1::Intake& intake) {

@@ -1,0 +1,136 @@
+// The Store contract for acknowledgements: a compare-and-set on the
+// delivery's state, decided per item in a batch, with the ladder effects.
+#include "broker/common/time_util.h"
+#include "tests/store/conformance_fixture.h"
+
+namespace hart::conformance {
+namespace {
+
+using ::testing::IsEmpty;
+
+class AckConformanceTest : public StoreConformanceTest {
+ protected:
+  // Creates referral "a" to hartford-pd and puts it on the feed: IN_FLIGHT.
+  void SendOne() {
+    ASSERT_OK(Create(Referral("a")));
+    ASSERT_OK(ClaimAndAppend(kT0));
+    ASSERT_EQ(StateOf(kDelivery).value_or(v1::DELIVERY_STATE_UNSPECIFIED), v1::IN_FLIGHT);
+  }
+  const std::string kDelivery = DeliveryId("a", "hartford-pd");
+};
+HART_STORE_CONFORMANCE_SUITE(AckConformanceTest);
+
+TEST_P(AckConformanceTest, AnAckInTheExpectedStateAppliesAndReturnsItsAuditIndex) {
+  ASSERT_NO_FATAL_FAILURE(SendOne());
+  ASSERT_OK_AND_ASSIGN(auto head, store().AuditHead());
+  const AckWrite received = Received(kDelivery, kT0 + absl::Seconds(4));
+  ASSERT_OK_AND_ASSIGN(auto index, store().ApplyAck(received));
+  EXPECT_EQ(index, head.size);
+  EXPECT_EQ(Must(store().AuditHead()).size, head.size + 1);
+  ASSERT_OK_AND_ASSIGN(auto events, store().ListAuditEvents({.start_index = index, .limit = 1}));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].action, received.audit.action);
+
+  ASSERT_OK_AND_ASSIGN(auto d, store().GetDelivery(kDelivery));
+  EXPECT_EQ(d.state, v1::DELIVERED);
+  EXPECT_EQ(d.delivered_at, kT0 + absl::Seconds(4));
+  EXPECT_FALSE(d.acknowledged_at.has_value());
+  ASSERT_OK_AND_ASSIGN(auto deliveries, store().GetDeliveries(ReferralId("a")));
+  ASSERT_EQ(deliveries.size(), 1u);
+  ASSERT_EQ(deliveries[0].acks.size(), 1u);
+  EXPECT_EQ(deliveries[0].acks[0].kind(), v1::Acknowledgement::RECEIVED);
+  EXPECT_EQ(deliveries[0].acks[0].actor(), "agency/hartford-pd");
+  EXPECT_EQ(FromProtoTime(deliveries[0].acks[0].recorded_at()), kT0 + absl::Seconds(4));
+}
+
+TEST_P(AckConformanceTest, AnAckInAnotherStateIsAbortedAndWritesNothing) {
+  ASSERT_OK(Create(Referral("a")));  // PENDING: never sent
+  ASSERT_OK_AND_ASSIGN(auto head, store().AuditHead());
+  EXPECT_EQ(STATUS_CODE(store().ApplyAck(Received(kDelivery, kT0))), absl::StatusCode::kAborted);
+  ASSERT_OK_AND_ASSIGN(auto d, store().GetDelivery(kDelivery));
+  EXPECT_EQ(d.state, v1::PENDING);
+  EXPECT_FALSE(d.delivered_at.has_value());
+  ASSERT_OK_AND_ASSIGN(auto deliveries, store().GetDeliveries(ReferralId("a")));
+  EXPECT_THAT(deliveries.at(0).acks, IsEmpty());
+  ASSERT_OK_AND_ASSIGN(auto after, store().AuditHead());
+  EXPECT_EQ(after.size, head.size);
+  EXPECT_EQ(after.root_hash, head.root_hash);
+}
+
+TEST_P(AckConformanceTest, AcceptedSetsAcknowledgedAtKeepsDeliveredAtAndStopsTheLadder) {
+  NewReferral a = Referral("a");
+  a.timers.push_back(LadderTimer(a.deliveries[0], "tmr_ladder_1", 1, kT0 + absl::Hours(72)));
+  ASSERT_OK(Create(a));
+  ASSERT_OK(ClaimAndAppend(kT0));
+  ASSERT_OK(store().ApplyAck(Received(kDelivery, kT0 + absl::Minutes(1))));
+  ASSERT_OK(store().ApplyAck(Accepted(kDelivery, v1::DELIVERED, kT0 + absl::Minutes(30))));
+  ASSERT_OK_AND_ASSIGN(auto d, store().GetDelivery(kDelivery));
+  EXPECT_EQ(d.state, v1::ACKNOWLEDGED);
+  EXPECT_EQ(d.delivered_at, kT0 + absl::Minutes(1));
+  EXPECT_EQ(d.acknowledged_at, kT0 + absl::Minutes(30));
+  EXPECT_THAT(Must(store().PendingTimers(ReferralId("a"))), IsEmpty());
+  EXPECT_THAT(Must(ClaimTimers(kT0 + absl::Hours(100), kT0 + absl::Hours(101))), IsEmpty());
+}
+
+TEST_P(AckConformanceTest, DeclinedKeepsItsNoteAndPullsTheLadderForward) {
+  NewReferral a = Referral("a");
+  a.timers.push_back(LadderTimer(a.deliveries[0], "tmr_ladder_1", 1, kT0 + absl::Hours(72)));
+  ASSERT_OK(Create(a));
+  ASSERT_OK(ClaimAndAppend(kT0));
+  AckWrite declined = Ack(kDelivery, v1::Acknowledgement::DECLINED, v1::IN_FLIGHT, v1::DECLINED,
+                          kT0 + absl::Minutes(10), kAckNote);
+  declined.ladder =
+      LadderTrigger{kT0 + absl::Minutes(10), kT0 + absl::Minutes(10), v1::DECLINED_BY_AGENCY};
+  ASSERT_OK(store().ApplyAck(declined));
+  ASSERT_OK_AND_ASSIGN(auto deliveries, store().GetDeliveries(ReferralId("a")));
+  EXPECT_EQ(deliveries.at(0).delivery.state, v1::DECLINED);
+  ASSERT_EQ(deliveries.at(0).acks.size(), 1u);
+  EXPECT_EQ(deliveries.at(0).acks[0].note(), kAckNote);
+  ASSERT_OK_AND_ASSIGN(auto timers, store().PendingTimers(ReferralId("a")));
+  ASSERT_EQ(timers.size(), 1u);
+  EXPECT_EQ(timers[0].due_at, kT0 + absl::Minutes(10));
+  EXPECT_EQ(timers[0].reason, v1::DECLINED_BY_AGENCY);
+}
+
+// Verifies a batch decides each compare-and-set on its own: a lost one is
+// ABORTED alone, the others apply.
+TEST_P(AckConformanceTest, ApplyAcksDecidesEachItemOnItsOwn) {
+  for (const char* key : {"a", "b", "c"}) ASSERT_OK(Create(Referral(key)));
+  ASSERT_OK(ClaimAndAppend(kT0));
+  ASSERT_OK_AND_ASSIGN(auto head, store().AuditHead());
+  const std::vector<AckWrite> writes = {
+      Received(DeliveryId("a", "hartford-pd"), kT0),
+      Accepted(DeliveryId("b", "hartford-pd"), v1::DELIVERED, kT0),  // stale: it is IN_FLIGHT
+      Received(DeliveryId("c", "hartford-pd"), kT0)};
+  ASSERT_OK_AND_ASSIGN(auto results, store().ApplyAcks(writes));
+  ASSERT_EQ(results.size(), 3u);
+  ASSERT_OK(results[0]);
+  EXPECT_EQ(STATUS_CODE(results[1]), absl::StatusCode::kAborted);
+  ASSERT_OK(results[2]);
+  EXPECT_LT(*results[0], *results[2]);
+  EXPECT_GE(*results[0], head.size);
+  EXPECT_EQ(Must(store().AuditHead()).size, head.size + 2);
+  EXPECT_EQ(StateOf(DeliveryId("a", "hartford-pd")).value_or(v1::DELIVERY_STATE_UNSPECIFIED),
+            v1::DELIVERED);
+  EXPECT_EQ(StateOf(DeliveryId("b", "hartford-pd")).value_or(v1::DELIVERY_STATE_UNSPECIFIED),
+            v1::IN_FLIGHT);
+  EXPECT_EQ(StateOf(DeliveryId("c", "hartford-pd")).value_or(v1::DELIVERY_STATE_UNSPECIFIED),
+            v1::DELIVERED);
+  EXPECT_THAT(Must(store().GetDeliveries(ReferralId("b"))).at(0).acks, IsEmpty());
+}
+
+// Verifies items of one batch see the earlier items: two acks expecting the
+// same state of one delivery cannot both win.
+TEST_P(AckConformanceTest, TwoAcksOfOneDeliveryInOneBatchCannotBothWin) {
+  ASSERT_NO_FATAL_FAILURE(SendOne());
+  const std::vector<AckWrite> writes = {Received(kDelivery, kT0),
+                                        Accepted(kDelivery, v1::IN_FLIGHT, kT0)};
+  ASSERT_OK_AND_ASSIGN(auto results, store().ApplyAcks(writes));
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_OK(results[0]);
+  EXPECT_EQ(STATUS_CODE(results[1]), absl::StatusCode::kAborted);
+  EXPECT_EQ(StateOf(kDelivery).value_or(v1::DELIVERY_STATE_UNSPECIFIED), v1::DELIVERED);
+}
+
+}  // namespace
+}  // namespace hart::conformance

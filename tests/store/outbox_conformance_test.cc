@@ -1,0 +1,281 @@
+// The Store contract for the outbox: claiming due deliveries under a lease,
+// recording attempt outcomes, releasing claims, and when work is next due.
+#include <set>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "tests/store/conformance_fixture.h"
+
+namespace hart::conformance {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+class OutboxConformanceTest : public StoreConformanceTest {};
+HART_STORE_CONFORMANCE_SUITE(OutboxConformanceTest);
+
+std::vector<std::string> IdsOf(const std::vector<DeliveryRecord>& deliveries) {
+  std::vector<std::string> ids;
+  for (const auto& d : deliveries) ids.push_back(d.delivery_id);
+  return ids;
+}
+
+const absl::Duration kLease = absl::Minutes(1);
+
+TEST_P(OutboxConformanceTest, ClaimsOnlyDeliveriesDueAtNow) {
+  ASSERT_OK(Create(Referral("now", {"hartford-pd"}, kT0)));
+  ASSERT_OK(Create(Referral("soon", {"hartford-pd"}, kT0 + absl::Minutes(5))));
+  ASSERT_OK(Create(Referral("later", {"hartford-pd"}, kT0 + absl::Hours(1))));
+  ASSERT_OK_AND_ASSIGN(auto early, Claim(kT0 - absl::Seconds(1), kT0 + kLease));
+  EXPECT_THAT(early, IsEmpty());
+  ASSERT_OK_AND_ASSIGN(auto at_t0, Claim(kT0, kT0 + absl::Hours(2)));
+  EXPECT_THAT(IdsOf(at_t0), ElementsAre(DeliveryId("now", "hartford-pd")));
+  ASSERT_OK_AND_ASSIGN(auto at_5m, Claim(kT0 + absl::Minutes(5), kT0 + absl::Minutes(6)));
+  EXPECT_THAT(IdsOf(at_5m), ElementsAre(DeliveryId("soon", "hartford-pd")));
+}
+
+TEST_P(OutboxConformanceTest, ClaimTakesAtMostTheLimit) {
+  ASSERT_OK(Create(Referral("a", {"p1", "p2", "p3", "p4", "p5"})));
+  std::set<std::string> claimed;
+  for (size_t expected : {2u, 2u, 1u, 0u}) {
+    ASSERT_OK_AND_ASSIGN(auto batch, Claim(kT0, kT0 + kLease, /*limit=*/2));
+    EXPECT_EQ(batch.size(), expected);
+    for (const auto& d : batch) EXPECT_TRUE(claimed.insert(d.delivery_id).second) << d.delivery_id;
+  }
+  EXPECT_EQ(claimed.size(), 5u);
+}
+
+TEST_P(OutboxConformanceTest, AClaimIsInFlightWithOneMoreAttemptAndALease) {
+  ASSERT_OK(Create(Referral("a")));
+  ASSERT_OK_AND_ASSIGN(auto claimed, Claim(kT0, kT0 + kLease));
+  ASSERT_EQ(claimed.size(), 1u);
+  for (const DeliveryRecord& d : {claimed[0], Must(store().GetDelivery(claimed[0].delivery_id))}) {
+    EXPECT_EQ(d.state, v1::IN_FLIGHT);
+    EXPECT_EQ(d.attempts, 1u);
+    EXPECT_EQ(d.last_attempt_at, kT0);
+    EXPECT_EQ(d.lease_until, kT0 + kLease);
+    EXPECT_TRUE(d.transport_ref.empty());
+  }
+}
+
+// Verifies a claim never handed off is taken by nobody while its lease
+// runs, and by the next claimer once it expired (a crashed claimer).
+TEST_P(OutboxConformanceTest, AClaimIsClaimableAgainOnlyOnceItsLeaseExpired) {
+  ASSERT_OK(Create(Referral("a")));
+  ASSERT_OK_AND_ASSIGN(auto first, Claim(kT0, kT0 + kLease));
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(auto during, Claim(kT0 + kLease - absl::Seconds(1), kT0 + absl::Hours(1)));
+  EXPECT_THAT(during, IsEmpty());
+  const absl::Time later = kT0 + kLease + absl::Seconds(1);
+  ASSERT_OK_AND_ASSIGN(auto again, Claim(later, later + kLease));
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].delivery_id, first[0].delivery_id);
+  EXPECT_EQ(again[0].state, v1::IN_FLIGHT);
+  EXPECT_EQ(again[0].attempts, 2u);
+  EXPECT_EQ(again[0].last_attempt_at, later);
+  EXPECT_EQ(again[0].lease_until, later + kLease);
+}
+
+TEST_P(OutboxConformanceTest, AClaimHandedOffIsNeverClaimedAgain) {
+  ASSERT_OK(Create(Referral("a")));
+  ASSERT_OK_AND_ASSIGN(auto appended, ClaimAndAppend(kT0));
+  ASSERT_EQ(appended.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(auto much_later, Claim(kT0 + absl::Hours(48), kT0 + absl::Hours(49)));
+  EXPECT_THAT(much_later, IsEmpty());
+  ASSERT_OK_AND_ASSIGN(auto d, store().GetDelivery(DeliveryId("a", "hartford-pd")));
+  EXPECT_EQ(d.state, v1::IN_FLIGHT);
+  EXPECT_EQ(d.attempts, 1u);
+  EXPECT_FALSE(d.transport_ref.empty());
+}
+
+TEST_P(OutboxConformanceTest, RetryLaterMakesTheDeliveryPendingAtItsNextAttempt) {
+  ASSERT_OK(Create(Referral("a")));
+  ASSERT_OK_AND_ASSIGN(auto claimed, Claim(kT0, kT0 + kLease));
+  ASSERT_EQ(claimed.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(auto head, store().AuditHead());
+  const DeliveryOutcome retry =
+      RetryLater(claimed[0], kT0 + absl::Seconds(2), kT0 + absl::Minutes(5));
+  ASSERT_OK(store().RecordOutcomes({&retry, 1}));
+
+  ASSERT_OK_AND_ASSIGN(auto d, store().GetDelivery(claimed[0].delivery_id));
+  EXPECT_EQ(d.state, v1::PENDING);
+  EXPECT_EQ(d.next_attempt_at, kT0 + absl::Minutes(5));
+  EXPECT_EQ(d.attempts, 1u);
+  EXPECT_EQ(d.last_error, retry.error);
+  EXPECT_FALSE(d.lease_until.has_value());
+  EXPECT_EQ(Must(store().AuditHead()).size, head.size + 1);
+
+  EXPECT_THAT(Must(Claim(kT0 + absl::Minutes(4), kT0 + absl::Minutes(5))), IsEmpty());
+  ASSERT_OK_AND_ASSIGN(auto retried, Claim(kT0 + absl::Minutes(5), kT0 + absl::Minutes(6)));
+  ASSERT_EQ(retried.size(), 1u);
+  EXPECT_EQ(retried[0].attempts, 2u);
+}
+
+TEST_P(OutboxConformanceTest, AnAttemptThatNeverReachedThePartnerGivesItsAttemptBack) {
+  ASSERT_OK(Create(Referral("a")));
+  ASSERT_OK_AND_ASSIGN(auto claimed, Claim(kT0, kT0 + kLease));
+  ASSERT_EQ(claimed.size(), 1u);
+  DeliveryOutcome skipped = RetryLater(claimed[0], kT0, kT0 + absl::Minutes(1));
+  skipped.attempted = false;  // e.g. the partner's circuit was open
+  ASSERT_OK(store().RecordOutcomes({&skipped, 1}));
+  ASSERT_OK_AND_ASSIGN(auto d, store().GetDelivery(claimed[0].delivery_id));
+  EXPECT_EQ(d.state, v1::PENDING);
+  EXPECT_EQ(d.attempts, 0u);
+}
+
+TEST_P(OutboxConformanceTest, DeliveredRecordsWhenAndWhereAndIsNeverClaimedAgain) {
+  ASSERT_OK(Create(Referral("a")));
+  ASSERT_OK_AND_ASSIGN(auto claimed, Claim(kT0, kT0 + kLease));
+  ASSERT_EQ(claimed.size(), 1u);
+  const DeliveryOutcome delivered =
+      Delivered(claimed[0], kT0 + absl::Seconds(3), "smtp:<msg-1@hart.example>");
+  ASSERT_OK(store().RecordOutcomes({&delivered, 1}));
+  ASSERT_OK_AND_ASSIGN(auto d, store().GetDelivery(claimed[0].delivery_id));
+  EXPECT_EQ(d.state, v1::DELIVERED);
+  EXPECT_EQ(d.delivered_at, kT0 + absl::Seconds(3));
+  EXPECT_EQ(d.transport_ref, "smtp:<msg-1@hart.example>");
+  EXPECT_FALSE(d.lease_until.has_value());
+  EXPECT_THAT(Must(Claim(kT0 + absl::Hours(48), kT0 + absl::Hours(49))), IsEmpty());
+}
+
+// Verifies DEAD is final and pulls the delivery's escalation ladder forward.
+TEST_P(OutboxConformanceTest, DeadIsFinalAndStartsTheLadderNow) {
+  NewReferral a = Referral("a");
+  a.timers.push_back(LadderTimer(a.deliveries[0], "tmr_ladder_1", 1, kT0 + absl::Hours(72)));
+  ASSERT_OK(Create(a));
+  ASSERT_OK_AND_ASSIGN(auto claimed, Claim(kT0, kT0 + kLease));
+  ASSERT_EQ(claimed.size(), 1u);
+  DeliveryOutcome dead = Dead(claimed[0], kT0 + absl::Seconds(5));
+  dead.ladder = LadderTrigger{kT0 + absl::Seconds(5), kT0 + absl::Seconds(5), v1::UNDELIVERABLE};
+  ASSERT_OK(store().RecordOutcomes({&dead, 1}));
+
+  ASSERT_OK_AND_ASSIGN(auto d, store().GetDelivery(claimed[0].delivery_id));
+  EXPECT_EQ(d.state, v1::DEAD);
+  EXPECT_EQ(d.last_error, dead.error);
+  EXPECT_THAT(Must(Claim(kT0 + absl::Hours(48), kT0 + absl::Hours(49))), IsEmpty());
+  ASSERT_OK_AND_ASSIGN(auto timers, store().PendingTimers(ReferralId("a")));
+  ASSERT_EQ(timers.size(), 1u);
+  EXPECT_EQ(timers[0].due_at, kT0 + absl::Seconds(5));
+  EXPECT_EQ(timers[0].base_at, kT0 + absl::Seconds(5));
+  EXPECT_EQ(timers[0].reason, v1::UNDELIVERABLE);
+}
+
+// Verifies an outcome that arrives after the delivery moved on (acknowledged
+// while the attempt ran) changes nothing and writes no audit event.
+TEST_P(OutboxConformanceTest, AnOutcomeForADeliveryNoLongerInFlightChangesNothing) {
+  ASSERT_OK(Create(Referral("a")));
+  ASSERT_OK_AND_ASSIGN(auto claimed, Claim(kT0, kT0 + kLease));
+  ASSERT_EQ(claimed.size(), 1u);
+  ASSERT_OK(
+      store().ApplyAck(Accepted(claimed[0].delivery_id, v1::IN_FLIGHT, kT0 + absl::Seconds(1))));
+  ASSERT_OK_AND_ASSIGN(auto head, store().AuditHead());
+  const DeliveryOutcome dead = Dead(claimed[0], kT0 + absl::Seconds(2));
+  ASSERT_OK(store().RecordOutcomes({&dead, 1}));
+  EXPECT_EQ(StateOf(claimed[0].delivery_id).value_or(v1::DELIVERY_STATE_UNSPECIFIED),
+            v1::ACKNOWLEDGED);
+  EXPECT_EQ(Must(store().AuditHead()).size, head.size);
+}
+
+TEST_P(OutboxConformanceTest, OutcomesOfOneCallAreEachRecorded) {
+  ASSERT_OK(Create(Referral("a", {"p1", "p2", "p3"})));
+  ASSERT_OK_AND_ASSIGN(auto claimed, Claim(kT0, kT0 + kLease));
+  ASSERT_EQ(claimed.size(), 3u);
+  const std::vector<DeliveryOutcome> outcomes = {
+      RetryLater(claimed[0], kT0, kT0 + absl::Minutes(1)), Delivered(claimed[1], kT0, "ref-2"),
+      Dead(claimed[2], kT0)};
+  ASSERT_OK(store().RecordOutcomes(outcomes));
+  EXPECT_EQ(StateOf(claimed[0].delivery_id).value_or(v1::DELIVERY_STATE_UNSPECIFIED), v1::PENDING);
+  EXPECT_EQ(StateOf(claimed[1].delivery_id).value_or(v1::DELIVERY_STATE_UNSPECIFIED),
+            v1::DELIVERED);
+  EXPECT_EQ(StateOf(claimed[2].delivery_id).value_or(v1::DELIVERY_STATE_UNSPECIFIED), v1::DEAD);
+}
+
+// Verifies ReleaseClaims gives back what a dead process claimed but never
+// handed off (due now), and leaves handed-off deliveries alone.
+TEST_P(OutboxConformanceTest, ReleaseClaimsMakesUnsentClaimsPendingDueNow) {
+  ASSERT_OK(Create(Referral("a", {"unsent", "sent"})));
+  ASSERT_OK_AND_ASSIGN(auto claimed, Claim(kT0, kT0 + absl::Hours(1)));
+  ASSERT_EQ(claimed.size(), 2u);
+  const DeliveryRecord& sent = claimed[0].agency_id == "sent" ? claimed[0] : claimed[1];
+  const FeedAppend append = FeedAppendFor(sent);
+  ASSERT_OK(store().AppendToFeeds({&append, 1}, kT0));
+
+  const absl::Time restart = kT0 + absl::Minutes(2);
+  ASSERT_OK(store().ReleaseClaims(restart));
+  ASSERT_OK_AND_ASSIGN(auto unsent, store().GetDelivery(DeliveryId("a", "unsent")));
+  EXPECT_EQ(unsent.state, v1::PENDING);
+  EXPECT_EQ(unsent.next_attempt_at, restart);
+  EXPECT_FALSE(unsent.lease_until.has_value());
+  ASSERT_OK_AND_ASSIGN(auto handed_off, store().GetDelivery(DeliveryId("a", "sent")));
+  EXPECT_EQ(handed_off.state, v1::IN_FLIGHT);
+  EXPECT_FALSE(handed_off.transport_ref.empty());
+
+  ASSERT_OK_AND_ASSIGN(auto reclaimed, Claim(restart, restart + kLease));
+  EXPECT_THAT(IdsOf(reclaimed), ElementsAre(DeliveryId("a", "unsent")));
+}
+
+TEST_P(OutboxConformanceTest, AClaimSurvivesARestartUntilReleased) {
+  ASSERT_OK(Create(Referral("a")));
+  ASSERT_OK_AND_ASSIGN(auto claimed, Claim(kT0, kT0 + absl::Hours(1)));
+  ASSERT_EQ(claimed.size(), 1u);
+  ASSERT_OK(Reopen());
+  EXPECT_THAT(Must(Claim(kT0 + absl::Minutes(1), kT0 + absl::Hours(2))), IsEmpty());
+  ASSERT_OK(store().ReleaseClaims(kT0 + absl::Minutes(1)));
+  ASSERT_OK_AND_ASSIGN(auto reclaimed, Claim(kT0 + absl::Minutes(1), kT0 + absl::Hours(2)));
+  ASSERT_EQ(reclaimed.size(), 1u);
+  EXPECT_EQ(reclaimed[0].attempts, 2u);
+}
+
+TEST_P(OutboxConformanceTest, NextDueTimeIsEmptyWithNothingToDo) {
+  ASSERT_OK_AND_ASSIGN(auto next, store().NextDueTime());
+  EXPECT_FALSE(next.has_value());
+}
+
+// Verifies NextDueTime follows pending deliveries and the leases of unsent
+// claims, and forgets deliveries that finished.
+TEST_P(OutboxConformanceTest, NextDueTimeIsTheEarliestDueDeliveryOrExpiringClaim) {
+  ASSERT_OK(Create(Referral("a", {"hartford-pd"}, kT0)));
+  ASSERT_OK(Create(Referral("b", {"hartford-pd"}, kT0 + absl::Minutes(30))));
+  EXPECT_EQ(store().NextDueTime().value_or(std::nullopt), kT0);
+  ASSERT_OK_AND_ASSIGN(auto claimed, Claim(kT0, kT0 + kLease));
+  ASSERT_EQ(claimed.size(), 1u);
+  EXPECT_EQ(store().NextDueTime().value_or(std::nullopt), kT0 + kLease);
+  const DeliveryOutcome delivered = Delivered(claimed[0], kT0, "ref-1");
+  ASSERT_OK(store().RecordOutcomes({&delivered, 1}));
+  EXPECT_EQ(store().NextDueTime().value_or(std::nullopt), kT0 + absl::Minutes(30));
+}
+
+// Verifies concurrent claimers (replicas, for a shared backend) never get
+// the same delivery: every delivery is claimed exactly once.
+TEST_P(OutboxConformanceTest, ConcurrentClaimersNeverShareADelivery) {
+  std::vector<std::string> agencies;
+  for (int i = 0; i < 10; ++i) agencies.push_back("p" + std::to_string(i));
+  for (const char* key : {"a", "b", "c", "d"}) ASSERT_OK(Create(Referral(key, agencies)));
+  absl::Mutex mu;
+  std::vector<std::string> claimed;
+  std::vector<absl::Status> errors;
+  std::vector<std::thread> claimers;
+  for (int t = 0; t < 4; ++t) {
+    claimers.emplace_back([&] {
+      for (;;) {
+        auto batch = store().ClaimDueDeliveries(kT0, kT0 + absl::Hours(1), 3);
+        absl::MutexLock lock(&mu);
+        if (!batch.ok()) {
+          errors.push_back(batch.status());
+          return;
+        }
+        if (batch->empty()) return;
+        for (const auto& d : *batch) claimed.push_back(d.delivery_id);
+      }
+    });
+  }
+  for (auto& t : claimers) t.join();
+  EXPECT_THAT(errors, IsEmpty());
+  const std::set<std::string> distinct(claimed.begin(), claimed.end());
+  EXPECT_EQ(claimed.size(), 40u);
+  EXPECT_EQ(distinct.size(), claimed.size());
+}
+
+}  // namespace
+}  // namespace hart::conformance

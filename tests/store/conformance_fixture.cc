@@ -27,9 +27,9 @@ void StoreConformanceTest::TearDown() {
   backend_.reset();
 }
 
-absl::Status StoreConformanceTest::Reopen() {
+absl::Status StoreConformanceTest::Reopen(const std::string& broker_id) {
   store_.reset();
-  auto store = backend_->Open();
+  auto store = backend_->Open(broker_id);
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
   return absl::OkStatus();

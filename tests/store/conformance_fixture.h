@@ -32,10 +32,11 @@ class StoreConformanceTest : public ::testing::TestWithParam<StoreBackendFactory
   void TearDown() override;
 
   Store& store() { return *store_; }
-  StoreBackend& backend() { return *backend_; }
+  BackendUnderTest& backend() { return *backend_; }
 
   // Destroys the Store and opens the backend again: a broker restart.
-  absl::Status Reopen();
+  // `broker_id` names the claims the reopened store makes.
+  absl::Status Reopen(const std::string& broker_id = "broker");
 
   // True if this backend lists `bug_id` among its known bugs; the test then
   // skips: if (KnownBug("id")) GTEST_SKIP() << "id: what is wrong";
@@ -57,7 +58,7 @@ class StoreConformanceTest : public ::testing::TestWithParam<StoreBackendFactory
   absl::StatusOr<v1::DeliveryState> StateOf(const std::string& delivery_id);
 
  private:
-  std::unique_ptr<StoreBackend> backend_;
+  std::unique_ptr<BackendUnderTest> backend_;
   std::unique_ptr<Store> store_;
 };
 

@@ -122,6 +122,7 @@ DeliveryOutcome Outcome(const DeliveryRecord& claimed, v1::DeliveryState state, 
                         const std::string& action) {
   DeliveryOutcome o;
   o.delivery_id = claimed.delivery_id;
+  o.attempt = claimed.attempts;  // the claim's fencing value
   o.new_state = state;
   o.at = at;
   o.next_attempt_at = at;
@@ -184,6 +185,7 @@ EscalationWrite EscalationStep(const TimerRecord& fired, const DeliveryRecord& e
                                std::optional<TimerRecord> next) {
   EscalationWrite w;
   w.fired_timer_id = fired.timer_id;
+  w.fired_timer_lease = fired.lease;
   EscalationRecord e;
   e.at = at;
   e.referral_id = escalated.referral_id;

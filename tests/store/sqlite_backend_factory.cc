@@ -7,15 +7,15 @@
 #include "absl/strings/str_cat.h"
 #include "broker/common/crypto_random.h"
 #include "broker/crypto/key_ring.h"
-#include "broker/store/sqlite/sqlite_store.h"
+#include "broker/store/store_factory.h"
 #include "tests/support/test_support.h"
 
 namespace hart::conformance {
 namespace {
 
-class SqliteBackend final : public StoreBackend {
+class SqliteBackend final : public BackendUnderTest {
  public:
-  static absl::StatusOr<std::unique_ptr<StoreBackend>> Create() {
+  static absl::StatusOr<std::unique_ptr<BackendUnderTest>> Create() {
     auto backend = std::unique_ptr<SqliteBackend>(new SqliteBackend());
     auto keys = crypto::KeyRing::Load(backend->root_.path() + "/keys",
                                       /*create_if_empty=*/true, backend->random_);
@@ -24,10 +24,13 @@ class SqliteBackend final : public StoreBackend {
     return backend;
   }
 
-  absl::StatusOr<std::unique_ptr<Store>> Open() override {
-    auto store = SqliteStore::Open(DataDir(), keys_.get());
-    if (!store.ok()) return store.status();
-    return std::unique_ptr<Store>(std::move(*store));
+  absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& broker_id) override {
+    StoreOpenOptions options;
+    options.backend = "sqlite";
+    options.data_dir = DataDir();
+    options.broker_id = broker_id;
+    options.keys = keys_.get();
+    return OpenStore(options);
   }
 
   absl::StatusOr<std::string> RawBytes() override {
@@ -60,17 +63,8 @@ class SqliteBackend final : public StoreBackend {
 StoreBackendFactory SqliteBackendFactory() {
   return {.name = "sqlite",
           .create = &SqliteBackend::Create,
-          // Contract deviations found by the suite (store.h: "NOT_FOUND for
-          // unknown ids"); each skips one test in error_conformance_test.cc.
-          // Remove an id once SqliteStore is fixed.
-          .known_bugs = {
-              // ApplyAck of an unknown delivery answers ABORTED.
-              "ack-of-unknown-delivery-not-found",
-              // AppendToFeeds of an unknown delivery answers ALREADY_EXISTS.
-              "feed-append-of-unknown-delivery-not-found",
-              // SealReferral of an unknown referral answers FAILED_PRECONDITION.
-              "seal-of-unknown-referral-not-found",
-          }};
+          // Contract deviations found by the suite; none open.
+          .known_bugs = {}};
 }
 
 }  // namespace hart::conformance

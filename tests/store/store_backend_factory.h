@@ -20,13 +20,15 @@ namespace hart::conformance {
 
 // One backend instance, owned by one test. Destroying it removes everything
 // it persisted (cleanup); every Store it opened must be destroyed first.
-class StoreBackend {
+class BackendUnderTest {
  public:
-  virtual ~StoreBackend() = default;
+  virtual ~BackendUnderTest() = default;
 
   // Opens the store: the first time an empty one, afterwards the same data
   // again, as a restarted broker sees it. At most one Store at a time.
-  virtual absl::StatusOr<std::unique_ptr<Store>> Open() = 0;
+  // `broker_id` names the claims this store makes (StoreOpenOptions).
+  virtual absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& broker_id) = 0;
+  absl::StatusOr<std::unique_ptr<Store>> Open() { return Open("broker"); }
 
   // Every byte the backend persisted, concatenated in any order (for SQLite
   // every file of the data directory, WAL included). Tests search it for
@@ -39,7 +41,7 @@ struct StoreBackendFactory {
   std::string name;
   // Makes a fresh, empty backend instance. UNAVAILABLE skips the test (e.g.
   // a server-backed store with no server configured on this machine).
-  std::function<absl::StatusOr<std::unique_ptr<StoreBackend>>()> create;
+  std::function<absl::StatusOr<std::unique_ptr<BackendUnderTest>>()> create;
   // Ids of known bugs of this backend (see KnownBug in conformance_fixture.h):
   // the tests that reveal them are skipped for this backend only, and run
   // again as soon as the id is removed from here.

@@ -23,7 +23,11 @@ absl::StatusOr<uint64_t> SqliteBackend::WriteAck(SqliteDb& db, const AckWrite& w
       .Bind(4, int64_t{business}).Bind(5, at).Bind(6, w.delivery_id)
       .Bind(7, int64_t{w.expected_state});
   HART_RETURN_IF_ERROR(update->Run());
-  if (db.Changes() != 1) return absl::AbortedError("delivery changed state concurrently; retry");
+  if (db.Changes() != 1) {
+    HART_ASSIGN_OR_RETURN(known, sqlite::DeliveryExists(db, w.delivery_id));
+    if (!known) return absl::NotFoundError(absl::StrCat("no delivery ", w.delivery_id));
+    return absl::AbortedError("delivery changed state concurrently; retry");
+  }
   HART_ASSIGN_OR_RETURN(insert, db.Prepare(
       "INSERT INTO acks (delivery_id, kind, note, actor, recorded_at) VALUES (?, ?, ?, ?, ?)"));
   insert->Bind(1, w.delivery_id).Bind(2, int64_t{w.ack.kind()}).BindBlob(3, w.sealed_note)
@@ -49,8 +53,11 @@ absl::StatusOr<std::vector<absl::StatusOr<uint64_t>>> SqliteBackend::ApplyAcks(
     results.clear();
     for (const AckWrite& w : writes) {
       auto index = WriteAck(db, w);
-      // A lost compare-and-set wrote nothing: it concerns that item only.
-      if (!index.ok() && !absl::IsAborted(index.status())) return index.status();
+      // A lost compare-and-set or an unknown delivery wrote nothing: it
+      // concerns that item only.
+      if (!index.ok() && !absl::IsAborted(index.status()) && !absl::IsNotFound(index.status())) {
+        return index.status();
+      }
       results.push_back(std::move(index));
     }
     return absl::OkStatus();

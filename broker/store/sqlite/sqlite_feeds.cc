@@ -49,6 +49,8 @@ absl::StatusOr<FeedAppendResult> SqliteBackend::AppendFeedEvent(SqliteDb& db, co
     return FeedAppendResult{a.delivery_id, existing->Text(0),
                             static_cast<uint64_t>(existing->Int(1))};
   }
+  HART_ASSIGN_OR_RETURN(known, sqlite::DeliveryExists(db, a.delivery_id));
+  if (!known) return absl::NotFoundError(absl::StrCat("no delivery ", a.delivery_id));
   HART_ASSIGN_OR_RETURN(head, db.Prepare(
       "INSERT INTO feed_heads (agency_id, last_sequence) VALUES (?, 1) "
       "ON CONFLICT (agency_id) DO UPDATE SET last_sequence = last_sequence + 1 "

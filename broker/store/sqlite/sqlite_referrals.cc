@@ -181,8 +181,12 @@ absl::StatusOr<SealResult> SqliteBackend::SealReferral(const SealWrite& w) {
     mark->Bind(1, at).Bind(2, w.referral_id);
     HART_RETURN_IF_ERROR(mark->Run());
     if (db.Changes() != 1) {
+      HART_ASSIGN_OR_RETURN(exists, db.Prepare("SELECT 1 FROM referrals WHERE referral_id = ?"));
+      exists->Bind(1, w.referral_id);
+      HART_ASSIGN_OR_RETURN(known, exists->Step());
+      if (!known) return absl::NotFoundError(absl::StrCat("no referral ", w.referral_id));
       return absl::FailedPreconditionError(
-          absl::StrCat("referral ", w.referral_id, " is unknown or already sealed"));
+          absl::StrCat("referral ", w.referral_id, " is already sealed"));
     }
     // Destroying the wrapped data key is what makes the PII unrecoverable,
     // including any copy of the ciphertext in backups or the WAL.

@@ -146,6 +146,12 @@ absl::Status StopLadder(SqliteDb& db, const std::string& delivery_id, absl::Time
   return update->Run();
 }
 
+absl::StatusOr<bool> DeliveryExists(SqliteDb& db, const std::string& delivery_id) {
+  HART_ASSIGN_OR_RETURN(stmt, db.Prepare("SELECT 1 FROM deliveries WHERE delivery_id = ?"));
+  stmt->Bind(1, delivery_id);
+  return stmt->Step();
+}
+
 std::string JoinTargets(const std::vector<v1::EscalationTarget>& targets) {
   std::vector<std::string> numbers;
   for (auto t : targets) numbers.push_back(absl::StrCat(static_cast<int>(t)));

@@ -60,6 +60,10 @@ absl::Status TriggerLadder(SqliteDb& db, const std::string& delivery_id,
 absl::Status StopLadder(SqliteDb& db, const std::string& delivery_id, absl::Time at);
 
 EscalationRecord ReadEscalation(const Statement& s);
+
+// Whether a delivery with this id exists (to tell NOT_FOUND from a lost
+// compare-and-set).
+absl::StatusOr<bool> DeliveryExists(SqliteDb& db, const std::string& delivery_id);
 std::string JoinTargets(const std::vector<v1::EscalationTarget>& targets);
 
 }  // namespace hart::sqlite

@@ -1,41 +1,13 @@
-// The gRPC edge's pure parts: error mapping, identities, time wording.
+// The gRPC edge's pure parts: identities, time wording (error mapping:
+// status_mapping_test.cc).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "broker/api/identity.h"
-#include "broker/api/status_mapping.h"
-#include "broker/common/field_violations.h"
 #include "broker/common/time_util.h"
-#include "google/rpc/error_details.pb.h"
-#include "google/rpc/status.pb.h"
 
 namespace hart {
 namespace {
-
-TEST(StatusMappingTest, KeepsCodeAndMessageForEveryCanonicalCode) {
-  for (int code = 1; code <= 16; ++code) {
-    const absl::Status status(static_cast<absl::StatusCode>(code), "why");
-    const grpc::Status mapped = ToGrpcStatus(status);
-    EXPECT_EQ(static_cast<int>(mapped.error_code()), code);
-    EXPECT_EQ(mapped.error_message(), "why");
-    EXPECT_TRUE(mapped.error_details().empty());
-  }
-  EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
-}
-
-TEST(StatusMappingTest, CarriesFieldViolationsAsBadRequestDetails) {
-  const grpc::Status mapped = ToGrpcStatus(InvalidArgumentWithViolations(
-      "2 problems", {{"child.town", "is unknown"}, {"receivedAt", "is in the future"}}));
-  EXPECT_EQ(mapped.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  google::rpc::Status details;
-  ASSERT_TRUE(details.ParseFromString(mapped.error_details()));
-  ASSERT_EQ(details.details_size(), 1);
-  google::rpc::BadRequest bad_request;
-  ASSERT_TRUE(details.details(0).UnpackTo(&bad_request));
-  ASSERT_EQ(bad_request.field_violations_size(), 2);
-  EXPECT_EQ(bad_request.field_violations(0).field(), "child.town");
-  EXPECT_EQ(bad_request.field_violations(1).description(), "is in the future");
-}
 
 TEST(IdentityTest, ParsesEveryRole) {
   auto agency = ParseIdentityUri("spiffe://hart.ct.gov/agency/hartford-pd");

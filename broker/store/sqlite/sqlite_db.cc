@@ -1,23 +1,66 @@
 #include "broker/store/sqlite/sqlite_db.h"
 
 #include "absl/strings/str_cat.h"
+#include "broker/store_errors.h"
 
 namespace hart::sqlite {
 
-absl::Status SqliteError(sqlite3* db, int rc, const std::string& what) {
-  const std::string message =
-      absl::StrCat("sqlite ", what, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+namespace {
+
+constexpr char kBackend[] = "sqlite";
+
+// `rc` as precisely as the connection knows it: sqlite3_exec and a few other
+// paths may report only the primary code of an extended one.
+int ExtendedCode(sqlite3* db, int rc) {
+  if (db == nullptr || rc != (rc & 0xff)) return rc;
+  const int extended = sqlite3_extended_errcode(db);
+  return (extended & 0xff) == rc ? extended : rc;
+}
+
+// SQLite's text, which names tables, columns, constraints or the file, never
+// a bound value. `detail` overrides sqlite3_errmsg when the caller has it.
+absl::Status MakeError(int rc, const std::string& what, const char* detail) {
+  return BackendError(StatusCodeForSqlite(rc),
+                      absl::StrCat("sqlite ", what, ": ", detail ? detail : sqlite3_errstr(rc)),
+                      kBackend);
+}
+
+}  // namespace
+
+absl::StatusCode StatusCodeForSqlite(int rc) {
+  switch (rc) {
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+    case SQLITE_CONSTRAINT_UNIQUE:
+      return absl::StatusCode::kAlreadyExists;
+    default:
+      break;
+  }
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
     case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PROTOCOL:
+    // The file or its file system became read-only (permissions, a mount
+    // remounted read-only after I/O errors): the operator's to fix, and
+    // nothing was written, so retrying later is right.
+    case SQLITE_READONLY:
+      return absl::StatusCode::kUnavailable;
     case SQLITE_FULL:
-      return absl::UnavailableError(message);
-    case SQLITE_CONSTRAINT:
-      return absl::AlreadyExistsError(message);
+      return absl::StatusCode::kResourceExhausted;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return absl::StatusCode::kDataLoss;
     default:
-      return absl::InternalError(message);
+      // Includes NOT NULL, CHECK, FOREIGN KEY and trigger constraint failures:
+      // the broker wrote something malformed.
+      return absl::StatusCode::kInternal;
   }
+}
+
+absl::Status SqliteError(sqlite3* db, int rc, const std::string& what) {
+  const int code = ExtendedCode(db, rc);
+  return MakeError(code, what, db ? sqlite3_errmsg(db) : nullptr);
 }
 
 absl::StatusOr<bool> Statement::Step() {
@@ -71,10 +114,9 @@ absl::Status SqliteDb::Exec(const std::string& sql) {
   char* err = nullptr;
   const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
   if (rc != SQLITE_OK) {
-    std::string message = err ? err : sqlite3_errstr(rc);
+    absl::Status status = MakeError(ExtendedCode(db_, rc), "exec", err);
     sqlite3_free(err);
-    absl::Status base = SqliteError(nullptr, rc, "exec");
-    return absl::Status(base.code(), absl::StrCat("sqlite exec: ", message));
+    return status;
   }
   return absl::OkStatus();
 }

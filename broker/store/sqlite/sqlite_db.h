@@ -1,5 +1,6 @@
 // Thin RAII helpers over the SQLite C API: a connection with a statement
-// cache, and a statement binder/reader. Errors become absl::Status.
+// cache, and a statement binder/reader. Errors become absl::Status following
+// the store's error contract (broker/include/broker/store_errors.h).
 //
 // Thread safety: a SqliteDb is used by one thread at a time (the store
 // guards each connection).
@@ -82,6 +83,14 @@ class SqliteDb {
   std::map<std::string, sqlite3_stmt*> cache_;
 };
 
+// The store's error code (broker/include/broker/store_errors.h) for a SQLite
+// result code, primary or extended.
+absl::StatusCode StatusCodeForSqlite(int rc);
+
+// The status for a failed SQLite call: StatusCodeForSqlite of `rc` (refined
+// by the connection's extended code when `rc` is only the primary one), and
+// "sqlite <what>: <SQLite's message>" marked as backend text (BackendError),
+// so the gRPC edge never shows it to a client.
 absl::Status SqliteError(sqlite3* db, int rc, const std::string& what);
 
 // Steps `stmt` to the end, mapping every row with `read(stmt)`.

@@ -1,6 +1,7 @@
 #include "broker/ack_endpoint/ack_http_endpoint.h"
 
 #include "broker/common/callback_gate.h"
+#include "broker/common/client_facing_status.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -332,11 +333,13 @@ void Session::Reply(absl::Status status, const std::string& json_body) {
   response_.set(http::field::content_type, "application/json");
   response_.set(http::field::cache_control, "no-store");
   response_.keep_alive(keep_alive_);
+  // Failures reach the partner redacted, as at the gRPC edge.
+  const absl::Status client = ClientFacingStatus(status);
   response_.body() =
       status.ok() ? json_body
                   : absl::StrCat("{\"error\":{\"code\":\"",
-                                 absl::StatusCodeToString(status.code()), "\",\"message\":\"",
-                                 JsonEscape(std::string(status.message())), "\"}}");
+                                 absl::StatusCodeToString(client.code()), "\",\"message\":\"",
+                                 JsonEscape(std::string(client.message())), "\"}}");
   response_.prepare_payload();
   http::async_write(stream_, response_,
                     [self = shared_from_this()](beast::error_code ec, size_t) {

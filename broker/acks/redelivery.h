@@ -7,6 +7,8 @@
 
 #include "absl/status/statusor.h"
 #include "broker/acks/ladders.h"
+#include "broker/common/ids.h"
+#include "broker/routing/geography.h"
 #include "broker/clock.h"
 #include "broker/store.h"
 

@@ -1,43 +1,16 @@
-// The one place internal statuses become what a client sees.
-//
-// A client sees the code and message our own code wrote when both are
-// meant for it: INVALID_ARGUMENT (with its BadRequest field violations as
-// google.rpc.Status details, the grpc-status-details-bin trailer),
-// NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION, PERMISSION_DENIED,
-// UNAUTHENTICATED, RESOURCE_EXHAUSTED (rate and stream limits), ABORTED,
-// DEADLINE_EXCEEDED, CANCELLED, OUT_OF_RANGE and UNIMPLEMENTED pass through.
-//
-// Everything else is redacted: the client gets a fixed message with a
-// reference ("internal error; reference 3f9a0c7e21b4"), and the log gets the
-// reference, both codes and the original message. Redacted are
-//   - every INTERNAL, UNKNOWN and DATA_LOSS status (the client gets INTERNAL)
-//     and every UNAVAILABLE one (the client gets UNAVAILABLE: retry later),
-//     whoever built it: these are the codes of failures, and their messages
-//     are not written for a client (backends other than SQLite, crypto and
-//     callers that copy a store message into their own text build them
-//     without any marker);
-//   - every status a backend marked as carrying its own text
-//     (store_errors.h, BackendError), whatever its code: the code is kept
-//     (a full disk stays RESOURCE_EXHAUSTED, a key collision ALREADY_EXISTS)
-//     but the message is replaced.
-// Redacting by code is the safe default: a failure message nobody vetted
-// for clients cannot leak SQL, file paths or partner text. A redacted
-// status keeps no details.
-//
-// The reference is random (not derived from the message), so a support
-// request quoting it finds the one log line with the cause.
+// The one place internal statuses become a grpc::Status: the client-facing
+// form (broker/common/client_facing_status.h says what passes through and
+// what is redacted with a logged reference) with INVALID_ARGUMENT's
+// BadRequest field violations as google.rpc.Status details.
 //
 // Thread safety: safe to call from any thread.
 #pragma once
 
 #include "absl/status/status.h"
+#include "broker/common/client_facing_status.h"
 #include "grpcpp/support/status.h"
 
 namespace hart {
-
-// What a client may see of `status`: `status` itself, or its redacted form
-// (fixed message with a reference; the original is logged).
-absl::Status ClientFacingStatus(const absl::Status& status);
 
 // ClientFacingStatus as a grpc::Status; a BadRequest payload becomes
 // google.rpc.Status details.

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "broker/acks/ladders.h"
+#include "broker/routing/geography.h"
 #include "broker/clock.h"
 #include "broker/common/ids.h"
 #include "broker/routing/router.h"

@@ -55,22 +55,24 @@
 //   ClaimDueDeliveries    storage errors only.
 //   ReleaseClaims         storage errors only.
 //   NextDueTime           storage errors only.
-//   RecordOutcomes        storage errors only; a delivery no longer IN_FLIGHT
-//                         is skipped, not an error.
-//   AppendToFeeds         storage errors only; a delivery already on a feed
-//                         keeps its sequence.
+//   RecordOutcomes        storage errors only; an outcome whose delivery is no
+//                         longer IN_FLIGHT at its fencing value (acknowledged
+//                         meanwhile, or claimed again) is skipped, not an error.
+//   AppendToFeeds         NOT_FOUND: an unknown delivery (nothing of the batch
+//                         is stored). A delivery already on a feed keeps its
+//                         sequence.
 //   ReadFeed,             DATA_LOSS: an intake does not decrypt or parse.
 //   ReadUnreceivedFeed    NOT_FOUND: a referral has no data key, or its
 //                         key-encryption key is not in the key directory
 //                         (see "Known deviations").
 //   FeedHead              storage errors only (0 for an unknown agency).
-//   ApplyAck, ApplyAcks   ABORTED: the delivery is not in expected_state (an
-//                         unknown delivery_id also gives ABORTED: the
-//                         compare-and-set matches no row). In ApplyAcks it
-//                         is per item; any other error fails the batch.
+//   ApplyAck, ApplyAcks   ABORTED: the delivery is not in expected_state.
+//                         NOT_FOUND: an unknown delivery_id. In ApplyAcks
+//                         both are per item; any other error fails the batch.
 //                         DATA_LOSS / NOT_FOUND as for ReadFeed (the note is
 //                         encrypted under the referral's key).
-//   ApplyReferralChange   ABORTED: the referral's version moved on.
+//   ApplyReferralChange   ABORTED: the referral's version moved on, or the
+//                         fired timer was claimed again (stale lease).
 //                         NOT_FOUND: unknown referral (no data key).
 //                         FAILED_PRECONDITION: the referral is sealed, or the
 //                         fired timer is no longer pending.
@@ -83,14 +85,16 @@
 //   ClaimDueTimers        storage errors only.
 //   PendingTimers         storage errors only.
 //   ApplyEscalationStep   FAILED_PRECONDITION: the ladder step's timer is no
-//                         longer pending. ALREADY_EXISTS: a notice delivery
+//                         longer pending. ABORTED: its lease is stale (claimed
+//                         again by another broker). ALREADY_EXISTS: a notice delivery
 //                         id or the next timer id collides.
 //   ReadEscalations,      storage errors only.
 //   EscalationsOf
 //   ApplyRedelivery       ABORTED: the delivery's state moved, it was already
 //                         redelivered, or it is unknown. ALREADY_EXISTS: the
 //                         new delivery or ladder timer id collides.
-//   SealReferral          FAILED_PRECONDITION: unknown or already sealed.
+//   SealReferral          NOT_FOUND: unknown referral. FAILED_PRECONDITION:
+//                         already sealed.
 //   RewrapDataKeys        NOT_FOUND / DATA_LOSS: a wrapped key's key-encryption
 //                         key is missing or does not open it.
 //   ListReferrals         storage errors only.
@@ -109,18 +113,17 @@
 //                         already stored.
 //   ListCheckpoints       storage errors only.
 //
-//   SqliteStore::Open (not part of Store): FAILED_PRECONDITION when the data
+//   OpenStore (store_factory.h, not part of Store): INVALID_ARGUMENT for an
+//   unknown backend; for SQLite FAILED_PRECONDITION when the data
 //   directory cannot be created or its LOCK is held by another process;
 //   DATA_LOSS when the stored audit tree state does not parse.
 //
 // Known deviations, for the store's owner to settle:
 //   - A referral without a data key row, or a wrapped key whose
 //     key-encryption key is not in the key directory, surfaces as NOT_FOUND
-//     (SqliteStore::DataKey, crypto::KeyRing::Unwrap). The referral exists,
+//     (EnvelopeStore::DataKey, crypto::KeyRing::Unwrap). The referral exists,
 //     so by this contract it should be DATA_LOSS (missing row) or
 //     FAILED_PRECONDITION (key directory incomplete).
-//   - SealReferral answers FAILED_PRECONDITION for an unknown referral too;
-//     callers look the referral up first (intake/sealer.cc).
 //
 // Thread safety: the helpers below are pure functions.
 #pragma once

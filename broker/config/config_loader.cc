@@ -103,6 +103,8 @@ void ApplyConfigDefaults(cfg::BrokerConfig* config) {
   if (store->backend().empty()) store->set_backend("sqlite");
   if (store->broker_id().empty()) store->set_broker_id("broker");
   if (store->max_group_commit() == 0) store->set_max_group_commit(256);
+  if (store->executor_threads() == 0) store->set_executor_threads(4);
+  if (store->executor_queue_limit() == 0) store->set_executor_queue_limit(4096);
   auto* dispatch = config->mutable_dispatch();
   if (dispatch->max_attempts() == 0) dispatch->set_max_attempts(8);
   if (!dispatch->has_initial_backoff()) dispatch->mutable_initial_backoff()->set_seconds(2);
@@ -174,6 +176,23 @@ void ValidateRules(const cfg::BrokerConfig& config, const Geography& geo,
   }
 }
 
+// Bounds that catch a typo (an extra zero) before it costs threads or memory.
+constexpr uint32_t kMaxStoreExecutorThreads = 64;
+constexpr uint32_t kMaxStoreExecutorQueue = 1u << 20;
+
+void ValidateStoreOptions(const cfg::StoreOptions& store, std::vector<std::string>* problems) {
+  if (store.executor_threads() > kMaxStoreExecutorThreads) {
+    problems->push_back(absl::StrCat("store.executor_threads: ", store.executor_threads(),
+                                     " is too many; use 1 to ", kMaxStoreExecutorThreads,
+                                     " (default 4)"));
+  }
+  if (store.executor_queue_limit() > kMaxStoreExecutorQueue) {
+    problems->push_back(absl::StrCat("store.executor_queue_limit: ", store.executor_queue_limit(),
+                                     " is too large; use 1 to ", kMaxStoreExecutorQueue,
+                                     " (default 4096)"));
+  }
+}
+
 void ValidateFieldViews(const cfg::BrokerConfig& config,
                         std::vector<std::string>* problems) {
   std::set<int> kinds;
@@ -231,6 +250,7 @@ std::vector<std::string> ValidateConfig(const cfg::BrokerConfig& config,
   if (config.rules().empty()) problems.push_back("no rules are configured");
   ValidateRules(config, geo, &problems);
   ValidateFieldViews(config, &problems);
+  ValidateStoreOptions(config.store(), &problems);
   for (auto& p : EscalationLadders::Validate(config, geo)) problems.push_back(std::move(p));
   return problems;
 }

@@ -162,6 +162,37 @@ TEST_F(ConfigTest, RuleWithAKindNoTownResolvesIsRejected) {
               HasSubstr("no agency of kind NCMEC serves town"));
 }
 
+TEST_F(ConfigTest, StoreExecutorDefaultsApplyWhenUnsetOrZero) {
+  auto config = LoadConfig(
+      Edited("\nserver:\n", "\nstore:\n  executor_threads: 0\nserver:\n"), registry_);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->store().executor_threads(), 4u);
+  EXPECT_EQ(config->store().executor_queue_limit(), 4096u);
+}
+
+TEST_F(ConfigTest, StoreExecutorKeepsSensibleValues) {
+  auto config = LoadConfig(
+      Edited("\nserver:\n",
+             "\nstore:\n  executor_threads: 8\n  executor_queue_limit: 100\nserver:\n"),
+      registry_);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->store().executor_threads(), 8u);
+  EXPECT_EQ(config->store().executor_queue_limit(), 100u);
+}
+
+TEST_F(ConfigTest, AbsurdStoreExecutorSizesAreRejectedWithTheirRange) {
+  auto config = LoadConfig(
+      Edited("\nserver:\n",
+             "\nstore:\n  executor_threads: 4000\n  executor_queue_limit: 4000000000\n"
+             "server:\n"),
+      registry_);
+  ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  const std::string message(config.status().message());
+  EXPECT_THAT(message, HasSubstr("store.executor_threads: 4000 is too many; use 1 to 64"));
+  EXPECT_THAT(message,
+              HasSubstr("store.executor_queue_limit: 4000000000 is too large; use 1 to 1048576"));
+}
+
 TEST(AdapterRegistryTest, RegistersFindsAndRefusesDuplicates) {
   AdapterRegistry registry;
   ASSERT_TRUE(RegisterBuiltinAdapters(registry, {}).ok());

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets in build-fuzz/ (clang, ASan + UBSan) and fuzzes
+# Builds the libFuzzer targets in build-fuzz/ (clang, ASan + UBSan: the
+# Sanitize build of deploy/build.sh, which installs clang if missing) and fuzzes
 # each for SECONDS_PER_TARGET (default 60) on a copy of its seed corpus, so
 # the repository is never modified. Replays tests/fuzz/regressions first.
 # Exits non-zero if a regression fails or a fuzzer finds a crash, a leak, a
@@ -21,55 +22,11 @@ fuzz_jobs=${HART_FUZZ_JOBS:-1}
 start=$(date +%s)
 cd "$root"
 
-# --- clang with the libFuzzer runtime (Debian: clang + libclang-rt-N-dev) ---
-sudo_cmd=()
-if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
-apt_install() {
-  local missing=()
-  for pkg in "$@"; do
-    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
-      missing+=("$pkg")
-    fi
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  echo "run-fuzzers: installing ${missing[*]}"
-  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -q --no-install-recommends "${missing[@]}"
-}
-can_link_fuzzer() {
-  local dir rc=0
-  dir=$(mktemp -d)
-  printf 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }\n' \
-    >"$dir/probe.cc"
-  clang++ -fsanitize=fuzzer,address,undefined "$dir/probe.cc" -o "$dir/probe" \
-    >/dev/null 2>&1 || rc=$?
-  rm -rf "$dir"
-  return $rc
-}
-if ! command -v clang++ >/dev/null 2>&1; then apt_install clang; fi
-if ! can_link_fuzzer; then
-  clang_major=$(clang++ -dumpversion | cut -d. -f1)
-  apt_install "libclang-rt-${clang_major}-dev"
-  can_link_fuzzer || { echo "run-fuzzers: clang++ cannot link -fsanitize=fuzzer" >&2; exit 1; }
-fi
+# --- build (clang, ASan + UBSan; configured by deploy/build.sh) ---
+# deploy/test-all.sh points HART_FUZZ_BUILD_DIR at its sanitizer build, where
+# the targets are already built: then this only checks they are up to date.
 bash "$root/deploy/install-deps.sh"
-
-# --- configure (once) and build ---
-if [ -f "$build/CMakeCache.txt" ]; then
-  if ! grep -q '^CMAKE_CXX_COMPILER:.*clang' "$build/CMakeCache.txt"; then
-    echo "run-fuzzers: $build was configured with another compiler; remove it" >&2
-    exit 1
-  fi
-  generator=()
-else
-  generator=()
-  if command -v ninja >/dev/null 2>&1; then generator=(-G Ninja); fi
-fi
-CC=clang CXX=clang++ cmake -S "$root" -B "$build" "${generator[@]}" \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHART_FUZZ=ON -DHART_SANITIZE=ON -DHART_BENCH=OFF \
-  >/dev/null
-cmake --build "$build" -j "${HART_JOBS:-2}" --target "${targets[@]}"
+HART_BUILD_DIR="$build" HART_BUILD_TYPE=Sanitize bash "$root/deploy/build.sh" "${targets[@]}"
 echo "run-fuzzers: built in $(( $(date +%s) - start )) s"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}

@@ -3,7 +3,9 @@
 // acknowledged RECEIVED, then every event after `resume_after`. Reads the
 // store a page at a time, so a subscriber holds at most one page.
 //
-// Not thread-safe: one cursor per subscription, guarded by its owner.
+// Not thread-safe: one cursor per subscription, used by one thread at a
+// time. NextPage reads the store (blocking): FeedService calls it on the
+// store executor, one read at a time.
 #pragma once
 
 #include <cstdint>

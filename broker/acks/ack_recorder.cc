@@ -22,10 +22,11 @@ std::string AckActionName(v1::Acknowledgement::Kind kind) {
 }  // namespace
 
 AckRecorder::AckRecorder(Store& store, const Clock& clock, const EscalationLadders* ladders,
-                         size_t max_batch)
+                         size_t max_batch, StoreExecutor* executor)
     : store_(store),
       clock_(clock),
       ladders_(ladders),
+      executor_(executor),
       writer_([&store](std::span<const AckWrite> batch) { return store.ApplyAcks(batch); },
               max_batch) {}
 
@@ -47,6 +48,14 @@ void AckRecorder::AcknowledgeAsync(AckRequest request, Done done) {
 }
 
 void AckRecorder::Attempt(AckRequest request, int attempt, Done done) {
+  if (executor_ == nullptr) return AttemptNow(std::move(request), attempt, std::move(done));
+  // The task holds copies: a refused one is dropped, and `done` answers.
+  absl::Status queued = executor_->Submit(
+      [this, request, attempt, done] { AttemptNow(request, attempt, done); });
+  if (!queued.ok()) done(std::move(queued));
+}
+
+void AckRecorder::AttemptNow(AckRequest request, int attempt, Done done) {
   // A concurrent ack of the same delivery makes the compare-and-set lose;
   // re-read and re-decide a few times.
   if (attempt >= 5) {

@@ -2,7 +2,9 @@
 // with an audit event in the same transaction.
 //
 // Thread safety: safe to call concurrently; concurrent acks of one delivery
-// are serialised by the store's compare-and-set.
+// are serialised by the store's compare-and-set. With a store executor,
+// AcknowledgeAsync never blocks its caller: the delivery is read on the
+// executor and written by the group-commit thread.
 #pragma once
 
 #include <functional>
@@ -14,6 +16,7 @@
 #include "broker/clock.h"
 #include "broker/store.h"
 #include "broker/store/batch_writer.h"
+#include "broker/store/store_executor.h"
 
 namespace hart {
 
@@ -41,18 +44,23 @@ class AckRecorder {
 
   // `ladders` may be null (declines then start no ladder). Acknowledgements
   // are group-committed: concurrent ones share a transaction and an fsync.
+  // `executor` (may be null: reads then run on the caller's thread) runs
+  // the delivery reads; it and every reference must outlive the recorder.
   AckRecorder(Store& store, const Clock& clock, const EscalationLadders* ladders = nullptr,
-              size_t max_batch = 256);
+              size_t max_batch = 256, StoreExecutor* executor = nullptr);
 
-  // As Acknowledge, answering through `done` (on the writer thread, or
-  // inline for refusals) once the acknowledgement is durable.
+  // Records `request`. `request.agency_id` is the caller's agency:
+  // PERMISSION_DENIED (and nothing changes) if the delivery belongs to
+  // another agency; empty when a supervisor acknowledges on the agency's
+  // behalf (`actor` says who). ACCEPTED stops the delivery's escalation
+  // ladder; DECLINED starts it at once. `done` gets the delivery's state
+  // afterwards, once the acknowledgement is durable: on the writer thread,
+  // on the executor for refusals, or on the calling thread when the
+  // executor is full (UNAVAILABLE) or absent.
   void AcknowledgeAsync(AckRequest request, Done done);
 
-  // `agency_id` is the caller's agency: PERMISSION_DENIED (and nothing
-  // changes) if the delivery belongs to another agency; empty when a
-  // supervisor acknowledges on the agency's behalf (`actor` says who).
-  // ACCEPTED stops the delivery's escalation ladder; DECLINED starts it at
-  // once. Returns the delivery's state afterwards.
+  // AcknowledgeAsync, waiting for the answer: for tools and tests only,
+  // never on a thread that must not block (nor on the executor).
   absl::StatusOr<AckOutcome> Acknowledge(const std::string& agency_id,
                                          const std::string& delivery_id,
                                          v1::Acknowledgement::Kind kind, const std::string& note,
@@ -60,11 +68,14 @@ class AckRecorder {
                                          const std::string& on_behalf_reason = "");
 
  private:
+  // Reads and decides on the executor (or here without one).
   void Attempt(AckRequest request, int attempt, Done done);
+  void AttemptNow(AckRequest request, int attempt, Done done);
 
   Store& store_;
   const Clock& clock_;
   const EscalationLadders* ladders_;
+  StoreExecutor* const executor_;
   BatchWriter<AckWrite, absl::StatusOr<uint64_t>> writer_;  // last: its thread uses the above
 };
 

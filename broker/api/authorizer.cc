@@ -7,50 +7,85 @@
 
 namespace hart {
 
-absl::StatusOr<Identity> Authorizer::Require(const grpc::CallbackServerContext& context,
-                                             const std::string& rpc) {
+namespace {
+
+AuditEvent DenialEvent(absl::Time now, const std::string& actor, const std::string& rpc,
+                       const std::string& referral_id, const std::string& delivery_id) {
+  return {now, actor, "access.denied", referral_id, delivery_id, "", absl::StrCat("rpc=", rpc)};
+}
+
+}  // namespace
+
+Authorizer::Decision Authorizer::Decide(const grpc::CallbackServerContext& context,
+                                        const std::string& rpc) {
   const RpcPermission* permission = FindPermission(rpc);
   const std::vector<Role> allowed = permission ? permission->roles : std::vector<Role>{};
   auto auth = context.auth_context();
-  if (!auth) return absl::UnauthenticatedError("a client certificate is required");
+  if (!auth) return {absl::UnauthenticatedError("a client certificate is required"), {}};
   auto identity = IdentityFromAuthContext(*auth);
   if (!identity.ok()) {
-    RecordDenial("unauthenticated", rpc, "", "");
-    return identity.status();
+    return {identity.status(), DenialEvent(clock_.Now(), "unauthenticated", rpc, "", "")};
   }
   for (Role role : allowed) {
     if (identity->role != role) continue;
     if (!limiter_.Allow(identity->ToString())) {
       Logger("auth")->warn("event=rate_limited actor={} rpc={}", identity->ToString(), rpc);
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "rate limit: at most ", options_.rate_per_second,
-          " calls a second per certificate; slow down and retry"));
+      return {absl::ResourceExhaustedError(absl::StrCat(
+                  "rate limit: at most ", options_.rate_per_second,
+                  " calls a second per certificate; slow down and retry")),
+              {}};
     }
     if (options_.require_deadlines && permission != nullptr && !permission->streaming &&
         context.deadline() == std::chrono::system_clock::time_point::max()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(rpc, " needs a deadline: set one on every call (e.g. 10 s)"));
+      return {absl::InvalidArgumentError(
+                  absl::StrCat(rpc, " needs a deadline: set one on every call (e.g. 10 s)")),
+              {}};
     }
-    return identity;
+    return {std::move(identity), {}};
   }
-  RecordDenial(identity->ToString(), rpc, "", "");
   std::vector<std::string> names;
   for (Role role : allowed) names.push_back(RoleName(role));
-  return absl::PermissionDeniedError(absl::StrCat(
-      rpc, " is for the ", absl::StrJoin(names, " or "), " role; this certificate is ",
-      identity->ToString()));
+  return {absl::PermissionDeniedError(absl::StrCat(
+              rpc, " is for the ", absl::StrJoin(names, " or "), " role; this certificate is ",
+              identity->ToString())),
+          DenialEvent(clock_.Now(), identity->ToString(), rpc, "", "")};
+}
+
+void Authorizer::Refuse(Decision decision, Refused then) {
+  absl::Status refusal = decision.identity.status();
+  if (!decision.denial) return then(std::move(refusal));
+  if (executor_ == nullptr) {
+    Record(*decision.denial);
+    return then(std::move(refusal));
+  }
+  absl::Status queued = executor_->Submit([this, denial = *decision.denial, refusal, then] {
+    Record(denial);
+    then(refusal);
+  });
+  if (!queued.ok()) then(std::move(queued));
+}
+
+void Authorizer::Authorize(const grpc::CallbackServerContext& context, const std::string& rpc,
+                           Decided then) {
+  Decision decision = Decide(context, rpc);
+  if (decision.identity.ok()) return then(std::move(decision.identity));
+  Refuse(std::move(decision), [then = std::move(then)](absl::Status refusal) {
+    then(std::move(refusal));
+  });
 }
 
 void Authorizer::RecordDenial(const std::string& actor, const std::string& rpc,
                               const std::string& referral_id,
                               const std::string& delivery_id) {
+  Record(DenialEvent(clock_.Now(), actor, rpc, referral_id, delivery_id));
+}
+
+void Authorizer::Record(const AuditEvent& denial) {
   static const auto log = Logger("auth");
-  AuditEvent event{clock_.Now(), actor, "access.denied", referral_id, delivery_id, "",
-                   absl::StrCat("rpc=", rpc)};
-  if (auto s = store_.AppendAudit({&event, 1}); !s.ok()) {
+  if (auto s = store_.AppendAudit({&denial, 1}); !s.ok()) {
     log->error("event=audit_write_failed action=access.denied");
   }
-  log->warn("event=access_denied actor={} rpc={}", actor, rpc);
+  log->warn("event=access_denied actor={} {}", denial.actor, denial.detail);
 }
 
 }  // namespace hart

@@ -2,19 +2,22 @@
 // (authorization_table.h), and the per-identity rate limit. A denial returns
 // PERMISSION_DENIED (or UNAUTHENTICATED, RESOURCE_EXHAUSTED), changes nothing
 // and is recorded in the audit log (rate-limit refusals are only logged:
-// auditing a flood would make it a write amplifier).
+// auditing a flood would make it a write amplifier). The audit write runs
+// on the store executor: gRPC threads never wait for it.
 #pragma once
 
+#include <functional>
+#include <map>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
-#include <map>
-
 #include "absl/synchronization/mutex.h"
 #include "broker/api/identity.h"
 #include "broker/api/rate_limiter.h"
 #include "broker/clock.h"
 #include "broker/store.h"
+#include "broker/store/store_executor.h"
 #include "grpcpp/server_context.h"
 
 namespace hart {
@@ -31,19 +34,44 @@ struct AuthorizerOptions {
 
 class Authorizer {
  public:
-  // `store` and `clock` must outlive the authorizer.
-  Authorizer(Store& store, const Clock& clock, AuthorizerOptions options = {})
+  // What Decide found: the caller's identity, or the refusal and, when the
+  // refusal must be audited, the access.denied event to record.
+  struct Decision {
+    absl::StatusOr<Identity> identity;
+    std::optional<AuditEvent> denial;
+  };
+  using Decided = std::function<void(absl::StatusOr<Identity>)>;
+  using Refused = std::function<void(absl::Status)>;
+
+  // `store`, `clock` and `executor` must outlive the authorizer; `executor`
+  // null: denials are recorded on the calling thread (tools, tests).
+  Authorizer(Store& store, const Clock& clock, AuthorizerOptions options = {},
+             StoreExecutor* executor = nullptr)
       : store_(store),
         clock_(clock),
         options_(options),
+        executor_(executor),
         limiter_(clock, options.rate_per_second, options.rate_burst) {}
 
-  // The caller's identity if the table lets its role call `rpc`
-  // ("Service.Method") and its rate allows another call.
-  absl::StatusOr<Identity> Require(const grpc::CallbackServerContext& context,
-                                   const std::string& rpc);
+  // Whether the table lets the caller's role call `rpc` ("Service.Method")
+  // and its rate allows another call. No I/O: a denial is not recorded yet
+  // (Refuse does that).
+  Decision Decide(const grpc::CallbackServerContext& context, const std::string& rpc);
+
+  // Records `decision`'s denial, if any, on the store executor, then gives
+  // `then` the refusal to answer with: the decision's, or UNAVAILABLE when
+  // the executor is full (a denial is never answered unaudited). `then`
+  // runs on the executor, or on the calling thread without a denial to
+  // record or when refused. `decision` must be a refusal.
+  void Refuse(Decision decision, Refused then);
+
+  // Decide, then: allowed, `then` gets the identity on the calling thread;
+  // refused, as Refuse.
+  void Authorize(const grpc::CallbackServerContext& context, const std::string& rpc,
+                 Decided then);
 
   // Records a denial decided elsewhere (e.g. another agency's delivery).
+  // Writes the audit log: call it on the store executor.
   void RecordDenial(const std::string& actor, const std::string& rpc,
                     const std::string& referral_id, const std::string& delivery_id);
 
@@ -55,7 +83,10 @@ class Authorizer {
  private:
   Store& store_;
   const Clock& clock_;
+  void Record(const AuditEvent& denial);
+
   const AuthorizerOptions options_;
+  StoreExecutor* const executor_;
   RateLimiter limiter_;
   absl::Mutex streams_mu_;
   std::map<std::string, uint32_t> open_streams_ ABSL_GUARDED_BY(streams_mu_);

@@ -1,7 +1,9 @@
 #include "broker/api/escalation_watch.h"
 
+#include <atomic>
 #include <deque>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/api/status_mapping.h"
 #include "broker/common/time_util.h"
@@ -29,11 +31,17 @@ constexpr size_t kPage = 64;
 
 class EscalationWatch final : public grpc::ServerWriteReactor<v1::EscalationEvent> {
  public:
-  EscalationWatch(Store& store, TopicHub& hub, uint64_t resume_after,
+  EscalationWatch(Store& store, StoreExecutor& executor, TopicHub& hub, uint64_t resume_after,
                   std::function<void()> on_done)
-      : store_(store), hub_(hub), on_done_(std::move(on_done)), cursor_(resume_after) {
+      : store_(store),
+        executor_(executor),
+        hub_(hub),
+        on_done_(std::move(on_done)),
+        cursor_(resume_after) {
     token_ = hub_.Listen(kEscalationTopic, [this](uint64_t) {
       absl::MutexLock lock(&mu_);
+      ++wakes_;
+      caught_up_ = false;
       WriteNextLocked();
     });
     absl::MutexLock lock(&mu_);
@@ -57,12 +65,16 @@ class EscalationWatch final : public grpc::ServerWriteReactor<v1::EscalationEven
   }
 
   void OnDone() override {
-    hub_.Unlisten(token_);
+    hub_.Unlisten(token_);  // no wake-up reaches this object after it
     if (on_done_) on_done_();
-    delete this;
+    Unref();  // a page read still in flight deletes it when it returns
   }
 
  private:
+  void Unref() {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
   void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finished_) return;
     finished_ = true;
@@ -72,31 +84,69 @@ class EscalationWatch final : public grpc::ServerWriteReactor<v1::EscalationEven
   void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finished_ || writing_ || cancelled_) return;
     if (buffer_.empty()) {
-      auto page = store_.ReadEscalations(cursor_, kPage);
-      if (!page.ok()) {
-        FinishLocked(ToGrpcStatus(absl::UnavailableError("cannot read escalations")));
-        return;
-      }
-      for (const auto& r : *page) {
-        cursor_ = r.sequence;
-        buffer_.push_back(ToApiEscalation(r));
-      }
+      if (!caught_up_) ReadPageLocked();  // caught up: the hub wakes us
+      return;
     }
-    if (buffer_.empty()) return;  // caught up: the hub wakes us
     current_ = std::move(buffer_.front());
     buffer_.pop_front();
     writing_ = true;
     StartWrite(&current_);
   }
 
+  // Reads the next page on the store executor, one read at a time; the
+  // write starts from its completion.
+  void ReadPageLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (reading_) return;
+    reading_ = true;
+    refs_.fetch_add(1, std::memory_order_relaxed);
+    const uint64_t after = cursor_;
+    const uint64_t wakes = wakes_;
+    absl::Status queued = executor_.Submit(
+        [this, after, wakes] { OnPage(store_.ReadEscalations(after, kPage), wakes); });
+    if (!queued.ok()) {
+      reading_ = false;
+      refs_.fetch_sub(1, std::memory_order_relaxed);  // OnDone's reference remains
+      FinishLocked(ToGrpcStatus(
+          absl::UnavailableError(absl::StrCat("cannot read escalations: ", queued.message()))));
+    }
+  }
+
+  void OnPage(absl::StatusOr<std::vector<EscalationRecord>> page, uint64_t wakes_before) {
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = false;
+      if (!finished_) {
+        if (!page.ok()) {
+          FinishLocked(ToGrpcStatus(absl::UnavailableError("cannot read escalations")));
+        } else {
+          for (const auto& r : *page) {
+            cursor_ = r.sequence;
+            buffer_.push_back(ToApiEscalation(r));
+          }
+          // Caught up unless the hub announced more while this page was read.
+          caught_up_ = page->empty() && wakes_ == wakes_before;
+          WriteNextLocked();
+        }
+      }
+    }
+    Unref();
+  }
+
   Store& store_;
+  StoreExecutor& executor_;
   TopicHub& hub_;
   const std::function<void()> on_done_;
   TopicHub::Token token_ = 0;
+  // OnDone's reference, plus one per page read in flight.
+  std::atomic<int> refs_{1};
   absl::Mutex mu_;
   uint64_t cursor_ ABSL_GUARDED_BY(mu_);
+  uint64_t wakes_ ABSL_GUARDED_BY(mu_) = 0;  // hub announcements so far
   std::deque<v1::EscalationEvent> buffer_ ABSL_GUARDED_BY(mu_);
   v1::EscalationEvent current_ ABSL_GUARDED_BY(mu_);
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  // The last page was empty and the hub announced nothing since.
+  bool caught_up_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
@@ -105,8 +155,9 @@ class EscalationWatch final : public grpc::ServerWriteReactor<v1::EscalationEven
 }  // namespace
 
 grpc::ServerWriteReactor<v1::EscalationEvent>* StartEscalationWatch(
-    Store& store, TopicHub& hub, uint64_t resume_after, std::function<void()> on_done) {
-  return new EscalationWatch(store, hub, resume_after, std::move(on_done));
+    Store& store, StoreExecutor& executor, TopicHub& hub, uint64_t resume_after,
+    std::function<void()> on_done) {
+  return new EscalationWatch(store, executor, hub, resume_after, std::move(on_done));
 }
 
 }  // namespace hart

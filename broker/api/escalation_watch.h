@@ -1,12 +1,14 @@
 // The WatchEscalations stream: replays escalation events after the
 // subscriber's cursor from the store, a page at a time, then follows live
-// ones as the hub announces them. Bounded memory per watcher.
+// ones as the hub announces them. Bounded memory per watcher. Pages are read
+// on the store executor: gRPC and hub threads never wait for the store.
 #pragma once
 
 #include <functional>
 
 #include "broker/common/topic_hub.h"
 #include "broker/store.h"
+#include "broker/store/store_executor.h"
 #include "grpcpp/support/server_callback.h"
 #include "hart/referral/v1/supervisor.pb.h"
 
@@ -17,9 +19,10 @@ inline constexpr char kEscalationTopic[] = "escalations";
 v1::EscalationEvent ToApiEscalation(const EscalationRecord& record);
 
 // Creates a self-deleting reactor streaming escalations after `resume_after`;
-// `on_done` runs when the stream ends. `store` and `hub` must outlive every
-// stream (shut the server down first).
+// `on_done` runs when the stream ends. `store`, `executor` and `hub` must
+// outlive every stream (shut the server down and drain the executor first).
 grpc::ServerWriteReactor<v1::EscalationEvent>* StartEscalationWatch(
-    Store& store, TopicHub& hub, uint64_t resume_after, std::function<void()> on_done);
+    Store& store, StoreExecutor& executor, TopicHub& hub, uint64_t resume_after,
+    std::function<void()> on_done);
 
 }  // namespace hart

@@ -1,27 +1,31 @@
 #include "broker/api/feed_service.h"
 
-#include "broker/views/delivery_message.h"
-
+#include <atomic>
 #include <deque>
 
 #include "absl/strings/str_cat.h"
 #include "adapters/grpc_feed/feed_cursor.h"
 #include "broker/api/refused_stream.h"
 #include "broker/api/status_mapping.h"
+#include "broker/api/unary_call.h"
 #include "broker/common/logging.h"
 #include "broker/common/time_util.h"
+#include "broker/views/delivery_message.h"
 
 namespace hart {
 
 // One open Subscribe stream: writes what its FeedCursor yields, one event at
-// a time; at most one page of events is buffered.
+// a time; at most one page of events is buffered. Pages are read on the
+// store executor (never on a gRPC, hub or ticker thread) and the next write
+// starts from the read's completion.
 class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
  public:
   FeedSubscription(FeedServiceImpl& service, Identity identity, uint64_t resume_after)
       : service_(service),
         identity_(std::move(identity)),
         agency_id_(identity_.id),
-        cursor_(service.store_, agency_id_, resume_after, service.options_.page_size) {}
+        cursor_(service.store_, agency_id_, resume_after, service.options_.page_size),
+        position_(cursor_.position()) {}
 
   void Start() {
     token_ = service_.hub_.Listen(agency_id_, [this](uint64_t) { OnFeedGrew(); });
@@ -32,6 +36,8 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
 
   void OnFeedGrew() {
     absl::MutexLock lock(&mu_);
+    ++wakes_;
+    caught_up_ = false;
     WriteNextLocked();
   }
 
@@ -42,7 +48,7 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
       return;
     }
     current_.Clear();
-    current_.set_sequence(cursor_.position());
+    current_.set_sequence(position_);
     *current_.mutable_sent_at() = ToProtoTime(service_.clock_.Now());
     current_.mutable_heartbeat();
     writing_ = true;
@@ -74,10 +80,14 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
     service_.hub_.Unlisten(token_);
     service_.RemoveSubscription(this);
     service_.authorizer_.CloseStream(identity_);
-    delete this;
+    Unref();  // a page read still in flight deletes it when it returns
   }
 
  private:
+  void Unref() {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
   void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finished_) return;
     if (writing_) {
@@ -89,28 +99,59 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
     Finish(std::move(status));
   }
 
-  // Refills the buffer from the store if needed and starts the next write.
+  // Starts the next write, or a page read when the buffer is empty.
   void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finished_ || finish_pending_ || writing_) return;
     if (buffer_.empty()) {
-      if (absl::Status s = RefillLocked(); !s.ok()) {
-        FinishLocked(ToGrpcStatus(absl::UnavailableError(
-            absl::StrCat("cannot read the feed: ", s.message()))));
-        return;
-      }
+      if (!caught_up_) ReadPageLocked();  // caught up: wait for the hub or a heartbeat
+      return;
     }
-    if (buffer_.empty()) return;  // caught up: wait for the hub or a heartbeat
     current_ = std::move(buffer_.front());
     buffer_.pop_front();
     writing_ = true;
     StartWrite(&current_);
   }
 
-  absl::Status RefillLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    auto page = cursor_.NextPage();
-    if (!page.ok()) return page.status();
-    for (auto& event : *page) buffer_.push_back(ToEvent(event.entry, event.redelivery));
-    return absl::OkStatus();
+  // One read at a time: while it runs, the cursor belongs to it.
+  void ReadPageLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (reading_) return;
+    reading_ = true;
+    refs_.fetch_add(1, std::memory_order_relaxed);
+    const uint64_t wakes = wakes_;
+    absl::Status queued = service_.executor_.Submit([this, wakes] {
+      auto page = cursor_.NextPage();
+      OnPage(std::move(page), wakes);
+    });
+    if (!queued.ok()) {
+      reading_ = false;
+      refs_.fetch_sub(1, std::memory_order_relaxed);  // OnDone's reference remains
+      FinishLocked(CannotRead(queued));
+    }
+  }
+
+  void OnPage(absl::StatusOr<std::vector<grpc_feed::CursorEvent>> page, uint64_t wakes_before) {
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = false;
+      // Finished: the service may be gone; touch nothing but this object.
+      if (!finished_ && !finish_pending_) {
+        if (!page.ok()) {
+          FinishLocked(CannotRead(page.status()));
+        } else {
+          position_ = cursor_.position();
+          for (auto& event : *page) buffer_.push_back(ToEvent(event.entry, event.redelivery));
+          // Caught up unless the hub announced more while this page was read.
+          caught_up_ = page->empty() && wakes_ == wakes_before;
+          WriteNextLocked();
+        }
+      }
+    }
+    Unref();
+  }
+
+  static grpc::Status CannotRead(const absl::Status& why) {
+    return ToGrpcStatus(
+        absl::UnavailableError(absl::StrCat("cannot read the feed: ", why.message())));
   }
 
   v1::FeedEvent ToEvent(const FeedEntry& entry, bool redelivery) const {
@@ -130,11 +171,19 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
   const Identity identity_;
   const std::string agency_id_;
   grpc_feed::FeedHub::Token token_ = 0;
+  // OnDone's reference, plus one per page read in flight.
+  std::atomic<int> refs_{1};
+  // Used only by the page read in flight (reading_), never concurrently.
+  grpc_feed::FeedCursor cursor_;
 
   absl::Mutex mu_;
-  grpc_feed::FeedCursor cursor_ ABSL_GUARDED_BY(mu_);
+  uint64_t position_ ABSL_GUARDED_BY(mu_);  // the cursor's, after the last read
+  uint64_t wakes_ ABSL_GUARDED_BY(mu_) = 0;  // hub announcements so far
   std::deque<v1::FeedEvent> buffer_ ABSL_GUARDED_BY(mu_);
   v1::FeedEvent current_ ABSL_GUARDED_BY(mu_);  // alive until OnWriteDone
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  // The last page was empty and the hub announced nothing since.
+  bool caught_up_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool wrote_since_tick_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
@@ -142,11 +191,12 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
   grpc::Status pending_status_ ABSL_GUARDED_BY(mu_);
 };
 
-FeedServiceImpl::FeedServiceImpl(Store& store, grpc_feed::FeedHub& hub,
+FeedServiceImpl::FeedServiceImpl(Store& store, StoreExecutor& executor, grpc_feed::FeedHub& hub,
                                  const ViewBuilder& views, AckRecorder& acks,
                                  Authorizer& authorizer, const Clock& clock,
                                  FeedServiceOptions options)
     : store_(store),
+      executor_(executor),
       hub_(hub),
       views_(views),
       acks_(acks),
@@ -187,15 +237,15 @@ void FeedServiceImpl::TickHeartbeats() {
 
 grpc::ServerWriteReactor<v1::FeedEvent>* FeedServiceImpl::Subscribe(
     grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
-  auto identity = authorizer_.Require(*context, "FeedService.Subscribe");
-  if (!identity.ok()) return new RefusedStream<v1::FeedEvent>(ToGrpcStatus(identity.status()));
-  if (auto slot = authorizer_.OpenStream(*identity); !slot.ok()) {
+  auto decision = authorizer_.Decide(*context, "FeedService.Subscribe");
+  if (!decision.identity.ok()) return RefuseStream<v1::FeedEvent>(authorizer_, std::move(decision));
+  const Identity& identity = *decision.identity;
+  if (auto slot = authorizer_.OpenStream(identity); !slot.ok()) {
     return new RefusedStream<v1::FeedEvent>(ToGrpcStatus(slot));
   }
-  Logger("feed")->info("event=subscribe agency={} resume_after={}", identity->id,
+  Logger("feed")->info("event=subscribe agency={} resume_after={}", identity.id,
                        request->resume_after());
-  auto* subscription =
-      new FeedSubscription(*this, *identity, request->resume_after());
+  auto* subscription = new FeedSubscription(*this, identity, request->resume_after());
   subscription->Start();
   return subscription;
 }
@@ -203,27 +253,27 @@ grpc::ServerWriteReactor<v1::FeedEvent>* FeedServiceImpl::Subscribe(
 grpc::ServerUnaryReactor* FeedServiceImpl::Acknowledge(
     grpc::CallbackServerContext* context, const v1::AcknowledgeRequest* request,
     v1::AcknowledgeResponse* response) {
-  auto* reactor = context->DefaultReactor();
-  auto identity = authorizer_.Require(*context, "FeedService.Acknowledge");
-  if (!identity.ok()) {
-    reactor->Finish(ToGrpcStatus(identity.status()));
-    return reactor;
-  }
-  AckRequest ack{identity->id, request->delivery_id(), request->kind(), request->note(),
-                 identity->ToString(), ""};
-  acks_.AcknowledgeAsync(
-      std::move(ack), [this, reactor, response, actor = identity->ToString(),
-                       delivery_id = request->delivery_id()](absl::StatusOr<AckOutcome> outcome) {
-        if (absl::IsPermissionDenied(outcome.status())) {
-          authorizer_.RecordDenial(actor, "FeedService.Acknowledge", "", delivery_id);
-        }
-        if (outcome.ok()) {
-          response->set_state(outcome->state);
-          if (outcome->audit_index) response->set_audit_index(*outcome->audit_index);
-        }
-        reactor->Finish(ToGrpcStatus(outcome.status()));
+  return AnswerLater(
+      authorizer_, context, "FeedService.Acknowledge",
+      [this, request, response](const Identity& identity, grpc::ServerUnaryReactor* reactor) {
+        AckRequest ack{identity.id, request->delivery_id(), request->kind(), request->note(),
+                       identity.ToString(), ""};
+        // The recorder reads on the store executor and answers once durable.
+        acks_.AcknowledgeAsync(
+            std::move(ack), [this, reactor, response, actor = identity.ToString(),
+                             delivery_id = request->delivery_id()](
+                                absl::StatusOr<AckOutcome> outcome) {
+              if (absl::IsPermissionDenied(outcome.status())) {
+                // Decided on the executor: this thread may write the audit log.
+                authorizer_.RecordDenial(actor, "FeedService.Acknowledge", "", delivery_id);
+              }
+              if (outcome.ok()) {
+                response->set_state(outcome->state);
+                if (outcome->audit_index) response->set_audit_index(*outcome->audit_index);
+              }
+              reactor->Finish(ToGrpcStatus(outcome.status()));
+            });
       });
-  return reactor;
 }
 
 }  // namespace hart

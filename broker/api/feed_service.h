@@ -1,7 +1,8 @@
 // gRPC edge of FeedService (agency role): the server side of the grpc_feed
 // adapter. Each Subscribe is a reactor that pages events from the store
-// (bounded memory per subscriber), is woken by the FeedHub when its
-// agency's feed grows, and gets heartbeats from a shared ticker.
+// (bounded memory per subscriber; pages read on the store executor), is
+// woken by the FeedHub when its agency's feed grows, and gets heartbeats
+// from a shared ticker.
 #pragma once
 
 #include <set>
@@ -13,6 +14,7 @@
 #include "broker/api/authorizer.h"
 #include "broker/clock.h"
 #include "broker/store.h"
+#include "broker/store/store_executor.h"
 #include "broker/views/view_builder.h"
 #include "hart/referral/v1/feed.grpc.pb.h"
 
@@ -29,10 +31,12 @@ struct FeedServiceOptions {
 
 class FeedServiceImpl final : public v1::FeedService::CallbackService {
  public:
-  // Every reference must outlive the service.
-  FeedServiceImpl(Store& store, grpc_feed::FeedHub& hub, const ViewBuilder& views,
-                  AckRecorder& acks, Authorizer& authorizer, const Clock& clock,
-                  FeedServiceOptions options);
+  // Every reference must outlive the service; `executor` must also be
+  // drained before `store` goes (a subscription's last page read may
+  // finish after its stream).
+  FeedServiceImpl(Store& store, StoreExecutor& executor, grpc_feed::FeedHub& hub,
+                  const ViewBuilder& views, AckRecorder& acks, Authorizer& authorizer,
+                  const Clock& clock, FeedServiceOptions options);
   // Stops the heartbeat ticker. Shut the gRPC server down first.
   ~FeedServiceImpl() override;
 
@@ -49,6 +53,7 @@ class FeedServiceImpl final : public v1::FeedService::CallbackService {
   void TickHeartbeats();
 
   Store& store_;
+  StoreExecutor& executor_;
   grpc_feed::FeedHub& hub_;
   const ViewBuilder& views_;
   AckRecorder& acks_;

@@ -1,18 +1,25 @@
-// gRPC edge of IntakeService: authorises, converts, calls IntakePipeline.
+// gRPC edge of IntakeService: authorises, converts, calls IntakePipeline
+// and SupplementProcessor on the store executor (they read and write the
+// store; gRPC threads only enqueue).
 #pragma once
 
 #include "broker/api/authorizer.h"
 #include "broker/intake/intake_pipeline.h"
 #include "broker/intake/supplement_processor.h"
+#include "broker/store/store_executor.h"
 #include "hart/referral/v1/intake.grpc.pb.h"
 
 namespace hart {
 
 class IntakeServiceImpl final : public v1::IntakeService::CallbackService {
  public:
+  // Every reference must outlive the service.
   IntakeServiceImpl(IntakePipeline& pipeline, SupplementProcessor& supplements,
-                    Authorizer& authorizer)
-      : pipeline_(pipeline), supplements_(supplements), authorizer_(authorizer) {}
+                    Authorizer& authorizer, StoreExecutor& executor)
+      : pipeline_(pipeline),
+        supplements_(supplements),
+        authorizer_(authorizer),
+        executor_(executor) {}
 
   grpc::ServerUnaryReactor* SubmitIntake(grpc::CallbackServerContext* context,
                                          const v1::SubmitIntakeRequest* request,
@@ -25,6 +32,7 @@ class IntakeServiceImpl final : public v1::IntakeService::CallbackService {
   IntakePipeline& pipeline_;
   SupplementProcessor& supplements_;
   Authorizer& authorizer_;
+  StoreExecutor& executor_;
 };
 
 }  // namespace hart

@@ -2,37 +2,29 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/api/status_mapping.h"
+#include "broker/api/unary_call.h"
 
 namespace hart {
 
 grpc::ServerUnaryReactor* OperatorServiceImpl::RotateDataKeys(
     grpc::CallbackServerContext* context, const v1::RotateDataKeysRequest*,
     v1::RotateDataKeysResponse* response) {
-  auto* reactor = context->DefaultReactor();
-  auto identity = authorizer_.Require(*context, "OperatorService.RotateDataKeys");
-  if (!identity.ok()) {
-    reactor->Finish(ToGrpcStatus(identity.status()));
-    return reactor;
-  }
-  if (auto s = keys_.Reload(); !s.ok()) {
-    reactor->Finish(ToGrpcStatus(s));
-    return reactor;
-  }
-  auto rewrapped = store_.RewrapDataKeys();
-  if (!rewrapped.ok()) {
-    reactor->Finish(ToGrpcStatus(rewrapped.status()));
-    return reactor;
-  }
-  AuditEvent rotated{clock_.Now(), identity->ToString(), "keys.rotated", "", "", "",
-                     absl::StrCat("active=", keys_.active_key_id(), " rewrapped=", *rewrapped)};
-  if (auto s = store_.AppendAudit({&rotated, 1}); !s.ok()) {
-    reactor->Finish(ToGrpcStatus(s));
-    return reactor;
-  }
-  response->set_active_key_id(keys_.active_key_id());
-  response->set_rewrapped(*rewrapped);
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  // Reads the key directory and rewraps every stored data key: all of it on
+  // the store executor.
+  return AnswerFromStore(
+      authorizer_, executor_, context, "OperatorService.RotateDataKeys",
+      [this, response](const Identity& identity) {
+        if (auto s = keys_.Reload(); !s.ok()) return ToGrpcStatus(s);
+        auto rewrapped = store_.RewrapDataKeys();
+        if (!rewrapped.ok()) return ToGrpcStatus(rewrapped.status());
+        AuditEvent rotated{clock_.Now(), identity.ToString(), "keys.rotated", "", "", "",
+                           absl::StrCat("active=", keys_.active_key_id(),
+                                        " rewrapped=", *rewrapped)};
+        if (auto s = store_.AppendAudit({&rotated, 1}); !s.ok()) return ToGrpcStatus(s);
+        response->set_active_key_id(keys_.active_key_id());
+        response->set_rewrapped(*rewrapped);
+        return grpc::Status::OK;
+      });
 }
 
 }  // namespace hart

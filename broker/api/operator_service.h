@@ -4,14 +4,17 @@
 #include "broker/api/authorizer.h"
 #include "broker/crypto/key_ring.h"
 #include "broker/store.h"
+#include "broker/store/store_executor.h"
 #include "hart/referral/v1/operator.grpc.pb.h"
 
 namespace hart {
 
 class OperatorServiceImpl final : public v1::OperatorService::CallbackService {
  public:
-  OperatorServiceImpl(Store& store, crypto::KeyRing& keys, Authorizer& authorizer, const Clock& clock)
-      : store_(store), keys_(keys), authorizer_(authorizer), clock_(clock) {}
+  // Every reference must outlive the service.
+  OperatorServiceImpl(Store& store, crypto::KeyRing& keys, Authorizer& authorizer,
+                      const Clock& clock, StoreExecutor& executor)
+      : store_(store), keys_(keys), authorizer_(authorizer), clock_(clock), executor_(executor) {}
 
   grpc::ServerUnaryReactor* RotateDataKeys(grpc::CallbackServerContext* context,
                                            const v1::RotateDataKeysRequest* request,
@@ -22,6 +25,7 @@ class OperatorServiceImpl final : public v1::OperatorService::CallbackService {
   crypto::KeyRing& keys_;
   Authorizer& authorizer_;
   const Clock& clock_;
+  StoreExecutor& executor_;
 };
 
 }  // namespace hart

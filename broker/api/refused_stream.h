@@ -2,6 +2,10 @@
 // streaming RPC returns when the call is refused before it starts.
 #pragma once
 
+#include <utility>
+
+#include "broker/api/authorizer.h"
+#include "broker/api/status_mapping.h"
 #include "grpcpp/support/server_callback.h"
 
 namespace hart {
@@ -9,8 +13,23 @@ namespace hart {
 template <typename Event>
 class RefusedStream final : public grpc::ServerWriteReactor<Event> {
  public:
+  // Finishes at once with `status`.
   explicit RefusedStream(grpc::Status status) { this->Finish(std::move(status)); }
+  // Finishes when its creator calls Finish, once.
+  RefusedStream() = default;
   void OnDone() override { delete this; }
 };
+
+// A stream refused by the authorizer: finishes once the denial is audited
+// (on the store executor), so the gRPC thread does not wait for the write.
+template <typename Event>
+grpc::ServerWriteReactor<Event>* RefuseStream(Authorizer& authorizer,
+                                              Authorizer::Decision decision) {
+  auto* stream = new RefusedStream<Event>();
+  authorizer.Refuse(std::move(decision), [stream](absl::Status refusal) {
+    stream->Finish(ToGrpcStatus(refusal));
+  });
+  return stream;
+}
 
 }  // namespace hart

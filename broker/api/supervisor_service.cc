@@ -7,6 +7,7 @@
 #include "broker/api/escalation_watch.h"
 #include "broker/api/refused_stream.h"
 #include "broker/api/status_mapping.h"
+#include "broker/api/unary_call.h"
 #include "broker/common/field_violations.h"
 #include "broker/common/time_util.h"
 
@@ -74,33 +75,29 @@ v1::AdapterHealth ToAdapterHealth(const AdapterHealth& health) {
 grpc::ServerUnaryReactor* SupervisorServiceImpl::GetReferral(
     grpc::CallbackServerContext* context, const v1::GetReferralRequest* request,
     v1::ReferralStatus* response) {
-  auto* reactor = context->DefaultReactor();
-  auto identity = d_.authorizer->Require(*context, "SupervisorService.GetReferral");
-  if (!identity.ok()) {
-    reactor->Finish(ToGrpcStatus(identity.status()));
-    return reactor;
-  }
-  auto referral = d_.store->GetReferral(request->referral_id());
-  if (!referral.ok()) {
-    reactor->Finish(ToGrpcStatus(referral.status()));
-    return reactor;
-  }
-  auto deliveries = d_.store->GetDeliveries(request->referral_id());
-  auto timers = d_.store->PendingTimers(request->referral_id());
-  auto supplements = d_.store->ListSupplements(request->referral_id());
+  return AnswerFromStore(*d_.authorizer, *d_.executor, context, "SupervisorService.GetReferral",
+                         [this, request, response](const Identity& identity) {
+                           return ReadReferral(identity, *request, response);
+                         });
+}
+
+grpc::Status SupervisorServiceImpl::ReadReferral(const Identity& identity,
+                                                 const v1::GetReferralRequest& request,
+                                                 v1::ReferralStatus* response) {
+  auto referral = d_.store->GetReferral(request.referral_id());
+  if (!referral.ok()) return ToGrpcStatus(referral.status());
+  auto deliveries = d_.store->GetDeliveries(request.referral_id());
+  auto timers = d_.store->PendingTimers(request.referral_id());
+  auto supplements = d_.store->ListSupplements(request.referral_id());
   for (const absl::Status& s : {deliveries.status(), timers.status(), supplements.status()}) {
-    if (!s.ok()) {
-      reactor->Finish(ToGrpcStatus(s));
-      return reactor;
-    }
+    if (!s.ok()) return ToGrpcStatus(s);
   }
   // Every read of a referral by a person is audited (SPEC §6).
-  AuditEvent read{d_.clock->Now(), identity->ToString(), "referral.read",
+  AuditEvent read{d_.clock->Now(), identity.ToString(), "referral.read",
                   referral->referral_id, "", "", "rpc=GetReferral"};
   if (auto s = d_.store->AppendAudit({&read, 1}); !s.ok()) {
-    reactor->Finish(ToGrpcStatus(absl::UnavailableError(
-        "the broker could not record this read in the audit log; retry")));
-    return reactor;
+    return ToGrpcStatus(absl::UnavailableError(
+        "the broker could not record this read in the audit log; retry"));
   }
   response->set_referral_id(referral->referral_id);
   response->set_careline_report_id(referral->careline_report_id);
@@ -123,10 +120,7 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::GetReferral(
     query.delivery_id = item.delivery.delivery_id;
     query.limit = 1000;
     auto events = d_.store->ListAuditEvents(query);
-    if (!events.ok()) {
-      reactor->Finish(ToGrpcStatus(events.status()));
-      return reactor;
-    }
+    if (!events.ok()) return ToGrpcStatus(events.status());
     for (const auto& e : *events) {
       auto* entry = status->add_timeline();
       *entry->mutable_at() = ToProtoTime(e.at);
@@ -143,24 +137,23 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::GetReferral(
     for (const auto& rule : timer.rule_ids) pending->add_rule_ids(rule);
   }
   for (const auto& id : *supplements) response->add_supplement_ids(id);
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  return grpc::Status::OK;
 }
 
 grpc::ServerUnaryReactor* SupervisorServiceImpl::ExplainRouting(
     grpc::CallbackServerContext* context, const v1::ExplainRoutingRequest* request,
     v1::ExplainRoutingResponse* response) {
-  auto* reactor = context->DefaultReactor();
-  auto identity = d_.authorizer->Require(*context, "SupervisorService.ExplainRouting");
-  if (!identity.ok()) {
-    reactor->Finish(ToGrpcStatus(identity.status()));
-    return reactor;
-  }
-  auto decision = d_.pipeline->Explain(request->intake());
-  if (!decision.ok()) {
-    reactor->Finish(ToGrpcStatus(decision.status()));
-    return reactor;
-  }
+  // Validation and routing only: nothing to wait for.
+  return AnswerInline(*d_.authorizer, context, "SupervisorService.ExplainRouting",
+                      [this, request, response](const Identity&) {
+                        return Explain(*request, response);
+                      });
+}
+
+grpc::Status SupervisorServiceImpl::Explain(const v1::ExplainRoutingRequest& request,
+                                            v1::ExplainRoutingResponse* response) const {
+  auto decision = d_.pipeline->Explain(request.intake());
+  if (!decision.ok()) return ToGrpcStatus(decision.status());
   response->set_priority(decision->priority);
   response->set_resolved_town(decision->town->name());
   for (const auto& verdict : decision->verdicts) {
@@ -186,8 +179,7 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::ExplainRouting(
       *out->mutable_delivery_deadline() = ToProtoTime(*dest.delivery_deadline);
     }
   }
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  return grpc::Status::OK;
 }
 
 namespace {
@@ -197,48 +189,45 @@ constexpr char kPageTokenSeparator = '|';
 grpc::ServerUnaryReactor* SupervisorServiceImpl::ListReferrals(
     grpc::CallbackServerContext* context, const v1::ListReferralsRequest* request,
     v1::ListReferralsResponse* response) {
-  auto* reactor = context->DefaultReactor();
-  auto identity = d_.authorizer->Require(*context, "SupervisorService.ListReferrals");
-  if (!identity.ok()) {
-    reactor->Finish(ToGrpcStatus(identity.status()));
-    return reactor;
-  }
+  return AnswerFromStore(*d_.authorizer, *d_.executor, context, "SupervisorService.ListReferrals",
+                         [this, request, response](const Identity&) {
+                           return FindReferrals(*request, response);
+                         });
+}
+
+grpc::Status SupervisorServiceImpl::FindReferrals(const v1::ListReferralsRequest& request,
+                                                  v1::ListReferralsResponse* response) {
   ReferralQuery query;
-  for (int state : request->states()) query.states.push_back(static_cast<v1::DeliveryState>(state));
+  for (int state : request.states()) query.states.push_back(static_cast<v1::DeliveryState>(state));
   const absl::Time now = d_.clock->Now();
-  if (request->overdue()) query.overdue_at = now;
-  if (request->region() != 0) {
-    if (d_.geography->FindRegion(request->region()) == nullptr) {
-      reactor->Finish(ToGrpcStatus(InvalidArgumentWithViolations(
-          "unknown region", {{"region", "must be a DCF region number, 1 to 6"}})));
-      return reactor;
+  if (request.overdue()) query.overdue_at = now;
+  if (request.region() != 0) {
+    if (d_.geography->FindRegion(request.region()) == nullptr) {
+      return ToGrpcStatus(InvalidArgumentWithViolations(
+          "unknown region", {{"region", "must be a DCF region number, 1 to 6"}}));
     }
     for (const cfg::Town* town : d_.geography->towns()) {
-      if (town->region() == request->region()) query.towns.push_back(town->name());
+      if (town->region() == request.region()) query.towns.push_back(town->name());
     }
   }
-  query.rule_id = request->rule_id();
-  query.agency_id = request->agency_id();
-  if (request->has_received_from()) query.received_from = FromProtoTime(request->received_from());
-  if (request->has_received_to()) query.received_to = FromProtoTime(request->received_to());
-  query.limit = request->page_size() == 0 ? 50 : std::min<uint32_t>(request->page_size(), 500);
-  if (!request->page_token().empty()) {
+  query.rule_id = request.rule_id();
+  query.agency_id = request.agency_id();
+  if (request.has_received_from()) query.received_from = FromProtoTime(request.received_from());
+  if (request.has_received_to()) query.received_to = FromProtoTime(request.received_to());
+  query.limit = request.page_size() == 0 ? 50 : std::min<uint32_t>(request.page_size(), 500);
+  if (!request.page_token().empty()) {
     // "<accepted_at micros>|<referral id>"
-    const std::string& token = request->page_token();
+    const std::string& token = request.page_token();
     const size_t bar = token.find(kPageTokenSeparator);
     int64_t micros = 0;
     if (bar == std::string::npos || !absl::SimpleAtoi(token.substr(0, bar), &micros)) {
-      reactor->Finish(ToGrpcStatus(InvalidArgumentWithViolations(
-          "bad page token", {{"pageToken", "use the nextPageToken of the previous page"}})));
-      return reactor;
+      return ToGrpcStatus(InvalidArgumentWithViolations(
+          "bad page token", {{"pageToken", "use the nextPageToken of the previous page"}}));
     }
     query.before = std::make_pair(absl::FromUnixMicros(micros), token.substr(bar + 1));
   }
   auto found = d_.store->ListReferrals(query);
-  if (!found.ok()) {
-    reactor->Finish(ToGrpcStatus(found.status()));
-    return reactor;
-  }
+  if (!found.ok()) return ToGrpcStatus(found.status());
   for (const auto& r : *found) {
     auto* out = response->add_referrals();
     out->set_referral_id(r.referral_id);
@@ -262,21 +251,22 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::ListReferrals(
                                                std::string(1, kPageTokenSeparator),
                                                found->back().referral_id));
   }
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  return grpc::Status::OK;
 }
 
 grpc::ServerWriteReactor<v1::EscalationEvent>* SupervisorServiceImpl::WatchEscalations(
     grpc::CallbackServerContext* context, const v1::WatchEscalationsRequest* request) {
-  auto identity = d_.authorizer->Require(*context, "SupervisorService.WatchEscalations");
-  if (!identity.ok()) {
-    return new RefusedStream<v1::EscalationEvent>(ToGrpcStatus(identity.status()));
+  auto decision = d_.authorizer->Decide(*context, "SupervisorService.WatchEscalations");
+  if (!decision.identity.ok()) {
+    return RefuseStream<v1::EscalationEvent>(*d_.authorizer, std::move(decision));
   }
-  if (auto slot = d_.authorizer->OpenStream(*identity); !slot.ok()) {
+  const Identity& identity = *decision.identity;
+  if (auto slot = d_.authorizer->OpenStream(identity); !slot.ok()) {
     return new RefusedStream<v1::EscalationEvent>(ToGrpcStatus(slot));
   }
-  return StartEscalationWatch(*d_.store, *d_.escalation_hub, request->resume_after(),
-                              [authorizer = d_.authorizer, who = *identity] {
+  return StartEscalationWatch(*d_.store, *d_.executor, *d_.escalation_hub,
+                              request->resume_after(),
+                              [authorizer = d_.authorizer, who = identity] {
                                 authorizer->CloseStream(who);
                               });
 }
@@ -284,92 +274,84 @@ grpc::ServerWriteReactor<v1::EscalationEvent>* SupervisorServiceImpl::WatchEscal
 grpc::ServerUnaryReactor* SupervisorServiceImpl::Redeliver(grpc::CallbackServerContext* context,
                                                            const v1::RedeliverRequest* request,
                                                            v1::RedeliverResponse* response) {
-  auto* reactor = context->DefaultReactor();
-  auto identity = d_.authorizer->Require(*context, "SupervisorService.Redeliver");
-  if (!identity.ok()) {
-    reactor->Finish(ToGrpcStatus(identity.status()));
-    return reactor;
-  }
-  auto created = d_.redeliverer->Redeliver(request->delivery_id(), request->to_agency_id(),
-                                           request->reason(), identity->ToString());
-  if (!created.ok()) {
-    reactor->Finish(ToGrpcStatus(created.status()));
-    return reactor;
-  }
-  if (d_.wake) d_.wake();
-  response->set_new_delivery_id(created->delivery_id);
-  response->set_agency_id(created->agency_id);
-  *response->mutable_ack_deadline() = ToProtoTime(created->ack_deadline);
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  return AnswerFromStore(
+      *d_.authorizer, *d_.executor, context, "SupervisorService.Redeliver",
+      [this, request, response](const Identity& identity) {
+        auto created = d_.redeliverer->Redeliver(request->delivery_id(), request->to_agency_id(),
+                                                 request->reason(), identity.ToString());
+        if (!created.ok()) return ToGrpcStatus(created.status());
+        if (d_.wake) d_.wake();
+        response->set_new_delivery_id(created->delivery_id);
+        response->set_agency_id(created->agency_id);
+        *response->mutable_ack_deadline() = ToProtoTime(created->ack_deadline);
+        return grpc::Status::OK;
+      });
 }
 
 grpc::ServerUnaryReactor* SupervisorServiceImpl::AcknowledgeOnBehalf(
     grpc::CallbackServerContext* context, const v1::AcknowledgeOnBehalfRequest* request,
     v1::AcknowledgeOnBehalfResponse* response) {
-  auto* reactor = context->DefaultReactor();
-  auto identity = d_.authorizer->Require(*context, "SupervisorService.AcknowledgeOnBehalf");
-  if (!identity.ok()) {
-    reactor->Finish(ToGrpcStatus(identity.status()));
-    return reactor;
-  }
-  if (request->reason().empty()) {
-    reactor->Finish(ToGrpcStatus(InvalidArgumentWithViolations(
-        "an acknowledgement on behalf of an agency needs a reason",
-        {{"reason", "say how the agency confirmed (it is audited)"}})));
-    return reactor;
-  }
-  auto outcome = d_.acks->Acknowledge("", request->delivery_id(), request->kind(), request->note(),
-                                      identity->ToString(), request->reason());
-  if (outcome.ok()) {
-    response->set_state(outcome->state);
-    if (outcome->audit_index) response->set_audit_index(*outcome->audit_index);
-  }
-  reactor->Finish(ToGrpcStatus(outcome.status()));
-  return reactor;
+  return AnswerLater(
+      *d_.authorizer, context, "SupervisorService.AcknowledgeOnBehalf",
+      [this, request, response](const Identity& identity, grpc::ServerUnaryReactor* reactor) {
+        if (request->reason().empty()) {
+          reactor->Finish(ToGrpcStatus(InvalidArgumentWithViolations(
+              "an acknowledgement on behalf of an agency needs a reason",
+              {{"reason", "say how the agency confirmed (it is audited)"}})));
+          return;
+        }
+        AckRequest ack{"", request->delivery_id(), request->kind(), request->note(),
+                       identity.ToString(), request->reason()};
+        // Answered once the acknowledgement is durable, from the recorder's
+        // threads: this thread does not wait for it.
+        d_.acks->AcknowledgeAsync(
+            std::move(ack), [reactor, response](absl::StatusOr<AckOutcome> outcome) {
+              if (outcome.ok()) {
+                response->set_state(outcome->state);
+                if (outcome->audit_index) response->set_audit_index(*outcome->audit_index);
+              }
+              reactor->Finish(ToGrpcStatus(outcome.status()));
+            });
+      });
 }
 
 grpc::ServerUnaryReactor* SupervisorServiceImpl::SealReferral(
     grpc::CallbackServerContext* context, const v1::SealReferralRequest* request,
     v1::SealReferralResponse* response) {
-  auto* reactor = context->DefaultReactor();
-  auto identity = d_.authorizer->Require(*context, "SupervisorService.SealReferral");
-  if (!identity.ok()) {
-    reactor->Finish(ToGrpcStatus(identity.status()));
-    return reactor;
-  }
-  auto sealed = d_.sealer->Seal(request->referral_id(), request->court_order_reference(),
-                                identity->ToString());
-  if (sealed.ok()) {
-    for (const auto& agency : sealed->notified_agency_ids) response->add_notified_agency_ids(agency);
-    response->set_stopped_deliveries(sealed->stopped_deliveries);
-    if (d_.wake) d_.wake();
-  }
-  reactor->Finish(ToGrpcStatus(sealed.status()));
-  return reactor;
+  return AnswerFromStore(
+      *d_.authorizer, *d_.executor, context, "SupervisorService.SealReferral",
+      [this, request, response](const Identity& identity) {
+        auto sealed = d_.sealer->Seal(request->referral_id(), request->court_order_reference(),
+                                      identity.ToString());
+        if (sealed.ok()) {
+          for (const auto& agency : sealed->notified_agency_ids) {
+            response->add_notified_agency_ids(agency);
+          }
+          response->set_stopped_deliveries(sealed->stopped_deliveries);
+          if (d_.wake) d_.wake();
+        }
+        return ToGrpcStatus(sealed.status());
+      });
 }
 
 grpc::ServerUnaryReactor* SupervisorServiceImpl::ListAdapterHealth(
     grpc::CallbackServerContext* context, const v1::ListAdapterHealthRequest* request,
     v1::ListAdapterHealthResponse* response) {
-  auto* reactor = context->DefaultReactor();
-  auto identity = d_.authorizer->Require(*context, "SupervisorService.ListAdapterHealth");
-  if (!identity.ok()) {
-    reactor->Finish(ToGrpcStatus(identity.status()));
-    return reactor;
-  }
-  if (d_.adapter_health != nullptr) {
-    for (const AdapterHealth& health : d_.adapter_health->AllHealth()) {
-      v1::AdapterHealth out = ToAdapterHealth(health);
-      const bool wanted =
-          request->states().empty() ||
-          std::find(request->states().begin(), request->states().end(), out.state()) !=
-              request->states().end();
-      if (wanted) *response->add_adapters() = std::move(out);
-    }
-  }
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  // The health board is in memory: nothing to wait for.
+  return AnswerInline(
+      *d_.authorizer, context, "SupervisorService.ListAdapterHealth",
+      [this, request, response](const Identity&) {
+        if (d_.adapter_health == nullptr) return grpc::Status::OK;
+        for (const AdapterHealth& health : d_.adapter_health->AllHealth()) {
+          v1::AdapterHealth out = ToAdapterHealth(health);
+          const bool wanted =
+              request->states().empty() ||
+              std::find(request->states().begin(), request->states().end(), out.state()) !=
+                  request->states().end();
+          if (wanted) *response->add_adapters() = std::move(out);
+        }
+        return grpc::Status::OK;
+      });
 }
 
 }  // namespace hart

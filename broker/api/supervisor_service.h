@@ -11,14 +11,17 @@
 #include "broker/common/topic_hub.h"
 #include "broker/intake/intake_pipeline.h"
 #include "broker/store.h"
+#include "broker/store/store_executor.h"
 #include "hart/referral/v1/supervisor.grpc.pb.h"
 
 namespace hart {
 
+// Store calls run on the store executor: gRPC threads only enqueue.
 class SupervisorServiceImpl final : public v1::SupervisorService::CallbackService {
  public:
   struct Deps {
     Store* store = nullptr;
+    StoreExecutor* executor = nullptr;
     IntakePipeline* pipeline = nullptr;
     Authorizer* authorizer = nullptr;
     const Clock* clock = nullptr;
@@ -60,6 +63,15 @@ class SupervisorServiceImpl final : public v1::SupervisorService::CallbackServic
       v1::ListAdapterHealthResponse* response) override;
 
  private:
+  // The work of GetReferral, ExplainRouting and ListReferrals, once the
+  // caller is authorised; each fills `response` and says how to finish.
+  grpc::Status ReadReferral(const Identity& identity, const v1::GetReferralRequest& request,
+                            v1::ReferralStatus* response);
+  grpc::Status Explain(const v1::ExplainRoutingRequest& request,
+                       v1::ExplainRoutingResponse* response) const;
+  grpc::Status FindReferrals(const v1::ListReferralsRequest& request,
+                             v1::ListReferralsResponse* response);
+
   Deps d_;
 };
 

@@ -47,6 +47,7 @@
 #include "broker/routing/geography.h"
 #include "broker/routing/router.h"
 #include "broker/store/group_committer.h"
+#include "broker/store/store_executor.h"
 #include "broker/store/sqlite/sqlite_store.h"
 #include "broker/views/view_builder.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -78,14 +79,24 @@ class BrokerServerImpl final : public BrokerServer {
     keys_ = std::move(*keys);
     auto store = SqliteStore::Open(options_.data_dir, keys_.get());
     if (!store.ok()) return store.status();
-    store_ = std::move(*store);
+    sqlite_store_ = std::move(*store);
+    store_ = sqlite_store_.get();
+    if (options_.wrap_store) {
+      wrapped_store_ = options_.wrap_store(*sqlite_store_);
+      store_ = wrapped_store_.get();
+    }
+    StoreExecutorOptions executor_options;
+    executor_options.threads = config.store().executor_threads();
+    executor_options.queue_limit = config.store().executor_queue_limit();
+    store_executor_ = std::make_unique<StoreExecutor>(executor_options);
     // This process owns the data directory: claims of a killed predecessor
     // are released now instead of waiting out their leases.
     if (auto s = store_->ReleaseClaims(clock_.Now()); !s.ok()) return s;
 
     feed_appender_ = std::make_unique<grpc_feed::FeedAppender>(*store_, clock_, hub_);
     ladders_ = std::make_unique<EscalationLadders>(config, *geography_, ids_);
-    acks_ = std::make_unique<AckRecorder>(*store_, clock_, ladders_.get());
+    acks_ = std::make_unique<AckRecorder>(*store_, clock_, ladders_.get(), /*max_batch=*/256,
+                                          store_executor_.get());
     if (auto s = StartPushSupport(); !s.ok()) return s;
     adapter_io_ = std::make_unique<adapters::AdapterIo>();
     if (auto s = RegisterBuiltinAdapters(registry_, {feed_appender_.get(), adapter_io_.get()});
@@ -167,15 +178,16 @@ class BrokerServerImpl final : public BrokerServer {
     auth.rate_burst = server.rate_limit_burst();
     auth.max_streams_per_identity = server.max_streams_per_identity();
     auth.require_deadlines = server.require_deadlines();
-    authorizer_ = std::make_unique<Authorizer>(*store_, clock_, auth);
+    authorizer_ = std::make_unique<Authorizer>(*store_, clock_, auth, store_executor_.get());
     redeliverer_ = std::make_unique<Redeliverer>(*store_, *geography_, ladders_.get(), clock_, ids_);
     sealer_ = std::make_unique<Sealer>(*store_, *geography_, clock_, ids_);
-    operator_service_ =
-        std::make_unique<OperatorServiceImpl>(*store_, *keys_, *authorizer_, clock_);
-    intake_service_ =
-        std::make_unique<IntakeServiceImpl>(*pipeline_, *supplements_, *authorizer_);
+    operator_service_ = std::make_unique<OperatorServiceImpl>(*store_, *keys_, *authorizer_,
+                                                              clock_, *store_executor_);
+    intake_service_ = std::make_unique<IntakeServiceImpl>(*pipeline_, *supplements_,
+                                                          *authorizer_, *store_executor_);
     SupervisorServiceImpl::Deps supervisor;
-    supervisor.store = store_.get();
+    supervisor.store = store_;
+    supervisor.executor = store_executor_.get();
     supervisor.pipeline = pipeline_.get();
     supervisor.authorizer = authorizer_.get();
     supervisor.clock = &clock_;
@@ -187,12 +199,13 @@ class BrokerServerImpl final : public BrokerServer {
     supervisor.adapter_health = &health_board_;
     supervisor.wake = wake;
     supervisor_service_ = std::make_unique<SupervisorServiceImpl>(std::move(supervisor));
-    audit_service_ = std::make_unique<AuditServiceImpl>(*store_, *audit_log_, *authorizer_);
+    audit_service_ = std::make_unique<AuditServiceImpl>(*store_, *audit_log_, *authorizer_,
+                                                        *store_executor_);
     FeedServiceOptions feed_options;
     feed_options.heartbeat_interval = FromProtoDuration(config.feed().heartbeat_interval());
     feed_options.page_size = config.feed().page_size();
     feed_service_ = std::make_unique<FeedServiceImpl>(
-        *store_, hub_, *views_, *acks_, *authorizer_, clock_, feed_options);
+        *store_, *store_executor_, hub_, *views_, *acks_, *authorizer_, clock_, feed_options);
 
     AuditEvent started{clock_.Now(), "broker", "config.loaded", "", "", "",
                        absl::StrCat("policy_version=", config.policy_version(),
@@ -230,6 +243,9 @@ class BrokerServerImpl final : public BrokerServer {
     scheduler_.reset();
     feed_appender_.reset();
     dispatcher_.reset();
+    // Last: what is still queued (a finished stream's last page read, a
+    // shut-down adapter's message load) runs now, while what it uses lives.
+    if (store_executor_) store_executor_->Shutdown();
   }
 
  private:
@@ -255,7 +271,8 @@ class BrokerServerImpl final : public BrokerServer {
     // Without an endpoint, messages carry no token: acks come through
     // FeedService.Acknowledge (or the adapter's own channel).
     content_ = std::make_unique<StoredDeliveryContent>(
-        *store_, *views_, ack_endpoint_ ? ack_tokens_.get() : nullptr, AckUrl());
+        *store_, *store_executor_, *views_, ack_endpoint_ ? ack_tokens_.get() : nullptr,
+        AckUrl());
     ack_sink_ = std::make_unique<RecorderAckSink>(*acks_);
     scheduler_ = std::make_unique<ThreadScheduler>(clock_);
     return absl::OkStatus();
@@ -282,7 +299,7 @@ class BrokerServerImpl final : public BrokerServer {
           absl::StrCat("agency ", agency.id(), ": ", s.message()));
     }
     const DeliveryGuardPolicy policy = DeliveryGuardPolicy::FromConfig(agency.adapter().limits());
-    AdapterContext context{store_.get(), &clock_, content_.get(), ack_sink_.get(),
+    AdapterContext context{store_, &clock_, content_.get(), ack_sink_.get(),
                            policy.timeout};
     auto adapter = factory->Create(agency.id(), settings, context);
     if (!adapter.ok()) {
@@ -377,7 +394,13 @@ class BrokerServerImpl final : public BrokerServer {
   std::unique_ptr<Router> router_;
   std::unique_ptr<ViewBuilder> views_;
   std::unique_ptr<crypto::KeyRing> keys_;
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<SqliteStore> sqlite_store_;
+  std::unique_ptr<Store> wrapped_store_;  // tests only (options_.wrap_store)
+  Store* store_ = nullptr;                // the one everything uses
+  // Runs the blocking store calls of the gRPC services, the adapters and the
+  // ack recorder. Drained at the end of Shutdown(); destroyed after
+  // everything declared below (all that submits to it), before the store.
+  std::unique_ptr<StoreExecutor> store_executor_;
   grpc_feed::FeedHub hub_;
   std::unique_ptr<grpc_feed::FeedAppender> feed_appender_;
   AdapterRegistry registry_;

@@ -2,10 +2,12 @@
 // them together. Only this folder sees every concrete type.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "broker/store.h"
 #include "hart/config/v1/broker_config.pb.h"
 
 namespace hart {
@@ -22,6 +24,9 @@ struct BrokerServerOptions {
   // Key-encryption keys (*.kek and ACTIVE); keep it apart from data_dir.
   // Created with a first key if empty (development).
   std::string key_dir;
+  // Tests only: wraps the opened store (e.g. a StoreWrapper that makes one
+  // call hang); the wrapper is used everywhere and dies before the store.
+  std::function<std::unique_ptr<Store>(Store& opened)> wrap_store;
 };
 
 class BrokerServer {

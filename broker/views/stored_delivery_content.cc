@@ -4,9 +4,20 @@
 
 namespace hart {
 
-StoredDeliveryContent::StoredDeliveryContent(Store& store, const ViewBuilder& views,
-                                             const AckTokens* tokens, std::string ack_url)
-    : store_(store), views_(views), tokens_(tokens), ack_url_(std::move(ack_url)) {}
+StoredDeliveryContent::StoredDeliveryContent(Store& store, StoreExecutor& executor,
+                                             const ViewBuilder& views, const AckTokens* tokens,
+                                             std::string ack_url)
+    : store_(store),
+      executor_(executor),
+      views_(views),
+      tokens_(tokens),
+      ack_url_(std::move(ack_url)) {}
+
+void StoredDeliveryContent::LoadAsync(const DeliveryRecord& delivery, bool notification_only,
+                                      Loaded done) const {
+  executor_.Run([this, delivery, notification_only] { return Load(delivery, notification_only); },
+                std::move(done));
+}
 
 absl::StatusOr<v1::ReferralDelivery> StoredDeliveryContent::Load(
     const DeliveryRecord& delivery, bool notification_only) const {

@@ -15,15 +15,27 @@ namespace hart {
 
 class DeliveryContent {
  public:
+  using Loaded = std::function<void(absl::StatusOr<v1::ReferralDelivery>)>;
   virtual ~DeliveryContent() = default;
 
   // The message for `delivery` as its agency may see it: kind, changes,
   // escalation or erasure notice, the referral as the agency's field view,
   // the ack token and URL. With `notification_only` (e-mail) or for a sealed
   // referral, the referral carries references and deadlines but no intake
-  // field at all. NOT_FOUND if the referral is gone.
+  // field at all. NOT_FOUND if the referral is gone. Reads the store (and
+  // decrypts): blocking.
   virtual absl::StatusOr<v1::ReferralDelivery> Load(const DeliveryRecord& delivery,
                                                     bool notification_only) const = 0;
+
+  // As Load, without blocking the caller: what an event loop calls. `done`
+  // runs exactly once, on a thread of the broker's choosing (the store
+  // executor), or on the calling thread when refused at once (UNAVAILABLE:
+  // the store is busy). `delivery` is copied. The default calls Load inline
+  // (test doubles that do no I/O).
+  virtual void LoadAsync(const DeliveryRecord& delivery, bool notification_only,
+                         Loaded done) const {
+    done(Load(delivery, notification_only));
+  }
 };
 
 class AckSink {

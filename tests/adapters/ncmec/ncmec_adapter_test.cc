@@ -524,7 +524,8 @@ TEST_F(NcmecAdapterTest, DispatcherDeliversThroughAHiddenSuccessWithOneReport) {
   ASSERT_FALSE(ncmec_delivery.empty());
 
   const ViewBuilder views(ConnecticutConfig());
-  StoredDeliveryContent content(**store, views, nullptr, "");
+  StoreExecutor executor;  // idle once the delivery is settled
+  StoredDeliveryContent content(**store, executor, views, nullptr, "");
   AdapterContext context;
   context.content = &content;
   context.clock = &clock;

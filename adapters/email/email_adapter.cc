@@ -1,6 +1,7 @@
 #include "adapters/email/email_adapter.h"
 
 #include "absl/strings/str_cat.h"
+#include "adapters/common/content_loader.h"
 #include "adapters/common/secret_file.h"
 #include "adapters/email/email_notice.h"
 #include "adapters/email/smtp_client.h"
@@ -13,19 +14,28 @@ namespace {
 class EmailAdapter final : public Adapter {
  public:
   EmailAdapter(EmailSettings settings, std::unique_ptr<SmtpClient> client,
-               const AdapterContext& context)
+               const AdapterContext& context, AdapterIo& io)
       : settings_(std::move(settings)),
         client_(std::move(client)),
-        content_(*context.content),
         clock_(context.clock),
-        timeout_(context.timeout) {}
+        timeout_(context.timeout),
+        loader_(*context.content, io.context(), kAdapterType) {}
 
   std::string_view type() const override { return kAdapterType; }
 
   void Deliver(const DeliveryRecord& delivery, DoneCallback done) override {
     // notification_only: the broker leaves the intake out; FactsOf would
     // not read it anyway.
-    auto message = content_.Load(delivery, /*notification_only=*/true);
+    loader_.Load(delivery, /*notification_only=*/true, std::move(done),
+                 [this, delivery](ContentLoader::Message message, DoneCallback done) {
+                   Send(delivery, message, std::move(done));
+                 });
+  }
+
+ private:
+  // On the event loop, once the message is loaded.
+  void Send(const DeliveryRecord& delivery, const ContentLoader::Message& message,
+            DoneCallback done) {
     if (!message.ok()) {
       done(DeliveryResult::Failed(absl::Status(
           message.status().code(), absl::StrCat("email: loading delivery ", delivery.delivery_id,
@@ -47,12 +57,11 @@ class EmailAdapter final : public Adapter {
                   });
   }
 
- private:
   const EmailSettings settings_;
   const std::unique_ptr<SmtpClient> client_;
-  const DeliveryContent& content_;
   const Clock* const clock_;
   const absl::Duration timeout_;
+  ContentLoader loader_;  // last: gone before what its continuations use
 };
 
 }  // namespace
@@ -90,7 +99,7 @@ absl::StatusOr<std::unique_ptr<Adapter>> EmailAdapterFactory::Create(
                                                              ": ", client.status().message()));
   }
   return std::unique_ptr<Adapter>(
-      new EmailAdapter(*std::move(settings), *std::move(client), context));
+      new EmailAdapter(*std::move(settings), *std::move(client), context, io_));
 }
 
 }  // namespace hart::adapters::email

@@ -181,8 +181,8 @@ void AckPickup::Process(const std::shared_ptr<ScanState>& scan, Found found) {
   acks_.Acknowledge(
       agency_id_, found.delivery_id, ack->kind, ack->note, actor_,
       [this, scan, found](absl::Status status) {
-        // Back to the event loop for the renames, whatever thread this is.
-        boost::asio::post(io_.context(), [this, scan, found, status = std::move(status)] {
+        // Back to the blocking pool for the renames, whatever thread this is.
+        boost::asio::post(io_.blocking(), [this, scan, found, status = std::move(status)] {
           Settle(*scan, found, status);
           Release(found.file_name);
           Finish(scan);  // may let the owner destroy this pickup: nothing after it

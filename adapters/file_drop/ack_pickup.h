@@ -7,8 +7,8 @@
 //
 // Thread safety: Scan may run concurrently on several threads; a file is
 // never processed by two scans at once. Scan does blocking file I/O: call
-// it on the AdapterIo context. The owner must keep the pickup alive until
-// every scan's `done` has run.
+// it on the AdapterIo's blocking pool (never its event loop). The owner
+// must keep the pickup alive until every scan's `done` has run.
 #pragma once
 
 #include <functional>
@@ -35,7 +35,7 @@ class AckPickup {
   AckPickup(std::string directory, std::string agency_id, AckSink& acks, AdapterIo& io);
 
   // Scans the directory once. `done` runs exactly once, when every ack
-  // found is settled, on an AdapterIo thread or the calling thread.
+  // found is settled, on a blocking-pool thread or the calling thread.
   void Scan(std::function<void(AckScanSummary)> done);
 
  private:

@@ -111,10 +111,18 @@ class FileDropAdapterImpl final : public FileDropAdapter {
                                     absl::Seconds(1)));
       return;
     }
-    boost::asio::post(io_.context(), [this, delivery, done = std::move(done)] {
-      done(Write(delivery));
-      gate_.Leave();  // nothing touches this adapter after it
-    });
+    // The store read runs on the broker's store executor, the fsynced
+    // writes on the blocking pool: the event loop never waits on a disk.
+    content_.LoadAsync(
+        delivery, /*notification_only=*/false,
+        [this, delivery, done = std::move(done)](
+            absl::StatusOr<::hart::referral::v1::ReferralDelivery> message) {
+          boost::asio::post(io_.blocking(),
+                            [this, delivery, done, message = std::move(message)] {
+                              done(Write(delivery, message));
+                              gate_.Leave();  // nothing touches this adapter after it
+                            });
+        });
   }
 
   std::future<AckScanSummary> ScanAcksNow() override {
@@ -127,10 +135,10 @@ class FileDropAdapterImpl final : public FileDropAdapter {
   }
 
  private:
-  // Blocking: runs on the event loop.
-  DeliveryResult Write(const DeliveryRecord& delivery) {
+  // Blocking: runs on the blocking pool.
+  DeliveryResult Write(const DeliveryRecord& delivery,
+                       const absl::StatusOr<::hart::referral::v1::ReferralDelivery>& message) {
     const std::string& id = delivery.delivery_id;
-    auto message = content_.Load(delivery, /*notification_only=*/false);
     if (!message.ok()) return Fail(id, message.status());
     std::string json;
     if (auto s = google::protobuf::util::MessageToJsonString(*message, &json); !s.ok()) {
@@ -163,7 +171,7 @@ class FileDropAdapterImpl final : public FileDropAdapter {
   // the scan leaves the gate.
   bool StartScan(std::function<void(AckScanSummary)> then) {
     if (!gate_.Enter()) return false;
-    boost::asio::post(io_.context(), [this, then = std::move(then)]() mutable {
+    boost::asio::post(io_.blocking(), [this, then = std::move(then)]() mutable {
       pickup_.Scan([this, then = std::move(then)](AckScanSummary summary) {
         then(summary);
         gate_.Leave();  // nothing touches this adapter after it

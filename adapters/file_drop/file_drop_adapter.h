@@ -6,9 +6,11 @@
 // adapter picks up every `ack_poll_interval`. See README.md.
 //
 // Thread safety: Deliver and ScanAcksNow may be called from any thread.
-// File I/O runs on the AdapterIo event loop. The destructor waits for
-// running writes and scans and stops the poll timer; it must not run on an
-// AdapterIo thread, and the AdapterIo must outlive the adapter.
+// The message is loaded on the broker's store executor and file I/O runs on
+// the AdapterIo's blocking pool, never on its event loop (only the poll
+// timer lives there). The destructor waits for loads, writes and scans in
+// flight and stops the poll timer; it must not run on an AdapterIo thread,
+// and the AdapterIo must outlive the adapter.
 #pragma once
 
 #include <future>

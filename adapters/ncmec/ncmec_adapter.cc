@@ -4,6 +4,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "adapters/common/content_loader.h"
 #include "adapters/common/secret_file.h"
 #include "adapters/common/typed_settings.h"
 #include "adapters/http/https_client.h"
@@ -64,8 +65,10 @@ absl::StatusOr<std::string> BasicAuthorization(const std::string& file) {
 class NcmecAdapter final : public Adapter {
  public:
   NcmecAdapter(std::shared_ptr<NcmecEndpoint> endpoint, v1::NcmecSettings settings,
-               const DeliveryContent& content)
-      : endpoint_(std::move(endpoint)), settings_(std::move(settings)), content_(content) {}
+               const DeliveryContent& content, AdapterIo& io)
+      : endpoint_(std::move(endpoint)),
+        settings_(std::move(settings)),
+        loader_(content, io.context(), kAdapterType) {}
 
   std::string_view type() const override { return kAdapterType; }
 
@@ -73,7 +76,16 @@ class NcmecAdapter final : public Adapter {
     if (auto reportable = CheckReportable(delivery.kind); !reportable.ok()) {
       return done(DeliveryResult::Failed(reportable));
     }
-    auto message = content_.Load(delivery, /*notification_only=*/false);
+    loader_.Load(delivery, /*notification_only=*/false, std::move(done),
+                 [this, delivery](ContentLoader::Message message, DoneCallback done) {
+                   Report(delivery, message, std::move(done));
+                 });
+  }
+
+ private:
+  // On the event loop, once the message is loaded.
+  void Report(const DeliveryRecord& delivery, const ContentLoader::Message& message,
+              DoneCallback done) {
     if (!message.ok()) {
       return done(DeliveryResult::Failed(absl::Status(
           message.status().code(), absl::StrCat("loading delivery ", delivery.delivery_id, ": ",
@@ -89,10 +101,9 @@ class NcmecAdapter final : public Adapter {
     RunReportAttempt(endpoint_, std::move(input), std::move(done));
   }
 
- private:
   const std::shared_ptr<NcmecEndpoint> endpoint_;
   const v1::NcmecSettings settings_;
-  const DeliveryContent& content_;
+  ContentLoader loader_;  // last: gone before what its continuations use
 };
 
 }  // namespace
@@ -133,7 +144,7 @@ absl::StatusOr<std::unique_ptr<Adapter>> NcmecAdapterFactory::Create(
   endpoint->timeout = context.timeout;
   endpoint->clock = context.clock;
   return std::make_unique<NcmecAdapter>(std::move(endpoint), *std::move(settings),
-                                        *context.content);
+                                        *context.content, io_);
 }
 
 }  // namespace hart::adapters::ncmec

@@ -9,8 +9,9 @@
 // answers to retry / dead letter, and the settings (ncmec_settings.proto).
 //
 // Thread safety: Deliver may be called concurrently; `done` runs once, on
-// the caller's thread for errors found before any call to NCMEC, else on an
-// AdapterIo thread.
+// the caller's thread for a delivery that is not a report, else on an
+// AdapterIo thread (the message is loaded off the loop, then the report
+// built and sent on it).
 #pragma once
 
 #include <memory>

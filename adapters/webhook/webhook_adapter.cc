@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "adapters/common/content_loader.h"
 #include "adapters/common/secret_file.h"
 #include "adapters/common/typed_settings.h"
 #include "adapters/http/https_client.h"
@@ -70,18 +71,27 @@ DeliveryResult Interpret(const absl::StatusOr<HttpResponse>& response, absl::Tim
 class WebhookAdapter final : public Adapter {
  public:
   WebhookAdapter(std::string url, std::string secret, std::unique_ptr<http::HttpsClient> client,
-                 const AdapterContext& context)
+                 const AdapterContext& context, AdapterIo& io)
       : url_(std::move(url)),
         secret_(std::move(secret)),
         client_(std::move(client)),
-        content_(*context.content),
         clock_(*context.clock),
-        timeout_(context.timeout) {}
+        timeout_(context.timeout),
+        loader_(*context.content, io.context(), kAdapterType) {}
 
   std::string_view type() const override { return kAdapterType; }
 
   void Deliver(const DeliveryRecord& delivery, DoneCallback done) override {
-    auto message = content_.Load(delivery, /*notification_only=*/false);
+    loader_.Load(delivery, /*notification_only=*/false, std::move(done),
+                 [this, delivery](ContentLoader::Message message, DoneCallback done) {
+                   Send(delivery, message, std::move(done));
+                 });
+  }
+
+ private:
+  // On the event loop, once the message is loaded.
+  void Send(const DeliveryRecord& delivery, const ContentLoader::Message& message,
+            DoneCallback done) {
     if (!message.ok()) {
       done(DeliveryResult::Failed(message.status()));
       return;
@@ -107,13 +117,12 @@ class WebhookAdapter final : public Adapter {
                   });
   }
 
- private:
   const std::string url_;
   const std::string secret_;
   const std::unique_ptr<http::HttpsClient> client_;
-  const DeliveryContent& content_;
   const Clock& clock_;  // outlives every adapter (AdapterContext)
   const absl::Duration timeout_;
+  ContentLoader loader_;  // last: gone before what its continuations use
 };
 
 }  // namespace
@@ -144,7 +153,7 @@ absl::StatusOr<std::unique_ptr<Adapter>> WebhookAdapterFactory::Create(
       io_, {settings->ca_file(), settings->client_cert_file(), settings->client_key_file()});
   if (!client.ok()) return SettingsError(std::string(client.status().message()));
   return std::make_unique<WebhookAdapter>(settings->url(), std::move(*secret),
-                                          std::move(*client), context);
+                                          std::move(*client), context, io_);
 }
 
 }  // namespace hart::adapters::webhook

@@ -21,11 +21,7 @@ std::string AckActionName(v1::Acknowledgement::Kind kind) {
 
 }  // namespace
 
-<<<<<<< HEAD
 AckRecorder::AckRecorder(Store& store, const Clock& clock, const Ladders& ladders,
-=======
-AckRecorder::AckRecorder(Store& store, const Clock& clock, const EscalationLadders* ladders,
->>>>>>> store-executor
                          size_t max_batch, StoreExecutor* executor)
     : store_(store),
       clock_(clock),

@@ -42,19 +42,11 @@ class AckRecorder {
  public:
   using Done = std::function<void(absl::StatusOr<AckOutcome>)>;
 
-<<<<<<< HEAD
   // Acknowledgements are group-committed: concurrent ones share a
   // transaction and an fsync. With NoLadders, declines start no ladder.
   // `executor` (may be null: reads then run on the caller's thread) runs
   // the delivery reads; it and every reference must outlive the recorder.
   AckRecorder(Store& store, const Clock& clock, const Ladders& ladders = NoLadders::Instance(),
-=======
-  // `ladders` may be null (declines then start no ladder). Acknowledgements
-  // are group-committed: concurrent ones share a transaction and an fsync.
-  // `executor` (may be null: reads then run on the caller's thread) runs
-  // the delivery reads; it and every reference must outlive the recorder.
-  AckRecorder(Store& store, const Clock& clock, const EscalationLadders* ladders = nullptr,
->>>>>>> store-executor
               size_t max_batch = 256, StoreExecutor* executor = nullptr);
 
   // Records `request`. `request.agency_id` is the caller's agency:
@@ -82,11 +74,7 @@ class AckRecorder {
 
   Store& store_;
   const Clock& clock_;
-<<<<<<< HEAD
   const Ladders& ladders_;
-=======
-  const EscalationLadders* ladders_;
->>>>>>> store-executor
   StoreExecutor* const executor_;
   BatchWriter<AckWrite, absl::StatusOr<uint64_t>> writer_;  // last: its thread uses the above
 };

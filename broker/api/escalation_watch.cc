@@ -41,10 +41,7 @@ class EscalationWatch final : public grpc::ServerWriteReactor<v1::EscalationEven
     token_ = hub_.Listen(kEscalationTopic, [this](uint64_t) {
       absl::MutexLock lock(&mu_);
       ++wakes_;
-<<<<<<< HEAD
-=======
       caught_up_ = false;
->>>>>>> store-executor
       WriteNextLocked();
     });
     absl::MutexLock lock(&mu_);
@@ -109,12 +106,8 @@ class EscalationWatch final : public grpc::ServerWriteReactor<v1::EscalationEven
     if (!queued.ok()) {
       reading_ = false;
       refs_.fetch_sub(1, std::memory_order_relaxed);  // OnDone's reference remains
-<<<<<<< HEAD
-      FinishLocked(ToGrpcStatus(absl::UnavailableError("cannot read escalations: the store is busy; retry")));
-=======
       FinishLocked(ToGrpcStatus(
           absl::UnavailableError(absl::StrCat("cannot read escalations: ", queued.message()))));
->>>>>>> store-executor
     }
   }
 
@@ -148,18 +141,11 @@ class EscalationWatch final : public grpc::ServerWriteReactor<v1::EscalationEven
   std::atomic<int> refs_{1};
   absl::Mutex mu_;
   uint64_t cursor_ ABSL_GUARDED_BY(mu_);
-<<<<<<< HEAD
-  uint64_t wakes_ ABSL_GUARDED_BY(mu_) = 0;
-  std::deque<v1::EscalationEvent> buffer_ ABSL_GUARDED_BY(mu_);
-  v1::EscalationEvent current_ ABSL_GUARDED_BY(mu_);
-  bool reading_ ABSL_GUARDED_BY(mu_) = false;
-=======
   uint64_t wakes_ ABSL_GUARDED_BY(mu_) = 0;  // hub announcements so far
   std::deque<v1::EscalationEvent> buffer_ ABSL_GUARDED_BY(mu_);
   v1::EscalationEvent current_ ABSL_GUARDED_BY(mu_);
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
   // The last page was empty and the hub announced nothing since.
->>>>>>> store-executor
   bool caught_up_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;

@@ -37,10 +37,7 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
   void OnFeedGrew() {
     absl::MutexLock lock(&mu_);
     ++wakes_;
-<<<<<<< HEAD
-=======
     caught_up_ = false;
->>>>>>> store-executor
     WriteNextLocked();
   }
 
@@ -181,18 +178,11 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
 
   absl::Mutex mu_;
   uint64_t position_ ABSL_GUARDED_BY(mu_);  // the cursor's, after the last read
-<<<<<<< HEAD
-  uint64_t wakes_ ABSL_GUARDED_BY(mu_) = 0;
-  std::deque<v1::FeedEvent> buffer_ ABSL_GUARDED_BY(mu_);
-  v1::FeedEvent current_ ABSL_GUARDED_BY(mu_);  // alive until OnWriteDone
-  bool reading_ ABSL_GUARDED_BY(mu_) = false;
-=======
   uint64_t wakes_ ABSL_GUARDED_BY(mu_) = 0;  // hub announcements so far
   std::deque<v1::FeedEvent> buffer_ ABSL_GUARDED_BY(mu_);
   v1::FeedEvent current_ ABSL_GUARDED_BY(mu_);  // alive until OnWriteDone
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
   // The last page was empty and the hub announced nothing since.
->>>>>>> store-executor
   bool caught_up_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool wrote_since_tick_ ABSL_GUARDED_BY(mu_) = false;

@@ -47,13 +47,8 @@
 #include "broker/routing/geography.h"
 #include "broker/routing/router.h"
 #include "broker/store/group_committer.h"
-<<<<<<< HEAD
 #include "broker/store/store_factory.h"
 #include "broker/store/store_executor.h"
-=======
-#include "broker/store/store_executor.h"
-#include "broker/store/sqlite/sqlite_store.h"
->>>>>>> store-executor
 #include "broker/views/view_builder.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -89,40 +84,24 @@ class BrokerServerImpl final : public BrokerServer {
     store_options.keys = keys_.get();
     auto store = OpenStore(store_options);
     if (!store.ok()) return store.status();
-<<<<<<< HEAD
     opened_store_ = std::move(*store);
     store_ = opened_store_.get();
     if (options_.wrap_store) {
       wrapped_store_ = options_.wrap_store(*opened_store_);
-=======
-    sqlite_store_ = std::move(*store);
-    store_ = sqlite_store_.get();
-    if (options_.wrap_store) {
-      wrapped_store_ = options_.wrap_store(*sqlite_store_);
->>>>>>> store-executor
       store_ = wrapped_store_.get();
     }
     StoreExecutorOptions executor_options;
     executor_options.threads = config.store().executor_threads();
     executor_options.queue_limit = config.store().executor_queue_limit();
     store_executor_ = std::make_unique<StoreExecutor>(executor_options);
-<<<<<<< HEAD
     // Claims this broker's killed predecessor held (same broker id) are
     // released now instead of waiting out their leases; other brokers'
     // claims are theirs until their leases expire.
-=======
-    // This process owns the data directory: claims of a killed predecessor
-    // are released now instead of waiting out their leases.
->>>>>>> store-executor
     if (auto s = store_->ReleaseClaims(clock_.Now()); !s.ok()) return s;
 
     feed_appender_ = std::make_unique<grpc_feed::FeedAppender>(*store_, clock_, hub_);
     ladders_ = std::make_unique<EscalationLadders>(config, *geography_, ids_);
-<<<<<<< HEAD
     acks_ = std::make_unique<AckRecorder>(*store_, clock_, *ladders_, /*max_batch=*/256,
-=======
-    acks_ = std::make_unique<AckRecorder>(*store_, clock_, ladders_.get(), /*max_batch=*/256,
->>>>>>> store-executor
                                           store_executor_.get());
     if (auto s = StartPushSupport(); !s.ok()) return s;
     adapter_io_ = std::make_unique<adapters::AdapterIo>();
@@ -206,11 +185,7 @@ class BrokerServerImpl final : public BrokerServer {
     auth.max_streams_per_identity = server.max_streams_per_identity();
     auth.require_deadlines = server.require_deadlines();
     authorizer_ = std::make_unique<Authorizer>(*store_, clock_, auth, store_executor_.get());
-<<<<<<< HEAD
     redeliverer_ = std::make_unique<Redeliverer>(*store_, *geography_, *ladders_, clock_, ids_);
-=======
-    redeliverer_ = std::make_unique<Redeliverer>(*store_, *geography_, ladders_.get(), clock_, ids_);
->>>>>>> store-executor
     sealer_ = std::make_unique<Sealer>(*store_, *geography_, clock_, ids_);
     operator_service_ = std::make_unique<OperatorServiceImpl>(*store_, *keys_, *authorizer_,
                                                               clock_, *store_executor_);
@@ -425,11 +400,7 @@ class BrokerServerImpl final : public BrokerServer {
   std::unique_ptr<Router> router_;
   std::unique_ptr<ViewBuilder> views_;
   std::unique_ptr<crypto::KeyRing> keys_;
-<<<<<<< HEAD
   std::unique_ptr<Store> opened_store_;
-=======
-  std::unique_ptr<SqliteStore> sqlite_store_;
->>>>>>> store-executor
   std::unique_ptr<Store> wrapped_store_;  // tests only (options_.wrap_store)
   Store* store_ = nullptr;                // the one everything uses
   // Runs the blocking store calls of the gRPC services, the adapters and the

@@ -26,7 +26,7 @@ TEST_P(AckConformanceTest, AnAckInTheExpectedStateAppliesAndReturnsItsAuditIndex
   const AckWrite received = Received(kDelivery, kT0 + absl::Seconds(4));
   ASSERT_OK_AND_ASSIGN(auto index, store().ApplyAck(received));
   EXPECT_EQ(index, head.size);
-  EXPECT_EQ(Must(store().AuditHead()).size, head.size + 1);
+  EXPECT_EQ(MUST(store().AuditHead()).size, head.size + 1);
   ASSERT_OK_AND_ASSIGN(auto events, store().ListAuditEvents({.start_index = index, .limit = 1}));
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].action, received.audit.action);
@@ -68,8 +68,8 @@ TEST_P(AckConformanceTest, AcceptedSetsAcknowledgedAtKeepsDeliveredAtAndStopsThe
   EXPECT_EQ(d.state, v1::ACKNOWLEDGED);
   EXPECT_EQ(d.delivered_at, kT0 + absl::Minutes(1));
   EXPECT_EQ(d.acknowledged_at, kT0 + absl::Minutes(30));
-  EXPECT_THAT(Must(store().PendingTimers(ReferralId("a"))), IsEmpty());
-  EXPECT_THAT(Must(ClaimTimers(kT0 + absl::Hours(100), kT0 + absl::Hours(101))), IsEmpty());
+  EXPECT_THAT(MUST(store().PendingTimers(ReferralId("a"))), IsEmpty());
+  EXPECT_THAT(MUST(ClaimTimers(kT0 + absl::Hours(100), kT0 + absl::Hours(101))), IsEmpty());
 }
 
 TEST_P(AckConformanceTest, DeclinedKeepsItsNoteAndPullsTheLadderForward) {
@@ -109,14 +109,14 @@ TEST_P(AckConformanceTest, ApplyAcksDecidesEachItemOnItsOwn) {
   ASSERT_OK(results[2]);
   EXPECT_LT(*results[0], *results[2]);
   EXPECT_GE(*results[0], head.size);
-  EXPECT_EQ(Must(store().AuditHead()).size, head.size + 2);
+  EXPECT_EQ(MUST(store().AuditHead()).size, head.size + 2);
   EXPECT_EQ(StateOf(DeliveryId("a", "hartford-pd")).value_or(v1::DELIVERY_STATE_UNSPECIFIED),
             v1::DELIVERED);
   EXPECT_EQ(StateOf(DeliveryId("b", "hartford-pd")).value_or(v1::DELIVERY_STATE_UNSPECIFIED),
             v1::IN_FLIGHT);
   EXPECT_EQ(StateOf(DeliveryId("c", "hartford-pd")).value_or(v1::DELIVERY_STATE_UNSPECIFIED),
             v1::DELIVERED);
-  EXPECT_THAT(Must(store().GetDeliveries(ReferralId("b"))).at(0).acks, IsEmpty());
+  EXPECT_THAT(MUST(store().GetDeliveries(ReferralId("b"))).at(0).acks, IsEmpty());
 }
 
 // Verifies items of one batch see the earlier items: two acks expecting the

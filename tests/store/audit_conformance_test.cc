@@ -111,9 +111,9 @@ TEST_P(AuditConformanceTest, CompleteSubtreesAreStoredWithTheirReferenceHash) {
   // The subtree that would end past the last leaf is not complete.
   uint32_t height = 1;
   while ((uint64_t{1} << height) <= n) ++height;
-  EXPECT_FALSE(Must(store().AuditSubtreeHash(height, 0)).has_value());
+  EXPECT_FALSE(MUST(store().AuditSubtreeHash(height, 0)).has_value());
   if (n % 2 == 1) {
-    EXPECT_FALSE(Must(store().AuditSubtreeHash(1, n / 2)).has_value());
+    EXPECT_FALSE(MUST(store().AuditSubtreeHash(1, n / 2)).has_value());
   }
 }
 
@@ -192,7 +192,7 @@ TEST_P(AuditConformanceTest, TheTreeSurvivesARestartAndKeepsGrowingCorrectly) {
   ASSERT_OK_AND_ASSIGN(auto reopened, store().AuditHead());
   EXPECT_EQ(reopened.size, head.size);
   EXPECT_EQ(reopened.root_hash, head.root_hash);
-  EXPECT_EQ(Must(store().ListCheckpoints()).size(), 1u);
+  EXPECT_EQ(MUST(store().ListCheckpoints()).size(), 1u);
 
   ASSERT_NO_FATAL_FAILURE(WriteHistory("after_"));
   ASSERT_OK_AND_ASSIGN(auto reference, ReferenceTree());

@@ -53,8 +53,8 @@ TEST_P(ErrorConformanceTest, AStaleReferralChangeIsAbortedAndWritesNothing) {
   ASSERT_OK_AND_ASSIGN(auto timers, store().PendingTimers(ReferralId("a")));
   ASSERT_EQ(timers.size(), 1u);
   EXPECT_EQ(timers[0].timer_id, "tmr_current");
-  EXPECT_FALSE(Must(store().FindSupplement("sup_stale")).has_value());
-  EXPECT_EQ(Must(store().AuditHead()).size, head.size);
+  EXPECT_FALSE(MUST(store().FindSupplement("sup_stale")).has_value());
+  EXPECT_EQ(MUST(store().AuditHead()).size, head.size);
 }
 
 // Verifies writes naming an unknown delivery or referral fail and write

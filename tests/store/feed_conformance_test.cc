@@ -85,7 +85,7 @@ TEST_P(FeedConformanceTest, AppendingAgainKeepsTheOriginalSequence) {
   EXPECT_EQ(repeat[0].sequence, 1u);
   EXPECT_EQ(repeat[0].agency_id, "hartford-pd");
   EXPECT_EQ(store().FeedHead("hartford-pd").value_or(0), 1u);
-  EXPECT_EQ(Must(store().AuditHead()).size, head.size);
+  EXPECT_EQ(MUST(store().AuditHead()).size, head.size);
 
   const std::vector<FeedAppend> mixed = {second, first};
   ASSERT_OK_AND_ASSIGN(auto results, store().AppendToFeeds(mixed, kT0 + absl::Seconds(2)));
@@ -135,11 +135,11 @@ TEST_P(FeedConformanceTest, ReadFeedPagesAfterASequence) {
     ASSERT_OK(Create(Referral(key, {"hartford-pd", "other-agency"})));
   }
   ASSERT_OK(ClaimAndAppend(kT0));
-  EXPECT_THAT(SequencesOf(Must(store().ReadFeed("hartford-pd", 0, 2))), ElementsAre(1, 2));
-  EXPECT_THAT(SequencesOf(Must(store().ReadFeed("hartford-pd", 2, 2))), ElementsAre(3, 4));
-  EXPECT_THAT(SequencesOf(Must(store().ReadFeed("hartford-pd", 4, 2))), ElementsAre(5));
-  EXPECT_THAT(SequencesOf(Must(store().ReadFeed("hartford-pd", 5, 2))), IsEmpty());
-  EXPECT_THAT(SequencesOf(Must(store().ReadFeed("no-such-agency", 0, 2))), IsEmpty());
+  EXPECT_THAT(SequencesOf(MUST(store().ReadFeed("hartford-pd", 0, 2))), ElementsAre(1, 2));
+  EXPECT_THAT(SequencesOf(MUST(store().ReadFeed("hartford-pd", 2, 2))), ElementsAre(3, 4));
+  EXPECT_THAT(SequencesOf(MUST(store().ReadFeed("hartford-pd", 4, 2))), ElementsAre(5));
+  EXPECT_THAT(SequencesOf(MUST(store().ReadFeed("hartford-pd", 5, 2))), IsEmpty());
+  EXPECT_THAT(SequencesOf(MUST(store().ReadFeed("no-such-agency", 0, 2))), IsEmpty());
 }
 
 TEST_P(FeedConformanceTest, FeedHeadIsZeroForAnAgencyWithoutEntries) {
@@ -159,13 +159,13 @@ TEST_P(FeedConformanceTest, ReadUnreceivedFeedListsOnlyEntriesStillInFlight) {
   ASSERT_OK(store().ApplyAck(Received(by_sequence[2], kT0 + absl::Seconds(1))));
   ASSERT_OK(store().ApplyAck(Accepted(by_sequence[3], v1::IN_FLIGHT, kT0 + absl::Seconds(1))));
 
-  EXPECT_THAT(SequencesOf(Must(store().ReadUnreceivedFeed("hartford-pd", 0, 5, 100))),
+  EXPECT_THAT(SequencesOf(MUST(store().ReadUnreceivedFeed("hartford-pd", 0, 5, 100))),
               ElementsAre(1, 4, 5));
-  EXPECT_THAT(SequencesOf(Must(store().ReadUnreceivedFeed("hartford-pd", 1, 4, 100))),
+  EXPECT_THAT(SequencesOf(MUST(store().ReadUnreceivedFeed("hartford-pd", 1, 4, 100))),
               ElementsAre(4));
-  EXPECT_THAT(SequencesOf(Must(store().ReadUnreceivedFeed("hartford-pd", 0, 5, 2))),
+  EXPECT_THAT(SequencesOf(MUST(store().ReadUnreceivedFeed("hartford-pd", 0, 5, 2))),
               ElementsAre(1, 4));
-  EXPECT_THAT(SequencesOf(Must(store().ReadUnreceivedFeed("hartford-pd", 5, 5, 100))), IsEmpty());
+  EXPECT_THAT(SequencesOf(MUST(store().ReadUnreceivedFeed("hartford-pd", 5, 5, 100))), IsEmpty());
 }
 
 // Verifies deliveries put on their feed by CreateReferrals itself (feed
@@ -189,7 +189,7 @@ TEST_P(FeedConformanceTest, AReferralCanBePutOnItsFeedAsItIsCreated) {
   EXPECT_EQ(feed[0].delivery.delivery_id, a.deliveries[0].delivery_id);
   EXPECT_FALSE(feed[0].delivery.transport_ref.empty());
   // Already handed off: no claimer takes it.
-  EXPECT_THAT(Must(Claim(kT0 + absl::Hours(1), kT0 + absl::Hours(2))), IsEmpty());
+  EXPECT_THAT(MUST(Claim(kT0 + absl::Hours(1), kT0 + absl::Hours(2))), IsEmpty());
 }
 
 TEST_P(FeedConformanceTest, FeedsSurviveARestart) {
@@ -231,7 +231,7 @@ TEST_P(FeedConformanceTest, ConcurrentAppendsStayGapFree) {
   EXPECT_THAT(errors, IsEmpty());
   std::sort(sequences.begin(), sequences.end());
   EXPECT_THAT(sequences, ElementsAreArray(OneTo(24)));
-  EXPECT_THAT(SequencesOf(Must(store().ReadFeed("hartford-pd", 0, 100))),
+  EXPECT_THAT(SequencesOf(MUST(store().ReadFeed("hartford-pd", 0, 100))),
               ElementsAreArray(OneTo(24)));
 }
 

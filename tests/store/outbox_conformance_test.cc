@@ -50,7 +50,7 @@ TEST_P(OutboxConformanceTest, AClaimIsInFlightWithOneMoreAttemptAndALease) {
   ASSERT_OK(Create(Referral("a")));
   ASSERT_OK_AND_ASSIGN(auto claimed, Claim(kT0, kT0 + kLease));
   ASSERT_EQ(claimed.size(), 1u);
-  for (const DeliveryRecord& d : {claimed[0], Must(store().GetDelivery(claimed[0].delivery_id))}) {
+  for (const DeliveryRecord& d : {claimed[0], MUST(store().GetDelivery(claimed[0].delivery_id))}) {
     EXPECT_EQ(d.state, v1::IN_FLIGHT);
     EXPECT_EQ(d.attempts, 1u);
     EXPECT_EQ(d.last_attempt_at, kT0);
@@ -104,9 +104,9 @@ TEST_P(OutboxConformanceTest, RetryLaterMakesTheDeliveryPendingAtItsNextAttempt)
   EXPECT_EQ(d.attempts, 1u);
   EXPECT_EQ(d.last_error, retry.error);
   EXPECT_FALSE(d.lease_until.has_value());
-  EXPECT_EQ(Must(store().AuditHead()).size, head.size + 1);
+  EXPECT_EQ(MUST(store().AuditHead()).size, head.size + 1);
 
-  EXPECT_THAT(Must(Claim(kT0 + absl::Minutes(4), kT0 + absl::Minutes(5))), IsEmpty());
+  EXPECT_THAT(MUST(Claim(kT0 + absl::Minutes(4), kT0 + absl::Minutes(5))), IsEmpty());
   ASSERT_OK_AND_ASSIGN(auto retried, Claim(kT0 + absl::Minutes(5), kT0 + absl::Minutes(6)));
   ASSERT_EQ(retried.size(), 1u);
   EXPECT_EQ(retried[0].attempts, 2u);
@@ -136,7 +136,7 @@ TEST_P(OutboxConformanceTest, DeliveredRecordsWhenAndWhereAndIsNeverClaimedAgain
   EXPECT_EQ(d.delivered_at, kT0 + absl::Seconds(3));
   EXPECT_EQ(d.transport_ref, "smtp:<msg-1@hart.example>");
   EXPECT_FALSE(d.lease_until.has_value());
-  EXPECT_THAT(Must(Claim(kT0 + absl::Hours(48), kT0 + absl::Hours(49))), IsEmpty());
+  EXPECT_THAT(MUST(Claim(kT0 + absl::Hours(48), kT0 + absl::Hours(49))), IsEmpty());
 }
 
 // Verifies DEAD is final and pulls the delivery's escalation ladder forward.
@@ -153,7 +153,7 @@ TEST_P(OutboxConformanceTest, DeadIsFinalAndStartsTheLadderNow) {
   ASSERT_OK_AND_ASSIGN(auto d, store().GetDelivery(claimed[0].delivery_id));
   EXPECT_EQ(d.state, v1::DEAD);
   EXPECT_EQ(d.last_error, dead.error);
-  EXPECT_THAT(Must(Claim(kT0 + absl::Hours(48), kT0 + absl::Hours(49))), IsEmpty());
+  EXPECT_THAT(MUST(Claim(kT0 + absl::Hours(48), kT0 + absl::Hours(49))), IsEmpty());
   ASSERT_OK_AND_ASSIGN(auto timers, store().PendingTimers(ReferralId("a")));
   ASSERT_EQ(timers.size(), 1u);
   EXPECT_EQ(timers[0].due_at, kT0 + absl::Seconds(5));
@@ -174,7 +174,7 @@ TEST_P(OutboxConformanceTest, AnOutcomeForADeliveryNoLongerInFlightChangesNothin
   ASSERT_OK(store().RecordOutcomes({&dead, 1}));
   EXPECT_EQ(StateOf(claimed[0].delivery_id).value_or(v1::DELIVERY_STATE_UNSPECIFIED),
             v1::ACKNOWLEDGED);
-  EXPECT_EQ(Must(store().AuditHead()).size, head.size);
+  EXPECT_EQ(MUST(store().AuditHead()).size, head.size);
 }
 
 TEST_P(OutboxConformanceTest, OutcomesOfOneCallAreEachRecorded) {
@@ -220,7 +220,7 @@ TEST_P(OutboxConformanceTest, AClaimSurvivesARestartUntilReleased) {
   ASSERT_OK_AND_ASSIGN(auto claimed, Claim(kT0, kT0 + absl::Hours(1)));
   ASSERT_EQ(claimed.size(), 1u);
   ASSERT_OK(Reopen());
-  EXPECT_THAT(Must(Claim(kT0 + absl::Minutes(1), kT0 + absl::Hours(2))), IsEmpty());
+  EXPECT_THAT(MUST(Claim(kT0 + absl::Minutes(1), kT0 + absl::Hours(2))), IsEmpty());
   ASSERT_OK(store().ReleaseClaims(kT0 + absl::Minutes(1)));
   ASSERT_OK_AND_ASSIGN(auto reclaimed, Claim(kT0 + absl::Minutes(1), kT0 + absl::Hours(2)));
   ASSERT_EQ(reclaimed.size(), 1u);

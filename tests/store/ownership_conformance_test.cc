@@ -34,7 +34,7 @@ TEST_P(OwnershipConformanceTest, AnOutcomeUnderAStaleClaimChangesNothing) {
   ASSERT_OK_AND_ASSIGN(auto second, Claim(kT0 + 2 * kLease, kT0 + 3 * kLease));
   ASSERT_EQ(second.size(), 1u);
   EXPECT_EQ(second[0].attempts, 2u);
-  const AuditTreeHead before = Must(store().AuditHead());
+  const AuditTreeHead before = MUST(store().AuditHead());
   // The stale claimer's answer arrives late: refused, nothing written.
   const DeliveryOutcome stale = Delivered(first[0], kT0 + 2 * kLease, "partner#1");
   ASSERT_OK(store().RecordOutcomes({&stale, 1}));
@@ -42,14 +42,14 @@ TEST_P(OwnershipConformanceTest, AnOutcomeUnderAStaleClaimChangesNothing) {
   EXPECT_EQ(after_stale.state, v1::IN_FLIGHT);
   EXPECT_EQ(after_stale.attempts, 2u);
   EXPECT_TRUE(after_stale.transport_ref.empty());
-  EXPECT_EQ(Must(store().AuditHead()).size, before.size);
+  EXPECT_EQ(MUST(store().AuditHead()).size, before.size);
   // The current claim's answer applies.
   const DeliveryOutcome current = Delivered(second[0], kT0 + 2 * kLease, "partner#2");
   ASSERT_OK(store().RecordOutcomes({&current, 1}));
   ASSERT_OK_AND_ASSIGN(auto delivered, store().GetDelivery(first[0].delivery_id));
   EXPECT_EQ(delivered.state, v1::DELIVERED);
   EXPECT_EQ(delivered.transport_ref, "partner#2");
-  EXPECT_EQ(Must(store().AuditHead()).size, before.size + 1);
+  EXPECT_EQ(MUST(store().AuditHead()).size, before.size + 1);
 }
 
 TEST_P(OwnershipConformanceTest, ABrokerReleasesOnlyItsOwnClaims) {
@@ -63,7 +63,7 @@ TEST_P(OwnershipConformanceTest, ABrokerReleasesOnlyItsOwnClaims) {
   ASSERT_EQ(by_b.size(), 1u);
   ASSERT_NE(by_a[0].delivery_id, by_b[0].delivery_id);
   ASSERT_OK(store().ReleaseClaims(kT0 + absl::Seconds(1)));
-  EXPECT_EQ(Must(StateOf(by_b[0].delivery_id)), v1::PENDING);
+  EXPECT_EQ(MUST(StateOf(by_b[0].delivery_id)), v1::PENDING);
   ASSERT_OK_AND_ASSIGN(auto still_a, store().GetDelivery(by_a[0].delivery_id));
   EXPECT_EQ(still_a.state, v1::IN_FLIGHT);
   EXPECT_EQ(still_a.claim_owner, "broker-a");
@@ -83,16 +83,16 @@ TEST_P(OwnershipConformanceTest, ALadderStepUnderAStaleTimerLeaseIsAbortedAndWri
   ASSERT_OK_AND_ASSIGN(auto second, ClaimTimers(kT0 + 2 * kLease, kT0 + 3 * kLease));
   ASSERT_EQ(second.size(), 1u);
   EXPECT_GT(second[0].lease, first[0].lease);
-  const AuditTreeHead before = Must(store().AuditHead());
+  const AuditTreeHead before = MUST(store().AuditHead());
   auto stale = store().ApplyEscalationStep(
       EscalationStep(first[0], escalated, kT0 + 2 * kLease, "", std::nullopt));
   EXPECT_EQ(stale.status().code(), absl::StatusCode::kAborted) << stale.status();
-  EXPECT_EQ(Must(store().AuditHead()).size, before.size);
-  EXPECT_TRUE(Must(store().ReadEscalations(0, 10)).empty());
-  EXPECT_EQ(Must(store().PendingTimers(ReferralId("a"))).size(), 1u);
+  EXPECT_EQ(MUST(store().AuditHead()).size, before.size);
+  EXPECT_TRUE(MUST(store().ReadEscalations(0, 10)).empty());
+  EXPECT_EQ(MUST(store().PendingTimers(ReferralId("a"))).size(), 1u);
   ASSERT_OK(store().ApplyEscalationStep(
       EscalationStep(second[0], escalated, kT0 + 2 * kLease, "", std::nullopt)));
-  EXPECT_TRUE(Must(store().PendingTimers(ReferralId("a"))).empty());
+  EXPECT_TRUE(MUST(store().PendingTimers(ReferralId("a"))).empty());
 }
 
 // Verifies ListReferrals counts and filters overdue deliveries exactly as

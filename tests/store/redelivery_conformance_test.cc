@@ -46,7 +46,7 @@ TEST_P(RedeliveryConformanceTest, ADeadDeliveryIsSentAgainAsANewDelivery) {
     timer_ids.push_back(t.timer_id);
   }
   EXPECT_THAT(timer_ids, ElementsAre(write.ladder->timer_id));
-  EXPECT_EQ(Must(store().AuditHead()).size, head.size + write.audit.size());
+  EXPECT_EQ(MUST(store().AuditHead()).size, head.size + write.audit.size());
   ASSERT_OK_AND_ASSIGN(auto claimed, Claim(at, at + absl::Minutes(1)));
   ASSERT_EQ(claimed.size(), 1u);
   EXPECT_EQ(claimed[0].delivery_id, "dlv_again");
@@ -61,8 +61,8 @@ TEST_P(RedeliveryConformanceTest, ARedeliveryThatLostItsCompareAndSetWritesNothi
                 Redelivery(dead_, v1::DECLINED, "dlv_stale", kT0 + absl::Hours(1)))),
             absl::StatusCode::kAborted);
   EXPECT_EQ(STATUS_CODE(store().GetDelivery("dlv_stale")), absl::StatusCode::kNotFound);
-  EXPECT_EQ(Must(store().AuditHead()).size, head.size);
-  EXPECT_EQ(Must(store().PendingTimers(ReferralId("a"))).size(), 1u);
+  EXPECT_EQ(MUST(store().AuditHead()).size, head.size);
+  EXPECT_EQ(MUST(store().PendingTimers(ReferralId("a"))).size(), 1u);
 
   ASSERT_OK(
       store().ApplyRedelivery(Redelivery(dead_, v1::DEAD, "dlv_first", kT0 + absl::Hours(1))));
@@ -71,8 +71,8 @@ TEST_P(RedeliveryConformanceTest, ARedeliveryThatLostItsCompareAndSetWritesNothi
                 Redelivery(dead_, v1::DEAD, "dlv_second", kT0 + absl::Hours(2)))),
             absl::StatusCode::kAborted);
   EXPECT_EQ(STATUS_CODE(store().GetDelivery("dlv_second")), absl::StatusCode::kNotFound);
-  EXPECT_EQ(Must(store().GetDelivery(dead_.delivery_id)).redelivered_as, "dlv_first");
-  EXPECT_EQ(Must(store().AuditHead()).size, after_first.size);
+  EXPECT_EQ(MUST(store().GetDelivery(dead_.delivery_id)).redelivered_as, "dlv_first");
+  EXPECT_EQ(MUST(store().AuditHead()).size, after_first.size);
 }
 
 }  // namespace

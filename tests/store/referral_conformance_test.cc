@@ -87,7 +87,7 @@ TEST_P(ReferralConformanceTest, SameReportIdAndDigestIsADuplicateWithTheOriginal
   EXPECT_TRUE(MessageDifferencer::Equals(results[0].receipt, original));
   EXPECT_EQ(STATUS_CODE(store().GetReferral("ref_a_resubmitted")), absl::StatusCode::kNotFound);
   EXPECT_EQ(STATUS_CODE(store().GetDelivery("dlv_a_resubmitted")), absl::StatusCode::kNotFound);
-  EXPECT_EQ(Must(store().AuditHead()).size, head.size);
+  EXPECT_EQ(MUST(store().AuditHead()).size, head.size);
 }
 
 TEST_P(ReferralConformanceTest, SameReportIdOtherDigestIsAConflictAndStoresNothing) {
@@ -102,7 +102,7 @@ TEST_P(ReferralConformanceTest, SameReportIdOtherDigestIsAConflictAndStoresNothi
   EXPECT_TRUE(MessageDifferencer::Equals(results[0].receipt, original));
   EXPECT_EQ(STATUS_CODE(store().GetReferral("ref_a_changed")), absl::StatusCode::kNotFound);
   EXPECT_EQ(STATUS_CODE(store().GetDelivery("dlv_a_changed")), absl::StatusCode::kNotFound);
-  EXPECT_EQ(Must(store().AuditHead()).size, head.size);
+  EXPECT_EQ(MUST(store().AuditHead()).size, head.size);
 }
 
 // Verifies items are applied in order: a repeat later in the same batch
@@ -142,7 +142,7 @@ TEST_P(ReferralConformanceTest, ABatchWhoseLaterItemFailsStoresNothingOfTheBatch
   ASSERT_OK_AND_ASSIGN(auto after, store().AuditHead());
   EXPECT_EQ(after.size, head.size);
   EXPECT_EQ(after.root_hash, head.root_hash);
-  EXPECT_EQ(Must(AllAuditEvents()).size(), head.size);
+  EXPECT_EQ(MUST(AllAuditEvents()).size(), head.size);
 
   // The failed batch left no trace: its first item now stores cleanly and
   // its first event takes the next index.
@@ -167,7 +167,7 @@ TEST_P(ReferralConformanceTest, AReceiptCarriesTheAuditIndexOfItsReferralsFirstE
     EXPECT_EQ(events[0].action, "intake.accepted");
     EXPECT_EQ(events[0].referral_id, result.receipt.referral_id());
     // The stored receipt says the same.
-    EXPECT_EQ(Must(store().GetReferral(result.receipt.referral_id())).receipt.audit_index(),
+    EXPECT_EQ(MUST(store().GetReferral(result.receipt.referral_id())).receipt.audit_index(),
               result.receipt.audit_index());
   }
 }
@@ -226,7 +226,7 @@ TEST_P(ReferralConformanceTest, AChangeBumpsTheVersionAndReplacesRerouteTimers) 
   EXPECT_EQ(supplement->response, change.supplement_response);
   EXPECT_THAT(store().ListSupplements(ReferralId("a")).value_or(std::vector<std::string>{}),
               ElementsAre("sup_1"));
-  EXPECT_FALSE(Must(store().FindSupplement("sup_unknown")).has_value());
+  EXPECT_FALSE(MUST(store().FindSupplement("sup_unknown")).has_value());
 }
 
 // Verifies a fired reroute timer is marked done by the change that applies it.
@@ -238,8 +238,8 @@ TEST_P(ReferralConformanceTest, AChangeFromAFiredTimerMarksTheTimerDone) {
   ReferralChange change = ChangeOf(stored, kT0 + absl::Hours(72));
   change.fired_timer_id = "tmr_72h";
   ASSERT_OK(store().ApplyReferralChange(change));
-  EXPECT_TRUE(Must(store().PendingTimers(ReferralId("a"))).empty());
-  EXPECT_TRUE(Must(ClaimTimers(kT0 + absl::Hours(100), kT0 + absl::Hours(101))).empty());
+  EXPECT_TRUE(MUST(store().PendingTimers(ReferralId("a"))).empty());
+  EXPECT_TRUE(MUST(ClaimTimers(kT0 + absl::Hours(100), kT0 + absl::Hours(101))).empty());
 }
 
 }  // namespace

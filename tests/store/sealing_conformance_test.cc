@@ -44,11 +44,11 @@ TEST_P(SealingConformanceTest, PersistedBytesHoldNoPlaintextPii) {
                                  v1::IN_FLIGHT, v1::DECLINED, kT0 + absl::Minutes(3), kAckNote)));
 
   // Readable through the store...
-  EXPECT_EQ(Must(store().GetReferral(ReferralId("a"))).intake.child().given_name(),
+  EXPECT_EQ(MUST(store().GetReferral(ReferralId("a"))).intake.child().given_name(),
             kChildGivenName);
-  EXPECT_EQ(Must(store().ReadFeed("hartford-pd", 0, 10)).at(0).intake.reporter().phone(),
+  EXPECT_EQ(MUST(store().ReadFeed("hartford-pd", 0, 10)).at(0).intake.reporter().phone(),
             kReporterPhone);
-  EXPECT_EQ(Must(store().GetDeliveries(ReferralId("a"))).at(0).acks.at(0).note(), kAckNote);
+  EXPECT_EQ(MUST(store().GetDeliveries(ReferralId("a"))).at(0).acks.at(0).note(), kAckNote);
   // ...and nowhere in the raw bytes, with the store open and after a restart.
   EXPECT_THAT(PiiInRawBytes(), IsEmpty());
   ASSERT_OK(Reopen());
@@ -75,7 +75,7 @@ TEST_P(SealingConformanceTest, ASealedReferralReturnsAnEmptyIntakeAndNoNotes) {
   EXPECT_EQ(feed[0].intake.ByteSizeLong(), 0u);
   // Still sealed after a restart.
   ASSERT_OK(Reopen());
-  EXPECT_EQ(Must(store().GetReferral(ReferralId("a"))).intake.ByteSizeLong(), 0u);
+  EXPECT_EQ(MUST(store().GetReferral(ReferralId("a"))).intake.ByteSizeLong(), 0u);
 }
 
 TEST_P(SealingConformanceTest, SealingTwiceIsFailedPreconditionAndWritesNothing) {
@@ -87,9 +87,9 @@ TEST_P(SealingConformanceTest, SealingTwiceIsFailedPreconditionAndWritesNothing)
   notice.kind = v1::ERASURE;
   again.notices.push_back(notice);
   EXPECT_EQ(STATUS_CODE(store().SealReferral(again)), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(Must(store().AuditHead()).size, head.size);
+  EXPECT_EQ(MUST(store().AuditHead()).size, head.size);
   EXPECT_EQ(STATUS_CODE(store().GetDelivery("dlv_erasure_again")), absl::StatusCode::kNotFound);
-  EXPECT_EQ(Must(store().GetReferral(ReferralId("a"))).sealed_at, kT0 + absl::Hours(1));
+  EXPECT_EQ(MUST(store().GetReferral(ReferralId("a"))).sealed_at, kT0 + absl::Hours(1));
 }
 
 // Verifies deliveries that never left (pending, or claimed and not handed
@@ -119,7 +119,7 @@ TEST_P(SealingConformanceTest, SealingStopsDeliveriesNotYetHandedOff) {
   EXPECT_EQ(state("claimed"), v1::SEALED);
   EXPECT_EQ(state("on-feed"), v1::IN_FLIGHT);
   EXPECT_EQ(state("delivered"), v1::DELIVERED);
-  EXPECT_THAT(Must(Claim(kT0 + absl::Hours(48), kT0 + absl::Hours(49))), IsEmpty());
+  EXPECT_THAT(MUST(Claim(kT0 + absl::Hours(48), kT0 + absl::Hours(49))), IsEmpty());
 }
 
 TEST_P(SealingConformanceTest, SealingStopsPendingTimersAndStoresItsNotices) {
@@ -139,14 +139,14 @@ TEST_P(SealingConformanceTest, SealingStopsPendingTimersAndStoresItsNotices) {
   ASSERT_OK_AND_ASSIGN(auto head, store().AuditHead());
   ASSERT_OK(store().SealReferral(seal));
 
-  EXPECT_THAT(Must(store().PendingTimers(ReferralId("a"))), IsEmpty());
-  EXPECT_THAT(Must(ClaimTimers(kT0 + absl::Hours(100), kT0 + absl::Hours(101))), IsEmpty());
+  EXPECT_THAT(MUST(store().PendingTimers(ReferralId("a"))), IsEmpty());
+  EXPECT_THAT(MUST(ClaimTimers(kT0 + absl::Hours(100), kT0 + absl::Hours(101))), IsEmpty());
   ASSERT_OK_AND_ASSIGN(auto stored_notice, store().GetDelivery("dlv_erasure"));
   EXPECT_EQ(stored_notice.kind, v1::ERASURE);
   EXPECT_EQ(stored_notice.state, v1::PENDING);
   ASSERT_TRUE(stored_notice.erasure.has_value());
   EXPECT_EQ(stored_notice.erasure->referral_id(), ReferralId("a"));
-  EXPECT_EQ(Must(store().AuditHead()).size, head.size + seal.audit.size());
+  EXPECT_EQ(MUST(store().AuditHead()).size, head.size + seal.audit.size());
   // The notice is the only work left.
   EXPECT_EQ(store().NextDueTime().value_or(std::nullopt), kT0 + absl::Hours(1));
 }
@@ -165,7 +165,7 @@ TEST_P(SealingConformanceTest, TheAuditTreeStillVerifiesAfterSealing) {
     }
     ASSERT_OK(reference.Append(after[i].leaf_hash));
   }
-  EXPECT_EQ(Must(store().AuditHead()).root_hash, reference.RootHash());
+  EXPECT_EQ(MUST(store().AuditHead()).root_hash, reference.RootHash());
 }
 
 TEST_P(SealingConformanceTest, RewrapFindsNothingWhenEveryKeyIsCurrent) {

@@ -35,11 +35,11 @@ std::vector<std::string> IdsOf(const std::vector<TimerRecord>& timers) {
 TEST_P(TimerConformanceTest, ADueTimerIsClaimedOncePerLease) {
   ASSERT_NO_FATAL_FAILURE(CreateWithLadder());
   const absl::Duration lease = absl::Minutes(1);
-  EXPECT_THAT(Must(ClaimTimers(kStep1 - absl::Seconds(1), kStep1 + lease)), IsEmpty());
+  EXPECT_THAT(MUST(ClaimTimers(kStep1 - absl::Seconds(1), kStep1 + lease)), IsEmpty());
   ASSERT_OK_AND_ASSIGN(auto first, ClaimTimers(kStep1, kStep1 + lease));
   EXPECT_THAT(IdsOf(first), ElementsAre("tmr_a_1"));
-  EXPECT_THAT(Must(ClaimTimers(kStep1, kStep1 + lease)), IsEmpty());
-  EXPECT_THAT(Must(ClaimTimers(kStep1 + lease - absl::Seconds(1), kStep1 + absl::Hours(1))),
+  EXPECT_THAT(MUST(ClaimTimers(kStep1, kStep1 + lease)), IsEmpty());
+  EXPECT_THAT(MUST(ClaimTimers(kStep1 + lease - absl::Seconds(1), kStep1 + absl::Hours(1))),
               IsEmpty());
   ASSERT_OK_AND_ASSIGN(auto again,
                        ClaimTimers(kStep1 + lease + absl::Seconds(1), kStep1 + absl::Hours(1)));
@@ -77,9 +77,9 @@ TEST_P(TimerConformanceTest, ClaimTimersTakesAtMostTheLimit) {
   }
   ASSERT_OK(Create(a));
   const absl::Time now = kT0 + absl::Hours(1);
-  EXPECT_THAT(IdsOf(Must(ClaimTimers(now, now + absl::Minutes(1), 2))),
+  EXPECT_THAT(IdsOf(MUST(ClaimTimers(now, now + absl::Minutes(1), 2))),
               ElementsAre("tmr_0", "tmr_1"));
-  EXPECT_THAT(IdsOf(Must(ClaimTimers(now, now + absl::Minutes(1), 2))), ElementsAre("tmr_2"));
+  EXPECT_THAT(IdsOf(MUST(ClaimTimers(now, now + absl::Minutes(1), 2))), ElementsAre("tmr_2"));
 }
 
 TEST_P(TimerConformanceTest, ReleaseClaimsReleasesTimerClaims) {
@@ -87,7 +87,7 @@ TEST_P(TimerConformanceTest, ReleaseClaimsReleasesTimerClaims) {
   ASSERT_OK_AND_ASSIGN(auto first, ClaimTimers(kStep1, kStep1 + absl::Hours(1)));
   ASSERT_EQ(first.size(), 1u);
   ASSERT_OK(store().ReleaseClaims(kStep1));
-  EXPECT_THAT(IdsOf(Must(ClaimTimers(kStep1, kStep1 + absl::Hours(1)))), ElementsAre("tmr_a_1"));
+  EXPECT_THAT(IdsOf(MUST(ClaimTimers(kStep1, kStep1 + absl::Hours(1)))), ElementsAre("tmr_a_1"));
 }
 
 TEST_P(TimerConformanceTest, NextDueTimeCountsTimersAndTheirLeases) {
@@ -110,7 +110,7 @@ TEST_P(TimerConformanceTest, AnEscalationStepAppliesOnceAndThenWritesNothing) {
   const EscalationWrite write = EscalationStep(step1_, delivery_, kStep1, "dlv_notice_1", step2);
   ASSERT_OK_AND_ASSIGN(auto sequence, store().ApplyEscalationStep(write));
   EXPECT_GT(sequence, 0u);
-  EXPECT_THAT(IdsOf(Must(store().PendingTimers(ReferralId("a")))), ElementsAre("tmr_a_2"));
+  EXPECT_THAT(IdsOf(MUST(store().PendingTimers(ReferralId("a")))), ElementsAre("tmr_a_2"));
   ASSERT_OK_AND_ASSIGN(auto notice, store().GetDelivery("dlv_notice_1"));
   EXPECT_EQ(notice.kind, v1::ESCALATION);
   EXPECT_EQ(notice.state, v1::PENDING);
@@ -124,10 +124,10 @@ TEST_P(TimerConformanceTest, AnEscalationStepAppliesOnceAndThenWritesNothing) {
   const EscalationWrite again =
       EscalationStep(step1_, delivery_, kStep1, "dlv_notice_again", other_next);
   EXPECT_EQ(STATUS_CODE(store().ApplyEscalationStep(again)), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(Must(store().AuditHead()).size, head.size);
+  EXPECT_EQ(MUST(store().AuditHead()).size, head.size);
   EXPECT_EQ(STATUS_CODE(store().GetDelivery("dlv_notice_again")), absl::StatusCode::kNotFound);
-  EXPECT_THAT(IdsOf(Must(store().PendingTimers(ReferralId("a")))), ElementsAre("tmr_a_2"));
-  EXPECT_EQ(Must(store().ReadEscalations(0, 100)).size(), 1u);
+  EXPECT_THAT(IdsOf(MUST(store().PendingTimers(ReferralId("a")))), ElementsAre("tmr_a_2"));
+  EXPECT_EQ(MUST(store().ReadEscalations(0, 100)).size(), 1u);
 }
 
 TEST_P(TimerConformanceTest, EscalationEventsGetIncreasingSequencesAndRoundTrip) {
@@ -183,8 +183,8 @@ TEST_P(TimerConformanceTest, ALadderThatEndsQuietlyFiresItsTimerWithoutAnEvent) 
   quiet.fired_timer_id = step1_.timer_id;
   ASSERT_OK_AND_ASSIGN(auto sequence, store().ApplyEscalationStep(quiet));
   EXPECT_EQ(sequence, 0u);
-  EXPECT_THAT(Must(store().PendingTimers(ReferralId("a"))), IsEmpty());
-  EXPECT_THAT(Must(store().ReadEscalations(0, 100)), IsEmpty());
+  EXPECT_THAT(MUST(store().PendingTimers(ReferralId("a"))), IsEmpty());
+  EXPECT_THAT(MUST(store().ReadEscalations(0, 100)), IsEmpty());
 }
 
 }  // namespace

@@ -13,10 +13,10 @@
 #include "adapters/file_drop/atomic_file.h"
 #include "adapters/file_drop/ed25519_signer.h"
 #include "adapters/file_drop/file_drop_settings.pb.h"
-#include "adapters/file_drop/in_flight_gate.h"
 #include "adapters/file_drop/log_text.h"
 #include "boost/asio/post.hpp"
 #include "boost/asio/steady_timer.hpp"
+#include "broker/common/callback_gate.h"
 #include "broker/common/logging.h"
 #include "broker/delivery_content.h"
 #include "google/protobuf/util/json_util.h"
@@ -120,7 +120,7 @@ class FileDropAdapterImpl final : public FileDropAdapter {
           boost::asio::post(io_.blocking(),
                             [this, delivery, done, message = std::move(message)] {
                               done(Write(delivery, message));
-                              gate_.Leave();  // nothing touches this adapter after it
+                              gate_.Exit();  // nothing touches this adapter after it
                             });
         });
   }
@@ -174,7 +174,7 @@ class FileDropAdapterImpl final : public FileDropAdapter {
     boost::asio::post(io_.blocking(), [this, then = std::move(then)]() mutable {
       pickup_.Scan([this, then = std::move(then)](AckScanSummary summary) {
         then(summary);
-        gate_.Leave();  // nothing touches this adapter after it
+        gate_.Exit();  // nothing touches this adapter after it
       });
     });
     return true;
@@ -188,7 +188,7 @@ class FileDropAdapterImpl final : public FileDropAdapter {
     timer_.async_wait([this](const boost::system::error_code& error) {
       // The next wait starts when this scan is done: scans never pile up.
       if (!error) StartScan([this](AckScanSummary) { ArmTimer(); });
-      gate_.Leave();
+      gate_.Exit();
     });
   }
 
@@ -200,7 +200,7 @@ class FileDropAdapterImpl final : public FileDropAdapter {
   AdapterIo& io_;
   AckPickup pickup_;
 
-  InFlightGate gate_;
+  CallbackGate gate_;
   std::mutex timer_mu_;
   boost::asio::steady_timer timer_;
 };

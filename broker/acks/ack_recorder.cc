@@ -21,14 +21,9 @@ std::string AckActionName(v1::Acknowledgement::Kind kind) {
 
 }  // namespace
 
-AckRecorder::AckRecorder(Store& store, const Clock& clock, const Ladders& ladders,
-                         size_t max_batch, StoreExecutor* executor)
-    : store_(store),
-      clock_(clock),
-      ladders_(ladders),
-      executor_(executor),
-      writer_([&store](std::span<const AckWrite> batch) { return store.ApplyAcks(batch); },
-              max_batch) {}
+AckRecorder::AckRecorder(Store& store, WriteQueue& writes, StoreExecutor& executor,
+                         const Clock& clock, const Ladders& ladders)
+    : store_(store), clock_(clock), ladders_(ladders), executor_(executor), writes_(writes) {}
 
 absl::StatusOr<AckOutcome> AckRecorder::Acknowledge(
     const std::string& agency_id, const std::string& delivery_id,
@@ -48,9 +43,8 @@ void AckRecorder::AcknowledgeAsync(AckRequest request, Done done) {
 }
 
 void AckRecorder::Attempt(AckRequest request, int attempt, Done done) {
-  if (executor_ == nullptr) return AttemptNow(std::move(request), attempt, std::move(done));
   // The task holds copies: a refused one is dropped, and `done` answers.
-  absl::Status queued = executor_->Submit(
+  absl::Status queued = executor_.Submit(
       [this, request, attempt, done] { AttemptNow(request, attempt, done); });
   if (!queued.ok()) done(std::move(queued));
 }
@@ -97,12 +91,11 @@ void AckRecorder::AttemptNow(AckRequest request, int attempt, Done done) {
     write.ladder = ladders_.TriggerNow(delivery->agency_kind, now, v1::DECLINED_BY_AGENCY);
   }
   const v1::DeliveryState new_state = transition->new_state;
-  writer_.Submit(std::move(write), [this, request = std::move(request), attempt, new_state,
-                                    done = std::move(done)](
-                                       absl::StatusOr<absl::StatusOr<uint64_t>> result) mutable {
-    if (!result.ok()) return done(result.status());          // the batch failed
-    if (result->ok()) return done(AckOutcome{new_state, **result});
-    if (!absl::IsAborted(result->status())) return done(result->status());
+  writes_.ApplyAck(std::move(write), [this, request = std::move(request), attempt, new_state,
+                                      done = std::move(done)](
+                                         absl::StatusOr<uint64_t> audit_index) mutable {
+    if (audit_index.ok()) return done(AckOutcome{new_state, *audit_index});
+    if (!absl::IsAborted(audit_index.status())) return done(audit_index.status());
     Attempt(std::move(request), attempt + 1, std::move(done));  // lost the race: re-decide
   });
 }

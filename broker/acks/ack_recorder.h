@@ -15,8 +15,8 @@
 #include "broker/acks/ladders.h"
 #include "broker/clock.h"
 #include "broker/store.h"
-#include "broker/store/batch_writer.h"
 #include "broker/store/store_executor.h"
+#include "broker/store/write_queue.h"
 
 namespace hart {
 
@@ -42,12 +42,12 @@ class AckRecorder {
  public:
   using Done = std::function<void(absl::StatusOr<AckOutcome>)>;
 
-  // Acknowledgements are group-committed: concurrent ones share a
-  // transaction and an fsync. With NoLadders, declines start no ladder.
-  // `executor` (may be null: reads then run on the caller's thread) runs
-  // the delivery reads; it and every reference must outlive the recorder.
-  AckRecorder(Store& store, const Clock& clock, const Ladders& ladders = NoLadders::Instance(),
-              size_t max_batch = 256, StoreExecutor* executor = nullptr);
+  // Acknowledgements are written through `writes`, the broker's one
+  // writer queue: they share group commits with every other write. With
+  // NoLadders, declines start no ladder. `executor` runs the delivery
+  // reads; it and every reference must outlive the recorder.
+  AckRecorder(Store& store, WriteQueue& writes, StoreExecutor& executor, const Clock& clock,
+              const Ladders& ladders = NoLadders::Instance());
 
   // Records `request`. `request.agency_id` is the caller's agency:
   // PERMISSION_DENIED (and nothing changes) if the delivery belongs to
@@ -56,7 +56,7 @@ class AckRecorder {
   // ladder; DECLINED starts it at once. `done` gets the delivery's state
   // afterwards, once the acknowledgement is durable: on the writer thread,
   // on the executor for refusals, or on the calling thread when the
-  // executor is full (UNAVAILABLE) or absent.
+  // executor is full (UNAVAILABLE).
   void AcknowledgeAsync(AckRequest request, Done done);
 
   // AcknowledgeAsync, waiting for the answer: for tools and tests only,
@@ -68,15 +68,15 @@ class AckRecorder {
                                          const std::string& on_behalf_reason = "");
 
  private:
-  // Reads and decides on the executor (or here without one).
+  // Reads and decides on the executor.
   void Attempt(AckRequest request, int attempt, Done done);
   void AttemptNow(AckRequest request, int attempt, Done done);
 
   Store& store_;
   const Clock& clock_;
   const Ladders& ladders_;
-  StoreExecutor* const executor_;
-  BatchWriter<AckWrite, absl::StatusOr<uint64_t>> writer_;  // last: its thread uses the above
+  StoreExecutor& executor_;
+  WriteQueue& writes_;
 };
 
 }  // namespace hart

@@ -54,11 +54,7 @@ Authorizer::Decision Authorizer::Decide(const grpc::CallbackServerContext& conte
 void Authorizer::Refuse(Decision decision, Refused then) {
   absl::Status refusal = decision.identity.status();
   if (!decision.denial) return then(std::move(refusal));
-  if (executor_ == nullptr) {
-    Record(*decision.denial);
-    return then(std::move(refusal));
-  }
-  absl::Status queued = executor_->Submit([this, denial = *decision.denial, refusal, then] {
+  absl::Status queued = executor_.Submit([this, denial = *decision.denial, refusal, then] {
     Record(denial);
     then(refusal);
   });

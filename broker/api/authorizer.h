@@ -43,10 +43,10 @@ class Authorizer {
   using Decided = std::function<void(absl::StatusOr<Identity>)>;
   using Refused = std::function<void(absl::Status)>;
 
-  // `store`, `clock` and `executor` must outlive the authorizer; `executor`
-  // null: denials are recorded on the calling thread (tools, tests).
-  Authorizer(Store& store, const Clock& clock, AuthorizerOptions options = {},
-             StoreExecutor* executor = nullptr)
+  // `store`, `clock` and `executor` must outlive the authorizer; denials
+  // are recorded on `executor`.
+  Authorizer(Store& store, const Clock& clock, AuthorizerOptions options,
+             StoreExecutor& executor)
       : store_(store),
         clock_(clock),
         options_(options),
@@ -86,7 +86,7 @@ class Authorizer {
   void Record(const AuditEvent& denial);
 
   const AuthorizerOptions options_;
-  StoreExecutor* const executor_;
+  StoreExecutor& executor_;
   RateLimiter limiter_;
   absl::Mutex streams_mu_;
   std::map<std::string, uint32_t> open_streams_ ABSL_GUARDED_BY(streams_mu_);

@@ -8,6 +8,8 @@
 //   writer.Append(rows, event) ...        // leaf + completed subtrees
 //   writer.SaveIfGrown(rows);             // the compact range, same txn
 //   commit ? writer.Committed() : writer.RolledBack();
+// A backend that rolls back part of a transaction (a savepoint) takes a
+// Savepoint() before the part and RollBackTo() it with the rows.
 //
 // Thread safety: not thread-safe; one transaction at a time (the backend's
 // write lock). CommittedHead() may be called from any thread.
@@ -15,6 +17,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -52,6 +55,10 @@ class AuditTreeWriter {
   void Committed();
   // The transaction rolled back: back to the state at Begin().
   void RolledBack();
+  // The tree inside the open transaction, to roll back to if the backend
+  // rolls back to a savepoint taken at the same time.
+  CompactRange Savepoint() const { return tree_; }
+  void RollBackTo(CompactRange savepoint) { tree_ = std::move(savepoint); }
 
   // The head as of the last commit.
   AuditTreeHead CommittedHead() const;

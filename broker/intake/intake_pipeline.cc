@@ -25,14 +25,14 @@ std::string IntakeDigest(const v1::Intake& intake) {
 }
 
 IntakePipeline::IntakePipeline(const Geography& geography, const Router& router,
-                               Store& store, GroupCommitter& committer,
+                               Store& store, WriteQueue& writes,
                                const Clock& clock, IdGenerator& ids,
                                const Ladders& ladders,
                                std::set<std::string> feed_agencies)
     : geography_(geography),
       router_(router),
       store_(store),
-      committer_(committer),
+      writes_(writes),
       clock_(clock),
       ids_(ids),
       ladders_(ladders),
@@ -160,8 +160,8 @@ void IntakePipeline::Submit(const v1::Intake& intake, const std::string& actor,
   }
 
   const std::string careline_id = r.careline_report_id;
-  committer_.Submit(std::move(item), [done = std::move(done), careline_id](
-                                         absl::StatusOr<CreateReferralResult> result) {
+  writes_.CreateReferral(std::move(item), [done = std::move(done), careline_id](
+                                            absl::StatusOr<CreateReferralResult> result) {
     if (!result.ok()) {
       log->error("event=commit_failed code={}",
                  absl::StatusCodeToString(result.status().code()));

@@ -1,6 +1,6 @@
 // The intake flow: validate (SPEC §3) -> route (SPEC §4) -> one durable
 // transaction holding the referral, its deliveries and audit events (via
-// group commit) -> the receipt. Idempotent on careline_report_id.
+// the writer queue's group commit) -> the receipt. Idempotent on careline_report_id.
 //
 // Thread safety: Submit and Explain may be called concurrently. Every
 // reference passed to the constructor must outlive the pipeline.
@@ -17,7 +17,7 @@
 #include "broker/common/ids.h"
 #include "broker/routing/router.h"
 #include "broker/store.h"
-#include "broker/store/group_committer.h"
+#include "broker/store/write_queue.h"
 #include "hart/referral/v1/intake.pb.h"
 
 namespace hart {
@@ -30,7 +30,7 @@ class IntakePipeline {
   // to agencies in `feed_agencies` (whose adapter reads the broker's own
   // feed) are put on their feed in the intake's transaction.
   IntakePipeline(const Geography& geography, const Router& router, Store& store,
-                 GroupCommitter& committer, const Clock& clock, IdGenerator& ids,
+                 WriteQueue& writes, const Clock& clock, IdGenerator& ids,
                  const Ladders& ladders, std::set<std::string> feed_agencies = {});
 
   // Answers through `done` (on another thread, or inline for rejections):
@@ -49,7 +49,7 @@ class IntakePipeline {
   const Geography& geography_;
   const Router& router_;
   Store& store_;
-  GroupCommitter& committer_;
+  WriteQueue& writes_;
   const Clock& clock_;
   IdGenerator& ids_;
   const Ladders& ladders_;

@@ -85,7 +85,7 @@ absl::StatusOr<v1::SupplementIntakeResponse> SupplementProcessor::Apply(
                                    absl::StrCat("supplement_id=", supplement.supplement_id(),
                                                 " changed=",
                                                 absl::StrJoin(merged.changed_fields, ","))});
-    absl::Status status = store_.ApplyReferralChange(change);
+    absl::Status status = writes_.ApplyReferralChangeAndWait(change);
     if (absl::IsAborted(status)) continue;  // raced another change: re-plan
     if (absl::IsAlreadyExists(status)) continue;  // raced the same supplement: answer as stored
     if (!status.ok()) return status;

@@ -14,18 +14,22 @@
 #include "broker/clock.h"
 #include "broker/intake/referral_updater.h"
 #include "broker/store.h"
+#include "broker/store/write_queue.h"
 
 namespace hart {
 
 class SupplementProcessor {
  public:
-  // `on_change` runs after a supplement created deliveries (wakes the
-  // dispatcher); may be empty.
+  // Reads from `store`, writes through `writes` (the writer queue; Apply
+  // waits for the commit, so call it from the store executor). `on_change`
+  // runs after a supplement created deliveries (wakes the dispatcher); may
+  // be empty.
   SupplementProcessor(const Geography& geography, const ReferralUpdater& updater, Store& store,
-                      const Clock& clock, std::function<void()> on_change)
+                      WriteQueue& writes, const Clock& clock, std::function<void()> on_change)
       : geography_(geography),
         updater_(updater),
         store_(store),
+        writes_(writes),
         clock_(clock),
         on_change_(std::move(on_change)) {}
 
@@ -38,6 +42,7 @@ class SupplementProcessor {
   const Geography& geography_;
   const ReferralUpdater& updater_;
   Store& store_;
+  WriteQueue& writes_;
   const Clock& clock_;
   const std::function<void()> on_change_;
 };

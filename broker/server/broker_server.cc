@@ -46,7 +46,7 @@
 #include "broker/timers/timer_runner.h"
 #include "broker/routing/geography.h"
 #include "broker/routing/router.h"
-#include "broker/store/group_committer.h"
+#include "broker/store/write_queue.h"
 #include "broker/store/store_factory.h"
 #include "broker/store/store_executor.h"
 #include "broker/views/view_builder.h"
@@ -99,10 +99,15 @@ class BrokerServerImpl final : public BrokerServer {
     // claims are theirs until their leases expire.
     if (auto s = store_->ReleaseClaims(clock_.Now()); !s.ok()) return s;
 
+    // The one writer queue: intakes, supplements, acks, timer firings and
+    // escalation steps share its group commits (one fsync for all).
+    writes_ = std::make_unique<WriteQueue>(
+        *store_, config.store().max_group_commit(),
+        [this](std::span<const absl::StatusOr<WriteResult>> results) { AfterCommit(results); });
     feed_appender_ = std::make_unique<grpc_feed::FeedAppender>(*store_, clock_, hub_);
     ladders_ = std::make_unique<EscalationLadders>(config, *geography_, ids_);
-    acks_ = std::make_unique<AckRecorder>(*store_, clock_, *ladders_, /*max_batch=*/256,
-                                          store_executor_.get());
+    acks_ = std::make_unique<AckRecorder>(*store_, *writes_, *store_executor_, clock_,
+                                          *ladders_);
     if (auto s = StartPushSupport(); !s.ok()) return s;
     adapter_io_ = std::make_unique<adapters::AdapterIo>();
     if (auto s = RegisterBuiltinAdapters(registry_, {feed_appender_.get(), adapter_io_.get()});
@@ -146,11 +151,9 @@ class BrokerServerImpl final : public BrokerServer {
         FromProtoDuration(config.audit().checkpoint_interval());
     updater_ =
         std::make_unique<ReferralUpdater>(*geography_, *router_, *views_, ids_, *ladders_);
-    auto wake = [this] {
-      if (dispatch_loop_) dispatch_loop_->Wake();
-    };
+    auto wake = [this] { WakeDispatcher(); };
     timer_runner_ = std::make_unique<TimerRunner>(
-        *store_, *updater_, *ladders_, clock_, policy.claim_lease, wake,
+        *store_, *writes_, *updater_, *ladders_, clock_, policy.claim_lease, wake,
         [this](uint64_t sequence) { escalation_hub_.Publish(kEscalationTopic, sequence); });
     dispatch_loop_ = std::make_unique<DispatchLoop>(
         std::vector<DispatchLoop::Pass>{[this] { return timer_runner_->RunOnce(); },
@@ -159,23 +162,13 @@ class BrokerServerImpl final : public BrokerServer {
           return audit_log_->CheckpointIfDue(checkpoint_interval);
         }},
         *store_, clock_);
+    {
+      absl::MutexLock lock(&wake_mu_);
+      wake_target_ = dispatch_loop_.get();
+    }
     supplements_ = std::make_unique<SupplementProcessor>(*geography_, *updater_, *store_,
-                                                         clock_, wake);
-    committer_ = MakeGroupCommitter(
-        *store_, config.store().max_group_commit(),
-        [this](std::span<const CreateReferralResult> results) {
-          // Deliveries put on feeds in the intake's transaction: wake their
-          // subscribers, once per agency per batch.
-          std::map<std::string, uint64_t> heads;
-          for (const auto& result : results) {
-            for (const auto& appended : result.feed_appends) {
-              heads[appended.agency_id] = std::max(heads[appended.agency_id], appended.sequence);
-            }
-          }
-          for (const auto& [agency, head] : heads) hub_.Publish(agency, head);
-          dispatch_loop_->Wake();
-        });
-    pipeline_ = std::make_unique<IntakePipeline>(*geography_, *router_, *store_, *committer_,
+                                                         *writes_, clock_, wake);
+    pipeline_ = std::make_unique<IntakePipeline>(*geography_, *router_, *store_, *writes_,
                                                  clock_, ids_, *ladders_,
                                                  std::move(feed_agencies));
     const auto& server = config.server();
@@ -184,7 +177,7 @@ class BrokerServerImpl final : public BrokerServer {
     auth.rate_burst = server.rate_limit_burst();
     auth.max_streams_per_identity = server.max_streams_per_identity();
     auth.require_deadlines = server.require_deadlines();
-    authorizer_ = std::make_unique<Authorizer>(*store_, clock_, auth, store_executor_.get());
+    authorizer_ = std::make_unique<Authorizer>(*store_, clock_, auth, *store_executor_);
     redeliverer_ = std::make_unique<Redeliverer>(*store_, *geography_, *ladders_, clock_, ids_);
     sealer_ = std::make_unique<Sealer>(*store_, *geography_, clock_, ids_);
     operator_service_ = std::make_unique<OperatorServiceImpl>(*store_, *keys_, *authorizer_,
@@ -238,7 +231,10 @@ class BrokerServerImpl final : public BrokerServer {
     audit_service_.reset();
     supervisor_service_.reset();
     intake_service_.reset();
-    committer_.reset();
+    {
+      absl::MutexLock lock(&wake_mu_);
+      wake_target_ = nullptr;
+    }
     dispatch_loop_.reset();
     timer_runner_.reset();
     // Adapters answer the dispatcher from their own threads: they finish (or
@@ -250,11 +246,43 @@ class BrokerServerImpl final : public BrokerServer {
     feed_appender_.reset();
     dispatcher_.reset();
     // Last: what is still queued (a finished stream's last page read, a
-    // shut-down adapter's message load) runs now, while what it uses lives.
+    // shut-down adapter's message load) runs now, while what it uses lives;
+    // then the writer queue commits and answers what those tasks queued.
     if (store_executor_) store_executor_->Shutdown();
+    writes_.reset();
   }
 
  private:
+  // After each group commit: subscribers of feeds that grew are woken, once
+  // per agency per batch, and new referrals wake the dispatcher. (Changes
+  // and escalation steps wake it through their own callers.)
+  void AfterCommit(std::span<const absl::StatusOr<WriteResult>> results) {
+    std::map<std::string, uint64_t> heads;
+    auto grew = [&heads](const FeedAppendResult& appended) {
+      heads[appended.agency_id] = std::max(heads[appended.agency_id], appended.sequence);
+    };
+    bool created = false;
+    for (const auto& result : results) {
+      if (!result.ok()) continue;
+      if (const auto* referral = std::get_if<CreateReferralResult>(&*result)) {
+        if (referral->outcome != CreateReferralResult::Outcome::kCreated) continue;
+        created = true;
+        for (const auto& appended : referral->feed_appends) grew(appended);
+      } else if (const auto* appended = std::get_if<FeedAppendResult>(&*result)) {
+        grew(*appended);
+      }
+    }
+    for (const auto& [agency, head] : heads) hub_.Publish(agency, head);
+    if (created) WakeDispatcher();
+  }
+
+  // Safe from any thread at any time: the writer queue and the executor
+  // outlive the dispatch loop during Shutdown().
+  void WakeDispatcher() {
+    absl::MutexLock lock(&wake_mu_);
+    if (wake_target_ != nullptr) wake_target_->Wake();
+  }
+
   // What push adapters share: the ack token key and HTTPS ack endpoint,
   // the message source, the ack sink, the guards' watchdog scheduler.
   absl::Status StartPushSupport() {
@@ -403,6 +431,10 @@ class BrokerServerImpl final : public BrokerServer {
   std::unique_ptr<Store> opened_store_;
   std::unique_ptr<Store> wrapped_store_;  // tests only (options_.wrap_store)
   Store* store_ = nullptr;                // the one everything uses
+  // The writer queue outlives the executor (its tasks write); its
+  // after-commit hook uses hub_ and WakeDispatcher(), so Shutdown() stops
+  // it explicitly, last.
+  std::unique_ptr<WriteQueue> writes_;
   // Runs the blocking store calls of the gRPC services, the adapters and the
   // ack recorder. Drained at the end of Shutdown(); destroyed after
   // everything declared below (all that submits to it), before the store.
@@ -431,8 +463,9 @@ class BrokerServerImpl final : public BrokerServer {
   std::unique_ptr<ReferralUpdater> updater_;
   std::unique_ptr<TimerRunner> timer_runner_;
   std::unique_ptr<DispatchLoop> dispatch_loop_;
+  absl::Mutex wake_mu_;
+  DispatchLoop* wake_target_ ABSL_GUARDED_BY(wake_mu_) = nullptr;  // dispatch_loop_ while it runs
   std::unique_ptr<SupplementProcessor> supplements_;
-  std::unique_ptr<GroupCommitter> committer_;
   std::unique_ptr<IntakePipeline> pipeline_;
   std::unique_ptr<Authorizer> authorizer_;
   std::unique_ptr<IntakeServiceImpl> intake_service_;

@@ -29,6 +29,7 @@
 #include "broker/referral_store.h"
 #include "broker/supervisor_queries.h"
 #include "broker/timer_store.h"
+#include "broker/write_store.h"
 
 namespace hart {
 
@@ -56,7 +57,8 @@ class StoreBackend : public ReferralStore,
                      public AckStore,
                      public TimerStore,
                      public AuditStore,
-                     public SupervisorQueries {
+                     public SupervisorQueries,
+                     public WriteStore {
  public:
   ~StoreBackend() override = default;
 

@@ -91,6 +91,10 @@ class StoreWrapper : public Store {
     return target_.SealReferral(write);
   }
   absl::StatusOr<size_t> RewrapDataKeys() override { return target_.RewrapDataKeys(); }
+  absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> ApplyWrites(
+      std::span<const WriteRequest> batch) override {
+    return target_.ApplyWrites(batch);
+  }
   absl::StatusOr<std::vector<ReferralSummaryRecord>> ListReferrals(
       const ReferralQuery& query) override {
     return target_.ListReferrals(query);

@@ -34,7 +34,7 @@ absl::Status TimerRunner::FireLadderStep(const TimerRecord& timer, absl::Time no
   if (!planned.ok()) return planned.status();
   EscalationWrite write = std::move(*planned);
   write.fired_timer_lease = timer.lease;
-  auto sequence = store_.ApplyEscalationStep(write);
+  auto sequence = writes_.ApplyEscalationStepAndWait(write);
   // Already fired or stopped by an ACCEPTED ack meanwhile: nothing to do.
   if (absl::IsFailedPrecondition(sequence.status())) return absl::OkStatus();
   if (!sequence.ok()) return sequence.status();
@@ -68,7 +68,7 @@ absl::Status TimerRunner::Fire(const TimerRecord& timer, absl::Time now) {
                                    absl::StrCat("timer=", timer.timer_id, " due=",
                                                 FormatRfc3339(timer.due_at), " rules=",
                                                 absl::StrJoin(timer.rule_ids, ","))});
-    absl::Status status = store_.ApplyReferralChange(change);
+    absl::Status status = writes_.ApplyReferralChangeAndWait(change);
     if (absl::IsAborted(status)) continue;
     // A supplement replaced the timer meanwhile: its facts decide now.
     if (absl::IsFailedPrecondition(status)) return absl::OkStatus();

@@ -15,18 +15,22 @@
 #include "broker/clock.h"
 #include "broker/intake/referral_updater.h"
 #include "broker/store.h"
+#include "broker/store/write_queue.h"
 
 namespace hart {
 
 class TimerRunner {
  public:
-  // `on_change` runs after a firing created deliveries; `on_escalation`
-  // after an escalation step was stored, with its sequence. Both may be
-  // empty; `ladders` may be NoLadders (ladder timers then end quietly).
-  TimerRunner(Store& store, const ReferralUpdater& updater, const Ladders& ladders,
-              const Clock& clock, absl::Duration lease, std::function<void()> on_change,
-              std::function<void(uint64_t)> on_escalation = {})
+  // Claims and reads through `store`; a firing is written through
+  // `writes` (the writer queue), waiting for its commit. `on_change` runs
+  // after a firing created deliveries; `on_escalation` after an escalation
+  // step was stored, with its sequence. Both may be empty; `ladders` may be
+  // NoLadders (ladder timers then end quietly).
+  TimerRunner(Store& store, WriteQueue& writes, const ReferralUpdater& updater,
+              const Ladders& ladders, const Clock& clock, absl::Duration lease,
+              std::function<void()> on_change, std::function<void(uint64_t)> on_escalation = {})
       : store_(store),
+        writes_(writes),
         updater_(updater),
         ladders_(ladders),
         clock_(clock),
@@ -42,6 +46,7 @@ class TimerRunner {
   absl::Status FireLadderStep(const TimerRecord& timer, absl::Time now);
 
   Store& store_;
+  WriteQueue& writes_;
   const ReferralUpdater& updater_;
   const Ladders& ladders_;
   const Clock& clock_;

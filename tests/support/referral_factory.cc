@@ -14,8 +14,8 @@ ReferralFactory::ReferralFactory(Store& store, const Clock& clock)
     : geography_(BuildGeography()),
       router_(ConnecticutConfig(), geography_),
       ids_(random_),
-      committer_(MakeGroupCommitter(store, 64, {})),
-      pipeline_(std::make_unique<IntakePipeline>(geography_, router_, store, *committer_,
+      writes_(std::make_unique<WriteQueue>(store, 64)),
+      pipeline_(std::make_unique<IntakePipeline>(geography_, router_, store, *writes_,
                                                  clock, ids_, NoLadders::Instance())) {}
 
 ReferralFactory::~ReferralFactory() = default;

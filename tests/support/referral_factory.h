@@ -1,5 +1,5 @@
 // Builds stored referrals the way the broker does (validation, routing,
-// group commit) over a real SqliteStore with a manual clock, for tests of
+// the writer queue) over a real SqliteStore with a manual clock, for tests of
 // what comes after intake.
 #pragma once
 
@@ -9,7 +9,6 @@
 #include "broker/clock.h"
 #include "broker/common/ids.h"
 #include "broker/intake/intake_pipeline.h"
-#include "broker/store/group_committer.h"
 #include "broker/store/store_factory.h"
 #include "tests/support/test_support.h"
 
@@ -27,13 +26,15 @@ class ReferralFactory {
   static v1::Intake Example(const std::string& name, const std::string& suffix);
 
   const Geography& geography() const { return geography_; }
+  // The factory's writer queue, for the test's other writers (acks).
+  WriteQueue& writes() { return *writes_; }
 
  private:
   Geography geography_;
   Router router_;
   FakeRandom random_;
   IdGenerator ids_;
-  std::unique_ptr<GroupCommitter> committer_;
+  std::unique_ptr<WriteQueue> writes_;
   std::unique_ptr<IntakePipeline> pipeline_;
 };
 

@@ -71,10 +71,10 @@ class DeferredDeliveryTest : public ::testing::Test {
   DeferredDeliveryTest()
       : clock_(TestNow()),
         store_(std::move(OpenSqliteStore(dir_.path()).value())),
-        committer_(MakeGroupCommitter(*store_, 16, {})),
-        pipeline_(geography_, router_, *store_, *committer_, clock_, ids_, ladders_),
+        writes_(std::make_unique<WriteQueue>(*store_, 16)),
+        pipeline_(geography_, router_, *store_, *writes_, clock_, ids_, ladders_),
         updater_(geography_, router_, views_, ids_, ladders_),
-        timers_(*store_, updater_, ladders_, clock_, absl::Minutes(1), {}) {
+        timers_(*store_, *writes_, updater_, ladders_, clock_, absl::Minutes(1), {}) {
     policy_.budget = {3, absl::Hours(2)};
     policy_.backoff = {absl::Seconds(2), absl::Minutes(1)};
   }
@@ -124,7 +124,7 @@ class DeferredDeliveryTest : public ::testing::Test {
   ViewBuilder views_{ConnecticutConfig()};
   EscalationLadders ladders_{ConnecticutConfig(), geography_, ids_};
   std::unique_ptr<Store> store_;
-  std::unique_ptr<GroupCommitter> committer_;
+  std::unique_ptr<WriteQueue> writes_;
   IntakePipeline pipeline_;
   ReferralUpdater updater_;
   TimerRunner timers_;

@@ -72,6 +72,7 @@ class EncryptionTest : public ::testing::Test {
   std::unique_ptr<crypto::KeyRing> keys_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<ReferralFactory> factory_;
+  StoreExecutor executor_;  // after the factory: destroyed first, its tasks drained
 };
 
 TEST_F(EncryptionTest, TheDataDirectoryRevealsNoPii) {
@@ -83,7 +84,7 @@ TEST_F(EncryptionTest, TheDataDirectoryRevealsNoPii) {
     receipts.push_back(factory_->Submit(intakes.back()).value());
   }
   // A declined ack with a note that names the child: the note is PII too.
-  AckRecorder acks(*store_, clock_);
+  AckRecorder acks(*store_, factory_->writes(), executor_, clock_);
   const auto& first = receipts[0].destinations(0);
   ASSERT_TRUE(acks.Acknowledge(first.agency_id(), first.delivery_id(), v1::Acknowledgement::DECLINED,
                                "Jordan is already known to us", "agency/x").ok());

@@ -56,11 +56,11 @@ struct Broker {
       : clock(clock),
         random(id_seed),
         store(std::move(OpenSqliteStore(dir).value())),
-        committer(MakeGroupCommitter(*store, 16, {})),
-        pipeline(geography, router, *store, *committer, clock, ids, ladders),
+        writes(std::make_unique<WriteQueue>(*store, 16)),
+        pipeline(geography, router, *store, *writes, clock, ids, ladders),
         updater(geography, router, views, ids, ladders),
-        timers(*store, updater, ladders, clock, absl::Minutes(1), {}),
-        acks(*store, clock, ladders),
+        timers(*store, *writes, updater, ladders, clock, absl::Minutes(1), {}),
+        acks(*store, *writes, executor, clock, ladders),
         redeliverer(*store, geography, ladders, clock, ids) {
     std::map<std::string, Adapter*> by_agency;
     for (const auto& agency : ConnecticutConfig().agencies()) by_agency[agency.id()] = &adapter;
@@ -98,7 +98,8 @@ struct Broker {
   IdGenerator ids{random};
   EscalationLadders ladders{ConnecticutConfig(), geography, ids};
   std::unique_ptr<Store> store;
-  std::unique_ptr<GroupCommitter> committer;
+  std::unique_ptr<WriteQueue> writes;
+  StoreExecutor executor;
   IntakePipeline pipeline;
   ReferralUpdater updater;
   TimerRunner timers;

@@ -69,6 +69,7 @@ class FeedCursorTest : public ::testing::Test {
   FeedHub hub_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<ReferralFactory> factory_;
+  StoreExecutor executor_;  // after the factory: destroyed first, its tasks drained
   std::unique_ptr<FeedAppender> appender_;
   std::vector<std::unique_ptr<Adapter>> adapters_;
   std::unique_ptr<Dispatcher> dispatcher_;
@@ -91,7 +92,7 @@ TEST_F(FeedCursorTest, ReplaysEverythingAfterTheCursorInSequenceOrder) {
   EXPECT_EQ(from_start.position(), 3u);
 
   FeedCursor resumed(*store_, "hartford-pd", 2, 64);
-  AckRecorder acks(*store_, clock_);
+  AckRecorder acks(*store_, factory_->writes(), executor_, clock_);
   for (const auto& r : {r1, r2}) {
     ASSERT_TRUE(acks.Acknowledge("hartford-pd", HartfordDelivery(r), v1::Acknowledgement::RECEIVED,
                                  "", "agency/hartford-pd").ok());
@@ -104,7 +105,7 @@ TEST_F(FeedCursorTest, ReplaysEverythingAfterTheCursorInSequenceOrder) {
 TEST_F(FeedCursorTest, SentButNeverReceivedIsSentAgainOnTheNextSubscription) {
   const auto r1 = SubmitAndDispatch("-1");
   const auto r2 = SubmitAndDispatch("-2");
-  AckRecorder acks(*store_, clock_);
+  AckRecorder acks(*store_, factory_->writes(), executor_, clock_);
   // The subscriber processed up to 2 but only acknowledged r2.
   ASSERT_TRUE(acks.Acknowledge("hartford-pd", HartfordDelivery(r2), v1::Acknowledgement::RECEIVED,
                                "", "agency/hartford-pd").ok());
@@ -121,7 +122,7 @@ TEST_F(FeedCursorTest, SentButNeverReceivedIsSentAgainOnTheNextSubscription) {
 
 TEST_F(FeedCursorTest, AcknowledgedDeliveriesAreNotRedelivered) {
   const auto r1 = SubmitAndDispatch("-1");
-  AckRecorder acks(*store_, clock_);
+  AckRecorder acks(*store_, factory_->writes(), executor_, clock_);
   ASSERT_TRUE(acks.Acknowledge("hartford-pd", HartfordDelivery(r1), v1::Acknowledgement::ACCEPTED,
                                "", "agency/hartford-pd").ok());
   FeedCursor cursor(*store_, "hartford-pd", 1, 64);
@@ -138,7 +139,7 @@ TEST_F(FeedCursorTest, HandedOffDeliveriesAreNotClaimedAgainWhenTheLeaseExpires)
 
 TEST_F(FeedCursorTest, AnAgencyCannotAcknowledgeAnotherAgencysDelivery) {
   const auto r1 = SubmitAndDispatch("-1");
-  AckRecorder acks(*store_, clock_);
+  AckRecorder acks(*store_, factory_->writes(), executor_, clock_);
   auto result = acks.Acknowledge("csao", HartfordDelivery(r1), v1::Acknowledgement::ACCEPTED, "",
                                  "agency/csao");
   EXPECT_EQ(result.status().code(), absl::StatusCode::kPermissionDenied);

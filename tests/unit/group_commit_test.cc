@@ -5,9 +5,10 @@
 #include <future>
 
 #include "absl/synchronization/notification.h"
-#include "broker/store/group_committer.h"
 #include "broker/store/store_factory.h"
 #include "broker/store/store_wrapper.h"
+#include "broker/store/write_queue.h"
+#include "broker/common/time_util.h"
 #include "tests/support/test_support.h"
 
 namespace hart {
@@ -38,18 +39,18 @@ NewReferral MakeReferral(const std::string& id, const std::string& delivery_id) 
   return r;
 }
 
-// Holds the first CreateReferrals call until released.
+// Holds the first batch until released.
 class BlockingStore final : public StoreWrapper {
  public:
   using StoreWrapper::StoreWrapper;
-  absl::StatusOr<std::vector<CreateReferralResult>> CreateReferrals(
-      std::span<const NewReferral> batch) override {
+  absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> ApplyWrites(
+      std::span<const WriteRequest> batch) override {
     if (!first_done_.exchange(true)) {
       entered.Notify();
       release.WaitForNotification();
     }
     batch_sizes.push_back(batch.size());
-    return StoreWrapper::CreateReferrals(batch);
+    return StoreWrapper::ApplyWrites(batch);
   }
   absl::Notification entered;
   absl::Notification release;
@@ -70,9 +71,9 @@ class GroupCommitTest : public ::testing::Test {
 
 // Verifies the answer comes only after the transaction returned.
 TEST_F(GroupCommitTest, AnswersOnlyAfterTheCommit) {
-  auto committer = MakeGroupCommitter(store_, 16, {});
+  WriteQueue writes(store_, 16);
   std::atomic<bool> answered{false};
-  committer->Submit(MakeReferral("1", "dlv_1"), [&](absl::StatusOr<CreateReferralResult> r) {
+  writes.CreateReferral(MakeReferral("1", "dlv_1"), [&](absl::StatusOr<CreateReferralResult> r) {
     EXPECT_TRUE(r.ok());
     // By the time we are answered, the referral is readable.
     EXPECT_TRUE(sqlite_->GetReferral("ref_1").ok());
@@ -88,15 +89,19 @@ TEST_F(GroupCommitTest, AnswersOnlyAfterTheCommit) {
 // Verifies concurrent submissions share one transaction, and a failing
 // transaction answers every member with the error and stores nothing.
 TEST_F(GroupCommitTest, FailedBatchAnswersEveryMemberAndStoresNothing) {
-  auto committer = MakeGroupCommitter(store_, 16, {});
+  WriteQueue writes(store_, 16);
   std::atomic<int> ok{0}, failed{0};
   auto count = [&](absl::StatusOr<CreateReferralResult> r) { (r.ok() ? ok : failed)++; };
-  committer->Submit(MakeReferral("blocker", "dlv_blocker"), count);
+  writes.CreateReferral(MakeReferral("blocker", "dlv_blocker"), count);
   store_.entered.WaitForNotification();
   // Queued while the writer is busy: these two form the next batch. The
-  // second reuses the first's delivery id, so the transaction fails midway.
-  committer->Submit(MakeReferral("2", "dlv_same"), count);
-  committer->Submit(MakeReferral("3", "dlv_same"), count);
+  // second is malformed (its delivery names a referral that does not
+  // exist: a foreign-key violation, a broker bug, not a per-item outcome),
+  // so the transaction fails midway, after the first was written.
+  writes.CreateReferral(MakeReferral("2", "dlv_2"), count);
+  NewReferral malformed = MakeReferral("3", "dlv_3");
+  malformed.deliveries[0].referral_id = "ref_nobody";
+  writes.CreateReferral(std::move(malformed), count);
   store_.release.Notify();
   ASSERT_TRUE(WaitFor([&] { return ok + failed == 3; }));
   EXPECT_EQ(ok.load(), 1);
@@ -104,7 +109,7 @@ TEST_F(GroupCommitTest, FailedBatchAnswersEveryMemberAndStoresNothing) {
   EXPECT_THAT(store_.batch_sizes, ::testing::ElementsAre(1, 2));
   EXPECT_EQ(sqlite_->GetReferral("ref_2").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(sqlite_->GetReferral("ref_3").status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(sqlite_->GetDelivery("dlv_same").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(sqlite_->GetDelivery("dlv_2").status().code(), absl::StatusCode::kNotFound);
   // Only the blocker's audit event exists.
   EXPECT_EQ(sqlite_->ListAuditEvents({})->size(), 1u);
 }
@@ -112,11 +117,123 @@ TEST_F(GroupCommitTest, FailedBatchAnswersEveryMemberAndStoresNothing) {
 TEST_F(GroupCommitTest, RunsAfterCommitHookOnSuccess) {
   std::atomic<int> hooks{0};
   store_.release.Notify();
-  auto committer = MakeGroupCommitter(store_, 16, [&](auto) { hooks++; });
+  WriteQueue writes(store_, 16, [&](auto) { hooks++; });
   std::atomic<bool> done{false};
-  committer->Submit(MakeReferral("1", "dlv_1"), [&](auto) { done = true; });
+  writes.CreateReferral(MakeReferral("1", "dlv_1"), [&](auto) { done = true; });
   ASSERT_TRUE(WaitFor([&] { return done.load(); }));
   EXPECT_EQ(hooks.load(), 1);
+}
+
+AckWrite MakeAck(const std::string& delivery_id, v1::DeliveryState expected) {
+  AckWrite w;
+  w.delivery_id = delivery_id;
+  w.expected_state = expected;
+  w.new_state = v1::DELIVERED;
+  w.ack.set_kind(v1::Acknowledgement::RECEIVED);
+  w.ack.set_actor("agency/test");
+  *w.ack.mutable_recorded_at() = ToProtoTime(TestNow());
+  w.audit = {TestNow(), "agency/test", "delivery.ack.received", "", delivery_id, "", ""};
+  return w;
+}
+
+// Verifies intakes, acks, supplements and feed appends queued together
+// share one transaction, and each is answered with its own result.
+TEST_F(GroupCommitTest, DifferentWritesShareOneCommit) {
+  WriteQueue writes(store_, 16);
+  std::atomic<int> answered{0};
+  writes.CreateReferral(MakeReferral("blocker", "dlv_blocker"), [&](auto r) {
+    EXPECT_TRUE(r.ok()) << r.status();
+    answered++;
+  });
+  store_.entered.WaitForNotification();
+  writes.CreateReferral(MakeReferral("2", "dlv_2"), [&](absl::StatusOr<CreateReferralResult> r) {
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->outcome, CreateReferralResult::Outcome::kCreated);
+    answered++;
+  });
+  writes.ApplyAck(MakeAck("dlv_blocker", v1::PENDING), [&](absl::StatusOr<uint64_t> index) {
+    EXPECT_TRUE(index.ok()) << index.status();
+    answered++;
+  });
+  ReferralChange change;
+  change.referral_id = "ref_blocker";
+  change.expected_version = 1;
+  change.intake.set_careline_report_id("CL-blocker");
+  change.at = TestNow();
+  change.supplement_id = "sup_1";
+  change.audit.push_back({TestNow(), "careline/test", "referral.supplemented", "ref_blocker",
+                          "", "", ""});
+  writes.ApplyReferralChange(change, [&](absl::StatusOr<ReferralChanged> r) {
+    EXPECT_TRUE(r.ok()) << r.status();
+    answered++;
+  });
+  FeedAppend append{"dlv_2", "hartford-pd",
+                    {TestNow(), "broker", "delivery.sent", "ref_2", "dlv_2", "", ""}};
+  writes.AppendToFeed(append, TestNow(), [&](absl::StatusOr<FeedAppendResult> r) {
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->sequence, 1u);
+    answered++;
+  });
+  store_.release.Notify();
+  ASSERT_TRUE(WaitFor([&] { return answered == 5; }));
+  EXPECT_THAT(store_.batch_sizes, ::testing::ElementsAre(1, 4));
+  EXPECT_EQ(sqlite_->GetDelivery("dlv_blocker")->state, v1::DELIVERED);
+  EXPECT_EQ(sqlite_->GetReferral("ref_blocker")->version, 2);
+  EXPECT_TRUE(sqlite_->FindSupplement("sup_1")->has_value());
+  EXPECT_EQ(sqlite_->FeedHead("hartford-pd").value(), 1u);
+}
+
+// Verifies an item refused on its own (a colliding id, an unknown
+// delivery, a lost compare-and-set) writes nothing, audit tree included,
+// while the rest of its batch commits.
+TEST_F(GroupCommitTest, ItemRefusedAloneLeavesTheRestCommitted) {
+  WriteQueue writes(store_, 16);
+  std::atomic<int> answered{0};
+  writes.CreateReferral(MakeReferral("blocker", "dlv_blocker"), [&](auto) { answered++; });
+  store_.entered.WaitForNotification();
+  absl::StatusOr<CreateReferralResult> second, third;
+  absl::Status unknown_ack, stale_ack;
+  writes.CreateReferral(MakeReferral("2", "dlv_same"), [&](auto r) {
+    second = std::move(r);
+    answered++;
+  });
+  writes.CreateReferral(MakeReferral("3", "dlv_same"), [&](auto r) {
+    third = std::move(r);
+    answered++;
+  });
+  writes.ApplyAck(MakeAck("dlv_nobody", v1::PENDING), [&](auto r) {
+    unknown_ack = r.status();
+    answered++;
+  });
+  writes.ApplyAck(MakeAck("dlv_blocker", v1::IN_FLIGHT), [&](auto r) {
+    stale_ack = r.status();
+    answered++;
+  });
+  store_.release.Notify();
+  ASSERT_TRUE(WaitFor([&] { return answered == 5; }));
+  EXPECT_THAT(store_.batch_sizes, ::testing::ElementsAre(1, 4));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->outcome, CreateReferralResult::Outcome::kCreated);
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(unknown_ack.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(stale_ack.code(), absl::StatusCode::kAborted);
+  EXPECT_TRUE(sqlite_->GetReferral("ref_2").ok());
+  EXPECT_EQ(sqlite_->GetReferral("ref_3").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(sqlite_->GetDelivery("dlv_same")->referral_id, "ref_2");
+  EXPECT_EQ(sqlite_->GetDelivery("dlv_blocker")->state, v1::PENDING);
+  // Two leaves (blocker, ref_2); the refused items' leaves were rolled
+  // back with them, so the next event takes index 2, without a gap.
+  EXPECT_EQ(sqlite_->AuditHead()->size, 2u);
+  std::atomic<bool> done{false};
+  absl::StatusOr<uint64_t> next_index;
+  writes.ApplyAck(MakeAck("dlv_blocker", v1::PENDING), [&](auto r) {
+    next_index = std::move(r);
+    done = true;
+  });
+  ASSERT_TRUE(WaitFor([&] { return done.load(); }));
+  ASSERT_TRUE(next_index.ok()) << next_index.status();
+  EXPECT_EQ(*next_index, 2u);
+  EXPECT_EQ(sqlite_->ListAuditEvents({})->size(), 3u);
 }
 
 }  // namespace

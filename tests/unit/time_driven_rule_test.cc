@@ -35,11 +35,11 @@ struct Broker {
   Broker(const std::string& dir, ManualClock& clock)
       : clock(clock),
         store(std::move(OpenSqliteStore(dir).value())),
-        committer(MakeGroupCommitter(*store, 16, {})),
-        pipeline(geography, router, *store, *committer, clock, ids, NoLadders::Instance()),
+        writes(std::make_unique<WriteQueue>(*store, 16)),
+        pipeline(geography, router, *store, *writes, clock, ids, NoLadders::Instance()),
         updater(geography, router, views, ids, NoLadders::Instance()),
-        timers(*store, updater, NoLadders::Instance(), clock, absl::Minutes(1), {}),
-        supplements(geography, updater, *store, clock, {}) {}
+        timers(*store, *writes, updater, NoLadders::Instance(), clock, absl::Minutes(1), {}),
+        supplements(geography, updater, *store, *writes, clock, {}) {}
 
   v1::Receipt Submit(const v1::Intake& intake) {
     std::promise<absl::StatusOr<v1::Receipt>> promise;
@@ -71,7 +71,7 @@ struct Broker {
   FakeRandom random;
   IdGenerator ids{random};
   std::unique_ptr<Store> store;
-  std::unique_ptr<GroupCommitter> committer;
+  std::unique_ptr<WriteQueue> writes;
   IntakePipeline pipeline;
   ReferralUpdater updater;
   TimerRunner timers;

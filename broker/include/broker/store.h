@@ -27,6 +27,7 @@
 #include "broker/referral_store.h"
 #include "broker/supervisor_queries.h"
 #include "broker/timer_store.h"
+#include "broker/write_store.h"
 
 namespace hart {
 
@@ -37,7 +38,8 @@ class Store : public ReferralStore,
               public TimerStore,
               public AuditStore,
               public SupervisorQueries,
-              public KeyStore {
+              public KeyStore,
+              public WriteStore {
  public:
   ~Store() override = default;
 };

@@ -51,6 +51,13 @@
 //                         DATA_LOSS: a stored receipt does not parse.
 //                         ALREADY_EXISTS: a generated referral, delivery or
 //                         timer id collides (nothing of the batch stored).
+//   ApplyWrites           per item, the codes of the item's own call below
+//                         (NOT_FOUND, ALREADY_EXISTS, ABORTED,
+//                         FAILED_PRECONDITION, INVALID_ARGUMENT: that item
+//                         wrote nothing, the rest commits; an id collision
+//                         fails only its item here, unlike CreateReferrals).
+//                         Any other error fails the call: nothing of the
+//                         batch is stored.
 //   AppendAudit           storage errors only.
 //   ClaimDueDeliveries    storage errors only.
 //   ReleaseClaims         storage errors only.

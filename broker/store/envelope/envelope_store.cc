@@ -63,21 +63,45 @@ absl::StatusOr<std::string> EnvelopeStore::SealWith(const std::string& key,
 
 // --- ReferralStore ---
 
+absl::StatusOr<std::string> EnvelopeStore::SealNewReferral(NewReferral& item) {
+  ReferralRecord& r = item.referral;
+  auto key = keys_.NewDataKey(KeyContext(r.referral_id));
+  if (!key.ok()) return key.status();
+  auto bytes = SealWith(key->first, r.intake.SerializeAsString(), IntakeContext(r.referral_id));
+  if (!bytes.ok()) return bytes.status();
+  r.sealed_intake = std::move(*bytes);
+  r.intake.Clear();
+  item.data_key = ToRow(r.referral_id, key->second);
+  return std::move(key->first);
+}
+
+absl::Status EnvelopeStore::SealChange(ReferralChange& change) {
+  auto key = DataKey(change.referral_id);
+  if (!key.ok()) return key.status();
+  auto bytes = SealWith(*key, change.intake.SerializeAsString(), IntakeContext(change.referral_id));
+  if (!bytes.ok()) return bytes.status();
+  change.sealed_intake = std::move(*bytes);
+  change.intake.Clear();
+  return absl::OkStatus();
+}
+
+absl::Status EnvelopeStore::SealAck(AckWrite& write) {
+  auto note = SealNote(write);
+  if (!note.ok()) return note.status();
+  write.sealed_note = std::move(*note);
+  write.ack.clear_note();
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<CreateReferralResult>> EnvelopeStore::CreateReferrals(
     std::span<const NewReferral> batch) {
   std::vector<NewReferral> sealed(batch.begin(), batch.end());
   std::vector<std::string> plain_keys;
   plain_keys.reserve(sealed.size());
   for (NewReferral& item : sealed) {
-    ReferralRecord& r = item.referral;
-    auto key = keys_.NewDataKey(KeyContext(r.referral_id));
+    auto key = SealNewReferral(item);
     if (!key.ok()) return key.status();
-    auto bytes = SealWith(key->first, r.intake.SerializeAsString(), IntakeContext(r.referral_id));
-    if (!bytes.ok()) return bytes.status();
-    r.sealed_intake = std::move(*bytes);
-    r.intake.Clear();
-    item.data_key = ToRow(r.referral_id, key->second);
-    plain_keys.push_back(std::move(key->first));
+    plain_keys.push_back(*std::move(key));
   }
   auto results = backend_.CreateReferrals(sealed);
   if (!results.ok()) return results.status();
@@ -90,13 +114,8 @@ absl::StatusOr<std::vector<CreateReferralResult>> EnvelopeStore::CreateReferrals
 }
 
 absl::Status EnvelopeStore::ApplyReferralChange(const ReferralChange& change) {
-  auto key = DataKey(change.referral_id);
-  if (!key.ok()) return key.status();
   ReferralChange sealed = change;
-  auto bytes = SealWith(*key, change.intake.SerializeAsString(), IntakeContext(change.referral_id));
-  if (!bytes.ok()) return bytes.status();
-  sealed.sealed_intake = std::move(*bytes);
-  sealed.intake.Clear();
+  if (auto s = SealChange(sealed); !s.ok()) return s;
   return backend_.ApplyReferralChange(sealed);
 }
 
@@ -230,10 +249,7 @@ absl::StatusOr<std::vector<absl::StatusOr<uint64_t>>> EnvelopeStore::ApplyAcks(
     std::span<const AckWrite> writes) {
   std::vector<AckWrite> sealed(writes.begin(), writes.end());
   for (AckWrite& w : sealed) {
-    auto note = SealNote(w);
-    if (!note.ok()) return note.status();
-    w.sealed_note = std::move(*note);
-    w.ack.clear_note();
+    if (auto s = SealAck(w); !s.ok()) return s;
   }
   return backend_.ApplyAcks(sealed);
 }

@@ -87,6 +87,11 @@ class EnvelopeStore final : public Store {
       const std::string& referral_id) override;
   // --- KeyStore ---
   absl::StatusOr<size_t> RewrapDataKeys() override;
+  // --- WriteStore (envelope_writes.cc) ---
+  // An item that cannot be sealed (its referral's key is missing or
+  // destroyed) fails alone with that error; the backend never sees it.
+  absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> ApplyWrites(
+      std::span<const WriteRequest> batch) override;
 
  private:
   EnvelopeStore(StoreBackend& backend, crypto::KeyRing& keys) : backend_(backend), keys_(keys) {}
@@ -100,6 +105,11 @@ class EnvelopeStore final : public Store {
   absl::Status OpenFeedEntries(std::vector<FeedEntry>& entries);
   // The ack's note sealed under its referral's key (empty if sealed).
   absl::StatusOr<std::string> SealNote(const AckWrite& write);
+  // Each write's PII sealed in place (plaintext fields cleared), as the
+  // backend must receive it. SealNewReferral returns the new plain data key.
+  absl::StatusOr<std::string> SealNewReferral(NewReferral& item);
+  absl::Status SealChange(ReferralChange& change);
+  absl::Status SealAck(AckWrite& write);
 
   StoreBackend& backend_;
   crypto::KeyRing& keys_;

@@ -44,6 +44,9 @@ class SqliteBackend final : public StoreBackend {
   absl::StatusOr<std::string> FindReferralId(const std::string& careline_report_id) override;
   absl::StatusOr<ReferralRecord> GetReferral(const std::string& referral_id) override;
   absl::StatusOr<SealResult> SealReferral(const SealWrite& write) override;
+  // --- WriteStore (sqlite_writes.cc) ---
+  absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> ApplyWrites(
+      std::span<const WriteRequest> batch) override;
   // --- OutboxStore ---
   absl::StatusOr<std::vector<DeliveryRecord>> ClaimDueDeliveries(
       absl::Time now, absl::Time lease_until, size_t limit) override;
@@ -114,6 +117,14 @@ class SqliteBackend final : public StoreBackend {
   // One acknowledgement inside the open transaction: ABORTED (nothing
   // written) if the delivery is no longer in its expected state.
   absl::StatusOr<uint64_t> WriteAck(sqlite::SqliteDb& db, const AckWrite& write);
+  // The other single writes inside the open transaction, as the public
+  // calls (and ApplyWrites) apply them.
+  absl::StatusOr<CreateReferralResult> WriteReferral(sqlite::SqliteDb& db,
+                                                     const NewReferral& item);
+  absl::Status WriteChange(sqlite::SqliteDb& db, const ReferralChange& change);
+  absl::StatusOr<uint64_t> WriteEscalation(sqlite::SqliteDb& db, const EscalationWrite& write);
+  // One request of ApplyWrites.
+  absl::StatusOr<WriteResult> WriteOne(sqlite::SqliteDb& db, const WriteRequest& request);
 
   const SqliteBackendOptions options_;
   std::unique_ptr<sqlite::SqliteConnections> db_;

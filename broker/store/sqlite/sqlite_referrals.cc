@@ -8,60 +8,65 @@ namespace hart {
 
 using sqlite::SqliteDb;
 
+absl::StatusOr<CreateReferralResult> SqliteBackend::WriteReferral(SqliteDb& db,
+                                                                  const NewReferral& item) {
+  const ReferralRecord& r = item.referral;
+  HART_ASSIGN_OR_RETURN(find, db.Prepare(
+      "SELECT content_sha256, receipt FROM referrals WHERE careline_report_id = ?"));
+  find->Bind(1, r.careline_report_id);
+  HART_ASSIGN_OR_RETURN(found, find->Step());
+  if (found) {
+    CreateReferralResult result;
+    result.outcome = find->Text(0) == r.content_sha256
+                         ? CreateReferralResult::Outcome::kDuplicate
+                         : CreateReferralResult::Outcome::kConflict;
+    if (!result.receipt.ParseFromString(find->Text(1))) {
+      return absl::DataLossError("stored receipt does not parse");
+    }
+    return result;
+  }
+  // The receipt names the audit index of the referral's first event.
+  v1::Receipt receipt = r.receipt;
+  for (size_t i = 0; i < item.audit.size(); ++i) {
+    HART_ASSIGN_OR_RETURN(index, AppendLeaf(db, item.audit[i]));
+    if (i == 0) receipt.set_audit_index(index);
+  }
+  HART_ASSIGN_OR_RETURN(insert, db.Prepare(
+      "INSERT INTO referrals (referral_id, careline_report_id, content_sha256, "
+      "intake, receipt, priority, resolved_town, received_at, accepted_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  insert->Bind(1, r.referral_id).Bind(2, r.careline_report_id)
+      .BindBlob(3, r.content_sha256).BindBlob(4, r.sealed_intake)
+      .BindBlob(5, receipt.SerializeAsString()).Bind(6, int64_t{r.priority})
+      .Bind(7, r.resolved_town).Bind(8, absl::ToUnixMicros(r.received_at))
+      .Bind(9, absl::ToUnixMicros(r.accepted_at));
+  HART_RETURN_IF_ERROR(insert->Run());
+  HART_ASSIGN_OR_RETURN(key_row, db.Prepare(
+      "INSERT INTO referral_keys (referral_id, key_id, wrapped) VALUES (?, ?, ?)"));
+  key_row->Bind(1, r.referral_id).Bind(2, item.data_key.key_id)
+      .BindBlob(3, item.data_key.wrapped);
+  HART_RETURN_IF_ERROR(key_row->Run());
+  for (const DeliveryRecord& d : item.deliveries) {
+    HART_RETURN_IF_ERROR(sqlite::InsertDelivery(db, d));
+  }
+  for (const TimerRecord& t : item.timers) {
+    HART_RETURN_IF_ERROR(sqlite::InsertTimer(db, t, r.accepted_at));
+  }
+  CreateReferralResult result{CreateReferralResult::Outcome::kCreated, std::move(receipt)};
+  for (const FeedAppend& a : item.feed_appends) {
+    HART_ASSIGN_OR_RETURN(appended, AppendFeedEvent(db, a, r.accepted_at));
+    result.feed_appends.push_back(std::move(appended));
+  }
+  return result;
+}
+
 absl::StatusOr<std::vector<CreateReferralResult>> SqliteBackend::CreateReferrals(
     std::span<const NewReferral> batch) {
   std::vector<CreateReferralResult> results;
   absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
     results.clear();
     for (const NewReferral& item : batch) {
-      const ReferralRecord& r = item.referral;
-      HART_ASSIGN_OR_RETURN(find, db.Prepare(
-          "SELECT content_sha256, receipt FROM referrals WHERE careline_report_id = ?"));
-      find->Bind(1, r.careline_report_id);
-      HART_ASSIGN_OR_RETURN(found, find->Step());
-      if (found) {
-        CreateReferralResult result;
-        result.outcome = find->Text(0) == r.content_sha256
-                             ? CreateReferralResult::Outcome::kDuplicate
-                             : CreateReferralResult::Outcome::kConflict;
-        if (!result.receipt.ParseFromString(find->Text(1))) {
-          return absl::DataLossError("stored receipt does not parse");
-        }
-        results.push_back(std::move(result));
-        continue;
-      }
-      // The receipt names the audit index of the referral's first event.
-      v1::Receipt receipt = r.receipt;
-      for (size_t i = 0; i < item.audit.size(); ++i) {
-        HART_ASSIGN_OR_RETURN(index, AppendLeaf(db, item.audit[i]));
-        if (i == 0) receipt.set_audit_index(index);
-      }
-      HART_ASSIGN_OR_RETURN(insert, db.Prepare(
-          "INSERT INTO referrals (referral_id, careline_report_id, content_sha256, "
-          "intake, receipt, priority, resolved_town, received_at, accepted_at) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-      insert->Bind(1, r.referral_id).Bind(2, r.careline_report_id)
-          .BindBlob(3, r.content_sha256).BindBlob(4, r.sealed_intake)
-          .BindBlob(5, receipt.SerializeAsString()).Bind(6, int64_t{r.priority})
-          .Bind(7, r.resolved_town).Bind(8, absl::ToUnixMicros(r.received_at))
-          .Bind(9, absl::ToUnixMicros(r.accepted_at));
-      HART_RETURN_IF_ERROR(insert->Run());
-      HART_ASSIGN_OR_RETURN(key_row, db.Prepare(
-          "INSERT INTO referral_keys (referral_id, key_id, wrapped) VALUES (?, ?, ?)"));
-      key_row->Bind(1, r.referral_id).Bind(2, item.data_key.key_id)
-          .BindBlob(3, item.data_key.wrapped);
-      HART_RETURN_IF_ERROR(key_row->Run());
-      for (const DeliveryRecord& d : item.deliveries) {
-        HART_RETURN_IF_ERROR(sqlite::InsertDelivery(db, d));
-      }
-      for (const TimerRecord& t : item.timers) {
-        HART_RETURN_IF_ERROR(sqlite::InsertTimer(db, t, r.accepted_at));
-      }
-      CreateReferralResult result{CreateReferralResult::Outcome::kCreated, std::move(receipt)};
-      for (const FeedAppend& a : item.feed_appends) {
-        HART_ASSIGN_OR_RETURN(appended, AppendFeedEvent(db, a, r.accepted_at));
-        result.feed_appends.push_back(std::move(appended));
-      }
+      HART_ASSIGN_OR_RETURN(result, WriteReferral(db, item));
       results.push_back(std::move(result));
     }
     return absl::OkStatus();
@@ -70,43 +75,45 @@ absl::StatusOr<std::vector<CreateReferralResult>> SqliteBackend::CreateReferrals
   return results;
 }
 
+absl::Status SqliteBackend::WriteChange(SqliteDb& db, const ReferralChange& c) {
+  const int64_t at = absl::ToUnixMicros(c.at);
+  HART_ASSIGN_OR_RETURN(update, db.Prepare(
+      "UPDATE referrals SET intake = ?, receipt = ?, priority = ?, resolved_town = ?, "
+      "version = version + 1 WHERE referral_id = ? AND version = ?"));
+  update->BindBlob(1, c.sealed_intake).BindBlob(2, c.receipt.SerializeAsString())
+      .Bind(3, int64_t{c.priority}).Bind(4, c.resolved_town).Bind(5, c.referral_id)
+      .Bind(6, c.expected_version);
+  HART_RETURN_IF_ERROR(update->Run());
+  if (db.Changes() != 1) {
+    return absl::AbortedError("the referral changed concurrently; retry");
+  }
+  for (const DeliveryRecord& d : c.new_deliveries) {
+    HART_RETURN_IF_ERROR(sqlite::InsertDelivery(db, d));
+  }
+  if (!c.fired_timer_id.empty()) {
+    HART_RETURN_IF_ERROR(sqlite::MarkTimerFired(db, c.fired_timer_id, c.fired_timer_lease, c.at));
+  }
+  HART_ASSIGN_OR_RETURN(replace, db.Prepare(
+      "UPDATE timers SET state = ?, finished_at = ?, lease_until = NULL "
+      "WHERE referral_id = ? AND state = ? AND kind = ?"));
+  replace->Bind(1, sqlite::kTimerReplaced).Bind(2, at).Bind(3, c.referral_id)
+      .Bind(4, sqlite::kTimerPending).Bind(5, sqlite::kTimerReroute);
+  HART_RETURN_IF_ERROR(replace->Run());
+  for (const TimerRecord& t : c.new_timers) HART_RETURN_IF_ERROR(sqlite::InsertTimer(db, t, c.at));
+  if (!c.supplement_id.empty()) {
+    HART_ASSIGN_OR_RETURN(supplement, db.Prepare(
+        "INSERT INTO supplements (supplement_id, referral_id, supplement_sha256, response, "
+        "applied_at) VALUES (?, ?, ?, ?, ?)"));
+    supplement->Bind(1, c.supplement_id).Bind(2, c.referral_id)
+        .BindBlob(3, c.supplement_sha256).BindBlob(4, c.supplement_response).Bind(5, at);
+    HART_RETURN_IF_ERROR(supplement->Run());
+  }
+  for (const AuditEvent& e : c.audit) HART_RETURN_IF_ERROR(AppendLeaf(db, e).status());
+  return absl::OkStatus();
+}
+
 absl::Status SqliteBackend::ApplyReferralChange(const ReferralChange& c) {
-  return InWriteTransaction([&](SqliteDb& db) -> absl::Status {
-    const int64_t at = absl::ToUnixMicros(c.at);
-    HART_ASSIGN_OR_RETURN(update, db.Prepare(
-        "UPDATE referrals SET intake = ?, receipt = ?, priority = ?, resolved_town = ?, "
-        "version = version + 1 WHERE referral_id = ? AND version = ?"));
-    update->BindBlob(1, c.sealed_intake).BindBlob(2, c.receipt.SerializeAsString())
-        .Bind(3, int64_t{c.priority}).Bind(4, c.resolved_town).Bind(5, c.referral_id)
-        .Bind(6, c.expected_version);
-    HART_RETURN_IF_ERROR(update->Run());
-    if (db.Changes() != 1) {
-      return absl::AbortedError("the referral changed concurrently; retry");
-    }
-    for (const DeliveryRecord& d : c.new_deliveries) {
-      HART_RETURN_IF_ERROR(sqlite::InsertDelivery(db, d));
-    }
-    if (!c.fired_timer_id.empty()) {
-      HART_RETURN_IF_ERROR(sqlite::MarkTimerFired(db, c.fired_timer_id, c.fired_timer_lease, c.at));
-    }
-    HART_ASSIGN_OR_RETURN(replace, db.Prepare(
-        "UPDATE timers SET state = ?, finished_at = ?, lease_until = NULL "
-        "WHERE referral_id = ? AND state = ? AND kind = ?"));
-    replace->Bind(1, sqlite::kTimerReplaced).Bind(2, at).Bind(3, c.referral_id)
-        .Bind(4, sqlite::kTimerPending).Bind(5, sqlite::kTimerReroute);
-    HART_RETURN_IF_ERROR(replace->Run());
-    for (const TimerRecord& t : c.new_timers) HART_RETURN_IF_ERROR(sqlite::InsertTimer(db, t, c.at));
-    if (!c.supplement_id.empty()) {
-      HART_ASSIGN_OR_RETURN(supplement, db.Prepare(
-          "INSERT INTO supplements (supplement_id, referral_id, supplement_sha256, response, "
-          "applied_at) VALUES (?, ?, ?, ?, ?)"));
-      supplement->Bind(1, c.supplement_id).Bind(2, c.referral_id)
-          .BindBlob(3, c.supplement_sha256).BindBlob(4, c.supplement_response).Bind(5, at);
-      HART_RETURN_IF_ERROR(supplement->Run());
-    }
-    for (const AuditEvent& e : c.audit) HART_RETURN_IF_ERROR(AppendLeaf(db, e).status());
-    return absl::OkStatus();
-  });
+  return InWriteTransaction([&](SqliteDb& db) { return WriteChange(db, c); });
 }
 
 absl::StatusOr<std::optional<StoredSupplement>> SqliteBackend::FindSupplement(

@@ -51,31 +51,37 @@ absl::StatusOr<std::vector<TimerRecord>> SqliteBackend::PendingTimers(
   return sqlite::CollectRows(*stmt, sqlite::ReadTimer);
 }
 
+absl::StatusOr<uint64_t> SqliteBackend::WriteEscalation(SqliteDb& db, const EscalationWrite& w) {
+  uint64_t sequence = 0;
+  const absl::Time at = w.event ? w.event->at : (w.next ? w.next->due_at : absl::Now());
+  HART_RETURN_IF_ERROR(sqlite::MarkTimerFired(db, w.fired_timer_id, w.fired_timer_lease, at));
+  for (const DeliveryRecord& d : w.notices) HART_RETURN_IF_ERROR(sqlite::InsertDelivery(db, d));
+  if (w.event) {
+    const EscalationRecord& e = *w.event;
+    HART_ASSIGN_OR_RETURN(insert, db.Prepare(
+        "INSERT INTO escalation_events (at, referral_id, delivery_id, agency_id, reason, "
+        "step, targets, notice_delivery_ids, notified_agency_ids) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING sequence"));
+    insert->Bind(1, absl::ToUnixMicros(e.at)).Bind(2, e.referral_id).Bind(3, e.delivery_id)
+        .Bind(4, e.agency_id).Bind(5, int64_t{e.reason}).Bind(6, int64_t{e.step})
+        .Bind(7, sqlite::JoinTargets(e.targets))
+        .Bind(8, absl::StrJoin(e.notice_delivery_ids, ","))
+        .Bind(9, absl::StrJoin(e.notified_agency_ids, ","));
+    HART_ASSIGN_OR_RETURN(row, insert->Step());
+    if (!row) return absl::InternalError("escalation sequence not assigned");
+    sequence = static_cast<uint64_t>(insert->Int(0));
+    HART_RETURN_IF_ERROR(insert->Run());
+  }
+  if (w.next) HART_RETURN_IF_ERROR(sqlite::InsertTimer(db, *w.next, at));
+  for (const AuditEvent& e : w.audit) HART_RETURN_IF_ERROR(AppendLeaf(db, e).status());
+  return sequence;
+}
+
 absl::StatusOr<uint64_t> SqliteBackend::ApplyEscalationStep(const EscalationWrite& w) {
   uint64_t sequence = 0;
   absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
-    sequence = 0;
-    const absl::Time at = w.event ? w.event->at : (w.next ? w.next->due_at : absl::Now());
-    HART_RETURN_IF_ERROR(sqlite::MarkTimerFired(db, w.fired_timer_id, w.fired_timer_lease, at));
-    for (const DeliveryRecord& d : w.notices) HART_RETURN_IF_ERROR(sqlite::InsertDelivery(db, d));
-    if (w.event) {
-      const EscalationRecord& e = *w.event;
-      HART_ASSIGN_OR_RETURN(insert, db.Prepare(
-          "INSERT INTO escalation_events (at, referral_id, delivery_id, agency_id, reason, "
-          "step, targets, notice_delivery_ids, notified_agency_ids) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING sequence"));
-      insert->Bind(1, absl::ToUnixMicros(e.at)).Bind(2, e.referral_id).Bind(3, e.delivery_id)
-          .Bind(4, e.agency_id).Bind(5, int64_t{e.reason}).Bind(6, int64_t{e.step})
-          .Bind(7, sqlite::JoinTargets(e.targets))
-          .Bind(8, absl::StrJoin(e.notice_delivery_ids, ","))
-          .Bind(9, absl::StrJoin(e.notified_agency_ids, ","));
-      HART_ASSIGN_OR_RETURN(row, insert->Step());
-      if (!row) return absl::InternalError("escalation sequence not assigned");
-      sequence = static_cast<uint64_t>(insert->Int(0));
-      HART_RETURN_IF_ERROR(insert->Run());
-    }
-    if (w.next) HART_RETURN_IF_ERROR(sqlite::InsertTimer(db, *w.next, at));
-    for (const AuditEvent& e : w.audit) HART_RETURN_IF_ERROR(AppendLeaf(db, e).status());
+    HART_ASSIGN_OR_RETURN(written, WriteEscalation(db, w));
+    sequence = written;
     return absl::OkStatus();
   });
   if (!status.ok()) return status;

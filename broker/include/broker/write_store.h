@@ -1,0 +1,30 @@
+// Heterogeneous writes in one transaction: what the writer queue hands the
+// store, so one fsync covers intakes, supplements, acks, timer firings,
+// escalation steps and feed appends alike. See store.h, store_errors.h.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "broker/write_batch.h"
+
+namespace hart {
+
+class WriteStore {
+ public:
+  virtual ~WriteStore() = default;
+  // Applies `batch` in order, in ONE transaction. Each item is decided on
+  // its own, exactly as its single-purpose call would decide it
+  // (CreateReferrals, ApplyReferralChange, ApplyAck, ApplyEscalationStep,
+  // AppendToFeeds of one item at its `at`): an item failing with a
+  // per-item code (IsPerItemWriteError) wrote nothing and gets that status;
+  // the other items still apply. Any other error (storage, commit, fsync)
+  // fails the call and nothing of the batch is stored. Returns one result
+  // per item, in order; alternative i of WriteResult for alternative i of
+  // WriteRequest.
+  virtual absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> ApplyWrites(
+      std::span<const WriteRequest> batch) = 0;
+};
+
+}  // namespace hart

@@ -1,0 +1,56 @@
+// EnvelopeStore::ApplyWrites: seals each write of the writer queue's batch,
+// as the single-purpose calls do, and hands the backend one batch.
+#include <optional>
+
+#include "broker/store/envelope/envelope_store.h"
+
+namespace hart::envelope {
+
+absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> EnvelopeStore::ApplyWrites(
+    std::span<const WriteRequest> batch) {
+  std::vector<WriteRequest> sealed;
+  sealed.reserve(batch.size());
+  // Per item: the error that kept it from the backend, if any, and the
+  // plain data key of a new referral (cached once it is stored).
+  std::vector<absl::Status> refused(batch.size());
+  std::vector<std::string> plain_keys(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    WriteRequest request = batch[i];
+    if (auto* referral = std::get_if<NewReferral>(&request)) {
+      auto key = SealNewReferral(*referral);
+      if (key.ok()) plain_keys[i] = *std::move(key);
+      refused[i] = key.status();
+    } else if (auto* change = std::get_if<ReferralChange>(&request)) {
+      refused[i] = SealChange(*change);
+    } else if (auto* ack = std::get_if<AckWrite>(&request)) {
+      refused[i] = SealAck(*ack);
+    }
+    if (refused[i].ok()) sealed.push_back(std::move(request));
+  }
+  auto stored = backend_.ApplyWrites(sealed);
+  if (!stored.ok()) return stored.status();
+  if (stored->size() != sealed.size()) {
+    return absl::InternalError("the backend answered a write batch with the wrong count");
+  }
+  std::vector<absl::StatusOr<WriteResult>> results;
+  results.reserve(batch.size());
+  size_t next = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!refused[i].ok()) {
+      results.push_back(refused[i]);
+      continue;
+    }
+    absl::StatusOr<WriteResult>& result = (*stored)[next++];
+    if (result.ok()) {
+      const auto* created = std::get_if<CreateReferralResult>(&*result);
+      if (created != nullptr && created->outcome == CreateReferralResult::Outcome::kCreated) {
+        cache_.Put(std::get<NewReferral>(batch[i]).referral.referral_id,
+                   std::move(plain_keys[i]));
+      }
+    }
+    results.push_back(std::move(result));
+  }
+  return results;
+}
+
+}  // namespace hart::envelope

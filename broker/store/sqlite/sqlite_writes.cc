@@ -1,0 +1,74 @@
+// SqliteBackend::ApplyWrites: the writer queue's heterogeneous batch in one
+// transaction. Each item runs inside its own SAVEPOINT, so an item refused
+// on its own (a lost compare-and-set, an unknown id, a collision) is rolled
+// back alone, audit tree included, and the others still commit with one
+// fsync.
+#include "broker/common/status_macros.h"
+#include "broker/store/sqlite/sqlite_transaction.h"
+
+namespace hart {
+
+using sqlite::SqliteDb;
+
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+}  // namespace
+
+absl::StatusOr<WriteResult> SqliteBackend::WriteOne(SqliteDb& db, const WriteRequest& request) {
+  return std::visit(
+      Overloaded{
+          [&](const NewReferral& r) -> absl::StatusOr<WriteResult> {
+            HART_ASSIGN_OR_RETURN(created, WriteReferral(db, r));
+            return WriteResult{std::move(created)};
+          },
+          [&](const ReferralChange& c) -> absl::StatusOr<WriteResult> {
+            HART_RETURN_IF_ERROR(WriteChange(db, c));
+            return WriteResult{ReferralChanged{}};
+          },
+          [&](const AckWrite& a) -> absl::StatusOr<WriteResult> {
+            HART_ASSIGN_OR_RETURN(index, WriteAck(db, a));
+            return WriteResult{AckApplied{index}};
+          },
+          [&](const EscalationWrite& e) -> absl::StatusOr<WriteResult> {
+            HART_ASSIGN_OR_RETURN(sequence, WriteEscalation(db, e));
+            return WriteResult{EscalationApplied{sequence}};
+          },
+          [&](const FeedAppendWrite& f) -> absl::StatusOr<WriteResult> {
+            HART_ASSIGN_OR_RETURN(appended, AppendFeedEvent(db, f.append, f.at));
+            return WriteResult{std::move(appended)};
+          },
+      },
+      request);
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> SqliteBackend::ApplyWrites(
+    std::span<const WriteRequest> batch) {
+  std::vector<absl::StatusOr<WriteResult>> results;
+  absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+    results.clear();
+    for (const WriteRequest& request : batch) {
+      HART_RETURN_IF_ERROR(db.Exec("SAVEPOINT item"));
+      audit::CompactRange tree_before = tree_.Savepoint();
+      absl::StatusOr<WriteResult> result = WriteOne(db, request);
+      if (!result.ok()) {
+        if (!IsPerItemWriteError(result.status())) return result.status();
+        HART_RETURN_IF_ERROR(db.Exec("ROLLBACK TO item"));
+        tree_.RollBackTo(std::move(tree_before));
+      }
+      HART_RETURN_IF_ERROR(db.Exec("RELEASE item"));
+      results.push_back(std::move(result));
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return results;
+}
+
+}  // namespace hart

@@ -1,0 +1,57 @@
+// The one writer queue: intakes, supplements and fired reroute timers,
+// acknowledgements, escalation steps and feed appends queue here, and one
+// writer thread hands whatever queued while the previous batch committed to
+// WriteStore::ApplyWrites, so one transaction and one fsync cover all of
+// them. Each caller is answered only after its batch committed; an item
+// refused on its own gets its own error; a failed batch answers every
+// member with the error and stores nothing.
+//
+// Thread safety: every method may be called from any thread. Callbacks run
+// on the writer thread, in submission order, and must not block for long
+// (never call the waiting forms from a callback). The waiting forms are for
+// threads allowed to wait on the store (the store executor, the timer
+// runner), never for a gRPC or adapter event-loop thread.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <span>
+
+#include "absl/status/statusor.h"
+#include "broker/store/batch_writer.h"
+#include "broker/write_store.h"
+
+namespace hart {
+
+class WriteQueue {
+ public:
+  template <typename T>
+  using Done = std::function<void(absl::StatusOr<T>)>;
+  // Runs on the writer thread after each committed batch, before the
+  // callbacks: the results of every item (an item refused on its own
+  // included).
+  using AfterCommitFn = std::function<void(std::span<const absl::StatusOr<WriteResult>>)>;
+
+  // `store` must outlive the queue. Batches hold at most `max_batch` items.
+  WriteQueue(WriteStore& store, size_t max_batch, AfterCommitFn after_commit = {});
+  // Answers everything queued, then stops the writer thread.
+  ~WriteQueue() = default;
+
+  void CreateReferral(NewReferral referral, Done<CreateReferralResult> done);
+  // `done` gets the audit index of the ack's event.
+  void ApplyAck(AckWrite ack, Done<uint64_t> done);
+  void AppendToFeed(FeedAppend append, absl::Time at, Done<FeedAppendResult> done);
+  void ApplyReferralChange(ReferralChange change, Done<ReferralChanged> done);
+  // `done` gets the escalation event's sequence (0 if there was none).
+  void ApplyEscalationStep(EscalationWrite step, Done<uint64_t> done);
+
+  // The same, waiting for the commit.
+  absl::Status ApplyReferralChangeAndWait(ReferralChange change);
+  absl::StatusOr<uint64_t> ApplyEscalationStepAndWait(EscalationWrite step);
+
+ private:
+  using Writer = BatchWriter<WriteRequest, absl::StatusOr<WriteResult>>;
+  Writer writer_;
+};
+
+}  // namespace hart

@@ -1,0 +1,162 @@
+// The Store contract for the writer queue's batches (ApplyWrites): one
+// transaction of mixed writes, each item decided as its own call would
+// decide it, an item refused on its own rolled back alone (audit tree
+// included), and any other error storing nothing of the batch.
+#include "broker/audit/merkle_tree.h"
+#include "tests/store/conformance_fixture.h"
+
+namespace hart::conformance {
+namespace {
+
+// Leaf hashes listed by the store, as a reference tree.
+class ListedLeaves final : public audit::HashReader {
+ public:
+  explicit ListedLeaves(const std::vector<AuditEvent>& events) {
+    for (const auto& e : events) leaves_.push_back(e.leaf_hash);
+  }
+  absl::StatusOr<std::string> LeafHashAt(uint64_t index) override {
+    if (index >= leaves_.size()) return absl::NotFoundError("past the last leaf");
+    return leaves_[index];
+  }
+  uint64_t size() const { return leaves_.size(); }
+
+ private:
+  std::vector<std::string> leaves_;
+};
+
+class WriteBatchConformanceTest : public StoreConformanceTest {
+ protected:
+  // The head equals the RFC 6962 root of the listed leaves, gap-free.
+  void ExpectHeadMatchesListedLeaves() {
+    ASSERT_OK_AND_ASSIGN(auto events, AllAuditEvents());
+    for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].index, i);
+    ListedLeaves reference(events);
+    ASSERT_OK_AND_ASSIGN(auto root, audit::SubtreeRoot(reference, 0, reference.size()));
+    ASSERT_OK_AND_ASSIGN(auto head, store().AuditHead());
+    EXPECT_EQ(head.size, reference.size());
+    EXPECT_EQ(head.root_hash, root);
+  }
+};
+HART_STORE_CONFORMANCE_SUITE(WriteBatchConformanceTest);
+
+// Verifies a batch holding every kind of write applies each one, answers
+// each with its own result, in order, and audits them in batch order.
+TEST_P(WriteBatchConformanceTest, EveryKindOfWriteAppliesInOneBatch) {
+  NewReferral a = Referral("a");
+  a.timers.push_back(LadderTimer(a.deliveries[0], "tmr_ladder_a", 1, kT0 + absl::Hours(1)));
+  ASSERT_OK(Create(a));
+  ASSERT_OK(Create(Referral("c")));
+  ASSERT_OK_AND_ASSIGN(auto claimed, Claim(kT0, kT0 + absl::Minutes(1)));
+  ASSERT_EQ(claimed.size(), 2u);
+  const DeliveryRecord& a_claimed = claimed[0].referral_id == ReferralId("a") ? claimed[0] : claimed[1];
+  const DeliveryRecord& c_claimed = claimed[0].referral_id == ReferralId("c") ? claimed[0] : claimed[1];
+  ASSERT_OK(store().AppendToFeeds(std::vector<FeedAppend>{FeedAppendFor(a_claimed)}, kT0));
+  ASSERT_OK_AND_ASSIGN(auto stored_a, store().GetReferral(ReferralId("a")));
+  ASSERT_OK_AND_ASSIGN(auto timers,
+                       ClaimTimers(kT0 + absl::Hours(2), kT0 + absl::Hours(2) + absl::Minutes(1)));
+  ASSERT_EQ(timers.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(auto head, store().AuditHead());
+
+  ReferralChange change = ChangeOf(stored_a, kT0 + absl::Minutes(2));
+  change.supplement_id = "sup_a_1";
+  change.supplement_sha256 = "supplement-digest";
+  const std::vector<WriteRequest> batch = {
+      Referral("b"),
+      Received(DeliveryId("a", "hartford-pd"), kT0 + absl::Minutes(1)),
+      change,
+      EscalationStep(timers[0], a_claimed, kT0 + absl::Hours(2), "", std::nullopt),
+      FeedAppendWrite{FeedAppendFor(c_claimed), kT0 + absl::Minutes(3)},
+  };
+  ASSERT_OK_AND_ASSIGN(auto results, store().ApplyWrites(batch));
+  ASSERT_EQ(results.size(), batch.size());
+  for (const auto& r : results) ASSERT_OK(r);
+  EXPECT_EQ(std::get<CreateReferralResult>(*results[0]).outcome,
+            CreateReferralResult::Outcome::kCreated);
+  // The ack's event follows referral b's events.
+  const uint64_t ack_index = std::get<AckApplied>(*results[1]).audit_index;
+  EXPECT_EQ(ack_index, head.size + Referral("b").audit.size());
+  EXPECT_TRUE(std::holds_alternative<ReferralChanged>(*results[2]));
+  EXPECT_GT(std::get<EscalationApplied>(*results[3]).sequence, 0u);
+  EXPECT_EQ(std::get<FeedAppendResult>(*results[4]).delivery_id, c_claimed.delivery_id);
+
+  EXPECT_OK(store().GetReferral(ReferralId("b")));
+  EXPECT_EQ(StateOf(DeliveryId("a", "hartford-pd")).value_or(v1::DELIVERY_STATE_UNSPECIFIED),
+            v1::DELIVERED);
+  EXPECT_EQ(MUST(store().GetReferral(ReferralId("a"))).version, stored_a.version + 1);
+  EXPECT_TRUE(MUST(store().FindSupplement("sup_a_1")).has_value());
+  EXPECT_EQ(MUST(store().ReadEscalations(0, 10)).size(), 1u);
+  EXPECT_EQ(MUST(store().FeedHead("hartford-pd")), 2u);
+  ASSERT_NO_FATAL_FAILURE(ExpectHeadMatchesListedLeaves());
+}
+
+// Verifies items refused on their own (a colliding delivery id, a lost
+// compare-and-set, an unknown delivery, a stale referral version) write
+// nothing, not even audit leaves, and the rest of the batch commits.
+TEST_P(WriteBatchConformanceTest, AnItemRefusedAloneWritesNothingAndTheRestCommits) {
+  ASSERT_OK(Create(Referral("a")));  // its delivery stays PENDING
+  ASSERT_OK_AND_ASSIGN(auto stored_a, store().GetReferral(ReferralId("a")));
+  ASSERT_OK_AND_ASSIGN(auto head, store().AuditHead());
+  NewReferral colliding = Referral("c");
+  colliding.deliveries[0].delivery_id = DeliveryId("b", "hartford-pd");
+  ReferralChange stale = ChangeOf(stored_a, kT0 + absl::Minutes(1));
+  stale.expected_version = stored_a.version + 7;
+  const std::vector<WriteRequest> batch = {
+      Referral("b"),
+      colliding,
+      Received(DeliveryId("a", "hartford-pd"), kT0),  // PENDING, not IN_FLIGHT
+      Received("dlv_nobody", kT0),
+      stale,
+      Referral("d"),
+  };
+  ASSERT_OK_AND_ASSIGN(auto results, store().ApplyWrites(batch));
+  ASSERT_EQ(results.size(), batch.size());
+  EXPECT_OK(results[0]);
+  EXPECT_EQ(STATUS_CODE(results[1]), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(STATUS_CODE(results[2]), absl::StatusCode::kAborted);
+  EXPECT_EQ(STATUS_CODE(results[3]), absl::StatusCode::kNotFound);
+  EXPECT_EQ(STATUS_CODE(results[4]), absl::StatusCode::kAborted);
+  EXPECT_OK(results[5]);
+
+  EXPECT_OK(store().GetReferral(ReferralId("b")));
+  EXPECT_OK(store().GetReferral(ReferralId("d")));
+  EXPECT_EQ(STATUS_CODE(store().GetReferral(ReferralId("c"))), absl::StatusCode::kNotFound);
+  EXPECT_EQ(MUST(store().GetDelivery(DeliveryId("b", "hartford-pd"))).referral_id,
+            ReferralId("b"));
+  EXPECT_EQ(StateOf(DeliveryId("a", "hartford-pd")).value_or(v1::DELIVERY_STATE_UNSPECIFIED),
+            v1::PENDING);
+  EXPECT_EQ(MUST(store().GetReferral(ReferralId("a"))).version, stored_a.version);
+  ASSERT_OK_AND_ASSIGN(auto after, store().AuditHead());
+  EXPECT_EQ(after.size, head.size + Referral("b").audit.size() + Referral("d").audit.size());
+  ASSERT_NO_FATAL_FAILURE(ExpectHeadMatchesListedLeaves());
+  // The stored tree state is the committed one: a restart agrees.
+  ASSERT_OK(Reopen());
+  ASSERT_OK_AND_ASSIGN(auto reopened, store().AuditHead());
+  EXPECT_EQ(reopened.size, after.size);
+  EXPECT_EQ(reopened.root_hash, after.root_hash);
+}
+
+// Verifies an error that is not an item's own (here a write the store
+// cannot take: a delivery naming a referral that does not exist) fails the
+// whole batch and stores nothing of it.
+TEST_P(WriteBatchConformanceTest, AnyOtherErrorStoresNothingOfTheBatch) {
+  ASSERT_OK(Create(Referral("a")));
+  ASSERT_OK_AND_ASSIGN(auto head, store().AuditHead());
+  NewReferral malformed = Referral("c");
+  malformed.deliveries[0].referral_id = ReferralId("nobody");
+  const std::vector<WriteRequest> batch = {Referral("b"), malformed};
+  auto results = store().ApplyWrites(batch);
+  ASSERT_FALSE(results.ok());
+  EXPECT_FALSE(IsPerItemWriteError(results.status())) << results.status();
+  EXPECT_EQ(STATUS_CODE(store().GetReferral(ReferralId("b"))), absl::StatusCode::kNotFound);
+  ASSERT_OK_AND_ASSIGN(auto after, store().AuditHead());
+  EXPECT_EQ(after.size, head.size);
+  EXPECT_EQ(after.root_hash, head.root_hash);
+  // And the store takes the next batch normally.
+  const std::vector<WriteRequest> next = {Referral("b")};
+  ASSERT_OK_AND_ASSIGN(auto retried, store().ApplyWrites(next));
+  EXPECT_OK(retried.at(0));
+  ASSERT_NO_FATAL_FAILURE(ExpectHeadMatchesListedLeaves());
+}
+
+}  // namespace
+}  // namespace hart::conformance

@@ -4,12 +4,12 @@
 #include <deque>
 
 #include "absl/strings/str_cat.h"
-#include "adapters/grpc_feed/feed_cursor.h"
 #include "broker/api/refused_stream.h"
 #include "broker/api/status_mapping.h"
 #include "broker/api/unary_call.h"
 #include "broker/common/logging.h"
 #include "broker/common/time_util.h"
+#include "broker/feed/feed_cursor.h"
 #include "broker/views/delivery_message.h"
 
 namespace hart {
@@ -129,7 +129,7 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
     }
   }
 
-  void OnPage(absl::StatusOr<std::vector<grpc_feed::CursorEvent>> page, uint64_t wakes_before) {
+  void OnPage(absl::StatusOr<std::vector<feed::CursorEvent>> page, uint64_t wakes_before) {
     {
       absl::MutexLock lock(&mu_);
       reading_ = false;
@@ -170,11 +170,11 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
   FeedServiceImpl& service_;
   const Identity identity_;
   const std::string agency_id_;
-  grpc_feed::FeedHub::Token token_ = 0;
+  feed::FeedHub::Token token_ = 0;
   // OnDone's reference, plus one per page read in flight.
   std::atomic<int> refs_{1};
   // Used only by the page read in flight (reading_), never concurrently.
-  grpc_feed::FeedCursor cursor_;
+  feed::FeedCursor cursor_;
 
   absl::Mutex mu_;
   uint64_t position_ ABSL_GUARDED_BY(mu_);  // the cursor's, after the last read
@@ -191,7 +191,7 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
   grpc::Status pending_status_ ABSL_GUARDED_BY(mu_);
 };
 
-FeedServiceImpl::FeedServiceImpl(Store& store, StoreExecutor& executor, grpc_feed::FeedHub& hub,
+FeedServiceImpl::FeedServiceImpl(Store& store, StoreExecutor& executor, feed::FeedHub& hub,
                                  const ViewBuilder& views, AckRecorder& acks,
                                  Authorizer& authorizer, const Clock& clock,
                                  FeedServiceOptions options)

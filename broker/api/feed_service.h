@@ -9,10 +9,10 @@
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
-#include "adapters/grpc_feed/feed_hub.h"
 #include "broker/acks/ack_recorder.h"
 #include "broker/api/authorizer.h"
 #include "broker/clock.h"
+#include "broker/feed/feed_hub.h"
 #include "broker/store.h"
 #include "broker/store/store_executor.h"
 #include "broker/views/view_builder.h"
@@ -34,7 +34,7 @@ class FeedServiceImpl final : public v1::FeedService::CallbackService {
   // Every reference must outlive the service; `executor` must also be
   // drained before `store` goes (a subscription's last page read may
   // finish after its stream).
-  FeedServiceImpl(Store& store, StoreExecutor& executor, grpc_feed::FeedHub& hub,
+  FeedServiceImpl(Store& store, StoreExecutor& executor, feed::FeedHub& hub,
                   const ViewBuilder& views, AckRecorder& acks, Authorizer& authorizer,
                   const Clock& clock, FeedServiceOptions options);
   // Stops the heartbeat ticker. Shut the gRPC server down first.
@@ -54,7 +54,7 @@ class FeedServiceImpl final : public v1::FeedService::CallbackService {
 
   Store& store_;
   StoreExecutor& executor_;
-  grpc_feed::FeedHub& hub_;
+  feed::FeedHub& hub_;
   const ViewBuilder& views_;
   AckRecorder& acks_;
   Authorizer& authorizer_;

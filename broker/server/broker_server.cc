@@ -8,8 +8,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "adapters/builtin.h"
-#include "adapters/grpc_feed/feed_hub.h"
-#include "adapters/grpc_feed/grpc_feed_adapter.h"
 #include "adapters/common/adapter_io.h"
 #include "broker/ack_endpoint/ack_http_endpoint.h"
 #include "broker/acks/ack_recorder.h"
@@ -18,6 +16,8 @@
 #include "broker/common/thread_scheduler.h"
 #include "broker/dispatch/adapter_health_board.h"
 #include "broker/dispatch/delivery_guard.h"
+#include "broker/feed/feed_appender.h"
+#include "broker/feed/feed_hub.h"
 #include "broker/server/adapter_paths.h"
 #include "broker/views/stored_delivery_content.h"
 #include "broker/acks/escalation_ladders.h"
@@ -99,7 +99,7 @@ class BrokerServerImpl final : public BrokerServer {
     // claims are theirs until their leases expire.
     if (auto s = store_->ReleaseClaims(clock_.Now()); !s.ok()) return s;
 
-    feed_appender_ = std::make_unique<grpc_feed::FeedAppender>(*store_, clock_, hub_);
+    feed_appender_ = std::make_unique<feed::FeedAppender>(*store_, clock_, hub_);
     ladders_ = std::make_unique<EscalationLadders>(config, *geography_, ids_);
     acks_ = std::make_unique<AckRecorder>(*store_, clock_, *ladders_, /*max_batch=*/256,
                                           store_executor_.get());
@@ -166,13 +166,7 @@ class BrokerServerImpl final : public BrokerServer {
         [this](std::span<const CreateReferralResult> results) {
           // Deliveries put on feeds in the intake's transaction: wake their
           // subscribers, once per agency per batch.
-          std::map<std::string, uint64_t> heads;
-          for (const auto& result : results) {
-            for (const auto& appended : result.feed_appends) {
-              heads[appended.agency_id] = std::max(heads[appended.agency_id], appended.sequence);
-            }
-          }
-          for (const auto& [agency, head] : heads) hub_.Publish(agency, head);
+          feed::PublishHeads(hub_, results);
           dispatch_loop_->Wake();
         });
     pipeline_ = std::make_unique<IntakePipeline>(*geography_, *router_, *store_, *committer_,
@@ -407,8 +401,8 @@ class BrokerServerImpl final : public BrokerServer {
   // ack recorder. Drained at the end of Shutdown(); destroyed after
   // everything declared below (all that submits to it), before the store.
   std::unique_ptr<StoreExecutor> store_executor_;
-  grpc_feed::FeedHub hub_;
-  std::unique_ptr<grpc_feed::FeedAppender> feed_appender_;
+  feed::FeedHub hub_;
+  std::unique_ptr<feed::FeedAppender> feed_appender_;
   AdapterRegistry registry_;
   std::unique_ptr<AckTokens> ack_tokens_;
   std::unique_ptr<AckHttpEndpoint> ack_endpoint_;

@@ -1,16 +1,19 @@
-#include "adapters/grpc_feed/feed_cursor.h"
+#include "broker/feed/feed_cursor.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "adapters/grpc_feed/grpc_feed_adapter.h"
+#include "broker/feed/feed_appender.h"
+#include "broker/feed/feed_hub.h"
 #include "broker/acks/ack_recorder.h"
 #include "broker/dispatch/dispatcher.h"
 #include "tests/support/referral_factory.h"
 
-namespace hart::grpc_feed {
+namespace hart::feed {
 namespace {
 
+using hart::grpc_feed::GrpcFeedAdapterFactory;
 using hart::testing::FakeRandom;
 using hart::testing::ReferralFactory;
 using hart::testing::TempDir;
@@ -146,4 +149,4 @@ TEST_F(FeedCursorTest, AnAgencyCannotAcknowledgeAnotherAgencysDelivery) {
 }
 
 }  // namespace
-}  // namespace hart::grpc_feed
+}  // namespace hart::feed

@@ -18,6 +18,7 @@
 #include "broker/dispatch/delivery_guard.h"
 #include "broker/feed/feed_appender.h"
 #include "broker/feed/feed_hub.h"
+#include "broker/feed/feed_service.h"
 #include "broker/server/adapter_paths.h"
 #include "broker/views/stored_delivery_content.h"
 #include "broker/acks/escalation_ladders.h"
@@ -27,7 +28,6 @@
 #include "broker/api/authorizer.h"
 #include "broker/audit/audit_log.h"
 #include "broker/audit/checkpoint_signer.h"
-#include "broker/api/feed_service.h"
 #include "broker/api/intake_service.h"
 #include "broker/api/operator_service.h"
 #include "broker/crypto/key_ring.h"
@@ -201,10 +201,10 @@ class BrokerServerImpl final : public BrokerServer {
     supervisor_service_ = std::make_unique<SupervisorServiceImpl>(std::move(supervisor));
     audit_service_ = std::make_unique<AuditServiceImpl>(*store_, *audit_log_, *authorizer_,
                                                         *store_executor_);
-    FeedServiceOptions feed_options;
+    feed::FeedServiceOptions feed_options;
     feed_options.heartbeat_interval = FromProtoDuration(config.feed().heartbeat_interval());
     feed_options.page_size = config.feed().page_size();
-    feed_service_ = std::make_unique<FeedServiceImpl>(
+    feed_service_ = std::make_unique<feed::FeedServiceImpl>(
         *store_, *store_executor_, hub_, *views_, *acks_, *authorizer_, clock_, feed_options);
 
     AuditEvent started{clock_.Now(), "broker", "config.loaded", "", "", "",
@@ -431,7 +431,7 @@ class BrokerServerImpl final : public BrokerServer {
   std::unique_ptr<Authorizer> authorizer_;
   std::unique_ptr<IntakeServiceImpl> intake_service_;
   std::unique_ptr<SupervisorServiceImpl> supervisor_service_;
-  std::unique_ptr<FeedServiceImpl> feed_service_;
+  std::unique_ptr<feed::FeedServiceImpl> feed_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };

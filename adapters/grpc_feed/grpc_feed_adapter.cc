@@ -1,6 +1,7 @@
 #include "adapters/grpc_feed/grpc_feed_adapter.h"
 
 #include "absl/strings/str_cat.h"
+#include "broker/feed/feed_placement.h"
 #include "broker/feed/feed_reference.h"
 
 namespace hart::grpc_feed {
@@ -14,14 +15,8 @@ class GrpcFeedAdapter final : public Adapter {
   std::string_view type() const override { return kAdapterType; }
 
   void Deliver(const DeliveryRecord& delivery, DoneCallback done) override {
-    FeedAppend append;
-    append.delivery_id = delivery.delivery_id;
-    append.agency_id = agency_id_;
-    append.audit = {absl::Time(), "broker", "delivery.sent", delivery.referral_id,
-                    delivery.delivery_id, "",
-                    absl::StrCat("adapter=grpc_feed agency=", agency_id_,
-                                 " attempt=", delivery.attempts)};
-    appender_.Append(std::move(append),
+    // Stamped with the time its batch commits.
+    appender_.Append(feed::SentOnFeed(delivery, agency_id_, kAdapterType, absl::Time()),
                      [done = std::move(done)](absl::StatusOr<FeedAppendResult> result) {
                        if (!result.ok()) {
                          // A store hiccup: the dispatcher retries later.

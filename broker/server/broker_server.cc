@@ -2,7 +2,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <map>
 #include <sstream>
 
@@ -18,6 +17,7 @@
 #include "broker/dispatch/delivery_guard.h"
 #include "broker/feed/feed_appender.h"
 #include "broker/feed/feed_hub.h"
+#include "broker/feed/feed_placement.h"
 #include "broker/feed/feed_service.h"
 #include "broker/server/adapter_paths.h"
 #include "broker/views/stored_delivery_content.h"
@@ -110,15 +110,13 @@ class BrokerServerImpl final : public BrokerServer {
       return s;
     }
     std::map<std::string, Adapter*> by_agency;
-    std::set<std::string> feed_agencies;
     for (const auto& agency : config.agencies()) {
       auto adapter = CreateAdapter(agency);
       if (!adapter.ok()) return adapter.status();
-      if (registry_.Find(agency.adapter().type())->feeds_from_store()) {
-        feed_agencies.insert(agency.id());
-      }
       by_agency[agency.id()] = *adapter;
     }
+    // Every adapter type is known by now (CreateAdapter refused the rest).
+    feed::FeedPlacement feed_placement = feed::FeedPlacement::ForConfig(config, registry_);
     const auto& d = config.dispatch();
     DispatchPolicy policy;
     policy.budget = {d.max_attempts(), FromProtoDuration(d.max_retry_duration())};
@@ -171,7 +169,7 @@ class BrokerServerImpl final : public BrokerServer {
         });
     pipeline_ = std::make_unique<IntakePipeline>(*geography_, *router_, *store_, *committer_,
                                                  clock_, ids_, *ladders_,
-                                                 std::move(feed_agencies));
+                                                 std::move(feed_placement));
     const auto& server = config.server();
     AuthorizerOptions auth;
     auth.rate_per_second = server.rate_limit_per_second();

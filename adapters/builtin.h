@@ -6,7 +6,7 @@
 
 namespace hart {
 
-namespace grpc_feed {
+namespace feed {
 class FeedAppender;
 }
 namespace adapters {
@@ -16,7 +16,7 @@ class AdapterIo;
 // What the built-in adapters need from the broker.
 struct BuiltinAdapterDeps {
   // nullptr: grpc_feed factory is registered for config validation only.
-  grpc_feed::FeedAppender* feed_appender = nullptr;
+  feed::FeedAppender* feed_appender = nullptr;
   // The push adapters' event loop; nullptr: their factories are registered
   // for config validation only (callers must not Create adapters).
   adapters::AdapterIo* io = nullptr;

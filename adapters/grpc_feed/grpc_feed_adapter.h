@@ -2,37 +2,26 @@
 // its agency's feed (a per-agency sequence in the store); the partner reads
 // the feed with FeedService.Subscribe and acknowledges RECEIVED, which
 // makes the delivery DELIVERED. Appends from all agencies share one
-// group-committed transaction per batch.
+// group-committed transaction per batch. The feed itself (appender,
+// cursor, hub, FeedService) is broker/feed/; this is only its adapter.
 //
 // Settings: none yet (an empty mapping); unknown settings are errors.
 #pragma once
 
 #include <memory>
 
-#include "adapters/grpc_feed/feed_hub.h"
 #include "broker/adapter_registry.h"
-#include "broker/store/batch_writer.h"
+#include "broker/feed/feed_appender.h"
 
 namespace hart::grpc_feed {
 
 inline constexpr char kAdapterType[] = "grpc_feed";
 
-// Shared by every grpc_feed adapter: batches appends and wakes subscribers.
-class FeedAppender {
- public:
-  // `store`, `clock` and `hub` must outlive the appender.
-  FeedAppender(Store& store, const Clock& clock, FeedHub& hub, size_t max_batch = 256);
-  void Append(FeedAppend append, std::function<void(absl::StatusOr<FeedAppendResult>)> done);
-
- private:
-  BatchWriter<FeedAppend, FeedAppendResult> writer_;
-};
-
 class GrpcFeedAdapterFactory final : public AdapterFactory {
  public:
   // `appender` must outlive every adapter built; nullptr makes a factory
   // that only validates settings (for --check-config).
-  explicit GrpcFeedAdapterFactory(FeedAppender* appender) : appender_(appender) {}
+  explicit GrpcFeedAdapterFactory(feed::FeedAppender* appender) : appender_(appender) {}
   std::string_view type() const override { return kAdapterType; }
   absl::Status ValidateSettings(const google::protobuf::Struct& settings) const override;
   bool feeds_from_store() const override { return true; }
@@ -41,7 +30,7 @@ class GrpcFeedAdapterFactory final : public AdapterFactory {
       const AdapterContext& context) const override;
 
  private:
-  FeedAppender* appender_;
+  feed::FeedAppender* appender_;
 };
 
 }  // namespace hart::grpc_feed

@@ -28,7 +28,7 @@ IntakePipeline::IntakePipeline(const Geography& geography, const Router& router,
                                Store& store, WriteQueue& writes,
                                const Clock& clock, IdGenerator& ids,
                                const Ladders& ladders,
-                               std::set<std::string> feed_agencies)
+                               feed::FeedPlacement feed_placement)
     : geography_(geography),
       router_(router),
       store_(store),
@@ -36,7 +36,7 @@ IntakePipeline::IntakePipeline(const Geography& geography, const Router& router,
       clock_(clock),
       ids_(ids),
       ladders_(ladders),
-      feed_agencies_(std::move(feed_agencies)) {}
+      feed_placement_(std::move(feed_placement)) {}
 
 absl::Status IntakePipeline::Validate(const v1::Intake& intake, absl::Time now,
                                       const char* consequence) const {
@@ -136,14 +136,8 @@ void IntakePipeline::Submit(const v1::Intake& intake, const std::string& actor,
     item.audit.push_back({now, actor, "delivery.created", r.referral_id, d.delivery_id,
                           "", absl::StrCat("agency=", d.agency_id, " kind=REFERRAL rules=",
                                            absl::StrJoin(d.rule_ids, ","))});
-    if (feed_agencies_.count(d.agency_id)) {
-      d.state = v1::IN_FLIGHT;
-      d.attempts = 1;
-      d.last_attempt_at = now;
-      item.feed_appends.push_back(
-          {d.delivery_id, d.agency_id,
-           {now, "broker", "delivery.sent", r.referral_id, d.delivery_id, "",
-            absl::StrCat("adapter=", d.adapter_type, " agency=", d.agency_id, " attempt=1")}});
+    if (auto append = feed_placement_.Place(d, now)) {
+      item.feed_appends.push_back(std::move(*append));
     }
     item.deliveries.push_back(std::move(d));
   }

@@ -7,7 +7,6 @@
 #pragma once
 
 #include <functional>
-#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -15,6 +14,7 @@
 #include "broker/routing/geography.h"
 #include "broker/clock.h"
 #include "broker/common/ids.h"
+#include "broker/feed/feed_placement.h"
 #include "broker/routing/router.h"
 #include "broker/store.h"
 #include "broker/store/write_queue.h"
@@ -26,12 +26,12 @@ class IntakePipeline {
  public:
   using Done = std::function<void(absl::StatusOr<v1::Receipt>)>;
 
-  // NoLadders schedules no escalation ladders. Deliveries
-  // to agencies in `feed_agencies` (whose adapter reads the broker's own
-  // feed) are put on their feed in the intake's transaction.
+  // NoLadders schedules no escalation ladders. Deliveries `feed_placement`
+  // puts on their agency's feed go there in the intake's transaction (the
+  // default places none).
   IntakePipeline(const Geography& geography, const Router& router, Store& store,
                  WriteQueue& writes, const Clock& clock, IdGenerator& ids,
-                 const Ladders& ladders, std::set<std::string> feed_agencies = {});
+                 const Ladders& ladders, feed::FeedPlacement feed_placement = {});
 
   // Answers through `done` (on another thread, or inline for rejections):
   // the receipt once committed; INVALID_ARGUMENT with every field
@@ -53,7 +53,7 @@ class IntakePipeline {
   const Clock& clock_;
   IdGenerator& ids_;
   const Ladders& ladders_;
-  const std::set<std::string> feed_agencies_;
+  const feed::FeedPlacement feed_placement_;
 };
 
 // SHA-256 of the deterministic serialization of `intake`.

@@ -2,14 +2,12 @@
 
 #include <filesystem>
 #include <fstream>
-#include <set>
+#include <algorithm>
 #include <map>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "adapters/builtin.h"
-#include "adapters/grpc_feed/feed_hub.h"
-#include "adapters/grpc_feed/grpc_feed_adapter.h"
 #include "adapters/common/adapter_io.h"
 #include "broker/ack_endpoint/ack_http_endpoint.h"
 #include "broker/acks/ack_recorder.h"
@@ -18,6 +16,10 @@
 #include "broker/common/thread_scheduler.h"
 #include "broker/dispatch/adapter_health_board.h"
 #include "broker/dispatch/delivery_guard.h"
+#include "broker/feed/feed_appender.h"
+#include "broker/feed/feed_hub.h"
+#include "broker/feed/feed_placement.h"
+#include "broker/feed/feed_service.h"
 #include "broker/server/adapter_paths.h"
 #include "broker/views/stored_delivery_content.h"
 #include "broker/acks/escalation_ladders.h"
@@ -27,7 +29,6 @@
 #include "broker/api/authorizer.h"
 #include "broker/audit/audit_log.h"
 #include "broker/audit/checkpoint_signer.h"
-#include "broker/api/feed_service.h"
 #include "broker/api/intake_service.h"
 #include "broker/api/operator_service.h"
 #include "broker/crypto/key_ring.h"
@@ -99,12 +100,13 @@ class BrokerServerImpl final : public BrokerServer {
     // claims are theirs until their leases expire.
     if (auto s = store_->ReleaseClaims(clock_.Now()); !s.ok()) return s;
 
-    // The one writer queue: intakes, supplements, acks, timer firings and
-    // escalation steps share its group commits (one fsync for all).
+    // The one writer queue: intakes, supplements, acks, timer firings,
+    // escalation steps and feed appends share its group commits (one fsync
+    // for all).
     writes_ = std::make_unique<WriteQueue>(
         *store_, config.store().max_group_commit(),
         [this](std::span<const absl::StatusOr<WriteResult>> results) { AfterCommit(results); });
-    feed_appender_ = std::make_unique<grpc_feed::FeedAppender>(*store_, clock_, hub_);
+    feed_appender_ = std::make_unique<feed::FeedAppender>(*writes_, clock_);
     ladders_ = std::make_unique<EscalationLadders>(config, *geography_, ids_);
     acks_ = std::make_unique<AckRecorder>(*store_, *writes_, *store_executor_, clock_,
                                           *ladders_);
@@ -115,15 +117,13 @@ class BrokerServerImpl final : public BrokerServer {
       return s;
     }
     std::map<std::string, Adapter*> by_agency;
-    std::set<std::string> feed_agencies;
     for (const auto& agency : config.agencies()) {
       auto adapter = CreateAdapter(agency);
       if (!adapter.ok()) return adapter.status();
-      if (registry_.Find(agency.adapter().type())->feeds_from_store()) {
-        feed_agencies.insert(agency.id());
-      }
       by_agency[agency.id()] = *adapter;
     }
+    // Every adapter type is known by now (CreateAdapter refused the rest).
+    feed::FeedPlacement feed_placement = feed::FeedPlacement::ForConfig(config, registry_);
     const auto& d = config.dispatch();
     DispatchPolicy policy;
     policy.budget = {d.max_attempts(), FromProtoDuration(d.max_retry_duration())};
@@ -170,7 +170,7 @@ class BrokerServerImpl final : public BrokerServer {
                                                          *writes_, clock_, wake);
     pipeline_ = std::make_unique<IntakePipeline>(*geography_, *router_, *store_, *writes_,
                                                  clock_, ids_, *ladders_,
-                                                 std::move(feed_agencies));
+                                                 std::move(feed_placement));
     const auto& server = config.server();
     AuthorizerOptions auth;
     auth.rate_per_second = server.rate_limit_per_second();
@@ -200,10 +200,10 @@ class BrokerServerImpl final : public BrokerServer {
     supervisor_service_ = std::make_unique<SupervisorServiceImpl>(std::move(supervisor));
     audit_service_ = std::make_unique<AuditServiceImpl>(*store_, *audit_log_, *authorizer_,
                                                         *store_executor_);
-    FeedServiceOptions feed_options;
+    feed::FeedServiceOptions feed_options;
     feed_options.heartbeat_interval = FromProtoDuration(config.feed().heartbeat_interval());
     feed_options.page_size = config.feed().page_size();
-    feed_service_ = std::make_unique<FeedServiceImpl>(
+    feed_service_ = std::make_unique<feed::FeedServiceImpl>(
         *store_, *store_executor_, hub_, *views_, *acks_, *authorizer_, clock_, feed_options);
 
     AuditEvent started{clock_.Now(), "broker", "config.loaded", "", "", "",
@@ -257,22 +257,11 @@ class BrokerServerImpl final : public BrokerServer {
   // per agency per batch, and new referrals wake the dispatcher. (Changes
   // and escalation steps wake it through their own callers.)
   void AfterCommit(std::span<const absl::StatusOr<WriteResult>> results) {
-    std::map<std::string, uint64_t> heads;
-    auto grew = [&heads](const FeedAppendResult& appended) {
-      heads[appended.agency_id] = std::max(heads[appended.agency_id], appended.sequence);
-    };
-    bool created = false;
-    for (const auto& result : results) {
-      if (!result.ok()) continue;
-      if (const auto* referral = std::get_if<CreateReferralResult>(&*result)) {
-        if (referral->outcome != CreateReferralResult::Outcome::kCreated) continue;
-        created = true;
-        for (const auto& appended : referral->feed_appends) grew(appended);
-      } else if (const auto* appended = std::get_if<FeedAppendResult>(&*result)) {
-        grew(*appended);
-      }
-    }
-    for (const auto& [agency, head] : heads) hub_.Publish(agency, head);
+    feed::PublishHeads(hub_, results);
+    const bool created = std::any_of(results.begin(), results.end(), [](const auto& result) {
+      const auto* referral = result.ok() ? std::get_if<CreateReferralResult>(&*result) : nullptr;
+      return referral != nullptr && referral->outcome == CreateReferralResult::Outcome::kCreated;
+    });
     if (created) WakeDispatcher();
   }
 
@@ -439,8 +428,8 @@ class BrokerServerImpl final : public BrokerServer {
   // ack recorder. Drained at the end of Shutdown(); destroyed after
   // everything declared below (all that submits to it), before the store.
   std::unique_ptr<StoreExecutor> store_executor_;
-  grpc_feed::FeedHub hub_;
-  std::unique_ptr<grpc_feed::FeedAppender> feed_appender_;
+  feed::FeedHub hub_;
+  std::unique_ptr<feed::FeedAppender> feed_appender_;
   AdapterRegistry registry_;
   std::unique_ptr<AckTokens> ack_tokens_;
   std::unique_ptr<AckHttpEndpoint> ack_endpoint_;
@@ -470,7 +459,7 @@ class BrokerServerImpl final : public BrokerServer {
   std::unique_ptr<Authorizer> authorizer_;
   std::unique_ptr<IntakeServiceImpl> intake_service_;
   std::unique_ptr<SupervisorServiceImpl> supervisor_service_;
-  std::unique_ptr<FeedServiceImpl> feed_service_;
+  std::unique_ptr<feed::FeedServiceImpl> feed_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };

@@ -1,16 +1,19 @@
-#include "adapters/grpc_feed/feed_cursor.h"
+#include "broker/feed/feed_cursor.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "adapters/grpc_feed/grpc_feed_adapter.h"
+#include "broker/feed/feed_appender.h"
+#include "broker/feed/feed_hub.h"
 #include "broker/acks/ack_recorder.h"
 #include "broker/dispatch/dispatcher.h"
 #include "tests/support/referral_factory.h"
 
-namespace hart::grpc_feed {
+namespace hart::feed {
 namespace {
 
+using hart::grpc_feed::GrpcFeedAdapterFactory;
 using hart::testing::FakeRandom;
 using hart::testing::ReferralFactory;
 using hart::testing::TempDir;
@@ -24,7 +27,10 @@ class FeedCursorTest : public ::testing::Test {
   FeedCursorTest() : clock_(TestNow()) {
     store_ = std::move(OpenSqliteStore(dir_.path()).value());
     factory_ = std::make_unique<ReferralFactory>(*store_, clock_);
-    appender_ = std::make_unique<FeedAppender>(*store_, clock_, hub_);
+    // The broker's wiring: the queue's after-commit hook wakes the feeds.
+    writes_ = std::make_unique<WriteQueue>(
+        *store_, 64, [this](auto committed) { feed::PublishHeads(hub_, committed); });
+    appender_ = std::make_unique<FeedAppender>(*writes_, clock_);
     GrpcFeedAdapterFactory adapter_factory(appender_.get());
     std::map<std::string, Adapter*> by_agency;
     for (const auto& agency : hart::testing::ConnecticutConfig().agencies()) {
@@ -70,6 +76,7 @@ class FeedCursorTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
   std::unique_ptr<ReferralFactory> factory_;
   StoreExecutor executor_;  // after the factory: destroyed first, its tasks drained
+  std::unique_ptr<WriteQueue> writes_;
   std::unique_ptr<FeedAppender> appender_;
   std::vector<std::unique_ptr<Adapter>> adapters_;
   std::unique_ptr<Dispatcher> dispatcher_;
@@ -147,4 +154,4 @@ TEST_F(FeedCursorTest, AnAgencyCannotAcknowledgeAnotherAgencysDelivery) {
 }
 
 }  // namespace
-}  // namespace hart::grpc_feed
+}  // namespace hart::feed

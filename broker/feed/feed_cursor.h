@@ -15,7 +15,7 @@
 #include "absl/status/statusor.h"
 #include "broker/store.h"
 
-namespace hart::grpc_feed {
+namespace hart::feed {
 
 struct CursorEvent {
   FeedEntry entry;
@@ -48,4 +48,4 @@ class FeedCursor {
   const size_t page_size_;
 };
 
-}  // namespace hart::grpc_feed
+}  // namespace hart::feed

@@ -1,6 +1,6 @@
-#include "adapters/grpc_feed/feed_cursor.h"
+#include "broker/feed/feed_cursor.h"
 
-namespace hart::grpc_feed {
+namespace hart::feed {
 
 absl::StatusOr<std::vector<CursorEvent>> FeedCursor::NextPage() {
   std::vector<CursorEvent> page;
@@ -24,4 +24,4 @@ absl::StatusOr<std::vector<CursorEvent>> FeedCursor::NextPage() {
   return page;
 }
 
-}  // namespace hart::grpc_feed
+}  // namespace hart::feed

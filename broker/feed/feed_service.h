@@ -1,24 +1,24 @@
 // gRPC edge of FeedService (agency role): the server side of the grpc_feed
-// adapter. Each Subscribe is a reactor that pages events from the store
-// (bounded memory per subscriber; pages read on the store executor), is
-// woken by the FeedHub when its agency's feed grows, and gets heartbeats
-// from a shared ticker.
+// adapter. Each Subscribe is a FeedSubscription that pages events from the
+// store (bounded memory per subscriber; pages read on the store executor),
+// is woken by the FeedHub when its agency's feed grows, and gets heartbeats
+// from the service's shared ticker. Acknowledge goes to the AckRecorder.
 #pragma once
 
 #include <set>
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
-#include "adapters/grpc_feed/feed_hub.h"
 #include "broker/acks/ack_recorder.h"
 #include "broker/api/authorizer.h"
 #include "broker/clock.h"
+#include "broker/feed/feed_hub.h"
 #include "broker/store.h"
 #include "broker/store/store_executor.h"
 #include "broker/views/view_builder.h"
 #include "hart/referral/v1/feed.grpc.pb.h"
 
-namespace hart {
+namespace hart::feed {
 
 class FeedSubscription;
 
@@ -34,7 +34,7 @@ class FeedServiceImpl final : public v1::FeedService::CallbackService {
   // Every reference must outlive the service; `executor` must also be
   // drained before `store` goes (a subscription's last page read may
   // finish after its stream).
-  FeedServiceImpl(Store& store, StoreExecutor& executor, grpc_feed::FeedHub& hub,
+  FeedServiceImpl(Store& store, StoreExecutor& executor, FeedHub& hub,
                   const ViewBuilder& views, AckRecorder& acks, Authorizer& authorizer,
                   const Clock& clock, FeedServiceOptions options);
   // Stops the heartbeat ticker. Shut the gRPC server down first.
@@ -54,7 +54,7 @@ class FeedServiceImpl final : public v1::FeedService::CallbackService {
 
   Store& store_;
   StoreExecutor& executor_;
-  grpc_feed::FeedHub& hub_;
+  FeedHub& hub_;
   const ViewBuilder& views_;
   AckRecorder& acks_;
   Authorizer& authorizer_;
@@ -67,4 +67,4 @@ class FeedServiceImpl final : public v1::FeedService::CallbackService {
   std::thread ticker_;
 };
 
-}  // namespace hart
+}  // namespace hart::feed

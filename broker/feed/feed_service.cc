@@ -1,0 +1,96 @@
+#include "broker/feed/feed_service.h"
+
+#include "broker/api/refused_stream.h"
+#include "broker/api/status_mapping.h"
+#include "broker/api/unary_call.h"
+#include "broker/common/logging.h"
+#include "broker/feed/feed_subscription.h"
+
+namespace hart::feed {
+
+FeedServiceImpl::FeedServiceImpl(Store& store, StoreExecutor& executor, FeedHub& hub,
+                                 const ViewBuilder& views, AckRecorder& acks,
+                                 Authorizer& authorizer, const Clock& clock,
+                                 FeedServiceOptions options)
+    : store_(store),
+      executor_(executor),
+      hub_(hub),
+      views_(views),
+      acks_(acks),
+      authorizer_(authorizer),
+      clock_(clock),
+      options_(options),
+      ticker_([this] { TickHeartbeats(); }) {}
+
+FeedServiceImpl::~FeedServiceImpl() {
+  {
+    absl::MutexLock lock(&subscriptions_mu_);
+    stopping_ = true;
+  }
+  ticker_.join();
+}
+
+void FeedServiceImpl::AddSubscription(FeedSubscription* s) {
+  absl::MutexLock lock(&subscriptions_mu_);
+  subscriptions_.insert(s);
+}
+
+void FeedServiceImpl::RemoveSubscription(FeedSubscription* s) {
+  absl::MutexLock lock(&subscriptions_mu_);
+  subscriptions_.erase(s);
+}
+
+void FeedServiceImpl::TickHeartbeats() {
+  absl::MutexLock lock(&subscriptions_mu_);
+  for (;;) {
+    // Real time paces heartbeats: they keep connections alive through
+    // proxies, which count wall-clock idleness.
+    subscriptions_mu_.AwaitWithTimeout(absl::Condition(&stopping_),
+                                       options_.heartbeat_interval);
+    if (stopping_) return;
+    for (FeedSubscription* s : subscriptions_) s->OnHeartbeatTick();
+  }
+}
+
+grpc::ServerWriteReactor<v1::FeedEvent>* FeedServiceImpl::Subscribe(
+    grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
+  auto decision = authorizer_.Decide(*context, "FeedService.Subscribe");
+  if (!decision.identity.ok()) return RefuseStream<v1::FeedEvent>(authorizer_, std::move(decision));
+  const Identity& identity = *decision.identity;
+  if (auto slot = authorizer_.OpenStream(identity); !slot.ok()) {
+    return new RefusedStream<v1::FeedEvent>(ToGrpcStatus(slot));
+  }
+  Logger("feed")->info("event=subscribe agency={} resume_after={}", identity.id,
+                       request->resume_after());
+  auto* subscription = new FeedSubscription(*this, identity, request->resume_after());
+  subscription->Start();
+  return subscription;
+}
+
+grpc::ServerUnaryReactor* FeedServiceImpl::Acknowledge(
+    grpc::CallbackServerContext* context, const v1::AcknowledgeRequest* request,
+    v1::AcknowledgeResponse* response) {
+  return AnswerLater(
+      authorizer_, context, "FeedService.Acknowledge",
+      [this, request, response](const Identity& identity, grpc::ServerUnaryReactor* reactor) {
+        AckRequest ack{identity.id, request->delivery_id(), request->kind(), request->note(),
+                       identity.ToString(), ""};
+        // The recorder reads on the store executor and answers once durable.
+        acks_.AcknowledgeAsync(
+            std::move(ack), [this, reactor, response, actor = identity.ToString(),
+                             delivery_id = request->delivery_id()](
+                                absl::StatusOr<AckOutcome> outcome) {
+              if (absl::IsPermissionDenied(outcome.status())) {
+                // Decided on the executor: this thread may write the audit log.
+                authorizer_.RecordDenial(actor, "FeedService.Acknowledge", "", delivery_id);
+              }
+              if (outcome.ok()) {
+                response->set_state(outcome->state);
+                if (outcome->audit_index) response->set_audit_index(*outcome->audit_index);
+              }
+              reactor->Finish(ToGrpcStatus(outcome.status()));
+            });
+      });
+}
+
+}  // namespace hart::feed

@@ -1,0 +1,159 @@
+#include "broker/feed/feed_subscription.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "broker/api/status_mapping.h"
+#include "broker/common/time_util.h"
+#include "broker/feed/feed_service.h"
+#include "broker/views/delivery_message.h"
+
+namespace hart::feed {
+
+FeedSubscription::FeedSubscription(FeedServiceImpl& service, Identity identity,
+                                   uint64_t resume_after)
+    : service_(service),
+      identity_(std::move(identity)),
+      agency_id_(identity_.id),
+      cursor_(service.store_, agency_id_, resume_after, service.options_.page_size),
+      position_(cursor_.position()) {}
+
+void FeedSubscription::Start() {
+  token_ = service_.hub_.Listen(agency_id_, [this](uint64_t) { OnFeedGrew(); });
+  service_.AddSubscription(this);
+  absl::MutexLock lock(&mu_);
+  WriteNextLocked();
+}
+
+void FeedSubscription::OnFeedGrew() {
+  absl::MutexLock lock(&mu_);
+  ++wakes_;
+  caught_up_ = false;
+  WriteNextLocked();
+}
+
+void FeedSubscription::OnHeartbeatTick() {
+  absl::MutexLock lock(&mu_);
+  if (finished_ || writing_ || wrote_since_tick_) {
+    wrote_since_tick_ = false;
+    return;
+  }
+  current_.Clear();
+  current_.set_sequence(position_);
+  *current_.mutable_sent_at() = ToProtoTime(service_.clock_.Now());
+  current_.mutable_heartbeat();
+  writing_ = true;
+  StartWrite(&current_);
+}
+
+void FeedSubscription::OnWriteDone(bool ok) {
+  absl::MutexLock lock(&mu_);
+  writing_ = false;
+  wrote_since_tick_ = true;
+  if (!ok) {
+    FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
+    return;
+  }
+  if (finish_pending_) {
+    FinishLocked(pending_status_);
+    return;
+  }
+  WriteNextLocked();
+}
+
+void FeedSubscription::OnCancel() {
+  absl::MutexLock lock(&mu_);
+  FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the subscriber"));
+}
+
+void FeedSubscription::OnDone() {
+  // After these two calls no hub or ticker callback can reach this object.
+  service_.hub_.Unlisten(token_);
+  service_.RemoveSubscription(this);
+  service_.authorizer_.CloseStream(identity_);
+  Unref();  // a page read still in flight deletes it when it returns
+}
+
+void FeedSubscription::Unref() {
+  if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+}
+
+void FeedSubscription::FinishLocked(grpc::Status status) {
+  if (finished_) return;
+  if (writing_) {
+    finish_pending_ = true;
+    pending_status_ = std::move(status);
+    return;
+  }
+  finished_ = true;
+  Finish(std::move(status));
+}
+
+void FeedSubscription::WriteNextLocked() {
+  if (finished_ || finish_pending_ || writing_) return;
+  if (buffer_.empty()) {
+    if (!caught_up_) ReadPageLocked();  // caught up: wait for the hub or a heartbeat
+    return;
+  }
+  current_ = std::move(buffer_.front());
+  buffer_.pop_front();
+  writing_ = true;
+  StartWrite(&current_);
+}
+
+void FeedSubscription::ReadPageLocked() {
+  if (reading_) return;
+  reading_ = true;
+  refs_.fetch_add(1, std::memory_order_relaxed);
+  const uint64_t wakes = wakes_;
+  absl::Status queued = service_.executor_.Submit([this, wakes] {
+    auto page = cursor_.NextPage();
+    OnPage(std::move(page), wakes);
+  });
+  if (!queued.ok()) {
+    reading_ = false;
+    refs_.fetch_sub(1, std::memory_order_relaxed);  // OnDone's reference remains
+    FinishLocked(CannotRead(queued));
+  }
+}
+
+void FeedSubscription::OnPage(absl::StatusOr<std::vector<CursorEvent>> page,
+                              uint64_t wakes_before) {
+  {
+    absl::MutexLock lock(&mu_);
+    reading_ = false;
+    // Finished: the service may be gone; touch nothing but this object.
+    if (!finished_ && !finish_pending_) {
+      if (!page.ok()) {
+        FinishLocked(CannotRead(page.status()));
+      } else {
+        position_ = cursor_.position();
+        for (auto& event : *page) buffer_.push_back(ToEvent(event.entry, event.redelivery));
+        // Caught up unless the hub announced more while this page was read.
+        caught_up_ = page->empty() && wakes_ == wakes_before;
+        WriteNextLocked();
+      }
+    }
+  }
+  Unref();
+}
+
+grpc::Status FeedSubscription::CannotRead(const absl::Status& why) {
+  return ToGrpcStatus(
+      absl::UnavailableError(absl::StrCat("cannot read the feed: ", why.message())));
+}
+
+v1::FeedEvent FeedSubscription::ToEvent(const FeedEntry& entry, bool redelivery) const {
+  v1::FeedEvent event;
+  event.set_sequence(entry.sequence);
+  *event.mutable_sent_at() = ToProtoTime(service_.clock_.Now());
+  auto* delivery = event.mutable_delivery();
+  *delivery = BuildDeliveryMessage(service_.views_, entry.delivery,
+                                   entry.sealed ? nullptr : &entry.intake, entry.priority,
+                                   entry.sealed);
+  delivery->set_redelivery(redelivery);
+  delivery->set_audit_index(entry.audit_index);
+  return event;
+}
+
+}  // namespace hart::feed

@@ -1,0 +1,83 @@
+// One open FeedService.Subscribe stream (made by FeedServiceImpl::Subscribe):
+// writes what its FeedCursor yields, one event at a time; at most one page
+// of events is buffered. Pages are read on the store executor (never on a
+// gRPC, hub or ticker thread) and the next write starts from the read's
+// completion. Woken by the FeedHub when its agency's feed grows; sent a
+// heartbeat by the service's ticker when idle.
+//
+// Lifetime: deletes itself once gRPC is done with it (OnDone) and no page
+// read is in flight, whichever comes last.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/api/identity.h"
+#include "broker/feed/feed_cursor.h"
+#include "broker/feed/feed_hub.h"
+#include "grpcpp/support/server_callback.h"
+#include "hart/referral/v1/feed.pb.h"
+
+namespace hart::feed {
+
+class FeedServiceImpl;
+
+class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
+ public:
+  // `service` must outlive the stream (until OnDone).
+  FeedSubscription(FeedServiceImpl& service, Identity identity, uint64_t resume_after);
+
+  // Listens to the hub, joins the heartbeat ticker and starts the first read.
+  void Start();
+  // The hub: the agency's feed grew.
+  void OnFeedGrew();
+  // The ticker: writes a heartbeat unless something was written since the
+  // last tick (or a write is in progress).
+  void OnHeartbeatTick();
+
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+ private:
+  void Unref();
+  void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Starts the next write, or a page read when the buffer is empty.
+  void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // One read at a time: while it runs, the cursor belongs to it.
+  void ReadPageLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnPage(absl::StatusOr<std::vector<CursorEvent>> page, uint64_t wakes_before);
+  static grpc::Status CannotRead(const absl::Status& why);
+  v1::FeedEvent ToEvent(const FeedEntry& entry, bool redelivery) const;
+
+  FeedServiceImpl& service_;
+  const Identity identity_;
+  const std::string agency_id_;
+  FeedHub::Token token_ = 0;
+  // OnDone's reference, plus one per page read in flight.
+  std::atomic<int> refs_{1};
+  // Used only by the page read in flight (reading_), never concurrently.
+  FeedCursor cursor_;
+
+  absl::Mutex mu_;
+  uint64_t position_ ABSL_GUARDED_BY(mu_);  // the cursor's, after the last read
+  uint64_t wakes_ ABSL_GUARDED_BY(mu_) = 0;  // hub announcements so far
+  std::deque<v1::FeedEvent> buffer_ ABSL_GUARDED_BY(mu_);
+  v1::FeedEvent current_ ABSL_GUARDED_BY(mu_);  // alive until OnWriteDone
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  // The last page was empty and the hub announced nothing since.
+  bool caught_up_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool wrote_since_tick_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_pending_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status pending_status_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace hart::feed

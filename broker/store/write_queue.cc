@@ -16,6 +16,24 @@ absl::StatusOr<T> Unwrap(absl::StatusOr<absl::StatusOr<WriteResult>> answer) {
   return std::move(*value);
 }
 
+struct Same {
+  template <typename T>
+  T operator()(T value) const {
+    return value;
+  }
+};
+
+// Queues `request`; `done` gets the item's result as `T` passed through
+// `project`, or the error.
+template <typename T, typename Writer, typename Out, typename Project>
+void SubmitAs(Writer& writer, WriteRequest request, WriteQueue::Done<Out> done, Project project) {
+  writer.Submit(std::move(request), [done = std::move(done), project](auto answer) {
+    absl::StatusOr<T> value = Unwrap<T>(std::move(answer));
+    if (!value.ok()) return done(value.status());
+    done(project(*std::move(value)));
+  });
+}
+
 template <typename T>
 absl::StatusOr<T> Wait(const std::function<void(WriteQueue::Done<T>)>& submit) {
   absl::Notification done;
@@ -35,35 +53,26 @@ WriteQueue::WriteQueue(WriteStore& store, size_t max_batch, AfterCommitFn after_
               max_batch, std::move(after_commit)) {}
 
 void WriteQueue::CreateReferral(NewReferral referral, Done<CreateReferralResult> done) {
-  writer_.Submit(std::move(referral), [done = std::move(done)](auto answer) {
-    done(Unwrap<CreateReferralResult>(std::move(answer)));
-  });
+  SubmitAs<CreateReferralResult>(writer_, std::move(referral), std::move(done), Same{});
 }
 
 void WriteQueue::ApplyAck(AckWrite ack, Done<uint64_t> done) {
-  writer_.Submit(std::move(ack), [done = std::move(done)](auto answer) {
-    auto applied = Unwrap<AckApplied>(std::move(answer));
-    done(applied.ok() ? absl::StatusOr<uint64_t>(applied->audit_index) : applied.status());
-  });
+  SubmitAs<AckApplied>(writer_, std::move(ack), std::move(done),
+                       [](const AckApplied& applied) { return applied.audit_index; });
 }
 
 void WriteQueue::AppendToFeed(FeedAppend append, absl::Time at, Done<FeedAppendResult> done) {
-  writer_.Submit(FeedAppendWrite{std::move(append), at}, [done = std::move(done)](auto answer) {
-    done(Unwrap<FeedAppendResult>(std::move(answer)));
-  });
+  SubmitAs<FeedAppendResult>(writer_, FeedAppendWrite{std::move(append), at}, std::move(done),
+                             Same{});
 }
 
 void WriteQueue::ApplyReferralChange(ReferralChange change, Done<ReferralChanged> done) {
-  writer_.Submit(std::move(change), [done = std::move(done)](auto answer) {
-    done(Unwrap<ReferralChanged>(std::move(answer)));
-  });
+  SubmitAs<ReferralChanged>(writer_, std::move(change), std::move(done), Same{});
 }
 
 void WriteQueue::ApplyEscalationStep(EscalationWrite step, Done<uint64_t> done) {
-  writer_.Submit(std::move(step), [done = std::move(done)](auto answer) {
-    auto applied = Unwrap<EscalationApplied>(std::move(answer));
-    done(applied.ok() ? absl::StatusOr<uint64_t>(applied->sequence) : applied.status());
-  });
+  SubmitAs<EscalationApplied>(writer_, std::move(step), std::move(done),
+                              [](const EscalationApplied& applied) { return applied.sequence; });
 }
 
 absl::Status WriteQueue::ApplyReferralChangeAndWait(ReferralChange change) {

@@ -4,26 +4,13 @@
 #include "broker/audit/audit_entry.h"
 #include "broker/audit/merkle_tree.h"
 #include "tests/store/conformance_fixture.h"
+#include "tests/store/reference_tree.h"
 
 namespace hart::conformance {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-
-// Leaf hashes held in memory: the reference tree.
-class InMemoryLeaves final : public audit::HashReader {
- public:
-  explicit InMemoryLeaves(std::vector<std::string> leaves) : leaves_(std::move(leaves)) {}
-  absl::StatusOr<std::string> LeafHashAt(uint64_t index) override {
-    if (index >= leaves_.size()) return absl::NotFoundError("past the last leaf");
-    return leaves_[index];
-  }
-  uint64_t size() const { return leaves_.size(); }
-
- private:
-  std::vector<std::string> leaves_;
-};
 
 class AuditConformanceTest : public StoreConformanceTest {
  protected:

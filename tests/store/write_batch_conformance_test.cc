@@ -4,25 +4,10 @@
 // included), and any other error storing nothing of the batch.
 #include "broker/audit/merkle_tree.h"
 #include "tests/store/conformance_fixture.h"
+#include "tests/store/reference_tree.h"
 
 namespace hart::conformance {
 namespace {
-
-// Leaf hashes listed by the store, as a reference tree.
-class ListedLeaves final : public audit::HashReader {
- public:
-  explicit ListedLeaves(const std::vector<AuditEvent>& events) {
-    for (const auto& e : events) leaves_.push_back(e.leaf_hash);
-  }
-  absl::StatusOr<std::string> LeafHashAt(uint64_t index) override {
-    if (index >= leaves_.size()) return absl::NotFoundError("past the last leaf");
-    return leaves_[index];
-  }
-  uint64_t size() const { return leaves_.size(); }
-
- private:
-  std::vector<std::string> leaves_;
-};
 
 class WriteBatchConformanceTest : public StoreConformanceTest {
  protected:
@@ -30,7 +15,9 @@ class WriteBatchConformanceTest : public StoreConformanceTest {
   void ExpectHeadMatchesListedLeaves() {
     ASSERT_OK_AND_ASSIGN(auto events, AllAuditEvents());
     for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].index, i);
-    ListedLeaves reference(events);
+    std::vector<std::string> leaves;
+    for (const auto& e : events) leaves.push_back(e.leaf_hash);
+    InMemoryLeaves reference(std::move(leaves));
     ASSERT_OK_AND_ASSIGN(auto root, audit::SubtreeRoot(reference, 0, reference.size()));
     ASSERT_OK_AND_ASSIGN(auto head, store().AuditHead());
     EXPECT_EQ(head.size, reference.size());

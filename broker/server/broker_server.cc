@@ -38,6 +38,7 @@
 #include "broker/common/crypto_random.h"
 #include "broker/common/ids.h"
 #include "broker/common/logging.h"
+#include "broker/common/shutdown_step.h"
 #include "broker/common/time_util.h"
 #include "broker/dispatch/dispatch_loop.h"
 #include "broker/dispatch/dispatcher.h"
@@ -61,11 +62,13 @@ namespace hart {
 namespace {
 
 
-class BrokerServerImpl final : public BrokerServer {
+// Every part of a running broker. Its members are declared in dependency
+// order, so destroying it is the shutdown: the gRPC server stops first, the
+// store goes last, and ShutdownStep members mark where a part must stop while
+// what it uses still lives.
+class BrokerParts final {
  public:
-  explicit BrokerServerImpl(BrokerServerOptions options) : options_(std::move(options)) {}
-
-  ~BrokerServerImpl() override { Shutdown(); }
+  explicit BrokerParts(BrokerServerOptions options) : options_(std::move(options)) {}
 
   absl::Status Init() {
     const auto& config = options_.config;
@@ -215,42 +218,9 @@ class BrokerServerImpl final : public BrokerServer {
     return StartGrpc();
   }
 
-  int port() const override { return port_; }
+  int port() const { return port_; }
 
-  absl::Status ReloadKeys() override { return keys_->Reload(); }
-
-  void Shutdown() override {
-    if (server_) {
-      server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-      server_.reset();
-    }
-    ack_endpoint_.reset();
-    // Reverse order of construction: nothing calls into a destroyed part.
-    feed_service_.reset();
-    operator_service_.reset();
-    audit_service_.reset();
-    supervisor_service_.reset();
-    intake_service_.reset();
-    {
-      absl::MutexLock lock(&wake_mu_);
-      wake_target_ = nullptr;
-    }
-    dispatch_loop_.reset();
-    timer_runner_.reset();
-    // Adapters answer the dispatcher from their own threads: they finish (or
-    // cancel) what is in flight before the dispatcher they call back goes.
-    for (const auto& agency : options_.config.agencies()) health_board_.Remove(agency.id());
-    adapters_.clear();
-    adapter_io_.reset();
-    scheduler_.reset();
-    feed_appender_.reset();
-    dispatcher_.reset();
-    // Last: what is still queued (a finished stream's last page read, a
-    // shut-down adapter's message load) runs now, while what it uses lives;
-    // then the writer queue commits and answers what those tasks queued.
-    if (store_executor_) store_executor_->Shutdown();
-    writes_.reset();
-  }
+  absl::Status ReloadKeys() { return keys_->Reload(); }
 
  private:
   // After each group commit: subscribers of feeds that grew are woken, once
@@ -266,7 +236,7 @@ class BrokerServerImpl final : public BrokerServer {
   }
 
   // Safe from any thread at any time: the writer queue and the executor
-  // outlive the dispatch loop during Shutdown().
+  // outlive the dispatch loop (stop_waking_ clears the target first).
   void WakeDispatcher() {
     absl::MutexLock lock(&wake_mu_);
     if (wake_target_ != nullptr) wake_target_->Wake();
@@ -420,57 +390,95 @@ class BrokerServerImpl final : public BrokerServer {
   std::unique_ptr<Store> opened_store_;
   std::unique_ptr<Store> wrapped_store_;  // tests only (options_.wrap_store)
   Store* store_ = nullptr;                // the one everything uses
-  // The writer queue outlives the executor (its tasks write); its
-  // after-commit hook uses hub_ and WakeDispatcher(), so Shutdown() stops
-  // it explicitly, last.
-  std::unique_ptr<WriteQueue> writes_;
-  // Runs the blocking store calls of the gRPC services, the adapters and the
-  // ack recorder. Drained at the end of Shutdown(); destroyed after
-  // everything declared below (all that submits to it), before the store.
-  std::unique_ptr<StoreExecutor> store_executor_;
   feed::FeedHub hub_;
-  std::unique_ptr<feed::FeedAppender> feed_appender_;
-  AdapterRegistry registry_;
-  std::unique_ptr<AckTokens> ack_tokens_;
-  std::unique_ptr<AckHttpEndpoint> ack_endpoint_;
-  std::unique_ptr<StoredDeliveryContent> content_;
-  std::unique_ptr<RecorderAckSink> ack_sink_;
-  std::unique_ptr<ThreadScheduler> scheduler_;
-  std::unique_ptr<adapters::AdapterIo> adapter_io_;
-  AdapterHealthBoard health_board_;
-  std::vector<std::unique_ptr<Adapter>> adapters_;
-  std::unique_ptr<Dispatcher> dispatcher_;
-  std::unique_ptr<audit::CheckpointSigner> signer_;
-  std::unique_ptr<audit::AuditLog> audit_log_;
-  std::unique_ptr<AuditServiceImpl> audit_service_;
-  std::unique_ptr<EscalationLadders> ladders_;
-  std::unique_ptr<AckRecorder> acks_;
-  std::unique_ptr<Redeliverer> redeliverer_;
-  std::unique_ptr<Sealer> sealer_;
-  std::unique_ptr<OperatorServiceImpl> operator_service_;
   TopicHub escalation_hub_;
-  std::unique_ptr<ReferralUpdater> updater_;
-  std::unique_ptr<TimerRunner> timer_runner_;
-  std::unique_ptr<DispatchLoop> dispatch_loop_;
+  AdapterHealthBoard health_board_;
+  AdapterRegistry registry_;
   absl::Mutex wake_mu_;
   DispatchLoop* wake_target_ ABSL_GUARDED_BY(wake_mu_) = nullptr;  // dispatch_loop_ while it runs
+  // Runs the blocking store calls of the gRPC services, the adapters and the
+  // ack recorder. It outlives the writer queue, whose callbacks may submit
+  // to it (refused once it is shut down).
+  std::unique_ptr<StoreExecutor> store_executor_;
+  // What the executor's tasks and the writer queue's callbacks use.
+  std::unique_ptr<EscalationLadders> ladders_;
+  std::unique_ptr<ReferralUpdater> updater_;
+  std::unique_ptr<AckRecorder> acks_;
+  std::unique_ptr<Authorizer> authorizer_;
+  std::unique_ptr<Redeliverer> redeliverer_;
+  std::unique_ptr<Sealer> sealer_;
   std::unique_ptr<SupplementProcessor> supplements_;
   std::unique_ptr<IntakePipeline> pipeline_;
-  std::unique_ptr<Authorizer> authorizer_;
+  std::unique_ptr<audit::CheckpointSigner> signer_;
+  std::unique_ptr<audit::AuditLog> audit_log_;
+  std::unique_ptr<AckTokens> ack_tokens_;
+  std::unique_ptr<StoredDeliveryContent> content_;
+  std::unique_ptr<RecorderAckSink> ack_sink_;
+  // The one writer queue: destroyed after the executor drained (its tasks
+  // write), it commits and answers what is still queued.
+  std::unique_ptr<WriteQueue> writes_;
+  // What is still queued on the executor (a finished stream's last page
+  // read, a shut-down adapter's message load) runs now, while what it uses
+  // lives.
+  ShutdownStep drain_executor_{[this] {
+    if (store_executor_) store_executor_->Shutdown();
+  }};
+  // Adapters answer the dispatcher from their own threads: they finish (or
+  // cancel) what is in flight before the dispatcher, the appender and the
+  // event loop they use go.
+  std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<feed::FeedAppender> feed_appender_;
+  std::unique_ptr<ThreadScheduler> scheduler_;
+  std::unique_ptr<adapters::AdapterIo> adapter_io_;
+  std::vector<std::unique_ptr<Adapter>> adapters_;
+  ShutdownStep forget_adapter_health_{[this] {
+    for (const auto& agency : options_.config.agencies()) health_board_.Remove(agency.id());
+  }};
+  std::unique_ptr<TimerRunner> timer_runner_;
+  std::unique_ptr<DispatchLoop> dispatch_loop_;
+  ShutdownStep stop_waking_{[this] {
+    absl::MutexLock lock(&wake_mu_);
+    wake_target_ = nullptr;
+  }};
+  // The services, then the endpoints that call them.
   std::unique_ptr<IntakeServiceImpl> intake_service_;
   std::unique_ptr<SupervisorServiceImpl> supervisor_service_;
+  std::unique_ptr<AuditServiceImpl> audit_service_;
+  std::unique_ptr<OperatorServiceImpl> operator_service_;
   std::unique_ptr<feed::FeedServiceImpl> feed_service_;
+  std::unique_ptr<AckHttpEndpoint> ack_endpoint_;
   std::unique_ptr<grpc::Server> server_;
+  // First of all: no new calls, in-flight ones finish (bounded).
+  ShutdownStep stop_grpc_{[this] {
+    if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  }};
   int port_ = 0;
+};
+
+// The BrokerServer handed out: Shutdown destroys the parts, in their order.
+class RunningBroker final : public BrokerServer {
+ public:
+  explicit RunningBroker(std::unique_ptr<BrokerParts> parts)
+      : port_(parts->port()), parts_(std::move(parts)) {}
+  int port() const override { return port_; }
+  void Shutdown() override { parts_.reset(); }
+  absl::Status ReloadKeys() override {
+    if (!parts_) return absl::FailedPreconditionError("the broker is shut down");
+    return parts_->ReloadKeys();
+  }
+
+ private:
+  const int port_;
+  std::unique_ptr<BrokerParts> parts_;
 };
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
     BrokerServerOptions options) {
-  auto server = std::make_unique<BrokerServerImpl>(std::move(options));
-  if (auto s = server->Init(); !s.ok()) return s;
-  return server;
+  auto parts = std::make_unique<BrokerParts>(std::move(options));
+  if (auto s = parts->Init(); !s.ok()) return s;
+  return std::make_unique<RunningBroker>(std::move(parts));
 }
 
 }  // namespace hart

@@ -17,19 +17,14 @@ grpc::ServerUnaryReactor* IntakeServiceImpl::SubmitIntake(
               "the request has no intake", {{"intake", "is required"}})));
           return;
         }
-        // On the executor: a rejected intake is audited there (a write); an
-        // accepted one is answered by the group commit once durable.
-        absl::Status queued =
-            executor_.Submit([this, request, response, reactor, actor = identity.ToString()] {
-              pipeline_.Submit(request->intake(), actor,
-                               [reactor, response](absl::StatusOr<v1::Receipt> receipt) {
-                                 if (receipt.ok()) {
-                                   *response->mutable_receipt() = std::move(*receipt);
-                                 }
-                                 reactor->Finish(ToGrpcStatus(receipt.status()));
-                               });
-            });
-        if (!queued.ok()) reactor->Finish(ToGrpcStatus(queued));
+        // Validation and routing are CPU only, and the pipeline writes
+        // through the writer queue: nothing here waits on the store, so no
+        // hop to the executor. Answered by the group commit once durable.
+        pipeline_.Submit(request->intake(), identity.ToString(),
+                         [reactor, response](absl::StatusOr<v1::Receipt> receipt) {
+                           if (receipt.ok()) *response->mutable_receipt() = std::move(*receipt);
+                           reactor->Finish(ToGrpcStatus(receipt.status()));
+                         });
       });
 }
 

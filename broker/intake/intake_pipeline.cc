@@ -25,13 +25,12 @@ std::string IntakeDigest(const v1::Intake& intake) {
 }
 
 IntakePipeline::IntakePipeline(const Geography& geography, const Router& router,
-                               Store& store, WriteQueue& writes,
+                               WriteQueue& writes,
                                const Clock& clock, IdGenerator& ids,
                                const Ladders& ladders,
                                feed::FeedPlacement feed_placement)
     : geography_(geography),
       router_(router),
-      store_(store),
       writes_(writes),
       clock_(clock),
       ids_(ids),
@@ -69,14 +68,20 @@ void IntakePipeline::Submit(const v1::Intake& intake, const std::string& actor,
     // Only field names and a digest are recorded: the values may be PII.
     AuditEvent rejected{now, actor, "intake.rejected", "", "", digest,
                         absl::StrCat("fields=", absl::StrJoin(fields, ","))};
-    if (auto s = store_.AppendAudit({&rejected, 1}); !s.ok()) {
-      log->error("event=audit_write_failed action=intake.rejected code={}",
-                 absl::StatusCodeToString(s.code()));
-      done(absl::UnavailableError("the broker could not record the rejection; retry"));
-      return;
-    }
-    log->info("event=intake_rejected violations={}", fields.size());
-    done(std::move(invalid));
+    // Answered once the rejection is recorded: a refusal is never unaudited.
+    writes_.AppendAudit(
+        {std::move(rejected)},
+        [done, invalid = std::move(invalid), violations = fields.size()](
+            absl::StatusOr<AuditAppended> recorded) {
+          if (!recorded.ok()) {
+            log->error("event=audit_write_failed action=intake.rejected code={}",
+                       absl::StatusCodeToString(recorded.status().code()));
+            done(absl::UnavailableError("the broker could not record the rejection; retry"));
+            return;
+          }
+          log->info("event=intake_rejected violations={}", violations);
+          done(invalid);
+        });
     return;
   }
   auto decision = router_.Route(intake, now);

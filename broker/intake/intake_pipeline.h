@@ -1,9 +1,12 @@
 // The intake flow: validate (SPEC §3) -> route (SPEC §4) -> one durable
 // transaction holding the referral, its deliveries and audit events (via
-// the writer queue's group commit) -> the receipt. Idempotent on careline_report_id.
+// the writer queue's group commit) -> the receipt. Idempotent on
+// careline_report_id.
 //
-// Thread safety: Submit and Explain may be called concurrently. Every
-// reference passed to the constructor must outlive the pipeline.
+// Thread safety: Submit and Explain may be called concurrently. Neither
+// waits on the store (a rejection's audit event goes through the writer
+// queue too), so both may run on a gRPC thread. Every reference passed to
+// the constructor must outlive the pipeline.
 #pragma once
 
 #include <functional>
@@ -29,12 +32,12 @@ class IntakePipeline {
   // NoLadders schedules no escalation ladders. Deliveries `feed_placement`
   // puts on their agency's feed go there in the intake's transaction (the
   // default places none).
-  IntakePipeline(const Geography& geography, const Router& router, Store& store,
+  IntakePipeline(const Geography& geography, const Router& router,
                  WriteQueue& writes, const Clock& clock, IdGenerator& ids,
                  const Ladders& ladders, feed::FeedPlacement feed_placement = {});
 
-  // Answers through `done` (on another thread, or inline for rejections):
-  // the receipt once committed; INVALID_ARGUMENT with every field
+  // Answers through `done` on the writer thread once the write committed
+  // (inline only if routing fails): the receipt; INVALID_ARGUMENT with every field
   // violation; ALREADY_EXISTS for a known careline_report_id with different
   // content. `actor` is the caller's identity for the audit log.
   void Submit(const v1::Intake& intake, const std::string& actor, Done done);
@@ -48,7 +51,6 @@ class IntakePipeline {
 
   const Geography& geography_;
   const Router& router_;
-  Store& store_;
   WriteQueue& writes_;
   const Clock& clock_;
   IdGenerator& ids_;

@@ -171,7 +171,7 @@ class BrokerParts final {
     }
     supplements_ = std::make_unique<SupplementProcessor>(*geography_, *updater_, *store_,
                                                          *writes_, clock_, wake);
-    pipeline_ = std::make_unique<IntakePipeline>(*geography_, *router_, *store_, *writes_,
+    pipeline_ = std::make_unique<IntakePipeline>(*geography_, *router_, *writes_,
                                                  clock_, ids_, *ladders_,
                                                  std::move(feed_placement));
     const auto& server = config.server();

@@ -75,6 +75,10 @@ void WriteQueue::ApplyEscalationStep(EscalationWrite step, Done<uint64_t> done) 
                               [](const EscalationApplied& applied) { return applied.sequence; });
 }
 
+void WriteQueue::AppendAudit(std::vector<AuditEvent> events, Done<AuditAppended> done) {
+  SubmitAs<AuditAppended>(writer_, AuditAppend{std::move(events)}, std::move(done), Same{});
+}
+
 absl::Status WriteQueue::ApplyReferralChangeAndWait(ReferralChange change) {
   return Wait<ReferralChanged>([&](Done<ReferralChanged> done) {
            ApplyReferralChange(std::move(change), std::move(done));

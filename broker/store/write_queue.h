@@ -1,8 +1,8 @@
 // The one writer queue: intakes, supplements and fired reroute timers,
-// acknowledgements, escalation steps and feed appends queue here, and one
-// writer thread hands whatever queued while the previous batch committed to
-// WriteStore::ApplyWrites, so one transaction and one fsync cover all of
-// them. Each caller is answered only after its batch committed; an item
+// acknowledgements, escalation steps, feed appends and audit events of
+// their own queue here, and one writer thread hands whatever queued while
+// the previous batch committed to WriteStore::ApplyWrites, so one
+// transaction and one fsync cover all of them. Each caller is answered only after its batch committed; an item
 // refused on its own gets its own error; a failed batch answers every
 // member with the error and stores nothing.
 //
@@ -44,6 +44,7 @@ class WriteQueue {
   void ApplyReferralChange(ReferralChange change, Done<ReferralChanged> done);
   // `done` gets the escalation event's sequence (0 if there was none).
   void ApplyEscalationStep(EscalationWrite step, Done<uint64_t> done);
+  void AppendAudit(std::vector<AuditEvent> events, Done<AuditAppended> done);
 
   // The same, waiting for the commit.
   absl::Status ApplyReferralChangeAndWait(ReferralChange change);

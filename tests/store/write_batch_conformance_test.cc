@@ -53,6 +53,7 @@ TEST_P(WriteBatchConformanceTest, EveryKindOfWriteAppliesInOneBatch) {
       change,
       EscalationStep(timers[0], a_claimed, kT0 + absl::Hours(2), "", std::nullopt),
       FeedAppendWrite{FeedAppendFor(c_claimed), kT0 + absl::Minutes(3)},
+      AuditAppend{{Event("intake.rejected", "")}},
   };
   ASSERT_OK_AND_ASSIGN(auto results, store().ApplyWrites(batch));
   ASSERT_EQ(results.size(), batch.size());
@@ -65,6 +66,7 @@ TEST_P(WriteBatchConformanceTest, EveryKindOfWriteAppliesInOneBatch) {
   EXPECT_TRUE(std::holds_alternative<ReferralChanged>(*results[2]));
   EXPECT_GT(std::get<EscalationApplied>(*results[3]).sequence, 0u);
   EXPECT_EQ(std::get<FeedAppendResult>(*results[4]).delivery_id, c_claimed.delivery_id);
+  EXPECT_TRUE(std::holds_alternative<AuditAppended>(*results[5]));
 
   EXPECT_OK(store().GetReferral(ReferralId("b")));
   EXPECT_EQ(StateOf(DeliveryId("a", "hartford-pd")).value_or(v1::DELIVERY_STATE_UNSPECIFIED),
@@ -73,6 +75,8 @@ TEST_P(WriteBatchConformanceTest, EveryKindOfWriteAppliesInOneBatch) {
   EXPECT_TRUE(MUST(store().FindSupplement("sup_a_1")).has_value());
   EXPECT_EQ(MUST(store().ReadEscalations(0, 10)).size(), 1u);
   EXPECT_EQ(MUST(store().FeedHead("hartford-pd")), 2u);
+  ASSERT_OK_AND_ASSIGN(auto events, AllAuditEvents());
+  EXPECT_EQ(events.back().action, "intake.rejected");
   ASSERT_NO_FATAL_FAILURE(ExpectHeadMatchesListedLeaves());
 }
 

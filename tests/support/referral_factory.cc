@@ -15,7 +15,7 @@ ReferralFactory::ReferralFactory(Store& store, const Clock& clock)
       router_(ConnecticutConfig(), geography_),
       ids_(random_),
       writes_(std::make_unique<WriteQueue>(store, 64)),
-      pipeline_(std::make_unique<IntakePipeline>(geography_, router_, store, *writes_,
+      pipeline_(std::make_unique<IntakePipeline>(geography_, router_, *writes_,
                                                  clock, ids_, NoLadders::Instance())) {}
 
 ReferralFactory::~ReferralFactory() = default;

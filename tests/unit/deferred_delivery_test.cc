@@ -72,7 +72,7 @@ class DeferredDeliveryTest : public ::testing::Test {
       : clock_(TestNow()),
         store_(std::move(OpenSqliteStore(dir_.path()).value())),
         writes_(std::make_unique<WriteQueue>(*store_, 16)),
-        pipeline_(geography_, router_, *store_, *writes_, clock_, ids_, ladders_),
+        pipeline_(geography_, router_, *writes_, clock_, ids_, ladders_),
         updater_(geography_, router_, views_, ids_, ladders_),
         timers_(*store_, *writes_, updater_, ladders_, clock_, absl::Minutes(1), {}) {
     policy_.budget = {3, absl::Hours(2)};

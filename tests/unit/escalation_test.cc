@@ -57,7 +57,7 @@ struct Broker {
         random(id_seed),
         store(std::move(OpenSqliteStore(dir).value())),
         writes(std::make_unique<WriteQueue>(*store, 16)),
-        pipeline(geography, router, *store, *writes, clock, ids, ladders),
+        pipeline(geography, router, *writes, clock, ids, ladders),
         updater(geography, router, views, ids, ladders),
         timers(*store, *writes, updater, ladders, clock, absl::Minutes(1), {}),
         acks(*store, *writes, executor, clock, ladders),

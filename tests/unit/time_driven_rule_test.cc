@@ -36,7 +36,7 @@ struct Broker {
       : clock(clock),
         store(std::move(OpenSqliteStore(dir).value())),
         writes(std::make_unique<WriteQueue>(*store, 16)),
-        pipeline(geography, router, *store, *writes, clock, ids, NoLadders::Instance()),
+        pipeline(geography, router, *writes, clock, ids, NoLadders::Instance()),
         updater(geography, router, views, ids, NoLadders::Instance()),
         timers(*store, *writes, updater, NoLadders::Instance(), clock, absl::Minutes(1), {}),
         supplements(geography, updater, *store, *writes, clock, {}) {}

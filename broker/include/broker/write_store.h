@@ -17,7 +17,7 @@ class WriteStore {
   // Applies `batch` in order, in ONE transaction. Each item is decided on
   // its own, exactly as its single-purpose call would decide it
   // (CreateReferrals, ApplyReferralChange, ApplyAck, ApplyEscalationStep,
-  // AppendToFeeds of one item at its `at`): an item failing with a
+  // AppendToFeeds of one item at its `at`, AppendAudit): an item failing with a
   // per-item code (IsPerItemWriteError) wrote nothing and gets that status;
   // the other items still apply. Any other error (storage, commit, fsync)
   // fails the call and nothing of the batch is stored. Returns one result

@@ -19,6 +19,12 @@ struct Overloaded : Ts... {
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
 
+// A statement from the connection's cache: savepoints run once per item.
+absl::Status Run(SqliteDb& db, const char* sql) {
+  HART_ASSIGN_OR_RETURN(statement, db.Prepare(sql));
+  return statement->Run();
+}
+
 }  // namespace
 
 absl::StatusOr<WriteResult> SqliteBackend::WriteOne(SqliteDb& db, const WriteRequest& request) {
@@ -44,6 +50,10 @@ absl::StatusOr<WriteResult> SqliteBackend::WriteOne(SqliteDb& db, const WriteReq
             HART_ASSIGN_OR_RETURN(appended, AppendFeedEvent(db, f.append, f.at));
             return WriteResult{std::move(appended)};
           },
+          [&](const AuditAppend& a) -> absl::StatusOr<WriteResult> {
+            for (const AuditEvent& e : a.events) HART_RETURN_IF_ERROR(AppendLeaf(db, e).status());
+            return WriteResult{AuditAppended{}};
+          },
       },
       request);
 }
@@ -54,15 +64,15 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> SqliteBackend::ApplyWri
   absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
     results.clear();
     for (const WriteRequest& request : batch) {
-      HART_RETURN_IF_ERROR(db.Exec("SAVEPOINT item"));
+      HART_RETURN_IF_ERROR(Run(db, "SAVEPOINT item"));
       audit::CompactRange tree_before = tree_.Savepoint();
       absl::StatusOr<WriteResult> result = WriteOne(db, request);
       if (!result.ok()) {
         if (!IsPerItemWriteError(result.status())) return result.status();
-        HART_RETURN_IF_ERROR(db.Exec("ROLLBACK TO item"));
+        HART_RETURN_IF_ERROR(Run(db, "ROLLBACK TO item"));
         tree_.RollBackTo(std::move(tree_before));
       }
-      HART_RETURN_IF_ERROR(db.Exec("RELEASE item"));
+      HART_RETURN_IF_ERROR(Run(db, "RELEASE item"));
       results.push_back(std::move(result));
     }
     return absl::OkStatus();

@@ -1,8 +1,8 @@
 // SqliteBackend::ApplyWrites: the writer queue's heterogeneous batch in one
-// transaction. Each item runs inside its own SAVEPOINT, so an item refused
-// on its own (a lost compare-and-set, an unknown id, a collision) is rolled
-// back alone, audit tree included, and the others still commit with one
-// fsync.
+// transaction. When an item is refused on its own (a lost compare-and-set,
+// an unknown id, a collision), the batch runs again with each item inside
+// its own SAVEPOINT, so that item is rolled back alone, audit tree
+// included, and the others still commit with one fsync.
 #include "broker/common/status_macros.h"
 #include "broker/store/sqlite/sqlite_transaction.h"
 
@@ -61,7 +61,28 @@ absl::StatusOr<WriteResult> SqliteBackend::WriteOne(SqliteDb& db, const WriteReq
 absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> SqliteBackend::ApplyWrites(
     std::span<const WriteRequest> batch) {
   std::vector<absl::StatusOr<WriteResult>> results;
+  // Most batches have no item refused on its own: they run without
+  // savepoints (three statements and a copy of the tree's frontier per item
+  // saved). If one is refused, that transaction rolls back and the batch
+  // runs again from the same state, with a savepoint per item.
+  bool refused_item = false;
   absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+    results.clear();
+    for (const WriteRequest& request : batch) {
+      absl::StatusOr<WriteResult> result = WriteOne(db, request);
+      if (!result.ok()) {
+        refused_item = IsPerItemWriteError(result.status());
+        return result.status();
+      }
+      results.push_back(std::move(result));
+    }
+    return absl::OkStatus();
+  });
+  if (!refused_item) {
+    if (!status.ok()) return status;
+    return results;
+  }
+  status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
     results.clear();
     for (const WriteRequest& request : batch) {
       HART_RETURN_IF_ERROR(Run(db, "SAVEPOINT item"));

@@ -28,7 +28,7 @@ if [ "$type" = Sanitize ]; then
   # and sanitizer stack traces keep function, file and line. Debug keeps
   # NDEBUG off (library assertions checked).
   configure=(-DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -gline-tables-only"
-             -DHART_SANITIZE=ON -DHART_FUZZ=ON -DHART_BENCH=OFF)
+             -DHART_SANITIZE=ON -DHART_FUZZ=ON -DHART_BENCH=ON)
   if [ -f "$build/CMakeCache.txt" ] &&
      ! grep -q '^CMAKE_CXX_COMPILER:.*clang' "$build/CMakeCache.txt"; then
     echo "build: $build was configured with another compiler; configuring it afresh for clang"

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds everything and runs the whole test suite
-# (unit, integration and end-to-end tests; servers they need are started by
-# the tests themselves on 127.0.0.1); then, in one clang build with
-# AddressSanitizer + UBSan and the libFuzzer targets (build-asan/), fuzzes
-# each target for a minute, two at a time (tests/fuzz/run-fuzzers.sh), and
-# runs the suite again with the fuzz regressions and seeds. Each stage prints
-# its time; the output ends with the last suite's summary.
-# Faster local runs: HART_SANITIZE=0 skips the sanitizer suite and
-# HART_FUZZ_SECONDS=0 the fuzzing; with both, build-asan/ is not built.
+# Installs what is missing, builds everything once and runs every test: one
+# clang build (build-asan/) with AddressSanitizer + UBSan that also builds the
+# libFuzzer targets and the load generator; the whole suite in it (unit,
+# integration, end-to-end and the bench's smoke test; servers they need are
+# started by the tests themselves on 127.0.0.1); then each fuzz target for a
+# minute, two at a time (tests/fuzz/run-fuzzers.sh). Each stage prints its
+# time; the output ends with the fuzzers' summary.
+# One build instead of a plain one plus a sanitizer one: the sanitized suite
+# checks everything the plain one did, and the cold build is most of the time.
+# Faster local runs: HART_FUZZ_SECONDS=0 skips the fuzzing; HART_SANITIZE=0
+# builds and tests the plain gcc build (build/, what dev-up.sh runs) instead.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -23,27 +25,24 @@ stage_done() {
 }
 
 bash deploy/install-deps.sh
-if [ "$sanitize" = 1 ] || [ "$fuzz_seconds" != 0 ]; then bash deploy/install-clang.sh; fi
+if [ "$sanitize" = 1 ]; then bash deploy/install-clang.sh; fi
 stage_done "install"
 
-bash deploy/build.sh
-stage_done "build (gcc, RelWithDebInfo, build/)"
-ctest --test-dir build --output-on-failure -j 2
-stage_done "suite"
-
-asan="$root/build-asan"
 if [ "$sanitize" = 1 ]; then
-  HART_BUILD_DIR="$asan" HART_BUILD_TYPE=Sanitize bash deploy/build.sh
-  stage_done "sanitizer build (clang, ASan + UBSan, libFuzzer targets, build-asan/)"
-fi
-if [ "$fuzz_seconds" != 0 ]; then
-  HART_FUZZ_BUILD_DIR="$asan" HART_FUZZ_JOBS=${HART_FUZZ_JOBS:-2} \
-    bash tests/fuzz/run-fuzzers.sh "$fuzz_seconds"
-  stage_done "fuzzing"
-fi
-if [ "$sanitize" = 1 ]; then
-  echo "test-all: $(( $(date +%s) - begin )) s so far; last stage: the suite under ASan + UBSan," \
-    "with the fuzz regressions and seeds"
+  build="$root/build-asan"
+  HART_BUILD_DIR="$build" HART_BUILD_TYPE=Sanitize bash deploy/build.sh
+  stage_done "build (clang, ASan + UBSan, libFuzzer targets, hart-bench; build-asan/)"
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    ctest --test-dir "$asan" --output-on-failure -j 2
+    ctest --test-dir "$build" --output-on-failure -j 2
+  stage_done "suite under ASan + UBSan"
+  if [ "$fuzz_seconds" != 0 ]; then
+    HART_FUZZ_BUILD_DIR="$build" HART_FUZZ_JOBS=${HART_FUZZ_JOBS:-2} \
+      bash tests/fuzz/run-fuzzers.sh "$fuzz_seconds"
+    stage_done "fuzzing"
+  fi
+else
+  bash deploy/build.sh
+  stage_done "build (gcc, RelWithDebInfo, build/)"
+  ctest --test-dir build --output-on-failure -j 2
+  stage_done "suite"
 fi

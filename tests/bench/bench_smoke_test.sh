@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Smoke test of the load generator, so that the tool the performance figures
+# come from keeps working: a short open-loop fanout against a broker hart-bench
+# starts itself. Passes when every request succeeded, every feed delivery of
+# every receipt arrived and every acknowledgement was taken. Timings are not
+# asserted (benchmarks measure them; this only proves the bench still runs).
+# Usage: bench_smoke_test.sh HART_BENCH_BINARY
+set -euo pipefail
+bench=$1
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+"$bench" fanout --rate 20 --duration 2 --warmup 0 --drain_seconds 60 --channels 1 >"$out"
+summary=$(grep '^{' "$out" | tail -n 1)
+field() { grep -o "\"$1\":[0-9]*" <<<"$summary" | head -n 1 | cut -d: -f2; }
+fail() { echo "bench smoke test: $1"; cat "$out"; exit 1; }
+[ -n "$summary" ] || fail "no JSON summary line"
+[ "$(field ok)" -gt 0 ] || fail "no intake succeeded"
+[ "$(field errors)" = 0 ] || fail "$(field errors) intakes failed"
+[ "$(field ack_errors)" = 0 ] || fail "$(field ack_errors) acknowledgements failed"
+[ "$(field deliveries_expected)" -gt 0 ] || fail "no feed delivery expected"
+[ "$(field deliveries_arrived)" = "$(field deliveries_expected)" ] ||
+  fail "$(field deliveries_arrived) of $(field deliveries_expected) feed deliveries arrived"
+echo "bench smoke test: $(field ok) intakes, $(field deliveries_arrived) feed deliveries, all acknowledged"

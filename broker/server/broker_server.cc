@@ -14,6 +14,7 @@
 #include "broker/acks/ack_token.h"
 #include "broker/acks/recorder_ack_sink.h"
 #include "broker/common/thread_scheduler.h"
+#include "broker/config/postgres_options.h"
 #include "broker/dispatch/adapter_health_board.h"
 #include "broker/dispatch/delivery_guard.h"
 #include "broker/feed/feed_appender.h"
@@ -86,6 +87,11 @@ class BrokerParts final {
     store_options.data_dir = options_.data_dir;
     store_options.broker_id = config.store().broker_id();
     store_options.keys = keys_.get();
+    if (store_options.backend == "postgres") {
+      auto postgres = ResolvePostgresOptions(config.store().postgres(), options_.key_dir);
+      if (!postgres.ok()) return postgres.status();
+      store_options.postgres = std::move(*postgres);
+    }
     auto store = OpenStore(store_options);
     if (!store.ok()) return store.status();
     opened_store_ = std::move(*store);

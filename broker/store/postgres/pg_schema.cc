@@ -50,7 +50,10 @@ CREATE TABLE deliveries (
   escalation        BYTEA NOT NULL DEFAULT '',
   redelivered_as    TEXT NOT NULL DEFAULT '',
   erasure           BYTEA NOT NULL DEFAULT '',
-  claim_owner       TEXT NOT NULL DEFAULT ''
+  claim_owner       TEXT NOT NULL DEFAULT '',
+  -- Creation order (SQLite's rowid): writers hold the audit lock, so this
+  -- is commit order across replicas.
+  created_seq       BIGSERIAL
 );
 CREATE INDEX deliveries_by_referral ON deliveries (referral_id);
 CREATE INDEX deliveries_by_agency ON deliveries (agency_id);
@@ -83,7 +86,8 @@ CREATE TABLE supplements (
   referral_id       TEXT NOT NULL REFERENCES referrals (referral_id),
   supplement_sha256 BYTEA NOT NULL,
   response          BYTEA NOT NULL,
-  applied_at        BIGINT NOT NULL
+  applied_at        BIGINT NOT NULL,
+  applied_seq       BIGSERIAL          -- insertion order (SQLite's rowid)
 );
 CREATE INDEX supplements_by_referral ON supplements (referral_id);
 CREATE TABLE timers (

@@ -89,8 +89,8 @@ absl::StatusOr<std::vector<AuditEvent>> PostgresBackend::ListAuditEvents(const A
   events.reserve(rows.rows());
   for (int r = 0; r < rows.rows(); ++r) {
     events.push_back(AuditEvent{rows.Time(r, 1), rows.Text(r, 2), rows.Text(r, 3),
-                                rows.Text(r, 4), rows.Text(r, 5), rows.Text(r, 6),
-                                rows.Bytes(r, 7), static_cast<uint64_t>(rows.Int(r, 0) - 1),
+                                rows.Text(r, 4), rows.Text(r, 5), rows.Bytes(r, 6),
+                                rows.Text(r, 7), static_cast<uint64_t>(rows.Int(r, 0) - 1),
                                 rows.Bytes(r, 8)});
   }
   return events;

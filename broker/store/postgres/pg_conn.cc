@@ -137,7 +137,9 @@ absl::StatusOr<std::unique_ptr<PgConn>> PgConn::Connect(const PgConnectOptions& 
   // time zone or locale; the timeout bounds every statement.
   auto status = pg->Exec(absl::StrCat(
       "SET statement_timeout = ", absl::ToInt64Milliseconds(options.statement_timeout),
-      "; SET client_encoding = 'UTF8'; SET bytea_output = 'hex'"));
+      "; SET client_encoding = 'UTF8'; SET bytea_output = 'hex'"
+      // NOTICEs ("relation already exists, skipping") are not for the log.
+      "; SET client_min_messages = 'warning'"));
   if (!status.ok()) return status;
   return pg;
 }

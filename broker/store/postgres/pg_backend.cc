@@ -25,6 +25,19 @@ absl::StatusOr<std::unique_ptr<PostgresBackend>> PostgresBackend::Open(
       new PostgresBackend(std::move(options), std::move(*pool)));
 }
 
+absl::StatusOr<bool> PostgresBackend::TryLead(absl::Time now, absl::Time until) {
+  auto lease = pool_->Acquire();
+  if (!lease.ok()) return lease.status();
+  // One statement: the row lock makes concurrent tries take turns, and each
+  // sees the other's committed owner.
+  auto taken = lease->conn().Query(
+      "UPDATE cluster_leader SET owner = $1, lease_until = $3 "
+      "WHERE id = 1 AND (owner = $1 OR lease_until <= $2)",
+      pg::PgParams().Text(options_.broker_id).Micros(now).Micros(until));
+  if (!taken.ok()) return taken.status();
+  return taken->affected() == 1;
+}
+
 // Nothing was ever stored in the clear here (PostgreSQL came after
 // encryption at rest).
 absl::Status PostgresBackend::SealLegacyIntakes(LegacyIntakeSealer&) { return absl::OkStatus(); }

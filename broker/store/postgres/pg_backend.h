@@ -114,6 +114,8 @@ class PostgresBackend final : public StoreBackend {
                                                                    size_t limit) override;
   absl::StatusOr<size_t> ReplaceDataKeys(std::span<const DataKeyRewrap> rewraps) override;
   absl::Status SealLegacyIntakes(LegacyIntakeSealer& sealer) override;
+  // --- LeaderStore (pg_backend.cc) ---
+  absl::StatusOr<bool> TryLead(absl::Time now, absl::Time until) override;
 
  private:
   PostgresBackend(PostgresBackendOptions options, std::unique_ptr<pg::PgPool> pool);

@@ -168,6 +168,13 @@ CREATE TABLE referral_keys (
   destroyed_at BIGINT
 );
 CREATE INDEX referral_keys_by_key ON referral_keys (key_id);
+-- The leader lease (LeaderStore): once-per-cluster work runs on its owner.
+CREATE TABLE cluster_leader (
+  id          BIGINT PRIMARY KEY CHECK (id = 1),
+  owner       TEXT NOT NULL,
+  lease_until BIGINT NOT NULL
+);
+INSERT INTO cluster_leader (id, owner, lease_until) VALUES (1, '', 0);
 )sql";
 
 constexpr const char* kMigrations[] = {kSchemaV1};

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "adapters/common/content_loader.h"
-#include "adapters/common/secret_file.h"
+#include "broker/common/secret_file.h"
 #include "adapters/email/email_notice.h"
 #include "adapters/email/smtp_client.h"
 #include "broker/clock.h"

@@ -11,7 +11,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "adapters/common/secret_file.h"
+#include "broker/common/secret_file.h"
 #include "adapters/email/smtp_wire.h"
 #include "boost/asio/co_spawn.hpp"
 #include "boost/asio/connect.hpp"

@@ -7,7 +7,7 @@
 #include <openssl/pem.h>
 
 #include "absl/strings/str_cat.h"
-#include "adapters/common/secret_file.h"
+#include "broker/common/secret_file.h"
 
 namespace hart::adapters::file_drop {
 namespace {

@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "adapters/common/content_loader.h"
-#include "adapters/common/secret_file.h"
+#include "broker/common/secret_file.h"
 #include "adapters/common/typed_settings.h"
 #include "adapters/http/https_client.h"
 #include "adapters/ncmec/ncmec_responses.h"

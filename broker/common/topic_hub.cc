@@ -26,4 +26,11 @@ size_t TopicHub::ListenerCount() const {
   return listeners_.size();
 }
 
+std::map<std::string, size_t> TopicHub::ListenersPerTopic() const {
+  absl::MutexLock lock(&mu_);
+  std::map<std::string, size_t> counts;
+  for (const auto& [token, entry] : listeners_) ++counts[entry.first];
+  return counts;
+}
+
 }  // namespace hart

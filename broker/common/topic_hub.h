@@ -28,6 +28,9 @@ class TopicHub {
   void Unlisten(Token token);
   void Publish(const std::string& topic, uint64_t head);
   size_t ListenerCount() const;
+  // How many listeners each topic has, for topics that have any (e.g. which
+  // agencies' feeds a replica must watch for other replicas' appends).
+  std::map<std::string, size_t> ListenersPerTopic() const;
 
  private:
   mutable absl::Mutex mu_;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "broker/acks/escalation_ladders.h"
+#include "broker/config/postgres_options.h"
 #include "broker/config/yaml_to_proto.h"
 #include "broker/routing/geography.h"
 #include "google/protobuf/util/field_mask_util.h"
@@ -20,7 +21,7 @@ namespace {
 
 // The backends broker/store/store_factory.cc opens (config_test holds the
 // two lists together).
-constexpr const char* kStoreBackends[] = {"sqlite"};
+constexpr const char* kStoreBackends[] = {"sqlite", "postgres"};
 
 // store.backend and store.broker_id, checked where the YAML still knows
 // their line.
@@ -105,6 +106,7 @@ void ApplyConfigDefaults(cfg::BrokerConfig* config) {
   if (store->max_group_commit() == 0) store->set_max_group_commit(256);
   if (store->executor_threads() == 0) store->set_executor_threads(4);
   if (store->executor_queue_limit() == 0) store->set_executor_queue_limit(4096);
+  if (store->backend() == "postgres") ApplyPostgresDefaults(store->mutable_postgres());
   auto* dispatch = config->mutable_dispatch();
   if (dispatch->max_attempts() == 0) dispatch->set_max_attempts(8);
   if (!dispatch->has_initial_backoff()) dispatch->mutable_initial_backoff()->set_seconds(2);
@@ -191,6 +193,7 @@ void ValidateStoreOptions(const cfg::StoreOptions& store, std::vector<std::strin
                                      " is too large; use 1 to ", kMaxStoreExecutorQueue,
                                      " (default 4096)"));
   }
+  ValidatePostgresOptions(store, problems);
 }
 
 void ValidateFieldViews(const cfg::BrokerConfig& config,

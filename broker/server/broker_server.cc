@@ -14,9 +14,11 @@
 #include "broker/acks/ack_token.h"
 #include "broker/acks/recorder_ack_sink.h"
 #include "broker/common/thread_scheduler.h"
+#include "broker/config/postgres_options.h"
 #include "broker/dispatch/adapter_health_board.h"
 #include "broker/dispatch/delivery_guard.h"
 #include "broker/feed/feed_appender.h"
+#include "broker/feed/feed_head_watcher.h"
 #include "broker/feed/feed_hub.h"
 #include "broker/feed/feed_placement.h"
 #include "broker/feed/feed_service.h"
@@ -61,6 +63,14 @@
 namespace hart {
 namespace {
 
+// How long a leader's lease lasts without renewal. The dispatch loop's
+// maintenance renews it at least every second; a leader that stops (killed,
+// paused, cut off) is replaced this long after its last renewal.
+constexpr absl::Duration kLeaderLease = absl::Seconds(15);
+// How often a replica on a shared store looks for feed appends other
+// replicas committed (the bound on their delivery latency to its
+// subscribers until wake-ups travel by LISTEN/NOTIFY).
+constexpr absl::Duration kFeedWatchInterval = absl::Milliseconds(200);
 
 // Every part of a running broker. Its members are declared in dependency
 // order, so destroying it is the shutdown: the gRPC server stops first, the
@@ -86,6 +96,11 @@ class BrokerParts final {
     store_options.data_dir = options_.data_dir;
     store_options.broker_id = config.store().broker_id();
     store_options.keys = keys_.get();
+    if (store_options.backend == "postgres") {
+      auto postgres = ResolvePostgresOptions(config.store().postgres(), options_.key_dir);
+      if (!postgres.ok()) return postgres.status();
+      store_options.postgres = std::move(*postgres);
+    }
     auto store = OpenStore(store_options);
     if (!store.ok()) return store.status();
     opened_store_ = std::move(*store);
@@ -161,7 +176,13 @@ class BrokerParts final {
     dispatch_loop_ = std::make_unique<DispatchLoop>(
         std::vector<DispatchLoop::Pass>{[this] { return timer_runner_->RunOnce(); },
                                         [this] { return dispatcher_->RunOnce(); }},
-        std::vector<DispatchLoop::Pass>{[this, checkpoint_interval]() {
+        std::vector<DispatchLoop::Pass>{[this, checkpoint_interval]() -> absl::StatusOr<size_t> {
+          // Checkpoints are signed once per cluster, by the leader lease's
+          // holder (brokers sharing a PostgreSQL store; SQLite: always).
+          const absl::Time now = clock_.Now();
+          auto leading = store_->TryLead(now, now + kLeaderLease);
+          if (!leading.ok()) return leading.status();
+          if (!*leading) return size_t{0};
           return audit_log_->CheckpointIfDue(checkpoint_interval);
         }},
         *store_, clock_);
@@ -208,6 +229,14 @@ class BrokerParts final {
     feed_options.page_size = config.feed().page_size();
     feed_service_ = std::make_unique<feed::FeedServiceImpl>(
         *store_, *store_executor_, hub_, *views_, *acks_, *authorizer_, clock_, feed_options);
+    if (config.store().backend() == "postgres") {
+      // Other replicas append to the same feeds: their commits reach this
+      // replica's subscribers within one interval. Its own thread, since a
+      // pass blocks on the database.
+      feed_watcher_scheduler_ = std::make_unique<ThreadScheduler>(clock_);
+      feed_watcher_ = std::make_unique<feed::FeedHeadWatcher>(
+          *store_, hub_, clock_, *feed_watcher_scheduler_, kFeedWatchInterval);
+    }
 
     AuditEvent started{clock_.Now(), "broker", "config.loaded", "", "", "",
                        absl::StrCat("policy_version=", config.policy_version(),
@@ -446,6 +475,8 @@ class BrokerParts final {
   std::unique_ptr<AuditServiceImpl> audit_service_;
   std::unique_ptr<OperatorServiceImpl> operator_service_;
   std::unique_ptr<feed::FeedServiceImpl> feed_service_;
+  std::unique_ptr<ThreadScheduler> feed_watcher_scheduler_;
+  std::unique_ptr<feed::FeedHeadWatcher> feed_watcher_;  // postgres only
   std::unique_ptr<AckHttpEndpoint> ack_endpoint_;
   std::unique_ptr<grpc::Server> server_;
   // First of all: no new calls, in-flight ones finish (bounded).

@@ -24,6 +24,7 @@
 #include "broker/ack_store.h"
 #include "broker/audit_store.h"
 #include "broker/feed_store.h"
+#include "broker/leader_store.h"
 #include "broker/outbox_store.h"
 #include "broker/records.h"
 #include "broker/referral_store.h"
@@ -58,6 +59,7 @@ class StoreBackend : public ReferralStore,
                      public TimerStore,
                      public AuditStore,
                      public SupervisorQueries,
+                     public LeaderStore,
                      public WriteStore {
  public:
   ~StoreBackend() override = default;

@@ -4,6 +4,7 @@
 #include "absl/strings/str_join.h"
 #include "broker/common/crypto_random.h"
 #include "broker/store/envelope/envelope_store.h"
+#include "broker/store/postgres/pg_backend.h"
 #include "broker/store/sqlite/sqlite_backend.h"
 #include "broker/store/store_wrapper.h"
 
@@ -27,12 +28,25 @@ class OwningStore final : private StoreParts, public StoreWrapper {
 
 }  // namespace
 
-std::vector<std::string> KnownStoreBackends() { return {"sqlite"}; }
+std::vector<std::string> KnownStoreBackends() { return {"sqlite", "postgres"}; }
 
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(const StoreOpenOptions& options) {
   StoreParts parts;
   if (options.backend == "sqlite") {
     auto backend = SqliteBackend::Open({options.data_dir, options.broker_id});
+    if (!backend.ok()) return backend.status();
+    parts.backend = std::move(*backend);
+  } else if (options.backend == "postgres") {
+    if (options.keys == nullptr) {
+      return absl::InvalidArgumentError("the PostgreSQL store needs the key-encryption keys");
+    }
+    PostgresBackendOptions pg;
+    pg.connect.conninfo = options.postgres.conninfo;
+    pg.connect.password = options.postgres.password;
+    pg.connect.statement_timeout = options.postgres.statement_timeout;
+    pg.pool_size = options.postgres.pool_size;
+    pg.broker_id = options.broker_id;
+    auto backend = PostgresBackend::Open(std::move(pg));
     if (!backend.ok()) return backend.status();
     parts.backend = std::move(*backend);
   } else {

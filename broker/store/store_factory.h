@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "broker/crypto/key_ring.h"
 #include "broker/store.h"
+#include "broker/store/postgres_store_options.h"
 
 namespace hart {
 
@@ -18,12 +19,15 @@ struct StoreOpenOptions {
   std::string backend = "sqlite";
   // sqlite: the data directory (created if missing; one process at a time).
   std::string data_dir;
+  // postgres: how to reach the database (several brokers may share it,
+  // each with its own broker_id).
+  PostgresStoreOptions postgres;
   // Recorded on this broker's claims; its own earlier claims are the only
   // ones ReleaseClaims gives back. Default: "broker".
   std::string broker_id = "broker";
-  // Key-encryption keys; must outlive the store. Unset: a key directory
-  // "<data_dir>.keys" beside the data directory, created if empty (tests,
-  // tools on a copy of the data).
+  // Key-encryption keys; must outlive the store. Unset (sqlite only): a key
+  // directory "<data_dir>.keys" beside the data directory, created if empty
+  // (tests, tools on a copy of the data).
   crypto::KeyRing* keys = nullptr;
 };
 

@@ -123,6 +123,9 @@ class StoreWrapper : public Store {
   absl::Status AppendCheckpoint(const v1::Checkpoint& checkpoint) override {
     return target_.AppendCheckpoint(checkpoint);
   }
+  absl::StatusOr<bool> TryLead(absl::Time now, absl::Time until) override {
+    return target_.TryLead(now, until);
+  }
   absl::StatusOr<std::vector<v1::Checkpoint>> ListCheckpoints() override {
     return target_.ListCheckpoints();
   }

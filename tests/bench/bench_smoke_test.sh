@@ -4,12 +4,13 @@
 # starts itself. Passes when every request succeeded, every feed delivery of
 # every receipt arrived and every acknowledgement was taken. Timings are not
 # asserted (benchmarks measure them; this only proves the bench still runs).
-# Usage: bench_smoke_test.sh HART_BENCH_BINARY
+# Usage: bench_smoke_test.sh HART_BENCH_BINARY [more hart-bench flags]
 set -euo pipefail
 bench=$1
+shift
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-"$bench" fanout --rate 20 --duration 2 --warmup 0 --drain_seconds 60 --channels 1 >"$out"
+"$bench" fanout --rate 20 --duration 2 --warmup 0 --drain_seconds 60 --channels 1 "$@" >"$out"
 summary=$(grep '^{' "$out" | tail -n 1)
 field() { grep -o "\"$1\":[0-9]*" <<<"$summary" | head -n 1 | cut -d: -f2; }
 fail() { echo "bench smoke test: $1"; cat "$out"; exit 1; }

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "absl/strings/str_split.h"
+#include "tests/e2e/e2e_store.h"
 
 namespace hart::testing {
 
@@ -55,8 +56,13 @@ BrokerProcess::BrokerProcess(const std::string& data_dir, const std::string& con
   const std::string port_file = data_dir + ".port";
   std::remove(port_file.c_str());
   const std::string log_file = data_dir + ".log";
-  const std::string config =
-      config_path.empty() ? SourcePath("deploy/config/connecticut.yaml") : config_path;
+  auto store_config = ConfigForE2eStore(
+      config_path.empty() ? SourcePath("deploy/config/connecticut.yaml") : config_path, data_dir);
+  if (!store_config.ok()) {
+    ADD_FAILURE() << "cannot set up the broker's store: " << store_config.status();
+    return;
+  }
+  const std::string config = *store_config;
   // The secrets the config's push adapters name (webhook HMAC key, NCMEC
   // credentials, file drop signing key); the script keeps what exists.
   const std::string key_dir = data_dir + ".keys";

@@ -1,6 +1,7 @@
 // The broker's durable state, as the core sees it: referrals, their
 // deliveries (the outbox), the agencies' feeds, acknowledgements, timers and
-// escalations, the audit log, supervisor queries and key rotation. Each role
+// escalations, the audit log, supervisor queries, key rotation and the
+// leader lease. Each role
 // has its own interface so a reader (and a component) holds only what it
 // needs; Store is all of them, as the composition root wires it.
 //
@@ -23,6 +24,7 @@
 #include "broker/audit_store.h"
 #include "broker/feed_store.h"
 #include "broker/key_store.h"
+#include "broker/leader_store.h"
 #include "broker/outbox_store.h"
 #include "broker/referral_store.h"
 #include "broker/supervisor_queries.h"
@@ -39,6 +41,7 @@ class Store : public ReferralStore,
               public AuditStore,
               public SupervisorQueries,
               public KeyStore,
+              public LeaderStore,
               public WriteStore {
  public:
   ~Store() override = default;

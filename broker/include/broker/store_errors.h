@@ -2,7 +2,8 @@
 // method (broker/include/broker/store.h) returns it, what the caller does
 // about it, and which call returns which. Every backend keeps to it; the
 // SQLite backend maps its result codes onto it in
-// broker/store/sqlite/sqlite_db.cc.
+// broker/store/sqlite/sqlite_db.cc, the PostgreSQL backend its SQLSTATEs in
+// broker/store/postgres/pg_conn.cc.
 //
 // The codes
 //   NOT_FOUND           an id the caller named is unknown. Nothing changed.

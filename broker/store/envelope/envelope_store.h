@@ -80,6 +80,9 @@ class EnvelopeStore final : public Store {
                                                               uint64_t index) override;
   absl::Status AppendCheckpoint(const v1::Checkpoint& checkpoint) override;
   absl::StatusOr<std::vector<v1::Checkpoint>> ListCheckpoints() override;
+  absl::StatusOr<bool> TryLead(absl::Time now, absl::Time until) override {
+    return backend_.TryLead(now, until);
+  }
   // --- SupervisorQueries ---
   absl::StatusOr<std::vector<ReferralSummaryRecord>> ListReferrals(
       const ReferralQuery& query) override;

@@ -98,6 +98,8 @@ class SqliteBackend final : public StoreBackend {
                                                                    size_t limit) override;
   absl::StatusOr<size_t> ReplaceDataKeys(std::span<const DataKeyRewrap> rewraps) override;
   absl::Status SealLegacyIntakes(LegacyIntakeSealer& sealer) override;
+  // --- LeaderStore: one broker per data directory (flock) leads alone ---
+  absl::StatusOr<bool> TryLead(absl::Time, absl::Time) override { return true; }
 
  private:
   SqliteBackend(SqliteBackendOptions options, std::unique_ptr<sqlite::SqliteConnections> db,

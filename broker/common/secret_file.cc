@@ -1,4 +1,4 @@
-#include "adapters/common/secret_file.h"
+#include "broker/common/secret_file.h"
 
 #include <sys/stat.h>
 
@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace hart::adapters {
+namespace hart {
 
 absl::StatusOr<std::string> ReadSecretFile(const std::string& path) {
   struct stat info {};
@@ -30,4 +30,4 @@ absl::StatusOr<std::string> ReadSecretFile(const std::string& path) {
   return secret;
 }
 
-}  // namespace hart::adapters
+}  // namespace hart

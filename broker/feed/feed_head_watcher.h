@@ -1,0 +1,83 @@
+// Brings appends committed by other replicas (sharing the database) to this
+// replica's subscribers within one interval: only this replica's own
+// commits are published on its hub (PublishHeads), so every `interval` the
+// watcher reads FeedHead for each agency that has a listener here and
+// publishes the head if it grew past what the hub already announced.
+//
+// To tell its own replica's announcements from growth it must report, it
+// listens on the hub itself (for the agencies it follows) and remembers the
+// highest head published per agency; it stops following an agency once its
+// own listener is the only one left. A head it never saw announced is
+// published once when first read (a harmless extra wake: a subscriber that
+// arrived while another replica appended must not miss that append).
+//
+// Threads: passes, store reads included, run on the scheduler's thread and
+// block on the store. Give it a ThreadScheduler of its own (one thread, idle
+// between passes), not the server's shared one: that one runs the delivery
+// guards' watchdogs, which must stay short. (Not the store executor either:
+// its bounded queue serves clients, and hart_feed does not link it.) The
+// next pass is scheduled when one ends, so passes never overlap or pile up.
+//
+// Store errors are logged (agency id and status code only) and the read is
+// retried on the next pass; UNAVAILABLE ends the pass early, since the
+// other agencies' reads would only wait for the same unreachable store.
+//
+// Thread safety: the hub may publish from any thread meanwhile. The
+// destructor cancels the pending pass, waits for a running one to finish (a
+// store read in progress included) and stops listening: when it returns,
+// nothing of the watcher runs. It must not be called from a pass.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "broker/clock.h"
+#include "broker/common/callback_gate.h"
+#include "broker/feed/feed_hub.h"
+#include "broker/feed_store.h"
+#include "broker/scheduler.h"
+
+namespace hart::feed {
+
+class FeedHeadWatcher {
+ public:
+  // Everything passed must outlive the watcher; `interval` > 0. The first
+  // pass runs one interval after construction.
+  FeedHeadWatcher(FeedStore& store, FeedHub& hub, const Clock& clock, Scheduler& scheduler,
+                  absl::Duration interval);
+  ~FeedHeadWatcher();
+  FeedHeadWatcher(const FeedHeadWatcher&) = delete;
+  FeedHeadWatcher& operator=(const FeedHeadWatcher&) = delete;
+
+ private:
+  void ScheduleNext();
+  void Pass();
+  // Starts or stops following agencies to match the hub's other listeners.
+  void Follow(const std::map<std::string, size_t>& listeners);
+  void OnPublished(const std::string& agency, uint64_t head);
+  void ReadFailed(const std::string& agency, const absl::Status& status);
+
+  FeedStore& store_;
+  FeedHub& hub_;
+  const Clock& clock_;
+  Scheduler& scheduler_;
+  const absl::Duration interval_;
+  // Captured by the scheduled pass, which may outlive the watcher (dropped
+  // or not) and then finds the gate closed.
+  const std::shared_ptr<CallbackGate> gate_ = std::make_shared<CallbackGate>();
+
+  // Touched by one pass at a time, then by the destructor (after the gate).
+  std::map<std::string, FeedHub::Token> following_;
+  bool failing_ = false;  // the last read failed: warn once per outage
+
+  absl::Mutex mu_;  // taken inside the hub's lock (OnPublished): never call the hub with it
+  std::map<std::string, uint64_t> known_ ABSL_GUARDED_BY(mu_);  // highest head published
+  uint64_t next_pass_ ABSL_GUARDED_BY(mu_) = 0;                 // the scheduler's id
+};
+
+}  // namespace hart::feed

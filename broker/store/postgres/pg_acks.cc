@@ -1,0 +1,67 @@
+// PostgresBackend: acknowledgements (compare-and-set on the delivery state).
+#include "absl/strings/str_cat.h"
+#include "broker/common/status_macros.h"
+#include "broker/common/time_util.h"
+#include "broker/store/postgres/pg_rows.h"
+#include "broker/store/postgres/pg_transaction.h"
+
+namespace hart {
+
+absl::StatusOr<uint64_t> PostgresBackend::WriteAck(pg::PgWrite& w, const AckWrite& write) {
+  const absl::Time at = FromProtoTime(write.ack.recorded_at());
+  const bool delivered = write.new_state == v1::DELIVERED ||
+                         write.new_state == v1::ACKNOWLEDGED || write.new_state == v1::DECLINED;
+  const bool business = write.new_state == v1::ACKNOWLEDGED || write.new_state == v1::DECLINED;
+  // The compare-and-set. A claim another replica holds on the row right now
+  // makes it wait for that commit and re-check the state against it.
+  HART_ASSIGN_OR_RETURN(update, w.conn.Query(
+      "UPDATE deliveries SET state = $1, lease_until = NULL, "
+      "delivered_at = CASE WHEN $2 <> 0 THEN COALESCE(delivered_at, $3) ELSE delivered_at END, "
+      "acknowledged_at = CASE WHEN $4 <> 0 THEN $3 ELSE acknowledged_at END "
+      "WHERE delivery_id = $5 AND state = $6",
+      pg::PgParams().Int(write.new_state).Int(delivered ? 1 : 0).Micros(at)
+          .Int(business ? 1 : 0).Text(write.delivery_id).Int(write.expected_state)));
+  // Nothing written so far and no statement failed: the transaction stays
+  // usable for the rest of an ApplyAcks batch.
+  if (update.affected() != 1) {
+    HART_ASSIGN_OR_RETURN(known, pg::DeliveryExists(w.conn, write.delivery_id));
+    if (!known) return absl::NotFoundError(absl::StrCat("no delivery ", write.delivery_id));
+    return absl::AbortedError("delivery changed state concurrently; retry");
+  }
+  HART_RETURN_IF_ERROR(w.conn.Query(
+      "INSERT INTO acks (delivery_id, kind, note, actor, recorded_at) "
+      "VALUES ($1, $2, $3, $4, $5)",
+      pg::PgParams().Text(write.delivery_id).Int(write.ack.kind()).Bytes(write.sealed_note)
+          .Text(write.ack.actor()).Micros(at)).status());
+  if (write.stop_ladder) HART_RETURN_IF_ERROR(pg::StopLadder(w.conn, write.delivery_id, at));
+  if (write.ladder) HART_RETURN_IF_ERROR(pg::TriggerLadder(w.conn, write.delivery_id, *write.ladder));
+  return AppendLeaf(w, write.audit);
+}
+
+absl::StatusOr<uint64_t> PostgresBackend::ApplyAck(const AckWrite& write) {
+  auto results = ApplyAcks({&write, 1});
+  if (!results.ok()) return results.status();
+  return (*results)[0];
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<uint64_t>>> PostgresBackend::ApplyAcks(
+    std::span<const AckWrite> writes) {
+  std::vector<absl::StatusOr<uint64_t>> results;
+  absl::Status status = InWriteTransaction([&](pg::PgWrite& w) -> absl::Status {
+    results.clear();
+    for (const AckWrite& write : writes) {
+      auto index = WriteAck(w, write);
+      // A lost compare-and-set or an unknown delivery wrote nothing: it
+      // concerns that item only.
+      if (!index.ok() && !absl::IsAborted(index.status()) && !absl::IsNotFound(index.status())) {
+        return index.status();
+      }
+      results.push_back(std::move(index));
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return results;
+}
+
+}  // namespace hart

@@ -1,0 +1,28 @@
+// The rows the audit tree needs, on a PostgreSQL connection inside its open
+// write transaction (audit_events, audit_subtrees, audit_tree).
+#pragma once
+
+#include "broker/audit/audit_tree_writer.h"
+#include "broker/store/postgres/pg_conn.h"
+
+namespace hart::pg {
+
+class PgAuditRows final : public audit::AuditTreeRows {
+ public:
+  explicit PgAuditRows(PgConn& conn) : conn_(conn) {}
+  absl::Status InsertLeaf(uint64_t index, const AuditEvent& event,
+                          const std::string& leaf_hash) override;
+  absl::Status PutSubtree(uint32_t height, uint64_t index, const std::string& hash) override;
+  absl::Status SaveTreeState(uint64_t size, const std::string& compact_range) override;
+
+ private:
+  PgConn& conn_;
+};
+
+// Locks the audit_tree row for the rest of the open transaction and returns
+// the tree's state. DATA_LOSS if it does not parse.
+absl::StatusOr<audit::CompactRange> LockTreeState(PgConn& conn);
+// The tree's committed state, without locking (for the head).
+absl::StatusOr<audit::CompactRange> ReadTreeState(PgConn& conn);
+
+}  // namespace hart::pg

@@ -1,0 +1,241 @@
+#include "broker/store/postgres/pg_conn.h"
+
+#include <charconv>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "broker/store_errors.h"
+
+namespace hart::pg {
+namespace {
+
+constexpr char kBackend[] = "postgres";
+// Type OIDs of the parameters we send (pg_type.h).
+constexpr Oid kInt8Oid = 20;
+constexpr Oid kTextOid = 25;
+constexpr Oid kByteaOid = 17;
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string Field(const PGresult* result, int field) {
+  const char* value = result ? PQresultErrorField(result, field) : nullptr;
+  return value ? value : "";
+}
+
+}  // namespace
+
+PgParams& PgParams::Int(int64_t v) {
+  values_.emplace_back(std::to_string(v));
+  types_.push_back(kInt8Oid);
+  formats_.push_back(0);
+  return *this;
+}
+
+PgParams& PgParams::Text(std::string v) {
+  values_.emplace_back(std::move(v));
+  types_.push_back(kTextOid);
+  formats_.push_back(0);
+  return *this;
+}
+
+PgParams& PgParams::Bytes(std::string v) {
+  values_.emplace_back(std::move(v));
+  types_.push_back(kByteaOid);
+  formats_.push_back(1);
+  return *this;
+}
+
+PgParams& PgParams::Null() {
+  values_.emplace_back(std::nullopt);
+  // Unspecified: the server infers the type from the statement.
+  types_.push_back(0);
+  formats_.push_back(0);
+  return *this;
+}
+
+std::vector<const char*> PgParams::ValuePointers() const {
+  std::vector<const char*> out;
+  out.reserve(values_.size());
+  for (const auto& v : values_) out.push_back(v ? v->data() : nullptr);
+  return out;
+}
+
+std::vector<int> PgParams::Lengths() const {
+  std::vector<int> out;
+  out.reserve(values_.size());
+  for (const auto& v : values_) out.push_back(v ? static_cast<int>(v->size()) : 0);
+  return out;
+}
+
+std::vector<int> PgParams::Formats() const { return formats_; }
+
+int64_t PgResult::affected() const {
+  const char* n = PQcmdTuples(result_.get());
+  int64_t value = 0;
+  if (n != nullptr) std::from_chars(n, n + std::char_traits<char>::length(n), value);
+  return value;
+}
+
+int64_t PgResult::Int(int row, int col) const {
+  const char* text = PQgetvalue(result_.get(), row, col);
+  const int length = PQgetlength(result_.get(), row, col);
+  int64_t value = 0;
+  std::from_chars(text, text + length, value);
+  return value;
+}
+
+bool PgResult::Bool(int row, int col) const {
+  const char* text = PQgetvalue(result_.get(), row, col);
+  return text != nullptr && text[0] == 't';
+}
+
+std::string PgResult::Text(int row, int col) const {
+  return std::string(PQgetvalue(result_.get(), row, col),
+                     static_cast<size_t>(PQgetlength(result_.get(), row, col)));
+}
+
+std::string PgResult::Bytes(int row, int col) const {
+  absl::string_view text(PQgetvalue(result_.get(), row, col),
+                         static_cast<size_t>(PQgetlength(result_.get(), row, col)));
+  // bytea_output = hex (the default since PostgreSQL 9.0): "\x" + 2 digits per byte.
+  if (text.size() < 2 || text[0] != '\\' || text[1] != 'x') return std::string(text);
+  std::string out;
+  out.reserve((text.size() - 2) / 2);
+  for (size_t i = 2; i + 1 < text.size(); i += 2) {
+    const int hi = HexValue(text[i]);
+    const int lo = HexValue(text[i + 1]);
+    if (hi < 0 || lo < 0) break;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
+PgConn::~PgConn() { PQfinish(conn_); }
+
+absl::StatusOr<std::unique_ptr<PgConn>> PgConn::Connect(const PgConnectOptions& options) {
+  std::vector<const char*> keys = {"dbname", "connect_timeout", "application_name"};
+  const std::string timeout =
+      std::to_string(std::max<int64_t>(1, absl::ToInt64Seconds(options.connect_timeout)));
+  // dbname is expanded as a full conninfo string (expand_dbname below).
+  std::vector<const char*> values = {options.conninfo.c_str(), timeout.c_str(), "hart-broker"};
+  if (!options.password.empty()) {
+    keys.push_back("password");
+    values.push_back(options.password.c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  PGconn* conn = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
+  if (conn == nullptr) return absl::ResourceExhaustedError("postgres: out of memory");
+  std::unique_ptr<PgConn> pg(new PgConn(conn));
+  if (PQstatus(conn) != CONNECTION_OK) return PgError(conn, nullptr, "connect");
+  // Times are integers and text is UTF-8: nothing depends on the server's
+  // time zone or locale; the timeout bounds every statement.
+  auto status = pg->Exec(absl::StrCat(
+      "SET statement_timeout = ", absl::ToInt64Milliseconds(options.statement_timeout),
+      "; SET client_encoding = 'UTF8'; SET bytea_output = 'hex'"
+      // NOTICEs ("relation already exists, skipping") are not for the log.
+      "; SET client_min_messages = 'warning'"));
+  if (!status.ok()) return status;
+  return pg;
+}
+
+absl::Status PgConn::Exec(const std::string& sql) {
+  PgResult result(PQexec(conn_, sql.c_str()));
+  const ExecStatusType status = PQresultStatus(result.raw());
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return absl::OkStatus();
+  return PgError(conn_, result.raw(), "exec");
+}
+
+absl::StatusOr<std::string> PgConn::PreparedName(const std::string& sql,
+                                                 const PgParams& params) {
+  auto it = prepared_.find(sql);
+  if (it != prepared_.end()) return it->second;
+  std::string name = absl::StrCat("s", prepared_.size() + 1);
+  PgResult result(PQprepare(conn_, name.c_str(), sql.c_str(), params.size(),
+                            params.types().data()));
+  if (PQresultStatus(result.raw()) != PGRES_COMMAND_OK) {
+    return PgError(conn_, result.raw(), "prepare");
+  }
+  prepared_.emplace(sql, name);
+  return name;
+}
+
+absl::StatusOr<PgResult> PgConn::Query(const std::string& sql, const PgParams& params) {
+  auto name = PreparedName(sql, params);
+  if (!name.ok()) return name.status();
+  const std::vector<const char*> values = params.ValuePointers();
+  const std::vector<int> lengths = params.Lengths();
+  const std::vector<int> formats = params.Formats();
+  PgResult result(PQexecPrepared(conn_, name->c_str(), params.size(), values.data(),
+                                 lengths.data(), formats.data(), /*resultFormat=*/0));
+  const ExecStatusType status = PQresultStatus(result.raw());
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
+  return PgError(conn_, result.raw(), "query");
+}
+
+bool PgConn::broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+
+bool PgConn::in_transaction() const {
+  const PGTransactionStatusType status = PQtransactionStatus(conn_);
+  return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
+}
+
+absl::StatusCode StatusCodeForSqlState(const std::string& sqlstate) {
+  if (sqlstate == "23505") return absl::StatusCode::kAlreadyExists;  // unique_violation
+  const std::string cls = sqlstate.substr(0, 2);
+  // Serialization failures and deadlocks: the whole transaction rolled back
+  // and may simply run again; to the contract that is a transient failure,
+  // not a lost compare-and-set of one item.
+  if (cls == "40") return absl::StatusCode::kUnavailable;
+  // Connection exceptions, operator intervention (admin shutdown,
+  // pg_terminate_backend, statement timeout), cannot connect now.
+  if (cls == "08" || cls == "57") return absl::StatusCode::kUnavailable;
+  if (sqlstate == "53100") return absl::StatusCode::kResourceExhausted;  // disk_full
+  if (cls == "53") return absl::StatusCode::kUnavailable;  // out of memory, too many connections
+  if (cls == "58") return absl::StatusCode::kUnavailable;  // I/O error
+  if (sqlstate == "XX001" || sqlstate == "XX002") return absl::StatusCode::kDataLoss;
+  if (cls == "25") return absl::StatusCode::kInternal;  // invalid transaction state: a bug
+  // NOT NULL, CHECK, FOREIGN KEY violations, syntax errors: the broker wrote
+  // something malformed.
+  return absl::StatusCode::kInternal;
+}
+
+absl::Status PgError(PGconn* conn, const PGresult* result, const std::string& what) {
+  const std::string sqlstate = Field(result, PG_DIAG_SQLSTATE);
+  if (sqlstate.empty()) {
+    // No server answer: the connection failed or broke (libpq's message names
+    // the host, the port or the authentication step, never a value).
+    std::string message = conn ? PQerrorMessage(conn) : "no connection";
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+      message.pop_back();
+    }
+    return BackendError(absl::StatusCode::kUnavailable,
+                        absl::StrCat("postgres ", what, ": ", message), kBackend);
+  }
+  std::string where;
+  for (const auto& [label, field] :
+       {std::pair{"table", PG_DIAG_TABLE_NAME}, std::pair{"column", PG_DIAG_COLUMN_NAME},
+        std::pair{"constraint", PG_DIAG_CONSTRAINT_NAME}}) {
+    const std::string value = Field(result, field);
+    if (!value.empty()) absl::StrAppend(&where, " ", label, " ", value);
+  }
+  // The primary message only for classes whose messages never quote a
+  // value (syntax and undefined objects, connections, resources, operator
+  // intervention, system errors, transaction rollback, internal errors).
+  const std::string cls = sqlstate.substr(0, 2);
+  std::string primary;
+  if (cls == "42" || cls == "08" || cls == "53" || cls == "57" || cls == "58" || cls == "40" ||
+      cls == "XX") {
+    primary = absl::StrCat(": ", Field(result, PG_DIAG_MESSAGE_PRIMARY));
+  }
+  return BackendError(
+      StatusCodeForSqlState(sqlstate),
+      absl::StrCat("postgres ", what, ": SQLSTATE ", sqlstate, where, primary), kBackend);
+}
+
+}  // namespace hart::pg

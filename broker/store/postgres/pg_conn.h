@@ -1,0 +1,136 @@
+// Thin RAII helpers over libpq: one connection with a prepared-statement
+// cache, typed parameters, and a result reader. Errors become absl::Status
+// following the store's error contract (broker/include/broker/store_errors.h)
+// by SQLSTATE; their text names the SQLSTATE, table, column and constraint
+// only, never a value (PostgreSQL's DETAIL and some primary messages quote
+// values, which may be case ids).
+//
+// Parameters travel in binary for bytes (no escaping) and in text for
+// numbers and strings; results come back in text (bytea as hex).
+//
+// Thread safety: a PgConn is used by one thread at a time (the pool hands
+// each out to one holder).
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace hart::pg {
+
+// Bound values of one statement, $1 first.
+class PgParams {
+ public:
+  PgParams& Int(int64_t v);
+  PgParams& Text(std::string v);
+  PgParams& Bytes(std::string v);
+  PgParams& Null();
+  PgParams& OptInt(std::optional<int64_t> v) { return v ? Int(*v) : Null(); }
+  // absl::Time as microseconds since the epoch (the schema's time type).
+  PgParams& Micros(absl::Time t) { return Int(absl::ToUnixMicros(t)); }
+  PgParams& OptMicros(std::optional<absl::Time> t) {
+    return t ? Micros(*t) : Null();
+  }
+
+  int size() const { return static_cast<int>(values_.size()); }
+  const std::vector<Oid>& types() const { return types_; }
+  // Pointers into this object: valid while it lives and is not changed.
+  std::vector<const char*> ValuePointers() const;
+  std::vector<int> Lengths() const;
+  std::vector<int> Formats() const;
+
+ private:
+  std::vector<std::optional<std::string>> values_;
+  std::vector<Oid> types_;
+  std::vector<int> formats_;
+};
+
+// A statement's rows (text format).
+class PgResult {
+ public:
+  explicit PgResult(PGresult* result) : result_(result, &PQclear) {}
+
+  int rows() const { return PQntuples(result_.get()); }
+  // Rows an INSERT, UPDATE or DELETE changed.
+  int64_t affected() const;
+  bool IsNull(int row, int col) const { return PQgetisnull(result_.get(), row, col) != 0; }
+  int64_t Int(int row, int col) const;
+  std::optional<int64_t> OptInt(int row, int col) const {
+    if (IsNull(row, col)) return std::nullopt;
+    return Int(row, col);
+  }
+  std::optional<absl::Time> OptTime(int row, int col) const {
+    if (IsNull(row, col)) return std::nullopt;
+    return absl::FromUnixMicros(Int(row, col));
+  }
+  absl::Time Time(int row, int col) const { return absl::FromUnixMicros(Int(row, col)); }
+  bool Bool(int row, int col) const;
+  std::string Text(int row, int col) const;
+  // A bytea column, decoded from PostgreSQL's hex output.
+  std::string Bytes(int row, int col) const;
+  const PGresult* raw() const { return result_.get(); }
+
+ private:
+  std::unique_ptr<PGresult, void (*)(PGresult*)> result_;
+};
+
+struct PgConnectOptions {
+  // libpq conninfo without the password ("host=... port=... dbname=...").
+  std::string conninfo;
+  // Empty: none (trust, peer or a ~/.pgpass the operator manages).
+  std::string password;
+  // Every statement of this connection is cancelled after this long (0:
+  // none), so a stuck database answers UNAVAILABLE instead of hanging.
+  absl::Duration statement_timeout = absl::Seconds(30);
+  // How long a connection attempt may take.
+  absl::Duration connect_timeout = absl::Seconds(10);
+};
+
+class PgConn {
+ public:
+  ~PgConn();
+  PgConn(const PgConn&) = delete;
+  PgConn& operator=(const PgConn&) = delete;
+
+  // UNAVAILABLE (with libpq's reason: host, port, authentication) if the
+  // server cannot be reached.
+  static absl::StatusOr<std::unique_ptr<PgConn>> Connect(const PgConnectOptions& options);
+
+  // Runs one or more statements without parameters (DDL, BEGIN, COMMIT).
+  absl::Status Exec(const std::string& sql);
+  // Runs `sql` as a cached prepared statement with `params`.
+  absl::StatusOr<PgResult> Query(const std::string& sql, const PgParams& params = {});
+
+  // The connection broke (server restart, pg_terminate_backend, network):
+  // the pool drops it instead of handing it out again.
+  bool broken() const;
+  // Whether a transaction is open (or failed and awaiting ROLLBACK).
+  bool in_transaction() const;
+  PGconn* raw() const { return conn_; }
+
+ private:
+  explicit PgConn(PGconn* conn) : conn_(conn) {}
+  absl::StatusOr<std::string> PreparedName(const std::string& sql, const PgParams& params);
+
+  PGconn* conn_;
+  std::map<std::string, std::string> prepared_;  // sql -> statement name
+};
+
+// The store's error code for a SQLSTATE (e.g. "23505").
+absl::StatusCode StatusCodeForSqlState(const std::string& sqlstate);
+
+// The status for a failed statement result, or for the connection's last
+// error when `result` is null: StatusCodeForSqlState (UNAVAILABLE when the
+// connection is gone), marked as backend text (BackendError).
+absl::Status PgError(PGconn* conn, const PGresult* result, const std::string& what);
+
+}  // namespace hart::pg

@@ -1,0 +1,183 @@
+// PostgresBackend: the outbox — claims with owner and fencing value, outcomes,
+// redelivery and the next due time.
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "broker/common/status_macros.h"
+#include "broker/store/postgres/pg_rows.h"
+#include "broker/store/postgres/pg_transaction.h"
+
+namespace hart {
+namespace {
+
+// A LIMIT value: PostgreSQL rejects a negative one where SQLite reads it as
+// "no limit", so a huge size_t must not wrap.
+int64_t LimitParam(size_t limit) {
+  return static_cast<int64_t>(
+      std::min<size_t>(limit, static_cast<size_t>(std::numeric_limits<int64_t>::max())));
+}
+
+// The deliveries a claim statement returned, each with the key its claim
+// query ordered by. RETURNING has no order, so the query's is restored here
+// (delivery_id breaks ties, which SQLite left to rowid order).
+std::vector<DeliveryRecord> InClaimOrder(const pg::PgResult& rows, int key_col) {
+  std::vector<std::pair<int64_t, DeliveryRecord>> keyed;
+  keyed.reserve(rows.rows());
+  for (int r = 0; r < rows.rows(); ++r) {
+    keyed.emplace_back(rows.Int(r, key_col), pg::ReadDelivery(rows, r));
+  }
+  std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
+    if (a.first != b.first) return a.first < b.first;
+    return a.second.delivery_id < b.second.delivery_id;
+  });
+  std::vector<DeliveryRecord> out;
+  out.reserve(keyed.size());
+  for (auto& [key, d] : keyed) out.push_back(std::move(d));
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<DeliveryRecord>> PostgresBackend::ClaimDueDeliveries(
+    absl::Time now, absl::Time lease_until, size_t limit) {
+  std::vector<DeliveryRecord> claimed;
+  absl::Status status = InClaimTransaction([&](pg::PgConn& conn) -> absl::Status {
+    claimed.clear();
+    // Literals, not parameters, so the partial indexes deliveries_due and
+    // deliveries_unsent_claims match under a generic plan too.
+    static_assert(v1::PENDING == 1 && v1::IN_FLIGHT == 2, "literals in the queries below");
+    // Two statements, each on its own index: due retries and first attempts,
+    // then claims (anyone's) whose lease expired before they were handed off.
+    // SKIP LOCKED: rows another replica is claiming right now are theirs; the
+    // row lock re-checks the due condition on the newest committed version.
+    HART_ASSIGN_OR_RETURN(due, conn.Query(absl::StrCat(
+        "WITH c (id) AS (SELECT delivery_id FROM deliveries WHERE state = 1 "
+        "AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
+        "UPDATE deliveries d SET state = 2, attempts = d.attempts + 1, last_attempt_at = $1, "
+        "lease_until = $3, claim_owner = $4 FROM c WHERE d.delivery_id = c.id "
+        "RETURNING ", pg::kDeliveryColumns, ", d.next_attempt_at"),
+        pg::PgParams().Micros(now).Int(LimitParam(limit)).Micros(lease_until)
+            .Text(options_.broker_id)));
+    claimed = InClaimOrder(due, pg::kDeliveryColumnCount);
+    if (claimed.size() < limit) {
+      // SQLite selected both sets before updating either; here the first
+      // statement's claims are already visible, and with a lease that ends
+      // by `now` they would match again. `last_attempt_at = now` marks them.
+      HART_ASSIGN_OR_RETURN(expired, conn.Query(absl::StrCat(
+          "WITH c (id, expired_at) AS (SELECT delivery_id, lease_until FROM deliveries "
+          "WHERE state = 2 AND transport_ref = '' AND lease_until <= $1 "
+          "AND last_attempt_at IS DISTINCT FROM $1 "
+          "ORDER BY lease_until LIMIT $2 FOR UPDATE SKIP LOCKED) "
+          "UPDATE deliveries d SET state = 2, attempts = d.attempts + 1, last_attempt_at = $1, "
+          "lease_until = $3, claim_owner = $4 FROM c WHERE d.delivery_id = c.id "
+          "RETURNING ", pg::kDeliveryColumns, ", c.expired_at"),
+          pg::PgParams().Micros(now).Int(LimitParam(limit - claimed.size()))
+              .Micros(lease_until).Text(options_.broker_id)));
+      for (auto& d : InClaimOrder(expired, pg::kDeliveryColumnCount)) {
+        claimed.push_back(std::move(d));
+      }
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return claimed;
+}
+
+absl::Status PostgresBackend::ReleaseClaims(absl::Time now) {
+  // A write transaction although no audit event is written: it touches
+  // deliveries and then timers, the order other writers need not follow, so
+  // it runs under the writers' lock rather than risk a deadlock with them.
+  // Another replica's claim in progress on one of these rows makes it wait,
+  // then skip the row (claim_owner is no longer ours).
+  return InWriteTransaction([&](pg::PgWrite& w) -> absl::Status {
+    HART_RETURN_IF_ERROR(w.conn.Query(
+        "UPDATE deliveries SET state = $1, lease_until = NULL, next_attempt_at = $2 "
+        "WHERE state = $3 AND transport_ref = '' AND claim_owner = $4",
+        pg::PgParams().Int(v1::PENDING).Micros(now).Int(v1::IN_FLIGHT)
+            .Text(options_.broker_id)).status());
+    return w.conn.Query(
+        "UPDATE timers SET lease_until = NULL WHERE state = $1 AND lease_until IS NOT NULL "
+        "AND claim_owner = $2",
+        pg::PgParams().Int(pg::kTimerPending).Text(options_.broker_id)).status();
+  });
+}
+
+absl::StatusOr<std::optional<absl::Time>> PostgresBackend::NextDueTime() {
+  static_assert(v1::PENDING == 1 && v1::IN_FLIGHT == 2 && pg::kTimerPending == 0,
+                "literals in the query below (they let the partial indexes match)");
+  HART_ASSIGN_OR_RETURN(lease, pool_->Acquire());
+  HART_ASSIGN_OR_RETURN(row, lease.conn().Query(
+      "SELECT MIN(t) FROM ("
+      " SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE state = 1"
+      " UNION ALL"
+      " SELECT MIN(lease_until) AS t FROM deliveries WHERE state = 2 AND transport_ref = ''"
+      " UNION ALL"
+      " SELECT MIN(due_at) AS t FROM timers WHERE state = 0 AND lease_until IS NULL"
+      " UNION ALL"
+      " SELECT MIN(lease_until) AS t FROM timers WHERE state = 0 AND lease_until IS NOT NULL"
+      ") AS due"));
+  if (row.rows() == 0 || row.IsNull(0, 0)) return std::optional<absl::Time>();
+  return std::optional<absl::Time>(row.Time(0, 0));
+}
+
+absl::Status PostgresBackend::RecordOutcomes(std::span<const DeliveryOutcome> outcomes) {
+  return InWriteTransaction([&](pg::PgWrite& w) -> absl::Status {
+    for (const DeliveryOutcome& o : outcomes) {
+      // Applied only to the claim it answers: same state and fencing value.
+      // If another replica is claiming the row right now, this waits for its
+      // commit and re-checks against the new attempts (then matches nothing).
+      const bool delivered = o.new_state == v1::DELIVERED;
+      HART_ASSIGN_OR_RETURN(update, w.conn.Query(
+          "UPDATE deliveries SET state = $1, next_attempt_at = $2, last_error = $3, "
+          "lease_until = NULL, transport_ref = COALESCE(NULLIF($4, ''), transport_ref), "
+          "delivered_at = CASE WHEN $5 <> 0 THEN $6 ELSE delivered_at END, "
+          "attempts = attempts - $7 "
+          "WHERE delivery_id = $8 AND state = $9 AND attempts = $10",
+          pg::PgParams().Int(o.new_state).Micros(o.next_attempt_at).Text(o.error)
+              .Text(o.transport_ref).Int(delivered ? 1 : 0).Micros(o.at)
+              .Int(o.attempted ? 0 : 1).Text(o.delivery_id).Int(v1::IN_FLIGHT)
+              .Int(o.attempt)));
+      // Acknowledged while the attempt ran, or claimed again since: the
+      // newer state stands and the outcome is history only.
+      if (update.affected() != 1) continue;
+      HART_RETURN_IF_ERROR(AppendLeaf(w, o.audit).status());
+      if (o.ladder) HART_RETURN_IF_ERROR(pg::TriggerLadder(w.conn, o.delivery_id, *o.ladder));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PostgresBackend::ApplyRedelivery(const RedeliveryWrite& r) {
+  return InWriteTransaction([&](pg::PgWrite& w) -> absl::Status {
+    HART_ASSIGN_OR_RETURN(mark, w.conn.Query(
+        "UPDATE deliveries SET redelivered_as = $1 WHERE delivery_id = $2 AND state = $3 "
+        "AND redelivered_as = ''",
+        pg::PgParams().Text(r.new_delivery.delivery_id).Text(r.old_delivery_id)
+            .Int(r.expected_state)));
+    if (mark.affected() != 1) {
+      return absl::AbortedError("the delivery changed or was already redelivered");
+    }
+    HART_RETURN_IF_ERROR(pg::StopLadder(w.conn, r.old_delivery_id, r.new_delivery.created_at));
+    HART_RETURN_IF_ERROR(pg::InsertDelivery(w.conn, r.new_delivery));
+    if (r.ladder) {
+      HART_RETURN_IF_ERROR(pg::InsertTimer(w.conn, *r.ladder, r.new_delivery.created_at));
+    }
+    for (const AuditEvent& e : r.audit) HART_RETURN_IF_ERROR(AppendLeaf(w, e).status());
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<DeliveryRecord> PostgresBackend::GetDelivery(const std::string& delivery_id) {
+  HART_ASSIGN_OR_RETURN(lease, pool_->Acquire());
+  HART_ASSIGN_OR_RETURN(row, lease.conn().Query(
+      absl::StrCat("SELECT ", pg::kDeliveryColumns,
+                   " FROM deliveries d WHERE d.delivery_id = $1"),
+      pg::PgParams().Text(delivery_id)));
+  if (row.rows() == 0) return absl::NotFoundError(absl::StrCat("no delivery ", delivery_id));
+  return pg::ReadDelivery(row, 0);
+}
+
+}  // namespace hart

@@ -1,0 +1,224 @@
+// PostgresBackend: referrals, supplements and sealing.
+#include "absl/strings/str_cat.h"
+#include "broker/common/status_macros.h"
+#include "broker/store/postgres/pg_rows.h"
+#include "broker/store/postgres/pg_transaction.h"
+
+namespace hart {
+
+using pg::PgParams;
+
+absl::StatusOr<CreateReferralResult> PostgresBackend::WriteReferral(pg::PgWrite& w,
+                                                                    const NewReferral& item) {
+  const ReferralRecord& r = item.referral;
+  // Every writer holds the audit_tree lock and each statement reads the
+  // latest commits (READ COMMITTED), so no other replica can insert this
+  // careline_report_id between this check and the INSERT below.
+  HART_ASSIGN_OR_RETURN(found, w.conn.Query(
+      "SELECT content_sha256, receipt FROM referrals WHERE careline_report_id = $1",
+      PgParams().Text(r.careline_report_id)));
+  if (found.rows() > 0) {
+    CreateReferralResult result;
+    result.outcome = found.Bytes(0, 0) == r.content_sha256
+                         ? CreateReferralResult::Outcome::kDuplicate
+                         : CreateReferralResult::Outcome::kConflict;
+    if (!result.receipt.ParseFromString(found.Bytes(0, 1))) {
+      return absl::DataLossError("stored receipt does not parse");
+    }
+    return result;
+  }
+  // The receipt names the audit index of the referral's first event.
+  v1::Receipt receipt = r.receipt;
+  for (size_t i = 0; i < item.audit.size(); ++i) {
+    HART_ASSIGN_OR_RETURN(index, AppendLeaf(w, item.audit[i]));
+    if (i == 0) receipt.set_audit_index(index);
+  }
+  HART_RETURN_IF_ERROR(w.conn.Query(
+      "INSERT INTO referrals (referral_id, careline_report_id, content_sha256, "
+      "intake, receipt, priority, resolved_town, received_at, accepted_at) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+      PgParams().Text(r.referral_id).Text(r.careline_report_id).Bytes(r.content_sha256)
+          .Bytes(r.sealed_intake).Bytes(receipt.SerializeAsString()).Int(r.priority)
+          .Text(r.resolved_town).Micros(r.received_at).Micros(r.accepted_at)).status());
+  HART_RETURN_IF_ERROR(w.conn.Query(
+      "INSERT INTO referral_keys (referral_id, key_id, wrapped) VALUES ($1, $2, $3)",
+      PgParams().Text(r.referral_id).Text(item.data_key.key_id)
+          .Bytes(item.data_key.wrapped)).status());
+  for (const DeliveryRecord& d : item.deliveries) {
+    HART_RETURN_IF_ERROR(pg::InsertDelivery(w.conn, d));
+  }
+  for (const TimerRecord& t : item.timers) {
+    HART_RETURN_IF_ERROR(pg::InsertTimer(w.conn, t, r.accepted_at));
+  }
+  CreateReferralResult result{CreateReferralResult::Outcome::kCreated, std::move(receipt)};
+  for (const FeedAppend& a : item.feed_appends) {
+    HART_ASSIGN_OR_RETURN(appended, AppendFeedEvent(w, a, r.accepted_at));
+    result.feed_appends.push_back(std::move(appended));
+  }
+  return result;
+}
+
+absl::StatusOr<std::vector<CreateReferralResult>> PostgresBackend::CreateReferrals(
+    std::span<const NewReferral> batch) {
+  std::vector<CreateReferralResult> results;
+  absl::Status status = InWriteTransaction([&](pg::PgWrite& w) -> absl::Status {
+    results.clear();
+    for (const NewReferral& item : batch) {
+      HART_ASSIGN_OR_RETURN(result, WriteReferral(w, item));
+      results.push_back(std::move(result));
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return results;
+}
+
+absl::Status PostgresBackend::WriteChange(pg::PgWrite& w, const ReferralChange& c) {
+  HART_ASSIGN_OR_RETURN(update, w.conn.Query(
+      "UPDATE referrals SET intake = $1, receipt = $2, priority = $3, resolved_town = $4, "
+      "version = version + 1 WHERE referral_id = $5 AND version = $6",
+      PgParams().Bytes(c.sealed_intake).Bytes(c.receipt.SerializeAsString()).Int(c.priority)
+          .Text(c.resolved_town).Text(c.referral_id).Int(c.expected_version)));
+  if (update.affected() != 1) {
+    return absl::AbortedError("the referral changed concurrently; retry");
+  }
+  for (const DeliveryRecord& d : c.new_deliveries) {
+    HART_RETURN_IF_ERROR(pg::InsertDelivery(w.conn, d));
+  }
+  if (!c.fired_timer_id.empty()) {
+    HART_RETURN_IF_ERROR(pg::MarkTimerFired(w.conn, c.fired_timer_id, c.fired_timer_lease, c.at));
+  }
+  HART_RETURN_IF_ERROR(w.conn.Query(
+      "UPDATE timers SET state = $1, finished_at = $2, lease_until = NULL "
+      "WHERE referral_id = $3 AND state = $4 AND kind = $5",
+      PgParams().Int(pg::kTimerReplaced).Micros(c.at).Text(c.referral_id)
+          .Int(pg::kTimerPending).Int(pg::kTimerReroute)).status());
+  for (const TimerRecord& t : c.new_timers) {
+    HART_RETURN_IF_ERROR(pg::InsertTimer(w.conn, t, c.at));
+  }
+  if (!c.supplement_id.empty()) {
+    HART_RETURN_IF_ERROR(w.conn.Query(
+        "INSERT INTO supplements (supplement_id, referral_id, supplement_sha256, response, "
+        "applied_at) VALUES ($1, $2, $3, $4, $5)",
+        PgParams().Text(c.supplement_id).Text(c.referral_id).Bytes(c.supplement_sha256)
+            .Bytes(c.supplement_response).Micros(c.at)).status());
+  }
+  for (const AuditEvent& e : c.audit) HART_RETURN_IF_ERROR(AppendLeaf(w, e).status());
+  return absl::OkStatus();
+}
+
+absl::Status PostgresBackend::ApplyReferralChange(const ReferralChange& c) {
+  return InWriteTransaction([&](pg::PgWrite& w) { return WriteChange(w, c); });
+}
+
+absl::StatusOr<std::optional<StoredSupplement>> PostgresBackend::FindSupplement(
+    const std::string& supplement_id) {
+  HART_ASSIGN_OR_RETURN(lease, pool_->Acquire());
+  HART_ASSIGN_OR_RETURN(row, lease.conn().Query(
+      "SELECT referral_id, supplement_sha256, response FROM supplements "
+      "WHERE supplement_id = $1",
+      PgParams().Text(supplement_id)));
+  if (row.rows() == 0) return std::optional<StoredSupplement>();
+  return std::optional<StoredSupplement>(
+      StoredSupplement{row.Text(0, 0), row.Bytes(0, 1), row.Bytes(0, 2)});
+}
+
+absl::StatusOr<std::vector<std::string>> PostgresBackend::ListSupplements(
+    const std::string& referral_id) {
+  HART_ASSIGN_OR_RETURN(lease, pool_->Acquire());
+  // Ties of applied_at in insertion order, as SQLite's rowid gives them.
+  HART_ASSIGN_OR_RETURN(rows, lease.conn().Query(
+      "SELECT supplement_id FROM supplements WHERE referral_id = $1 "
+      "ORDER BY applied_at, applied_seq",
+      PgParams().Text(referral_id)));
+  std::vector<std::string> ids;
+  ids.reserve(rows.rows());
+  for (int i = 0; i < rows.rows(); ++i) ids.push_back(rows.Text(i, 0));
+  return ids;
+}
+
+absl::StatusOr<std::string> PostgresBackend::FindReferralId(
+    const std::string& careline_report_id) {
+  HART_ASSIGN_OR_RETURN(lease, pool_->Acquire());
+  HART_ASSIGN_OR_RETURN(row, lease.conn().Query(
+      "SELECT referral_id FROM referrals WHERE careline_report_id = $1",
+      PgParams().Text(careline_report_id)));
+  if (row.rows() == 0) {
+    return absl::NotFoundError(
+        absl::StrCat("no referral has carelineReportId ", careline_report_id));
+  }
+  return row.Text(0, 0);
+}
+
+absl::StatusOr<ReferralRecord> PostgresBackend::GetReferral(const std::string& referral_id) {
+  HART_ASSIGN_OR_RETURN(lease, pool_->Acquire());
+  HART_ASSIGN_OR_RETURN(row, lease.conn().Query(
+      "SELECT referral_id, careline_report_id, content_sha256, intake, receipt, "
+      "priority, resolved_town, received_at, accepted_at, version, sealed_at FROM referrals "
+      "WHERE referral_id = $1",
+      PgParams().Text(referral_id)));
+  if (row.rows() == 0) return absl::NotFoundError(absl::StrCat("no referral ", referral_id));
+  ReferralRecord r;
+  r.referral_id = row.Text(0, 0);
+  r.careline_report_id = row.Text(0, 1);
+  r.content_sha256 = row.Bytes(0, 2);
+  r.sealed_intake = row.Bytes(0, 3);
+  if (!r.receipt.ParseFromString(row.Bytes(0, 4))) {
+    return absl::DataLossError(absl::StrCat("referral ", referral_id, ": receipt does not parse"));
+  }
+  r.priority = static_cast<v1::Priority>(row.Int(0, 5));
+  r.resolved_town = row.Text(0, 6);
+  r.received_at = row.Time(0, 7);
+  r.accepted_at = row.Time(0, 8);
+  r.version = row.Int(0, 9);
+  r.sealed_at = row.OptTime(0, 10);
+  return r;
+}
+
+absl::StatusOr<SealResult> PostgresBackend::SealReferral(const SealWrite& s) {
+  SealResult result;
+  absl::Status status = InWriteTransaction([&](pg::PgWrite& w) -> absl::Status {
+    result = {};
+    HART_ASSIGN_OR_RETURN(mark, w.conn.Query(
+        "UPDATE referrals SET sealed_at = $1, intake = ''::bytea WHERE referral_id = $2 "
+        "AND sealed_at IS NULL",
+        PgParams().Micros(s.at).Text(s.referral_id)));
+    if (mark.affected() != 1) {
+      HART_ASSIGN_OR_RETURN(known, w.conn.Query(
+          "SELECT 1 FROM referrals WHERE referral_id = $1", PgParams().Text(s.referral_id)));
+      if (known.rows() == 0) return absl::NotFoundError(absl::StrCat("no referral ", s.referral_id));
+      return absl::FailedPreconditionError(
+          absl::StrCat("referral ", s.referral_id, " is already sealed"));
+    }
+    // Destroying the wrapped data key is what makes the PII unrecoverable,
+    // including any copy of the ciphertext in backups or the WAL.
+    HART_RETURN_IF_ERROR(w.conn.Query(
+        "UPDATE referral_keys SET wrapped = NULL, destroyed_at = $1 WHERE referral_id = $2",
+        PgParams().Micros(s.at).Text(s.referral_id)).status());
+    HART_RETURN_IF_ERROR(w.conn.Query(
+        "UPDATE acks SET note = ''::bytea WHERE delivery_id IN "
+        "(SELECT delivery_id FROM deliveries WHERE referral_id = $1)",
+        PgParams().Text(s.referral_id)).status());
+    // Deliveries that never left stop here. A delivery another replica has
+    // claimed but not handed off is stopped too (the UPDATE waits for that
+    // claim's row lock and re-checks); its outcome is then skipped, as on
+    // SQLite, because the delivery is no longer IN_FLIGHT.
+    HART_ASSIGN_OR_RETURN(stop, w.conn.Query(
+        "UPDATE deliveries SET state = $1, lease_until = NULL WHERE referral_id = $2 "
+        "AND (state = $3 OR (state = $4 AND transport_ref = ''))",
+        PgParams().Int(v1::SEALED).Text(s.referral_id).Int(v1::PENDING).Int(v1::IN_FLIGHT)));
+    result.stopped_deliveries = static_cast<uint32_t>(stop.affected());
+    HART_RETURN_IF_ERROR(w.conn.Query(
+        "UPDATE timers SET state = $1, finished_at = $2, lease_until = NULL "
+        "WHERE referral_id = $3 AND state = $4",
+        PgParams().Int(pg::kTimerReplaced).Micros(s.at).Text(s.referral_id)
+            .Int(pg::kTimerPending)).status());
+    for (const DeliveryRecord& d : s.notices) HART_RETURN_IF_ERROR(pg::InsertDelivery(w.conn, d));
+    for (const AuditEvent& e : s.audit) HART_RETURN_IF_ERROR(AppendLeaf(w, e).status());
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return result;
+}
+
+}  // namespace hart

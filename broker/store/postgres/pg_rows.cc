@@ -1,0 +1,162 @@
+#include "broker/store/postgres/pg_rows.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "broker/common/status_macros.h"
+
+namespace hart::pg {
+
+DeliveryRecord ReadDelivery(const PgResult& r, int row, int first) {
+  DeliveryRecord d;
+  int c = first;
+  d.delivery_id = r.Text(row, c++);
+  d.referral_id = r.Text(row, c++);
+  d.agency_id = r.Text(row, c++);
+  d.agency_kind = static_cast<v1::AgencyKind>(r.Int(row, c++));
+  const std::string rules = r.Text(row, c++);
+  if (!rules.empty()) d.rule_ids = absl::StrSplit(rules, ',');
+  d.adapter_type = r.Text(row, c++);
+  d.state = static_cast<v1::DeliveryState>(r.Int(row, c++));
+  d.attempts = static_cast<uint32_t>(r.Int(row, c++));
+  d.created_at = absl::FromUnixMicros(r.Int(row, c++));
+  d.next_attempt_at = absl::FromUnixMicros(r.Int(row, c++));
+  d.ack_deadline = absl::FromUnixMicros(r.Int(row, c++));
+  d.delivery_deadline = r.OptTime(row, c++);
+  d.last_attempt_at = r.OptTime(row, c++);
+  d.lease_until = r.OptTime(row, c++);
+  d.delivered_at = r.OptTime(row, c++);
+  d.acknowledged_at = r.OptTime(row, c++);
+  d.last_error = r.Text(row, c++);
+  d.transport_ref = r.Text(row, c++);
+  d.kind = static_cast<v1::MessageKind>(r.Int(row, c++));
+  const std::string changes = r.Text(row, c++);
+  if (!changes.empty()) d.changes = absl::StrSplit(changes, ',');
+  const std::string escalation = r.Bytes(row, c++);
+  if (!escalation.empty()) {
+    d.escalation.emplace();
+    d.escalation->ParseFromString(escalation);
+  }
+  d.redelivered_as = r.Text(row, c++);
+  const std::string erasure = r.Bytes(row, c++);
+  if (!erasure.empty()) {
+    d.erasure.emplace();
+    d.erasure->ParseFromString(erasure);
+  }
+  d.claim_owner = r.Text(row, c++);
+  return d;
+}
+
+absl::Status InsertDelivery(PgConn& conn, const DeliveryRecord& d) {
+  return conn.Query(
+      "INSERT INTO deliveries (delivery_id, referral_id, agency_id, agency_kind, "
+      "rule_ids, adapter_type, state, attempts, created_at, next_attempt_at, "
+      "ack_deadline, delivery_deadline, kind, changes, escalation, last_attempt_at, erasure, "
+      "claim_owner) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+      "$16, $17, $18)",
+      PgParams().Text(d.delivery_id).Text(d.referral_id).Text(d.agency_id)
+          .Int(d.agency_kind).Text(absl::StrJoin(d.rule_ids, ","))
+          .Text(d.adapter_type).Int(d.state).Int(d.attempts)
+          .Micros(d.created_at).Micros(d.next_attempt_at)
+          .Micros(d.ack_deadline).OptMicros(d.delivery_deadline)
+          .Int(d.kind).Text(absl::StrJoin(d.changes, ","))
+          .Bytes(d.escalation ? d.escalation->SerializeAsString() : std::string())
+          .OptMicros(d.last_attempt_at)
+          .Bytes(d.erasure ? d.erasure->SerializeAsString() : std::string())
+          .Text(d.claim_owner)).status();
+}
+
+TimerRecord ReadTimer(const PgResult& r, int row) {
+  TimerRecord t;
+  t.timer_id = r.Text(row, 0);
+  t.referral_id = r.Text(row, 1);
+  t.due_at = absl::FromUnixMicros(r.Int(row, 2));
+  const std::string rules = r.Text(row, 3);
+  if (!rules.empty()) t.rule_ids = absl::StrSplit(rules, ',');
+  t.kind = r.Int(row, 4) == kTimerLadder ? TimerRecord::Kind::kLadder : TimerRecord::Kind::kReroute;
+  t.delivery_id = r.Text(row, 5);
+  t.step = static_cast<uint32_t>(r.Int(row, 6));
+  t.base_at = absl::FromUnixMicros(r.Int(row, 7));
+  t.reason = static_cast<v1::EscalationReason>(r.Int(row, 8));
+  t.lease = static_cast<uint64_t>(r.Int(row, 9));
+  t.claim_owner = r.Text(row, 10);
+  return t;
+}
+
+absl::Status InsertTimer(PgConn& conn, const TimerRecord& t, absl::Time now) {
+  return conn.Query(
+      "INSERT INTO timers (timer_id, referral_id, due_at, rule_ids, state, created_at, kind, "
+      "delivery_id, step, base_at, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+      PgParams().Text(t.timer_id).Text(t.referral_id).Micros(t.due_at)
+          .Text(absl::StrJoin(t.rule_ids, ",")).Int(kTimerPending).Micros(now)
+          .Int(t.kind == TimerRecord::Kind::kLadder ? kTimerLadder : kTimerReroute)
+          .Text(t.delivery_id).Int(t.step).Micros(t.base_at).Int(t.reason)).status();
+}
+
+absl::Status MarkTimerFired(PgConn& conn, const std::string& timer_id, uint64_t lease,
+                            absl::Time at) {
+  HART_ASSIGN_OR_RETURN(fired, conn.Query(
+      "UPDATE timers SET state = $1, finished_at = $2, lease_until = NULL "
+      "WHERE timer_id = $3 AND state = $4 AND lease = $5",
+      PgParams().Int(kTimerFired).Micros(at).Text(timer_id).Int(kTimerPending)
+          .Int(static_cast<int64_t>(lease))));
+  if (fired.affected() == 1) return absl::OkStatus();
+  HART_ASSIGN_OR_RETURN(state, conn.Query("SELECT state FROM timers WHERE timer_id = $1",
+                                          PgParams().Text(timer_id)));
+  if (state.rows() == 1 && state.Int(0, 0) == kTimerPending) {
+    return absl::AbortedError("the timer was claimed again by another broker; its step is theirs");
+  }
+  return absl::FailedPreconditionError("the timer is no longer pending");
+}
+
+absl::Status TriggerLadder(PgConn& conn, const std::string& delivery_id,
+                           const LadderTrigger& trigger) {
+  return conn.Query(
+      "UPDATE timers SET due_at = $1, base_at = $2, reason = $3, lease_until = NULL "
+      "WHERE kind = $4 AND delivery_id = $5 AND state = $6 AND step = 1 AND due_at > $1",
+      PgParams().Micros(trigger.due_at).Micros(trigger.base_at).Int(trigger.reason)
+          .Int(kTimerLadder).Text(delivery_id).Int(kTimerPending)).status();
+}
+
+absl::Status StopLadder(PgConn& conn, const std::string& delivery_id, absl::Time at) {
+  return conn.Query(
+      "UPDATE timers SET state = $1, finished_at = $2, lease_until = NULL "
+      "WHERE kind = $3 AND delivery_id = $4 AND state = $5",
+      PgParams().Int(kTimerReplaced).Micros(at).Int(kTimerLadder).Text(delivery_id)
+          .Int(kTimerPending)).status();
+}
+
+absl::StatusOr<bool> DeliveryExists(PgConn& conn, const std::string& delivery_id) {
+  HART_ASSIGN_OR_RETURN(row, conn.Query("SELECT 1 FROM deliveries WHERE delivery_id = $1",
+                                        PgParams().Text(delivery_id)));
+  return row.rows() > 0;
+}
+
+std::string JoinTargets(const std::vector<v1::EscalationTarget>& targets) {
+  std::vector<std::string> numbers;
+  for (auto t : targets) numbers.push_back(absl::StrCat(static_cast<int>(t)));
+  return absl::StrJoin(numbers, ",");
+}
+
+EscalationRecord ReadEscalation(const PgResult& r, int row) {
+  EscalationRecord e;
+  e.sequence = static_cast<uint64_t>(r.Int(row, 0));
+  e.at = absl::FromUnixMicros(r.Int(row, 1));
+  e.referral_id = r.Text(row, 2);
+  e.delivery_id = r.Text(row, 3);
+  e.agency_id = r.Text(row, 4);
+  e.reason = static_cast<v1::EscalationReason>(r.Int(row, 5));
+  e.step = static_cast<uint32_t>(r.Int(row, 6));
+  for (auto part : absl::StrSplit(r.Text(row, 7), ',', absl::SkipEmpty())) {
+    int value = 0;
+    if (absl::SimpleAtoi(part, &value)) e.targets.push_back(static_cast<v1::EscalationTarget>(value));
+  }
+  const std::string notices = r.Text(row, 8);
+  if (!notices.empty()) e.notice_delivery_ids = absl::StrSplit(notices, ',');
+  const std::string agencies = r.Text(row, 9);
+  if (!agencies.empty()) e.notified_agency_ids = absl::StrSplit(agencies, ',');
+  return e;
+}
+
+}  // namespace hart::pg

@@ -1,0 +1,66 @@
+// Row codecs of the PostgreSQL backend: how deliveries, timers and escalation
+// events map to columns, and the small writes several concerns share.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "broker/records.h"
+#include "broker/store/postgres/pg_conn.h"
+
+namespace hart::pg {
+
+// Column list shared by every query that reads a delivery, so ReadDelivery
+// can decode it by position.
+inline constexpr char kDeliveryColumns[] =
+    "d.delivery_id, d.referral_id, d.agency_id, d.agency_kind, d.rule_ids, "
+    "d.adapter_type, d.state, d.attempts, d.created_at, d.next_attempt_at, "
+    "d.ack_deadline, d.delivery_deadline, d.last_attempt_at, d.lease_until, "
+    "d.delivered_at, d.acknowledged_at, d.last_error, d.transport_ref, d.kind, d.changes, "
+    "d.escalation, d.redelivered_as, d.erasure, d.claim_owner";
+inline constexpr int kDeliveryColumnCount = 24;
+
+// timers.state
+inline constexpr int64_t kTimerPending = 0;
+inline constexpr int64_t kTimerFired = 1;
+inline constexpr int64_t kTimerReplaced = 2;
+// timers.kind
+inline constexpr int64_t kTimerReroute = 0;
+inline constexpr int64_t kTimerLadder = 1;
+
+inline constexpr char kTimerColumns[] =
+    "timer_id, referral_id, due_at, rule_ids, kind, delivery_id, step, base_at, reason, lease, "
+    "claim_owner";
+
+inline constexpr char kEscalationColumns[] =
+    "sequence, at, referral_id, delivery_id, agency_id, reason, step, targets, "
+    "notice_delivery_ids, notified_agency_ids";
+
+DeliveryRecord ReadDelivery(const PgResult& r, int row, int first = 0);
+absl::Status InsertDelivery(PgConn& conn, const DeliveryRecord& d);
+
+TimerRecord ReadTimer(const PgResult& r, int row);
+absl::Status InsertTimer(PgConn& conn, const TimerRecord& t, absl::Time now);
+// Marks a pending timer fired if its claim's fencing value is `lease`:
+// FAILED_PRECONDITION if it is no longer pending, ABORTED if the lease is
+// stale (another broker claimed it since).
+absl::Status MarkTimerFired(PgConn& conn, const std::string& timer_id, uint64_t lease,
+                            absl::Time at);
+// Pulls a ladder forward if its first step has not run yet.
+absl::Status TriggerLadder(PgConn& conn, const std::string& delivery_id,
+                           const LadderTrigger& trigger);
+// Ends a delivery's ladder (acknowledged, redelivered).
+absl::Status StopLadder(PgConn& conn, const std::string& delivery_id, absl::Time at);
+
+EscalationRecord ReadEscalation(const PgResult& r, int row);
+
+// Whether a delivery with this id exists (to tell NOT_FOUND from a lost
+// compare-and-set).
+absl::StatusOr<bool> DeliveryExists(PgConn& conn, const std::string& delivery_id);
+std::string JoinTargets(const std::vector<v1::EscalationTarget>& targets);
+
+}  // namespace hart::pg

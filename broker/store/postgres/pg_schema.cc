@@ -1,0 +1,212 @@
+#include "broker/store/postgres/pg_schema.h"
+
+#include <iterator>
+
+#include "absl/strings/str_cat.h"
+#include "broker/common/status_macros.h"
+
+namespace hart::pg {
+namespace {
+
+// Version 1 is the SQLite schema's version 8 at once (PostgreSQL has no
+// older stores to migrate). Times are microseconds since the Unix epoch
+// (UTC); enums are the protobuf enum numbers of hart.referral.v1; sealed
+// intakes, notes and wrapped keys are ciphertext (the envelope layer's).
+constexpr char kSchemaV1[] = R"sql(
+CREATE TABLE referrals (
+  referral_id        TEXT PRIMARY KEY,
+  careline_report_id TEXT NOT NULL UNIQUE,
+  content_sha256     BYTEA NOT NULL,
+  intake             BYTEA NOT NULL,
+  receipt            BYTEA NOT NULL,
+  priority           BIGINT NOT NULL,
+  resolved_town      TEXT NOT NULL,
+  received_at        BIGINT NOT NULL,
+  accepted_at        BIGINT NOT NULL,
+  version            BIGINT NOT NULL DEFAULT 1,
+  sealed_at          BIGINT
+);
+CREATE TABLE deliveries (
+  delivery_id       TEXT PRIMARY KEY,
+  referral_id       TEXT NOT NULL REFERENCES referrals (referral_id),
+  agency_id         TEXT NOT NULL,
+  agency_kind       BIGINT NOT NULL,
+  rule_ids          TEXT NOT NULL,
+  adapter_type      TEXT NOT NULL,
+  state             BIGINT NOT NULL,
+  attempts          BIGINT NOT NULL,
+  created_at        BIGINT NOT NULL,
+  next_attempt_at   BIGINT NOT NULL,
+  ack_deadline      BIGINT NOT NULL,
+  delivery_deadline BIGINT,
+  last_attempt_at   BIGINT,
+  lease_until       BIGINT,
+  delivered_at      BIGINT,
+  acknowledged_at   BIGINT,
+  last_error        TEXT NOT NULL DEFAULT '',
+  transport_ref     TEXT NOT NULL DEFAULT '',
+  kind              BIGINT NOT NULL DEFAULT 1,
+  changes           TEXT NOT NULL DEFAULT '',
+  escalation        BYTEA NOT NULL DEFAULT '',
+  redelivered_as    TEXT NOT NULL DEFAULT '',
+  erasure           BYTEA NOT NULL DEFAULT '',
+  claim_owner       TEXT NOT NULL DEFAULT '',
+  -- Creation order (SQLite's rowid): writers hold the audit lock, so this
+  -- is commit order across replicas.
+  created_seq       BIGSERIAL
+);
+CREATE INDEX deliveries_by_referral ON deliveries (referral_id);
+CREATE INDEX deliveries_by_agency ON deliveries (agency_id);
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state = 1;
+CREATE INDEX deliveries_unsent_claims ON deliveries (lease_until)
+  WHERE state = 2 AND transport_ref = '';
+CREATE TABLE feed_heads (
+  agency_id     TEXT PRIMARY KEY,
+  last_sequence BIGINT NOT NULL
+);
+CREATE TABLE feed_events (
+  agency_id   TEXT NOT NULL,
+  sequence    BIGINT NOT NULL,
+  delivery_id TEXT NOT NULL UNIQUE REFERENCES deliveries (delivery_id),
+  appended_at BIGINT NOT NULL,
+  audit_index BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (agency_id, sequence)
+);
+CREATE TABLE acks (
+  ack_id      BIGSERIAL PRIMARY KEY,
+  delivery_id TEXT NOT NULL REFERENCES deliveries (delivery_id),
+  kind        BIGINT NOT NULL,
+  note        BYTEA NOT NULL,
+  actor       TEXT NOT NULL,
+  recorded_at BIGINT NOT NULL
+);
+CREATE INDEX acks_by_delivery ON acks (delivery_id);
+CREATE TABLE supplements (
+  supplement_id     TEXT PRIMARY KEY,
+  referral_id       TEXT NOT NULL REFERENCES referrals (referral_id),
+  supplement_sha256 BYTEA NOT NULL,
+  response          BYTEA NOT NULL,
+  applied_at        BIGINT NOT NULL,
+  applied_seq       BIGSERIAL          -- insertion order (SQLite's rowid)
+);
+CREATE INDEX supplements_by_referral ON supplements (referral_id);
+CREATE TABLE timers (
+  timer_id    TEXT PRIMARY KEY,
+  referral_id TEXT NOT NULL REFERENCES referrals (referral_id),
+  due_at      BIGINT NOT NULL,
+  rule_ids    TEXT NOT NULL,
+  state       BIGINT NOT NULL,        -- 0 pending, 1 fired, 2 replaced
+  lease_until BIGINT,
+  created_at  BIGINT NOT NULL,
+  finished_at BIGINT,
+  kind        BIGINT NOT NULL DEFAULT 0,
+  delivery_id TEXT NOT NULL DEFAULT '',
+  step        BIGINT NOT NULL DEFAULT 0,
+  base_at     BIGINT NOT NULL DEFAULT 0,
+  reason      BIGINT NOT NULL DEFAULT 0,
+  claim_owner TEXT NOT NULL DEFAULT '',
+  lease       BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX timers_by_referral ON timers (referral_id);
+CREATE INDEX timers_by_delivery ON timers (delivery_id);
+CREATE INDEX timers_pending_due ON timers (due_at) WHERE state = 0;
+CREATE INDEX timers_leased ON timers (lease_until) WHERE state = 0 AND lease_until IS NOT NULL;
+CREATE TABLE escalation_events (
+  sequence            BIGINT PRIMARY KEY,  -- global, gap-free (assigned under the audit lock)
+  at                  BIGINT NOT NULL,
+  referral_id         TEXT NOT NULL,
+  delivery_id         TEXT NOT NULL,
+  agency_id           TEXT NOT NULL,
+  reason              BIGINT NOT NULL,
+  step                BIGINT NOT NULL,
+  targets             TEXT NOT NULL,
+  notice_delivery_ids TEXT NOT NULL,
+  notified_agency_ids TEXT NOT NULL
+);
+CREATE INDEX escalations_by_delivery ON escalation_events (delivery_id);
+CREATE TABLE audit_events (
+  idx            BIGINT PRIMARY KEY,   -- 1-based, gap-free, append-only
+  at             BIGINT NOT NULL,
+  actor          TEXT NOT NULL,
+  action         TEXT NOT NULL,
+  referral_id    TEXT NOT NULL,
+  delivery_id    TEXT NOT NULL,
+  payload_sha256 BYTEA NOT NULL,
+  detail         TEXT NOT NULL,
+  leaf_hash      BYTEA NOT NULL
+);
+CREATE INDEX audit_by_referral ON audit_events (referral_id);
+CREATE INDEX audit_by_delivery ON audit_events (delivery_id);
+CREATE INDEX audit_by_actor ON audit_events (actor);
+-- The one row every write transaction locks first: it orders the cluster's
+-- writers, so audit leaves, feed sequences and escalation sequences are
+-- assigned in commit order with no gap and no fork.
+CREATE TABLE audit_tree (
+  id            BIGINT PRIMARY KEY CHECK (id = 1),
+  size          BIGINT NOT NULL,
+  compact_range BYTEA NOT NULL
+);
+INSERT INTO audit_tree (id, size, compact_range) VALUES (1, 0, '');
+CREATE TABLE audit_subtrees (
+  height BIGINT NOT NULL,
+  idx    BIGINT NOT NULL,
+  hash   BYTEA NOT NULL,
+  PRIMARY KEY (height, idx)
+);
+CREATE TABLE audit_checkpoints (
+  tree_size   BIGINT PRIMARY KEY,
+  root_hash   BYTEA NOT NULL,
+  at          BIGINT NOT NULL,
+  key_id      TEXT NOT NULL,
+  signature   BYTEA NOT NULL,
+  signed_note TEXT NOT NULL
+);
+CREATE TABLE referral_keys (
+  referral_id  TEXT PRIMARY KEY REFERENCES referrals (referral_id),
+  key_id       TEXT NOT NULL,
+  wrapped      BYTEA,
+  destroyed_at BIGINT
+);
+CREATE INDEX referral_keys_by_key ON referral_keys (key_id);
+-- The leader lease (LeaderStore): once-per-cluster work runs on its owner.
+CREATE TABLE cluster_leader (
+  id          BIGINT PRIMARY KEY CHECK (id = 1),
+  owner       TEXT NOT NULL,
+  lease_until BIGINT NOT NULL
+);
+INSERT INTO cluster_leader (id, owner, lease_until) VALUES (1, '', 0);
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1};
+constexpr int64_t kSchemaVersion = std::size(kMigrations);
+// pg_advisory_xact_lock key: "HART" in ASCII.
+constexpr int64_t kMigrationLock = 0x48415254;
+
+}  // namespace
+
+absl::Status ApplySchema(PgConn& conn) {
+  HART_RETURN_IF_ERROR(conn.Exec("BEGIN"));
+  absl::Status status = [&]() -> absl::Status {
+    HART_RETURN_IF_ERROR(conn.Exec(absl::StrCat("SELECT pg_advisory_xact_lock(", kMigrationLock, ")")));
+    HART_RETURN_IF_ERROR(conn.Exec(
+        "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)"));
+    HART_ASSIGN_OR_RETURN(current, conn.Query("SELECT COALESCE(MAX(version), 0) FROM schema_version"));
+    const int64_t version = current.Int(0, 0);
+    if (version > kSchemaVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the database has schema version ", version, " but this broker knows ",
+          kSchemaVersion, "; run a newer broker"));
+    }
+    for (int64_t v = version; v < kSchemaVersion; ++v) {
+      HART_RETURN_IF_ERROR(conn.Exec(kMigrations[v]));
+      HART_RETURN_IF_ERROR(
+          conn.Exec(absl::StrCat("INSERT INTO schema_version (version) VALUES (", v + 1, ")")));
+    }
+    return absl::OkStatus();
+  }();
+  if (status.ok()) return conn.Exec("COMMIT");
+  (void)conn.Exec("ROLLBACK");
+  return status;
+}
+
+}  // namespace hart::pg

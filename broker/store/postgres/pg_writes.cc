@@ -1,0 +1,104 @@
+// PostgresBackend::ApplyWrites: the writer queue's heterogeneous batch in
+// one transaction. When an item is refused on its own (a lost
+// compare-and-set, an unknown id, a collision), the batch runs again with
+// each item inside its own SAVEPOINT, so that item is rolled back alone,
+// audit tree included, and the others still commit together.
+#include "broker/common/status_macros.h"
+#include "broker/store/postgres/pg_transaction.h"
+
+namespace hart {
+
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+}  // namespace
+
+absl::StatusOr<WriteResult> PostgresBackend::WriteOne(pg::PgWrite& w,
+                                                      const WriteRequest& request) {
+  return std::visit(
+      Overloaded{
+          [&](const NewReferral& r) -> absl::StatusOr<WriteResult> {
+            HART_ASSIGN_OR_RETURN(created, WriteReferral(w, r));
+            return WriteResult{std::move(created)};
+          },
+          [&](const ReferralChange& c) -> absl::StatusOr<WriteResult> {
+            HART_RETURN_IF_ERROR(WriteChange(w, c));
+            return WriteResult{ReferralChanged{}};
+          },
+          [&](const AckWrite& a) -> absl::StatusOr<WriteResult> {
+            HART_ASSIGN_OR_RETURN(index, WriteAck(w, a));
+            return WriteResult{AckApplied{index}};
+          },
+          [&](const EscalationWrite& e) -> absl::StatusOr<WriteResult> {
+            HART_ASSIGN_OR_RETURN(sequence, WriteEscalation(w, e));
+            return WriteResult{EscalationApplied{sequence}};
+          },
+          [&](const FeedAppendWrite& f) -> absl::StatusOr<WriteResult> {
+            HART_ASSIGN_OR_RETURN(appended, AppendFeedEvent(w, f.append, f.at));
+            return WriteResult{std::move(appended)};
+          },
+          [&](const AuditAppend& a) -> absl::StatusOr<WriteResult> {
+            for (const AuditEvent& e : a.events) HART_RETURN_IF_ERROR(AppendLeaf(w, e).status());
+            return WriteResult{AuditAppended{}};
+          },
+      },
+      request);
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> PostgresBackend::ApplyWrites(
+    std::span<const WriteRequest> batch) {
+  std::vector<absl::StatusOr<WriteResult>> results;
+  // Most batches have no item refused on its own: they run without
+  // savepoints (three round trips and a copy of the tree's frontier per
+  // item saved). If one is refused, that transaction rolls back (PostgreSQL
+  // refuses every statement after an error until a rollback anyway) and the
+  // batch runs again with a savepoint per item. The rerun is a new
+  // transaction: it locks the audit_tree row and reads the tree afresh, so
+  // it starts from whatever other replicas committed in between, and every
+  // item's outcome is decided again on that state.
+  bool refused_item = false;
+  absl::Status status = InWriteTransaction([&](pg::PgWrite& w) -> absl::Status {
+    results.clear();
+    for (const WriteRequest& request : batch) {
+      absl::StatusOr<WriteResult> result = WriteOne(w, request);
+      if (!result.ok()) {
+        refused_item = IsPerItemWriteError(result.status());
+        return result.status();
+      }
+      results.push_back(std::move(result));
+    }
+    return absl::OkStatus();
+  });
+  if (!refused_item) {
+    if (!status.ok()) return status;
+    return results;
+  }
+  status = InWriteTransaction([&](pg::PgWrite& w) -> absl::Status {
+    results.clear();
+    for (const WriteRequest& request : batch) {
+      // Exec, not a prepared Query: after an error the transaction accepts
+      // nothing but the rollback, and these carry no parameters to cache.
+      HART_RETURN_IF_ERROR(w.conn.Exec("SAVEPOINT item"));
+      audit::CompactRange tree_before = w.tree.Savepoint();
+      absl::StatusOr<WriteResult> result = WriteOne(w, request);
+      if (!result.ok()) {
+        if (!IsPerItemWriteError(result.status())) return result.status();
+        HART_RETURN_IF_ERROR(w.conn.Exec("ROLLBACK TO SAVEPOINT item"));
+        w.tree.RollBackTo(std::move(tree_before));
+      }
+      HART_RETURN_IF_ERROR(w.conn.Exec("RELEASE SAVEPOINT item"));
+      results.push_back(std::move(result));
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return results;
+}
+
+}  // namespace hart

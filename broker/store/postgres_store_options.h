@@ -1,0 +1,21 @@
+// How the store factory reaches a PostgreSQL database (store.backend:
+// postgres); the config's store.postgres, resolved (broker/config/
+// postgres_options.h).
+#pragma once
+
+#include <string>
+
+#include "absl/time/time.h"
+
+namespace hart {
+
+struct PostgresStoreOptions {
+  // libpq conninfo, sslmode and CA included, without the password.
+  std::string conninfo;
+  // Empty: none.
+  std::string password;
+  int pool_size = 8;
+  absl::Duration statement_timeout = absl::Seconds(30);
+};
+
+}  // namespace hart

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs clang with the libFuzzer and sanitizer runtimes (Debian: clang and
-# libclang-rt-N-dev) for the sanitizer + fuzzing build. Idempotent: asks apt
-# only for what is missing, so a second run does nothing.
+# libclang-rt-N-dev) and the LLVM linker (lld: links the sanitized test
+# binaries several times faster than GNU ld) for the sanitizer + fuzzing
+# build. Idempotent: asks apt only for what is missing, so a second run does
+# nothing.
 set -euo pipefail
 
 sudo_cmd=()
@@ -31,6 +33,7 @@ can_link_fuzzer() {
 }
 
 if ! command -v clang++ >/dev/null 2>&1; then apt_install clang; fi
+if ! command -v ld.lld >/dev/null 2>&1; then apt_install lld; fi
 if ! can_link_fuzzer; then
   clang_major=$(clang++ -dumpversion | cut -d. -f1)
   apt_install "libclang-rt-${clang_major}-dev"

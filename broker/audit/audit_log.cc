@@ -37,6 +37,11 @@ absl::StatusOr<std::optional<hart::referral::v1::Checkpoint>> AuditLog::LatestLo
   return latest_;
 }
 
+void AuditLog::ForgetLatest() {
+  absl::MutexLock lock(&checkpoint_mu_);
+  latest_loaded_ = false;
+}
+
 absl::StatusOr<hart::referral::v1::Checkpoint> AuditLog::Checkpoint() {
   absl::MutexLock lock(&checkpoint_mu_);
   auto head = store_.AuditHead();
@@ -52,7 +57,12 @@ absl::StatusOr<hart::referral::v1::Checkpoint> AuditLog::Checkpoint() {
   }
   auto checkpoint = signer_.Sign(head->size, head->root_hash, at);
   if (!checkpoint.ok()) return checkpoint.status();
-  if (auto s = store_.AppendCheckpoint(*checkpoint); !s.ok()) return s;
+  if (auto s = store_.AppendCheckpoint(*checkpoint); !s.ok()) {
+    // Another broker sharing the store may have signed meanwhile (this one
+    // lost the leader lease): read the latest from the store next time.
+    latest_loaded_ = false;
+    return s;
+  }
   latest_ = *checkpoint;
   return checkpoint;
 }

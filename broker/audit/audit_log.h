@@ -22,6 +22,10 @@ class AuditLog {
   AuditLog(Store& store, const CheckpointSigner& signer, const Clock& clock)
       : store_(store), signer_(signer), clock_(clock) {}
 
+  // The latest checkpoint is read from the store again on next use: this
+  // broker just became the leader of brokers sharing the store, and the
+  // others may have signed meanwhile.
+  void ForgetLatest();
   // Signs and stores a checkpoint of the current tree; if the tree has not
   // grown since the last checkpoint, returns that one.
   absl::StatusOr<hart::referral::v1::Checkpoint> Checkpoint();

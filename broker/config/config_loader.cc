@@ -102,7 +102,10 @@ void ApplyConfigDefaults(cfg::BrokerConfig* config) {
   }
   auto* store = config->mutable_store();
   if (store->backend().empty()) store->set_backend("sqlite");
-  if (store->broker_id().empty()) store->set_broker_id("broker");
+  // Replicas sharing a database must each name themselves: no default there.
+  if (store->broker_id().empty() && store->backend() != "postgres") {
+    store->set_broker_id("broker");
+  }
   if (store->max_group_commit() == 0) store->set_max_group_commit(256);
   if (store->executor_threads() == 0) store->set_executor_threads(4);
   if (store->executor_queue_limit() == 0) store->set_executor_queue_limit(4096);

@@ -23,22 +23,18 @@ std::string UnderKeyDir(const std::string& path, const std::string& key_dir) {
   return absl::StrCat(key_dir, "/", path);
 }
 
-// ' and \ escaped, the value quoted (libpq's conninfo syntax).
-std::string Quoted(const std::string& value) {
-  std::string out = "'";
-  for (char c : value) {
-    if (c == '\'' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  out.push_back('\'');
-  return out;
-}
-
 }  // namespace
 
 void ValidatePostgresOptions(const cfg::StoreOptions& store, std::vector<std::string>* problems) {
   if (store.backend() != "postgres") return;
   const cfg::PostgresOptions& pg = store.postgres();
+  if (store.broker_id().empty()) {
+    // A shared default would let one replica release another's live claims
+    // at start and let both hold the leader lease.
+    problems->push_back(
+        "store.broker_id: required with store.backend postgres, and unique per replica "
+        "(e.g. its host name)");
+  }
   if (pg.conninfo().empty()) {
     problems->push_back(
         "store.postgres.conninfo: required when store.backend is postgres, e.g. "
@@ -94,11 +90,9 @@ void ApplyPostgresDefaults(cfg::PostgresOptions* postgres) {
 absl::StatusOr<PostgresStoreOptions> ResolvePostgresOptions(const cfg::PostgresOptions& pg,
                                                             const std::string& key_dir) {
   PostgresStoreOptions out;
-  out.conninfo = absl::StrCat(pg.conninfo(), " sslmode=", pg.sslmode().empty() ? "verify-full"
-                                                                             : pg.sslmode());
-  if (!pg.ca_file().empty()) {
-    absl::StrAppend(&out.conninfo, " sslrootcert=", Quoted(UnderKeyDir(pg.ca_file(), key_dir)));
-  }
+  out.conninfo = pg.conninfo();
+  out.sslmode = pg.sslmode().empty() ? "verify-full" : pg.sslmode();
+  out.sslrootcert = UnderKeyDir(pg.ca_file(), key_dir);
   if (!pg.password_file().empty()) {
     auto password = ReadSecretFile(UnderKeyDir(pg.password_file(), key_dir));
     if (!password.ok()) {

@@ -18,8 +18,8 @@ void ValidatePostgresOptions(const config::v1::StoreOptions& store,
 
 void ApplyPostgresDefaults(config::v1::PostgresOptions* postgres);
 
-// The connection settings: conninfo with sslmode and the CA added, the
-// password read from its file (mode 600). Relative files are under
+// The connection settings: conninfo, sslmode and the CA, the password read
+// from its file (mode 600). Relative files are under
 // `key_dir`. FAILED_PRECONDITION names a missing or unsafe password file.
 absl::StatusOr<PostgresStoreOptions> ResolvePostgresOptions(
     const config::v1::PostgresOptions& postgres, const std::string& key_dir);

@@ -182,6 +182,8 @@ class BrokerParts final {
           const absl::Time now = clock_.Now();
           auto leading = store_->TryLead(now, now + kLeaderLease);
           if (!leading.ok()) return leading.status();
+          if (*leading && !leading_) audit_log_->ForgetLatest();
+          leading_ = *leading;
           if (!*leading) return size_t{0};
           return audit_log_->CheckpointIfDue(checkpoint_interval);
         }},
@@ -440,6 +442,7 @@ class BrokerParts final {
   std::unique_ptr<IntakePipeline> pipeline_;
   std::unique_ptr<audit::CheckpointSigner> signer_;
   std::unique_ptr<audit::AuditLog> audit_log_;
+  bool leading_ = false;  // the dispatch loop's maintenance thread only
   std::unique_ptr<AckTokens> ack_tokens_;
   std::unique_ptr<StoredDeliveryContent> content_;
   std::unique_ptr<RecorderAckSink> ack_sink_;

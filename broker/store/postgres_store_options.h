@@ -10,8 +10,11 @@
 namespace hart {
 
 struct PostgresStoreOptions {
-  // libpq conninfo, sslmode and CA included, without the password.
+  // libpq conninfo (keywords or a URI), without the password.
   std::string conninfo;
+  // TLS to the database: libpq's sslmode and sslrootcert (empty: unset).
+  std::string sslmode;
+  std::string sslrootcert;
   // Empty: none.
   std::string password;
   int pool_size = 8;

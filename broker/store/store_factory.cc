@@ -43,6 +43,12 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(const StoreOpenOptions& options
     PostgresBackendOptions pg;
     pg.connect.conninfo = options.postgres.conninfo;
     pg.connect.password = options.postgres.password;
+    if (!options.postgres.sslmode.empty()) {
+      pg.connect.keywords.emplace_back("sslmode", options.postgres.sslmode);
+    }
+    if (!options.postgres.sslrootcert.empty()) {
+      pg.connect.keywords.emplace_back("sslrootcert", options.postgres.sslrootcert);
+    }
     pg.connect.statement_timeout = options.postgres.statement_timeout;
     pg.pool_size = options.postgres.pool_size;
     pg.broker_id = options.broker_id;

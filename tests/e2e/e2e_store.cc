@@ -42,6 +42,7 @@ absl::StatusOr<std::string> ConfigForE2eStore(const std::string& config,
   }
   YAML::Node store = root["store"];
   store["backend"] = "postgres";
+  store["broker_id"] = "e2e";
   // sslmode is the config's own key (store.postgres.sslmode).
   store["postgres"]["conninfo"] = absl::StrCat("host=", (*server)->host(), " port=", (*server)->port(),
                                                " user=", (*server)->user(), " dbname=", database);

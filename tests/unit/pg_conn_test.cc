@@ -56,6 +56,17 @@ TEST_F(PgConnTest, ValuesRoundTripAsTheyWereBound) {
   EXPECT_TRUE(row->Bool(0, 3));
 }
 
+TEST_F(PgConnTest, AUriConninfoKeepsItsTlsSettingsApart) {
+  options_.conninfo = "postgresql://" + server_->user() + "@" + server_->host() + ":" +
+                      std::to_string(server_->port()) + "/postgres";
+  options_.keywords = {{"sslmode", "disable"}};
+  auto conn = Connect();
+  ASSERT_NE(conn, nullptr);
+  auto ssl = conn->Query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+  ASSERT_TRUE(ssl.ok()) << ssl.status();
+  EXPECT_FALSE(ssl->Bool(0, 0));
+}
+
 TEST_F(PgConnTest, AUniqueViolationIsAlreadyExistsAndNamesNoValue) {
   auto conn = Connect();
   ASSERT_NE(conn, nullptr);
@@ -111,14 +122,25 @@ TEST_F(PgConnTest, ATerminatedConnectionIsUnavailableAndThePoolReplacesIt) {
 TEST_F(PgConnTest, WhileTheServerIsDownCallsAreUnavailableAndAfterARestartTheyWork) {
   auto pool = PgPool::Open(options_, 1, absl::Seconds(2));
   ASSERT_TRUE(pool.ok()) << pool.status();
-  ASSERT_TRUE(server_->Restart().ok());
   {
-    // The pooled connection died with the old server: UNAVAILABLE once,
-    // then dropped.
+    // Held across the restart: its statement fails UNAVAILABLE.
     auto lease = (*pool)->Acquire();
     ASSERT_TRUE(lease.ok()) << lease.status();
+    ASSERT_TRUE(server_->Restart().ok());
     EXPECT_EQ(lease->conn().Query("SELECT 1").status().code(), absl::StatusCode::kUnavailable);
   }
+  // Dropped on return; the next caller gets a new connection that works.
+  auto lease = (*pool)->Acquire();
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  EXPECT_TRUE(lease->conn().Query("SELECT 1").ok());
+}
+
+TEST_F(PgConnTest, AnIdleConnectionTheServerClosedIsReplacedBeforeItIsHandedOut) {
+  auto pool = PgPool::Open(options_, 1, absl::Seconds(2));
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  ASSERT_TRUE(server_->Restart().ok());
+  // The pooled connection died with the old server while idle: the caller
+  // never sees it.
   auto lease = (*pool)->Acquire();
   ASSERT_TRUE(lease.ok()) << lease.status();
   EXPECT_TRUE(lease->conn().Query("SELECT 1").ok());

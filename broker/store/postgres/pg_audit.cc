@@ -84,7 +84,7 @@ absl::StatusOr<std::vector<AuditEvent>> PostgresBackend::ListAuditEvents(const A
           .Text(q.delivery_id).Text(q.actor)
           .Int(q.from ? absl::ToUnixMicros(*q.from) : std::numeric_limits<int64_t>::min())
           .Int(q.to ? absl::ToUnixMicros(*q.to) : std::numeric_limits<int64_t>::max())
-          .Int(static_cast<int64_t>(q.limit))));
+          .Limit(q.limit)));
   std::vector<AuditEvent> events;
   events.reserve(rows.rows());
   for (int r = 0; r < rows.rows(); ++r) {

@@ -118,14 +118,29 @@ std::string PgResult::Bytes(int row, int col) const {
 PgConn::~PgConn() { PQfinish(conn_); }
 
 absl::StatusOr<std::unique_ptr<PgConn>> PgConn::Connect(const PgConnectOptions& options) {
-  std::vector<const char*> keys = {"dbname", "connect_timeout", "application_name"};
-  const std::string timeout =
-      std::to_string(std::max<int64_t>(1, absl::ToInt64Seconds(options.connect_timeout)));
-  // dbname is expanded as a full conninfo string (expand_dbname below).
-  std::vector<const char*> values = {options.conninfo.c_str(), timeout.c_str(), "hart-broker"};
-  if (!options.password.empty()) {
-    keys.push_back("password");
-    values.push_back(options.password.c_str());
+  const int64_t timeout_ms = absl::ToInt64Milliseconds(options.statement_timeout);
+  std::vector<std::pair<std::string, std::string>> settings = {
+      // dbname is expanded as a full conninfo string or URI (expand_dbname).
+      {"dbname", options.conninfo},
+      {"connect_timeout",
+       std::to_string(std::max<int64_t>(1, absl::ToInt64Seconds(options.connect_timeout)))},
+      {"application_name", "hart-broker"},
+      // A database host that vanishes (power, network) is noticed in
+      // seconds, not after the kernel's two hours: a replica must not wait
+      // on a dead socket while others wait on its locks.
+      {"keepalives", "1"},
+      {"keepalives_idle", "10"},
+      {"keepalives_interval", "5"},
+      {"keepalives_count", "3"},
+      {"tcp_user_timeout", std::to_string(std::max<int64_t>(timeout_ms, 10000))},
+  };
+  if (!options.password.empty()) settings.emplace_back("password", options.password);
+  for (const auto& keyword : options.keywords) settings.push_back(keyword);
+  std::vector<const char*> keys;
+  std::vector<const char*> values;
+  for (const auto& [key, value] : settings) {
+    keys.push_back(key.c_str());
+    values.push_back(value.c_str());
   }
   keys.push_back(nullptr);
   values.push_back(nullptr);
@@ -133,10 +148,16 @@ absl::StatusOr<std::unique_ptr<PgConn>> PgConn::Connect(const PgConnectOptions& 
   if (conn == nullptr) return absl::ResourceExhaustedError("postgres: out of memory");
   std::unique_ptr<PgConn> pg(new PgConn(conn));
   if (PQstatus(conn) != CONNECTION_OK) return PgError(conn, nullptr, "connect");
+  // libpq prints notices and a closing server's FATAL to stderr by default;
+  // what matters reaches the caller as a status instead.
+  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
   // Times are integers and text is UTF-8: nothing depends on the server's
-  // time zone or locale; the timeout bounds every statement.
+  // time zone or locale; the timeout bounds every statement, and a session
+  // idle inside a transaction (its broker paused or cut off while holding
+  // the audit_tree lock every writer waits for) is ended after as long.
   auto status = pg->Exec(absl::StrCat(
-      "SET statement_timeout = ", absl::ToInt64Milliseconds(options.statement_timeout),
+      "SET statement_timeout = ", timeout_ms,
+      "; SET idle_in_transaction_session_timeout = ", std::max<int64_t>(timeout_ms, 1000),
       "; SET client_encoding = 'UTF8'; SET bytea_output = 'hex'"
       // NOTICEs ("relation already exists, skipping") are not for the log.
       "; SET client_min_messages = 'warning'"));
@@ -180,6 +201,16 @@ absl::StatusOr<PgResult> PgConn::Query(const std::string& sql, const PgParams& p
 
 bool PgConn::broken() const { return PQstatus(conn_) != CONNECTION_OK; }
 
+bool PgConn::StillAlive() {
+  // libpq's sockets are non-blocking inside: these return at once. A server
+  // that ended the session sent a FATAL message, then closed: the first
+  // read takes the message, the second meets the end of the stream.
+  for (int read = 0; read < 2; ++read) {
+    if (PQconsumeInput(conn_) != 1 || PQstatus(conn_) != CONNECTION_OK) return false;
+  }
+  return true;
+}
+
 bool PgConn::in_transaction() const {
   const PGTransactionStatusType status = PQtransactionStatus(conn_);
   return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
@@ -199,6 +230,9 @@ absl::StatusCode StatusCodeForSqlState(const std::string& sqlstate) {
   if (cls == "53") return absl::StatusCode::kUnavailable;  // out of memory, too many connections
   if (cls == "58") return absl::StatusCode::kUnavailable;  // I/O error
   if (sqlstate == "XX001" || sqlstate == "XX002") return absl::StatusCode::kDataLoss;
+  // A read-only transaction: the server is a standby (after a failover, a
+  // connection to the old primary's address); retry on a new connection.
+  if (sqlstate == "25006") return absl::StatusCode::kUnavailable;
   if (cls == "25") return absl::StatusCode::kInternal;  // invalid transaction state: a bug
   // NOT NULL, CHECK, FOREIGN KEY violations, syntax errors: the broker wrote
   // something malformed.

@@ -14,11 +14,14 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -39,6 +42,12 @@ class PgParams {
   PgParams& Micros(absl::Time t) { return Int(absl::ToUnixMicros(t)); }
   PgParams& OptMicros(std::optional<absl::Time> t) {
     return t ? Micros(*t) : Null();
+  }
+  // A LIMIT: SQLite reads a negative one as "no limit", PostgreSQL refuses
+  // it, so a size_t beyond int64 becomes the largest LIMIT, never wraps.
+  PgParams& Limit(size_t n) {
+    return Int(static_cast<int64_t>(
+        std::min<uint64_t>(n, static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))));
   }
 
   int size() const { return static_cast<int>(values_.size()); }
@@ -88,6 +97,9 @@ struct PgConnectOptions {
   std::string conninfo;
   // Empty: none (trust, peer or a ~/.pgpass the operator manages).
   std::string password;
+  // More libpq keywords (sslmode, sslrootcert), given apart from conninfo
+  // so that a URI-style conninfo stays intact.
+  std::vector<std::pair<std::string, std::string>> keywords;
   // Every statement of this connection is cancelled after this long (0:
   // none), so a stuck database answers UNAVAILABLE instead of hanging.
   absl::Duration statement_timeout = absl::Seconds(30);
@@ -113,6 +125,10 @@ class PgConn {
   // The connection broke (server restart, pg_terminate_backend, network):
   // the pool drops it instead of handing it out again.
   bool broken() const;
+  // Reads what the server sent meanwhile without waiting: false if it
+  // closed the connection (a restart, pg_terminate_backend), which libpq
+  // otherwise only notices when the next statement fails.
+  bool StillAlive();
   // Whether a transaction is open (or failed and awaiting ROLLBACK).
   bool in_transaction() const;
   PGconn* raw() const { return conn_; }

@@ -46,13 +46,6 @@ std::vector<FeedEntry> ReadFeedRows(const pg::PgResult& rows) {
   return out;
 }
 
-// SQLite reads a negative LIMIT as "no limit"; PostgreSQL refuses one, so
-// a size_t beyond int64 becomes the largest LIMIT instead of wrapping.
-int64_t LimitParam(size_t limit) {
-  return static_cast<int64_t>(
-      std::min<uint64_t>(limit, static_cast<uint64_t>(std::numeric_limits<int64_t>::max())));
-}
-
 }  // namespace
 
 absl::StatusOr<FeedAppendResult> PostgresBackend::AppendFeedEvent(pg::PgWrite& w,
@@ -113,7 +106,7 @@ absl::StatusOr<std::vector<FeedEntry>> PostgresBackend::ReadFeed(const std::stri
       absl::StrCat(FeedSelect(),
                    "WHERE f.agency_id = $1 AND f.sequence > $2 ORDER BY f.sequence LIMIT $3"),
       pg::PgParams().Text(agency_id).Int(static_cast<int64_t>(after_sequence))
-          .Int(LimitParam(limit))));
+          .Limit(limit)));
   return ReadFeedRows(rows);
 }
 
@@ -127,7 +120,7 @@ absl::StatusOr<std::vector<FeedEntry>> PostgresBackend::ReadUnreceivedFeed(
                    "AND d.state = $4 ORDER BY f.sequence LIMIT $5"),
       pg::PgParams().Text(agency_id).Int(static_cast<int64_t>(after_sequence))
           .Int(static_cast<int64_t>(up_to_sequence)).Int(v1::IN_FLIGHT)
-          .Int(LimitParam(limit))));
+          .Limit(limit)));
   return ReadFeedRows(rows);
 }
 

@@ -35,8 +35,8 @@ absl::StatusOr<std::vector<WrappedDataKey>> PostgresBackend::DataKeysNotWrappedB
   HART_ASSIGN_OR_RETURN(lease, pool_->Acquire());
   HART_ASSIGN_OR_RETURN(rows, lease.conn().Query(
       "SELECT referral_id, key_id, wrapped FROM referral_keys WHERE key_id != $1 "
-      "AND wrapped IS NOT NULL LIMIT $2",
-      PgParams().Text(key_id).Int(static_cast<int64_t>(limit))));
+      "AND wrapped IS NOT NULL ORDER BY referral_id LIMIT $2",
+      PgParams().Text(key_id).Limit(limit)));
   std::vector<WrappedDataKey> keys;
   keys.reserve(rows.rows());
   for (int i = 0; i < rows.rows(); ++i) keys.push_back(ReadKeyRow(rows, i));

@@ -13,13 +13,6 @@
 namespace hart {
 namespace {
 
-// A LIMIT value: PostgreSQL rejects a negative one where SQLite reads it as
-// "no limit", so a huge size_t must not wrap.
-int64_t LimitParam(size_t limit) {
-  return static_cast<int64_t>(
-      std::min<size_t>(limit, static_cast<size_t>(std::numeric_limits<int64_t>::max())));
-}
-
 // The deliveries a claim statement returned, each with the key its claim
 // query ordered by. RETURNING has no order, so the query's is restored here
 // (delivery_id breaks ties, which SQLite left to rowid order).
@@ -59,7 +52,7 @@ absl::StatusOr<std::vector<DeliveryRecord>> PostgresBackend::ClaimDueDeliveries(
         "UPDATE deliveries d SET state = 2, attempts = d.attempts + 1, last_attempt_at = $1, "
         "lease_until = $3, claim_owner = $4 FROM c WHERE d.delivery_id = c.id "
         "RETURNING ", pg::kDeliveryColumns, ", d.next_attempt_at"),
-        pg::PgParams().Micros(now).Int(LimitParam(limit)).Micros(lease_until)
+        pg::PgParams().Micros(now).Limit(limit).Micros(lease_until)
             .Text(options_.broker_id)));
     claimed = InClaimOrder(due, pg::kDeliveryColumnCount);
     if (claimed.size() < limit) {
@@ -74,7 +67,7 @@ absl::StatusOr<std::vector<DeliveryRecord>> PostgresBackend::ClaimDueDeliveries(
           "UPDATE deliveries d SET state = 2, attempts = d.attempts + 1, last_attempt_at = $1, "
           "lease_until = $3, claim_owner = $4 FROM c WHERE d.delivery_id = c.id "
           "RETURNING ", pg::kDeliveryColumns, ", c.expired_at"),
-          pg::PgParams().Micros(now).Int(LimitParam(limit - claimed.size()))
+          pg::PgParams().Micros(now).Limit(limit - claimed.size())
               .Micros(lease_until).Text(options_.broker_id)));
       for (auto& d : InClaimOrder(expired, pg::kDeliveryColumnCount)) {
         claimed.push_back(std::move(d));

@@ -27,10 +27,13 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire() {
           "postgres: all ", size_, " connections of the pool stayed busy for ",
           absl::FormatDuration(acquire_timeout_), " (store.postgres.pool_size)"));
     }
-    if (!idle_.empty()) {
+    // An idle connection the server closed meanwhile is dropped here, not
+    // handed out to fail its caller's first statement.
+    while (!idle_.empty()) {
       std::unique_ptr<PgConn> conn = std::move(idle_.back());
       idle_.pop_back();
-      return Lease(*this, std::move(conn));
+      if (conn->StillAlive()) return Lease(*this, std::move(conn));
+      --open_;
     }
     ++open_;  // reserve the slot; connect outside the lock
   }

@@ -92,12 +92,6 @@ std::string StateArray(const std::vector<v1::DeliveryState>& states) {
                       "}");
 }
 
-// SQLite reads a negative LIMIT as "no limit"; PostgreSQL refuses one.
-int64_t LimitParam(size_t limit) {
-  return static_cast<int64_t>(
-      std::min<uint64_t>(limit, static_cast<uint64_t>(std::numeric_limits<int64_t>::max())));
-}
-
 ReferralSummaryRecord ReadSummary(const pg::PgResult& rows, int row) {
   ReferralSummaryRecord r;
   r.referral_id = rows.Text(row, 0);
@@ -143,7 +137,7 @@ absl::StatusOr<std::vector<ReferralSummaryRecord>> PostgresBackend::ListReferral
           .OptInt(micros(q.received_to))
           .OptInt(before_at)
           .Text(before_id)
-          .Int(LimitParam(q.limit))));
+          .Limit(q.limit)));
   std::vector<ReferralSummaryRecord> out;
   out.reserve(rows.rows());
   for (int row = 0; row < rows.rows(); ++row) out.push_back(ReadSummary(rows, row));

@@ -13,13 +13,6 @@
 namespace hart {
 namespace {
 
-// A LIMIT value: PostgreSQL rejects a negative one where SQLite reads it as
-// "no limit", so a huge size_t must not wrap.
-int64_t LimitParam(size_t limit) {
-  return static_cast<int64_t>(
-      std::min<size_t>(limit, static_cast<size_t>(std::numeric_limits<int64_t>::max())));
-}
-
 std::vector<TimerRecord> ReadTimers(const pg::PgResult& rows) {
   std::vector<TimerRecord> out;
   out.reserve(rows.rows());
@@ -53,7 +46,7 @@ absl::StatusOr<std::vector<TimerRecord>> PostgresBackend::ClaimDueTimers(absl::T
         "ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
         "UPDATE timers SET lease_until = $3, lease = timers.lease + 1, claim_owner = $4 "
         "FROM c WHERE timers.timer_id = c.id RETURNING ", pg::kTimerColumns),
-        pg::PgParams().Micros(now).Int(LimitParam(limit)).Micros(lease_until)
+        pg::PgParams().Micros(now).Limit(limit).Micros(lease_until)
             .Text(options_.broker_id)));
     claimed = ReadTimers(rows);
     // RETURNING has no order: restore the query's (timer_id breaks ties,
@@ -127,7 +120,7 @@ absl::StatusOr<std::vector<EscalationRecord>> PostgresBackend::ReadEscalations(u
   HART_ASSIGN_OR_RETURN(rows, lease.conn().Query(
       absl::StrCat("SELECT ", pg::kEscalationColumns,
                    " FROM escalation_events WHERE sequence > $1 ORDER BY sequence LIMIT $2"),
-      pg::PgParams().Int(static_cast<int64_t>(after)).Int(LimitParam(limit))));
+      pg::PgParams().Int(static_cast<int64_t>(after)).Limit(limit)));
   return ReadEscalationRows(rows);
 }
 

@@ -24,11 +24,15 @@ FeedHeadWatcher::FeedHeadWatcher(FeedStore& store, FeedHub& hub, const Clock& cl
 FeedHeadWatcher::~FeedHeadWatcher() {
   gate_->CloseAndWait();  // no pass starts; a running one (and its store read) ends first
   uint64_t pending = 0;
+  uint64_t poke = 0;
   {
     absl::MutexLock lock(&mu_);
     pending = next_pass_;
+    poke = poke_waiting_ ? poke_pass_ : 0;
   }
-  scheduler_.Cancel(pending);  // if it still runs, it only finds the gate closed
+  // If they still run, they only find the gate closed.
+  scheduler_.Cancel(pending);
+  if (poke != 0) scheduler_.Cancel(poke);
   // After Unlisten returns, the listener never runs again.
   for (const auto& [agency, token] : following_) hub_.Unlisten(token);
 }
@@ -45,10 +49,32 @@ void FeedHeadWatcher::ScheduleNext() {
   });
 }
 
-void FeedHeadWatcher::Pass() {
+void FeedHeadWatcher::Poke(const std::vector<std::string>& agencies) {
+  absl::MutexLock lock(&mu_);
+  if (agencies.empty()) poked_all_ = true;
+  poked_.insert(agencies.begin(), agencies.end());
+  if (poke_waiting_) return;  // that pass reads these too
+  poke_waiting_ = true;
+  poke_pass_ = scheduler_.RunAt(clock_.Now(), [gate = gate_, this] {
+    if (!gate->Enter()) return;
+    std::set<std::string> agencies;
+    bool all = false;
+    {
+      absl::MutexLock lock(&mu_);
+      poke_waiting_ = false;
+      agencies.swap(poked_);
+      all = std::exchange(poked_all_, false);
+    }
+    Pass(all ? nullptr : &agencies);
+    gate->Exit();
+  });
+}
+
+void FeedHeadWatcher::Pass(const std::set<std::string>* only) {
   Follow(hub_.ListenersPerTopic());
   bool failed = false;
   for (const auto& [agency, token] : following_) {
+    if (only != nullptr && !only->contains(agency)) continue;
     absl::StatusOr<uint64_t> head = store_.FeedHead(agency);  // blocks
     if (!head.ok()) {
       failed = true;

@@ -1,8 +1,10 @@
 // Brings appends committed by other replicas (sharing the database) to this
-// replica's subscribers within one interval: only this replica's own
-// commits are published on its hub (PublishHeads), so every `interval` the
-// watcher reads FeedHead for each agency that has a listener here and
-// publishes the head if it grew past what the hub already announced.
+// replica's subscribers: only this replica's own commits are published on
+// its hub (PublishHeads), so the watcher reads FeedHead for each agency that
+// has a listener here and publishes the head if it grew past what the hub
+// already announced. It reads at once when poked (another replica's
+// NOTIFY, ReplicaSignals) and every `interval` in any case, the bound when
+// a hint is lost.
 //
 // To tell its own replica's announcements from growth it must report, it
 // listens on the hub itself (for the agencies it follows) and remembers the
@@ -30,8 +32,10 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -54,9 +58,15 @@ class FeedHeadWatcher {
   FeedHeadWatcher(const FeedHeadWatcher&) = delete;
   FeedHeadWatcher& operator=(const FeedHeadWatcher&) = delete;
 
+  // These agencies' feeds grew elsewhere (empty: any may have): a pass over
+  // them runs now, on the scheduler, unless one is already waiting to run
+  // (it then covers them too). Any thread; never blocks on the store.
+  void Poke(const std::vector<std::string>& agencies);
+
  private:
   void ScheduleNext();
-  void Pass();
+  // Reads the heads of the agencies followed (only those in `only`, if set).
+  void Pass(const std::set<std::string>* only = nullptr);
   // Starts or stops following agencies to match the hub's other listeners.
   void Follow(const std::map<std::string, size_t>& listeners);
   void OnPublished(const std::string& agency, uint64_t head);
@@ -78,6 +88,11 @@ class FeedHeadWatcher {
   absl::Mutex mu_;  // taken inside the hub's lock (OnPublished): never call the hub with it
   std::map<std::string, uint64_t> known_ ABSL_GUARDED_BY(mu_);  // highest head published
   uint64_t next_pass_ ABSL_GUARDED_BY(mu_) = 0;                 // the scheduler's id
+  // A poked pass waiting to run, and what it is to read.
+  bool poke_waiting_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t poke_pass_ ABSL_GUARDED_BY(mu_) = 0;  // the scheduler's id
+  bool poked_all_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<std::string> poked_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace hart::feed

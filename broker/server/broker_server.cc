@@ -18,11 +18,11 @@
 #include "broker/dispatch/adapter_health_board.h"
 #include "broker/dispatch/delivery_guard.h"
 #include "broker/feed/feed_appender.h"
-#include "broker/feed/feed_head_watcher.h"
 #include "broker/feed/feed_hub.h"
 #include "broker/feed/feed_placement.h"
 #include "broker/feed/feed_service.h"
 #include "broker/server/adapter_paths.h"
+#include "broker/server/replica_followers.h"
 #include "broker/views/stored_delivery_content.h"
 #include "broker/acks/escalation_ladders.h"
 #include "broker/acks/redelivery.h"
@@ -67,10 +67,10 @@ namespace {
 // maintenance renews it at least every second; a leader that stops (killed,
 // paused, cut off) is replaced this long after its last renewal.
 constexpr absl::Duration kLeaderLease = absl::Seconds(15);
-// How often a replica on a shared store looks for feed appends other
-// replicas committed (the bound on their delivery latency to its
-// subscribers until wake-ups travel by LISTEN/NOTIFY).
-constexpr absl::Duration kFeedWatchInterval = absl::Milliseconds(200);
+// How often a replica on a shared store looks for what other replicas
+// committed (feed appends, escalation steps) although no NOTIFY said so:
+// the bound on the delay a lost hint causes.
+constexpr ReplicaFollowers::Intervals kReplicaPolls{absl::Seconds(1), absl::Seconds(1)};
 
 // Every part of a running broker. Its members are declared in dependency
 // order, so destroying it is the shutdown: the gRPC server stops first, the
@@ -231,14 +231,13 @@ class BrokerParts final {
     feed_options.page_size = config.feed().page_size();
     feed_service_ = std::make_unique<feed::FeedServiceImpl>(
         *store_, *store_executor_, hub_, *views_, *acks_, *authorizer_, clock_, feed_options);
-    if (config.store().backend() == "postgres") {
-      // Other replicas append to the same feeds: their commits reach this
-      // replica's subscribers within one interval. Its own thread, since a
-      // pass blocks on the database.
-      feed_watcher_scheduler_ = std::make_unique<ThreadScheduler>(clock_);
-      feed_watcher_ = std::make_unique<feed::FeedHeadWatcher>(
-          *store_, hub_, clock_, *feed_watcher_scheduler_, kFeedWatchInterval);
-    }
+    // Other replicas on the same store (postgres) append to the same feeds,
+    // add work and escalate: this replica's subscribers, dispatcher and
+    // escalation watchers hear of it.
+    auto followers = ReplicaFollowers::Start(store_options, *store_, clock_,
+                                             {&hub_, &escalation_hub_, wake}, kReplicaPolls);
+    if (!followers.ok()) return followers.status();
+    replica_followers_ = std::move(*followers);
 
     AuditEvent started{clock_.Now(), "broker", "config.loaded", "", "", "",
                        absl::StrCat("policy_version=", config.policy_version(),
@@ -478,8 +477,7 @@ class BrokerParts final {
   std::unique_ptr<AuditServiceImpl> audit_service_;
   std::unique_ptr<OperatorServiceImpl> operator_service_;
   std::unique_ptr<feed::FeedServiceImpl> feed_service_;
-  std::unique_ptr<ThreadScheduler> feed_watcher_scheduler_;
-  std::unique_ptr<feed::FeedHeadWatcher> feed_watcher_;  // postgres only
+  std::unique_ptr<ReplicaFollowers> replica_followers_;  // postgres only
   std::unique_ptr<AckHttpEndpoint> ack_endpoint_;
   std::unique_ptr<grpc::Server> server_;
   // First of all: no new calls, in-flight ones finish (bounded).

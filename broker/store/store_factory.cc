@@ -5,6 +5,7 @@
 #include "broker/common/crypto_random.h"
 #include "broker/store/envelope/envelope_store.h"
 #include "broker/store/postgres/pg_backend.h"
+#include "broker/store/postgres/pg_listener.h"
 #include "broker/store/sqlite/sqlite_backend.h"
 #include "broker/store/store_wrapper.h"
 
@@ -26,6 +27,18 @@ class OwningStore final : private StoreParts, public StoreWrapper {
       : StoreParts(std::move(parts)), StoreWrapper(*StoreParts::envelope) {}
 };
 
+pg::PgConnectOptions PostgresConnectOptions(const PostgresStoreOptions& options) {
+  pg::PgConnectOptions connect;
+  connect.conninfo = options.conninfo;
+  connect.password = options.password;
+  if (!options.sslmode.empty()) connect.keywords.emplace_back("sslmode", options.sslmode);
+  if (!options.sslrootcert.empty()) {
+    connect.keywords.emplace_back("sslrootcert", options.sslrootcert);
+  }
+  connect.statement_timeout = options.statement_timeout;
+  return connect;
+}
+
 }  // namespace
 
 std::vector<std::string> KnownStoreBackends() { return {"sqlite", "postgres"}; }
@@ -41,15 +54,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(const StoreOpenOptions& options
       return absl::InvalidArgumentError("the PostgreSQL store needs the key-encryption keys");
     }
     PostgresBackendOptions pg;
-    pg.connect.conninfo = options.postgres.conninfo;
-    pg.connect.password = options.postgres.password;
-    if (!options.postgres.sslmode.empty()) {
-      pg.connect.keywords.emplace_back("sslmode", options.postgres.sslmode);
-    }
-    if (!options.postgres.sslrootcert.empty()) {
-      pg.connect.keywords.emplace_back("sslrootcert", options.postgres.sslrootcert);
-    }
-    pg.connect.statement_timeout = options.postgres.statement_timeout;
+    pg.connect = PostgresConnectOptions(options.postgres);
     pg.pool_size = options.postgres.pool_size;
     pg.broker_id = options.broker_id;
     auto backend = PostgresBackend::Open(std::move(pg));
@@ -72,6 +77,15 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(const StoreOpenOptions& options
   if (!envelope.ok()) return envelope.status();
   parts.envelope = std::move(*envelope);
   return std::unique_ptr<Store>(new OwningStore(std::move(parts)));
+}
+
+absl::StatusOr<std::unique_ptr<ReplicaSignals>> FollowOtherReplicas(
+    const StoreOpenOptions& options, ReplicaSignalHandlers handlers) {
+  if (options.backend != "postgres") return std::unique_ptr<ReplicaSignals>();
+  auto listener = pg::PgListener::Start(PostgresConnectOptions(options.postgres),
+                                        options.broker_id, std::move(handlers));
+  if (!listener.ok()) return listener.status();
+  return std::unique_ptr<ReplicaSignals>(std::move(*listener));
 }
 
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& data_dir,

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "broker/crypto/key_ring.h"
+#include "broker/replica_signals.h"
 #include "broker/store.h"
 #include "broker/store/postgres_store_options.h"
 
@@ -37,6 +38,12 @@ std::vector<std::string> KnownStoreBackends();
 // INVALID_ARGUMENT for an unknown backend; the backend's own errors else
 // (e.g. FAILED_PRECONDITION when another broker holds the data directory).
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(const StoreOpenOptions& options);
+
+// Follows the commits other brokers make on the same store (postgres:
+// LISTEN/NOTIFY on a connection of its own); null for a backend that only
+// one broker uses (sqlite).
+absl::StatusOr<std::unique_ptr<ReplicaSignals>> FollowOtherReplicas(
+    const StoreOpenOptions& options, ReplicaSignalHandlers handlers);
 
 // OpenStore on the SQLite backend in `data_dir` (tests and tools).
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& data_dir,

@@ -1,16 +1,22 @@
 // What several brokers on one PostgreSQL database rely on, with two stores
 // open on the same database at once (two replicas): one leader at a time,
 // claims that never overlap, per-agency feed sequences and the audit tree
-// without gap or fork under concurrent writers.
+// without gap or fork under concurrent writers, and the NOTIFY hints each
+// replica's commits send the others (FollowOtherReplicas).
+#include <algorithm>
+#include <optional>
 #include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "broker/audit/audit_entry.h"
 #include "broker/audit/merkle_tree.h"
 #include "broker/common/crypto_random.h"
 #include "broker/common/secret_file.h"
 #include "broker/crypto/key_ring.h"
+#include "broker/store/postgres/pg_conn.h"
 #include "broker/store/store_factory.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -49,7 +55,7 @@ class PostgresReplicasTest : public ::testing::Test {
     if (server_ != nullptr) (void)server_->DropDatabase(database_);
   }
 
-  std::unique_ptr<Store> Open(const std::string& broker_id) {
+  StoreOpenOptions Options(const std::string& broker_id) {
     StoreOpenOptions options;
     options.backend = "postgres";
     options.postgres.conninfo = server_->ConnectionString(database_);
@@ -57,7 +63,11 @@ class PostgresReplicasTest : public ::testing::Test {
     options.postgres.pool_size = 4;
     options.broker_id = broker_id;
     options.keys = keys_.get();
-    auto store = OpenStore(options);
+    return options;
+  }
+
+  std::unique_ptr<Store> Open(const std::string& broker_id) {
+    auto store = OpenStore(Options(broker_id));
     EXPECT_TRUE(store.ok()) << store.status();
     return store.ok() ? std::move(*store) : nullptr;
   }
@@ -174,6 +184,127 @@ TEST_F(PostgresReplicasTest, FeedSequencesAndTheAuditTreeStayGapFreeUnderTwoWrit
   auto root = audit::SubtreeRoot(reference, 0, leaves.size());
   ASSERT_TRUE(root.ok()) << root.status();
   EXPECT_EQ(*root, head_a->root_hash);
+}
+
+// Records what a follower hands over, as text ("work", "escalated",
+// "feeds:a,b" or "feeds:*" for any feed), for bounded waits.
+class SignalLog {
+ public:
+  ReplicaSignalHandlers Handlers() {
+    ReplicaSignalHandlers h;
+    h.feeds_grew = [this](const std::vector<std::string>& agencies) {
+      Add(agencies.empty() ? "feeds:*" : "feeds:" + absl::StrJoin(agencies, ","));
+    };
+    h.work_added = [this] { Add("work"); };
+    h.escalated = [this] { Add("escalated"); };
+    return h;
+  }
+  // Waits up to 30 s for `what` at or after position `from`; its position.
+  std::optional<size_t> WaitFor(const std::string& what, size_t from = 0) {
+    std::optional<size_t> found;
+    auto seen = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      for (size_t i = from; i < entries_.size(); ++i) {
+        if (entries_[i] == what) {
+          found = i;
+          return true;
+        }
+      }
+      return false;
+    };
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&seen), absl::Seconds(30));
+    return found;
+  }
+  std::vector<std::string> Entries() {
+    absl::MutexLock lock(&mu_);
+    return entries_;
+  }
+
+ private:
+  void Add(std::string entry) {
+    absl::MutexLock lock(&mu_);
+    entries_.push_back(std::move(entry));
+  }
+  absl::Mutex mu_;
+  std::vector<std::string> entries_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST_F(PostgresReplicasTest, AnotherReplicasCommitsSignalWorkAndTheFeedsThatGrew) {
+  SignalLog log;
+  auto follower = FollowOtherReplicas(Options("broker-b"), log.Handlers());
+  ASSERT_TRUE(follower.ok()) << follower.status();
+  ASSERT_NE(*follower, nullptr);
+  // Listening: first everything may have changed (nobody listened before).
+  auto listening = log.WaitFor("escalated");
+  ASSERT_TRUE(listening.has_value()) << "the follower never connected";
+  const size_t from = *listening + 1;
+
+  NewReferral referral = Referral("signalled", {"task-force", "csao"});
+  ASSERT_TRUE(a_->CreateReferrals({&referral, 1}).ok());
+  EXPECT_TRUE(log.WaitFor("work", from).has_value());
+  std::vector<FeedAppend> appends;
+  for (const char* agency : {"task-force", "csao"}) {
+    appends.push_back({DeliveryId("signalled", agency), agency,
+                       Event("delivery.sent", ReferralId("signalled"))});
+  }
+  ASSERT_TRUE(a_->AppendToFeeds(appends, kT0).ok());
+  // One NOTIFY for the transaction, naming both feeds (in name order).
+  EXPECT_TRUE(log.WaitFor("feeds:csao,task-force", from).has_value())
+      << ::testing::PrintToString(log.Entries());
+  // Appending again changes nothing: no feed grew, no hint.
+  ASSERT_TRUE(a_->AppendToFeeds(appends, kT0).ok());
+  NewReferral marker = Referral("marker", {"csao"});
+  ASSERT_TRUE(a_->CreateReferrals({&marker, 1}).ok());
+  auto after_marker = log.WaitFor("work", *log.WaitFor("feeds:csao,task-force", from) + 1);
+  ASSERT_TRUE(after_marker.has_value());
+  const std::vector<std::string> entries = log.Entries();
+  EXPECT_EQ(std::count(entries.begin() + from, entries.end(), "feeds:csao,task-force"), 1)
+      << ::testing::PrintToString(entries);
+}
+
+TEST_F(PostgresReplicasTest, AReplicaIsNotSignalledItsOwnCommits) {
+  SignalLog log;
+  auto follower = FollowOtherReplicas(Options("broker-a"), log.Handlers());
+  ASSERT_TRUE(follower.ok()) << follower.status();
+  auto listening = log.WaitFor("escalated");
+  ASSERT_TRUE(listening.has_value());
+  const size_t from = *listening + 1;
+  NewReferral own = Referral("own", {"csao"});
+  ASSERT_TRUE(a_->CreateReferrals({&own, 1}).ok());
+  NewReferral other = Referral("other", {"csao"});
+  ASSERT_TRUE(b_->CreateReferrals({&other, 1}).ok());
+  // Notifications arrive in commit order: a's would come before b's.
+  ASSERT_TRUE(log.WaitFor("work", from).has_value());
+  const std::vector<std::string> entries = log.Entries();
+  EXPECT_EQ(std::vector<std::string>(entries.begin() + from, entries.end()),
+            std::vector<std::string>{"work"});
+}
+
+TEST_F(PostgresReplicasTest, AFollowerWhoseConnectionIsKilledReconnectsAndSignalsEverything) {
+  SignalLog log;
+  auto follower = FollowOtherReplicas(Options("broker-b"), log.Handlers());
+  ASSERT_TRUE(follower.ok()) << follower.status();
+  auto listening = log.WaitFor("escalated");
+  ASSERT_TRUE(listening.has_value());
+
+  pg::PgConnectOptions admin;
+  admin.conninfo = server_->ConnectionString(database_);
+  admin.password = password_;
+  auto conn = pg::PgConn::Connect(admin);
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  auto killed = (*conn)->Query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+      "WHERE datname = current_database() AND query LIKE 'LISTEN%'");
+  ASSERT_TRUE(killed.ok()) << killed.status();
+  ASSERT_EQ(killed->rows(), 1);
+
+  // Reconnected: what was notified meanwhile is lost, so everything may
+  // have changed; and later commits are signalled again.
+  auto again = log.WaitFor("feeds:*", *listening + 1);
+  ASSERT_TRUE(again.has_value()) << ::testing::PrintToString(log.Entries());
+  NewReferral referral = Referral("after", {"csao"});
+  ASSERT_TRUE(a_->CreateReferrals({&referral, 1}).ok());
+  EXPECT_TRUE(log.WaitFor("work", *again + 3).has_value());
 }
 
 }  // namespace

@@ -153,6 +153,48 @@ TEST_F(FeedHeadWatcherTest, PublishesAnotherReplicasAppendAfterOneIntervalNotBef
   EXPECT_THAT(partner.wakes(), ElementsAre(3u, 5u));
 }
 
+TEST_F(FeedHeadWatcherTest, APokeReadsThePokedFeedsAtOnceAndOnlyThose) {
+  Subscriber hartford(hub_, "hartford-pd");
+  Subscriber task_force(hub_, "task-force");
+  store_.SetHead("hartford-pd", 2);  // both appended by another replica
+  store_.SetHead("task-force", 4);
+
+  // Another replica's NOTIFY named hartford-pd only: read now, not after
+  // an interval; task-force waits for the next timed pass.
+  watcher_->Poke({"hartford-pd"});
+  EXPECT_EQ(Advance(absl::ZeroDuration()), 1u);
+  EXPECT_THAT(hartford.wakes(), ElementsAre(2u));
+  EXPECT_THAT(task_force.wakes(), IsEmpty());
+  EXPECT_EQ(store_.reads("task-force"), 0);
+
+  Advance(kInterval);
+  EXPECT_THAT(task_force.wakes(), ElementsAre(4u));
+  EXPECT_THAT(hartford.wakes(), ElementsAre(2u));  // unchanged: not announced again
+}
+
+TEST_F(FeedHeadWatcherTest, PokesWaitingToRunShareOnePassAndAnEmptyPokeReadsEveryFeed) {
+  Subscriber hartford(hub_, "hartford-pd");
+  Subscriber task_force(hub_, "task-force");
+  Advance(kInterval);  // followed from now on
+  store_.SetHead("hartford-pd", 1);
+  store_.SetHead("task-force", 1);
+  const int hartford_reads = store_.reads("hartford-pd");
+
+  watcher_->Poke({"hartford-pd"});
+  watcher_->Poke({"hartford-pd"});
+  watcher_->Poke({});  // any feed may have grown (a reconnected listener)
+  EXPECT_EQ(Advance(absl::ZeroDuration()), 1u);
+  EXPECT_EQ(store_.reads("hartford-pd"), hartford_reads + 1);
+  EXPECT_THAT(hartford.wakes(), ElementsAre(1u));
+  EXPECT_THAT(task_force.wakes(), ElementsAre(1u));
+
+  // A poke after that pass ran gets a pass of its own.
+  store_.SetHead("task-force", 2);
+  watcher_->Poke({"task-force"});
+  EXPECT_EQ(Advance(absl::ZeroDuration()), 1u);
+  EXPECT_THAT(task_force.wakes(), ElementsAre(1u, 2u));
+}
+
 TEST_F(FeedHeadWatcherTest, ReadsOnlyAgenciesWithListeners) {
   auto partner = std::make_unique<Subscriber>(hub_, "hartford-pd");
   store_.SetHead("hartford-pd", 1);
@@ -234,6 +276,8 @@ TEST_F(FeedHeadWatcherTest, NothingRunsAfterDestruction) {
   Advance(kInterval);  // following: a listener of its own on the hub
   EXPECT_EQ(hub_.ListenerCount(), 2u);
   EXPECT_EQ(scheduler_.pending(), 1u);
+  watcher_->Poke({"hartford-pd"});
+  EXPECT_EQ(scheduler_.pending(), 2u);
 
   watcher_.reset();
   EXPECT_EQ(scheduler_.pending(), 0u);

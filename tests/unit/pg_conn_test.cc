@@ -164,5 +164,106 @@ TEST_F(PgConnTest, ABusyPoolAnswersUnavailableWithinItsBound) {
   EXPECT_THAT(std::string(second.status().message()), HasSubstr("pool_size"));
 }
 
+
+// Deferred writes (pipeline mode): they run, in order, with the next
+// statement that needs an answer, and their first error is its error.
+// One shared server and a database per test: nothing here restarts it.
+class PgPipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = testing::PostgresServer::Shared();
+    ASSERT_TRUE(server.ok()) << server.status();
+    auto database = (*server)->CreateDatabase("pipeline");
+    ASSERT_TRUE(database.ok()) << database.status();
+    auto password = ReadSecretFile((*server)->password_file());
+    ASSERT_TRUE(password.ok()) << password.status();
+    options_.conninfo = (*server)->ConnectionString(*database);
+    options_.password = *password;
+    conn_ = Connect();
+    ASSERT_NE(conn_, nullptr);
+    ASSERT_TRUE(conn_->Exec("CREATE TABLE IF NOT EXISTS items (id BIGINT PRIMARY KEY)").ok());
+  }
+  int64_t Count() {
+    auto n = conn_->Query("SELECT COUNT(*) FROM items");
+    EXPECT_TRUE(n.ok()) << n.status();
+    return n.ok() ? n->Int(0, 0) : -1;
+  }
+  std::unique_ptr<PgConn> Connect() {
+    auto conn = PgConn::Connect(options_);
+    EXPECT_TRUE(conn.ok()) << conn.status();
+    return conn.ok() ? std::move(*conn) : nullptr;
+  }
+  static constexpr char kInsert[] = "INSERT INTO items (id) VALUES ($1)";
+  PgConnectOptions options_;
+  std::unique_ptr<PgConn> conn_;
+};
+
+TEST_F(PgPipelineTest, DeferredWritesRunBeforeTheNextQueryWhichSeesThem) {
+  ASSERT_TRUE(conn_->Defer("BEGIN", {}, /*prepare=*/false).ok());
+  for (int i = 1; i <= 3; ++i) ASSERT_TRUE(conn_->Defer(kInsert, PgParams().Int(i)).ok());
+  EXPECT_TRUE(conn_->in_transaction());  // deferred: not to be handed out again
+  auto seen = conn_->Query("SELECT COUNT(*), MAX(id) FROM items");
+  ASSERT_TRUE(seen.ok()) << seen.status();
+  EXPECT_EQ(seen->Int(0, 0), 3);
+  EXPECT_EQ(seen->Int(0, 1), 3);
+  ASSERT_TRUE(conn_->Defer("COMMIT", {}, false).ok());
+  ASSERT_TRUE(conn_->Flush().ok());
+  EXPECT_FALSE(conn_->in_transaction());
+  EXPECT_EQ(Count(), 3);
+}
+
+TEST_F(PgPipelineTest, ADeferredErrorIsTheNextStatementsAndNothingAfterItRuns) {
+  ASSERT_TRUE(conn_->Exec("INSERT INTO items (id) VALUES (7)").ok());
+  ASSERT_TRUE(conn_->Defer("BEGIN", {}, false).ok());
+  ASSERT_TRUE(conn_->Defer(kInsert, PgParams().Int(8)).ok());
+  ASSERT_TRUE(conn_->Defer(kInsert, PgParams().Int(7)).ok());  // a collision
+  ASSERT_TRUE(conn_->Defer(kInsert, PgParams().Int(9)).ok());
+  auto after = conn_->Query("SELECT 1");
+  EXPECT_EQ(after.status().code(), absl::StatusCode::kAlreadyExists) << after.status();
+  EXPECT_FALSE(conn_->broken());  // every result was read: usable after the rollback
+  ASSERT_TRUE(conn_->Exec("ROLLBACK").ok());
+  EXPECT_EQ(Count(), 1);
+}
+
+TEST_F(PgPipelineTest, DiscardedWritesAreNeverSent) {
+  ASSERT_TRUE(conn_->Defer("BEGIN", {}, false).ok());
+  ASSERT_TRUE(conn_->Defer(kInsert, PgParams().Int(1)).ok());
+  conn_->DiscardDeferred();
+  EXPECT_FALSE(conn_->in_transaction());
+  EXPECT_EQ(Count(), 0);
+}
+
+TEST_F(PgPipelineTest, ALongPipelineRunsInSlicesAndCommitsEverything) {
+  // More statements than one slice, with 1 KiB each: the way a large group
+  // commit goes out without both sides blocking on full sockets.
+  ASSERT_TRUE(conn_->Exec("CREATE TABLE blobs (id BIGINT PRIMARY KEY, b BYTEA)").ok());
+  ASSERT_TRUE(conn_->Defer("BEGIN", {}, false).ok());
+  constexpr int kRows = 2000;
+  for (int i = 0; i < kRows; ++i) {
+    ASSERT_TRUE(conn_->Defer("INSERT INTO blobs (id, b) VALUES ($1, $2)",
+                             PgParams().Int(i).Bytes(std::string(1024, 'x'))).ok());
+  }
+  ASSERT_TRUE(conn_->Defer("COMMIT", {}, false).ok());
+  ASSERT_TRUE(conn_->Flush().ok());
+  auto n = conn_->Query("SELECT COUNT(*), SUM(length(b)) FROM blobs");
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(n->Int(0, 0), kRows);
+  EXPECT_EQ(n->Int(0, 1), int64_t{kRows} * 1024);
+}
+
+TEST_F(PgPipelineTest, AConnectionKilledMidPipelineIsUnavailableAndNeverReused) {
+  auto killer = Connect();
+  ASSERT_NE(killer, nullptr);
+  ASSERT_TRUE(conn_->Query(kInsert, PgParams().Int(100)).ok());  // prepared: Defer sends nothing
+  auto pid = conn_->Query("SELECT pg_backend_pid()");
+  ASSERT_TRUE(pid.ok());
+  ASSERT_TRUE(killer->Query("SELECT pg_terminate_backend($1::int)",
+                            PgParams().Int(pid->Int(0, 0))).ok());
+  ASSERT_TRUE(conn_->Defer(kInsert, PgParams().Int(1)).ok());
+  auto after = conn_->Query("SELECT 1");
+  EXPECT_EQ(after.status().code(), absl::StatusCode::kUnavailable) << after.status();
+  EXPECT_TRUE(conn_->broken());
+}
+
 }  // namespace
 }  // namespace hart::pg

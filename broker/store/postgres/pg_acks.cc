@@ -28,13 +28,16 @@ absl::StatusOr<uint64_t> PostgresBackend::WriteAck(pg::PgWrite& w, const AckWrit
     if (!known) return absl::NotFoundError(absl::StrCat("no delivery ", write.delivery_id));
     return absl::AbortedError("delivery changed state concurrently; retry");
   }
-  HART_RETURN_IF_ERROR(w.conn.Query(
+  HART_RETURN_IF_ERROR(w.conn.Defer(
       "INSERT INTO acks (delivery_id, kind, note, actor, recorded_at) "
       "VALUES ($1, $2, $3, $4, $5)",
       pg::PgParams().Text(write.delivery_id).Int(write.ack.kind()).Bytes(write.sealed_note)
-          .Text(write.ack.actor()).Micros(at)).status());
+          .Text(write.ack.actor()).Micros(at)));
   if (write.stop_ladder) HART_RETURN_IF_ERROR(pg::StopLadder(w.conn, write.delivery_id, at));
-  if (write.ladder) HART_RETURN_IF_ERROR(pg::TriggerLadder(w.conn, write.delivery_id, *write.ladder));
+  if (write.ladder) {
+    HART_RETURN_IF_ERROR(pg::TriggerLadder(w.conn, write.delivery_id, *write.ladder));
+    w.changes.work = true;
+  }
   return AppendLeaf(w, write.audit);
 }
 

@@ -27,24 +27,24 @@ absl::StatusOr<audit::CompactRange> TreeStateFrom(const PgResult& row) {
 absl::Status PgAuditRows::InsertLeaf(uint64_t index, const AuditEvent& e,
                                      const std::string& leaf_hash) {
   // idx is 1-based (as in SQLite); the log's indexes are 0-based.
-  return conn_.Query(
+  return conn_.Defer(
       "INSERT INTO audit_events (idx, at, actor, action, referral_id, delivery_id, "
       "payload_sha256, detail, leaf_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
       PgParams().Int(static_cast<int64_t>(index + 1)).Micros(e.at).Text(e.actor)
           .Text(e.action).Text(e.referral_id).Text(e.delivery_id).Bytes(e.payload_sha256)
-          .Text(e.detail).Bytes(leaf_hash)).status();
+          .Text(e.detail).Bytes(leaf_hash));
 }
 
 absl::Status PgAuditRows::PutSubtree(uint32_t height, uint64_t index, const std::string& hash) {
-  return conn_.Query(
+  return conn_.Defer(
       "INSERT INTO audit_subtrees (height, idx, hash) VALUES ($1, $2, $3) "
       "ON CONFLICT (height, idx) DO UPDATE SET hash = EXCLUDED.hash",
-      PgParams().Int(height).Int(static_cast<int64_t>(index)).Bytes(hash)).status();
+      PgParams().Int(height).Int(static_cast<int64_t>(index)).Bytes(hash));
 }
 
 absl::Status PgAuditRows::SaveTreeState(uint64_t size, const std::string& compact_range) {
-  return conn_.Query("UPDATE audit_tree SET size = $1, compact_range = $2 WHERE id = 1",
-                     PgParams().Int(static_cast<int64_t>(size)).Bytes(compact_range)).status();
+  return conn_.Defer("UPDATE audit_tree SET size = $1, compact_range = $2 WHERE id = 1",
+                     PgParams().Int(static_cast<int64_t>(size)).Bytes(compact_range));
 }
 
 absl::StatusOr<audit::CompactRange> LockTreeState(PgConn& conn) {
@@ -124,12 +124,12 @@ absl::StatusOr<std::optional<std::string>> PostgresBackend::AuditSubtreeHash(uin
 
 absl::Status PostgresBackend::AppendCheckpoint(const v1::Checkpoint& c) {
   return InWriteTransaction([&](pg::PgWrite& w) -> absl::Status {
-    return w.conn.Query(
+    return w.conn.Defer(
         "INSERT INTO audit_checkpoints (tree_size, root_hash, at, key_id, signature, "
         "signed_note) VALUES ($1, $2, $3, $4, $5, $6)",
         pg::PgParams().Int(static_cast<int64_t>(c.tree_size())).Bytes(c.root_hash())
             .Micros(FromProtoTime(c.timestamp())).Text(c.key_id()).Bytes(c.signature())
-            .Text(c.signed_note())).status();
+            .Text(c.signed_note()));
   });
 }
 

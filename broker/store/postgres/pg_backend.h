@@ -21,17 +21,20 @@
 #include <string>
 
 #include "broker/audit/audit_tree_writer.h"
+#include "broker/store/postgres/pg_change_channels.h"
 #include "broker/store/postgres/pg_pool.h"
 #include "broker/store/store_backend.h"
 
 namespace hart {
 
 namespace pg {
-// An open write transaction: its connection and the cluster's audit tree as
-// of the locked audit_tree row.
+// An open write transaction: its connection, the cluster's audit tree as
+// of the locked audit_tree row, and what to tell the other replicas when it
+// commits.
 struct PgWrite {
   PgConn& conn;
   audit::AuditTreeWriter tree;
+  PgChanges changes = {};
 };
 }  // namespace pg
 

@@ -166,6 +166,9 @@ absl::StatusOr<std::unique_ptr<PgConn>> PgConn::Connect(const PgConnectOptions& 
 }
 
 absl::Status PgConn::Exec(const std::string& sql) {
+  if (!deferred_.empty()) {
+    if (absl::Status flushed = Flush(); !flushed.ok()) return flushed;
+  }
   PgResult result(PQexec(conn_, sql.c_str()));
   const ExecStatusType status = PQresultStatus(result.raw());
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return absl::OkStatus();
@@ -189,6 +192,10 @@ absl::StatusOr<std::string> PgConn::PreparedName(const std::string& sql,
 absl::StatusOr<PgResult> PgConn::Query(const std::string& sql, const PgParams& params) {
   auto name = PreparedName(sql, params);
   if (!name.ok()) return name.status();
+  if (!deferred_.empty()) {
+    const Deferred last{*name, sql, params};
+    return RunPipeline(&last);
+  }
   const std::vector<const char*> values = params.ValuePointers();
   const std::vector<int> lengths = params.Lengths();
   const std::vector<int> formats = params.Formats();
@@ -199,7 +206,89 @@ absl::StatusOr<PgResult> PgConn::Query(const std::string& sql, const PgParams& p
   return PgError(conn_, result.raw(), "query");
 }
 
-bool PgConn::broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+absl::Status PgConn::Defer(const std::string& sql, PgParams params, bool prepare) {
+  std::string name;
+  if (prepare) {
+    // Prepared now, outside the pipeline: once per statement and connection.
+    auto prepared = PreparedName(sql, params);
+    if (!prepared.ok()) return prepared.status();
+    name = std::move(*prepared);
+  }
+  deferred_.push_back({std::move(name), sql, std::move(params)});
+  return absl::OkStatus();
+}
+
+absl::Status PgConn::Flush() {
+  if (deferred_.empty()) return absl::OkStatus();
+  return RunPipeline(nullptr).status();
+}
+
+absl::Status PgConn::SendPipelined(const Deferred& statement) {
+  const std::vector<const char*> values = statement.params.ValuePointers();
+  const std::vector<int> lengths = statement.params.Lengths();
+  const std::vector<int> formats = statement.params.Formats();
+  const int sent =
+      statement.name.empty()
+          ? PQsendQueryParams(conn_, statement.sql.c_str(), statement.params.size(),
+                              statement.params.types().data(), values.data(), lengths.data(),
+                              formats.data(), /*resultFormat=*/0)
+          : PQsendQueryPrepared(conn_, statement.name.c_str(), statement.params.size(),
+                                values.data(), lengths.data(), formats.data(),
+                                /*resultFormat=*/0);
+  if (sent != 1) return PgError(conn_, nullptr, "pipeline");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PgResult> PgConn::RunPipeline(const Deferred* last) {
+  std::vector<Deferred> batch;
+  batch.swap(deferred_);
+  if (PQenterPipelineMode(conn_) != 1) return PgError(conn_, nullptr, "pipeline");
+  // Until every result is read back the connection is in an unknown state.
+  poisoned_ = true;
+  // Sent in slices with a sync each: a blocking connection that writes a
+  // long pipeline while the server's answers fill the socket the other way
+  // could wait forever on both sides.
+  constexpr size_t kSlice = 256;
+  const size_t total = batch.size() + (last != nullptr ? 1 : 0);
+  absl::Status first_error;
+  PgResult answer(nullptr);
+  for (size_t start = 0; start < total; start += kSlice) {
+    const size_t end = std::min(total, start + kSlice);
+    for (size_t i = start; i < end; ++i) {
+      if (absl::Status sent = SendPipelined(i < batch.size() ? batch[i] : *last); !sent.ok()) {
+        return sent;  // poisoned: the pool closes the connection
+      }
+    }
+    if (PQpipelineSync(conn_) != 1) return PgError(conn_, nullptr, "pipeline");
+    for (size_t i = start; i < end; ++i) {
+      PGresult* raw = PQgetResult(conn_);
+      if (raw == nullptr) return PgError(conn_, nullptr, "pipeline");
+      PgResult result(raw);
+      // Each statement's result is followed by a null.
+      if (PGresult* extra = PQgetResult(conn_); extra != nullptr) {
+        PQclear(extra);
+        return absl::InternalError("postgres pipeline: more results than statements");
+      }
+      const ExecStatusType status = PQresultStatus(result.raw());
+      if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+        if (i == batch.size()) answer = std::move(result);  // `last`
+      } else if (status != PGRES_PIPELINE_ABORTED && first_error.ok()) {
+        // Statements after a failed one are skipped (PIPELINE_ABORTED).
+        first_error = PgError(conn_, result.raw(), "query");
+      }
+    }
+    PgResult sync(PQgetResult(conn_));
+    if (PQresultStatus(sync.raw()) != PGRES_PIPELINE_SYNC) {
+      return PgError(conn_, sync.raw(), "pipeline sync");
+    }
+  }
+  if (PQexitPipelineMode(conn_) != 1) return PgError(conn_, nullptr, "pipeline");
+  poisoned_ = false;
+  if (!first_error.ok()) return first_error;
+  return answer;
+}
+
+bool PgConn::broken() const { return poisoned_ || PQstatus(conn_) != CONNECTION_OK; }
 
 bool PgConn::StillAlive() {
   // libpq's sockets are non-blocking inside: these return at once. A server
@@ -212,6 +301,7 @@ bool PgConn::StillAlive() {
 }
 
 bool PgConn::in_transaction() const {
+  if (!deferred_.empty()) return true;
   const PGTransactionStatusType status = PQtransactionStatus(conn_);
   return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
 }

@@ -8,6 +8,11 @@
 // Parameters travel in binary for bytes (no escaping) and in text for
 // numbers and strings; results come back in text (bytea as hex).
 //
+// Round trips: a write whose caller needs nothing but its success is
+// deferred (Defer) and sent with the next statement that needs an answer,
+// all in one round trip (libpq's pipeline mode): a transaction of many
+// inserts costs a few round trips, not one per row.
+//
 // Thread safety: a PgConn is used by one thread at a time (the pool hands
 // each out to one holder).
 #pragma once
@@ -117,10 +122,24 @@ class PgConn {
   // server cannot be reached.
   static absl::StatusOr<std::unique_ptr<PgConn>> Connect(const PgConnectOptions& options);
 
-  // Runs one or more statements without parameters (DDL, BEGIN, COMMIT).
+  // Runs one or more statements without parameters (DDL, SAVEPOINT),
+  // after what was deferred (whose first error it returns instead).
   absl::Status Exec(const std::string& sql);
-  // Runs `sql` as a cached prepared statement with `params`.
+  // Runs `sql` as a cached prepared statement with `params`, in one round
+  // trip with what was deferred (whose first error it returns instead).
   absl::StatusOr<PgResult> Query(const std::string& sql, const PgParams& params = {});
+
+  // Queues `sql` to run before the next Query, Exec or Flush, in their
+  // round trip. Its error (a constraint, a lost connection) is theirs: a
+  // statement after a failed one does not run. Inside a transaction only,
+  // which then ends with Flush (COMMIT deferred last) or DiscardDeferred
+  // and ROLLBACK. `prepare`: a cached prepared statement (false: sent as
+  // is, for BEGIN and COMMIT).
+  absl::Status Defer(const std::string& sql, PgParams params = {}, bool prepare = true);
+  // Runs what was deferred and returns its first error.
+  absl::Status Flush();
+  // Drops what was deferred, unsent (the transaction is being rolled back).
+  void DiscardDeferred() { deferred_.clear(); }
 
   // The connection broke (server restart, pg_terminate_backend, network):
   // the pool drops it instead of handing it out again.
@@ -129,16 +148,31 @@ class PgConn {
   // closed the connection (a restart, pg_terminate_backend), which libpq
   // otherwise only notices when the next statement fails.
   bool StillAlive();
-  // Whether a transaction is open (or failed and awaiting ROLLBACK).
+  // Whether a transaction is open (or failed and awaiting ROLLBACK), or
+  // statements are deferred (a pooled connection is then not reused).
   bool in_transaction() const;
   PGconn* raw() const { return conn_; }
 
  private:
+  struct Deferred {
+    std::string name;  // a prepared statement's; empty: `sql` unprepared
+    std::string sql;
+    PgParams params;
+  };
+
   explicit PgConn(PGconn* conn) : conn_(conn) {}
   absl::StatusOr<std::string> PreparedName(const std::string& sql, const PgParams& params);
+  // Sends the deferred statements, then `last` (if any), in pipeline mode
+  // with one sync; the first error, else `last`'s result.
+  absl::StatusOr<PgResult> RunPipeline(const Deferred* last);
+  absl::Status SendPipelined(const Deferred& statement);
 
   PGconn* conn_;
   std::map<std::string, std::string> prepared_;  // sql -> statement name
+  std::vector<Deferred> deferred_;
+  // A pipeline's results could not be read to the end: the connection's
+  // state is unknown, so it is never used again.
+  bool poisoned_ = false;
 };
 
 // The store's error code for a SQLSTATE (e.g. "23505").

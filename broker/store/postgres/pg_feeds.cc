@@ -69,17 +69,18 @@ absl::StatusOr<FeedAppendResult> PostgresBackend::AppendFeedEvent(pg::PgWrite& w
       pg::PgParams().Text(a.agency_id)));
   if (head.rows() != 1) return absl::InternalError("feed head did not advance");
   const int64_t sequence = head.Int(0, 0);
+  w.changes.feeds.insert(a.agency_id);
   HART_ASSIGN_OR_RETURN(audit_index, AppendLeaf(w, a.audit));
-  HART_RETURN_IF_ERROR(w.conn.Query(
+  HART_RETURN_IF_ERROR(w.conn.Defer(
       "INSERT INTO feed_events (agency_id, sequence, delivery_id, appended_at, audit_index) "
       "VALUES ($1, $2, $3, $4, $5)",
       pg::PgParams().Text(a.agency_id).Int(sequence).Text(a.delivery_id).Micros(now)
-          .Int(static_cast<int64_t>(audit_index))).status());
-  HART_RETURN_IF_ERROR(w.conn.Query(
+          .Int(static_cast<int64_t>(audit_index))));
+  HART_RETURN_IF_ERROR(w.conn.Defer(
       "UPDATE deliveries SET transport_ref = $1, lease_until = NULL, last_error = '' "
       "WHERE delivery_id = $2",
       pg::PgParams().Text(feed::FormatReference(a.agency_id, static_cast<uint64_t>(sequence)))
-          .Text(a.delivery_id)).status());
+          .Text(a.delivery_id)));
   return FeedAppendResult{a.delivery_id, a.agency_id, static_cast<uint64_t>(sequence)};
 }
 

@@ -86,15 +86,15 @@ absl::Status PostgresBackend::ReleaseClaims(absl::Time now) {
   // Another replica's claim in progress on one of these rows makes it wait,
   // then skip the row (claim_owner is no longer ours).
   return InWriteTransaction([&](pg::PgWrite& w) -> absl::Status {
-    HART_RETURN_IF_ERROR(w.conn.Query(
+    HART_RETURN_IF_ERROR(w.conn.Defer(
         "UPDATE deliveries SET state = $1, lease_until = NULL, next_attempt_at = $2 "
         "WHERE state = $3 AND transport_ref = '' AND claim_owner = $4",
         pg::PgParams().Int(v1::PENDING).Micros(now).Int(v1::IN_FLIGHT)
-            .Text(options_.broker_id)).status());
-    return w.conn.Query(
+            .Text(options_.broker_id)));
+    return w.conn.Defer(
         "UPDATE timers SET lease_until = NULL WHERE state = $1 AND lease_until IS NOT NULL "
         "AND claim_owner = $2",
-        pg::PgParams().Int(pg::kTimerPending).Text(options_.broker_id)).status();
+        pg::PgParams().Int(pg::kTimerPending).Text(options_.broker_id));
   });
 }
 
@@ -137,7 +137,10 @@ absl::Status PostgresBackend::RecordOutcomes(std::span<const DeliveryOutcome> ou
       // newer state stands and the outcome is history only.
       if (update.affected() != 1) continue;
       HART_RETURN_IF_ERROR(AppendLeaf(w, o.audit).status());
-      if (o.ladder) HART_RETURN_IF_ERROR(pg::TriggerLadder(w.conn, o.delivery_id, *o.ladder));
+      if (o.ladder) {
+        HART_RETURN_IF_ERROR(pg::TriggerLadder(w.conn, o.delivery_id, *o.ladder));
+        w.changes.work = true;
+      }
     }
     return absl::OkStatus();
   });
@@ -155,6 +158,7 @@ absl::Status PostgresBackend::ApplyRedelivery(const RedeliveryWrite& r) {
     }
     HART_RETURN_IF_ERROR(pg::StopLadder(w.conn, r.old_delivery_id, r.new_delivery.created_at));
     HART_RETURN_IF_ERROR(pg::InsertDelivery(w.conn, r.new_delivery));
+    w.changes.work = true;
     if (r.ladder) {
       HART_RETURN_IF_ERROR(pg::InsertTimer(w.conn, *r.ladder, r.new_delivery.created_at));
     }

@@ -33,23 +33,24 @@ absl::StatusOr<CreateReferralResult> PostgresBackend::WriteReferral(pg::PgWrite&
     HART_ASSIGN_OR_RETURN(index, AppendLeaf(w, item.audit[i]));
     if (i == 0) receipt.set_audit_index(index);
   }
-  HART_RETURN_IF_ERROR(w.conn.Query(
+  HART_RETURN_IF_ERROR(w.conn.Defer(
       "INSERT INTO referrals (referral_id, careline_report_id, content_sha256, "
       "intake, receipt, priority, resolved_town, received_at, accepted_at) "
       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
       PgParams().Text(r.referral_id).Text(r.careline_report_id).Bytes(r.content_sha256)
           .Bytes(r.sealed_intake).Bytes(receipt.SerializeAsString()).Int(r.priority)
-          .Text(r.resolved_town).Micros(r.received_at).Micros(r.accepted_at)).status());
-  HART_RETURN_IF_ERROR(w.conn.Query(
+          .Text(r.resolved_town).Micros(r.received_at).Micros(r.accepted_at)));
+  HART_RETURN_IF_ERROR(w.conn.Defer(
       "INSERT INTO referral_keys (referral_id, key_id, wrapped) VALUES ($1, $2, $3)",
       PgParams().Text(r.referral_id).Text(item.data_key.key_id)
-          .Bytes(item.data_key.wrapped)).status());
+          .Bytes(item.data_key.wrapped)));
   for (const DeliveryRecord& d : item.deliveries) {
     HART_RETURN_IF_ERROR(pg::InsertDelivery(w.conn, d));
   }
   for (const TimerRecord& t : item.timers) {
     HART_RETURN_IF_ERROR(pg::InsertTimer(w.conn, t, r.accepted_at));
   }
+  if (!item.deliveries.empty() || !item.timers.empty()) w.changes.work = true;
   CreateReferralResult result{CreateReferralResult::Outcome::kCreated, std::move(receipt)};
   for (const FeedAppend& a : item.feed_appends) {
     HART_ASSIGN_OR_RETURN(appended, AppendFeedEvent(w, a, r.accepted_at));
@@ -88,20 +89,21 @@ absl::Status PostgresBackend::WriteChange(pg::PgWrite& w, const ReferralChange& 
   if (!c.fired_timer_id.empty()) {
     HART_RETURN_IF_ERROR(pg::MarkTimerFired(w.conn, c.fired_timer_id, c.fired_timer_lease, c.at));
   }
-  HART_RETURN_IF_ERROR(w.conn.Query(
+  HART_RETURN_IF_ERROR(w.conn.Defer(
       "UPDATE timers SET state = $1, finished_at = $2, lease_until = NULL "
       "WHERE referral_id = $3 AND state = $4 AND kind = $5",
       PgParams().Int(pg::kTimerReplaced).Micros(c.at).Text(c.referral_id)
-          .Int(pg::kTimerPending).Int(pg::kTimerReroute)).status());
+          .Int(pg::kTimerPending).Int(pg::kTimerReroute)));
   for (const TimerRecord& t : c.new_timers) {
     HART_RETURN_IF_ERROR(pg::InsertTimer(w.conn, t, c.at));
   }
+  if (!c.new_deliveries.empty() || !c.new_timers.empty()) w.changes.work = true;
   if (!c.supplement_id.empty()) {
-    HART_RETURN_IF_ERROR(w.conn.Query(
+    HART_RETURN_IF_ERROR(w.conn.Defer(
         "INSERT INTO supplements (supplement_id, referral_id, supplement_sha256, response, "
         "applied_at) VALUES ($1, $2, $3, $4, $5)",
         PgParams().Text(c.supplement_id).Text(c.referral_id).Bytes(c.supplement_sha256)
-            .Bytes(c.supplement_response).Micros(c.at)).status());
+            .Bytes(c.supplement_response).Micros(c.at)));
   }
   for (const AuditEvent& e : c.audit) HART_RETURN_IF_ERROR(AppendLeaf(w, e).status());
   return absl::OkStatus();
@@ -192,13 +194,13 @@ absl::StatusOr<SealResult> PostgresBackend::SealReferral(const SealWrite& s) {
     }
     // Destroying the wrapped data key is what makes the PII unrecoverable,
     // including any copy of the ciphertext in backups or the WAL.
-    HART_RETURN_IF_ERROR(w.conn.Query(
+    HART_RETURN_IF_ERROR(w.conn.Defer(
         "UPDATE referral_keys SET wrapped = NULL, destroyed_at = $1 WHERE referral_id = $2",
-        PgParams().Micros(s.at).Text(s.referral_id)).status());
-    HART_RETURN_IF_ERROR(w.conn.Query(
+        PgParams().Micros(s.at).Text(s.referral_id)));
+    HART_RETURN_IF_ERROR(w.conn.Defer(
         "UPDATE acks SET note = ''::bytea WHERE delivery_id IN "
         "(SELECT delivery_id FROM deliveries WHERE referral_id = $1)",
-        PgParams().Text(s.referral_id)).status());
+        PgParams().Text(s.referral_id)));
     // Deliveries that never left stop here. A delivery another replica has
     // claimed but not handed off is stopped too (the UPDATE waits for that
     // claim's row lock and re-checks); its outcome is then skipped, as on
@@ -208,11 +210,11 @@ absl::StatusOr<SealResult> PostgresBackend::SealReferral(const SealWrite& s) {
         "AND (state = $3 OR (state = $4 AND transport_ref = ''))",
         PgParams().Int(v1::SEALED).Text(s.referral_id).Int(v1::PENDING).Int(v1::IN_FLIGHT)));
     result.stopped_deliveries = static_cast<uint32_t>(stop.affected());
-    HART_RETURN_IF_ERROR(w.conn.Query(
+    HART_RETURN_IF_ERROR(w.conn.Defer(
         "UPDATE timers SET state = $1, finished_at = $2, lease_until = NULL "
         "WHERE referral_id = $3 AND state = $4",
         PgParams().Int(pg::kTimerReplaced).Micros(s.at).Text(s.referral_id)
-            .Int(pg::kTimerPending)).status());
+            .Int(pg::kTimerPending)));
     for (const DeliveryRecord& d : s.notices) HART_RETURN_IF_ERROR(pg::InsertDelivery(w.conn, d));
     for (const AuditEvent& e : s.audit) HART_RETURN_IF_ERROR(AppendLeaf(w, e).status());
     return absl::OkStatus();

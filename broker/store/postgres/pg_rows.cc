@@ -49,7 +49,7 @@ DeliveryRecord ReadDelivery(const PgResult& r, int row, int first) {
 }
 
 absl::Status InsertDelivery(PgConn& conn, const DeliveryRecord& d) {
-  return conn.Query(
+  return conn.Defer(
       "INSERT INTO deliveries (delivery_id, referral_id, agency_id, agency_kind, "
       "rule_ids, adapter_type, state, attempts, created_at, next_attempt_at, "
       "ack_deadline, delivery_deadline, kind, changes, escalation, last_attempt_at, erasure, "
@@ -64,7 +64,7 @@ absl::Status InsertDelivery(PgConn& conn, const DeliveryRecord& d) {
           .Bytes(d.escalation ? d.escalation->SerializeAsString() : std::string())
           .OptMicros(d.last_attempt_at)
           .Bytes(d.erasure ? d.erasure->SerializeAsString() : std::string())
-          .Text(d.claim_owner)).status();
+          .Text(d.claim_owner));
 }
 
 TimerRecord ReadTimer(const PgResult& r, int row) {
@@ -85,13 +85,13 @@ TimerRecord ReadTimer(const PgResult& r, int row) {
 }
 
 absl::Status InsertTimer(PgConn& conn, const TimerRecord& t, absl::Time now) {
-  return conn.Query(
+  return conn.Defer(
       "INSERT INTO timers (timer_id, referral_id, due_at, rule_ids, state, created_at, kind, "
       "delivery_id, step, base_at, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
       PgParams().Text(t.timer_id).Text(t.referral_id).Micros(t.due_at)
           .Text(absl::StrJoin(t.rule_ids, ",")).Int(kTimerPending).Micros(now)
           .Int(t.kind == TimerRecord::Kind::kLadder ? kTimerLadder : kTimerReroute)
-          .Text(t.delivery_id).Int(t.step).Micros(t.base_at).Int(t.reason)).status();
+          .Text(t.delivery_id).Int(t.step).Micros(t.base_at).Int(t.reason));
 }
 
 absl::Status MarkTimerFired(PgConn& conn, const std::string& timer_id, uint64_t lease,
@@ -112,19 +112,19 @@ absl::Status MarkTimerFired(PgConn& conn, const std::string& timer_id, uint64_t 
 
 absl::Status TriggerLadder(PgConn& conn, const std::string& delivery_id,
                            const LadderTrigger& trigger) {
-  return conn.Query(
+  return conn.Defer(
       "UPDATE timers SET due_at = $1, base_at = $2, reason = $3, lease_until = NULL "
       "WHERE kind = $4 AND delivery_id = $5 AND state = $6 AND step = 1 AND due_at > $1",
       PgParams().Micros(trigger.due_at).Micros(trigger.base_at).Int(trigger.reason)
-          .Int(kTimerLadder).Text(delivery_id).Int(kTimerPending)).status();
+          .Int(kTimerLadder).Text(delivery_id).Int(kTimerPending));
 }
 
 absl::Status StopLadder(PgConn& conn, const std::string& delivery_id, absl::Time at) {
-  return conn.Query(
+  return conn.Defer(
       "UPDATE timers SET state = $1, finished_at = $2, lease_until = NULL "
       "WHERE kind = $3 AND delivery_id = $4 AND state = $5",
       PgParams().Int(kTimerReplaced).Micros(at).Int(kTimerLadder).Text(delivery_id)
-          .Int(kTimerPending)).status();
+          .Int(kTimerPending));
 }
 
 absl::StatusOr<bool> DeliveryExists(PgConn& conn, const std::string& delivery_id) {

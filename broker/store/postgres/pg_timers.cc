@@ -81,6 +81,8 @@ absl::StatusOr<uint64_t> PostgresBackend::WriteEscalation(pg::PgWrite& w,
   for (const DeliveryRecord& d : write.notices) {
     HART_RETURN_IF_ERROR(pg::InsertDelivery(w.conn, d));
   }
+  if (!write.notices.empty() || write.next) w.changes.work = true;
+  if (write.event) w.changes.escalations = true;
   if (write.event) {
     const EscalationRecord& e = *write.event;
     // The next global sequence: every write transaction holds the audit_tree

@@ -4,6 +4,7 @@
 #include "broker/common/status_macros.h"
 #include "broker/store/postgres/pg_audit_rows.h"
 #include "broker/store/postgres/pg_backend.h"
+#include "broker/store/postgres/pg_change_channels.h"
 
 namespace hart {
 
@@ -12,12 +13,27 @@ inline constexpr char kBegin[] = "BEGIN ISOLATION LEVEL READ COMMITTED";
 
 // COMMIT, unless a statement failed inside the transaction without its
 // error reaching here: PostgreSQL would answer such a COMMIT with ROLLBACK
-// and a success status.
-inline absl::Status Commit(PgConn& conn) {
+// and a success status. What was deferred, then `notifications` (NOTIFY
+// is delivered only if its transaction commits), then the COMMIT go in one
+// round trip; if any fails, the COMMIT does not run.
+inline absl::Status Commit(PgConn& conn, const std::vector<Notification>& notifications = {}) {
   if (PQtransactionStatus(conn.raw()) == PQTRANS_INERROR) {
     return absl::InternalError("a statement failed inside the transaction; rolled back");
   }
-  return conn.Exec("COMMIT");
+  for (const Notification& n : notifications) {
+    HART_RETURN_IF_ERROR(
+        conn.Defer("SELECT pg_notify($1, $2)", PgParams().Text(n.channel).Text(n.payload)));
+  }
+  HART_RETURN_IF_ERROR(conn.Defer("COMMIT", {}, /*prepare=*/false));
+  return conn.Flush();
+}
+
+// Ends a failed transaction: what was deferred is dropped unsent. Fails
+// harmlessly if the server already ended it; a broken connection is
+// dropped by the pool.
+inline void Rollback(PgConn& conn) {
+  conn.DiscardDeferred();
+  (void)conn.Exec("ROLLBACK");
 }
 }  // namespace pg
 
@@ -28,11 +44,12 @@ absl::Status PostgresBackend::InWriteTransaction(Body&& body) {
   // READ COMMITTED whatever the database's default: each statement after
   // the audit_tree lock sees every earlier writer's commit (a stricter
   // level would fail contended locks with serialization errors instead).
-  HART_RETURN_IF_ERROR(conn.Exec(pg::kBegin));
+  // BEGIN travels with the lock.
+  HART_RETURN_IF_ERROR(conn.Defer(pg::kBegin, {}, /*prepare=*/false));
   // The lock that orders the cluster's writers (see pg_backend.h).
   auto tree = pg::LockTreeState(conn);
   if (!tree.ok()) {
-    (void)conn.Exec("ROLLBACK");
+    pg::Rollback(conn);
     return tree.status();
   }
   pg::PgWrite write{conn, audit::AuditTreeWriter(std::move(*tree))};
@@ -43,11 +60,12 @@ absl::Status PostgresBackend::InWriteTransaction(Body&& body) {
     pg::PgAuditRows rows(conn);
     status = write.tree.SaveIfGrown(rows);
   }
-  if (status.ok()) status = pg::Commit(conn);
+  // Other replicas are told last, in the COMMIT's round trip.
+  if (status.ok()) {
+    status = pg::Commit(conn, pg::Notifications(options_.broker_id, write.changes));
+  }
   if (!status.ok()) {
-    // Fails harmlessly if the server already ended the transaction; a
-    // broken connection is dropped by the pool.
-    (void)conn.Exec("ROLLBACK");
+    pg::Rollback(conn);
     return status;
   }
   return status;
@@ -57,10 +75,10 @@ template <typename Body>
 absl::Status PostgresBackend::InClaimTransaction(Body&& body) {
   HART_ASSIGN_OR_RETURN(lease, pool_->Acquire());
   pg::PgConn& conn = lease.conn();
-  HART_RETURN_IF_ERROR(conn.Exec(pg::kBegin));
+  HART_RETURN_IF_ERROR(conn.Defer(pg::kBegin, {}, /*prepare=*/false));
   absl::Status status = body(conn);
   if (status.ok()) status = pg::Commit(conn);
-  if (!status.ok()) (void)conn.Exec("ROLLBACK");
+  if (!status.ok()) pg::Rollback(conn);
   return status;
 }
 

@@ -55,8 +55,11 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> PostgresBackend::ApplyW
     std::span<const WriteRequest> batch) {
   std::vector<absl::StatusOr<WriteResult>> results;
   // Most batches have no item refused on its own: they run without
-  // savepoints (three round trips and a copy of the tree's frontier per
-  // item saved). If one is refused, that transaction rolls back (PostgreSQL
+  // savepoints (two round trips and a copy of the tree's frontier per item
+  // saved), their writes deferred and sent together (PgConn::Defer). An
+  // error of a deferred write may surface in a later item's statement;
+  // it then only has to be recognised as an item's refusal, since the
+  // rerun decides every item again on its own. If one is refused, that transaction rolls back (PostgreSQL
   // refuses every statement after an error until a rollback anyway) and the
   // batch runs again with a savepoint per item. The rerun is a new
   // transaction: it locks the audit_tree row and reads the tree afresh, so
@@ -82,17 +85,23 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> PostgresBackend::ApplyW
   status = InWriteTransaction([&](pg::PgWrite& w) -> absl::Status {
     results.clear();
     for (const WriteRequest& request : batch) {
-      // Exec, not a prepared Query: after an error the transaction accepts
-      // nothing but the rollback, and these carry no parameters to cache.
+      // Not prepared: these carry no parameters to cache. The SAVEPOINT
+      // runs now (with the previous item's RELEASE), so that whatever this
+      // item fails on, the savepoint exists to roll back to.
       HART_RETURN_IF_ERROR(w.conn.Exec("SAVEPOINT item"));
       audit::CompactRange tree_before = w.tree.Savepoint();
       absl::StatusOr<WriteResult> result = WriteOne(w, request);
+      // The item's deferred writes run now: their error is this item's.
+      if (result.ok()) {
+        if (absl::Status flushed = w.conn.Flush(); !flushed.ok()) result = flushed;
+      }
       if (!result.ok()) {
         if (!IsPerItemWriteError(result.status())) return result.status();
+        w.conn.DiscardDeferred();
         HART_RETURN_IF_ERROR(w.conn.Exec("ROLLBACK TO SAVEPOINT item"));
         w.tree.RollBackTo(std::move(tree_before));
       }
-      HART_RETURN_IF_ERROR(w.conn.Exec("RELEASE SAVEPOINT item"));
+      HART_RETURN_IF_ERROR(w.conn.Defer("RELEASE SAVEPOINT item", {}, /*prepare=*/false));
       results.push_back(std::move(result));
     }
     return absl::OkStatus();

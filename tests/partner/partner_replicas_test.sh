@@ -90,6 +90,23 @@ echo "A = replica-1 on 127.0.0.1:$port_a, B = replica-2 on 127.0.0.1:$port_b"
 
 hartctl_a() { "$HARTCTL_BINARY" --target "127.0.0.1:$port_a" --certs_dir "$certs" "$@"; }
 
+# The partner subscribes to B before anything is submitted, so what it gets
+# comes live: A commits, B's feed-head watcher sees the appends and wakes the
+# stream. --expect is fixed before the receipts exist: every one of these
+# intakes is a trafficking report, which routes one delivery to the HT task
+# force; the receipts are checked against that count below.
+echo "== proto_partner on B as $AGENCY (subscribed before the submits)"
+"$PROTO_PARTNER_BINARY" --target "127.0.0.1:$port_b" --ca "$certs/ca.crt" \
+  --cert "$certs/agency-$AGENCY.crt" --key "$certs/agency-$AGENCY.key" --agency "$AGENCY" \
+  --expect "${#INTAKES[@]}" --timeout-seconds "$PARTNER_TIMEOUT" \
+  >"$work/partner.out" 2>"$work/partner.err" &
+partner_pid=$!
+subscribed() {
+  kill -0 "$partner_pid" 2>/dev/null || fail "proto_partner exited before the submits: $(cat "$work/partner.err")"
+  grep -q "event=subscribe agency=$AGENCY" "$work/replicas/replica-2.log"
+}
+wait_until 30 "replica B to log proto_partner's subscription" subscribed
+
 echo "== submit ${#INTAKES[@]} intakes to A"
 referrals=()
 expected=()
@@ -99,21 +116,16 @@ for name in "${INTAKES[@]}"; do
   referral=$(awk '$1 == "referral" { print $2; exit }' <<<"$receipt")
   [[ -n $referral ]] || fail "no referral id in the receipt of $name: $receipt"
   referrals+=("$referral")
-  # Receipt table: AGENCY KIND RULES DELIVERY ...
-  mapfile -t ids < <(awk -v a="$AGENCY" '$1 == a { print $4 }' <<<"$receipt")
+  # Receipt table rows: AGENCY KIND RULES DELIVERY ...; the delivery id is
+  # the row's dlv_ field (RULES may hold several, comma-separated).
+  mapfile -t ids < <(awk -v a="$AGENCY" '$1 == a { for (i = 2; i <= NF; i++) if ($i ~ /^dlv_/) print $i }' <<<"$receipt")
   [[ ${#ids[@]} -ge 1 ]] || fail "$name was not routed to $AGENCY: $receipt"
   expected+=("${ids[@]}")
 done
 echo "expecting ${#expected[@]} deliveries for $AGENCY: ${expected[*]}"
+[[ ${#expected[@]} -eq ${#INTAKES[@]} ]] ||
+  fail "the receipts name ${#expected[@]} $AGENCY deliveries; proto_partner expects ${#INTAKES[@]}"
 
-# Subscribed after the submits on purpose: the feed replays from sequence 0,
-# so nothing is missed, and B serves what A committed.
-echo "== proto_partner on B as $AGENCY"
-"$PROTO_PARTNER_BINARY" --target "127.0.0.1:$port_b" --ca "$certs/ca.crt" \
-  --cert "$certs/agency-$AGENCY.crt" --key "$certs/agency-$AGENCY.key" --agency "$AGENCY" \
-  --expect "${#expected[@]}" --timeout-seconds "$PARTNER_TIMEOUT" \
-  >"$work/partner.out" 2>"$work/partner.err" &
-partner_pid=$!
 # The partner bounds itself (--timeout-seconds); wait on it.
 partner_rc=0
 wait "$partner_pid" || partner_rc=$?
@@ -128,8 +140,9 @@ done
   fail "proto_partner reported $(wc -l <"$work/partner.out") deliveries, expected ${#expected[@]}"
 
 echo "== A reports them acknowledged"
-# Status table rows: AGENCY MESSAGE STATE ... DELIVERY ...; the row of each
-# delivery must say ACKNOWLEDGED (the partner's ACCEPTED, recorded by B).
+# Status table rows: AGENCY MESSAGE STATE ATTEMPTS ACKS ... DELIVERY ...; the
+# row of each delivery must say ACKNOWLEDGED with two acks, the latest
+# ACCEPTED (the partner's RECEIVED and ACCEPTED, recorded by B).
 all_acknowledged() {
   local referral id statuses=""
   for referral in "${referrals[@]}"; do
@@ -137,10 +150,19 @@ all_acknowledged() {
     statuses+=$'\n'
   done
   for id in "${expected[@]}"; do
-    grep -F " $id " <<<"$statuses" | grep -qw ACKNOWLEDGED || return 1
+    grep -F " $id " <<<"$statuses" | grep -w ACKNOWLEDGED | grep -qF "2 (ACCEPTED)" || return 1
   done
 }
 wait_until 30 "replica A to report every $AGENCY delivery ACKNOWLEDGED" all_acknowledged
 for referral in "${referrals[@]}"; do hartctl_a status "$referral" | grep -F "$AGENCY"; done
+
+echo "== proto_partner exits non-zero on timeout"
+# An agency with nothing on its feed: it must give up after its timeout.
+timeout_rc=0
+"$PROTO_PARTNER_BINARY" --target "127.0.0.1:$port_b" --ca "$certs/ca.crt" \
+  --cert "$certs/agency-csp-troop-a.crt" --key "$certs/agency-csp-troop-a.key" \
+  --agency csp-troop-a --expect 1 --timeout-seconds 2 2>"$work/partner-timeout.err" || timeout_rc=$?
+[[ $timeout_rc -eq 1 ]] ||
+  fail "proto_partner with nothing to receive exited $timeout_rc, expected 1: $(cat "$work/partner-timeout.err")"
 
 echo "partner_replicas_test: PASS (${#expected[@]} deliveries submitted to A, acknowledged on B by proto_partner, ACKNOWLEDGED on A)"

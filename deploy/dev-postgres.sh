@@ -187,6 +187,9 @@ case $command in
     if running; then
       port=$(current_port)
       echo "dev-postgres: already running on 127.0.0.1:$port"
+      if [[ -n ${HART_PG_PORT:-} && ${HART_PG_PORT} != auto && ${HART_PG_PORT} != "$port" ]]; then
+        echo "dev-postgres: note: HART_PG_PORT=$HART_PG_PORT ignored; stop it first to move it" >&2
+      fi
     else
       requested=${HART_PG_PORT:-$(current_port)}
       for attempt in 1 2 3 4 5; do

@@ -13,6 +13,10 @@
 # plus a store section: backend postgres, broker_id replica-<i>) and starts
 # replica i on 127.0.0.1:<base port + i - 1>.
 #
+# The database and the key directory belong together: the keys open the
+# referrals' data keys. To start afresh, remove both:
+#   bash deploy/dev-postgres.sh destroy && rm -rf .dev/replicas
+#
 # Environment:
 #   HART_REPLICAS_DIR        configs, keys, data dirs, logs, port files
 #                            (default <repo>/.dev/replicas)

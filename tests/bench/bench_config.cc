@@ -1,9 +1,13 @@
 #include "tests/bench/bench_config.h"
 
 #include <cmath>
+#include <limits>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 ABSL_FLAG(double, duration, 10, "Seconds of measured load after the warm-up.");
 ABSL_FLAG(double, warmup, 1, "Seconds of load before measuring (excluded from the stats).");
@@ -12,14 +16,18 @@ ABSL_FLAG(int, concurrency, 64, "Closed loop: requests kept in flight.");
 ABSL_FLAG(double, rate, 0, "Open loop: requests per second at fixed intervals (0: closed loop).");
 ABSL_FLAG(int, max_in_flight, 4096,
           "Open loop: a due send is counted as dropped while this many are in flight.");
-ABSL_FLAG(int, channels, 4, "Client channels (TCP+TLS connections) for the load.");
+ABSL_FLAG(int, channels, 4,
+          "Client channels (TCP+TLS connections) for the load, spread round-robin over the "
+          "--target entries (raised to their number when fewer).");
 ABSL_FLAG(uint64_t, intake_bytes, 2048, "Serialized size of a request (narrative padding).");
 ABSL_FLAG(double, drain_seconds, 10,
           "fanout: seconds to wait after the load for deliveries still on their way.");
 ABSL_FLAG(double, rpc_timeout, 10, "Deadline of every call, seconds.");
 ABSL_FLAG(std::string, target, "",
-          "Use a running broker at HOST:PORT instead of starting one.");
-ABSL_FLAG(int, broker_pid, 0, "With --target: the broker's pid, for its CPU time and RSS.");
+          "Use running brokers at HOST:PORT[,HOST:PORT...] (replicas sharing one database) "
+          "instead of starting one.");
+ABSL_FLAG(std::string, broker_pid, "",
+          "With --target: the brokers' pids PID[,PID...], for their CPU time and RSS (summed).");
 ABSL_FLAG(std::string, certs_dir, HART_BENCH_CERTS_DIR,
           "Dev certificates (made here when missing unless --target is given).");
 ABSL_FLAG(std::string, broker_binary, HART_BROKER_BINARY, "The hart-broker to start.");
@@ -41,6 +49,69 @@ absl::Status Bad(const std::string& message) {
   return absl::InvalidArgumentError(message);
 }
 
+// "HOST:PORT": a host before the last ':' and a port 1-65535 after it.
+bool IsHostPort(const std::string& entry) {
+  const size_t colon = entry.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  const std::string port = entry.substr(colon + 1);
+  int number = 0;
+  return !port.empty() && port.find_first_not_of("0123456789") == std::string::npos &&
+         absl::SimpleAtoi(port, &number) && number >= 1 && number <= 65535;
+}
+
+// The comma-separated entries of a list flag, whitespace around them removed.
+std::vector<std::string> ListEntries(const std::string& value) {
+  std::vector<std::string> entries;
+  for (absl::string_view entry : absl::StrSplit(value, ',')) {
+    entries.emplace_back(absl::StripAsciiWhitespace(entry));
+  }
+  return entries;
+}
+
+absl::Status ParseTargets(const std::string& value, std::vector<std::string>* targets) {
+  const std::vector<std::string> entries = ListEntries(value);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const std::string& entry = entries[i];
+    const std::string which = entries.size() > 1 ? absl::StrCat(" entry ", i + 1, " of ",
+                                                                entries.size())
+                                                 : "";
+    if (entry.empty()) {
+      return Bad(absl::StrCat("--target", which, " is empty; expected HOST:PORT[,HOST:PORT...], "
+                              "e.g. 127.0.0.1:7443,127.0.0.1:7444"));
+    }
+    if (!IsHostPort(entry)) {
+      return Bad(absl::StrCat("--target", which, " '", entry,
+                              "' is not HOST:PORT (port 1-65535); expected "
+                              "HOST:PORT[,HOST:PORT...], e.g. 127.0.0.1:7443,127.0.0.1:7444"));
+    }
+    targets->push_back(entry);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParsePids(const std::string& value, std::vector<pid_t>* pids) {
+  // "0" alone meant "not given" when the flag took one number.
+  if (absl::StripAsciiWhitespace(value).empty() || absl::StripAsciiWhitespace(value) == "0") {
+    return absl::OkStatus();
+  }
+  const std::vector<std::string> entries = ListEntries(value);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const std::string& entry = entries[i];
+    int64_t pid = 0;
+    if (entry.empty() || entry.find_first_not_of("0123456789") != std::string::npos ||
+        !absl::SimpleAtoi(entry, &pid) || pid < 1 || pid > std::numeric_limits<pid_t>::max()) {
+      return Bad(absl::StrCat("--broker_pid",
+                              entries.size() > 1 ? absl::StrCat(" entry ", i + 1, " of ",
+                                                                entries.size())
+                                                 : "",
+                              " '", entry, "' is not a process id; expected PID[,PID...], "
+                              "e.g. --broker_pid 4242,4243"));
+    }
+    pids->push_back(static_cast<pid_t>(pid));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<BenchConfig> ConfigFromFlags(const std::string& mode) {
@@ -60,7 +131,7 @@ absl::StatusOr<BenchConfig> ConfigFromFlags(const std::string& mode) {
   c.drain_seconds = absl::GetFlag(FLAGS_drain_seconds);
   c.rpc_timeout_seconds = absl::GetFlag(FLAGS_rpc_timeout);
   c.target = absl::GetFlag(FLAGS_target);
-  c.broker_pid = absl::GetFlag(FLAGS_broker_pid);
+  const std::string broker_pid = absl::GetFlag(FLAGS_broker_pid);
   c.certs_dir = absl::GetFlag(FLAGS_certs_dir);
   c.broker_binary = absl::GetFlag(FLAGS_broker_binary);
   c.config = absl::GetFlag(FLAGS_config);
@@ -95,8 +166,8 @@ absl::StatusOr<BenchConfig> ConfigFromFlags(const std::string& mode) {
       c.rpc_timeout_seconds > 3600) {
     return Bad("--rpc_timeout must be seconds > 0 (at most 3600)");
   }
-  if (c.broker_pid < 0) return Bad("--broker_pid must be a process id");
-  if (c.broker_pid > 0 && c.target.empty()) {
+  if (auto s = ParsePids(broker_pid, &c.broker_pids); !s.ok()) return s;
+  if (!c.broker_pids.empty() && c.target.empty()) {
     return Bad("--broker_pid needs --target (without --target hart-bench starts the broker "
                "and measures it itself)");
   }
@@ -107,8 +178,9 @@ absl::StatusOr<BenchConfig> ConfigFromFlags(const std::string& mode) {
     return Bad("--keep_rate_limit applies only to a broker hart-bench starts itself (submit or "
                "fanout without --target)");
   }
-  if (!c.target.empty() && c.target.find(':') == std::string::npos) {
-    return Bad("--target must be HOST:PORT, e.g. 127.0.0.1:7443");
+  if (!c.target.empty()) {
+    if (auto s = ParseTargets(c.target, &c.targets); !s.ok()) return s;
+    if (c.targets.size() > 256) return Bad("--target takes at most 256 entries");
   }
   if (c.certs_dir.empty()) return Bad("--certs_dir must not be empty");
   if (c.broker_log_level != "debug" && c.broker_log_level != "info" &&

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -22,8 +23,12 @@ struct BenchConfig {
   size_t intake_bytes = 2048;
   double drain_seconds = 10;
   double rpc_timeout_seconds = 10;
-  std::string target;   // empty: start the broker
-  pid_t broker_pid = 0;  // with --target: for CPU and RSS
+  // --target as given, and its comma-separated HOST:PORT entries (broker
+  // replicas sharing one database); both empty: start the broker.
+  std::string target;
+  std::vector<std::string> targets;
+  // With --target: the brokers' pids, for CPU and RSS (summed over them).
+  std::vector<pid_t> broker_pids;
   std::string certs_dir;
   std::string broker_binary;
   std::string config;

@@ -69,6 +69,18 @@ class Json {
     first_.pop_back();
     return *this;
   }
+  Json& BeginArray() {
+    Comma();
+    out_ += "[";
+    first_.push_back(true);
+    pending_value_ = false;
+    return *this;
+  }
+  Json& EndArray() {
+    out_ += "]";
+    first_.pop_back();
+    return *this;
+  }
   const std::string& str() const { return out_; }
 
  private:
@@ -139,8 +151,20 @@ void PrintTable(const BenchReport& r, std::ostream& out) {
                          ? "open loop, " + Fixed(r.rate, 0) + "/s (in-flight cap " +
                                std::to_string(r.max_in_flight) + ")"
                          : "closed loop, " + std::to_string(r.concurrency) + " in flight";
-  row("mode", r.mode + " (" + load + ", " + std::to_string(r.channels) + " channels)");
-  row("target", r.target + (r.broker_started ? " (broker started by hart-bench)" : ""));
+  std::string channels = std::to_string(r.channels) + " channels";
+  if (r.targets.size() > 1) {
+    channels += " round-robin over " + std::to_string(r.targets.size()) + " targets";
+  }
+  if (r.channels_requested > 0 && r.channels != r.channels_requested) {
+    channels += "; raised from --channels " + std::to_string(r.channels_requested) +
+                " to one per target";
+  }
+  row("mode", r.mode + " (" + load + ", " + channels + ")");
+  std::string targets;
+  for (const auto& t : r.targets) targets += (targets.empty() ? "" : ", ") + t;
+  if (targets.empty()) targets = r.target;
+  if (r.targets.size() > 1) targets += " (" + std::to_string(r.targets.size()) + " brokers)";
+  row("target", targets + (r.broker_started ? " (broker started by hart-bench)" : ""));
   if (r.rate_limit && r.config_rate_limit) {
     row("rate limit", r.rate_limit_lifted
                           ? "lifted to " + Limit(*r.rate_limit) + " per certificate (--config: " +
@@ -165,22 +189,38 @@ void PrintTable(const BenchReport& r, std::ostream& out) {
   if (r.unfinished > 0) row("unfinished", std::to_string(r.unfinished));
   row("throughput", Fixed(r.throughput_per_second, 1) + " ok/s");
   row("latency ms", "p50 / p90 / p99 / p99.9 = " + Percentiles(r.latency));
+  const bool several = r.brokers.size() > 1;
+  const std::string summed = several ? " summed over " + std::to_string(r.brokers.size()) +
+                                           " broker processes"
+                                     : "";
   if (r.broker_cpu_seconds) {
-    row("broker CPU", Fixed(*r.broker_cpu_seconds, 2) + " s (" +
+    row("broker CPU", Fixed(*r.broker_cpu_seconds, 2) + " s" + summed + " (" +
                           Percent(*r.broker_cpu_seconds, r.cpu_window_seconds) + " of one core over " +
                           Fixed(r.cpu_window_seconds, 2) + " s; " + std::to_string(r.cores) +
                           " cores)");
   } else {
-    row("broker CPU", r.mode == "echo" ? "n/a (echo server is in-process)"
-                                       : "unavailable (give --broker_pid)");
+    row("broker CPU", r.mode == "echo"       ? "n/a (echo server is in-process)"
+                      : r.brokers.empty()     ? "unavailable (give --broker_pid)"
+                                              : "unavailable (a broker process could not be "
+                                                "sampled)");
   }
   if (r.broker_peak_rss_mib) {
-    row("broker peak RSS", Fixed(*r.broker_peak_rss_mib, 1) + " MiB" +
+    row("broker peak RSS", Fixed(*r.broker_peak_rss_mib, 1) + " MiB" + summed +
                                (r.broker_threads ? " (" + std::to_string(*r.broker_threads) +
                                                        " threads)"
                                                  : ""));
   } else {
     row("broker peak RSS", "unavailable");
+  }
+  if (several) {
+    for (const auto& b : r.brokers) {
+      row("broker pid " + std::to_string(b.pid),
+          b.cpu_seconds ? "CPU " + Fixed(*b.cpu_seconds, 2) + " s (" +
+                              Percent(*b.cpu_seconds, r.cpu_window_seconds) + "), peak RSS " +
+                              (b.peak_rss_mib ? Fixed(*b.peak_rss_mib, 1) + " MiB" : "n/a") +
+                              (b.threads ? ", " + std::to_string(*b.threads) + " threads" : "")
+                        : "unavailable (not running, or /proc not readable)");
+    }
   }
   row("client CPU", Fixed(r.client_cpu_seconds, 2) + " s (" +
                         Percent(r.client_cpu_seconds, r.cpu_window_seconds) +
@@ -251,6 +291,26 @@ std::string JsonLine(const BenchReport& r) {
   j.Key("broker_threads");
   r.broker_threads ? j.Num(*r.broker_threads) : j.Null();
   j.Key("client_cpu_s").Num(r.client_cpu_seconds).Key("cores").Num(r.cores);
+  j.Key("targets").BeginArray();
+  for (const auto& t : r.targets) j.Str(t);
+  j.EndArray();
+  j.Key("channels_requested").Num(r.channels_requested);
+  j.Key("broker_pids").BeginArray();
+  for (const auto& b : r.brokers) j.Num(b.pid);
+  j.EndArray();
+  j.Key("brokers").BeginArray();
+  for (const auto& b : r.brokers) {
+    j.Begin();
+    j.Key("pid").Num(b.pid);
+    j.Key("cpu_s");
+    b.cpu_seconds ? j.Num(*b.cpu_seconds) : j.Null();
+    j.Key("peak_rss_mib");
+    b.peak_rss_mib ? j.Num(*b.peak_rss_mib) : j.Null();
+    j.Key("threads");
+    b.threads ? j.Num(*b.threads) : j.Null();
+    j.End();
+  }
+  j.EndArray();
   j.Key("fanout");
   if (r.fanout) {
     const FanoutReport& f = *r.fanout;

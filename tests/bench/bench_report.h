@@ -7,6 +7,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "tests/bench/latency_recorder.h"
 #include "tests/bench/rate_limit_config.h"
@@ -35,10 +36,19 @@ struct FanoutReport {
   LatencySummary latency;             // intake sent -> delivered to every destination
 };
 
+// One measured broker process (a replica with several --target entries).
+struct BrokerProcessReport {
+  int pid = 0;
+  std::optional<double> cpu_seconds;  // over the CPU window; unset: not sampled
+  std::optional<double> peak_rss_mib;
+  std::optional<int> threads;
+};
+
 struct BenchReport {
   std::string mode;  // echo | submit | fanout
   std::string loop;  // closed | open
-  std::string target;
+  std::string target;                // the targets joined with ','
+  std::vector<std::string> targets;  // channel i -> targets[i % size]
   bool broker_started = false;  // started (and stopped) by hart-bench
   // The started broker's per-certificate rate limit, and --config's own;
   // unset with --target (that broker's own applies) and for echo.
@@ -47,7 +57,8 @@ struct BenchReport {
   bool rate_limit_lifted = false;  // hart-bench started the broker with a raised limit
   int concurrency = 0;
   double rate = 0;
-  int channels = 0;
+  int channels = 0;            // used: at least one per target
+  int channels_requested = 0;  // --channels
   int max_in_flight = 0;
   uint64_t payload_bytes = 0;  // serialized request
   double warmup_seconds = 0;
@@ -68,9 +79,11 @@ struct BenchReport {
   // CPU over the window from the end of the warm-up to the end of the run
   // (fanout: including the drain); 100% = one core.
   double cpu_window_seconds = 0;
+  // Summed over every measured broker process; unset unless all were sampled.
   std::optional<double> broker_cpu_seconds;
   std::optional<double> broker_peak_rss_mib;
   std::optional<int> broker_threads;
+  std::vector<BrokerProcessReport> brokers;  // per pid (started broker or --broker_pid)
   double client_cpu_seconds = 0;
   int cores = 0;
   std::optional<FanoutReport> fanout;

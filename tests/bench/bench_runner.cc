@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -139,8 +140,10 @@ int RunBench(const BenchConfig& c) {
   // The server under test.
   std::unique_ptr<BrokerLauncher> broker;
   std::unique_ptr<EchoServer> echo;
-  std::string target = c.target;
-  pid_t server_pid = c.broker_pid;
+  // Replicas sharing one database: any of them takes intakes and serves any
+  // agency's feed.
+  std::vector<std::string> targets = c.targets;
+  std::vector<pid_t> server_pids = c.broker_pids;
   std::optional<RateLimit> config_rate_limit;
   std::optional<RateLimit> rate_limit;
   if (c.mode == "echo") {
@@ -149,7 +152,7 @@ int RunBench(const BenchConfig& c) {
     auto server = EchoServer::Start(*credentials);
     if (!server.ok()) return Fail("starting the echo server", server.status());
     echo = std::move(*server);
-    target = "127.0.0.1:" + std::to_string(echo->port());
+    targets = {"127.0.0.1:" + std::to_string(echo->port())};
   } else if (start_broker) {
     auto configured = ConfiguredRateLimit(c.config);
     if (!configured.ok()) return Fail("reading --config", configured.status());
@@ -175,40 +178,58 @@ int RunBench(const BenchConfig& c) {
     auto started = BrokerLauncher::Start(options);
     if (!started.ok()) return Fail("starting the broker", started.status());
     broker = std::move(*started);
-    target = "127.0.0.1:" + std::to_string(broker->port());
-    server_pid = broker->pid();
-    Progress("hart-broker pid " + std::to_string(server_pid) + " serving " + target +
+    targets = {"127.0.0.1:" + std::to_string(broker->port())};
+    server_pids = {broker->pid()};
+    Progress("hart-broker pid " + std::to_string(broker->pid()) + " serving " + targets[0] +
              ", data in " + broker->work_dir() + ", config " + broker->config_path());
   }
 
-  // Load channels, all presenting careline.crt.
+  const std::string target_list = absl::StrJoin(targets, ",");
+  const size_t n_targets = targets.size();
+  // Load channels, all presenting careline.crt, spread round-robin over the
+  // targets (channel i -> target i mod n), at least one per target.
+  const int n_channels = std::max(c.channels, static_cast<int>(n_targets));
+  if (n_channels != c.channels) {
+    Progress("--channels " + std::to_string(c.channels) + " raised to " +
+             std::to_string(n_channels) + ": one channel per target at least");
+  }
   auto credentials = ClientCredentials(c.certs_dir, "careline");
   if (!credentials.ok()) return Fail("client credentials", credentials.status());
   std::vector<std::shared_ptr<grpc::Channel>> channels;
-  for (int i = 0; i < c.channels; ++i) {
-    channels.push_back(DistinctChannel(target, *credentials, "careline", i));
+  for (int i = 0; i < n_channels; ++i) {
+    channels.push_back(DistinctChannel(targets[i % n_targets], *credentials, "careline", i));
   }
-  if (auto s = WaitForConnected(channels, std::chrono::system_clock::now() +
-                                              std::chrono::seconds(15),
-                                "load");
-      !s.ok()) {
-    return Fail("connecting to " + target, s);
+  {
+    for (const auto& channel : channels) channel->GetState(/*try_to_connect=*/true);
+    const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(15);
+    for (size_t t = 0; t < n_targets; ++t) {
+      std::vector<std::shared_ptr<grpc::Channel>> to_target;
+      for (size_t i = t; i < channels.size(); i += n_targets) to_target.push_back(channels[i]);
+      if (auto s = WaitForConnected(to_target, deadline, "load"); !s.ok()) {
+        return Fail("connecting to " + targets[t], s);
+      }
+    }
   }
 
   DeliveryTracker tracker(feed_agency_ids);
   std::unique_ptr<FeedSubscribers> subscribers;
   if (c.mode == "fanout") {
     FeedSubscribers::Options options;
-    options.target = target;
     options.certs_dir = c.certs_dir;
     options.agency_ids = feed_agency_ids;
+    // The k-th feed agency subscribes at target (k+1) mod n: another replica
+    // than channel 0's where there are several, so deliveries cross replicas.
+    for (size_t k = 0; k < feed_agency_ids.size(); ++k) {
+      options.targets.push_back(targets[(k + 1) % n_targets]);
+    }
     options.ack_timeout =
         std::chrono::milliseconds(static_cast<int64_t>(c.rpc_timeout_seconds * 1000));
     subscribers = std::make_unique<FeedSubscribers>(options, tracker);
     if (auto s = subscribers->Start(); !s.ok()) return Fail("opening feed subscriptions", s);
     // Let every Subscribe call reach the broker before the first intake.
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    Progress(std::to_string(feed_agency_ids.size()) + " feed subscribers connected");
+    Progress(std::to_string(feed_agency_ids.size()) + " feed subscribers connected" +
+             (n_targets > 1 ? " across " + std::to_string(n_targets) + " targets" : ""));
     if (!push_agency_ids.empty()) {
       Progress(std::to_string(push_agency_ids.size()) +
                " push-adapter agencies not subscribed, their destinations excluded: " +
@@ -268,17 +289,21 @@ int RunBench(const BenchConfig& c) {
   InstallInterruptHandler();
 
   BenchClock::time_point window_start;
-  std::optional<ProcessSample> server_start_sample;
+  std::vector<std::optional<ProcessSample>> server_start_samples;
   double client_cpu_start = 0;
   auto on_measure_start = [&] {
     window_start = BenchClock::now();
-    server_start_sample = SampleProcess(server_pid);
+    server_start_samples.clear();
+    for (pid_t pid : server_pids) server_start_samples.push_back(SampleProcess(pid));
     client_cpu_start = SelfCpuSeconds();
   };
 
   Progress("running " + c.mode + ": " +
            (c.rate > 0 ? Short(c.rate) + "/s open loop" : std::to_string(c.concurrency) + " in flight") +
-           " over " + std::to_string(c.channels) + " channels, " + Short(c.warmup_seconds) +
+           " over " + std::to_string(n_channels) + " channels" +
+           (n_targets > 1 ? " to " + std::to_string(n_targets) + " targets (" + target_list + ")"
+                          : "") +
+           ", " + Short(c.warmup_seconds) +
            " s warm-up + " + Short(c.duration_seconds) + " s, at most " +
            std::to_string(c.max_requests) + " requests");
   LatencyRecorder recorder;
@@ -300,7 +325,8 @@ int RunBench(const BenchConfig& c) {
     fanout = f;
   }
   const auto window_end = BenchClock::now();
-  const std::optional<ProcessSample> server_end_sample = SampleProcess(server_pid);
+  std::vector<std::optional<ProcessSample>> server_end_samples;
+  for (pid_t pid : server_pids) server_end_samples.push_back(SampleProcess(pid));
   const double client_cpu_end = SelfCpuSeconds();
 
   if (subscribers) {
@@ -333,14 +359,16 @@ int RunBench(const BenchConfig& c) {
   BenchReport r;
   r.mode = c.mode;
   r.loop = c.rate > 0 ? "open" : "closed";
-  r.target = target;
+  r.target = target_list;
+  r.targets = targets;
   r.broker_started = start_broker;
   r.rate_limit = rate_limit;
   r.config_rate_limit = config_rate_limit;
   r.rate_limit_lifted = start_broker && !c.keep_rate_limit;
   r.concurrency = c.concurrency;
   r.rate = c.rate;
-  r.channels = c.channels;
+  r.channels = n_channels;
+  r.channels_requested = c.channels;
   r.max_in_flight = c.max_in_flight;
   r.payload_bytes = c.mode == "echo" ? 3 + echo_payload.size() : factory->mean_request_bytes();
   r.warmup_seconds = c.warmup_seconds;
@@ -359,10 +387,36 @@ int RunBench(const BenchConfig& c) {
   r.latency = recorder.Latency();
   r.schedule_lag_max_ms = result.schedule_lag_max_ms;
   r.cpu_window_seconds = duration<double>(window_end - window_start).count();
-  if (server_start_sample && server_end_sample && c.mode != "echo") {
-    r.broker_cpu_seconds = server_end_sample->cpu_seconds - server_start_sample->cpu_seconds;
-    r.broker_peak_rss_mib = server_end_sample->peak_rss_mib;
-    r.broker_threads = server_end_sample->threads;
+  if (c.mode != "echo") {
+    // Summed over the broker processes, reported only when every one was
+    // sampled at both ends of the window.
+    bool all_sampled = !server_pids.empty() && server_start_samples.size() == server_pids.size();
+    double cpu = 0, rss = 0;
+    int threads = 0;
+    for (size_t i = 0; i < server_pids.size(); ++i) {
+      BrokerProcessReport b;
+      b.pid = static_cast<int>(server_pids[i]);
+      const bool sampled = i < server_start_samples.size() && server_start_samples[i] &&
+                           server_end_samples[i];
+      if (sampled) {
+        b.cpu_seconds = server_end_samples[i]->cpu_seconds - server_start_samples[i]->cpu_seconds;
+        b.peak_rss_mib = server_end_samples[i]->peak_rss_mib;
+        b.threads = server_end_samples[i]->threads;
+        cpu += *b.cpu_seconds;
+        rss += *b.peak_rss_mib;
+        threads += *b.threads;
+      } else {
+        all_sampled = false;
+        Progress("broker pid " + std::to_string(server_pids[i]) +
+                 " could not be sampled (not running, or /proc not readable)");
+      }
+      r.brokers.push_back(b);
+    }
+    if (all_sampled) {
+      r.broker_cpu_seconds = cpu;
+      r.broker_peak_rss_mib = rss;
+      r.broker_threads = threads;
+    }
   }
   r.client_cpu_seconds = client_cpu_end - client_cpu_start;
   r.cores = static_cast<int>(std::thread::hardware_concurrency());

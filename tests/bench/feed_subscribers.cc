@@ -63,18 +63,28 @@ FeedSubscribers::FeedSubscribers(Options options, DeliveryTracker& tracker)
 FeedSubscribers::~FeedSubscribers() { Stop(std::chrono::seconds(10)); }
 
 absl::Status FeedSubscribers::Start() {
-  for (const auto& id : options_.agency_ids) {
-    const std::string name = "agency-" + id;
+  if (options_.targets.size() != options_.agency_ids.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("feed subscribers: ", options_.targets.size(),
+                                                   " targets for ", options_.agency_ids.size(),
+                                                   " agencies"));
+  }
+  for (size_t i = 0; i < options_.agency_ids.size(); ++i) {
+    const std::string name = "agency-" + options_.agency_ids[i];
     auto credentials = ClientCredentials(options_.certs_dir, name);
     if (!credentials.ok()) return credentials.status();
-    channels_.push_back(DistinctChannel(options_.target, *credentials, name, 0));
+    channels_.push_back(DistinctChannel(options_.targets[i], *credentials, name, 0));
     stubs_.push_back(v1::FeedService::NewStub(channels_.back()));
   }
-  if (auto s = WaitForConnected(channels_,
-                                std::chrono::system_clock::now() + options_.connect_timeout,
-                                "subscriber");
-      !s.ok()) {
-    return s;
+  // Connect all in parallel; an error names the agency and its target.
+  for (const auto& channel : channels_) channel->GetState(/*try_to_connect=*/true);
+  const auto deadline = std::chrono::system_clock::now() + options_.connect_timeout;
+  for (size_t i = 0; i < channels_.size(); ++i) {
+    if (auto s = WaitForConnected({channels_[i]}, deadline,
+                                  absl::StrCat("subscriber agency-", options_.agency_ids[i],
+                                               " (to ", options_.targets[i], ")"));
+        !s.ok()) {
+      return s;
+    }
   }
   for (auto& stub : stubs_) {
     streams_.push_back(std::make_unique<Stream>(*this, stub.get()));

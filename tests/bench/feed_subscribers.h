@@ -1,5 +1,6 @@
 // One FeedService.Subscribe stream per agency, each over its own channel
-// presenting agency-<id>.crt (identity is per TLS connection). Every
+// presenting agency-<id>.crt (identity is per TLS connection) to that
+// agency's target. Every
 // delivery event is reported to the DeliveryTracker and acknowledged with
 // RECEIVED, then ACCEPTED (asynchronous unary calls; the next ack is sent
 // from the previous one's completion).
@@ -24,9 +25,11 @@ namespace hart::bench {
 class FeedSubscribers {
  public:
   struct Options {
-    std::string target;
     std::string certs_dir;
     std::vector<std::string> agency_ids;
+    // The broker each agency's stream connects to, by agency_ids' index
+    // (replicas sharing one database serve every agency's feed).
+    std::vector<std::string> targets;
     std::chrono::milliseconds ack_timeout{10000};
     std::chrono::seconds connect_timeout{30};
   };

@@ -56,6 +56,15 @@ a broker whose feeds hold unacknowledged deliveries replays and acknowledges tha
 backlog too (reported as "not from this run"): use a fresh broker for clean fanout
 figures.
 
+--target may list several brokers, HOST:PORT,HOST:PORT,...: replicas sharing one
+PostgreSQL database, any of which accepts intakes and serves any agency's feed. The load
+channels are spread round-robin over them (channel i to target i mod n; --channels is
+raised to the number of targets when lower, and the report says so), so every replica
+takes intakes. In fanout the k-th grpc_feed agency of --config subscribes at target
+(k+1) mod n, another replica than channel 0's, so deliveries cross replicas.
+--broker_pid then takes the replicas' pids, PID,PID,...: their CPU time and peak RSS
+are reported summed, and per pid.
+
 The first Ctrl-C (SIGINT or SIGTERM) ends the load early; the run still reports and
 stops the broker. A second one exits at once (a started broker then gets SIGTERM).
 
@@ -66,7 +75,8 @@ load (stops at --warmup + --duration or after --max_requests sends, whichever is
                        are not hidden (default 0: closed loop)
   --max_in_flight N    open loop: a due send is counted as dropped while N requests are
                        outstanding (default 4096)
-  --channels N         client channels, each its own TCP+TLS connection (default 4)
+  --channels N         client channels, each its own TCP+TLS connection, round-robin over
+                       the --target entries; at least one per target (default 4)
   --duration S         seconds measured after the warm-up (default 10)
   --warmup S           seconds of load before measuring, excluded from the stats (default 1)
   --max_requests N     sends in total, warm-up included (default 200000)
@@ -75,8 +85,12 @@ load (stops at --warmup + --duration or after --max_requests sends, whichever is
   --drain_seconds S    fanout: wait this long after the load for deliveries (default 10)
 
 server:
-  --target HOST:PORT   use a running broker instead of starting one (not for echo)
-  --broker_pid PID     with --target: the broker's pid, for its CPU time and peak RSS
+  --target HOST:PORT[,HOST:PORT...]
+                       use running brokers (replicas sharing one database) instead of
+                       starting one (not for echo)
+  --broker_pid PID[,PID...]
+                       with --target: the brokers' pids, for their CPU time and peak RSS
+                       (summed over them, and per pid)
   --certs_dir DIR      dev certificates: ca.crt, broker, careline, agency-<id>
                        (default: <build>/bench-certs)
   --broker_binary PATH the hart-broker to start (default: the one built with hart-bench)
@@ -94,7 +108,11 @@ output: a table on stdout, then one line of JSON (the last line, starting with '
   --target or echo), sent_total, requests (sent after the warm-up), ok, errors, errors_by_code,
   dropped, throughput_per_s (ok / measured_s), latency_ms {count, mean, p50, p90, p99,
   p999, max}, broker_cpu_s and client_cpu_s over cpu_window_s (end of warm-up to end of
-  run, fanout including the drain), broker_peak_rss_mib (VmHWM), and for fanout:
+  run, fanout including the drain), broker_peak_rss_mib (VmHWM) and broker_threads (all
+  three summed over the broker pids; null unless every one was sampled), target (the
+  targets joined with ','), targets [HOST:PORT...], channels (used) and
+  channels_requested (--channels), broker_pids [...] and brokers [{pid, cpu_s,
+  peak_rss_mib, threads}] (the started broker or --broker_pid, per pid), and for fanout:
   intakes, delivered, deliveries_expected/arrived (feed destinations only), push_agencies,
   push_destinations_excluded, push_only_intakes, acks_ok/errors, delivery_latency_ms.
 Progress and errors go to stderr.
@@ -104,6 +122,9 @@ examples:
   hart-bench submit --duration 5 --concurrency 64
   hart-bench submit --rate 500 --duration 5
   hart-bench fanout --rate 200 --duration 5
+  hart-bench fanout --rate 200 --duration 5 --certs_dir var/certs \
+      --target 127.0.0.1:7451,127.0.0.1:7452,127.0.0.1:7453 --broker_pid 4242,4243,4244
+                       (three replicas as deploy/run-replicas.sh starts them)
 
 Flags may be written with dashes or underscores (--max-requests, --max_requests).
 Exit status: 0 the run completed and some request succeeded, 1 otherwise, 2 usage error.

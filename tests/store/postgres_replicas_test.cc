@@ -186,6 +186,25 @@ TEST_F(PostgresReplicasTest, FeedSequencesAndTheAuditTreeStayGapFreeUnderTwoWrit
   EXPECT_EQ(*root, head_a->root_hash);
 }
 
+// Replica A read the referral (and holds its data key in its cache) when
+// replica B seals it: A's change, prepared before, must not write an intake
+// back under the destroyed key.
+TEST_F(PostgresReplicasTest, AChangeFromAReplicaThatReadBeforeAnotherSealedIsRefused) {
+  NewReferral referral = Referral("sealed-elsewhere", {"csao"});
+  ASSERT_TRUE(a_->CreateReferrals({&referral, 1}).ok());
+  auto before = a_->GetReferral(ReferralId("sealed-elsewhere"));
+  ASSERT_TRUE(before.ok()) << before.status();
+  ASSERT_TRUE(b_->SealReferral(Seal(ReferralId("sealed-elsewhere"), kT0 + absl::Hours(1))).ok());
+  const absl::Status change =
+      a_->ApplyReferralChange(ChangeOf(*before, kT0 + absl::Hours(2)));
+  EXPECT_FALSE(change.ok());
+  EXPECT_TRUE(absl::IsAborted(change) || absl::IsFailedPrecondition(change)) << change;
+  auto after = b_->GetReferral(ReferralId("sealed-elsewhere"));
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->intake.ByteSizeLong(), 0u);
+  EXPECT_TRUE(after->sealed_at.has_value());
+}
+
 // Records what a follower hands over, as text ("work", "escalated",
 // "feeds:a,b" or "feeds:*" for any feed), for bounded waits.
 class SignalLog {

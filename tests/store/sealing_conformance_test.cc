@@ -92,6 +92,22 @@ TEST_P(SealingConformanceTest, SealingTwiceIsFailedPreconditionAndWritesNothing)
   EXPECT_EQ(MUST(store().GetReferral(ReferralId("a"))).sealed_at, kT0 + absl::Hours(1));
 }
 
+// A change read before the seal (a supplement in progress) must not write
+// an intake back after it: a sealed referral takes no change.
+TEST_P(SealingConformanceTest, AChangeReadBeforeTheSealIsRefusedAfterIt) {
+  ASSERT_OK(Create(Referral("a")));
+  ASSERT_OK_AND_ASSIGN(auto before, store().GetReferral(ReferralId("a")));
+  ASSERT_OK(store().SealReferral(Seal(ReferralId("a"), kT0 + absl::Hours(1))));
+  EXPECT_EQ(STATUS_CODE(store().ApplyReferralChange(ChangeOf(before, kT0 + absl::Hours(2)))),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_OK_AND_ASSIGN(auto after, store().GetReferral(ReferralId("a")));
+  EXPECT_EQ(after.intake.ByteSizeLong(), 0u);
+  // Nor with the version it has now.
+  EXPECT_EQ(STATUS_CODE(store().ApplyReferralChange(ChangeOf(after, kT0 + absl::Hours(2)))),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(MUST(store().GetReferral(ReferralId("a"))).intake.ByteSizeLong(), 0u);
+}
+
 // Verifies deliveries that never left (pending, or claimed and not handed
 // off) become SEALED; those already with the partner keep their state.
 TEST_P(SealingConformanceTest, SealingStopsDeliveriesNotYetHandedOff) {

@@ -77,7 +77,7 @@ absl::StatusOr<std::vector<CreateReferralResult>> PostgresBackend::CreateReferra
 absl::Status PostgresBackend::WriteChange(pg::PgWrite& w, const ReferralChange& c) {
   HART_ASSIGN_OR_RETURN(update, w.conn.Query(
       "UPDATE referrals SET intake = $1, receipt = $2, priority = $3, resolved_town = $4, "
-      "version = version + 1 WHERE referral_id = $5 AND version = $6",
+      "version = version + 1 WHERE referral_id = $5 AND version = $6 AND sealed_at IS NULL",
       PgParams().Bytes(c.sealed_intake).Bytes(c.receipt.SerializeAsString()).Int(c.priority)
           .Text(c.resolved_town).Text(c.referral_id).Int(c.expected_version)));
   if (update.affected() != 1) {
@@ -182,7 +182,8 @@ absl::StatusOr<SealResult> PostgresBackend::SealReferral(const SealWrite& s) {
   absl::Status status = InWriteTransaction([&](pg::PgWrite& w) -> absl::Status {
     result = {};
     HART_ASSIGN_OR_RETURN(mark, w.conn.Query(
-        "UPDATE referrals SET sealed_at = $1, intake = ''::bytea WHERE referral_id = $2 "
+        "UPDATE referrals SET sealed_at = $1, intake = ''::bytea, version = version + 1 "
+        "WHERE referral_id = $2 "
         "AND sealed_at IS NULL",
         PgParams().Micros(s.at).Text(s.referral_id)));
     if (mark.affected() != 1) {

@@ -79,7 +79,7 @@ absl::Status SqliteBackend::WriteChange(SqliteDb& db, const ReferralChange& c) {
   const int64_t at = absl::ToUnixMicros(c.at);
   HART_ASSIGN_OR_RETURN(update, db.Prepare(
       "UPDATE referrals SET intake = ?, receipt = ?, priority = ?, resolved_town = ?, "
-      "version = version + 1 WHERE referral_id = ? AND version = ?"));
+      "version = version + 1 WHERE referral_id = ? AND version = ? AND sealed_at IS NULL"));
   update->BindBlob(1, c.sealed_intake).BindBlob(2, c.receipt.SerializeAsString())
       .Bind(3, int64_t{c.priority}).Bind(4, c.resolved_town).Bind(5, c.referral_id)
       .Bind(6, c.expected_version);
@@ -183,7 +183,8 @@ absl::StatusOr<SealResult> SqliteBackend::SealReferral(const SealWrite& w) {
     result = {};
     const int64_t at = absl::ToUnixMicros(w.at);
     HART_ASSIGN_OR_RETURN(mark, db.Prepare(
-        "UPDATE referrals SET sealed_at = ?, intake = x'' WHERE referral_id = ? "
+        "UPDATE referrals SET sealed_at = ?, intake = x'', version = version + 1 "
+        "WHERE referral_id = ? "
         "AND sealed_at IS NULL"));
     mark->Bind(1, at).Bind(2, w.referral_id);
     HART_RETURN_IF_ERROR(mark->Run());

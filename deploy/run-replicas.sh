@@ -27,6 +27,8 @@
 #   HART_NO_BUILD=1          do not run deploy/build.sh (tests: ctest built them)
 #   HART_BROKER_BINARY, HARTCTL_BINARY  the binaries (default under build/)
 #   HART_LOG_LEVEL           the brokers' --log-level (default info)
+#   HART_REPLICAS_SOURCE_CONFIG  the config each replica's derives from
+#                            (default deploy/config/connecticut.yaml)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,7 +44,7 @@ dir=${HART_REPLICAS_DIR:-$root/.dev/replicas}
 certs=${HART_CERTS_DIR:-$root/var/certs}
 base_port=${HART_REPLICA_BASE_PORT:-7451}
 [[ $base_port =~ ^[0-9]+$ ]] || die "HART_REPLICA_BASE_PORT must be a port number or 0"
-source_config=$root/deploy/config/connecticut.yaml
+source_config=${HART_REPLICAS_SOURCE_CONFIG:-$root/deploy/config/connecticut.yaml}
 
 if [[ ${HART_NO_BUILD:-0} != 1 ]]; then
   bash "$root/deploy/build.sh" hart-broker hartctl

@@ -1,0 +1,231 @@
+#include "tests/e2e/failover_checks.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+
+namespace hart::testing {
+namespace {
+
+// Bounds on the waits after a fault: the slowest path is a push claimed by a
+// killed replica (claim lease 2 s, then a retry); under ASan on two busy
+// cores a generous multiple of that.
+constexpr auto kDeliveryBound = std::chrono::seconds(45);
+constexpr auto kLookupBound = std::chrono::seconds(15);
+// A call may come back a little after its deadline (scheduling, ASan);
+// beyond this it hung.
+constexpr auto kHangSlack = std::chrono::seconds(3);
+
+double Seconds(SteadyTime from, SteadyTime to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+// How often each delivery id reached its partner, per agency.
+std::map<std::string, std::map<std::string, int>> Receptions(const FeedPartners& feeds,
+                                                             const WebhookPartner& webhook) {
+  std::map<std::string, std::map<std::string, int>> out;
+  for (const FeedPartner* partner : feeds.All()) {
+    for (const auto& seen : partner->Seen()) ++out[partner->agency_id()][seen.delivery_id];
+  }
+  for (const auto& post : webhook.Posts()) ++out[kWebhookAgency][post.delivery_id];
+  return out;
+}
+
+bool Reached(const std::map<std::string, std::map<std::string, int>>& receptions,
+             const std::string& agency, const std::string& delivery_id) {
+  auto it = receptions.find(agency);
+  return it != receptions.end() && it->second.count(delivery_id) > 0;
+}
+
+bool AllReached(const std::vector<v1::Receipt>& receipts, const FeedPartners& feeds,
+                const WebhookPartner& webhook) {
+  const auto receptions = Receptions(feeds, webhook);
+  for (const auto& receipt : receipts) {
+    for (const auto& d : receipt.destinations()) {
+      if (!Reached(receptions, d.agency_id(), d.delivery_id())) return false;
+    }
+  }
+  return true;
+}
+
+using SupervisorStubs = std::vector<std::unique_ptr<v1::SupervisorService::Stub>>;
+
+// The referral as a live replica stores it, asking each in turn; NOT_FOUND
+// and transient failures are retried within kLookupBound.
+grpc::Status LookUp(ReplicaCluster& cluster, const SupervisorStubs& stubs,
+                    const std::string& referral_id, v1::ReferralStatus* out) {
+  grpc::Status status(grpc::StatusCode::UNAVAILABLE, "no live replica");
+  size_t turn = 0;
+  PollFor(
+      [&] {
+        const int replica = cluster.Pick(turn++);
+        if (replica < 0) return true;
+        v1::GetReferralRequest request;
+        request.set_referral_id(referral_id);
+        status = stubs[replica]->GetReferral(CallContext().get(), request, out);
+        return status.ok();
+      },
+      kLookupBound, std::chrono::milliseconds(100));
+  return status;
+}
+
+void CheckCalls(const IntakeLoad& load, ReplicaCluster& cluster, SteadyTime fault_at,
+                ScenarioReport& report) {
+  std::map<int, SteadyTime> first_ok_after_fault;
+  for (const SubmitCall& call : load.Calls()) {
+    const auto took = call.finished - call.started;
+    report.max_call_s = std::max(report.max_call_s, Seconds(call.started, call.finished));
+    if (took > kCallDeadline + kHangSlack) ++report.hung_calls;
+    switch (call.code) {
+      case grpc::StatusCode::OK:
+        if (call.started >= fault_at && !first_ok_after_fault.count(call.replica)) {
+          first_ok_after_fault[call.replica] = call.finished;
+        }
+        break;
+      case grpc::StatusCode::UNAVAILABLE:
+      case grpc::StatusCode::DEADLINE_EXCEEDED:
+        ++report.failed_calls;
+        break;
+      default:
+        ++report.unexpected_codes;
+        report.problems.push_back(absl::StrCat("SubmitIntake on ",
+                                               ReplicaCluster::Name(call.replica), " answered ",
+                                               static_cast<int>(call.code)));
+    }
+  }
+  double recover = 0;
+  for (int i = 0; i < ReplicaCluster::kReplicas; ++i) {
+    if (!cluster.alive(i)) continue;
+    auto it = first_ok_after_fault.find(i);
+    if (it == first_ok_after_fault.end()) {
+      report.problems.push_back(ReplicaCluster::Name(i) + " took no intake after the fault");
+      return;
+    }
+    recover = std::max(recover, Seconds(fault_at, it->second));
+  }
+  report.recover_s = recover;
+}
+
+void CheckStored(ReplicaCluster& cluster, const std::vector<v1::Receipt>& receipts,
+                 const std::map<std::string, std::map<std::string, int>>& receptions,
+                 ScenarioReport& report) {
+  SupervisorStubs stubs;
+  for (int i = 0; i < ReplicaCluster::kReplicas; ++i) {
+    stubs.push_back(cluster.replica(i).Supervisor());
+  }
+  for (const auto& receipt : receipts) {
+    v1::ReferralStatus stored;
+    const grpc::Status status = LookUp(cluster, stubs, receipt.referral_id(), &stored);
+    std::string problem;
+    if (!status.ok()) {
+      problem = absl::StrCat("GetReferral answered ", static_cast<int>(status.error_code()));
+    } else {
+      std::set<std::string> deliveries;
+      for (const auto& d : stored.deliveries()) deliveries.insert(d.delivery_id());
+      for (const auto& d : receipt.destinations()) {
+        if (!deliveries.count(d.delivery_id())) {
+          problem = "delivery " + d.delivery_id() + " is not stored";
+        } else if (!Reached(receptions, d.agency_id(), d.delivery_id())) {
+          problem = "delivery " + d.delivery_id() + " never reached " + d.agency_id();
+        }
+      }
+    }
+    if (problem.empty()) continue;
+    ++report.lost;
+    report.problems.push_back("acknowledged referral " + receipt.referral_id() + ": " + problem);
+  }
+}
+
+void CheckReceptions(const FeedPartners& feeds, const WebhookPartner& webhook,
+                     const std::map<std::string, std::map<std::string, int>>& receptions,
+                     ScenarioReport& report) {
+  for (const auto& [agency, counts] : receptions) {
+    for (const auto& [id, n] : counts) report.duplicates += static_cast<size_t>(n - 1);
+  }
+  // One referral, one agency: one delivery id, however often it is resent.
+  std::map<std::pair<std::string, std::string>, std::set<std::string>> ids;
+  for (const FeedPartner* partner : feeds.All()) {
+    for (const auto& seen : partner->Seen()) {
+      if (seen.kind == v1::REFERRAL) {
+        ids[{partner->agency_id(), seen.referral_id}].insert(seen.delivery_id);
+      }
+    }
+  }
+  for (const auto& post : webhook.Posts()) {
+    if (post.kind == v1::REFERRAL) ids[{kWebhookAgency, post.referral_id}].insert(post.delivery_id);
+  }
+  for (const auto& [key, delivery_ids] : ids) {
+    if (delivery_ids.size() < 2) continue;
+    ++report.conflicting_ids;
+    report.problems.push_back(absl::StrCat("referral ", key.second, " reached ", key.first,
+                                           " under ", delivery_ids.size(), " delivery ids"));
+  }
+  for (const FeedPartner* partner : feeds.All()) {
+    for (const auto& broken : partner->ContinuityBreaks()) {
+      ++report.feed_gaps;
+      report.problems.push_back(broken);
+    }
+    // And over the whole test: every sequence from 1 to the last one seen.
+    std::set<uint64_t> sequences;
+    for (const auto& seen : partner->Seen()) sequences.insert(seen.sequence);
+    if (sequences.empty()) continue;
+    for (uint64_t s = 1; s <= *sequences.rbegin(); ++s) {
+      if (sequences.count(s)) continue;
+      ++report.feed_gaps;
+      report.problems.push_back(
+          absl::StrCat(partner->agency_id(), ": sequence ", s, " never arrived"));
+    }
+  }
+}
+
+}  // namespace
+
+ScenarioReport CheckScenario(const std::string& scenario, ReplicaCluster& cluster,
+                             const IntakeLoad& load, const FeedPartners& feeds,
+                             const WebhookPartner& webhook, SteadyTime fault_at) {
+  ScenarioReport report;
+  report.scenario = scenario;
+  const std::vector<v1::Receipt> receipts = load.Receipts();
+  report.acknowledged = receipts.size();
+  if (PollFor([&] { return AllReached(receipts, feeds, webhook); }, kDeliveryBound)) {
+    report.delivered_s = Seconds(fault_at, std::chrono::steady_clock::now());
+  }
+  const auto receptions = Receptions(feeds, webhook);
+  CheckCalls(load, cluster, fault_at, report);
+  CheckStored(cluster, receipts, receptions, report);
+  CheckReceptions(feeds, webhook, receptions, report);
+  return report;
+}
+
+void PrintReport(const ScenarioReport& r) {
+  std::printf("\n%-24s %6s %6s %5s %5s %9s %5s %8s %9s %11s\n", "scenario", "acked", "failed",
+              "lost", "dups", "conflicts", "gaps", "max_call", "recover", "delivered");
+  std::printf("%-24s %6zu %6zu %5zu %5zu %9zu %5zu %7.2fs %8.2fs %10.2fs\n", r.scenario.c_str(),
+              r.acknowledged, r.failed_calls, r.lost, r.duplicates, r.conflicting_ids,
+              r.feed_gaps, r.max_call_s, r.recover_s, r.delivered_s);
+  std::fflush(stdout);
+}
+
+void ExpectClean(const ScenarioReport& r) {
+  EXPECT_GT(r.acknowledged, 0u) << r.scenario;
+  EXPECT_EQ(r.lost, 0u) << r.scenario;
+  EXPECT_EQ(r.conflicting_ids, 0u) << r.scenario;
+  EXPECT_EQ(r.feed_gaps, 0u) << r.scenario;
+  EXPECT_EQ(r.unexpected_codes, 0u) << r.scenario;
+  EXPECT_EQ(r.hung_calls, 0u) << r.scenario << ": calls outlived their deadline";
+  EXPECT_GE(r.recover_s, 0) << r.scenario << ": a live replica never took an intake again";
+  EXPECT_GE(r.delivered_s, 0) << r.scenario << ": deliveries still missing after 45 s";
+  constexpr size_t kShown = 20;
+  for (size_t i = 0; i < r.problems.size() && i < kShown; ++i) {
+    ADD_FAILURE() << r.scenario << ": " << r.problems[i];
+  }
+  if (r.problems.size() > kShown) {
+    ADD_FAILURE() << r.scenario << ": and " << (r.problems.size() - kShown) << " more problems";
+  }
+}
+
+}  // namespace hart::testing

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace hart::testing {
 namespace {
@@ -15,7 +16,7 @@ namespace {
 // killed replica (claim lease 2 s, then a retry); under ASan on two busy
 // cores a generous multiple of that.
 constexpr auto kDeliveryBound = std::chrono::seconds(45);
-constexpr auto kLookupBound = std::chrono::seconds(15);
+constexpr auto kSettleBound = std::chrono::seconds(20);
 // A call may come back a little after its deadline (scheduling, ASan);
 // beyond this it hung.
 constexpr auto kHangSlack = std::chrono::seconds(3);
@@ -52,25 +53,12 @@ bool AllReached(const std::vector<v1::Receipt>& receipts, const FeedPartners& fe
   return true;
 }
 
-using SupervisorStubs = std::vector<std::unique_ptr<v1::SupervisorService::Stub>>;
-
-// The referral as a live replica stores it, asking each in turn; NOT_FOUND
-// and transient failures are retried within kLookupBound.
-grpc::Status LookUp(ReplicaCluster& cluster, const SupervisorStubs& stubs,
-                    const std::string& referral_id, v1::ReferralStatus* out) {
-  grpc::Status status(grpc::StatusCode::UNAVAILABLE, "no live replica");
-  size_t turn = 0;
-  PollFor(
-      [&] {
-        const int replica = cluster.Pick(turn++);
-        if (replica < 0) return true;
-        v1::GetReferralRequest request;
-        request.set_referral_id(referral_id);
-        status = stubs[replica]->GetReferral(CallContext().get(), request, out);
-        return status.ok();
-      },
-      kLookupBound, std::chrono::milliseconds(100));
-  return status;
+// Whether the broker has recorded the outcome the partners produced: feed
+// deliveries ACKNOWLEDGED (the partners accept everything), pushes at
+// least DELIVERED (the webhook partner answers 200 and does not ack).
+bool Settled(const v1::DeliveryStatus& d) {
+  if (ReplicaCluster::IsFeedAgency(d.agency_id())) return d.state() == v1::ACKNOWLEDGED;
+  return d.state() == v1::DELIVERED || d.state() == v1::ACKNOWLEDGED;
 }
 
 void CheckCalls(const IntakeLoad& load, ReplicaCluster& cluster, SteadyTime fault_at,
@@ -86,8 +74,10 @@ void CheckCalls(const IntakeLoad& load, ReplicaCluster& cluster, SteadyTime faul
           first_ok_after_fault[call.replica] = call.finished;
         }
         break;
-      case grpc::StatusCode::UNAVAILABLE:
       case grpc::StatusCode::DEADLINE_EXCEEDED:
+        ++report.deadline_exceeded;
+        [[fallthrough]];
+      case grpc::StatusCode::UNAVAILABLE:
         ++report.failed_calls;
         break;
       default:
@@ -106,37 +96,74 @@ void CheckCalls(const IntakeLoad& load, ReplicaCluster& cluster, SteadyTime faul
       return;
     }
     recover = std::max(recover, Seconds(fault_at, it->second));
+    absl::StrAppendFormat(&report.recover_by_replica, "%s%s %.2fs",
+                          report.recover_by_replica.empty() ? "" : ", ",
+                          ReplicaCluster::Name(i), Seconds(fault_at, it->second));
   }
   report.recover_s = recover;
 }
 
+// Every acknowledged referral, as a live replica stores it: all the
+// deliveries of its receipt present, reached and settled. Asks again
+// (another replica each time) until they are or kSettleBound passes.
 void CheckStored(ReplicaCluster& cluster, const std::vector<v1::Receipt>& receipts,
                  const std::map<std::string, std::map<std::string, int>>& receptions,
                  ScenarioReport& report) {
-  SupervisorStubs stubs;
+  std::vector<std::unique_ptr<v1::SupervisorService::Stub>> stubs;
   for (int i = 0; i < ReplicaCluster::kReplicas; ++i) {
     stubs.push_back(cluster.replica(i).Supervisor());
   }
-  for (const auto& receipt : receipts) {
-    v1::ReferralStatus stored;
-    const grpc::Status status = LookUp(cluster, stubs, receipt.referral_id(), &stored);
+  // Referral id -> its receipt and what is still wrong with it; `lost`
+  // when it is missing, incomplete or undelivered, else merely unsettled.
+  struct Pending {
+    const v1::Receipt* receipt;
     std::string problem;
-    if (!status.ok()) {
-      problem = absl::StrCat("GetReferral answered ", static_cast<int>(status.error_code()));
-    } else {
-      std::set<std::string> deliveries;
-      for (const auto& d : stored.deliveries()) deliveries.insert(d.delivery_id());
-      for (const auto& d : receipt.destinations()) {
-        if (!deliveries.count(d.delivery_id())) {
-          problem = "delivery " + d.delivery_id() + " is not stored";
-        } else if (!Reached(receptions, d.agency_id(), d.delivery_id())) {
-          problem = "delivery " + d.delivery_id() + " never reached " + d.agency_id();
+    bool lost = true;
+  };
+  std::map<std::string, Pending> pending;
+  for (const auto& receipt : receipts) pending[receipt.referral_id()] = {&receipt, "", true};
+  size_t turn = 0;
+  PollFor(
+      [&] {
+        for (auto it = pending.begin(); it != pending.end();) {
+          Pending& p = it->second;
+          const int replica = cluster.Pick(turn++);
+          if (replica < 0) return true;
+          v1::GetReferralRequest request;
+          request.set_referral_id(it->first);
+          v1::ReferralStatus stored;
+          const grpc::Status status =
+              stubs[replica]->GetReferral(CallContext().get(), request, &stored);
+          if (!status.ok()) {
+            p.problem = absl::StrCat("GetReferral answered ", static_cast<int>(status.error_code()));
+            ++it;
+            continue;
+          }
+          std::map<std::string, const v1::DeliveryStatus*> deliveries;
+          for (const auto& d : stored.deliveries()) deliveries[d.delivery_id()] = &d;
+          p.problem.clear();
+          for (const auto& d : p.receipt->destinations()) {
+            auto found = deliveries.find(d.delivery_id());
+            if (found == deliveries.end()) {
+              p = {p.receipt, "delivery " + d.delivery_id() + " is not stored", true};
+            } else if (!Reached(receptions, d.agency_id(), d.delivery_id())) {
+              p = {p.receipt, "delivery " + d.delivery_id() + " never reached " + d.agency_id(),
+                   true};
+            } else if (p.problem.empty() && !Settled(*found->second)) {
+              p = {p.receipt, absl::StrCat("delivery ", d.delivery_id(), " to ", d.agency_id(),
+                                           " still ", v1::DeliveryState_Name(
+                                                          found->second->state())),
+                   false};
+            }
+          }
+          it = p.problem.empty() ? pending.erase(it) : std::next(it);
         }
-      }
-    }
-    if (problem.empty()) continue;
-    ++report.lost;
-    report.problems.push_back("acknowledged referral " + receipt.referral_id() + ": " + problem);
+        return pending.empty();
+      },
+      kSettleBound, std::chrono::milliseconds(200));
+  for (const auto& [referral_id, p] : pending) {
+    ++(p.lost ? report.lost : report.unsettled);
+    report.problems.push_back("acknowledged referral " + referral_id + ": " + p.problem);
   }
 }
 
@@ -202,17 +229,23 @@ ScenarioReport CheckScenario(const std::string& scenario, ReplicaCluster& cluste
 }
 
 void PrintReport(const ScenarioReport& r) {
-  std::printf("\n%-24s %6s %6s %5s %5s %9s %5s %8s %9s %11s\n", "scenario", "acked", "failed",
-              "lost", "dups", "conflicts", "gaps", "max_call", "recover", "delivered");
-  std::printf("%-24s %6zu %6zu %5zu %5zu %9zu %5zu %7.2fs %8.2fs %10.2fs\n", r.scenario.c_str(),
-              r.acknowledged, r.failed_calls, r.lost, r.duplicates, r.conflicting_ids,
-              r.feed_gaps, r.max_call_s, r.recover_s, r.delivered_s);
+  std::printf("\n%-22s %5s %6s %4s %9s %4s %9s %4s %8s %8s %9s\n", "scenario", "acked",
+              "failed", "lost", "unsettled", "dups", "conflicts", "gaps", "max_call", "recover",
+              "delivered");
+  std::printf("%-22s %5zu %6zu %4zu %9zu %4zu %9zu %4zu %7.2fs %7.2fs %8.2fs\n",
+              r.scenario.c_str(), r.acknowledged, r.failed_calls, r.lost, r.unsettled,
+              r.duplicates, r.conflicting_ids, r.feed_gaps, r.max_call_s, r.recover_s,
+              r.delivered_s);
+  std::printf("  failed SubmitIntake calls: %zu UNAVAILABLE, %zu DEADLINE_EXCEEDED\n",
+              r.failed_calls - r.deadline_exceeded, r.deadline_exceeded);
+  std::printf("  first intake taken after the fault: %s\n", r.recover_by_replica.c_str());
   std::fflush(stdout);
 }
 
 void ExpectClean(const ScenarioReport& r) {
   EXPECT_GT(r.acknowledged, 0u) << r.scenario;
   EXPECT_EQ(r.lost, 0u) << r.scenario;
+  EXPECT_EQ(r.unsettled, 0u) << r.scenario;
   EXPECT_EQ(r.conflicting_ids, 0u) << r.scenario;
   EXPECT_EQ(r.feed_gaps, 0u) << r.scenario;
   EXPECT_EQ(r.unexpected_codes, 0u) << r.scenario;

@@ -2,7 +2,8 @@
 // the outside (receipts, the partners' view, SupervisorService), with
 // bounded waits: every acknowledged intake is stored with the deliveries its
 // receipt listed, and each of those reached its partner; duplicates only
-// ever repeat a delivery id; no feed skips a sequence number; no call hung.
+// ever repeat a delivery id; the broker recorded every delivery and
+// acknowledgement; no feed skips a sequence number; no call hung.
 #pragma once
 
 #include <string>
@@ -15,8 +16,10 @@ namespace hart::testing {
 struct ScenarioReport {
   std::string scenario;
   size_t acknowledged = 0;      // SubmitIntake calls answered OK
-  size_t failed_calls = 0;      // answered UNAVAILABLE or DEADLINE_EXCEEDED
+  size_t failed_calls = 0;      // answered UNAVAILABLE or DEADLINE_EXCEEDED:
+  size_t deadline_exceeded = 0;  // of which DEADLINE_EXCEEDED
   size_t lost = 0;              // acknowledged, but missing or not delivered
+  size_t unsettled = 0;         // delivered, but the broker never recorded it so
   size_t duplicates = 0;        // extra receptions of a delivery id already received
   size_t conflicting_ids = 0;   // one referral reached one agency under two delivery ids
   size_t feed_gaps = 0;         // sequence numbers a feed partner skipped
@@ -24,6 +27,7 @@ struct ScenarioReport {
   size_t hung_calls = 0;        // calls that outlived their deadline
   double max_call_s = 0;
   double recover_s = -1;    // fault -> every live replica took an intake again
+  std::string recover_by_replica;  // e.g. "replica-a 0.12s, replica-b 2.31s"
   double delivered_s = -1;  // fault -> every acknowledged delivery reached its partner
   std::vector<std::string> problems;  // ids and codes only: no PII
 };

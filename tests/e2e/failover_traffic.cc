@@ -124,7 +124,10 @@ void FeedPartner::Run() {
   while (!stopping_) {
     const int replica = cluster_.Pick(static_cast<size_t>(preferred_replica_));
     if (replica < 0) return;
-    if (!first) ++resubscriptions_;
+    if (!first) {
+      std::lock_guard<std::mutex> lock(mu_);
+      resumed_after_.push_back(cursor_);
+    }
     first = false;
     Follow(replica);
     if (!stopping_) std::this_thread::sleep_for(kRetryPause);
@@ -196,6 +199,11 @@ std::set<std::string> FeedPartner::DeliveryIds() const {
   std::set<std::string> ids;
   for (const auto& s : seen_) ids.insert(s.delivery_id);
   return ids;
+}
+
+std::vector<uint64_t> FeedPartner::ResumedAfter() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return resumed_after_;
 }
 
 std::vector<std::string> FeedPartner::ContinuityBreaks() const {

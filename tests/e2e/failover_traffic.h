@@ -86,7 +86,8 @@ class FeedPartner {
   // Within one subscription, a non-redelivery event whose sequence is not
   // the previous one's plus one (the first: resume_after + 1).
   std::vector<std::string> ContinuityBreaks() const;
-  int resubscriptions() const { return resubscriptions_; }
+  // The resume_after of each subscription after the first.
+  std::vector<uint64_t> ResumedAfter() const;
 
  private:
   void Run();
@@ -98,12 +99,12 @@ class FeedPartner {
   const std::string agency_id_;
   const int preferred_replica_;
   std::atomic<bool> stopping_{false};
-  std::atomic<int> resubscriptions_{0};
   uint64_t cursor_ = 0;  // the last sequence fully acknowledged (RECEIVED + ACCEPTED)
   mutable std::mutex mu_;
   grpc::ClientContext* open_stream_ = nullptr;  // to cancel it on Stop()
   std::vector<FeedDeliverySeen> seen_;
   std::vector<std::string> breaks_;
+  std::vector<uint64_t> resumed_after_;
   std::thread thread_;
 };
 

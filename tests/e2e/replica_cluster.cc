@@ -71,11 +71,21 @@ ServerReply WebhookPartner::Answer(const ReceivedRequest& request) {
     post.ack_port = PortOfUrl(message.ack_url());
   }
   ServerReply reply{200, {}, "{}"};
-  const int held = held_ack_port_.load();
+  int held = 0;
+  if (holding_ && post.ack_port != 0) {
+    held_ack_port_.compare_exchange_strong(held, post.ack_port);
+    held = held_ack_port_;
+  }
   reply.delay = (held != 0 && post.ack_port == held) ? kHeldReplyDelay : kReplyDelay;
   std::lock_guard<std::mutex> lock(mu_);
   posts_.push_back(std::move(post));
   return reply;
+}
+
+size_t WebhookPartner::HoldRepliesFromNextSender() {
+  holding_ = true;
+  std::lock_guard<std::mutex> lock(mu_);
+  return posts_.size();
 }
 
 std::vector<WebhookPost> WebhookPartner::Posts() const {

@@ -58,11 +58,13 @@ class WebhookPartner {
   std::string url() const { return server_->Url("/hart/referrals"); }
   const std::string& ca_file() const { return certs_.ca_file; }
 
-  // While set, POSTs from the replica whose ack endpoint is on `ack_port`
-  // are answered only after a long delay: their deliveries stay claimed by
-  // that replica (a kill then leaves them for the others to rescue).
-  // 0: hold none.
-  void HoldRepliesFrom(int ack_port) { held_ack_port_ = ack_port; }
+  // From now on, the first replica to push and every later POST of that
+  // replica are answered only after a long delay: their deliveries stay
+  // claimed by it (a kill then leaves them for the others to rescue).
+  // Returns how many POSTs had arrived before.
+  size_t HoldRepliesFromNextSender();
+  // The ack port of the replica being held; 0 until one pushed.
+  int held_ack_port() const { return held_ack_port_; }
 
   std::vector<WebhookPost> Posts() const;
 
@@ -72,6 +74,7 @@ class WebhookPartner {
 
   TestCertificates certs_;
   std::unique_ptr<HttpsTestServer> server_;
+  std::atomic<bool> holding_{false};
   std::atomic<int> held_ack_port_{0};
   mutable std::mutex mu_;
   std::vector<WebhookPost> posts_;

@@ -218,8 +218,9 @@ ScenarioReport CheckScenario(const std::string& scenario, ReplicaCluster& cluste
   report.scenario = scenario;
   const std::vector<v1::Receipt> receipts = load.Receipts();
   report.acknowledged = receipts.size();
+  const SteadyTime stopped = std::chrono::steady_clock::now();
   if (PollFor([&] { return AllReached(receipts, feeds, webhook); }, kDeliveryBound)) {
-    report.delivered_s = Seconds(fault_at, std::chrono::steady_clock::now());
+    report.drain_s = Seconds(stopped, std::chrono::steady_clock::now());
   }
   const auto receptions = Receptions(feeds, webhook);
   CheckCalls(load, cluster, fault_at, report);
@@ -231,11 +232,11 @@ ScenarioReport CheckScenario(const std::string& scenario, ReplicaCluster& cluste
 void PrintReport(const ScenarioReport& r) {
   std::printf("\n%-22s %5s %6s %4s %9s %4s %9s %4s %8s %8s %9s\n", "scenario", "acked",
               "failed", "lost", "unsettled", "dups", "conflicts", "gaps", "max_call", "recover",
-              "delivered");
+              "drain");
   std::printf("%-22s %5zu %6zu %4zu %9zu %4zu %9zu %4zu %7.2fs %7.2fs %8.2fs\n",
               r.scenario.c_str(), r.acknowledged, r.failed_calls, r.lost, r.unsettled,
               r.duplicates, r.conflicting_ids, r.feed_gaps, r.max_call_s, r.recover_s,
-              r.delivered_s);
+              r.drain_s);
   std::printf("  failed SubmitIntake calls: %zu UNAVAILABLE, %zu DEADLINE_EXCEEDED\n",
               r.failed_calls - r.deadline_exceeded, r.deadline_exceeded);
   std::printf("  first intake taken after the fault: %s\n", r.recover_by_replica.c_str());
@@ -251,7 +252,7 @@ void ExpectClean(const ScenarioReport& r) {
   EXPECT_EQ(r.unexpected_codes, 0u) << r.scenario;
   EXPECT_EQ(r.hung_calls, 0u) << r.scenario << ": calls outlived their deadline";
   EXPECT_GE(r.recover_s, 0) << r.scenario << ": a live replica never took an intake again";
-  EXPECT_GE(r.delivered_s, 0) << r.scenario << ": deliveries still missing after 45 s";
+  EXPECT_GE(r.drain_s, 0) << r.scenario << ": deliveries still missing after 45 s";
   constexpr size_t kShown = 20;
   for (size_t i = 0; i < r.problems.size() && i < kShown; ++i) {
     ADD_FAILURE() << r.scenario << ": " << r.problems[i];

@@ -28,12 +28,13 @@ struct ScenarioReport {
   double max_call_s = 0;
   double recover_s = -1;    // fault -> every live replica took an intake again
   std::string recover_by_replica;  // e.g. "replica-a 0.12s, replica-b 2.31s"
-  double delivered_s = -1;  // fault -> every acknowledged delivery reached its partner
+  // Load stopped -> every acknowledged delivery had reached its partner.
+  double drain_s = -1;
   std::vector<std::string> problems;  // ids and codes only: no PII
 };
 
-// Waits (bounded) for the deliveries, then checks everything above.
-// `fault_at`: when the fault was injected.
+// Waits (bounded) for the deliveries, then checks everything above. Call it
+// once the load stopped. `fault_at`: when the fault was injected.
 ScenarioReport CheckScenario(const std::string& scenario, ReplicaCluster& cluster,
                              const IntakeLoad& load, const FeedPartners& feeds,
                              const WebhookPartner& webhook, SteadyTime fault_at);

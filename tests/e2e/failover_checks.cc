@@ -70,8 +70,9 @@ void CheckCalls(const IntakeLoad& load, ReplicaCluster& cluster, SteadyTime faul
     if (took > kCallDeadline + kHangSlack) ++report.hung_calls;
     switch (call.code) {
       case grpc::StatusCode::OK:
-        if (call.started >= fault_at && !first_ok_after_fault.count(call.replica)) {
-          first_ok_after_fault[call.replica] = call.finished;
+        if (call.started >= fault_at) {
+          auto [it, added] = first_ok_after_fault.emplace(call.replica, call.finished);
+          if (!added && call.finished < it->second) it->second = call.finished;
         }
         break;
       case grpc::StatusCode::DEADLINE_EXCEEDED:
@@ -135,7 +136,12 @@ void CheckStored(ReplicaCluster& cluster, const std::vector<v1::Receipt>& receip
           const grpc::Status status =
               stubs[replica]->GetReferral(CallContext().get(), request, &stored);
           if (!status.ok()) {
-            p.problem = absl::StrCat("GetReferral answered ", static_cast<int>(status.error_code()));
+            // Keep what an earlier answer showed: a referral once seen
+            // stored is not lost by a failed read.
+            if (p.problem.empty()) {
+              p.problem =
+                  absl::StrCat("GetReferral answered ", static_cast<int>(status.error_code()));
+            }
             ++it;
             continue;
           }
@@ -192,6 +198,12 @@ void CheckReceptions(const FeedPartners& feeds, const WebhookPartner& webhook,
                                            " under ", delivery_ids.size(), " delivery ids"));
   }
   for (const FeedPartner* partner : feeds.All()) {
+    report.failed_acks += partner->failed_acks();
+    for (const auto& failure : partner->UnexpectedAckFailures()) {
+      ++report.unexpected_codes;
+      report.problems.push_back(failure);
+    }
+    if (partner->longest_ack() > kCallDeadline + kHangSlack) ++report.hung_calls;
     for (const auto& broken : partner->ContinuityBreaks()) {
       ++report.feed_gaps;
       report.problems.push_back(broken);
@@ -237,8 +249,9 @@ void PrintReport(const ScenarioReport& r) {
               r.scenario.c_str(), r.acknowledged, r.failed_calls, r.lost, r.unsettled,
               r.duplicates, r.conflicting_ids, r.feed_gaps, r.max_call_s, r.recover_s,
               r.drain_s);
-  std::printf("  failed SubmitIntake calls: %zu UNAVAILABLE, %zu DEADLINE_EXCEEDED\n",
-              r.failed_calls - r.deadline_exceeded, r.deadline_exceeded);
+  std::printf("  failed SubmitIntake calls: %zu UNAVAILABLE, %zu DEADLINE_EXCEEDED; failed "
+              "feed acks (then resubscribed): %zu\n",
+              r.failed_calls - r.deadline_exceeded, r.deadline_exceeded, r.failed_acks);
   std::printf("  first intake taken after the fault: %s\n", r.recover_by_replica.c_str());
   std::fflush(stdout);
 }

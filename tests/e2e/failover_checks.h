@@ -19,12 +19,13 @@ struct ScenarioReport {
   size_t failed_calls = 0;      // answered UNAVAILABLE or DEADLINE_EXCEEDED:
   size_t deadline_exceeded = 0;  // of which DEADLINE_EXCEEDED
   size_t lost = 0;              // acknowledged, but missing or not delivered
-  size_t unsettled = 0;         // delivered, but the broker never recorded it so
+  size_t unsettled = 0;         // reached its partner, but not DELIVERED / ACKNOWLEDGED
   size_t duplicates = 0;        // extra receptions of a delivery id already received
   size_t conflicting_ids = 0;   // one referral reached one agency under two delivery ids
   size_t feed_gaps = 0;         // sequence numbers a feed partner skipped
-  size_t unexpected_codes = 0;  // failures other than UNAVAILABLE / DEADLINE_EXCEEDED
-  size_t hung_calls = 0;        // calls that outlived their deadline
+  size_t failed_acks = 0;       // feed Acknowledge calls failed UNAVAILABLE / DEADLINE_EXCEEDED
+  size_t unexpected_codes = 0;  // failures (intakes, acks) other than those two
+  size_t hung_calls = 0;        // calls (intakes, acks) that outlived their deadline
   double max_call_s = 0;
   double recover_s = -1;    // fault -> every live replica took an intake again
   std::string recover_by_replica;  // e.g. "replica-a 0.12s, replica-b 2.31s"

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "broker/common/time_util.h"
 
@@ -184,9 +186,37 @@ bool FeedPartner::Acknowledge(v1::FeedService::Stub& stub, const std::string& de
     v1::AcknowledgeResponse response;
     grpc::ClientContext context;
     context.set_deadline(Deadline());
-    if (!stub.Acknowledge(&context, request, &response).ok()) return false;
+    const auto started = std::chrono::steady_clock::now();
+    const grpc::Status status = stub.Acknowledge(&context, request, &response);
+    std::lock_guard<std::mutex> lock(mu_);
+    longest_ack_ = std::max(longest_ack_, std::chrono::steady_clock::now() - started);
+    if (status.ok()) continue;
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+        status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      ++failed_acks_;
+    } else {
+      unexpected_ack_failures_.push_back(absl::StrCat(
+          "Acknowledge ", v1::Acknowledgement::Kind_Name(kind), " by ", agency_id_, " of ",
+          delivery_id, " answered ", static_cast<int>(status.error_code())));
+    }
+    return false;
   }
   return true;
+}
+
+size_t FeedPartner::failed_acks() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return failed_acks_;
+}
+
+std::vector<std::string> FeedPartner::UnexpectedAckFailures() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return unexpected_ack_failures_;
+}
+
+std::chrono::steady_clock::duration FeedPartner::longest_ack() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return longest_ack_;
 }
 
 std::vector<FeedDeliverySeen> FeedPartner::Seen() const {

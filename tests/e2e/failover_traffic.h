@@ -88,6 +88,11 @@ class FeedPartner {
   std::vector<std::string> ContinuityBreaks() const;
   // The resume_after of each subscription after the first.
   std::vector<uint64_t> ResumedAfter() const;
+  // Acknowledge calls: how many failed UNAVAILABLE or DEADLINE_EXCEEDED,
+  // the other failures ("NOT_FOUND for dlv_..."), the longest call.
+  size_t failed_acks() const;
+  std::vector<std::string> UnexpectedAckFailures() const;
+  std::chrono::steady_clock::duration longest_ack() const;
 
  private:
   void Run();
@@ -105,6 +110,9 @@ class FeedPartner {
   std::vector<FeedDeliverySeen> seen_;
   std::vector<std::string> breaks_;
   std::vector<uint64_t> resumed_after_;
+  size_t failed_acks_ = 0;
+  std::vector<std::string> unexpected_ack_failures_;
+  std::chrono::steady_clock::duration longest_ack_{};
   std::thread thread_;
 };
 

@@ -378,6 +378,22 @@ absl::Status PostgresServer::DropDatabase(const std::string& name) {
   return AdminSql(absl::StrCat("DROP DATABASE ", name, " WITH (FORCE)")).status();
 }
 
+absl::StatusOr<int> PostgresServer::TerminateBackends(const std::string& database) {
+  if (!PlainIdentifier(database, 63)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("database name \"", database, "\" is not one CreateDatabase makes"));
+  }
+  auto ended = AdminSql(absl::StrCat(
+      "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+      "WHERE datname = '", database, "' AND pid <> pg_backend_pid()"));
+  if (!ended.ok()) return ended.status();
+  int count = 0;
+  if (!absl::SimpleAtoi(*ended, &count)) {
+    return absl::InternalError(absl::StrCat("pg_terminate_backend count: '", *ended, "'"));
+  }
+  return count;
+}
+
 absl::StatusOr<std::string> PostgresServer::AdminSql(const std::string& sql) const {
   if (pid_ <= 0) {
     return absl::FailedPreconditionError("the PostgreSQL test server is not running");

@@ -90,6 +90,10 @@ class PostgresServer {
   absl::StatusOr<std::string> CreateDatabase(const std::string& prefix);
   // DROP DATABASE ... WITH (FORCE): disconnects whoever is still connected.
   absl::Status DropDatabase(const std::string& name);
+  // Ends every session connected to `database` but the harness's own, with
+  // pg_terminate_backend as the superuser (what an operator, a failover
+  // proxy or an OOM kill does to clients): returns how many it ended.
+  absl::StatusOr<int> TerminateBackends(const std::string& database);
 
   // Fast shutdown (SIGINT to the postmaster), waits up to 30 s for it to
   // exit, then SIGKILLs it and its children; removes the temporary

@@ -17,6 +17,7 @@
 // LOCKED and record owner, lease and fencing value in the same statement.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -35,6 +36,9 @@ struct PgWrite {
   PgConn& conn;
   audit::AuditTreeWriter tree;
   PgChanges changes = {};
+  // Feed heads read (then moved on) in this transaction, written back
+  // before its COMMIT: agency -> last sequence assigned.
+  std::map<std::string, int64_t> feed_heads = {};
 };
 }  // namespace pg
 
@@ -132,8 +136,15 @@ class PostgresBackend final : public StoreBackend {
   absl::StatusOr<uint64_t> AppendLeaf(pg::PgWrite& w, const AuditEvent& event);
   // Puts a delivery on its agency's feed inside the open transaction
   // (idempotent: an appended delivery keeps its sequence).
+  // `delivery_is_new`: inserted by this transaction, so neither unknown nor
+  // on a feed yet (nothing to look up).
   absl::StatusOr<FeedAppendResult> AppendFeedEvent(pg::PgWrite& w, const FeedAppend& a,
-                                                   absl::Time now);
+                                                   absl::Time now,
+                                                   bool delivery_is_new = false);
+  // The agency's next feed sequence in the open transaction (pg_feeds.cc).
+  absl::StatusOr<int64_t> NextFeedSequence(pg::PgWrite& w, const std::string& agency_id);
+  // Writes the heads NextFeedSequence moved (deferred, before the COMMIT).
+  absl::Status SaveFeedHeads(pg::PgWrite& w);
   // One acknowledgement inside the open transaction: ABORTED (nothing
   // written) if the delivery is no longer in its expected state.
   absl::StatusOr<uint64_t> WriteAck(pg::PgWrite& w, const AckWrite& write);

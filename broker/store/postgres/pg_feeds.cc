@@ -48,28 +48,56 @@ std::vector<FeedEntry> ReadFeedRows(const pg::PgResult& rows) {
 
 }  // namespace
 
+absl::StatusOr<int64_t> PostgresBackend::NextFeedSequence(pg::PgWrite& w,
+                                                          const std::string& agency_id) {
+  auto head = w.feed_heads.find(agency_id);
+  if (head == w.feed_heads.end()) {
+    // Read once per agency and transaction, after the audit lock: every
+    // writer that moves a head holds that lock, so nobody else moves it
+    // before this transaction commits (SaveFeedHeads writes it back).
+    HART_ASSIGN_OR_RETURN(row, w.conn.Query(
+        "SELECT last_sequence FROM feed_heads WHERE agency_id = $1",
+        pg::PgParams().Text(agency_id)));
+    head = w.feed_heads.emplace(agency_id, row.rows() > 0 ? row.Int(0, 0) : 0).first;
+  }
+  w.changes.feeds.insert(agency_id);
+  return ++head->second;
+}
+
+absl::Status PostgresBackend::SaveFeedHeads(pg::PgWrite& w) {
+  for (const std::string& agency : w.changes.feeds) {
+    HART_RETURN_IF_ERROR(w.conn.Defer(
+        "INSERT INTO feed_heads (agency_id, last_sequence) VALUES ($1, $2) "
+        "ON CONFLICT (agency_id) DO UPDATE SET last_sequence = EXCLUDED.last_sequence",
+        pg::PgParams().Text(agency).Int(w.feed_heads.at(agency))));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<FeedAppendResult> PostgresBackend::AppendFeedEvent(pg::PgWrite& w,
                                                                   const FeedAppend& a,
-                                                                  absl::Time now) {
-  // Read after the audit lock: every earlier writer's append is visible
-  // (READ COMMITTED takes a snapshot per statement).
-  HART_ASSIGN_OR_RETURN(existing, w.conn.Query(
-      "SELECT agency_id, sequence FROM feed_events WHERE delivery_id = $1",
-      pg::PgParams().Text(a.delivery_id)));
-  if (existing.rows() > 0) {
-    return FeedAppendResult{a.delivery_id, existing.Text(0, 0),
-                            static_cast<uint64_t>(existing.Int(0, 1))};
+                                                                  absl::Time now,
+                                                                  bool delivery_is_new) {
+  if (!delivery_is_new) {
+    // Read after the audit lock: every earlier writer's append is visible
+    // (READ COMMITTED takes a snapshot per statement). One round trip for
+    // both questions: is the delivery known, is it on a feed already.
+    HART_ASSIGN_OR_RETURN(existing, w.conn.Query(
+        "SELECT d.delivery_id IS NOT NULL, f.agency_id, f.sequence "
+        "FROM (SELECT $1::text AS id) AS q "
+        "LEFT JOIN deliveries d ON d.delivery_id = q.id "
+        "LEFT JOIN feed_events f ON f.delivery_id = q.id",
+        pg::PgParams().Text(a.delivery_id)));
+    if (existing.rows() != 1) return absl::InternalError("feed lookup returned no row");
+    if (!existing.IsNull(0, 2)) {
+      return FeedAppendResult{a.delivery_id, existing.Text(0, 1),
+                              static_cast<uint64_t>(existing.Int(0, 2))};
+    }
+    if (!existing.Bool(0, 0)) {
+      return absl::NotFoundError(absl::StrCat("no delivery ", a.delivery_id));
+    }
   }
-  HART_ASSIGN_OR_RETURN(known, pg::DeliveryExists(w.conn, a.delivery_id));
-  if (!known) return absl::NotFoundError(absl::StrCat("no delivery ", a.delivery_id));
-  HART_ASSIGN_OR_RETURN(head, w.conn.Query(
-      "INSERT INTO feed_heads (agency_id, last_sequence) VALUES ($1, 1) "
-      "ON CONFLICT (agency_id) DO UPDATE SET last_sequence = feed_heads.last_sequence + 1 "
-      "RETURNING last_sequence",
-      pg::PgParams().Text(a.agency_id)));
-  if (head.rows() != 1) return absl::InternalError("feed head did not advance");
-  const int64_t sequence = head.Int(0, 0);
-  w.changes.feeds.insert(a.agency_id);
+  HART_ASSIGN_OR_RETURN(sequence, NextFeedSequence(w, a.agency_id));
   HART_ASSIGN_OR_RETURN(audit_index, AppendLeaf(w, a.audit));
   HART_RETURN_IF_ERROR(w.conn.Defer(
       "INSERT INTO feed_events (agency_id, sequence, delivery_id, appended_at, audit_index) "

@@ -1,4 +1,6 @@
 // PostgresBackend: referrals, supplements and sealing.
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "broker/common/status_macros.h"
 #include "broker/store/postgres/pg_rows.h"
@@ -53,7 +55,9 @@ absl::StatusOr<CreateReferralResult> PostgresBackend::WriteReferral(pg::PgWrite&
   if (!item.deliveries.empty() || !item.timers.empty()) w.changes.work = true;
   CreateReferralResult result{CreateReferralResult::Outcome::kCreated, std::move(receipt)};
   for (const FeedAppend& a : item.feed_appends) {
-    HART_ASSIGN_OR_RETURN(appended, AppendFeedEvent(w, a, r.accepted_at));
+    const bool own = std::any_of(item.deliveries.begin(), item.deliveries.end(),
+                                 [&](const DeliveryRecord& d) { return d.delivery_id == a.delivery_id; });
+    HART_ASSIGN_OR_RETURN(appended, AppendFeedEvent(w, a, r.accepted_at, own));
     result.feed_appends.push_back(std::move(appended));
   }
   return result;

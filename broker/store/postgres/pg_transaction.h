@@ -55,6 +55,7 @@ absl::Status PostgresBackend::InWriteTransaction(Body&& body) {
   pg::PgWrite write{conn, audit::AuditTreeWriter(std::move(*tree))};
   write.tree.Begin();
   absl::Status status = body(write);
+  if (status.ok()) status = SaveFeedHeads(write);
   if (status.ok()) {
     // The tree's state commits with the events that grew it.
     pg::PgAuditRows rows(conn);

@@ -90,6 +90,8 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> PostgresBackend::ApplyW
       // item fails on, the savepoint exists to roll back to.
       HART_RETURN_IF_ERROR(w.conn.Exec("SAVEPOINT item"));
       audit::CompactRange tree_before = w.tree.Savepoint();
+      pg::PgChanges changes_before = w.changes;
+      std::map<std::string, int64_t> heads_before = w.feed_heads;
       absl::StatusOr<WriteResult> result = WriteOne(w, request);
       // The item's deferred writes run now: their error is this item's.
       if (result.ok()) {
@@ -100,6 +102,8 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> PostgresBackend::ApplyW
         w.conn.DiscardDeferred();
         HART_RETURN_IF_ERROR(w.conn.Exec("ROLLBACK TO SAVEPOINT item"));
         w.tree.RollBackTo(std::move(tree_before));
+        w.changes = std::move(changes_before);
+        w.feed_heads = std::move(heads_before);
       }
       HART_RETURN_IF_ERROR(w.conn.Defer("RELEASE SAVEPOINT item", {}, /*prepare=*/false));
       results.push_back(std::move(result));

@@ -3,11 +3,14 @@
 // decide it, an item refused on its own rolled back alone (audit tree
 // included), and any other error storing nothing of the batch.
 #include "broker/audit/merkle_tree.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "tests/store/conformance_fixture.h"
 #include "tests/store/reference_tree.h"
 
 namespace hart::conformance {
 namespace {
+
+using ::google::protobuf::util::MessageDifferencer;
 
 class WriteBatchConformanceTest : public StoreConformanceTest {
  protected:
@@ -124,6 +127,56 @@ TEST_P(WriteBatchConformanceTest, AnItemRefusedAloneWritesNothingAndTheRestCommi
   ASSERT_OK_AND_ASSIGN(auto reopened, store().AuditHead());
   EXPECT_EQ(reopened.size, after.size);
   EXPECT_EQ(reopened.root_hash, after.root_hash);
+}
+
+// Verifies intakes of one batch are told apart from stored reports and
+// from each other (PostgreSQL looks the whole batch's report ids up at
+// once), also when an item refused alone makes the batch run again.
+TEST_P(WriteBatchConformanceTest, RepeatedReportsInABatchAreDuplicatesOrConflicts) {
+  ASSERT_OK_AND_ASSIGN(auto original_a, Create(Referral("a")));
+  NewReferral again_a = Referral("a");
+  again_a.referral.referral_id = "ref_a_again";
+  again_a.deliveries[0].delivery_id = "dlv_a_again";
+  NewReferral changed_b = Referral("b", {"hartford-pd"}, kT0, "digest-2");
+  changed_b.referral.referral_id = "ref_b_changed";
+  changed_b.deliveries[0].delivery_id = "dlv_b_changed";
+  NewReferral colliding = Referral("c");
+  colliding.deliveries[0].delivery_id = DeliveryId("b", "hartford-pd");
+  using Outcome = CreateReferralResult::Outcome;
+  auto outcome = [](const absl::StatusOr<WriteResult>& r) {
+    return std::get<CreateReferralResult>(*r).outcome;
+  };
+  for (bool with_refused_item : {false, true}) {
+    SCOPED_TRACE(with_refused_item ? "rerun item by item" : "one pass");
+    std::vector<WriteRequest> batch = {again_a, Referral("b"), changed_b};
+    if (with_refused_item) batch = {again_a, colliding, Referral("d"), Referral("d")};
+    ASSERT_OK_AND_ASSIGN(auto results, store().ApplyWrites(batch));
+    ASSERT_EQ(results.size(), batch.size());
+    ASSERT_OK(results[0]);
+    EXPECT_EQ(outcome(results[0]), Outcome::kDuplicate);
+    EXPECT_TRUE(MessageDifferencer::Equals(std::get<CreateReferralResult>(*results[0]).receipt,
+                                           original_a));
+    if (!with_refused_item) {
+      ASSERT_OK(results[1]);
+      EXPECT_EQ(outcome(results[1]), Outcome::kCreated);
+      ASSERT_OK(results[2]);
+      EXPECT_EQ(outcome(results[2]), Outcome::kConflict);
+      EXPECT_EQ(STATUS_CODE(store().GetReferral("ref_b_changed")), absl::StatusCode::kNotFound);
+    } else {
+      EXPECT_EQ(STATUS_CODE(results[1]), absl::StatusCode::kAlreadyExists);
+      ASSERT_OK(results[2]);
+      EXPECT_EQ(outcome(results[2]), Outcome::kCreated);
+      ASSERT_OK(results[3]);
+      EXPECT_EQ(outcome(results[3]), Outcome::kDuplicate);
+      // The refused item's report is not taken for stored.
+      const std::vector<WriteRequest> retry = {Referral("c")};
+      ASSERT_OK_AND_ASSIGN(auto retried, store().ApplyWrites(retry));
+      ASSERT_OK(retried.at(0));
+      EXPECT_EQ(outcome(retried[0]), Outcome::kCreated);
+    }
+  }
+  EXPECT_EQ(STATUS_CODE(store().GetReferral("ref_a_again")), absl::StatusCode::kNotFound);
+  ASSERT_NO_FATAL_FAILURE(ExpectHeadMatchesListedLeaves());
 }
 
 // Verifies an error that is not an item's own (here a write the store

@@ -19,6 +19,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "broker/audit/audit_tree_writer.h"
@@ -29,6 +30,13 @@
 namespace hart {
 
 namespace pg {
+// A referral already stored under a careline report id: enough to tell a
+// duplicate submission from a conflicting one and answer with its receipt.
+struct StoredReport {
+  std::string content_sha256;
+  std::string receipt;  // serialized v1::Receipt
+};
+
 // An open write transaction: its connection, the cluster's audit tree as
 // of the locked audit_tree row, and what to tell the other replicas when it
 // commits.
@@ -39,6 +47,9 @@ struct PgWrite {
   // Feed heads read (then moved on) in this transaction, written back
   // before its COMMIT: agency -> last sequence assigned.
   std::map<std::string, int64_t> feed_heads = {};
+  // Set when the batch's careline report ids were looked up at once
+  // (PrefetchReports): report id -> what is stored; absent = new.
+  std::optional<std::map<std::string, StoredReport>> reports = {};
 };
 }  // namespace pg
 
@@ -154,6 +165,9 @@ class PostgresBackend final : public StoreBackend {
                                                      const NewReferral& item);
   absl::Status WriteChange(pg::PgWrite& w, const ReferralChange& change);
   absl::StatusOr<uint64_t> WriteEscalation(pg::PgWrite& w, const EscalationWrite& write);
+  // Looks up every intake's careline report id in `batch` with one query
+  // (pg_referrals.cc), instead of one per intake.
+  absl::Status PrefetchReports(pg::PgWrite& w, std::span<const WriteRequest> batch);
   // One request of ApplyWrites.
   absl::StatusOr<WriteResult> WriteOne(pg::PgWrite& w, const WriteRequest& request);
 

@@ -68,6 +68,7 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> PostgresBackend::ApplyW
   bool refused_item = false;
   absl::Status status = InWriteTransaction([&](pg::PgWrite& w) -> absl::Status {
     results.clear();
+    HART_RETURN_IF_ERROR(PrefetchReports(w, batch));
     for (const WriteRequest& request : batch) {
       absl::StatusOr<WriteResult> result = WriteOne(w, request);
       if (!result.ok()) {
@@ -78,12 +79,16 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> PostgresBackend::ApplyW
     }
     return absl::OkStatus();
   });
+  // A deferred write's refusal may also surface at the COMMIT, after the
+  // last item: the rerun tells whose it was (or fails the batch if nobody's).
+  if (!status.ok() && IsPerItemWriteError(status)) refused_item = true;
   if (!refused_item) {
     if (!status.ok()) return status;
     return results;
   }
   status = InWriteTransaction([&](pg::PgWrite& w) -> absl::Status {
     results.clear();
+    HART_RETURN_IF_ERROR(PrefetchReports(w, batch));
     for (const WriteRequest& request : batch) {
       // Not prepared: these carry no parameters to cache. The SAVEPOINT
       // runs now (with the previous item's RELEASE), so that whatever this
@@ -92,6 +97,7 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> PostgresBackend::ApplyW
       audit::CompactRange tree_before = w.tree.Savepoint();
       pg::PgChanges changes_before = w.changes;
       std::map<std::string, int64_t> heads_before = w.feed_heads;
+      auto reports_before = w.reports;
       absl::StatusOr<WriteResult> result = WriteOne(w, request);
       // The item's deferred writes run now: their error is this item's.
       if (result.ok()) {
@@ -104,6 +110,7 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> PostgresBackend::ApplyW
         w.tree.RollBackTo(std::move(tree_before));
         w.changes = std::move(changes_before);
         w.feed_heads = std::move(heads_before);
+        w.reports = std::move(reports_before);
       }
       HART_RETURN_IF_ERROR(w.conn.Defer("RELEASE SAVEPOINT item", {}, /*prepare=*/false));
       results.push_back(std::move(result));

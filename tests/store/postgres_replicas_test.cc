@@ -28,6 +28,49 @@
 namespace hart::conformance {
 namespace {
 
+// Records what a follower hands over, as text ("work", "escalated",
+// "feeds:a,b" or "feeds:*" for any feed), for bounded waits.
+class SignalLog {
+ public:
+  ReplicaSignalHandlers Handlers() {
+    ReplicaSignalHandlers h;
+    h.feeds_grew = [this](const std::vector<std::string>& agencies) {
+      Add(agencies.empty() ? "feeds:*" : "feeds:" + absl::StrJoin(agencies, ","));
+    };
+    h.work_added = [this] { Add("work"); };
+    h.escalated = [this] { Add("escalated"); };
+    return h;
+  }
+  // Waits up to 30 s for `what` at or after position `from`; its position.
+  std::optional<size_t> WaitFor(const std::string& what, size_t from = 0) {
+    std::optional<size_t> found;
+    auto seen = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      for (size_t i = from; i < entries_.size(); ++i) {
+        if (entries_[i] == what) {
+          found = i;
+          return true;
+        }
+      }
+      return false;
+    };
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&seen), absl::Seconds(30));
+    return found;
+  }
+  std::vector<std::string> Entries() {
+    absl::MutexLock lock(&mu_);
+    return entries_;
+  }
+
+ private:
+  void Add(std::string entry) {
+    absl::MutexLock lock(&mu_);
+    entries_.push_back(std::move(entry));
+  }
+  absl::Mutex mu_;
+  std::vector<std::string> entries_ ABSL_GUARDED_BY(mu_);
+};
+
 class PostgresReplicasTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -50,6 +93,7 @@ class PostgresReplicasTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    followers_.clear();  // they call into log_
     a_.reset();
     b_.reset();
     if (server_ != nullptr) (void)server_->DropDatabase(database_);
@@ -66,6 +110,21 @@ class PostgresReplicasTest : public ::testing::Test {
     return options;
   }
 
+  // Follows the other replicas' commits as `broker_id` into log_ and waits
+  // until it listens (its first "everything may have changed"); the
+  // position in log_ after that, or nothing (a test failure) if it never
+  // connected.
+  std::optional<size_t> Follow(const std::string& broker_id) {
+    auto follower = FollowOtherReplicas(Options(broker_id), log_.Handlers());
+    EXPECT_TRUE(follower.ok()) << follower.status();
+    if (!follower.ok() || *follower == nullptr) return std::nullopt;
+    followers_.push_back(std::move(*follower));
+    auto listening = log_.WaitFor("escalated");
+    EXPECT_TRUE(listening.has_value()) << "the follower never connected";
+    if (!listening.has_value()) return std::nullopt;
+    return *listening + 1;
+  }
+
   std::unique_ptr<Store> Open(const std::string& broker_id) {
     auto store = OpenStore(Options(broker_id));
     EXPECT_TRUE(store.ok()) << store.status();
@@ -80,6 +139,8 @@ class PostgresReplicasTest : public ::testing::Test {
   std::unique_ptr<crypto::KeyRing> keys_;
   std::unique_ptr<Store> a_;
   std::unique_ptr<Store> b_;
+  SignalLog log_;
+  std::vector<std::unique_ptr<ReplicaSignals>> followers_;  // destroyed before log_
 };
 
 TEST_F(PostgresReplicasTest, OneLeaderAtATimeAndTheLeasePassesOnOnlyWhenItExpires) {
@@ -205,62 +266,14 @@ TEST_F(PostgresReplicasTest, AChangeFromAReplicaThatReadBeforeAnotherSealedIsRef
   EXPECT_TRUE(after->sealed_at.has_value());
 }
 
-// Records what a follower hands over, as text ("work", "escalated",
-// "feeds:a,b" or "feeds:*" for any feed), for bounded waits.
-class SignalLog {
- public:
-  ReplicaSignalHandlers Handlers() {
-    ReplicaSignalHandlers h;
-    h.feeds_grew = [this](const std::vector<std::string>& agencies) {
-      Add(agencies.empty() ? "feeds:*" : "feeds:" + absl::StrJoin(agencies, ","));
-    };
-    h.work_added = [this] { Add("work"); };
-    h.escalated = [this] { Add("escalated"); };
-    return h;
-  }
-  // Waits up to 30 s for `what` at or after position `from`; its position.
-  std::optional<size_t> WaitFor(const std::string& what, size_t from = 0) {
-    std::optional<size_t> found;
-    auto seen = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      for (size_t i = from; i < entries_.size(); ++i) {
-        if (entries_[i] == what) {
-          found = i;
-          return true;
-        }
-      }
-      return false;
-    };
-    absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(&seen), absl::Seconds(30));
-    return found;
-  }
-  std::vector<std::string> Entries() {
-    absl::MutexLock lock(&mu_);
-    return entries_;
-  }
-
- private:
-  void Add(std::string entry) {
-    absl::MutexLock lock(&mu_);
-    entries_.push_back(std::move(entry));
-  }
-  absl::Mutex mu_;
-  std::vector<std::string> entries_ ABSL_GUARDED_BY(mu_);
-};
-
 TEST_F(PostgresReplicasTest, AnotherReplicasCommitsSignalWorkAndTheFeedsThatGrew) {
-  SignalLog log;
-  auto follower = FollowOtherReplicas(Options("broker-b"), log.Handlers());
-  ASSERT_TRUE(follower.ok()) << follower.status();
-  ASSERT_NE(*follower, nullptr);
-  // Listening: first everything may have changed (nobody listened before).
-  auto listening = log.WaitFor("escalated");
-  ASSERT_TRUE(listening.has_value()) << "the follower never connected";
-  const size_t from = *listening + 1;
+  const std::optional<size_t> listening = Follow("broker-b");
+  ASSERT_TRUE(listening.has_value());
+  const size_t from = *listening;
 
   NewReferral referral = Referral("signalled", {"task-force", "csao"});
   ASSERT_TRUE(a_->CreateReferrals({&referral, 1}).ok());
-  EXPECT_TRUE(log.WaitFor("work", from).has_value());
+  EXPECT_TRUE(log_.WaitFor("work", from).has_value());
   std::vector<FeedAppend> appends;
   for (const char* agency : {"task-force", "csao"}) {
     appends.push_back({DeliveryId("signalled", agency), agency,
@@ -268,42 +281,37 @@ TEST_F(PostgresReplicasTest, AnotherReplicasCommitsSignalWorkAndTheFeedsThatGrew
   }
   ASSERT_TRUE(a_->AppendToFeeds(appends, kT0).ok());
   // One NOTIFY for the transaction, naming both feeds (in name order).
-  EXPECT_TRUE(log.WaitFor("feeds:csao,task-force", from).has_value())
-      << ::testing::PrintToString(log.Entries());
+  EXPECT_TRUE(log_.WaitFor("feeds:csao,task-force", from).has_value())
+      << ::testing::PrintToString(log_.Entries());
   // Appending again changes nothing: no feed grew, no hint.
   ASSERT_TRUE(a_->AppendToFeeds(appends, kT0).ok());
   NewReferral marker = Referral("marker", {"csao"});
   ASSERT_TRUE(a_->CreateReferrals({&marker, 1}).ok());
-  auto after_marker = log.WaitFor("work", *log.WaitFor("feeds:csao,task-force", from) + 1);
-  ASSERT_TRUE(after_marker.has_value());
-  const std::vector<std::string> entries = log.Entries();
+  const auto both_feeds = log_.WaitFor("feeds:csao,task-force", from);
+  ASSERT_TRUE(both_feeds.has_value());
+  ASSERT_TRUE(log_.WaitFor("work", *both_feeds + 1).has_value());
+  const std::vector<std::string> entries = log_.Entries();
   EXPECT_EQ(std::count(entries.begin() + from, entries.end(), "feeds:csao,task-force"), 1)
       << ::testing::PrintToString(entries);
 }
 
 TEST_F(PostgresReplicasTest, AReplicaIsNotSignalledItsOwnCommits) {
-  SignalLog log;
-  auto follower = FollowOtherReplicas(Options("broker-a"), log.Handlers());
-  ASSERT_TRUE(follower.ok()) << follower.status();
-  auto listening = log.WaitFor("escalated");
+  const std::optional<size_t> listening = Follow("broker-a");
   ASSERT_TRUE(listening.has_value());
-  const size_t from = *listening + 1;
+  const size_t from = *listening;
   NewReferral own = Referral("own", {"csao"});
   ASSERT_TRUE(a_->CreateReferrals({&own, 1}).ok());
   NewReferral other = Referral("other", {"csao"});
   ASSERT_TRUE(b_->CreateReferrals({&other, 1}).ok());
   // Notifications arrive in commit order: a's would come before b's.
-  ASSERT_TRUE(log.WaitFor("work", from).has_value());
-  const std::vector<std::string> entries = log.Entries();
+  ASSERT_TRUE(log_.WaitFor("work", from).has_value());
+  const std::vector<std::string> entries = log_.Entries();
   EXPECT_EQ(std::vector<std::string>(entries.begin() + from, entries.end()),
             std::vector<std::string>{"work"});
 }
 
 TEST_F(PostgresReplicasTest, AFollowerWhoseConnectionIsKilledReconnectsAndSignalsEverything) {
-  SignalLog log;
-  auto follower = FollowOtherReplicas(Options("broker-b"), log.Handlers());
-  ASSERT_TRUE(follower.ok()) << follower.status();
-  auto listening = log.WaitFor("escalated");
+  const std::optional<size_t> listening = Follow("broker-b");
   ASSERT_TRUE(listening.has_value());
 
   pg::PgConnectOptions admin;
@@ -319,11 +327,11 @@ TEST_F(PostgresReplicasTest, AFollowerWhoseConnectionIsKilledReconnectsAndSignal
 
   // Reconnected: what was notified meanwhile is lost, so everything may
   // have changed; and later commits are signalled again.
-  auto again = log.WaitFor("feeds:*", *listening + 1);
-  ASSERT_TRUE(again.has_value()) << ::testing::PrintToString(log.Entries());
+  auto again = log_.WaitFor("feeds:*", *listening);
+  ASSERT_TRUE(again.has_value()) << ::testing::PrintToString(log_.Entries());
   NewReferral referral = Referral("after", {"csao"});
   ASSERT_TRUE(a_->CreateReferrals({&referral, 1}).ok());
-  EXPECT_TRUE(log.WaitFor("work", *again + 3).has_value());
+  EXPECT_TRUE(log_.WaitFor("work", *again + 3).has_value());
 }
 
 }  // namespace

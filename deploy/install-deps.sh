@@ -11,6 +11,10 @@ packages=(
   libgtest-dev libgmock-dev
   libsqlite3-dev libpq-dev postgresql
   libyaml-cpp-dev
+  prometheus-cpp-dev
+  # tests only: promtool checks the /metrics scrape; headless chromium drives
+  # the supervisors' dashboard.
+  prometheus chromium
 )
 
 missing=()

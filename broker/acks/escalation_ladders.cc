@@ -180,8 +180,12 @@ std::vector<std::string> EscalationLadders::Validate(const cfg::BrokerConfig& co
   std::set<int> kinds;
   for (int i = 0; i < config.escalation_ladders_size(); ++i) {
     const auto& ladder = config.escalation_ladders(i);
-    const std::string where = absl::StrCat("escalation_ladders[", i, "] (",
-                                           v1::AgencyKind_Name(ladder.kind()), ")");
+    const std::string kind_name = v1::AgencyKind_Name(ladder.kind());
+    const std::string where = absl::StrCat("escalation_ladders[", i, "] (", kind_name, ")");
+    // Key path first, so the problem is located in the file.
+    auto step_where = [&](int j) {
+      return absl::StrCat("escalation_ladders[", i, "].steps[", j, "] (", kind_name, ")");
+    };
     if (ladder.kind() == v1::AGENCY_KIND_UNSPECIFIED) {
       problems.push_back(absl::StrCat(where, ": needs a kind"));
     }
@@ -193,12 +197,12 @@ std::vector<std::string> EscalationLadders::Validate(const cfg::BrokerConfig& co
       const auto& step = ladder.steps(j);
       const absl::Duration after = FromProtoDuration(step.after());
       if (after < previous) {
-        problems.push_back(absl::StrCat(where, " steps[", j,
-                                        "]: 'after' must not be shorter than the step before"));
+        problems.push_back(
+            absl::StrCat(step_where(j), ": 'after' must not be shorter than the step before"));
       }
       previous = after;
       if (step.targets().empty()) {
-        problems.push_back(absl::StrCat(where, " steps[", j, "]: has no targets"));
+        problems.push_back(absl::StrCat(step_where(j), ": has no targets"));
       }
       for (int target : step.targets()) {
         if (target == v1::STATEWIDE_COORDINATOR || target == v1::REGIONAL_HART_LEAD) {
@@ -206,7 +210,7 @@ std::vector<std::string> EscalationLadders::Validate(const cfg::BrokerConfig& co
                                                                 : v1::HART_REGIONAL_LEAD;
           for (const cfg::Town* town : geography.towns()) {
             if (!geography.AgencyFor(kind, *town).ok()) {
-              problems.push_back(absl::StrCat(where, " steps[", j, "]: no ",
+              problems.push_back(absl::StrCat(step_where(j), ": no ",
                                               v1::AgencyKind_Name(kind), " for town '",
                                               town->name(), "'"));
               break;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "broker/acks/escalation_ladders.h"
+#include "broker/config/config_source_map.h"
 #include "broker/config/postgres_options.h"
 #include "broker/config/yaml_to_proto.h"
 #include "broker/routing/geography.h"
@@ -23,39 +24,43 @@ namespace {
 // two lists together).
 constexpr const char* kStoreBackends[] = {"sqlite", "postgres"};
 
-// store.backend and store.broker_id, checked where the YAML still knows
-// their line.
-void CheckStoreBackend(const YAML::Node& root, const std::string& path,
-                       std::vector<std::string>* problems) {
-  if (!root.IsMap() || !root["store"] || !root["store"].IsMap()) return;
-  const YAML::Node store = root["store"];
-  if (const YAML::Node backend = store["backend"]; backend && backend.IsScalar()) {
-    const std::string name = backend.Scalar();
-    bool known = false;
-    for (const char* b : kStoreBackends) known = known || name == b;
-    if (!known) {
-      problems->push_back(absl::StrCat(path, ": line ", backend.Mark().line + 1,
-                                       ": store.backend: '", name, "' is not one of: ",
-                                       absl::StrJoin(kStoreBackends, ", ")));
-    }
+// store.backend and store.broker_id: checked before the defaults apply,
+// since both decide which other settings matter.
+void CheckStoreBackend(const cfg::StoreOptions& store, std::vector<std::string>* problems) {
+  bool known = false;
+  for (const char* b : kStoreBackends) known = known || store.backend() == b;
+  if (!store.backend().empty() && !known) {
+    problems->push_back(absl::StrCat("store.backend: '", store.backend(), "' is not one of: ",
+                                     absl::StrJoin(kStoreBackends, ", ")));
   }
-  if (const YAML::Node id = store["broker_id"]; id && id.IsScalar()) {
-    const std::string name = id.Scalar();
-    bool ok = !name.empty() && name.size() <= 64;
-    for (char c : name) {
-      ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.');
-    }
-    if (!ok) {
-      problems->push_back(absl::StrCat(path, ": line ", id.Mark().line + 1,
-                                       ": store.broker_id: use 1-64 lowercase letters, "
-                                       "digits, '-' or '.'"));
-    }
+  const std::string& id = store.broker_id();
+  if (id.empty()) return;  // the default, or (postgres) reported by its checks
+  bool ok = id.size() <= 64;
+  for (char c : id) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.');
+  }
+  if (!ok) {
+    problems->push_back("store.broker_id: use 1-64 lowercase letters, digits, '-' or '.'");
   }
 }
 
-}  // namespace
+// Every problem named with the file, line and column it is about.
+absl::Status ConfigProblems(const std::string& path, const ConfigSourceMap& sources,
+                            const std::vector<std::string>& problems) {
+  std::vector<std::string> located;
+  located.reserve(problems.size());
+  for (const auto& problem : problems) located.push_back(sources.Locate(path, problem));
+  if (located.size() == 1) return absl::InvalidArgumentError(located.front());
+  return absl::InvalidArgumentError(absl::StrCat(problems.size(), " problems in ", path, ":\n  ",
+                                                 absl::StrJoin(located, "\n  ")));
+}
 
-absl::StatusOr<cfg::BrokerConfig> ParseConfigFile(const std::string& path) {
+struct ParsedConfig {
+  cfg::BrokerConfig config;
+  ConfigSourceMap sources;
+};
+
+absl::StatusOr<ParsedConfig> Parse(const std::string& path) {
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
@@ -63,22 +68,29 @@ absl::StatusOr<cfg::BrokerConfig> ParseConfigFile(const std::string& path) {
     return absl::NotFoundError(absl::StrCat("cannot read config file ", path));
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
-        absl::StrCat(path, ": line ", e.mark.line + 1, ", column ",
-                     e.mark.column + 1, ": ", e.msg));
+        absl::StrCat(path, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
   }
-  cfg::BrokerConfig config;
+  ParsedConfig parsed;
   std::vector<std::string> problems;
   try {
-    YamlToProto(root, path, &config, &problems);
+    parsed.sources = ConfigSourceMap::Of(root);
+    YamlToProto(root, &parsed.config, &problems);
   } catch (const YAML::Exception& e) {
     // A backstop: the mapper checks node kinds before converting.
-    problems.push_back(absl::StrCat(path, ": line ", e.mark.line + 1, ": ", e.msg));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
   }
-  CheckStoreBackend(root, path, &problems);
-  if (!problems.empty()) {
-    return absl::InvalidArgumentError(absl::StrJoin(problems, "\n"));
-  }
-  return config;
+  CheckStoreBackend(parsed.config.store(), &problems);
+  if (!problems.empty()) return ConfigProblems(path, parsed.sources, problems);
+  return parsed;
+}
+
+}  // namespace
+
+absl::StatusOr<cfg::BrokerConfig> ParseConfigFile(const std::string& path) {
+  auto parsed = Parse(path);
+  if (!parsed.ok()) return parsed.status();
+  return std::move(parsed->config);
 }
 
 void ApplyConfigDefaults(cfg::BrokerConfig* config) {
@@ -142,7 +154,7 @@ void ValidateRules(const cfg::BrokerConfig& config, const Geography& geo,
   std::set<std::string> rule_ids;
   for (int i = 0; i < config.rules_size(); ++i) {
     const auto& rule = config.rules(i);
-    const std::string where = absl::StrCat("rules[", i, "] '", rule.id(), "'");
+    const std::string where = absl::StrCat("rules[", i, "] (rule '", rule.id(), "')");
     if (!IsWellFormedId(rule.id())) {
       problems->push_back(absl::StrCat(where, ": id must be lowercase letters, digits and '-'"));
     }
@@ -157,7 +169,8 @@ void ValidateRules(const cfg::BrokerConfig& config, const Geography& geo,
     }
     for (int j = 0; j < rule.destinations_size(); ++j) {
       const auto& dest = rule.destinations(j);
-      const std::string dwhere = absl::StrCat(where, " destinations[", j, "]");
+      const std::string dwhere =
+          absl::StrCat("rules[", i, "].destinations[", j, "] (rule '", rule.id(), "')");
       if (!dest.agency().empty()) {
         if (geo.FindAgency(dest.agency()) == nullptr) {
           problems->push_back(absl::StrCat(dwhere, ": agency '", dest.agency(),
@@ -263,15 +276,12 @@ std::vector<std::string> ValidateConfig(const cfg::BrokerConfig& config,
 
 absl::StatusOr<cfg::BrokerConfig> LoadConfig(const std::string& path,
                                              const AdapterRegistry& registry) {
-  auto config = ParseConfigFile(path);
-  if (!config.ok()) return config.status();
-  ApplyConfigDefaults(&*config);
-  const auto problems = ValidateConfig(*config, registry);
-  if (!problems.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": ", problems.size(), " problem(s):\n  ", absl::StrJoin(problems, "\n  ")));
-  }
-  return config;
+  auto parsed = Parse(path);
+  if (!parsed.ok()) return parsed.status();
+  ApplyConfigDefaults(&parsed->config);
+  const auto problems = ValidateConfig(parsed->config, registry);
+  if (!problems.empty()) return ConfigProblems(path, parsed->sources, problems);
+  return std::move(parsed->config);
 }
 
 }  // namespace hart

@@ -18,8 +18,7 @@ namespace pb = google::protobuf;
 
 class Mapper {
  public:
-  Mapper(const std::string& source, std::vector<std::string>* problems)
-      : source_(source), problems_(problems) {}
+  explicit Mapper(std::vector<std::string>* problems) : problems_(problems) {}
 
   void Message(const YAML::Node& node, const std::string& path,
                pb::Message* msg) {
@@ -62,8 +61,7 @@ class Mapper {
 
  private:
   void Problem(const std::string& path, const std::string& what) {
-    problems_->push_back(absl::StrCat(source_, ": ", path.empty() ? "(top)" : path,
-                                      ": ", what));
+    problems_->push_back(absl::StrCat(path.empty() ? "(top)" : path, ": ", what));
   }
 
   void Field(const YAML::Node& node, const std::string& path, pb::Message* msg,
@@ -259,16 +257,14 @@ class Mapper {
     }
   }
 
-  const std::string& source_;
   std::vector<std::string>* problems_;
 };
 
 }  // namespace
 
-void YamlToProto(const YAML::Node& node, const std::string& source,
-                 google::protobuf::Message* message,
+void YamlToProto(const YAML::Node& node, google::protobuf::Message* message,
                  std::vector<std::string>* problems) {
-  Mapper(source, problems).Message(node, "", message);
+  Mapper(problems).Message(node, "", message);
 }
 
 }  // namespace hart

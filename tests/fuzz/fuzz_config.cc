@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "broker/config/config_loader.h"
+#include "broker/config/config_source_map.h"
 #include "broker/config/yaml_to_proto.h"
 #include "broker/routing/geography.h"
 #include "broker/routing/router.h"
@@ -36,10 +37,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   cfg::BrokerConfig config;
   std::vector<std::string> problems;
-  hart::YamlToProto(root, "fuzz.yaml", &config, &problems);
+  hart::YamlToProto(root, &config, &problems);
+  // Locating problems walks the same tree: it must not throw either.
+  const hart::ConfigSourceMap sources = hart::ConfigSourceMap::Of(root);
   if (!problems.empty()) {
-    if (hart::fuzz::Verbose()) {
-      for (const auto& p : problems) std::cerr << "mapping: " << p << "\n";
+    for (const auto& p : problems) {
+      const std::string located = sources.Locate("fuzz.yaml", p);
+      if (hart::fuzz::Verbose()) std::cerr << "mapping: " << located << "\n";
     }
     return 0;
   }

@@ -50,14 +50,14 @@ TEST_F(ConfigTest, TheShippedConnecticutConfigIsValid) {
 TEST_F(ConfigTest, UnknownKeyIsAnErrorNamingFileAndKeyPath) {
   auto config = ParseConfigFile(Write("rules:\n  - id: a\n    whne: {}\n"));
   ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(config.status().message()), HasSubstr("broker.yaml: rules[0].whne: unknown key"));
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr("broker.yaml:3:5: rules[0].whne: unknown key"));
 }
 
 TEST_F(ConfigTest, UnknownStoreBackendIsAnErrorNamingFileLineAndKey) {
   auto config = ParseConfigFile(Write("server:\n  listen_address: 127.0.0.1:0\nstore:\n  backend: oracle\n"));
   ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(config.status().message()),
-              HasSubstr("broker.yaml: line 4: store.backend: 'oracle' is not one of: sqlite"));
+              HasSubstr("broker.yaml:4:3: store.backend: 'oracle' is not one of: sqlite"));
 }
 
 TEST_F(ConfigTest, EveryBackendTheConfigAcceptsTheStoreFactoryOpens) {
@@ -75,7 +75,7 @@ TEST_F(ConfigTest, MalformedBrokerIdIsAnErrorWithItsLine) {
   auto config = ParseConfigFile(Write("store:\n  broker_id: Broker One\n"));
   ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(config.status().message()),
-              HasSubstr("broker.yaml: line 2: store.broker_id"));
+              HasSubstr("broker.yaml:2:3: store.broker_id"));
 }
 
 TEST_F(ConfigTest, ReportsEveryTypeProblemAtOnce) {

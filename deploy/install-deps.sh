@@ -15,6 +15,8 @@ packages=(
   # tests only: promtool checks the /metrics scrape; headless chromium drives
   # the supervisors' dashboard.
   prometheus chromium
+  # systemd-analyze checks the shipped unit (deploy/systemd/).
+  systemd
 )
 
 missing=()

@@ -132,5 +132,28 @@ TEST_P(AckConformanceTest, TwoAcksOfOneDeliveryInOneBatchCannotBothWin) {
   EXPECT_EQ(StateOf(kDelivery).value_or(v1::DELIVERY_STATE_UNSPECIFIED), v1::DELIVERED);
 }
 
+// The same through the writer queue's batches (ApplyWrites), where
+// PostgreSQL sends a batch's acks without waiting for each: the lost one is
+// still refused alone, and acks of other deliveries in the batch apply.
+TEST_P(AckConformanceTest, AcksOfOneWriteBatchAreDecidedInTurn) {
+  ASSERT_OK(Create(Referral("a", {"p1", "p2"})));
+  ASSERT_OK(ClaimAndAppend(kT0));
+  const std::string p1 = DeliveryId("a", "p1");
+  const std::string p2 = DeliveryId("a", "p2");
+  ASSERT_OK_AND_ASSIGN(auto head, store().AuditHead());
+  const std::vector<WriteRequest> batch = {Received(p1, kT0), Accepted(p1, v1::IN_FLIGHT, kT0),
+                                           Accepted(p2, v1::IN_FLIGHT, kT0),
+                                           Accepted(p1, v1::DELIVERED, kT0)};
+  ASSERT_OK_AND_ASSIGN(auto results, store().ApplyWrites(batch));
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_OK(results[0]);
+  EXPECT_EQ(STATUS_CODE(results[1]), absl::StatusCode::kAborted);
+  EXPECT_OK(results[2]);
+  EXPECT_OK(results[3]);
+  EXPECT_EQ(StateOf(p1).value_or(v1::DELIVERY_STATE_UNSPECIFIED), v1::ACKNOWLEDGED);
+  EXPECT_EQ(StateOf(p2).value_or(v1::DELIVERY_STATE_UNSPECIFIED), v1::ACKNOWLEDGED);
+  EXPECT_EQ(MUST(store().AuditHead()).size, head.size + 3);
+}
+
 }  // namespace
 }  // namespace hart::conformance

@@ -191,6 +191,43 @@ TEST_P(OutboxConformanceTest, OutcomesOfOneCallAreEachRecorded) {
   EXPECT_EQ(StateOf(claimed[2].delivery_id).value_or(v1::DELIVERY_STATE_UNSPECIFIED), v1::DEAD);
 }
 
+// Verifies one RecordOutcomes call (one statement on PostgreSQL) applies
+// each outcome only to the claim it answers, keeps every character of the
+// texts it stores, leaves a transport reference it does not replace, and
+// applies only the first of two outcomes for one delivery.
+TEST_P(OutboxConformanceTest, OutcomesOfOneCallAreDecidedEachAgainstItsOwnClaim) {
+  ASSERT_OK(Create(Referral("a", {"p1", "p2", "p3", "p4"})));
+  ASSERT_OK_AND_ASSIGN(auto claimed, Claim(kT0, kT0 + kLease));
+  ASSERT_EQ(claimed.size(), 4u);
+  // p4 is acknowledged while its attempt runs: its outcome must not apply.
+  ASSERT_OK(
+      store().ApplyAck(Accepted(claimed[3].delivery_id, v1::IN_FLIGHT, kT0 + absl::Seconds(1))));
+  ASSERT_OK_AND_ASSIGN(auto head, store().AuditHead());
+  DeliveryOutcome retry = RetryLater(claimed[0], kT0, kT0 + absl::Minutes(3));
+  retry.error = R"(UNAVAILABLE: "quoted", back\slash, {braces}, comma, NULL)";
+  const DeliveryOutcome delivered = Delivered(claimed[1], kT0, "ref-\"2\"");
+  DeliveryOutcome stale = Dead(claimed[2], kT0);
+  stale.attempt = claimed[2].attempts + 1;  // a claim since taken again
+  const DeliveryOutcome too_late = Dead(claimed[3], kT0);
+  const DeliveryOutcome second_for_p1 = Dead(claimed[0], kT0);
+  ASSERT_OK(store().RecordOutcomes(
+      std::vector<DeliveryOutcome>{retry, delivered, stale, too_late, second_for_p1}));
+
+  ASSERT_OK_AND_ASSIGN(auto p1, store().GetDelivery(claimed[0].delivery_id));
+  EXPECT_EQ(p1.state, v1::PENDING);
+  EXPECT_EQ(p1.last_error, retry.error);
+  EXPECT_EQ(p1.next_attempt_at, kT0 + absl::Minutes(3));
+  ASSERT_OK_AND_ASSIGN(auto p2, store().GetDelivery(claimed[1].delivery_id));
+  EXPECT_EQ(p2.state, v1::DELIVERED);
+  EXPECT_EQ(p2.transport_ref, "ref-\"2\"");
+  EXPECT_EQ(StateOf(claimed[2].delivery_id).value_or(v1::DELIVERY_STATE_UNSPECIFIED),
+            v1::IN_FLIGHT);
+  EXPECT_EQ(StateOf(claimed[3].delivery_id).value_or(v1::DELIVERY_STATE_UNSPECIFIED),
+            v1::ACKNOWLEDGED);
+  // One leaf each for the two that applied.
+  EXPECT_EQ(MUST(store().AuditHead()).size, head.size + 2);
+}
+
 // Verifies ReleaseClaims gives back what a dead process claimed but never
 // handed off (due now), and leaves handed-off deliveries alone.
 TEST_P(OutboxConformanceTest, ReleaseClaimsMakesUnsentClaimsPendingDueNow) {

@@ -14,19 +14,31 @@ absl::StatusOr<uint64_t> PostgresBackend::WriteAck(pg::PgWrite& w, const AckWrit
   const bool business = write.new_state == v1::ACKNOWLEDGED || write.new_state == v1::DECLINED;
   // The compare-and-set. A claim another replica holds on the row right now
   // makes it wait for that commit and re-check the state against it.
-  HART_ASSIGN_OR_RETURN(update, w.conn.Query(
+  static constexpr char kCompareAndSet[] =
       "UPDATE deliveries SET state = $1, lease_until = NULL, "
       "delivered_at = CASE WHEN $2 <> 0 THEN COALESCE(delivered_at, $3) ELSE delivered_at END, "
       "acknowledged_at = CASE WHEN $4 <> 0 THEN $3 ELSE acknowledged_at END "
-      "WHERE delivery_id = $5 AND state = $6",
-      pg::PgParams().Int(write.new_state).Int(delivered ? 1 : 0).Micros(at)
-          .Int(business ? 1 : 0).Text(write.delivery_id).Int(write.expected_state)));
-  // Nothing written so far and no statement failed: the transaction stays
-  // usable for the rest of an ApplyAcks batch.
-  if (update.affected() != 1) {
-    HART_ASSIGN_OR_RETURN(known, pg::DeliveryExists(w.conn, write.delivery_id));
-    if (!known) return absl::NotFoundError(absl::StrCat("no delivery ", write.delivery_id));
-    return absl::AbortedError("delivery changed state concurrently; retry");
+      "WHERE delivery_id = $5 AND state = $6";
+  pg::PgParams params = pg::PgParams().Int(write.new_state).Int(delivered ? 1 : 0).Micros(at)
+                            .Int(business ? 1 : 0).Text(write.delivery_id)
+                            .Int(write.expected_state);
+  if (w.optimistic) {
+    // Sent with the batch's other writes, not waited for: acks of one batch
+    // cost one round trip, not one each. A lost one fails the transaction
+    // (hart_expect_one), and the item-by-item rerun tells which and why.
+    HART_RETURN_IF_ERROR(w.conn.Defer(
+        absl::StrCat("WITH cas AS (", kCompareAndSet,
+                     " RETURNING 1) SELECT hart_expect_one(count(*)) FROM cas"),
+        std::move(params)));
+  } else {
+    HART_ASSIGN_OR_RETURN(update, w.conn.Query(kCompareAndSet, params));
+    // Nothing written so far and no statement failed: the transaction stays
+    // usable for the rest of an ApplyAcks batch.
+    if (update.affected() != 1) {
+      HART_ASSIGN_OR_RETURN(known, pg::DeliveryExists(w.conn, write.delivery_id));
+      if (!known) return absl::NotFoundError(absl::StrCat("no delivery ", write.delivery_id));
+      return absl::AbortedError("delivery changed state concurrently; retry");
+    }
   }
   HART_RETURN_IF_ERROR(w.conn.Defer(
       "INSERT INTO acks (delivery_id, kind, note, actor, recorded_at) "

@@ -50,6 +50,10 @@ struct PgWrite {
   // Set when the batch's careline report ids were looked up at once
   // (PrefetchReports): report id -> what is stored; absent = new.
   std::optional<std::map<std::string, StoredReport>> reports = {};
+  // A batch's first pass: a compare-and-set may be sent without waiting for
+  // its answer (a lost one fails the transaction, and the batch reruns item
+  // by item, where each is checked at once).
+  bool optimistic = false;
 };
 }  // namespace pg
 

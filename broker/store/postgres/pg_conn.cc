@@ -306,8 +306,25 @@ bool PgConn::in_transaction() const {
   return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
 }
 
+void ArrayParam::Add(std::string_view text) {
+  Separate();
+  body_ += '"';
+  for (char c : text) {
+    if (c == '"' || c == '\\') body_ += '\\';
+    body_ += c;
+  }
+  body_ += '"';
+}
+
+void ArrayParam::Add(int64_t value) {
+  Separate();
+  absl::StrAppend(&body_, value);
+}
+
 absl::StatusCode StatusCodeForSqlState(const std::string& sqlstate) {
   if (sqlstate == "23505") return absl::StatusCode::kAlreadyExists;  // unique_violation
+  // hart_expect_one (pg_schema.cc): a pipelined compare-and-set was lost.
+  if (sqlstate == kLostCompareAndSet) return absl::StatusCode::kAborted;
   const std::string cls = sqlstate.substr(0, 2);
   // Serialization failures and deadlocks: the whole transaction rolled back
   // and may simply run again; to the contract that is a transient failure,

@@ -26,14 +26,32 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 
 namespace hart::pg {
+
+// A one-dimensional array parameter in PostgreSQL's text form
+// ({"a","b"} or {1,2}), so one statement takes a whole batch
+// (unnest($1::text[], $2::int8[])) instead of one round trip per row.
+class ArrayParam {
+ public:
+  void Add(std::string_view text);  // quoted; '"' and '\' escaped
+  void Add(int64_t value);
+  std::string Literal() const { return absl::StrCat("{", body_, "}"); }
+
+ private:
+  void Separate() {
+    if (!body_.empty()) body_ += ',';
+  }
+  std::string body_;
+};
 
 // Bound values of one statement, $1 first.
 class PgParams {
@@ -174,6 +192,10 @@ class PgConn {
   // state is unknown, so it is never used again.
   bool poisoned_ = false;
 };
+
+// Raised by hart_expect_one (pg_schema.cc) when a compare-and-set sent
+// without waiting for its row count matched no row: ABORTED.
+inline constexpr char kLostCompareAndSet[] = "HT409";
 
 // The store's error code for a SQLSTATE (e.g. "23505").
 absl::StatusCode StatusCodeForSqlState(const std::string& sqlstate);

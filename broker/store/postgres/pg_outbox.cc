@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <set>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -117,28 +119,56 @@ absl::StatusOr<std::optional<absl::Time>> PostgresBackend::NextDueTime() {
 }
 
 absl::Status PostgresBackend::RecordOutcomes(std::span<const DeliveryOutcome> outcomes) {
+  // One outcome per delivery: a second for the same claim would not match
+  // (the first moved the row out of IN_FLIGHT), as if applied in turn.
+  std::vector<const DeliveryOutcome*> unique;
+  std::set<std::string_view> seen;
+  for (const DeliveryOutcome& o : outcomes) {
+    if (seen.insert(o.delivery_id).second) unique.push_back(&o);
+  }
+  if (unique.empty()) return absl::OkStatus();
+  pg::ArrayParam ids, states, next_attempts, errors, refs, delivered, ats, given_back, attempts;
+  for (const DeliveryOutcome* o : unique) {
+    ids.Add(o->delivery_id);
+    states.Add(static_cast<int64_t>(o->new_state));
+    next_attempts.Add(absl::ToUnixMicros(o->next_attempt_at));
+    errors.Add(o->error);
+    refs.Add(o->transport_ref);
+    delivered.Add(int64_t{o->new_state == v1::DELIVERED ? 1 : 0});
+    ats.Add(absl::ToUnixMicros(o->at));
+    given_back.Add(int64_t{o->attempted ? 0 : 1});
+    attempts.Add(static_cast<int64_t>(o->attempt));
+  }
   return InWriteTransaction([&](pg::PgWrite& w) -> absl::Status {
-    for (const DeliveryOutcome& o : outcomes) {
-      // Applied only to the claim it answers: same state and fencing value.
-      // If another replica is claiming the row right now, this waits for its
-      // commit and re-checks against the new attempts (then matches nothing).
-      const bool delivered = o.new_state == v1::DELIVERED;
-      HART_ASSIGN_OR_RETURN(update, w.conn.Query(
-          "UPDATE deliveries SET state = $1, next_attempt_at = $2, last_error = $3, "
-          "lease_until = NULL, transport_ref = COALESCE(NULLIF($4, ''), transport_ref), "
-          "delivered_at = CASE WHEN $5 <> 0 THEN $6 ELSE delivered_at END, "
-          "attempts = attempts - $7 "
-          "WHERE delivery_id = $8 AND state = $9 AND attempts = $10",
-          pg::PgParams().Int(o.new_state).Micros(o.next_attempt_at).Text(o.error)
-              .Text(o.transport_ref).Int(delivered ? 1 : 0).Micros(o.at)
-              .Int(o.attempted ? 0 : 1).Text(o.delivery_id).Int(v1::IN_FLIGHT)
-              .Int(o.attempt)));
-      // Acknowledged while the attempt ran, or claimed again since: the
-      // newer state stands and the outcome is history only.
-      if (update.affected() != 1) continue;
-      HART_RETURN_IF_ERROR(AppendLeaf(w, o.audit).status());
-      if (o.ladder) {
-        HART_RETURN_IF_ERROR(pg::TriggerLadder(w.conn, o.delivery_id, *o.ladder));
+    // Applied only to the claims they answer: same state and fencing value.
+    // If another replica is claiming a row right now, this waits for its
+    // commit and re-checks against the new attempts (then skips the row).
+    // One statement for the whole batch: the audit_tree lock this
+    // transaction holds is held for three round trips, not one per outcome.
+    HART_ASSIGN_OR_RETURN(applied, w.conn.Query(
+        "UPDATE deliveries d SET state = o.state, next_attempt_at = o.next_attempt_at, "
+        "last_error = o.error, lease_until = NULL, "
+        "transport_ref = COALESCE(NULLIF(o.ref, ''), d.transport_ref), "
+        "delivered_at = CASE WHEN o.delivered <> 0 THEN o.at ELSE d.delivered_at END, "
+        "attempts = d.attempts - o.given_back "
+        "FROM unnest($1::text[], $2::int8[], $3::int8[], $4::text[], $5::text[], $6::int8[], "
+        "$7::int8[], $8::int8[], $9::int8[]) "
+        "AS o(delivery_id, state, next_attempt_at, error, ref, delivered, at, given_back, attempt) "
+        "WHERE d.delivery_id = o.delivery_id AND d.state = $10 AND d.attempts = o.attempt "
+        "RETURNING d.delivery_id",
+        pg::PgParams().Text(ids.Literal()).Text(states.Literal()).Text(next_attempts.Literal())
+            .Text(errors.Literal()).Text(refs.Literal()).Text(delivered.Literal())
+            .Text(ats.Literal()).Text(given_back.Literal()).Text(attempts.Literal())
+            .Int(v1::IN_FLIGHT)));
+    std::set<std::string> matched;
+    for (int row = 0; row < applied.rows(); ++row) matched.insert(applied.Text(row, 0));
+    // Acknowledged while the attempt ran, or claimed again since: the
+    // newer state stands and the outcome is history only.
+    for (const DeliveryOutcome* o : unique) {
+      if (!matched.contains(o->delivery_id)) continue;
+      HART_RETURN_IF_ERROR(AppendLeaf(w, o->audit).status());
+      if (o->ladder) {
+        HART_RETURN_IF_ERROR(pg::TriggerLadder(w.conn, o->delivery_id, *o->ladder));
         w.changes.work = true;
       }
     }

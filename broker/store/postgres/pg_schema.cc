@@ -177,7 +177,22 @@ CREATE TABLE cluster_leader (
 INSERT INTO cluster_leader (id, owner, lease_until) VALUES (1, '', 0);
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1};
+// Version 2: a compare-and-set that must match one row can be sent in a
+// pipeline without waiting for its row count: it fails the transaction
+// instead (SQLSTATE HT409, the contract's ABORTED), and the writer reruns
+// the batch item by item (PostgresBackend::ApplyWrites).
+constexpr char kSchemaV2[] = R"sql(
+CREATE FUNCTION hart_expect_one(matched BIGINT) RETURNS BIGINT LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF matched <> 1 THEN
+    RAISE EXCEPTION 'a compare-and-set matched % rows', matched USING ERRCODE = 'HT409';
+  END IF;
+  RETURN matched;
+END
+$fn$;
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
 constexpr int64_t kSchemaVersion = std::size(kMigrations);
 // pg_advisory_xact_lock key: "HART" in ASCII.
 constexpr int64_t kMigrationLock = 0x48415254;

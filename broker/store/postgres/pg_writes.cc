@@ -68,6 +68,7 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> PostgresBackend::ApplyW
   bool refused_item = false;
   absl::Status status = InWriteTransaction([&](pg::PgWrite& w) -> absl::Status {
     results.clear();
+    w.optimistic = true;
     HART_RETURN_IF_ERROR(PrefetchReports(w, batch));
     for (const WriteRequest& request : batch) {
       absl::StatusOr<WriteResult> result = WriteOne(w, request);

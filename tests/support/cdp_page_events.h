@@ -35,7 +35,8 @@ class PageEventLog {
   std::vector<std::string> ConsoleErrors() const;
   // Requests that failed (refused, TLS, aborted by the server) or were
   // answered with a status of 400 or more, as "<why> <url>". Requests the
-  // page cancelled itself (e.g. by leaving) are not failures.
+  // page cancelled itself (e.g. by leaving) are not failures. Chromium asks
+  // for /favicon.ico unless the page names an icon: a 404 there counts.
   std::vector<std::string> FailedRequests() const;
 
  private:

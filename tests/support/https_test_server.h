@@ -45,7 +45,8 @@ struct ReceivedRequest {
 // carries the same stream takes it over.
 class ReplyStream {
  public:
-  // Any thread. Dropped once the connection closed or the server stopped.
+  // Any thread. Dropped once the connection closed or the server stopped;
+  // empty data sends nothing (an empty chunk would end the reply).
   void Send(std::string data);
 
   // For the server: Attach() routes Send() to `sink` (which must not block)
@@ -70,7 +71,8 @@ struct ServerReply {
   absl::Duration delay = absl::ZeroDuration();
   // Drop the connection instead of replying.
   bool close_without_reply = false;
-  // Set: the reply stays open for more data (see ReplyStream).
+  // Set: the reply stays open for more data (see ReplyStream); sent at
+  // once, `delay` does not apply.
   std::shared_ptr<ReplyStream> stream;
 };
 

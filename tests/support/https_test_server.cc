@@ -4,7 +4,9 @@
 
 #include <cctype>
 #include <chrono>
+#include <deque>
 #include <optional>
+#include <sstream>
 #include <thread>
 #include <utility>
 
@@ -34,7 +36,37 @@ std::string Lower(std::string s) {
   return s;
 }
 
+// One chunk of a chunked body (RFC 9112 §7.1); never the empty last chunk.
+std::string Chunk(const std::string& data) {
+  return absl::StrCat(absl::Hex(data.size()), "\r\n", data, "\r\n");
+}
+
 }  // namespace
+
+void ReplyStream::Send(std::string data) {
+  absl::MutexLock lock(&mu_);
+  if (sink_) {
+    sink_(std::move(data));
+  } else if (!closed_) {
+    waiting_.push_back(std::move(data));
+  }
+}
+
+uint64_t ReplyStream::Attach(std::function<void(std::string)> sink) {
+  absl::MutexLock lock(&mu_);
+  sink_ = std::move(sink);
+  closed_ = false;
+  for (std::string& data : waiting_) sink_(std::move(data));
+  waiting_.clear();
+  return ++token_;
+}
+
+void ReplyStream::Detach(uint64_t token) {
+  absl::MutexLock lock(&mu_);
+  if (token != token_) return;
+  sink_ = nullptr;
+  closed_ = true;
+}
 
 class HttpsTestServer::Impl {
  public:
@@ -46,6 +78,14 @@ class HttpsTestServer::Impl {
     // with io_, whatever state their connection is in.
     io_.stop();
     if (thread_.joinable()) thread_.join();
+    // With the thread gone no session attaches a stream any more; detached,
+    // no stream posts into io_ after it is destroyed.
+    std::vector<std::pair<std::shared_ptr<ReplyStream>, uint64_t>> streams;
+    {
+      absl::MutexLock lock(&mu_);
+      streams.swap(streams_);
+    }
+    for (const auto& [stream, token] : streams) stream->Detach(token);
   }
 
   absl::Status Listen(const Options& options) {
@@ -105,6 +145,11 @@ class HttpsTestServer::Impl {
     return handler_ ? handler_(request) : ServerReply{};
   }
 
+  void Attached(std::shared_ptr<ReplyStream> stream, uint64_t token) {
+    absl::MutexLock lock(&mu_);
+    streams_.emplace_back(std::move(stream), token);
+  }
+
   // Declared before the sessions' owner (io_) so it outlives their streams.
   ssl::context ssl_;
   net::io_context io_;
@@ -114,10 +159,11 @@ class HttpsTestServer::Impl {
   std::thread thread_;
   mutable absl::Mutex mu_;
   std::vector<ReceivedRequest> requests_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::pair<std::shared_ptr<ReplyStream>, uint64_t>> streams_ ABSL_GUARDED_BY(mu_);
 };
 
 // One connection: TLS handshake, then request/reply until either side
-// closes.
+// closes, or a reply that stays open (ReplyStream) until either side closes.
 class HttpsTestServer::Impl::Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, Impl& server)
@@ -164,6 +210,10 @@ class HttpsTestServer::Impl::Session : public std::enable_shared_from_this<Sessi
       beast::get_lowest_layer(stream_).socket().close(ignored);
       return;
     }
+    if (reply.stream) {
+      StartStream(reply);
+      return;
+    }
     response_ = {};
     response_.version(11);
     response_.result(static_cast<unsigned>(reply.status));
@@ -193,6 +243,66 @@ class HttpsTestServer::Impl::Session : public std::enable_shared_from_this<Sessi
                       });
   }
 
+  // The headers now, then the body and each Send() as a chunk; reads only
+  // to notice the client closing.
+  void StartStream(const ServerReply& reply) {
+    http::response_header<> header;
+    header.version(11);
+    header.result(static_cast<unsigned>(reply.status));
+    for (const auto& [name, value] : reply.headers) header.set(name, value);
+    header.set(http::field::transfer_encoding, "chunked");
+    std::ostringstream text;
+    text << header;  // the status line and fields, through the blank line
+    stream_out_.push_back(text.str());
+    if (!reply.body.empty()) stream_out_.push_back(Chunk(reply.body));
+    WriteStream();
+    // Data sent so far is posted, so it follows the headers.
+    reply_stream_ = reply.stream;
+    stream_token_ = reply_stream_->Attach(
+        [weak = weak_from_this(), executor = stream_.get_executor()](std::string data) {
+          net::post(executor, [weak, data = std::move(data)] {
+            if (auto self = weak.lock()) self->SendChunk(data);
+          });
+        });
+    server_.Attached(reply_stream_, stream_token_);
+    AwaitClientClose();
+  }
+
+  void SendChunk(const std::string& data) {
+    if (!reply_stream_ || data.empty()) return;  // closed; an empty chunk would end the body
+    stream_out_.push_back(Chunk(data));
+    if (stream_out_.size() == 1) WriteStream();
+  }
+
+  void WriteStream() {
+    net::async_write(stream_, net::buffer(stream_out_.front()),
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) {
+                         self->EndStream();
+                         return;
+                       }
+                       self->stream_out_.pop_front();
+                       if (self->reply_stream_ && !self->stream_out_.empty()) self->WriteStream();
+                     });
+  }
+
+  void AwaitClientClose() {
+    stream_.async_read_some(net::buffer(discarded_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) {
+                                self->EndStream();
+                                return;
+                              }
+                              self->AwaitClientClose();
+                            });
+  }
+
+  void EndStream() {
+    if (!reply_stream_) return;
+    reply_stream_->Detach(stream_token_);
+    reply_stream_.reset();  // a write under way finishes; no more follow
+  }
+
   Impl& server_;
   beast::ssl_stream<beast::tcp_stream> stream_;
   net::steady_timer delay_;
@@ -200,6 +310,11 @@ class HttpsTestServer::Impl::Session : public std::enable_shared_from_this<Sessi
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
   bool client_certificate_ = false;
+  // An open reply (ReplyStream); only the server thread touches these.
+  std::shared_ptr<ReplyStream> reply_stream_;
+  uint64_t stream_token_ = 0;
+  std::deque<std::string> stream_out_;
+  char discarded_[512];
 };
 
 void HttpsTestServer::Impl::Accept() {

@@ -10,6 +10,7 @@
 #include "broker/intake/sealer.h"
 #include "broker/common/topic_hub.h"
 #include "broker/intake/intake_pipeline.h"
+#include "broker/reports/compliance_reports.h"
 #include "broker/store.h"
 #include "broker/store/store_executor.h"
 #include "hart/referral/v1/supervisor.grpc.pb.h"
@@ -34,6 +35,8 @@ class SupervisorServiceImpl final : public v1::SupervisorService::CallbackServic
     const AdapterHealthSource* adapter_health = nullptr;
     // Wakes the dispatcher after a redelivery.
     std::function<void()> wake;
+    // GetComplianceReport (config `reports`).
+    reports::ReportOptions report_options;
   };
   // Every pointer must outlive the service.
   explicit SupervisorServiceImpl(Deps deps) : d_(std::move(deps)) {}
@@ -61,6 +64,10 @@ class SupervisorServiceImpl final : public v1::SupervisorService::CallbackServic
   grpc::ServerUnaryReactor* ListAdapterHealth(
       grpc::CallbackServerContext* context, const v1::ListAdapterHealthRequest* request,
       v1::ListAdapterHealthResponse* response) override;
+  // supervisor_reports.cc
+  grpc::ServerUnaryReactor* GetComplianceReport(grpc::CallbackServerContext* context,
+                                                const v1::GetComplianceReportRequest* request,
+                                                v1::ComplianceReport* response) override;
 
  private:
   // The work of GetReferral, ExplainRouting and ListReferrals, once the
@@ -71,6 +78,9 @@ class SupervisorServiceImpl final : public v1::SupervisorService::CallbackServic
                        v1::ExplainRoutingResponse* response) const;
   grpc::Status FindReferrals(const v1::ListReferralsRequest& request,
                              v1::ListReferralsResponse* response);
+  grpc::Status RunReport(const Identity& identity, const grpc::CallbackServerContext& context,
+                         const v1::GetComplianceReportRequest& request,
+                         v1::ComplianceReport* response);
 
   Deps d_;
 };

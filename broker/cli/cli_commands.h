@@ -27,5 +27,6 @@ int RunAckOnBehalf(const std::vector<std::string>& args);
 int RunSeal(const std::vector<std::string>& args);
 int RunKeys(const std::vector<std::string>& args);
 int RunAdapters(const std::vector<std::string>& args);
+int RunReport(const std::vector<std::string>& args);
 
 }  // namespace hart::cli

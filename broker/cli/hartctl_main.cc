@@ -43,6 +43,16 @@ commands:
   adapters                every push destination's health: up, degraded or circuit open,
                           failures in a row, calls in flight, last error
                           (SupervisorService.ListAdapterHealth; supervisor.crt)
+  report missing-from-care [FIRST_MONTH [LAST_MONTH]]
+                          the federal 24-hour rule: each missing-from-care referral received
+                          in the months (YYYY-MM, America/New_York; default this month, at most
+                          12) and whether NCMEC and police were told within 24 h: on time,
+                          late (by how much), never made, not yet due
+  report annual YEAR      trafficking referrals of the year by type, region, town, agency kind
+                          notified, age band and gender; small counts suppressed ("<5", "*")
+  report ack-times [FIRST_MONTH [LAST_MONTH]]
+                          time to ACCEPTED by agency kind: median, p90, share within deadline
+                          (SupervisorService.GetComplianceReport; supervisor.crt; --csv: CSV)
   keys rotate             reload the key directory and rewrap every data key with the
                           ACTIVE key-encryption key (OperatorService; operator.crt)
   feed --agency ID        stream the agency's feed (FeedService.Subscribe; agency-ID.crt)
@@ -70,6 +80,7 @@ global flags:
   --as NAME               present NAME.crt/NAME.key instead of the command's default
   --json                  print the response as protobuf JSON (feed: one JSON line per event);
                           RPC errors as {"code", "message", "fieldViolations"} on stdout
+  --csv                   report: print CSV instead of tables
   --timeout DURATION      deadline of every unary call (default 10s)
 
 Flags may be written with dashes or underscores (--certs-dir, --certs_dir).
@@ -153,6 +164,7 @@ int main(int argc, char** argv) {
   if (command == "seal") return RunSeal(args);
   if (command == "keys") return RunKeys(args);
   if (command == "adapters") return RunAdapters(args);
+  if (command == "report") return RunReport(args);
   return ReportLocalError("unknown command '" + command +
-                          "'; commands: submit, supplement, status, explain, list, watch, redeliver, ack-on-behalf, seal, adapters, keys, feed, ack, audit (see hartctl --help)");
+                          "'; commands: submit, supplement, status, explain, list, watch, redeliver, ack-on-behalf, seal, adapters, report, keys, feed, ack, audit (see hartctl --help)");
 }

@@ -223,6 +223,7 @@ class BrokerParts final {
     supervisor.sealer = sealer_.get();
     supervisor.adapter_health = &health_board_;
     supervisor.wake = wake;
+    supervisor.report_options = reports::ReportOptionsFromConfig(config.reports());
     supervisor_service_ = std::make_unique<SupervisorServiceImpl>(std::move(supervisor));
     audit_service_ = std::make_unique<AuditServiceImpl>(*store_, *audit_log_, *authorizer_,
                                                         *store_executor_);

@@ -106,6 +106,10 @@ class StoreWrapper : public Store {
       const std::string& referral_id) override {
     return target_.GetDeliveries(referral_id);
   }
+  absl::StatusOr<std::vector<ReportReferral>> ReadReportPage(
+      const ReportPageQuery& query) override {
+    return target_.ReadReportPage(query);
+  }
   absl::StatusOr<DeliveryRecord> GetDelivery(const std::string& delivery_id) override {
     return target_.GetDelivery(delivery_id);
   }

@@ -113,6 +113,8 @@
 //   GetDeliveries         an unknown referral gives an empty list.
 //                         DATA_LOSS: an acknowledgement note does not decrypt.
 //   GetDelivery           NOT_FOUND: unknown delivery.
+//   ReadReportPage        INVALID_ARGUMENT: limit 0. NOT_FOUND / DATA_LOSS
+//                         as GetReferral for an intake that cannot be opened.
 //   ListAuditEvents       storage errors only.
 //   AuditHead             never fails (the head is kept in memory).
 //   AuditLeafHash         NOT_FOUND: no event at that index.

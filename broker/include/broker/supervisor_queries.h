@@ -1,5 +1,6 @@
-// What supervisors look at: referrals by filter, and one referral's
-// deliveries with their acknowledgements. See store.h and store_errors.h.
+// What supervisors look at: referrals by filter, one referral's deliveries
+// with their acknowledgements, and the referrals a compliance report counts.
+// See store.h and store_errors.h.
 #pragma once
 
 #include <string>
@@ -7,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "broker/records.h"
+#include "broker/report_records.h"
 
 namespace hart {
 
@@ -22,6 +24,15 @@ class SupervisorQueries {
   // A referral's deliveries, in creation order, each with its acks.
   virtual absl::StatusOr<std::vector<DeliveryWithAcks>> GetDeliveries(
       const std::string& referral_id) = 0;
+
+  // One page of the referrals received in a period, oldest first, each
+  // with its intake (unless sealed or not asked for) and every delivery.
+  // Reads one page at a time through an index on received_at, so a year of
+  // a large store is never loaded at once: call again with `after` set to
+  // the last (received_at, referral_id) until a page is shorter than
+  // `limit`. INVALID_ARGUMENT if `limit` is 0.
+  virtual absl::StatusOr<std::vector<ReportReferral>> ReadReportPage(
+      const ReportPageQuery& query) = 0;
 };
 
 }  // namespace hart

@@ -2,13 +2,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/crypto/aead.h"
+#include "broker/store/envelope/envelope_contexts.h"
 
 namespace hart::envelope {
 namespace {
-
-std::string IntakeContext(const std::string& referral_id) { return "intake:" + referral_id; }
-std::string NoteContext(const std::string& delivery_id) { return "note:" + delivery_id; }
-std::string KeyContext(const std::string& referral_id) { return "dek:" + referral_id; }
 
 WrappedDataKey ToRow(const std::string& referral_id, const crypto::WrappedKey& key) {
   return {referral_id, key.key_id, key.wrapped, false};

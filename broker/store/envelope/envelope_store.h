@@ -88,6 +88,9 @@ class EnvelopeStore final : public Store {
       const ReferralQuery& query) override;
   absl::StatusOr<std::vector<DeliveryWithAcks>> GetDeliveries(
       const std::string& referral_id) override;
+  // envelope_reports.cc: each intake opened with the data key read with it.
+  absl::StatusOr<std::vector<ReportReferral>> ReadReportPage(
+      const ReportPageQuery& query) override;
   // --- KeyStore ---
   absl::StatusOr<size_t> RewrapDataKeys() override;
   // --- WriteStore (envelope_writes.cc) ---

@@ -130,6 +130,9 @@ class PostgresBackend final : public StoreBackend {
       const ReferralQuery& query) override;
   absl::StatusOr<std::vector<DeliveryWithAcks>> GetDeliveries(
       const std::string& referral_id) override;
+  // (pg_reports.cc)
+  absl::StatusOr<std::vector<ReportReferral>> ReadReportPage(
+      const ReportPageQuery& query) override;
   // --- Data keys and migrations ---
   absl::StatusOr<WrappedDataKey> ReadDataKey(const std::string& referral_id) override;
   absl::StatusOr<std::vector<WrappedDataKey>> DataKeysNotWrappedBy(const std::string& key_id,

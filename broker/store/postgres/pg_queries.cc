@@ -69,22 +69,6 @@ const std::string& ListReferralsSql() {
   return sql;
 }
 
-// A PostgreSQL array literal of quoted elements ("{\"a\",\"b \\\"c\\\"\"}").
-std::string TextArray(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
-}
-
 std::string StateArray(const std::vector<v1::DeliveryState>& states) {
   return absl::StrCat("{", absl::StrJoin(states, ",", [](std::string* out, v1::DeliveryState s) {
                         absl::StrAppend(out, static_cast<int64_t>(s));
@@ -130,7 +114,7 @@ absl::StatusOr<std::vector<ReferralSummaryRecord>> PostgresBackend::ListReferral
           .Micros(q.overdue_at.value_or(absl::Now()))
           .Text(StateArray(q.states))
           .OptInt(micros(q.overdue_at))
-          .Text(TextArray(q.towns))
+          .Text(pg::TextArray(q.towns))
           .Text(q.rule_id.empty() ? std::string() : absl::StrCat("%,", q.rule_id, ",%"))
           .Text(q.agency_id)
           .OptInt(micros(q.received_from))

@@ -63,4 +63,9 @@ EscalationRecord ReadEscalation(const PgResult& r, int row);
 absl::StatusOr<bool> DeliveryExists(PgConn& conn, const std::string& delivery_id);
 std::string JoinTargets(const std::vector<v1::EscalationTarget>& targets);
 
+// A PostgreSQL array literal of quoted elements ("{\"a\",\"b \\\"c\\\"\"}"), to
+// pass a set as one text parameter cast in SQL ($1::text[]); PgParams has
+// no array type.
+std::string TextArray(const std::vector<std::string>& values);
+
 }  // namespace hart::pg

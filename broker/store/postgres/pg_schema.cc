@@ -192,7 +192,14 @@ END
 $fn$;
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
+// Version 3: compliance reports read the referrals of a period in
+// (received_at, referral_id) order, a page at a time (ReadReportPage); ids
+// compare bytewise, as in SQLite.
+constexpr char kSchemaV3[] = R"sql(
+CREATE INDEX referrals_by_received ON referrals (received_at, referral_id COLLATE "C");
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
 constexpr int64_t kSchemaVersion = std::size(kMigrations);
 // pg_advisory_xact_lock key: "HART" in ASCII.
 constexpr int64_t kMigrationLock = 0x48415254;

@@ -92,6 +92,9 @@ class SqliteBackend final : public StoreBackend {
       const ReferralQuery& query) override;
   absl::StatusOr<std::vector<DeliveryWithAcks>> GetDeliveries(
       const std::string& referral_id) override;
+  // (sqlite_reports.cc)
+  absl::StatusOr<std::vector<ReportReferral>> ReadReportPage(
+      const ReportPageQuery& query) override;
   // --- Data keys and migrations ---
   absl::StatusOr<WrappedDataKey> ReadDataKey(const std::string& referral_id) override;
   absl::StatusOr<std::vector<WrappedDataKey>> DataKeysNotWrappedBy(const std::string& key_id,

@@ -7,7 +7,7 @@
 namespace hart::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 8;
+constexpr int kSchemaVersion = 9;
 
 // Times are microseconds since the Unix epoch (UTC). Enums are the protobuf
 // enum numbers of hart.referral.v1.
@@ -204,9 +204,15 @@ ALTER TABLE timers ADD COLUMN claim_owner TEXT NOT NULL DEFAULT '';
 ALTER TABLE timers ADD COLUMN lease INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// Version 9: compliance reports read the referrals of a period in
+// (received_at, referral_id) order, a page at a time (ReadReportPage).
+constexpr char kSchemaV9[] = R"sql(
+CREATE INDEX referrals_by_received ON referrals (received_at, referral_id);
+)sql";
+
 // Migrations in order; migration i brings the schema to version i + 1.
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4,
-                                       kSchemaV5, kSchemaV6, kSchemaV7, kSchemaV8};
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5,
+                                       kSchemaV6, kSchemaV7, kSchemaV8, kSchemaV9};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

@@ -88,6 +88,10 @@ class EnvelopeStore final : public Store {
       const ReferralQuery& query) override;
   absl::StatusOr<std::vector<DeliveryWithAcks>> GetDeliveries(
       const std::string& referral_id) override;
+  // --- OpsSnapshotStore: counts and times only, nothing to open ---
+  absl::StatusOr<OpsSnapshot> ReadOpsSnapshot(absl::Time now) override {
+    return backend_.ReadOpsSnapshot(now);
+  }
   // --- KeyStore ---
   absl::StatusOr<size_t> RewrapDataKeys() override;
   // --- WriteStore (envelope_writes.cc) ---

@@ -130,6 +130,8 @@ class PostgresBackend final : public StoreBackend {
       const ReferralQuery& query) override;
   absl::StatusOr<std::vector<DeliveryWithAcks>> GetDeliveries(
       const std::string& referral_id) override;
+  // --- OpsSnapshotStore (pg_ops_snapshot.cc) ---
+  absl::StatusOr<OpsSnapshot> ReadOpsSnapshot(absl::Time now) override;
   // --- Data keys and migrations ---
   absl::StatusOr<WrappedDataKey> ReadDataKey(const std::string& referral_id) override;
   absl::StatusOr<std::vector<WrappedDataKey>> DataKeysNotWrappedBy(const std::string& key_id,

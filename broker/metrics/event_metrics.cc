@@ -37,9 +37,10 @@ EventMetrics::EventMetrics(prometheus::Registry& registry,
                        .Register(registry)),
       attempts_(BuildCounter()
                     .Name("hart_delivery_attempts_total")
-                    .Help("Delivery attempts by destination, message kind and how the "
-                          "attempt ended: handed_off (to a feed), delivered, retry, deferred "
-                          "(not tried), dead.")
+                    .Help("Delivery attempts the dispatcher made, by destination, message "
+                          "kind and how the attempt ended: handed_off (to a feed), delivered, "
+                          "retry, deferred (not tried), dead. Deliveries put on a feed with "
+                          "their intake are not attempts.")
                     .Register(registry)),
       dead_letters_(BuildCounter()
                         .Name("hart_dead_letters_total")

@@ -22,8 +22,13 @@ std::string AckActionName(v1::Acknowledgement::Kind kind) {
 }  // namespace
 
 AckRecorder::AckRecorder(Store& store, WriteQueue& writes, StoreExecutor& executor,
-                         const Clock& clock, const Ladders& ladders)
-    : store_(store), clock_(clock), ladders_(ladders), executor_(executor), writes_(writes) {}
+                         const Clock& clock, const Ladders& ladders, AckObserver* observer)
+    : store_(store),
+      clock_(clock),
+      ladders_(ladders),
+      executor_(executor),
+      writes_(writes),
+      observer_(observer) {}
 
 absl::StatusOr<AckOutcome> AckRecorder::Acknowledge(
     const std::string& agency_id, const std::string& delivery_id,
@@ -92,9 +97,13 @@ void AckRecorder::AttemptNow(AckRequest request, int attempt, Done done) {
   }
   const v1::DeliveryState new_state = transition->new_state;
   writes_.ApplyAck(std::move(write), [this, request = std::move(request), attempt, new_state,
+                                      delivery = *std::move(delivery), now,
                                       done = std::move(done)](
                                          absl::StatusOr<uint64_t> audit_index) mutable {
-    if (audit_index.ok()) return done(AckOutcome{new_state, *audit_index});
+    if (audit_index.ok()) {
+      if (observer_ != nullptr) observer_->OnAcknowledged(delivery, request.kind, now);
+      return done(AckOutcome{new_state, *audit_index});
+    }
     if (!absl::IsAborted(audit_index.status())) return done(audit_index.status());
     Attempt(std::move(request), attempt + 1, std::move(done));  // lost the race: re-decide
   });

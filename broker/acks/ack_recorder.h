@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "broker/acks/ack_observer.h"
 #include "broker/acks/ladders.h"
 #include "broker/clock.h"
 #include "broker/store.h"
@@ -45,9 +46,10 @@ class AckRecorder {
   // Acknowledgements are written through `writes`, the broker's one
   // writer queue: they share group commits with every other write. With
   // NoLadders, declines start no ladder. `executor` runs the delivery
-  // reads; it and every reference must outlive the recorder.
+  // reads; it and every reference must outlive the recorder. `observer`
+  // (may be null) hears of every ack that changed a delivery's state.
   AckRecorder(Store& store, WriteQueue& writes, StoreExecutor& executor, const Clock& clock,
-              const Ladders& ladders = NoLadders::Instance());
+              const Ladders& ladders = NoLadders::Instance(), AckObserver* observer = nullptr);
 
   // Records `request`. `request.agency_id` is the caller's agency:
   // PERMISSION_DENIED (and nothing changes) if the delivery belongs to
@@ -77,6 +79,7 @@ class AckRecorder {
   const Ladders& ladders_;
   StoreExecutor& executor_;
   WriteQueue& writes_;
+  AckObserver* const observer_;
 };
 
 }  // namespace hart

@@ -13,6 +13,7 @@ grpc::ServerUnaryReactor* IntakeServiceImpl::SubmitIntake(
       authorizer_, context, "IntakeService.SubmitIntake",
       [this, request, response](const Identity& identity, grpc::ServerUnaryReactor* reactor) {
         if (!request->has_intake()) {
+          if (observer_ != nullptr) observer_->OnIntake(IntakeOutcome::kInvalid);
           reactor->Finish(ToGrpcStatus(InvalidArgumentWithViolations(
               "the request has no intake", {{"intake", "is required"}})));
           return;

@@ -13,13 +13,17 @@ namespace hart {
 
 class IntakeServiceImpl final : public v1::IntakeService::CallbackService {
  public:
-  // Every reference must outlive the service.
+  // Every reference must outlive the service. `observer` (may be null)
+  // hears of submissions refused before the pipeline (no intake at all);
+  // the pipeline's own observer hears of the rest.
   IntakeServiceImpl(IntakePipeline& pipeline, SupplementProcessor& supplements,
-                    Authorizer& authorizer, StoreExecutor& executor)
+                    Authorizer& authorizer, StoreExecutor& executor,
+                    IntakeObserver* observer = nullptr)
       : pipeline_(pipeline),
         supplements_(supplements),
         authorizer_(authorizer),
-        executor_(executor) {}
+        executor_(executor),
+        observer_(observer) {}
 
   grpc::ServerUnaryReactor* SubmitIntake(grpc::CallbackServerContext* context,
                                          const v1::SubmitIntakeRequest* request,
@@ -33,6 +37,7 @@ class IntakeServiceImpl final : public v1::IntakeService::CallbackService {
   SupplementProcessor& supplements_;
   Authorizer& authorizer_;
   StoreExecutor& executor_;
+  IntakeObserver* const observer_;
 };
 
 }  // namespace hart

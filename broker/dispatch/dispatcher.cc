@@ -13,6 +13,17 @@ bool IsRetryable(absl::StatusCode code) {
          code == absl::StatusCode::kAborted;
 }
 
+AttemptResult ResultOf(const DeliveryOutcome& outcome) {
+  switch (outcome.new_state) {
+    case v1::DELIVERED:
+      return AttemptResult::kDelivered;
+    case v1::DEAD:
+      return AttemptResult::kDead;
+    default:
+      return outcome.attempted ? AttemptResult::kRetry : AttemptResult::kDeferred;
+  }
+}
+
 const std::shared_ptr<spdlog::logger>& Log() {
   static const auto log = Logger("dispatch");
   return log;
@@ -23,14 +34,16 @@ const std::shared_ptr<spdlog::logger>& Log() {
 Dispatcher::Dispatcher(Store& store, std::map<std::string, Adapter*> adapters_by_agency,
                        const Clock& clock, RandomSource& random, DispatchPolicy policy,
                        const Ladders& ladders,
-                       std::map<std::string, RetryBudget> budgets_by_agency)
+                       std::map<std::string, RetryBudget> budgets_by_agency,
+                       DispatchObserver* observer)
     : store_(store),
       adapters_(std::move(adapters_by_agency)),
       clock_(clock),
       random_(random),
       policy_(policy),
       ladders_(ladders),
-      budgets_(std::move(budgets_by_agency)) {}
+      budgets_(std::move(budgets_by_agency)),
+      observer_(observer) {}
 
 Dispatcher::~Dispatcher() {
   absl::WriterMutexLock lock(&lifeline_->mu);
@@ -63,7 +76,9 @@ absl::StatusOr<size_t> Dispatcher::RunOnce() {
 void Dispatcher::OnResult(const DeliveryRecord& delivery, DeliveryResult result) {
   const absl::Time now = clock_.Now();
   if (result.status.ok() && !result.transport_acknowledged) {
-    return;  // handed off; the adapter recorded where (e.g. a feed sequence)
+    // Handed off; the adapter recorded where (e.g. a feed sequence).
+    if (observer_ != nullptr) observer_->OnAttempt(delivery, AttemptResult::kHandedOff, now);
+    return;
   }
   DeliveryOutcome outcome;
   outcome.delivery_id = delivery.delivery_id;
@@ -116,7 +131,9 @@ void Dispatcher::OnResult(const DeliveryRecord& delivery, DeliveryResult result)
     // The claim's lease expires and the delivery is retried: nothing is lost.
     Log()->error("event=outcome_write_failed delivery_id={} code={}",
                  delivery.delivery_id, absl::StatusCodeToString(s.code()));
+    return;
   }
+  if (observer_ != nullptr) observer_->OnAttempt(delivery, ResultOf(outcome), now);
 }
 
 }  // namespace hart

@@ -20,6 +20,7 @@
 #include "broker/adapter.h"
 #include "broker/clock.h"
 #include "broker/dispatch/backoff.h"
+#include "broker/dispatch/dispatch_observer.h"
 #include "broker/random.h"
 #include "broker/store.h"
 
@@ -47,10 +48,13 @@ class Dispatcher {
  public:
   // `ladders` start the escalation ladder of a delivery that
   // goes DEAD; `budgets_by_agency` override the policy's budget.
+  // `observer` (may be null; must outlive the dispatcher) hears how each
+  // attempt ended.
   Dispatcher(Store& store, std::map<std::string, Adapter*> adapters_by_agency,
              const Clock& clock, RandomSource& random, DispatchPolicy policy,
              const Ladders& ladders = NoLadders::Instance(),
-             std::map<std::string, RetryBudget> budgets_by_agency = {});
+             std::map<std::string, RetryBudget> budgets_by_agency = {},
+             DispatchObserver* observer = nullptr);
 
   // Waits for answers being recorded; later answers are ignored.
   ~Dispatcher();
@@ -76,6 +80,7 @@ class Dispatcher {
   const DispatchPolicy policy_;
   const Ladders& ladders_;
   const std::map<std::string, RetryBudget> budgets_;
+  DispatchObserver* const observer_;
   const std::shared_ptr<Lifeline> lifeline_ = std::make_shared<Lifeline>();
 };
 

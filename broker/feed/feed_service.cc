@@ -40,6 +40,13 @@ void FeedServiceImpl::RemoveSubscription(FeedSubscription* s) {
   subscriptions_.erase(s);
 }
 
+std::map<std::string, size_t> FeedServiceImpl::SubscriberCounts() const {
+  absl::MutexLock lock(&subscriptions_mu_);
+  std::map<std::string, size_t> counts;
+  for (const FeedSubscription* s : subscriptions_) ++counts[s->agency_id()];
+  return counts;
+}
+
 void FeedServiceImpl::TickHeartbeats() {
   absl::MutexLock lock(&subscriptions_mu_);
   for (;;) {

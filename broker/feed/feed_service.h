@@ -5,7 +5,9 @@
 // from the service's shared ticker. Acknowledge goes to the AckRecorder.
 #pragma once
 
+#include <map>
 #include <set>
+#include <string>
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
@@ -46,6 +48,10 @@ class FeedServiceImpl final : public v1::FeedService::CallbackService {
                                         const v1::AcknowledgeRequest* request,
                                         v1::AcknowledgeResponse* response) override;
 
+  // Open Subscribe streams by agency id (agencies with none are absent),
+  // for metrics. Memory only; safe from any thread.
+  std::map<std::string, size_t> SubscriberCounts() const;
+
  private:
   friend class FeedSubscription;
   void AddSubscription(FeedSubscription* s);
@@ -61,7 +67,7 @@ class FeedServiceImpl final : public v1::FeedService::CallbackService {
   const Clock& clock_;
   const FeedServiceOptions options_;
 
-  absl::Mutex subscriptions_mu_;
+  mutable absl::Mutex subscriptions_mu_;
   std::set<FeedSubscription*> subscriptions_ ABSL_GUARDED_BY(subscriptions_mu_);
   bool stopping_ ABSL_GUARDED_BY(subscriptions_mu_) = false;
   std::thread ticker_;

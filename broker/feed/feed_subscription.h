@@ -35,6 +35,8 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
 
   // Listens to the hub, joins the heartbeat ticker and starts the first read.
   void Start();
+  // The subscribing agency.
+  const std::string& agency_id() const { return agency_id_; }
   // The hub: the agency's feed grew.
   void OnFeedGrew();
   // The ticker: writes a heartbeat unless something was written since the

@@ -28,14 +28,16 @@ IntakePipeline::IntakePipeline(const Geography& geography, const Router& router,
                                WriteQueue& writes,
                                const Clock& clock, IdGenerator& ids,
                                const Ladders& ladders,
-                               feed::FeedPlacement feed_placement)
+                               feed::FeedPlacement feed_placement,
+                               IntakeObserver* observer)
     : geography_(geography),
       router_(router),
       writes_(writes),
       clock_(clock),
       ids_(ids),
       ladders_(ladders),
-      feed_placement_(std::move(feed_placement)) {}
+      feed_placement_(std::move(feed_placement)),
+      observer_(observer) {}
 
 absl::Status IntakePipeline::Validate(const v1::Intake& intake, absl::Time now,
                                       const char* consequence) const {
@@ -56,8 +58,14 @@ absl::StatusOr<RoutingDecision> IntakePipeline::Explain(const v1::Intake& intake
 }
 
 void IntakePipeline::Submit(const v1::Intake& intake, const std::string& actor,
-                            Done done) {
+                            Done answer) {
   static const auto log = Logger("intake");
+  // Every answer goes through here, so the observer hears of each one.
+  auto done = [observer = observer_, answer = std::move(answer)](
+                  absl::StatusOr<v1::Receipt> receipt, IntakeOutcome outcome) {
+    if (observer != nullptr) observer->OnIntake(outcome);
+    answer(std::move(receipt));
+  };
   const absl::Time now = clock_.Now();
   const std::string digest = IntakeDigest(intake);
   if (absl::Status invalid = Validate(intake, now, "nothing was stored"); !invalid.ok()) {
@@ -76,17 +84,19 @@ void IntakePipeline::Submit(const v1::Intake& intake, const std::string& actor,
           if (!recorded.ok()) {
             log->error("event=audit_write_failed action=intake.rejected code={}",
                        absl::StatusCodeToString(recorded.status().code()));
-            done(absl::UnavailableError("the broker could not record the rejection; retry"));
+            done(absl::UnavailableError("the broker could not record the rejection; retry"),
+                 IntakeOutcome::kUnavailable);
             return;
           }
           log->info("event=intake_rejected violations={}", violations);
-          done(invalid);
+          done(invalid, IntakeOutcome::kInvalid);
         });
     return;
   }
   auto decision = router_.Route(intake, now);
   if (!decision.ok()) {
-    done(absl::InternalError(absl::StrCat("routing failed: ", decision.status().message())));
+    done(absl::InternalError(absl::StrCat("routing failed: ", decision.status().message())),
+         IntakeOutcome::kFailed);
     return;
   }
 
@@ -166,25 +176,27 @@ void IntakePipeline::Submit(const v1::Intake& intake, const std::string& actor,
                  absl::StatusCodeToString(result.status().code()));
       done(absl::UnavailableError(absl::StrCat(
           "the broker could not store the intake (", result.status().message(),
-          "); nothing was stored, retry")));
+          "); nothing was stored, retry")),
+           IntakeOutcome::kUnavailable);
       return;
     }
     switch (result->outcome) {
       case CreateReferralResult::Outcome::kCreated:
         log->info("event=intake_accepted referral_id={} destinations={}",
                   result->receipt.referral_id(), result->receipt.destinations_size());
-        done(std::move(result->receipt));
+        done(std::move(result->receipt), IntakeOutcome::kCreated);
         return;
       case CreateReferralResult::Outcome::kDuplicate:
         log->info("event=intake_duplicate referral_id={}", result->receipt.referral_id());
-        done(std::move(result->receipt));
+        done(std::move(result->receipt), IntakeOutcome::kDuplicate);
         return;
       case CreateReferralResult::Outcome::kConflict:
         done(absl::AlreadyExistsError(absl::StrCat(
             "carelineReportId ", careline_id, " was already submitted (referral ",
             result->receipt.referral_id(),
             ") with different content; to add or correct facts, send a supplement "
-            "for that referral instead of resubmitting")));
+            "for that referral instead of resubmitting")),
+             IntakeOutcome::kConflict);
         return;
     }
   });

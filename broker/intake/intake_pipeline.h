@@ -18,6 +18,7 @@
 #include "broker/clock.h"
 #include "broker/common/ids.h"
 #include "broker/feed/feed_placement.h"
+#include "broker/intake/intake_observer.h"
 #include "broker/routing/router.h"
 #include "broker/store.h"
 #include "broker/store/write_queue.h"
@@ -31,10 +32,12 @@ class IntakePipeline {
 
   // NoLadders schedules no escalation ladders. Deliveries `feed_placement`
   // puts on their agency's feed go there in the intake's transaction (the
-  // default places none).
+  // default places none). `observer` (may be null) hears how each
+  // submission ended.
   IntakePipeline(const Geography& geography, const Router& router,
                  WriteQueue& writes, const Clock& clock, IdGenerator& ids,
-                 const Ladders& ladders, feed::FeedPlacement feed_placement = {});
+                 const Ladders& ladders, feed::FeedPlacement feed_placement = {},
+                 IntakeObserver* observer = nullptr);
 
   // Answers through `done` on the writer thread once the write committed
   // (inline only if routing fails): the receipt; INVALID_ARGUMENT with every field
@@ -56,6 +59,7 @@ class IntakePipeline {
   IdGenerator& ids_;
   const Ladders& ladders_;
   const feed::FeedPlacement feed_placement_;
+  IntakeObserver* const observer_;
 };
 
 // SHA-256 of the deterministic serialization of `intake`.

@@ -22,6 +22,7 @@
 #include "broker/feed/feed_placement.h"
 #include "broker/feed/feed_service.h"
 #include "broker/server/adapter_paths.h"
+#include "broker/server/metrics_wiring.h"
 #include "broker/server/replica_followers.h"
 #include "broker/views/stored_delivery_content.h"
 #include "broker/acks/escalation_ladders.h"
@@ -82,6 +83,8 @@ class BrokerParts final {
 
   absl::Status Init() {
     const auto& config = options_.config;
+    metrics_ = std::make_unique<metrics::BrokerMetrics>(
+        metrics::BrokerMetricsOptions::ForConfig(config));
     std::vector<std::string> problems;
     geography_ = std::make_unique<Geography>(Geography::Build(config, &problems));
     if (!problems.empty()) return absl::InvalidArgumentError(problems.front());
@@ -123,11 +126,12 @@ class BrokerParts final {
     // for all).
     writes_ = std::make_unique<WriteQueue>(
         *store_, config.store().max_group_commit(),
-        [this](std::span<const absl::StatusOr<WriteResult>> results) { AfterCommit(results); });
+        [this](std::span<const absl::StatusOr<WriteResult>> results) { AfterCommit(results); },
+        &metrics_->events());
     feed_appender_ = std::make_unique<feed::FeedAppender>(*writes_, clock_);
     ladders_ = std::make_unique<EscalationLadders>(config, *geography_, ids_);
     acks_ = std::make_unique<AckRecorder>(*store_, *writes_, *store_executor_, clock_,
-                                          *ladders_);
+                                          *ladders_, &metrics_->events());
     if (auto s = StartPushSupport(); !s.ok()) return s;
     adapter_io_ = std::make_unique<adapters::AdapterIo>();
     if (auto s = RegisterBuiltinAdapters(registry_, {feed_appender_.get(), adapter_io_.get()});
@@ -158,7 +162,8 @@ class BrokerParts final {
     policy.claim_lease = FromProtoDuration(d.claim_lease());
     policy.claim_batch = d.claim_batch();
     dispatcher_ = std::make_unique<Dispatcher>(*store_, std::move(by_agency), clock_, random_,
-                                               policy, *ladders_, std::move(budgets));
+                                               policy, *ladders_, std::move(budgets),
+                                               &metrics_->events());
     std::string key_file = config.audit().signing_key_file();
     if (!key_file.empty() && key_file[0] != '/') key_file = options_.data_dir + "/" + key_file;
     auto signer = audit::CheckpointSigner::LoadOrCreate(key_file);
@@ -172,7 +177,8 @@ class BrokerParts final {
     auto wake = [this] { WakeDispatcher(); };
     timer_runner_ = std::make_unique<TimerRunner>(
         *store_, *writes_, *updater_, *ladders_, clock_, policy.claim_lease, wake,
-        [this](uint64_t sequence) { escalation_hub_.Publish(kEscalationTopic, sequence); });
+        [this](uint64_t sequence) { escalation_hub_.Publish(kEscalationTopic, sequence); },
+        &metrics_->events());
     dispatch_loop_ = std::make_unique<DispatchLoop>(
         std::vector<DispatchLoop::Pass>{[this] { return timer_runner_->RunOnce(); },
                                         [this] { return dispatcher_->RunOnce(); }},
@@ -196,7 +202,7 @@ class BrokerParts final {
                                                          *writes_, clock_, wake);
     pipeline_ = std::make_unique<IntakePipeline>(*geography_, *router_, *writes_,
                                                  clock_, ids_, *ladders_,
-                                                 std::move(feed_placement));
+                                                 std::move(feed_placement), &metrics_->events());
     const auto& server = config.server();
     AuthorizerOptions auth;
     auth.rate_per_second = server.rate_limit_per_second();
@@ -208,8 +214,8 @@ class BrokerParts final {
     sealer_ = std::make_unique<Sealer>(*store_, *geography_, clock_, ids_);
     operator_service_ = std::make_unique<OperatorServiceImpl>(*store_, *keys_, *authorizer_,
                                                               clock_, *store_executor_);
-    intake_service_ = std::make_unique<IntakeServiceImpl>(*pipeline_, *supplements_,
-                                                          *authorizer_, *store_executor_);
+    intake_service_ = std::make_unique<IntakeServiceImpl>(
+        *pipeline_, *supplements_, *authorizer_, *store_executor_, &metrics_->events());
     SupervisorServiceImpl::Deps supervisor;
     supervisor.store = store_;
     supervisor.executor = store_executor_.get();
@@ -239,6 +245,9 @@ class BrokerParts final {
                                              {&hub_, &escalation_hub_, wake}, kReplicaPolls);
     if (!followers.ok()) return followers.status();
     replica_followers_ = std::move(*followers);
+    metrics_refresher_ = StartMetricsRefresher(
+        *metrics_, {store_, store_executor_.get(), &health_board_, feed_service_.get(),
+                    scheduler_.get(), &clock_});
 
     AuditEvent started{clock_.Now(), "broker", "config.loaded", "", "", "",
                        absl::StrCat("policy_version=", config.policy_version(),
@@ -414,6 +423,8 @@ class BrokerParts final {
   SystemClock clock_;
   CryptoRandom random_;
   IdGenerator ids_{random_, &clock_};
+  // Observed by most parts below: it outlives them.
+  std::unique_ptr<metrics::BrokerMetrics> metrics_;
   std::unique_ptr<Geography> geography_;
   std::unique_ptr<Router> router_;
   std::unique_ptr<ViewBuilder> views_;
@@ -479,6 +490,7 @@ class BrokerParts final {
   std::unique_ptr<OperatorServiceImpl> operator_service_;
   std::unique_ptr<feed::FeedServiceImpl> feed_service_;
   std::unique_ptr<ReplicaFollowers> replica_followers_;  // postgres only
+  std::unique_ptr<metrics::OpsRefresher> metrics_refresher_;
   std::unique_ptr<AckHttpEndpoint> ack_endpoint_;
   std::unique_ptr<grpc::Server> server_;
   // First of all: no new calls, in-flight ones finish (bounded).

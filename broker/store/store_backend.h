@@ -25,6 +25,7 @@
 #include "broker/audit_store.h"
 #include "broker/feed_store.h"
 #include "broker/leader_store.h"
+#include "broker/ops_snapshot_store.h"
 #include "broker/outbox_store.h"
 #include "broker/records.h"
 #include "broker/referral_store.h"
@@ -60,7 +61,8 @@ class StoreBackend : public ReferralStore,
                      public AuditStore,
                      public SupervisorQueries,
                      public LeaderStore,
-                     public WriteStore {
+                     public WriteStore,
+                     public OpsSnapshotStore {
  public:
   ~StoreBackend() override = default;
 

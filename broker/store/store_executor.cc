@@ -25,9 +25,11 @@ StoreExecutor::~StoreExecutor() { Shutdown(); }
 absl::Status StoreExecutor::Submit(std::function<void()> task) {
   absl::MutexLock lock(&mu_);
   if (stopping_) {
+    refused_.fetch_add(1, std::memory_order_relaxed);
     return absl::UnavailableError("the broker is shutting down; retry");
   }
   if (queue_.size() >= queue_limit_) {
+    refused_.fetch_add(1, std::memory_order_relaxed);
     return absl::UnavailableError("the store is busy; retry");
   }
   queue_.push_back(std::move(task));

@@ -14,6 +14,7 @@
 // executor (Shutdown) before destroying what queued tasks use.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -71,6 +72,9 @@ class StoreExecutor {
 
   // Tasks waiting for a worker (not counting running ones).
   size_t queue_length() const;
+  // Tasks Submit refused since the executor started (full or shutting
+  // down), for metrics.
+  uint64_t refused() const { return refused_.load(std::memory_order_relaxed); }
   // The most tasks that may wait.
   size_t capacity() const { return queue_limit_; }
   size_t threads() const { return workers_.size(); }
@@ -83,6 +87,7 @@ class StoreExecutor {
   mutable absl::Mutex mu_;
   std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<uint64_t> refused_{0};
   absl::Mutex join_mu_;  // one Shutdown joins; a concurrent one waits for it
   std::vector<std::thread> workers_;  // last: they start once the rest exists
 };

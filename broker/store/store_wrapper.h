@@ -133,6 +133,9 @@ class StoreWrapper : public Store {
   absl::StatusOr<std::vector<v1::Checkpoint>> ListCheckpoints() override {
     return target_.ListCheckpoints();
   }
+  absl::StatusOr<OpsSnapshot> ReadOpsSnapshot(absl::Time now) override {
+    return target_.ReadOpsSnapshot(now);
+  }
 
  protected:
   Store& target_;

@@ -1,5 +1,7 @@
 #include "broker/store/write_queue.h"
 
+#include <chrono>
+
 #include "absl/synchronization/notification.h"
 
 namespace hart {
@@ -46,10 +48,26 @@ absl::StatusOr<T> Wait(const std::function<void(WriteQueue::Done<T>)>& submit) {
   return result;
 }
 
+// Timed by the steady clock: nothing decides on it, and a step of the wall
+// clock must not make a commit look negative or hours long.
+absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> WriteObserved(
+    WriteStore& store, WriteQueueObserver* observer, std::span<const WriteRequest> batch) {
+  if (observer == nullptr) return store.ApplyWrites(batch);
+  const auto start = std::chrono::steady_clock::now();
+  auto results = store.ApplyWrites(batch);
+  observer->OnBatchWritten(batch.size(),
+                           absl::FromChrono(std::chrono::steady_clock::now() - start),
+                           results.ok());
+  return results;
+}
+
 }  // namespace
 
-WriteQueue::WriteQueue(WriteStore& store, size_t max_batch, AfterCommitFn after_commit)
-    : writer_([&store](std::span<const WriteRequest> batch) { return store.ApplyWrites(batch); },
+WriteQueue::WriteQueue(WriteStore& store, size_t max_batch, AfterCommitFn after_commit,
+                       WriteQueueObserver* observer)
+    : writer_([&store, observer](std::span<const WriteRequest> batch) {
+                return WriteObserved(store, observer, batch);
+              },
               max_batch, std::move(after_commit)) {}
 
 void WriteQueue::CreateReferral(NewReferral referral, Done<CreateReferralResult> done) {

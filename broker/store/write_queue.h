@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "broker/store/batch_writer.h"
+#include "broker/store/write_queue_observer.h"
 #include "broker/write_store.h"
 
 namespace hart {
@@ -33,7 +34,9 @@ class WriteQueue {
   using AfterCommitFn = std::function<void(std::span<const absl::StatusOr<WriteResult>>)>;
 
   // `store` must outlive the queue. Batches hold at most `max_batch` items.
-  WriteQueue(WriteStore& store, size_t max_batch, AfterCommitFn after_commit = {});
+  // `observer` (may be null; must outlive the queue) hears of every batch.
+  WriteQueue(WriteStore& store, size_t max_batch, AfterCommitFn after_commit = {},
+             WriteQueueObserver* observer = nullptr);
   // Answers everything queued, then stops the writer thread.
   ~WriteQueue() = default;
 

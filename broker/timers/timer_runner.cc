@@ -44,6 +44,7 @@ absl::Status TimerRunner::FireLadderStep(const TimerRecord& timer, absl::Time no
                                timer.delivery_id, delivery->agency_id, timer.step,
                                v1::EscalationReason_Name(timer.reason),
                                absl::StrJoin(write.event->notified_agency_ids, ","));
+    if (observer_ != nullptr) observer_->OnEscalationStep(*delivery, timer.step, timer.reason);
   }
   if (on_change_ && !write.notices.empty()) on_change_();
   if (on_escalation_ && *sequence > 0) on_escalation_(*sequence);

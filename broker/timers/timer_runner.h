@@ -16,6 +16,7 @@
 #include "broker/intake/referral_updater.h"
 #include "broker/store.h"
 #include "broker/store/write_queue.h"
+#include "broker/timers/timer_observer.h"
 
 namespace hart {
 
@@ -25,10 +26,12 @@ class TimerRunner {
   // `writes` (the writer queue), waiting for its commit. `on_change` runs
   // after a firing created deliveries; `on_escalation` after an escalation
   // step was stored, with its sequence. Both may be empty; `ladders` may be
-  // NoLadders (ladder timers then end quietly).
+  // NoLadders (ladder timers then end quietly). `observer` (may be null)
+  // hears of each escalation step that ran.
   TimerRunner(Store& store, WriteQueue& writes, const ReferralUpdater& updater,
               const Ladders& ladders, const Clock& clock, absl::Duration lease,
-              std::function<void()> on_change, std::function<void(uint64_t)> on_escalation = {})
+              std::function<void()> on_change, std::function<void(uint64_t)> on_escalation = {},
+              TimerObserver* observer = nullptr)
       : store_(store),
         writes_(writes),
         updater_(updater),
@@ -36,7 +39,8 @@ class TimerRunner {
         clock_(clock),
         lease_(lease),
         on_change_(std::move(on_change)),
-        on_escalation_(std::move(on_escalation)) {}
+        on_escalation_(std::move(on_escalation)),
+        observer_(observer) {}
 
   // Fires every timer due now; returns how many fired.
   absl::StatusOr<size_t> RunOnce();
@@ -53,6 +57,7 @@ class TimerRunner {
   const absl::Duration lease_;
   const std::function<void()> on_change_;
   const std::function<void(uint64_t)> on_escalation_;
+  TimerObserver* const observer_;
 };
 
 }  // namespace hart

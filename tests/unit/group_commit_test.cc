@@ -4,6 +4,7 @@
 #include <atomic>
 #include <future>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "broker/store/store_factory.h"
 #include "broker/store/store_wrapper.h"
@@ -112,6 +113,47 @@ TEST_F(GroupCommitTest, FailedBatchAnswersEveryMemberAndStoresNothing) {
   EXPECT_EQ(sqlite_->GetDelivery("dlv_2").status().code(), absl::StatusCode::kNotFound);
   // Only the blocker's audit event exists.
   EXPECT_EQ(sqlite_->ListAuditEvents({})->size(), 1u);
+}
+
+// Records what the writer queue tells its observer.
+class RecordingObserver final : public WriteQueueObserver {
+ public:
+  void OnBatchWritten(size_t items, absl::Duration took, bool committed) override {
+    absl::MutexLock lock(&mu_);
+    batches_.emplace_back(items, committed);
+    EXPECT_GE(took, absl::ZeroDuration());
+  }
+  std::vector<std::pair<size_t, bool>> batches() {
+    absl::MutexLock lock(&mu_);
+    return batches_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::pair<size_t, bool>> batches_ ABSL_GUARDED_BY(mu_);
+};
+
+// Verifies the observer hears of every batch, its size and whether it
+// committed, before its members are answered.
+TEST_F(GroupCommitTest, TellsTheObserverEachBatchsSizeAndOutcome) {
+  RecordingObserver observer;
+  WriteQueue writes(store_, 16, {}, &observer);
+  std::atomic<int> answered{0};
+  auto count = [&](absl::StatusOr<CreateReferralResult>) { answered++; };
+  writes.CreateReferral(MakeReferral("blocker", "dlv_blocker"), count);
+  store_.entered.WaitForNotification();
+  writes.CreateReferral(MakeReferral("2", "dlv_2"), count);
+  NewReferral malformed = MakeReferral("3", "dlv_3");
+  malformed.deliveries[0].referral_id = "ref_nobody";  // fails the whole batch
+  writes.CreateReferral(std::move(malformed), [&](absl::StatusOr<CreateReferralResult> r) {
+    // Told before the batch's members are answered.
+    EXPECT_EQ(observer.batches().size(), 2u);
+    count(std::move(r));
+  });
+  store_.release.Notify();
+  ASSERT_TRUE(WaitFor([&] { return answered == 3; }));
+  EXPECT_THAT(observer.batches(), ::testing::ElementsAre(std::make_pair(size_t{1}, true),
+                                                          std::make_pair(size_t{2}, false)));
 }
 
 TEST_F(GroupCommitTest, RunsAfterCommitHookOnSuccess) {

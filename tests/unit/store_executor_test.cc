@@ -80,6 +80,23 @@ TEST(StoreExecutorTest, RefusesWhenTheQueueIsFullWithoutRunningOrKeepingTheTask)
   EXPECT_FALSE(refused_ran);
 }
 
+// Verifies every refusal is counted (for metrics), full or shutting down.
+TEST(StoreExecutorTest, CountsEveryRefusal) {
+  StoreExecutor executor({.threads = 1, .queue_limit = 1});
+  Blocker blocker;
+  ASSERT_TRUE(executor.Submit(blocker.Task()).ok());
+  ASSERT_TRUE(blocker.started.WaitForNotificationWithTimeout(kBound));
+  ASSERT_TRUE(executor.Submit([] {}).ok());
+  EXPECT_EQ(executor.refused(), 0u);
+  EXPECT_FALSE(executor.Submit([] {}).ok());
+  EXPECT_FALSE(executor.Submit([] {}).ok());
+  EXPECT_EQ(executor.refused(), 2u);
+  blocker.release.Notify();
+  executor.Shutdown();
+  EXPECT_FALSE(executor.Submit([] {}).ok());
+  EXPECT_EQ(executor.refused(), 3u);
+}
+
 TEST(StoreExecutorTest, RunHandsTheResultToDoneOrTheRefusalOnTheCallingThread) {
   StoreExecutor executor({.threads = 1, .queue_limit = 1});
   absl::Notification answered;

@@ -1,7 +1,7 @@
 // The broker's durable state, as the core sees it: referrals, their
 // deliveries (the outbox), the agencies' feeds, acknowledgements, timers and
-// escalations, the audit log, supervisor queries, key rotation and the
-// leader lease. Each role
+// escalations, the audit log, supervisor queries, key rotation, the
+// leader lease and the operators' snapshot (metrics). Each role
 // has its own interface so a reader (and a component) holds only what it
 // needs; Store is all of them, as the composition root wires it.
 //
@@ -25,6 +25,7 @@
 #include "broker/feed_store.h"
 #include "broker/key_store.h"
 #include "broker/leader_store.h"
+#include "broker/ops_snapshot_store.h"
 #include "broker/outbox_store.h"
 #include "broker/referral_store.h"
 #include "broker/supervisor_queries.h"
@@ -42,7 +43,8 @@ class Store : public ReferralStore,
               public SupervisorQueries,
               public KeyStore,
               public LeaderStore,
-              public WriteStore {
+              public WriteStore,
+              public OpsSnapshotStore {
  public:
   ~Store() override = default;
 };

@@ -91,6 +91,10 @@ class EnvelopeStore final : public Store {
   // envelope_reports.cc: each intake opened with the data key read with it.
   absl::StatusOr<std::vector<ReportReferral>> ReadReportPage(
       const ReportPageQuery& query) override;
+  // --- OpsSnapshotStore: counts and times only, nothing to open ---
+  absl::StatusOr<OpsSnapshot> ReadOpsSnapshot(absl::Time now) override {
+    return backend_.ReadOpsSnapshot(now);
+  }
   // --- KeyStore ---
   absl::StatusOr<size_t> RewrapDataKeys() override;
   // --- WriteStore (envelope_writes.cc) ---

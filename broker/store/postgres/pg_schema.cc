@@ -199,7 +199,72 @@ constexpr char kSchemaV3[] = R"sql(
 CREATE INDEX referrals_by_received ON referrals (received_at, referral_id COLLATE "C");
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
+// Version 4: what the operators' snapshot (ReadOpsSnapshot, for metrics)
+// reads every few seconds without reading every delivery.
+//  - Counts by (state, agency kind, message kind): statement triggers append
+//    what each statement changed to delivery_count_changes (one row per
+//    group, +n/-n) in the writer's transaction; ReadOpsSnapshot folds them
+//    into delivery_counts, one replica at a time. Appending takes no row
+//    lock, whereas updating shared counter rows would make claims (which do
+//    not take the audit_tree lock) and write transactions wait on, and
+//    deadlock over, the same few rows. The triggers exist before the first
+//    count, and creating them locks deliveries against writers until this
+//    commits.
+//  - Partial indexes over open work only: deliveries not yet at their
+//    partner (states 1, 2), REFERRAL deliveries neither accepted (4) nor
+//    redelivered (overdue), dead letters awaiting a supervisor (6).
+constexpr char kSchemaV4[] = R"sql(
+CREATE TABLE delivery_counts (
+  state       BIGINT NOT NULL,
+  agency_kind BIGINT NOT NULL,
+  kind        BIGINT NOT NULL,
+  n           BIGINT NOT NULL,
+  PRIMARY KEY (state, agency_kind, kind)
+);
+CREATE TABLE delivery_count_changes (
+  state       BIGINT NOT NULL,
+  agency_kind BIGINT NOT NULL,
+  kind        BIGINT NOT NULL,
+  delta       BIGINT NOT NULL
+);
+CREATE FUNCTION hart_count_delivery_changes() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO delivery_count_changes (state, agency_kind, kind, delta)
+      SELECT state, agency_kind, kind, COUNT(*) FROM added GROUP BY state, agency_kind, kind;
+  ELSIF TG_OP = 'DELETE' THEN
+    INSERT INTO delivery_count_changes (state, agency_kind, kind, delta)
+      SELECT state, agency_kind, kind, -COUNT(*) FROM removed GROUP BY state, agency_kind, kind;
+  ELSE
+    INSERT INTO delivery_count_changes (state, agency_kind, kind, delta)
+      SELECT state, agency_kind, kind, SUM(delta) FROM (
+        SELECT state, agency_kind, kind, 1 AS delta FROM added
+        UNION ALL SELECT state, agency_kind, kind, -1 FROM removed) c
+      GROUP BY state, agency_kind, kind HAVING SUM(delta) <> 0;
+  END IF;
+  RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER deliveries_counted_insert AFTER INSERT ON deliveries
+  REFERENCING NEW TABLE AS added
+  FOR EACH STATEMENT EXECUTE FUNCTION hart_count_delivery_changes();
+CREATE TRIGGER deliveries_counted_update AFTER UPDATE ON deliveries
+  REFERENCING OLD TABLE AS removed NEW TABLE AS added
+  FOR EACH STATEMENT EXECUTE FUNCTION hart_count_delivery_changes();
+CREATE TRIGGER deliveries_counted_delete AFTER DELETE ON deliveries
+  REFERENCING OLD TABLE AS removed
+  FOR EACH STATEMENT EXECUTE FUNCTION hart_count_delivery_changes();
+INSERT INTO delivery_counts (state, agency_kind, kind, n)
+  SELECT state, agency_kind, kind, COUNT(*) FROM deliveries GROUP BY state, agency_kind, kind;
+CREATE INDEX deliveries_undelivered ON deliveries (created_at) WHERE state IN (1, 2);
+CREATE INDEX deliveries_open_referrals
+  ON deliveries (agency_kind, ack_deadline, delivery_deadline, state)
+  WHERE kind = 1 AND state <> 4 AND redelivered_as = '';
+CREATE INDEX deliveries_dead_letters ON deliveries (agency_kind)
+  WHERE state = 6 AND redelivered_as = '';
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4};
 constexpr int64_t kSchemaVersion = std::size(kMigrations);
 // pg_advisory_xact_lock key: "HART" in ASCII.
 constexpr int64_t kMigrationLock = 0x48415254;

@@ -95,6 +95,8 @@ class SqliteBackend final : public StoreBackend {
   // (sqlite_reports.cc)
   absl::StatusOr<std::vector<ReportReferral>> ReadReportPage(
       const ReportPageQuery& query) override;
+  // --- OpsSnapshotStore (sqlite_ops_snapshot.cc) ---
+  absl::StatusOr<OpsSnapshot> ReadOpsSnapshot(absl::Time now) override;
   // --- Data keys and migrations ---
   absl::StatusOr<WrappedDataKey> ReadDataKey(const std::string& referral_id) override;
   absl::StatusOr<std::vector<WrappedDataKey>> DataKeysNotWrappedBy(const std::string& key_id,

@@ -7,7 +7,7 @@
 namespace hart::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 9;
+constexpr int kSchemaVersion = 10;
 
 // Times are microseconds since the Unix epoch (UTC). Enums are the protobuf
 // enum numbers of hart.referral.v1.
@@ -210,9 +210,53 @@ constexpr char kSchemaV9[] = R"sql(
 CREATE INDEX referrals_by_received ON referrals (received_at, referral_id);
 )sql";
 
+// Version 10: what the operators' snapshot (ReadOpsSnapshot, for metrics)
+// reads every few seconds without reading every delivery. delivery_counts
+// holds a count per (state, agency kind, message kind), kept by triggers in
+// the transaction of each change (the triggers exist before the first
+// count, so nothing written meanwhile is missed). The partial indexes hold
+// the deliveries not yet at their partner (states 1 and 2: the oldest one's
+// age) and the REFERRAL deliveries neither accepted (4) nor redelivered (the
+// overdue count): both grow with open work, not with history. Dead letters
+// are found through deliveries_due (state = 6).
+constexpr char kSchemaV10[] = R"sql(
+CREATE TABLE delivery_counts (
+  state       INTEGER NOT NULL,
+  agency_kind INTEGER NOT NULL,
+  kind        INTEGER NOT NULL,
+  n           INTEGER NOT NULL,
+  PRIMARY KEY (state, agency_kind, kind)
+) WITHOUT ROWID;
+CREATE TRIGGER deliveries_counted AFTER INSERT ON deliveries BEGIN
+  INSERT INTO delivery_counts (state, agency_kind, kind, n)
+    VALUES (NEW.state, NEW.agency_kind, NEW.kind, 1)
+    ON CONFLICT (state, agency_kind, kind) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER deliveries_recounted AFTER UPDATE OF state, agency_kind, kind ON deliveries
+  WHEN OLD.state != NEW.state OR OLD.agency_kind != NEW.agency_kind OR OLD.kind != NEW.kind
+BEGIN
+  UPDATE delivery_counts SET n = n - 1
+    WHERE state = OLD.state AND agency_kind = OLD.agency_kind AND kind = OLD.kind;
+  INSERT INTO delivery_counts (state, agency_kind, kind, n)
+    VALUES (NEW.state, NEW.agency_kind, NEW.kind, 1)
+    ON CONFLICT (state, agency_kind, kind) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER deliveries_uncounted AFTER DELETE ON deliveries BEGIN
+  UPDATE delivery_counts SET n = n - 1
+    WHERE state = OLD.state AND agency_kind = OLD.agency_kind AND kind = OLD.kind;
+END;
+INSERT INTO delivery_counts (state, agency_kind, kind, n)
+  SELECT state, agency_kind, kind, COUNT(*) FROM deliveries GROUP BY state, agency_kind, kind;
+CREATE INDEX deliveries_undelivered ON deliveries (created_at) WHERE state IN (1, 2);
+CREATE INDEX deliveries_open_referrals
+  ON deliveries (agency_kind, ack_deadline, delivery_deadline, state)
+  WHERE kind = 1 AND state != 4 AND redelivered_as = '';
+)sql";
+
 // Migrations in order; migration i brings the schema to version i + 1.
 constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5,
-                                       kSchemaV6, kSchemaV7, kSchemaV8, kSchemaV9};
+                                       kSchemaV6, kSchemaV7, kSchemaV8, kSchemaV9,
+                                       kSchemaV10};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

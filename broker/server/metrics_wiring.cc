@@ -1,0 +1,23 @@
+#include "broker/server/metrics_wiring.h"
+
+namespace hart {
+
+std::unique_ptr<metrics::OpsRefresher> StartMetricsRefresher(metrics::BrokerMetrics& metrics,
+                                                             const MetricsSources& sources) {
+  auto sample = [sources] {
+    metrics::RuntimeSample sample;
+    sample.executor_queue_length = sources.executor->queue_length();
+    sample.executor_capacity = sources.executor->capacity();
+    sample.executor_refused = sources.executor->refused();
+    sample.push_destinations = sources.push_health->AllHealth();
+    sample.feed_subscribers = sources.feed->SubscriberCounts();
+    return sample;
+  };
+  auto refresher = std::make_unique<metrics::OpsRefresher>(
+      metrics.gauges(), *sources.store, *sources.executor, *sources.scheduler, *sources.clock,
+      std::move(sample), kMetricsRefreshInterval);
+  refresher->Start();
+  return refresher;
+}
+
+}  // namespace hart

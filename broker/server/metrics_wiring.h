@@ -1,0 +1,38 @@
+// The composition root's metrics wiring, apart from broker_server.cc: the
+// refresher of the state gauges, fed by the store (on the store executor),
+// the push destinations' health board and the feed service.
+#pragma once
+
+#include <memory>
+
+#include "absl/time/time.h"
+#include "broker/adapter_health.h"
+#include "broker/clock.h"
+#include "broker/feed/feed_service.h"
+#include "broker/metrics/broker_metrics.h"
+#include "broker/metrics/ops_refresher.h"
+#include "broker/scheduler.h"
+#include "broker/store.h"
+#include "broker/store/store_executor.h"
+
+namespace hart {
+
+// How often the state gauges are refreshed (one store read each time).
+inline constexpr absl::Duration kMetricsRefreshInterval = absl::Seconds(5);
+
+// What the state gauges are read from; all must outlive the refresher.
+struct MetricsSources {
+  Store* store = nullptr;
+  StoreExecutor* executor = nullptr;
+  const AdapterHealthSource* push_health = nullptr;
+  const feed::FeedServiceImpl* feed = nullptr;
+  Scheduler* scheduler = nullptr;
+  const Clock* clock = nullptr;
+};
+
+// Refreshes metrics.gauges() from `sources` now and every
+// kMetricsRefreshInterval until destroyed.
+std::unique_ptr<metrics::OpsRefresher> StartMetricsRefresher(metrics::BrokerMetrics& metrics,
+                                                             const MetricsSources& sources);
+
+}  // namespace hart

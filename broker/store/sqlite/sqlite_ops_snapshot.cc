@@ -1,0 +1,93 @@
+// SqliteBackend: the operators' snapshot (metrics), in one read
+// transaction. Each figure reads an index or counter of schema version 9
+// (sqlite_schema.cc), never the whole deliveries table; INDEXED BY pins
+// each plan, since SQLite without statistics may pick another index that
+// reads more.
+#include "absl/strings/str_cat.h"
+#include "broker/common/status_macros.h"
+#include "broker/store/sqlite/sqlite_backend.h"
+
+namespace hart {
+
+using sqlite::SqliteDb;
+
+namespace {
+
+// IsOverdue (broker/overdue.h) as SQL at ?1, over the partial index
+// deliveries_open_referrals, whose WHERE it repeats word for word (SQLite
+// uses a partial index only then). tests/store holds it to IsOverdue.
+std::string OverdueByKindSql() {
+  return absl::StrCat(
+      "SELECT agency_kind, COUNT(*) FROM deliveries INDEXED BY deliveries_open_referrals "
+      "WHERE kind = 1 AND state != 4 AND redelivered_as = '' AND (ack_deadline <= ?1 OR "
+      "(delivery_deadline <= ?1 AND state NOT IN (", int64_t{v1::DELIVERED}, ", ",
+      int64_t{v1::DECLINED}, "))) GROUP BY agency_kind");
+}
+
+std::string DeadLettersByKindSql() {
+  return absl::StrCat(
+      "SELECT agency_kind, COUNT(*) FROM deliveries INDEXED BY deliveries_due WHERE state = ",
+      int64_t{v1::DEAD}, " AND redelivered_as = '' GROUP BY agency_kind");
+}
+
+// Rows of (agency_kind, count) into `out`.
+absl::Status ReadCountsByKind(SqliteDb& db, const std::string& sql,
+                              std::optional<int64_t> now,
+                              std::map<v1::AgencyKind, uint64_t>& out) {
+  HART_ASSIGN_OR_RETURN(stmt, db.Prepare(sql));
+  if (now) stmt->Bind(1, *now);
+  for (;;) {
+    HART_ASSIGN_OR_RETURN(row, stmt->Step());
+    if (!row) return absl::OkStatus();
+    out[static_cast<v1::AgencyKind>(stmt->Int(0))] = static_cast<uint64_t>(stmt->Int(1));
+  }
+}
+
+absl::StatusOr<OpsSnapshot> ReadSnapshot(SqliteDb& db, absl::Time now) {
+  OpsSnapshot snapshot;
+  {
+    HART_ASSIGN_OR_RETURN(stmt, db.Prepare(
+        "SELECT state, agency_kind, kind, n FROM delivery_counts WHERE n != 0"));
+    for (;;) {
+      HART_ASSIGN_OR_RETURN(row, stmt->Step());
+      if (!row) break;
+      const OpsSnapshot::DeliveryGroup group{static_cast<v1::DeliveryState>(stmt->Int(0)),
+                                             static_cast<v1::AgencyKind>(stmt->Int(1)),
+                                             static_cast<v1::MessageKind>(stmt->Int(2))};
+      snapshot.deliveries[group] = static_cast<uint64_t>(stmt->Int(3));
+    }
+  }
+  HART_RETURN_IF_ERROR(
+      ReadCountsByKind(db, OverdueByKindSql(), absl::ToUnixMicros(now), snapshot.overdue));
+  HART_RETURN_IF_ERROR(
+      ReadCountsByKind(db, DeadLettersByKindSql(), std::nullopt, snapshot.dead_letters));
+  HART_ASSIGN_OR_RETURN(stmt, db.Prepare(absl::StrCat(
+      "SELECT (SELECT MIN(created_at) FROM deliveries INDEXED BY deliveries_undelivered "
+      "WHERE state IN (", int64_t{v1::PENDING}, ", ", int64_t{v1::IN_FLIGHT}, ")), "
+      "(SELECT MAX(idx) FROM audit_events), "
+      "(SELECT at FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1)")));
+  HART_ASSIGN_OR_RETURN(row, stmt->Step());
+  if (!row) return absl::InternalError("the ops snapshot's summary query returned no row");
+  if (!stmt->IsNull(0)) snapshot.oldest_undelivered_created_at = absl::FromUnixMicros(stmt->Int(0));
+  snapshot.audit_tree_size = stmt->IsNull(1) ? 0 : static_cast<uint64_t>(stmt->Int(1));
+  if (!stmt->IsNull(2)) snapshot.last_checkpoint_at = absl::FromUnixMicros(stmt->Int(2));
+  return snapshot;
+}
+
+}  // namespace
+
+absl::StatusOr<OpsSnapshot> SqliteBackend::ReadOpsSnapshot(absl::Time now) {
+  HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
+  SqliteDb& db = reader.db();
+  // One read transaction: every figure as of the same commit.
+  HART_RETURN_IF_ERROR(db.Exec("BEGIN"));
+  absl::StatusOr<OpsSnapshot> snapshot = ReadSnapshot(db, now);
+  // Read only: ending it either way changes nothing, but the connection
+  // must go back to the pool outside a transaction.
+  const absl::Status ended = db.Exec("ROLLBACK");
+  if (!snapshot.ok()) return snapshot.status();
+  if (!ended.ok()) return ended;
+  return snapshot;
+}
+
+}  // namespace hart

@@ -22,7 +22,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-using Outcome = v1::FederalNotification::Outcome;
 
 absl::TimeZone NewYork() {
   absl::TimeZone zone;

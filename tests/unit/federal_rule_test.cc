@@ -13,8 +13,6 @@
 namespace hart::reports {
 namespace {
 
-using Outcome = v1::FederalNotification::Outcome;
-
 // 2026-11-10T14:00:00Z (09:00 in New Haven).
 const absl::Time kReceived = absl::FromUnixSeconds(1794319200);
 

@@ -16,7 +16,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-// How long the TLS close (close_notify both ways) may take.
+// How long sending the TLS close_notify may take.
 constexpr auto kCloseTimeout = std::chrono::seconds(2);
 
 OpsResponse Plain(int status, std::string body) {
@@ -338,6 +338,9 @@ void Session::Shutdown() {
   auto& tcp = beast::get_lowest_layer(stream_);
   if (!tcp.socket().is_open()) return;
   tcp.expires_after(kCloseTimeout);
+  // Our close_notify only: waiting for the client's would hold the
+  // connection (and a stopping server) until it chose to send one.
+  SSL_set_shutdown(stream_.native_handle(), SSL_RECEIVED_SHUTDOWN);
   stream_.async_shutdown([self = shared_from_this()](beast::error_code) {
     beast::get_lowest_layer(self->stream_).close();
   });

@@ -25,7 +25,7 @@ using tcp = asio::ip::tcp;
 class HttpsTestClient::Impl {
  public:
   explicit Impl(HttpsTestClientOptions options)
-      : options_(std::move(options)), tls_(ssl::context::tls_client), stream_(io_, tls_) {}
+      : options_(std::move(options)), tls_(ssl::context::tls_client) {}
 
   absl::Status Connect(int port) {
     beast::error_code ec;
@@ -37,10 +37,11 @@ class HttpsTestClient::Impl {
       if (!ec) tls_.use_private_key_file(options_.key_file, ssl::context::pem, ec);
       if (ec) return Failed("client certificate", ec);
     }
+    stream_.emplace(io_, tls_);  // after the context is complete: SSL_new copies it
     const tcp::endpoint at(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port));
-    ec = Run([&](auto done) { beast::get_lowest_layer(stream_).async_connect(at, done); });
+    ec = Run([&](auto done) { beast::get_lowest_layer(*stream_).async_connect(at, done); });
     if (ec) return Failed("connect", ec);
-    ec = Run([&](auto done) { stream_.async_handshake(ssl::stream_base::client, done); });
+    ec = Run([&](auto done) { stream_->async_handshake(ssl::stream_base::client, done); });
     if (ec) return Failed("handshake", ec);
     return absl::OkStatus();
   }
@@ -56,7 +57,7 @@ class HttpsTestClient::Impl {
     http::response_parser<http::string_body> parser;
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     const beast::error_code ec =
-        Run([&](auto done) { http::async_read(stream_, buffer_, parser, done); });
+        Run([&](auto done) { http::async_read(*stream_, buffer_, parser, done); });
     if (ec) return Failed("read", ec);
     return ToResponse(parser.get());
   }
@@ -66,7 +67,7 @@ class HttpsTestClient::Impl {
     parser_.emplace();
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     const beast::error_code ec =
-        Run([&](auto done) { http::async_read_header(stream_, buffer_, *parser_, done); });
+        Run([&](auto done) { http::async_read_header(*stream_, buffer_, *parser_, done); });
     if (ec) return Failed("read head", ec);
     return ToResponse(parser_->get());
   }
@@ -76,7 +77,7 @@ class HttpsTestClient::Impl {
     while (parser_->get().body().find(text) == std::string::npos) {
       if (parser_->is_done()) return absl::FailedPreconditionError("the stream ended");
       const beast::error_code ec =
-          Run([&](auto done) { http::async_read_some(stream_, buffer_, *parser_, done); });
+          Run([&](auto done) { http::async_read_some(*stream_, buffer_, *parser_, done); });
       if (ec) return Failed("read stream", ec);
     }
     return parser_->get().body();
@@ -86,7 +87,7 @@ class HttpsTestClient::Impl {
     if (!parser_) return absl::FailedPreconditionError("no stream is open");
     while (!parser_->is_done()) {
       const beast::error_code ec =
-          Run([&](auto done) { http::async_read_some(stream_, buffer_, *parser_, done); });
+          Run([&](auto done) { http::async_read_some(*stream_, buffer_, *parser_, done); });
       if (ec) return Failed("read stream", ec);
     }
     return absl::OkStatus();
@@ -94,14 +95,14 @@ class HttpsTestClient::Impl {
 
   absl::Status WriteRaw(const std::string& bytes) {
     const beast::error_code ec =
-        Run([&](auto done) { asio::async_write(stream_, asio::buffer(bytes), done); });
+        Run([&](auto done) { asio::async_write(*stream_, asio::buffer(bytes), done); });
     return ec ? Failed("write", ec) : absl::OkStatus();
   }
 
   void Close() {
     beast::error_code ignored;
-    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-    beast::get_lowest_layer(stream_).close();
+    beast::get_lowest_layer(*stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(*stream_).close();
   }
 
  private:
@@ -110,7 +111,7 @@ class HttpsTestClient::Impl {
   template <typename Start>
   beast::error_code Run(Start start) {
     beast::error_code result = asio::error::would_block;
-    beast::get_lowest_layer(stream_).expires_after(absl::ToChronoMilliseconds(options_.timeout));
+    beast::get_lowest_layer(*stream_).expires_after(absl::ToChronoMilliseconds(options_.timeout));
     start([&result](beast::error_code ec, auto&&...) { result = ec; });
     io_.restart();
     io_.run();
@@ -130,7 +131,7 @@ class HttpsTestClient::Impl {
     request.body() = body;
     request.prepare_payload();
     const beast::error_code ec =
-        Run([&](auto done) { http::async_write(stream_, request, done); });
+        Run([&](auto done) { http::async_write(*stream_, request, done); });
     return ec ? Failed("write", ec) : absl::OkStatus();
   }
 
@@ -155,7 +156,7 @@ class HttpsTestClient::Impl {
   HttpsTestClientOptions options_;
   asio::io_context io_;
   ssl::context tls_;
-  beast::ssl_stream<beast::tcp_stream> stream_;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> stream_;
   beast::flat_buffer buffer_;
   std::optional<http::response_parser<http::string_body>> parser_;
 };

@@ -1,5 +1,7 @@
 #include "broker/ops/ops_exchange.h"
 
+#include "boost/asio/dispatch.hpp"
+#include "boost/asio/post.hpp"
 #include "broker/ops/ops_session.h"
 
 namespace hart::ops {
@@ -13,6 +15,23 @@ std::shared_ptr<OpsStream> Reply::OpenStream(OpsStreamHead head) const {
 }
 
 namespace internal {
+
+bool Lifeline::Post(std::weak_ptr<Session> session,
+                    std::function<void(const std::shared_ptr<Session>&)> work,
+                    std::function<void()> gone) {
+  absl::MutexLock lock(&mu_);
+  if (!alive_) return false;
+  boost::asio::post(io_, [session = std::move(session), work = std::move(work),
+                          gone = std::move(gone)]() mutable {
+    auto self = session.lock();
+    if (self == nullptr) {
+      if (gone) gone();
+      return;
+    }
+    boost::asio::dispatch(self->strand(), [self, work = std::move(work)] { work(self); });
+  });
+  return true;
+}
 
 bool StreamState::Write(std::string_view data) {
   std::function<void()> on_close;
@@ -94,9 +113,8 @@ std::function<void()> StreamState::CloseLocked(bool end, bool abort) {
 
 void StreamState::PostFlushLocked() {
   if (flush_posted_) return;
-  flush_posted_ = link_.lifeline->Post(link_.strand, [session = link_.session] {
-    if (auto s = session.lock()) s->FlushStream();
-  });
+  flush_posted_ = link_.lifeline->Post(
+      link_.session, [](const std::shared_ptr<Session>& session) { session->FlushStream(); });
 }
 
 Exchange::~Exchange() {
@@ -109,9 +127,10 @@ void Exchange::Respond(OpsResponse response) {
 }
 
 void Exchange::PostAnswer(OpsResponse response) {
-  link_.lifeline->Post(link_.strand,
-                       [session = link_.session, response = std::move(response)]() mutable {
-                         if (auto s = session.lock()) s->Answer(std::move(response));
+  link_.lifeline->Post(link_.session,
+                       [response = std::move(response)](
+                           const std::shared_ptr<Session>& session) mutable {
+                         session->Answer(std::move(response));  // runs once
                        });
 }
 
@@ -123,13 +142,11 @@ std::shared_ptr<OpsStream> Exchange::OpenStream(OpsStreamHead head) {
   }
   track_stream_(stream);
   const bool posted = link_.lifeline->Post(
-      link_.strand, [session = link_.session, head = std::move(head), stream]() mutable {
-        if (auto s = session.lock()) {
-          s->BeginStream(std::move(head), stream);
-        } else {
-          stream->EndFromServer(/*clean=*/false);  // the client went away
-        }
-      });
+      link_.session,
+      [head = std::move(head), stream](const std::shared_ptr<Session>& session) {
+        session->BeginStream(head, stream);
+      },
+      [stream] { stream->EndFromServer(/*clean=*/false); });  // the client went away
   if (!posted) stream->EndFromServer(/*clean=*/false);  // the server stopped
   return stream;
 }

@@ -1,9 +1,9 @@
 // Internals of OpsServer: the handles a handler answers through from any
 // thread (Exchange behind Reply, StreamState behind OpsStream). They hold
-// their connection (Session) only weakly and reach it only by posting to its
-// strand, through the server's Lifeline, so that nothing is posted once the
-// server has stopped and no connection is ever destroyed off the I/O thread
-// by a handle.
+// their connection (Session) only weakly and reach it only through the
+// server's Lifeline, on the I/O thread: nothing is posted once the server
+// has stopped, no connection is destroyed off the I/O thread by a handle,
+// and a handle may outlive the server.
 #pragma once
 
 #include <atomic>
@@ -17,28 +17,25 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "boost/asio/io_context.hpp"
-#include "boost/asio/post.hpp"
-#include "boost/asio/strand.hpp"
 #include "broker/ops/ops_http.h"
 
 namespace hart::ops::internal {
 
-using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
-
 class Session;
 
-// Whether the server's event loop still takes work.
+// Whether the server's event loop still takes work, and the way to it.
+// Handles keep only this (a mutex, a flag and the loop's plain executor,
+// all harmless to destroy after the server), never a strand or a socket.
 class Lifeline {
  public:
-  // Runs `fn` on `strand` unless the server has stopped: then `fn` is
-  // dropped and Post returns false.
-  template <typename Fn>
-  bool Post(const Strand& strand, Fn&& fn) {
-    absl::MutexLock lock(&mu_);
-    if (!alive_) return false;
-    boost::asio::post(strand, std::forward<Fn>(fn));
-    return true;
-  }
+  explicit Lifeline(boost::asio::io_context& io) : io_(io.get_executor()) {}
+
+  // Runs `work(session)` on `session`'s strand, or `gone()` on the loop if
+  // the session no longer exists. False, and nothing runs, once the server
+  // has stopped.
+  bool Post(std::weak_ptr<Session> session,
+            std::function<void(const std::shared_ptr<Session>&)> work,
+            std::function<void()> gone = {});
   void End() {
     absl::MutexLock lock(&mu_);
     alive_ = false;
@@ -47,12 +44,12 @@ class Lifeline {
  private:
   absl::Mutex mu_;
   bool alive_ ABSL_GUARDED_BY(mu_) = true;
+  const boost::asio::io_context::executor_type io_;
 };
 
-// Where a handle's posts go: its connection's strand, through the lifeline.
+// Where a handle's posts go: its connection, through the lifeline.
 struct SessionLink {
   std::shared_ptr<Lifeline> lifeline;
-  Strand strand;
   std::weak_ptr<Session> session;
 };
 

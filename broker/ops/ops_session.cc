@@ -199,7 +199,7 @@ void Session::Dispatch() {
   }
   state_ = State::kAwaiting;
   auto exchange = std::make_shared<Exchange>(
-      SessionLink{core_.lifeline(), strand_, weak_from_this()},
+      SessionLink{core_.lifeline(), weak_from_this()},
       core_.settings().max_stream_buffer_bytes,
       [core = &core_](const std::shared_ptr<StreamState>& stream) { core->TrackStream(stream); });
   exchange_ = exchange;
@@ -246,7 +246,7 @@ void Session::Send(OpsResponse answer) {
                     });
 }
 
-void Session::BeginStream(OpsStreamHead head, std::shared_ptr<StreamState> stream) {
+void Session::BeginStream(const OpsStreamHead& head, std::shared_ptr<StreamState> stream) {
   if (state_ != State::kAwaiting) return stream->EndFromServer(/*clean=*/false);
   answer_timer_.cancel();
   state_ = State::kStreaming;

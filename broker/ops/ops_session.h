@@ -18,6 +18,7 @@
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/ssl.hpp"
 #include "boost/asio/steady_timer.hpp"
+#include "boost/asio/strand.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 #include "boost/beast/ssl.hpp"
@@ -25,6 +26,8 @@
 #include "broker/ops/ops_server.h"
 
 namespace hart::ops::internal {
+
+using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
 
 // What every session of one server uses. Sessions are counted and listed
 // (as raw pointers, under a lock) so that the server can stop them.
@@ -61,7 +64,6 @@ class ServerCore {
  private:
   const OpsServerSettings settings_;
   const Router router_;
-  std::shared_ptr<Lifeline> lifeline_ = std::make_shared<Lifeline>();
   // Declared before the loop and the TLS context: sessions the loop
   // destroys touch them.
   absl::Mutex mu_;
@@ -70,6 +72,7 @@ class ServerCore {
   std::vector<std::weak_ptr<StreamState>> streams_ ABSL_GUARDED_BY(mu_);
   boost::asio::ssl::context tls_;
   boost::asio::io_context io_;
+  const std::shared_ptr<Lifeline> lifeline_ = std::make_shared<Lifeline>(io_);
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -84,7 +87,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // On the strand:
   void Stop();
   void Answer(OpsResponse response);
-  void BeginStream(OpsStreamHead head, std::shared_ptr<StreamState> stream);
+  void BeginStream(const OpsStreamHead& head, std::shared_ptr<StreamState> stream);
   void FlushStream();
 
  private:

@@ -313,6 +313,34 @@ TEST_F(OpsServerTest, StopEndsOpenStreamsCleanlyAndAnswersWaitingRequests503) {
   EXPECT_FALSE((*stream)->Write("after the stop"));
 }
 
+// Verifies that handles held elsewhere (a store task's Reply, a hub's
+// stream) may be used and dropped after the server is destroyed.
+TEST_F(OpsServerTest, HandlesOutliveTheServer) {
+  Slot<Reply> kept;
+  Slot<std::shared_ptr<OpsStream>> streams;
+  Handle("GET", "/slow", PathMatch::kExact,
+         [&](const OpsRequest&, Reply reply) { kept.Put(reply); });
+  Handle("GET", "/events", PathMatch::kExact, [&](const OpsRequest&, Reply reply) {
+    streams.Put(reply.OpenStream({}));
+  });
+  StartServer();
+  auto waiting = Connect();
+  auto streaming = Connect();
+  ASSERT_TRUE(waiting && streaming);
+  ASSERT_TRUE(streaming->OpenStream("/events").ok());
+  std::thread caller([&] { (void)waiting->Get("/slow"); });
+  auto reply = kept.Take();
+  auto stream = streams.Take();
+  ASSERT_TRUE(reply.has_value() && stream.has_value());
+  server_.reset();
+  caller.join();
+  reply->Respond(Text(200, "nobody hears this"));
+  EXPECT_FALSE((*stream)->Write("nor this"));
+  EXPECT_TRUE((*stream)->closed());
+  reply.reset();
+  stream.reset();
+}
+
 TEST_F(OpsServerTest, ABodyOrHeadOverItsLimitIsRefused) {
   Handle("POST", "/upload", PathMatch::kExact, Says("stored"));
   settings_.max_body_bytes = 1024;

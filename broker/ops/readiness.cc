@@ -31,32 +31,39 @@ ReadinessMonitor::ReadinessMonitor(const Clock& clock, ReadinessOptions options,
 ReadinessMonitor::~ReadinessMonitor() { StopTicking(); }
 
 void ReadinessMonitor::StartTicking(Scheduler& scheduler) {
-  absl::MutexLock lock(&tick_mu_);
-  scheduler_ = &scheduler;
-  tick_id_ = scheduler.RunAt(clock_.Now() + options_.interval, [this] { RunTick(); });
+  absl::MutexLock lock(&ticker_->mu);
+  ticker_->monitor = this;
+  ticker_->scheduler = &scheduler;
+  ScheduleLocked(ticker_);
 }
 
 void ReadinessMonitor::StopTicking() {
-  absl::MutexLock lock(&tick_mu_);
-  if (scheduler_ == nullptr) return;
-  scheduler_->Cancel(tick_id_);
-  scheduler_ = nullptr;
-  tick_mu_.Await(absl::Condition(
-      +[](bool* running) { return !*running; }, &tick_running_));
+  absl::MutexLock lock(&ticker_->mu);
+  if (ticker_->scheduler == nullptr) return;
+  ticker_->scheduler->Cancel(ticker_->id);
+  ticker_->scheduler = nullptr;
+  ticker_->monitor = nullptr;
+  ticker_->mu.Await(absl::Condition(
+      +[](bool* running) { return !*running; }, &ticker_->running));
 }
 
-void ReadinessMonitor::RunTick() {
+void ReadinessMonitor::ScheduleLocked(const std::shared_ptr<Ticker>& ticker) {
+  const absl::Time next = ticker->monitor->clock_.Now() + ticker->monitor->options_.interval;
+  ticker->id = ticker->scheduler->RunAt(next, [ticker] { RunTick(ticker); });
+}
+
+void ReadinessMonitor::RunTick(const std::shared_ptr<Ticker>& ticker) {
+  ReadinessMonitor* monitor = nullptr;
   {
-    absl::MutexLock lock(&tick_mu_);
-    if (scheduler_ == nullptr) return;
-    tick_running_ = true;
+    absl::MutexLock lock(&ticker->mu);
+    if (ticker->monitor == nullptr) return;  // stopped meanwhile
+    monitor = ticker->monitor;
+    ticker->running = true;
   }
-  Tick();
-  absl::MutexLock lock(&tick_mu_);
-  tick_running_ = false;
-  if (scheduler_ != nullptr) {
-    tick_id_ = scheduler_->RunAt(clock_.Now() + options_.interval, [this] { RunTick(); });
-  }
+  monitor->Tick();
+  absl::MutexLock lock(&ticker->mu);
+  ticker->running = false;
+  if (ticker->monitor != nullptr) ScheduleLocked(ticker);
 }
 
 void ReadinessMonitor::Tick() {

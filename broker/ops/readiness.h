@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -99,8 +100,19 @@ class ReadinessMonitor {
   void Subscribe(std::function<void(bool ready)> listener);
 
  private:
+  // The ticking, shared with the scheduled callbacks: a callback that
+  // fires after StopTicking finds no monitor and does nothing.
+  struct Ticker {
+    absl::Mutex mu;
+    ReadinessMonitor* monitor ABSL_GUARDED_BY(mu) = nullptr;
+    Scheduler* scheduler ABSL_GUARDED_BY(mu) = nullptr;
+    uint64_t id ABSL_GUARDED_BY(mu) = 0;
+    bool running ABSL_GUARDED_BY(mu) = false;
+  };
+  static void RunTick(const std::shared_ptr<Ticker>& ticker);
+  static void ScheduleLocked(const std::shared_ptr<Ticker>& ticker)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ticker->mu);
   void Tick();
-  void RunTick();
   void OnProbeDone(const absl::Status& outcome);
   ReadinessReport EvaluateLocked(absl::Time now, size_t queued, size_t calls) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -125,10 +137,7 @@ class ReadinessMonitor {
   uint64_t commits_ended_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t commits_at_last_tick_ ABSL_GUARDED_BY(mu_) = 0;
 
-  absl::Mutex tick_mu_;
-  Scheduler* scheduler_ ABSL_GUARDED_BY(tick_mu_) = nullptr;  // while ticking
-  uint64_t tick_id_ ABSL_GUARDED_BY(tick_mu_) = 0;
-  bool tick_running_ ABSL_GUARDED_BY(tick_mu_) = false;
+  const std::shared_ptr<Ticker> ticker_ = std::make_shared<Ticker>();
 };
 
 }  // namespace hart::ops

@@ -63,6 +63,8 @@ class OpsSurface {
 
   // Where components add their pages, before Serve.
   ops::Router& router() { return router_; }
+  // For components that report readiness too (e.g. a metric).
+  ops::ReadinessMonitor& readiness() { return readiness_; }
   // Adds /livez, /readyz, /healthz and listens (unless the port is "off").
   absl::Status Serve();
   // The operations port bound; 0 when off or not serving.

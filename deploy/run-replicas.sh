@@ -11,7 +11,8 @@
 # certificates (var/certs, as deploy/dev-up.sh) and one key directory all
 # replicas share, writes one config per replica (deploy/config/connecticut.yaml
 # plus a store section: backend postgres, broker_id replica-<i>) and starts
-# replica i on 127.0.0.1:<base port + i - 1>.
+# replica i on 127.0.0.1:<base port + i - 1>, its operations port (/readyz)
+# on a free port (replica-<i>.ops-port).
 #
 # The database and the key directory belong together: the keys open the
 # referrals' data keys. To start afresh, remove both:
@@ -136,11 +137,12 @@ wait_for_port() {
 for i in $(seq 1 "$n"); do
   config=$(write_config "$i")
   if [[ $base_port -eq 0 ]]; then listen=127.0.0.1:0; else listen=127.0.0.1:$((base_port + i - 1)); fi
-  rm -f "$dir/replica-$i.port"
+  rm -f "$dir/replica-$i.port" "$dir/replica-$i.ops-port"
   mkdir -p "$dir/replica-$i"
   # Output to the terminal prefixed with the replica's name, and to its log.
   "$broker" --config "$config" --data-dir "$dir/replica-$i" --key-dir "$dir/keys" \
     --tls-dir "$certs" --listen "$listen" --port-file "$dir/replica-$i.port" \
+    --ops-listen 127.0.0.1:0 --ops-port-file "$dir/replica-$i.ops-port" \
     --log-level "${HART_LOG_LEVEL:-info}" \
     > >(tee "$dir/replica-$i.log" | sed -u "s/^/[replica-$i] /") 2>&1 &
   pids+=($!)
@@ -152,7 +154,7 @@ done
 echo
 echo "run-replicas: $n replicas on PostgreSQL ($HART_PG_CONNINFO):"
 for i in $(seq 1 "$n"); do
-  echo "  replica-$i  127.0.0.1:$(cat "$dir/replica-$i.port")  config $dir/replica-$i.yaml  log $dir/replica-$i.log"
+  echo "  replica-$i  127.0.0.1:$(cat "$dir/replica-$i.port")  ops https://127.0.0.1:$(cat "$dir/replica-$i.ops-port")/readyz  config $dir/replica-$i.yaml  log $dir/replica-$i.log"
 done
 p1=$(cat "$dir/replica-1.port"); p2=$(cat "$dir/replica-$(( n > 1 ? 2 : 1 )).port")
 cat <<EOF

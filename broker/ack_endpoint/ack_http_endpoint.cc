@@ -8,7 +8,6 @@
 #include <mutex>
 #include <thread>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/strand.hpp"
@@ -18,6 +17,7 @@
 #include "boost/beast/ssl.hpp"
 #include "broker/common/logging.h"
 #include "broker/common/strict_json.h"
+#include "broker/ops/https_setup.h"
 #include "google/protobuf/util/json_util.h"
 #include "hart/referral/v1/feed.pb.h"
 
@@ -112,44 +112,14 @@ class Endpoint final : public AckHttpEndpoint {
   }
 
   absl::Status Listen() {
-    tls_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                     ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
-    beast::error_code ec;
-    tls_.use_certificate_chain_file(settings_.cert_file, ec);
-    if (ec) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("ack endpoint: cannot load certificate ", settings_.cert_file, ": ",
-                       ec.message()));
+    if (auto s = ops::ConfigureServerTls(tls_, {settings_.cert_file, settings_.key_file, "", ""},
+                                         "ack endpoint");
+        !s.ok()) {
+      return s;
     }
-    tls_.use_private_key_file(settings_.key_file, ssl::context::pem, ec);
-    if (ec) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "ack endpoint: cannot load key ", settings_.key_file, ": ", ec.message()));
-    }
-    const std::string& address = settings_.listen_address;
-    const size_t colon = address.rfind(':');
-    int port = 0;
-    if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port) ||
-        port < 0 || port > 65535) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "ack endpoint listen_address '", address, "' is not host:port"));
-    }
-    const auto ip = asio::ip::make_address(address.substr(0, colon), ec);
-    if (ec) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "ack endpoint listen_address '", address, "': host must be an IP address"));
-    }
-    const tcp::endpoint at(ip, static_cast<unsigned short>(port));
-    acceptor_.open(at.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(at, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      return absl::UnavailableError(
-          absl::StrCat("ack endpoint cannot listen on ", address, ": ", ec.message()));
-    }
-    port_ = acceptor_.local_endpoint().port();
+    auto port = ops::Listen(acceptor_, settings_.listen_address, "ack endpoint");
+    if (!port.ok()) return port.status();
+    port_ = *port;
     Accept();
     thread_ = std::thread([this] { io_.run(); });
     Log()->info("event=listening port={}", port_);

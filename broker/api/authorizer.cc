@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "broker/api/authorization_table.h"
+#include "broker/common/client_facing_status.h"
 #include "broker/common/logging.h"
 
 namespace hart {
@@ -16,8 +17,15 @@ AuditEvent DenialEvent(absl::Time now, const std::string& actor, const std::stri
 
 }  // namespace
 
+absl::Status ShuttingDown() {
+  return WrittenForClient(
+      absl::UnavailableError("the broker is shutting down; retry on another replica"));
+}
+
 Authorizer::Decision Authorizer::Decide(const grpc::CallbackServerContext& context,
                                         const std::string& rpc) {
+  // First: a draining broker takes no new work, whoever asks.
+  if (drain_.draining()) return {ShuttingDown(), {}};
   const RpcPermission* permission = FindPermission(rpc);
   const std::vector<Role> allowed = permission ? permission->roles : std::vector<Role>{};
   auto auth = context.auth_context();

@@ -4,6 +4,11 @@
 // and is recorded in the audit log (rate-limit refusals are only logged:
 // auditing a flood would make it a write amplifier). The audit write runs
 // on the store executor: gRPC threads never wait for it.
+//
+// Draining (SIGTERM, BeginDrain): every call is refused UNAVAILABLE ("the
+// broker is shutting down; retry on another replica") before any other
+// check, and open streams, which listen to drain_signal(), end with that
+// status.
 #pragma once
 
 #include <functional>
@@ -15,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "broker/api/identity.h"
 #include "broker/api/rate_limiter.h"
+#include "broker/common/drain_signal.h"
 #include "broker/clock.h"
 #include "broker/store.h"
 #include "broker/store/store_executor.h"
@@ -31,6 +37,10 @@ struct AuthorizerOptions {
   // Refuse unary calls without a deadline. Default: true.
   bool require_deadlines = true;
 };
+
+// The refusal of every call while the broker drains: UNAVAILABLE, marked
+// as written for the client (WrittenForClient), so it reaches it unredacted.
+absl::Status ShuttingDown();
 
 class Authorizer {
  public:
@@ -80,6 +90,12 @@ class Authorizer {
   absl::Status OpenStream(const Identity& identity);
   void CloseStream(const Identity& identity);
 
+  // From now on every call is refused with ShuttingDown(), and every
+  // listener of drain_signal() runs. Idempotent.
+  void BeginDrain() { drain_.Drain(); }
+  // Open streams listen here and end with ShuttingDown() when it fires.
+  DrainSignal& drain_signal() { return drain_; }
+
  private:
   Store& store_;
   const Clock& clock_;
@@ -88,6 +104,7 @@ class Authorizer {
   const AuthorizerOptions options_;
   StoreExecutor& executor_;
   RateLimiter limiter_;
+  DrainSignal drain_;
   absl::Mutex streams_mu_;
   std::map<std::string, uint32_t> open_streams_ ABSL_GUARDED_BY(streams_mu_);
 };

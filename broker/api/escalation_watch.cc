@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "broker/api/authorizer.h"
 #include "broker/api/status_mapping.h"
 #include "broker/common/time_util.h"
 
@@ -31,11 +32,12 @@ constexpr size_t kPage = 64;
 
 class EscalationWatch final : public grpc::ServerWriteReactor<v1::EscalationEvent> {
  public:
-  EscalationWatch(Store& store, StoreExecutor& executor, TopicHub& hub, uint64_t resume_after,
-                  std::function<void()> on_done)
+  EscalationWatch(Store& store, StoreExecutor& executor, TopicHub& hub, DrainSignal& drain,
+                  uint64_t resume_after, std::function<void()> on_done)
       : store_(store),
         executor_(executor),
         hub_(hub),
+        drain_(drain),
         on_done_(std::move(on_done)),
         cursor_(resume_after) {
     token_ = hub_.Listen(kEscalationTopic, [this](uint64_t) {
@@ -43,6 +45,11 @@ class EscalationWatch final : public grpc::ServerWriteReactor<v1::EscalationEven
       ++wakes_;
       caught_up_ = false;
       WriteNextLocked();
+    });
+    drain_token_ = drain_.Listen([this] {
+      absl::MutexLock lock(&mu_);
+      draining_ = true;
+      if (!writing_) FinishLocked(ToGrpcStatus(ShuttingDown()));
     });
     absl::MutexLock lock(&mu_);
     WriteNextLocked();
@@ -53,6 +60,10 @@ class EscalationWatch final : public grpc::ServerWriteReactor<v1::EscalationEven
     writing_ = false;
     if (!ok || cancelled_) {
       FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
+      return;
+    }
+    if (draining_) {
+      FinishLocked(ToGrpcStatus(ShuttingDown()));
       return;
     }
     WriteNextLocked();
@@ -66,6 +77,7 @@ class EscalationWatch final : public grpc::ServerWriteReactor<v1::EscalationEven
 
   void OnDone() override {
     hub_.Unlisten(token_);  // no wake-up reaches this object after it
+    drain_.Forget(drain_token_);
     if (on_done_) on_done_();
     Unref();  // a page read still in flight deletes it when it returns
   }
@@ -82,7 +94,7 @@ class EscalationWatch final : public grpc::ServerWriteReactor<v1::EscalationEven
   }
 
   void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finished_ || writing_ || cancelled_) return;
+    if (finished_ || writing_ || cancelled_ || draining_) return;
     if (buffer_.empty()) {
       if (!caught_up_) ReadPageLocked();  // caught up: the hub wakes us
       return;
@@ -135,8 +147,10 @@ class EscalationWatch final : public grpc::ServerWriteReactor<v1::EscalationEven
   Store& store_;
   StoreExecutor& executor_;
   TopicHub& hub_;
+  DrainSignal& drain_;
   const std::function<void()> on_done_;
   TopicHub::Token token_ = 0;
+  DrainSignal::Token drain_token_ = 0;
   // OnDone's reference, plus one per page read in flight.
   std::atomic<int> refs_{1};
   absl::Mutex mu_;
@@ -149,15 +163,16 @@ class EscalationWatch final : public grpc::ServerWriteReactor<v1::EscalationEven
   bool caught_up_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;  // ends after the write in progress
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace
 
 grpc::ServerWriteReactor<v1::EscalationEvent>* StartEscalationWatch(
-    Store& store, StoreExecutor& executor, TopicHub& hub, uint64_t resume_after,
-    std::function<void()> on_done) {
-  return new EscalationWatch(store, executor, hub, resume_after, std::move(on_done));
+    Store& store, StoreExecutor& executor, TopicHub& hub, DrainSignal& drain,
+    uint64_t resume_after, std::function<void()> on_done) {
+  return new EscalationWatch(store, executor, hub, drain, resume_after, std::move(on_done));
 }
 
 }  // namespace hart

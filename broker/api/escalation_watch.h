@@ -6,6 +6,7 @@
 
 #include <functional>
 
+#include "broker/common/drain_signal.h"
 #include "broker/common/topic_hub.h"
 #include "broker/store.h"
 #include "broker/store/store_executor.h"
@@ -19,10 +20,11 @@ inline constexpr char kEscalationTopic[] = "escalations";
 v1::EscalationEvent ToApiEscalation(const EscalationRecord& record);
 
 // Creates a self-deleting reactor streaming escalations after `resume_after`;
-// `on_done` runs when the stream ends. `store`, `executor` and `hub` must
-// outlive every stream (shut the server down and drain the executor first).
+// it ends with ShuttingDown() when `drain` fires; `on_done` runs when the
+// stream ends. `store`, `executor`, `hub` and `drain` must outlive every
+// stream (shut the server down and drain the executor first).
 grpc::ServerWriteReactor<v1::EscalationEvent>* StartEscalationWatch(
-    Store& store, StoreExecutor& executor, TopicHub& hub, uint64_t resume_after,
-    std::function<void()> on_done);
+    Store& store, StoreExecutor& executor, TopicHub& hub, DrainSignal& drain,
+    uint64_t resume_after, std::function<void()> on_done);
 
 }  // namespace hart

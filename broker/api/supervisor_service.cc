@@ -262,7 +262,7 @@ grpc::ServerWriteReactor<v1::EscalationEvent>* SupervisorServiceImpl::WatchEscal
     return new RefusedStream<v1::EscalationEvent>(ToGrpcStatus(slot));
   }
   return StartEscalationWatch(*d_.store, *d_.executor, *d_.escalation_hub,
-                              request->resume_after(),
+                              d_.authorizer->drain_signal(), request->resume_after(),
                               [authorizer = d_.authorizer, who = identity] {
                                 authorizer->CloseStream(who);
                               });

@@ -12,6 +12,9 @@
 namespace hart {
 namespace {
 
+// Payload type URL of WrittenForClient's mark.
+constexpr char kWrittenForClientTypeUrl[] = "type.hart.internal/written-for-client";
+
 const std::shared_ptr<spdlog::logger>& Log() {
   static const auto log = Logger("api");
   return log;
@@ -102,8 +105,15 @@ absl::Status Redact(const absl::Status& status, const std::optional<std::string>
 absl::Status ClientFacingStatus(const absl::Status& status) {
   if (status.ok()) return status;
   const std::optional<std::string> backend = BackendOf(status);
-  if (PassesThrough(status.code()) && !backend) return status;
+  const bool ours = PassesThrough(status.code()) ||
+                    status.GetPayload(kWrittenForClientTypeUrl).has_value();
+  if (ours && !backend) return status;
   return Redact(status, backend);
+}
+
+absl::Status WrittenForClient(absl::Status status) {
+  if (!status.ok()) status.SetPayload(kWrittenForClientTypeUrl, absl::Cord());
+  return status;
 }
 
 }  // namespace hart

@@ -21,6 +21,7 @@
 //     (store_errors.h, BackendError), whatever its code: the code is kept
 //     (a full disk stays RESOURCE_EXHAUSTED, a key collision ALREADY_EXISTS)
 //     but the message is replaced.
+// WrittenForClient exempts a status from redaction by code.
 // Redacting by code is the safe default: a failure message nobody vetted
 // for clients cannot leak SQL, file paths or partner text. A redacted
 // status keeps no details.
@@ -38,5 +39,11 @@ namespace hart {
 // What a client may see of `status`: `status` itself, or its redacted form
 // (fixed message with a reference; the original is logged).
 absl::Status ClientFacingStatus(const absl::Status& status);
+
+// Marks `status` as written for the client: ClientFacingStatus passes it
+// through whatever its code. Only for fixed texts of our own that tell the
+// client what to do (the drain's UNAVAILABLE "the broker is shutting down;
+// retry on another replica"), never for a message that quotes anything else.
+absl::Status WrittenForClient(absl::Status status);
 
 }  // namespace hart

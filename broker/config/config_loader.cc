@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "broker/acks/escalation_ladders.h"
 #include "broker/config/config_source_map.h"
+#include "broker/config/ops_options.h"
 #include "broker/config/postgres_options.h"
 #include "broker/config/yaml_to_proto.h"
 #include "broker/routing/geography.h"
@@ -112,6 +113,7 @@ void ApplyConfigDefaults(cfg::BrokerConfig* config) {
   if (!server->has_certificate_refresh_interval()) {
     server->mutable_certificate_refresh_interval()->set_seconds(60);
   }
+  ApplyOpsDefaults(server->mutable_ops());
   auto* store = config->mutable_store();
   if (store->backend().empty()) store->set_backend("sqlite");
   // Replicas sharing a database must each name themselves: no default there.
@@ -270,6 +272,7 @@ std::vector<std::string> ValidateConfig(const cfg::BrokerConfig& config,
   ValidateRules(config, geo, &problems);
   ValidateFieldViews(config, &problems);
   ValidateStoreOptions(config.store(), &problems);
+  ValidateOpsOptions(config.server().ops(), &problems);
   for (auto& p : EscalationLadders::Validate(config, geo)) problems.push_back(std::move(p));
   return problems;
 }

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "broker/api/authorizer.h"
 #include "broker/api/status_mapping.h"
 #include "broker/common/time_util.h"
 #include "broker/feed/feed_service.h"
@@ -21,8 +22,14 @@ FeedSubscription::FeedSubscription(FeedServiceImpl& service, Identity identity,
 void FeedSubscription::Start() {
   token_ = service_.hub_.Listen(agency_id_, [this](uint64_t) { OnFeedGrew(); });
   service_.AddSubscription(this);
+  drain_token_ = service_.authorizer_.drain_signal().Listen([this] { OnDrain(); });
   absl::MutexLock lock(&mu_);
   WriteNextLocked();
+}
+
+void FeedSubscription::OnDrain() {
+  absl::MutexLock lock(&mu_);
+  FinishLocked(ToGrpcStatus(ShuttingDown()));
 }
 
 void FeedSubscription::OnFeedGrew() {
@@ -67,8 +74,9 @@ void FeedSubscription::OnCancel() {
 }
 
 void FeedSubscription::OnDone() {
-  // After these two calls no hub or ticker callback can reach this object.
+  // After these three calls no hub, drain or ticker callback reaches this object.
   service_.hub_.Unlisten(token_);
+  service_.authorizer_.drain_signal().Forget(drain_token_);
   service_.RemoveSubscription(this);
   service_.authorizer_.CloseStream(identity_);
   Unref();  // a page read still in flight deletes it when it returns

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/api/identity.h"
+#include "broker/common/drain_signal.h"
 #include "broker/feed/feed_cursor.h"
 #include "broker/feed/feed_hub.h"
 #include "grpcpp/support/server_callback.h"
@@ -42,6 +43,9 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
   // The ticker: writes a heartbeat unless something was written since the
   // last tick (or a write is in progress).
   void OnHeartbeatTick();
+  // The broker drains: ends the stream with ShuttingDown() (after the write
+  // in progress); the subscriber resumes on another replica.
+  void OnDrain();
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
@@ -62,6 +66,7 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
   const Identity identity_;
   const std::string agency_id_;
   FeedHub::Token token_ = 0;
+  DrainSignal::Token drain_token_ = 0;
   // OnDone's reference, plus one per page read in flight.
   std::atomic<int> refs_{1};
   // Used only by the page read in flight (reading_), never concurrently.

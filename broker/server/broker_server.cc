@@ -1,10 +1,7 @@
 #include "broker/server/broker_server.h"
 
-#include <filesystem>
-#include <fstream>
 #include <algorithm>
 #include <map>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "adapters/builtin.h"
@@ -23,6 +20,9 @@
 #include "broker/feed/feed_service.h"
 #include "broker/server/adapter_paths.h"
 #include "broker/server/metrics_wiring.h"
+#include "broker/server/grpc_listener.h"
+#include "broker/server/in_flight_calls.h"
+#include "broker/server/ops_surface.h"
 #include "broker/server/replica_followers.h"
 #include "broker/views/stored_delivery_content.h"
 #include "broker/acks/escalation_ladders.h"
@@ -55,11 +55,7 @@
 #include "broker/store/store_factory.h"
 #include "broker/store/store_executor.h"
 #include "broker/views/view_builder.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
-#include "grpcpp/security/tls_certificate_provider.h"
-#include "grpcpp/security/tls_credentials_options.h"
-#include "grpcpp/health_check_service_interface.h"
 
 namespace hart {
 namespace {
@@ -116,6 +112,11 @@ class BrokerParts final {
     executor_options.threads = config.store().executor_threads();
     executor_options.queue_limit = config.store().executor_queue_limit();
     store_executor_ = std::make_unique<StoreExecutor>(executor_options);
+    ops_ = std::make_unique<OpsSurface>(
+        OpsSurfaceOptions{config.server().ops(), options_.ops_listen_address, options_.tls_dir,
+                          options_.crl_dir.empty() ? config.server().crl_directory()
+                                                   : options_.crl_dir},
+        clock_, *store_executor_, in_flight_);
     // Claims this broker's killed predecessor held (same broker id) are
     // released now instead of waiting out their leases; other brokers'
     // claims are theirs until their leases expire.
@@ -123,9 +124,9 @@ class BrokerParts final {
 
     // The one writer queue: intakes, supplements, acks, timer firings,
     // escalation steps and feed appends share its group commits (one fsync
-    // for all).
+    // for all). Readiness watches its commits.
     writes_ = std::make_unique<WriteQueue>(
-        *store_, config.store().max_group_commit(),
+        ops_->WatchCommits(*store_), config.store().max_group_commit(),
         [this](std::span<const absl::StatusOr<WriteResult>> results) { AfterCommit(results); },
         &metrics_->events());
     feed_appender_ = std::make_unique<feed::FeedAppender>(*writes_, clock_);
@@ -133,6 +134,7 @@ class BrokerParts final {
     acks_ = std::make_unique<AckRecorder>(*store_, *writes_, *store_executor_, clock_,
                                           *ladders_, &metrics_->events());
     if (auto s = StartPushSupport(); !s.ok()) return s;
+    ops_->StartProbing(*writes_, *scheduler_);
     adapter_io_ = std::make_unique<adapters::AdapterIo>();
     if (auto s = RegisterBuiltinAdapters(registry_, {feed_appender_.get(), adapter_io_.get()});
         !s.ok()) {
@@ -255,10 +257,31 @@ class BrokerParts final {
                                     " agencies=", config.agencies_size(),
                                     " towns=", config.towns_size())};
     if (auto s = store_->AppendAudit({&started, 1}); !s.ok()) return s;
-    return StartGrpc();
+    if (auto s = StartGrpc(); !s.ok()) return s;
+    if (auto s = ServeMetrics(ops_->router(), *metrics_); !s.ok()) return s;
+    return ops_->Serve();
   }
 
   int port() const { return port_; }
+  int ops_port() const { return ops_->port(); }
+
+  // SIGTERM's first steps: readiness false, new calls refused, streams
+  // ended; in-flight calls get three quarters of the drain timeout (main()
+  // bounds the whole drain), then the gRPC server stops.
+  void Drain() {
+    const absl::Duration timeout =
+        FromProtoDuration(options_.config.server().ops().drain_timeout());
+    const absl::Time calls_deadline = absl::Now() + timeout * 3 / 4;
+    Logger("server")->info("event=draining calls_in_flight={}", in_flight_.count());
+    ops_->BeginDrain();
+    authorizer_->BeginDrain();
+    if (!in_flight_.WaitUntilNone(calls_deadline)) {
+      Logger("server")->warn("event=drain_calls_cut calls_in_flight={}", in_flight_.count());
+    }
+    // A moment for calls that raced the refusal to send it; what is left
+    // then (health watches) is cancelled.
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(250));
+  }
 
   absl::Status ReloadKeys() { return keys_->Reload(); }
 
@@ -351,71 +374,23 @@ class BrokerParts final {
   }
 
   absl::Status StartGrpc() {
-    // The TLS files are watched: a rotated certificate or CA is picked up
-    // without a restart. Client certificates are required and verified.
-    for (const char* file : {"/ca.crt", "/broker.crt", "/broker.key"}) {
-      if (!std::filesystem::exists(options_.tls_dir + file)) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "cannot read ", options_.tls_dir, file,
-            "; make development certificates with deploy/make-dev-certs.sh"));
-      }
-    }
-    const auto& server_options = options_.config.server();
-    const int64_t refresh_seconds = std::max<int64_t>(
-        1, absl::ToInt64Seconds(FromProtoDuration(server_options.certificate_refresh_interval())));
-    auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-        options_.tls_dir + "/broker.key", options_.tls_dir + "/broker.crt",
-        options_.tls_dir + "/ca.crt", static_cast<unsigned int>(refresh_seconds));
-    grpc::experimental::TlsServerCredentialsOptions tls(provider);
-    tls.watch_root_certs();
-    tls.watch_identity_key_cert_pairs();
-    tls.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-    const std::string crl_dir =
-        options_.crl_dir.empty() ? server_options.crl_directory() : options_.crl_dir;
-    if (!crl_dir.empty()) {
-      if (!std::filesystem::is_directory(crl_dir)) {
-        return absl::FailedPreconditionError(absl::StrCat("CRL directory ", crl_dir, " does not exist"));
-      }
-      tls.set_crl_directory(crl_dir);
-    }
-    auto credentials = grpc::experimental::TlsServerCredentials(tls);
-
-    grpc::EnableDefaultHealthCheckService(true);
-    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-    grpc::ServerBuilder builder;
-    const std::string address = options_.listen_address.empty()
-                                    ? options_.config.server().listen_address()
-                                    : options_.listen_address;
-    builder.AddListeningPort(address, credentials, &port_);
-    builder.SetMaxReceiveMessageSize(
-        static_cast<int>(options_.config.server().max_receive_message_bytes()));
-    builder.SetMaxSendMessageSize(
-        static_cast<int>(options_.config.server().max_send_message_bytes()));
-    // Limits against abusive peers (Debian's gRPC 1.51 has known HTTP/2
-    // denial-of-service issues: nothing here may be unbounded).
-    const auto& limits = options_.config.server();
-    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
-                               static_cast<int>(limits.max_concurrent_streams()));
-    builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE,
-                               static_cast<int>(limits.max_metadata_bytes()));
-    builder.AddChannelArgument(
-        GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
-        static_cast<int>(absl::ToInt64Milliseconds(FromProtoDuration(limits.handshake_timeout()))));
-    builder.AddChannelArgument(
-        GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
-        static_cast<int>(absl::ToInt64Milliseconds(FromProtoDuration(limits.min_ping_interval()))));
-    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES,
-                               static_cast<int>(limits.max_ping_strikes()));
-    builder.RegisterService(intake_service_.get());
-    builder.RegisterService(feed_service_.get());
-    builder.RegisterService(supervisor_service_.get());
-    builder.RegisterService(audit_service_.get());
-    builder.RegisterService(operator_service_.get());
-    server_ = builder.BuildAndStart();
-    if (!server_ || port_ == 0) {
-      return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
-    }
-    Logger("server")->info("event=listening address={} port={}", address, port_);
+    GrpcListenerOptions grpc;
+    grpc.tls_dir = options_.tls_dir;
+    grpc.crl_dir = options_.crl_dir;
+    grpc.address = options_.listen_address;
+    grpc.services = {intake_service_.get(), feed_service_.get(), supervisor_service_.get(),
+                     audit_service_.get(), operator_service_.get()};
+    grpc.interceptors.push_back(in_flight_.InterceptorFactory());
+    auto listener = StartGrpcListener(options_.config.server(), std::move(grpc));
+    if (!listener.ok()) return listener.status();
+    server_ = std::move(listener->server);
+    port_ = listener->port;
+    // gRPC health says what /readyz says, for the server and each service.
+    ops_->ReportTo(*server_->GetHealthCheckService(),
+                   {v1::IntakeService::service_full_name(), v1::FeedService::service_full_name(),
+                    v1::SupervisorService::service_full_name(),
+                    v1::AuditService::service_full_name(),
+                    v1::OperatorService::service_full_name()});
     return absl::OkStatus();
   }
 
@@ -442,6 +417,10 @@ class BrokerParts final {
   // ack recorder. It outlives the writer queue, whose callbacks may submit
   // to it (refused once it is shut down).
   std::unique_ptr<StoreExecutor> store_executor_;
+  // Readiness and the operations port: readiness outlives the writer
+  // queue, whose commits it watches; the port stops first (stop_ops_).
+  InFlightCalls in_flight_;
+  std::unique_ptr<OpsSurface> ops_;
   // What the executor's tasks and the writer queue's callbacks use.
   std::unique_ptr<EscalationLadders> ladders_;
   std::unique_ptr<ReferralUpdater> updater_;
@@ -497,6 +476,10 @@ class BrokerParts final {
   ShutdownStep stop_grpc_{[this] {
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   }};
+  // Before that: the operations port, readiness's ticks and health reports.
+  ShutdownStep stop_ops_{[this] {
+    if (ops_) ops_->Stop();
+  }};
   int port_ = 0;
 };
 
@@ -504,9 +487,14 @@ class BrokerParts final {
 class RunningBroker final : public BrokerServer {
  public:
   explicit RunningBroker(std::unique_ptr<BrokerParts> parts)
-      : port_(parts->port()), parts_(std::move(parts)) {}
+      : port_(parts->port()), ops_port_(parts->ops_port()), parts_(std::move(parts)) {}
   int port() const override { return port_; }
-  void Shutdown() override { parts_.reset(); }
+  int ops_port() const override { return ops_port_; }
+  void Shutdown() override {
+    if (!parts_) return;
+    parts_->Drain();
+    parts_.reset();
+  }
   absl::Status ReloadKeys() override {
     if (!parts_) return absl::FailedPreconditionError("the broker is shut down");
     return parts_->ReloadKeys();
@@ -514,6 +502,7 @@ class RunningBroker final : public BrokerServer {
 
  private:
   const int port_;
+  const int ops_port_;
   std::unique_ptr<BrokerParts> parts_;
 };
 

@@ -19,6 +19,9 @@ struct BrokerServerOptions {
   std::string tls_dir;
   // Overrides config.server.listen_address when set; "127.0.0.1:0" picks a port.
   std::string listen_address;
+  // Overrides config.server.ops.listen_address when set: "127.0.0.1:0"
+  // picks a port, "off" serves none.
+  std::string ops_listen_address;
   // Overrides config.server.crl_directory when set.
   std::string crl_dir;
   // Key-encryption keys (*.kek and ACTIVE); keep it apart from data_dir.
@@ -35,7 +38,14 @@ class BrokerServer {
   virtual ~BrokerServer() = default;
   // The port actually bound.
   virtual int port() const = 0;
-  // Stops accepting calls, finishes in-flight ones (bounded), stops threads.
+  // The operations port bound (config server.ops); 0 when off.
+  virtual int ops_port() const = 0;
+  // Drains, then stops: readiness goes false (/readyz 503, gRPC health
+  // NOT_SERVING), new calls are refused UNAVAILABLE, open streams end with
+  // UNAVAILABLE, in-flight calls finish (within three quarters of
+  // server.ops.drain_timeout), then every part stops in order: queued
+  // store work runs, queued writes commit, threads are joined. Not bounded
+  // by itself if a store call hangs: main() bounds the whole of it.
   virtual void Shutdown() = 0;
   // Re-reads the key directory (a new active key-encryption key).
   virtual absl::Status ReloadKeys() = 0;

@@ -1,9 +1,18 @@
 // hart-broker: the HART referral broker.
 //   hart-broker --config deploy/config/connecticut.yaml --data-dir DIR --tls-dir DIR
 //   hart-broker --check-config FILE     validate a config, print every problem
+// SIGTERM or SIGINT drains and exits 0 (BrokerServer::Shutdown), within
+// server.ops.drain_timeout; past it, or on a second signal, it exits 1 at
+// once. SIGHUP re-reads the key directory.
+#include <pthread.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -11,6 +20,7 @@
 #include "adapters/builtin.h"
 #include "broker/common/flag_names.h"
 #include "broker/common/logging.h"
+#include "broker/common/time_util.h"
 #include "broker/config/config_loader.h"
 #include "broker/server/broker_server.h"
 
@@ -31,7 +41,58 @@ ABSL_FLAG(std::string, listen, "",
           "Listen address, overriding the config; 127.0.0.1:0 picks a free port.");
 ABSL_FLAG(std::string, port_file, "",
           "Write the bound port to this file once serving (for tests and scripts).");
+ABSL_FLAG(std::string, ops_listen, "",
+          "Operations port (/livez, /readyz, /metrics) address, overriding the config "
+          "(server.ops.listen_address); 127.0.0.1:0 picks a free port, off serves none.");
+ABSL_FLAG(std::string, ops_port_file, "",
+          "Write the bound operations port (0 when off) to this file once serving.");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error.");
+
+namespace {
+
+// Written to a temporary name and renamed, so readers never see half a file.
+void WritePortFile(const std::string& path, int port) {
+  if (path.empty()) return;
+  const std::string tmp = path + ".tmp";
+  std::ofstream(tmp) << port << "\n";
+  std::rename(tmp.c_str(), path.c_str());
+}
+
+// Stops `server` (a drain, then every part in order) on another thread and
+// waits for it until `bound` has passed or a second stop signal arrives;
+// then the process exits at once (status 1), whatever is stuck. `signals`
+// are blocked in every thread; SIGUSR1 among them says the stop finished.
+int StopWithin(hart::BrokerServer& server, absl::Duration bound, const sigset_t& signals) {
+  const pthread_t main_thread = pthread_self();
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    server.Shutdown();
+    stopped = true;
+    pthread_kill(main_thread, SIGUSR1);
+  });
+  const absl::Time deadline = absl::Now() + bound;
+  for (;;) {
+    const timespec wait = absl::ToTimespec(std::max(deadline - absl::Now(), absl::ZeroDuration()));
+    const int signal = sigtimedwait(&signals, nullptr, &wait);
+    if (stopped) {
+      stopper.join();
+      hart::Logger("server")->info("event=stopped");
+      return 0;
+    }
+    if (signal == SIGINT || signal == SIGTERM) {
+      hart::Logger("server")->warn("event=stop_forced reason=second_signal signal={}", signal);
+    } else if (signal < 0 && errno == EAGAIN) {
+      hart::Logger("server")->error("event=stop_forced reason=drain_timeout seconds={}",
+                                    absl::ToInt64Seconds(bound));
+    } else {
+      continue;  // SIGHUP, or interrupted: keep waiting
+    }
+    spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& log) { log->flush(); });
+    std::_Exit(1);  // what was not committed was never acknowledged
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("The HART referral broker. See README.md.");
@@ -71,7 +132,10 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGHUP);  // reload the key directory
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  sigset_t stopping_signals = stop_signals;
+  sigaddset(&stopping_signals, SIGUSR1);  // the stop finished
+  pthread_sigmask(SIG_BLOCK, &stopping_signals, nullptr);
+  const absl::Duration drain_bound = hart::FromProtoDuration(config->server().ops().drain_timeout());
 
   hart::BrokerServerOptions options;
   options.config = std::move(*config);
@@ -80,17 +144,14 @@ int main(int argc, char** argv) {
   options.listen_address = absl::GetFlag(FLAGS_listen);
   options.key_dir = absl::GetFlag(FLAGS_key_dir);
   options.crl_dir = absl::GetFlag(FLAGS_crl_dir);
+  options.ops_listen_address = absl::GetFlag(FLAGS_ops_listen);
   auto server = hart::BrokerServer::Start(std::move(options));
   if (!server.ok()) {
     std::cerr << "hart-broker: " << server.status().message() << "\n";
     return 1;
   }
-  if (const std::string port_file = absl::GetFlag(FLAGS_port_file); !port_file.empty()) {
-    // Written to a temporary name and renamed, so readers never see half a file.
-    const std::string tmp = port_file + ".tmp";
-    std::ofstream(tmp) << (*server)->port() << "\n";
-    std::rename(tmp.c_str(), port_file.c_str());
-  }
+  WritePortFile(absl::GetFlag(FLAGS_ops_port_file), (*server)->ops_port());
+  WritePortFile(absl::GetFlag(FLAGS_port_file), (*server)->port());
   std::cout << "hart-broker listening on port " << (*server)->port() << std::endl;
 
   int signal = 0;
@@ -101,6 +162,5 @@ int main(int argc, char** argv) {
     hart::Logger("server")->info("event=keys_reloaded ok={}", reloaded.ok());
   }
   hart::Logger("server")->info("event=stopping signal={}", signal);
-  (*server)->Shutdown();
-  return 0;
+  return StopWithin(**server, drain_bound, stopping_signals);
 }

@@ -20,4 +20,11 @@ std::unique_ptr<metrics::OpsRefresher> StartMetricsRefresher(metrics::BrokerMetr
   return refresher;
 }
 
+absl::Status ServeMetrics(ops::Router& router, const metrics::BrokerMetrics& metrics) {
+  return router.Handle("GET", "/metrics", ops::PathMatch::kExact,
+                       [&metrics](const ops::OpsRequest&, ops::Reply reply) {
+                         reply.Respond({200, metrics::kScrapeContentType, {}, metrics.Scrape()});
+                       });
+}
+
 }  // namespace hart

@@ -11,6 +11,7 @@
 #include "broker/feed/feed_service.h"
 #include "broker/metrics/broker_metrics.h"
 #include "broker/metrics/ops_refresher.h"
+#include "broker/ops/router.h"
 #include "broker/scheduler.h"
 #include "broker/store.h"
 #include "broker/store/store_executor.h"
@@ -34,5 +35,10 @@ struct MetricsSources {
 // kMetricsRefreshInterval until destroyed.
 std::unique_ptr<metrics::OpsRefresher> StartMetricsRefresher(metrics::BrokerMetrics& metrics,
                                                              const MetricsSources& sources);
+
+// Serves `metrics` at GET /metrics on the operations port: the text
+// exposition format, from memory (the store-derived gauges are refreshed
+// apart, never on the port's I/O thread). `metrics` must outlive the port.
+absl::Status ServeMetrics(ops::Router& router, const metrics::BrokerMetrics& metrics);
 
 }  // namespace hart

@@ -124,7 +124,8 @@ absl::StatusOr<std::unique_ptr<BrokerLauncher>> BrokerLauncher::Start(
   const std::vector<std::string> argv = {
       o.binary, "--config", broker->config_path_, "--data-dir", data_dir, "--key-dir", key_dir,
       "--tls-dir", o.certs_dir,
-      "--listen", "127.0.0.1:0", "--port-file", port_file, "--log-level", o.log_level};
+      "--listen", "127.0.0.1:0", "--port-file", port_file, "--ops-listen", "127.0.0.1:0",
+      "--log-level", o.log_level};
   const pid_t parent = getpid();
 
   const pid_t pid = fork();

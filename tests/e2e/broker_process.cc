@@ -55,6 +55,8 @@ BrokerProcess::BrokerProcess(const std::string& data_dir, const std::string& con
   const std::string certs = DevCertsDir();
   const std::string port_file = data_dir + ".port";
   std::remove(port_file.c_str());
+  const std::string ops_port_file = data_dir + ".ops-port";
+  std::remove(ops_port_file.c_str());
   const std::string log_file = data_dir + ".log";
   auto store_config = ConfigForE2eStore(
       config_path.empty() ? SourcePath("deploy/config/connecticut.yaml") : config_path, data_dir);
@@ -78,7 +80,9 @@ BrokerProcess::BrokerProcess(const std::string& data_dir, const std::string& con
     std::vector<std::string> args = {HART_BROKER_BINARY, "--config", config, "--data-dir",
                                      data_dir, "--key-dir", key_dir, "--tls-dir", certs,
                                      "--listen", "127.0.0.1:0", "--port-file", port_file,
-                                     "--log-level", "debug"};
+                                     // Many brokers run at once: no fixed port.
+                                     "--ops-listen", "127.0.0.1:0", "--ops-port-file",
+                                     ops_port_file, "--log-level", "debug"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -95,7 +99,10 @@ BrokerProcess::BrokerProcess(const std::string& data_dir, const std::string& con
   if (!up) {
     ADD_FAILURE() << "hart-broker did not start; log:\n" << ReadText(log_file);
     Kill();
+    return;
   }
+  // Written before the port file; 0 if extra_args turned the port off.
+  std::ifstream(ops_port_file) >> ops_port_;
 }
 
 BrokerProcess::~BrokerProcess() { Terminate(); }
@@ -105,6 +112,15 @@ void BrokerProcess::Kill() {
   kill(pid_, SIGKILL);
   waitpid(pid_, nullptr, 0);
   pid_ = -1;
+}
+
+std::optional<int> BrokerProcess::WaitForExit(std::chrono::milliseconds bound) {
+  if (pid_ <= 0) return std::nullopt;
+  int status = 0;
+  const bool exited = WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, bound);
+  if (!exited) return std::nullopt;
+  pid_ = -1;
+  return status;
 }
 
 void BrokerProcess::Terminate() {

@@ -6,7 +6,9 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "grpcpp/grpcpp.h"
@@ -32,9 +34,15 @@ class BrokerProcess {
   ~BrokerProcess();  // SIGTERM and wait
 
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   int port() const { return port_; }
+  // The operations port (HTTPS: /livez, /readyz, ...), on 127.0.0.1:0 too.
+  int ops_port() const { return ops_port_; }
   void Kill();       // SIGKILL and reap: no clean shutdown
-  void Terminate();  // SIGTERM and reap
+  void Terminate();  // SIGTERM and reap; expects exit status 0
+  // Reaps the process once it has exited (bounded wait); its exit status
+  // as waitpid gives it, or nullopt if it is still running at `bound`.
+  std::optional<int> WaitForExit(std::chrono::milliseconds bound);
 
   // A channel presenting `cert_name`.crt/.key (e.g. "careline",
   // "supervisor", "agency-hartford-pd"); empty name = no client certificate.
@@ -49,6 +57,7 @@ class BrokerProcess {
   std::string data_dir_;
   pid_t pid_ = -1;
   int port_ = 0;
+  int ops_port_ = 0;
 };
 
 // A unary-call context with a 10 s deadline.

@@ -115,6 +115,7 @@ class StoreStallTest : public ::testing::Test {
     options.data_dir = dir_.path() + "/data";
     options.tls_dir = DevCertsDir();
     options.listen_address = "127.0.0.1:0";
+    options.ops_listen_address = "off";  // tests run at once: no fixed port
     options.key_dir = key_dir;
     options.wrap_store = [this](Store& opened) {
       auto wrapper = std::make_unique<StallingStore>(opened);

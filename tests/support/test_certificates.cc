@@ -152,6 +152,10 @@ absl::StatusOr<TestCertificates> MakeTestCertificates(const std::string& dir) {
   out.client_cert_file = dir + "/client.crt";
   out.client_key_file = dir + "/client.key";
   out.other_ca_file = dir + "/other-ca.crt";
+  out.identity_cert_file = dir + "/identity.crt";
+  out.identity_key_file = dir + "/identity.key";
+  out.stranger_cert_file = dir + "/stranger.crt";
+  out.stranger_key_file = dir + "/stranger.key";
 
   auto ca_key = MakeKey();
   if (!ca_key.ok()) return ca_key.status();
@@ -178,14 +182,35 @@ absl::StatusOr<TestCertificates> MakeTestCertificates(const std::string& dir) {
                                std::nullopt);
   if (!other.ok()) return other.status();
 
+  auto identity_key = MakeKey();
+  if (!identity_key.ok()) return identity_key.status();
+  auto identity = MakeCertificate(
+      identity_key->get(), "Test Supervisor",
+      LeafExtensions("clientAuth", absl::StrCat("URI:", kTestIdentityUri)), issuer);
+  if (!identity.ok()) return identity.status();
+
+  auto stranger_key = MakeKey();
+  if (!stranger_key.ok()) return stranger_key.status();
+  auto stranger = MakeCertificate(
+      stranger_key->get(), "Stranger",
+      LeafExtensions("clientAuth", absl::StrCat("URI:", kTestIdentityUri)),
+      Issuer{other->get(), other_key->get()});
+  if (!stranger.ok()) return stranger.status();
+
   for (const auto& [path, cert] : {std::pair{out.ca_file, ca->get()},
                                    std::pair{out.server_cert_file, server->get()},
                                    std::pair{out.client_cert_file, client->get()},
-                                   std::pair{out.other_ca_file, other->get()}}) {
+                                   std::pair{out.other_ca_file, other->get()},
+                                   std::pair{out.identity_cert_file, identity->get()},
+                                   std::pair{out.stranger_cert_file, stranger->get()}}) {
     if (auto s = WriteCert(path, cert); !s.ok()) return s;
   }
-  if (auto s = WriteKey(out.server_key_file, server_key->get()); !s.ok()) return s;
-  if (auto s = WriteKey(out.client_key_file, client_key->get()); !s.ok()) return s;
+  for (const auto& [path, key] : {std::pair{out.server_key_file, server_key->get()},
+                                  std::pair{out.client_key_file, client_key->get()},
+                                  std::pair{out.identity_key_file, identity_key->get()},
+                                  std::pair{out.stranger_key_file, stranger_key->get()}}) {
+    if (auto s = WriteKey(path, key); !s.ok()) return s;
+  }
   return out;
 }
 

@@ -22,7 +22,17 @@ struct TestCertificates {
   std::string client_cert_file;  // signed by ca_file; clientAuth
   std::string client_key_file;
   std::string other_ca_file;     // an unrelated CA, for "wrong CA" tests
+  // Signed by ca_file; clientAuth; SAN URI kTestIdentityUri.
+  std::string identity_cert_file;
+  std::string identity_key_file;
+  // Signed by other_ca_file; clientAuth: a certificate the server must refuse.
+  std::string stranger_cert_file;
+  std::string stranger_key_file;
 };
+
+// The identity identity_cert_file names (a supervisor, as the broker's
+// certificates name identities).
+inline constexpr char kTestIdentityUri[] = "spiffe://hart.ct.gov/supervisor/test-supervisor";
 
 // Writes a fresh set into `dir` (which must exist); keys get mode 600.
 absl::StatusOr<TestCertificates> MakeTestCertificates(const std::string& dir);

@@ -5,6 +5,7 @@
 
 #include "broker/api/authorization_table.h"
 #include "broker/api/rate_limiter.h"
+#include "broker/common/drain_signal.h"
 #include "google/protobuf/descriptor.h"
 #include "hart/referral/v1/audit.pb.h"
 #include "hart/referral/v1/feed.pb.h"
@@ -67,6 +68,25 @@ TEST(RateLimiterTest, ZeroRateDisablesLimiting) {
   ManualClock clock(hart::testing::TestNow());
   RateLimiter limiter(clock, 0, 1);
   for (int i = 0; i < 1000; ++i) ASSERT_TRUE(limiter.Allow("x"));
+}
+
+// Verifies what open streams rely on to end when the broker drains: each
+// listener runs once; one that comes later runs at once; a forgotten one
+// never runs.
+TEST(DrainSignalTest, RunsEachListenerOnceAndLateOnesAtOnce) {
+  DrainSignal drain;
+  int first = 0, forgotten = 0, late = 0;
+  drain.Listen([&] { ++first; });
+  const DrainSignal::Token token = drain.Listen([&] { ++forgotten; });
+  drain.Forget(token);
+  EXPECT_FALSE(drain.draining());
+  drain.Drain();
+  drain.Drain();
+  EXPECT_TRUE(drain.draining());
+  EXPECT_EQ(first, 1);
+  EXPECT_EQ(forgotten, 0);
+  EXPECT_EQ(drain.Listen([&] { ++late; }), 0u);
+  EXPECT_EQ(late, 1);
 }
 
 }  // namespace

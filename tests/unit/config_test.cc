@@ -4,6 +4,7 @@
 #include <fstream>
 #include <set>
 
+#include "absl/strings/str_cat.h"
 #include "adapters/builtin.h"
 #include "broker/config/config_loader.h"
 #include "broker/routing/geography.h"
@@ -191,6 +192,52 @@ TEST_F(ConfigTest, AbsurdStoreExecutorSizesAreRejectedWithTheirRange) {
   EXPECT_THAT(message, HasSubstr("store.executor_threads: 4000 is too many; use 1 to 64"));
   EXPECT_THAT(message,
               HasSubstr("store.executor_queue_limit: 4000000000 is too large; use 1 to 1048576"));
+}
+
+TEST_F(ConfigTest, TheOpsPortDefaultsToLoopbackWithBoundedLimits) {
+  auto config = LoadConfig(SourcePath("deploy/config/connecticut.yaml"), registry_);
+  ASSERT_TRUE(config.ok()) << config.status();
+  const auto& ops = config->server().ops();
+  EXPECT_EQ(ops.listen_address(), "127.0.0.1:9443");
+  EXPECT_EQ(ops.max_connections(), 64u);
+  EXPECT_EQ(ops.max_header_bytes(), 16u << 10);
+  EXPECT_EQ(ops.max_body_bytes(), 64u << 10);
+  EXPECT_EQ(ops.request_timeout().seconds(), 10);
+  EXPECT_EQ(ops.readiness_interval().seconds(), 2);
+  EXPECT_EQ(ops.store_write_timeout().seconds(), 10);
+  EXPECT_EQ(ops.drain_timeout().seconds(), 10);
+}
+
+TEST_F(ConfigTest, TheOpsPortMayBeOffOrOnAnyIpAndPort) {
+  for (const char* address : {"off", "0.0.0.0:9443", "[::1]:0", "127.0.0.1:0"}) {
+    auto config = LoadConfig(
+        Edited("\nserver:\n", absl::StrCat("\nserver:\n  ops:\n    listen_address: \"", address,
+                                            "\"\n")),
+        registry_);
+    ASSERT_TRUE(config.ok()) << address << ": " << config.status();
+    EXPECT_EQ(config->server().ops().listen_address(), address);
+  }
+}
+
+TEST_F(ConfigTest, BadOpsSettingsAreReportedByKeyPath) {
+  auto config = LoadConfig(
+      Edited("\nserver:\n",
+             "\nserver:\n  ops:\n    listen_address: \"localhost:9443\"\n"
+             "    drain_timeout: \"0s\"\n    max_connections: 100000\n"),
+      registry_);
+  ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  const std::string message(config.status().message());
+  EXPECT_THAT(message, HasSubstr("server.ops.listen_address: 'localhost:9443': the host must be "
+                                 "an IP address"));
+  EXPECT_THAT(message, HasSubstr("server.ops.drain_timeout: must be positive"));
+  EXPECT_THAT(message, HasSubstr("server.ops.max_connections: 100000 is too large"));
+  config = LoadConfig(
+      Edited("\nserver:\n", "\nserver:\n  ops:\n    listen_address: \"127.0.0.1:99999\"\n"),
+      registry_);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()),
+              HasSubstr("server.ops.listen_address: '127.0.0.1:99999': the port must be a number "
+                        "from 0 to 65535"));
 }
 
 TEST(AdapterRegistryTest, RegistersFindsAndRefusesDuplicates) {

@@ -12,6 +12,8 @@
 #include <sstream>
 #include <string>
 
+#include "broker/api/authorizer.h"
+#include "broker/common/client_facing_status.h"
 #include "broker/common/field_violations.h"
 #include "broker/common/logging.h"
 #include "broker/store/sqlite/sqlite_db.h"
@@ -150,6 +152,21 @@ TEST_F(StatusMappingTest, FullDiskStaysResourceExhaustedButRateLimitsKeepTheirWo
   const grpc::Status limited = ToGrpcStatus(
       absl::ResourceExhaustedError("rate limit: at most 20 calls per second; retry later"));
   EXPECT_EQ(limited.error_message(), "rate limit: at most 20 calls per second; retry later");
+}
+
+// Verifies the drain's refusal reaches the client in its own words
+// (UNAVAILABLE is otherwise always redacted), and that the mark cannot
+// carry a backend's text out.
+TEST_F(StatusMappingTest, AStatusWrittenForTheClientKeepsItsWordsButBackendTextNever) {
+  const grpc::Status draining = ToGrpcStatus(ShuttingDown());
+  EXPECT_EQ(draining.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(draining.error_message(), "the broker is shutting down; retry on another replica");
+
+  const grpc::Status backend = ToGrpcStatus(WrittenForClient(
+      BackendError(absl::StatusCode::kUnavailable, "sqlite step: database is locked", "sqlite")));
+  EXPECT_EQ(backend.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(backend.error_message(), Not(HasSubstr("sqlite")));
+  EXPECT_FALSE(ReferenceIn(backend).empty());
 }
 
 TEST_F(StatusMappingTest, EachRedactionGetsItsOwnReference) {

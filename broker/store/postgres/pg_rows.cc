@@ -160,18 +160,9 @@ EscalationRecord ReadEscalation(const PgResult& r, int row) {
 }
 
 std::string TextArray(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
+  ArrayParam array;
+  for (const std::string& value : values) array.Add(value);
+  return array.Literal();
 }
 
 }  // namespace hart::pg

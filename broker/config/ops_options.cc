@@ -13,10 +13,6 @@ constexpr uint32_t kMaxConnections = 4096;
 constexpr uint32_t kMaxHeaderBytes = 1 << 20;
 constexpr uint32_t kMaxBodyBytes = 16 << 20;
 
-void SetIfUnset(google::protobuf::Duration* duration, bool set, int64_t seconds) {
-  if (!set) duration->set_seconds(seconds);
-}
-
 bool Positive(const google::protobuf::Duration& d) {
   return d.seconds() > 0 || (d.seconds() == 0 && d.nanos() > 0);
 }
@@ -28,10 +24,12 @@ void ApplyOpsDefaults(cfg::OpsOptions* ops) {
   if (ops->max_connections() == 0) ops->set_max_connections(64);
   if (ops->max_header_bytes() == 0) ops->set_max_header_bytes(16 << 10);
   if (ops->max_body_bytes() == 0) ops->set_max_body_bytes(64 << 10);
-  SetIfUnset(ops->mutable_request_timeout(), ops->has_request_timeout(), 10);
-  SetIfUnset(ops->mutable_readiness_interval(), ops->has_readiness_interval(), 2);
-  SetIfUnset(ops->mutable_store_write_timeout(), ops->has_store_write_timeout(), 10);
-  SetIfUnset(ops->mutable_drain_timeout(), ops->has_drain_timeout(), 10);
+  // has_ before mutable_ (which makes the field present), in separate
+  // expressions: a call's arguments are evaluated in no set order.
+  if (!ops->has_request_timeout()) ops->mutable_request_timeout()->set_seconds(10);
+  if (!ops->has_readiness_interval()) ops->mutable_readiness_interval()->set_seconds(2);
+  if (!ops->has_store_write_timeout()) ops->mutable_store_write_timeout()->set_seconds(10);
+  if (!ops->has_drain_timeout()) ops->mutable_drain_timeout()->set_seconds(10);
 }
 
 void ValidateOpsOptions(const cfg::OpsOptions& ops, std::vector<std::string>* problems) {

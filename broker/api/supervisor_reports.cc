@@ -1,41 +1,43 @@
-// SupervisorService.GetComplianceReport: the compliance reports
-// (broker/reports/) at the gRPC edge, on the store executor, audited as a
-// read.
+// Compliance reports (broker/reports/) for supervisors: run on the store
+// executor and audited as a read, whether asked over gRPC
+// (SupervisorService.GetComplianceReport) or by the dashboard.
 #include "broker/api/status_mapping.h"
+#include "broker/api/supervisor_operations.h"
 #include "broker/api/supervisor_service.h"
 #include "broker/api/unary_call.h"
 
 namespace hart {
 
+absl::StatusOr<v1::ComplianceReport> SupervisorOperations::Report(
+    const Identity& reader, const v1::GetComplianceReportRequest& request,
+    const std::function<bool()>& cancelled) {
+  const reports::ComplianceReports reports(*d_.store, *d_.geography, *d_.clock,
+                                           d_.report_options);
+  auto report = reports.Run(request, cancelled);
+  if (!report.ok()) return report.status();
+  // Reading a report is audited like any read by a person (SPEC §6); the
+  // entry says which report and period, and names no referral.
+  AuditEvent read{d_.clock->Now(), reader.ToString(), "report.read", "", "", "",
+                  reports::DescribeReportRequest(request)};
+  if (auto s = d_.store->AppendAudit({&read, 1}); !s.ok()) {
+    return absl::UnavailableError("the broker could not record this read in the audit log; retry");
+  }
+  return report;
+}
+
 grpc::ServerUnaryReactor* SupervisorServiceImpl::GetComplianceReport(
     grpc::CallbackServerContext* context, const v1::GetComplianceReportRequest* request,
     v1::ComplianceReport* response) {
-  return AnswerFromStore(*d_.authorizer, *d_.executor, context,
-                         "SupervisorService.GetComplianceReport",
-                         [this, context, request, response](const Identity& identity) {
-                           return RunReport(identity, *context, *request, response);
-                         });
-}
-
-grpc::Status SupervisorServiceImpl::RunReport(const Identity& identity,
-                                              const grpc::CallbackServerContext& context,
-                                              const v1::GetComplianceReportRequest& request,
-                                              v1::ComplianceReport* response) {
-  const reports::ComplianceReports reports(*d_.store, *d_.geography, *d_.clock,
-                                           d_.report_options);
-  // A client that gave up (its deadline passed) stops the scan between pages.
-  auto report = reports.Run(request, [&context] { return context.IsCancelled(); });
-  if (!report.ok()) return ToGrpcStatus(report.status());
-  // Reading a report is audited like any read by a person (SPEC §6); the
-  // entry says which report and period, and names no referral.
-  AuditEvent read{d_.clock->Now(), identity.ToString(), "report.read", "", "", "",
-                  reports::DescribeReportRequest(request)};
-  if (auto s = d_.store->AppendAudit({&read, 1}); !s.ok()) {
-    return ToGrpcStatus(absl::UnavailableError(
-        "the broker could not record this read in the audit log; retry"));
-  }
-  *response = std::move(*report);
-  return grpc::Status::OK;
+  return AnswerFromStore(
+      *d_.authorizer, *d_.executor, context, "SupervisorService.GetComplianceReport",
+      [this, context, request, response](const Identity& identity) {
+        // A client that gave up (its deadline passed) stops the scan between pages.
+        auto report = d_.operations->Report(identity, *request,
+                                            [context] { return context->IsCancelled(); });
+        if (!report.ok()) return ToGrpcStatus(report.status());
+        *response = std::move(*report);
+        return grpc::Status::OK;
+      });
 }
 
 }  // namespace hart

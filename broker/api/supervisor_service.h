@@ -1,16 +1,16 @@
-// gRPC edge of SupervisorService (supervisor role).
+// gRPC edge of SupervisorService (supervisor role); what it does is in
+// SupervisorOperations, shared with the dashboard.
 #pragma once
 
 #include <functional>
+#include <string>
+#include <utility>
 
-#include "broker/acks/ack_recorder.h"
-#include "broker/adapter_health.h"
-#include "broker/acks/redelivery.h"
 #include "broker/api/authorizer.h"
+#include "broker/api/supervisor_operations.h"
 #include "broker/intake/sealer.h"
 #include "broker/common/topic_hub.h"
 #include "broker/intake/intake_pipeline.h"
-#include "broker/reports/compliance_reports.h"
 #include "broker/store.h"
 #include "broker/store/store_executor.h"
 #include "hart/referral/v1/supervisor.grpc.pb.h"
@@ -25,18 +25,17 @@ class SupervisorServiceImpl final : public v1::SupervisorService::CallbackServic
     StoreExecutor* executor = nullptr;
     IntakePipeline* pipeline = nullptr;
     Authorizer* authorizer = nullptr;
-    const Clock* clock = nullptr;
-    const Geography* geography = nullptr;
-    Redeliverer* redeliverer = nullptr;
-    AckRecorder* acks = nullptr;
+    // Reads, redelivery, acknowledgements and adapter health, shared with
+    // the dashboard.
+    SupervisorOperations* operations = nullptr;
     TopicHub* escalation_hub = nullptr;
     Sealer* sealer = nullptr;
-    // Push destinations' health; null: none reported.
-    const AdapterHealthSource* adapter_health = nullptr;
-    // Wakes the dispatcher after a redelivery.
+    // Wakes the dispatcher after a seal.
     std::function<void()> wake;
-    // GetComplianceReport (config `reports`).
-    reports::ReportOptions report_options;
+    // Makes a one-time dashboard sign-in link (its URL and expiry) for a
+    // supervisor; null: no dashboard (FAILED_PRECONDITION).
+    std::function<absl::StatusOr<std::pair<std::string, absl::Time>>(const Identity&)>
+        dashboard_login;
   };
   // Every pointer must outlive the service.
   explicit SupervisorServiceImpl(Deps deps) : d_(std::move(deps)) {}
@@ -68,25 +67,16 @@ class SupervisorServiceImpl final : public v1::SupervisorService::CallbackServic
   grpc::ServerUnaryReactor* GetComplianceReport(grpc::CallbackServerContext* context,
                                                 const v1::GetComplianceReportRequest* request,
                                                 v1::ComplianceReport* response) override;
+  grpc::ServerUnaryReactor* CreateDashboardLogin(
+      grpc::CallbackServerContext* context, const v1::CreateDashboardLoginRequest* request,
+      v1::CreateDashboardLoginResponse* response) override;
 
  private:
-  // The work of GetReferral, ExplainRouting and ListReferrals, once the
-  // caller is authorised; each fills `response` and says how to finish.
-  grpc::Status ReadReferral(const Identity& identity, const v1::GetReferralRequest& request,
-                            v1::ReferralStatus* response);
+  // ExplainRouting's work: validation and routing, nothing stored.
   grpc::Status Explain(const v1::ExplainRoutingRequest& request,
                        v1::ExplainRoutingResponse* response) const;
-  grpc::Status FindReferrals(const v1::ListReferralsRequest& request,
-                             v1::ListReferralsResponse* response);
-  grpc::Status RunReport(const Identity& identity, const grpc::CallbackServerContext& context,
-                         const v1::GetComplianceReportRequest& request,
-                         v1::ComplianceReport* response);
 
   Deps d_;
 };
-
-// Domain -> API conversions, shared with tests.
-v1::DeliveryStatus ToDeliveryStatus(const DeliveryWithAcks& item, absl::Time now);
-v1::AdapterHealth ToAdapterHealth(const AdapterHealth& health);
 
 }  // namespace hart

@@ -28,5 +28,6 @@ int RunSeal(const std::vector<std::string>& args);
 int RunKeys(const std::vector<std::string>& args);
 int RunAdapters(const std::vector<std::string>& args);
 int RunReport(const std::vector<std::string>& args);
+int RunDashboard(const std::vector<std::string>& args);
 
 }  // namespace hart::cli

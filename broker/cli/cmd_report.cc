@@ -13,6 +13,7 @@
 #include "broker/cli/cli_connection.h"
 #include "broker/cli/cli_output.h"
 #include "broker/cli/cli_report_format.h"
+#include "broker/reports/report_period.h"
 #include "hart/referral/v1/supervisor.grpc.pb.h"
 
 ABSL_FLAG(bool, csv, false, "report: print CSV (a header row, then one row per item).");
@@ -24,19 +25,6 @@ namespace {
 constexpr char kReportUsage[] =
     "usage: hartctl report missing-from-care|ack-times [FIRST_MONTH [LAST_MONTH]] "
     "(YYYY-MM, default this month) | hartctl report annual YEAR";
-
-// "2026-03" as a month; INVALID_ARGUMENT otherwise.
-absl::StatusOr<v1::ReportMonth> ParseMonth(const std::string& text) {
-  absl::CivilMonth month;
-  if (text.size() != 7 || !absl::ParseCivilTime(text, &month) ||
-      absl::FormatCivilTime(month) != text) {
-    return absl::InvalidArgumentError("'" + text + "' is not a month; write YYYY-MM, e.g. 2026-03");
-  }
-  v1::ReportMonth out;
-  out.set_year(static_cast<uint32_t>(month.year()));
-  out.set_month(static_cast<uint32_t>(month.month()));
-  return out;
-}
 
 // This month where the broker counts months (UTC if the zone is missing
 // here: the broker checks the range either way).
@@ -58,9 +46,9 @@ absl::Status ParseMonths(const std::vector<std::string>& args, v1::ReportMonth* 
     *first = *last = ThisMonth();
     return absl::OkStatus();
   }
-  auto from = ParseMonth(args[1]);
+  auto from = reports::ParseReportMonth(args[1]);
   if (!from.ok()) return from.status();
-  auto to = args.size() == 3 ? ParseMonth(args[2]) : from;
+  auto to = args.size() == 3 ? reports::ParseReportMonth(args[2]) : from;
   if (!to.ok()) return to.status();
   *first = *from;
   *last = *to;

@@ -53,6 +53,8 @@ commands:
   report ack-times [FIRST_MONTH [LAST_MONTH]]
                           time to ACCEPTED by agency kind: median, p90, share within deadline
                           (SupervisorService.GetComplianceReport; supervisor.crt; --csv: CSV)
+  dashboard               a one-time link (5 minutes) signing you into the supervisors'
+                          dashboard on the operations port (supervisor.crt)
   keys rotate             reload the key directory and rewrap every data key with the
                           ACTIVE key-encryption key (OperatorService; operator.crt)
   feed --agency ID        stream the agency's feed (FeedService.Subscribe; agency-ID.crt)
@@ -165,6 +167,7 @@ int main(int argc, char** argv) {
   if (command == "keys") return RunKeys(args);
   if (command == "adapters") return RunAdapters(args);
   if (command == "report") return RunReport(args);
+  if (command == "dashboard") return RunDashboard(args);
   return ReportLocalError("unknown command '" + command +
-                          "'; commands: submit, supplement, status, explain, list, watch, redeliver, ack-on-behalf, seal, adapters, report, keys, feed, ack, audit (see hartctl --help)");
+                          "'; commands: submit, supplement, status, explain, list, watch, redeliver, ack-on-behalf, seal, adapters, report, dashboard, keys, feed, ack, audit (see hartctl --help)");
 }

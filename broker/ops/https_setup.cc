@@ -51,6 +51,15 @@ absl::Status ConfigureServerTls(ssl::context& context, const ServerTlsFiles& fil
   SSL_CTX_set_client_CA_list(native, names);  // takes ownership
   // Requested, not required: without verify_fail_if_no_peer_cert.
   SSL_CTX_set_verify(native, SSL_VERIFY_PEER, &VerifyAllowingMissingCrl);
+  // No session resumption: every connection proves its certificate again
+  // (a revoked one is not carried on by a ticket), and a browser's parallel
+  // connections cannot fail on a resumption OpenSSL refuses for want of a
+  // session id context (ERR_SSL_PROTOCOL_ERROR in Chromium).
+  SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_num_tickets(native, 0);
+  SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
+  static constexpr unsigned char kSessionContext[] = "hart-https";
+  SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);
   if (!files.crl_dir.empty()) {
     X509_STORE* store = SSL_CTX_get_cert_store(native);
     X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_hash_dir());

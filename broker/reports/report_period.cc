@@ -54,6 +54,14 @@ std::string FormatMonth(absl::CivilMonth month) {
   return absl::StrCat(month.year(), month.month() < 10 ? "-0" : "-", month.month());
 }
 
+absl::StatusOr<v1::ReportMonth> ParseReportMonth(const std::string& text) {
+  absl::CivilMonth month;
+  if (text.size() != 7 || !absl::ParseCivilTime(text, &month) || FormatMonth(month) != text) {
+    return absl::InvalidArgumentError("'" + text + "' is not a month; write YYYY-MM, e.g. 2026-03");
+  }
+  return ToProtoMonth(month);
+}
+
 absl::StatusOr<std::pair<absl::CivilMonth, absl::CivilMonth>> ValidateMonths(
     const v1::ReportMonth& first, const v1::ReportMonth& last, bool has_first, bool has_last,
     const std::string& field_prefix) {

@@ -35,6 +35,8 @@ absl::CivilMonth MonthOf(absl::Time t, absl::TimeZone zone);
 v1::ReportMonth ToProtoMonth(absl::CivilMonth month);
 // "2026-03".
 std::string FormatMonth(absl::CivilMonth month);
+// "2026-03" as a month; INVALID_ARGUMENT saying how to write one otherwise.
+absl::StatusOr<v1::ReportMonth> ParseReportMonth(const std::string& text);
 
 // `first`..`last` checked (both set, real months, in order, at most
 // kMaxReportMonths); INVALID_ARGUMENT with one field violation per problem,

@@ -39,6 +39,8 @@
 #include "broker/api/supervisor_service.h"
 #include "broker/clock.h"
 #include "broker/common/crypto_random.h"
+#include "broker/common/listen_address.h"
+#include "broker/dashboard/dashboard.h"
 #include "broker/common/ids.h"
 #include "broker/common/logging.h"
 #include "broker/common/shutdown_step.h"
@@ -218,20 +220,32 @@ class BrokerParts final {
                                                               clock_, *store_executor_);
     intake_service_ = std::make_unique<IntakeServiceImpl>(
         *pipeline_, *supplements_, *authorizer_, *store_executor_, &metrics_->events());
+    supervisor_operations_ = std::make_unique<SupervisorOperations>(SupervisorOperations::Deps{
+        .store = store_,
+        .clock = &clock_,
+        .geography = geography_.get(),
+        .redeliverer = redeliverer_.get(),
+        .acks = acks_.get(),
+        .adapter_health = &health_board_,
+        .wake = wake,
+        .report_options = reports::ReportOptionsFromConfig(config.reports())});
     SupervisorServiceImpl::Deps supervisor;
     supervisor.store = store_;
     supervisor.executor = store_executor_.get();
     supervisor.pipeline = pipeline_.get();
     supervisor.authorizer = authorizer_.get();
-    supervisor.clock = &clock_;
-    supervisor.geography = geography_.get();
-    supervisor.redeliverer = redeliverer_.get();
-    supervisor.acks = acks_.get();
+    supervisor.operations = supervisor_operations_.get();
     supervisor.escalation_hub = &escalation_hub_;
     supervisor.sealer = sealer_.get();
-    supervisor.adapter_health = &health_board_;
     supervisor.wake = wake;
-    supervisor.report_options = reports::ReportOptionsFromConfig(config.reports());
+    dashboard_ = std::make_unique<dashboard::Dashboard>(
+        clock_, random_, dashboard::DashboardOptions{.origin = [this] { return OpsOrigin(); }},
+        dashboard::DashboardServices{supervisor_operations_.get(), store_executor_.get(), store_,
+                                     &escalation_hub_});
+    if (auto s = dashboard_->Register(ops_->router()); !s.ok()) return s;
+    supervisor.dashboard_login = [this](const Identity& identity) {
+      return dashboard_->CreateLogin(identity);
+    };
     supervisor_service_ = std::make_unique<SupervisorServiceImpl>(std::move(supervisor));
     audit_service_ = std::make_unique<AuditServiceImpl>(*store_, *audit_log_, *authorizer_,
                                                         *store_executor_);
@@ -264,6 +278,19 @@ class BrokerParts final {
 
   int port() const { return port_; }
   int ops_port() const { return ops_->port(); }
+
+  // "https://<ops IP>:<ops port>", where dashboard links point; empty when
+  // the port is off.
+  std::string OpsOrigin() const {
+    const int port = ops_->port();
+    const std::string& configured = options_.ops_listen_address.empty()
+                                        ? options_.config.server().ops().listen_address()
+                                        : options_.ops_listen_address;
+    auto address = ParseListenAddress(configured);
+    if (port == 0 || !address.ok()) return "";
+    const bool v6 = address->ip.find(':') != std::string::npos;
+    return absl::StrCat("https://", v6 ? "[" : "", address->ip, v6 ? "]" : "", ":", port);
+  }
 
   // SIGTERM's first steps: readiness false, new calls refused, streams
   // ended; in-flight calls get three quarters of the drain timeout (main()
@@ -421,6 +448,8 @@ class BrokerParts final {
   // queue, whose commits it watches; the port stops first (stop_ops_).
   InFlightCalls in_flight_;
   std::unique_ptr<OpsSurface> ops_;
+  // Its pages are on the ops port: it outlives the port's serving.
+  std::unique_ptr<dashboard::Dashboard> dashboard_;
   // What the executor's tasks and the writer queue's callbacks use.
   std::unique_ptr<EscalationLadders> ladders_;
   std::unique_ptr<ReferralUpdater> updater_;
@@ -428,6 +457,9 @@ class BrokerParts final {
   std::unique_ptr<Authorizer> authorizer_;
   std::unique_ptr<Redeliverer> redeliverer_;
   std::unique_ptr<Sealer> sealer_;
+  // Shared by the supervisor service and the dashboard; the executor's
+  // queued tasks may use it.
+  std::unique_ptr<SupervisorOperations> supervisor_operations_;
   std::unique_ptr<SupplementProcessor> supplements_;
   std::unique_ptr<IntakePipeline> pipeline_;
   std::unique_ptr<audit::CheckpointSigner> signer_;

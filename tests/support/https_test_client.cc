@@ -62,8 +62,9 @@ class HttpsTestClient::Impl {
     return ToResponse(parser.get());
   }
 
-  absl::StatusOr<HttpsTestResponse> OpenStream(const std::string& target) {
-    if (auto s = WriteRequest("GET", target, "", {}); !s.ok()) return s;
+  absl::StatusOr<HttpsTestResponse> OpenStream(const std::string& target,
+                                               const std::map<std::string, std::string>& headers) {
+    if (auto s = WriteRequest("GET", target, "", headers); !s.ok()) return s;
     parser_.emplace();
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     const beast::error_code ec =
@@ -177,8 +178,9 @@ absl::StatusOr<HttpsTestResponse> HttpsTestClient::Send(
   return impl_->Send(method, target, body, headers);
 }
 
-absl::StatusOr<HttpsTestResponse> HttpsTestClient::OpenStream(const std::string& target) {
-  return impl_->OpenStream(target);
+absl::StatusOr<HttpsTestResponse> HttpsTestClient::OpenStream(
+    const std::string& target, const std::map<std::string, std::string>& headers) {
+  return impl_->OpenStream(target, headers);
 }
 
 absl::StatusOr<std::string> HttpsTestClient::ReadStreamUntil(const std::string& text) {

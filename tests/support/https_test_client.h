@@ -41,7 +41,8 @@ class HttpsTestClient {
   absl::StatusOr<HttpsTestResponse> Get(const std::string& target) { return Send("GET", target); }
 
   // A streamed response: sends the request and reads its head.
-  absl::StatusOr<HttpsTestResponse> OpenStream(const std::string& target);
+  absl::StatusOr<HttpsTestResponse> OpenStream(
+      const std::string& target, const std::map<std::string, std::string>& headers = {});
   // Reads until the body so far contains `text`; returns the body so far.
   // FAILED_PRECONDITION if the stream ended first, DEADLINE_EXCEEDED or
   // UNAVAILABLE if it did not come.

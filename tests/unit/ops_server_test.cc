@@ -1,6 +1,6 @@
 // The operations port's HTTPS server against a real client over TLS on
-// 127.0.0.1: routing, answers from other threads, streams, limits, client
-// certificates, and stopping.
+// 127.0.0.1: routing, answers from other threads, limits, client
+// certificates. Streams and stopping: ops_stream_test.cc.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -10,95 +10,14 @@
 #include <string>
 #include <thread>
 
-#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "tests/unit/ops_server_fixture.h"
 #include "broker/api/identity.h"
-#include "broker/ops/ops_server.h"
-#include "tests/support/https_test_client.h"
-#include "tests/support/test_certificates.h"
-#include "tests/support/test_support.h"
 
-namespace hart::ops {
+namespace hart::ops::testing {
 namespace {
 
-using ::hart::testing::HttpsTestClient;
-using ::hart::testing::HttpsTestClientOptions;
-using ::hart::testing::HttpsTestResponse;
-using ::hart::testing::TempDir;
-using ::hart::testing::TestCertificates;
-using ::hart::testing::WaitFor;
 using ::testing::HasSubstr;
-
-OpsResponse Text(int status, std::string body) {
-  return {status, "text/plain; charset=utf-8", {}, std::move(body)};
-}
-
-// Holds what handlers hand out (a Reply, a stream) for the test thread.
-template <typename T>
-class Slot {
- public:
-  void Put(T value) {
-    absl::MutexLock lock(&mu_);
-    value_ = std::move(value);
-  }
-  // Waits (bounded) until something was put.
-  std::optional<T> Take() {
-    absl::MutexLock lock(&mu_);
-    if (!mu_.AwaitWithTimeout(absl::Condition(this, &Slot::Full), absl::Seconds(10))) {
-      return std::nullopt;
-    }
-    std::optional<T> out = std::move(value_);
-    value_.reset();
-    return out;
-  }
-
- private:
-  bool Full() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return value_.has_value(); }
-  absl::Mutex mu_;
-  std::optional<T> value_ ABSL_GUARDED_BY(mu_);
-};
-
-class OpsServerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto certs = ::hart::testing::MakeTestCertificates(dir_.path());
-    ASSERT_TRUE(certs.ok()) << certs.status();
-    certs_ = *certs;
-    settings_.tls = {certs_.server_cert_file, certs_.server_key_file, certs_.ca_file, ""};
-  }
-
-  void StartServer() {
-    auto server = OpsServer::Start(settings_, std::move(router_));
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-  }
-
-  std::unique_ptr<HttpsTestClient> Connect(const std::string& cert = "",
-                                           const std::string& key = "") {
-    HttpsTestClientOptions options;
-    options.ca_file = certs_.ca_file;
-    options.cert_file = cert;
-    options.key_file = key;
-    auto client = HttpsTestClient::Connect(server_->port(), options);
-    EXPECT_TRUE(client.ok()) << client.status();
-    return client.ok() ? std::move(*client) : nullptr;
-  }
-
-  void Handle(const std::string& method, const std::string& path, PathMatch match,
-              Handler handler) {
-    ASSERT_TRUE(router_.Handle(method, path, match, std::move(handler)).ok());
-  }
-
-  TempDir dir_;
-  TestCertificates certs_;
-  OpsServerSettings settings_;
-  Router router_;
-  std::unique_ptr<OpsServer> server_;
-};
-
-Handler Says(std::string text) {
-  return [text](const OpsRequest&, Reply reply) { reply.Respond(Text(200, text)); };
-}
 
 TEST_F(OpsServerTest, RoutesExactPathsThenTheLongestPrefix) {
   Handle("GET", "/livez", PathMatch::kExact, Says("exact"));
@@ -203,144 +122,6 @@ TEST_F(OpsServerTest, AReplyDroppedUnansweredIs500AndASilentHandlerTimesOutWith5
   late->Respond(Text(200, "too late"));  // dropped, harmlessly
 }
 
-TEST_F(OpsServerTest, StreamsWhatAnotherThreadWritesUntilTheHandlerClosesIt) {
-  Slot<std::shared_ptr<OpsStream>> streams;
-  Handle("GET", "/events", PathMatch::kExact, [&](const OpsRequest&, Reply reply) {
-    streams.Put(reply.OpenStream({200, "text/event-stream", {}}));
-  });
-  StartServer();
-  auto client = Connect();
-  ASSERT_TRUE(client);
-  auto head = client->OpenStream("/events");
-  ASSERT_TRUE(head.ok()) << head.status();
-  EXPECT_EQ(head->status, 200);
-  EXPECT_EQ(head->headers["content-type"], "text/event-stream");
-  auto stream = streams.Take();
-  ASSERT_TRUE(stream.has_value());
-  std::atomic<int> closes{0};
-  (*stream)->OnClose([&] { ++closes; });
-  std::thread writer([s = *stream] {
-    EXPECT_TRUE(s->Write("id: 1\ndata: first\n\n"));
-    EXPECT_TRUE(s->Write("id: 2\ndata: second\n\n"));
-  });
-  writer.join();
-  auto body = client->ReadStreamUntil("data: second");
-  ASSERT_TRUE(body.ok()) << body.status();
-  EXPECT_EQ(*body, "id: 1\ndata: first\n\nid: 2\ndata: second\n\n");
-  (*stream)->Close();
-  EXPECT_TRUE(client->ReadStreamToEnd().ok());  // the last chunk came
-  EXPECT_FALSE((*stream)->Write("after the end"));
-  EXPECT_EQ(closes.load(), 1);
-}
-
-TEST_F(OpsServerTest, AStreamLearnsThatItsClientWentAway) {
-  Slot<std::shared_ptr<OpsStream>> streams;
-  absl::Notification closed;
-  Handle("GET", "/events", PathMatch::kExact, [&](const OpsRequest&, Reply reply) {
-    auto stream = reply.OpenStream({});
-    stream->OnClose([&closed] { closed.Notify(); });
-    streams.Put(stream);
-  });
-  StartServer();
-  auto client = Connect();
-  ASSERT_TRUE(client);
-  ASSERT_TRUE(client->OpenStream("/events").ok());
-  auto stream = streams.Take();
-  ASSERT_TRUE(stream.has_value());
-  EXPECT_FALSE((*stream)->closed());
-  client->Close();
-  ASSERT_TRUE(closed.WaitForNotificationWithTimeout(absl::Seconds(10)));
-  EXPECT_TRUE((*stream)->closed());
-  EXPECT_FALSE((*stream)->Write("nobody reads this"));
-}
-
-TEST_F(OpsServerTest, AClientThatDoesNotReadIsCutOffInsteadOfBufferedWithoutBound) {
-  Slot<std::shared_ptr<OpsStream>> streams;
-  absl::Notification closed;
-  Handle("GET", "/events", PathMatch::kExact, [&](const OpsRequest&, Reply reply) {
-    auto stream = reply.OpenStream({});
-    stream->OnClose([&closed] { closed.Notify(); });
-    streams.Put(stream);
-  });
-  settings_.max_stream_buffer_bytes = 64 * 1024;
-  StartServer();
-  auto client = Connect();
-  ASSERT_TRUE(client);
-  ASSERT_TRUE(client->OpenStream("/events").ok());
-  auto stream = streams.Take();
-  ASSERT_TRUE(stream.has_value());
-  // The client reads nothing: once the socket buffers are full, what is
-  // queued grows past the bound and the stream is closed.
-  const std::string chunk(16 * 1024, 'x');
-  EXPECT_TRUE(WaitFor([&] { return !(*stream)->Write(chunk); }, std::chrono::seconds(20)));
-  EXPECT_TRUE(closed.WaitForNotificationWithTimeout(absl::Seconds(10)));
-}
-
-TEST_F(OpsServerTest, StopEndsOpenStreamsCleanlyAndAnswersWaitingRequests503) {
-  Slot<std::shared_ptr<OpsStream>> streams;
-  Slot<Reply> kept;
-  absl::Notification closed;
-  Handle("GET", "/events", PathMatch::kExact, [&](const OpsRequest&, Reply reply) {
-    auto stream = reply.OpenStream({});
-    stream->OnClose([&closed] { closed.Notify(); });
-    streams.Put(stream);
-  });
-  Handle("GET", "/slow", PathMatch::kExact,
-         [&](const OpsRequest&, Reply reply) { kept.Put(reply); });
-  StartServer();
-  auto streaming = Connect();
-  auto waiting = Connect();
-  ASSERT_TRUE(streaming && waiting);
-  ASSERT_TRUE(streaming->OpenStream("/events").ok());
-  auto stream = streams.Take();
-  ASSERT_TRUE(stream.has_value());
-  ASSERT_TRUE((*stream)->Write("data: before the stop\n\n"));
-  std::optional<absl::StatusOr<HttpsTestResponse>> slow;
-  std::thread caller([&] { slow = waiting->Get("/slow"); });
-  auto reply = kept.Take();
-  ASSERT_TRUE(reply.has_value());
-
-  server_->Stop();
-  caller.join();
-  ASSERT_TRUE(slow->ok()) << slow->status();
-  EXPECT_EQ((*slow)->status, 503);
-  EXPECT_TRUE(closed.HasBeenNotified());
-  auto body = streaming->ReadStreamUntil("before the stop");
-  ASSERT_TRUE(body.ok()) << body.status();
-  EXPECT_TRUE(streaming->ReadStreamToEnd().ok());  // ended with its last chunk
-  // Handles outlive the server harmlessly.
-  reply->Respond(Text(200, "after the stop"));
-  EXPECT_FALSE((*stream)->Write("after the stop"));
-}
-
-// Verifies that handles held elsewhere (a store task's Reply, a hub's
-// stream) may be used and dropped after the server is destroyed.
-TEST_F(OpsServerTest, HandlesOutliveTheServer) {
-  Slot<Reply> kept;
-  Slot<std::shared_ptr<OpsStream>> streams;
-  Handle("GET", "/slow", PathMatch::kExact,
-         [&](const OpsRequest&, Reply reply) { kept.Put(reply); });
-  Handle("GET", "/events", PathMatch::kExact, [&](const OpsRequest&, Reply reply) {
-    streams.Put(reply.OpenStream({}));
-  });
-  StartServer();
-  auto waiting = Connect();
-  auto streaming = Connect();
-  ASSERT_TRUE(waiting && streaming);
-  ASSERT_TRUE(streaming->OpenStream("/events").ok());
-  std::thread caller([&] { (void)waiting->Get("/slow"); });
-  auto reply = kept.Take();
-  auto stream = streams.Take();
-  ASSERT_TRUE(reply.has_value() && stream.has_value());
-  server_.reset();
-  caller.join();
-  reply->Respond(Text(200, "nobody hears this"));
-  EXPECT_FALSE((*stream)->Write("nor this"));
-  EXPECT_TRUE((*stream)->closed());
-  reply.reset();
-  stream.reset();
-}
-
 TEST_F(OpsServerTest, ABodyOrHeadOverItsLimitIsRefused) {
   Handle("POST", "/upload", PathMatch::kExact, Says("stored"));
   settings_.max_body_bytes = 1024;
@@ -442,4 +223,4 @@ TEST_F(OpsServerTest, StartNamesTheAddressItCannotUse) {
 }
 
 }  // namespace
-}  // namespace hart::ops
+}  // namespace hart::ops::testing

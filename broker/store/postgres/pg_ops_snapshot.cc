@@ -1,5 +1,5 @@
 // PostgresBackend: the operators' snapshot (metrics). Each figure reads an
-// index or counter of schema version 3 (pg_schema.cc), never the whole
+// index or counter of schema version 4 (pg_schema.cc), never the whole
 // deliveries table: counts by state are delivery_counts plus the changes
 // not folded in yet, the rest are index-only scans of partial indexes over
 // open work. Before reading, the changes writers appended meanwhile are

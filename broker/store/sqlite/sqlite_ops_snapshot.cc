@@ -1,5 +1,5 @@
 // SqliteBackend: the operators' snapshot (metrics), in one read
-// transaction. Each figure reads an index or counter of schema version 9
+// transaction. Each figure reads an index or counter of schema version 10
 // (sqlite_schema.cc), never the whole deliveries table; INDEXED BY pins
 // each plan, since SQLite without statistics may pick another index that
 // reads more.

@@ -1,5 +1,6 @@
 // The supervisors' dashboard in a real browser (Debian's headless
-// Chromium) against the real hart-broker: refused without an identity,
+// Chromium) against the real hart-broker: refused without an identity and
+// with an agency's certificate,
 // signed in by a `hartctl dashboard` link, a seeded overdue referral in the
 // list, an escalation appearing live without a reload, and a dead letter
 // redelivered from the page (checked with `hartctl status` and the audit
@@ -8,7 +9,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <regex>
@@ -18,7 +18,9 @@
 #include "broker/common/time_util.h"
 #include "hart/referral/v1/audit.grpc.pb.h"
 #include "tests/e2e/broker_process.h"
+#include "tests/e2e/fast_policy.h"
 #include "tests/store/status_assertions.h"
+#include "tests/support/cdp_client_certificate.h"
 #include "tests/support/cdp_page.h"
 #include "tests/support/headless_chromium.h"
 
@@ -26,35 +28,10 @@ namespace hart::testing {
 namespace {
 
 using ::hart::testing::cdp::CdpPage;
+using ::hart::testing::cdp::ClientCertificateStandIn;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::IsSupersetOf;
-
-// The Connecticut policy with every ack deadline 2 s, ladder steps
-// 0/1/2/3 s, and NCMEC retries given up after 1 s (nothing listens at its
-// address in tests: its deliveries become dead letters at once).
-std::string FastConfig(const std::string& dir) {
-  std::string text = ReadText(SourcePath("deploy/config/connecticut.yaml"));
-  text = std::regex_replace(text, std::regex(R"(ack_deadline_(normal|urgent): "[0-9]+h")"),
-                            "ack_deadline_$1: \"2s\"");
-  text = std::regex_replace(text, std::regex(R"(max_retry_duration: 24h)"),
-                            "max_retry_duration: 1s");
-  std::string out;
-  int step = 0;
-  size_t last = 0;
-  const std::regex after(R"(after: "[0-9]+[hms]")");
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), after);
-       it != std::sregex_iterator(); ++it) {
-    out += text.substr(last, it->position() - last);
-    if (it->str() == "after: \"0s\"") step = 0;  // a new ladder
-    out += "after: \"" + std::to_string(step++) + "s\"";
-    last = it->position() + it->length();
-  }
-  out += text.substr(last);
-  const std::string path = dir + "/fast.yaml";
-  std::ofstream(path) << out;
-  return path;
-}
 
 v1::Receipt Submit(const BrokerProcess& broker, const v1::Intake& intake) {
   v1::SubmitIntakeRequest request;
@@ -69,7 +46,7 @@ v1::Receipt Submit(const BrokerProcess& broker, const v1::Intake& intake) {
 class DashboardBrowserTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    broker_ = std::make_unique<BrokerProcess>(dir_.path() + "/data", FastConfig(dir_.path()));
+    broker_ = std::make_unique<BrokerProcess>(dir_.path() + "/data", WriteFastPolicy(dir_.path(), {.max_retry_duration = "1s"}));
     ASSERT_TRUE(broker_->running());
     ASSERT_OK_AND_ASSIGN(const std::string spki, SpkiHash(DevCertsDir() + "/broker.crt"));
     ASSERT_OK_AND_ASSIGN(browser_, HeadlessChromium::Start({.accepted_spki_hashes = {spki}}));
@@ -139,6 +116,43 @@ TEST_F(DashboardBrowserTest, RefusedWithoutAnIdentity) {
   EXPECT_THAT(text.string_value(), HasSubstr("hartctl dashboard"));
   ASSERT_OK_AND_ASSIGN(const int forged, page_->Navigate(Url("/dashboard/login?token=forged")));
   EXPECT_EQ(forged, 401);
+}
+
+// The browser presenting a client certificate (through the stand-in: see
+// cdp_client_certificate.h): an agency's is refused, a supervisor's is let in.
+TEST_F(DashboardBrowserTest, RefusedWithAnAgencysCertificateAndLetInWithASupervisors) {
+  auto open_as = [&](const std::string& name)
+      -> std::pair<std::unique_ptr<ClientCertificateStandIn>, std::unique_ptr<CdpPage>> {
+    HttpsTestClientOptions tls;
+    tls.ca_file = DevCertsDir() + "/ca.crt";
+    tls.cert_file = DevCertsDir() + "/" + name + ".crt";
+    tls.key_file = DevCertsDir() + "/" + name + ".key";
+    auto stand_in = std::make_unique<ClientCertificateStandIn>(broker_->ops_port(), tls);
+    auto page = CdpPage::Open(*browser_, {.on_event = stand_in->EventSink()});
+    EXPECT_TRUE(page.ok()) << page.status();
+    if (!page.ok()) return {};
+    EXPECT_TRUE(stand_in->Attach(**page).ok());
+    return {std::move(stand_in), *std::move(page)};
+  };
+
+  auto [agency_certificate, agency] = open_as("agency-hartford-pd");
+  ASSERT_NE(agency, nullptr);
+  ASSERT_OK_AND_ASSIGN(const int refused, agency->Navigate(Url("/dashboard/")));
+  EXPECT_EQ(refused, 403);
+  ASSERT_OK_AND_ASSIGN(auto why, agency->Evaluate("document.body.textContent"));
+  EXPECT_THAT(why.string_value(), HasSubstr("supervisor"));
+  ASSERT_OK_AND_ASSIGN(auto api, agency->Evaluate(
+      "fetch('/dashboard/api/overdue').then(r => r.status)"));
+  EXPECT_EQ(api.number_value(), 403);
+  agency_certificate.reset();  // before its tab
+
+  auto [supervisor_certificate, supervisor] = open_as("supervisor");
+  ASSERT_NE(supervisor, nullptr);
+  ASSERT_OK_AND_ASSIGN(const int let_in, supervisor->Navigate(Url("/dashboard/")));
+  EXPECT_EQ(let_in, 200);
+  ASSERT_OK(supervisor->WaitFor(
+      "document.getElementById('identity').textContent === 'supervisor/dcf-supervisor'"));
+  supervisor_certificate.reset();
 }
 
 TEST_F(DashboardBrowserTest, ASupervisorWatchesOverdueReferralsAndRedeliversADeadLetter) {

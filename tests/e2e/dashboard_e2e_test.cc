@@ -6,12 +6,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <regex>
 
 #include "absl/strings/str_cat.h"
 #include "hart/referral/v1/audit.grpc.pb.h"
 #include "tests/e2e/broker_process.h"
+#include "tests/e2e/fast_policy.h"
 #include "tests/support/https_test_client.h"
 
 namespace hart::testing {
@@ -19,29 +19,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-// The Connecticut policy with every ack deadline 2 s and ladder steps
-// 0/1/2/3 s: deliveries nobody acknowledges are overdue and escalate at once.
-std::string FastDeadlines(const std::string& dir) {
-  std::string text = ReadText(SourcePath("deploy/config/connecticut.yaml"));
-  text = std::regex_replace(text, std::regex(R"(ack_deadline_(normal|urgent): "[0-9]+h")"),
-                            "ack_deadline_$1: \"2s\"");
-  std::string out;
-  int step = 0;
-  size_t last = 0;
-  const std::regex after(R"(after: "[0-9]+[hms]")");
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), after);
-       it != std::sregex_iterator(); ++it) {
-    out += text.substr(last, it->position() - last);
-    if (it->str() == "after: \"0s\"") step = 0;  // a new ladder
-    out += "after: \"" + std::to_string(step++) + "s\"";
-    last = it->position() + it->length();
-  }
-  out += text.substr(last);
-  const std::string path = dir + "/fast.yaml";
-  std::ofstream(path) << out;
-  return path;
-}
 
 std::unique_ptr<HttpsTestClient> Connect(const BrokerProcess& broker,
                                          const std::string& cert_name = "") {
@@ -97,7 +74,7 @@ TEST(DashboardE2ETest, RefusedWithoutAnIdentityAndToAnAgency) {
 
 TEST(DashboardE2ETest, ASupervisorSeesOverdueReferralsAndAnAuditedTimeline) {
   TempDir dir;
-  BrokerProcess broker(dir.path() + "/data", FastDeadlines(dir.path()));
+  BrokerProcess broker(dir.path() + "/data", WriteFastPolicy(dir.path()));
   ASSERT_TRUE(broker.running());
   v1::SubmitIntakeRequest request;
   *request.mutable_intake() = LoadIntake("labor-trafficking-waterbury");
@@ -196,7 +173,7 @@ TEST(DashboardE2ETest, ASupervisorSeesOverdueReferralsAndAnAuditedTimeline) {
 
 TEST(DashboardE2ETest, EscalationsStreamLiveAndResumeAfterLastEventId) {
   TempDir dir;
-  BrokerProcess broker(dir.path() + "/data", FastDeadlines(dir.path()));
+  BrokerProcess broker(dir.path() + "/data", WriteFastPolicy(dir.path()));
   ASSERT_TRUE(broker.running());
   auto watcher = Connect(broker);
   ASSERT_NE(watcher, nullptr);

@@ -6,39 +6,16 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
-#include <fstream>
 #include <regex>
 
 #include "tests/e2e/broker_process.h"
+#include "tests/e2e/fast_policy.h"
 
 namespace hart::testing {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-// The Connecticut policy with every ack deadline 2 s and ladder steps 0/1/2/3 s.
-std::string FastConfig(const std::string& dir) {
-  std::string text = ReadText(SourcePath("deploy/config/connecticut.yaml"));
-  text = std::regex_replace(text, std::regex(R"(ack_deadline_(normal|urgent): "[0-9]+h")"),
-                            "ack_deadline_$1: \"2s\"");
-  int step = 0;
-  std::string out;
-  std::regex after(R"(after: "[0-9]+[hms]")");
-  auto begin = std::sregex_iterator(text.begin(), text.end(), after);
-  size_t last = 0;
-  for (auto it = begin; it != std::sregex_iterator(); ++it) {
-    out += text.substr(last, it->position() - last);
-    // Steps restart at 0 s with each ladder ("0s" marks a first step).
-    if (it->str() == "after: \"0s\"") step = 0;
-    out += "after: \"" + std::to_string(step++) + "s\"";
-    last = it->position() + it->length();
-  }
-  out += text.substr(last);
-  const std::string path = dir + "/fast.yaml";
-  std::ofstream(path) << out;
-  return path;
-}
 
 int Hartctl(const std::string& args, std::string* output) {
   CommandOutput out = RunHartctl(args);
@@ -48,7 +25,7 @@ int Hartctl(const std::string& args, std::string* output) {
 
 TEST(EscalationE2ETest, AnAgencyThatNeverAcksTriggersItsLadderInOrder) {
   TempDir dir;
-  BrokerProcess broker(dir.path() + "/data", FastConfig(dir.path()));
+  BrokerProcess broker(dir.path() + "/data", WriteFastPolicy(dir.path()));
   ASSERT_TRUE(broker.running());
   auto supervisor = broker.Supervisor();
   grpc::ClientContext watch_context;

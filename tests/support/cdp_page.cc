@@ -33,8 +33,10 @@ absl::Status CdpPage::Attach() {
   PageEventLog* events = &events_;
   auto connection = CdpConnection::Connect(
       browser_.devtools_port(), browser_.devtools_path(),
-      [events](const CdpEvent& event) {
-        if (!event.session_id.empty()) events->OnEvent(event);  // the browser's own: not ours
+      [events, also = options_.on_event](const CdpEvent& event) {
+        if (event.session_id.empty()) return;  // the browser's own: not ours
+        events->OnEvent(event);
+        if (also) also(event);
       },
       options_.timeout);
   if (!connection.ok()) {

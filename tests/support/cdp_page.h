@@ -15,6 +15,7 @@
 // before its browser.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,6 +44,9 @@ class CdpPage {
   struct Options {
     // For each command, and for each page load.
     absl::Duration timeout = absl::Seconds(10);
+    // Also sees the tab's events, on the connection's thread: it must not
+    // block or Call() (see cdp_client_certificate.h for a use).
+    std::function<void(const CdpEvent&)> on_event;
   };
 
   // A new tab, showing about:blank.

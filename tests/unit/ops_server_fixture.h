@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "broker/ops/ops_server.h"
 #include "tests/support/https_test_client.h"
 #include "tests/support/test_certificates.h"
@@ -84,6 +85,16 @@ class OpsServerTest : public ::testing::Test {
   void Handle(const std::string& method, const std::string& path, PathMatch match,
               Handler handler) {
     ASSERT_TRUE(router_.Handle(method, path, match, std::move(handler)).ok());
+  }
+
+  // Serves GET /events as a stream handed to `streams`; `closed` is
+  // notified when the stream closes.
+  void ServeEvents(Slot<std::shared_ptr<OpsStream>>& streams, absl::Notification& closed) {
+    Handle("GET", "/events", PathMatch::kExact, [&streams, &closed](const OpsRequest&, Reply reply) {
+      auto stream = reply.OpenStream({});
+      stream->OnClose([&closed] { closed.Notify(); });
+      streams.Put(stream);
+    });
   }
 
   TempDir dir_;

@@ -48,11 +48,7 @@ TEST_F(OpsServerTest, StreamsWhatAnotherThreadWritesUntilTheHandlerClosesIt) {
 TEST_F(OpsServerTest, AStreamLearnsThatItsClientWentAway) {
   Slot<std::shared_ptr<OpsStream>> streams;
   absl::Notification closed;
-  Handle("GET", "/events", PathMatch::kExact, [&](const OpsRequest&, Reply reply) {
-    auto stream = reply.OpenStream({});
-    stream->OnClose([&closed] { closed.Notify(); });
-    streams.Put(stream);
-  });
+  ServeEvents(streams, closed);
   StartServer();
   auto client = Connect();
   ASSERT_TRUE(client);
@@ -69,11 +65,7 @@ TEST_F(OpsServerTest, AStreamLearnsThatItsClientWentAway) {
 TEST_F(OpsServerTest, AClientThatDoesNotReadIsCutOffInsteadOfBufferedWithoutBound) {
   Slot<std::shared_ptr<OpsStream>> streams;
   absl::Notification closed;
-  Handle("GET", "/events", PathMatch::kExact, [&](const OpsRequest&, Reply reply) {
-    auto stream = reply.OpenStream({});
-    stream->OnClose([&closed] { closed.Notify(); });
-    streams.Put(stream);
-  });
+  ServeEvents(streams, closed);
   settings_.max_stream_buffer_bytes = 64 * 1024;
   StartServer();
   auto client = Connect();
@@ -92,11 +84,7 @@ TEST_F(OpsServerTest, StopEndsOpenStreamsCleanlyAndAnswersWaitingRequests503) {
   Slot<std::shared_ptr<OpsStream>> streams;
   Slot<Reply> kept;
   absl::Notification closed;
-  Handle("GET", "/events", PathMatch::kExact, [&](const OpsRequest&, Reply reply) {
-    auto stream = reply.OpenStream({});
-    stream->OnClose([&closed] { closed.Notify(); });
-    streams.Put(stream);
-  });
+  ServeEvents(streams, closed);
   Handle("GET", "/slow", PathMatch::kExact,
          [&](const OpsRequest&, Reply reply) { kept.Put(reply); });
   StartServer();

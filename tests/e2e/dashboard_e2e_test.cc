@@ -6,7 +6,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <iterator>
 #include <regex>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "hart/referral/v1/audit.grpc.pb.h"
@@ -169,6 +173,74 @@ TEST(DashboardE2ETest, ASupervisorSeesOverdueReferralsAndAnAuditedTimeline) {
                           e.entry().actor() == "supervisor/dcf-supervisor");
   }
   EXPECT_TRUE(audited);
+}
+
+TEST(DashboardE2ETest, BulkRedeliveryActsOnExactlyTheListedDeadLetters) {
+  TempDir dir;
+  BrokerProcess broker(dir.path() + "/data",
+                       WriteFastPolicy(dir.path(), {.max_retry_duration = "1s"}));
+  ASSERT_TRUE(broker.running());
+  // Three missing children's referrals: nothing listens at NCMEC's address,
+  // so each NCMEC delivery dies. Two are redelivered; the third is not listed.
+  std::vector<std::string> referrals, ncmec;
+  for (int i = 0; i < 3; ++i) {
+    v1::SubmitIntakeRequest request;
+    *request.mutable_intake() = LoadIntake("missing-from-foster-care-new-haven");
+    request.mutable_intake()->set_careline_report_id(absl::StrCat("CL-BULK-", i));
+    v1::SubmitIntakeResponse response;
+    ASSERT_TRUE(broker.Intake()->SubmitIntake(CallContext().get(), request, &response).ok());
+    referrals.push_back(response.receipt().referral_id());
+    for (const auto& d : response.receipt().destinations()) {
+      if (d.agency_id() == "ncmec") ncmec.push_back(d.delivery_id());
+    }
+  }
+  ASSERT_EQ(ncmec.size(), 3u);
+  auto client = Connect(broker);
+  ASSERT_NE(client, nullptr);
+  const std::string cookie = SignIn(broker, *client);
+  ASSERT_FALSE(cookie.empty());
+  std::string dead;
+  ASSERT_TRUE(WaitFor([&] {
+    auto list = client->Send("GET", "/dashboard/api/dead-letters", "", {{"Cookie", cookie}});
+    dead = list.ok() ? list->body : list.status().ToString();
+    return std::all_of(referrals.begin(), referrals.end(),
+                       [&](const std::string& id) { return dead.find(id) != std::string::npos; });
+  }, std::chrono::seconds(30))) << dead;
+
+  auto session = client->Send("GET", "/dashboard/api/session", "", {{"Cookie", cookie}});
+  ASSERT_TRUE(session.ok());
+  std::smatch token;
+  ASSERT_TRUE(std::regex_search(session->body, token, std::regex(R"re("csrfToken":"([^"]+)")re")));
+  auto bulk = client->Send(
+      "POST", "/dashboard/api/redeliver-bulk",
+      absl::StrCat(R"({"deliveryIds":[")", ncmec[0], R"(",")", ncmec[1],
+                   R"("],"reason":"NCMEC endpoint restored"})"),
+      {{"Cookie", cookie}, {"Origin", "https://127.0.0.1"}, {"Content-Type", "application/json"},
+       {"X-CSRF-Token", token[1]}});
+  ASSERT_TRUE(bulk.ok());
+  EXPECT_EQ(bulk->status, 200) << bulk->body;
+  const std::regex redelivered_as("\"newDeliveryId\"");
+  EXPECT_EQ(std::distance(std::sregex_iterator(bulk->body.begin(), bulk->body.end(),
+                                               redelivered_as),
+                          std::sregex_iterator()),
+            2) << bulk->body;
+
+  // Exactly the two listed were redelivered, under the supervisor, with the reason.
+  auto audit = v1::AuditService::NewStub(broker.Channel("supervisor"));
+  for (int i = 0; i < 3; ++i) {
+    v1::ListEventsRequest query;
+    query.set_delivery_id(ncmec[i]);
+    v1::ListEventsResponse events;
+    ASSERT_TRUE(audit->ListEvents(CallContext().get(), query, &events).ok());
+    int redelivered = 0;
+    for (const auto& e : events.events()) {
+      if (e.entry().action() == "delivery.redelivered") {
+        ++redelivered;
+        EXPECT_EQ(e.entry().actor(), "supervisor/dcf-supervisor");
+      }
+    }
+    EXPECT_EQ(redelivered, i < 2 ? 1 : 0) << "delivery " << i;
+  }
 }
 
 TEST(DashboardE2ETest, EscalationsStreamLiveAndResumeAfterLastEventId) {

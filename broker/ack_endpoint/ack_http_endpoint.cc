@@ -95,8 +95,9 @@ class Session : public std::enable_shared_from_this<Session> {
 class Endpoint final : public AckHttpEndpoint {
  public:
   Endpoint(const AckEndpointSettings& settings, const AckTokens& tokens, AckRecorder& acks,
-           Store& store, const Clock& clock)
-      : settings_(settings), tokens_(tokens), acks_(acks), store_(store), clock_(clock),
+           Store& store, StoreExecutor& executor, const Clock& clock)
+      : settings_(settings), tokens_(tokens), acks_(acks), store_(store), executor_(executor),
+        clock_(clock),
         tls_(ssl::context::tls_server), acceptor_(io_) {}
 
   ~Endpoint() override {
@@ -104,8 +105,9 @@ class Endpoint final : public AckHttpEndpoint {
       beast::error_code ignored;
       acceptor_.close(ignored);
     });
-    // Acknowledgements being recorded call back into sessions: wait for
-    // them (the recorder always answers) before the loop goes away.
+    // Acknowledgements being read or recorded call back into sessions: wait
+    // for them (the executor and the recorder always answer) before the loop
+    // goes away.
     acks_gate_.CloseAndWait();
     io_.stop();
     if (thread_.joinable()) thread_.join();
@@ -145,33 +147,49 @@ class Endpoint final : public AckHttpEndpoint {
       done(absl::InvalidArgumentError("deliveryId and ackToken are required"), "");
       return;
     }
-    if (!tokens_.Verify(request.delivery_id(), request.ack_token())) {
-      // Audited: someone holds a wrong or forged token for this delivery.
-      AuditEvent denied{clock_.Now(), "ack-endpoint", "ack.denied", "",
-                        request.delivery_id(), "", "reason=token_mismatch"};
-      if (auto s = store_.AppendAudit({&denied, 1}); !s.ok()) {
-        Log()->error("event=audit_failed code={}", absl::StatusCodeToString(s.code()));
-      }
-      done(absl::PermissionDeniedError(
-               absl::StrCat("the ack token does not match delivery ", request.delivery_id())),
-           "");
-      return;
-    }
-    auto delivery = store_.GetDelivery(request.delivery_id());
-    if (!delivery.ok()) {
-      done(delivery.status(), "");
-      return;
-    }
-    AckRequest ack;
-    ack.agency_id = delivery->agency_id;
-    ack.delivery_id = request.delivery_id();
-    ack.kind = request.kind();
-    ack.note = request.note();
-    ack.actor = absl::StrCat("agency/", delivery->agency_id, " via ack-token");
+    const bool token_matches = tokens_.Verify(request.delivery_id(), request.ack_token());
     if (!acks_gate_.Enter()) {
       done(absl::UnavailableError("the broker is shutting down; retry"), "");
       return;
     }
+    // The store is read (and a refusal audited) on the store executor, never
+    // on this endpoint's I/O thread; the gate keeps this object alive until
+    // the chain has answered.
+    executor_.Run(
+        [this, request, token_matches]() -> absl::StatusOr<DeliveryRecord> {
+          if (!token_matches) {
+            // Audited: someone holds a wrong or forged token for this delivery.
+            AuditEvent denied{clock_.Now(), "ack-endpoint", "ack.denied", "",
+                              request.delivery_id(), "", "reason=token_mismatch"};
+            if (auto s = store_.AppendAudit({&denied, 1}); !s.ok()) {
+              Log()->error("event=audit_failed code={}", absl::StatusCodeToString(s.code()));
+            }
+            return absl::PermissionDeniedError(
+                absl::StrCat("the ack token does not match delivery ", request.delivery_id()));
+          }
+          return store_.GetDelivery(request.delivery_id());
+        },
+        [this, request, done = std::move(done)](absl::StatusOr<DeliveryRecord> delivery) {
+          if (!delivery.ok()) {
+            done(ClientFacingStatus(delivery.status()), "");
+            acks_gate_.Exit();
+            return;
+          }
+          Record(request, *delivery, std::move(done));
+        });
+  }
+
+ private:
+  // Records the acknowledgement of `delivery`; `done` answers; the gate,
+  // entered by Acknowledge, is left once it has.
+  void Record(const v1::TokenAcknowledgeRequest& request, const DeliveryRecord& delivery,
+              std::function<void(absl::Status, std::string)> done) {
+    AckRequest ack;
+    ack.agency_id = delivery.agency_id;
+    ack.delivery_id = request.delivery_id();
+    ack.kind = request.kind();
+    ack.note = request.note();
+    ack.actor = absl::StrCat("agency/", delivery.agency_id, " via ack-token");
     acks_.AcknowledgeAsync(std::move(ack), [this, done = std::move(done)](
                                                absl::StatusOr<AckOutcome> outcome) {
       if (outcome.ok()) {
@@ -188,6 +206,7 @@ class Endpoint final : public AckHttpEndpoint {
     });
   }
 
+ public:
   bool AdmitConnection() {
     return connections_.fetch_add(1) < settings_.max_connections;
   }
@@ -214,6 +233,7 @@ class Endpoint final : public AckHttpEndpoint {
   const AckTokens& tokens_;
   AckRecorder& acks_;
   Store& store_;
+  StoreExecutor& executor_;
   const Clock& clock_;
   // Declared before the loop: sessions its destructor destroys touch them.
   std::atomic<size_t> connections_{0};
@@ -331,8 +351,8 @@ void Session::Close() {
 
 absl::StatusOr<std::unique_ptr<AckHttpEndpoint>> AckHttpEndpoint::Start(
     const AckEndpointSettings& settings, const AckTokens& tokens, AckRecorder& acks,
-    Store& store, const Clock& clock) {
-  auto endpoint = std::make_unique<Endpoint>(settings, tokens, acks, store, clock);
+    Store& store, StoreExecutor& executor, const Clock& clock) {
+  auto endpoint = std::make_unique<Endpoint>(settings, tokens, acks, store, executor, clock);
   if (auto s = endpoint->Listen(); !s.ok()) return s;
   return std::unique_ptr<AckHttpEndpoint>(std::move(endpoint));
 }

@@ -15,7 +15,8 @@
 // Refused tokens are audited. Bounded: body size, connections, and one
 // timeout per request (slow clients are cut off).
 //
-// Thread safety: runs on its own I/O thread; Start/stop from one thread.
+// Thread safety: runs on its own I/O thread, which never waits on the store
+// (reads run on the StoreExecutor); Start/stop from one thread.
 #pragma once
 
 #include <memory>
@@ -27,6 +28,7 @@
 #include "broker/acks/ack_token.h"
 #include "broker/clock.h"
 #include "broker/store.h"
+#include "broker/store/store_executor.h"
 
 namespace hart {
 
@@ -46,7 +48,7 @@ class AckHttpEndpoint {
   // Listens now; errors name the address or the file.
   static absl::StatusOr<std::unique_ptr<AckHttpEndpoint>> Start(
       const AckEndpointSettings& settings, const AckTokens& tokens, AckRecorder& acks,
-      Store& store, const Clock& clock);
+      Store& store, StoreExecutor& executor, const Clock& clock);
   virtual ~AckHttpEndpoint() = default;  // stops and joins
   virtual int port() const = 0;
 };

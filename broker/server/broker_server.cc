@@ -347,7 +347,8 @@ class BrokerParts final {
       settings.listen_address = endpoint.listen_address();
       settings.cert_file = options_.tls_dir + "/broker.crt";
       settings.key_file = options_.tls_dir + "/broker.key";
-      auto started = AckHttpEndpoint::Start(settings, *ack_tokens_, *acks_, *store_, clock_);
+      auto started = AckHttpEndpoint::Start(settings, *ack_tokens_, *acks_, *store_,
+                                            *store_executor_, clock_);
       if (!started.ok()) return started.status();
       ack_endpoint_ = std::move(*started);
     }

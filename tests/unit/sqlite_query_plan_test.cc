@@ -144,6 +144,14 @@ TEST_F(SqliteQueryPlanTest, ClaimsOfDueWorkReadOnlyDueRows) {
              {.uses = {"deliveries_unsent_claims (lease_until<?)"}});
   ExpectPlan("DueTimers", read_sql::DueTimers(),
              {.uses = {"timers_due (state=? AND due_at<?)"}});
+  ExpectPlan("TriggerLadder", read_sql::TriggerLadder(),
+             {.uses = {"timers_by_delivery (delivery_id=?)"}, .never = {"timers_due"}});
+  // Walks of partial indexes holding only open claims.
+  ExpectPlan("ReleaseDeliveryClaims", read_sql::ReleaseDeliveryClaims(),
+             {.uses = {"deliveries_unsent_claims"}, .ordered_index_walk = true,
+              .never = {"deliveries_due"}});
+  ExpectPlan("ReleaseTimerClaims", read_sql::ReleaseTimerClaims(),
+             {.uses = {"timers_leased"}, .ordered_index_walk = true, .never = {"timers_due"}});
   ExpectPlan("NextDueTime", read_sql::NextDueTime(),
              {.uses = {"deliveries_due (state=?)", "deliveries_unsent_claims",
                        "timers_pending_due", "timers_leased"}});

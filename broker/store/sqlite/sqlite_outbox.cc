@@ -56,16 +56,14 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteBackend::ClaimDueDeliveries(
 
 absl::Status SqliteBackend::ReleaseClaims(absl::Time now) {
   return InWriteTransaction([&](SqliteDb& db) -> absl::Status {
-    HART_ASSIGN_OR_RETURN(update, db.Prepare(
-        "UPDATE deliveries SET state = ?, lease_until = NULL, next_attempt_at = ? "
-        "WHERE state = ? AND transport_ref = '' AND claim_owner = ?"));
+    static_assert(v1::IN_FLIGHT == 2 && sqlite::kTimerPending == 0,
+                  "literals in sqlite_read_sql.h");
+    HART_ASSIGN_OR_RETURN(update, db.Prepare(sqlite::read_sql::ReleaseDeliveryClaims()));
     update->Bind(1, int64_t{v1::PENDING}).Bind(2, absl::ToUnixMicros(now))
-        .Bind(3, int64_t{v1::IN_FLIGHT}).Bind(4, options_.broker_id);
+        .Bind(3, options_.broker_id);
     HART_RETURN_IF_ERROR(update->Run());
-    HART_ASSIGN_OR_RETURN(timers, db.Prepare(
-        "UPDATE timers SET lease_until = NULL WHERE state = ? AND lease_until IS NOT NULL "
-        "AND claim_owner = ?"));
-    timers->Bind(1, sqlite::kTimerPending).Bind(2, options_.broker_id);
+    HART_ASSIGN_OR_RETURN(timers, db.Prepare(sqlite::read_sql::ReleaseTimerClaims()));
+    timers->Bind(1, options_.broker_id);
     return timers->Run();
   });
 }

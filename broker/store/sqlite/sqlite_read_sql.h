@@ -132,6 +132,35 @@ inline const std::string& EscalationsOf() {
   return sql;
 }
 
+// --- the writer's updates that find their rows by more than a key, here
+// for the rows they read (sqlite_rows.cc, sqlite_outbox.cc) ---
+// A ladder pulled forward: the delivery's own timers, not every pending
+// timer due later (timers_due, which SQLite chose).
+inline const std::string& TriggerLadder() {
+  static const std::string sql =
+      "UPDATE timers INDEXED BY timers_by_delivery SET due_at = ?, base_at = ?, reason = ?, "
+      "lease_until = NULL WHERE kind = ? AND delivery_id = ? AND state = ? AND step = 1 "
+      "AND due_at > ?";
+  return sql;
+}
+// Start-up releases this broker's claims: the unsent claims' and the leased
+// timers' partial indexes, not every IN_FLIGHT delivery (those waiting for
+// a partner's RECEIVED) nor every pending timer. Literal states, as the
+// partial indexes' WHERE.
+inline const std::string& ReleaseDeliveryClaims() {
+  static const std::string sql =
+      "UPDATE deliveries INDEXED BY deliveries_unsent_claims SET state = ?1, "
+      "lease_until = NULL, next_attempt_at = ?2 "
+      "WHERE state = 2 AND transport_ref = '' AND claim_owner = ?3";
+  return sql;
+}
+inline const std::string& ReleaseTimerClaims() {
+  static const std::string sql =
+      "UPDATE timers INDEXED BY timers_leased SET lease_until = NULL "
+      "WHERE state = 0 AND lease_until IS NOT NULL AND claim_owner = ?1";
+  return sql;
+}
+
 // --- the outbox (sqlite_outbox.cc). PENDING = 1, IN_FLIGHT = 2 as literals
 // so that SQLite can use the partial indexes. ---
 inline const std::string& DueDeliveries() {

@@ -129,9 +129,7 @@ absl::Status MarkTimerFired(SqliteDb& db, const std::string& timer_id, uint64_t 
 
 absl::Status TriggerLadder(SqliteDb& db, const std::string& delivery_id,
                            const LadderTrigger& trigger) {
-  HART_ASSIGN_OR_RETURN(update, db.Prepare(
-      "UPDATE timers SET due_at = ?, base_at = ?, reason = ?, lease_until = NULL "
-      "WHERE kind = ? AND delivery_id = ? AND state = ? AND step = 1 AND due_at > ?"));
+  HART_ASSIGN_OR_RETURN(update, db.Prepare(read_sql::TriggerLadder()));
   update->Bind(1, absl::ToUnixMicros(trigger.due_at)).Bind(2, absl::ToUnixMicros(trigger.base_at))
       .Bind(3, int64_t{trigger.reason}).Bind(4, kTimerLadder).Bind(5, delivery_id)
       .Bind(6, kTimerPending).Bind(7, absl::ToUnixMicros(trigger.due_at));

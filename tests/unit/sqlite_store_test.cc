@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "broker/common/time_util.h"
+#include "broker/store/sqlite/sqlite_db.h"
 #include "tests/support/referral_factory.h"
 #include "tests/support/test_support.h"
 
@@ -142,6 +143,54 @@ TEST_F(SqliteStoreTest, SurvivesReopen) {
   auto reopened = OpenSqliteStore(dir_.path());
   ASSERT_TRUE(reopened.ok()) << reopened.status();
   EXPECT_TRUE((*reopened)->GetReferral(receipt->referral_id()).ok());
+}
+
+// A store from before schema 7 kept intakes in the clear with no data key.
+// Schema 11 lists them once (legacy_intakes) and the open seals them, so no
+// start-up has to look among every referral for them again.
+TEST_F(SqliteStoreTest, UpgradeSealsIntakesStoredInTheClear) {
+  auto receipt = factory_->Submit(ReferralFactory::Example("labor-trafficking-waterbury", ""));
+  ASSERT_TRUE(receipt.ok());
+  const std::string id = receipt->referral_id();
+  const std::string plaintext = store_->GetReferral(id)->intake.SerializeAsString();
+  factory_.reset();
+  store_.reset();
+  auto raw = sqlite::SqliteDb::Open(dir_.path() + "/hart.db", /*read_only=*/false);
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  auto run = [&](const std::string& sql, std::optional<std::string> blob = std::nullopt) {
+    auto stmt = (*raw)->Prepare(sql);
+    ASSERT_TRUE(stmt.ok()) << stmt.status();
+    if (blob) (*stmt)->BindBlob(1, *blob).Bind(2, id);
+    ASSERT_TRUE((*stmt)->Run().ok()) << sql;
+  };
+  // The referral as a version-6 broker left it, in a store at version 10.
+  run("UPDATE referrals SET intake = ? WHERE referral_id = ?", plaintext);
+  ASSERT_TRUE((*raw)->Exec("DELETE FROM referral_keys; DROP TABLE legacy_intakes; "
+                           "DROP INDEX timers_by_referral_state; DROP INDEX referrals_by_accepted; "
+                           "DROP INDEX referral_keys_wrapped_by_key; "
+                           "CREATE INDEX timers_by_referral ON timers (referral_id); "
+                           "DELETE FROM schema_version WHERE version = 11")
+                  .ok());
+  raw->reset();
+  {
+    auto reopened = OpenSqliteStore(dir_.path());
+    ASSERT_TRUE(reopened.ok()) << reopened.status();
+    auto referral = (*reopened)->GetReferral(id);
+    ASSERT_TRUE(referral.ok()) << referral.status();
+    EXPECT_EQ(referral->intake.SerializeAsString(), plaintext);
+  }
+  raw = sqlite::SqliteDb::Open(dir_.path() + "/hart.db", /*read_only=*/true);
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  auto count = [&](const std::string& sql) {
+    auto stmt = (*raw)->Prepare(sql);
+    EXPECT_TRUE(stmt.ok() && (*stmt)->Step().value_or(false)) << sql;
+    return stmt.ok() ? (*stmt)->Int(0) : -1;
+  };
+  EXPECT_EQ(count("SELECT COUNT(*) FROM referral_keys"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM legacy_intakes"), 0);
+  auto stored = (*raw)->Prepare("SELECT intake FROM referrals");
+  ASSERT_TRUE(stored.ok() && (*stored)->Step().value_or(false));
+  EXPECT_NE((*stored)->Text(0), plaintext) << "still in the clear";
 }
 
 TEST_F(SqliteStoreTest, SecondOpenOfTheSameDirectoryIsRefused) {

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/common/status_macros.h"
 #include "broker/common/time_util.h"
+#include "broker/store/sqlite/sqlite_read_sql.h"
 #include "broker/store/sqlite/sqlite_transaction.h"
 
 namespace hart {
@@ -48,6 +49,27 @@ absl::StatusOr<std::optional<audit::CompactRange>> LoadTreeState(SqliteDb& db) {
   return std::optional<audit::CompactRange>(std::move(*range));
 }
 
+std::string read_sql::ListAuditEvents(const AuditQuery& q) {
+  // One id filter reads its index (the delivery's events are the fewest);
+  // the other filters are then checked on those rows. Written as
+  // "(?2 = '' OR referral_id = ?2)" instead, SQLite cannot use any of the
+  // indexes and reads every event from ?1 on.
+  const char* index = "";
+  std::string where = "idx > ?1";
+  auto filter = [&](const std::string& value, const char* by, const char* clause) {
+    if (value.empty()) return;
+    if (*index == '\0') index = by;
+    absl::StrAppend(&where, " AND ", clause);
+  };
+  filter(q.delivery_id, " INDEXED BY audit_by_delivery", "delivery_id = ?3");
+  filter(q.referral_id, " INDEXED BY audit_by_referral", "referral_id = ?2");
+  filter(q.actor, " INDEXED BY audit_by_actor", "actor = ?4");
+  return absl::StrCat(
+      "SELECT idx, at, actor, action, referral_id, delivery_id, payload_sha256, detail, "
+      "leaf_hash FROM audit_events", index, " WHERE ", where,
+      " AND at >= ?5 AND at < ?6 ORDER BY idx LIMIT ?7");
+}
+
 }  // namespace sqlite
 
 using sqlite::SqliteDb;
@@ -66,12 +88,8 @@ absl::Status SqliteBackend::AppendAudit(std::span<const AuditEvent> events) {
 
 absl::StatusOr<std::vector<AuditEvent>> SqliteBackend::ListAuditEvents(const AuditQuery& q) {
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
-  // Empty filters match everything; times are bounded by the extremes.
-  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
-      "SELECT idx, at, actor, action, referral_id, delivery_id, payload_sha256, detail, "
-      "leaf_hash FROM audit_events WHERE idx > ?1 "
-      "AND (?2 = '' OR referral_id = ?2) AND (?3 = '' OR delivery_id = ?3) "
-      "AND (?4 = '' OR actor = ?4) AND at >= ?5 AND at < ?6 ORDER BY idx LIMIT ?7"));
+  // Times are bounded by the extremes when not given.
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::ListAuditEvents(q)));
   stmt->Bind(1, static_cast<int64_t>(q.start_index)).Bind(2, q.referral_id)
       .Bind(3, q.delivery_id).Bind(4, q.actor)
       .Bind(5, q.from ? absl::ToUnixMicros(*q.from) : INT64_MIN)
@@ -88,8 +106,7 @@ absl::StatusOr<AuditTreeHead> SqliteBackend::AuditHead() { return tree_.Committe
 
 absl::StatusOr<std::string> SqliteBackend::AuditLeafHash(uint64_t index) {
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
-  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
-      "SELECT leaf_hash FROM audit_events WHERE idx = ?"));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::AuditLeafHash()));
   stmt->Bind(1, static_cast<int64_t>(index + 1));
   HART_ASSIGN_OR_RETURN(row, stmt->Step());
   if (!row) return absl::NotFoundError(absl::StrCat("no audit event at index ", index));
@@ -99,8 +116,7 @@ absl::StatusOr<std::string> SqliteBackend::AuditLeafHash(uint64_t index) {
 absl::StatusOr<std::optional<std::string>> SqliteBackend::AuditSubtreeHash(uint32_t height,
                                                                            uint64_t index) {
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
-  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
-      "SELECT hash FROM audit_subtrees WHERE height = ? AND idx = ?"));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::AuditSubtreeHash()));
   stmt->Bind(1, int64_t{height}).Bind(2, static_cast<int64_t>(index));
   HART_ASSIGN_OR_RETURN(row, stmt->Step());
   if (!row) return std::optional<std::string>();
@@ -121,9 +137,7 @@ absl::Status SqliteBackend::AppendCheckpoint(const v1::Checkpoint& c) {
 
 absl::StatusOr<std::vector<v1::Checkpoint>> SqliteBackend::ListCheckpoints() {
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
-  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
-      "SELECT tree_size, root_hash, at, key_id, signature, signed_note "
-      "FROM audit_checkpoints ORDER BY tree_size"));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::ListCheckpoints()));
   return sqlite::CollectRows(*stmt, [](const sqlite::Statement& s) {
     v1::Checkpoint c;
     c.set_tree_size(static_cast<uint64_t>(s.Int(0)));

@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -12,8 +13,18 @@
 namespace hart::sqlite {
 
 SqliteConnections::SqliteConnections(std::string path, int lock_fd,
-                                     std::unique_ptr<SqliteDb> writer)
-    : path_(std::move(path)), lock_fd_(lock_fd), writer_(std::move(writer)) {
+                                     std::unique_ptr<SqliteDb> writer, WalPolicy wal,
+                                     int64_t page_size)
+    : path_(std::move(path)),
+      lock_fd_(lock_fd),
+      writer_(std::move(writer)),
+      checkpoint_at_frames_(std::max<int64_t>(1, wal.checkpoint_at_bytes / page_size)),
+      checkpoint_retry_frames_(std::max<int64_t>(1, wal.checkpoint_retry_bytes / page_size)),
+      next_checkpoint_frames_(checkpoint_at_frames_) {
+  {
+    absl::MutexLock lock(&write_mu_);
+    sqlite3_wal_hook(writer_->raw(), &SqliteConnections::OnCommit, this);
+  }
   checkpointer_ = std::thread([this] { RunCheckpointer(); });
 }
 
@@ -23,19 +34,26 @@ SqliteConnections::~SqliteConnections() {
     stopping_ = true;
   }
   if (checkpointer_.joinable()) checkpointer_.join();
-  {
-    absl::MutexLock lock(&write_mu_);
-    writer_.reset();
-  }
+  // Readers first: closed last, a read-only connection cannot checkpoint,
+  // and the log would stay on disk whatever its size.
   {
     absl::MutexLock lock(&readers_mu_);
     idle_readers_.clear();
+  }
+  {
+    absl::MutexLock lock(&write_mu_);
+    sqlite3_wal_hook(writer_->raw(), nullptr, nullptr);
+    // Copies the log into the database and truncates it; closing the last
+    // connection then removes the file.
+    sqlite3_wal_checkpoint_v2(writer_->raw(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr,
+                              nullptr);
+    writer_.reset();
   }
   if (lock_fd_ >= 0) close(lock_fd_);
 }
 
 absl::StatusOr<std::unique_ptr<SqliteConnections>> SqliteConnections::Open(
-    const std::string& data_dir) {
+    const std::string& data_dir, WalPolicy wal) {
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) {
@@ -58,8 +76,14 @@ absl::StatusOr<std::unique_ptr<SqliteConnections>> SqliteConnections::Open(
     close(lock_fd);
     return writer.status();
   }
-  for (const char* pragma : {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL",
-                             "PRAGMA foreign_keys = ON", "PRAGMA wal_autocheckpoint = 0"}) {
+  // No other connection is open yet: the truncating checkpoint waits for
+  // nobody, and a log left by a crash (replayed by this open) is gone
+  // before the next start-up.
+  for (const std::string& pragma :
+       {std::string("PRAGMA journal_mode = WAL"), std::string("PRAGMA synchronous = FULL"),
+        std::string("PRAGMA foreign_keys = ON"), std::string("PRAGMA wal_autocheckpoint = 0"),
+        absl::StrCat("PRAGMA journal_size_limit = ", wal.size_limit_bytes),
+        std::string("PRAGMA wal_checkpoint(TRUNCATE)")}) {
     if (auto s = (*writer)->Exec(pragma); !s.ok()) {
       close(lock_fd);
       return s;
@@ -69,8 +93,39 @@ absl::StatusOr<std::unique_ptr<SqliteConnections>> SqliteConnections::Open(
     close(lock_fd);
     return s;
   }
+  auto page_size = (*writer)->Prepare("PRAGMA page_size");
+  absl::StatusOr<bool> row = page_size.ok() ? (*page_size)->Step() : page_size.status();
+  if (!row.ok() || !*row) {
+    close(lock_fd);
+    return row.ok() ? absl::InternalError("PRAGMA page_size returned no row") : row.status();
+  }
+  const int64_t page_bytes = (*page_size)->Int(0);
+  page_size->reset();
   return std::unique_ptr<SqliteConnections>(
-      new SqliteConnections(path, lock_fd, std::move(*writer)));
+      new SqliteConnections(path, lock_fd, std::move(*writer), wal, page_bytes));
+}
+
+int SqliteConnections::OnCommit(void* self, sqlite3*, const char*, int wal_frames) {
+  auto* owner = static_cast<SqliteConnections*>(self);
+  // Commits run on the writer, under write_mu_ (InWriteTransaction).
+  owner->write_mu_.AssertHeld();
+  owner->CheckpointIfLogLong(wal_frames);
+  return SQLITE_OK;
+}
+
+void SqliteConnections::CheckpointIfLogLong(int64_t wal_frames) {
+  if (wal_frames < checkpoint_at_frames_) {
+    next_checkpoint_frames_ = checkpoint_at_frames_;
+    return;
+  }
+  if (wal_frames < next_checkpoint_frames_) return;
+  // PASSIVE waits for no reader: it copies what no reader still needs. The
+  // background checkpointer has usually copied most of it already. A
+  // failure (the background one holds the checkpoint lock, a reader keeps
+  // old pages) is retried after more writes; it costs nothing else.
+  sqlite3_wal_checkpoint_v2(writer_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                            nullptr);
+  next_checkpoint_frames_ = wal_frames + checkpoint_retry_frames_;
 }
 
 void SqliteConnections::RunCheckpointer() {

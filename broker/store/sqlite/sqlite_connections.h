@@ -2,12 +2,24 @@
 // lock (one broker process per directory), one writer connection (WAL,
 // synchronous=FULL: every commit is fsynced before it returns), a pool of
 // read-only connections so reads never wait for a commit, and a background
-// WAL checkpointer so the writer never pays for checkpoints in its commits.
+// WAL checkpointer so the writer rarely pays for checkpoints in its commits.
+//
+// The write-ahead log stays bounded (WalPolicy): the background thread
+// copies committed pages into the database every 200 ms without blocking
+// anyone, but under sustained writes it never catches up with the last
+// commit, and SQLite starts the log again from its beginning only once
+// every frame is copied. So when the log passes checkpoint_at_bytes, the
+// writer itself checkpoints right after a commit, while it holds the write
+// lock: no commit can land meanwhile, the log is copied whole unless a
+// reader still needs older pages, and the next transaction restarts it and
+// cuts the file back to size_limit_bytes. Open and a clean close truncate
+// the log to zero, so a start-up never replays a large one.
 //
 // Thread safety: the writer is guarded by write_mu(); readers are borrowed
 // per call and returned when the Reader dies.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
@@ -20,11 +32,26 @@
 
 namespace hart::sqlite {
 
+// The README's bound (storage section): once readers let go of old
+// snapshots, the -wal file is at most checkpoint_at_bytes plus the largest
+// transaction plus checkpoint_retry_bytes.
+struct WalPolicy {
+  int64_t checkpoint_at_bytes = int64_t{32} << 20;
+  // If a reader kept the log from being copied whole, the writer tries
+  // again once this much more was written.
+  int64_t checkpoint_retry_bytes = int64_t{4} << 20;
+  // PRAGMA journal_size_limit: the file is cut back to this when the log
+  // restarts.
+  int64_t size_limit_bytes = int64_t{32} << 20;
+};
+
 class SqliteConnections {
  public:
   // Creates `data_dir` if missing, locks it (FAILED_PRECONDITION if another
-  // process holds it), opens the writer and applies the schema.
-  static absl::StatusOr<std::unique_ptr<SqliteConnections>> Open(const std::string& data_dir);
+  // process holds it), opens the writer, applies the schema and truncates
+  // the write-ahead log.
+  static absl::StatusOr<std::unique_ptr<SqliteConnections>> Open(const std::string& data_dir,
+                                                                WalPolicy wal = {});
   ~SqliteConnections();
 
   absl::Mutex& write_mu() ABSL_LOCK_RETURNED(write_mu_) { return write_mu_; }
@@ -48,14 +75,22 @@ class SqliteConnections {
   absl::StatusOr<Reader> AcquireReader();
 
  private:
-  SqliteConnections(std::string path, int lock_fd, std::unique_ptr<SqliteDb> writer);
+  SqliteConnections(std::string path, int lock_fd, std::unique_ptr<SqliteDb> writer,
+                    WalPolicy wal, int64_t page_size);
   void Release(std::unique_ptr<SqliteDb> db);
   void RunCheckpointer();
+  // The writer's wal hook: after each commit, with the log's frame count.
+  static int OnCommit(void* self, sqlite3* db, const char* name, int wal_frames);
+  void CheckpointIfLogLong(int64_t wal_frames) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   const std::string path_;
   const int lock_fd_;
   absl::Mutex write_mu_;
   std::unique_ptr<SqliteDb> writer_ ABSL_GUARDED_BY(write_mu_);
+  const int64_t checkpoint_at_frames_;
+  const int64_t checkpoint_retry_frames_;
+  // The writer checkpoints when the log reaches this many frames.
+  int64_t next_checkpoint_frames_ ABSL_GUARDED_BY(write_mu_);
   absl::Mutex readers_mu_;
   std::vector<std::unique_ptr<SqliteDb>> idle_readers_ ABSL_GUARDED_BY(readers_mu_);
   absl::Mutex checkpointer_mu_;

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/common/status_macros.h"
 #include "broker/feed/feed_reference.h"
+#include "broker/store/sqlite/sqlite_read_sql.h"
 #include "broker/store/sqlite/sqlite_rows.h"
 #include "broker/store/sqlite/sqlite_transaction.h"
 
@@ -12,16 +13,6 @@ namespace hart {
 using sqlite::SqliteDb;
 
 namespace {
-
-// Columns of a feed row: the event, the delivery, then the referral's.
-const std::string& FeedSelect() {
-  static const std::string sql = absl::StrCat(
-      "SELECT f.sequence, f.appended_at, ", sqlite::kDeliveryColumns,
-      ", r.intake, r.priority, f.audit_index, r.sealed_at "
-      "FROM feed_events f JOIN deliveries d ON d.delivery_id = f.delivery_id "
-      "JOIN referrals r ON r.referral_id = d.referral_id ");
-  return sql;
-}
 
 FeedEntry ReadFeedRow(const sqlite::Statement& s) {
   constexpr int n = sqlite::kDeliveryColumnCount;
@@ -41,8 +32,7 @@ FeedEntry ReadFeedRow(const sqlite::Statement& s) {
 
 absl::StatusOr<FeedAppendResult> SqliteBackend::AppendFeedEvent(SqliteDb& db, const FeedAppend& a,
                                                                 absl::Time now) {
-  HART_ASSIGN_OR_RETURN(existing, db.Prepare(
-      "SELECT agency_id, sequence FROM feed_events WHERE delivery_id = ?"));
+  HART_ASSIGN_OR_RETURN(existing, db.Prepare(sqlite::read_sql::FeedEventOfDelivery()));
   existing->Bind(1, a.delivery_id);
   HART_ASSIGN_OR_RETURN(found, existing->Step());
   if (found) {
@@ -95,8 +85,7 @@ absl::StatusOr<std::vector<FeedEntry>> SqliteBackend::ReadFeed(const std::string
                                                                uint64_t after_sequence,
                                                                size_t limit) {
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
-  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(absl::StrCat(
-      FeedSelect(), "WHERE f.agency_id = ? AND f.sequence > ? ORDER BY f.sequence LIMIT ?")));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::ReadFeed()));
   stmt->Bind(1, agency_id).Bind(2, static_cast<int64_t>(after_sequence))
       .Bind(3, static_cast<int64_t>(limit));
   return sqlite::CollectRows(*stmt, ReadFeedRow);
@@ -106,9 +95,7 @@ absl::StatusOr<std::vector<FeedEntry>> SqliteBackend::ReadUnreceivedFeed(
     const std::string& agency_id, uint64_t after_sequence, uint64_t up_to_sequence,
     size_t limit) {
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
-  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(absl::StrCat(
-      FeedSelect(), "WHERE f.agency_id = ? AND f.sequence > ? AND f.sequence <= ? "
-                    "AND d.state = ? ORDER BY f.sequence LIMIT ?")));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::ReadUnreceivedFeed()));
   stmt->Bind(1, agency_id).Bind(2, static_cast<int64_t>(after_sequence))
       .Bind(3, static_cast<int64_t>(up_to_sequence)).Bind(4, int64_t{v1::IN_FLIGHT})
       .Bind(5, static_cast<int64_t>(limit));
@@ -117,8 +104,7 @@ absl::StatusOr<std::vector<FeedEntry>> SqliteBackend::ReadUnreceivedFeed(
 
 absl::StatusOr<uint64_t> SqliteBackend::FeedHead(const std::string& agency_id) {
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
-  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
-      "SELECT last_sequence FROM feed_heads WHERE agency_id = ?"));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::FeedHead()));
   stmt->Bind(1, agency_id);
   HART_ASSIGN_OR_RETURN(row, stmt->Step());
   return row ? static_cast<uint64_t>(stmt->Int(0)) : uint64_t{0};

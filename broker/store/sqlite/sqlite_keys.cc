@@ -2,6 +2,7 @@
 // layer wraps, unwraps and rewraps).
 #include "absl/strings/str_cat.h"
 #include "broker/common/status_macros.h"
+#include "broker/store/sqlite/sqlite_read_sql.h"
 #include "broker/store/sqlite/sqlite_transaction.h"
 
 namespace hart {
@@ -18,8 +19,7 @@ WrappedDataKey ReadKeyRow(const sqlite::Statement& s) {
 
 absl::StatusOr<WrappedDataKey> SqliteBackend::ReadDataKey(const std::string& referral_id) {
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
-  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
-      "SELECT referral_id, key_id, wrapped FROM referral_keys WHERE referral_id = ?"));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::ReadDataKey()));
   stmt->Bind(1, referral_id);
   HART_ASSIGN_OR_RETURN(row, stmt->Step());
   if (!row) return absl::NotFoundError(absl::StrCat("no data key for referral ", referral_id));
@@ -29,9 +29,7 @@ absl::StatusOr<WrappedDataKey> SqliteBackend::ReadDataKey(const std::string& ref
 absl::StatusOr<std::vector<WrappedDataKey>> SqliteBackend::DataKeysNotWrappedBy(
     const std::string& key_id, size_t limit) {
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
-  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
-      "SELECT referral_id, key_id, wrapped FROM referral_keys WHERE key_id != ? "
-      "AND wrapped IS NOT NULL LIMIT ?"));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::DataKeysNotWrappedBy()));
   stmt->Bind(1, key_id).Bind(2, static_cast<int64_t>(limit));
   return sqlite::CollectRows(*stmt, ReadKeyRow);
 }

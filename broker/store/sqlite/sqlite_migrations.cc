@@ -5,6 +5,7 @@
 
 #include "broker/common/status_macros.h"
 #include "broker/store/sqlite/sqlite_audit_rows.h"
+#include "broker/store/sqlite/sqlite_read_sql.h"
 #include "broker/store/sqlite/sqlite_transaction.h"
 
 namespace hart {
@@ -53,9 +54,7 @@ absl::Status SqliteBackend::SealLegacyIntakes(LegacyIntakeSealer& sealer) {
   std::vector<std::pair<std::string, std::string>> rows;
   {
     HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
-    HART_ASSIGN_OR_RETURN(legacy, reader.db().Prepare(
-        "SELECT r.referral_id, r.intake FROM referrals r LEFT JOIN referral_keys k "
-        "ON k.referral_id = r.referral_id WHERE k.referral_id IS NULL"));
+    HART_ASSIGN_OR_RETURN(legacy, reader.db().Prepare(sqlite::read_sql::LegacyIntakes()));
     HART_ASSIGN_OR_RETURN(found, sqlite::CollectRows(*legacy, [](const sqlite::Statement& s) {
       return std::make_pair(s.Text(0), s.Text(1));
     }));
@@ -74,6 +73,10 @@ absl::Status SqliteBackend::SealLegacyIntakes(LegacyIntakeSealer& sealer) {
           "UPDATE referrals SET intake = ? WHERE referral_id = ?"));
       update->BindBlob(1, ciphertext).Bind(2, referral_id);
       HART_RETURN_IF_ERROR(update->Run());
+      HART_ASSIGN_OR_RETURN(listed, db.Prepare(
+          "DELETE FROM legacy_intakes WHERE referral_id = ?"));
+      listed->Bind(1, referral_id);
+      HART_RETURN_IF_ERROR(listed->Run());
     }
     return absl::OkStatus();
   });

@@ -6,29 +6,13 @@
 #include "absl/strings/str_cat.h"
 #include "broker/common/status_macros.h"
 #include "broker/store/sqlite/sqlite_backend.h"
+#include "broker/store/sqlite/sqlite_read_sql.h"
 
 namespace hart {
 
 using sqlite::SqliteDb;
 
 namespace {
-
-// IsOverdue (broker/overdue.h) as SQL at ?1, over the partial index
-// deliveries_open_referrals, whose WHERE it repeats word for word (SQLite
-// uses a partial index only then). tests/store holds it to IsOverdue.
-std::string OverdueByKindSql() {
-  return absl::StrCat(
-      "SELECT agency_kind, COUNT(*) FROM deliveries INDEXED BY deliveries_open_referrals "
-      "WHERE kind = 1 AND state != 4 AND redelivered_as = '' AND (ack_deadline <= ?1 OR "
-      "(delivery_deadline <= ?1 AND state NOT IN (", int64_t{v1::DELIVERED}, ", ",
-      int64_t{v1::DECLINED}, "))) GROUP BY agency_kind");
-}
-
-std::string DeadLettersByKindSql() {
-  return absl::StrCat(
-      "SELECT agency_kind, COUNT(*) FROM deliveries INDEXED BY deliveries_due WHERE state = ",
-      int64_t{v1::DEAD}, " AND redelivered_as = '' GROUP BY agency_kind");
-}
 
 // Rows of (agency_kind, count) into `out`.
 absl::Status ReadCountsByKind(SqliteDb& db, const std::string& sql,
@@ -46,8 +30,7 @@ absl::Status ReadCountsByKind(SqliteDb& db, const std::string& sql,
 absl::StatusOr<OpsSnapshot> ReadSnapshot(SqliteDb& db, absl::Time now) {
   OpsSnapshot snapshot;
   {
-    HART_ASSIGN_OR_RETURN(stmt, db.Prepare(
-        "SELECT state, agency_kind, kind, n FROM delivery_counts WHERE n != 0"));
+    HART_ASSIGN_OR_RETURN(stmt, db.Prepare(sqlite::read_sql::OpsDeliveryCounts()));
     for (;;) {
       HART_ASSIGN_OR_RETURN(row, stmt->Step());
       if (!row) break;
@@ -58,14 +41,10 @@ absl::StatusOr<OpsSnapshot> ReadSnapshot(SqliteDb& db, absl::Time now) {
     }
   }
   HART_RETURN_IF_ERROR(
-      ReadCountsByKind(db, OverdueByKindSql(), absl::ToUnixMicros(now), snapshot.overdue));
+      ReadCountsByKind(db, sqlite::read_sql::OpsOverdueByKind(), absl::ToUnixMicros(now), snapshot.overdue));
   HART_RETURN_IF_ERROR(
-      ReadCountsByKind(db, DeadLettersByKindSql(), std::nullopt, snapshot.dead_letters));
-  HART_ASSIGN_OR_RETURN(stmt, db.Prepare(absl::StrCat(
-      "SELECT (SELECT MIN(created_at) FROM deliveries INDEXED BY deliveries_undelivered "
-      "WHERE state IN (", int64_t{v1::PENDING}, ", ", int64_t{v1::IN_FLIGHT}, ")), "
-      "(SELECT MAX(idx) FROM audit_events), "
-      "(SELECT at FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1)")));
+      ReadCountsByKind(db, sqlite::read_sql::OpsDeadLettersByKind(), std::nullopt, snapshot.dead_letters));
+  HART_ASSIGN_OR_RETURN(stmt, db.Prepare(sqlite::read_sql::OpsSummary()));
   HART_ASSIGN_OR_RETURN(row, stmt->Step());
   if (!row) return absl::InternalError("the ops snapshot's summary query returned no row");
   if (!stmt->IsNull(0)) snapshot.oldest_undelivered_created_at = absl::FromUnixMicros(stmt->Int(0));

@@ -2,6 +2,7 @@
 // redelivery and the next due time.
 #include "absl/strings/str_cat.h"
 #include "broker/common/status_macros.h"
+#include "broker/store/sqlite/sqlite_read_sql.h"
 #include "broker/store/sqlite/sqlite_rows.h"
 #include "broker/store/sqlite/sqlite_transaction.h"
 
@@ -14,12 +15,10 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteBackend::ClaimDueDeliveries(
   std::vector<DeliveryRecord> claimed;
   absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
     claimed.clear();
-    static_assert(v1::PENDING == 1 && v1::IN_FLIGHT == 2, "literals in the queries below");
+    static_assert(v1::PENDING == 1 && v1::IN_FLIGHT == 2, "literals in sqlite_read_sql.h");
     // Two queries, each on its own index: due retries and first attempts,
     // then claims (anyone's) whose lease expired before they were handed off.
-    HART_ASSIGN_OR_RETURN(due, db.Prepare(absl::StrCat(
-        "SELECT ", sqlite::kDeliveryColumns, " FROM deliveries d WHERE d.state = 1 "
-        "AND d.next_attempt_at <= ?1 ORDER BY d.next_attempt_at LIMIT ?2")));
+    HART_ASSIGN_OR_RETURN(due, db.Prepare(sqlite::read_sql::DueDeliveries()));
     due->Bind(1, absl::ToUnixMicros(now)).Bind(2, static_cast<int64_t>(limit));
     HART_ASSIGN_OR_RETURN(first, sqlite::CollectRows(*due, [](const sqlite::Statement& s) {
       return sqlite::ReadDelivery(s);
@@ -27,11 +26,7 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteBackend::ClaimDueDeliveries(
     claimed = std::move(first);
     due.reset();
     if (claimed.size() < limit) {
-      HART_ASSIGN_OR_RETURN(expired, db.Prepare(absl::StrCat(
-          "SELECT ", sqlite::kDeliveryColumns,
-          " FROM deliveries d INDEXED BY deliveries_unsent_claims "
-          "WHERE d.state = 2 AND d.transport_ref = '' AND d.lease_until <= ?1 "
-          "ORDER BY d.lease_until LIMIT ?2")));
+      HART_ASSIGN_OR_RETURN(expired, db.Prepare(sqlite::read_sql::ExpiredUnsentClaims()));
       expired->Bind(1, absl::ToUnixMicros(now))
           .Bind(2, static_cast<int64_t>(limit - claimed.size()));
       HART_ASSIGN_OR_RETURN(rescued, sqlite::CollectRows(*expired, [](const sqlite::Statement& s) {
@@ -61,34 +56,21 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteBackend::ClaimDueDeliveries(
 
 absl::Status SqliteBackend::ReleaseClaims(absl::Time now) {
   return InWriteTransaction([&](SqliteDb& db) -> absl::Status {
-    HART_ASSIGN_OR_RETURN(update, db.Prepare(
-        "UPDATE deliveries SET state = ?, lease_until = NULL, next_attempt_at = ? "
-        "WHERE state = ? AND transport_ref = '' AND claim_owner = ?"));
+    static_assert(v1::IN_FLIGHT == 2 && sqlite::kTimerPending == 0,
+                  "literals in sqlite_read_sql.h");
+    HART_ASSIGN_OR_RETURN(update, db.Prepare(sqlite::read_sql::ReleaseDeliveryClaims()));
     update->Bind(1, int64_t{v1::PENDING}).Bind(2, absl::ToUnixMicros(now))
-        .Bind(3, int64_t{v1::IN_FLIGHT}).Bind(4, options_.broker_id);
+        .Bind(3, options_.broker_id);
     HART_RETURN_IF_ERROR(update->Run());
-    HART_ASSIGN_OR_RETURN(timers, db.Prepare(
-        "UPDATE timers SET lease_until = NULL WHERE state = ? AND lease_until IS NOT NULL "
-        "AND claim_owner = ?"));
-    timers->Bind(1, sqlite::kTimerPending).Bind(2, options_.broker_id);
+    HART_ASSIGN_OR_RETURN(timers, db.Prepare(sqlite::read_sql::ReleaseTimerClaims()));
+    timers->Bind(1, options_.broker_id);
     return timers->Run();
   });
 }
 
 absl::StatusOr<std::optional<absl::Time>> SqliteBackend::NextDueTime() {
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
-  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
-      "SELECT MIN(t) FROM ("
-      " SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE state = 1"
-      " UNION ALL"
-      " SELECT MIN(lease_until) AS t FROM deliveries INDEXED BY deliveries_unsent_claims"
-      "   WHERE state = 2 AND transport_ref = ''"
-      " UNION ALL"
-      " SELECT MIN(due_at) AS t FROM timers INDEXED BY timers_pending_due"
-      "   WHERE state = 0 AND lease_until IS NULL"
-      " UNION ALL"
-      " SELECT MIN(lease_until) AS t FROM timers INDEXED BY timers_leased"
-      "   WHERE state = 0 AND lease_until IS NOT NULL)"));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::NextDueTime()));
   HART_ASSIGN_OR_RETURN(row, stmt->Step());
   if (!row || stmt->IsNull(0)) return std::optional<absl::Time>();
   return std::optional<absl::Time>(absl::FromUnixMicros(stmt->Int(0)));
@@ -143,8 +125,7 @@ absl::Status SqliteBackend::ApplyRedelivery(const RedeliveryWrite& w) {
 
 absl::StatusOr<DeliveryRecord> SqliteBackend::GetDelivery(const std::string& delivery_id) {
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
-  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(absl::StrCat(
-      "SELECT ", sqlite::kDeliveryColumns, " FROM deliveries d WHERE d.delivery_id = ?")));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::GetDelivery()));
   stmt->Bind(1, delivery_id);
   HART_ASSIGN_OR_RETURN(row, stmt->Step());
   if (!row) return absl::NotFoundError(absl::StrCat("no delivery ", delivery_id));

@@ -1,11 +1,10 @@
 // SqliteBackend: supervisor queries (referrals by filter, one referral's
 // deliveries with their acknowledgements).
-#include <functional>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "broker/common/status_macros.h"
 #include "broker/common/time_util.h"
+#include "broker/store/sqlite/sqlite_read_sql.h"
 #include "broker/store/sqlite/sqlite_rows.h"
 #include "broker/store/sqlite/sqlite_transaction.h"
 
@@ -43,85 +42,86 @@ ReferralSummaryRecord ReadSummary(const Statement& s) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<ReferralSummaryRecord>> SqliteBackend::ListReferrals(
-    const ReferralQuery& q) {
-  HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
-  // Filters are built from fixed fragments; every value is bound.
-  std::string where = "1 = 1";
-  std::vector<std::function<void(Statement&, int&)>> binds;
-  auto bind_text = [&](std::string v) {
-    binds.push_back([v](Statement& s, int& i) { s.Bind(i++, v); });
-  };
-  auto bind_int = [&](int64_t v) {
-    binds.push_back([v](Statement& s, int& i) { s.Bind(i++, v); });
-  };
+namespace sqlite {
+
+read_sql::BuiltQuery read_sql::ListReferrals(const ReferralQuery& q, int64_t now_micros) {
+  BuiltQuery out;
+  // Each subquery reads only the referral's own deliveries: without
+  // INDEXED BY, SQLite picks deliveries_due for "state = 5" or
+  // deliveries_by_agency for "agency_id = ?" and reads every acknowledged
+  // delivery (or every delivery of the agency) for each referral listed.
+  const std::string own = "FROM deliveries d INDEXED BY deliveries_by_referral "
+                          "WHERE d.referral_id = r.referral_id AND ";
   const std::string overdue_clause = OverdueClause();
+  // The overdue count in the select list comes first in the text.
+  out.params.push_back(now_micros);
+  out.params.push_back(now_micros);
+  std::string where;
   if (!q.states.empty()) {
     std::vector<std::string> states;
     for (auto st : q.states) states.push_back(absl::StrCat(static_cast<int>(st)));
-    absl::StrAppend(&where, " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.referral_id = "
-                            "r.referral_id AND d.state IN (", absl::StrJoin(states, ","), "))");
+    absl::StrAppend(&where, " AND EXISTS (SELECT 1 ", own, "d.state IN (",
+                    absl::StrJoin(states, ","), "))");
   }
   if (q.overdue_at) {
-    absl::StrAppend(&where, " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.referral_id = "
-                            "r.referral_id AND ", overdue_clause, ")");
-    bind_int(absl::ToUnixMicros(*q.overdue_at));
-    bind_int(absl::ToUnixMicros(*q.overdue_at));
+    absl::StrAppend(&where, " AND EXISTS (SELECT 1 ", own, overdue_clause, ")");
+    out.params.push_back(absl::ToUnixMicros(*q.overdue_at));
+    out.params.push_back(absl::ToUnixMicros(*q.overdue_at));
   }
   if (!q.towns.empty()) {
     std::vector<std::string> marks(q.towns.size(), "?");
     absl::StrAppend(&where, " AND r.resolved_town IN (", absl::StrJoin(marks, ","), ")");
-    for (const auto& t : q.towns) bind_text(t);
+    for (const auto& t : q.towns) out.params.push_back(t);
   }
   if (!q.rule_id.empty()) {
-    absl::StrAppend(&where, " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.referral_id = "
-                            "r.referral_id AND (',' || d.rule_ids || ',') LIKE ?)");
-    bind_text(absl::StrCat("%,", q.rule_id, ",%"));
+    absl::StrAppend(&where, " AND EXISTS (SELECT 1 ", own,
+                    "(',' || d.rule_ids || ',') LIKE ?)");
+    out.params.push_back(absl::StrCat("%,", q.rule_id, ",%"));
   }
   if (!q.agency_id.empty()) {
-    absl::StrAppend(&where, " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.referral_id = "
-                            "r.referral_id AND d.agency_id = ?)");
-    bind_text(q.agency_id);
+    absl::StrAppend(&where, " AND EXISTS (SELECT 1 ", own, "d.agency_id = ?)");
+    out.params.push_back(q.agency_id);
   }
   if (q.received_from) {
     absl::StrAppend(&where, " AND r.received_at >= ?");
-    bind_int(absl::ToUnixMicros(*q.received_from));
+    out.params.push_back(absl::ToUnixMicros(*q.received_from));
   }
   if (q.received_to) {
     absl::StrAppend(&where, " AND r.received_at < ?");
-    bind_int(absl::ToUnixMicros(*q.received_to));
+    out.params.push_back(absl::ToUnixMicros(*q.received_to));
   }
   if (q.before) {
-    absl::StrAppend(&where, " AND (r.accepted_at < ? OR (r.accepted_at = ? AND r.referral_id < ?))");
-    bind_int(absl::ToUnixMicros(q.before->first));
-    bind_int(absl::ToUnixMicros(q.before->first));
-    bind_text(q.before->second);
+    // A row value, so SQLite seeks the index to the cursor.
+    absl::StrAppend(&where, " AND (r.accepted_at, r.referral_id) < (?, ?)");
+    out.params.push_back(absl::ToUnixMicros(q.before->first));
+    out.params.push_back(q.before->second);
   }
-  const int64_t now = absl::ToUnixMicros(q.overdue_at.value_or(absl::Now()));
-  const std::string sql = absl::StrCat(
+  out.params.push_back(static_cast<int64_t>(q.limit));
+  out.sql = absl::StrCat(
       "SELECT r.referral_id, r.careline_report_id, r.priority, r.resolved_town, r.received_at, "
       "r.accepted_at, "
-      "(SELECT COUNT(*) FROM deliveries d WHERE d.referral_id = r.referral_id AND d.kind = ",
-      int64_t{v1::REFERRAL}, "), "
-      "(SELECT COUNT(*) FROM deliveries d WHERE d.referral_id = r.referral_id AND d.state = ",
-      int64_t{v1::ACKNOWLEDGED}, "), "
-      "(SELECT COUNT(*) FROM deliveries d WHERE d.referral_id = r.referral_id AND ",
-      overdue_clause, "), "
-      "(SELECT COUNT(*) FROM deliveries d WHERE d.referral_id = r.referral_id AND d.state = ",
-      int64_t{v1::DEAD}, " AND d.redelivered_as = ''), "
-      "(SELECT COUNT(*) FROM deliveries d WHERE d.referral_id = r.referral_id AND d.state = ",
-      int64_t{v1::DECLINED}, " AND d.redelivered_as = ''), "
-      "(SELECT MIN(d.ack_deadline) FROM deliveries d WHERE d.referral_id = r.referral_id AND "
-      "d.kind = ", int64_t{v1::REFERRAL}, " AND d.state != ", int64_t{v1::ACKNOWLEDGED},
-      " AND d.redelivered_as = '') "
-      "FROM referrals r WHERE ", where, " ORDER BY r.accepted_at DESC, r.referral_id DESC LIMIT ?");
-  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sql));
-  int i = 1;
-  // The overdue count in the select list comes first in the text.
-  stmt->Bind(i++, now);
-  stmt->Bind(i++, now);
-  for (auto& bind : binds) bind(*stmt, i);
-  stmt->Bind(i++, static_cast<int64_t>(q.limit));
+      "(SELECT COUNT(*) ", own, "d.kind = ", int64_t{v1::REFERRAL}, "), "
+      "(SELECT COUNT(*) ", own, "d.state = ", int64_t{v1::ACKNOWLEDGED}, "), "
+      "(SELECT COUNT(*) ", own, overdue_clause, "), "
+      "(SELECT COUNT(*) ", own, "d.state = ", int64_t{v1::DEAD}, " AND d.redelivered_as = ''), "
+      "(SELECT COUNT(*) ", own, "d.state = ", int64_t{v1::DECLINED},
+      " AND d.redelivered_as = ''), "
+      "(SELECT MIN(d.ack_deadline) ", own, "d.kind = ", int64_t{v1::REFERRAL},
+      " AND d.state != ", int64_t{v1::ACKNOWLEDGED}, " AND d.redelivered_as = '') "
+      "FROM referrals r INDEXED BY referrals_by_accepted WHERE 1 = 1", where,
+      " ORDER BY r.accepted_at DESC, r.referral_id DESC LIMIT ?");
+  return out;
+}
+
+}  // namespace sqlite
+
+absl::StatusOr<std::vector<ReferralSummaryRecord>> SqliteBackend::ListReferrals(
+    const ReferralQuery& q) {
+  HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
+  const auto query = sqlite::read_sql::ListReferrals(
+      q, absl::ToUnixMicros(q.overdue_at.value_or(absl::Now())));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(query.sql));
+  sqlite::read_sql::BindAll(*stmt, query);
   return sqlite::CollectRows(*stmt, ReadSummary);
 }
 
@@ -130,9 +130,7 @@ absl::StatusOr<std::vector<DeliveryWithAcks>> SqliteBackend::GetDeliveries(
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
   std::vector<DeliveryWithAcks> out;
   {
-    HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(absl::StrCat(
-        "SELECT ", sqlite::kDeliveryColumns, " FROM deliveries d WHERE d.referral_id = ? "
-        "ORDER BY d.rowid")));
+    HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::DeliveriesOfReferral()));
     stmt->Bind(1, referral_id);
     HART_ASSIGN_OR_RETURN(rows, sqlite::CollectRows(*stmt, [](const Statement& s) {
       return DeliveryWithAcks{sqlite::ReadDelivery(s), {}, {}};
@@ -140,9 +138,7 @@ absl::StatusOr<std::vector<DeliveryWithAcks>> SqliteBackend::GetDeliveries(
     out = std::move(rows);
   }
   for (auto& item : out) {
-    HART_ASSIGN_OR_RETURN(acks, reader.db().Prepare(
-        "SELECT kind, note, actor, recorded_at FROM acks WHERE delivery_id = ? "
-        "ORDER BY ack_id"));
+    HART_ASSIGN_OR_RETURN(acks, reader.db().Prepare(sqlite::read_sql::AcksOfDelivery()));
     acks->Bind(1, item.delivery.delivery_id);
     for (;;) {
       HART_ASSIGN_OR_RETURN(row, acks->Step());

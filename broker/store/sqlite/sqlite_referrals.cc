@@ -1,6 +1,7 @@
 // SqliteBackend: referrals, supplements and sealing.
 #include "absl/strings/str_cat.h"
 #include "broker/common/status_macros.h"
+#include "broker/store/sqlite/sqlite_read_sql.h"
 #include "broker/store/sqlite/sqlite_rows.h"
 #include "broker/store/sqlite/sqlite_transaction.h"
 
@@ -11,8 +12,7 @@ using sqlite::SqliteDb;
 absl::StatusOr<CreateReferralResult> SqliteBackend::WriteReferral(SqliteDb& db,
                                                                   const NewReferral& item) {
   const ReferralRecord& r = item.referral;
-  HART_ASSIGN_OR_RETURN(find, db.Prepare(
-      "SELECT content_sha256, receipt FROM referrals WHERE careline_report_id = ?"));
+  HART_ASSIGN_OR_RETURN(find, db.Prepare(sqlite::read_sql::ReferralByCarelineId()));
   find->Bind(1, r.careline_report_id);
   HART_ASSIGN_OR_RETURN(found, find->Step());
   if (found) {
@@ -119,9 +119,7 @@ absl::Status SqliteBackend::ApplyReferralChange(const ReferralChange& c) {
 absl::StatusOr<std::optional<StoredSupplement>> SqliteBackend::FindSupplement(
     const std::string& supplement_id) {
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
-  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
-      "SELECT referral_id, supplement_sha256, response FROM supplements "
-      "WHERE supplement_id = ?"));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::FindSupplement()));
   stmt->Bind(1, supplement_id);
   HART_ASSIGN_OR_RETURN(row, stmt->Step());
   if (!row) return std::optional<StoredSupplement>();
@@ -132,16 +130,14 @@ absl::StatusOr<std::optional<StoredSupplement>> SqliteBackend::FindSupplement(
 absl::StatusOr<std::vector<std::string>> SqliteBackend::ListSupplements(
     const std::string& referral_id) {
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
-  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
-      "SELECT supplement_id FROM supplements WHERE referral_id = ? ORDER BY applied_at, rowid"));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::ListSupplements()));
   stmt->Bind(1, referral_id);
   return sqlite::CollectRows(*stmt, [](const sqlite::Statement& s) { return s.Text(0); });
 }
 
 absl::StatusOr<std::string> SqliteBackend::FindReferralId(const std::string& careline_report_id) {
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
-  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
-      "SELECT referral_id FROM referrals WHERE careline_report_id = ?"));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::FindReferralId()));
   stmt->Bind(1, careline_report_id);
   HART_ASSIGN_OR_RETURN(row, stmt->Step());
   if (!row) {
@@ -153,10 +149,7 @@ absl::StatusOr<std::string> SqliteBackend::FindReferralId(const std::string& car
 
 absl::StatusOr<ReferralRecord> SqliteBackend::GetReferral(const std::string& referral_id) {
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
-  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(
-      "SELECT referral_id, careline_report_id, content_sha256, intake, receipt, "
-      "priority, resolved_town, received_at, accepted_at, version, sealed_at FROM referrals "
-      "WHERE referral_id = ?"));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::GetReferral()));
   stmt->Bind(1, referral_id);
   HART_ASSIGN_OR_RETURN(row, stmt->Step());
   if (!row) return absl::NotFoundError(absl::StrCat("no referral ", referral_id));
@@ -189,7 +182,7 @@ absl::StatusOr<SealResult> SqliteBackend::SealReferral(const SealWrite& w) {
     mark->Bind(1, at).Bind(2, w.referral_id);
     HART_RETURN_IF_ERROR(mark->Run());
     if (db.Changes() != 1) {
-      HART_ASSIGN_OR_RETURN(exists, db.Prepare("SELECT 1 FROM referrals WHERE referral_id = ?"));
+      HART_ASSIGN_OR_RETURN(exists, db.Prepare(sqlite::read_sql::ReferralExists()));
       exists->Bind(1, w.referral_id);
       HART_ASSIGN_OR_RETURN(known, exists->Step());
       if (!known) return absl::NotFoundError(absl::StrCat("no referral ", w.referral_id));

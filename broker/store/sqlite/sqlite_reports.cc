@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/common/status_macros.h"
 #include "broker/store/sqlite/sqlite_backend.h"
+#include "broker/store/sqlite/sqlite_read_sql.h"
 #include "broker/store/sqlite/sqlite_rows.h"
 
 namespace hart {
@@ -11,16 +12,6 @@ namespace hart {
 using sqlite::Statement;
 
 namespace {
-
-// The cursor is a row value, so SQLite seeks the index to it. Without one
-// the page starts at (received_from, ''): no referral id is empty.
-constexpr char kReportPageSql[] =
-    "SELECT r.referral_id, r.received_at, r.accepted_at, r.resolved_town, r.sealed_at, "
-    "CASE WHEN ?1 THEN r.intake ELSE x'' END, k.key_id, k.wrapped "
-    "FROM referrals r INDEXED BY referrals_by_received "
-    "LEFT JOIN referral_keys k ON k.referral_id = r.referral_id "
-    "WHERE (r.received_at, r.referral_id) > (?2, ?3) AND r.received_at >= ?4 "
-    "AND r.received_at < ?5 ORDER BY r.received_at, r.referral_id LIMIT ?6";
 
 ReportReferral ReadReportRow(const Statement& s) {
   ReportReferral r;
@@ -45,7 +36,7 @@ absl::StatusOr<std::vector<ReportReferral>> SqliteBackend::ReadReportPage(
   const auto cursor = q.after.value_or(std::make_pair(q.received_from, std::string()));
   std::vector<ReportReferral> page;
   {
-    HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(kReportPageSql));
+    HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::ReportPage()));
     stmt->Bind(1, int64_t{q.with_intake})
         .Bind(2, absl::ToUnixMicros(cursor.first))
         .Bind(3, cursor.second)
@@ -55,12 +46,9 @@ absl::StatusOr<std::vector<ReportReferral>> SqliteBackend::ReadReportPage(
     HART_ASSIGN_OR_RETURN(rows, sqlite::CollectRows(*stmt, ReadReportRow));
     page = std::move(rows);
   }
-  const std::string deliveries_sql = absl::StrCat(
-      "SELECT ", sqlite::kDeliveryColumns,
-      " FROM deliveries d WHERE d.referral_id = ? ORDER BY d.rowid");
   auto read_delivery = [](const Statement& s) { return sqlite::ReadDelivery(s); };
   for (ReportReferral& r : page) {
-    HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(deliveries_sql));
+    HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::DeliveriesOfReferral()));
     stmt->Bind(1, r.referral_id);
     HART_ASSIGN_OR_RETURN(deliveries, sqlite::CollectRows(*stmt, read_delivery));
     r.deliveries = std::move(deliveries);

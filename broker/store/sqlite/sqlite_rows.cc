@@ -5,6 +5,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "broker/common/status_macros.h"
+#include "broker/store/sqlite/sqlite_read_sql.h"
 
 namespace hart::sqlite {
 
@@ -117,7 +118,7 @@ absl::Status MarkTimerFired(SqliteDb& db, const std::string& timer_id, uint64_t 
       .Bind(4, kTimerPending).Bind(5, static_cast<int64_t>(lease));
   HART_RETURN_IF_ERROR(fired->Run());
   if (db.Changes() == 1) return absl::OkStatus();
-  HART_ASSIGN_OR_RETURN(state, db.Prepare("SELECT state FROM timers WHERE timer_id = ?"));
+  HART_ASSIGN_OR_RETURN(state, db.Prepare(read_sql::TimerState()));
   state->Bind(1, timer_id);
   HART_ASSIGN_OR_RETURN(found, state->Step());
   if (found && state->Int(0) == kTimerPending) {
@@ -128,9 +129,7 @@ absl::Status MarkTimerFired(SqliteDb& db, const std::string& timer_id, uint64_t 
 
 absl::Status TriggerLadder(SqliteDb& db, const std::string& delivery_id,
                            const LadderTrigger& trigger) {
-  HART_ASSIGN_OR_RETURN(update, db.Prepare(
-      "UPDATE timers SET due_at = ?, base_at = ?, reason = ?, lease_until = NULL "
-      "WHERE kind = ? AND delivery_id = ? AND state = ? AND step = 1 AND due_at > ?"));
+  HART_ASSIGN_OR_RETURN(update, db.Prepare(read_sql::TriggerLadder()));
   update->Bind(1, absl::ToUnixMicros(trigger.due_at)).Bind(2, absl::ToUnixMicros(trigger.base_at))
       .Bind(3, int64_t{trigger.reason}).Bind(4, kTimerLadder).Bind(5, delivery_id)
       .Bind(6, kTimerPending).Bind(7, absl::ToUnixMicros(trigger.due_at));
@@ -147,7 +146,7 @@ absl::Status StopLadder(SqliteDb& db, const std::string& delivery_id, absl::Time
 }
 
 absl::StatusOr<bool> DeliveryExists(SqliteDb& db, const std::string& delivery_id) {
-  HART_ASSIGN_OR_RETURN(stmt, db.Prepare("SELECT 1 FROM deliveries WHERE delivery_id = ?"));
+  HART_ASSIGN_OR_RETURN(stmt, db.Prepare(read_sql::DeliveryExists()));
   stmt->Bind(1, delivery_id);
   return stmt->Step();
 }

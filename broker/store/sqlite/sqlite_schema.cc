@@ -7,7 +7,7 @@
 namespace hart::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 10;
+constexpr int kSchemaVersion = 11;
 
 // Times are microseconds since the Unix epoch (UTC). Enums are the protobuf
 // enum numbers of hart.referral.v1.
@@ -253,10 +253,29 @@ CREATE INDEX deliveries_open_referrals
   WHERE kind = 1 AND state != 4 AND redelivered_as = '';
 )sql";
 
+// Version 11: reads that touch only their own rows however large the store
+// grows (sqlite_read_sql.h). A referral's pending timers through (referral,
+// state, due_at) rather than timers_due, which SQLite chose for them and
+// which holds every pending timer; the supervisors' newest-first listing
+// through referrals_by_accepted rather than a sort of every referral; key
+// rotation through the unsealed keys by key id. legacy_intakes lists once
+// the referrals from before version 7 that have no data key yet, so each
+// start-up reads that list instead of every referral.
+constexpr char kSchemaV11[] = R"sql(
+CREATE INDEX timers_by_referral_state ON timers (referral_id, state, due_at);
+DROP INDEX timers_by_referral;
+CREATE INDEX referrals_by_accepted ON referrals (accepted_at, referral_id);
+CREATE INDEX referral_keys_wrapped_by_key ON referral_keys (key_id) WHERE wrapped IS NOT NULL;
+CREATE TABLE legacy_intakes (referral_id TEXT PRIMARY KEY) WITHOUT ROWID;
+INSERT INTO legacy_intakes (referral_id)
+  SELECT r.referral_id FROM referrals r LEFT JOIN referral_keys k
+    ON k.referral_id = r.referral_id WHERE k.referral_id IS NULL;
+)sql";
+
 // Migrations in order; migration i brings the schema to version i + 1.
 constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5,
                                        kSchemaV6, kSchemaV7, kSchemaV8, kSchemaV9,
-                                       kSchemaV10};
+                                       kSchemaV10, kSchemaV11};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "broker/common/status_macros.h"
+#include "broker/store/sqlite/sqlite_read_sql.h"
 #include "broker/store/sqlite/sqlite_rows.h"
 #include "broker/store/sqlite/sqlite_transaction.h"
 
@@ -16,10 +17,7 @@ absl::StatusOr<std::vector<TimerRecord>> SqliteBackend::ClaimDueTimers(absl::Tim
   std::vector<TimerRecord> claimed;
   absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
     claimed.clear();
-    HART_ASSIGN_OR_RETURN(select, db.Prepare(absl::StrCat(
-        "SELECT ", sqlite::kTimerColumns, " FROM timers WHERE state = ?1 "
-        "AND due_at <= ?2 AND (lease_until IS NULL OR lease_until <= ?2) "
-        "ORDER BY due_at LIMIT ?3")));
+    HART_ASSIGN_OR_RETURN(select, db.Prepare(sqlite::read_sql::DueTimers()));
     select->Bind(1, sqlite::kTimerPending).Bind(2, absl::ToUnixMicros(now))
         .Bind(3, static_cast<int64_t>(limit));
     HART_ASSIGN_OR_RETURN(due, sqlite::CollectRows(*select, sqlite::ReadTimer));
@@ -44,9 +42,7 @@ absl::StatusOr<std::vector<TimerRecord>> SqliteBackend::ClaimDueTimers(absl::Tim
 absl::StatusOr<std::vector<TimerRecord>> SqliteBackend::PendingTimers(
     const std::string& referral_id) {
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
-  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(absl::StrCat(
-      "SELECT ", sqlite::kTimerColumns, " FROM timers "
-      "WHERE referral_id = ? AND state = ? ORDER BY due_at")));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::PendingTimers()));
   stmt->Bind(1, referral_id).Bind(2, sqlite::kTimerPending);
   return sqlite::CollectRows(*stmt, sqlite::ReadTimer);
 }
@@ -91,9 +87,7 @@ absl::StatusOr<uint64_t> SqliteBackend::ApplyEscalationStep(const EscalationWrit
 absl::StatusOr<std::vector<EscalationRecord>> SqliteBackend::ReadEscalations(uint64_t after,
                                                                             size_t limit) {
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
-  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(absl::StrCat(
-      "SELECT ", sqlite::kEscalationColumns, " FROM escalation_events WHERE sequence > ? "
-      "ORDER BY sequence LIMIT ?")));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::ReadEscalations()));
   stmt->Bind(1, static_cast<int64_t>(after)).Bind(2, static_cast<int64_t>(limit));
   return sqlite::CollectRows(*stmt, sqlite::ReadEscalation);
 }
@@ -101,9 +95,7 @@ absl::StatusOr<std::vector<EscalationRecord>> SqliteBackend::ReadEscalations(uin
 absl::StatusOr<std::vector<EscalationRecord>> SqliteBackend::EscalationsOf(
     const std::string& delivery_id) {
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
-  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(absl::StrCat(
-      "SELECT ", sqlite::kEscalationColumns, " FROM escalation_events WHERE delivery_id = ? "
-      "ORDER BY sequence")));
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::EscalationsOf()));
   stmt->Bind(1, delivery_id);
   return sqlite::CollectRows(*stmt, sqlite::ReadEscalation);
 }

@@ -22,8 +22,6 @@ namespace {
 // Long enough that the holding replica is killed first, short enough that
 // the stand-in's destructor is never kept waiting by a reply in the queue.
 constexpr absl::Duration kHeldReplyDelay = absl::Seconds(20);
-// Keeps each push in flight for a moment, as a real partner's would be.
-constexpr absl::Duration kReplyDelay = absl::Milliseconds(50);
 
 // "https://127.0.0.1:4711/v1/acks" -> 4711; 0 if it does not parse.
 int PortOfUrl(const std::string& url) {
@@ -47,8 +45,11 @@ bool PollFor(const std::function<bool()>& condition, std::chrono::milliseconds t
   return true;
 }
 
-absl::StatusOr<std::unique_ptr<WebhookPartner>> WebhookPartner::Start(const std::string& dir) {
+absl::StatusOr<std::unique_ptr<WebhookPartner>> WebhookPartner::Start(
+    const std::string& dir, absl::Duration reply_delay) {
   std::unique_ptr<WebhookPartner> partner(new WebhookPartner());
+  // Keeps each push in flight for a moment, as a real partner's would be.
+  partner->reply_delay_ = reply_delay;
   std::filesystem::create_directories(dir);
   auto certs = MakeTestCertificates(dir);
   if (!certs.ok()) return certs.status();
@@ -79,7 +80,7 @@ ServerReply WebhookPartner::Answer(const ReceivedRequest& request) {
     held_ack_port_.compare_exchange_strong(held, post.ack_port);
     held = held_ack_port_;
   }
-  reply.delay = (held != 0 && post.ack_port == held) ? kHeldReplyDelay : kReplyDelay;
+  reply.delay = (held != 0 && post.ack_port == held) ? kHeldReplyDelay : reply_delay_;
   std::lock_guard<std::mutex> lock(mu_);
   posts_.push_back(std::move(post));
   return reply;
@@ -160,8 +161,8 @@ std::string ReplicaCluster::WriteConfig(int replica, const ClusterOptions& optio
   if (options.fast_ladders) {
     for (YAML::Node rule : root["rules"]) {
       for (YAML::Node destination : rule["destinations"]) {
-        if (destination["ack_deadline_normal"]) destination["ack_deadline_normal"] = "3s";
-        if (destination["ack_deadline_urgent"]) destination["ack_deadline_urgent"] = "3s";
+        if (destination["ack_deadline_normal"]) destination["ack_deadline_normal"] = "10s";
+        if (destination["ack_deadline_urgent"]) destination["ack_deadline_urgent"] = "10s";
       }
     }
     for (YAML::Node ladder : root["escalation_ladders"]) {

@@ -54,7 +54,9 @@ struct WebhookPost {
 // answers 200 after a short delay (so pushes are in flight for a while).
 class WebhookPartner {
  public:
-  static absl::StatusOr<std::unique_ptr<WebhookPartner>> Start(const std::string& dir);
+  // `reply_delay`: how long each POST is kept in flight before its 200.
+  static absl::StatusOr<std::unique_ptr<WebhookPartner>> Start(
+      const std::string& dir, absl::Duration reply_delay = absl::Milliseconds(50));
 
   std::string url() const { return server_->Url("/hart/referrals"); }
   const std::string& ca_file() const { return certs_.ca_file; }
@@ -74,6 +76,7 @@ class WebhookPartner {
   ServerReply Answer(const ReceivedRequest& request);
 
   TestCertificates certs_;
+  absl::Duration reply_delay_;
   std::unique_ptr<HttpsTestServer> server_;
   std::atomic<bool> holding_{false};
   std::atomic<int> held_ack_port_{0};
@@ -86,9 +89,11 @@ struct ClusterOptions {
   PostgresServer* server = nullptr;
   std::string database;  // on `server`
   int replicas = 3;      // 1 to kMaxReplicas
-  // Every ack deadline 3 s and ladder steps 1 s apart, so escalation steps
+  // Every ack deadline 10 s and ladder steps 1 s apart, so escalation steps
   // run (and can be interrupted) within a test; the webhook partner never
-  // acknowledges, so its deliveries always climb their ladder.
+  // acknowledges, so its deliveries always climb their ladder. (Shorter
+  // deadlines make the feed partners' own backlog miss them, and every
+  // renotification adds to the backlog.)
   bool fast_ladders = false;
 };
 

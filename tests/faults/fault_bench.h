@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,7 @@ struct BenchOptions {
   // SIGSTOP to SIGCONT: longer than the claim lease (2 s in the cluster's
   // config), so the claims of a paused broker expire under it.
   std::chrono::milliseconds pause_length{5000};
-  int client_threads = 3;
+  int client_threads = 2;
 };
 
 // What one round showed; counts are this round's (CheckScenario's feed
@@ -49,9 +50,13 @@ struct RoundRow {
   double restart_s = -1;  // kill -> the broker served again (kill rounds)
   double recover_s = -1;  // fault over (kill; SIGCONT) -> every broker took an intake
   // Pause on several replicas: intakes the others took while it was
-  // stopped, and its pushes they sent again after its claims expired.
+  // stopped, when the first of them was answered (from SIGSTOP), and its
+  // pushes they sent again after its claims expired.
   size_t taken_by_others = 0;
+  double others_first_s = -1;
   size_t pushes_taken_over = 0;
+  double round_s = 0;  // wall time of the whole round, checks included
+  double check_s = 0;  // of which the checks after the load stopped
   bool audit_verified = false;
   bool clean = false;
 };
@@ -68,8 +73,11 @@ class FaultBench {
   // Over every round's receipts: no ladder step twice, none lost.
   LadderReport CheckAllLadders();
   // The raw store (SQLite files; PostgreSQL's data directory after a
-  // CHECKPOINT) and the brokers' logs: findings, empty when clean.
-  std::vector<std::string> FindPii();
+  // CHECKPOINT) and the brokers' logs: findings, empty when clean. Fields
+  // the store held before any intake (PostgreSQL's catalogs hold common
+  // words, a first name among them) are not looked for: ignored_pii().
+  std::vector<PiiFinding> FindPii();
+  const std::set<std::string>& ignored_pii() const { return ignored_pii_; }
   std::string LogTails() const { return cluster_ ? cluster_->LogTails() : ""; }
 
  private:
@@ -80,7 +88,10 @@ class FaultBench {
   std::unique_ptr<WebhookPartner> webhook_;
   std::unique_ptr<ReplicaCluster> cluster_;
   std::unique_ptr<FeedPartners> feeds_;
+  std::vector<std::string> PiiPaths();
+
   std::vector<v1::Receipt> all_receipts_;
+  std::set<std::string> ignored_pii_;
   size_t duplicates_so_far_ = 0;
   size_t gaps_so_far_ = 0;
 };

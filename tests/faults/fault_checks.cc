@@ -84,13 +84,13 @@ std::vector<std::pair<std::string, std::string>> LoadPii() {
 
 void SearchFile(const std::filesystem::path& file,
                 const std::vector<std::pair<std::string, std::string>>& pii,
-                std::vector<std::string>& findings) {
+                std::vector<PiiFinding>& findings) {
   std::ifstream in(file, std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   for (const auto& [field, value] : pii) {
     const std::boyer_moore_horspool_searcher searcher(value.begin(), value.end());
     if (std::search(bytes.begin(), bytes.end(), searcher) != bytes.end()) {
-      findings.push_back(absl::StrCat(file.string(), " holds the ", field, " in plaintext"));
+      findings.push_back({file.string(), field});
     }
   }
 }
@@ -126,9 +126,11 @@ LadderReport CheckLadderSteps(ReplicaCluster& cluster, const std::vector<v1::Rec
   return report;
 }
 
-std::vector<std::string> FindPlaintextPii(const std::vector<std::string>& paths) {
-  const auto pii = LoadPii();
-  std::vector<std::string> findings;
+std::vector<PiiFinding> FindPlaintextPii(const std::vector<std::string>& paths,
+                                         const std::set<std::string>& ignored) {
+  auto pii = LoadPii();
+  std::erase_if(pii, [&](const auto& field) { return ignored.count(field.first) > 0; });
+  std::vector<PiiFinding> findings;
   for (const auto& path : paths) {
     std::error_code error;
     if (std::filesystem::is_regular_file(path, error)) {

@@ -3,6 +3,7 @@
 // PII in the raw store. All findings are ids and counts only.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,7 +27,13 @@ LadderReport CheckLadderSteps(ReplicaCluster& cluster, const std::vector<v1::Rec
 // The PII of the intakes the load submits (names, phone, birth date, case
 // id, narrative) that occurs in any file under `paths` (files or
 // directories, searched byte for byte): one line per finding, naming the
-// file and which field, never the value.
-std::vector<std::string> FindPlaintextPii(const std::vector<std::string>& paths);
+// file and which field, never the value. Fields in `ignored` are not
+// searched for.
+struct PiiFinding {
+  std::string file;
+  std::string field;  // e.g. "urgent-hotel-bridgeport reporter phone"
+};
+std::vector<PiiFinding> FindPlaintextPii(const std::vector<std::string>& paths,
+                                         const std::set<std::string>& ignored = {});
 
 }  // namespace hart::testing

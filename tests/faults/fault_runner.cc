@@ -73,23 +73,29 @@ void PrintHeader(const std::string& backend) {
   std::printf("\nfault runner: %s, %d rounds, seed %llu (pause %d ms every %d rounds)\n",
               backend.c_str(), flags.rounds, static_cast<unsigned long long>(flags.seed),
               flags.pause_ms, flags.pause_every);
-  std::printf("%5s %-8s %-9s %-9s %7s %5s %4s %4s %4s %5s %5s %5s %8s %8s %s\n", "round",
-              "backend", "fault", "victim", "instant", "acked", "lost", "dups", "gaps", "steps",
-              "twice", "slost", "restart", "recover", "");
+  std::printf("%5s %-8s %-9s %-9s %7s %5s %4s %4s %4s %5s %5s %5s %8s %8s %6s %6s %s\n",
+              "round", "backend", "fault", "victim", "instant", "acked", "lost", "dups", "gaps",
+              "steps", "twice", "slost", "restart", "recover", "round", "checks", "");
   std::fflush(stdout);
 }
 
 void PrintRow(const std::string& backend, const RoundRow& r) {
   std::string note;
-  if (r.fault == Fault::kPause && r.taken_by_others + r.pushes_taken_over > 0) {
-    note = "others took " + std::to_string(r.taken_by_others) + " intakes, re-sent " +
-           std::to_string(r.pushes_taken_over) + " pushes";
+  if (r.fault == Fault::kPause && r.others_first_s >= 0) {
+    char text[160];
+    std::snprintf(text, sizeof text,
+                  "paused: the other took %zu intakes, the first answered %.2fs in; re-sent %zu "
+                  "of its pushes",
+                  r.taken_by_others, r.others_first_s, r.pushes_taken_over);
+    note = text;
   }
   if (!r.clean) note += note.empty() ? "FAILED" : "; FAILED";
-  std::printf("%5d %-8s %-9s %-9s %6.2fs %5zu %4zu %4zu %4zu %5zu %5zu %5zu %7.2fs %7.2fs %s\n",
-              r.round, backend.c_str(), FaultName(r.fault), r.victim.c_str(), r.instant_s,
-              r.acknowledged, r.lost, r.duplicates, r.feed_gaps, r.steps, r.steps_twice,
-              r.steps_lost, r.restart_s, r.recover_s, note.c_str());
+  std::printf(
+      "%5d %-8s %-9s %-9s %6.2fs %5zu %4zu %4zu %4zu %5zu %5zu %5zu %7.2fs %7.2fs %5.1fs %5.1fs "
+      "%s\n",
+      r.round, backend.c_str(), FaultName(r.fault), r.victim.c_str(), r.instant_s,
+      r.acknowledged, r.lost, r.duplicates, r.feed_gaps, r.steps, r.steps_twice, r.steps_lost,
+      r.restart_s, r.recover_s, r.round_s, r.check_s, note.c_str());
   std::fflush(stdout);
 }
 
@@ -123,9 +129,13 @@ void RunBackend(bool postgres) {
   options.postgres = postgres;
   options.seed = flags.seed;
   options.pause_length = std::chrono::milliseconds(flags.pause_ms);
+  const auto setup_start = std::chrono::steady_clock::now();
   FaultBench bench(options);
   ASSERT_TRUE(bench.ok());
   PrintHeader(bench.backend());
+  std::printf("(brokers started in %.1fs)\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - setup_start)
+                  .count());
   std::vector<RoundRow> rows;
   for (int round = 1; round <= flags.rounds; ++round) {
     const Fault fault = round % flags.pause_every == 0 ? Fault::kPause : Fault::kKill;
@@ -137,8 +147,13 @@ void RunBackend(bool postgres) {
   // round's check, or one that fell due later and never ran.
   const LadderReport ladders = bench.CheckAllLadders();
   for (const auto& problem : ladders.problems) ADD_FAILURE() << "all rounds: " << problem;
-  const std::vector<std::string> pii = bench.FindPii();
-  for (const auto& finding : pii) ADD_FAILURE() << finding;
+  const std::vector<PiiFinding> pii = bench.FindPii();
+  for (const auto& finding : pii) {
+    ADD_FAILURE() << finding.file << " holds the " << finding.field << " in plaintext";
+  }
+  for (const auto& field : bench.ignored_pii()) {
+    std::printf("not searched for: the %s (in the store before any intake)\n", field.c_str());
+  }
   std::printf("all rounds: %zu ladder steps, %zu twice, %zu lost; plaintext PII in the raw "
               "store and logs: %zu findings\n",
               ladders.steps, ladders.steps_twice,

@@ -51,25 +51,40 @@ const std::string& DevCertsDir() {
 
 BrokerProcess::BrokerProcess(const std::string& data_dir, const std::string& config_path,
                              std::vector<std::string> extra_args)
-    : data_dir_(data_dir) {
-  const std::string certs = DevCertsDir();
-  const std::string port_file = data_dir + ".port";
-  std::remove(port_file.c_str());
-  const std::string ops_port_file = data_dir + ".ops-port";
-  std::remove(ops_port_file.c_str());
-  const std::string log_file = data_dir + ".log";
+    : data_dir_(data_dir), extra_args_(std::move(extra_args)) {
   auto store_config = ConfigForE2eStore(
       config_path.empty() ? SourcePath("deploy/config/connecticut.yaml") : config_path, data_dir);
   if (!store_config.ok()) {
     ADD_FAILURE() << "cannot set up the broker's store: " << store_config.status();
     return;
   }
-  const std::string config = *store_config;
+  config_ = *store_config;
   // The secrets the config's push adapters name (webhook HMAC key, NCMEC
   // credentials, file drop signing key); the script keeps what exists.
-  const std::string key_dir = data_dir + ".keys";
-  RunAndCapture("bash " + SourcePath("deploy/make-dev-secrets.sh") + " " + key_dir +
+  RunAndCapture("bash " + SourcePath("deploy/make-dev-secrets.sh") + " " + data_dir + ".keys" +
                 " >/dev/null 2>&1");
+  Launch();
+}
+
+bool BrokerProcess::Restart() {
+  if (pid_ > 0 || config_.empty()) {
+    ADD_FAILURE() << "Restart() of a broker that is running or never started";
+    return false;
+  }
+  Launch();
+  return running();
+}
+
+void BrokerProcess::Launch() {
+  const std::string certs = DevCertsDir();
+  const std::string port_file = data_dir_ + ".port";
+  std::remove(port_file.c_str());
+  const std::string ops_port_file = data_dir_ + ".ops-port";
+  std::remove(ops_port_file.c_str());
+  const std::string log_file = data_dir_ + ".log";
+  // A restart listens where the first start did: clients keep their channels.
+  const std::string listen =
+      "127.0.0.1:" + std::to_string(port_ > 0 ? port_ : 0);
   pid_ = fork();
   if (pid_ == 0) {
     FILE* log = std::fopen(log_file.c_str(), "a");
@@ -77,23 +92,24 @@ BrokerProcess::BrokerProcess(const std::string& data_dir, const std::string& con
       dup2(fileno(log), STDOUT_FILENO);
       dup2(fileno(log), STDERR_FILENO);
     }
-    std::vector<std::string> args = {HART_BROKER_BINARY, "--config", config, "--data-dir",
-                                     data_dir, "--key-dir", key_dir, "--tls-dir", certs,
-                                     "--listen", "127.0.0.1:0", "--port-file", port_file,
+    std::vector<std::string> args = {HART_BROKER_BINARY, "--config", config_, "--data-dir",
+                                     data_dir_, "--key-dir", data_dir_ + ".keys", "--tls-dir",
+                                     certs, "--listen", listen, "--port-file", port_file,
                                      // Many brokers run at once: no fixed port.
                                      "--ops-listen", "127.0.0.1:0", "--ops-port-file",
                                      ops_port_file, "--log-level", "debug"};
-    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     execv(HART_BROKER_BINARY, argv.data());
     _exit(127);
   }
+  int port = 0;
   const bool up = WaitFor(
       [&] {
         std::ifstream in(port_file);
-        return in && (in >> port_) && port_ > 0;
+        return in && (in >> port) && port > 0;
       },
       std::chrono::seconds(20));
   if (!up) {
@@ -101,6 +117,8 @@ BrokerProcess::BrokerProcess(const std::string& data_dir, const std::string& con
     Kill();
     return;
   }
+  // Written once: other threads read port_ while a restart runs.
+  if (port_ == 0) port_ = port;
   // Written before the port file; 0 if extra_args turned the port off.
   std::ifstream(ops_port_file) >> ops_port_;
 }
@@ -141,6 +159,11 @@ std::shared_ptr<grpc::Channel> BrokerProcess::Channel(const std::string& cert_na
     ssl.pem_cert_chain = ReadText(DevCertsDir() + "/" + cert_name + ".crt");
   }
   grpc::ChannelArguments args;
+  // A restarted broker is reached again within a fraction of a second, not
+  // after gRPC's default reconnect backoff (up to two minutes).
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   // Distinct channels per identity: gRPC would otherwise share one
   // subchannel (and one TLS identity) between them.
   args.SetString("hart.test.identity", cert_name);

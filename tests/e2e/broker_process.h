@@ -40,6 +40,10 @@ class BrokerProcess {
   int ops_port() const { return ops_port_; }
   void Kill();       // SIGKILL and reap: no clean shutdown
   void Terminate();  // SIGTERM and reap; expects exit status 0
+  // After Kill(): starts the broker again on the same data directory, config
+  // and port (channels made before reconnect); false, with a test failure,
+  // if it does not serve within 20 s.
+  bool Restart();
   // Reaps the process once it has exited (bounded wait); its exit status
   // as waitpid gives it, or nullopt if it is still running at `bound`.
   std::optional<int> WaitForExit(std::chrono::milliseconds bound);
@@ -54,7 +58,12 @@ class BrokerProcess {
       const std::string& cert = "supervisor") const;
 
  private:
+  // Forks and execs the broker, then waits for its port file.
+  void Launch();
+
   std::string data_dir_;
+  std::string config_;
+  std::vector<std::string> extra_args_;
   pid_t pid_ = -1;
   int port_ = 0;
   int ops_port_ = 0;

@@ -89,7 +89,7 @@ void CheckCalls(const IntakeLoad& load, ReplicaCluster& cluster, SteadyTime faul
     }
   }
   double recover = 0;
-  for (int i = 0; i < ReplicaCluster::kReplicas; ++i) {
+  for (int i = 0; i < cluster.size(); ++i) {
     if (!cluster.alive(i)) continue;
     auto it = first_ok_after_fault.find(i);
     if (it == first_ok_after_fault.end()) {
@@ -111,7 +111,7 @@ void CheckStored(ReplicaCluster& cluster, const std::vector<v1::Receipt>& receip
                  const std::map<std::string, std::map<std::string, int>>& receptions,
                  ScenarioReport& report) {
   std::vector<std::unique_ptr<v1::SupervisorService::Stub>> stubs;
-  for (int i = 0; i < ReplicaCluster::kReplicas; ++i) {
+  for (int i = 0; i < cluster.size(); ++i) {
     stubs.push_back(cluster.replica(i).Supervisor());
   }
   // Referral id -> its receipt and what is still wrong with it; `lost`

@@ -136,7 +136,7 @@ TEST_F(FailoverE2ETest, KillNineOfAReplicaMidDeliveryLosesNothing) {
       << "no replica pushed anything";
   const int victim_port = webhook_->held_ack_port();
   int victim = -1;
-  for (int i = 0; i < ReplicaCluster::kReplicas; ++i) {
+  for (int i = 0; i < cluster_->size(); ++i) {
     if (cluster_->ack_port(i) == victim_port) victim = i;
   }
   ASSERT_GE(victim, 0) << "a push carrying an unknown ack port " << victim_port;

@@ -54,13 +54,16 @@ void IntakeLoad::Stop() {
 void IntakeLoad::Run(int thread) {
   // One channel per replica for this client, as a real client keeps one.
   std::vector<std::unique_ptr<v1::IntakeService::Stub>> stubs;
-  for (int i = 0; i < ReplicaCluster::kReplicas; ++i) {
+  for (int i = 0; i < cluster_.size(); ++i) {
     stubs.push_back(cluster_.replica(i).Intake());
   }
   size_t turn = static_cast<size_t>(thread);
   while (!stopping_) {
     const int replica = cluster_.Pick(turn++);
-    if (replica < 0) return;
+    if (replica < 0) {  // every replica down or paused: a client tries again
+      std::this_thread::sleep_for(kRetryPause);
+      continue;
+    }
     const uint64_t id = next_id_++;
     v1::SubmitIntakeRequest request;
     v1::Intake& intake = *request.mutable_intake();
@@ -110,22 +113,48 @@ FeedPartner::FeedPartner(ReplicaCluster& cluster, const std::string& agency_id,
                          int preferred_replica)
     : cluster_(cluster), agency_id_(agency_id), preferred_replica_(preferred_replica) {
   thread_ = std::thread([this] { Run(); });
+  watchdog_ = std::thread([this] { WatchForSilence(); });
 }
 
 void FeedPartner::Stop() {
-  stopping_ = true;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
     if (open_stream_ != nullptr) open_stream_->TryCancel();
   }
+  stop_requested_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (watchdog_.joinable()) watchdog_.join();
+}
+
+void FeedPartner::WatchForSilence() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    // How often silence is looked for, not a synchronisation.
+    stop_requested_.wait_for(lock, std::chrono::milliseconds(250));
+    const auto heard = std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(last_heard_.load()));
+    if (open_stream_ != nullptr && std::chrono::steady_clock::now() - heard > kFeedSilenceLimit) {
+      open_stream_->TryCancel();
+      ++silent_streams_;
+      Heard();  // once per silence
+    }
+  }
+}
+
+size_t FeedPartner::silent_streams() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return silent_streams_;
 }
 
 void FeedPartner::Run() {
   bool first = true;
   while (!stopping_) {
     const int replica = cluster_.Pick(static_cast<size_t>(preferred_replica_));
-    if (replica < 0) return;
+    if (replica < 0) {  // every replica down or paused: try again shortly
+      std::this_thread::sleep_for(kRetryPause);
+      continue;
+    }
     if (!first) {
       std::lock_guard<std::mutex> lock(mu_);
       resumed_after_.push_back(cursor_);
@@ -144,6 +173,7 @@ void FeedPartner::Follow(int replica) {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return;
     open_stream_ = &context;
+    Heard();
   }
   v1::SubscribeRequest request;
   request.set_resume_after(cursor_);
@@ -151,6 +181,7 @@ void FeedPartner::Follow(int replica) {
   uint64_t expected_next = cursor_ + 1;
   v1::FeedEvent event;
   while (reader->Read(&event)) {
+    Heard();
     if (!event.has_delivery()) continue;  // a heartbeat
     const v1::ReferralDelivery& d = event.delivery();
     {
@@ -168,6 +199,7 @@ void FeedPartner::Follow(int replica) {
     // database is going away): resubscribe from the cursor, which is only
     // moved past events acknowledged in full.
     if (!Acknowledge(*stub, d.delivery_id())) break;
+    Heard();  // the acks took their time, not the stream
     if (!d.redelivery() && event.sequence() > cursor_) cursor_ = event.sequence();
   }
   {
@@ -245,7 +277,7 @@ void FeedPartners::EnsureFor(const v1::Receipt& receipt) {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& d : receipt.destinations()) {
     if (!ReplicaCluster::IsFeedAgency(d.agency_id()) || partners_.count(d.agency_id())) continue;
-    const int preferred = static_cast<int>(partners_.size() % ReplicaCluster::kReplicas);
+    const int preferred = static_cast<int>(partners_.size() % static_cast<size_t>(cluster_.size()));
     partners_[d.agency_id()] = std::make_unique<FeedPartner>(cluster_, d.agency_id(), preferred);
   }
 }

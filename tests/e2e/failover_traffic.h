@@ -2,11 +2,13 @@
 // submitting intakes to the replicas round robin, and one feed partner per
 // agency, each subscribed to its own replica, acknowledging every delivery
 // (RECEIVED, then ACCEPTED) and resubscribing elsewhere from its cursor when
-// its replica goes away. Nothing here injects faults; the test does.
+// its replica goes away or falls silent. Nothing here injects faults; the
+// test does.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,6 +26,10 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 // Every client call is made with this deadline; a call that takes longer
 // than it (plus scheduling slack) hung.
 inline constexpr auto kCallDeadline = std::chrono::seconds(8);
+// A feed stream that brings nothing, not even a heartbeat (the cluster's
+// config sends one every second), for this long is given up and resumed
+// elsewhere: its replica is paused or cut off.
+inline constexpr auto kFeedSilenceLimit = std::chrono::seconds(4);
 
 // One SubmitIntake call.
 struct SubmitCall {
@@ -73,7 +79,8 @@ struct FeedDeliverySeen {
   bool redelivery = false;
 };
 
-// One agency's feed partner, on its own thread.
+// One agency's feed partner, on its own thread (and a watchdog thread that
+// cancels a silent stream).
 class FeedPartner {
  public:
   FeedPartner(ReplicaCluster& cluster, const std::string& agency_id, int preferred_replica);
@@ -93,11 +100,15 @@ class FeedPartner {
   size_t failed_acks() const;
   std::vector<std::string> UnexpectedAckFailures() const;
   std::chrono::steady_clock::duration longest_ack() const;
+  // Streams given up for silence (kFeedSilenceLimit).
+  size_t silent_streams() const;
 
  private:
   void Run();
   // Reads one subscription until it ends or an acknowledgement fails.
   void Follow(int replica);
+  void WatchForSilence();
+  void Heard() { last_heard_ = std::chrono::steady_clock::now().time_since_epoch().count(); }
   bool Acknowledge(v1::FeedService::Stub& stub, const std::string& delivery_id);
 
   ReplicaCluster& cluster_;
@@ -113,7 +124,11 @@ class FeedPartner {
   size_t failed_acks_ = 0;
   std::vector<std::string> unexpected_ack_failures_;
   std::chrono::steady_clock::duration longest_ack_{};
+  size_t silent_streams_ = 0;  // streams the watchdog cancelled
+  std::atomic<int64_t> last_heard_{0};  // steady_clock ticks
+  std::condition_variable stop_requested_;
   std::thread thread_;
+  std::thread watchdog_;
 };
 
 // The feed partners, one per agency, started the first time a receipt names

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -19,8 +22,6 @@ namespace {
 // Long enough that the holding replica is killed first, short enough that
 // the stand-in's destructor is never kept waiting by a reply in the queue.
 constexpr absl::Duration kHeldReplyDelay = absl::Seconds(20);
-// Keeps each push in flight for a moment, as a real partner's would be.
-constexpr absl::Duration kReplyDelay = absl::Milliseconds(50);
 
 // "https://127.0.0.1:4711/v1/acks" -> 4711; 0 if it does not parse.
 int PortOfUrl(const std::string& url) {
@@ -44,8 +45,11 @@ bool PollFor(const std::function<bool()>& condition, std::chrono::milliseconds t
   return true;
 }
 
-absl::StatusOr<std::unique_ptr<WebhookPartner>> WebhookPartner::Start(const std::string& dir) {
+absl::StatusOr<std::unique_ptr<WebhookPartner>> WebhookPartner::Start(
+    const std::string& dir, absl::Duration reply_delay) {
   std::unique_ptr<WebhookPartner> partner(new WebhookPartner());
+  // Keeps each push in flight for a moment, as a real partner's would be.
+  partner->reply_delay_ = reply_delay;
   std::filesystem::create_directories(dir);
   auto certs = MakeTestCertificates(dir);
   if (!certs.ok()) return certs.status();
@@ -76,7 +80,7 @@ ServerReply WebhookPartner::Answer(const ReceivedRequest& request) {
     held_ack_port_.compare_exchange_strong(held, post.ack_port);
     held = held_ack_port_;
   }
-  reply.delay = (held != 0 && post.ack_port == held) ? kHeldReplyDelay : kReplyDelay;
+  reply.delay = (held != 0 && post.ack_port == held) ? kHeldReplyDelay : reply_delay_;
   std::lock_guard<std::mutex> lock(mu_);
   posts_.push_back(std::move(post));
   return reply;
@@ -95,7 +99,14 @@ std::vector<WebhookPost> WebhookPartner::Posts() const {
 
 ReplicaCluster::ReplicaCluster(const std::string& dir, PostgresServer& server,
                                const std::string& database, const WebhookPartner& webhook)
-    : dir_(dir), key_dir_(dir + "/keys"), signing_key_(dir + "/audit-signing.key") {
+    : ReplicaCluster(dir, ClusterOptions{&server, database, 3, false}, webhook) {}
+
+ReplicaCluster::ReplicaCluster(const std::string& dir, const ClusterOptions& options,
+                               const WebhookPartner& webhook)
+    : dir_(dir),
+      key_dir_(dir + "/keys"),
+      signing_key_(dir + "/audit-signing.key"),
+      size_(options.server == nullptr ? 1 : std::clamp(options.replicas, 1, kMaxReplicas)) {
   // Replicas share the key directory: the key-encryption keys that open
   // every referral's data key, the ack-token key, the partners' secrets.
   if (std::system(("bash " + SourcePath("deploy/make-dev-secrets.sh") + " " + key_dir_ +
@@ -103,7 +114,7 @@ ReplicaCluster::ReplicaCluster(const std::string& dir, PostgresServer& server,
     ADD_FAILURE() << "deploy/make-dev-secrets.sh failed";
     return;
   }
-  for (int i = 0; i < kReplicas; ++i) {
+  for (int i = 0; i < size_; ++i) {
     auto port = FreeLoopbackPort();
     if (!port.ok()) {
       ADD_FAILURE() << port.status();
@@ -111,7 +122,7 @@ ReplicaCluster::ReplicaCluster(const std::string& dir, PostgresServer& server,
     }
     ack_ports_[i] = *port;
     replicas_[i] = std::make_unique<BrokerProcess>(
-        dir_ + "/" + Name(i), WriteConfig(i, server, database, webhook),
+        data_dir(i), WriteConfig(i, options, webhook),
         std::vector<std::string>{"--key-dir", key_dir_, "--log-level", "info"});
     alive_[i] = replicas_[i]->running();
     if (!alive_[i]) return;
@@ -120,8 +131,9 @@ ReplicaCluster::ReplicaCluster(const std::string& dir, PostgresServer& server,
 }
 
 ReplicaCluster::~ReplicaCluster() {
-  for (auto& replica : replicas_) {
-    if (replica) replica->Terminate();
+  for (int i = 0; i < size_; ++i) {
+    if (paused_[i]) Resume(i);
+    if (replicas_[i]) replicas_[i]->Terminate();
   }
 }
 
@@ -129,21 +141,35 @@ std::string ReplicaCluster::Name(int replica) {
   return std::string("replica-") + static_cast<char>('a' + replica);
 }
 
-std::string ReplicaCluster::WriteConfig(int replica, PostgresServer& server,
-                                        const std::string& database,
+std::string ReplicaCluster::WriteConfig(int replica, const ClusterOptions& options,
                                         const WebhookPartner& webhook) {
   YAML::Node root = YAML::LoadFile(SourcePath("deploy/config/connecticut.yaml"));
-  YAML::Node store = root["store"];
-  store["backend"] = "postgres";
-  store["broker_id"] = Name(replica);
-  store["postgres"]["conninfo"] = "host=" + server.host() + " port=" +
-                                  std::to_string(server.port()) + " user=" + server.user() +
-                                  " dbname=" + database;
-  store["postgres"]["password_file"] = server.password_file();
-  store["postgres"]["sslmode"] = "disable";
-  // A statement cut off by a fault is given up well within the clients'
-  // deadline, so the call answers UNAVAILABLE rather than running out.
-  store["postgres"]["statement_timeout"] = "3s";
+  if (options.server != nullptr) {
+    const PostgresServer& server = *options.server;
+    YAML::Node store = root["store"];
+    store["backend"] = "postgres";
+    store["broker_id"] = Name(replica);
+    store["postgres"]["conninfo"] = "host=" + server.host() + " port=" +
+                                    std::to_string(server.port()) + " user=" + server.user() +
+                                    " dbname=" + options.database;
+    store["postgres"]["password_file"] = server.password_file();
+    store["postgres"]["sslmode"] = "disable";
+    // A statement cut off by a fault is given up well within the clients'
+    // deadline, so the call answers UNAVAILABLE rather than running out.
+    store["postgres"]["statement_timeout"] = "3s";
+  }
+  if (options.fast_ladders) {
+    for (YAML::Node rule : root["rules"]) {
+      for (YAML::Node destination : rule["destinations"]) {
+        if (destination["ack_deadline_normal"]) destination["ack_deadline_normal"] = "10s";
+        if (destination["ack_deadline_urgent"]) destination["ack_deadline_urgent"] = "10s";
+      }
+    }
+    for (YAML::Node ladder : root["escalation_ladders"]) {
+      int step = 0;
+      for (YAML::Node s : ladder["steps"]) s["after"] = std::to_string(step++) + "s";
+    }
+  }
   // A killed replica's claimed pushes are rescued 2 s after its last
   // claim; failed attempts retry within a second.
   root["dispatch"]["claim_lease"] = "2s";
@@ -177,10 +203,25 @@ void ReplicaCluster::Kill(int i) {
   replicas_[i]->Kill();
 }
 
+bool ReplicaCluster::Restart(int i) {
+  alive_[i] = replicas_[i]->Restart();
+  return alive_[i];
+}
+
+void ReplicaCluster::Pause(int i) {
+  paused_[i] = true;
+  kill(replicas_[i]->pid(), SIGSTOP);
+}
+
+void ReplicaCluster::Resume(int i) {
+  kill(replicas_[i]->pid(), SIGCONT);
+  paused_[i] = false;
+}
+
 int ReplicaCluster::Pick(size_t preferred) const {
-  for (int k = 0; k < kReplicas; ++k) {
-    const int i = static_cast<int>((preferred + k) % kReplicas);
-    if (alive_[i]) return i;
+  for (int k = 0; k < size_; ++k) {
+    const int i = static_cast<int>((preferred + static_cast<size_t>(k)) % static_cast<size_t>(size_));
+    if (alive_[i] && !paused_[i]) return i;
   }
   return -1;
 }
@@ -201,8 +242,8 @@ CommandOutput ReplicaCluster::VerifyAudit(int i) const {
 
 std::string ReplicaCluster::LogTails(size_t bytes_each) const {
   std::string out;
-  for (int i = 0; i < kReplicas; ++i) {
-    const std::string log = ReadText(dir_ + "/" + Name(i) + ".log");
+  for (int i = 0; i < size_; ++i) {
+    const std::string log = ReadText(data_dir(i) + ".log");
     absl::StrAppend(&out, "---- ", Name(i), " log (tail):\n",
                     log.substr(log.size() > bytes_each ? log.size() - bytes_each : 0), "\n");
   }

@@ -1,6 +1,7 @@
-// Three hart-broker replicas (A, B, C) on one PostgreSQL database, through
-// the real binary, for failover tests; and the push partner they share, a
-// webhook stand-in for stamford-pd.
+// hart-broker replicas (A, B, C by default) on one PostgreSQL database, or a
+// single broker on its SQLite data directory, through the real binary, for
+// failover and fault tests; and the push partner they share, a webhook
+// stand-in for stamford-pd.
 //
 // The generated config is the Connecticut one with what makes a failover
 // test bounded: short claim leases and retry backoffs (a killed replica's
@@ -10,9 +11,9 @@
 // partner but the webhook turned into a feed (NCMEC, e-mail and file-drop
 // stand-ins are the push adapter tests' business, not failover's).
 //
-// Thread safety: Kill() runs on the test's thread while load threads call
-// Pick(), alive() and replica(); a replica picked just before it was killed
-// simply answers UNAVAILABLE.
+// Thread safety: Kill(), Restart(), Pause() and Resume() run on the test's
+// thread while load threads call Pick(), alive() and replica(); a replica
+// picked just before it was killed simply answers UNAVAILABLE.
 #pragma once
 
 #include <array>
@@ -53,7 +54,9 @@ struct WebhookPost {
 // answers 200 after a short delay (so pushes are in flight for a while).
 class WebhookPartner {
  public:
-  static absl::StatusOr<std::unique_ptr<WebhookPartner>> Start(const std::string& dir);
+  // `reply_delay`: how long each POST is kept in flight before its 200.
+  static absl::StatusOr<std::unique_ptr<WebhookPartner>> Start(
+      const std::string& dir, absl::Duration reply_delay = absl::Milliseconds(50));
 
   std::string url() const { return server_->Url("/hart/referrals"); }
   const std::string& ca_file() const { return certs_.ca_file; }
@@ -73,6 +76,7 @@ class WebhookPartner {
   ServerReply Answer(const ReceivedRequest& request);
 
   TestCertificates certs_;
+  absl::Duration reply_delay_;
   std::unique_ptr<HttpsTestServer> server_;
   std::atomic<bool> holding_{false};
   std::atomic<int> held_ack_port_{0};
@@ -80,25 +84,52 @@ class WebhookPartner {
   std::vector<WebhookPost> posts_;
 };
 
+struct ClusterOptions {
+  // Null: one broker on SQLite in its data directory (`replicas` ignored).
+  PostgresServer* server = nullptr;
+  std::string database;  // on `server`
+  int replicas = 3;      // 1 to kMaxReplicas
+  // Every ack deadline 10 s and ladder steps 1 s apart, so escalation steps
+  // run (and can be interrupted) within a test; the webhook partner never
+  // acknowledges, so its deliveries always climb their ladder. (Shorter
+  // deadlines make the feed partners' own backlog miss them, and every
+  // renotification adds to the backlog.)
+  bool fast_ladders = false;
+};
+
 class ReplicaCluster {
  public:
-  static constexpr int kReplicas = 3;
+  static constexpr int kMaxReplicas = 3;
 
-  // Starts A, B and C in turn (each serving before the next starts: the
-  // first creates the shared audit signing key) on `database` of `server`.
-  // Check ok() after construction; failures are reported as test failures.
+  // Starts the replicas in turn (each serving before the next starts: the
+  // first creates the shared audit signing key). Check ok() after
+  // construction; failures are reported as test failures.
+  ReplicaCluster(const std::string& dir, const ClusterOptions& options,
+                 const WebhookPartner& webhook);
+  // Three replicas on `database` of `server`.
   ReplicaCluster(const std::string& dir, PostgresServer& server, const std::string& database,
                  const WebhookPartner& webhook);
-  ~ReplicaCluster();  // SIGTERM to the replicas still running
+  ~ReplicaCluster();  // SIGCONT, then SIGTERM to the replicas still running
 
   bool ok() const { return ok_; }
+  int size() const { return size_; }
   static std::string Name(int replica);  // "replica-a"
   BrokerProcess& replica(int i) { return *replicas_[i]; }
   bool alive(int i) const { return alive_[i]; }
   int ack_port(int i) const { return ack_ports_[i]; }
+  // The data directory of replica `i` (SQLite keeps hart.db there).
+  std::string data_dir(int i) const { return dir_ + "/" + Name(i); }
   // SIGKILL: no clean shutdown, claims left behind.
   void Kill(int i);
-  // `preferred` if it is alive, else the next replica that is; -1 if none.
+  // After Kill(): the same replica again on its data directory and port.
+  bool Restart(int i);
+  // SIGSTOP: the process holds its claims, leases and connections but does
+  // nothing; Pick() skips it (as a load balancer's health check would)
+  // until Resume() sends SIGCONT.
+  void Pause(int i);
+  void Resume(int i);
+  // `preferred` if it is alive and not paused, else the next replica that
+  // is; -1 if none.
   int Pick(size_t preferred) const;
   // Whether the generated config delivers to `agency_id` through its feed.
   static bool IsFeedAgency(const std::string& agency_id) { return agency_id != kWebhookAgency; }
@@ -110,16 +141,18 @@ class ReplicaCluster {
   std::string LogTails(size_t bytes_each = 3000) const;
 
  private:
-  std::string WriteConfig(int replica, PostgresServer& server, const std::string& database,
+  std::string WriteConfig(int replica, const ClusterOptions& options,
                           const WebhookPartner& webhook);
 
   std::string dir_;
   std::string key_dir_;
   std::string signing_key_;
   bool ok_ = false;
-  std::array<int, kReplicas> ack_ports_{};
-  std::array<std::atomic<bool>, kReplicas> alive_{};
-  std::array<std::unique_ptr<BrokerProcess>, kReplicas> replicas_;
+  int size_ = 0;
+  std::array<int, kMaxReplicas> ack_ports_{};
+  std::array<std::atomic<bool>, kMaxReplicas> alive_{};
+  std::array<std::atomic<bool>, kMaxReplicas> paused_{};
+  std::array<std::unique_ptr<BrokerProcess>, kMaxReplicas> replicas_;
 };
 
 }  // namespace hart::testing

@@ -1,0 +1,222 @@
+#include "tests/faults/fault_bench.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "libpq-fe.h"
+
+namespace hart::testing {
+namespace {
+
+// Intakes acknowledged in a round before its fault instant is drawn, and
+// after the fault before the round ends (the broker took work again).
+constexpr size_t kBeforeFault = 5;
+constexpr size_t kAfterFault = 10;
+constexpr auto kLoadBound = std::chrono::seconds(40);
+// The fault lands this long (drawn from the seed, uniformly) after the
+// round's fifth acknowledged intake: anywhere in group commits, sealing,
+// dispatch, feed appends and ladder steps.
+constexpr uint64_t kMaxInstantMs = 1500;
+// Rounds whose referrals each round's ladder check reads again.
+constexpr size_t kLadderRounds = 3;
+
+double Since(SteadyTime from) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count();
+}
+
+// CHECKPOINT: what PostgreSQL holds in shared buffers reaches its files.
+absl::Status Checkpoint(const PostgresServer& server) {
+  std::unique_ptr<PGconn, decltype(&PQfinish)> conn(
+      PQconnectdb(server.ConnectionStringWithPassword("postgres").c_str()), &PQfinish);
+  if (PQstatus(conn.get()) != CONNECTION_OK) return absl::UnavailableError("cannot connect");
+  std::unique_ptr<PGresult, decltype(&PQclear)> res(PQexec(conn.get(), "CHECKPOINT"), &PQclear);
+  if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
+    return absl::InternalError(PQresultErrorMessage(res.get()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+const char* FaultName(Fault fault) { return fault == Fault::kKill ? "kill -9" : "pause"; }
+
+FaultBench::FaultBench(const BenchOptions& options)
+    : options_(options), random_(options.seed * 2 + (options.postgres ? 1 : 0)) {
+  if (options_.postgres) {
+    PostgresServerOptions pg;
+    // The brokers are what the faults hit, not the database: its fsync on
+    // a shared disk would only slow the load down.
+    pg.fsync = false;
+    auto started = PostgresServer::Start(pg);
+    if (!started.ok()) {
+      ADD_FAILURE() << "PostgreSQL: " << started.status();
+      return;
+    }
+    server_ = std::move(*started);
+  }
+  std::string database;
+  if (server_) {
+    auto created = server_->CreateDatabase("faults");
+    if (!created.ok()) {
+      ADD_FAILURE() << created.status();
+      return;
+    }
+    database = *created;
+  }
+  // Quick replies: the webhook takes every ladder step's renotifications
+  // of stamford-pd too, and a slow one holds the round's checks up.
+  auto webhook = WebhookPartner::Start(dir_.path() + "/webhook", absl::Milliseconds(5));
+  if (!webhook.ok()) {
+    ADD_FAILURE() << webhook.status();
+    return;
+  }
+  webhook_ = std::move(*webhook);
+  cluster_ = std::make_unique<ReplicaCluster>(
+      dir_.path(), ClusterOptions{server_.get(), database, options_.replicas, true}, *webhook_);
+  feeds_ = std::make_unique<FeedPartners>(*cluster_);
+  if (!cluster_->ok()) return;
+  // What matches before any intake arrived is not the brokers' doing.
+  for (const PiiFinding& finding : FindPlaintextPii(PiiPaths())) {
+    ignored_pii_.insert(finding.field);
+  }
+}
+
+FaultBench::~FaultBench() {
+  if (feeds_) feeds_->StopAll();
+  feeds_.reset();
+  cluster_.reset();
+  webhook_.reset();
+  server_.reset();
+}
+
+RoundRow FaultBench::RunRound(int round, Fault fault) {
+  RoundRow row;
+  const SteadyTime round_start = std::chrono::steady_clock::now();
+  row.round = round;
+  row.fault = fault;
+  const std::string scenario = absl::StrCat(backend(), "-r", round);
+  IntakeLoad load(*cluster_, *feeds_, scenario, options_.client_threads);
+  if (!WaitFor([&] { return load.acknowledged() >= kBeforeFault; }, kLoadBound)) {
+    ADD_FAILURE() << scenario << ": no intake acknowledged before the fault";
+    return row;
+  }
+  // Drawn in a fixed order, so a seed gives the same instants and victims.
+  const uint64_t instant_ms = random_() % (kMaxInstantMs + 1);
+  const int victim = static_cast<int>(random_() % static_cast<uint64_t>(cluster_->size()));
+  row.instant_s = static_cast<double>(instant_ms) / 1000;
+  row.victim = ReplicaCluster::Name(victim);
+  std::this_thread::sleep_for(std::chrono::milliseconds(instant_ms));  // the fault's instant
+
+  const int victim_port = cluster_->ack_port(victim);
+  const size_t posts_before = webhook_->Posts().size();
+  const SteadyTime fault_at = std::chrono::steady_clock::now();
+  SteadyTime recover_from = fault_at;
+  size_t posts_at_resume = posts_before;
+  if (fault == Fault::kKill) {
+    cluster_->Kill(victim);
+    const bool restarted = cluster_->Restart(victim);
+    EXPECT_TRUE(restarted) << scenario << ": " << row.victim << " did not start again";
+    if (restarted) row.restart_s = Since(fault_at);
+  } else {
+    cluster_->Pause(victim);
+    std::this_thread::sleep_for(options_.pause_length);  // the fault's length
+    posts_at_resume = webhook_->Posts().size();
+    cluster_->Resume(victim);
+    recover_from = std::chrono::steady_clock::now();
+  }
+  const size_t acknowledged_at_fault = load.acknowledged();
+  EXPECT_TRUE(WaitFor([&] { return load.acknowledged() >= acknowledged_at_fault + kAfterFault; },
+                      kLoadBound))
+      << scenario << ": the load did not pick up again after the fault";
+  load.Stop();
+
+  const SteadyTime checks_start = std::chrono::steady_clock::now();
+  const ScenarioReport report =
+      CheckScenario(scenario, *cluster_, load, *feeds_, *webhook_, recover_from);
+  ExpectClean(report);
+  const std::vector<v1::Receipt> receipts = load.Receipts();
+  // This round's referrals and the two rounds' before: a ladder (10 s
+  // deadline, steps 1 s apart) finishes after the round that made it.
+  recent_receipts_.push_back(receipts);
+  if (recent_receipts_.size() > kLadderRounds) recent_receipts_.pop_front();
+  std::vector<v1::Receipt> recent;
+  for (const auto& round_receipts : recent_receipts_) {
+    recent.insert(recent.end(), round_receipts.begin(), round_receipts.end());
+  }
+  const LadderReport ladders = CheckLadderSteps(*cluster_, recent);
+  for (const auto& problem : ladders.problems) ADD_FAILURE() << scenario << ": " << problem;
+  const CommandOutput audit = cluster_->VerifyAudit(cluster_->Pick(0));
+  EXPECT_EQ(audit.exit_code, 0) << scenario << ": hartctl audit verify:\n" << audit.text;
+
+  row.acknowledged = report.acknowledged;
+  row.lost = report.lost;
+  row.unsettled = report.unsettled;
+  row.conflicting_ids = report.conflicting_ids;
+  row.duplicates = report.duplicates - duplicates_so_far_;
+  row.feed_gaps = report.feed_gaps - gaps_so_far_;
+  duplicates_so_far_ = report.duplicates;
+  gaps_so_far_ = report.feed_gaps;
+  row.steps = ladders.steps;
+  row.steps_twice = ladders.steps_twice;
+  row.steps_lost = ladders.steps_skipped + ladders.overdue_without_step;
+  row.recover_s = report.recover_s;
+  row.round_s = Since(round_start);
+  row.check_s = Since(checks_start);
+  row.audit_verified = audit.exit_code == 0;
+  if (fault == Fault::kPause && cluster_->size() > 1) {
+    for (const SubmitCall& call : load.Calls()) {
+      if (call.replica != victim && call.code == grpc::StatusCode::OK &&
+          call.started >= fault_at && call.finished <= recover_from) {
+        ++row.taken_by_others;
+        const double at = std::chrono::duration<double>(call.finished - fault_at).count();
+        if (row.others_first_s < 0 || at < row.others_first_s) row.others_first_s = at;
+      }
+    }
+    // Pushes the paused replica had made (or claimed) that another replica
+    // sent while it was stopped or after: its claims expired under it.
+    const std::vector<WebhookPost> posts = webhook_->Posts();
+    std::set<std::string> by_victim, by_others;
+    for (size_t i = 0; i < posts.size(); ++i) {
+      if (posts[i].ack_port == victim_port && i < posts_at_resume) {
+        by_victim.insert(posts[i].delivery_id);
+      } else if (posts[i].ack_port != victim_port && i >= posts_before) {
+        by_others.insert(posts[i].delivery_id);
+      }
+    }
+    for (const auto& id : by_victim) row.pushes_taken_over += by_others.count(id);
+  }
+  row.clean = row.lost == 0 && row.unsettled == 0 && row.conflicting_ids == 0 &&
+              row.feed_gaps == 0 && row.steps_twice == 0 && row.steps_lost == 0 &&
+              row.audit_verified && report.problems.empty() && ladders.problems.empty();
+  return row;
+}
+
+LadderReport FaultBench::CheckLastLadders() {
+  std::vector<v1::Receipt> recent;
+  for (const auto& round_receipts : recent_receipts_) {
+    recent.insert(recent.end(), round_receipts.begin(), round_receipts.end());
+  }
+  return CheckLadderSteps(*cluster_, recent);
+}
+
+std::vector<PiiFinding> FaultBench::FindPii() {
+  return FindPlaintextPii(PiiPaths(), ignored_pii_);
+}
+
+std::vector<std::string> FaultBench::PiiPaths() {
+  std::vector<std::string> paths;
+  if (server_) {
+    const absl::Status checkpoint = Checkpoint(*server_);
+    EXPECT_TRUE(checkpoint.ok()) << "CHECKPOINT: " << checkpoint;
+    paths.push_back(server_->data_dir());
+  } else {
+    paths.push_back(cluster_->data_dir(0));
+  }
+  for (int i = 0; i < cluster_->size(); ++i) paths.push_back(cluster_->data_dir(i) + ".log");
+  return paths;
+}
+
+}  // namespace hart::testing

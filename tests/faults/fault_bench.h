@@ -1,0 +1,102 @@
+// One backend under faults: its brokers (a single SQLite broker, or replicas
+// on a throw-away PostgreSQL), the webhook partner, the feed partners that
+// persist across rounds, and the rounds themselves. Each round runs fresh
+// careline load, injects one fault at a seeded instant, lets the load go on
+// until intakes are taken again, stops it and checks everything the broker
+// acknowledged in that round (CheckScenario and CheckLadderSteps).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/e2e/failover_checks.h"
+#include "tests/faults/fault_checks.h"
+
+namespace hart::testing {
+
+enum class Fault { kKill, kPause };
+const char* FaultName(Fault fault);  // "kill -9", "pause"
+
+struct BenchOptions {
+  bool postgres = false;
+  int replicas = 2;  // PostgreSQL only
+  uint64_t seed = 1;
+  // SIGSTOP to SIGCONT: longer than the claim lease (2 s in the cluster's
+  // config), so the claims of a paused broker expire under it.
+  std::chrono::milliseconds pause_length{5000};
+  int client_threads = 2;
+};
+
+// What one round showed; counts are this round's (CheckScenario's feed
+// gaps and duplicates are over the whole run: the row takes the increase).
+struct RoundRow {
+  int round = 0;
+  Fault fault = Fault::kKill;
+  std::string victim;     // "replica-a"
+  double instant_s = 0;   // load start -> fault, from the seed
+  size_t acknowledged = 0;
+  size_t lost = 0;
+  size_t duplicates = 0;  // extra receptions, all under the same delivery id
+  size_t conflicting_ids = 0;
+  size_t feed_gaps = 0;
+  size_t unsettled = 0;
+  size_t steps = 0;
+  size_t steps_twice = 0;
+  size_t steps_lost = 0;  // skipped, or overdue without any
+  double restart_s = -1;  // kill -> the broker served again (kill rounds)
+  double recover_s = -1;  // fault over (kill; SIGCONT) -> every broker took an intake
+  // Pause on several replicas: intakes the others took while it was
+  // stopped, when the first of them was answered (from SIGSTOP), and its
+  // pushes they sent again after its claims expired.
+  size_t taken_by_others = 0;
+  double others_first_s = -1;
+  size_t pushes_taken_over = 0;
+  double round_s = 0;  // wall time of the whole round, checks included
+  double check_s = 0;  // of which the checks after the load stopped
+  bool audit_verified = false;
+  bool clean = false;
+};
+
+class FaultBench {
+ public:
+  explicit FaultBench(const BenchOptions& options);
+  ~FaultBench();
+
+  // False (with test failures) if the brokers or the database did not start.
+  bool ok() const { return cluster_ != nullptr && cluster_->ok(); }
+  std::string backend() const { return options_.postgres ? "postgres" : "sqlite"; }
+  RoundRow RunRound(int round, Fault fault);
+  // Over the last rounds' receipts once more (each round checks its own
+  // and the two before): no ladder step twice, none lost. (Every receipt of
+  // a long run would take minutes: each read is an audited call.)
+  LadderReport CheckLastLadders();
+  // The raw store (SQLite files; PostgreSQL's data directory after a
+  // CHECKPOINT) and the brokers' logs: findings, empty when clean. Fields
+  // the store held before any intake (PostgreSQL's catalogs hold common
+  // words, a first name among them) are not looked for: ignored_pii().
+  std::vector<PiiFinding> FindPii();
+  const std::set<std::string>& ignored_pii() const { return ignored_pii_; }
+  std::string LogTails() const { return cluster_ ? cluster_->LogTails() : ""; }
+
+ private:
+  BenchOptions options_;
+  std::mt19937_64 random_;
+  TempDir dir_;
+  std::unique_ptr<PostgresServer> server_;
+  std::unique_ptr<WebhookPartner> webhook_;
+  std::unique_ptr<ReplicaCluster> cluster_;
+  std::unique_ptr<FeedPartners> feeds_;
+  std::vector<std::string> PiiPaths();
+
+  std::deque<std::vector<v1::Receipt>> recent_receipts_;
+  std::set<std::string> ignored_pii_;
+  size_t duplicates_so_far_ = 0;
+  size_t gaps_so_far_ = 0;
+};
+
+}  // namespace hart::testing

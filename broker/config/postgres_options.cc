@@ -79,11 +79,21 @@ void ValidatePostgresOptions(const cfg::StoreOptions& store, std::vector<std::st
       pg.statement_timeout().nanos() <= 0) {
     problems->push_back("store.postgres.statement_timeout: must be positive (default \"30s\")");
   }
+  if (pg.has_idle_in_transaction_timeout() &&
+      (pg.idle_in_transaction_timeout().seconds() < 0 ||
+       (pg.idle_in_transaction_timeout().seconds() == 0 &&
+        pg.idle_in_transaction_timeout().nanos() < 1'000'000))) {
+    problems->push_back(
+        "store.postgres.idle_in_transaction_timeout: must be at least 1ms (default \"2s\")");
+  }
 }
 
 void ApplyPostgresDefaults(cfg::PostgresOptions* postgres) {
   if (postgres->pool_size() == 0) postgres->set_pool_size(8);
   if (!postgres->has_statement_timeout()) postgres->mutable_statement_timeout()->set_seconds(30);
+  if (!postgres->has_idle_in_transaction_timeout()) {
+    postgres->mutable_idle_in_transaction_timeout()->set_seconds(2);
+  }
   if (postgres->sslmode().empty()) postgres->set_sslmode("verify-full");
 }
 
@@ -105,6 +115,11 @@ absl::StatusOr<PostgresStoreOptions> ResolvePostgresOptions(const cfg::PostgresO
   if (pg.has_statement_timeout()) {
     out.statement_timeout = absl::Seconds(pg.statement_timeout().seconds()) +
                             absl::Nanoseconds(pg.statement_timeout().nanos());
+  }
+  if (pg.has_idle_in_transaction_timeout()) {
+    out.idle_in_transaction_timeout =
+        absl::Seconds(pg.idle_in_transaction_timeout().seconds()) +
+        absl::Nanoseconds(pg.idle_in_transaction_timeout().nanos());
   }
   return out;
 }

@@ -19,6 +19,7 @@ struct PostgresStoreOptions {
   std::string password;
   int pool_size = 8;
   absl::Duration statement_timeout = absl::Seconds(30);
+  absl::Duration idle_in_transaction_timeout = absl::Seconds(2);
 };
 
 }  // namespace hart

@@ -36,6 +36,7 @@ pg::PgConnectOptions PostgresConnectOptions(const PostgresStoreOptions& options)
     connect.keywords.emplace_back("sslrootcert", options.sslrootcert);
   }
   connect.statement_timeout = options.statement_timeout;
+  connect.idle_in_transaction_timeout = options.idle_in_transaction_timeout;
   return connect;
 }
 

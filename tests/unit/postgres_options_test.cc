@@ -60,10 +60,12 @@ TEST(PostgresOptionsTest, EveryProblemIsNamedByItsKey) {
   store.mutable_postgres()->set_sslmode("prefer");
   store.mutable_postgres()->set_pool_size(1000);
   store.mutable_postgres()->mutable_statement_timeout()->set_seconds(-1);
+  store.mutable_postgres()->mutable_idle_in_transaction_timeout()->set_nanos(1000);
   EXPECT_THAT(Problems(store),
               AllOf(HasSubstr("store.postgres.sslmode: 'prefer' is not one of"),
                     HasSubstr("store.postgres.pool_size: 1000 is too many; use 1 to 256"),
-                    HasSubstr("store.postgres.statement_timeout: must be positive")));
+                    HasSubstr("store.postgres.statement_timeout: must be positive"),
+                    HasSubstr("store.postgres.idle_in_transaction_timeout: must be at least 1ms")));
 }
 
 TEST(PostgresOptionsTest, EveryReplicaMustNameItself) {
@@ -97,6 +99,7 @@ TEST(PostgresOptionsTest, ResolvingAddsTlsAndReadsThePasswordFileUnderTheKeyDir)
   EXPECT_EQ(resolved->sslrootcert, keys.path() + "/db-ca.crt");
   EXPECT_EQ(resolved->pool_size, 8);
   EXPECT_EQ(resolved->statement_timeout, absl::Seconds(30));
+  EXPECT_EQ(resolved->idle_in_transaction_timeout, absl::Seconds(2));
 }
 
 TEST(PostgresOptionsTest, APasswordFileOthersCanReadIsRefused) {

@@ -154,10 +154,11 @@ absl::StatusOr<std::unique_ptr<PgConn>> PgConn::Connect(const PgConnectOptions& 
   // Times are integers and text is UTF-8: nothing depends on the server's
   // time zone or locale; the timeout bounds every statement, and a session
   // idle inside a transaction (its broker paused or cut off while holding
-  // the audit_tree lock every writer waits for) is ended after as long.
+  // the audit_tree lock every writer waits for) is ended soon, so the other
+  // replicas wait at most that long.
   auto status = pg->Exec(absl::StrCat(
-      "SET statement_timeout = ", timeout_ms,
-      "; SET idle_in_transaction_session_timeout = ", std::max<int64_t>(timeout_ms, 1000),
+      "SET statement_timeout = ", timeout_ms, "; SET idle_in_transaction_session_timeout = ",
+      absl::ToInt64Milliseconds(options.idle_in_transaction_timeout),
       "; SET client_encoding = 'UTF8'; SET bytea_output = 'hex'"
       // NOTICEs ("relation already exists, skipping") are not for the log.
       "; SET client_min_messages = 'warning'"));

@@ -126,6 +126,10 @@ struct PgConnectOptions {
   // Every statement of this connection is cancelled after this long (0:
   // none), so a stuck database answers UNAVAILABLE instead of hanging.
   absl::Duration statement_timeout = absl::Seconds(30);
+  // The server ends a session idle inside a transaction this long (0:
+  // never): a stalled broker's locks are released (config
+  // store.postgres.idle_in_transaction_timeout).
+  absl::Duration idle_in_transaction_timeout = absl::Seconds(2);
   // How long a connection attempt may take.
   absl::Duration connect_timeout = absl::Seconds(10);
 };

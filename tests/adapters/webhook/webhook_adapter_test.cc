@@ -447,7 +447,10 @@ TEST_F(WebhookAdapterTest, DispatcherDeliversEverythingExactlyOnceDespiteFailure
     }
     return reply;
   });
-  auto adapter = MakeAdapter(server->Url("/hook"), absl::Milliseconds(300));
+  // Generous for the prompt replies (a loaded sanitizer build can take a
+  // second per TLS exchange: a timeout there would be a retry this test does
+  // not expect), short of the slow reply's 3 s.
+  auto adapter = MakeAdapter(server->Url("/hook"), absl::Milliseconds(1500));
 
   std::map<std::string, hart::Adapter*> adapters;
   for (const auto& agency : hart::testing::ConnecticutConfig().agencies()) {

@@ -17,9 +17,10 @@ namespace {
 // cores a generous multiple of that.
 constexpr auto kDeliveryBound = std::chrono::seconds(45);
 constexpr auto kSettleBound = std::chrono::seconds(20);
-// A call may come back a little after its deadline (scheduling, ASan);
-// beyond this it hung.
-constexpr auto kHangSlack = std::chrono::seconds(3);
+// A call may come back after its deadline when the client's timer fires
+// late (ASan on two cores also running PostgreSQL, three replicas and
+// another test: 3.7 s late was seen); beyond this it hung.
+constexpr auto kHangSlack = std::chrono::seconds(6);
 
 double Seconds(SteadyTime from, SteadyTime to) {
   return std::chrono::duration<double>(to - from).count();

@@ -18,6 +18,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "adapters/builtin.h"
+#include "broker/common/clock_offset_file.h"
 #include "broker/common/flag_names.h"
 #include "broker/common/logging.h"
 #include "broker/common/time_util.h"
@@ -99,6 +100,8 @@ int main(int argc, char** argv) {
   hart::NormalizeFlagNames(argc, argv);
   absl::ParseCommandLine(argc, argv);
   hart::InitLogging(absl::GetFlag(FLAGS_log_level));
+  // Fault tests step the broker's clock through this seam; it logs a warning.
+  hart::InstallClockOffsetFromEnvironment();
 
   hart::AdapterRegistry validation_registry;
   if (auto s = hart::RegisterBuiltinAdapters(validation_registry, {}); !s.ok()) {

@@ -248,6 +248,32 @@ TEST_F(EscalationTest, TheTimeBudgetAlsoLeadsToDead) {
   EXPECT_LE(broker_->store->GetDelivery(csao)->attempts, 2u);
 }
 
+// The wall clock stepping (NTP, an operator): steps are due at stored
+// times, compared with the clock's now; a step back never runs one again
+// nor early, a step forward runs what fell due, each once, in order.
+TEST_F(EscalationTest, TheClockSteppingBackRunsNothingAgainForwardRunsWhatFellDueOnce) {
+  At(-absl::Seconds(1));
+  At(-absl::Minutes(10));  // back by minutes before the deadline
+  EXPECT_THAT(PoliceSteps(), IsEmpty());
+  At(absl::ZeroDuration());
+  EXPECT_THAT(PoliceSteps(), ElementsAre(1));
+  At(-absl::Minutes(10));  // back past the step that ran
+  EXPECT_THAT(PoliceSteps(), ElementsAre(1));
+  At(absl::Minutes(30) - absl::Seconds(1));  // not early after the step back
+  EXPECT_THAT(PoliceSteps(), ElementsAre(1));
+  At(absl::Hours(3));  // forward by hours: steps 2 to 4 fell due meanwhile
+  EXPECT_THAT(PoliceSteps(), ElementsAre(1, 2, 3, 4));
+  for (const auto& step : broker_->EscalationsOf(police_)) {
+    if (step.step > 1) EXPECT_EQ(step.at, clock_.Now());
+  }
+  At(absl::Hours(3) - absl::Minutes(10));
+  At(absl::Minutes(20));
+  At(absl::Hours(3));
+  EXPECT_THAT(PoliceSteps(), ElementsAre(1, 2, 3, 4));
+  const auto all = broker_->Escalations();
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].sequence, i + 1);
+}
+
 TEST_F(EscalationTest, RestartMidLadderNeverRepeatsNorSkipsAStep) {
   At(absl::ZeroDuration());
   EXPECT_THAT(PoliceSteps(), ElementsAre(1));

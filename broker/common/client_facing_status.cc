@@ -42,12 +42,13 @@ bool PassesThrough(absl::StatusCode code) {
 }
 
 // The code a client gets for a redacted status: failures collapse to
-// INTERNAL, except the ones whose retry advice the client needs.
+// INTERNAL, except the ones whose advice the client needs: UNAVAILABLE
+// (retry), and DATA_LOSS (this record is damaged at rest: retrying will not
+// help, and other records are unaffected).
 absl::StatusCode RedactedCode(absl::StatusCode code) {
   switch (code) {
     case absl::StatusCode::kInternal:
     case absl::StatusCode::kUnknown:
-    case absl::StatusCode::kDataLoss:
       return absl::StatusCode::kInternal;
     default:
       return code;
@@ -60,6 +61,9 @@ std::string FixedMessage(absl::StatusCode code) {
       return "internal error";
     case absl::StatusCode::kUnavailable:
       return "the broker is temporarily unavailable; retry later";
+    case absl::StatusCode::kDataLoss:
+      return "this record's stored data is damaged and cannot be read; other records are "
+             "unaffected";
     case absl::StatusCode::kResourceExhausted:
       return "the broker's storage is full; retry later";
     case absl::StatusCode::kAlreadyExists:

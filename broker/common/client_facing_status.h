@@ -11,8 +11,10 @@
 // Everything else is redacted: the client gets a fixed message with a
 // reference ("internal error; reference 3f9a0c7e21b4"), and the log gets the
 // reference, both codes and the original message. Redacted are
-//   - every INTERNAL, UNKNOWN and DATA_LOSS status (the client gets INTERNAL)
-//     and every UNAVAILABLE one (the client gets UNAVAILABLE: retry later),
+//   - every INTERNAL and UNKNOWN status (the client gets INTERNAL), every
+//     UNAVAILABLE one (the client gets UNAVAILABLE: retry later) and every
+//     DATA_LOSS one (the client gets DATA_LOSS: this record is damaged at
+//     rest, e.g. a flipped byte that fails its AES-GCM tag),
 //     whoever built it: these are the codes of failures, and their messages
 //     are not written for a client (backends other than SQLite, crypto and
 //     callers that copy a store message into their own text build them

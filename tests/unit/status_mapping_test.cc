@@ -52,7 +52,7 @@ constexpr Row kTable[] = {
     {absl::StatusCode::kUnimplemented, grpc::StatusCode::UNIMPLEMENTED, false},
     {absl::StatusCode::kInternal, grpc::StatusCode::INTERNAL, true},
     {absl::StatusCode::kUnavailable, grpc::StatusCode::UNAVAILABLE, true},
-    {absl::StatusCode::kDataLoss, grpc::StatusCode::INTERNAL, true},
+    {absl::StatusCode::kDataLoss, grpc::StatusCode::DATA_LOSS, true},
     {absl::StatusCode::kUnauthenticated, grpc::StatusCode::UNAUTHENTICATED, false},
 };
 
@@ -63,6 +63,9 @@ std::string FixedMessageFor(grpc::StatusCode code) {
     case grpc::StatusCode::UNAVAILABLE: return "the broker is temporarily unavailable; retry later";
     case grpc::StatusCode::RESOURCE_EXHAUSTED: return "the broker's storage is full; retry later";
     case grpc::StatusCode::ALREADY_EXISTS: return "this record already exists";
+    case grpc::StatusCode::DATA_LOSS:
+      return "this record's stored data is damaged and cannot be read; other records are "
+             "unaffected";
     default: return "the request could not be completed";
   }
 }

@@ -5,7 +5,11 @@
 #include <set>
 #include <thread>
 
+#include <cstdlib>
+#include <fstream>
+
 #include "absl/strings/str_cat.h"
+#include "broker/common/clock_offset_file.h"
 #include "libpq-fe.h"
 
 namespace hart::testing {
@@ -41,7 +45,20 @@ absl::Status Checkpoint(const PostgresServer& server) {
 
 }  // namespace
 
-const char* FaultName(Fault fault) { return fault == Fault::kKill ? "kill -9" : "pause"; }
+const char* FaultName(Fault fault) {
+  switch (fault) {
+    case Fault::kKill: return "kill -9";
+    case Fault::kPause: return "pause";
+    case Fault::kKillCommit: return "kill@cmt";
+    case Fault::kKillStep: return "kill@step";
+    case Fault::kKillSeal: return "kill@seal";
+    case Fault::kKillRotate: return "kill@rot";
+    case Fault::kClockForward: return "clock+3h";
+    case Fault::kClockBack: return "clock-10m";
+    case Fault::kCorrupt: return "corrupt";
+  }
+  return "?";
+}
 
 FaultBench::FaultBench(const BenchOptions& options)
     : options_(options), random_(options.seed * 2 + (options.postgres ? 1 : 0)) {
@@ -57,6 +74,11 @@ FaultBench::FaultBench(const BenchOptions& options)
     }
     server_ = std::move(*started);
   }
+  // The brokers (children) inherit the clock seam's file; it holds 0 until
+  // a clock round steps it.
+  clock_file_ = dir_.path() + "/clock-offset-ms";
+  std::ofstream(clock_file_) << "0\n";
+  setenv(kClockOffsetFileEnv, clock_file_.c_str(), 1);
   std::string database;
   if (server_) {
     auto created = server_->CreateDatabase("faults");
@@ -65,6 +87,7 @@ FaultBench::FaultBench(const BenchOptions& options)
       return;
     }
     database = *created;
+    database_ = database;
   }
   // Quick replies: the webhook takes every ladder step's renotifications
   // of stamford-pd too, and a slow one holds the round's checks up.
@@ -98,7 +121,11 @@ RoundRow FaultBench::RunRound(int round, Fault fault) {
   row.round = round;
   row.fault = fault;
   const std::string scenario = absl::StrCat(backend(), "-r", round);
-  IntakeLoad load(*cluster_, *feeds_, scenario, options_.client_threads);
+  // kill@cmt: many clients at once, so the writer's group commits batch
+  // many intakes and the kill finds some in flight.
+  IntakeLoad load(*cluster_, *feeds_, scenario,
+                  fault == Fault::kKillCommit ? 12 : options_.client_threads);
+  SupplementLoad supplements(*cluster_, *feeds_, load, scenario);
   if (!WaitFor([&] { return load.acknowledged() >= kBeforeFault; }, kLoadBound)) {
     ADD_FAILURE() << scenario << ": no intake acknowledged before the fault";
     return row;
@@ -108,29 +135,30 @@ RoundRow FaultBench::RunRound(int round, Fault fault) {
   const int victim = static_cast<int>(random_() % static_cast<uint64_t>(cluster_->size()));
   row.instant_s = static_cast<double>(instant_ms) / 1000;
   row.victim = ReplicaCluster::Name(victim);
-  std::this_thread::sleep_for(std::chrono::milliseconds(instant_ms));  // the fault's instant
-
   const int victim_port = cluster_->ack_port(victim);
   const size_t posts_before = webhook_->Posts().size();
-  const SteadyTime fault_at = std::chrono::steady_clock::now();
-  SteadyTime recover_from = fault_at;
   size_t posts_at_resume = posts_before;
-  if (fault == Fault::kKill) {
-    cluster_->Kill(victim);
-    const bool restarted = cluster_->Restart(victim);
-    EXPECT_TRUE(restarted) << scenario << ": " << row.victim << " did not start again";
-    if (restarted) row.restart_s = Since(fault_at);
-  } else {
+  Injected injected;
+  if (fault == Fault::kPause) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(instant_ms));  // the fault's instant
+    injected.fault_at = std::chrono::steady_clock::now();
     cluster_->Pause(victim);
     std::this_thread::sleep_for(options_.pause_length);  // the fault's length
     posts_at_resume = webhook_->Posts().size();
     cluster_->Resume(victim);
-    recover_from = std::chrono::steady_clock::now();
+    injected.recover_from = std::chrono::steady_clock::now();
+  } else {
+    injected = Inject(fault, victim, instant_ms, load, row);
   }
+  const SteadyTime fault_at = injected.fault_at;
+  const SteadyTime recover_from = injected.recover_from;
+  row.restart_s = injected.restart_s;
+  for (const auto& problem : injected.problems) ADD_FAILURE() << scenario << ": " << problem;
   const size_t acknowledged_at_fault = load.acknowledged();
   EXPECT_TRUE(WaitFor([&] { return load.acknowledged() >= acknowledged_at_fault + kAfterFault; },
                       kLoadBound))
       << scenario << ": the load did not pick up again after the fault";
+  supplements.Stop();
   load.Stop();
 
   const SteadyTime checks_start = std::chrono::steady_clock::now();
@@ -146,7 +174,11 @@ RoundRow FaultBench::RunRound(int round, Fault fault) {
   for (const auto& round_receipts : recent_receipts_) {
     recent.insert(recent.end(), round_receipts.begin(), round_receipts.end());
   }
-  const LadderReport ladders = CheckLadderSteps(*cluster_, recent);
+  const LadderReport ladders =
+      CheckLadderSteps(*cluster_, recent, absl::Milliseconds(clock_offset_ms_));
+  const SupplementReport supplemented =
+      CheckSupplements(*cluster_, *feeds_, *webhook_, supplements.Acked());
+  for (const auto& problem : supplemented.problems) ADD_FAILURE() << scenario << ": " << problem;
   for (const auto& problem : ladders.problems) ADD_FAILURE() << scenario << ": " << problem;
   const CommandOutput audit = cluster_->VerifyAudit(cluster_->Pick(0));
   EXPECT_EQ(audit.exit_code, 0) << scenario << ": hartctl audit verify:\n" << audit.text;
@@ -162,6 +194,9 @@ RoundRow FaultBench::RunRound(int round, Fault fault) {
   row.steps = ladders.steps;
   row.steps_twice = ladders.steps_twice;
   row.steps_lost = ladders.steps_skipped + ladders.overdue_without_step;
+  row.steps_early = ladders.steps_early;
+  row.supplements = supplemented.acknowledged;
+  row.supplement_lost = supplemented.lost;
   row.recover_s = report.recover_s;
   row.round_s = Since(round_start);
   row.check_s = Since(checks_start);
@@ -190,6 +225,7 @@ RoundRow FaultBench::RunRound(int round, Fault fault) {
   }
   row.clean = row.lost == 0 && row.unsettled == 0 && row.conflicting_ids == 0 &&
               row.feed_gaps == 0 && row.steps_twice == 0 && row.steps_lost == 0 &&
+              row.steps_early == 0 && row.supplement_lost == 0 && injected.problems.empty() &&
               row.audit_verified && report.problems.empty() && ladders.problems.empty();
   return row;
 }
@@ -199,7 +235,7 @@ LadderReport FaultBench::CheckLastLadders() {
   for (const auto& round_receipts : recent_receipts_) {
     recent.insert(recent.end(), round_receipts.begin(), round_receipts.end());
   }
-  return CheckLadderSteps(*cluster_, recent);
+  return CheckLadderSteps(*cluster_, recent, absl::Milliseconds(clock_offset_ms_));
 }
 
 std::vector<PiiFinding> FaultBench::FindPii() {

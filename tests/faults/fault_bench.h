@@ -16,11 +16,25 @@
 
 #include "tests/e2e/failover_checks.h"
 #include "tests/faults/fault_checks.h"
+#include "tests/faults/supplement_load.h"
 
 namespace hart::testing {
 
-enum class Fault { kKill, kPause };
-const char* FaultName(Fault fault);  // "kill -9", "pause"
+// kKill: at a seeded instant. The aimed kills: kKillCommit with many
+// intakes in flight (a group commit), kKillStep right around an escalation
+// step (after the webhook got one), kKillSeal during a SealReferral,
+// kKillRotate during a key rotation (new ACTIVE key, RotateDataKeys). The
+// clock steps go through the broker's clock seam (HART_TEST_CLOCK_OFFSET_FILE):
+// forward 3 hours, back 10 minutes. kCorrupt flips a byte of a referral's
+// sealed intake and of an audit row, checks, then flips them back.
+enum class Fault {
+  kKill, kPause, kKillCommit, kKillStep, kKillSeal, kKillRotate, kClockForward, kClockBack,
+  kCorrupt
+};
+const char* FaultName(Fault fault);  // "kill -9", "pause", "kill@cmt", ...
+inline constexpr Fault kAllFaults[] = {Fault::kKill,         Fault::kPause,     Fault::kKillCommit,
+                                       Fault::kKillStep,     Fault::kKillSeal,  Fault::kKillRotate,
+                                       Fault::kClockForward, Fault::kClockBack, Fault::kCorrupt};
 
 struct BenchOptions {
   bool postgres = false;
@@ -48,6 +62,10 @@ struct RoundRow {
   size_t steps = 0;
   size_t steps_twice = 0;
   size_t steps_lost = 0;  // skipped, or overdue without any
+  size_t steps_early = 0;  // recorded before the delivery's ack deadline (broker time)
+  size_t supplements = 0;  // acknowledged in the round
+  size_t supplement_lost = 0;
+  std::string note;        // what the fault kind observed
   double restart_s = -1;  // kill -> the broker served again (kill rounds)
   double recover_s = -1;  // fault over (kill; SIGCONT) -> every broker took an intake
   // Pause on several replicas: intakes the others took while it was
@@ -88,11 +106,32 @@ class FaultBench {
   std::mt19937_64 random_;
   TempDir dir_;
   std::unique_ptr<PostgresServer> server_;
+  std::string database_;  // on server_
   std::unique_ptr<WebhookPartner> webhook_;
   std::unique_ptr<ReplicaCluster> cluster_;
   std::unique_ptr<FeedPartners> feeds_;
   std::vector<std::string> PiiPaths();
 
+  // What an injection did: when, and when the fault was over.
+  struct Injected {
+    SteadyTime fault_at;
+    SteadyTime recover_from;
+    double restart_s = -1;
+    std::vector<std::string> problems;  // failed checks of the kind itself
+  };
+  // fault_kinds.cc: one per kind; `instant_ms` drawn from the seed.
+  Injected Inject(Fault fault, int victim, uint64_t instant_ms, const IntakeLoad& load,
+                  RoundRow& row);
+  Injected KillAndRestart(int victim);
+  void KillStep(int victim, uint64_t instant_ms, Injected& out, RoundRow& row);
+  void KillSeal(int victim, uint64_t instant_ms, Injected& out, RoundRow& row);
+  void KillRotate(int victim, uint64_t instant_ms, Injected& out, RoundRow& row);
+  void StepClock(absl::Duration step, RoundRow& row);
+  void Corrupt(const IntakeLoad& load, Injected& out, RoundRow& row);
+  std::string clock_file_;
+  int64_t clock_offset_ms_ = 0;
+  std::set<std::string> sealed_;  // referrals kill@seal sealed
+  int key_generation_ = 0;
   std::deque<std::vector<v1::Receipt>> recent_receipts_;
   std::set<std::string> ignored_pii_;
   size_t duplicates_so_far_ = 0;

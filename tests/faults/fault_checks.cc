@@ -29,10 +29,21 @@ uint32_t StepOf(const std::string& detail) {
   return absl::SimpleAtoi(detail.substr(start, end - start), &step) ? step : 0;
 }
 
-void CheckDelivery(const v1::DeliveryStatus& d, absl::Time now, LadderReport& report) {
+void CheckDelivery(const v1::DeliveryStatus& d, absl::Time now, bool sealed,
+                   LadderReport& report) {
   std::map<uint32_t, int> runs;
   for (const auto& entry : d.timeline()) {
-    if (entry.action() == "delivery.escalated") ++runs[StepOf(entry.detail())];
+    if (entry.action() != "delivery.escalated") continue;
+    ++runs[StepOf(entry.detail())];
+    // A missed deadline's step runs at or after it, in the broker's time
+    // (a step back of the clock must not make it fire before).
+    if (d.has_ack_deadline() && StepOf(entry.detail()) > 0 &&
+        entry.detail().find("reason=ACK_DEADLINE") != std::string::npos &&
+        FromProtoTime(entry.at()) < FromProtoTime(d.ack_deadline())) {
+      ++report.steps_early;
+      report.problems.push_back(absl::StrCat("delivery ", d.delivery_id(), ": step ",
+                                             StepOf(entry.detail()), " ran before its deadline"));
+    }
   }
   for (const auto& [step, n] : runs) {
     report.steps += static_cast<size_t>(n);
@@ -51,7 +62,7 @@ void CheckDelivery(const v1::DeliveryStatus& d, absl::Time now, LadderReport& re
     }
   }
   const bool accepted = d.state() == v1::ACKNOWLEDGED;
-  if (d.kind() == v1::REFERRAL && !accepted && d.has_ack_deadline() && runs.empty() &&
+  if (d.kind() == v1::REFERRAL && !accepted && !sealed && d.has_ack_deadline() && runs.empty() &&
       FromProtoTime(d.ack_deadline()) + kStepMargin < now) {
     ++report.overdue_without_step;
     report.problems.push_back(absl::StrCat("delivery ", d.delivery_id(), " to ", d.agency_id(),
@@ -97,11 +108,12 @@ void SearchFile(const std::filesystem::path& file,
 
 }  // namespace
 
-LadderReport CheckLadderSteps(ReplicaCluster& cluster, const std::vector<v1::Receipt>& receipts) {
+LadderReport CheckLadderSteps(ReplicaCluster& cluster, const std::vector<v1::Receipt>& receipts,
+                              absl::Duration clock_offset) {
   LadderReport report;
   std::vector<std::unique_ptr<v1::SupervisorService::Stub>> stubs;
   for (int i = 0; i < cluster.size(); ++i) stubs.push_back(cluster.replica(i).Supervisor());
-  const absl::Time now = absl::Now();
+  const absl::Time now = absl::Now() + clock_offset;
   size_t turn = 0;
   for (const auto& receipt : receipts) {
     v1::GetReferralRequest request;
@@ -121,7 +133,9 @@ LadderReport CheckLadderSteps(ReplicaCluster& cluster, const std::vector<v1::Rec
                                              " answered ", static_cast<int>(status.error_code())));
       continue;
     }
-    for (const auto& d : stored.deliveries()) CheckDelivery(d, now, report);
+    for (const auto& d : stored.deliveries()) {
+      CheckDelivery(d, now, stored.has_sealed_at(), report);
+    }
   }
   return report;
 }

@@ -17,12 +17,18 @@ struct LadderReport {
   size_t steps_skipped = 0;  // step k recorded, an earlier step not
   // Past its ack deadline (by a margin) without ACCEPTED, yet no step 1.
   size_t overdue_without_step = 0;
+  // Recorded (broker time) before the delivery's ack deadline: fired early.
+  size_t steps_early = 0;
   std::vector<std::string> problems;
 };
 
 // Reads every delivery of the receipts' referrals (SupervisorService
-// GetReferral through a live replica) and its timeline.
-LadderReport CheckLadderSteps(ReplicaCluster& cluster, const std::vector<v1::Receipt>& receipts);
+// GetReferral through a live replica) and its timeline. `clock_offset`:
+// what the brokers' clock seam adds to the wall clock (their "now" is the
+// one deadlines are compared with). Sealed referrals' ladders stop, so
+// they are not held to "overdue".
+LadderReport CheckLadderSteps(ReplicaCluster& cluster, const std::vector<v1::Receipt>& receipts,
+                              absl::Duration clock_offset = absl::ZeroDuration());
 
 // The PII of the intakes the load submits (names, phone, birth date, case
 // id, narrative) that occurs in any file under `paths` (files or

@@ -3,11 +3,15 @@
 // fault_bench.h, and a table of the rounds.
 //
 //   fault_runner [--rounds N] [--seed S] [--backends sqlite,postgres]
-//                [--pause-every K] [--pause-ms MS] [gtest flags]
+//                [--pause-every K] [--pause-ms MS] [--faults a,b,...] [gtest flags]
 //
 // Per backend, N rounds (default 5): every K-th round (default 5) pauses a
-// broker (SIGSTOP, MS milliseconds, SIGCONT), the others kill -9 one and
-// start it again on the same data directory. SQLite: one broker. PostgreSQL:
+// broker (SIGSTOP, MS milliseconds, SIGCONT); the others take the kinds of
+// --faults in turn (default every other kind, fault_bench.h: kill -9 at a
+// seeded instant, kill@cmt, clock+3h, kill@step, kill@seal, clock-10m,
+// kill@rot, corrupt). A kill restarts the broker on the same data directory.
+// The clock steps forward before it steps back, so the brokers' clock stays
+// ahead of the clients' (whose intakes must not be received in its future). SQLite: one broker. PostgreSQL:
 // two replicas on a throw-away server; a pause leaves the other to take
 // over. A seed (default 1) fixes each round's fault instant and victim.
 // Exit status non-zero if any check failed.
@@ -33,6 +37,9 @@ struct RunnerFlags {
   int pause_every = 5;
   int pause_ms = 5000;
   std::vector<std::string> backends = {"sqlite", "postgres"};
+  std::vector<Fault> faults = {Fault::kKill,     Fault::kKillCommit, Fault::kClockForward,
+                               Fault::kKillStep, Fault::kKillSeal,   Fault::kClockBack,
+                               Fault::kKillRotate, Fault::kCorrupt};
 };
 RunnerFlags flags;
 
@@ -49,6 +56,19 @@ bool ParseFlags(int argc, char** argv) {
       ok = absl::SimpleAtoi(value, &flags.pause_every) && flags.pause_every > 0;
     } else if (arg == "--pause-ms") {
       ok = absl::SimpleAtoi(value, &flags.pause_ms) && flags.pause_ms > 0;
+    } else if (arg == "--faults") {
+      flags.faults.clear();
+      for (const auto& name : absl::StrSplit(value, ',', absl::SkipEmpty())) {
+        bool known = false;
+        for (Fault fault : kAllFaults) {
+          if (name == FaultName(fault)) {
+            flags.faults.push_back(fault);
+            known = true;
+          }
+        }
+        ok = ok && known;
+      }
+      ok = ok && !flags.faults.empty();
     } else if (arg == "--backends") {
       flags.backends = absl::StrSplit(value, ',', absl::SkipEmpty());
     } else {
@@ -73,14 +93,15 @@ void PrintHeader(const std::string& backend) {
   std::printf("\nfault runner: %s, %d rounds, seed %llu (pause %d ms every %d rounds)\n",
               backend.c_str(), flags.rounds, static_cast<unsigned long long>(flags.seed),
               flags.pause_ms, flags.pause_every);
-  std::printf("%5s %-8s %-9s %-9s %7s %5s %4s %4s %4s %5s %5s %5s %8s %8s %6s %6s %s\n",
-              "round", "backend", "fault", "victim", "instant", "acked", "lost", "dups", "gaps",
-              "steps", "twice", "slost", "restart", "recover", "round", "checks", "");
+  std::printf(
+      "%5s %-8s %-9s %-9s %7s %5s %5s %4s %4s %4s %5s %5s %5s %5s %8s %8s %6s %6s %s\n", "round",
+      "backend", "fault", "victim", "instant", "acked", "supps", "lost", "dups", "gaps", "steps",
+      "twice", "early", "slost", "restart", "recover", "round", "checks", "");
   std::fflush(stdout);
 }
 
 void PrintRow(const std::string& backend, const RoundRow& r) {
-  std::string note;
+  std::string note = r.note;
   if (r.fault == Fault::kPause && r.others_first_s >= 0) {
     char text[160];
     std::snprintf(text, sizeof text,
@@ -91,10 +112,11 @@ void PrintRow(const std::string& backend, const RoundRow& r) {
   }
   if (!r.clean) note += note.empty() ? "FAILED" : "; FAILED";
   std::printf(
-      "%5d %-8s %-9s %-9s %6.2fs %5zu %4zu %4zu %4zu %5zu %5zu %5zu %7.2fs %7.2fs %5.1fs %5.1fs "
-      "%s\n",
+      "%5d %-8s %-9s %-9s %6.2fs %5zu %5zu %4zu %4zu %4zu %5zu %5zu %5zu %5zu %7.2fs %7.2fs "
+      "%5.1fs %5.1fs %s\n",
       r.round, backend.c_str(), FaultName(r.fault), r.victim.c_str(), r.instant_s,
-      r.acknowledged, r.lost, r.duplicates, r.feed_gaps, r.steps, r.steps_twice, r.steps_lost,
+      r.acknowledged, r.supplements, r.lost + r.supplement_lost, r.duplicates, r.feed_gaps,
+      r.steps, r.steps_twice, r.steps_early, r.steps_lost,
       r.restart_s, r.recover_s, r.round_s, r.check_s, note.c_str());
   std::fflush(stdout);
 }
@@ -102,23 +124,24 @@ void PrintRow(const std::string& backend, const RoundRow& r) {
 // One line per fault kind: rounds, intakes, lost, duplicates by id, and the
 // recover times' minimum, median and maximum.
 void PrintSummary(const std::string& backend, const std::vector<RoundRow>& rows) {
-  std::printf("%-8s %-9s %6s %6s %5s %5s %20s\n", "backend", "fault", "rounds", "acked", "lost",
-              "dups", "recover min/med/max");
-  for (Fault fault : {Fault::kKill, Fault::kPause}) {
-    size_t rounds = 0, acked = 0, lost = 0, dups = 0;
+  std::printf("%-8s %-9s %6s %6s %6s %5s %5s %20s\n", "backend", "fault", "rounds", "acked",
+              "supps", "lost", "dups", "recover min/med/max");
+  for (Fault fault : kAllFaults) {
+    size_t rounds = 0, acked = 0, supps = 0, lost = 0, dups = 0;
     std::vector<double> recover;
     for (const RoundRow& r : rows) {
       if (r.fault != fault) continue;
       ++rounds;
       acked += r.acknowledged;
-      lost += r.lost;
+      supps += r.supplements;
+      lost += r.lost + r.supplement_lost;
       dups += r.duplicates;
       recover.push_back(r.recover_s);
     }
     if (rounds == 0) continue;
     std::sort(recover.begin(), recover.end());
-    std::printf("%-8s %-9s %6zu %6zu %5zu %5zu %7.2f/%.2f/%.2fs\n", backend.c_str(),
-                FaultName(fault), rounds, acked, lost, dups, recover.front(),
+    std::printf("%-8s %-9s %6zu %6zu %6zu %5zu %5zu %7.2f/%.2f/%.2fs\n", backend.c_str(),
+                FaultName(fault), rounds, acked, supps, lost, dups, recover.front(),
                 recover[recover.size() / 2], recover.back());
   }
   std::fflush(stdout);
@@ -137,8 +160,11 @@ void RunBackend(bool postgres) {
               std::chrono::duration<double>(std::chrono::steady_clock::now() - setup_start)
                   .count());
   std::vector<RoundRow> rows;
+  size_t next_kind = 0;
   for (int round = 1; round <= flags.rounds; ++round) {
-    const Fault fault = round % flags.pause_every == 0 ? Fault::kPause : Fault::kKill;
+    const Fault fault = round % flags.pause_every == 0
+                            ? Fault::kPause
+                            : flags.faults[next_kind++ % flags.faults.size()];
     rows.push_back(bench.RunRound(round, fault));
     PrintRow(bench.backend(), rows.back());
   }

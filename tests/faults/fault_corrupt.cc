@@ -17,7 +17,7 @@ namespace {
 
 // Past the 12-byte nonce: a byte of the ciphertext itself.
 constexpr uint32_t kIntakeByte = 20;
-constexpr uint32_t kAuditByte = 3;
+constexpr uint32_t kAuditByte = 1;
 
 bool Serving(BrokerProcess& broker) {
   auto health = grpc::health::v1::Health::NewStub(broker.Channel("operator"));
@@ -70,7 +70,8 @@ void FaultBench::Corrupt(const IntakeLoad& load, Injected& out, RoundRow& row) {
   const std::string& other = candidates[1].referral_id();
   const RowByte intake{"referrals", "intake", "referral_id", target.referral_id(), false,
                        kIntakeByte};
-  const RowByte audit{"audit_events", "payload_sha256", "idx",
+  // `action` (TEXT, never empty): some entries' payload digest is empty.
+  const RowByte audit{"audit_events", "action", "idx",
                       std::to_string(target.audit_index()), true, kAuditByte};
   auto flip = [&](const RowByte& at) {
     return server_ ? FlipBytePostgres(server_->ConnectionStringWithPassword(database_), at)

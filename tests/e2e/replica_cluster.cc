@@ -161,8 +161,12 @@ std::string ReplicaCluster::WriteConfig(int replica, const ClusterOptions& optio
   if (options.fast_ladders) {
     for (YAML::Node rule : root["rules"]) {
       for (YAML::Node destination : rule["destinations"]) {
-        if (destination["ack_deadline_normal"]) destination["ack_deadline_normal"] = "10s";
-        if (destination["ack_deadline_urgent"]) destination["ack_deadline_urgent"] = "10s";
+        const bool police = destination["kind"] &&
+                            destination["kind"].as<std::string>() == "LOCAL_LAW_ENFORCEMENT";
+        const std::string deadline =
+            police && !options.police_ack_deadline.empty() ? options.police_ack_deadline : "10s";
+        if (destination["ack_deadline_normal"]) destination["ack_deadline_normal"] = deadline;
+        if (destination["ack_deadline_urgent"]) destination["ack_deadline_urgent"] = deadline;
       }
     }
     for (YAML::Node ladder : root["escalation_ladders"]) {
@@ -179,6 +183,10 @@ std::string ReplicaCluster::WriteConfig(int replica, const ClusterOptions& optio
   root["audit"]["signing_key_file"] = signing_key_;
   root["audit"]["checkpoint_interval"] = "2s";
   root["feed"]["heartbeat_interval"] = "1s";
+  if (options.rate_limit_per_second > 0) {
+    root["server"]["rate_limit_per_second"] = options.rate_limit_per_second;
+    root["server"]["rate_limit_burst"] = 2 * options.rate_limit_per_second;
+  }
   root["server"]["ack_endpoint"]["listen_address"] =
       "127.0.0.1:" + std::to_string(ack_ports_[replica]);
   for (YAML::Node agency : root["agencies"]) {

@@ -85,10 +85,14 @@ absl::Status FlipBytePostgres(const std::string& conninfo, const RowByte& at) {
   std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(conninfo.c_str()), &PQfinish);
   if (PQstatus(conn.get()) != CONNECTION_OK) return absl::UnavailableError("cannot connect");
   const std::string index = std::to_string(at.offset);  // get_byte/set_byte count from 0
+  const std::string bytes =
+      at.text ? absl::StrCat("convert_to(", at.column, ", 'UTF8')") : at.column;
+  const std::string flipped =
+      absl::StrCat("set_byte(", bytes, ", ", index, ", get_byte(", bytes, ", ", index, ") # 1)");
   const std::string sql = absl::StrCat(
-      "UPDATE ", at.table, " SET ", at.column, " = set_byte(", at.column, ", ", index,
-      ", get_byte(", at.column, ", ", index, ") # 1) WHERE ", at.key_column, " = $1",
-      at.integer_key ? "::bigint" : "");
+      "UPDATE ", at.table, " SET ", at.column, " = ",
+      at.text ? absl::StrCat("convert_from(", flipped, ", 'UTF8')") : flipped, " WHERE ",
+      at.key_column, " = $1", at.integer_key ? "::bigint" : "");
   const char* params[] = {at.key.c_str()};
   std::unique_ptr<PGresult, decltype(&PQclear)> res(
       PQexecParams(conn.get(), sql.c_str(), 1, nullptr, params, nullptr, nullptr, 0), &PQclear);

@@ -21,12 +21,15 @@ struct RowByte {
   std::string key;
   bool integer_key = false;
   uint32_t offset = 0;
+  // A TEXT column (PostgreSQL: flipped through its UTF-8 bytes; the byte
+  // must stay ASCII). SQLite keeps each value's storage class either way.
+  bool text = false;
 };
 
 // XORs the byte with 0x01 in the SQLite database file `db_path` while the
 // broker may be running (waits up to 10 s for its write lock).
 absl::Status FlipByteSqlite(const std::string& db_path, const RowByte& at);
-// The same in PostgreSQL (`conninfo` with a password); bytea columns only.
+// The same in PostgreSQL (`conninfo` with a password): bytea or text columns.
 absl::Status FlipBytePostgres(const std::string& conninfo, const RowByte& at);
 
 }  // namespace hart::testing

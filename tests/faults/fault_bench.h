@@ -66,6 +66,9 @@ struct RoundRow {
   size_t supplements = 0;  // acknowledged in the round
   size_t supplement_lost = 0;
   std::string note;        // what the fault kind observed
+  // A failure the broker is known to have (owned elsewhere): printed in the
+  // row and the summary as KNOWN FAILURE, not counted as the round's own.
+  std::string known_failure;
   double restart_s = -1;  // kill -> the broker served again (kill rounds)
   double recover_s = -1;  // fault over (kill; SIGCONT) -> every broker took an intake
   // Pause on several replicas: intakes the others took while it was

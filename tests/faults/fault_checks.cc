@@ -119,7 +119,7 @@ LadderReport CheckLadderSteps(ReplicaCluster& cluster, const std::vector<v1::Rec
     v1::GetReferralRequest request;
     request.set_referral_id(receipt.referral_id());
     v1::ReferralStatus stored;
-    grpc::Status status;
+    grpc::Status status(grpc::StatusCode::UNAVAILABLE, "no replica to ask");
     // A replica may just be failing over: another one, a few times.
     for (int attempt = 0; attempt < 3; ++attempt) {
       const int replica = cluster.Pick(turn++);

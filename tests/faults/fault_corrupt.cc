@@ -71,8 +71,9 @@ void FaultBench::Corrupt(const IntakeLoad& load, Injected& out, RoundRow& row) {
   const RowByte intake{"referrals", "intake", "referral_id", target.referral_id(), false,
                        kIntakeByte};
   // `action` (TEXT, never empty): some entries' payload digest is empty.
+  // The rows' idx is 1-based, the log's indexes 0-based.
   const RowByte audit{"audit_events", "action", "idx",
-                      std::to_string(target.audit_index()), true, kAuditByte};
+                      std::to_string(target.audit_index() + 1), true, kAuditByte, true};
   auto flip = [&](const RowByte& at) {
     return server_ ? FlipBytePostgres(server_->ConnectionStringWithPassword(database_), at)
                    : FlipByteSqlite(cluster_->data_dir(0) + "/hart.db", at);
@@ -92,16 +93,22 @@ void FaultBench::Corrupt(const IntakeLoad& load, Injected& out, RoundRow& row) {
   }
   if (!Serving(broker)) out.problems.push_back("not ready while one referral is damaged");
   // A feed partner resuming from before the damaged referral's event.
-  std::string feed_note;
+  std::string feed_agency;
+  uint64_t feed_sequence = 0;
   for (const auto& d : target.destinations()) {
     const FeedPartner* partner = feeds_->Find(d.agency_id());
-    if (partner == nullptr) continue;
+    if (partner == nullptr || !feed_agency.empty()) continue;
     for (const FeedDeliverySeen& seen : partner->Seen()) {
-      if (seen.delivery_id == d.delivery_id() && feed_note.empty()) {
-        feed_note = ReReadFeed(broker, d.agency_id(), seen.sequence);
+      if (seen.delivery_id == d.delivery_id() && feed_agency.empty()) {
+        feed_agency = d.agency_id();
+        feed_sequence = seen.sequence;
       }
     }
   }
+  const std::string feed_note =
+      feed_agency.empty() ? "no feed event to re-read"
+                          : ReReadFeed(broker, feed_agency, feed_sequence);
+  std::string audit_note = "audit byte not flipped";
   if (auto s = flip(audit); !s.ok()) {
     out.problems.push_back(absl::StrCat("flipping the audit byte: ", s.ToString()));
   } else {
@@ -109,21 +116,36 @@ void FaultBench::Corrupt(const IntakeLoad& load, Injected& out, RoundRow& row) {
         absl::StrCat("--target 127.0.0.1:", broker.port(),
                      " --as supervisor audit verify --public_key ", dir_.path(),
                      "/audit-signing.key.pub"));
-    const std::string index = std::to_string(target.audit_index());
-    if (verify.exit_code == 0 || verify.text.find(index) == std::string::npos) {
-      out.problems.push_back(absl::StrCat("audit verify with entry ", index,
+    // The verifier's finding: "index N: ..." (log_verifier.cc).
+    const std::string index = absl::StrCat("index ", target.audit_index(), ":");
+    const bool named = verify.text.find(index) != std::string::npos;
+    if (verify.exit_code == 0 || !named) {
+      out.problems.push_back(absl::StrCat("audit verify with entry ", target.audit_index(),
                                           " altered: exit ", verify.exit_code,
-                                          ", index named: ",
-                                          verify.text.find(index) != std::string::npos));
+                                          ", index named: ", named));
     }
     if (auto r = flip(audit); !r.ok()) out.problems.push_back("restoring the audit byte failed");
+    audit_note = absl::StrCat("verify named ", index.substr(0, index.size() - 1));
   }
   if (auto r = flip(intake); !r.ok()) out.problems.push_back("restoring the intake byte failed");
   if (GetReferral(broker, target.referral_id()) != grpc::StatusCode::OK) {
     out.problems.push_back("the restored referral is not served again");
   }
   row.note = absl::StrCat("GetReferral ", damaged == grpc::StatusCode::DATA_LOSS ? "DATA_LOSS" :
-                          std::to_string(static_cast<int>(damaged)), "; ", feed_note);
+                          std::to_string(static_cast<int>(damaged)), "; ", audit_note);
+  // KNOWN broker bug (broker/feed, owned elsewhere): a feed page is
+  // decrypted at once (EnvelopeStore::OpenFeedEntries), so one damaged
+  // intake fails the whole re-read of that agency's feed from before it.
+  // Reported as a known failure, not hidden; once the byte is restored the
+  // same re-read must be served again.
+  if (!feed_agency.empty() && feed_note.find(" served") == std::string::npos) {
+    const std::string after = ReReadFeed(broker, feed_agency, feed_sequence);
+    row.known_failure = absl::StrCat("damaged intake blocks ", feed_agency, "'s ", feed_note,
+                                     " (EnvelopeStore::OpenFeedEntries)");
+    if (after.find(" served") == std::string::npos) {
+      out.problems.push_back(absl::StrCat("after the repair, ", after));
+    }
+  }
 }
 
 }  // namespace hart::testing

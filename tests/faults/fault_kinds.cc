@@ -17,8 +17,9 @@
 namespace hart::testing {
 namespace {
 
-// How long a kill@step round waits for an escalation step to be pushed.
-constexpr auto kStepBound = std::chrono::seconds(25);
+// How long a kill@step round waits for an escalation step to be pushed
+// (police ack deadlines are 3 s in the bench, steps 1 s apart).
+constexpr auto kStepBound = std::chrono::seconds(10);
 constexpr auto kLogBound = std::chrono::seconds(10);
 
 double Since(SteadyTime from) {
@@ -100,7 +101,7 @@ void FaultBench::KillStep(int victim, uint64_t instant_ms, Injected& out, RoundR
   };
   const size_t before = escalations();
   const bool seen = PollFor([&] { return escalations() > before; }, kStepBound);
-  row.note = seen ? "after a step's notice" : "no step seen in 25s";
+  row.note = seen ? "after a step's notice" : "no step seen in 10s";
   std::this_thread::sleep_for(std::chrono::milliseconds(instant_ms % 1000));  // seeded
   out = KillAndRestart(victim);
 }

@@ -110,6 +110,9 @@ void PrintRow(const std::string& backend, const RoundRow& r) {
                   r.taken_by_others, r.others_first_s, r.pushes_taken_over);
     note = text;
   }
+  if (!r.known_failure.empty()) {
+    note += (note.empty() ? "" : "; ") + std::string("KNOWN FAILURE: ") + r.known_failure;
+  }
   if (!r.clean) note += note.empty() ? "FAILED" : "; FAILED";
   std::printf(
       "%5d %-8s %-9s %-9s %6.2fs %5zu %5zu %4zu %4zu %4zu %5zu %5zu %5zu %5zu %7.2fs %7.2fs "
@@ -169,6 +172,11 @@ void RunBackend(bool postgres) {
     PrintRow(bench.backend(), rows.back());
   }
   PrintSummary(bench.backend(), rows);
+  for (const RoundRow& r : rows) {
+    if (r.known_failure.empty()) continue;
+    std::printf("KNOWN FAILURE (round %d, %s): %s\n", r.round, FaultName(r.fault),
+                r.known_failure.c_str());
+  }
   // Once more over the last rounds' referrals: a step run twice after
   // their rounds' checks, or one that fell due later and never ran.
   const LadderReport ladders = bench.CheckLastLadders();

@@ -96,10 +96,12 @@ SupplementReport CheckSupplements(ReplicaCluster& cluster, const FeedPartners& f
     v1::GetReferralRequest request;
     request.set_referral_id(ack.referral_id);
     v1::ReferralStatus stored;
-    grpc::Status status;
+    // Not OK until a call answered OK (a default grpc::Status is OK).
+    grpc::Status status(grpc::StatusCode::UNAVAILABLE, "no replica to ask");
     for (int attempt = 0; attempt < 3 && !status.ok(); ++attempt) {
       const int replica = cluster.Pick(turn++);
       if (replica < 0) break;
+      stored.Clear();
       status = cluster.replica(replica).Supervisor()->GetReferral(CallContext().get(), request,
                                                                   &stored);
     }

@@ -161,12 +161,8 @@ std::string ReplicaCluster::WriteConfig(int replica, const ClusterOptions& optio
   if (options.fast_ladders) {
     for (YAML::Node rule : root["rules"]) {
       for (YAML::Node destination : rule["destinations"]) {
-        const bool police = destination["kind"] &&
-                            destination["kind"].as<std::string>() == "LOCAL_LAW_ENFORCEMENT";
-        const std::string deadline =
-            police && !options.police_ack_deadline.empty() ? options.police_ack_deadline : "10s";
-        if (destination["ack_deadline_normal"]) destination["ack_deadline_normal"] = deadline;
-        if (destination["ack_deadline_urgent"]) destination["ack_deadline_urgent"] = deadline;
+        if (destination["ack_deadline_normal"]) destination["ack_deadline_normal"] = "10s";
+        if (destination["ack_deadline_urgent"]) destination["ack_deadline_urgent"] = "10s";
       }
     }
     for (YAML::Node ladder : root["escalation_ladders"]) {

@@ -95,10 +95,6 @@ struct ClusterOptions {
   // deadlines make the feed partners' own backlog miss them, and every
   // renotification adds to the backlog.)
   bool fast_ladders = false;
-  // With fast_ladders: the LOCAL_LAW_ENFORCEMENT destinations' ack deadline
-  // instead of 10 s (the webhook partner is the police of Stamford, so its
-  // ladders then start within seconds); empty keeps 10 s.
-  std::string police_ack_deadline;
   // server.rate_limit_per_second (burst twice that); 0 keeps the config's.
   // Checks that read every referral of a round go past the default 200.
   int rate_limit_per_second = 0;

@@ -102,9 +102,6 @@ FaultBench::FaultBench(const BenchOptions& options)
   cluster.database = database;
   cluster.replicas = options_.replicas;
   cluster.fast_ladders = true;
-  // stamford-pd (the webhook, never acknowledging) is police: its ladders
-  // start 3 s after each delivery, so kill@step finds steps within seconds.
-  cluster.police_ack_deadline = "3s";
   // The checks read every referral of three rounds as the supervisor, and
   // hartctl audit verify then proves every checkpoint with the same identity.
   cluster.rate_limit_per_second = 5000;
@@ -232,6 +229,15 @@ RoundRow FaultBench::RunRound(int round, Fault fault) {
       }
     }
     for (const auto& id : by_victim) row.pushes_taken_over += by_others.count(id);
+  }
+  if (fault == Fault::kClockBack && (report.lost > 0 || supplemented.lost > 0)) {
+    // What the lost deliveries are waiting for (broker/dispatch compares
+    // next_attempt_at with the stepped clock): named, still a failure.
+    const size_t held = HeldByStepBack(receipts);
+    if (held > 0) {
+      row.note += absl::StrCat("; ", held, " deliveries held: next attempt after the stepped-back "
+                               "clock (dispatch due query)");
+    }
   }
   row.clean = row.lost == 0 && row.unsettled == 0 && row.conflicting_ids == 0 &&
               row.feed_gaps == 0 && row.steps_twice == 0 && row.steps_lost == 0 &&

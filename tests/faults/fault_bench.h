@@ -130,6 +130,7 @@ class FaultBench {
   void KillSeal(int victim, uint64_t instant_ms, Injected& out, RoundRow& row);
   void KillRotate(int victim, uint64_t instant_ms, Injected& out, RoundRow& row);
   void StepClock(absl::Duration step, RoundRow& row);
+  size_t HeldByStepBack(const std::vector<v1::Receipt>& receipts);
   void Corrupt(const IntakeLoad& load, Injected& out, RoundRow& row);
   std::string clock_file_;
   int64_t clock_offset_ms_ = 0;

@@ -171,8 +171,25 @@ void FaultBench::KillSeal(int victim, uint64_t instant_ms, Injected& out, RoundR
         return true;
       },
       std::chrono::seconds(30), std::chrono::milliseconds(200));
-  if (!arrived) out.problems.push_back(absl::StrCat("an erasure notice of ", referral, " never arrived"));
-  row.note += absl::StrCat("; ", erasures.size(), " erasure notices delivered");
+  size_t missing = 0;
+  for (const auto& [agency, ids] : erasures) {
+    if (ReachedPartner(*feeds_, *webhook_, agency, ids[0])) continue;
+    ++missing;
+    // What the broker says of it now: ids, state and attempts only.
+    v1::ReferralStatus now;
+    std::string state = "unknown";
+    if (cluster_->replica(victim).Supervisor()->GetReferral(CallContext().get(), get, &now).ok()) {
+      for (const auto& d : now.deliveries()) {
+        if (d.delivery_id() != ids[0]) continue;
+        state = absl::StrCat(v1::DeliveryState_Name(d.state()), ", ", d.attempts(), " attempts");
+      }
+    }
+    out.problems.push_back(absl::StrCat("erasure notice ", ids[0], " of ", referral, " to ",
+                                        agency, " never arrived (", state, ")"));
+  }
+  if (!arrived && missing == 0) out.problems.push_back("erasure notices arrived only late");
+  row.note += absl::StrCat("; ", erasures.size() - missing, " of ", erasures.size(),
+                           " erasure notices delivered");
 }
 
 // During a key rotation: a new key-encryption key becomes ACTIVE, every

@@ -44,6 +44,11 @@ void AuditLog::ForgetLatest() {
 
 absl::StatusOr<hart::referral::v1::Checkpoint> AuditLog::Checkpoint() {
   absl::MutexLock lock(&checkpoint_mu_);
+  // The store's latest, not this broker's memory of it: brokers sharing a
+  // store sign in turn (the leader; anyone asked by CreateCheckpoint), and
+  // a remembered checkpoint older than another's would let a clock stepped
+  // back sign a timestamp before the one already stored.
+  latest_loaded_ = false;
   auto head = store_.AuditHead();
   if (!head.ok()) return head.status();
   auto latest = LatestLocked();

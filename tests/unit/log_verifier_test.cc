@@ -143,6 +143,27 @@ TEST_F(LogVerifierTest, CheckpointTimesNeverGoBackwardsEvenIfTheClockDoes) {
   EXPECT_TRUE(VerifyLog(Snapshot()).ok);
 }
 
+// Two brokers sharing a store (PostgreSQL replicas) sign in turn: one that
+// signed long ago and is asked again (CreateCheckpoint, or after taking
+// the leader lease) must not go by its own memory of the latest checkpoint
+// when the clock has stepped back meanwhile.
+TEST_F(LogVerifierTest, ABrokerThatSignedEarlierNeverSignsBeforeAnotherBrokersCheckpoint) {
+  AuditLog other(*store_, *signer_, clock_);
+  AuditEvent e{clock_.Now(), "broker", "config.loaded", "", "", "", ""};
+  ASSERT_TRUE(store_->AppendAudit({&e, 1}).ok());
+  ASSERT_TRUE(other.Checkpoint().ok());  // `other` remembers this one
+  clock_.Set(clock_.Now() + absl::Hours(1));
+  ASSERT_TRUE(store_->AppendAudit({&e, 1}).ok());
+  const auto latest = log_->Checkpoint();  // the first broker signs later
+  ASSERT_TRUE(latest.ok());
+  clock_.Set(clock_.Now() - absl::Minutes(10));  // the wall clock steps back
+  ASSERT_TRUE(store_->AppendAudit({&e, 1}).ok());
+  const auto made = other.Checkpoint();
+  ASSERT_TRUE(made.ok()) << made.status();
+  EXPECT_GE(FromProtoTime(made->timestamp()), FromProtoTime(latest->timestamp()));
+  EXPECT_TRUE(VerifyLog(Snapshot()).ok);
+}
+
 TEST_F(LogVerifierTest, InclusionProofsFromTheStoreVerifyAgainstTheCheckpoints) {
   const auto checkpoints = store_->ListCheckpoints().value();
   for (const auto& c : checkpoints) {

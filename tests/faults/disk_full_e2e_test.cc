@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 
 #include "absl/strings/match.h"
 #include "tests/e2e/replica_cluster.h"
@@ -80,6 +81,7 @@ TEST(DiskFullE2eTest, AFullDiskIsAClearErrorAndTheBrokerRecoversWhenRoomReturns)
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(ledger.Submit(broker).ok());
 
   disk.Fill();
+  const size_t acknowledged_at_fill = ledger.acknowledged().size();
   // Intakes go on until the broker's log can grow no more (the first ones
   // may still fit in space its files already hold). Bounded.
   grpc::Status refused;
@@ -95,9 +97,19 @@ TEST(DiskFullE2eTest, AFullDiskIsAClearErrorAndTheBrokerRecoversWhenRoomReturns)
   EXPECT_TRUE(NamesTheStorage(refused)) << refused.error_message();
   EXPECT_THAT(refused.error_message(), ::testing::Not(HasSubstr(data)));
   ASSERT_TRUE(WaitForReadiness(broker, false));
+  std::cout << "figures: tmpfs 8 MiB filled: "
+            << ledger.acknowledged().size() - acknowledged_at_fill
+            << " intakes still acknowledged (room the broker's files already held), then "
+            << (refused.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED
+                    ? "RESOURCE_EXHAUSTED"
+                    : "UNAVAILABLE")
+            << ": '" << refused.error_message() << "'\n";
 
+  const auto emptied = std::chrono::steady_clock::now();
   disk.Empty();
   ASSERT_TRUE(WaitForReadiness(broker, true));
+  std::cout << "figures: ready again " << SecondsSince(emptied)
+            << " s after the ballast was removed\n";
   for (int i = 0; i < 5; ++i) EXPECT_TRUE(ledger.Submit(broker).ok());
   broker.Terminate();
   ASSERT_TRUE(broker.Restart());

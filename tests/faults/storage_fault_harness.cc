@@ -81,6 +81,10 @@ bool WaitForReadiness(const BrokerProcess& broker, bool ready) {
       std::chrono::seconds(30), std::chrono::milliseconds(50));
 }
 
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 std::pair<std::string, std::string> FeedDeliveryOf(const v1::Receipt& receipt) {
   for (const auto& d : receipt.destinations()) {
     if (IsFeedAgency(d.agency_id())) return {d.agency_id(), d.delivery_id()};

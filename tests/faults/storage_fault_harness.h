@@ -5,6 +5,7 @@
 // everything acknowledged.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <set>
 #include <string>
@@ -56,6 +57,9 @@ std::optional<Readiness> ReadyzOf(const BrokerProcess& broker);
 std::optional<bool> HealthServing(const BrokerProcess& broker);
 // Waits (bounded, 30 s) until /readyz and the health service both say `ready`.
 bool WaitForReadiness(const BrokerProcess& broker, bool ready);
+
+// Seconds since `start` (steady clock), for the figures the tests print.
+double SecondsSince(std::chrono::steady_clock::time_point start);
 
 // The first feed delivery of `receipt` (agency, delivery id); empty if none.
 std::pair<std::string, std::string> FeedDeliveryOf(const v1::Receipt& receipt);

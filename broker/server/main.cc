@@ -24,6 +24,7 @@
 #include "broker/common/time_util.h"
 #include "broker/config/config_loader.h"
 #include "broker/server/broker_server.h"
+#include "broker/store/sqlite/sqlite_fault_vfs.h"
 
 ABSL_FLAG(std::string, config, "deploy/config/connecticut.yaml", "Broker config (YAML).");
 ABSL_FLAG(std::string, check_config, "",
@@ -142,6 +143,13 @@ int main(int argc, char** argv) {
   sigaddset(&stopping_signals, SIGUSR1);  // the stop finished
   pthread_sigmask(SIG_BLOCK, &stopping_signals, nullptr);
   const absl::Duration drain_bound = hart::FromProtoDuration(config->server().ops().drain_timeout());
+
+  // The storage fault seam for tests (sqlite_fault_vfs.h): registered, with
+  // a loud warning, only when its environment variable is set.
+  if (auto faults = hart::sqlite::InstallFaultVfsFromEnvironment(); !faults.ok()) {
+    std::cerr << "hart-broker: " << faults.status().message() << "\n";
+    return 1;
+  }
 
   hart::BrokerServerOptions options;
   options.config = std::move(*config);

@@ -13,18 +13,17 @@
 
 namespace hart::testing {
 
-uint64_t ReadRssKib(pid_t pid) {
+Rss ReadRss(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  Rss rss;
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) {
-      std::istringstream fields(line.substr(6));
-      uint64_t kib = 0;
-      fields >> kib;
-      return kib;
+    for (auto [prefix, field] : {std::pair{"VmRSS:", &rss.total}, {"RssAnon:", &rss.anon}}) {
+      const std::string_view p(prefix);
+      if (line.rfind(p, 0) == 0) std::istringstream(line.substr(p.size())) >> *field;
     }
   }
-  return 0;
+  return rss;
 }
 
 RssSampler::RssSampler(pid_t pid, std::chrono::milliseconds interval)
@@ -39,43 +38,40 @@ RssSampler::~RssSampler() {
   thread_.join();
 }
 
-void RssSampler::BeginPhase(const std::string& phase) {
-  const uint64_t now = ReadRssKib(pid_);  // the phase starts with a sample
+void RssSampler::RecordLocked(const Rss &rss) {
+  if (rss.total == 0) return;  // the process is gone
+  ++samples_;
+  last_ = rss;
+  Rss &peak = peak_[phase_];
+  peak.total = std::max(peak.total, rss.total);
+  peak.anon = std::max(peak.anon, rss.anon);
+}
+
+void RssSampler::BeginPhase(const std::string &phase) {
+  const Rss now = ReadRss(pid_);  // the phase starts with a sample
   std::lock_guard lock(mu_);
   phase_ = phase;
-  peak_[phase_] = std::max(peak_[phase_], now);
-  overall_peak_ = std::max(overall_peak_, now);
-  last_ = now;
+  RecordLocked(now);
 }
 
 void RssSampler::Run() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     lock.unlock();
-    const uint64_t kib = ReadRssKib(pid_);
+    const Rss rss = ReadRss(pid_);
     lock.lock();
-    if (kib > 0) {
-      ++samples_;
-      last_ = kib;
-      overall_peak_ = std::max(overall_peak_, kib);
-      if (!phase_.empty()) peak_[phase_] = std::max(peak_[phase_], kib);
-    }
+    RecordLocked(rss);
     stop_cv_.wait_for(lock, interval_, [this] { return stopping_; });
   }
 }
 
-uint64_t RssSampler::PeakKib(const std::string& phase) const {
+Rss RssSampler::Peak(const std::string &phase) const {
   std::lock_guard lock(mu_);
   auto it = peak_.find(phase);
-  return it == peak_.end() ? 0 : it->second;
+  return it == peak_.end() ? Rss{} : it->second;
 }
 
-uint64_t RssSampler::PeakKib() const {
-  std::lock_guard lock(mu_);
-  return overall_peak_;
-}
-
-uint64_t RssSampler::LastKib() const {
+Rss RssSampler::Last() const {
   std::lock_guard lock(mu_);
   return last_;
 }
@@ -85,8 +81,8 @@ size_t RssSampler::samples() const {
   return samples_;
 }
 
-v1::Intake FreshIntake(const std::string& example, const std::string& town,
-                       const std::string& tag, uint64_t n) {
+v1::Intake FreshIntake(const std::string &example, const std::string &town, const std::string &tag,
+                       uint64_t n) {
   v1::Intake intake = LoadIntake(example);
   intake.mutable_child()->set_town(town);
   intake.set_careline_report_id(absl::StrCat(tag, "-", n));
@@ -101,8 +97,8 @@ v1::Intake FreshIntake(const std::string& example, const std::string& town,
 namespace {
 
 // The agency's channel with a 64 KiB receive window that never grows.
-std::shared_ptr<grpc::Channel> SmallWindowChannel(const BrokerProcess& broker,
-                                                  const std::string& agency_id) {
+std::shared_ptr<grpc::Channel> SmallWindowChannel(const BrokerProcess &broker,
+                                                  const std::string &agency_id) {
   const std::string cert = DevCertsDir() + "/agency-" + agency_id;
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = ReadText(DevCertsDir() + "/ca.crt");
@@ -118,7 +114,7 @@ std::shared_ptr<grpc::Channel> SmallWindowChannel(const BrokerProcess& broker,
 
 }  // namespace
 
-FeedFollower::FeedFollower(const BrokerProcess& broker, std::string agency_id,
+FeedFollower::FeedFollower(const BrokerProcess &broker, std::string agency_id,
                            std::chrono::milliseconds pace, bool ack, ReceiveWindow window)
     : broker_(broker),
       agency_id_(std::move(agency_id)),
@@ -162,13 +158,14 @@ void FeedFollower::Run() {
     v1::FeedEvent event;
     while (reader->Read(&event)) {
       if (!event.has_delivery()) continue;
-      const std::string& id = event.delivery().delivery_id();
+      const std::string &id = event.delivery().delivery_id();
       if (ack_) {
         v1::AcknowledgeRequest ack;
         ack.set_delivery_id(id);
         ack.set_kind(v1::Acknowledgement::RECEIVED);
         v1::AcknowledgeResponse response;
-        (void)stub->Acknowledge(CallContext().get(), ack, &response);  // a redelivery repeats it
+        (void)stub->Acknowledge(CallContext().get(), ack,
+                                &response);  // a redelivery repeats it
       }
       std::unique_lock lock(mu_);
       const bool redelivery = event.delivery().redelivery();
@@ -213,15 +210,15 @@ std::vector<FeedArrival> FeedFollower::Arrivals() const {
 std::map<std::string, SteadyClock::time_point> FeedFollower::FirstArrivals() const {
   std::lock_guard lock(mu_);
   std::map<std::string, SteadyClock::time_point> first;
-  for (const FeedArrival& a : arrivals_) first.emplace(a.delivery_id, a.at);
+  for (const FeedArrival &a : arrivals_) first.emplace(a.delivery_id, a.at);
   return first;
 }
 
-bool FeedFollower::WaitForIds(const std::set<std::string>& ids,
+bool FeedFollower::WaitForIds(const std::set<std::string> &ids,
                               std::chrono::milliseconds bound) const {
   std::unique_lock lock(mu_);
   return changed_.wait_for(lock, bound, [&] {
-    for (const std::string& id : ids) {
+    for (const std::string &id : ids) {
       if (!ids_.count(id)) return false;
     }
     return true;
@@ -233,7 +230,7 @@ std::vector<std::string> FeedFollower::SequenceProblems() const {
   std::vector<std::string> problems;
   uint64_t previous = 0;
   std::map<std::string, uint64_t> sequence_of;
-  for (const FeedArrival& a : arrivals_) {
+  for (const FeedArrival &a : arrivals_) {
     auto [it, fresh] = sequence_of.emplace(a.delivery_id, a.sequence);
     if (!fresh && it->second != a.sequence) {
       problems.push_back(absl::StrCat(agency_id_, ": ", a.delivery_id, " under sequences ",
@@ -241,8 +238,7 @@ std::vector<std::string> FeedFollower::SequenceProblems() const {
     }
     if (a.redelivery) continue;
     if (a.sequence != previous + 1) {
-      problems.push_back(
-          absl::StrCat(agency_id_, ": sequence ", a.sequence, " after ", previous));
+      problems.push_back(absl::StrCat(agency_id_, ": sequence ", a.sequence, " after ", previous));
     }
     previous = a.sequence;
   }
@@ -254,7 +250,7 @@ size_t FeedFollower::resubscriptions() const {
   return resubscriptions_;
 }
 
-bool PollUntil(const std::function<bool()>& condition, std::chrono::milliseconds bound,
+bool PollUntil(const std::function<bool()> &condition, std::chrono::milliseconds bound,
                std::chrono::milliseconds interval) {
   const auto deadline = SteadyClock::now() + bound;
   for (;;) {
@@ -264,24 +260,28 @@ bool PollUntil(const std::function<bool()>& condition, std::chrono::milliseconds
   }
 }
 
-void PrintFigures(const std::string& title,
-                  const std::vector<std::pair<std::string, std::string>>& rows) {
+void PrintFigures(const std::string &title,
+                  const std::vector<std::pair<std::string, std::string>> &rows) {
   std::string out = absl::StrCat("\n", title, "\n\n| figure | value |\n|---|---|\n");
-  for (const auto& [label, value] : rows) absl::StrAppend(&out, "| ", label, " | ", value, " |\n");
+  for (const auto &[label, value] : rows) absl::StrAppend(&out, "| ", label, " | ", value, " |\n");
   std::fputs(out.c_str(), stdout);
   std::fflush(stdout);
 }
 
 std::string Mib(uint64_t kib) { return absl::StrFormat("%.1f MiB", kib / 1024.0); }
 
+std::string Mib(const Rss &rss) {
+  return absl::StrCat(Mib(rss.total), " (anon ", Mib(rss.anon), ")");
+}
+
 std::string Seconds(SteadyClock::duration d) {
   return absl::StrFormat("%.2f s", std::chrono::duration<double>(d).count());
 }
 
-int64_t EnvInt(const char* name, int64_t fallback) {
-  const char* value = std::getenv(name);
+int64_t EnvInt(const char *name, int64_t fallback) {
+  const char *value = std::getenv(name);
   if (value == nullptr || *value == '\0') return fallback;
-  char* end = nullptr;
+  char *end = nullptr;
   const long long parsed = std::strtoll(value, &end, 10);
   return (end != nullptr && *end == '\0' && parsed > 0) ? parsed : fallback;
 }

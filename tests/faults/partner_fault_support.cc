@@ -38,16 +38,16 @@ RssSampler::~RssSampler() {
   thread_.join();
 }
 
-void RssSampler::RecordLocked(const Rss &rss) {
+void RssSampler::RecordLocked(const Rss& rss) {
   if (rss.total == 0) return;  // the process is gone
   ++samples_;
   last_ = rss;
-  Rss &peak = peak_[phase_];
+  Rss& peak = peak_[phase_];
   peak.total = std::max(peak.total, rss.total);
   peak.anon = std::max(peak.anon, rss.anon);
 }
 
-void RssSampler::BeginPhase(const std::string &phase) {
+void RssSampler::BeginPhase(const std::string& phase) {
   const Rss now = ReadRss(pid_);  // the phase starts with a sample
   std::lock_guard lock(mu_);
   phase_ = phase;
@@ -65,7 +65,7 @@ void RssSampler::Run() {
   }
 }
 
-Rss RssSampler::Peak(const std::string &phase) const {
+Rss RssSampler::Peak(const std::string& phase) const {
   std::lock_guard lock(mu_);
   auto it = peak_.find(phase);
   return it == peak_.end() ? Rss{} : it->second;
@@ -81,7 +81,7 @@ size_t RssSampler::samples() const {
   return samples_;
 }
 
-v1::Intake FreshIntake(const std::string &example, const std::string &town, const std::string &tag,
+v1::Intake FreshIntake(const std::string& example, const std::string& town, const std::string& tag,
                        uint64_t n) {
   v1::Intake intake = LoadIntake(example);
   intake.mutable_child()->set_town(town);
@@ -97,8 +97,8 @@ v1::Intake FreshIntake(const std::string &example, const std::string &town, cons
 namespace {
 
 // The agency's channel with a 64 KiB receive window that never grows.
-std::shared_ptr<grpc::Channel> SmallWindowChannel(const BrokerProcess &broker,
-                                                  const std::string &agency_id) {
+std::shared_ptr<grpc::Channel> SmallWindowChannel(const BrokerProcess& broker,
+                                                  const std::string& agency_id) {
   const std::string cert = DevCertsDir() + "/agency-" + agency_id;
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = ReadText(DevCertsDir() + "/ca.crt");
@@ -114,7 +114,7 @@ std::shared_ptr<grpc::Channel> SmallWindowChannel(const BrokerProcess &broker,
 
 }  // namespace
 
-FeedFollower::FeedFollower(const BrokerProcess &broker, std::string agency_id,
+FeedFollower::FeedFollower(const BrokerProcess& broker, std::string agency_id,
                            std::chrono::milliseconds pace, bool ack, ReceiveWindow window)
     : broker_(broker),
       agency_id_(std::move(agency_id)),
@@ -158,7 +158,7 @@ void FeedFollower::Run() {
     v1::FeedEvent event;
     while (reader->Read(&event)) {
       if (!event.has_delivery()) continue;
-      const std::string &id = event.delivery().delivery_id();
+      const std::string& id = event.delivery().delivery_id();
       if (ack_) {
         v1::AcknowledgeRequest ack;
         ack.set_delivery_id(id);
@@ -210,15 +210,15 @@ std::vector<FeedArrival> FeedFollower::Arrivals() const {
 std::map<std::string, SteadyClock::time_point> FeedFollower::FirstArrivals() const {
   std::lock_guard lock(mu_);
   std::map<std::string, SteadyClock::time_point> first;
-  for (const FeedArrival &a : arrivals_) first.emplace(a.delivery_id, a.at);
+  for (const FeedArrival& a : arrivals_) first.emplace(a.delivery_id, a.at);
   return first;
 }
 
-bool FeedFollower::WaitForIds(const std::set<std::string> &ids,
+bool FeedFollower::WaitForIds(const std::set<std::string>& ids,
                               std::chrono::milliseconds bound) const {
   std::unique_lock lock(mu_);
   return changed_.wait_for(lock, bound, [&] {
-    for (const std::string &id : ids) {
+    for (const std::string& id : ids) {
       if (!ids_.count(id)) return false;
     }
     return true;
@@ -230,7 +230,7 @@ std::vector<std::string> FeedFollower::SequenceProblems() const {
   std::vector<std::string> problems;
   uint64_t previous = 0;
   std::map<std::string, uint64_t> sequence_of;
-  for (const FeedArrival &a : arrivals_) {
+  for (const FeedArrival& a : arrivals_) {
     auto [it, fresh] = sequence_of.emplace(a.delivery_id, a.sequence);
     if (!fresh && it->second != a.sequence) {
       problems.push_back(absl::StrCat(agency_id_, ": ", a.delivery_id, " under sequences ",
@@ -250,7 +250,7 @@ size_t FeedFollower::resubscriptions() const {
   return resubscriptions_;
 }
 
-bool PollUntil(const std::function<bool()> &condition, std::chrono::milliseconds bound,
+bool PollUntil(const std::function<bool()>& condition, std::chrono::milliseconds bound,
                std::chrono::milliseconds interval) {
   const auto deadline = SteadyClock::now() + bound;
   for (;;) {
@@ -260,17 +260,17 @@ bool PollUntil(const std::function<bool()> &condition, std::chrono::milliseconds
   }
 }
 
-void PrintFigures(const std::string &title,
-                  const std::vector<std::pair<std::string, std::string>> &rows) {
+void PrintFigures(const std::string& title,
+                  const std::vector<std::pair<std::string, std::string>>& rows) {
   std::string out = absl::StrCat("\n", title, "\n\n| figure | value |\n|---|---|\n");
-  for (const auto &[label, value] : rows) absl::StrAppend(&out, "| ", label, " | ", value, " |\n");
+  for (const auto& [label, value] : rows) absl::StrAppend(&out, "| ", label, " | ", value, " |\n");
   std::fputs(out.c_str(), stdout);
   std::fflush(stdout);
 }
 
 std::string Mib(uint64_t kib) { return absl::StrFormat("%.1f MiB", kib / 1024.0); }
 
-std::string Mib(const Rss &rss) {
+std::string Mib(const Rss& rss) {
   return absl::StrCat(Mib(rss.total), " (anon ", Mib(rss.anon), ")");
 }
 
@@ -278,10 +278,10 @@ std::string Seconds(SteadyClock::duration d) {
   return absl::StrFormat("%.2f s", std::chrono::duration<double>(d).count());
 }
 
-int64_t EnvInt(const char *name, int64_t fallback) {
-  const char *value = std::getenv(name);
+int64_t EnvInt(const char* name, int64_t fallback) {
+  const char* value = std::getenv(name);
   if (value == nullptr || *value == '\0') return fallback;
-  char *end = nullptr;
+  char* end = nullptr;
   const long long parsed = std::strtoll(value, &end, 10);
   return (end != nullptr && *end == '\0' && parsed > 0) ? parsed : fallback;
 }

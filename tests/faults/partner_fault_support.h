@@ -46,14 +46,14 @@ class RssSampler {
                       std::chrono::milliseconds interval = std::chrono::milliseconds(100));
   ~RssSampler();
   // From now on samples count toward `phase`.
-  void BeginPhase(const std::string &phase);
-  Rss Peak(const std::string &phase) const;  // each field's own peak
+  void BeginPhase(const std::string& phase);
+  Rss Peak(const std::string& phase) const;  // each field's own peak
   Rss Last() const;                          // the latest sample
   size_t samples() const;
 
  private:
   void Run();
-  void RecordLocked(const Rss &rss);
+  void RecordLocked(const Rss& rss);
 
   const pid_t pid_;
   const std::chrono::milliseconds interval_;
@@ -69,7 +69,7 @@ class RssSampler {
 
 // An example intake made unique (careline id `tag`-`n`), moved to `town`
 // and received just now, so that no deadline passes during a test.
-v1::Intake FreshIntake(const std::string &example, const std::string &town, const std::string &tag,
+v1::Intake FreshIntake(const std::string& example, const std::string& town, const std::string& tag,
                        uint64_t n);
 
 // One delivery event a subscriber read.
@@ -98,7 +98,7 @@ enum class ReceiveWindow {
 // read. With `ack`, each delivery is acknowledged RECEIVED.
 class FeedFollower {
  public:
-  FeedFollower(const BrokerProcess &broker, std::string agency_id,
+  FeedFollower(const BrokerProcess& broker, std::string agency_id,
                std::chrono::milliseconds pace = std::chrono::milliseconds(0), bool ack = false,
                ReceiveWindow window = ReceiveWindow::kGrpcDefault);
   ~FeedFollower() { Stop(); }
@@ -106,13 +106,13 @@ class FeedFollower {
   // Changes the pace from the next event on (zero: catch up at full speed).
   void SetPace(std::chrono::milliseconds pace);
 
-  const std::string &agency_id() const { return agency_id_; }
+  const std::string& agency_id() const { return agency_id_; }
   size_t delivery_count() const;
   std::vector<FeedArrival> Arrivals() const;
   // The first arrival of each delivery id.
   std::map<std::string, SteadyClock::time_point> FirstArrivals() const;
   // Waits (bounded) until every id in `ids` was read; false on timeout.
-  bool WaitForIds(const std::set<std::string> &ids, std::chrono::milliseconds bound) const;
+  bool WaitForIds(const std::set<std::string>& ids, std::chrono::milliseconds bound) const;
   // Problems with the sequence numbers: a non-redelivery event whose
   // sequence is not the previous one's plus one, or one id under two
   // sequences. Empty when the feed read was gap-free.
@@ -122,7 +122,7 @@ class FeedFollower {
  private:
   void Run();
 
-  const BrokerProcess &broker_;
+  const BrokerProcess& broker_;
   const std::string agency_id_;
   const bool ack_;
   const ReceiveWindow window_;
@@ -130,7 +130,7 @@ class FeedFollower {
   mutable std::mutex mu_;
   mutable std::condition_variable changed_;  // new arrival, pace change or stop
   bool stopping_ = false;
-  grpc::ClientContext *open_stream_ = nullptr;
+  grpc::ClientContext* open_stream_ = nullptr;
   std::vector<FeedArrival> arrivals_;
   std::set<std::string> ids_;
   size_t resubscriptions_ = 0;
@@ -139,17 +139,17 @@ class FeedFollower {
 
 // Checks `condition` every `interval` until it holds or `bound` passes;
 // true if it held. For conditions that cost calls or file checks.
-bool PollUntil(const std::function<bool()> &condition, std::chrono::milliseconds bound,
+bool PollUntil(const std::function<bool()>& condition, std::chrono::milliseconds bound,
                std::chrono::milliseconds interval);
 
 // Prints `rows` (label, value) as a two-column markdown table under `title`.
-void PrintFigures(const std::string &title,
-                  const std::vector<std::pair<std::string, std::string>> &rows);
+void PrintFigures(const std::string& title,
+                  const std::vector<std::pair<std::string, std::string>>& rows);
 std::string Mib(uint64_t kib);                 // "123.4 MiB"
-std::string Mib(const Rss &rss);               // "123.4 MiB (anon 80.1 MiB)"
+std::string Mib(const Rss& rss);               // "123.4 MiB (anon 80.1 MiB)"
 std::string Seconds(SteadyClock::duration d);  // "1.23 s"
 
 // An environment variable as a number, or `fallback` when unset or bad.
-int64_t EnvInt(const char *name, int64_t fallback);
+int64_t EnvInt(const char* name, int64_t fallback);
 
 }  // namespace hart::testing

@@ -13,9 +13,11 @@
 // hour gives in production; retries back off from 0.1 s to at most 1 s.
 //
 // ctest runs the 15 s outage; a longer one:
-//   HART_PARTNER_OUTAGE_SECONDS=240 build/tests/faults/partner_outage_test
+//   HART_PARTNER_OUTAGE_SECONDS=480 build/tests/faults/partner_outage_test
 // (HART_PARTNER_OUTAGE_GROWTH_MIB: the bound on anonymous memory growth,
-// default 64; VmRSS may grow twice that).
+// default 64; HART_PARTNER_OUTAGE_VMRSS_GROWTH_MIB: on VmRSS, default 128.
+// VmRSS also counts the pages of the store file the broker maps, which
+// grows with the intakes: a 480 s outage added 91 MiB of them.)
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -47,9 +49,9 @@ constexpr auto kIntakeEvery = std::chrono::milliseconds(50);
 // load balancer looks). Records every POST.
 class Webhook {
  public:
-  explicit Webhook(const TestCertificates &certs) {
+  explicit Webhook(const TestCertificates& certs) {
     auto server = HttpsTestServer::Start({certs.server_cert_file, certs.server_key_file, ""},
-                                         [this](const ReceivedRequest &r) { return Answer(r); });
+                                         [this](const ReceivedRequest& r) { return Answer(r); });
     EXPECT_TRUE(server.ok()) << server.status();
     if (server.ok()) server_ = std::move(*server);
   }
@@ -74,7 +76,7 @@ class Webhook {
   }
 
  private:
-  ServerReply Answer(const ReceivedRequest &request) {
+  ServerReply Answer(const ReceivedRequest& request) {
     std::lock_guard lock(mu_);
     if (down_) {
       ++attempts_while_down_;
@@ -131,7 +133,7 @@ class PartnerOutageTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    for (auto &[agency, follower] : followers_) follower->Stop();
+    for (auto& [agency, follower] : followers_) follower->Stop();
   }
 
   std::string WriteConfig() {
@@ -164,18 +166,18 @@ class PartnerOutageTest : public ::testing::Test {
   // One intake of the three kinds in turn: Stamford (webhook, NCMEC and
   // feeds), Hartland (the file drop and feeds), Hartford (feeds only).
   void SubmitOne(uint64_t n, bool during_outage) {
-    static const std::pair<const char *, const char *> kKinds[] = {
+    static const std::pair<const char*, const char*> kKinds[] = {
         {"missing-from-foster-care-new-haven", "Stamford"},
         {"school-sex-trafficking-hartford", "Hartland"},
         {"school-sex-trafficking-hartford", "Hartford"}};
-    const auto &[example, town] = kKinds[n % 3];
+    const auto& [example, town] = kKinds[n % 3];
     v1::SubmitIntakeRequest request;
     *request.mutable_intake() = FreshIntake(example, town, "OUTAGE", n);
     v1::SubmitIntakeResponse response;
     const grpc::Status status = intake_->SubmitIntake(CallContext().get(), request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
     std::lock_guard lock(mu_);
-    for (const auto &d : response.receipt().destinations()) {
+    for (const auto& d : response.receipt().destinations()) {
       sent_[d.delivery_id()] = {d.agency_id(), SteadyClock::now(), during_outage};
       if (IsFeedAgency(d.agency_id()) && !followers_.count(d.agency_id())) {
         followers_[d.agency_id()] =
@@ -190,30 +192,30 @@ class PartnerOutageTest : public ::testing::Test {
     std::map<std::string, SteadyClock::time_point> out = webhook_->Delivered();
     const auto now = SteadyClock::now();
     std::lock_guard lock(mu_);
-    for (const auto &[agency, follower] : followers_) out.merge(follower->FirstArrivals());
-    for (const auto &report : ncmec_->Reports()) {
+    for (const auto& [agency, follower] : followers_) out.merge(follower->FirstArrivals());
+    for (const auto& report : ncmec_->Reports()) {
       if (report.finished) out.emplace(report.reporter_reference, now);
     }
-    for (const auto &[id, sent] : sent_) {
+    for (const auto& [id, sent] : sent_) {
       if (sent.agency_id == kFileDrop &&
           std::filesystem::exists(data_ + "/file-drop/" + kFileDrop + "/" + id + ".json")) {
         out.emplace(id, now);
       }
     }
     // Push partners polled: their first sighting is when it was noticed.
-    for (const auto &[id, at] : out) seen_.emplace(id, at);
+    for (const auto& [id, at] : out) seen_.emplace(id, at);
     return seen_;
   }
 
   // Waits (bounded) until every delivery `pick` selects arrived.
-  bool WaitForArrivals(const std::function<bool(const Sent &)> &pick,
-                       std::chrono::milliseconds bound, size_t *missing) {
+  bool WaitForArrivals(const std::function<bool(const Sent&)>& pick,
+                       std::chrono::milliseconds bound, size_t* missing) {
     return PollUntil(
         [&] {
           const auto arrived = Arrivals();
           std::lock_guard lock(mu_);
           *missing = 0;
-          for (const auto &[id, sent] : sent_) {
+          for (const auto& [id, sent] : sent_) {
             if (pick(sent) && !arrived.count(id)) ++*missing;
           }
           return *missing == 0;
@@ -226,7 +228,7 @@ class PartnerOutageTest : public ::testing::Test {
     if (!supervisor_->ListAdapterHealth(CallContext().get(), {}, &health).ok()) {
       return v1::AdapterHealth::STATE_UNSPECIFIED;
     }
-    for (const auto &h : health.adapters()) {
+    for (const auto& h : health.adapters()) {
       if (h.agency_id() == kWebhook) return h.state();
     }
     return v1::AdapterHealth::STATE_UNSPECIFIED;
@@ -248,11 +250,11 @@ class PartnerOutageTest : public ::testing::Test {
 
 // Delay from SubmitIntake's answer to arrival, over the deliveries `pick`
 // selects: "p50 / max" in seconds.
-std::string Delays(const std::map<std::string, Sent> &sent,
-                   const std::map<std::string, SteadyClock::time_point> &arrived,
-                   const std::function<bool(const Sent &)> &pick) {
+std::string Delays(const std::map<std::string, Sent>& sent,
+                   const std::map<std::string, SteadyClock::time_point>& arrived,
+                   const std::function<bool(const Sent&)>& pick) {
   std::vector<double> delays;
-  for (const auto &[id, s] : sent) {
+  for (const auto& [id, s] : sent) {
     auto it = arrived.find(id);
     if (!pick(s) || it == arrived.end()) continue;
     delays.push_back(std::max(0.0, std::chrono::duration<double>(it->second - s.answered).count()));
@@ -268,18 +270,19 @@ TEST_F(PartnerOutageTest, ACircuitOpensTheOthersKeepReceivingAndTheBacklogDrains
   const int64_t outage_s = EnvInt("HART_PARTNER_OUTAGE_SECONDS", 15);
   const uint64_t growth_bound_mib =
       static_cast<uint64_t>(EnvInt("HART_PARTNER_OUTAGE_GROWTH_MIB", 64));
+  const uint64_t vmrss_bound_mib =
+      static_cast<uint64_t>(EnvInt("HART_PARTNER_OUTAGE_VMRSS_GROWTH_MIB", 128));
   intake_ = broker_->Intake();
   supervisor_ = broker_->Supervisor();
   RssSampler rss(broker_->pid());
   size_t missing = 0;
-  auto is_webhook = [](const Sent &s) { return s.agency_id == kWebhook; };
-  auto others_of_outage = [](const Sent &s) { return s.during_outage && s.agency_id != kWebhook; };
+  auto is_webhook = [](const Sent& s) { return s.agency_id == kWebhook; };
+  auto others_of_outage = [](const Sent& s) { return s.during_outage && s.agency_id != kWebhook; };
 
   // Warm-up with every partner up: each kind of intake, everything arrives.
   uint64_t n = 0;
   for (; n < 30; ++n) SubmitOne(n, false);
-  ASSERT_TRUE(
-      WaitForArrivals([](const Sent &) { return true; }, std::chrono::seconds(60), &missing))
+  ASSERT_TRUE(WaitForArrivals([](const Sent&) { return true; }, std::chrono::seconds(60), &missing))
       << missing << " deliveries never arrived";
   rss.BeginPhase("warm");
   const Rss baseline = rss.Last();
@@ -306,7 +309,7 @@ TEST_F(PartnerOutageTest, ACircuitOpensTheOthersKeepReceivingAndTheBacklogDrains
   size_t backlog = 0;
   {
     std::lock_guard lock(mu_);
-    for (const auto &[id, s] : sent_) backlog += (s.during_outage && is_webhook(s)) ? 1 : 0;
+    for (const auto& [id, s] : sent_) backlog += (s.during_outage && is_webhook(s)) ? 1 : 0;
   }
   ASSERT_GT(backlog, 0u);
 
@@ -331,18 +334,18 @@ TEST_F(PartnerOutageTest, ACircuitOpensTheOthersKeepReceivingAndTheBacklogDrains
     std::lock_guard lock(mu_);
     sent = sent_;
   }
-  for (const auto &[id, at] : delivered) unknown += sent.count(id) ? 0 : 1;
+  for (const auto& [id, at] : delivered) unknown += sent.count(id) ? 0 : 1;
   EXPECT_EQ(unknown, 0u);
   size_t feed_problems = 0;
-  for (const auto &[agency, follower] : followers_) {
-    for (const std::string &p : follower->SequenceProblems()) {
+  for (const auto& [agency, follower] : followers_) {
+    for (const std::string& p : follower->SequenceProblems()) {
       ADD_FAILURE() << p;
       ++feed_problems;
     }
   }
   // Flat: anonymous memory (what a backlog held in the broker would grow)
   // within the bound of its warmed-up size through the outage and the
-  // drain, and VmRSS (the mapped store's file pages too) within twice it.
+  // drain, and VmRSS (the mapped store's file pages too) within its own.
   const Rss outage = rss.Peak("outage");
   const Rss drain = rss.Peak("drain");
   auto growth_of = [&](uint64_t Rss::*field) {
@@ -352,13 +355,13 @@ TEST_F(PartnerOutageTest, ACircuitOpensTheOthersKeepReceivingAndTheBacklogDrains
   const uint64_t growth = growth_of(&Rss::anon);
   const uint64_t total_growth = growth_of(&Rss::total);
   EXPECT_LT(growth, growth_bound_mib * 1024) << "anonymous memory grew by " << Mib(growth);
-  EXPECT_LT(total_growth, 2 * growth_bound_mib * 1024) << "VmRSS grew by " << Mib(total_growth);
+  EXPECT_LT(total_growth, vmrss_bound_mib * 1024) << "VmRSS grew by " << Mib(total_growth);
 
   const auto arrived = Arrivals();
-  auto at = [](const char *agency) {
-    return [agency](const Sent &s) { return s.during_outage && s.agency_id == agency; };
+  auto at = [](const char* agency) {
+    return [agency](const Sent& s) { return s.during_outage && s.agency_id == agency; };
   };
-  auto feeds = [](const Sent &s) { return s.during_outage && IsFeedAgency(s.agency_id); };
+  auto feeds = [](const Sent& s) { return s.during_outage && IsFeedAgency(s.agency_id); };
   PrintFigures(absl::StrCat(kWebhook, " down ", outage_s, " s (circuit open_for ", kOpenFor, ")"),
                {{"intakes during the outage", std::to_string(n - 30)},
                 {"circuit seen open", circuit_opened ? "yes" : "no"},
@@ -379,7 +382,7 @@ TEST_F(PartnerOutageTest, ACircuitOpensTheOthersKeepReceivingAndTheBacklogDrains
                 {"VmRSS after drain", Mib(after)},
                 {"growth over baseline, peak: anon (bound) / VmRSS (bound)",
                  absl::StrCat(Mib(growth), " (", growth_bound_mib, " MiB) / ", Mib(total_growth),
-                              " (", 2 * growth_bound_mib, " MiB)")},
+                              " (", vmrss_bound_mib, " MiB)")},
                 {"RSS samples", std::to_string(rss.samples())}});
 }
 

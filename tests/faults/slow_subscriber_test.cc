@@ -11,7 +11,9 @@
 // ctest runs 5,000 intakes; the long version is
 //   HART_SLOW_SUBSCRIBER_BACKLOG=50000 build/tests/faults/slow_subscriber_test
 // (HART_SLOW_SUBSCRIBER_SLOW_EVENTS: events read at 1/s after the last
-// intake, default 3; HART_SLOW_SUBSCRIBER_GROWTH_MIB: the RSS bound).
+// intake, default 3; HART_SLOW_SUBSCRIBER_GROWTH_MIB: the bound on the growth
+// of anonymous memory, default 128; VmRSS, which also counts the pages of
+// the store file the broker maps, is reported).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -35,7 +37,7 @@ constexpr int kSubmitThreads = 16;
 // the per-certificate rate limit lifted (one careline certificate submits
 // everything) and info logging (debug lines per intake cost more than the
 // intakes at this volume).
-std::string WriteSlowConfig(const std::string &dir) {
+std::string WriteSlowConfig(const std::string& dir) {
   YAML::Node root = YAML::LoadFile(SourcePath("deploy/config/connecticut.yaml"));
   root["server"]["rate_limit_per_second"] = 1000000;
   root["server"]["rate_limit_burst"] = 1000000;
@@ -52,8 +54,8 @@ std::string WriteSlowConfig(const std::string &dir) {
 // Submits intakes [first, last) from kSubmitThreads threads, each retrying
 // an intake refused as busy (the same careline id: idempotent). Returns the
 // delivery ids to `agency`.
-std::vector<std::string> SubmitAll(const BrokerProcess &broker, uint64_t first, uint64_t last,
-                                   const std::string &agency, size_t *retries) {
+std::vector<std::string> SubmitAll(const BrokerProcess& broker, uint64_t first, uint64_t last,
+                                   const std::string& agency, size_t* retries) {
   std::mutex mu;
   std::vector<std::string> ids;
   std::atomic<uint64_t> next{first};
@@ -71,7 +73,7 @@ std::vector<std::string> SubmitAll(const BrokerProcess &broker, uint64_t first, 
           const grpc::Status status = stub->SubmitIntake(CallContext().get(), request, &response);
           if (status.ok()) {
             std::lock_guard lock(mu);
-            for (const auto &d : response.receipt().destinations()) {
+            for (const auto& d : response.receipt().destinations()) {
               if (d.agency_id() == agency) ids.push_back(d.delivery_id());
             }
             break;
@@ -87,7 +89,7 @@ std::vector<std::string> SubmitAll(const BrokerProcess &broker, uint64_t first, 
       }
     });
   }
-  for (auto &t : threads) t.join();
+  for (auto& t : threads) t.join();
   EXPECT_EQ(failed.load(), 0u) << "intakes refused for good";
   *retries += retried;
   return ids;
@@ -153,7 +155,7 @@ TEST(SlowSubscriberTest, TheBacklogStaysInTheStoreAndTheSubscriberCatchesUpWitho
   EXPECT_EQ(slow.resubscriptions(), 0u);
   const std::vector<FeedArrival> arrivals = slow.Arrivals();
   size_t redeliveries = 0;
-  for (const FeedArrival &a : arrivals) redeliveries += a.redelivery ? 1 : 0;
+  for (const FeedArrival& a : arrivals) redeliveries += a.redelivery ? 1 : 0;
   EXPECT_EQ(arrivals.size() - redeliveries, wanted.size()) << "events beyond the deliveries";
   // The bound is on anonymous memory: what holding the backlog in the
   // broker would grow. File pages of the mapped store are reported.

@@ -107,14 +107,18 @@ void Dispatcher::Record(std::span<const Answer> answers) {
   outcomes.reserve(answers.size());
   for (const Answer& a : answers) outcomes.push_back(a.outcome);
   absl::Status status = store_.RecordOutcomes(outcomes);
-  if (!status.ok() && answers.size() > 1) {
+  // One outcome the store refused fails its batch: the others go on their
+  // own. A store that cannot write now (UNAVAILABLE, disk full) would
+  // refuse each of them too.
+  if (!status.ok() && answers.size() > 1 && !IsRetryable(status.code())) {
     for (const Answer& a : answers) Record({&a, 1});
     return;
   }
   if (!status.ok()) {
-    // The claim's lease expires and the delivery is retried: nothing is lost.
-    Log()->error("event=outcome_write_failed delivery_id={} code={}",
-                 answers[0].delivery.delivery_id, absl::StatusCodeToString(status.code()));
+    // The claims' leases expire and the deliveries are retried: nothing is lost.
+    Log()->error("event=outcome_write_failed delivery_id={} outcomes={} code={}",
+                 answers[0].delivery.delivery_id, answers.size(),
+                 absl::StatusCodeToString(status.code()));
     return;
   }
   if (observer_ == nullptr) return;

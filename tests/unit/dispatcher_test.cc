@@ -139,17 +139,17 @@ TEST_F(DispatcherTest, OneFailingDestinationDoesNotDelayTheOthers) {
 }
 
 // Records how many outcomes each RecordOutcomes call carried; refuses
-// every call with more than one when `refuse_batches`.
+// every call with more than one with `refusal` when it is set.
 class OutcomeWriteCounter final : public StoreWrapper {
  public:
   using StoreWrapper::StoreWrapper;
   absl::Status RecordOutcomes(std::span<const DeliveryOutcome> outcomes) override {
     writes.push_back(outcomes.size());
-    if (refuse_batches && outcomes.size() > 1) return absl::UnavailableError("injected");
+    if (!refusal.ok() && outcomes.size() > 1) return refusal;
     return StoreWrapper::RecordOutcomes(outcomes);
   }
   std::vector<size_t> writes;
-  bool refuse_batches = false;
+  absl::Status refusal;
 };
 
 // A partner whose circuit is open answers each delivery at once (deferred):
@@ -184,7 +184,7 @@ TEST_F(DispatcherTest, ABatchTheStoreRefusesIsRecordedOneOutcomeAtATime) {
   const size_t due = static_cast<size_t>(receipt->destinations_size());
   ASSERT_GT(due, 1u);
   OutcomeWriteCounter counter(*store_);
-  counter.refuse_batches = true;
+  counter.refusal = absl::FailedPreconditionError("one outcome refused");
   auto dispatcher = MakeDispatcher(&counter);
   ASSERT_EQ(dispatcher->RunOnce().value(), due);
   std::vector<size_t> expected(due + 1, 1);
@@ -192,6 +192,21 @@ TEST_F(DispatcherTest, ABatchTheStoreRefusesIsRecordedOneOutcomeAtATime) {
   EXPECT_EQ(counter.writes, expected);
   for (const auto& dest : receipt->destinations()) {
     EXPECT_EQ(OnlyDelivery(dest.delivery_id()).state, v1::DELIVERED);
+  }
+}
+
+// A store that cannot write now is not asked once per outcome: the claims
+// stay IN_FLIGHT and their leases bring the deliveries back.
+TEST_F(DispatcherTest, ABatchAnUnavailableStoreRefusesWaitsForItsLeases) {
+  auto receipt = factory_->Submit(ReferralFactory::Example("school-sex-trafficking-hartford", ""));
+  const size_t due = static_cast<size_t>(receipt->destinations_size());
+  OutcomeWriteCounter counter(*store_);
+  counter.refusal = absl::UnavailableError("the writer is out of service");
+  auto dispatcher = MakeDispatcher(&counter);
+  ASSERT_EQ(dispatcher->RunOnce().value(), due);
+  EXPECT_THAT(counter.writes, ::testing::ElementsAre(due));
+  for (const auto& dest : receipt->destinations()) {
+    EXPECT_EQ(OnlyDelivery(dest.delivery_id()).state, v1::IN_FLIGHT);
   }
 }
 

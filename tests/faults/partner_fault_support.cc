@@ -286,4 +286,30 @@ int64_t EnvInt(const char* name, int64_t fallback) {
   return (end != nullptr && *end == '\0' && parsed > 0) ? parsed : fallback;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
+uint64_t MemoryBoundMib(const char* name, uint64_t plain) {
+  return static_cast<uint64_t>(
+      EnvInt(name, static_cast<int64_t>(kAddressSanitizer ? 4 * plain : plain)));
+}
+
+void ShrinkChildQuarantine() {
+  if (!kAddressSanitizer) return;
+  const char* current = std::getenv("ASAN_OPTIONS");
+  std::string options = current != nullptr ? current : "";
+  if (!options.empty()) options += ":";
+  options += "quarantine_size_mb=8";
+  setenv("ASAN_OPTIONS", options.c_str(), /*overwrite=*/1);
+}
+
 }  // namespace hart::testing

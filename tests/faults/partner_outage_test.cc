@@ -127,6 +127,7 @@ class PartnerOutageTest : public ::testing::Test {
     ::chmod((data_ + ".keys").c_str(), 0700);
     std::ofstream(data_ + ".keys/ncmec-credentials") << ncmec_->credentials() << "\n";
     ::chmod((data_ + ".keys/ncmec-credentials").c_str(), 0600);
+    ShrinkChildQuarantine();
     broker_ = std::make_unique<BrokerProcess>(data_, WriteConfig(),
                                               std::vector<std::string>{"--log-level", "info"});
     ASSERT_TRUE(broker_->running());
@@ -268,10 +269,8 @@ std::string Delays(const std::map<std::string, Sent>& sent,
 
 TEST_F(PartnerOutageTest, ACircuitOpensTheOthersKeepReceivingAndTheBacklogDrains) {
   const int64_t outage_s = EnvInt("HART_PARTNER_OUTAGE_SECONDS", 15);
-  const uint64_t growth_bound_mib =
-      static_cast<uint64_t>(EnvInt("HART_PARTNER_OUTAGE_GROWTH_MIB", 64));
-  const uint64_t vmrss_bound_mib =
-      static_cast<uint64_t>(EnvInt("HART_PARTNER_OUTAGE_VMRSS_GROWTH_MIB", 128));
+  const uint64_t growth_bound_mib = MemoryBoundMib("HART_PARTNER_OUTAGE_GROWTH_MIB", 64);
+  const uint64_t vmrss_bound_mib = MemoryBoundMib("HART_PARTNER_OUTAGE_VMRSS_GROWTH_MIB", 128);
   intake_ = broker_->Intake();
   supervisor_ = broker_->Supervisor();
   RssSampler rss(broker_->pid());

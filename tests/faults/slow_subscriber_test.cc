@@ -98,11 +98,11 @@ std::vector<std::string> SubmitAll(const BrokerProcess& broker, uint64_t first, 
 TEST(SlowSubscriberTest, TheBacklogStaysInTheStoreAndTheSubscriberCatchesUpWithoutAGap) {
   const uint64_t backlog = static_cast<uint64_t>(EnvInt("HART_SLOW_SUBSCRIBER_BACKLOG", 5000));
   const size_t slow_events = static_cast<size_t>(EnvInt("HART_SLOW_SUBSCRIBER_SLOW_EVENTS", 3));
-  const uint64_t growth_bound_mib =
-      static_cast<uint64_t>(EnvInt("HART_SLOW_SUBSCRIBER_GROWTH_MIB", 128));
+  const uint64_t growth_bound_mib = MemoryBoundMib("HART_SLOW_SUBSCRIBER_GROWTH_MIB", 128);
   const uint64_t warm_up = std::min<uint64_t>(200, backlog / 10);
 
   TempDir dir;
+  ShrinkChildQuarantine();
   BrokerProcess broker(dir.path() + "/data", WriteSlowConfig(dir.path()), {"--log-level", "info"});
   ASSERT_TRUE(broker.running());
   RssSampler rss(broker.pid());

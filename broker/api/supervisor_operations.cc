@@ -69,6 +69,16 @@ v1::AdapterHealth ToAdapterHealth(const AdapterHealth& health) {
   return out;
 }
 
+absl::Status SupervisorOperations::AuditRead(AuditEvent event) {
+  const absl::Status recorded = d_.writes != nullptr
+                                    ? d_.writes->AppendAuditAndWait({std::move(event)})
+                                    : d_.store->AppendAudit({&event, 1});
+  if (!recorded.ok()) {
+    return absl::UnavailableError("the broker could not record this read in the audit log; retry");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status SupervisorOperations::ReadReferral(const Identity& reader,
                                                 const std::string& referral_id,
                                                 absl::string_view via, v1::ReferralStatus* response) {
@@ -83,10 +93,7 @@ absl::Status SupervisorOperations::ReadReferral(const Identity& reader,
   // Every read of a referral by a person is audited (SPEC §6).
   AuditEvent read{d_.clock->Now(), reader.ToString(), "referral.read",
                   referral->referral_id, "", "", std::string(via)};
-  if (auto s = d_.store->AppendAudit({&read, 1}); !s.ok()) {
-    return absl::UnavailableError(
-        "the broker could not record this read in the audit log; retry");
-  }
+  if (auto s = AuditRead(std::move(read)); !s.ok()) return s;
   response->set_referral_id(referral->referral_id);
   response->set_careline_report_id(referral->careline_report_id);
   response->set_priority(referral->priority);

@@ -22,6 +22,7 @@
 #include "broker/reports/compliance_reports.h"
 #include "broker/routing/geography.h"
 #include "broker/store.h"
+#include "broker/store/write_queue.h"
 #include "hart/referral/v1/supervisor.pb.h"
 
 namespace hart {
@@ -40,9 +41,16 @@ class SupervisorOperations {
     std::function<void()> wake;
     // Compliance reports (config `reports`).
     reports::ReportOptions report_options;
+    // Audit events of reads go through it (one group commit with the other
+    // writes); null: straight to `store` in a transaction of their own.
+    WriteQueue* writes = nullptr;
   };
   // Every pointer must outlive it.
   explicit SupervisorOperations(Deps deps) : d_(std::move(deps)) {}
+
+  // Blocking (store executor). Records `event`, a read by a person,
+  // durably; UNAVAILABLE if it could not.
+  absl::Status AuditRead(AuditEvent event);
 
   // Blocking. The referral with every delivery and its timeline; the read
   // is audited (referral.read) under `reader`, `via` saying where from

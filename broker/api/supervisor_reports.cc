@@ -19,9 +19,7 @@ absl::StatusOr<v1::ComplianceReport> SupervisorOperations::Report(
   // entry says which report and period, and names no referral.
   AuditEvent read{d_.clock->Now(), reader.ToString(), "report.read", "", "", "",
                   reports::DescribeReportRequest(request)};
-  if (auto s = d_.store->AppendAudit({&read, 1}); !s.ok()) {
-    return absl::UnavailableError("the broker could not record this read in the audit log; retry");
-  }
+  if (auto s = AuditRead(std::move(read)); !s.ok()) return s;
   return report;
 }
 

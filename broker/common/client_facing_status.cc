@@ -120,4 +120,8 @@ absl::Status WrittenForClient(absl::Status status) {
   return status;
 }
 
+bool IsWrittenForClient(const absl::Status& status) {
+  return status.GetPayload(kWrittenForClientTypeUrl).has_value();
+}
+
 }  // namespace hart

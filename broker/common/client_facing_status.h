@@ -48,4 +48,8 @@ absl::Status ClientFacingStatus(const absl::Status& status);
 // retry on another replica"), never for a message that quotes anything else.
 absl::Status WrittenForClient(absl::Status status);
 
+// Whether `status` was marked by WrittenForClient: a caller that would wrap
+// it in a message of its own passes it on as it is instead.
+bool IsWrittenForClient(const absl::Status& status);
+
 }  // namespace hart

@@ -29,6 +29,14 @@ const std::shared_ptr<spdlog::logger>& Log() {
   return log;
 }
 
+// The batch of the RunOnce running on this thread (set only while it hands
+// deliveries out): answers on other threads, or after the pass, record at once.
+struct PassBatch {
+  const void* dispatcher = nullptr;
+  std::vector<std::pair<DeliveryRecord, DeliveryOutcome>>* answers = nullptr;
+};
+thread_local PassBatch t_pass;
+
 }  // namespace
 
 Dispatcher::Dispatcher(Store& store, std::map<std::string, Adapter*> adapters_by_agency,
@@ -55,6 +63,8 @@ absl::StatusOr<size_t> Dispatcher::RunOnce() {
   auto claimed = store_.ClaimDueDeliveries(now, now + policy_.claim_lease,
                                            policy_.claim_batch);
   if (!claimed.ok()) return claimed.status();
+  std::vector<std::pair<DeliveryRecord, DeliveryOutcome>> answered;
+  t_pass = {this, &answered};
   for (const DeliveryRecord& delivery : *claimed) {
     auto it = adapters_.find(delivery.agency_id);
     if (it == adapters_.end()) {
@@ -70,15 +80,60 @@ absl::StatusOr<size_t> Dispatcher::RunOnce() {
       OnResult(delivery, std::move(result));
     });
   }
+  t_pass = {};
+  std::vector<Answer> answers;
+  answers.reserve(answered.size());
+  for (auto& [delivery, outcome] : answered) {
+    answers.push_back({std::move(delivery), std::move(outcome)});
+  }
+  Record(answers);
   return claimed->size();
 }
 
 void Dispatcher::OnResult(const DeliveryRecord& delivery, DeliveryResult result) {
+  std::optional<DeliveryOutcome> outcome = OutcomeOf(delivery, std::move(result));
+  if (!outcome) return;
+  if (t_pass.dispatcher == this) {
+    t_pass.answers->emplace_back(delivery, std::move(*outcome));
+    return;
+  }
+  const Answer answer{delivery, std::move(*outcome)};
+  Record({&answer, 1});
+}
+
+void Dispatcher::Record(std::span<const Answer> answers) {
+  if (answers.empty()) return;
+  std::vector<DeliveryOutcome> outcomes;
+  outcomes.reserve(answers.size());
+  for (const Answer& a : answers) outcomes.push_back(a.outcome);
+  absl::Status status = store_.RecordOutcomes(outcomes);
+  // One outcome the store refused fails its batch: the others go on their
+  // own. A store that cannot write now (UNAVAILABLE, disk full) would
+  // refuse each of them too.
+  if (!status.ok() && answers.size() > 1 && !IsRetryable(status.code())) {
+    for (const Answer& a : answers) Record({&a, 1});
+    return;
+  }
+  if (!status.ok()) {
+    // The claims' leases expire and the deliveries are retried: nothing is lost.
+    Log()->error("event=outcome_write_failed delivery_id={} outcomes={} code={}",
+                 answers[0].delivery.delivery_id, answers.size(),
+                 absl::StatusCodeToString(status.code()));
+    return;
+  }
+  if (observer_ == nullptr) return;
+  for (const Answer& a : answers) {
+    observer_->OnAttempt(a.delivery, ResultOf(a.outcome), a.outcome.at);
+  }
+}
+
+std::optional<DeliveryOutcome> Dispatcher::OutcomeOf(const DeliveryRecord& delivery,
+                                                     DeliveryResult result) {
   const absl::Time now = clock_.Now();
   if (result.status.ok() && !result.transport_acknowledged) {
     // Handed off; the adapter recorded where (e.g. a feed sequence).
     if (observer_ != nullptr) observer_->OnAttempt(delivery, AttemptResult::kHandedOff, now);
-    return;
+    return std::nullopt;
   }
   DeliveryOutcome outcome;
   outcome.delivery_id = delivery.delivery_id;
@@ -123,17 +178,16 @@ void Dispatcher::OnResult(const DeliveryRecord& delivery, DeliveryResult result)
     outcome.audit.detail =
         absl::StrCat("agency=", delivery.agency_id, " attempt=", delivery.attempts,
                      " code=", absl::StatusCodeToString(result.status.code()));
-    Log()->warn("event={} delivery_id={} agency={} attempt={} code={}",
-                outcome.audit.action, delivery.delivery_id, delivery.agency_id,
-                delivery.attempts, absl::StatusCodeToString(result.status.code()));
+    // A deferral is routine while a circuit is open (the guard logs the
+    // circuit's transitions): at warn, a long outage's backlog would write
+    // one line per delivery per open period.
+    const bool routine = outcome.new_state == v1::PENDING && !outcome.attempted;
+    Log()->log(routine ? spdlog::level::debug : spdlog::level::warn,
+               "event={} delivery_id={} agency={} attempt={} code={}", outcome.audit.action,
+               delivery.delivery_id, delivery.agency_id, delivery.attempts,
+               absl::StatusCodeToString(result.status.code()));
   }
-  if (auto s = store_.RecordOutcomes({&outcome, 1}); !s.ok()) {
-    // The claim's lease expires and the delivery is retried: nothing is lost.
-    Log()->error("event=outcome_write_failed delivery_id={} code={}",
-                 delivery.delivery_id, absl::StatusCodeToString(s.code()));
-    return;
-  }
-  if (observer_ != nullptr) observer_->OnAttempt(delivery, ResultOf(outcome), now);
+  return outcome;
 }
 
 }  // namespace hart

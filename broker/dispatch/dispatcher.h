@@ -1,7 +1,13 @@
 // The outbox drain: claims due deliveries from the store and hands each to
 // its agency's adapter; records what came back (delivered, retry later with
 // backoff, dead after the attempt budget). Adapters answer asynchronously,
-// so one slow destination never holds up the others.
+// so one slow destination never holds up the others. Answers given while
+// RunOnce hands deliveries out (a guard's refusal: circuit open, queue
+// full) are recorded together in one store write at the end of the pass:
+// a partner down for hours has its whole backlog deferred again each time
+// its circuit's open period ends, and one commit (one fsync) per deferred
+// delivery would keep the dispatcher (and the store's writer) busy for the
+// others' deliveries in proportion to that backlog.
 //
 // Thread safety: RunOnce may be called from one thread at a time; adapter
 // callbacks may arrive on any thread. Store, clock and random must outlive
@@ -12,6 +18,8 @@
 
 #include <map>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -71,7 +79,22 @@ class Dispatcher {
     bool alive ABSL_GUARDED_BY(mu) = true;
   };
 
+  // A claimed delivery and how its attempt ended, to be recorded.
+  struct Answer {
+    DeliveryRecord delivery;
+    DeliveryOutcome outcome;
+  };
+
+  // Records `result` at once, or adds it to RunOnce's batch when it came
+  // on RunOnce's own thread while it hands deliveries out.
   void OnResult(const DeliveryRecord& delivery, DeliveryResult result);
+  // The outcome to record; none when the adapter took the delivery and
+  // reports it itself (a feed).
+  std::optional<DeliveryOutcome> OutcomeOf(const DeliveryRecord& delivery,
+                                           DeliveryResult result);
+  // One store write for all of `answers`; if the store refuses it, each
+  // on its own, so one refused outcome does not hold back the others.
+  void Record(std::span<const Answer> answers);
 
   Store& store_;
   const std::map<std::string, Adapter*> adapters_;

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "broker/common/client_facing_status.h"
 #include "broker/common/field_violations.h"
 #include "broker/common/logging.h"
 #include "broker/common/sha256.h"
@@ -174,9 +175,12 @@ void IntakePipeline::Submit(const v1::Intake& intake, const std::string& actor,
     if (!result.ok()) {
       log->error("event=commit_failed code={}",
                  absl::StatusCodeToString(result.status().code()));
-      done(absl::UnavailableError(absl::StrCat(
-          "the broker could not store the intake (", result.status().message(),
-          "); nothing was stored, retry")),
+      // A storage failure already says what happened, for the client.
+      done(IsWrittenForClient(result.status())
+               ? result.status()
+               : absl::UnavailableError(absl::StrCat("the broker could not store the intake (",
+                                                     result.status().message(),
+                                                     "); nothing was stored, retry")),
            IntakeOutcome::kUnavailable);
       return;
     }

@@ -228,7 +228,8 @@ class BrokerParts final {
         .acks = acks_.get(),
         .adapter_health = &health_board_,
         .wake = wake,
-        .report_options = reports::ReportOptionsFromConfig(config.reports())});
+        .report_options = reports::ReportOptionsFromConfig(config.reports()),
+        .writes = writes_.get()});
     SupervisorServiceImpl::Deps supervisor;
     supervisor.store = store_;
     supervisor.executor = store_executor_.get();

@@ -108,4 +108,10 @@ absl::StatusOr<uint64_t> WriteQueue::ApplyEscalationStepAndWait(EscalationWrite 
       [&](Done<uint64_t> done) { ApplyEscalationStep(std::move(step), std::move(done)); });
 }
 
+absl::Status WriteQueue::AppendAuditAndWait(std::vector<AuditEvent> events) {
+  return Wait<AuditAppended>([&](Done<AuditAppended> done) {
+           AppendAudit(std::move(events), std::move(done));
+         }).status();
+}
+
 }  // namespace hart

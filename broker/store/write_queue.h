@@ -52,6 +52,9 @@ class WriteQueue {
   // The same, waiting for the commit.
   absl::Status ApplyReferralChangeAndWait(ReferralChange change);
   absl::StatusOr<uint64_t> ApplyEscalationStepAndWait(EscalationWrite step);
+  // Audit events of a read by a person: they join the next group commit
+  // instead of taking the writer's connection for a transaction of their own.
+  absl::Status AppendAuditAndWait(std::vector<AuditEvent> events);
 
  private:
   using Writer = BatchWriter<WriteRequest, absl::StatusOr<WriteResult>>;

@@ -38,6 +38,13 @@ ABSL_FLAG(std::string, intakes_dir, HART_SOURCE_DIR "/tests/testdata/intakes",
           "Example intakes (*.json except invalid-*).");
 ABSL_FLAG(std::string, broker_log_level, "warn", "--log-level of the started broker.");
 ABSL_FLAG(bool, keep_data, false, "Keep the started broker's data directory and log.");
+ABSL_FLAG(std::string, data_dir, "",
+          "Start the broker on this directory (data/, keys/, broker.log; made when missing, "
+          "always kept) instead of a temporary one: fill a store once, then measure restart "
+          "and reads on it.");
+ABSL_FLAG(int, subscribers, 20000, "idle: feed streams to open and hold.");
+ABSL_FLAG(uint64_t, read_ids, 10000,
+          "reads: referral ids to list first; GetReferral picks among them at random.");
 ABSL_FLAG(bool, keep_rate_limit, false,
           "Start the broker with --config's own per-certificate rate limit (by default it is "
           "lifted in a copy of the config, so the abuse limit does not cap the load).");
@@ -116,8 +123,10 @@ absl::Status ParsePids(const std::string& value, std::vector<pid_t>* pids) {
 
 absl::StatusOr<BenchConfig> ConfigFromFlags(const std::string& mode) {
   BenchConfig c;
-  if (mode != "echo" && mode != "submit" && mode != "fanout") {
-    return Bad(absl::StrCat("unknown mode '", mode, "'; modes: echo, submit, fanout"));
+  if (mode != "echo" && mode != "submit" && mode != "fanout" && mode != "restart" &&
+      mode != "reads" && mode != "idle") {
+    return Bad(absl::StrCat("unknown mode '", mode,
+                            "'; modes: echo, submit, fanout, restart, reads, idle"));
   }
   c.mode = mode;
   c.duration_seconds = absl::GetFlag(FLAGS_duration);
@@ -139,6 +148,9 @@ absl::StatusOr<BenchConfig> ConfigFromFlags(const std::string& mode) {
   c.broker_log_level = absl::GetFlag(FLAGS_broker_log_level);
   c.keep_data = absl::GetFlag(FLAGS_keep_data);
   c.keep_rate_limit = absl::GetFlag(FLAGS_keep_rate_limit);
+  c.data_dir = absl::GetFlag(FLAGS_data_dir);
+  c.subscribers = absl::GetFlag(FLAGS_subscribers);
+  c.read_ids = absl::GetFlag(FLAGS_read_ids);
 
   auto finite = [](double v) { return std::isfinite(v); };
   if (!finite(c.duration_seconds) || c.duration_seconds <= 0 || c.duration_seconds > 86400) {
@@ -183,6 +195,24 @@ absl::StatusOr<BenchConfig> ConfigFromFlags(const std::string& mode) {
     if (c.targets.size() > 256) return Bad("--target takes at most 256 entries");
   }
   if (c.certs_dir.empty()) return Bad("--certs_dir must not be empty");
+  if (!c.data_dir.empty() && (c.mode == "echo" || !c.target.empty())) {
+    return Bad("--data_dir applies only to a broker hart-bench starts itself (not echo, not "
+               "with --target)");
+  }
+  if (c.mode == "restart" && c.data_dir.empty()) {
+    return Bad("restart needs --data_dir: a store filled before, e.g. by hart-bench submit "
+               "--data_dir DIR --max_requests 200000 --duration 3600");
+  }
+  if (c.mode == "idle" && !c.target.empty()) {
+    return Bad("idle starts its own broker (with the per-identity stream limit lifted); "
+               "--target does not apply");
+  }
+  if (c.subscribers < 1 || c.subscribers > 200000) {
+    return Bad("--subscribers must be between 1 and 200000");
+  }
+  if (c.read_ids < 1 || c.read_ids > 1000000) {
+    return Bad("--read_ids must be between 1 and 1000000");
+  }
   if (c.broker_log_level != "debug" && c.broker_log_level != "info" &&
       c.broker_log_level != "warn" && c.broker_log_level != "error") {
     return Bad("--broker_log_level must be debug, info, warn or error");

@@ -12,7 +12,7 @@
 namespace hart::bench {
 
 struct BenchConfig {
-  std::string mode;  // echo | submit | fanout
+  std::string mode;  // echo | submit | fanout | restart | reads | idle
   double duration_seconds = 10;
   double warmup_seconds = 1;
   uint64_t max_requests = 200000;
@@ -38,6 +38,10 @@ struct BenchConfig {
   // Start the broker with --config's own per-certificate rate limit instead
   // of lifting it.
   bool keep_rate_limit = false;
+  // Set: the started broker's directory (kept), instead of a temporary one.
+  std::string data_dir;
+  int subscribers = 20000;  // idle
+  uint64_t read_ids = 10000;  // reads
 };
 
 // Reads and checks the flags (after absl::ParseCommandLine); `mode` is the

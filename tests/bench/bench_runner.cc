@@ -19,16 +19,19 @@
 #include "absl/strings/str_join.h"
 #include "hart/referral/v1/intake.grpc.pb.h"
 #include "tests/bench/agency_adapters.h"
+#include "tests/bench/bench_broker.h"
 #include "tests/bench/bench_report.h"
 #include "tests/bench/broker_launcher.h"
 #include "tests/bench/delivery_tracker.h"
 #include "tests/bench/echo_server.h"
 #include "tests/bench/feed_subscribers.h"
+#include "tests/bench/idle_subscribers.h"
 #include "tests/bench/intake_factory.h"
 #include "tests/bench/latency_recorder.h"
 #include "tests/bench/load_driver.h"
 #include "tests/bench/process_stats.h"
 #include "tests/bench/rate_limit_config.h"
+#include "tests/bench/store_modes.h"
 #include "tests/bench/tls_credentials.h"
 
 namespace hart::bench {
@@ -37,11 +40,6 @@ namespace {
 namespace rv1 = hart::referral::v1;
 using std::chrono::duration;
 using std::chrono::nanoseconds;
-
-void Progress(const std::string& message) {
-  std::fprintf(stderr, "hart-bench: %s\n", message.c_str());
-  std::fflush(stderr);
-}
 
 int Fail(const std::string& what, const absl::Status& status) {
   std::fprintf(stderr, "hart-bench: error: %s: %s\n", what.c_str(),
@@ -104,20 +102,20 @@ std::string EchoPayload(size_t request_bytes) {
 }  // namespace
 
 int RunBench(const BenchConfig& c) {
+  if (c.mode == "restart") return RunRestart(c);
+  if (c.mode == "reads") return RunReads(c);
+  if (c.mode == "idle") return RunIdle(c);
   const bool start_broker = c.mode != "echo" && c.target.empty();
-  const std::string source_dir = HART_SOURCE_DIR;
 
   // Certificates: made (idempotently) for every agency of the config unless
   // the target is somebody else's broker. Fanout subscribes to the feed
   // (grpc_feed) agencies only: push adapters never deliver on a feed.
   std::vector<AgencyAdapter> agencies;
   if (c.target.empty() || c.mode == "fanout") {
-    auto read = ReadAgencyAdapters(c.config);
+    auto read = BenchAgencies(c, /*make_certs=*/c.target.empty());
     if (!read.ok()) return Fail("reading the agencies of --config", read.status());
     agencies = std::move(*read);
   }
-  std::vector<std::string> agency_ids;
-  for (const auto& agency : agencies) agency_ids.push_back(agency.agency_id);
   const std::vector<std::string> feed_agency_ids = FeedAgencyIds(agencies);
   const std::vector<std::string> push_agency_ids = PushAgencyIds(agencies);
   if (c.mode == "fanout" && feed_agency_ids.empty()) {
@@ -125,15 +123,6 @@ int RunBench(const BenchConfig& c) {
                               c.config + " has no agency with adapter type grpc_feed to "
                                          "subscribe for"));
   }
-  if (c.target.empty()) {
-    Progress("dev certificates in " + c.certs_dir + " (" + std::to_string(agency_ids.size()) +
-             " agencies)");
-    if (auto s = EnsureDevCerts(source_dir + "/deploy/make-dev-certs.sh", c.certs_dir, agency_ids);
-        !s.ok()) {
-      return Fail("making certificates", s);
-    }
-  }
-
   auto factory = IntakeFactory::Load(c.intakes_dir, c.intake_bytes, RandomRunId());
   if (!factory.ok()) return Fail("loading example intakes", factory.status());
 
@@ -154,34 +143,13 @@ int RunBench(const BenchConfig& c) {
     echo = std::move(*server);
     targets = {"127.0.0.1:" + std::to_string(echo->port())};
   } else if (start_broker) {
-    auto configured = ConfiguredRateLimit(c.config);
-    if (!configured.ok()) return Fail("reading --config", configured.status());
-    config_rate_limit = *configured;
-    rate_limit = c.keep_rate_limit ? *configured : kLiftedRateLimit;
-    const std::string limit = std::to_string(rate_limit->per_second) + "/s, burst " +
-                              std::to_string(rate_limit->burst);
-    const std::string config_limit = std::to_string(configured->per_second) + "/s, burst " +
-                                     std::to_string(configured->burst);
-    Progress("starting " + c.broker_binary +
-             (c.keep_rate_limit
-                  ? " with --config's own per-certificate rate limit (" + limit + ")"
-                  : " with the per-certificate rate limit lifted to " + limit + " (--config: " +
-                        config_limit + "; --keep_rate_limit keeps it)"));
-    BrokerLaunchOptions options;
-    options.binary = c.broker_binary;
-    options.config = c.config;
-    if (!c.keep_rate_limit) options.rate_limit = kLiftedRateLimit;
-    options.certs_dir = c.certs_dir;
-    options.secrets_script = source_dir + "/deploy/make-dev-secrets.sh";
-    options.log_level = c.broker_log_level;
-    options.keep_data = c.keep_data;
-    auto started = BrokerLauncher::Start(options);
+    auto started = StartBenchBroker(c);
     if (!started.ok()) return Fail("starting the broker", started.status());
-    broker = std::move(*started);
+    broker = std::move(started->launcher);
+    rate_limit = started->rate_limit;
+    config_rate_limit = started->config_rate_limit;
     targets = {"127.0.0.1:" + std::to_string(broker->port())};
     server_pids = {broker->pid()};
-    Progress("hart-broker pid " + std::to_string(broker->pid()) + " serving " + targets[0] +
-             ", data in " + broker->work_dir() + ", config " + broker->config_path());
   }
 
   const std::string target_list = absl::StrJoin(targets, ",");

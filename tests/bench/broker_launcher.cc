@@ -101,10 +101,20 @@ absl::Status EnsureDevSecrets(const std::string& script, const std::string& key_
 absl::StatusOr<std::unique_ptr<BrokerLauncher>> BrokerLauncher::Start(
     BrokerLaunchOptions options) {
   std::unique_ptr<BrokerLauncher> broker(new BrokerLauncher(std::move(options)));
-  std::string pattern = TempRoot() + "/hart-bench-XXXXXX";
-  if (mkdtemp(pattern.data()) == nullptr) {
-    return absl::InternalError(
-        absl::StrCat("cannot create a temporary directory ", pattern, ": ", std::strerror(errno)));
+  std::string pattern = broker->options_.data_root;
+  if (pattern.empty()) {
+    pattern = TempRoot() + "/hart-bench-XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr) {
+      return absl::InternalError(absl::StrCat("cannot create a temporary directory ", pattern,
+                                              ": ", std::strerror(errno)));
+    }
+  } else {
+    std::error_code error;
+    std::filesystem::create_directories(pattern, error);
+    if (error) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot create --data_dir ", pattern, ": ", error.message()));
+    }
   }
   broker->work_dir_ = pattern;
   broker->log_path_ = pattern + "/broker.log";
@@ -112,11 +122,14 @@ absl::StatusOr<std::unique_ptr<BrokerLauncher>> BrokerLauncher::Start(
   const std::string port_file = pattern + "/port";
   const std::string key_dir = pattern + "/keys";
   const auto& o = broker->options_;
+  std::error_code stale;
+  std::filesystem::remove(port_file, stale);  // a kept directory's, from an earlier run
   if (auto s = EnsureDevSecrets(o.secrets_script, key_dir); !s.ok()) return s;
   broker->config_path_ = o.config;
   if (o.rate_limit) {
     broker->config_path_ = pattern + "/broker-config.yaml";
-    if (auto s = WriteConfigWithRateLimit(o.config, *o.rate_limit, broker->config_path_);
+    if (auto s = WriteConfigWithRateLimit(o.config, *o.rate_limit, broker->config_path_,
+                                          o.streams_per_identity);
         !s.ok()) {
       return s;
     }
@@ -207,7 +220,7 @@ absl::Status BrokerLauncher::Stop() {
     pid_ = -1;
   }
   if (!work_dir_.empty()) {
-    if (options_.keep_data || !result.ok()) {
+    if (options_.keep_data || !options_.data_root.empty() || !result.ok()) {
       std::fprintf(stderr, "hart-bench: broker data and log kept in %s\n", work_dir_.c_str());
     } else {
       std::error_code error;

@@ -33,6 +33,11 @@ struct BrokerLaunchOptions {
   // Set: the broker runs <work dir>/broker-config.yaml, `config` with
   // server.rate_limit_per_second / _burst replaced by these values.
   std::optional<RateLimit> rate_limit;
+  // With `rate_limit`: server.max_streams_per_identity too, unless 0.
+  uint32_t streams_per_identity = 0;
+  // Set: the broker's directory (data/, keys/, broker.log, made when
+  // missing and always kept) instead of a temporary one.
+  std::string data_root;
   std::string certs_dir;
   std::string secrets_script;  // deploy/make-dev-secrets.sh, run for <work dir>/keys
   std::string log_level = "warn";

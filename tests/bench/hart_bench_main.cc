@@ -36,6 +36,23 @@ modes:
            itself on 127.0.0.1:0 over the same mTLS set-up (broker.crt, client
            certificate required) with the same payload size: the ceiling that any
            intake API reaches on this machine.
+  restart  start the broker on --data_dir (a store filled before: see below) and time how
+           long until it acknowledges an intake (calls retried until one succeeds) and
+           until a feed delivers its first event (the backlog of a grpc_feed agency the
+           probe intake went to); also the broker's RSS then.
+  reads    SupervisorService as the supervisor identity: --read_ids referral ids listed
+           first, then GetReferral (a random listed id) and ListReferrals (first page of
+           50) alternately; latency per method. Use --data_dir with a filled store.
+  idle     --subscribers feed streams held open with nothing but heartbeats (the config's
+           grpc_feed agencies' certificates in turn, at most 90 streams per connection,
+           the started broker's per-identity stream limit lifted); the broker's RSS and
+           CPU while they are held for --duration.
+
+A store to restart and read is filled by the broker itself through its API, and kept:
+  hart-bench submit --data_dir DIR --max_requests 200000 --duration 3600 --warmup 0
+(the Connecticut config routes ~5 feed and push deliveries per intake, none acknowledged:
+200,000 intakes leave about 1,000,000 pending deliveries). --data_dir also works for submit
+and fanout; a directory is never deleted by hart-bench.
 
 By default hart-bench starts the broker itself (--broker_binary with --config, a temporary
 data directory under $TMPDIR, --listen 127.0.0.1:0, --log-level warn), making dev
@@ -99,6 +116,10 @@ server:
                        (default: tests/testdata/intakes)
   --broker_log_level L --log-level of the started broker: debug|info|warn|error (default warn)
   --keep_data          keep the started broker's temporary data directory and log
+  --data_dir DIR       start the broker on DIR (data/, keys/, broker.log; made when missing,
+                       kept) instead of a temporary directory
+  --subscribers N      idle: streams to open (default 20000)
+  --read_ids N         reads: referral ids to list before reading (default 10000)
   --keep_rate_limit    start the broker with --config's own per-certificate rate limit
                        instead of lifting it (not with --target, whose limit is its own)
 

@@ -63,7 +63,8 @@ absl::StatusOr<RateLimit> ConfiguredRateLimit(const std::string& config_path) {
 }
 
 absl::Status WriteConfigWithRateLimit(const std::string& config_path, const RateLimit& limit,
-                                      const std::string& output_path) {
+                                      const std::string& output_path,
+                                      uint32_t streams_per_identity) {
   auto root = LoadYaml(config_path);
   if (!root.ok()) return root.status();
   if (!root->IsMap()) {
@@ -82,6 +83,7 @@ absl::Status WriteConfigWithRateLimit(const std::string& config_path, const Rate
   }
   server["rate_limit_per_second"] = limit.per_second;
   server["rate_limit_burst"] = limit.burst;
+  if (streams_per_identity > 0) server["max_streams_per_identity"] = streams_per_identity;
 
   YAML::Emitter out;
   out << YAML::Comment(absl::StrCat("Written by hart-bench from ", config_path,
@@ -112,6 +114,9 @@ absl::Status WriteConfigWithRateLimit(const std::string& config_path, const Rate
   }
   original->mutable_server()->set_rate_limit_per_second(limit.per_second);
   original->mutable_server()->set_rate_limit_burst(limit.burst);
+  if (streams_per_identity > 0) {
+    original->mutable_server()->set_max_streams_per_identity(streams_per_identity);
+  }
   std::string difference;
   google::protobuf::util::MessageDifferencer differencer;
   differencer.ReportDifferencesToString(&difference);

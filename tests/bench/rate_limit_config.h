@@ -25,12 +25,17 @@ inline constexpr RateLimit kLiftedRateLimit{1000000, 1000000};
 // The limit the broker applies with `config_path` (its defaults filled in).
 absl::StatusOr<RateLimit> ConfiguredRateLimit(const std::string& config_path);
 
+// Streams per identity high enough for any idle-subscriber run.
+inline constexpr uint32_t kLiftedStreamsPerIdentity = 1000000;
+
 // Writes `config_path` to `output_path` with server.rate_limit_per_second and
-// server.rate_limit_burst set to `limit` (the top-level `server` mapping is
+// server.rate_limit_burst set to `limit`, and server.max_streams_per_identity
+// to `streams_per_identity` unless it is 0 (the top-level `server` mapping is
 // created if absent; every other key is kept). Checks that the broker's
-// schema reads the result as the original apart from those two values; an
-// error names the file and what to do.
+// schema reads the result as the original apart from those values; an error
+// names the file and what to do.
 absl::Status WriteConfigWithRateLimit(const std::string& config_path, const RateLimit& limit,
-                                      const std::string& output_path);
+                                      const std::string& output_path,
+                                      uint32_t streams_per_identity = 0);
 
 }  // namespace hart::bench

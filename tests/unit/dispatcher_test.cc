@@ -6,6 +6,7 @@
 #include <deque>
 
 #include "broker/dispatch/backoff.h"
+#include "broker/store/store_wrapper.h"
 #include "tests/support/referral_factory.h"
 
 namespace hart {
@@ -43,12 +44,13 @@ class DispatcherTest : public ::testing::Test {
     policy_.backoff = {absl::Seconds(2), absl::Seconds(60)};
   }
   // Every agency is served by the same scripted adapter.
-  std::unique_ptr<Dispatcher> MakeDispatcher() {
+  std::unique_ptr<Dispatcher> MakeDispatcher(Store* store = nullptr) {
     std::map<std::string, Adapter*> adapters;
     for (const auto& agency : hart::testing::ConnecticutConfig().agencies()) {
       adapters[agency.id()] = &adapter_;
     }
-    return std::make_unique<Dispatcher>(*store_, adapters, clock_, random_, policy_);
+    return std::make_unique<Dispatcher>(store != nullptr ? *store : *store_, adapters, clock_,
+                                        random_, policy_);
   }
   DeliveryRecord OnlyDelivery(const std::string& id) { return store_->GetDelivery(id).value(); }
 
@@ -134,6 +136,78 @@ TEST_F(DispatcherTest, OneFailingDestinationDoesNotDelayTheOthers) {
     delivered += OnlyDelivery(dest.delivery_id()).state == v1::DELIVERED;
   }
   EXPECT_EQ(delivered, receipt->destinations_size() - 1);
+}
+
+// Records how many outcomes each RecordOutcomes call carried; refuses
+// every call with more than one with `refusal` when it is set.
+class OutcomeWriteCounter final : public StoreWrapper {
+ public:
+  using StoreWrapper::StoreWrapper;
+  absl::Status RecordOutcomes(std::span<const DeliveryOutcome> outcomes) override {
+    writes.push_back(outcomes.size());
+    if (!refusal.ok() && outcomes.size() > 1) return refusal;
+    return StoreWrapper::RecordOutcomes(outcomes);
+  }
+  std::vector<size_t> writes;
+  absl::Status refusal;
+};
+
+// A partner whose circuit is open answers each delivery at once (deferred):
+// one store write for the pass, not one commit per delivery of its backlog.
+TEST_F(DispatcherTest, AnswersGivenWhileAPassHandsOutAreRecordedInOneWrite) {
+  size_t due = 0;
+  for (int i = 0; i < 3; ++i) {
+    auto receipt = factory_->Submit(
+        ReferralFactory::Example("school-sex-trafficking-hartford", "-B" + std::to_string(i)));
+    due += static_cast<size_t>(receipt->destinations_size());
+  }
+  for (size_t i = 0; i < due; ++i) {
+    adapter_.script.push_back(
+        DeliveryResult::Deferred(absl::UnavailableError("circuit open"), absl::Seconds(30)));
+  }
+  OutcomeWriteCounter counter(*store_);
+  auto dispatcher = MakeDispatcher(&counter);
+  ASSERT_EQ(dispatcher->RunOnce().value(), due);
+  EXPECT_THAT(counter.writes, ::testing::ElementsAre(due));
+  for (const DeliveryRecord& d : adapter_.calls) {
+    const auto now = OnlyDelivery(d.delivery_id);
+    EXPECT_EQ(now.state, v1::PENDING);
+    EXPECT_EQ(now.attempts, 0u);  // a deferral spends no attempt
+    EXPECT_EQ(now.next_attempt_at, clock_.Now() + absl::Seconds(30));
+  }
+}
+
+// A refused batch is written again one outcome at a time: one outcome the
+// store cannot take does not leave the others to their claim's lease.
+TEST_F(DispatcherTest, ABatchTheStoreRefusesIsRecordedOneOutcomeAtATime) {
+  auto receipt = factory_->Submit(ReferralFactory::Example("school-sex-trafficking-hartford", ""));
+  const size_t due = static_cast<size_t>(receipt->destinations_size());
+  ASSERT_GT(due, 1u);
+  OutcomeWriteCounter counter(*store_);
+  counter.refusal = absl::FailedPreconditionError("one outcome refused");
+  auto dispatcher = MakeDispatcher(&counter);
+  ASSERT_EQ(dispatcher->RunOnce().value(), due);
+  std::vector<size_t> expected(due + 1, 1);
+  expected[0] = due;
+  EXPECT_EQ(counter.writes, expected);
+  for (const auto& dest : receipt->destinations()) {
+    EXPECT_EQ(OnlyDelivery(dest.delivery_id()).state, v1::DELIVERED);
+  }
+}
+
+// A store that cannot write now is not asked once per outcome: the claims
+// stay IN_FLIGHT and their leases bring the deliveries back.
+TEST_F(DispatcherTest, ABatchAnUnavailableStoreRefusesWaitsForItsLeases) {
+  auto receipt = factory_->Submit(ReferralFactory::Example("school-sex-trafficking-hartford", ""));
+  const size_t due = static_cast<size_t>(receipt->destinations_size());
+  OutcomeWriteCounter counter(*store_);
+  counter.refusal = absl::UnavailableError("the writer is out of service");
+  auto dispatcher = MakeDispatcher(&counter);
+  ASSERT_EQ(dispatcher->RunOnce().value(), due);
+  EXPECT_THAT(counter.writes, ::testing::ElementsAre(due));
+  for (const auto& dest : receipt->destinations()) {
+    EXPECT_EQ(OnlyDelivery(dest.delivery_id()).state, v1::IN_FLIGHT);
+  }
 }
 
 TEST(BackoffTest, GrowsAndStaysWithinJitterBounds) {

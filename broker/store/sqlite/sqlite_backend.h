@@ -115,6 +115,11 @@ class SqliteBackend final : public StoreBackend {
   // if the body or the commit fails. Defined in sqlite_transaction.h.
   template <typename Body>
   absl::Status InWriteTransaction(Body&& body);
+  // Under the write lock: OK if the writer is in service, or was out of
+  // service after a storage failure and has recovered (a fresh connection
+  // proved writes and flushes, and the stored audit tree matches memory);
+  // else the status every write gets meanwhile (sqlite_writer_recovery.cc).
+  absl::Status EnsureWriterHealthy();
   // Appends `event` as the next audit leaf inside the open transaction.
   absl::StatusOr<uint64_t> AppendLeaf(sqlite::SqliteDb& db, const AuditEvent& event);
   // Puts a delivery on its agency's feed inside the open transaction

@@ -17,6 +17,7 @@ SqliteConnections::SqliteConnections(std::string path, int lock_fd,
                                      int64_t page_size)
     : path_(std::move(path)),
       lock_fd_(lock_fd),
+      wal_(wal),
       writer_(std::move(writer)),
       checkpoint_at_frames_(std::max<int64_t>(1, wal.checkpoint_at_bytes / page_size)),
       checkpoint_retry_frames_(std::max<int64_t>(1, wal.checkpoint_retry_bytes / page_size)),
@@ -71,23 +72,15 @@ absl::StatusOr<std::unique_ptr<SqliteConnections>> SqliteConnections::Open(
         "data directory ", data_dir, " is in use by another broker process"));
   }
   const std::string path = data_dir + "/hart.db";
-  auto writer = SqliteDb::Open(path, /*read_only=*/false);
-  if (!writer.ok()) {
-    close(lock_fd);
-    return writer.status();
-  }
+  auto writer = OpenWriter(path, wal);
   // No other connection is open yet: the truncating checkpoint waits for
   // nobody, and a log left by a crash (replayed by this open) is gone
   // before the next start-up.
-  for (const std::string& pragma :
-       {std::string("PRAGMA journal_mode = WAL"), std::string("PRAGMA synchronous = FULL"),
-        std::string("PRAGMA foreign_keys = ON"), std::string("PRAGMA wal_autocheckpoint = 0"),
-        absl::StrCat("PRAGMA journal_size_limit = ", wal.size_limit_bytes),
-        std::string("PRAGMA wal_checkpoint(TRUNCATE)")}) {
-    if (auto s = (*writer)->Exec(pragma); !s.ok()) {
-      close(lock_fd);
-      return s;
-    }
+  absl::Status truncated = writer.ok() ? (*writer)->Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+                                       : writer.status();
+  if (!truncated.ok()) {
+    close(lock_fd);
+    return truncated;
   }
   if (auto s = ApplySchema(**writer); !s.ok()) {
     close(lock_fd);
@@ -103,6 +96,19 @@ absl::StatusOr<std::unique_ptr<SqliteConnections>> SqliteConnections::Open(
   page_size->reset();
   return std::unique_ptr<SqliteConnections>(
       new SqliteConnections(path, lock_fd, std::move(*writer), wal, page_bytes));
+}
+
+absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteConnections::OpenWriter(const std::string& path,
+                                                                        const WalPolicy& wal) {
+  auto writer = SqliteDb::Open(path, /*read_only=*/false);
+  if (!writer.ok()) return writer.status();
+  for (const std::string& pragma :
+       {std::string("PRAGMA journal_mode = WAL"), std::string("PRAGMA synchronous = FULL"),
+        std::string("PRAGMA foreign_keys = ON"), std::string("PRAGMA wal_autocheckpoint = 0"),
+        absl::StrCat("PRAGMA journal_size_limit = ", wal.size_limit_bytes)}) {
+    if (auto s = (*writer)->Exec(pragma); !s.ok()) return s;
+  }
+  return writer;
 }
 
 int SqliteConnections::OnCommit(void* self, sqlite3*, const char*, int wal_frames) {
@@ -137,8 +143,14 @@ void SqliteConnections::RunCheckpointer() {
     checkpointer_mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(200));
     if (stopping_) return;
     checkpointer_mu_.Unlock();
-    // PASSIVE: copies what no reader still needs, never blocks the writer.
-    sqlite3_wal_checkpoint_v2((*db)->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    {
+      absl::MutexLock running(&checkpoint_run_mu_);
+      // PASSIVE: copies what no reader still needs, never blocks the
+      // writer. A failed fsync leaves the log's copied mark where it was,
+      // so the next checkpoint writes those pages again.
+      sqlite3_wal_checkpoint_v2((*db)->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                nullptr);
+    }
     checkpointer_mu_.Lock();
   }
 }

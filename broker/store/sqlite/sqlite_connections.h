@@ -15,6 +15,10 @@
 // cuts the file back to size_limit_bytes. Open and a clean close truncate
 // the log to zero, so a start-up never replays a large one.
 //
+// When the storage fails under a write (a failed write or fsync, a full
+// disk; sqlite_storage_failure.h), the writer is taken out of service: see
+// OnWriteFailed and RecoverWriter (sqlite_writer_recovery.cc).
+//
 // Thread safety: the writer is guarded by write_mu(); readers are borrowed
 // per call and returned when the Reader dies.
 #pragma once
@@ -57,6 +61,22 @@ class SqliteConnections {
   absl::Mutex& write_mu() ABSL_LOCK_RETURNED(write_mu_) { return write_mu_; }
   SqliteDb& writer() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) { return *writer_; }
 
+  // After a write transaction failed (and rolled back) with `status`. If
+  // the storage failed, the writer is out of service from now on and the
+  // caller gets ClientStatusForStorageFailure; any other error is returned
+  // as it is.
+  absl::Status OnWriteFailed(absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  bool writer_failed() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
+    return !writer_failure_.ok();
+  }
+  // For a writer out of service: closes it and opens a fresh one that must
+  // prove the storage writes and flushes again (ProveDurable). OK: the new
+  // writer is in place, still out of service until WriterRecovered() (the
+  // caller first checks what it reads). Else the client status, and the old
+  // failure stands.
+  absl::Status ReopenWriter() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  void WriterRecovered() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+
   // A read connection borrowed for one call.
   class Reader {
    public:
@@ -77,6 +97,9 @@ class SqliteConnections {
  private:
   SqliteConnections(std::string path, int lock_fd, std::unique_ptr<SqliteDb> writer,
                     WalPolicy wal, int64_t page_size);
+  // A writer connection on `path`: WAL, synchronous=FULL, the log policy.
+  static absl::StatusOr<std::unique_ptr<SqliteDb>> OpenWriter(const std::string& path,
+                                                              const WalPolicy& wal);
   void Release(std::unique_ptr<SqliteDb> db);
   void RunCheckpointer();
   // The writer's wal hook: after each commit, with the log's frame count.
@@ -85,14 +108,22 @@ class SqliteConnections {
 
   const std::string path_;
   const int lock_fd_;
+  const WalPolicy wal_;
   absl::Mutex write_mu_;
   std::unique_ptr<SqliteDb> writer_ ABSL_GUARDED_BY(write_mu_);
+  // OK while the writer is in service; else the storage failure that took
+  // it out (the first one: the cause an operator needs).
+  absl::Status writer_failure_ ABSL_GUARDED_BY(write_mu_);
   const int64_t checkpoint_at_frames_;
   const int64_t checkpoint_retry_frames_;
   // The writer checkpoints when the log reaches this many frames.
   int64_t next_checkpoint_frames_ ABSL_GUARDED_BY(write_mu_);
   absl::Mutex readers_mu_;
   std::vector<std::unique_ptr<SqliteDb>> idle_readers_ ABSL_GUARDED_BY(readers_mu_);
+  // Held while the background checkpointer checkpoints, so that a
+  // recovering writer's TRUNCATE checkpoint does not find the checkpoint
+  // lock taken. Taken after write_mu_.
+  absl::Mutex checkpoint_run_mu_;
   absl::Mutex checkpointer_mu_;
   bool stopping_ ABSL_GUARDED_BY(checkpointer_mu_) = false;
   std::thread checkpointer_;

@@ -1,5 +1,7 @@
 #include "broker/store/sqlite/sqlite_db.h"
 
+#include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "broker/store_errors.h"
 
@@ -20,12 +22,24 @@ int ExtendedCode(sqlite3* db, int rc) {
 // SQLite's text, which names tables, columns, constraints or the file, never
 // a bound value. `detail` overrides sqlite3_errmsg when the caller has it.
 absl::Status MakeError(int rc, const std::string& what, const char* detail) {
-  return BackendError(StatusCodeForSqlite(rc),
-                      absl::StrCat("sqlite ", what, ": ", detail ? detail : sqlite3_errstr(rc)),
-                      kBackend);
+  absl::Status status =
+      BackendError(StatusCodeForSqlite(rc),
+                   absl::StrCat("sqlite ", what, ": ", detail ? detail : sqlite3_errstr(rc)),
+                   kBackend);
+  // The exact code, for the writer's failure handling (an I/O error and a
+  // busy lock are both UNAVAILABLE, but only one means a failed disk).
+  status.SetPayload(kSqliteCodeTypeUrl, absl::Cord(absl::StrCat(rc)));
+  return status;
 }
 
 }  // namespace
+
+std::optional<int> SqliteCodeOf(const absl::Status& status) {
+  const auto payload = status.GetPayload(kSqliteCodeTypeUrl);
+  int rc = 0;
+  if (!payload || !absl::SimpleAtoi(std::string(*payload), &rc)) return std::nullopt;
+  return rc;
+}
 
 absl::StatusCode StatusCodeForSqlite(int rc) {
   switch (rc) {

@@ -87,10 +87,19 @@ class SqliteDb {
 // result code, primary or extended.
 absl::StatusCode StatusCodeForSqlite(int rc);
 
+// Payload type URL of the SQLite result code (extended, decimal) that
+// SqliteError attaches to the status it builds.
+inline constexpr char kSqliteCodeTypeUrl[] = "type.hart.internal/sqlite-code";
+
+// The SQLite result code a status from SqliteError carries; nullopt for
+// any other status.
+std::optional<int> SqliteCodeOf(const absl::Status& status);
+
 // The status for a failed SQLite call: StatusCodeForSqlite of `rc` (refined
 // by the connection's extended code when `rc` is only the primary one), and
 // "sqlite <what>: <SQLite's message>" marked as backend text (BackendError),
-// so the gRPC edge never shows it to a client.
+// so the gRPC edge never shows it to a client; the result code rides along
+// (SqliteCodeOf).
 absl::Status SqliteError(sqlite3* db, int rc, const std::string& what);
 
 // Steps `stmt` to the end, mapping every row with `read(stmt)`.

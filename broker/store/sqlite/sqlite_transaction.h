@@ -9,8 +9,10 @@ namespace hart {
 template <typename Body>
 absl::Status SqliteBackend::InWriteTransaction(Body&& body) {
   absl::MutexLock lock(&db_->write_mu());
+  // After a storage failure no write runs before the writer recovered.
+  if (auto s = EnsureWriterHealthy(); !s.ok()) return s;
   sqlite::SqliteDb& db = db_->writer();
-  if (auto s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  if (auto s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return db_->OnWriteFailed(std::move(s));
   tree_.Begin();
   absl::Status status = body(db);
   if (status.ok()) {
@@ -23,7 +25,9 @@ absl::Status SqliteBackend::InWriteTransaction(Body&& body) {
     // ROLLBACK fails harmlessly if SQLite already rolled back on its own.
     (void)db.Exec("ROLLBACK");
     tree_.RolledBack();
-    return status;
+    // A failed write or fsync takes the writer out of service (never
+    // acknowledged, never retried on it and trusted).
+    return db_->OnWriteFailed(std::move(status));
   }
   tree_.Committed();
   return status;

@@ -133,7 +133,8 @@ absl::StatusOr<EscalationWrite> EscalationLadders::Plan(const TimerRecord& timer
     notice.rule_ids = delivery.rule_ids;
     notice.adapter_type = agency->adapter().type();
     notice.state = v1::PENDING;
-    notice.created_at = notice.next_attempt_at = now;
+    notice.created_at = now;
+    notice.next_attempt_at = kAttemptAsap;
     notice.ack_deadline = now + kNoticeAckWindow;
     notice.kind = v1::ESCALATION;
     v1::EscalationNotice n;

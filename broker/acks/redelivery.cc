@@ -43,7 +43,8 @@ absl::StatusOr<DeliveryRecord> Redeliverer::Redeliver(const std::string& deliver
   d.rule_ids = old->rule_ids;
   d.adapter_type = agency->adapter().type();
   d.state = v1::PENDING;
-  d.created_at = d.next_attempt_at = now;
+  d.created_at = now;
+  d.next_attempt_at = kAttemptAsap;
   d.ack_deadline = now + (old->ack_deadline - old->created_at);
   d.delivery_deadline = old->delivery_deadline;
   d.kind = old->kind;

@@ -156,9 +156,11 @@ v1::FeedEvent FeedSubscription::ToEvent(const FeedEntry& entry, bool redelivery)
   event.set_sequence(entry.sequence);
   *event.mutable_sent_at() = ToProtoTime(service_.clock_.Now());
   auto* delivery = event.mutable_delivery();
+  const bool without_facts = entry.sealed || entry.unreadable;
   *delivery = BuildDeliveryMessage(service_.views_, entry.delivery,
-                                   entry.sealed ? nullptr : &entry.intake, entry.priority,
+                                   without_facts ? nullptr : &entry.intake, entry.priority,
                                    entry.sealed);
+  delivery->mutable_referral()->set_unreadable(entry.unreadable);
   delivery->set_redelivery(redelivery);
   delivery->set_audit_index(entry.audit_index);
   return event;

@@ -59,7 +59,8 @@ absl::StatusOr<PlannedChange> ReferralUpdater::Plan(
     d.rule_ids = std::move(rule_ids);
     d.adapter_type = agency.adapter().type();
     d.state = v1::PENDING;
-    d.created_at = d.next_attempt_at = now;
+    d.created_at = now;
+    d.next_attempt_at = kAttemptAsap;
     d.ack_deadline = ack_deadline;
     d.delivery_deadline = delivery_deadline;
     d.kind = kind;

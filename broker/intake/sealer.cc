@@ -45,7 +45,8 @@ absl::StatusOr<SealOutcome> Sealer::Seal(const std::string& referral_id,
     notice.agency_kind = agency->kind();
     notice.adapter_type = agency->adapter().type();
     notice.state = v1::PENDING;
-    notice.created_at = notice.next_attempt_at = now;
+    notice.created_at = now;
+    notice.next_attempt_at = kAttemptAsap;
     notice.ack_deadline = now + absl::Hours(24);
     notice.kind = v1::ERASURE;
     v1::ErasureNotice erasure;

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "broker/acks/ack_recorder.h"
 #include "broker/common/crypto_random.h"
@@ -13,6 +14,7 @@
 #include "broker/crypto/key_ring.h"
 #include "broker/intake/sealer.h"
 #include "broker/intake/supplement_processor.h"
+#include "sqlite3.h"
 #include "tests/support/referral_factory.h"
 
 namespace hart {
@@ -155,6 +157,68 @@ TEST_F(EncryptionTest, SealingDestroysTheDataKeyAndStopsEverything) {
             absl::StatusCode::kFailedPrecondition);
   const std::string raw = AllBytes(dir_.path() + "/data");
   EXPECT_EQ(raw.find("HHD-FA-26-0001"), std::string::npos);  // the order only as a digest
+}
+
+// Flips one byte of a referral's sealed intake behind the store's back, as a
+// bad disk would (a second connection to the same file).
+void DamageIntake(const std::string& db_path, const std::string& referral_id) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* read = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT intake FROM referrals WHERE referral_id = ?", -1,
+                               &read, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_bind_text(read, 1, referral_id.c_str(), -1, SQLITE_TRANSIENT);
+  ASSERT_EQ(sqlite3_step(read), SQLITE_ROW) << sqlite3_errmsg(db);
+  std::string sealed(static_cast<const char*>(sqlite3_column_blob(read, 0)),
+                     static_cast<size_t>(sqlite3_column_bytes(read, 0)));
+  sqlite3_finalize(read);
+  ASSERT_GT(sealed.size(), 40u);
+  sealed[sealed.size() / 2] ^= 1;  // inside the ciphertext
+  sqlite3_stmt* write = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "UPDATE referrals SET intake = ? WHERE referral_id = ?", -1,
+                               &write, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_bind_blob(write, 1, sealed.data(), static_cast<int>(sealed.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_text(write, 2, referral_id.c_str(), -1, SQLITE_TRANSIENT);
+  EXPECT_EQ(sqlite3_step(write), SQLITE_DONE) << sqlite3_errmsg(db);
+  EXPECT_EQ(sqlite3_changes(db), 1);
+  sqlite3_finalize(write);
+  sqlite3_close(db);
+}
+
+TEST_F(EncryptionTest, ADamagedIntakeIsServedOnItsFeedAsUnreadableAndTheFeedGoesOn) {
+  const auto first = factory_->Submit(LoadIntake("school-sex-trafficking-hartford")).value();
+  const auto second = factory_->Submit(LoadIntake("urgent-hotel-bridgeport")).value();
+  auto claimed = store_->ClaimDueDeliveries(clock_.Now(), clock_.Now() + absl::Minutes(1), 100);
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  // An agency both referrals reach (the task force receives every one):
+  // its two deliveries go on its feed, the damaged referral's first.
+  std::map<std::string, std::vector<DeliveryRecord>> by_agency;
+  for (const auto& d : *claimed) by_agency[d.agency_id].push_back(d);
+  std::string agency;
+  for (const auto& [id, deliveries] : by_agency) {
+    if (deliveries.size() == 2 && agency.empty()) agency = id;
+  }
+  ASSERT_FALSE(agency.empty());
+  std::vector<FeedAppend> appends;
+  for (const auto& d : by_agency[agency]) {
+    appends.push_back({d.delivery_id, d.agency_id,
+                       {clock_.Now(), "broker", "delivery.sent", d.referral_id, d.delivery_id,
+                        "", ""}});
+  }
+  if (appends[0].audit.referral_id != first.referral_id()) std::swap(appends[0], appends[1]);
+  ASSERT_TRUE(store_->AppendToFeeds(appends, clock_.Now()).ok());
+  DamageIntake(dir_.path() + "/data/hart.db", first.referral_id());
+  EXPECT_EQ(store_->GetReferral(first.referral_id()).status().code(), absl::StatusCode::kDataLoss);
+  auto feed = store_->ReadFeed(agency, 0, 10);
+  ASSERT_TRUE(feed.ok()) << feed.status();
+  ASSERT_EQ(feed->size(), 2u);
+  EXPECT_EQ(feed->at(0).delivery.referral_id, first.referral_id());
+  EXPECT_TRUE(feed->at(0).unreadable);
+  EXPECT_FALSE(feed->at(0).intake.has_child());
+  EXPECT_EQ(feed->at(1).delivery.referral_id, second.referral_id());
+  EXPECT_FALSE(feed->at(1).unreadable);
+  EXPECT_TRUE(feed->at(1).intake.has_child());
 }
 
 }  // namespace

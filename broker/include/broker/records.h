@@ -49,6 +49,12 @@ struct AuditTreeHead {
   std::string root_hash;
 }; 
 
+// next_attempt_at of a delivery to try as soon as possible. It is due
+// whatever the wall clock says: a clock stepped back must not hold a new
+// delivery until the clock catches up with its creation time. Retries keep
+// a real time (a backoff is "not before").
+inline constexpr absl::Time kAttemptAsap = absl::UnixEpoch();
+
 // One destination of one referral and its delivery state machine.
 struct DeliveryRecord {
   std::string delivery_id;
@@ -321,6 +327,9 @@ struct DeliveryOutcome {
 // One event of an agency's durable feed, joined with what a view needs.
 struct FeedEntry {
   bool sealed = false;  // the referral was sealed: `intake` is empty
+  // Its intake is damaged at rest (DATA_LOSS): `intake` is empty. Served as
+  // such so one damaged referral does not stop the rest of the feed.
+  bool unreadable = false;
   uint64_t sequence = 0;
   uint64_t audit_index = 0;  // of the event that recorded sending it
   absl::Time appended_at;

@@ -1,6 +1,7 @@
 #include "broker/store/envelope/envelope_store.h"
 
 #include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
 #include "broker/crypto/aead.h"
 #include "broker/store/envelope/envelope_contexts.h"
 
@@ -183,18 +184,32 @@ absl::StatusOr<std::vector<FeedAppendResult>> EnvelopeStore::AppendToFeeds(
   return backend_.AppendToFeeds(appends, now);
 }
 
+absl::Status EnvelopeStore::OpenFeedEntry(FeedEntry& e) {
+  const std::string& referral_id = e.delivery.referral_id;
+  auto key = DataKey(referral_id);
+  if (!key.ok()) return key.status();
+  auto bytes = crypto::Open(*key, e.sealed_intake, IntakeContext(referral_id));
+  if (!bytes.ok()) return bytes.status();
+  if (!e.intake.ParseFromString(*bytes)) {
+    return absl::DataLossError(absl::StrCat("referral ", referral_id, ": intake does not parse"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status EnvelopeStore::OpenFeedEntries(std::vector<FeedEntry>& entries) {
   for (FeedEntry& e : entries) {
     if (e.sealed) continue;
-    const std::string& referral_id = e.delivery.referral_id;
-    auto key = DataKey(referral_id);
-    if (!key.ok()) return key.status();
-    auto bytes = crypto::Open(*key, e.sealed_intake, IntakeContext(referral_id));
-    if (!bytes.ok()) return bytes.status();
-    if (!e.intake.ParseFromString(*bytes)) {
-      return absl::DataLossError(absl::StrCat("referral ", referral_id, ": intake does not parse"));
-    }
+    const absl::Status opened = OpenFeedEntry(e);
     e.sealed_intake.clear();
+    if (opened.ok()) continue;
+    // Damaged at rest: this event goes out without its facts, the rest of
+    // the feed goes on. Anything else (a store that cannot answer) fails
+    // the page, to be read again.
+    if (opened.code() != absl::StatusCode::kDataLoss) return opened;
+    spdlog::error("feed: delivery {} of referral {} is unreadable ({}); sent without its facts",
+                  e.delivery.delivery_id, e.delivery.referral_id, opened.message());
+    e.intake.Clear();
+    e.unreadable = true;
   }
   return absl::OkStatus();
 }

@@ -113,6 +113,7 @@ class EnvelopeStore final : public Store {
                                        const std::string& context);
   // sealed_intake -> intake, unless sealed.
   absl::Status OpenFeedEntries(std::vector<FeedEntry>& entries);
+  absl::Status OpenFeedEntry(FeedEntry& entry);
   // The ack's note sealed under its referral's key (empty if sealed).
   absl::StatusOr<std::string> SealNote(const AckWrite& write);
   // Each write's PII sealed in place (plaintext fields cleared), as the

@@ -134,7 +134,7 @@ absl::StatusOr<EscalationWrite> EscalationLadders::Plan(const TimerRecord& timer
     notice.adapter_type = agency->adapter().type();
     notice.state = v1::PENDING;
     notice.created_at = now;
-    notice.next_attempt_at = kAttemptAsap;
+    notice.next_attempt_at = AsapAttempt(now);
     notice.ack_deadline = now + kNoticeAckWindow;
     notice.kind = v1::ESCALATION;
     v1::EscalationNotice n;

@@ -44,7 +44,7 @@ absl::StatusOr<DeliveryRecord> Redeliverer::Redeliver(const std::string& deliver
   d.adapter_type = agency->adapter().type();
   d.state = v1::PENDING;
   d.created_at = now;
-  d.next_attempt_at = kAttemptAsap;
+  d.next_attempt_at = AsapAttempt(now);
   d.ack_deadline = now + (old->ack_deadline - old->created_at);
   d.delivery_deadline = old->delivery_deadline;
   d.kind = old->kind;

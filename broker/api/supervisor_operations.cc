@@ -27,9 +27,8 @@ v1::DeliveryStatus ToDeliveryStatus(const DeliveryWithAcks& item, absl::Time now
   *out.mutable_created_at() = ToProtoTime(d.created_at);
   if (d.last_attempt_at) *out.mutable_last_attempt_at() = ToProtoTime(*d.last_attempt_at);
   if (d.state == v1::PENDING) {
-    // "As soon as possible" reads as the time it became due: its creation.
     *out.mutable_next_attempt_at() =
-        ToProtoTime(d.next_attempt_at == kAttemptAsap ? d.created_at : d.next_attempt_at);
+        ToProtoTime(ShownNextAttempt(d.next_attempt_at, d.created_at));
   }
   if (d.delivered_at) *out.mutable_delivered_at() = ToProtoTime(*d.delivered_at);
   if (d.acknowledged_at) *out.mutable_acknowledged_at() = ToProtoTime(*d.acknowledged_at);

@@ -48,15 +48,17 @@ absl::StatusOr<hart::referral::v1::Checkpoint> AuditLog::Checkpoint() {
   // store sign in turn (the leader; anyone asked by CreateCheckpoint), and
   // a remembered checkpoint older than another's would let a clock stepped
   // back sign a timestamp before the one already stored.
+  // The latest first, then the head: a checkpoint another broker signed
+  // meanwhile covers at most that head, and is returned as it is.
   latest_loaded_ = false;
-  auto head = store_.AuditHead();
-  if (!head.ok()) return head.status();
   auto latest = LatestLocked();
   if (!latest.ok()) return latest.status();
+  auto head = store_.AuditHead();
+  if (!head.ok()) return head.status();
   absl::Time at = clock_.Now();
   if (latest->has_value()) {
     const auto& last = **latest;
-    if (last.tree_size() == head->size) return last;
+    if (last.tree_size() >= head->size) return last;
     // Timestamps never go backwards, even if the wall clock does.
     at = std::max(at, FromProtoTime(last.timestamp()));
   }

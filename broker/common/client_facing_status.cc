@@ -62,8 +62,8 @@ std::string FixedMessage(absl::StatusCode code) {
     case absl::StatusCode::kUnavailable:
       return "the broker is temporarily unavailable; retry later";
     case absl::StatusCode::kDataLoss:
-      return "this record's stored data is damaged and cannot be read; other records are "
-             "unaffected";
+      return "stored data this request needs is damaged and cannot be read; give the "
+             "reference to the broker's operator";
     case absl::StatusCode::kResourceExhausted:
       return "the broker's storage is full; retry later";
     case absl::StatusCode::kAlreadyExists:
@@ -94,7 +94,8 @@ std::string ForLog(absl::string_view text) {
 absl::Status Redact(const absl::Status& status, const std::optional<std::string>& backend) {
   const absl::StatusCode client_code = RedactedCode(status.code());
   const std::string reference = NewReference();
-  const bool failure = client_code == absl::StatusCode::kInternal;
+  const bool failure = client_code == absl::StatusCode::kInternal ||
+                       client_code == absl::StatusCode::kDataLoss;
   Log()->log(failure ? spdlog::level::err : spdlog::level::warn,
              "event=error_redacted reference={} code={} client_code={} backend={} message={}",
              reference, absl::StatusCodeToString(status.code()),

@@ -137,7 +137,7 @@ void IntakePipeline::Submit(const v1::Intake& intake, const std::string& actor,
     d.adapter_type = dest.agency->adapter().type();
     d.state = v1::PENDING;
     d.created_at = now;
-    d.next_attempt_at = kAttemptAsap;
+    d.next_attempt_at = AsapAttempt(now);
     d.ack_deadline = dest.ack_deadline;
     d.delivery_deadline = dest.delivery_deadline;
     auto* out = r.receipt.add_destinations();

@@ -60,7 +60,7 @@ absl::StatusOr<PlannedChange> ReferralUpdater::Plan(
     d.adapter_type = agency.adapter().type();
     d.state = v1::PENDING;
     d.created_at = now;
-    d.next_attempt_at = kAttemptAsap;
+    d.next_attempt_at = AsapAttempt(now);
     d.ack_deadline = ack_deadline;
     d.delivery_deadline = delivery_deadline;
     d.kind = kind;

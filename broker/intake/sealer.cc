@@ -46,7 +46,7 @@ absl::StatusOr<SealOutcome> Sealer::Seal(const std::string& referral_id,
     notice.adapter_type = agency->adapter().type();
     notice.state = v1::PENDING;
     notice.created_at = now;
-    notice.next_attempt_at = kAttemptAsap;
+    notice.next_attempt_at = AsapAttempt(now);
     notice.ack_deadline = now + absl::Hours(24);
     notice.kind = v1::ERASURE;
     v1::ErasureNotice erasure;

@@ -31,6 +31,14 @@ double Since(SteadyTime from) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count();
 }
 
+// Lines of the file holding `what` (a broker log; 0 if it is not there).
+size_t CountInFile(const std::string& path, const std::string& what) {
+  const std::string text = ReadText(path);
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
 // CHECKPOINT: what PostgreSQL holds in shared buffers reaches its files.
 absl::Status Checkpoint(const PostgresServer& server) {
   std::unique_ptr<PGconn, decltype(&PQfinish)> conn(
@@ -56,8 +64,14 @@ const char* FaultName(Fault fault) {
     case Fault::kClockForward: return "clock+3h";
     case Fault::kClockBack: return "clock-10m";
     case Fault::kCorrupt: return "corrupt";
+    case Fault::kPgRestart: return "pg-restart";
+    case Fault::kPgTerminate: return "pg-term";
   }
   return "?";
+}
+
+bool PostgresOnly(Fault fault) {
+  return fault == Fault::kPgRestart || fault == Fault::kPgTerminate;
 }
 
 FaultBench::FaultBench(const BenchOptions& options)
@@ -146,6 +160,8 @@ RoundRow FaultBench::RunRound(int round, Fault fault) {
   const size_t posts_before = webhook_->Posts().size();
   size_t posts_at_resume = posts_before;
   Injected injected;
+  const std::string victim_log = cluster_->data_dir(victim) + ".log";
+  const size_t fenced_before = CountInFile(victim_log, "event=outcomes_fenced");
   if (fault == Fault::kPause) {
     std::this_thread::sleep_for(std::chrono::milliseconds(instant_ms));  // the fault's instant
     injected.fault_at = std::chrono::steady_clock::now();
@@ -229,6 +245,7 @@ RoundRow FaultBench::RunRound(int round, Fault fault) {
       }
     }
     for (const auto& id : by_victim) row.pushes_taken_over += by_others.count(id);
+    row.fenced_batches = CountInFile(victim_log, "event=outcomes_fenced") - fenced_before;
   }
   if (fault == Fault::kClockBack && (report.lost > 0 || supplemented.lost > 0)) {
     // What the lost deliveries are waiting for (broker/dispatch compares

@@ -27,14 +27,18 @@ namespace hart::testing {
 // clock steps go through the broker's clock seam (HART_TEST_CLOCK_OFFSET_FILE):
 // forward 3 hours, back 10 minutes. kCorrupt flips a byte of a referral's
 // sealed intake and of an audit row, checks, then flips them back.
+// PostgreSQL only: kPgRestart restarts the database server under load,
+// kPgTerminate ends every broker connection with pg_terminate_backend.
 enum class Fault {
   kKill, kPause, kKillCommit, kKillStep, kKillSeal, kKillRotate, kClockForward, kClockBack,
-  kCorrupt
+  kCorrupt, kPgRestart, kPgTerminate
 };
+bool PostgresOnly(Fault fault);
 const char* FaultName(Fault fault);  // "kill -9", "pause", "kill@cmt", ...
 inline constexpr Fault kAllFaults[] = {Fault::kKill,         Fault::kPause,     Fault::kKillCommit,
                                        Fault::kKillStep,     Fault::kKillSeal,  Fault::kKillRotate,
-                                       Fault::kClockForward, Fault::kClockBack, Fault::kCorrupt};
+                                       Fault::kClockForward, Fault::kClockBack, Fault::kCorrupt,
+                                       Fault::kPgRestart,    Fault::kPgTerminate};
 
 struct BenchOptions {
   bool postgres = false;
@@ -77,6 +81,9 @@ struct RoundRow {
   size_t taken_by_others = 0;
   double others_first_s = -1;
   size_t pushes_taken_over = 0;
+  // Batches of the paused replica's outcomes the store refused after it
+  // resumed (its claims were taken since: the fencing check held).
+  size_t fenced_batches = 0;
   double round_s = 0;  // wall time of the whole round, checks included
   double check_s = 0;  // of which the checks after the load stopped
   bool audit_verified = false;
@@ -132,6 +139,8 @@ class FaultBench {
   void StepClock(absl::Duration step, RoundRow& row);
   size_t HeldByStepBack(const std::vector<v1::Receipt>& receipts);
   void Corrupt(const IntakeLoad& load, Injected& out, RoundRow& row);
+  void RestartPostgres(uint64_t instant_ms, Injected& out, RoundRow& row);
+  void TerminateBackends(uint64_t instant_ms, Injected& out, RoundRow& row);
   std::string clock_file_;
   int64_t clock_offset_ms_ = 0;
   std::set<std::string> sealed_;  // referrals kill@seal sealed

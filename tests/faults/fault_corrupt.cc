@@ -83,7 +83,13 @@ void FaultBench::Corrupt(const IntakeLoad& load, Injected& out, RoundRow& row) {
     out.problems.push_back(absl::StrCat("flipping the intake byte: ", s.ToString()));
     return;
   }
-  BrokerProcess& broker = cluster_->replica(cluster_->Pick(0));
+  const int serving = cluster_->Pick(0);
+  if (serving < 0) {
+    out.problems.push_back("no broker alive to read the damaged referral");
+    static_cast<void>(flip(intake));
+    return;
+  }
+  BrokerProcess& broker = cluster_->replica(serving);
   const grpc::StatusCode damaged = GetReferral(broker, target.referral_id());
   if (damaged != grpc::StatusCode::DATA_LOSS) {
     out.problems.push_back(absl::StrCat("GetReferral of the damaged referral answered ",

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "broker/common/time_util.h"
 #include "broker/common/crypto_random.h"
 #include "hart/referral/v1/operator.grpc.pb.h"
@@ -88,6 +89,8 @@ FaultBench::Injected FaultBench::Inject(Fault fault, int victim, uint64_t instan
       StepClock(fault == Fault::kClockForward ? absl::Hours(3) : -absl::Minutes(10), row);
       return out;
     case Fault::kCorrupt: Corrupt(load, out, row); return out;
+    case Fault::kPgRestart: RestartPostgres(instant_ms, out, row); return out;
+    case Fault::kPgTerminate: TerminateBackends(instant_ms, out, row); return out;
     case Fault::kPause: break;  // fault_bench.cc
   }
   return out;
@@ -234,10 +237,44 @@ void FaultBench::KillRotate(int victim, uint64_t instant_ms, Injected& out, Roun
                           "; after restart rewrapped ", response.rewrapped());
 }
 
-// After a step back: deliveries of `receipts`' referrals still PENDING with
-// their next attempt after the brokers' now. The dispatcher takes a
-// delivery when next_attempt_at <= now, so one created (or rescheduled)
-// within the step before it is held until the clock catches up again.
+// The database server stopped (fast shutdown) and started again on the
+// same port under load: the brokers answer UNAVAILABLE meanwhile and
+// reconnect by themselves; recovery counts from the server being back.
+void FaultBench::RestartPostgres(uint64_t instant_ms, Injected& out, RoundRow& row) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(instant_ms));  // the seeded instant
+  out.fault_at = std::chrono::steady_clock::now();
+  if (server_ == nullptr) {
+    out.problems.push_back("pg-restart needs the PostgreSQL backend");
+    out.recover_from = out.fault_at;
+    return;
+  }
+  const absl::Status restarted = server_->Restart();
+  out.recover_from = std::chrono::steady_clock::now();
+  if (!restarted.ok()) out.problems.push_back(absl::StrCat("PostgreSQL restart: ", restarted.ToString()));
+  row.note = absl::StrFormat("PostgreSQL down and up in %.2fs", Since(out.fault_at));
+}
+
+// Every broker session ended by the superuser (an operator, a failover
+// proxy, an OOM kill): the brokers' pools reconnect by themselves.
+void FaultBench::TerminateBackends(uint64_t instant_ms, Injected& out, RoundRow& row) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(instant_ms));  // the seeded instant
+  out.fault_at = out.recover_from = std::chrono::steady_clock::now();
+  if (server_ == nullptr) {
+    out.problems.push_back("pg-term needs the PostgreSQL backend");
+    return;
+  }
+  const absl::StatusOr<int> ended = server_->TerminateBackends(database_);
+  if (!ended.ok()) {
+    out.problems.push_back(absl::StrCat("pg_terminate_backend: ", ended.status().ToString()));
+    return;
+  }
+  row.note = absl::StrCat(*ended, " broker sessions ended");
+}
+
+// After a step back: retries of `receipts`' referrals still PENDING with
+// their next attempt after the brokers' now (a backoff is "not before", so
+// one rescheduled within the step before is held until the clock catches
+// up; first attempts are due whatever the clock says).
 size_t FaultBench::HeldByStepBack(const std::vector<v1::Receipt>& receipts) {
   const int replica = cluster_->Pick(0);
   if (replica < 0) return 0;
@@ -250,7 +287,8 @@ size_t FaultBench::HeldByStepBack(const std::vector<v1::Receipt>& receipts) {
     v1::ReferralStatus stored;
     if (!stub->GetReferral(CallContext().get(), request, &stored).ok()) continue;
     for (const auto& d : stored.deliveries()) {
-      held += d.state() == v1::PENDING && d.has_next_attempt_at() &&
+      // Retries only: a first attempt is due whatever the clock says.
+      held += d.state() == v1::PENDING && d.attempts() > 0 && d.has_next_attempt_at() &&
               FromProtoTime(d.next_attempt_at()) > now;
     }
   }

@@ -3,17 +3,21 @@
 // fault_bench.h, and a table of the rounds.
 //
 //   fault_runner [--rounds N] [--seed S] [--backends sqlite,postgres]
-//                [--pause-every K] [--pause-ms MS] [--faults a,b,...] [gtest flags]
+//                [--pause-every K] [--pause-ms MS] [--faults a,b,...] [--replicas R]
+//                [--each N] [gtest flags]
 //
 // Per backend, N rounds (default 5): every K-th round (default 5) pauses a
 // broker (SIGSTOP, MS milliseconds, SIGCONT); the others take the kinds of
 // --faults in turn (default every other kind, fault_bench.h: kill -9 at a
 // seeded instant, kill@cmt, clock+3h, kill@step, kill@seal, clock-10m,
-// kill@rot, corrupt). A kill restarts the broker on the same data directory.
+// kill@rot, corrupt; on PostgreSQL also pg-restart and pg-term). A kill
+// restarts the broker on the same data directory.
 // The clock steps forward before it steps back, so the brokers' clock stays
-// ahead of the clients' (whose intakes must not be received in its future). SQLite: one broker. PostgreSQL:
-// two replicas on a throw-away server; a pause leaves the other to take
-// over. A seed (default 1) fixes each round's fault instant and victim.
+// ahead of the clients' (whose intakes must not be received in its future).
+// SQLite: one broker. PostgreSQL: R replicas (default 2) on a throw-away
+// server; a pause leaves the others to take over. A seed (default 1) fixes
+// each round's fault instant and victim. --each N instead of --rounds: N
+// rounds of every kind and N pauses.
 // Exit status non-zero if any check failed.
 #include <gtest/gtest.h>
 
@@ -33,18 +37,21 @@ namespace {
 
 struct RunnerFlags {
   int rounds = 5;
+  int each = 0;  // --each: rounds of every kind (sets rounds and pause_every per backend)
   uint64_t seed = 1;
   int pause_every = 5;
   int pause_ms = 5000;
+  int replicas = 2;  // PostgreSQL
   std::vector<std::string> backends = {"sqlite", "postgres"};
-  std::vector<Fault> faults = {Fault::kKill,     Fault::kKillCommit, Fault::kClockForward,
-                               Fault::kKillStep, Fault::kKillSeal,   Fault::kClockBack,
-                               Fault::kKillRotate, Fault::kCorrupt};
+  std::vector<Fault> faults = {Fault::kKill,       Fault::kKillCommit, Fault::kClockForward,
+                               Fault::kKillStep,   Fault::kKillSeal,   Fault::kClockBack,
+                               Fault::kKillRotate, Fault::kCorrupt,    Fault::kPgRestart,
+                               Fault::kPgTerminate};
 };
 RunnerFlags flags;
 
 bool ParseFlags(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
+  for (int i = 1; i < argc; i += 2) {  // every flag takes a value
     const std::string arg = argv[i];
     const char* value = i + 1 < argc ? argv[i + 1] : "";
     bool ok = true;
@@ -52,6 +59,8 @@ bool ParseFlags(int argc, char** argv) {
       ok = absl::SimpleAtoi(value, &flags.rounds) && flags.rounds > 0;
     } else if (arg == "--seed") {
       ok = absl::SimpleAtoi(value, &flags.seed);
+    } else if (arg == "--each") {
+      ok = absl::SimpleAtoi(value, &flags.each) && flags.each > 0;
     } else if (arg == "--pause-every") {
       ok = absl::SimpleAtoi(value, &flags.pause_every) && flags.pause_every > 0;
     } else if (arg == "--pause-ms") {
@@ -69,6 +78,18 @@ bool ParseFlags(int argc, char** argv) {
         ok = ok && known;
       }
       ok = ok && !flags.faults.empty();
+      // The brokers' clock must stay ahead of the clients' (an intake is
+      // never received in the broker's future): forward before back.
+      const auto forward = std::find(flags.faults.begin(), flags.faults.end(),
+                                     Fault::kClockForward);
+      const auto back = std::find(flags.faults.begin(), flags.faults.end(), Fault::kClockBack);
+      if (back != flags.faults.end() && forward > back) {
+        std::cerr << "--faults: clock+3h must come before clock-10m\n";
+        ok = false;
+      }
+    } else if (arg == "--replicas") {
+      ok = absl::SimpleAtoi(value, &flags.replicas) && flags.replicas >= 2 &&
+           flags.replicas <= ReplicaCluster::kMaxReplicas;
     } else if (arg == "--backends") {
       flags.backends = absl::StrSplit(value, ',', absl::SkipEmpty());
     } else {
@@ -79,7 +100,6 @@ bool ParseFlags(int argc, char** argv) {
       std::cerr << "bad value for " << arg << ": " << value << "\n";
       return false;
     }
-    ++i;
   }
   return true;
 }
@@ -89,10 +109,10 @@ bool Wanted(const std::string& backend) {
          flags.backends.end();
 }
 
-void PrintHeader(const std::string& backend) {
+void PrintHeader(const std::string& backend, int rounds, int pause_every) {
   std::printf("\nfault runner: %s, %d rounds, seed %llu (pause %d ms every %d rounds)\n",
-              backend.c_str(), flags.rounds, static_cast<unsigned long long>(flags.seed),
-              flags.pause_ms, flags.pause_every);
+              backend.c_str(), rounds, static_cast<unsigned long long>(flags.seed),
+              flags.pause_ms, pause_every);
   std::printf(
       "%5s %-8s %-9s %-9s %7s %5s %5s %4s %4s %4s %5s %5s %5s %5s %8s %8s %6s %6s %s\n", "round",
       "backend", "fault", "victim", "instant", "acked", "supps", "lost", "dups", "gaps", "steps",
@@ -105,9 +125,9 @@ void PrintRow(const std::string& backend, const RoundRow& r) {
   if (r.fault == Fault::kPause && r.others_first_s >= 0) {
     char text[160];
     std::snprintf(text, sizeof text,
-                  "paused: the other took %zu intakes, the first answered %.2fs in; re-sent %zu "
-                  "of its pushes",
-                  r.taken_by_others, r.others_first_s, r.pushes_taken_over);
+                  "paused: the others took %zu intakes, the first answered %.2fs in; re-sent "
+                  "%zu of its pushes; its late outcomes fenced off %zu times",
+                  r.taken_by_others, r.others_first_s, r.pushes_taken_over, r.fenced_batches);
     note = text;
   }
   if (!r.known_failure.empty()) {
@@ -155,19 +175,30 @@ void RunBackend(bool postgres) {
   options.postgres = postgres;
   options.seed = flags.seed;
   options.pause_length = std::chrono::milliseconds(flags.pause_ms);
+  options.replicas = flags.replicas;
+  // PostgreSQL's own faults (pg-restart, pg-term) have no SQLite round.
+  std::vector<Fault> kinds;
+  for (Fault fault : flags.faults) {
+    if (postgres || !PostgresOnly(fault)) kinds.push_back(fault);
+  }
+  ASSERT_FALSE(kinds.empty()) << "no fault kind of --faults applies to this backend";
+  // --each N: N rounds of every kind and N pauses (the pause is the last of
+  // every cycle of kinds).
+  const int pause_every = flags.each > 0 ? static_cast<int>(kinds.size()) + 1 : flags.pause_every;
+  const int rounds = flags.each > 0 ? flags.each * pause_every : flags.rounds;
   const auto setup_start = std::chrono::steady_clock::now();
   FaultBench bench(options);
   ASSERT_TRUE(bench.ok());
-  PrintHeader(bench.backend());
+  PrintHeader(bench.backend(), rounds, pause_every);
   std::printf("(brokers started in %.1fs)\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - setup_start)
                   .count());
   std::vector<RoundRow> rows;
   size_t next_kind = 0;
-  for (int round = 1; round <= flags.rounds; ++round) {
-    const Fault fault = round % flags.pause_every == 0
+  for (int round = 1; round <= rounds; ++round) {
+    const Fault fault = round % pause_every == 0
                             ? Fault::kPause
-                            : flags.faults[next_kind++ % flags.faults.size()];
+                            : kinds[next_kind++ % kinds.size()];
     rows.push_back(bench.RunRound(round, fault));
     PrintRow(bench.backend(), rows.back());
   }

@@ -76,6 +76,28 @@ TEST_F(DispatcherTest, DeliversEveryDueDeliveryOnce) {
   }
 }
 
+// A wall clock stepped back does not hold new deliveries until it catches
+// up with their creation; a retry's backoff still counts as "not before".
+TEST_F(DispatcherTest, NewDeliveriesAreDueAfterTheClockStepsBackRetriesAreNotEarly) {
+  auto receipt = factory_->Submit(ReferralFactory::Example("labor-trafficking-waterbury", ""));
+  const int n = receipt->destinations_size();
+  const std::string id = receipt->destinations(0).delivery_id();
+  EXPECT_EQ(OnlyDelivery(id).next_attempt_at, AsapAttempt(clock_.Now()));
+  clock_.Advance(-absl::Minutes(10));
+  for (int i = 0; i < n; ++i) {
+    adapter_.script.push_back(DeliveryResult::Failed(absl::UnavailableError("down")));
+  }
+  auto dispatcher = MakeDispatcher();
+  random_.fraction = 0.0;
+  ASSERT_EQ(dispatcher->RunOnce().value(), static_cast<size_t>(n));  // all first attempts
+  const absl::Time retry_at = OnlyDelivery(id).next_attempt_at;
+  EXPECT_EQ(retry_at, clock_.Now() + absl::Seconds(1));
+  clock_.Advance(-absl::Minutes(10));  // back again: the retry waits for its time
+  EXPECT_EQ(dispatcher->RunOnce().value(), 0u);
+  clock_.Set(retry_at);
+  EXPECT_EQ(dispatcher->RunOnce().value(), static_cast<size_t>(n));
+}
+
 TEST_F(DispatcherTest, RetriesUnavailableWithGrowingBackoffThenDeadLettersAfterBudget) {
   auto receipt = factory_->Submit(ReferralFactory::Example("labor-trafficking-waterbury", ""));
   const int n = receipt->destinations_size();

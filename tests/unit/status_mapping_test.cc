@@ -64,8 +64,8 @@ std::string FixedMessageFor(grpc::StatusCode code) {
     case grpc::StatusCode::RESOURCE_EXHAUSTED: return "the broker's storage is full; retry later";
     case grpc::StatusCode::ALREADY_EXISTS: return "this record already exists";
     case grpc::StatusCode::DATA_LOSS:
-      return "this record's stored data is damaged and cannot be read; other records are "
-             "unaffected";
+      return "stored data this request needs is damaged and cannot be read; give the "
+             "reference to the broker's operator";
     default: return "the request could not be completed";
   }
 }

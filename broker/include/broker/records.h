@@ -49,11 +49,17 @@ struct AuditTreeHead {
   std::string root_hash;
 }; 
 
-// next_attempt_at of a delivery to try as soon as possible. It is due
-// whatever the wall clock says: a clock stepped back must not hold a new
-// delivery until the clock catches up with its creation time. Retries keep
-// a real time (a backoff is "not before").
-inline constexpr absl::Time kAttemptAsap = absl::UnixEpoch();
+// next_attempt_at of a delivery to try as soon as possible: its creation
+// time moved 50 years back. Due whatever the wall clock says (a clock
+// stepped back must not hold a new delivery until it catches up with its
+// creation), and still claimed oldest first among its kind. Retries keep a
+// real time (a backoff is "not before").
+inline constexpr absl::Duration kAsapShift = absl::Hours(24 * 365 * 50);
+inline absl::Time AsapAttempt(absl::Time created_at) { return created_at - kAsapShift; }
+// When it is due as a person reads it: an ASAP delivery since its creation.
+inline absl::Time ShownNextAttempt(absl::Time next_attempt_at, absl::Time created_at) {
+  return next_attempt_at < created_at - kAsapShift / 2 ? created_at : next_attempt_at;
+}
 
 // One destination of one referral and its delivery state machine.
 struct DeliveryRecord {

@@ -1,12 +1,18 @@
 #include "broker/store/envelope/envelope_store.h"
 
 #include "absl/strings/str_cat.h"
-#include "spdlog/spdlog.h"
+#include "broker/common/logging.h"
+#include "broker/common/status_macros.h"
 #include "broker/crypto/aead.h"
 #include "broker/store/envelope/envelope_contexts.h"
 
 namespace hart::envelope {
 namespace {
+
+const std::shared_ptr<spdlog::logger>& StoreLog() {
+  static const auto log = Logger("store");
+  return log;
+}
 
 WrappedDataKey ToRow(const std::string& referral_id, const crypto::WrappedKey& key) {
   return {referral_id, key.key_id, key.wrapped, false};
@@ -40,7 +46,8 @@ absl::StatusOr<std::unique_ptr<EnvelopeStore>> EnvelopeStore::Open(StoreBackend&
   return store;
 }
 
-absl::StatusOr<std::string> EnvelopeStore::DataKey(const std::string& referral_id) {
+absl::StatusOr<std::string> EnvelopeStore::DataKey(const std::string& referral_id,
+                                                   bool* damaged) {
   if (auto cached = cache_.Find(referral_id)) return *std::move(cached);
   auto row = backend_.ReadDataKey(referral_id);
   if (!row.ok()) return row.status();
@@ -48,7 +55,10 @@ absl::StatusOr<std::string> EnvelopeStore::DataKey(const std::string& referral_i
     return absl::FailedPreconditionError(absl::StrCat("referral ", referral_id, " is sealed"));
   }
   auto key = keys_.Unwrap({row->key_id, row->wrapped}, KeyContext(referral_id));
-  if (!key.ok()) return key.status();
+  if (!key.ok()) {
+    if (damaged != nullptr) *damaged = key.status().code() == absl::StatusCode::kDataLoss;
+    return key.status();
+  }
   cache_.Put(referral_id, *key);
   return key;
 }
@@ -184,32 +194,37 @@ absl::StatusOr<std::vector<FeedAppendResult>> EnvelopeStore::AppendToFeeds(
   return backend_.AppendToFeeds(appends, now);
 }
 
+// Damage to this one referral (its key or intake does not open or parse)
+// marks the entry unreadable: it goes out without its facts and the rest of
+// the feed goes on. A store that cannot answer (or a damaged database page:
+// the operator can repair it) fails the page, to be read again.
 absl::Status EnvelopeStore::OpenFeedEntry(FeedEntry& e) {
   const std::string& referral_id = e.delivery.referral_id;
-  auto key = DataKey(referral_id);
-  if (!key.ok()) return key.status();
-  auto bytes = crypto::Open(*key, e.sealed_intake, IntakeContext(referral_id));
-  if (!bytes.ok()) return bytes.status();
-  if (!e.intake.ParseFromString(*bytes)) {
-    return absl::DataLossError(absl::StrCat("referral ", referral_id, ": intake does not parse"));
+  bool damaged_key = false;
+  auto key = DataKey(referral_id, &damaged_key);
+  absl::Status damage;
+  if (!key.ok()) {
+    if (!damaged_key) return key.status();
+    damage = key.status();
+  } else if (auto bytes = crypto::Open(*key, e.sealed_intake, IntakeContext(referral_id));
+             !bytes.ok()) {
+    damage = bytes.status();
+  } else if (!e.intake.ParseFromString(*bytes)) {
+    damage = absl::DataLossError("the intake does not parse");
   }
+  e.sealed_intake.clear();
+  if (damage.ok()) return damage;
+  StoreLog()->error("event=feed_entry_unreadable delivery_id={} referral_id={} cause='{}'",
+                    e.delivery.delivery_id, referral_id, std::string(damage.message()));
+  e.intake.Clear();
+  e.unreadable = true;
   return absl::OkStatus();
 }
 
 absl::Status EnvelopeStore::OpenFeedEntries(std::vector<FeedEntry>& entries) {
   for (FeedEntry& e : entries) {
     if (e.sealed) continue;
-    const absl::Status opened = OpenFeedEntry(e);
-    e.sealed_intake.clear();
-    if (opened.ok()) continue;
-    // Damaged at rest: this event goes out without its facts, the rest of
-    // the feed goes on. Anything else (a store that cannot answer) fails
-    // the page, to be read again.
-    if (opened.code() != absl::StatusCode::kDataLoss) return opened;
-    spdlog::error("feed: delivery {} of referral {} is unreadable ({}); sent without its facts",
-                  e.delivery.delivery_id, e.delivery.referral_id, opened.message());
-    e.intake.Clear();
-    e.unreadable = true;
+    HART_RETURN_IF_ERROR(OpenFeedEntry(e));
   }
   return absl::OkStatus();
 }

@@ -108,7 +108,9 @@ class EnvelopeStore final : public Store {
 
   // The referral's data key; FAILED_PRECONDITION if sealed, NOT_FOUND if it
   // has none.
-  absl::StatusOr<std::string> DataKey(const std::string& referral_id);
+  // `damaged` (if given) is set when the stored key does not unwrap:
+  // damage to this referral, not a store that cannot answer.
+  absl::StatusOr<std::string> DataKey(const std::string& referral_id, bool* damaged = nullptr);
   absl::StatusOr<std::string> SealWith(const std::string& key, const std::string& plaintext,
                                        const std::string& context);
   // sealed_intake -> intake, unless sealed.

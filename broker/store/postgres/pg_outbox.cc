@@ -8,12 +8,18 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "broker/common/logging.h"
 #include "broker/common/status_macros.h"
 #include "broker/store/postgres/pg_rows.h"
 #include "broker/store/postgres/pg_transaction.h"
 
 namespace hart {
 namespace {
+
+const std::shared_ptr<spdlog::logger>& Log() {
+  static const auto log = Logger("store");
+  return log;
+}
 
 // The deliveries a claim statement returned, each with the key its claim
 // query ordered by. RETURNING has no order, so the query's is restored here
@@ -139,7 +145,8 @@ absl::Status PostgresBackend::RecordOutcomes(std::span<const DeliveryOutcome> ou
     given_back.Add(int64_t{o->attempted ? 0 : 1});
     attempts.Add(static_cast<int64_t>(o->attempt));
   }
-  return InWriteTransaction([&](pg::PgWrite& w) -> absl::Status {
+  size_t fenced = 0;
+  absl::Status written = InWriteTransaction([&](pg::PgWrite& w) -> absl::Status {
     // Applied only to the claims they answer: same state and fencing value.
     // If another replica is claiming a row right now, this waits for its
     // commit and re-checks against the new attempts (then skips the row).
@@ -162,6 +169,7 @@ absl::Status PostgresBackend::RecordOutcomes(std::span<const DeliveryOutcome> ou
             .Int(v1::IN_FLIGHT)));
     std::set<std::string> matched;
     for (int row = 0; row < applied.rows(); ++row) matched.insert(applied.Text(row, 0));
+    fenced = unique.size() - matched.size();
     // Acknowledged while the attempt ran, or claimed again since: the
     // newer state stands and the outcome is history only.
     for (const DeliveryOutcome* o : unique) {
@@ -174,6 +182,12 @@ absl::Status PostgresBackend::RecordOutcomes(std::span<const DeliveryOutcome> ou
     }
     return absl::OkStatus();
   });
+  // Visible, so a paused replica's late outcomes can be seen refused.
+  if (written.ok() && fenced > 0) {
+    Log()->info("event=outcomes_fenced count={} (claimed again or acknowledged meanwhile)",
+                fenced);
+  }
+  return written;
 }
 
 absl::Status PostgresBackend::ApplyRedelivery(const RedeliveryWrite& r) {

@@ -30,6 +30,11 @@ struct CommandResult {
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv) {
   int fds[2];
   if (pipe(fds) != 0) return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
+  // Built before fork(): the child of a threaded process may only call
+  // async-signal-safe functions until exec.
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
   const pid_t pid = fork();
   if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
   if (pid == 0) {
@@ -37,11 +42,9 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv) {
     dup2(fds[1], STDERR_FILENO);
     close(fds[0]);
     close(fds[1]);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
     execvp(args[0], args.data());
-    std::fprintf(stderr, "cannot run %s: %s\n", args[0], std::strerror(errno));
+    static const char kCannotRun[] = "cannot run the command\n";
+    (void)!write(STDERR_FILENO, kCannotRun, sizeof kCannotRun - 1);
     _exit(127);
   }
   close(fds[1]);
@@ -141,8 +144,17 @@ absl::StatusOr<std::unique_ptr<BrokerLauncher>> BrokerLauncher::Start(
       "--log-level", o.log_level};
   const pid_t parent = getpid();
 
+  // Built before fork(): the child of a threaded process may only call
+  // async-signal-safe functions until exec.
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const int log = open(broker->log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   const pid_t pid = fork();
-  if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
+  if (pid < 0) {
+    if (log >= 0) close(log);
+    return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
+  }
   if (pid == 0) {
     // Never outlive the bench, even if it is killed.
     prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -150,19 +162,16 @@ absl::StatusOr<std::unique_ptr<BrokerLauncher>> BrokerLauncher::Start(
     // Its own process group: a Ctrl-C at the terminal reaches hart-bench
     // only, which then finishes the run and stops the broker itself.
     setpgid(0, 0);
-    const int log = open(broker->log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (log >= 0) {
-      dup2(log, STDOUT_FILENO);
+      dup2(log, STDOUT_FILENO);  // the copies do not inherit O_CLOEXEC
       dup2(log, STDERR_FILENO);
-      close(log);
     }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
     execv(args[0], args.data());
-    std::fprintf(stderr, "cannot run %s: %s\n", args[0], std::strerror(errno));
+    static const char kCannotRun[] = "cannot run hart-broker\n";
+    (void)!write(STDERR_FILENO, kCannotRun, sizeof kCannotRun - 1);
     _exit(127);
   }
+  if (log >= 0) close(log);
   broker->pid_ = pid;
 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);

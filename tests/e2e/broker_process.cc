@@ -1,5 +1,6 @@
 #include "tests/e2e/broker_process.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -85,26 +86,31 @@ void BrokerProcess::Launch() {
   // A restart listens where the first start did: clients keep their channels.
   const std::string listen =
       "127.0.0.1:" + std::to_string(port_ > 0 ? port_ : 0);
+  // Everything that allocates happens before fork(): the test process has
+  // many threads, and a child of a threaded process may only call
+  // async-signal-safe functions until exec (a malloc lock held by another
+  // thread at the fork would hang it forever).
+  std::vector<std::string> args = {HART_BROKER_BINARY, "--config", config_, "--data-dir",
+                                   data_dir_, "--key-dir", data_dir_ + ".keys", "--tls-dir",
+                                   certs, "--listen", listen, "--port-file", port_file,
+                                   // Many brokers run at once: no fixed port.
+                                   "--ops-listen", "127.0.0.1:0", "--ops-port-file",
+                                   ops_port_file, "--log-level", "debug"};
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const int log = open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   pid_ = fork();
   if (pid_ == 0) {
-    FILE* log = std::fopen(log_file.c_str(), "a");
-    if (log != nullptr) {
-      dup2(fileno(log), STDOUT_FILENO);
-      dup2(fileno(log), STDERR_FILENO);
+    if (log >= 0) {
+      dup2(log, STDOUT_FILENO);  // dup2 clears O_CLOEXEC on the copies
+      dup2(log, STDERR_FILENO);
     }
-    std::vector<std::string> args = {HART_BROKER_BINARY, "--config", config_, "--data-dir",
-                                     data_dir_, "--key-dir", data_dir_ + ".keys", "--tls-dir",
-                                     certs, "--listen", listen, "--port-file", port_file,
-                                     // Many brokers run at once: no fixed port.
-                                     "--ops-listen", "127.0.0.1:0", "--ops-port-file",
-                                     ops_port_file, "--log-level", "debug"};
-    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
     execv(HART_BROKER_BINARY, argv.data());
     _exit(127);
   }
+  if (log >= 0) close(log);
   int port = 0;
   const bool up = WaitFor(
       [&] {
@@ -113,7 +119,12 @@ void BrokerProcess::Launch() {
       },
       std::chrono::seconds(20));
   if (!up) {
-    ADD_FAILURE() << "hart-broker did not start; log:\n" << ReadText(log_file);
+    const std::string text = ReadText(log_file);
+    // Its last lines: the log holds every earlier start too.
+    size_t from = text.size();
+    for (int lines = 0; lines < 40 && from > 0; ++lines) from = text.rfind('\n', from - 1);
+    ADD_FAILURE() << "hart-broker did not start within 20 s; its log ends:\n"
+                  << text.substr(from == std::string::npos ? 0 : from);
     Kill();
     return;
   }

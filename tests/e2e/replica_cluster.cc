@@ -231,6 +231,12 @@ int ReplicaCluster::Pick(size_t preferred) const {
 }
 
 CommandOutput ReplicaCluster::VerifyAudit(int i) const {
+  if (i < 0 || i >= size_) {
+    CommandOutput none;
+    none.exit_code = -1;
+    none.text = "no replica is running to verify against";
+    return none;
+  }
   const std::string command = "--target 127.0.0.1:" + std::to_string(replicas_[i]->port()) +
                               " --as supervisor audit verify --public_key " + signing_key_ +
                               ".pub";

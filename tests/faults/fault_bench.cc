@@ -142,6 +142,15 @@ RoundRow FaultBench::RunRound(int round, Fault fault) {
   row.round = round;
   row.fault = fault;
   const std::string scenario = absl::StrCat(backend(), "-r", round);
+  // A replica an earlier round left down (it failed to start again, which
+  // that round reported) is started again, so one failure does not fail
+  // every round after it.
+  for (int i = 0; i < cluster_->size(); ++i) {
+    if (!cluster_->alive(i) && !cluster_->Restart(i)) {
+      ADD_FAILURE() << scenario << ": " << ReplicaCluster::Name(i) << " is down and did not "
+                    << "start again";
+    }
+  }
   // kill@cmt: many clients at once, so the writer's group commits batch
   // many intakes and the kill finds some in flight.
   IntakeLoad load(*cluster_, *feeds_, scenario,

@@ -144,13 +144,13 @@ void PrintRow(const std::string& backend, const RoundRow& r) {
   std::fflush(stdout);
 }
 
-// One line per fault kind: rounds, intakes, lost, duplicates by id, and the
-// recover times' minimum, median and maximum.
+// One line per fault kind: rounds, intakes, lost, duplicates by id, rounds
+// with any failed check, and the recover times' minimum, median and maximum.
 void PrintSummary(const std::string& backend, const std::vector<RoundRow>& rows) {
-  std::printf("%-8s %-9s %6s %6s %6s %5s %5s %20s\n", "backend", "fault", "rounds", "acked",
-              "supps", "lost", "dups", "recover min/med/max");
+  std::printf("%-8s %-9s %6s %6s %6s %5s %5s %6s %20s\n", "backend", "fault", "rounds", "acked",
+              "supps", "lost", "dups", "failed", "recover min/med/max");
   for (Fault fault : kAllFaults) {
-    size_t rounds = 0, acked = 0, supps = 0, lost = 0, dups = 0;
+    size_t rounds = 0, acked = 0, supps = 0, lost = 0, dups = 0, failed = 0;
     std::vector<double> recover;
     for (const RoundRow& r : rows) {
       if (r.fault != fault) continue;
@@ -159,12 +159,13 @@ void PrintSummary(const std::string& backend, const std::vector<RoundRow>& rows)
       supps += r.supplements;
       lost += r.lost + r.supplement_lost;
       dups += r.duplicates;
+      failed += r.clean ? 0 : 1;
       recover.push_back(r.recover_s);
     }
     if (rounds == 0) continue;
     std::sort(recover.begin(), recover.end());
-    std::printf("%-8s %-9s %6zu %6zu %6zu %5zu %5zu %7.2f/%.2f/%.2fs\n", backend.c_str(),
-                FaultName(fault), rounds, acked, supps, lost, dups, recover.front(),
+    std::printf("%-8s %-9s %6zu %6zu %6zu %5zu %5zu %6zu %7.2f/%.2f/%.2fs\n", backend.c_str(),
+                FaultName(fault), rounds, acked, supps, lost, dups, failed, recover.front(),
                 recover[recover.size() / 2], recover.back());
   }
   std::fflush(stdout);

@@ -40,8 +40,12 @@ std::vector<v1::Intake> IntakeTemplates() {
 }  // namespace
 
 IntakeLoad::IntakeLoad(ReplicaCluster& cluster, FeedPartners& partners,
-                       const std::string& scenario, int threads)
+                       const std::string& scenario, int threads, double per_second)
     : cluster_(cluster), partners_(partners), scenario_(scenario), templates_(IntakeTemplates()) {
+  if (per_second > 0) {
+    interval_ = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(threads / per_second));
+  }
   for (int t = 0; t < threads; ++t) threads_.emplace_back([this, t] { Run(t); });
 }
 
@@ -58,7 +62,14 @@ void IntakeLoad::Run(int thread) {
     stubs.push_back(cluster_.replica(i).Intake());
   }
   size_t turn = static_cast<size_t>(thread);
+  auto next_start = std::chrono::steady_clock::now();
   while (!stopping_) {
+    if (interval_.count() > 0) {
+      // A steady rate: a slow answer uses up its slot, it does not bunch
+      // the next ones together.
+      next_start = std::max(next_start + interval_, std::chrono::steady_clock::now());
+      std::this_thread::sleep_until(next_start);
+    }
     const int replica = cluster_.Pick(turn++);
     if (replica < 0) {  // every replica down or paused: a client tries again
       std::this_thread::sleep_for(kRetryPause);

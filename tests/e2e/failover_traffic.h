@@ -46,8 +46,10 @@ class FeedPartners;
 // Each receipt's feed agencies get a partner in `partners`.
 class IntakeLoad {
  public:
+  // `per_second` > 0: the threads together start at most that many
+  // intakes a second (a steady careline); 0: each as fast as answered.
   IntakeLoad(ReplicaCluster& cluster, FeedPartners& partners, const std::string& scenario,
-             int threads);
+             int threads, double per_second = 0);
   ~IntakeLoad() { Stop(); }
   void Stop();
 
@@ -62,6 +64,7 @@ class IntakeLoad {
   FeedPartners& partners_;
   const std::string scenario_;
   std::vector<v1::Intake> templates_;
+  std::chrono::steady_clock::duration interval_{};  // per thread; zero: unpaced
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> next_id_{1};
   mutable std::mutex mu_;

@@ -153,8 +153,9 @@ RoundRow FaultBench::RunRound(int round, Fault fault) {
   }
   // kill@cmt: many clients at once, so the writer's group commits batch
   // many intakes and the kill finds some in flight.
-  IntakeLoad load(*cluster_, *feeds_, scenario,
-                  fault == Fault::kKillCommit ? 12 : options_.client_threads);
+  const bool commit_round = fault == Fault::kKillCommit;
+  IntakeLoad load(*cluster_, *feeds_, scenario, commit_round ? 12 : options_.client_threads,
+                  commit_round ? 0 : options_.intake_rate);
   SupplementLoad supplements(*cluster_, *feeds_, load, scenario);
   if (!WaitFor([&] { return load.acknowledged() >= kBeforeFault; }, kLoadBound)) {
     ADD_FAILURE() << scenario << ": no intake acknowledged before the fault";
@@ -234,7 +235,11 @@ RoundRow FaultBench::RunRound(int round, Fault fault) {
   row.check_s = Since(checks_start);
   row.audit_verified = audit.exit_code == 0;
   if (fault == Fault::kPause && cluster_->size() > 1) {
+    row.client_threads = options_.client_threads;
     for (const SubmitCall& call : load.Calls()) {
+      if (call.replica == victim && call.started < fault_at && call.finished > fault_at) {
+        ++row.clients_held;
+      }
       if (call.replica != victim && call.code == grpc::StatusCode::OK &&
           call.started >= fault_at && call.finished <= recover_from) {
         ++row.taken_by_others;

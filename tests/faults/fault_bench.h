@@ -48,6 +48,13 @@ struct BenchOptions {
   // config), so the claims of a paused broker expire under it.
   std::chrono::milliseconds pause_length{5000};
   int client_threads = 2;
+  // Intakes a second the clients start together (kill@cmt's twelve clients
+  // go unpaced): a steady careline the feed partners keep up with. Unpaced,
+  // the load outruns a partner that acknowledges one event at a time, its
+  // backlog passes the 10 s ack deadlines, and the ladders' notices bury
+  // the statewide coordinator's feed: the checks then time out on the
+  // partners, not on the broker.
+  double intake_rate = 20;
 };
 
 // What one round showed; counts are this round's (CheckScenario's feed
@@ -81,6 +88,10 @@ struct RoundRow {
   size_t taken_by_others = 0;
   double others_first_s = -1;
   size_t pushes_taken_over = 0;
+  // Intake clients whose call to the paused replica was open when it
+  // stopped: they wait for it, so they take no intake elsewhere meanwhile.
+  size_t clients_held = 0;
+  int client_threads = 0;
   // Batches of the paused replica's outcomes the store refused after it
   // resumed (its claims were taken since: the fencing check held).
   size_t fenced_batches = 0;

@@ -4,7 +4,7 @@
 //
 //   fault_runner [--rounds N] [--seed S] [--backends sqlite,postgres]
 //                [--pause-every K] [--pause-ms MS] [--faults a,b,...] [--replicas R]
-//                [--each N] [gtest flags]
+//                [--each N] [--rate R] [gtest flags]
 //
 // Per backend, N rounds (default 5): every K-th round (default 5) pauses a
 // broker (SIGSTOP, MS milliseconds, SIGCONT); the others take the kinds of
@@ -17,7 +17,9 @@
 // SQLite: one broker. PostgreSQL: R replicas (default 2) on a throw-away
 // server; a pause leaves the others to take over. A seed (default 1) fixes
 // each round's fault instant and victim. --each N instead of --rounds: N
-// rounds of every kind and N pauses.
+// rounds of every kind and N pauses. --rate R: the careline clients start
+// R intakes a second (default 20; kill@cmt's clients go as fast as they
+// are answered).
 // Exit status non-zero if any check failed.
 #include <gtest/gtest.h>
 
@@ -42,6 +44,7 @@ struct RunnerFlags {
   int pause_every = 5;
   int pause_ms = 5000;
   int replicas = 2;  // PostgreSQL
+  double rate = 20;   // intakes a second (BenchOptions::intake_rate)
   std::vector<std::string> backends = {"sqlite", "postgres"};
   std::vector<Fault> faults = {Fault::kKill,       Fault::kKillCommit, Fault::kClockForward,
                                Fault::kKillStep,   Fault::kKillSeal,   Fault::kClockBack,
@@ -87,6 +90,8 @@ bool ParseFlags(int argc, char** argv) {
         std::cerr << "--faults: clock+3h must come before clock-10m\n";
         ok = false;
       }
+    } else if (arg == "--rate") {
+      ok = absl::SimpleAtod(value, &flags.rate) && flags.rate > 0;
     } else if (arg == "--replicas") {
       ok = absl::SimpleAtoi(value, &flags.replicas) && flags.replicas >= 2 &&
            flags.replicas <= ReplicaCluster::kMaxReplicas;
@@ -110,9 +115,10 @@ bool Wanted(const std::string& backend) {
 }
 
 void PrintHeader(const std::string& backend, int rounds, int pause_every) {
-  std::printf("\nfault runner: %s, %d rounds, seed %llu (pause %d ms every %d rounds)\n",
+  std::printf("\nfault runner: %s, %d rounds, seed %llu (pause %d ms every %d rounds), %g "
+              "intakes/s\n",
               backend.c_str(), rounds, static_cast<unsigned long long>(flags.seed),
-              flags.pause_ms, pause_every);
+              flags.pause_ms, pause_every, flags.rate);
   std::printf(
       "%5s %-8s %-9s %-9s %7s %5s %5s %4s %4s %4s %5s %5s %5s %5s %8s %8s %6s %6s %s\n", "round",
       "backend", "fault", "victim", "instant", "acked", "supps", "lost", "dups", "gaps", "steps",
@@ -122,12 +128,14 @@ void PrintHeader(const std::string& backend, int rounds, int pause_every) {
 
 void PrintRow(const std::string& backend, const RoundRow& r) {
   std::string note = r.note;
-  if (r.fault == Fault::kPause && r.others_first_s >= 0) {
-    char text[160];
+  if (r.fault == Fault::kPause && r.client_threads > 0) {
+    char text[240];
     std::snprintf(text, sizeof text,
-                  "paused: the others took %zu intakes, the first answered %.2fs in; re-sent "
-                  "%zu of its pushes; its late outcomes fenced off %zu times",
-                  r.taken_by_others, r.others_first_s, r.pushes_taken_over, r.fenced_batches);
+                  "paused: the others took %zu intakes, the first answered %.2fs in; %zu of %d "
+                  "clients waited on it; re-sent %zu of its pushes; its late outcomes fenced off "
+                  "%zu times",
+                  r.taken_by_others, r.others_first_s, r.clients_held, r.client_threads,
+                  r.pushes_taken_over, r.fenced_batches);
     note = text;
   }
   if (!r.known_failure.empty()) {
@@ -177,6 +185,7 @@ void RunBackend(bool postgres) {
   options.seed = flags.seed;
   options.pause_length = std::chrono::milliseconds(flags.pause_ms);
   options.replicas = flags.replicas;
+  options.intake_rate = flags.rate;
   // PostgreSQL's own faults (pg-restart, pg-term) have no SQLite round.
   std::vector<Fault> kinds;
   for (Fault fault : flags.faults) {

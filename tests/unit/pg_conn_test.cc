@@ -251,6 +251,23 @@ TEST_F(PgPipelineTest, ALongPipelineRunsInSlicesAndCommitsEverything) {
   EXPECT_EQ(n->Int(0, 1), int64_t{kRows} * 1024);
 }
 
+TEST(PipelineSliceEndsTest, ASliceNeverOutgrowsOneFlushUnlessOneStatementDoes) {
+  EXPECT_TRUE(PipelineSliceEnds({}, 256, 1000).empty());
+  EXPECT_THAT(PipelineSliceEnds({10, 10, 10}, 256, 1000), ::testing::ElementsAre(3));
+  // By bytes: 400 + 400 fit, a third would pass 1000.
+  EXPECT_THAT(PipelineSliceEnds({400, 400, 400, 400}, 256, 1000),
+              ::testing::ElementsAre(2, 4));
+  // One statement larger than the bound goes alone, and nothing is dropped.
+  EXPECT_THAT(PipelineSliceEnds({10, 5000, 10}, 256, 1000), ::testing::ElementsAre(1, 2, 3));
+  // By count.
+  EXPECT_THAT(PipelineSliceEnds(std::vector<size_t>(5, 1), 2, 1000),
+              ::testing::ElementsAre(2, 4, 5));
+  // The shipped bounds: 1 KiB statements, 32 to a slice.
+  const std::vector<size_t> ends =
+      PipelineSliceEnds(std::vector<size_t>(100, 1024), kSliceStatements, kSliceBytes);
+  EXPECT_THAT(ends, ::testing::ElementsAre(32, 64, 96, 100));
+}
+
 TEST_F(PgPipelineTest, AConnectionKilledMidPipelineIsUnavailableAndNeverReused) {
   auto killer = Connect();
   ASSERT_NE(killer, nullptr);

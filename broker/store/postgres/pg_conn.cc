@@ -1,5 +1,6 @@
 #include "broker/store/postgres/pg_conn.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "absl/strings/str_cat.h"
@@ -224,6 +225,30 @@ absl::Status PgConn::Flush() {
   return RunPipeline(nullptr).status();
 }
 
+std::vector<size_t> PipelineSliceEnds(const std::vector<size_t>& sizes, size_t max_statements,
+                                      size_t max_bytes) {
+  std::vector<size_t> ends;
+  size_t start = 0, bytes = 0;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    const bool full = i - start == max_statements || (i > start && bytes + sizes[i] > max_bytes);
+    if (full) {
+      ends.push_back(i);
+      start = i;
+      bytes = 0;
+    }
+    bytes += sizes[i];
+  }
+  if (start < sizes.size()) ends.push_back(sizes.size());
+  return ends;
+}
+
+size_t PgConn::PipelinedSize(const Deferred& statement) {
+  // Bind's parameters and, unprepared, Parse's text; the framing is small.
+  size_t size = statement.name.empty() ? statement.sql.size() : statement.name.size();
+  for (int length : statement.params.Lengths()) size += static_cast<size_t>(std::max(length, 0));
+  return size + 64;
+}
+
 absl::Status PgConn::SendPipelined(const Deferred& statement) {
   const std::vector<const char*> values = statement.params.ValuePointers();
   const std::vector<int> lengths = statement.params.Lengths();
@@ -246,17 +271,26 @@ absl::StatusOr<PgResult> PgConn::RunPipeline(const Deferred* last) {
   if (PQenterPipelineMode(conn_) != 1) return PgError(conn_, nullptr, "pipeline");
   // Until every result is read back the connection is in an unknown state.
   poisoned_ = true;
-  // Sent in slices with a sync each: a blocking connection that writes a
-  // long pipeline while the server's answers fill the socket the other way
-  // could wait forever on both sides.
-  constexpr size_t kSlice = 256;
+  // Sent in slices with a sync each. Two reasons. A blocking connection
+  // that writes a long pipeline while the server's answers fill the socket
+  // the other way could wait forever on both sides. And a server waiting
+  // for the rest of a slice has no timeout at all (statement_timeout stops
+  // after each Execute; idle_in_transaction_session_timeout starts only at
+  // a Sync): were this broker paused after libpq flushed part of a slice
+  // (it does at 64 KiB), the locks it holds, audit_tree's among them, would
+  // stop every replica for as long as the pause. A slice stays under that
+  // size, so it leaves in one flush with its Sync, and a pause between
+  // slices is an idle transaction the server ends.
   const size_t total = batch.size() + (last != nullptr ? 1 : 0);
+  auto statement = [&](size_t i) -> const Deferred& { return i < batch.size() ? batch[i] : *last; };
+  std::vector<size_t> sizes(total);
+  for (size_t i = 0; i < total; ++i) sizes[i] = PipelinedSize(statement(i));
   absl::Status first_error;
   PgResult answer(nullptr);
-  for (size_t start = 0; start < total; start += kSlice) {
-    const size_t end = std::min(total, start + kSlice);
+  size_t start = 0;
+  for (const size_t end : PipelineSliceEnds(sizes, kSliceStatements, kSliceBytes)) {
     for (size_t i = start; i < end; ++i) {
-      if (absl::Status sent = SendPipelined(i < batch.size() ? batch[i] : *last); !sent.ok()) {
+      if (absl::Status sent = SendPipelined(statement(i)); !sent.ok()) {
         return sent;  // poisoned: the pool closes the connection
       }
     }
@@ -282,6 +316,7 @@ absl::StatusOr<PgResult> PgConn::RunPipeline(const Deferred* last) {
     if (PQresultStatus(sync.raw()) != PGRES_PIPELINE_SYNC) {
       return PgError(conn_, sync.raw(), "pipeline sync");
     }
+    start = end;
   }
   if (PQexitPipelineMode(conn_) != 1) return PgError(conn_, nullptr, "pipeline");
   poisoned_ = false;

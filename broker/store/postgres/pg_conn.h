@@ -188,6 +188,8 @@ class PgConn {
   // with one sync; the first error, else `last`'s result.
   absl::StatusOr<PgResult> RunPipeline(const Deferred* last);
   absl::Status SendPipelined(const Deferred& statement);
+  // About the bytes `statement` adds to the pipeline.
+  static size_t PipelinedSize(const Deferred& statement);
 
   PGconn* conn_;
   std::map<std::string, std::string> prepared_;  // sql -> statement name
@@ -203,6 +205,15 @@ inline constexpr char kLostCompareAndSet[] = "HT409";
 
 // The store's error code for a SQLSTATE (e.g. "23505").
 absl::StatusCode StatusCodeForSqlState(const std::string& sqlstate);
+
+// How a pipeline is cut into slices, each sent with its Sync (RunPipeline
+// says why): the end index of each, given every statement's size in bytes.
+// A slice holds at most `max_statements`, and more than `max_bytes` only
+// when one statement alone is that large.
+inline constexpr size_t kSliceStatements = 256;
+inline constexpr size_t kSliceBytes = 32 * 1024;  // under libpq's 64 KiB flush threshold
+std::vector<size_t> PipelineSliceEnds(const std::vector<size_t>& sizes, size_t max_statements,
+                                      size_t max_bytes);
 
 // The status for a failed statement result, or for the connection's last
 // error when `result` is null: StatusCodeForSqlState (UNAVAILABLE when the

@@ -154,7 +154,12 @@ void CheckStored(ReplicaCluster& cluster, const std::vector<v1::Receipt>& receip
             if (found == deliveries.end()) {
               p = {p.receipt, "delivery " + d.delivery_id() + " is not stored", true};
             } else if (!Reached(receptions, d.agency_id(), d.delivery_id())) {
-              p = {p.receipt, "delivery " + d.delivery_id() + " never reached " + d.agency_id(),
+              // With what the broker says of it: on the feed (IN_FLIGHT, its
+              // attempts) or still to send (PENDING).
+              p = {p.receipt,
+                   absl::StrCat("delivery ", d.delivery_id(), " never reached ", d.agency_id(),
+                                " (stored ", v1::DeliveryState_Name(found->second->state()),
+                                ", ", found->second->attempts(), " attempts)"),
                    true};
             } else if (p.problem.empty() && !Settled(*found->second)) {
               p = {p.receipt, absl::StrCat("delivery ", d.delivery_id(), " to ", d.agency_id(),
@@ -171,6 +176,34 @@ void CheckStored(ReplicaCluster& cluster, const std::vector<v1::Receipt>& receip
   for (const auto& [referral_id, p] : pending) {
     ++(p.lost ? report.lost : report.unsettled);
     report.problems.push_back("acknowledged referral " + referral_id + ": " + p.problem);
+  }
+}
+
+// For each feed agency still missing deliveries: what its partner did, so
+// a stalled stream, slow acknowledgements and a missing append tell apart.
+void DescribeStalledPartners(const std::vector<v1::Receipt>& receipts, const FeedPartners& feeds,
+                             const std::map<std::string, std::map<std::string, int>>& receptions,
+                             ScenarioReport& report) {
+  std::map<std::string, size_t> missing;
+  for (const auto& receipt : receipts) {
+    for (const auto& d : receipt.destinations()) {
+      if (!Reached(receptions, d.agency_id(), d.delivery_id())) ++missing[d.agency_id()];
+    }
+  }
+  for (const FeedPartner* partner : feeds.All()) {
+    auto it = missing.find(partner->agency_id());
+    if (it == missing.end()) continue;
+    const std::vector<FeedDeliverySeen> seen = partner->Seen();
+    const std::vector<uint64_t> resumed = partner->ResumedAfter();
+    report.problems.push_back(absl::StrFormat(
+        "%s: %zu deliveries missing; its partner read %zu events (last sequence %d), "
+        "resubscribed %zu times (last after %d), longest ack %.2fs, %zu failed acks, %zu silent "
+        "streams",
+        partner->agency_id(), it->second, seen.size(),
+        seen.empty() ? 0 : static_cast<int64_t>(seen.back().sequence), resumed.size(),
+        resumed.empty() ? 0 : static_cast<int64_t>(resumed.back()),
+        std::chrono::duration<double>(partner->longest_ack()).count(), partner->failed_acks(),
+        partner->silent_streams()));
   }
 }
 
@@ -236,6 +269,7 @@ ScenarioReport CheckScenario(const std::string& scenario, ReplicaCluster& cluste
     report.drain_s = Seconds(stopped, std::chrono::steady_clock::now());
   }
   const auto receptions = Receptions(feeds, webhook);
+  if (report.drain_s < 0) DescribeStalledPartners(receipts, feeds, receptions, report);
   CheckCalls(load, cluster, fault_at, report);
   CheckStored(cluster, receipts, receptions, report);
   CheckReceptions(feeds, webhook, receptions, report);

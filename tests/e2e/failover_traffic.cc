@@ -286,11 +286,18 @@ std::vector<std::string> FeedPartner::ContinuityBreaks() const {
 
 void FeedPartners::EnsureFor(const v1::Receipt& receipt) {
   std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& d : receipt.destinations()) {
-    if (!ReplicaCluster::IsFeedAgency(d.agency_id()) || partners_.count(d.agency_id())) continue;
-    const int preferred = static_cast<int>(partners_.size() % static_cast<size_t>(cluster_.size()));
-    partners_[d.agency_id()] = std::make_unique<FeedPartner>(cluster_, d.agency_id(), preferred);
-  }
+  for (const auto& d : receipt.destinations()) EnsureLocked(d.agency_id());
+}
+
+void FeedPartners::Ensure(const std::string& agency_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  EnsureLocked(agency_id);
+}
+
+void FeedPartners::EnsureLocked(const std::string& agency_id) {
+  if (!ReplicaCluster::IsFeedAgency(agency_id) || partners_.count(agency_id)) return;
+  const int preferred = static_cast<int>(partners_.size() % static_cast<size_t>(cluster_.size()));
+  partners_[agency_id] = std::make_unique<FeedPartner>(cluster_, agency_id, preferred);
 }
 
 FeedPartner* FeedPartners::Find(const std::string& agency_id) const {

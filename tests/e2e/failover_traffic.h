@@ -141,11 +141,15 @@ class FeedPartners {
  public:
   explicit FeedPartners(ReplicaCluster& cluster) : cluster_(cluster) {}
   void EnsureFor(const v1::Receipt& receipt);
+  // A partner for `agency_id` (a feed agency) if none follows it yet: for
+  // agencies only notices reach (ladder steps, erasure orders).
+  void Ensure(const std::string& agency_id);
   FeedPartner* Find(const std::string& agency_id) const;
   std::vector<FeedPartner*> All() const;
   void StopAll();
 
  private:
+  void EnsureLocked(const std::string& agency_id);
   ReplicaCluster& cluster_;
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<FeedPartner>> partners_;

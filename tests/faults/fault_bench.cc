@@ -39,6 +39,8 @@ size_t CountInFile(const std::string& path, const std::string& what) {
   return n;
 }
 
+constexpr char kStatewideCoordinator[] = "dcf-hart-coordinator";
+
 // CHECKPOINT: what PostgreSQL holds in shared buffers reaches its files.
 absl::Status Checkpoint(const PostgresServer& server) {
   std::unique_ptr<PGconn, decltype(&PQfinish)> conn(
@@ -122,6 +124,10 @@ FaultBench::FaultBench(const BenchOptions& options)
   cluster_ = std::make_unique<ReplicaCluster>(dir_.path(), cluster, *webhook_);
   feeds_ = std::make_unique<FeedPartners>(*cluster_);
   if (!cluster_->ok()) return;
+  // No intake names the statewide coordinator; the ladders' last step and
+  // the erasure orders of what it was told do. Its partner reads along from
+  // the start, as the coordinator's desk would.
+  feeds_->Ensure(kStatewideCoordinator);
   // What matches before any intake arrived is not the brokers' doing.
   for (const PiiFinding& finding : FindPlaintextPii(PiiPaths())) {
     ignored_pii_.insert(finding.field);
@@ -188,9 +194,28 @@ RoundRow FaultBench::RunRound(int round, Fault fault) {
   row.restart_s = injected.restart_s;
   for (const auto& problem : injected.problems) ADD_FAILURE() << scenario << ": " << problem;
   const size_t acknowledged_at_fault = load.acknowledged();
-  EXPECT_TRUE(WaitFor([&] { return load.acknowledged() >= acknowledged_at_fault + kAfterFault; },
-                      kLoadBound))
-      << scenario << ": the load did not pick up again after the fault";
+  // And every live broker took one again: a restarted one is reached only
+  // once the clients' channels reconnect (gRPC's backoff), which the
+  // others' intakes may outrun.
+  auto every_replica_served = [&] {
+    std::set<int> served;
+    for (const SubmitCall& call : load.Calls()) {
+      if (call.code == grpc::StatusCode::OK && call.started >= recover_from) {
+        served.insert(call.replica);
+      }
+    }
+    for (int i = 0; i < cluster_->size(); ++i) {
+      if (cluster_->alive(i) && served.count(i) == 0) return false;
+    }
+    return true;
+  };
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return load.acknowledged() >= acknowledged_at_fault + kAfterFault &&
+               every_replica_served();
+      },
+      kLoadBound))
+      << scenario << ": the load did not pick up again after the fault on every broker";
   supplements.Stop();
   load.Stop();
 

@@ -165,6 +165,7 @@ void FaultBench::KillSeal(int victim, uint64_t instant_ms, Injected& out, RoundR
   for (const auto& [agency, ids] : erasures) {
     if (ids.size() > 1) out.problems.push_back(absl::StrCat(agency, " got ", ids.size(),
                                                             " erasure notices"));
+    feeds_->Ensure(agency);  // one only notices reached has a partner from now on
   }
   const bool arrived = PollFor(
       [&] {

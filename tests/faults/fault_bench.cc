@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/common/clock_offset_file.h"
 #include "libpq-fe.h"
+#include "tests/support/child_process.h"
 
 namespace hart::testing {
 namespace {
@@ -148,6 +149,16 @@ RoundRow FaultBench::RunRound(int round, Fault fault) {
   row.round = round;
   row.fault = fault;
   const std::string scenario = absl::StrCat(backend(), "-r", round);
+  // A replica that exited by itself since the last round is a failure of
+  // its own (a crash the fault did not cause), named here.
+  for (int i = 0; i < cluster_->size(); ++i) {
+    if (!cluster_->alive(i)) continue;
+    if (auto status = cluster_->replica(i).WaitForExit(std::chrono::milliseconds(0))) {
+      ADD_FAILURE() << scenario << ": " << ReplicaCluster::Name(i) << " exited by itself ("
+                    << DescribeExit(*status) << ") since the last round";
+      cluster_->Kill(i);  // marks it down; it has been reaped
+    }
+  }
   // A replica an earlier round left down (it failed to start again, which
   // that round reported) is started again, so one failure does not fail
   // every round after it.

@@ -1,7 +1,11 @@
 #include "broker/acks/ack_recorder.h"
 
-#include "absl/strings/str_cat.h"
 #include <future>
+#include <mutex>
+#include <string_view>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 
 #include "broker/acks/ack_policy.h"
 #include "broker/common/sha256.h"
@@ -20,6 +24,41 @@ std::string AckActionName(v1::Acknowledgement::Kind kind) {
 }
 
 }  // namespace
+
+// One AcknowledgeBatchAsync call: its requests grouped by delivery into
+// chains, and the outcomes gathered until the last one arrives.
+struct AckBatch {
+  AckBatch(std::vector<AckRequest> batch_requests, AckRecorder::BatchDone batch_done)
+      : requests(std::move(batch_requests)),
+        outcomes(requests.size(), absl::InternalError("not decided")),
+        undecided(requests.size()),
+        done(std::move(batch_done)) {
+    absl::flat_hash_map<std::string_view, size_t> chain_of_delivery;
+    for (size_t i = 0; i < requests.size(); ++i) {
+      auto [it, added] = chain_of_delivery.try_emplace(requests[i].delivery_id, chains.size());
+      if (added) chains.emplace_back();
+      chains[it->second].push_back(i);
+    }
+  }
+
+  // Records request `index`'s outcome; the last one answers the batch.
+  void Record(size_t index, absl::StatusOr<AckOutcome> outcome) {
+    bool last = false;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      outcomes[index] = std::move(outcome);
+      last = --undecided == 0;
+    }
+    if (last) done(std::move(outcomes));
+  }
+
+  const std::vector<AckRequest> requests;
+  std::vector<std::vector<size_t>> chains;  // request indexes, one chain per delivery
+  std::mutex mu;
+  std::vector<absl::StatusOr<AckOutcome>> outcomes;
+  size_t undecided;
+  AckRecorder::BatchDone done;
+};
 
 AckRecorder::AckRecorder(Store& store, WriteQueue& writes, StoreExecutor& executor,
                          const Clock& clock, const Ladders& ladders, AckObserver* observer)
@@ -45,6 +84,35 @@ absl::StatusOr<AckOutcome> AckRecorder::Acknowledge(
 
 void AckRecorder::AcknowledgeAsync(AckRequest request, Done done) {
   Attempt(std::move(request), 0, std::move(done));
+}
+
+void AckRecorder::AcknowledgeBatchAsync(std::vector<AckRequest> requests, BatchDone done) {
+  if (requests.empty()) return done({});
+  auto batch = std::make_shared<AckBatch>(std::move(requests), std::move(done));
+  // Every chain's first request is read and decided in this one task.
+  absl::Status queued = executor_.Submit([this, batch] {
+    for (size_t chain = 0; chain < batch->chains.size(); ++chain) {
+      RunChainLink(batch, chain, 0, /*on_executor=*/true);
+    }
+  });
+  if (!queued.ok()) {
+    for (size_t i = 0; i < batch->requests.size(); ++i) batch->Record(i, queued);
+  }
+}
+
+void AckRecorder::RunChainLink(std::shared_ptr<AckBatch> batch, size_t chain, size_t link,
+                               bool on_executor) {
+  const size_t index = batch->chains[chain][link];
+  Done after = [this, batch, chain, link, index](absl::StatusOr<AckOutcome> outcome) {
+    const bool more = link + 1 < batch->chains[chain].size();
+    batch->Record(index, std::move(outcome));
+    if (more) RunChainLink(batch, chain, link + 1, /*on_executor=*/false);
+  };
+  if (on_executor) {
+    AttemptNow(batch->requests[index], 0, std::move(after));
+  } else {
+    Attempt(batch->requests[index], 0, std::move(after));
+  }
 }
 
 void AckRecorder::Attempt(AckRequest request, int attempt, Done done) {

@@ -8,8 +8,10 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "broker/acks/ack_observer.h"
@@ -39,9 +41,13 @@ struct AckRequest {
   std::string on_behalf_reason;
 };
 
+struct AckBatch;
+
 class AckRecorder {
  public:
   using Done = std::function<void(absl::StatusOr<AckOutcome>)>;
+  // One outcome per request, in the requests' order.
+  using BatchDone = std::function<void(std::vector<absl::StatusOr<AckOutcome>>)>;
 
   // Acknowledgements are written through `writes`, the broker's one
   // writer queue: they share group commits with every other write. With
@@ -61,6 +67,13 @@ class AckRecorder {
   // executor is full (UNAVAILABLE).
   void AcknowledgeAsync(AckRequest request, Done done);
 
+  // Records every request as AcknowledgeAsync would, the deliveries read in
+  // one executor task. Requests for the same delivery are applied in the
+  // order given, each after the one before is durable (a RECEIVED then an
+  // ACCEPTED in one batch both count); the others concurrently, sharing
+  // group commits. `done` runs once, when every request has its outcome.
+  void AcknowledgeBatchAsync(std::vector<AckRequest> requests, BatchDone done);
+
   // AcknowledgeAsync, waiting for the answer: for tools and tests only,
   // never on a thread that must not block (nor on the executor).
   absl::StatusOr<AckOutcome> Acknowledge(const std::string& agency_id,
@@ -73,6 +86,10 @@ class AckRecorder {
   // Reads and decides on the executor.
   void Attempt(AckRequest request, int attempt, Done done);
   void AttemptNow(AckRequest request, int attempt, Done done);
+  // Runs request `link` of the batch's chain `chain` (its requests for one
+  // delivery), then the next link once this one has its outcome.
+  void RunChainLink(std::shared_ptr<AckBatch> batch, size_t chain, size_t link,
+                    bool on_executor);
 
   Store& store_;
   const Clock& clock_;

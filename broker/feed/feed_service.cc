@@ -1,5 +1,7 @@
 #include "broker/feed/feed_service.h"
 
+#include "absl/strings/str_cat.h"
+
 #include "broker/api/refused_stream.h"
 #include "broker/api/status_mapping.h"
 #include "broker/api/unary_call.h"
@@ -96,6 +98,61 @@ grpc::ServerUnaryReactor* FeedServiceImpl::Acknowledge(
                 if (outcome->audit_index) response->set_audit_index(*outcome->audit_index);
               }
               reactor->Finish(ToGrpcStatus(outcome.status()));
+            });
+      });
+}
+
+grpc::ServerUnaryReactor* FeedServiceImpl::AcknowledgeBatch(
+    grpc::CallbackServerContext* context, const v1::AcknowledgeBatchRequest* request,
+    v1::AcknowledgeBatchResponse* response) {
+  return AnswerLater(
+      authorizer_, context, "FeedService.AcknowledgeBatch",
+      [this, request, response](const Identity& identity, grpc::ServerUnaryReactor* reactor) {
+        const int count = request->acks_size();
+        if (count == 0 || count > kMaxAcksPerBatch) {
+          return reactor->Finish(grpc::Status(
+              grpc::StatusCode::INVALID_ARGUMENT,
+              absl::StrCat("acks holds ", count, " acknowledgements; send 1 to ",
+                           kMaxAcksPerBatch, " per call")));
+        }
+        std::vector<AckRequest> acks;
+        acks.reserve(count);
+        for (const v1::AcknowledgeRequest& ack : request->acks()) {
+          acks.push_back(AckRequest{identity.id, ack.delivery_id(), ack.kind(), ack.note(),
+                                    identity.ToString(), ""});
+        }
+        acks_.AcknowledgeBatchAsync(
+            std::move(acks), [this, reactor, request, response, actor = identity.ToString()](
+                                 std::vector<absl::StatusOr<AckOutcome>> outcomes) {
+              std::vector<std::string> denied;
+              for (size_t i = 0; i < outcomes.size(); ++i) {
+                const std::string& delivery_id = request->acks(static_cast<int>(i)).delivery_id();
+                v1::AcknowledgeResult* result = response->add_results();
+                result->set_delivery_id(delivery_id);
+                if (absl::IsPermissionDenied(outcomes[i].status())) denied.push_back(delivery_id);
+                const grpc::Status status = ToGrpcStatus(outcomes[i].status());
+                result->mutable_status()->set_code(status.error_code());
+                result->mutable_status()->set_message(status.error_message());
+                if (outcomes[i].ok()) {
+                  result->set_state(outcomes[i]->state);
+                  if (outcomes[i]->audit_index) result->set_audit_index(*outcomes[i]->audit_index);
+                }
+              }
+              if (denied.empty()) return reactor->Finish(grpc::Status::OK);
+              // This may be the writer thread: denials are audited (a store
+              // write) on the executor, and the call answered after them.
+              absl::Status queued = executor_.Submit([this, reactor, actor, denied] {
+                for (const std::string& delivery_id : denied) {
+                  authorizer_.RecordDenial(actor, "FeedService.AcknowledgeBatch", "", delivery_id);
+                }
+                reactor->Finish(grpc::Status::OK);
+              });
+              if (!queued.ok()) {
+                Logger("feed")->error("event=denials_not_audited rpc=FeedService.AcknowledgeBatch "
+                                      "count={} cause=executor_full",
+                                      denied.size());
+                reactor->Finish(grpc::Status::OK);
+              }
             });
       });
 }

@@ -31,6 +31,9 @@ struct FeedServiceOptions {
   size_t page_size = 64;
 };
 
+// The most acknowledgements one AcknowledgeBatch call may carry.
+inline constexpr int kMaxAcksPerBatch = 1000;
+
 class FeedServiceImpl final : public v1::FeedService::CallbackService {
  public:
   // Every reference must outlive the service; `executor` must also be
@@ -47,6 +50,9 @@ class FeedServiceImpl final : public v1::FeedService::CallbackService {
   grpc::ServerUnaryReactor* Acknowledge(grpc::CallbackServerContext* context,
                                         const v1::AcknowledgeRequest* request,
                                         v1::AcknowledgeResponse* response) override;
+  grpc::ServerUnaryReactor* AcknowledgeBatch(grpc::CallbackServerContext* context,
+                                             const v1::AcknowledgeBatchRequest* request,
+                                             v1::AcknowledgeBatchResponse* response) override;
 
   // Open Subscribe streams by agency id (agencies with none are absent),
   // for metrics. Memory only; safe from any thread.

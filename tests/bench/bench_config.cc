@@ -45,6 +45,9 @@ ABSL_FLAG(std::string, data_dir, "",
 ABSL_FLAG(int, subscribers, 20000, "idle: feed streams to open and hold.");
 ABSL_FLAG(uint64_t, read_ids, 10000,
           "reads: referral ids to list first; GetReferral picks among them at random.");
+ABSL_FLAG(uint64_t, ack_batch, 0,
+          "fanout: 0 acknowledges each delivery with its own Acknowledge calls; N sends "
+          "AcknowledgeBatch calls of up to N acks (1-1000), one in flight per subscriber.");
 ABSL_FLAG(bool, keep_rate_limit, false,
           "Start the broker with --config's own per-certificate rate limit (by default it is "
           "lifted in a copy of the config, so the abuse limit does not cap the load).");
@@ -148,6 +151,7 @@ absl::StatusOr<BenchConfig> ConfigFromFlags(const std::string& mode) {
   c.broker_log_level = absl::GetFlag(FLAGS_broker_log_level);
   c.keep_data = absl::GetFlag(FLAGS_keep_data);
   c.keep_rate_limit = absl::GetFlag(FLAGS_keep_rate_limit);
+  c.ack_batch = absl::GetFlag(FLAGS_ack_batch);
   c.data_dir = absl::GetFlag(FLAGS_data_dir);
   c.subscribers = absl::GetFlag(FLAGS_subscribers);
   c.read_ids = absl::GetFlag(FLAGS_read_ids);
@@ -178,6 +182,11 @@ absl::StatusOr<BenchConfig> ConfigFromFlags(const std::string& mode) {
       c.rpc_timeout_seconds > 3600) {
     return Bad("--rpc_timeout must be seconds > 0 (at most 3600)");
   }
+  if (c.ack_batch > 1000) {
+    return Bad("--ack_batch must be 0 (one Acknowledge call per ack) or 1 to 1000 acks per "
+               "AcknowledgeBatch call");
+  }
+  if (c.ack_batch > 0 && c.mode != "fanout") return Bad("--ack_batch applies to fanout only");
   if (auto s = ParsePids(broker_pid, &c.broker_pids); !s.ok()) return s;
   if (!c.broker_pids.empty() && c.target.empty()) {
     return Bad("--broker_pid needs --target (without --target hart-bench starts the broker "

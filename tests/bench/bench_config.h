@@ -38,6 +38,8 @@ struct BenchConfig {
   // Start the broker with --config's own per-certificate rate limit instead
   // of lifting it.
   bool keep_rate_limit = false;
+  // fanout: 0, an Acknowledge call per ack; N, AcknowledgeBatch of up to N.
+  uint64_t ack_batch = 0;
   // Set: the started broker's directory (kept), instead of a temporary one.
   std::string data_dir;
   int subscribers = 20000;  // idle

@@ -192,6 +192,7 @@ int RunBench(const BenchConfig& c) {
     }
     options.ack_timeout =
         std::chrono::milliseconds(static_cast<int64_t>(c.rpc_timeout_seconds * 1000));
+    options.ack_batch = c.ack_batch;
     subscribers = std::make_unique<FeedSubscribers>(options, tracker);
     if (auto s = subscribers->Start(); !s.ok()) return Fail("opening feed subscriptions", s);
     // Let every Subscribe call reach the broker before the first intake.
@@ -314,6 +315,8 @@ int RunBench(const BenchConfig& c) {
     f.repeats = delivered.repeats;
     f.foreign = delivered.foreign;
     f.acks_ok = stats.acks_ok;
+    f.ack_calls = stats.ack_calls;
+    f.ack_batch = c.ack_batch;
     f.ack_errors = stats.ack_errors;
     f.ack_errors_by_code = stats.ack_errors_by_code;
     f.latency = delivered.latency;

@@ -4,7 +4,8 @@
 # starts itself. Passes when every request succeeded, every feed delivery of
 # every receipt arrived and every acknowledgement was taken. Timings are not
 # asserted (benchmarks measure them; this only proves the bench still runs).
-# Usage: bench_smoke_test.sh HART_BENCH_BINARY [more hart-bench flags]
+# Usage: bench_smoke_test.sh HART_BENCH_BINARY [more hart-bench flags, e.g.
+# --ack_batch 50 for AcknowledgeBatch]
 set -euo pipefail
 bench=$1
 shift
@@ -21,4 +22,8 @@ fail() { echo "bench smoke test: $1"; cat "$out"; exit 1; }
 [ "$(field deliveries_expected)" -gt 0 ] || fail "no feed delivery expected"
 [ "$(field deliveries_arrived)" = "$(field deliveries_expected)" ] ||
   fail "$(field deliveries_arrived) of $(field deliveries_expected) feed deliveries arrived"
-echo "bench smoke test: $(field ok) intakes, $(field deliveries_arrived) feed deliveries, all acknowledged"
+# Each arrived delivery was acknowledged twice (RECEIVED, ACCEPTED); more
+# only for redeliveries.
+[ "$(field acks_ok)" -ge $(( 2 * $(field deliveries_arrived) )) ] ||
+  fail "$(field acks_ok) acknowledgements taken for $(field deliveries_arrived) deliveries (2 each)"
+echo "bench smoke test: $(field ok) intakes, $(field deliveries_arrived) feed deliveries, all acknowledged ($(field acks_ok) acks in $(field ack_calls) calls)"

@@ -1,6 +1,8 @@
 #include "tests/bench/feed_subscribers.h"
 
 #include <cstdio>
+#include <iterator>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "tests/bench/latency_recorder.h"
@@ -10,10 +12,26 @@ namespace hart::bench {
 
 namespace v1 = hart::referral::v1;
 
+// One stream's batched acks: at most one AcknowledgeBatch in flight.
+struct FeedSubscribers::AckQueue {
+  v1::FeedService::Stub* stub;
+  std::mutex mu;
+  std::vector<v1::AcknowledgeRequest> pending;
+  bool in_flight = false;
+};
+
+struct FeedSubscribers::BatchCall {
+  grpc::ClientContext context;
+  v1::AcknowledgeBatchRequest request;
+  v1::AcknowledgeBatchResponse response;
+};
+
 // One Subscribe stream; reads until cancelled, reporting each event.
 class FeedSubscribers::Stream final : public grpc::ClientReadReactor<v1::FeedEvent> {
  public:
-  Stream(FeedSubscribers& owner, v1::FeedService::Stub* stub) : owner_(owner), stub_(stub) {}
+  Stream(FeedSubscribers& owner, v1::FeedService::Stub* stub) : owner_(owner), stub_(stub) {
+    acks_.stub = stub;
+  }
 
   void Begin() {
     request_.set_resume_after(0);
@@ -33,7 +51,11 @@ class FeedSubscribers::Stream final : public grpc::ClientReadReactor<v1::FeedEve
         std::lock_guard<std::mutex> lock(owner_.mu_);
         ++owner_.stats_.delivery_events;
       }
-      owner_.Acknowledge(stub_, id, v1::Acknowledgement::RECEIVED);
+      if (owner_.options_.ack_batch > 0) {
+        owner_.QueueAck(acks_, id, v1::Acknowledgement::RECEIVED);
+      } else {
+        owner_.Acknowledge(stub_, id, v1::Acknowledgement::RECEIVED);
+      }
     } else {
       std::lock_guard<std::mutex> lock(owner_.mu_);
       ++owner_.stats_.heartbeats;
@@ -49,6 +71,7 @@ class FeedSubscribers::Stream final : public grpc::ClientReadReactor<v1::FeedEve
   grpc::ClientContext context_;
   v1::SubscribeRequest request_;
   v1::FeedEvent event_;
+  AckQueue acks_;
 };
 
 struct FeedSubscribers::AckCall {
@@ -103,6 +126,7 @@ void FeedSubscribers::Acknowledge(v1::FeedService::Stub* stub, const std::string
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++acks_in_flight_;
+    ++stats_.ack_calls;
   }
   auto* call = new AckCall;
   call->request.set_delivery_id(delivery_id);
@@ -129,6 +153,89 @@ void FeedSubscribers::Acknowledge(v1::FeedService::Stub* stub, const std::string
         --acks_in_flight_;
         cv_.notify_all();
       });
+}
+
+// Takes up to `limit` of `pending` off its front.
+static std::vector<v1::AcknowledgeRequest> TakeBatch(std::vector<v1::AcknowledgeRequest>& pending,
+                                                     size_t limit) {
+  if (pending.size() <= limit) return std::exchange(pending, {});
+  std::vector<v1::AcknowledgeRequest> batch(std::make_move_iterator(pending.begin()),
+                                            std::make_move_iterator(pending.begin() + limit));
+  pending.erase(pending.begin(), pending.begin() + limit);
+  return batch;
+}
+
+void FeedSubscribers::QueueAck(AckQueue& queue, const std::string& delivery_id,
+                               v1::Acknowledgement::Kind kind) {
+  std::vector<v1::AcknowledgeRequest> batch;
+  {
+    std::lock_guard<std::mutex> lock(queue.mu);
+    v1::AcknowledgeRequest& ack = queue.pending.emplace_back();
+    ack.set_delivery_id(delivery_id);
+    ack.set_kind(kind);
+    if (queue.in_flight) return;
+    queue.in_flight = true;
+    batch = TakeBatch(queue.pending, options_.ack_batch);
+  }
+  SendBatch(queue, std::move(batch));
+}
+
+void FeedSubscribers::SendBatch(AckQueue& queue, std::vector<v1::AcknowledgeRequest> acks) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++acks_in_flight_;
+    ++stats_.ack_calls;
+  }
+  auto* call = new BatchCall;
+  for (auto& ack : acks) *call->request.add_acks() = std::move(ack);
+  call->context.set_deadline(std::chrono::system_clock::now() + options_.ack_timeout);
+  queue.stub->async()->AcknowledgeBatch(
+      &call->context, &call->request, &call->response,
+      [this, &queue, call](grpc::Status status) { OnBatchDone(queue, call, status); });
+}
+
+void FeedSubscribers::OnBatchDone(AckQueue& queue, BatchCall* call, const grpc::Status& status) {
+  std::vector<v1::AcknowledgeRequest> accepted;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!status.ok()) {
+      stats_.ack_errors += call->request.acks_size();
+      stats_.ack_errors_by_code[StatusCodeName(status.error_code())] += call->request.acks_size();
+    } else {
+      for (int i = 0; i < call->response.results_size(); ++i) {
+        const v1::AcknowledgeResult& result = call->response.results(i);
+        if (result.status().code() != 0) {
+          ++stats_.ack_errors;
+          ++stats_.ack_errors_by_code[StatusCodeName(
+              static_cast<grpc::StatusCode>(result.status().code()))];
+          continue;
+        }
+        ++stats_.acks_ok;
+        // ACCEPTED follows even while stopping: Stop() waits for it.
+        if (i < call->request.acks_size() &&
+            call->request.acks(i).kind() == v1::Acknowledgement::RECEIVED) {
+          v1::AcknowledgeRequest& ack = accepted.emplace_back();
+          ack.set_delivery_id(result.delivery_id());
+          ack.set_kind(v1::Acknowledgement::ACCEPTED);
+        }
+      }
+    }
+  }
+  delete call;
+  std::vector<v1::AcknowledgeRequest> next;
+  {
+    std::lock_guard<std::mutex> lock(queue.mu);
+    for (auto& ack : accepted) queue.pending.push_back(std::move(ack));
+    if (queue.pending.empty()) {
+      queue.in_flight = false;
+    } else {
+      next = TakeBatch(queue.pending, options_.ack_batch);
+    }
+  }
+  if (!next.empty()) SendBatch(queue, std::move(next));
+  std::lock_guard<std::mutex> lock(mu_);
+  --acks_in_flight_;
+  cv_.notify_all();
 }
 
 void FeedSubscribers::OnStreamDone(const grpc::Status& status) {

@@ -2,8 +2,11 @@
 // presenting agency-<id>.crt (identity is per TLS connection) to that
 // agency's target. Every
 // delivery event is reported to the DeliveryTracker and acknowledged with
-// RECEIVED, then ACCEPTED (asynchronous unary calls; the next ack is sent
-// from the previous one's completion).
+// RECEIVED, then ACCEPTED: one Acknowledge call each (asynchronous; the
+// ACCEPTED sent from the RECEIVED's completion), or with `ack_batch` set,
+// AcknowledgeBatch calls of up to that many, one in flight per stream (what
+// arrives meanwhile, and the ACCEPTEDs of the RECEIVEDs it confirmed, go in
+// the next).
 #pragma once
 
 #include <chrono>
@@ -31,6 +34,8 @@ class FeedSubscribers {
     // (replicas sharing one database serve every agency's feed).
     std::vector<std::string> targets;
     std::chrono::milliseconds ack_timeout{10000};
+    // 0: one Acknowledge call per ack; N: AcknowledgeBatch of up to N.
+    size_t ack_batch = 0;
     std::chrono::seconds connect_timeout{30};
   };
 
@@ -50,6 +55,7 @@ class FeedSubscribers {
     uint64_t heartbeats = 0;
     uint64_t acks_ok = 0;
     uint64_t ack_errors = 0;
+    uint64_t ack_calls = 0;  // Acknowledge or AcknowledgeBatch calls made
     std::map<std::string, uint64_t> ack_errors_by_code;
     std::map<std::string, std::string> stream_errors;  // first error per code
   };
@@ -58,9 +64,16 @@ class FeedSubscribers {
  private:
   class Stream;
   struct AckCall;
+  struct AckQueue;
+  struct BatchCall;
 
   void Acknowledge(referral::v1::FeedService::Stub* stub, const std::string& delivery_id,
                    referral::v1::Acknowledgement::Kind kind);
+  // Adds an ack to `queue`, sending it at once when no batch is in flight.
+  void QueueAck(AckQueue& queue, const std::string& delivery_id,
+                referral::v1::Acknowledgement::Kind kind);
+  void SendBatch(AckQueue& queue, std::vector<referral::v1::AcknowledgeRequest> acks);
+  void OnBatchDone(AckQueue& queue, BatchCall* call, const grpc::Status& status);
   void OnStreamDone(const grpc::Status& status);
 
   Options options_;

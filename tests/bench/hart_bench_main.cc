@@ -100,6 +100,8 @@ load (stops at --warmup + --duration or after --max_requests sends, whichever is
   --intake_bytes N     serialized request size; the narrative is padded (default 2048)
   --rpc_timeout S      deadline of every call (default 10)
   --drain_seconds S    fanout: wait this long after the load for deliveries (default 10)
+  --ack_batch N        fanout: acknowledge with AcknowledgeBatch calls of up to N acks, one in
+                       flight per subscriber (default 0: one Acknowledge call per ack)
 
 server:
   --target HOST:PORT[,HOST:PORT...]
@@ -135,7 +137,8 @@ output: a table on stdout, then one line of JSON (the last line, starting with '
   channels_requested (--channels), broker_pids [...] and brokers [{pid, cpu_s,
   peak_rss_mib, threads}] (the started broker or --broker_pid, per pid), and for fanout:
   intakes, delivered, deliveries_expected/arrived (feed destinations only), push_agencies,
-  push_destinations_excluded, push_only_intakes, acks_ok/errors, delivery_latency_ms.
+  push_destinations_excluded, push_only_intakes, acks_ok/errors, ack_calls, ack_batch,
+  delivery_latency_ms.
 Progress and errors go to stderr.
 
 examples:

@@ -99,6 +99,98 @@ TEST_F(BrokerE2ETest, EveryExampleReachesEveryDestinationAndIsAcknowledged) {
   }
 }
 
+// A partner with a queue of its own acknowledges many deliveries in one
+// AcknowledgeBatch call: each ack is recorded and audited as Acknowledge
+// would, a delivery's RECEIVED before its ACCEPTED, and a failing ack (an
+// unknown id, another agency's delivery) gets its own error and changes
+// nothing while the rest are recorded.
+TEST_F(BrokerE2ETest, AcknowledgeBatchRecordsEachAckWithItsOwnResult) {
+  ASSERT_TRUE(broker_.running());
+  std::set<std::string> police_deliveries;
+  std::string csao_delivery;
+  std::vector<std::string> referral_ids;
+  for (const char* suffix : {"-b1", "-b2"}) {
+    v1::Intake intake = LoadIntake("urgent-hotel-bridgeport");
+    intake.set_careline_report_id(intake.careline_report_id() + suffix);
+    v1::Receipt receipt;
+    ASSERT_TRUE(Submit(intake, &receipt).ok());
+    referral_ids.push_back(receipt.referral_id());
+    for (const auto& d : receipt.destinations()) {
+      if (d.agency_id() == "bridgeport-pd") police_deliveries.insert(d.delivery_id());
+      if (d.agency_id() == "csao") csao_delivery = d.delivery_id();
+    }
+  }
+  ASSERT_EQ(police_deliveries.size(), 2u);
+  ASSERT_FALSE(csao_delivery.empty());
+  // The deliveries are handed to the feed before they can be acknowledged.
+  DrainFeed(broker_, "bridgeport-pd", police_deliveries, 0, /*ack=*/false);
+
+  v1::AcknowledgeBatchRequest request;
+  for (const std::string& id : police_deliveries) {
+    auto* ack = request.add_acks();
+    ack->set_delivery_id(id);
+    ack->set_kind(v1::Acknowledgement::RECEIVED);
+  }
+  for (const std::string& id : police_deliveries) {
+    auto* ack = request.add_acks();
+    ack->set_delivery_id(id);
+    ack->set_kind(v1::Acknowledgement::ACCEPTED);
+  }
+  request.add_acks()->set_delivery_id("dlv_NONE");
+  request.mutable_acks(4)->set_kind(v1::Acknowledgement::RECEIVED);
+  request.add_acks()->set_delivery_id(csao_delivery);
+  request.mutable_acks(5)->set_kind(v1::Acknowledgement::ACCEPTED);
+  v1::AcknowledgeBatchResponse response;
+  auto context = CallContext();
+  const grpc::Status status =
+      broker_.Feed("bridgeport-pd")->AcknowledgeBatch(context.get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.results_size(), 6);
+  std::set<uint64_t> audit_indexes;
+  for (int i = 0; i < 4; ++i) {
+    const auto& result = response.results(i);
+    EXPECT_EQ(result.delivery_id(), request.acks(i).delivery_id());
+    EXPECT_EQ(result.status().code(), 0) << result.status().message();
+    EXPECT_EQ(result.state(), i < 2 ? v1::DELIVERED : v1::ACKNOWLEDGED);
+    ASSERT_TRUE(result.has_audit_index());
+    audit_indexes.insert(result.audit_index());
+  }
+  EXPECT_EQ(audit_indexes.size(), 4u);
+  EXPECT_EQ(response.results(4).status().code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(response.results(5).status().code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(response.results(5).status().message(), HasSubstr("not addressed to"));
+
+  for (const std::string& referral_id : referral_ids) {
+    v1::ReferralStatus referral;
+    ASSERT_TRUE(GetReferral(referral_id, &referral).ok());
+    for (const auto& d : referral.deliveries()) {
+      if (d.agency_id() == "csao") EXPECT_EQ(d.acks_size(), 0);
+      if (d.agency_id() != "bridgeport-pd" || d.kind() != v1::REFERRAL) continue;
+      EXPECT_EQ(d.state(), v1::ACKNOWLEDGED);
+      ASSERT_EQ(d.acks_size(), 2);
+      EXPECT_EQ(d.acks(0).kind(), v1::Acknowledgement::RECEIVED);
+      EXPECT_EQ(d.acks(1).kind(), v1::Acknowledgement::ACCEPTED);
+      EXPECT_EQ(d.acks(1).actor(), "agency/bridgeport-pd");
+    }
+  }
+
+  // An empty batch, and one over the limit, record nothing.
+  for (int count : {0, 1001}) {
+    v1::AcknowledgeBatchRequest bad;
+    for (int i = 0; i < count; ++i) {
+      bad.add_acks()->set_delivery_id(*police_deliveries.begin());
+      bad.mutable_acks(i)->set_kind(v1::Acknowledgement::DECLINED);
+      bad.mutable_acks(i)->set_note("not ours");
+    }
+    v1::AcknowledgeBatchResponse unused;
+    auto bad_context = CallContext();
+    const grpc::Status refused =
+        broker_.Feed("bridgeport-pd")->AcknowledgeBatch(bad_context.get(), bad, &unused);
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << count;
+    EXPECT_THAT(refused.error_message(), HasSubstr("1 to 1000 per call"));
+  }
+}
+
 // A reporter who asked for confidentiality is named to police but withheld
 // from the MDT, through the same referral's two feeds. (NCMEC's narrower
 // view is checked in its report: push_adapters_e2e_test.)

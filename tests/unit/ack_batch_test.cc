@@ -1,0 +1,160 @@
+// AckRecorder::AcknowledgeBatchAsync over a real SQLite store and the
+// broker's writer queue: one outcome per request, in order; requests for one
+// delivery applied in the order given; a failing request changes nothing
+// and does not stop the rest.
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "broker/acks/ack_recorder.h"
+#include "broker/store/store_wrapper.h"
+#include "tests/support/referral_factory.h"
+
+namespace hart {
+namespace {
+
+using hart::testing::ReferralFactory;
+using hart::testing::TempDir;
+using hart::testing::TestNow;
+
+// Counts the recorder's delivery reads: a read more than the acks means one
+// was decided twice (it lost a compare-and-set and was retried).
+class ReadCountingStore : public StoreWrapper {
+ public:
+  using StoreWrapper::StoreWrapper;
+  absl::StatusOr<DeliveryRecord> GetDelivery(const std::string& delivery_id) override {
+    ++reads;
+    return StoreWrapper::GetDelivery(delivery_id);
+  }
+  std::atomic<int> reads{0};
+};
+
+class AckBatchTest : public ::testing::Test {
+ protected:
+  AckBatchTest() : clock_(TestNow()) {
+    store_ = std::move(OpenSqliteStore(dir_.path()).value());
+    counting_ = std::make_unique<ReadCountingStore>(*store_);
+    factory_ = std::make_unique<ReferralFactory>(*store_, clock_);
+    acks_ = std::make_unique<AckRecorder>(*counting_, factory_->writes(), executor_, clock_);
+  }
+
+  // The example's deliveries by agency id.
+  std::map<std::string, std::string> SubmitExample(const std::string& suffix) {
+    auto receipt =
+        factory_->Submit(ReferralFactory::Example("school-sex-trafficking-hartford", suffix));
+    EXPECT_TRUE(receipt.ok()) << receipt.status();
+    std::map<std::string, std::string> deliveries;
+    if (receipt.ok()) {
+      for (const auto& d : receipt->destinations()) deliveries[d.agency_id()] = d.delivery_id();
+    }
+    return deliveries;
+  }
+
+  static AckRequest Ack(const std::string& agency, const std::string& delivery_id,
+                        v1::Acknowledgement::Kind kind, const std::string& note = "") {
+    return AckRequest{agency, delivery_id, kind, note, "agency/" + agency, ""};
+  }
+
+  std::vector<absl::StatusOr<AckOutcome>> Batch(std::vector<AckRequest> requests) {
+    std::promise<std::vector<absl::StatusOr<AckOutcome>>> answered;
+    auto future = answered.get_future();
+    acks_->AcknowledgeBatchAsync(std::move(requests), [&answered](auto outcomes) {
+      answered.set_value(std::move(outcomes));
+    });
+    EXPECT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+    return future.get();
+  }
+
+  v1::DeliveryState StateOf(const std::string& delivery_id) {
+    return store_->GetDelivery(delivery_id).value().state;
+  }
+
+  TempDir dir_;
+  ManualClock clock_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<ReadCountingStore> counting_;
+  std::unique_ptr<ReferralFactory> factory_;
+  StoreExecutor executor_;  // after the factory: destroyed first, its tasks drained
+  std::unique_ptr<AckRecorder> acks_;
+};
+
+TEST_F(AckBatchTest, AcksOfOneDeliveryApplyInTheOrderGivenAndOthersAlongside) {
+  auto first = SubmitExample("-1");
+  auto second = SubmitExample("-2");
+  const std::string police = first.at("hartford-pd");
+  const std::string csao = first.at("csao");
+  const std::string police_2 = second.at("hartford-pd");
+
+  auto outcomes = Batch({Ack("hartford-pd", police, v1::Acknowledgement::RECEIVED),
+                         Ack("csao", csao, v1::Acknowledgement::RECEIVED),
+                         Ack("hartford-pd", police_2, v1::Acknowledgement::ACCEPTED),
+                         Ack("hartford-pd", police, v1::Acknowledgement::ACCEPTED)});
+  ASSERT_EQ(outcomes.size(), 4u);
+  for (const auto& outcome : outcomes) ASSERT_TRUE(outcome.ok()) << outcome.status();
+  // RECEIVED was applied before ACCEPTED: both changed the state, each audited.
+  EXPECT_EQ(outcomes[0]->state, v1::DELIVERED);
+  EXPECT_EQ(outcomes[3]->state, v1::ACKNOWLEDGED);
+  ASSERT_TRUE(outcomes[0]->audit_index && outcomes[3]->audit_index);
+  EXPECT_LT(*outcomes[0]->audit_index, *outcomes[3]->audit_index);
+  EXPECT_EQ(outcomes[1]->state, v1::DELIVERED);
+  EXPECT_EQ(outcomes[2]->state, v1::ACKNOWLEDGED);
+  std::set<uint64_t> indexes;
+  for (const auto& outcome : outcomes) indexes.insert(outcome->audit_index.value_or(0));
+  EXPECT_EQ(indexes.size(), 4u) << "every ack has an audit event of its own";
+  EXPECT_EQ(StateOf(police), v1::ACKNOWLEDGED);
+  EXPECT_EQ(StateOf(csao), v1::DELIVERED);
+  EXPECT_EQ(StateOf(police_2), v1::ACKNOWLEDGED);
+  // The ACCEPTED was read after the RECEIVED was durable: no ack lost a
+  // compare-and-set to its own batch and had to be decided again.
+  EXPECT_EQ(counting_->reads, 4);
+}
+
+TEST_F(AckBatchTest, ARepeatInTheSameBatchChangesNothingMore) {
+  const std::string police = SubmitExample("-1").at("hartford-pd");
+  auto outcomes = Batch({Ack("hartford-pd", police, v1::Acknowledgement::ACCEPTED),
+                         Ack("hartford-pd", police, v1::Acknowledgement::RECEIVED)});
+  ASSERT_EQ(outcomes.size(), 2u);
+  ASSERT_TRUE(outcomes[0].ok() && outcomes[1].ok());
+  EXPECT_EQ(outcomes[0]->state, v1::ACKNOWLEDGED);
+  EXPECT_TRUE(outcomes[0]->audit_index.has_value());
+  EXPECT_EQ(outcomes[1]->state, v1::ACKNOWLEDGED);
+  EXPECT_FALSE(outcomes[1]->audit_index.has_value()) << "a repeat records nothing";
+}
+
+TEST_F(AckBatchTest, EachFailingAckGetsItsOwnErrorAndTheRestAreRecorded) {
+  auto deliveries = SubmitExample("-1");
+  const std::string police = deliveries.at("hartford-pd");
+  const std::string csao = deliveries.at("csao");
+  auto outcomes = Batch({Ack("hartford-pd", "dlv_UNKNOWN", v1::Acknowledgement::RECEIVED),
+                         Ack("hartford-pd", csao, v1::Acknowledgement::ACCEPTED),
+                         Ack("hartford-pd", police, v1::Acknowledgement::DECLINED),
+                         Ack("hartford-pd", police, v1::Acknowledgement::RECEIVED)});
+  ASSERT_EQ(outcomes.size(), 4u);
+  EXPECT_EQ(outcomes[0].status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(outcomes[1].status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(outcomes[2].status().code(), absl::StatusCode::kInvalidArgument)
+      << "DECLINED needs a note";
+  ASSERT_TRUE(outcomes[3].ok()) << outcomes[3].status();
+  EXPECT_EQ(outcomes[3]->state, v1::DELIVERED);
+  EXPECT_EQ(StateOf(csao), v1::PENDING) << "another agency's ack changed nothing";
+  EXPECT_EQ(StateOf(police), v1::DELIVERED);
+}
+
+TEST_F(AckBatchTest, ARefusingExecutorAnswersEveryAckUnavailable) {
+  const std::string police = SubmitExample("-1").at("hartford-pd");
+  executor_.Shutdown();
+  auto outcomes = Batch({Ack("hartford-pd", police, v1::Acknowledgement::RECEIVED),
+                         Ack("hartford-pd", police, v1::Acknowledgement::ACCEPTED)});
+  ASSERT_EQ(outcomes.size(), 2u);
+  for (const auto& outcome : outcomes) {
+    EXPECT_EQ(outcome.status().code(), absl::StatusCode::kUnavailable);
+  }
+  EXPECT_EQ(StateOf(police), v1::PENDING);
+}
+
+TEST_F(AckBatchTest, AnEmptyBatchIsAnsweredAtOnce) {
+  EXPECT_TRUE(Batch({}).empty());
+}
+
+}  // namespace
+}  // namespace hart

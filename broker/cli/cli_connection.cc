@@ -1,5 +1,6 @@
 #include "broker/cli/cli_connection.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -7,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 #include <system_error>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/match.h"
@@ -118,6 +120,21 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const std::string& id
 void SetDeadline(grpc::ClientContext& context) {
   context.set_deadline(std::chrono::system_clock::now() +
                        absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_timeout)));
+}
+
+grpc::Status CallPaced(const std::function<grpc::Status(grpc::ClientContext&)>& call) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  auto wait = std::chrono::milliseconds(20);
+  for (;;) {
+    grpc::ClientContext context;
+    SetDeadline(context);
+    grpc::Status status = call(context);
+    const bool rate_limited = status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+                              absl::StartsWith(status.error_message(), "rate limit");
+    if (!rate_limited || std::chrono::steady_clock::now() + wait > give_up) return status;
+    std::this_thread::sleep_for(wait);
+    wait = std::min<std::chrono::milliseconds>(2 * wait, std::chrono::seconds(1));
+  }
 }
 
 }  // namespace hart::cli

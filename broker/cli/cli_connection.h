@@ -2,6 +2,7 @@
 // --timeout, and which certificate each subcommand presents by default.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -28,6 +29,14 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const std::string& id
 
 // Sets the --timeout deadline on a unary call's context.
 void SetDeadline(grpc::ClientContext& context);
+
+// Makes one unary call through `call` (given a fresh context with the
+// --timeout deadline each time), and makes it again while the broker
+// refuses it for the certificate's rate limit (RESOURCE_EXHAUSTED "rate
+// limit: ..."): waits 20 ms, doubling to 1 s, for at most 60 s in all. For
+// commands that make many calls in a row (audit verify pages through the
+// whole log and proves every checkpoint consistent with the next).
+grpc::Status CallPaced(const std::function<grpc::Status(grpc::ClientContext&)>& call);
 
 // gRPC's own log lines (e.g. "Handshake failed ...") repeat what the RPC
 // status already says; drop them unless GRPC_VERBOSITY is set. Assertion

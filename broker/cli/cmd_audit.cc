@@ -63,49 +63,45 @@ int Verify() {
   auto channel = OpenChannel(IdentityOr("auditor"));
   if (!channel.ok()) return ReportLocalError(channel.status());
   auto stub = v1::AuditService::NewStub(*channel);
+  v1::AuditService::Stub* raw = stub.get();
   audit::LogToVerify log;
-  {
-    // Cover everything written so far with a fresh signed checkpoint.
-    grpc::ClientContext context;
-    SetDeadline(context);
-    v1::Checkpoint made;
-    const grpc::Status status =
-        stub->CreateCheckpoint(&context, v1::CreateCheckpointRequest(), &made);
-    if (!status.ok()) return ReportRpcError(status);
-  }
-  {
-    grpc::ClientContext context;
-    SetDeadline(context);
-    v1::ListCheckpointsResponse all;
-    const grpc::Status status =
-        stub->ListCheckpoints(&context, v1::ListCheckpointsRequest(), &all);
-    if (!status.ok()) return ReportRpcError(status);
-    log.checkpoints.assign(all.checkpoints().begin(), all.checkpoints().end());
-  }
+  // Cover everything written so far with a fresh signed checkpoint.
+  v1::Checkpoint made;
+  grpc::Status status = CallPaced([&](grpc::ClientContext& context) {
+    return raw->CreateCheckpoint(&context, v1::CreateCheckpointRequest(), &made);
+  });
+  if (!status.ok()) return ReportRpcError(status);
+  v1::ListCheckpointsResponse all;
+  status = CallPaced([&](grpc::ClientContext& context) {
+    return raw->ListCheckpoints(&context, v1::ListCheckpointsRequest(), &all);
+  });
+  if (!status.ok()) return ReportRpcError(status);
+  log.checkpoints.assign(all.checkpoints().begin(), all.checkpoints().end());
   uint64_t start = 0;
   for (;;) {
-    grpc::ClientContext context;
-    SetDeadline(context);
     v1::ListEventsRequest request;
     request.set_start_index(start);
     request.set_page_size(1000);
     v1::ListEventsResponse page;
-    const grpc::Status status = stub->ListEvents(&context, request, &page);
+    status = CallPaced([&](grpc::ClientContext& context) {
+      page.Clear();
+      return raw->ListEvents(&context, request, &page);
+    });
     if (!status.ok()) return ReportRpcError(status);
     log.events.insert(log.events.end(), page.events().begin(), page.events().end());
     if (page.next_start_index() == 0) break;
     start = page.next_start_index();
   }
-  v1::AuditService::Stub* raw = stub.get();
   log.prove_consistency = [raw](uint64_t a, uint64_t b)
       -> absl::StatusOr<std::vector<std::string>> {
-    grpc::ClientContext context;
-    SetDeadline(context);
     v1::ProveConsistencyRequest request;
     request.set_first_size(a);
     request.set_second_size(b);
     v1::ConsistencyProof proof;
-    const grpc::Status status = raw->ProveConsistency(&context, request, &proof);
+    const grpc::Status status = CallPaced([&](grpc::ClientContext& context) {
+      proof.Clear();
+      return raw->ProveConsistency(&context, request, &proof);
+    });
     if (!status.ok()) return absl::UnavailableError(status.error_message());
     return std::vector<std::string>(proof.proof().begin(), proof.proof().end());
   };
@@ -136,12 +132,14 @@ int ProveIndex(v1::AuditService::Stub& stub, const std::string& public_key, uint
   }
   v1::InclusionProof proof;
   {
-    grpc::ClientContext context;
-    SetDeadline(context);
     v1::ProveInclusionRequest request;
     request.set_leaf_index(index);
     request.set_tree_size(checkpoint.tree_size());
-    const grpc::Status status = stub.ProveInclusion(&context, request, &proof);
+    // `hartctl audit prove` without an index proves every event of a page.
+    const grpc::Status status = CallPaced([&](grpc::ClientContext& context) {
+      proof.Clear();
+      return stub.ProveInclusion(&context, request, &proof);
+    });
     if (!status.ok()) return ReportRpcError(status);
   }
   // The leaf hash is recomputed from the entry, never taken from the broker.

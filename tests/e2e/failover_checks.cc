@@ -109,8 +109,14 @@ void CheckCalls(const IntakeLoad& load, ReplicaCluster& cluster, SteadyTime faul
 // deliveries of its receipt present, reached and settled. Asks again
 // (another replica each time) until they are or kSettleBound passes.
 void CheckStored(ReplicaCluster& cluster, const std::vector<v1::Receipt>& receipts,
-                 const std::map<std::string, std::map<std::string, int>>& receptions,
+                 const FeedPartners& feeds, const WebhookPartner& webhook,
                  ScenarioReport& report) {
+  // The partners go on reading while this waits: what they have seen is
+  // read again after a pass that found a delivery not reached yet (a
+  // partner far behind acknowledges it meanwhile; a stale copy would call
+  // it lost).
+  auto receptions = Receptions(feeds, webhook);
+  bool unreached = false;
   std::vector<std::unique_ptr<v1::SupervisorService::Stub>> stubs;
   for (int i = 0; i < cluster.size(); ++i) {
     stubs.push_back(cluster.replica(i).Supervisor());
@@ -127,6 +133,8 @@ void CheckStored(ReplicaCluster& cluster, const std::vector<v1::Receipt>& receip
   size_t turn = 0;
   PollFor(
       [&] {
+        if (unreached) receptions = Receptions(feeds, webhook);
+        unreached = false;
         for (auto it = pending.begin(); it != pending.end();) {
           Pending& p = it->second;
           const int replica = cluster.Pick(turn++);
@@ -154,6 +162,7 @@ void CheckStored(ReplicaCluster& cluster, const std::vector<v1::Receipt>& receip
             if (found == deliveries.end()) {
               p = {p.receipt, "delivery " + d.delivery_id() + " is not stored", true};
             } else if (!Reached(receptions, d.agency_id(), d.delivery_id())) {
+              unreached = true;
               // With what the broker says of it: on the feed (IN_FLIGHT, its
               // attempts) or still to send (PENDING).
               p = {p.receipt,
@@ -268,11 +277,12 @@ ScenarioReport CheckScenario(const std::string& scenario, ReplicaCluster& cluste
   if (PollFor([&] { return AllReached(receipts, feeds, webhook); }, kDeliveryBound)) {
     report.drain_s = Seconds(stopped, std::chrono::steady_clock::now());
   }
-  const auto receptions = Receptions(feeds, webhook);
-  if (report.drain_s < 0) DescribeStalledPartners(receipts, feeds, receptions, report);
+  if (report.drain_s < 0) {
+    DescribeStalledPartners(receipts, feeds, Receptions(feeds, webhook), report);
+  }
   CheckCalls(load, cluster, fault_at, report);
-  CheckStored(cluster, receipts, receptions, report);
-  CheckReceptions(feeds, webhook, receptions, report);
+  CheckStored(cluster, receipts, feeds, webhook, report);
+  CheckReceptions(feeds, webhook, Receptions(feeds, webhook), report);
   return report;
 }
 

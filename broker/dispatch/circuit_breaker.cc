@@ -8,6 +8,10 @@ CircuitBreaker::CircuitBreaker(CircuitPolicy policy) : policy_(policy) {}
 
 CircuitBreaker::State CircuitBreaker::state(absl::Time now) const {
   if (!opened_at_) return State::kClosed;
+  // A wall clock stepped back past the opening: how long the circuit has
+  // been open is unknown, so one probe decides, rather than refusing the
+  // partner for as long as the step (minutes, hours) on top of `open_for`.
+  if (now < *opened_at_) return State::kHalfOpen;
   return now < *opened_at_ + policy_.open_for ? State::kOpen : State::kHalfOpen;
 }
 

@@ -3,6 +3,8 @@
 // `failure_threshold` consecutive transport failures it opens. OPEN: calls
 // are refused until `open_for` has passed. HALF_OPEN: exactly one probe goes
 // through; its success closes the circuit, its failure opens a new period.
+// A time before the opening (the wall clock stepped back) counts as
+// HALF_OPEN: a probe, not a refusal for the length of the step.
 // Any success (the partner answered) resets the count.
 //
 // Thread safety: none; the owner serialises calls (DeliveryGuard's mutex).

@@ -64,6 +64,20 @@ TEST(RateLimiterTest, AllowsTheBurstThenRefillsAtTheRate) {
   EXPECT_FALSE(limiter.Allow("agency/a"));
 }
 
+TEST(RateLimiterTest, AWallClockSteppedBackDoesNotStopTheRefill) {
+  ManualClock clock(hart::testing::TestNow());
+  RateLimiter limiter(clock, /*per_second=*/10, /*burst=*/5);
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(limiter.Allow("agency/a")) << i;
+  EXPECT_FALSE(limiter.Allow("agency/a"));
+  clock.Advance(-absl::Minutes(10));
+  EXPECT_FALSE(limiter.Allow("agency/a")) << "a step back adds no tokens";
+  clock.Advance(absl::Milliseconds(100));  // 100 ms after the step: one token
+  EXPECT_TRUE(limiter.Allow("agency/a"));
+  EXPECT_FALSE(limiter.Allow("agency/a"));
+  clock.Advance(absl::Seconds(1));
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(limiter.Allow("agency/a")) << i;
+}
+
 TEST(RateLimiterTest, ZeroRateDisablesLimiting) {
   ManualClock clock(hart::testing::TestNow());
   RateLimiter limiter(clock, 0, 1);

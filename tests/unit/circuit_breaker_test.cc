@@ -35,6 +35,18 @@ TEST_F(CircuitBreakerTest, OpensAfterThresholdConsecutiveFailures) {
   EXPECT_FALSE(breaker_.WouldAllow(t0_ + absl::Seconds(59)));
 }
 
+TEST_F(CircuitBreakerTest, AClockSteppedBackBeforeTheOpeningLetsOneProbeThrough) {
+  Fail(3, t0_);
+  const absl::Time stepped_back = t0_ - absl::Minutes(10);
+  EXPECT_EQ(breaker_.state(stepped_back), State::kHalfOpen);
+  EXPECT_EQ(breaker_.Allow(stepped_back), Admission::kProbe);
+  EXPECT_EQ(breaker_.Allow(stepped_back), Admission::kRefused) << "one probe at a time";
+  breaker_.RecordFailure(stepped_back, Admission::kProbe);
+  // The failed probe opens a new period counted from the stepped-back time.
+  EXPECT_EQ(breaker_.state(stepped_back + absl::Seconds(59)), State::kOpen);
+  EXPECT_EQ(breaker_.state(stepped_back + absl::Seconds(60)), State::kHalfOpen);
+}
+
 TEST_F(CircuitBreakerTest, SuccessResetsTheCount) {
   Fail(2, t0_);
   breaker_.RecordSuccess();

@@ -13,6 +13,7 @@
 #include "broker/dispatch/dispatcher.h"
 #include "broker/intake/intake_pipeline.h"
 #include "broker/intake/referral_updater.h"
+#include "broker/store/sqlite/sqlite_db.h"
 #include "broker/store/store_factory.h"
 #include "broker/timers/timer_runner.h"
 #include "tests/support/test_support.h"
@@ -149,6 +150,25 @@ TEST_F(EscalationTest, EveryDeliveryHasADeadlineAndALadderWaitingAtIt) {
     EXPECT_EQ(t.kind, TimerRecord::Kind::kLadder);
     EXPECT_EQ(t.step, 1u);
   }
+}
+
+// Issue 15: a ladder waiting at its deadline is kept in its delivery's row
+// (broker/store/ladder_starts.h), not as a timer row with its own indexes;
+// the first claim once due moves it to the timers table.
+TEST_F(EscalationTest, AWaitingLadderIsHeldInItsDeliveryRowUntilDue) {
+  auto raw = sqlite::SqliteDb::Open(dir_.path() + "/hart.db", /*read_only=*/true);
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  auto count = [&](const std::string& sql) -> int64_t {
+    auto stmt = (*raw)->Prepare(sql);
+    EXPECT_TRUE(stmt.ok() && (*stmt)->Step().value_or(false)) << sql;
+    return stmt.ok() ? (*stmt)->Int(0) : -1;
+  };
+  EXPECT_EQ(count("SELECT COUNT(*) FROM timers WHERE kind = 1"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM deliveries WHERE ladder_due_at IS NOT NULL"), 4);
+  At(absl::ZeroDuration());  // the police deadline: its step 1 runs
+  EXPECT_THAT(PoliceSteps(), ElementsAre(1u));
+  EXPECT_EQ(count("SELECT COUNT(*) FROM deliveries WHERE ladder_due_at IS NOT NULL"), 3);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM timers WHERE kind = 1 AND state = 1"), 1);
 }
 
 TEST_F(EscalationTest, Step1AtExactlyTheDeadlineStep2AtItsDelayAcceptedStopsTheLadder) {

@@ -129,6 +129,8 @@ TEST_F(SqliteQueryPlanTest, DeliveryTimerAndEscalationReadsStayOnTheirOwnRows) {
   ExpectPlan("PendingTimers", read_sql::PendingTimers(),
              {.uses = {"timers_by_referral_state (referral_id=? AND state=?)"},
               .never = {"timers_due"}});
+  ExpectPlan("PendingLadderStarts", read_sql::PendingLadderStarts(),
+             {.uses = {"deliveries_by_referral (referral_id=?)"}});
   ExpectPlan("TimerState", read_sql::TimerState(),
              {.uses = {"sqlite_autoindex_timers_1 (timer_id=?)"}});
   ExpectPlan("ReadEscalations", read_sql::ReadEscalations(),
@@ -139,11 +141,13 @@ TEST_F(SqliteQueryPlanTest, DeliveryTimerAndEscalationReadsStayOnTheirOwnRows) {
 
 TEST_F(SqliteQueryPlanTest, ClaimsOfDueWorkReadOnlyDueRows) {
   ExpectPlan("DueDeliveries", read_sql::DueDeliveries(),
-             {.uses = {"deliveries_due (state=? AND next_attempt_at<?)"}});
+             {.uses = {"deliveries_due (next_attempt_at<?)"}});
   ExpectPlan("ExpiredUnsentClaims", read_sql::ExpiredUnsentClaims(),
              {.uses = {"deliveries_unsent_claims (lease_until<?)"}});
   ExpectPlan("DueTimers", read_sql::DueTimers(),
-             {.uses = {"timers_due (state=? AND due_at<?)"}});
+             {.uses = {"timers_pending_due (due_at<?)"}});
+  ExpectPlan("DueLadderStarts", read_sql::DueLadderStarts(),
+             {.uses = {"deliveries_ladder_due (ladder_due_at>? AND ladder_due_at<?)"}});
   ExpectPlan("TriggerLadder", read_sql::TriggerLadder(),
              {.uses = {"timers_by_delivery (delivery_id=?)"}, .never = {"timers_due"}});
   // Walks of partial indexes holding only open claims.
@@ -153,8 +157,8 @@ TEST_F(SqliteQueryPlanTest, ClaimsOfDueWorkReadOnlyDueRows) {
   ExpectPlan("ReleaseTimerClaims", read_sql::ReleaseTimerClaims(),
              {.uses = {"timers_leased"}, .ordered_index_walk = true, .never = {"timers_due"}});
   ExpectPlan("NextDueTime", read_sql::NextDueTime(),
-             {.uses = {"deliveries_due (state=?)", "deliveries_unsent_claims",
-                       "timers_pending_due", "timers_leased"}});
+             {.uses = {"deliveries_due", "deliveries_unsent_claims",
+                       "timers_pending_due", "timers_leased", "deliveries_ladder_due"}});
 }
 
 TEST_F(SqliteQueryPlanTest, FeedReadsSeekTheAgencysSequence) {
@@ -241,7 +245,7 @@ TEST_F(SqliteQueryPlanTest, ReportKeyAndOpsReadsUseTheirIndexes) {
   ExpectPlan("OpsOverdueByKind", read_sql::OpsOverdueByKind(),
              {.uses = {"deliveries_open_referrals"}, .ordered_index_walk = true, .sorts = true});
   ExpectPlan("OpsDeadLettersByKind", read_sql::OpsDeadLettersByKind(),
-             {.uses = {"deliveries_due (state=?)"}, .sorts = true});
+             {.uses = {"deliveries_dead_letters"}, .ordered_index_walk = true});
   ExpectPlan("OpsSummary", read_sql::OpsSummary(),
              {.uses = {"deliveries_undelivered", "audit_events"}});
 }

@@ -147,7 +147,8 @@ TEST_F(SqliteStoreTest, SurvivesReopen) {
 
 // A store from before schema 7 kept intakes in the clear with no data key.
 // Schema 11 lists them once (legacy_intakes) and the open seals them, so no
-// start-up has to look among every referral for them again.
+// start-up has to look among every referral for them again. (The store is
+// taken back to version 10, so migrations 11 and 12 run on it too.)
 TEST_F(SqliteStoreTest, UpgradeSealsIntakesStoredInTheClear) {
   auto receipt = factory_->Submit(ReferralFactory::Example("labor-trafficking-waterbury", ""));
   ASSERT_TRUE(receipt.ok());
@@ -169,7 +170,13 @@ TEST_F(SqliteStoreTest, UpgradeSealsIntakesStoredInTheClear) {
                            "DROP INDEX timers_by_referral_state; DROP INDEX referrals_by_accepted; "
                            "DROP INDEX referral_keys_wrapped_by_key; "
                            "CREATE INDEX timers_by_referral ON timers (referral_id); "
-                           "DELETE FROM schema_version WHERE version = 11")
+                           "DROP INDEX deliveries_ladder_due; "
+                           "ALTER TABLE deliveries DROP COLUMN ladder_timer_id; "
+                           "ALTER TABLE deliveries DROP COLUMN ladder_due_at; "
+                           "ALTER TABLE deliveries DROP COLUMN ladder_base_at; "
+                           "ALTER TABLE deliveries DROP COLUMN ladder_reason; "
+                           "CREATE INDEX timers_due ON timers (state, due_at); "
+                           "DELETE FROM schema_version WHERE version >= 11")
                   .ok());
   raw->reset();
   {

@@ -14,14 +14,17 @@ absl::StatusOr<uint64_t> PostgresBackend::WriteAck(pg::PgWrite& w, const AckWrit
   const bool business = write.new_state == v1::ACKNOWLEDGED || write.new_state == v1::DECLINED;
   // The compare-and-set. A claim another replica holds on the row right now
   // makes it wait for that commit and re-check the state against it.
+  // Stopping the ladder clears a ladder start still held in the row here
+  // (pg::StopLadder below ends one already moved to timers).
   static constexpr char kCompareAndSet[] =
       "UPDATE deliveries SET state = $1, lease_until = NULL, "
       "delivered_at = CASE WHEN $2 <> 0 THEN COALESCE(delivered_at, $3) ELSE delivered_at END, "
-      "acknowledged_at = CASE WHEN $4 <> 0 THEN $3 ELSE acknowledged_at END "
+      "acknowledged_at = CASE WHEN $4 <> 0 THEN $3 ELSE acknowledged_at END, "
+      "ladder_due_at = CASE WHEN $7 <> 0 THEN NULL ELSE ladder_due_at END "
       "WHERE delivery_id = $5 AND state = $6";
   pg::PgParams params = pg::PgParams().Int(write.new_state).Int(delivered ? 1 : 0).Micros(at)
                             .Int(business ? 1 : 0).Text(write.delivery_id)
-                            .Int(write.expected_state);
+                            .Int(write.expected_state).Int(write.stop_ladder ? 1 : 0);
   if (w.optimistic) {
     // Sent with the batch's other writes, not waited for: acks of one batch
     // cost one round trip, not one each. A lost one fails the transaction

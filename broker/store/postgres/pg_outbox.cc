@@ -4,12 +4,14 @@
 #include <cstdint>
 #include <limits>
 #include <set>
+#include <span>
 #include <string_view>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "broker/common/logging.h"
 #include "broker/common/status_macros.h"
+#include "broker/store/ladder_starts.h"
 #include "broker/store/postgres/pg_rows.h"
 #include "broker/store/postgres/pg_transaction.h"
 
@@ -119,6 +121,8 @@ absl::StatusOr<std::optional<absl::Time>> PostgresBackend::NextDueTime() {
       " SELECT MIN(due_at) AS t FROM timers WHERE state = 0 AND lease_until IS NULL"
       " UNION ALL"
       " SELECT MIN(lease_until) AS t FROM timers WHERE state = 0 AND lease_until IS NOT NULL"
+      " UNION ALL"
+      " SELECT MIN(ladder_due_at) AS t FROM deliveries WHERE ladder_due_at IS NOT NULL"
       ") AS due"));
   if (row.rows() == 0 || row.IsNull(0, 0)) return std::optional<absl::Time>();
   return std::optional<absl::Time>(row.Time(0, 0));
@@ -192,19 +196,26 @@ absl::Status PostgresBackend::RecordOutcomes(std::span<const DeliveryOutcome> ou
 
 absl::Status PostgresBackend::ApplyRedelivery(const RedeliveryWrite& r) {
   return InWriteTransaction([&](pg::PgWrite& w) -> absl::Status {
+    // Its ladder ends: a start still held in the row is cleared here,
+    // StopLadder ends one already in timers.
     HART_ASSIGN_OR_RETURN(mark, w.conn.Query(
-        "UPDATE deliveries SET redelivered_as = $1 WHERE delivery_id = $2 AND state = $3 "
-        "AND redelivered_as = ''",
+        "UPDATE deliveries SET redelivered_as = $1, ladder_due_at = NULL "
+        "WHERE delivery_id = $2 AND state = $3 AND redelivered_as = ''",
         pg::PgParams().Text(r.new_delivery.delivery_id).Text(r.old_delivery_id)
             .Int(r.expected_state)));
     if (mark.affected() != 1) {
       return absl::AbortedError("the delivery changed or was already redelivered");
     }
     HART_RETURN_IF_ERROR(pg::StopLadder(w.conn, r.old_delivery_id, r.new_delivery.created_at));
-    HART_RETURN_IF_ERROR(pg::InsertDelivery(w.conn, r.new_delivery));
+    // The new delivery's step-1 ladder is held in its row (ladder_starts.h).
+    std::span<const TimerRecord> ladder;
+    if (r.ladder) ladder = {&*r.ladder, 1};
+    const SplitLadderStarts split = SplitTimersForDeliveries({&r.new_delivery, 1}, ladder);
+    HART_RETURN_IF_ERROR(
+        pg::InsertDelivery(w.conn, r.new_delivery, split.For(r.new_delivery.delivery_id)));
     w.changes.work = true;
-    if (r.ladder) {
-      HART_RETURN_IF_ERROR(pg::InsertTimer(w.conn, *r.ladder, r.new_delivery.created_at));
+    for (const TimerRecord* t : split.in_table) {
+      HART_RETURN_IF_ERROR(pg::InsertTimer(w.conn, *t, r.new_delivery.created_at));
     }
     for (const AuditEvent& e : r.audit) HART_RETURN_IF_ERROR(AppendLeaf(w, e).status());
     return absl::OkStatus();

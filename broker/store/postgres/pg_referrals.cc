@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "broker/common/status_macros.h"
+#include "broker/store/ladder_starts.h"
 #include "broker/store/postgres/pg_rows.h"
 #include "broker/store/postgres/pg_transaction.h"
 
@@ -55,11 +56,13 @@ absl::StatusOr<CreateReferralResult> PostgresBackend::WriteReferral(pg::PgWrite&
       "INSERT INTO referral_keys (referral_id, key_id, wrapped) VALUES ($1, $2, $3)",
       PgParams().Text(r.referral_id).Text(item.data_key.key_id)
           .Bytes(item.data_key.wrapped)));
+  // Step-1 ladder timers go into their deliveries' rows (ladder_starts.h).
+  const SplitLadderStarts split = SplitTimersForDeliveries(item.deliveries, item.timers);
   for (const DeliveryRecord& d : item.deliveries) {
-    HART_RETURN_IF_ERROR(pg::InsertDelivery(w.conn, d));
+    HART_RETURN_IF_ERROR(pg::InsertDelivery(w.conn, d, split.For(d.delivery_id)));
   }
-  for (const TimerRecord& t : item.timers) {
-    HART_RETURN_IF_ERROR(pg::InsertTimer(w.conn, t, r.accepted_at));
+  for (const TimerRecord* t : split.in_table) {
+    HART_RETURN_IF_ERROR(pg::InsertTimer(w.conn, *t, r.accepted_at));
   }
   if (!item.deliveries.empty() || !item.timers.empty()) w.changes.work = true;
   // A later item of the batch with the same report is its duplicate.
@@ -122,8 +125,9 @@ absl::Status PostgresBackend::WriteChange(pg::PgWrite& w, const ReferralChange& 
   if (update.affected() != 1) {
     return absl::AbortedError("the referral changed concurrently; retry");
   }
+  const SplitLadderStarts split = SplitTimersForDeliveries(c.new_deliveries, c.new_timers);
   for (const DeliveryRecord& d : c.new_deliveries) {
-    HART_RETURN_IF_ERROR(pg::InsertDelivery(w.conn, d));
+    HART_RETURN_IF_ERROR(pg::InsertDelivery(w.conn, d, split.For(d.delivery_id)));
   }
   if (!c.fired_timer_id.empty()) {
     HART_RETURN_IF_ERROR(pg::MarkTimerFired(w.conn, c.fired_timer_id, c.fired_timer_lease, c.at));
@@ -133,8 +137,8 @@ absl::Status PostgresBackend::WriteChange(pg::PgWrite& w, const ReferralChange& 
       "WHERE referral_id = $3 AND state = $4 AND kind = $5",
       PgParams().Int(pg::kTimerReplaced).Micros(c.at).Text(c.referral_id)
           .Int(pg::kTimerPending).Int(pg::kTimerReroute)));
-  for (const TimerRecord& t : c.new_timers) {
-    HART_RETURN_IF_ERROR(pg::InsertTimer(w.conn, t, c.at));
+  for (const TimerRecord* t : split.in_table) {
+    HART_RETURN_IF_ERROR(pg::InsertTimer(w.conn, *t, c.at));
   }
   if (!c.new_deliveries.empty() || !c.new_timers.empty()) w.changes.work = true;
   if (!c.supplement_id.empty()) {
@@ -250,6 +254,13 @@ absl::StatusOr<SealResult> PostgresBackend::SealReferral(const SealWrite& s) {
         "AND (state = $3 OR (state = $4 AND transport_ref = ''))",
         PgParams().Int(v1::SEALED).Text(s.referral_id).Int(v1::PENDING).Int(v1::IN_FLIGHT)));
     result.stopped_deliveries = static_cast<uint32_t>(stop.affected());
+    // Ladder starts still held in delivery rows end with the referral's
+    // pending timers (before them: a claim moving one into timers right now
+    // is waited for, and the timers update then sees the moved timer).
+    HART_RETURN_IF_ERROR(w.conn.Defer(
+        "UPDATE deliveries SET ladder_due_at = NULL "
+        "WHERE referral_id = $1 AND ladder_due_at IS NOT NULL",
+        PgParams().Text(s.referral_id)));
     HART_RETURN_IF_ERROR(w.conn.Defer(
         "UPDATE timers SET state = $1, finished_at = $2, lease_until = NULL "
         "WHERE referral_id = $3 AND state = $4",

@@ -48,13 +48,15 @@ DeliveryRecord ReadDelivery(const PgResult& r, int row, int first) {
   return d;
 }
 
-absl::Status InsertDelivery(PgConn& conn, const DeliveryRecord& d) {
+absl::Status InsertDelivery(PgConn& conn, const DeliveryRecord& d,
+                            const TimerRecord* ladder_start) {
   return conn.Defer(
       "INSERT INTO deliveries (delivery_id, referral_id, agency_id, agency_kind, "
       "rule_ids, adapter_type, state, attempts, created_at, next_attempt_at, "
       "ack_deadline, delivery_deadline, kind, changes, escalation, last_attempt_at, erasure, "
-      "claim_owner) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
-      "$16, $17, $18)",
+      "claim_owner, ladder_timer_id, ladder_due_at, ladder_base_at, ladder_reason) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+      "$16, $17, $18, $19, $20, $21, $22)",
       PgParams().Text(d.delivery_id).Text(d.referral_id).Text(d.agency_id)
           .Int(d.agency_kind).Text(absl::StrJoin(d.rule_ids, ","))
           .Text(d.adapter_type).Int(d.state).Int(d.attempts)
@@ -64,7 +66,12 @@ absl::Status InsertDelivery(PgConn& conn, const DeliveryRecord& d) {
           .Bytes(d.escalation ? d.escalation->SerializeAsString() : std::string())
           .OptMicros(d.last_attempt_at)
           .Bytes(d.erasure ? d.erasure->SerializeAsString() : std::string())
-          .Text(d.claim_owner));
+          .Text(d.claim_owner)
+          .Text(ladder_start ? ladder_start->timer_id : std::string())
+          .OptMicros(ladder_start ? std::optional<absl::Time>(ladder_start->due_at)
+                                  : std::nullopt)
+          .Micros(ladder_start ? ladder_start->base_at : absl::UnixEpoch())
+          .Int(ladder_start ? ladder_start->reason : 0));
 }
 
 TimerRecord ReadTimer(const PgResult& r, int row) {
@@ -112,6 +119,14 @@ absl::Status MarkTimerFired(PgConn& conn, const std::string& timer_id, uint64_t 
 
 absl::Status TriggerLadder(PgConn& conn, const std::string& delivery_id,
                            const LadderTrigger& trigger) {
+  // The delivery row first: a claim moving its start into timers right now
+  // makes this wait for that commit, and the timers update after it then
+  // sees the moved timer, as if it had always been a timer row.
+  HART_RETURN_IF_ERROR(conn.Defer(
+      "UPDATE deliveries SET ladder_due_at = $1, ladder_base_at = $2, ladder_reason = $3 "
+      "WHERE delivery_id = $4 AND ladder_due_at > $1",
+      PgParams().Micros(trigger.due_at).Micros(trigger.base_at).Int(trigger.reason)
+          .Text(delivery_id)));
   return conn.Defer(
       "UPDATE timers SET due_at = $1, base_at = $2, reason = $3, lease_until = NULL "
       "WHERE kind = $4 AND delivery_id = $5 AND state = $6 AND step = 1 AND due_at > $1",

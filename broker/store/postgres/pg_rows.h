@@ -41,7 +41,17 @@ inline constexpr char kEscalationColumns[] =
     "notice_delivery_ids, notified_agency_ids";
 
 DeliveryRecord ReadDelivery(const PgResult& r, int row, int first = 0);
-absl::Status InsertDelivery(PgConn& conn, const DeliveryRecord& d);
+// `ladder_start`: the delivery's step-1 ladder timer, kept in its row until
+// due (broker/store/ladder_starts.h).
+absl::Status InsertDelivery(PgConn& conn, const DeliveryRecord& d,
+                            const TimerRecord* ladder_start = nullptr);
+
+// A delivery row's ladder start as the step-1 ladder timer it stands for,
+// in kTimerColumns' order (never claimed: lease 0, no owner).
+inline constexpr char kLadderStartColumns[] =
+    "ladder_timer_id, referral_id, ladder_due_at, '' AS rule_ids, 1 AS kind, delivery_id, "
+    "1 AS step, ladder_base_at, ladder_reason, 0 AS lease, '' AS claim_owner";
+static_assert(kTimerLadder == 1, "literal kind in kLadderStartColumns");
 
 TimerRecord ReadTimer(const PgResult& r, int row);
 absl::Status InsertTimer(PgConn& conn, const TimerRecord& t, absl::Time now);
@@ -50,10 +60,12 @@ absl::Status InsertTimer(PgConn& conn, const TimerRecord& t, absl::Time now);
 // stale (another broker claimed it since).
 absl::Status MarkTimerFired(PgConn& conn, const std::string& timer_id, uint64_t lease,
                             absl::Time at);
-// Pulls a ladder forward if its first step has not run yet.
+// Pulls a ladder forward if its first step has not run yet (a timer row or
+// a ladder start held in the delivery row).
 absl::Status TriggerLadder(PgConn& conn, const std::string& delivery_id,
                            const LadderTrigger& trigger);
-// Ends a delivery's ladder (acknowledged, redelivered).
+// Ends a delivery's ladder (acknowledged, redelivered): its timers only; the
+// caller's update of the delivery row clears a ladder start there.
 absl::Status StopLadder(PgConn& conn, const std::string& delivery_id, absl::Time at);
 
 EscalationRecord ReadEscalation(const PgResult& r, int row);

@@ -264,7 +264,22 @@ CREATE INDEX deliveries_dead_letters ON deliveries (agency_kind)
   WHERE state = 6 AND redelivered_as = '';
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4};
+// Version 5: a ladder's step 1 held in its delivery's row until due
+// (broker/store/ladder_starts.h) instead of a timer row (and its four
+// index entries, then its update on ACCEPTED) per REFERRAL delivery;
+// deliveries_ladder_due finds the due ones for ClaimDueTimers, which moves
+// them into timers. Ladder timers stored before stay in timers and work as
+// they did. Enums are BIGINT, as everywhere in this schema. Constant
+// defaults rewrite no table; the new index starts empty.
+constexpr char kSchemaV5[] = R"sql(
+ALTER TABLE deliveries ADD COLUMN ladder_timer_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE deliveries ADD COLUMN ladder_due_at BIGINT;  -- NULL unless a ladder start is held
+ALTER TABLE deliveries ADD COLUMN ladder_base_at BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE deliveries ADD COLUMN ladder_reason BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX deliveries_ladder_due ON deliveries (ladder_due_at) WHERE ladder_due_at IS NOT NULL;
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5};
 constexpr int64_t kSchemaVersion = std::size(kMigrations);
 // pg_advisory_xact_lock key: "HART" in ASCII.
 constexpr int64_t kMigrationLock = 0x48415254;

@@ -35,9 +35,25 @@ absl::StatusOr<std::vector<TimerRecord>> PostgresBackend::ClaimDueTimers(absl::T
   std::vector<TimerRecord> claimed;
   absl::Status status = InClaimTransaction([&](pg::PgConn& conn) -> absl::Status {
     claimed.clear();
-    // A literal, not a parameter, so the partial index timers_pending_due
-    // matches under a generic plan too.
-    static_assert(pg::kTimerPending == 0, "literal in the query below");
+    // Literals, not parameters, so the partial indexes timers_pending_due
+    // and deliveries_ladder_due match under a generic plan too.
+    static_assert(pg::kTimerPending == 0 && pg::kTimerLadder == 1, "literals in the queries below");
+    // Due ladder starts first become the timers they stand for (same id,
+    // lease 0), so the claim below takes them like any other. SKIP LOCKED:
+    // a delivery another transaction holds (a replica moving it, an ack
+    // clearing it) is left to it. Sent with the claim, in its round trip.
+    HART_RETURN_IF_ERROR(conn.Defer(
+        "WITH due (id, due_at) AS (SELECT delivery_id, ladder_due_at FROM deliveries "
+        "WHERE ladder_due_at IS NOT NULL AND ladder_due_at <= $1 "
+        "ORDER BY ladder_due_at LIMIT $2 FOR UPDATE SKIP LOCKED), "
+        "moved AS (UPDATE deliveries d SET ladder_due_at = NULL FROM due "
+        "WHERE d.delivery_id = due.id RETURNING d.ladder_timer_id, d.referral_id, due.due_at, "
+        "d.delivery_id, d.ladder_base_at, d.ladder_reason) "
+        "INSERT INTO timers (timer_id, referral_id, due_at, rule_ids, state, created_at, kind, "
+        "delivery_id, step, base_at, reason, lease) "
+        "SELECT ladder_timer_id, referral_id, due_at, '', 0, $1, 1, delivery_id, 1, "
+        "ladder_base_at, ladder_reason, 0 FROM moved",
+        pg::PgParams().Micros(now).Limit(limit)));
     // One statement: SKIP LOCKED leaves timers another replica is claiming
     // right now to it, and the lease (fencing value) grows with the claim.
     HART_ASSIGN_OR_RETURN(rows, conn.Query(absl::StrCat(
@@ -64,9 +80,14 @@ absl::StatusOr<std::vector<TimerRecord>> PostgresBackend::ClaimDueTimers(absl::T
 absl::StatusOr<std::vector<TimerRecord>> PostgresBackend::PendingTimers(
     const std::string& referral_id) {
   HART_ASSIGN_OR_RETURN(lease, pool_->Acquire());
+  // Timer rows and the ladder starts still held in the referral's
+  // deliveries, as one list.
   HART_ASSIGN_OR_RETURN(rows, lease.conn().Query(
       absl::StrCat("SELECT ", pg::kTimerColumns, " FROM timers "
-                   "WHERE referral_id = $1 AND state = $2 ORDER BY due_at, timer_id"),
+                   "WHERE referral_id = $1 AND state = $2 "
+                   "UNION ALL SELECT ", pg::kLadderStartColumns, " FROM deliveries "
+                   "WHERE referral_id = $1 AND ladder_due_at IS NOT NULL "
+                   "ORDER BY due_at, timer_id"),
       pg::PgParams().Text(referral_id).Int(pg::kTimerPending)));
   return ReadTimers(rows);
 }

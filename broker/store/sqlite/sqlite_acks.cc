@@ -17,11 +17,13 @@ absl::StatusOr<uint64_t> SqliteBackend::WriteAck(SqliteDb& db, const AckWrite& w
   HART_ASSIGN_OR_RETURN(update, db.Prepare(
       "UPDATE deliveries SET state = ?, lease_until = NULL, "
       "delivered_at = CASE WHEN ? THEN COALESCE(delivered_at, ?) ELSE delivered_at END, "
-      "acknowledged_at = CASE WHEN ? THEN ? ELSE acknowledged_at END "
+      "acknowledged_at = CASE WHEN ? THEN ? ELSE acknowledged_at END, "
+      "ladder_due_at = CASE WHEN ? THEN NULL ELSE ladder_due_at END "
       "WHERE delivery_id = ? AND state = ?"));
+  // stop_ladder also ends a ladder start still held in this row.
   update->Bind(1, int64_t{w.new_state}).Bind(2, int64_t{delivered}).Bind(3, at)
-      .Bind(4, int64_t{business}).Bind(5, at).Bind(6, w.delivery_id)
-      .Bind(7, int64_t{w.expected_state});
+      .Bind(4, int64_t{business}).Bind(5, at).Bind(6, int64_t{w.stop_ladder})
+      .Bind(7, w.delivery_id).Bind(8, int64_t{w.expected_state});
   HART_RETURN_IF_ERROR(update->Run());
   if (db.Changes() != 1) {
     HART_ASSIGN_OR_RETURN(known, sqlite::DeliveryExists(db, w.delivery_id));

@@ -2,6 +2,7 @@
 // redelivery and the next due time.
 #include "absl/strings/str_cat.h"
 #include "broker/common/status_macros.h"
+#include "broker/store/ladder_starts.h"
 #include "broker/store/sqlite/sqlite_read_sql.h"
 #include "broker/store/sqlite/sqlite_rows.h"
 #include "broker/store/sqlite/sqlite_transaction.h"
@@ -105,8 +106,8 @@ absl::Status SqliteBackend::RecordOutcomes(std::span<const DeliveryOutcome> outc
 absl::Status SqliteBackend::ApplyRedelivery(const RedeliveryWrite& w) {
   return InWriteTransaction([&](SqliteDb& db) -> absl::Status {
     HART_ASSIGN_OR_RETURN(mark, db.Prepare(
-        "UPDATE deliveries SET redelivered_as = ? WHERE delivery_id = ? AND state = ? "
-        "AND redelivered_as = ''"));
+        "UPDATE deliveries SET redelivered_as = ?, ladder_due_at = NULL "
+        "WHERE delivery_id = ? AND state = ? AND redelivered_as = ''"));
     mark->Bind(1, w.new_delivery.delivery_id).Bind(2, w.old_delivery_id)
         .Bind(3, int64_t{w.expected_state});
     HART_RETURN_IF_ERROR(mark->Run());
@@ -114,9 +115,13 @@ absl::Status SqliteBackend::ApplyRedelivery(const RedeliveryWrite& w) {
       return absl::AbortedError("the delivery changed or was already redelivered");
     }
     HART_RETURN_IF_ERROR(sqlite::StopLadder(db, w.old_delivery_id, w.new_delivery.created_at));
-    HART_RETURN_IF_ERROR(sqlite::InsertDelivery(db, w.new_delivery));
-    if (w.ladder) {
-      HART_RETURN_IF_ERROR(sqlite::InsertTimer(db, *w.ladder, w.new_delivery.created_at));
+    std::span<const TimerRecord> ladder;
+    if (w.ladder) ladder = {&*w.ladder, 1};
+    const SplitLadderStarts timers = SplitTimersForDeliveries({&w.new_delivery, 1}, ladder);
+    HART_RETURN_IF_ERROR(
+        sqlite::InsertDelivery(db, w.new_delivery, timers.For(w.new_delivery.delivery_id)));
+    for (const TimerRecord* t : timers.in_table) {
+      HART_RETURN_IF_ERROR(sqlite::InsertTimer(db, *t, w.new_delivery.created_at));
     }
     for (const AuditEvent& e : w.audit) HART_RETURN_IF_ERROR(AppendLeaf(db, e).status());
     return absl::OkStatus();

@@ -47,7 +47,8 @@ namespace sqlite {
 read_sql::BuiltQuery read_sql::ListReferrals(const ReferralQuery& q, int64_t now_micros) {
   BuiltQuery out;
   // Each subquery reads only the referral's own deliveries: without
-  // INDEXED BY, SQLite picks deliveries_due for "state = 5" or
+  // INDEXED BY, SQLite picked deliveries_due for "state = 5" (before it
+  // held PENDING only) or
   // deliveries_by_agency for "agency_id = ?" and reads every acknowledged
   // delivery (or every delivery of the agency) for each referral listed.
   const std::string own = "FROM deliveries d INDEXED BY deliveries_by_referral "

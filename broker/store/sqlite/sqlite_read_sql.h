@@ -108,11 +108,25 @@ inline const std::string& PendingTimers() {
       "WHERE referral_id = ? AND state = ? ORDER BY due_at");
   return sql;
 }
+// The ladder starts still held in a referral's delivery rows.
+inline const std::string& PendingLadderStarts() {
+  static const std::string sql = absl::StrCat(
+      "SELECT ", kLadderStartColumns, " FROM deliveries INDEXED BY deliveries_by_referral "
+      "WHERE referral_id = ? AND ladder_due_at IS NOT NULL");
+  return sql;
+}
+// Pending (literal 0, the partial index's WHERE) and due.
 inline const std::string& DueTimers() {
   static const std::string sql = absl::StrCat(
-      "SELECT ", kTimerColumns, " FROM timers INDEXED BY timers_due WHERE state = ?1 "
-      "AND due_at <= ?2 AND (lease_until IS NULL OR lease_until <= ?2) "
-      "ORDER BY due_at LIMIT ?3");
+      "SELECT ", kTimerColumns, " FROM timers INDEXED BY timers_pending_due WHERE state = 0 "
+      "AND due_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?1) "
+      "ORDER BY due_at LIMIT ?2");
+  return sql;
+}
+inline const std::string& DueLadderStarts() {
+  static const std::string sql = absl::StrCat(
+      "SELECT ", kLadderStartColumns, " FROM deliveries INDEXED BY deliveries_ladder_due "
+      "WHERE ladder_due_at IS NOT NULL AND ladder_due_at <= ?1 ORDER BY ladder_due_at LIMIT ?2");
   return sql;
 }
 inline const std::string& TimerState() {
@@ -135,7 +149,7 @@ inline const std::string& EscalationsOf() {
 // --- the writer's updates that find their rows by more than a key, here
 // for the rows they read (sqlite_rows.cc, sqlite_outbox.cc) ---
 // A ladder pulled forward: the delivery's own timers, not every pending
-// timer due later (timers_due, which SQLite chose).
+// timer due later (timers_due, which SQLite chose before version 12).
 inline const std::string& TriggerLadder() {
   static const std::string sql =
       "UPDATE timers INDEXED BY timers_by_delivery SET due_at = ?, base_at = ?, reason = ?, "
@@ -188,7 +202,10 @@ inline const std::string& NextDueTime() {
       "   WHERE state = 0 AND lease_until IS NULL"
       " UNION ALL"
       " SELECT MIN(lease_until) AS t FROM timers INDEXED BY timers_leased"
-      "   WHERE state = 0 AND lease_until IS NOT NULL)";
+      "   WHERE state = 0 AND lease_until IS NOT NULL"
+      " UNION ALL"
+      " SELECT MIN(ladder_due_at) AS t FROM deliveries INDEXED BY deliveries_ladder_due"
+      "   WHERE ladder_due_at IS NOT NULL)";
   return sql;
 }
 inline const std::string& GetDelivery() {
@@ -304,7 +321,8 @@ inline const std::string& OpsOverdueByKind() {
 }
 inline const std::string& OpsDeadLettersByKind() {
   static const std::string sql = absl::StrCat(
-      "SELECT agency_kind, COUNT(*) FROM deliveries INDEXED BY deliveries_due WHERE state = ",
+      "SELECT agency_kind, COUNT(*) FROM deliveries INDEXED BY deliveries_dead_letters "
+      "WHERE state = ",
       int64_t{v1::DEAD}, " AND redelivered_as = '' GROUP BY agency_kind");
   return sql;
 }

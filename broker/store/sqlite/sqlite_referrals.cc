@@ -1,6 +1,7 @@
 // SqliteBackend: referrals, supplements and sealing.
 #include "absl/strings/str_cat.h"
 #include "broker/common/status_macros.h"
+#include "broker/store/ladder_starts.h"
 #include "broker/store/sqlite/sqlite_read_sql.h"
 #include "broker/store/sqlite/sqlite_rows.h"
 #include "broker/store/sqlite/sqlite_transaction.h"
@@ -46,11 +47,12 @@ absl::StatusOr<CreateReferralResult> SqliteBackend::WriteReferral(SqliteDb& db,
   key_row->Bind(1, r.referral_id).Bind(2, item.data_key.key_id)
       .BindBlob(3, item.data_key.wrapped);
   HART_RETURN_IF_ERROR(key_row->Run());
+  const SplitLadderStarts timers = SplitTimersForDeliveries(item.deliveries, item.timers);
   for (const DeliveryRecord& d : item.deliveries) {
-    HART_RETURN_IF_ERROR(sqlite::InsertDelivery(db, d));
+    HART_RETURN_IF_ERROR(sqlite::InsertDelivery(db, d, timers.For(d.delivery_id)));
   }
-  for (const TimerRecord& t : item.timers) {
-    HART_RETURN_IF_ERROR(sqlite::InsertTimer(db, t, r.accepted_at));
+  for (const TimerRecord* t : timers.in_table) {
+    HART_RETURN_IF_ERROR(sqlite::InsertTimer(db, *t, r.accepted_at));
   }
   CreateReferralResult result{CreateReferralResult::Outcome::kCreated, std::move(receipt)};
   for (const FeedAppend& a : item.feed_appends) {
@@ -87,8 +89,9 @@ absl::Status SqliteBackend::WriteChange(SqliteDb& db, const ReferralChange& c) {
   if (db.Changes() != 1) {
     return absl::AbortedError("the referral changed concurrently; retry");
   }
+  const SplitLadderStarts timers = SplitTimersForDeliveries(c.new_deliveries, c.new_timers);
   for (const DeliveryRecord& d : c.new_deliveries) {
-    HART_RETURN_IF_ERROR(sqlite::InsertDelivery(db, d));
+    HART_RETURN_IF_ERROR(sqlite::InsertDelivery(db, d, timers.For(d.delivery_id)));
   }
   if (!c.fired_timer_id.empty()) {
     HART_RETURN_IF_ERROR(sqlite::MarkTimerFired(db, c.fired_timer_id, c.fired_timer_lease, c.at));
@@ -99,7 +102,9 @@ absl::Status SqliteBackend::WriteChange(SqliteDb& db, const ReferralChange& c) {
   replace->Bind(1, sqlite::kTimerReplaced).Bind(2, at).Bind(3, c.referral_id)
       .Bind(4, sqlite::kTimerPending).Bind(5, sqlite::kTimerReroute);
   HART_RETURN_IF_ERROR(replace->Run());
-  for (const TimerRecord& t : c.new_timers) HART_RETURN_IF_ERROR(sqlite::InsertTimer(db, t, c.at));
+  for (const TimerRecord* t : timers.in_table) {
+    HART_RETURN_IF_ERROR(sqlite::InsertTimer(db, *t, c.at));
+  }
   if (!c.supplement_id.empty()) {
     HART_ASSIGN_OR_RETURN(supplement, db.Prepare(
         "INSERT INTO supplements (supplement_id, referral_id, supplement_sha256, response, "
@@ -214,6 +219,11 @@ absl::StatusOr<SealResult> SqliteBackend::SealReferral(const SealWrite& w) {
     timers->Bind(1, sqlite::kTimerReplaced).Bind(2, at).Bind(3, w.referral_id)
         .Bind(4, sqlite::kTimerPending);
     HART_RETURN_IF_ERROR(timers->Run());
+    HART_ASSIGN_OR_RETURN(starts, db.Prepare(
+        "UPDATE deliveries INDEXED BY deliveries_by_referral SET ladder_due_at = NULL "
+        "WHERE referral_id = ? AND ladder_due_at IS NOT NULL"));
+    starts->Bind(1, w.referral_id);
+    HART_RETURN_IF_ERROR(starts->Run());
     for (const DeliveryRecord& d : w.notices) HART_RETURN_IF_ERROR(sqlite::InsertDelivery(db, d));
     for (const AuditEvent& e : w.audit) HART_RETURN_IF_ERROR(AppendLeaf(db, e).status());
     return absl::OkStatus();

@@ -60,12 +60,14 @@ DeliveryRecord ReadDelivery(const Statement& s, int first) {
   return d;
 }
 
-absl::Status InsertDelivery(SqliteDb& db, const DeliveryRecord& d) {
+absl::Status InsertDelivery(SqliteDb& db, const DeliveryRecord& d,
+                            const TimerRecord* ladder_start) {
   HART_ASSIGN_OR_RETURN(ins, db.Prepare(
       "INSERT INTO deliveries (delivery_id, referral_id, agency_id, agency_kind, "
       "rule_ids, adapter_type, state, attempts, created_at, next_attempt_at, "
       "ack_deadline, delivery_deadline, kind, changes, escalation, last_attempt_at, erasure, "
-      "claim_owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      "claim_owner, ladder_timer_id, ladder_due_at, ladder_base_at, ladder_reason) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   ins->Bind(1, d.delivery_id).Bind(2, d.referral_id).Bind(3, d.agency_id)
       .Bind(4, int64_t{d.agency_kind}).Bind(5, absl::StrJoin(d.rule_ids, ","))
       .Bind(6, d.adapter_type).Bind(7, int64_t{d.state}).Bind(8, int64_t{d.attempts})
@@ -76,6 +78,14 @@ absl::Status InsertDelivery(SqliteDb& db, const DeliveryRecord& d) {
       .Bind(16, OptMicros(d.last_attempt_at))
       .BindBlob(17, d.erasure ? d.erasure->SerializeAsString() : std::string())
       .Bind(18, d.claim_owner);
+  if (ladder_start != nullptr) {
+    ins->Bind(19, ladder_start->timer_id).Bind(20, absl::ToUnixMicros(ladder_start->due_at))
+        .Bind(21, absl::ToUnixMicros(ladder_start->base_at))
+        .Bind(22, int64_t{ladder_start->reason});
+  } else {
+    ins->Bind(19, std::string()).Bind(20, std::optional<int64_t>())
+        .Bind(21, int64_t{0}).Bind(22, int64_t{0});
+  }
   return ins->Run();
 }
 
@@ -133,7 +143,14 @@ absl::Status TriggerLadder(SqliteDb& db, const std::string& delivery_id,
   update->Bind(1, absl::ToUnixMicros(trigger.due_at)).Bind(2, absl::ToUnixMicros(trigger.base_at))
       .Bind(3, int64_t{trigger.reason}).Bind(4, kTimerLadder).Bind(5, delivery_id)
       .Bind(6, kTimerPending).Bind(7, absl::ToUnixMicros(trigger.due_at));
-  return update->Run();
+  HART_RETURN_IF_ERROR(update->Run());
+  // Or the start still held in the delivery row.
+  HART_ASSIGN_OR_RETURN(start, db.Prepare(
+      "UPDATE deliveries SET ladder_due_at = ?1, ladder_base_at = ?2, ladder_reason = ?3 "
+      "WHERE delivery_id = ?4 AND ladder_due_at > ?1"));
+  start->Bind(1, absl::ToUnixMicros(trigger.due_at)).Bind(2, absl::ToUnixMicros(trigger.base_at))
+      .Bind(3, int64_t{trigger.reason}).Bind(4, delivery_id);
+  return start->Run();
 }
 
 absl::Status StopLadder(SqliteDb& db, const std::string& delivery_id, absl::Time at) {
@@ -143,6 +160,34 @@ absl::Status StopLadder(SqliteDb& db, const std::string& delivery_id, absl::Time
   update->Bind(1, kTimerReplaced).Bind(2, absl::ToUnixMicros(at)).Bind(3, kTimerLadder)
       .Bind(4, delivery_id).Bind(5, kTimerPending);
   return update->Run();
+}
+
+absl::Status MoveDueLadderStarts(SqliteDb& db, absl::Time now, size_t limit) {
+  HART_ASSIGN_OR_RETURN(select, db.Prepare(read_sql::DueLadderStarts()));
+  select->Bind(1, absl::ToUnixMicros(now)).Bind(2, static_cast<int64_t>(limit));
+  HART_ASSIGN_OR_RETURN(due, CollectRows(*select, ReadLadderStart));
+  select.reset();
+  for (const TimerRecord& t : due) {
+    HART_RETURN_IF_ERROR(InsertTimer(db, t, now));
+    HART_ASSIGN_OR_RETURN(clear, db.Prepare(
+        "UPDATE deliveries SET ladder_due_at = NULL WHERE delivery_id = ?"));
+    clear->Bind(1, t.delivery_id);
+    HART_RETURN_IF_ERROR(clear->Run());
+  }
+  return absl::OkStatus();
+}
+
+TimerRecord ReadLadderStart(const Statement& s) {
+  TimerRecord t;
+  t.kind = TimerRecord::Kind::kLadder;
+  t.step = 1;
+  t.timer_id = s.Text(0);
+  t.referral_id = s.Text(1);
+  t.delivery_id = s.Text(2);
+  t.due_at = absl::FromUnixMicros(s.Int(3));
+  t.base_at = absl::FromUnixMicros(s.Int(4));
+  t.reason = static_cast<v1::EscalationReason>(s.Int(5));
+  return t;
 }
 
 absl::StatusOr<bool> DeliveryExists(SqliteDb& db, const std::string& delivery_id) {

@@ -44,9 +44,16 @@ std::optional<absl::Time> OptTime(const Statement& s, int col);
 std::optional<int64_t> OptMicros(const std::optional<absl::Time>& t);
 
 DeliveryRecord ReadDelivery(const Statement& s, int first = 0);
-absl::Status InsertDelivery(SqliteDb& db, const DeliveryRecord& d);
+// `ladder_start`: the delivery's step-1 ladder timer, kept in its row until
+// due (broker/store/ladder_starts.h).
+absl::Status InsertDelivery(SqliteDb& db, const DeliveryRecord& d,
+                            const TimerRecord* ladder_start = nullptr);
 
 TimerRecord ReadTimer(const Statement& s);
+// A delivery row's ladder start as the step-1 timer it stands for.
+inline constexpr char kLadderStartColumns[] =
+    "ladder_timer_id, referral_id, delivery_id, ladder_due_at, ladder_base_at, ladder_reason";
+TimerRecord ReadLadderStart(const Statement& s);
 absl::Status InsertTimer(SqliteDb& db, const TimerRecord& t, absl::Time now);
 // Marks a pending timer fired if its claim's fencing value is `lease`:
 // FAILED_PRECONDITION if it is no longer pending, ABORTED if the lease is
@@ -56,8 +63,12 @@ absl::Status MarkTimerFired(SqliteDb& db, const std::string& timer_id, uint64_t 
 // Pulls a ladder forward if its first step has not run yet.
 absl::Status TriggerLadder(SqliteDb& db, const std::string& delivery_id,
                            const LadderTrigger& trigger);
-// Ends a delivery's ladder (acknowledged, redelivered).
+// Ends a delivery's ladder (acknowledged, redelivered): its timers only; the
+// caller's update of the delivery row clears a ladder start there.
 absl::Status StopLadder(SqliteDb& db, const std::string& delivery_id, absl::Time at);
+// Moves the ladder starts due at `now` (at most `limit`, earliest first) into
+// the timers table as the same pending timers, so they can be claimed.
+absl::Status MoveDueLadderStarts(SqliteDb& db, absl::Time now, size_t limit);
 
 EscalationRecord ReadEscalation(const Statement& s);
 

@@ -7,7 +7,7 @@
 namespace hart::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 11;
+constexpr int kSchemaVersion = 12;
 
 // Times are microseconds since the Unix epoch (UTC). Enums are the protobuf
 // enum numbers of hart.referral.v1.
@@ -218,7 +218,7 @@ CREATE INDEX referrals_by_received ON referrals (received_at, referral_id);
 // the deliveries not yet at their partner (states 1 and 2: the oldest one's
 // age) and the REFERRAL deliveries neither accepted (4) nor redelivered (the
 // overdue count): both grow with open work, not with history. Dead letters
-// are found through deliveries_due (state = 6).
+// were found through deliveries_due (state = 6) until version 12.
 constexpr char kSchemaV10[] = R"sql(
 CREATE TABLE delivery_counts (
   state       INTEGER NOT NULL,
@@ -272,10 +272,32 @@ INSERT INTO legacy_intakes (referral_id)
     ON k.referral_id = r.referral_id WHERE k.referral_id IS NULL;
 )sql";
 
+// Version 12 (issue 15, fewer index writes per intake and per ack): a
+// ladder's step 1 held in its delivery's row until due
+// (broker/store/ladder_starts.h) instead of a timer row with five indexes per
+// REFERRAL delivery; deliveries_ladder_due finds the due ones. Ladder
+// timers stored before stay in timers. Due timers are found through
+// timers_pending_due, so timers_due (every timer, fired ones too) goes.
+// deliveries_due holds the PENDING deliveries only and dead letters get
+// their own partial index (as in PostgreSQL): every delivery and every state
+// change of one no longer writes it.
+constexpr char kSchemaV12[] = R"sql(
+DROP INDEX deliveries_due;
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state = 1;
+CREATE INDEX deliveries_dead_letters ON deliveries (agency_kind)
+  WHERE state = 6 AND redelivered_as = '';
+ALTER TABLE deliveries ADD COLUMN ladder_timer_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE deliveries ADD COLUMN ladder_due_at INTEGER;  -- NULL unless a ladder start is held
+ALTER TABLE deliveries ADD COLUMN ladder_base_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE deliveries ADD COLUMN ladder_reason INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX deliveries_ladder_due ON deliveries (ladder_due_at) WHERE ladder_due_at IS NOT NULL;
+DROP INDEX timers_due;
+)sql";
+
 // Migrations in order; migration i brings the schema to version i + 1.
 constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5,
                                        kSchemaV6, kSchemaV7, kSchemaV8, kSchemaV9,
-                                       kSchemaV10, kSchemaV11};
+                                       kSchemaV10, kSchemaV11, kSchemaV12};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

@@ -1,5 +1,7 @@
 // SqliteBackend: durable timers (claimed with owner and fencing lease) and
 // the escalation events their ladder steps produce.
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "broker/common/status_macros.h"
@@ -17,9 +19,9 @@ absl::StatusOr<std::vector<TimerRecord>> SqliteBackend::ClaimDueTimers(absl::Tim
   std::vector<TimerRecord> claimed;
   absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
     claimed.clear();
+    HART_RETURN_IF_ERROR(sqlite::MoveDueLadderStarts(db, now, limit));
     HART_ASSIGN_OR_RETURN(select, db.Prepare(sqlite::read_sql::DueTimers()));
-    select->Bind(1, sqlite::kTimerPending).Bind(2, absl::ToUnixMicros(now))
-        .Bind(3, static_cast<int64_t>(limit));
+    select->Bind(1, absl::ToUnixMicros(now)).Bind(2, static_cast<int64_t>(limit));
     HART_ASSIGN_OR_RETURN(due, sqlite::CollectRows(*select, sqlite::ReadTimer));
     claimed = std::move(due);
     select.reset();
@@ -44,7 +46,15 @@ absl::StatusOr<std::vector<TimerRecord>> SqliteBackend::PendingTimers(
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
   HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::PendingTimers()));
   stmt->Bind(1, referral_id).Bind(2, sqlite::kTimerPending);
-  return sqlite::CollectRows(*stmt, sqlite::ReadTimer);
+  HART_ASSIGN_OR_RETURN(timers, sqlite::CollectRows(*stmt, sqlite::ReadTimer));
+  HART_ASSIGN_OR_RETURN(starts_stmt, reader.db().Prepare(sqlite::read_sql::PendingLadderStarts()));
+  starts_stmt->Bind(1, referral_id);
+  HART_ASSIGN_OR_RETURN(starts, sqlite::CollectRows(*starts_stmt, sqlite::ReadLadderStart));
+  timers.insert(timers.end(), starts.begin(), starts.end());
+  std::stable_sort(timers.begin(), timers.end(), [](const TimerRecord& a, const TimerRecord& b) {
+    return a.due_at != b.due_at ? a.due_at < b.due_at : a.timer_id < b.timer_id;
+  });
+  return timers;
 }
 
 absl::StatusOr<uint64_t> SqliteBackend::WriteEscalation(SqliteDb& db, const EscalationWrite& w) {

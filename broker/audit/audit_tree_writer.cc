@@ -18,7 +18,8 @@ absl::StatusOr<uint64_t> AuditTreeWriter::Append(AuditTreeRows& rows, const Audi
   absl::Status subtree_status;
   absl::Status appended = tree_.Append(
       leaf_hash, [&](uint32_t height, uint64_t subtree_index, const std::string& hash) {
-        if (subtree_status.ok()) subtree_status = rows.PutSubtree(height, subtree_index, hash);
+        if (height < kMinStoredSubtreeHeight || !subtree_status.ok()) return;
+        subtree_status = rows.PutSubtree(height, subtree_index, hash);
       });
   if (!appended.ok()) return appended;
   if (!subtree_status.ok()) return subtree_status;

@@ -28,6 +28,13 @@
 
 namespace hart::audit {
 
+// Subtrees lower than this are not stored: a proof computes such a node
+// from at most 2^(h) <= 8 leaf hashes it reads anyway (SubtreeRoot), while
+// storing every subtree wrote one row per leaf, with the leaf's own four
+// rows the bulk of an intake's writes (issue 15). Stores written before
+// keep their lower subtrees; they are still correct and still served.
+inline constexpr uint32_t kMinStoredSubtreeHeight = 4;
+
 // What a backend offers the tree inside its open write transaction.
 class AuditTreeRows {
  public:
@@ -35,7 +42,8 @@ class AuditTreeRows {
   // Stores the event as leaf `index` (0-based) with its leaf hash.
   virtual absl::Status InsertLeaf(uint64_t index, const AuditEvent& event,
                                   const std::string& leaf_hash) = 0;
-  // Stores the root of the completed perfect subtree (height >= 1).
+  // Stores the root of the completed perfect subtree (height >=
+  // kMinStoredSubtreeHeight).
   virtual absl::Status PutSubtree(uint32_t height, uint64_t index, const std::string& hash) = 0;
   // Stores the tree's state (CompactRange::Serialize) for the next open.
   virtual absl::Status SaveTreeState(uint64_t size, const std::string& compact_range) = 0;

@@ -176,6 +176,8 @@ TEST_F(SqliteStoreTest, UpgradeSealsIntakesStoredInTheClear) {
                            "ALTER TABLE deliveries DROP COLUMN ladder_base_at; "
                            "ALTER TABLE deliveries DROP COLUMN ladder_reason; "
                            "CREATE INDEX timers_due ON timers (state, due_at); "
+                           "DROP INDEX deliveries_dead_letters; DROP INDEX deliveries_due; "
+                           "CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at); "
                            "DELETE FROM schema_version WHERE version >= 11")
                   .ok());
   raw->reset();

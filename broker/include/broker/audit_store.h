@@ -33,7 +33,9 @@ class AuditStore {
   // NOT_FOUND past the end.
   virtual absl::StatusOr<std::string> AuditLeafHash(uint64_t index) = 0;
   // The stored root of the perfect subtree of 2^height leaves starting at
-  // leaf index * 2^height, if that subtree is complete.
+  // leaf index * 2^height, if that subtree is complete and its height is at
+  // least audit::kMinStoredSubtreeHeight (smaller ones are computed from
+  // their few leaves by whoever needs them: see AuditTreeWriter).
   virtual absl::StatusOr<std::optional<std::string>> AuditSubtreeHash(uint32_t height,
                                                                       uint64_t index) = 0;
   // Stores a signed checkpoint (ALREADY_EXISTS for a size already signed).

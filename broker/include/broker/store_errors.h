@@ -118,7 +118,8 @@
 //   ListAuditEvents       storage errors only.
 //   AuditHead             never fails (the head is kept in memory).
 //   AuditLeafHash         NOT_FOUND: no event at that index.
-//   AuditSubtreeHash      storage errors only (nullopt while incomplete).
+//   AuditSubtreeHash      storage errors only (nullopt while incomplete or
+//                         lower than kMinStoredSubtreeHeight).
 //   AppendCheckpoint      ALREADY_EXISTS: a checkpoint of that tree size is
 //                         already stored.
 //   ListCheckpoints       storage errors only.

@@ -10,13 +10,15 @@ Geography BuildGeography() {
 }
 }  // namespace
 
-ReferralFactory::ReferralFactory(Store& store, const Clock& clock)
+ReferralFactory::ReferralFactory(Store& store, const Clock& clock,
+                                 feed::FeedPlacement feed_placement)
     : geography_(BuildGeography()),
       router_(ConnecticutConfig(), geography_),
       ids_(random_),
       writes_(std::make_unique<WriteQueue>(store, 64)),
-      pipeline_(std::make_unique<IntakePipeline>(geography_, router_, *writes_,
-                                                 clock, ids_, NoLadders::Instance())) {}
+      pipeline_(std::make_unique<IntakePipeline>(geography_, router_, *writes_, clock, ids_,
+                                                 NoLadders::Instance(),
+                                                 std::move(feed_placement))) {}
 
 ReferralFactory::~ReferralFactory() = default;
 

@@ -16,8 +16,9 @@ namespace hart::testing {
 
 class ReferralFactory {
  public:
-  // `store` and `clock` must outlive the factory.
-  ReferralFactory(Store& store, const Clock& clock);
+  // `store` and `clock` must outlive the factory. `feed_placement`: the
+  // agencies whose deliveries go on their feed with the intake (none).
+  ReferralFactory(Store& store, const Clock& clock, feed::FeedPlacement feed_placement = {});
   ~ReferralFactory();
 
   // Submits and waits (bounded) for the receipt.

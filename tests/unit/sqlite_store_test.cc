@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_join.h"
 #include "broker/common/time_util.h"
 #include "broker/store/sqlite/sqlite_db.h"
 #include "tests/support/referral_factory.h"
@@ -42,6 +43,34 @@ TEST_F(SqliteStoreTest, StoresReferralDeliveriesAndAuditTogether) {
   ASSERT_TRUE(audit.ok());
   // intake.accepted, referral.routed, one delivery.created per destination.
   EXPECT_EQ(audit->size(), 2u + deliveries->size());
+}
+
+// A delivery the intake puts on its feed is created and sent in one change:
+// one audit event, delivery.sent, that also says what delivery.created would
+// (issue 15: an audit leaf is four index writes). A delivery left to the
+// dispatcher keeps its delivery.created.
+TEST_F(SqliteStoreTest, AFeedDeliveryPlacedWithItsIntakeIsAuditedOnce) {
+  ReferralFactory on_feeds(*store_, clock_, feed::FeedPlacement({"hartford-pd"}));
+  auto receipt = on_feeds.Submit(ReferralFactory::Example("school-sex-trafficking-hartford", "-f"));
+  ASSERT_TRUE(receipt.ok()) << receipt.status();
+  bool saw_feed = false;
+  for (const auto& destination : receipt->destinations()) {
+    auto events = store_->ListAuditEvents({.delivery_id = destination.delivery_id()});
+    ASSERT_TRUE(events.ok()) << events.status();
+    ASSERT_EQ(events->size(), 1u) << destination.agency_id();
+    const AuditEvent& e = events->front();
+    const std::string rules = absl::StrJoin(destination.rule_ids(), ",");
+    if (destination.agency_id() == "hartford-pd") {
+      saw_feed = true;
+      EXPECT_EQ(e.action, "delivery.sent");
+      EXPECT_EQ(e.detail, "adapter=grpc_feed agency=hartford-pd attempt=1 kind=REFERRAL rules=" +
+                              rules);
+    } else {
+      EXPECT_EQ(e.action, "delivery.created") << destination.agency_id();
+      EXPECT_EQ(e.detail, "agency=" + destination.agency_id() + " kind=REFERRAL rules=" + rules);
+    }
+  }
+  EXPECT_TRUE(saw_feed) << "the example no longer routes to hartford-pd";
 }
 
 TEST_F(SqliteStoreTest, SameReportIdSameContentReturnsTheOriginalReceipt) {

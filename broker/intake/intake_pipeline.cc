@@ -149,17 +149,17 @@ void IntakePipeline::Submit(const v1::Intake& intake, const std::string& actor,
     if (d.delivery_deadline) {
       *out->mutable_delivery_deadline() = ToProtoTime(*d.delivery_deadline);
     }
-    const std::string created = absl::StrCat("agency=", d.agency_id, " kind=REFERRAL rules=",
-                                             absl::StrJoin(d.rule_ids, ","));
+    const std::string kind_and_rules =
+        absl::StrCat("kind=REFERRAL rules=", absl::StrJoin(d.rule_ids, ","));
     if (auto append = feed_placement_.Place(d, now)) {
       // Created already on its feed, in the intake's transaction: one state
       // change, so one event (issue 15: an audit leaf is four index writes).
       // Its "delivery.sent" says what "delivery.created" would have.
-      absl::StrAppend(&append->audit.detail, " ", created.substr(created.find(' ') + 1));
+      absl::StrAppend(&append->audit.detail, " ", kind_and_rules);
       item.feed_appends.push_back(std::move(*append));
     } else {
-      item.audit.push_back(
-          {now, actor, "delivery.created", r.referral_id, d.delivery_id, "", created});
+      item.audit.push_back({now, actor, "delivery.created", r.referral_id, d.delivery_id, "",
+                            absl::StrCat("agency=", d.agency_id, " ", kind_and_rules)});
     }
     item.deliveries.push_back(std::move(d));
   }

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
+#include "broker/feed/feed_reference.h"
 #include "tests/store/conformance_fixture.h"
 
 namespace hart::conformance {
@@ -187,7 +188,8 @@ TEST_P(FeedConformanceTest, AReferralCanBePutOnItsFeedAsItIsCreated) {
   ASSERT_OK_AND_ASSIGN(auto feed, store().ReadFeed("hartford-pd", 1, 10));
   ASSERT_EQ(feed.size(), 1u);
   EXPECT_EQ(feed[0].delivery.delivery_id, a.deliveries[0].delivery_id);
-  EXPECT_FALSE(feed[0].delivery.transport_ref.empty());
+  // Stored already placed: the row carries its feed position.
+  EXPECT_EQ(feed[0].delivery.transport_ref, feed::FormatReference("hartford-pd", 2));
   // Already handed off: no claimer takes it.
   EXPECT_THAT(MUST(Claim(kT0 + absl::Hours(1), kT0 + absl::Hours(2))), IsEmpty());
 }

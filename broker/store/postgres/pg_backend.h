@@ -156,11 +156,13 @@ class PostgresBackend final : public StoreBackend {
   absl::StatusOr<uint64_t> AppendLeaf(pg::PgWrite& w, const AuditEvent& event);
   // Puts a delivery on its agency's feed inside the open transaction
   // (idempotent: an appended delivery keeps its sequence).
-  // `delivery_is_new`: inserted by this transaction, so neither unknown nor
-  // on a feed yet (nothing to look up).
   absl::StatusOr<FeedAppendResult> AppendFeedEvent(pg::PgWrite& w, const FeedAppend& a,
-                                                   absl::Time now,
-                                                   bool delivery_is_new = false);
+                                                   absl::Time now);
+  // The audit leaf and feed event of a placement whose sequence is taken:
+  // the second half of AppendFeedEvent, and all of it for a delivery the
+  // same transaction inserts already placed (WriteReferral).
+  absl::StatusOr<FeedAppendResult> InsertFeedEvent(pg::PgWrite& w, const FeedAppend& a,
+                                                   int64_t sequence, absl::Time now);
   // The agency's next feed sequence in the open transaction (pg_feeds.cc).
   absl::StatusOr<int64_t> NextFeedSequence(pg::PgWrite& w, const std::string& agency_id);
   // Writes the heads NextFeedSequence moved (deferred, before the COMMIT).

@@ -76,39 +76,44 @@ absl::Status PostgresBackend::SaveFeedHeads(pg::PgWrite& w) {
 
 absl::StatusOr<FeedAppendResult> PostgresBackend::AppendFeedEvent(pg::PgWrite& w,
                                                                   const FeedAppend& a,
-                                                                  absl::Time now,
-                                                                  bool delivery_is_new) {
-  if (!delivery_is_new) {
-    // Read after the audit lock: every earlier writer's append is visible
-    // (READ COMMITTED takes a snapshot per statement). One round trip for
-    // both questions: is the delivery known, is it on a feed already.
-    HART_ASSIGN_OR_RETURN(existing, w.conn.Query(
-        "SELECT d.delivery_id IS NOT NULL, f.agency_id, f.sequence "
-        "FROM (SELECT $1::text AS id) AS q "
-        "LEFT JOIN deliveries d ON d.delivery_id = q.id "
-        "LEFT JOIN feed_events f ON f.delivery_id = q.id",
-        pg::PgParams().Text(a.delivery_id)));
-    if (existing.rows() != 1) return absl::InternalError("feed lookup returned no row");
-    if (!existing.IsNull(0, 2)) {
-      return FeedAppendResult{a.delivery_id, existing.Text(0, 1),
-                              static_cast<uint64_t>(existing.Int(0, 2))};
-    }
-    if (!existing.Bool(0, 0)) {
-      return absl::NotFoundError(absl::StrCat("no delivery ", a.delivery_id));
-    }
+                                                                  absl::Time now) {
+  // Read after the audit lock: every earlier writer's append is visible
+  // (READ COMMITTED takes a snapshot per statement). One round trip for
+  // both questions: is the delivery known, is it on a feed already.
+  HART_ASSIGN_OR_RETURN(existing, w.conn.Query(
+      "SELECT d.delivery_id IS NOT NULL, f.agency_id, f.sequence "
+      "FROM (SELECT $1::text AS id) AS q "
+      "LEFT JOIN deliveries d ON d.delivery_id = q.id "
+      "LEFT JOIN feed_events f ON f.delivery_id = q.id",
+      pg::PgParams().Text(a.delivery_id)));
+  if (existing.rows() != 1) return absl::InternalError("feed lookup returned no row");
+  if (!existing.IsNull(0, 2)) {
+    return FeedAppendResult{a.delivery_id, existing.Text(0, 1),
+                            static_cast<uint64_t>(existing.Int(0, 2))};
+  }
+  if (!existing.Bool(0, 0)) {
+    return absl::NotFoundError(absl::StrCat("no delivery ", a.delivery_id));
   }
   HART_ASSIGN_OR_RETURN(sequence, NextFeedSequence(w, a.agency_id));
+  HART_ASSIGN_OR_RETURN(appended, InsertFeedEvent(w, a, sequence, now));
+  HART_RETURN_IF_ERROR(w.conn.Defer(
+      "UPDATE deliveries SET transport_ref = $1, lease_until = NULL, last_error = '' "
+      "WHERE delivery_id = $2",
+      pg::PgParams().Text(feed::FormatReference(a.agency_id, static_cast<uint64_t>(sequence)))
+          .Text(a.delivery_id)));
+  return appended;
+}
+
+absl::StatusOr<FeedAppendResult> PostgresBackend::InsertFeedEvent(pg::PgWrite& w,
+                                                                  const FeedAppend& a,
+                                                                  int64_t sequence,
+                                                                  absl::Time now) {
   HART_ASSIGN_OR_RETURN(audit_index, AppendLeaf(w, a.audit));
   HART_RETURN_IF_ERROR(w.conn.Defer(
       "INSERT INTO feed_events (agency_id, sequence, delivery_id, appended_at, audit_index) "
       "VALUES ($1, $2, $3, $4, $5)",
       pg::PgParams().Text(a.agency_id).Int(sequence).Text(a.delivery_id).Micros(now)
           .Int(static_cast<int64_t>(audit_index))));
-  HART_RETURN_IF_ERROR(w.conn.Defer(
-      "UPDATE deliveries SET transport_ref = $1, lease_until = NULL, last_error = '' "
-      "WHERE delivery_id = $2",
-      pg::PgParams().Text(feed::FormatReference(a.agency_id, static_cast<uint64_t>(sequence)))
-          .Text(a.delivery_id)));
   return FeedAppendResult{a.delivery_id, a.agency_id, static_cast<uint64_t>(sequence)};
 }
 

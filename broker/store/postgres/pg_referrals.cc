@@ -4,6 +4,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "broker/common/status_macros.h"
+#include "broker/feed/feed_reference.h"
+#include "broker/store/intake_placements.h"
 #include "broker/store/ladder_starts.h"
 #include "broker/store/postgres/pg_rows.h"
 #include "broker/store/postgres/pg_transaction.h"
@@ -56,10 +58,20 @@ absl::StatusOr<CreateReferralResult> PostgresBackend::WriteReferral(pg::PgWrite&
       "INSERT INTO referral_keys (referral_id, key_id, wrapped) VALUES ($1, $2, $3)",
       PgParams().Text(r.referral_id).Text(item.data_key.key_id)
           .Bytes(item.data_key.wrapped)));
+  // Deliveries created here are inserted already placed (intake_placements.h).
+  std::vector<IntakePlacement> placements = PlanIntakePlacements(item);
+  for (IntakePlacement& p : placements) {
+    if (!CreatedByIntake(item, *p.append)) continue;
+    HART_ASSIGN_OR_RETURN(sequence, NextFeedSequence(w, p.append->agency_id));
+    p.sequence = static_cast<uint64_t>(sequence);
+    p.reference = feed::FormatReference(p.append->agency_id, p.sequence);
+  }
   // Step-1 ladder timers go into their deliveries' rows (ladder_starts.h).
   const SplitLadderStarts split = SplitTimersForDeliveries(item.deliveries, item.timers);
   for (const DeliveryRecord& d : item.deliveries) {
-    HART_RETURN_IF_ERROR(pg::InsertDelivery(w.conn, d, split.For(d.delivery_id)));
+    HART_RETURN_IF_ERROR(pg::InsertDelivery(
+        w.conn, d, split.For(d.delivery_id),
+        PlacedReference(placements, d.delivery_id)));
   }
   for (const TimerRecord* t : split.in_table) {
     HART_RETURN_IF_ERROR(pg::InsertTimer(w.conn, *t, r.accepted_at));
@@ -70,10 +82,11 @@ absl::StatusOr<CreateReferralResult> PostgresBackend::WriteReferral(pg::PgWrite&
     (*w.reports)[r.careline_report_id] = {r.content_sha256, receipt.SerializeAsString()};
   }
   CreateReferralResult result{CreateReferralResult::Outcome::kCreated, std::move(receipt)};
-  for (const FeedAppend& a : item.feed_appends) {
-    const bool own = std::any_of(item.deliveries.begin(), item.deliveries.end(),
-                                 [&](const DeliveryRecord& d) { return d.delivery_id == a.delivery_id; });
-    HART_ASSIGN_OR_RETURN(appended, AppendFeedEvent(w, a, r.accepted_at, own));
+  for (const IntakePlacement& p : placements) {
+    HART_ASSIGN_OR_RETURN(appended,
+                          p.sequence != 0 ? InsertFeedEvent(w, *p.append, static_cast<int64_t>(p.sequence),
+                                                            r.accepted_at)
+                                          : AppendFeedEvent(w, *p.append, r.accepted_at));
     result.feed_appends.push_back(std::move(appended));
   }
   return result;

@@ -49,14 +49,15 @@ DeliveryRecord ReadDelivery(const PgResult& r, int row, int first) {
 }
 
 absl::Status InsertDelivery(PgConn& conn, const DeliveryRecord& d,
-                            const TimerRecord* ladder_start) {
+                            const TimerRecord* ladder_start, const std::string* feed_reference) {
   return conn.Defer(
       "INSERT INTO deliveries (delivery_id, referral_id, agency_id, agency_kind, "
       "rule_ids, adapter_type, state, attempts, created_at, next_attempt_at, "
       "ack_deadline, delivery_deadline, kind, changes, escalation, last_attempt_at, erasure, "
-      "claim_owner, ladder_timer_id, ladder_due_at, ladder_base_at, ladder_reason) "
+      "claim_owner, ladder_timer_id, ladder_due_at, ladder_base_at, ladder_reason, "
+      "transport_ref) "
       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
-      "$16, $17, $18, $19, $20, $21, $22)",
+      "$16, $17, $18, $19, $20, $21, $22, $23)",
       PgParams().Text(d.delivery_id).Text(d.referral_id).Text(d.agency_id)
           .Int(d.agency_kind).Text(absl::StrJoin(d.rule_ids, ","))
           .Text(d.adapter_type).Int(d.state).Int(d.attempts)
@@ -71,7 +72,8 @@ absl::Status InsertDelivery(PgConn& conn, const DeliveryRecord& d,
           .OptMicros(ladder_start ? std::optional<absl::Time>(ladder_start->due_at)
                                   : std::nullopt)
           .Micros(ladder_start ? ladder_start->base_at : absl::UnixEpoch())
-          .Int(ladder_start ? ladder_start->reason : 0));
+          .Int(ladder_start ? ladder_start->reason : 0)
+          .Text(feed_reference != nullptr ? *feed_reference : d.transport_ref));
 }
 
 TimerRecord ReadTimer(const PgResult& r, int row) {

@@ -42,9 +42,12 @@ inline constexpr char kEscalationColumns[] =
 
 DeliveryRecord ReadDelivery(const PgResult& r, int row, int first = 0);
 // `ladder_start`: the delivery's step-1 ladder timer, kept in its row until
-// due (broker/store/ladder_starts.h).
+// due (broker/store/ladder_starts.h). `feed_reference`: the feed position of
+// a delivery placed on its feed in the same transaction, stored with the row
+// rather than by updating it afterwards.
 absl::Status InsertDelivery(PgConn& conn, const DeliveryRecord& d,
-                            const TimerRecord* ladder_start = nullptr);
+                            const TimerRecord* ladder_start = nullptr,
+                            const std::string* feed_reference = nullptr);
 
 // A delivery row's ladder start as the step-1 ladder timer it stands for,
 // in kTimerColumns' order (never claimed: lease 0, no owner).

@@ -126,6 +126,12 @@ class SqliteBackend final : public StoreBackend {
   // (idempotent: an appended delivery keeps its sequence).
   absl::StatusOr<FeedAppendResult> AppendFeedEvent(sqlite::SqliteDb& db, const FeedAppend& a,
                                                    absl::Time now);
+  // The two halves of a placement, for a delivery created in the same
+  // transaction (WriteReferral): the agency's next sequence, then the audit
+  // leaf and the feed event.
+  absl::StatusOr<uint64_t> NextFeedSequence(sqlite::SqliteDb& db, const std::string& agency_id);
+  absl::StatusOr<FeedAppendResult> InsertFeedEvent(sqlite::SqliteDb& db, const FeedAppend& a,
+                                                   uint64_t sequence, absl::Time now);
   // One acknowledgement inside the open transaction: ABORTED (nothing
   // written) if the delivery is no longer in its expected state.
   absl::StatusOr<uint64_t> WriteAck(sqlite::SqliteDb& db, const AckWrite& write);

@@ -30,6 +30,32 @@ FeedEntry ReadFeedRow(const sqlite::Statement& s) {
 
 }  // namespace
 
+absl::StatusOr<uint64_t> SqliteBackend::NextFeedSequence(SqliteDb& db,
+                                                         const std::string& agency_id) {
+  HART_ASSIGN_OR_RETURN(head, db.Prepare(
+      "INSERT INTO feed_heads (agency_id, last_sequence) VALUES (?, 1) "
+      "ON CONFLICT (agency_id) DO UPDATE SET last_sequence = last_sequence + 1 "
+      "RETURNING last_sequence"));
+  head->Bind(1, agency_id);
+  HART_ASSIGN_OR_RETURN(head_row, head->Step());
+  if (!head_row) return absl::InternalError("feed head did not advance");
+  const int64_t sequence = head->Int(0);
+  HART_RETURN_IF_ERROR(head->Run());
+  return static_cast<uint64_t>(sequence);
+}
+
+absl::StatusOr<FeedAppendResult> SqliteBackend::InsertFeedEvent(SqliteDb& db, const FeedAppend& a,
+                                                                uint64_t sequence, absl::Time now) {
+  HART_ASSIGN_OR_RETURN(audit_index, AppendLeaf(db, a.audit));
+  HART_ASSIGN_OR_RETURN(insert, db.Prepare(
+      "INSERT INTO feed_events (agency_id, sequence, delivery_id, appended_at, audit_index) "
+      "VALUES (?, ?, ?, ?, ?)"));
+  insert->Bind(1, a.agency_id).Bind(2, static_cast<int64_t>(sequence)).Bind(3, a.delivery_id)
+      .Bind(4, absl::ToUnixMicros(now)).Bind(5, static_cast<int64_t>(audit_index));
+  HART_RETURN_IF_ERROR(insert->Run());
+  return FeedAppendResult{a.delivery_id, a.agency_id, sequence};
+}
+
 absl::StatusOr<FeedAppendResult> SqliteBackend::AppendFeedEvent(SqliteDb& db, const FeedAppend& a,
                                                                 absl::Time now) {
   HART_ASSIGN_OR_RETURN(existing, db.Prepare(sqlite::read_sql::FeedEventOfDelivery()));
@@ -41,29 +67,14 @@ absl::StatusOr<FeedAppendResult> SqliteBackend::AppendFeedEvent(SqliteDb& db, co
   }
   HART_ASSIGN_OR_RETURN(known, sqlite::DeliveryExists(db, a.delivery_id));
   if (!known) return absl::NotFoundError(absl::StrCat("no delivery ", a.delivery_id));
-  HART_ASSIGN_OR_RETURN(head, db.Prepare(
-      "INSERT INTO feed_heads (agency_id, last_sequence) VALUES (?, 1) "
-      "ON CONFLICT (agency_id) DO UPDATE SET last_sequence = last_sequence + 1 "
-      "RETURNING last_sequence"));
-  head->Bind(1, a.agency_id);
-  HART_ASSIGN_OR_RETURN(head_row, head->Step());
-  if (!head_row) return absl::InternalError("feed head did not advance");
-  const int64_t sequence = head->Int(0);
-  HART_RETURN_IF_ERROR(head->Run());
-  HART_ASSIGN_OR_RETURN(audit_index, AppendLeaf(db, a.audit));
-  HART_ASSIGN_OR_RETURN(insert, db.Prepare(
-      "INSERT INTO feed_events (agency_id, sequence, delivery_id, appended_at, audit_index) "
-      "VALUES (?, ?, ?, ?, ?)"));
-  insert->Bind(1, a.agency_id).Bind(2, sequence).Bind(3, a.delivery_id)
-      .Bind(4, absl::ToUnixMicros(now)).Bind(5, static_cast<int64_t>(audit_index));
-  HART_RETURN_IF_ERROR(insert->Run());
+  HART_ASSIGN_OR_RETURN(sequence, NextFeedSequence(db, a.agency_id));
+  HART_ASSIGN_OR_RETURN(appended, InsertFeedEvent(db, a, sequence, now));
   HART_ASSIGN_OR_RETURN(update, db.Prepare(
       "UPDATE deliveries SET transport_ref = ?, lease_until = NULL, last_error = '' "
       "WHERE delivery_id = ?"));
-  update->Bind(1, feed::FormatReference(a.agency_id, static_cast<uint64_t>(sequence)))
-      .Bind(2, a.delivery_id);
+  update->Bind(1, feed::FormatReference(a.agency_id, sequence)).Bind(2, a.delivery_id);
   HART_RETURN_IF_ERROR(update->Run());
-  return FeedAppendResult{a.delivery_id, a.agency_id, static_cast<uint64_t>(sequence)};
+  return appended;
 }
 
 absl::StatusOr<std::vector<FeedAppendResult>> SqliteBackend::AppendToFeeds(

@@ -1,6 +1,8 @@
 // SqliteBackend: referrals, supplements and sealing.
 #include "absl/strings/str_cat.h"
 #include "broker/common/status_macros.h"
+#include "broker/feed/feed_reference.h"
+#include "broker/store/intake_placements.h"
 #include "broker/store/ladder_starts.h"
 #include "broker/store/sqlite/sqlite_read_sql.h"
 #include "broker/store/sqlite/sqlite_rows.h"
@@ -47,16 +49,27 @@ absl::StatusOr<CreateReferralResult> SqliteBackend::WriteReferral(SqliteDb& db,
   key_row->Bind(1, r.referral_id).Bind(2, item.data_key.key_id)
       .BindBlob(3, item.data_key.wrapped);
   HART_RETURN_IF_ERROR(key_row->Run());
+  // Deliveries created here are inserted already placed (intake_placements.h).
+  std::vector<IntakePlacement> placements = PlanIntakePlacements(item);
+  for (IntakePlacement& p : placements) {
+    if (!CreatedByIntake(item, *p.append)) continue;
+    HART_ASSIGN_OR_RETURN(sequence, NextFeedSequence(db, p.append->agency_id));
+    p.sequence = sequence;
+    p.reference = feed::FormatReference(p.append->agency_id, p.sequence);
+  }
   const SplitLadderStarts timers = SplitTimersForDeliveries(item.deliveries, item.timers);
   for (const DeliveryRecord& d : item.deliveries) {
-    HART_RETURN_IF_ERROR(sqlite::InsertDelivery(db, d, timers.For(d.delivery_id)));
+    HART_RETURN_IF_ERROR(sqlite::InsertDelivery(
+        db, d, timers.For(d.delivery_id), PlacedReference(placements, d.delivery_id)));
   }
   for (const TimerRecord* t : timers.in_table) {
     HART_RETURN_IF_ERROR(sqlite::InsertTimer(db, *t, r.accepted_at));
   }
   CreateReferralResult result{CreateReferralResult::Outcome::kCreated, std::move(receipt)};
-  for (const FeedAppend& a : item.feed_appends) {
-    HART_ASSIGN_OR_RETURN(appended, AppendFeedEvent(db, a, r.accepted_at));
+  for (const IntakePlacement& p : placements) {
+    HART_ASSIGN_OR_RETURN(appended,
+                          p.sequence != 0 ? InsertFeedEvent(db, *p.append, p.sequence, r.accepted_at)
+                                          : AppendFeedEvent(db, *p.append, r.accepted_at));
     result.feed_appends.push_back(std::move(appended));
   }
   return result;

@@ -61,13 +61,14 @@ DeliveryRecord ReadDelivery(const Statement& s, int first) {
 }
 
 absl::Status InsertDelivery(SqliteDb& db, const DeliveryRecord& d,
-                            const TimerRecord* ladder_start) {
+                            const TimerRecord* ladder_start, const std::string* feed_reference) {
   HART_ASSIGN_OR_RETURN(ins, db.Prepare(
       "INSERT INTO deliveries (delivery_id, referral_id, agency_id, agency_kind, "
       "rule_ids, adapter_type, state, attempts, created_at, next_attempt_at, "
       "ack_deadline, delivery_deadline, kind, changes, escalation, last_attempt_at, erasure, "
-      "claim_owner, ladder_timer_id, ladder_due_at, ladder_base_at, ladder_reason) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      "claim_owner, ladder_timer_id, ladder_due_at, ladder_base_at, ladder_reason, "
+      "transport_ref) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   ins->Bind(1, d.delivery_id).Bind(2, d.referral_id).Bind(3, d.agency_id)
       .Bind(4, int64_t{d.agency_kind}).Bind(5, absl::StrJoin(d.rule_ids, ","))
       .Bind(6, d.adapter_type).Bind(7, int64_t{d.state}).Bind(8, int64_t{d.attempts})
@@ -86,6 +87,7 @@ absl::Status InsertDelivery(SqliteDb& db, const DeliveryRecord& d,
     ins->Bind(19, std::string()).Bind(20, std::optional<int64_t>())
         .Bind(21, int64_t{0}).Bind(22, int64_t{0});
   }
+  ins->Bind(23, feed_reference != nullptr ? *feed_reference : d.transport_ref);
   return ins->Run();
 }
 

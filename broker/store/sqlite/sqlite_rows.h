@@ -45,9 +45,12 @@ std::optional<int64_t> OptMicros(const std::optional<absl::Time>& t);
 
 DeliveryRecord ReadDelivery(const Statement& s, int first = 0);
 // `ladder_start`: the delivery's step-1 ladder timer, kept in its row until
-// due (broker/store/ladder_starts.h).
+// due (broker/store/ladder_starts.h). `feed_reference`: the feed position of
+// a delivery placed on its feed in the same transaction, stored with the row
+// rather than by updating it afterwards.
 absl::Status InsertDelivery(SqliteDb& db, const DeliveryRecord& d,
-                            const TimerRecord* ladder_start = nullptr);
+                            const TimerRecord* ladder_start = nullptr,
+                            const std::string* feed_reference = nullptr);
 
 TimerRecord ReadTimer(const Statement& s);
 // A delivery row's ladder start as the step-1 timer it stands for.

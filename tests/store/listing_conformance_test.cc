@@ -52,6 +52,10 @@ TEST_P(ListingConformanceTest, FiltersByTownRuleAgencyAndReceivedTime) {
   EXPECT_THAT(Ids({.agency_id = "dcf-careline"}), ElementsAre("ref_b"));
   EXPECT_THAT(Ids({.rule_id = "dcf-involved"}), ElementsAre("ref_c", "ref_b", "ref_a"));
   EXPECT_THAT(Ids({.rule_id = "dcf"}), IsEmpty());  // whole rule ids only
+  EXPECT_THAT(Ids({.rule_id = "DCF-Involved"}), ElementsAre("ref_c", "ref_b", "ref_a"));
+  // No wildcards: an id is matched as written.
+  EXPECT_THAT(Ids({.rule_id = "dcf_involved"}), IsEmpty());
+  EXPECT_THAT(Ids({.rule_id = "dcf%"}), IsEmpty());
   EXPECT_THAT(
       Ids({.received_from = kT0 + absl::Minutes(5), .received_to = kT0 + absl::Minutes(19)}),
       ElementsAre("ref_b"));

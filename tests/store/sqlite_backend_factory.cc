@@ -4,9 +4,12 @@
 #include <fstream>
 #include <iterator>
 
+#include <gtest/gtest.h>
+
 #include "absl/strings/str_cat.h"
 #include "broker/common/crypto_random.h"
 #include "broker/crypto/key_ring.h"
+#include "broker/store/sqlite/sqlite_db.h"
 #include "broker/store/store_factory.h"
 #include "tests/support/test_support.h"
 
@@ -15,6 +18,16 @@ namespace {
 
 class SqliteBackend final : public BackendUnderTest {
  public:
+  // Destroyed with its test, after every Store it opened: a statement that
+  // SQLite re-planned on every execution fails the test that ran it.
+  ~SqliteBackend() override {
+    for (const std::string& sql : sqlite::TakeReplannedStatements()) {
+      ADD_FAILURE() << "SQLite prepared this statement again on every bind (write the value "
+                       "that selects a partial index into the SQL): "
+                    << sql;
+    }
+  }
+
   static absl::StatusOr<std::unique_ptr<BackendUnderTest>> Create() {
     auto backend = std::unique_ptr<SqliteBackend>(new SqliteBackend());
     auto keys = crypto::KeyRing::Load(backend->root_.path() + "/keys",

@@ -29,7 +29,7 @@ std::string OverdueClause(const std::string& now) {
 // NULL, and its clause is true. Sets travel as array literals (PgParams has
 // no array type) cast in SQL; an empty set is '{}', never '', so the cast
 // cannot fail whichever side of the OR the planner evaluates first.
-// Parameters: $1 now, $2 states, $3 overdue_at, $4 towns, $5 rule pattern,
+// Parameters: $1 now, $2 states, $3 overdue_at, $4 towns, $5 ",rule_id," or empty,
 // $6 agency, $7 received_from, $8 received_to, $9/$10 cursor, $11 limit.
 const std::string& ListReferralsSql() {
   static const std::string sql = absl::StrCat(
@@ -54,9 +54,9 @@ const std::string& ListReferralsSql() {
       "AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM deliveries d "
       "WHERE d.referral_id = r.referral_id AND ", OverdueClause("$3::bigint"), ")) "
       "AND (cardinality($4::text[]) = 0 OR r.resolved_town = ANY ($4::text[])) "
-      // SQLite's LIKE: ASCII case-insensitive, no escape character.
+      // Whole rule ids, case-insensitive, as on SQLite.
       "AND ($5 = '' OR EXISTS (SELECT 1 FROM deliveries d WHERE d.referral_id = "
-      "r.referral_id AND (',' || d.rule_ids || ',') ILIKE $5 ESCAPE '')) "
+      "r.referral_id AND strpos(lower(',' || d.rule_ids || ','), lower($5)) > 0)) "
       "AND ($6 = '' OR EXISTS (SELECT 1 FROM deliveries d WHERE d.referral_id = "
       "r.referral_id AND d.agency_id = $6)) "
       "AND ($7::bigint IS NULL OR r.received_at >= $7::bigint) "
@@ -115,7 +115,7 @@ absl::StatusOr<std::vector<ReferralSummaryRecord>> PostgresBackend::ListReferral
           .Text(StateArray(q.states))
           .OptInt(micros(q.overdue_at))
           .Text(pg::TextArray(q.towns))
-          .Text(q.rule_id.empty() ? std::string() : absl::StrCat("%,", q.rule_id, ",%"))
+          .Text(q.rule_id.empty() ? std::string() : absl::StrCat(",", q.rule_id, ","))
           .Text(q.agency_id)
           .OptInt(micros(q.received_from))
           .OptInt(micros(q.received_to))

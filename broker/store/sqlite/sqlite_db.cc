@@ -1,8 +1,11 @@
 #include "broker/store/sqlite/sqlite_db.h"
 
+#include <set>
+
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "broker/store_errors.h"
 
 namespace hart::sqlite {
@@ -10,6 +13,15 @@ namespace hart::sqlite {
 namespace {
 
 constexpr char kBackend[] = "sqlite";
+
+absl::Mutex& ReplannedMu() {
+  static absl::Mutex* mu = new absl::Mutex();
+  return *mu;
+}
+std::set<std::string>& ReplannedSql() {
+  static std::set<std::string>* sql = new std::set<std::string>();
+  return *sql;
+}
 
 // `rc` as precisely as the connection knows it: sqlite3_exec and a few other
 // paths may report only the primary code of an extended one.
@@ -93,8 +105,22 @@ absl::Status Statement::Run() {
 }
 
 SqliteDb::~SqliteDb() {
-  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  for (auto& [sql, stmt] : cache_) {
+    // Once is a schema change (a migration); more is a re-plan per bind.
+    if (sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_REPREPARE, 0) > 1) {
+      absl::MutexLock lock(&ReplannedMu());
+      ReplannedSql().insert(sql);
+    }
+    sqlite3_finalize(stmt);
+  }
   sqlite3_close_v2(db_);
+}
+
+std::vector<std::string> TakeReplannedStatements() {
+  absl::MutexLock lock(&ReplannedMu());
+  std::vector<std::string> out(ReplannedSql().begin(), ReplannedSql().end());
+  ReplannedSql().clear();
+  return out;
 }
 
 absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path,

@@ -102,6 +102,14 @@ std::optional<int> SqliteCodeOf(const absl::Status& status);
 // (SqliteCodeOf).
 absl::Status SqliteError(sqlite3* db, int rc, const std::string& what);
 
+// The SQL of cached statements SQLite prepared again more than once before
+// their connection closed, since the last call. A bound value that could
+// decide whether a partial index applies (`state = ?` against an index
+// `WHERE state = 1`) makes SQLite re-parse and re-plan the statement on
+// every bind; such values are written into the SQL instead. The SQLite
+// store conformance suite holds this list empty.
+std::vector<std::string> TakeReplannedStatements();
+
 // Steps `stmt` to the end, mapping every row with `read(stmt)`.
 template <typename Read>
 auto CollectRows(Statement& stmt, Read read)

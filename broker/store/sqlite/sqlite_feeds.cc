@@ -108,8 +108,7 @@ absl::StatusOr<std::vector<FeedEntry>> SqliteBackend::ReadUnreceivedFeed(
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
   HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::ReadUnreceivedFeed()));
   stmt->Bind(1, agency_id).Bind(2, static_cast<int64_t>(after_sequence))
-      .Bind(3, static_cast<int64_t>(up_to_sequence)).Bind(4, int64_t{v1::IN_FLIGHT})
-      .Bind(5, static_cast<int64_t>(limit));
+      .Bind(3, static_cast<int64_t>(up_to_sequence)).Bind(4, static_cast<int64_t>(limit));
   return sqlite::CollectRows(*stmt, ReadFeedRow);
 }
 

@@ -75,9 +75,12 @@ read_sql::BuiltQuery read_sql::ListReferrals(const ReferralQuery& q, int64_t now
     for (const auto& t : q.towns) out.params.push_back(t);
   }
   if (!q.rule_id.empty()) {
+    // Whole rule ids, ASCII case-insensitive. Not LIKE: its pattern's
+    // wildcards would match other ids, and a bound LIKE pattern makes SQLite
+    // re-plan the statement on every call.
     absl::StrAppend(&where, " AND EXISTS (SELECT 1 ", own,
-                    "(',' || d.rule_ids || ',') LIKE ?)");
-    out.params.push_back(absl::StrCat("%,", q.rule_id, ",%"));
+                    "instr(lower(',' || d.rule_ids || ','), lower(?)) > 0)");
+    out.params.push_back(absl::StrCat(",", q.rule_id, ","));
   }
   if (!q.agency_id.empty()) {
     absl::StrAppend(&where, " AND EXISTS (SELECT 1 ", own, "d.agency_id = ?)");

@@ -236,7 +236,7 @@ inline const std::string& ReadFeed() {
 inline const std::string& ReadUnreceivedFeed() {
   static const std::string sql = absl::StrCat(
       FeedSelect(), "WHERE f.agency_id = ? AND f.sequence > ? AND f.sequence <= ? "
-                    "AND d.state = ? ORDER BY f.sequence LIMIT ?");
+                    "AND d.state = ", int64_t{v1::IN_FLIGHT}, " ORDER BY f.sequence LIMIT ?");
   return sql;
 }
 inline const std::string& FeedHead() {

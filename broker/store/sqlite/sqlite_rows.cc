@@ -156,11 +156,14 @@ absl::Status TriggerLadder(SqliteDb& db, const std::string& delivery_id,
 }
 
 absl::Status StopLadder(SqliteDb& db, const std::string& delivery_id, absl::Time at) {
-  HART_ASSIGN_OR_RETURN(update, db.Prepare(
+  // Kind and state are written into the SQL: bound, they could decide
+  // whether the partial index timers_pending_due applies, and SQLite would
+  // re-plan the statement on every call (TakeReplannedStatements).
+  static const std::string sql = absl::StrCat(
       "UPDATE timers SET state = ?, finished_at = ?, lease_until = NULL "
-      "WHERE kind = ? AND delivery_id = ? AND state = ?"));
-  update->Bind(1, kTimerReplaced).Bind(2, absl::ToUnixMicros(at)).Bind(3, kTimerLadder)
-      .Bind(4, delivery_id).Bind(5, kTimerPending);
+      "WHERE kind = ", kTimerLadder, " AND delivery_id = ? AND state = ", kTimerPending);
+  HART_ASSIGN_OR_RETURN(update, db.Prepare(sql));
+  update->Bind(1, kTimerReplaced).Bind(2, absl::ToUnixMicros(at)).Bind(3, delivery_id);
   return update->Run();
 }
 

@@ -27,6 +27,9 @@ class CommitWatch final : public WriteStore {
     readiness_.CommitEnded(results.status());
     return results;
   }
+  absl::Status PrepareReferral(NewReferral& referral) override {
+    return store_.PrepareReferral(referral);
+  }
 
  private:
   WriteStore& store_;

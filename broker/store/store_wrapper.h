@@ -95,6 +95,9 @@ class StoreWrapper : public Store {
       std::span<const WriteRequest> batch) override {
     return target_.ApplyWrites(batch);
   }
+  absl::Status PrepareReferral(NewReferral& referral) override {
+    return target_.PrepareReferral(referral);
+  }
   absl::StatusOr<std::vector<ReferralSummaryRecord>> ListReferrals(
       const ReferralQuery& query) override {
     return target_.ListReferrals(query);

@@ -65,12 +65,17 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> WriteObserved(
 
 WriteQueue::WriteQueue(WriteStore& store, size_t max_batch, AfterCommitFn after_commit,
                        WriteQueueObserver* observer)
-    : writer_([&store, observer](std::span<const WriteRequest> batch) {
+    : store_(store),
+      writer_([&store, observer](std::span<const WriteRequest> batch) {
                 return WriteObserved(store, observer, batch);
               },
               max_batch, std::move(after_commit)) {}
 
 void WriteQueue::CreateReferral(NewReferral referral, Done<CreateReferralResult> done) {
+  // Sealed here, on the caller's thread, rather than in line on the writer's.
+  if (absl::Status prepared = store_.PrepareReferral(referral); !prepared.ok()) {
+    return done(prepared);
+  }
   SubmitAs<CreateReferralResult>(writer_, std::move(referral), std::move(done), Same{});
 }
 

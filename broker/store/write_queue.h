@@ -58,6 +58,7 @@ class WriteQueue {
 
  private:
   using Writer = BatchWriter<WriteRequest, absl::StatusOr<WriteResult>>;
+  WriteStore& store_;
   Writer writer_;
 };
 

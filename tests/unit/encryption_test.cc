@@ -159,6 +159,49 @@ TEST_F(EncryptionTest, SealingDestroysTheDataKeyAndStopsEverything) {
   EXPECT_EQ(raw.find("HHD-FA-26-0001"), std::string::npos);  // the order only as a digest
 }
 
+NewReferral PlainReferral(const std::string& id, const v1::Intake& intake) {
+  NewReferral r;
+  r.referral.referral_id = "ref_" + id;
+  r.referral.careline_report_id = "CL-" + id;
+  r.referral.content_sha256 = std::string(32, 'x');
+  r.referral.intake = intake;
+  r.referral.receipt.set_referral_id(r.referral.referral_id);
+  r.referral.received_at = r.referral.accepted_at = TestNow();
+  r.audit.push_back({TestNow(), "careline/test", "intake.accepted", r.referral.referral_id, "",
+                     "", ""});
+  return r;
+}
+
+// The writer queue has a new referral sealed on the submitting thread
+// (PrepareReferral): the store takes it as sealed, once, and reads it back;
+// a referral that reaches the store half sealed is refused, never stored.
+TEST_F(EncryptionTest, AReferralSealedAheadIsStoredAsIsAndAHalfSealedOneIsRefused) {
+  const v1::Intake intake = LoadIntake("school-sex-trafficking-hartford");
+  NewReferral ahead = PlainReferral("ahead", intake);
+  ASSERT_TRUE(store_->PrepareReferral(ahead).ok());
+  EXPECT_EQ(ahead.referral.intake.ByteSizeLong(), 0u);
+  EXPECT_FALSE(ahead.referral.sealed_intake.empty());
+  EXPECT_FALSE(ahead.data_key.wrapped.empty());
+  const std::string sealed_once = ahead.referral.sealed_intake;
+  ASSERT_TRUE(store_->PrepareReferral(ahead).ok());  // already sealed: left alone
+  EXPECT_EQ(ahead.referral.sealed_intake, sealed_once);
+  auto created = store_->CreateReferrals({&ahead, 1});
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->at(0).outcome, CreateReferralResult::Outcome::kCreated);
+  EXPECT_EQ(store_->GetReferral("ref_ahead")->intake.child().given_name(), "Jordan");
+
+  NewReferral half = PlainReferral("half", intake);
+  half.data_key = ahead.data_key;  // a key, but the plaintext is still there
+  EXPECT_EQ(store_->PrepareReferral(half).code(), absl::StatusCode::kInternal);
+  const std::vector<WriteRequest> batch = {half};
+  auto results = store_->ApplyWrites(batch);
+  ASSERT_TRUE(results.ok()) << results.status();
+  EXPECT_EQ(results->at(0).status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(store_->GetReferral("ref_half").status().code(), absl::StatusCode::kNotFound);
+  const std::string raw = AllBytes(dir_.path() + "/data");
+  for (const auto& pii : PiiOf(intake)) EXPECT_EQ(raw.find(pii), std::string::npos) << pii;
+}
+
 // Flips one byte of a referral's sealed intake behind the store's back, as a
 // bad disk would (a second connection to the same file).
 void DamageIntake(const std::string& db_path, const std::string& referral_id) {

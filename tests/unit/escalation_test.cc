@@ -284,7 +284,9 @@ TEST_F(EscalationTest, TheClockSteppingBackRunsNothingAgainForwardRunsWhatFellDu
   At(absl::Hours(3));  // forward by hours: steps 2 to 4 fell due meanwhile
   EXPECT_THAT(PoliceSteps(), ElementsAre(1, 2, 3, 4));
   for (const auto& step : broker_->EscalationsOf(police_)) {
-    if (step.step > 1) EXPECT_EQ(step.at, clock_.Now());
+    if (step.step > 1) {
+      EXPECT_EQ(step.at, clock_.Now());
+    }
   }
   At(absl::Hours(3) - absl::Minutes(10));
   At(absl::Minutes(20));

@@ -25,6 +25,16 @@ class WriteStore {
   // WriteRequest.
   virtual absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> ApplyWrites(
       std::span<const WriteRequest> batch) = 0;
+
+  // Called by the writer queue on the submitting thread, before it queues
+  // `referral`: work a store layer can do on one item in advance (the
+  // envelope layer seals it here), so that it does not wait in line on the
+  // writer thread. ApplyWrites accepts a referral prepared or not. An error
+  // refuses the item before it is queued; nothing is written.
+  virtual absl::Status PrepareReferral(NewReferral& referral) {
+    (void)referral;
+    return absl::OkStatus();
+  }
 };
 
 }  // namespace hart

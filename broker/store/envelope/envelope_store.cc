@@ -107,6 +107,12 @@ absl::StatusOr<std::vector<CreateReferralResult>> EnvelopeStore::CreateReferrals
   std::vector<std::string> plain_keys;
   plain_keys.reserve(sealed.size());
   for (NewReferral& item : sealed) {
+    auto sealed_ahead = SealedAhead(item);
+    if (!sealed_ahead.ok()) return sealed_ahead.status();
+    if (*sealed_ahead) {
+      plain_keys.emplace_back();  // cached when it was sealed
+      continue;
+    }
     auto key = SealNewReferral(item);
     if (!key.ok()) return key.status();
     plain_keys.push_back(*std::move(key));
@@ -114,7 +120,8 @@ absl::StatusOr<std::vector<CreateReferralResult>> EnvelopeStore::CreateReferrals
   auto results = backend_.CreateReferrals(sealed);
   if (!results.ok()) return results.status();
   for (size_t i = 0; i < results->size() && i < sealed.size(); ++i) {
-    if ((*results)[i].outcome == CreateReferralResult::Outcome::kCreated) {
+    if ((*results)[i].outcome == CreateReferralResult::Outcome::kCreated &&
+        !plain_keys[i].empty()) {
       cache_.Put(sealed[i].referral.referral_id, std::move(plain_keys[i]));
     }
   }

@@ -102,6 +102,10 @@ class EnvelopeStore final : public Store {
   // destroyed) fails alone with that error; the backend never sees it.
   absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> ApplyWrites(
       std::span<const WriteRequest> batch) override;
+  // Seals the referral in advance, on the caller's thread; its plain data
+  // key is cached at once (keyed by the new referral id, so harmless if the
+  // write then fails or is a duplicate).
+  absl::Status PrepareReferral(NewReferral& referral) override;
 
  private:
   EnvelopeStore(StoreBackend& backend, crypto::KeyRing& keys) : backend_(backend), keys_(keys) {}
@@ -121,6 +125,9 @@ class EnvelopeStore final : public Store {
   // Each write's PII sealed in place (plaintext fields cleared), as the
   // backend must receive it. SealNewReferral returns the new plain data key.
   absl::StatusOr<std::string> SealNewReferral(NewReferral& item);
+  // Whether PrepareReferral sealed `item` already: INTERNAL if it is only
+  // partly sealed (a key without a sealed intake, or the plaintext kept).
+  static absl::StatusOr<bool> SealedAhead(const NewReferral& item);
   absl::Status SealChange(ReferralChange& change);
   absl::Status SealAck(AckWrite& write);
 

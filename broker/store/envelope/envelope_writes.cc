@@ -17,9 +17,14 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> EnvelopeStore::ApplyWri
   for (size_t i = 0; i < batch.size(); ++i) {
     WriteRequest request = batch[i];
     if (auto* referral = std::get_if<NewReferral>(&request)) {
-      auto key = SealNewReferral(*referral);
-      if (key.ok()) plain_keys[i] = *std::move(key);
-      refused[i] = key.status();
+      auto sealed_ahead = SealedAhead(*referral);
+      if (!sealed_ahead.ok()) {
+        refused[i] = sealed_ahead.status();
+      } else if (!*sealed_ahead) {
+        auto key = SealNewReferral(*referral);
+        if (key.ok()) plain_keys[i] = *std::move(key);
+        refused[i] = key.status();
+      }
     } else if (auto* change = std::get_if<ReferralChange>(&request)) {
       refused[i] = SealChange(*change);
     } else if (auto* ack = std::get_if<AckWrite>(&request)) {
@@ -43,7 +48,9 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> EnvelopeStore::ApplyWri
     absl::StatusOr<WriteResult>& result = (*stored)[next++];
     if (result.ok()) {
       const auto* created = std::get_if<CreateReferralResult>(&*result);
-      if (created != nullptr && created->outcome == CreateReferralResult::Outcome::kCreated) {
+      // (A referral sealed ahead cached its key then: plain_keys[i] is empty.)
+      if (created != nullptr && created->outcome == CreateReferralResult::Outcome::kCreated &&
+          !plain_keys[i].empty()) {
         cache_.Put(std::get<NewReferral>(batch[i]).referral.referral_id,
                    std::move(plain_keys[i]));
       }
@@ -51,6 +58,25 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> EnvelopeStore::ApplyWri
     results.push_back(std::move(result));
   }
   return results;
+}
+
+absl::Status EnvelopeStore::PrepareReferral(NewReferral& referral) {
+  auto sealed_ahead = SealedAhead(referral);
+  if (!sealed_ahead.ok()) return sealed_ahead.status();
+  if (*sealed_ahead) return absl::OkStatus();
+  auto key = SealNewReferral(referral);
+  if (!key.ok()) return key.status();
+  cache_.Put(referral.referral.referral_id, *std::move(key));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> EnvelopeStore::SealedAhead(const NewReferral& item) {
+  const bool has_key = !item.data_key.wrapped.empty();
+  const bool has_sealed_intake = !item.referral.sealed_intake.empty();
+  const bool has_plaintext = item.referral.intake.ByteSizeLong() != 0;
+  if (!has_key && !has_sealed_intake) return false;
+  if (has_key && has_sealed_intake && !has_plaintext) return true;
+  return absl::InternalError("a new referral reached the store partly sealed");
 }
 
 }  // namespace hart::envelope

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "absl/algorithm/container.h"
+#include "absl/status/statusor.h"
+#include "broker/feed/feed_reference.h"
 #include "broker/records.h"
 
 namespace hart {
@@ -24,17 +26,25 @@ struct IntakePlacement {
   std::string reference;  // feed::FormatReference(agency, sequence)
 };
 
-// One entry per feed append of `item`, in order.
-inline std::vector<IntakePlacement> PlanIntakePlacements(const NewReferral& item) {
+// One entry per feed append of `item`, in order, each delivery the intake
+// creates given its sequence by `next_sequence(agency_id)` (the backend's
+// head bump, returning StatusOr of an integer).
+template <typename NextSequence>
+absl::StatusOr<std::vector<IntakePlacement>> TakeIntakeSequences(const NewReferral& item,
+                                                                  NextSequence next_sequence) {
   std::vector<IntakePlacement> placements;
   placements.reserve(item.feed_appends.size());
-  for (const FeedAppend& a : item.feed_appends) placements.push_back(IntakePlacement{&a});
+  for (const FeedAppend& a : item.feed_appends) {
+    IntakePlacement& p = placements.emplace_back(IntakePlacement{&a});
+    const bool created_here = absl::c_any_of(
+        item.deliveries, [&](const DeliveryRecord& d) { return d.delivery_id == a.delivery_id; });
+    if (!created_here) continue;
+    auto sequence = next_sequence(a.agency_id);
+    if (!sequence.ok()) return sequence.status();
+    p.sequence = static_cast<uint64_t>(*sequence);
+    p.reference = feed::FormatReference(a.agency_id, p.sequence);
+  }
   return placements;
-}
-
-inline bool CreatedByIntake(const NewReferral& item, const FeedAppend& a) {
-  return absl::c_any_of(item.deliveries,
-                        [&](const DeliveryRecord& d) { return d.delivery_id == a.delivery_id; });
 }
 
 // The transport reference to insert with `delivery_id`, or nullptr.

@@ -4,7 +4,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "broker/common/status_macros.h"
-#include "broker/feed/feed_reference.h"
 #include "broker/store/intake_placements.h"
 #include "broker/store/ladder_starts.h"
 #include "broker/store/postgres/pg_rows.h"
@@ -59,13 +58,9 @@ absl::StatusOr<CreateReferralResult> PostgresBackend::WriteReferral(pg::PgWrite&
       PgParams().Text(r.referral_id).Text(item.data_key.key_id)
           .Bytes(item.data_key.wrapped)));
   // Deliveries created here are inserted already placed (intake_placements.h).
-  std::vector<IntakePlacement> placements = PlanIntakePlacements(item);
-  for (IntakePlacement& p : placements) {
-    if (!CreatedByIntake(item, *p.append)) continue;
-    HART_ASSIGN_OR_RETURN(sequence, NextFeedSequence(w, p.append->agency_id));
-    p.sequence = static_cast<uint64_t>(sequence);
-    p.reference = feed::FormatReference(p.append->agency_id, p.sequence);
-  }
+  HART_ASSIGN_OR_RETURN(placements, TakeIntakeSequences(item, [&](const std::string& agency) {
+    return NextFeedSequence(w, agency);
+  }));
   // Step-1 ladder timers go into their deliveries' rows (ladder_starts.h).
   const SplitLadderStarts split = SplitTimersForDeliveries(item.deliveries, item.timers);
   for (const DeliveryRecord& d : item.deliveries) {

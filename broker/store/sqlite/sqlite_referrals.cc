@@ -1,7 +1,6 @@
 // SqliteBackend: referrals, supplements and sealing.
 #include "absl/strings/str_cat.h"
 #include "broker/common/status_macros.h"
-#include "broker/feed/feed_reference.h"
 #include "broker/store/intake_placements.h"
 #include "broker/store/ladder_starts.h"
 #include "broker/store/sqlite/sqlite_read_sql.h"
@@ -50,13 +49,9 @@ absl::StatusOr<CreateReferralResult> SqliteBackend::WriteReferral(SqliteDb& db,
       .BindBlob(3, item.data_key.wrapped);
   HART_RETURN_IF_ERROR(key_row->Run());
   // Deliveries created here are inserted already placed (intake_placements.h).
-  std::vector<IntakePlacement> placements = PlanIntakePlacements(item);
-  for (IntakePlacement& p : placements) {
-    if (!CreatedByIntake(item, *p.append)) continue;
-    HART_ASSIGN_OR_RETURN(sequence, NextFeedSequence(db, p.append->agency_id));
-    p.sequence = sequence;
-    p.reference = feed::FormatReference(p.append->agency_id, p.sequence);
-  }
+  HART_ASSIGN_OR_RETURN(placements, TakeIntakeSequences(item, [&](const std::string& agency) {
+    return NextFeedSequence(db, agency);
+  }));
   const SplitLadderStarts timers = SplitTimersForDeliveries(item.deliveries, item.timers);
   for (const DeliveryRecord& d : item.deliveries) {
     HART_RETURN_IF_ERROR(sqlite::InsertDelivery(

@@ -264,7 +264,7 @@ DeliveryResult GuardedAdapter::CircuitOpenResultLocked(absl::Time now) const {
   } else if (probe_deadline_) {
     wait = *probe_deadline_ - now;
   }
-  return DeliveryResult::Deferred(
+  return DeliveryResult::DestinationDeferred(
       absl::UnavailableError(absl::StrCat(
           "circuit open for ", agency_id_, " after ", breaker_.consecutive_failures(),
           " consecutive failures (last: ", last_error_, ")")),

@@ -1,5 +1,7 @@
 #include "broker/dispatch/dispatcher.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "broker/common/logging.h"
 
@@ -59,6 +61,7 @@ Dispatcher::~Dispatcher() {
 }
 
 absl::StatusOr<size_t> Dispatcher::RunOnce() {
+  ApplyHolds();  // refusals answered since the last pass
   const absl::Time now = clock_.Now();
   auto claimed = store_.ClaimDueDeliveries(now, now + policy_.claim_lease,
                                            policy_.claim_batch);
@@ -87,7 +90,36 @@ absl::StatusOr<size_t> Dispatcher::RunOnce() {
     answers.push_back({std::move(delivery), std::move(outcome)});
   }
   Record(answers);
+  ApplyHolds();
   return claimed->size();
+}
+
+void Dispatcher::NoteHold(const std::string& agency_id, absl::Time until) {
+  absl::MutexLock lock(&holds_mu_);
+  absl::Time& noted = noted_holds_.try_emplace(agency_id, until).first->second;
+  noted = std::max(noted, until);
+}
+
+void Dispatcher::ApplyHolds() {
+  std::map<std::string, absl::Time> noted;
+  {
+    absl::MutexLock lock(&holds_mu_);
+    noted.swap(noted_holds_);
+  }
+  for (const auto& [agency_id, until] : noted) {
+    auto applied = applied_holds_.find(agency_id);
+    if (applied != applied_holds_.end() && applied->second >= until) continue;
+    absl::StatusOr<size_t> moved = store_.DeferAgencyBacklog(agency_id, until);
+    if (!moved.ok()) {
+      // The backlog is then claimed and deferred one by one, as it comes due.
+      Log()->error("event=backlog_hold_failed agency={} code={}", agency_id,
+                   absl::StatusCodeToString(moved.status().code()));
+      continue;
+    }
+    applied_holds_[agency_id] = until;
+    Log()->info("event=backlog_held agency={} deliveries={} for_ms={}", agency_id, *moved,
+                absl::ToInt64Milliseconds(until - clock_.Now()));
+  }
 }
 
 void Dispatcher::OnResult(const DeliveryRecord& delivery, DeliveryResult result) {
@@ -168,6 +200,7 @@ std::optional<DeliveryOutcome> Dispatcher::OutcomeOf(const DeliveryRecord& deliv
     if (retry) {
       outcome.new_state = v1::PENDING;
       outcome.next_attempt_at = now + delay;
+      if (result.holds_destination) NoteHold(delivery.agency_id, outcome.next_attempt_at);
       outcome.audit.action =
           result.attempted ? "delivery.attempt_failed" : "delivery.deferred";
     } else {

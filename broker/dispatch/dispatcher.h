@@ -7,7 +7,11 @@
 // a partner down for hours has its whole backlog deferred again each time
 // its circuit's open period ends, and one commit (one fsync) per deferred
 // delivery would keep the dispatcher (and the store's writer) busy for the
-// others' deliveries in proportion to that backlog.
+// others' deliveries in proportion to that backlog. Nor is that backlog
+// claimed batch by batch only to be refused again: a refusal for the whole
+// destination (DeliveryResult::holds_destination) moves the agency's other
+// due deliveries to the same time in one store call (DeferAgencyBacklog),
+// so an open period costs a batch or two of claims, not one per delivery.
 //
 // Thread safety: RunOnce may be called from one thread at a time; adapter
 // callbacks may arrive on any thread. Store, clock and random must outlive
@@ -95,6 +99,11 @@ class Dispatcher {
   // One store write for all of `answers`; if the store refuses it, each
   // on its own, so one refused outcome does not hold back the others.
   void Record(std::span<const Answer> answers);
+  // Remembers that `agency_id` refuses everything until `until`.
+  void NoteHold(const std::string& agency_id, absl::Time until);
+  // Defers the backlog of each agency noted since the last call, unless a
+  // hold as long was applied already (RunOnce's thread).
+  void ApplyHolds();
 
   Store& store_;
   const std::map<std::string, Adapter*> adapters_;
@@ -105,6 +114,9 @@ class Dispatcher {
   const std::map<std::string, RetryBudget> budgets_;
   DispatchObserver* const observer_;
   const std::shared_ptr<Lifeline> lifeline_ = std::make_shared<Lifeline>();
+  absl::Mutex holds_mu_;
+  std::map<std::string, absl::Time> noted_holds_ ABSL_GUARDED_BY(holds_mu_);
+  std::map<std::string, absl::Time> applied_holds_;  // RunOnce's thread only
 };
 
 }  // namespace hart

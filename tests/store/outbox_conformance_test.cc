@@ -264,6 +264,38 @@ TEST_P(OutboxConformanceTest, AClaimSurvivesARestartUntilReleased) {
   EXPECT_EQ(reclaimed[0].attempts, 2u);
 }
 
+// Verifies a held agency's backlog moves to the end of the hold in one
+// call: only that agency's PENDING deliveries due before it, never a claim.
+TEST_P(OutboxConformanceTest, DeferAgencyBacklogMovesOnlyThatAgencysDuePendingDeliveries) {
+  ASSERT_OK(Create(Referral("claimed", {"ncmec"}, kT0 - absl::Minutes(1))));
+  ASSERT_OK(Create(Referral("a", {"ncmec", "hartford-pd"}, kT0)));
+  ASSERT_OK(Create(Referral("b", {"ncmec"}, kT0 + absl::Minutes(1))));
+  ASSERT_OK(Create(Referral("later", {"ncmec"}, kT0 + absl::Hours(2))));
+  ASSERT_OK_AND_ASSIGN(auto claimed, Claim(kT0 - absl::Minutes(1), kT0 + absl::Hours(3), 1));
+  ASSERT_THAT(IdsOf(claimed), ElementsAre(DeliveryId("claimed", "ncmec")));
+
+  const absl::Time until = kT0 + absl::Hours(1);
+  ASSERT_OK_AND_ASSIGN(size_t moved, store().DeferAgencyBacklog("ncmec", until));
+  EXPECT_EQ(moved, 2u);
+  auto next_attempt = [&](const std::string& referral, const std::string& agency) {
+    const DeliveryRecord d = MUST(store().GetDelivery(DeliveryId(referral, agency)));
+    return std::make_pair(d.state, d.next_attempt_at);
+  };
+  EXPECT_EQ(next_attempt("a", "ncmec"), std::make_pair(v1::PENDING, until));
+  EXPECT_EQ(next_attempt("b", "ncmec"), std::make_pair(v1::PENDING, until));
+  EXPECT_EQ(next_attempt("later", "ncmec"),
+            std::make_pair(v1::PENDING, kT0 + absl::Hours(2)));
+  EXPECT_EQ(next_attempt("a", "hartford-pd"), std::make_pair(v1::PENDING, kT0));
+  EXPECT_EQ(MUST(store().GetDelivery(DeliveryId("claimed", "ncmec"))).state, v1::IN_FLIGHT);
+
+  ASSERT_OK_AND_ASSIGN(auto before_until, Claim(until - absl::Seconds(1), until + kLease));
+  EXPECT_THAT(IdsOf(before_until), ElementsAre(DeliveryId("a", "hartford-pd")));
+  EXPECT_EQ(MUST(store().DeferAgencyBacklog("ncmec", until)), 0u);
+  EXPECT_EQ(MUST(store().DeferAgencyBacklog("nobody", until)), 0u);
+  ASSERT_OK_AND_ASSIGN(auto at_until, Claim(until, until + kLease));
+  EXPECT_EQ(at_until.size(), 2u);
+}
+
 TEST_P(OutboxConformanceTest, NextDueTimeIsEmptyWithNothingToDo) {
   ASSERT_OK_AND_ASSIGN(auto next, store().NextDueTime());
   EXPECT_FALSE(next.has_value());

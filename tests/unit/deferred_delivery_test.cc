@@ -88,22 +88,32 @@ class DeferredDeliveryTest : public ::testing::Test {
     }
     dispatcher_ = std::make_unique<Dispatcher>(*store_, by_agency, clock_, random_, policy_,
                                                ladders_);
+    police_ = SubmitForPolice("");
+  }
+  // Submits the example intake (its careline id + `suffix`); returns its
+  // police delivery's id (empty, with a failure, if there is none).
+  std::string SubmitForPolice(const std::string& suffix) {
+    v1::Intake intake = LoadIntake("labor-trafficking-waterbury");
+    intake.set_careline_report_id(intake.careline_report_id() + suffix);
     std::promise<absl::StatusOr<v1::Receipt>> promise;
     auto future = promise.get_future();
-    pipeline_.Submit(LoadIntake("labor-trafficking-waterbury"), "careline/test",
+    pipeline_.Submit(intake, "careline/test",
                      [&](absl::StatusOr<v1::Receipt> r) { promise.set_value(std::move(r)); });
-    ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    EXPECT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
     auto receipt = future.get();
-    ASSERT_TRUE(receipt.ok()) << receipt.status();
+    EXPECT_TRUE(receipt.ok()) << receipt.status();
+    if (!receipt.ok()) return "";
     for (const auto& d : receipt->destinations()) {
-      if (d.agency_id() == kPolice) police_ = d.delivery_id();
+      if (d.agency_id() == kPolice) return d.delivery_id();
     }
-    ASSERT_FALSE(police_.empty());
+    ADD_FAILURE() << "no delivery to " << kPolice;
+    return "";
   }
   DeliveryRecord Police() { return store_->GetDelivery(police_).value(); }
-  int AuditCount(const std::string& action) {
+  int AuditCount(const std::string& action) { return AuditCount(police_, action); }
+  int AuditCount(const std::string& delivery_id, const std::string& action) {
     AuditQuery query;
-    query.delivery_id = police_;
+    query.delivery_id = delivery_id;
     query.limit = 1000;
     const absl::StatusOr<std::vector<AuditEvent>> events = store_->ListAuditEvents(query);
     if (!events.ok()) {
@@ -208,6 +218,55 @@ TEST_F(DeferredDeliveryTest, AnOpenCircuitDefersUntilItsProbeWithoutSpendingAtte
   EXPECT_EQ(Police().attempts, 2u);
   EXPECT_EQ(guard.Health().state, AdapterHealth::State::kCircuitOpen);
   // The guard goes first, then the dispatcher it answers (fixture member).
+}
+
+// A partner down with a backlog: the dispatcher claims a batch of it per
+// open period, not all of it (batch by batch, each refused and deferred
+// again), which kept the store's writer busy in proportion to the backlog
+// every time a circuit half-opened.
+TEST_F(DeferredDeliveryTest, AnOpenCircuitHoldsTheWholeBacklogNotJustTheBatchItRefused) {
+  ManualScheduler scheduler(clock_);
+  DeliveryGuardPolicy limits;
+  limits.failure_threshold = 1;
+  limits.open_for = absl::Minutes(30);
+  auto down = std::make_unique<DownAdapter>();
+  DownAdapter* inner = down.get();
+  GuardedAdapter guard(kPolice, std::move(down), limits, clock_, scheduler);
+  policy_.claim_batch = 4;
+  StartWith(guard);
+  std::vector<std::string> backlog = {police_};
+  for (int i = 1; i < 6; ++i) backlog.push_back(SubmitForPolice("-" + std::to_string(i)));
+  auto deferrals = [&] {
+    int n = 0;
+    for (const std::string& id : backlog) n += AuditCount(id, "delivery.deferred");
+    return n;
+  };
+  auto expect_all_pending_until = [&](absl::Time until) {
+    for (const std::string& id : backlog) {
+      const DeliveryRecord d = store_->GetDelivery(id).value();
+      EXPECT_EQ(d.state, v1::PENDING) << id;
+      EXPECT_EQ(d.next_attempt_at, until) << id;
+    }
+  };
+
+  // The first try fails and opens the circuit; the rest wait for its end.
+  const absl::Time opened = clock_.Now();
+  for (int pass = 0; pass < 20 && dispatcher_->RunOnce().value() > 0; ++pass) {
+  }
+  EXPECT_EQ(inner->calls, 1);
+  expect_all_pending_until(opened + absl::Minutes(30));
+
+  // The period ends: one batch is claimed, its first delivery probes and
+  // fails, the rest of the batch is refused, and the remainder of the
+  // backlog (never claimed) moves to the new period's end with them.
+  clock_.Set(opened + absl::Minutes(30));
+  const int deferred_before = deferrals();
+  EXPECT_EQ(dispatcher_->RunOnce().value(), 4u);
+  EXPECT_EQ(dispatcher_->RunOnce().value(), 0u);
+  EXPECT_EQ(inner->calls, 2);
+  EXPECT_EQ(deferrals() - deferred_before, 3);
+  expect_all_pending_until(clock_.Now() + absl::Minutes(30));
+  EXPECT_EQ(guard.Health().state, AdapterHealth::State::kCircuitOpen);
 }
 
 }  // namespace

@@ -144,6 +144,10 @@ TEST_F(SqliteQueryPlanTest, ClaimsOfDueWorkReadOnlyDueRows) {
              {.uses = {"deliveries_due (next_attempt_at<?)"}});
   ExpectPlan("ExpiredUnsentClaims", read_sql::ExpiredUnsentClaims(),
              {.uses = {"deliveries_unsent_claims (lease_until<?)"}});
+  // Not deliveries_by_agency: every delivery the agency was ever sent.
+  ExpectPlan("DeferAgencyBacklog", read_sql::DeferAgencyBacklog(),
+             {.uses = {"deliveries_due (next_attempt_at<?)"},
+              .never = {"deliveries_by_agency"}});
   ExpectPlan("DueTimers", read_sql::DueTimers(),
              {.uses = {"timers_pending_due (due_at<?)"}});
   ExpectPlan("DueLadderStarts", read_sql::DueLadderStarts(),

@@ -33,6 +33,9 @@ struct DeliveryResult {
   // False when the partner was not contacted at all (circuit open, the
   // broker shutting down): the attempt is not counted against the budget.
   bool attempted = true;
+  // Deferred only: every delivery to this agency would be refused until
+  // retry_after has passed (its circuit is open), not this one alone.
+  bool holds_destination = false;
 
   // The partner's system confirmed receipt.
   static DeliveryResult Delivered(std::string ref) {
@@ -60,6 +63,12 @@ struct DeliveryResult {
   static DeliveryResult Deferred(absl::Status why, absl::Duration retry_after) {
     DeliveryResult r = Failed(std::move(why), retry_after);
     r.attempted = false;
+    return r;
+  }
+  // Deferred, and so is every other delivery to the agency until then.
+  static DeliveryResult DestinationDeferred(absl::Status why, absl::Duration retry_after) {
+    DeliveryResult r = Deferred(std::move(why), retry_after);
+    r.holds_destination = true;
     return r;
   }
 };

@@ -176,6 +176,11 @@ absl::StatusOr<std::vector<DeliveryRecord>> EnvelopeStore::ClaimDueDeliveries(
   return backend_.ClaimDueDeliveries(now, lease_until, limit);
 }
 
+absl::StatusOr<size_t> EnvelopeStore::DeferAgencyBacklog(const std::string& agency_id,
+                                                         absl::Time until) {
+  return backend_.DeferAgencyBacklog(agency_id, until);
+}
+
 absl::Status EnvelopeStore::ReleaseClaims(absl::Time now) { return backend_.ReleaseClaims(now); }
 
 absl::StatusOr<std::optional<absl::Time>> EnvelopeStore::NextDueTime() {

@@ -55,6 +55,21 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteBackend::ClaimDueDeliveries(
   return claimed;
 }
 
+absl::StatusOr<size_t> SqliteBackend::DeferAgencyBacklog(const std::string& agency_id,
+                                                         absl::Time until) {
+  size_t moved = 0;
+  absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
+    static_assert(v1::PENDING == 1, "literal in sqlite_read_sql.h");
+    HART_ASSIGN_OR_RETURN(update, db.Prepare(sqlite::read_sql::DeferAgencyBacklog()));
+    update->Bind(1, absl::ToUnixMicros(until)).Bind(2, agency_id);
+    HART_RETURN_IF_ERROR(update->Run());
+    moved = static_cast<size_t>(db.Changes());
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return moved;
+}
+
 absl::Status SqliteBackend::ReleaseClaims(absl::Time now) {
   return InWriteTransaction([&](SqliteDb& db) -> absl::Status {
     static_assert(v1::IN_FLIGHT == 2 && sqlite::kTimerPending == 0,

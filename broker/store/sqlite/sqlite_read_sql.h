@@ -183,6 +183,14 @@ inline const std::string& DueDeliveries() {
       "AND d.next_attempt_at <= ?1 ORDER BY d.next_attempt_at LIMIT ?2");
   return sql;
 }
+// An agency's pending deliveries due before ?1 move to ?1 (literal 1, the
+// partial index's WHERE): the due range is what the claims would read.
+inline const std::string& DeferAgencyBacklog() {
+  static const std::string sql =
+      "UPDATE deliveries INDEXED BY deliveries_due SET next_attempt_at = ?1 "
+      "WHERE state = 1 AND next_attempt_at < ?1 AND agency_id = ?2";
+  return sql;
+}
 inline const std::string& ExpiredUnsentClaims() {
   static const std::string sql = absl::StrCat(
       "SELECT ", kDeliveryColumns, " FROM deliveries d INDEXED BY deliveries_unsent_claims "

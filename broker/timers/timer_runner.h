@@ -4,12 +4,15 @@
 // ladder's step is due, the step runs. Timers live in the store, so a
 // restarted broker fires them on time, each exactly once.
 //
+// Ladder steps claimed together are written together (one group commit).
+//
 // Thread safety: RunOnce from one thread at a time. References must outlive it.
 #pragma once
 
 #include "broker/acks/ladders.h"
 
 #include <functional>
+#include <span>
 
 #include "absl/status/statusor.h"
 #include "broker/clock.h"
@@ -46,8 +49,18 @@ class TimerRunner {
   absl::StatusOr<size_t> RunOnce();
 
  private:
-  absl::Status Fire(const TimerRecord& timer, absl::Time now);
-  absl::Status FireLadderStep(const TimerRecord& timer, absl::Time now);
+  // A claimed ladder step's delivery and the write that runs the step.
+  struct PlannedStep {
+    DeliveryRecord delivery;
+    EscalationWrite write;
+  };
+  // A time-driven rule's timer: the referral is routed again.
+  absl::Status FireRuleTimer(const TimerRecord& timer, absl::Time now);
+  absl::StatusOr<PlannedStep> PlanLadderStep(const TimerRecord& timer, absl::Time now);
+  // Writes the steps together (one group commit) and answers each; returns
+  // how many ran (or had nothing left to do).
+  size_t FireLadderSteps(std::span<const TimerRecord* const> timers, absl::Time now);
+  static void LogFailure(const TimerRecord& timer, const absl::Status& status);
 
   Store& store_;
   WriteQueue& writes_;

@@ -6,6 +6,7 @@
 
 #include <future>
 
+#include "absl/synchronization/mutex.h"
 #include "broker/acks/ack_recorder.h"
 #include "broker/acks/escalation_ladders.h"
 #include "broker/acks/redelivery.h"
@@ -53,11 +54,11 @@ Geography BuildGeography() {
 // The broker's parts that act over time, on one data directory.
 struct Broker {
   Broker(const std::string& dir, ManualClock& clock, SelectiveAdapter& adapter,
-         uint64_t id_seed = 0)
+         uint64_t id_seed = 0, WriteQueueObserver* commits = nullptr)
       : clock(clock),
         random(id_seed),
         store(std::move(OpenSqliteStore(dir).value())),
-        writes(std::make_unique<WriteQueue>(*store, 16)),
+        writes(std::make_unique<WriteQueue>(*store, 16, WriteQueue::AfterCommitFn{}, commits)),
         pipeline(geography, router, *writes, clock, ids, ladders),
         updater(geography, router, views, ids, ladders),
         timers(*store, *writes, updater, ladders, clock, absl::Minutes(1), {}),
@@ -336,6 +337,61 @@ TEST_F(EscalationTest, OneFailingDestinationNeverHoldsUpTheOthers) {
       }
     }
     clock_.Advance(absl::Minutes(10));
+  }
+}
+
+// Counts the writer queue's group commits.
+class CommitCounter final : public WriteQueueObserver {
+ public:
+  void OnBatchWritten(size_t items, absl::Duration, bool committed) override {
+    absl::MutexLock lock(&mu_);
+    batches_ += committed ? 1 : 0;
+    items_ += committed ? items : 0;
+  }
+  std::pair<size_t, size_t> BatchesAndItems() {
+    absl::MutexLock lock(&mu_);
+    return {batches_, items_};
+  }
+
+ private:
+  absl::Mutex mu_;
+  size_t batches_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t items_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// A partner that acknowledges nothing makes its ladder steps fall due
+// together: a claimed batch of them shares group commits (the writer queue
+// takes what queued while it committed), not one fsync per step.
+TEST(EscalationBatchTest, LadderStepsDueTogetherShareGroupCommits) {
+  TempDir dir;
+  ManualClock clock(TestNow());
+  SelectiveAdapter adapter;
+  CommitCounter commits;
+  Broker broker(dir.path(), clock, adapter, 0, &commits);
+  constexpr int kReferrals = 8;
+  std::vector<std::string> police;
+  for (int i = 0; i < kReferrals; ++i) {
+    auto intake = LoadIntake("labor-trafficking-waterbury");
+    intake.set_careline_report_id("CL-STORM-" + std::to_string(i));
+    const v1::Receipt receipt = broker.Submit(intake);
+    for (const auto& d : receipt.destinations()) {
+      if (d.agency_id() == "waterbury-pd") police.push_back(d.delivery_id());
+    }
+  }
+  ASSERT_EQ(police.size(), static_cast<size_t>(kReferrals));
+  broker.Settle();
+
+  clock.Set(TestNow() + absl::Hours(4));  // the police deadline of every one
+  const auto [batches_before, items_before] = commits.BatchesAndItems();
+  EXPECT_EQ(broker.timers.RunOnce().value(), static_cast<size_t>(kReferrals));
+  const auto [batches_after, items_after] = commits.BatchesAndItems();
+  EXPECT_EQ(items_after - items_before, static_cast<size_t>(kReferrals));
+  EXPECT_LT(batches_after - batches_before, static_cast<size_t>(kReferrals));
+  for (const std::string& id : police) {
+    const auto steps = broker.EscalationsOf(id);
+    ASSERT_EQ(steps.size(), 1u) << id;
+    EXPECT_EQ(steps[0].step, 1u);
+    EXPECT_EQ(steps[0].reason, v1::ACK_DEADLINE_MISSED);
   }
 }
 

@@ -106,19 +106,29 @@ void Dispatcher::ApplyHolds() {
     absl::MutexLock lock(&holds_mu_);
     noted.swap(noted_holds_);
   }
+  // A claim batch's worth per transaction: the store's other writers (an
+  // intake, an audited read) wait for one chunk at most, not the backlog.
+  const size_t chunk = std::max<size_t>(1, policy_.claim_batch);
   for (const auto& [agency_id, until] : noted) {
     auto applied = applied_holds_.find(agency_id);
     if (applied != applied_holds_.end() && applied->second >= until) continue;
-    absl::StatusOr<size_t> moved = store_.DeferAgencyBacklog(agency_id, until);
-    if (!moved.ok()) {
-      // The backlog is then claimed and deferred one by one, as it comes due.
-      Log()->error("event=backlog_hold_failed agency={} code={}", agency_id,
-                   absl::StatusCodeToString(moved.status().code()));
-      continue;
+    size_t total = 0;
+    for (;;) {
+      absl::StatusOr<size_t> moved = store_.DeferAgencyBacklog(agency_id, until, chunk);
+      if (!moved.ok()) {
+        // What is left is claimed and deferred one by one as it comes due.
+        Log()->error("event=backlog_hold_failed agency={} code={}", agency_id,
+                     absl::StatusCodeToString(moved.status().code()));
+        break;
+      }
+      total += *moved;
+      if (*moved < chunk) {
+        applied_holds_[agency_id] = until;
+        Log()->info("event=backlog_held agency={} deliveries={} for_ms={}", agency_id, total,
+                    absl::ToInt64Milliseconds(until - clock_.Now()));
+        break;
+      }
     }
-    applied_holds_[agency_id] = until;
-    Log()->info("event=backlog_held agency={} deliveries={} for_ms={}", agency_id, *moved,
-                absl::ToInt64Milliseconds(until - clock_.Now()));
   }
 }
 

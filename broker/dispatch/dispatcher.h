@@ -10,8 +10,10 @@
 // others' deliveries in proportion to that backlog. Nor is that backlog
 // claimed batch by batch only to be refused again: a refusal for the whole
 // destination (DeliveryResult::holds_destination) moves the agency's other
-// due deliveries to the same time in one store call (DeferAgencyBacklog),
-// so an open period costs a batch or two of claims, not one per delivery.
+// due deliveries to the same time (DeferAgencyBacklog, a claim batch's
+// worth per transaction, so that no one transaction holds the store's writer
+// long), and an open period costs a batch or two of claims, not one per
+// delivery.
 //
 // Thread safety: RunOnce may be called from one thread at a time; adapter
 // callbacks may arrive on any thread. Store, clock and random must outlive

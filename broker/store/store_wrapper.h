@@ -21,9 +21,9 @@ class StoreWrapper : public Store {
       absl::Time now, absl::Time lease_until, size_t limit) override {
     return target_.ClaimDueDeliveries(now, lease_until, limit);
   }
-  absl::StatusOr<size_t> DeferAgencyBacklog(const std::string& agency_id,
-                                            absl::Time until) override {
-    return target_.DeferAgencyBacklog(agency_id, until);
+  absl::StatusOr<size_t> DeferAgencyBacklog(const std::string& agency_id, absl::Time until,
+                                            size_t limit) override {
+    return target_.DeferAgencyBacklog(agency_id, until, limit);
   }
   absl::Status ReleaseClaims(absl::Time now) override { return target_.ReleaseClaims(now); }
   absl::StatusOr<std::optional<absl::Time>> NextDueTime() override {

@@ -29,14 +29,16 @@ class OutboxStore {
   virtual absl::StatusOr<std::vector<DeliveryRecord>> ClaimDueDeliveries(
       absl::Time now, absl::Time lease_until, size_t limit) = 0;
 
-  // Moves every PENDING delivery to `agency_id` due before `until` to
-  // `until`, and returns how many moved: its destination refuses every
-  // delivery until then (an open circuit), so its backlog is not claimed,
-  // refused and deferred one by one meanwhile. Claimed deliveries are not
-  // touched, nor (PostgreSQL) rows another transaction holds; no audit
-  // event is written (none of them was attempted).
+  // Moves up to `limit` PENDING deliveries to `agency_id` due before
+  // `until` to `until`, and returns how many moved (fewer than `limit`:
+  // none is left): its destination refuses every delivery until then (an
+  // open circuit), so its backlog is not claimed, refused and deferred one
+  // by one meanwhile. The limit bounds one transaction (each row may sit on
+  // a page of its own). Claimed deliveries are not touched, nor
+  // (PostgreSQL) rows another transaction holds; no audit event is written
+  // (none of them was attempted).
   virtual absl::StatusOr<size_t> DeferAgencyBacklog(const std::string& agency_id,
-                                                    absl::Time until) = 0;
+                                                    absl::Time until, size_t limit) = 0;
 
   // Releases this broker's own unexpired claims that were never handed off
   // (back to PENDING, due now) and its own timer claims: its previous

@@ -177,8 +177,8 @@ absl::StatusOr<std::vector<DeliveryRecord>> EnvelopeStore::ClaimDueDeliveries(
 }
 
 absl::StatusOr<size_t> EnvelopeStore::DeferAgencyBacklog(const std::string& agency_id,
-                                                         absl::Time until) {
-  return backend_.DeferAgencyBacklog(agency_id, until);
+                                                         absl::Time until, size_t limit) {
+  return backend_.DeferAgencyBacklog(agency_id, until, limit);
 }
 
 absl::Status EnvelopeStore::ReleaseClaims(absl::Time now) { return backend_.ReleaseClaims(now); }

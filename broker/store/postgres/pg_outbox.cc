@@ -90,16 +90,16 @@ absl::StatusOr<std::vector<DeliveryRecord>> PostgresBackend::ClaimDueDeliveries(
 }
 
 absl::StatusOr<size_t> PostgresBackend::DeferAgencyBacklog(const std::string& agency_id,
-                                                           absl::Time until) {
+                                                           absl::Time until, size_t limit) {
   size_t moved = 0;
   absl::Status status = InClaimTransaction([&](pg::PgConn& conn) -> absl::Status {
     // SKIP LOCKED, as the claims: a row another transaction holds is left
     // to be claimed and deferred on its own, and this never waits on one.
     HART_ASSIGN_OR_RETURN(result, conn.Query(
         "WITH c (id) AS (SELECT delivery_id FROM deliveries WHERE state = 1 "
-        "AND next_attempt_at < $1 AND agency_id = $2 FOR UPDATE SKIP LOCKED) "
+        "AND next_attempt_at < $1 AND agency_id = $2 LIMIT $3 FOR UPDATE SKIP LOCKED) "
         "UPDATE deliveries d SET next_attempt_at = $1 FROM c WHERE d.delivery_id = c.id",
-        pg::PgParams().Micros(until).Text(agency_id)));
+        pg::PgParams().Micros(until).Text(agency_id).Limit(limit)));
     moved = static_cast<size_t>(result.affected());
     return absl::OkStatus();
   });

@@ -50,8 +50,8 @@ class SqliteBackend final : public StoreBackend {
   // --- OutboxStore ---
   absl::StatusOr<std::vector<DeliveryRecord>> ClaimDueDeliveries(
       absl::Time now, absl::Time lease_until, size_t limit) override;
-  absl::StatusOr<size_t> DeferAgencyBacklog(const std::string& agency_id,
-                                            absl::Time until) override;
+  absl::StatusOr<size_t> DeferAgencyBacklog(const std::string& agency_id, absl::Time until,
+                                            size_t limit) override;
   absl::Status ReleaseClaims(absl::Time now) override;
   absl::StatusOr<std::optional<absl::Time>> NextDueTime() override;
   absl::Status RecordOutcomes(std::span<const DeliveryOutcome> outcomes) override;

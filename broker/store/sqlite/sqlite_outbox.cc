@@ -56,12 +56,13 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteBackend::ClaimDueDeliveries(
 }
 
 absl::StatusOr<size_t> SqliteBackend::DeferAgencyBacklog(const std::string& agency_id,
-                                                         absl::Time until) {
+                                                         absl::Time until, size_t limit) {
   size_t moved = 0;
   absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
     static_assert(v1::PENDING == 1, "literal in sqlite_read_sql.h");
     HART_ASSIGN_OR_RETURN(update, db.Prepare(sqlite::read_sql::DeferAgencyBacklog()));
-    update->Bind(1, absl::ToUnixMicros(until)).Bind(2, agency_id);
+    update->Bind(1, absl::ToUnixMicros(until)).Bind(2, agency_id)
+        .Bind(3, static_cast<int64_t>(limit));
     HART_RETURN_IF_ERROR(update->Run());
     moved = static_cast<size_t>(db.Changes());
     return absl::OkStatus();

@@ -183,12 +183,14 @@ inline const std::string& DueDeliveries() {
       "AND d.next_attempt_at <= ?1 ORDER BY d.next_attempt_at LIMIT ?2");
   return sql;
 }
-// An agency's pending deliveries due before ?1 move to ?1 (literal 1, the
-// partial index's WHERE): the due range is what the claims would read.
+// Up to ?3 of an agency's pending deliveries due before ?1 move to ?1
+// (literal 1, the partial index's WHERE): the due range is what the claims
+// would read. One writer, so the subquery's LIMIT is the rows changed.
 inline const std::string& DeferAgencyBacklog() {
   static const std::string sql =
-      "UPDATE deliveries INDEXED BY deliveries_due SET next_attempt_at = ?1 "
-      "WHERE state = 1 AND next_attempt_at < ?1 AND agency_id = ?2";
+      "UPDATE deliveries SET next_attempt_at = ?1 WHERE rowid IN ("
+      "SELECT rowid FROM deliveries INDEXED BY deliveries_due "
+      "WHERE state = 1 AND next_attempt_at < ?1 AND agency_id = ?2 LIMIT ?3)";
   return sql;
 }
 inline const std::string& ExpiredUnsentClaims() {

@@ -4,7 +4,8 @@
 
 namespace hart {
 
-CircuitBreaker::CircuitBreaker(CircuitPolicy policy) : policy_(policy) {}
+CircuitBreaker::CircuitBreaker(CircuitPolicy policy)
+    : policy_(policy), open_for_(policy.open_for) {}
 
 CircuitBreaker::State CircuitBreaker::state(absl::Time now) const {
   if (!opened_at_) return State::kClosed;
@@ -12,12 +13,12 @@ CircuitBreaker::State CircuitBreaker::state(absl::Time now) const {
   // been open is unknown, so one probe decides, rather than refusing the
   // partner for as long as the step (minutes, hours) on top of `open_for`.
   if (now < *opened_at_) return State::kHalfOpen;
-  return now < *opened_at_ + policy_.open_for ? State::kOpen : State::kHalfOpen;
+  return now < *opened_at_ + open_for_ ? State::kOpen : State::kHalfOpen;
 }
 
 std::optional<absl::Time> CircuitBreaker::open_until() const {
   if (!opened_at_) return std::nullopt;
-  return *opened_at_ + policy_.open_for;
+  return *opened_at_ + open_for_;
 }
 
 bool CircuitBreaker::WouldAllow(absl::Time now) const {
@@ -69,6 +70,11 @@ void CircuitBreaker::RecordNotAttempted(Admission how) {
   if (how == Admission::kProbe) probe_in_flight_ = false;
 }
 
-void CircuitBreaker::Open(absl::Time now) { opened_at_ = now; }
+void CircuitBreaker::Open(absl::Time now) {
+  // A failed probe (the circuit was open already) doubles the period.
+  open_for_ = opened_at_ ? std::min(2 * open_for_, std::max(policy_.open_for, policy_.max_open_for))
+                         : policy_.open_for;
+  opened_at_ = now;
+}
 
 }  // namespace hart

@@ -2,7 +2,8 @@
 // times it is given (no clock inside). CLOSED: calls go through; after
 // `failure_threshold` consecutive transport failures it opens. OPEN: calls
 // are refused until `open_for` has passed. HALF_OPEN: exactly one probe goes
-// through; its success closes the circuit, its failure opens a new period.
+// through; its success closes the circuit, its failure opens a new period,
+// twice as long as the last up to `max_open_for`.
 // A time before the opening (the wall clock stepped back) counts as
 // HALF_OPEN: a probe, not a refusal for the length of the step.
 // Any success (the partner answered) resets the count.
@@ -22,6 +23,8 @@ struct CircuitPolicy {
   uint32_t failure_threshold = 5;
   // How long an open circuit refuses calls before one probe may try.
   absl::Duration open_for = absl::Seconds(60);
+  // The longest period after failed probes (at or below open_for: no growth).
+  absl::Duration max_open_for = absl::ZeroDuration();
 };
 
 class CircuitBreaker {
@@ -61,6 +64,7 @@ class CircuitBreaker {
   const CircuitPolicy policy_;
   uint32_t consecutive_failures_ = 0;
   std::optional<absl::Time> opened_at_;  // set while OPEN or HALF_OPEN
+  absl::Duration open_for_;              // the current period's length
   bool probe_in_flight_ = false;
 };
 

@@ -50,6 +50,8 @@ DeliveryGuardPolicy DeliveryGuardPolicy::FromConfig(
   if (limits.has_open_for() && FromProtoDuration(limits.open_for()) > absl::ZeroDuration()) {
     policy.open_for = FromProtoDuration(limits.open_for());
   }
+  policy.max_open_for = limits.has_max_open_for() ? FromProtoDuration(limits.max_open_for())
+                                                  : 8 * policy.open_for;
   return policy;
 }
 
@@ -64,7 +66,7 @@ GuardedAdapter::GuardedAdapter(std::string agency_id, std::unique_ptr<Adapter> i
       scheduler_(scheduler),
       watchdog_gate_(std::make_shared<CallbackGate>()),
       inner_gate_(std::make_shared<CallbackGate>()),
-      breaker_(CircuitPolicy{policy.failure_threshold, policy.open_for}) {}
+      breaker_(CircuitPolicy{policy.failure_threshold, policy.open_for, policy.max_open_for}) {}
 
 GuardedAdapter::~GuardedAdapter() {
   std::deque<Waiting> waiting;

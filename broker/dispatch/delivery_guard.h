@@ -40,6 +40,8 @@ struct DeliveryGuardPolicy {
   uint32_t failure_threshold = 5;
   // How long an open circuit refuses calls before one probe may try.
   absl::Duration open_for = absl::Seconds(60);
+  // The longest open period after failed probes (each doubles the last).
+  absl::Duration max_open_for = absl::Minutes(8);
   // The watchdog answers at timeout + grace: the adapter's own timeout
   // should come first, with its more precise error.
   absl::Duration watchdog_grace = absl::Seconds(2);

@@ -164,7 +164,9 @@ TEST_F(BrokerE2ETest, AcknowledgeBatchRecordsEachAckWithItsOwnResult) {
     v1::ReferralStatus referral;
     ASSERT_TRUE(GetReferral(referral_id, &referral).ok());
     for (const auto& d : referral.deliveries()) {
-      if (d.agency_id() == "csao") EXPECT_EQ(d.acks_size(), 0);
+      if (d.agency_id() == "csao") {
+        EXPECT_EQ(d.acks_size(), 0);
+      }
       if (d.agency_id() != "bridgeport-pd" || d.kind() != v1::REFERRAL) continue;
       EXPECT_EQ(d.state(), v1::ACKNOWLEDGED);
       ASSERT_EQ(d.acks_size(), 2);

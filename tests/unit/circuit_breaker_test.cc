@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "tests/support/test_support.h"
 
 namespace hart {
@@ -104,6 +106,44 @@ TEST_F(CircuitBreakerTest, AProbeThatNeverReachedThePartnerLetsAnotherProbe) {
   breaker_.RecordNotAttempted(Admission::kProbe);
   EXPECT_EQ(breaker_.state(later), State::kHalfOpen);
   EXPECT_EQ(breaker_.Allow(later), Admission::kProbe);
+}
+
+// A partner down for long is probed less and less often, up to the cap; a
+// success starts over from open_for.
+TEST(CircuitBreakerGrowthTest, EachFailedProbeDoublesThePeriodUpToItsMaximum) {
+  CircuitBreaker breaker(CircuitPolicy{1, absl::Seconds(60), absl::Seconds(300)});
+  absl::Time now = TestNow();
+  breaker.RecordFailure(now, breaker.Allow(now));
+  std::vector<int64_t> periods;
+  for (int i = 0; i < 5; ++i) {
+    const absl::Time until = breaker.open_until().value();
+    periods.push_back(absl::ToInt64Seconds(until - now));
+    EXPECT_EQ(breaker.state(until - absl::Seconds(1)), State::kOpen);
+    now = until;
+    ASSERT_EQ(breaker.Allow(now), Admission::kProbe);
+    breaker.RecordFailure(now, Admission::kProbe);
+  }
+  EXPECT_EQ(periods, (std::vector<int64_t>{60, 120, 240, 300, 300}));
+
+  now = breaker.open_until().value();
+  ASSERT_EQ(breaker.Allow(now), Admission::kProbe);
+  breaker.RecordSuccess();
+  breaker.RecordFailure(now, breaker.Allow(now));
+  EXPECT_EQ(breaker.open_until(), now + absl::Seconds(60));
+}
+
+TEST(CircuitBreakerGrowthTest, AMaximumAtOrBelowOpenForKeepsEveryPeriodTheSame) {
+  for (absl::Duration max : {absl::ZeroDuration(), absl::Seconds(30), absl::Seconds(60)}) {
+    CircuitBreaker breaker(CircuitPolicy{1, absl::Seconds(60), max});
+    absl::Time now = TestNow();
+    breaker.RecordFailure(now, breaker.Allow(now));
+    for (int i = 0; i < 3; ++i) {
+      const absl::Time until = breaker.open_until().value();
+      EXPECT_EQ(until - now, absl::Seconds(60)) << max;
+      now = until;
+      breaker.RecordFailure(now, breaker.Allow(now));
+    }
+  }
 }
 
 TEST(CircuitBreakerThresholdTest, ZeroThresholdOpensOnTheFirstFailure) {

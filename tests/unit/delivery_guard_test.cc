@@ -226,7 +226,8 @@ TEST_F(DeliveryGuardTest, HalfOpenAdmitsExactlyOneProbeWhoseSuccessCloses) {
   EXPECT_EQ(inner_->call_count(), 6u);
 }
 
-TEST_F(DeliveryGuardTest, ProbeFailureReopensForANewPeriod) {
+// The new period is twice the last (max_open_for defaults to 8 x open_for).
+TEST_F(DeliveryGuardTest, ProbeFailureReopensForANewPeriodTwiceAsLong) {
   MakeGuard();
   OpenCircuit();
   clock_.Advance(absl::Seconds(70));
@@ -237,10 +238,10 @@ TEST_F(DeliveryGuardTest, ProbeFailureReopensForANewPeriod) {
   const AdapterHealth health = guard_->Health();
   EXPECT_EQ(health.state, AdapterHealth::State::kCircuitOpen);
   EXPECT_EQ(health.consecutive_failures, 4u);
-  EXPECT_EQ(health.circuit_open_until, clock_.Now() + absl::Seconds(60));
+  EXPECT_EQ(health.circuit_open_until, clock_.Now() + absl::Seconds(120));
   Deliver("d1");
   EXPECT_EQ(inner_->call_count(), 4u);
-  EXPECT_EQ(outcomes_.Of("d1").retry_after, absl::Seconds(60));
+  EXPECT_EQ(outcomes_.Of("d1").retry_after, absl::Seconds(120));
 }
 
 TEST_F(DeliveryGuardTest, AProbeTheInnerDeferredLetsTheNextCallProbe) {

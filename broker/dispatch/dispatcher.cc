@@ -61,7 +61,10 @@ Dispatcher::~Dispatcher() {
 }
 
 absl::StatusOr<size_t> Dispatcher::RunOnce() {
-  ApplyHolds();  // refusals answered since the last pass
+  // Refusals answered since the last pass. While a backlog is being moved,
+  // nothing is claimed: a claim would take rows of it, only to defer them.
+  const size_t moved = ApplyHolds();
+  if (!applying_holds_.empty()) return moved;
   const absl::Time now = clock_.Now();
   auto claimed = store_.ClaimDueDeliveries(now, now + policy_.claim_lease,
                                            policy_.claim_batch);
@@ -100,36 +103,46 @@ void Dispatcher::NoteHold(const std::string& agency_id, absl::Time until) {
   noted = std::max(noted, until);
 }
 
-void Dispatcher::ApplyHolds() {
+size_t Dispatcher::ApplyHolds() {
   std::map<std::string, absl::Time> noted;
   {
     absl::MutexLock lock(&holds_mu_);
     noted.swap(noted_holds_);
   }
-  // A claim batch's worth per transaction: the store's other writers (an
-  // intake, an audited read) wait for one chunk at most, not the backlog.
-  const size_t chunk = std::max<size_t>(1, policy_.claim_batch);
   for (const auto& [agency_id, until] : noted) {
     auto applied = applied_holds_.find(agency_id);
     if (applied != applied_holds_.end() && applied->second >= until) continue;
-    size_t total = 0;
-    for (;;) {
-      absl::StatusOr<size_t> moved = store_.DeferAgencyBacklog(agency_id, until, chunk);
-      if (!moved.ok()) {
-        // What is left is claimed and deferred one by one as it comes due.
-        Log()->error("event=backlog_hold_failed agency={} code={}", agency_id,
-                     absl::StatusCodeToString(moved.status().code()));
-        break;
-      }
-      total += *moved;
-      if (*moved < chunk) {
-        applied_holds_[agency_id] = until;
-        Log()->info("event=backlog_held agency={} deliveries={} for_ms={}", agency_id, total,
-                    absl::ToInt64Milliseconds(until - clock_.Now()));
-        break;
-      }
-    }
+    auto [it, added] = applying_holds_.try_emplace(agency_id, Hold{until});
+    if (!added && it->second.until < until) it->second = Hold{until};
   }
+  // A claim batch's worth per agency and pass, each its own transaction:
+  // between passes the store's other writers (intakes, audited reads) take
+  // their turn, where a loop of chunks would keep the writer's lock.
+  const size_t chunk = std::max<size_t>(1, policy_.claim_batch);
+  size_t moved_now = 0;
+  for (auto it = applying_holds_.begin(); it != applying_holds_.end();) {
+    const std::string& agency_id = it->first;
+    Hold& hold = it->second;
+    absl::StatusOr<size_t> moved = store_.DeferAgencyBacklog(agency_id, hold.until, chunk);
+    if (!moved.ok()) {
+      // What is left is claimed and deferred one by one as it comes due.
+      Log()->error("event=backlog_hold_failed agency={} code={}", agency_id,
+                   absl::StatusCodeToString(moved.status().code()));
+      it = applying_holds_.erase(it);
+      continue;
+    }
+    moved_now += *moved;
+    hold.moved += *moved;
+    if (*moved == chunk) {
+      ++it;
+      continue;
+    }
+    applied_holds_[agency_id] = hold.until;
+    Log()->info("event=backlog_held agency={} deliveries={} for_ms={}", agency_id, hold.moved,
+                absl::ToInt64Milliseconds(hold.until - clock_.Now()));
+    it = applying_holds_.erase(it);
+  }
+  return moved_now;
 }
 
 void Dispatcher::OnResult(const DeliveryRecord& delivery, DeliveryResult result) {

@@ -11,9 +11,9 @@
 // claimed batch by batch only to be refused again: a refusal for the whole
 // destination (DeliveryResult::holds_destination) moves the agency's other
 // due deliveries to the same time (DeferAgencyBacklog, a claim batch's
-// worth per transaction, so that no one transaction holds the store's writer
-// long), and an open period costs a batch or two of claims, not one per
-// delivery.
+// worth per pass, claiming nothing meanwhile, so that the store's other
+// writers take turns with it), and an open period costs a batch or two of
+// claims, not one per delivery.
 //
 // Thread safety: RunOnce may be called from one thread at a time; adapter
 // callbacks may arrive on any thread. Store, clock and random must outlive
@@ -74,7 +74,8 @@ class Dispatcher {
   ~Dispatcher();
 
   // Claims what is due now and hands it to adapters; returns how many were
-  // handed over (outcomes may still be pending).
+  // handed over (outcomes may still be pending), or, while it moves a held
+  // destination's backlog, how many of those it moved.
   absl::StatusOr<size_t> RunOnce();
 
  private:
@@ -103,9 +104,10 @@ class Dispatcher {
   void Record(std::span<const Answer> answers);
   // Remembers that `agency_id` refuses everything until `until`.
   void NoteHold(const std::string& agency_id, absl::Time until);
-  // Defers the backlog of each agency noted since the last call, unless a
-  // hold as long was applied already (RunOnce's thread).
-  void ApplyHolds();
+  // Takes the holds noted since the last call (unless one as long was
+  // applied already) and moves a chunk of each held backlog; returns how
+  // many deliveries moved (RunOnce's thread).
+  size_t ApplyHolds();
 
   Store& store_;
   const std::map<std::string, Adapter*> adapters_;
@@ -118,7 +120,13 @@ class Dispatcher {
   const std::shared_ptr<Lifeline> lifeline_ = std::make_shared<Lifeline>();
   absl::Mutex holds_mu_;
   std::map<std::string, absl::Time> noted_holds_ ABSL_GUARDED_BY(holds_mu_);
-  std::map<std::string, absl::Time> applied_holds_;  // RunOnce's thread only
+  // RunOnce's thread only: backlogs being moved, and holds done.
+  struct Hold {
+    absl::Time until;
+    size_t moved = 0;
+  };
+  std::map<std::string, Hold> applying_holds_;
+  std::map<std::string, absl::Time> applied_holds_;
 };
 
 }  // namespace hart

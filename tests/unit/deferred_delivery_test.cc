@@ -109,6 +109,17 @@ class DeferredDeliveryTest : public ::testing::Test {
     ADD_FAILURE() << "no delivery to " << kPolice;
     return "";
   }
+  // The police partner down, behind a guard whose circuit opens on the
+  // first failure for 30 minutes; `inner` counts the calls that reach it.
+  std::unique_ptr<GuardedAdapter> DownPoliceGuard(ManualScheduler& scheduler,
+                                                  DownAdapter*& inner) {
+    DeliveryGuardPolicy limits;
+    limits.failure_threshold = 1;
+    limits.open_for = absl::Minutes(30);
+    auto down = std::make_unique<DownAdapter>();
+    inner = down.get();
+    return std::make_unique<GuardedAdapter>(kPolice, std::move(down), limits, clock_, scheduler);
+  }
   DeliveryRecord Police() { return store_->GetDelivery(police_).value(); }
   int AuditCount(const std::string& action) { return AuditCount(police_, action); }
   int AuditCount(const std::string& delivery_id, const std::string& action) {
@@ -189,19 +200,15 @@ TEST_F(DeferredDeliveryTest, DeferralsKeepTheAttemptsAndDeadLetterOnlyAtTheTimeB
 
 TEST_F(DeferredDeliveryTest, AnOpenCircuitDefersUntilItsProbeWithoutSpendingAttempts) {
   ManualScheduler scheduler(clock_);
-  DeliveryGuardPolicy limits;
-  limits.failure_threshold = 1;
-  limits.open_for = absl::Minutes(30);
-  auto down = std::make_unique<DownAdapter>();
-  DownAdapter* inner = down.get();
-  GuardedAdapter guard(kPolice, std::move(down), limits, clock_, scheduler);
-  StartWith(guard);
+  DownAdapter* inner = nullptr;
+  std::unique_ptr<GuardedAdapter> guard = DownPoliceGuard(scheduler, inner);
+  StartWith(*guard);
   const absl::Time opened = clock_.Now();
 
   ASSERT_GT(dispatcher_->RunOnce().value(), 0u);  // tried: fails, opens the circuit
   EXPECT_EQ(inner->calls, 1);
   EXPECT_EQ(Police().attempts, 1u);
-  EXPECT_EQ(guard.Health().state, AdapterHealth::State::kCircuitOpen);
+  EXPECT_EQ(guard->Health().state, AdapterHealth::State::kCircuitOpen);
 
   clock_.Set(Police().next_attempt_at);  // the backoff: a second or two
   ASSERT_GT(dispatcher_->RunOnce().value(), 0u);  // deferred by the guard
@@ -216,7 +223,7 @@ TEST_F(DeferredDeliveryTest, AnOpenCircuitDefersUntilItsProbeWithoutSpendingAtte
   ASSERT_GT(dispatcher_->RunOnce().value(), 0u);  // the probe reaches the partner
   EXPECT_EQ(inner->calls, 2);
   EXPECT_EQ(Police().attempts, 2u);
-  EXPECT_EQ(guard.Health().state, AdapterHealth::State::kCircuitOpen);
+  EXPECT_EQ(guard->Health().state, AdapterHealth::State::kCircuitOpen);
   // The guard goes first, then the dispatcher it answers (fixture member).
 }
 
@@ -226,14 +233,10 @@ TEST_F(DeferredDeliveryTest, AnOpenCircuitDefersUntilItsProbeWithoutSpendingAtte
 // every time a circuit half-opened.
 TEST_F(DeferredDeliveryTest, AnOpenCircuitHoldsTheWholeBacklogNotJustTheBatchItRefused) {
   ManualScheduler scheduler(clock_);
-  DeliveryGuardPolicy limits;
-  limits.failure_threshold = 1;
-  limits.open_for = absl::Minutes(30);
-  auto down = std::make_unique<DownAdapter>();
-  DownAdapter* inner = down.get();
-  GuardedAdapter guard(kPolice, std::move(down), limits, clock_, scheduler);
+  DownAdapter* inner = nullptr;
+  std::unique_ptr<GuardedAdapter> guard = DownPoliceGuard(scheduler, inner);
   policy_.claim_batch = 4;
-  StartWith(guard);
+  StartWith(*guard);
   std::vector<std::string> backlog = {police_};
   for (int i = 1; i < 6; ++i) backlog.push_back(SubmitForPolice("-" + std::to_string(i)));
   auto deferrals = [&] {
@@ -266,7 +269,7 @@ TEST_F(DeferredDeliveryTest, AnOpenCircuitHoldsTheWholeBacklogNotJustTheBatchItR
   EXPECT_EQ(inner->calls, 2);
   EXPECT_EQ(deferrals() - deferred_before, 3);
   expect_all_pending_until(clock_.Now() + absl::Minutes(30));
-  EXPECT_EQ(guard.Health().state, AdapterHealth::State::kCircuitOpen);
+  EXPECT_EQ(guard->Health().state, AdapterHealth::State::kCircuitOpen);
 }
 
 }  // namespace

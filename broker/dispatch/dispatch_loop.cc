@@ -7,11 +7,13 @@
 namespace hart {
 
 DispatchLoop::DispatchLoop(std::vector<Pass> due_work, std::vector<Pass> maintenance,
-                           Store& store, const Clock& clock, absl::Duration max_idle_wait)
+                           Store& store, const Clock& clock, HoldsFn holds,
+                           absl::Duration max_idle_wait)
     : due_work_(std::move(due_work)),
       maintenance_(std::move(maintenance)),
       store_(store),
       clock_(clock),
+      holds_(std::move(holds)),
       max_idle_wait_(max_idle_wait),
       thread_([this] { Run(); }) {}
 
@@ -50,7 +52,8 @@ void DispatchLoop::Run() {
       return done;
     };
     run(maintenance_);
-    auto next = store_.NextDueTime();
+    const std::vector<AgencyHold> holds = holds_ ? holds_() : std::vector<AgencyHold>();
+    auto next = store_.NextDueTime(holds);
     const absl::Time now = clock_.Now();
     if (!next.ok() || (next->has_value() && **next <= now)) {
       if (run(due_work_) > 0) continue;  // there may be more due right away

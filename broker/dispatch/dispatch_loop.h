@@ -20,11 +20,17 @@ class DispatchLoop {
   // One pass: does what is due now, returns how much it did.
   using Pass = std::function<absl::StatusOr<size_t>()>;
 
+  // The agencies the claims skip for now (Dispatcher::Holds).
+  using HoldsFn = std::function<std::vector<AgencyHold>()>;
+
   // `due_work` runs only when the store says something is due (claims are
-  // write transactions: not worth taking for nothing); `maintenance` runs on
-  // every turn. `max_idle_wait` bounds how long the loop sleeps.
+  // write transactions: not worth taking for nothing), a held agency's
+  // deliveries not before its hold ends (`holds`, may be empty);
+  // `maintenance` runs on every turn. `max_idle_wait` bounds how long the
+  // loop sleeps.
   DispatchLoop(std::vector<Pass> due_work, std::vector<Pass> maintenance, Store& store,
-               const Clock& clock, absl::Duration max_idle_wait = absl::Seconds(1));
+               const Clock& clock, HoldsFn holds = {},
+               absl::Duration max_idle_wait = absl::Seconds(1));
   ~DispatchLoop();  // stops and joins
 
   void Wake();
@@ -36,6 +42,7 @@ class DispatchLoop {
   const std::vector<Pass> maintenance_;
   Store& store_;
   const Clock& clock_;
+  const HoldsFn holds_;
   const absl::Duration max_idle_wait_;
   absl::Mutex mu_;
   bool woken_ ABSL_GUARDED_BY(mu_) = true;

@@ -61,13 +61,10 @@ Dispatcher::~Dispatcher() {
 }
 
 absl::StatusOr<size_t> Dispatcher::RunOnce() {
-  // Refusals answered since the last pass. While a backlog is being moved,
-  // nothing is claimed: a claim would take rows of it, only to defer them.
-  const size_t moved = ApplyHolds();
-  if (!applying_holds_.empty()) return moved;
+  const std::vector<AgencyHold> holds = Holds();
   const absl::Time now = clock_.Now();
   auto claimed = store_.ClaimDueDeliveries(now, now + policy_.claim_lease,
-                                           policy_.claim_batch);
+                                           policy_.claim_batch, holds);
   if (!claimed.ok()) return claimed.status();
   std::vector<std::pair<DeliveryRecord, DeliveryOutcome>> answered;
   t_pass = {this, &answered};
@@ -93,56 +90,34 @@ absl::StatusOr<size_t> Dispatcher::RunOnce() {
     answers.push_back({std::move(delivery), std::move(outcome)});
   }
   Record(answers);
-  ApplyHolds();
   return claimed->size();
 }
 
 void Dispatcher::NoteHold(const std::string& agency_id, absl::Time until) {
+  const absl::Time now = clock_.Now();
   absl::MutexLock lock(&holds_mu_);
-  absl::Time& noted = noted_holds_.try_emplace(agency_id, until).first->second;
-  noted = std::max(noted, until);
+  auto [it, added] = holds_.try_emplace(agency_id, until);
+  // Every refusal of a pass notes the hold: the first one of a period says so.
+  if (added || it->second <= now) {
+    Log()->info("event=backlog_held agency={} for_ms={}", agency_id,
+                absl::ToInt64Milliseconds(until - now));
+  }
+  it->second = std::max(it->second, until);
 }
 
-size_t Dispatcher::ApplyHolds() {
-  std::map<std::string, absl::Time> noted;
-  {
-    absl::MutexLock lock(&holds_mu_);
-    noted.swap(noted_holds_);
-  }
-  for (const auto& [agency_id, until] : noted) {
-    auto applied = applied_holds_.find(agency_id);
-    if (applied != applied_holds_.end() && applied->second >= until) continue;
-    auto [it, added] = applying_holds_.try_emplace(agency_id, Hold{until});
-    if (!added && it->second.until < until) it->second = Hold{until};
-  }
-  // A claim batch's worth per agency and pass, each its own transaction:
-  // between passes the store's other writers (intakes, audited reads) take
-  // their turn, where a loop of chunks would keep the writer's lock.
-  const size_t chunk = std::max<size_t>(1, policy_.claim_batch);
-  size_t moved_now = 0;
-  for (auto it = applying_holds_.begin(); it != applying_holds_.end();) {
-    const std::string& agency_id = it->first;
-    Hold& hold = it->second;
-    absl::StatusOr<size_t> moved = store_.DeferAgencyBacklog(agency_id, hold.until, chunk);
-    if (!moved.ok()) {
-      // What is left is claimed and deferred one by one as it comes due.
-      Log()->error("event=backlog_hold_failed agency={} code={}", agency_id,
-                   absl::StatusCodeToString(moved.status().code()));
-      it = applying_holds_.erase(it);
+std::vector<AgencyHold> Dispatcher::Holds() {
+  const absl::Time now = clock_.Now();
+  std::vector<AgencyHold> holds;
+  absl::MutexLock lock(&holds_mu_);
+  for (auto it = holds_.begin(); it != holds_.end();) {
+    if (it->second <= now) {
+      it = holds_.erase(it);
       continue;
     }
-    moved_now += *moved;
-    hold.moved += *moved;
-    if (*moved == chunk) {
-      ++it;
-      continue;
-    }
-    applied_holds_[agency_id] = hold.until;
-    Log()->info("event=backlog_held agency={} deliveries={} for_ms={}", agency_id, hold.moved,
-                absl::ToInt64Milliseconds(hold.until - clock_.Now()));
-    it = applying_holds_.erase(it);
+    holds.push_back({it->first, it->second});
+    ++it;
   }
-  return moved_now;
+  return holds;
 }
 
 void Dispatcher::OnResult(const DeliveryRecord& delivery, DeliveryResult result) {

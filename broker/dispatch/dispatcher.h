@@ -9,11 +9,10 @@
 // delivery would keep the dispatcher (and the store's writer) busy for the
 // others' deliveries in proportion to that backlog. Nor is that backlog
 // claimed batch by batch only to be refused again: a refusal for the whole
-// destination (DeliveryResult::holds_destination) moves the agency's other
-// due deliveries to the same time (DeferAgencyBacklog, a claim batch's
-// worth per pass, claiming nothing meanwhile, so that the store's other
-// writers take turns with it), and an open period costs a batch or two of
-// claims, not one per delivery.
+// destination (DeliveryResult::holds_destination) holds the agency until
+// the time it gave (AgencyHold), and the claims and the store's next due
+// time skip a held agency's deliveries without rewriting them, so an open
+// period costs a claim batch of deferrals, whatever the backlog.
 //
 // Thread safety: RunOnce may be called from one thread at a time; adapter
 // callbacks may arrive on any thread. Store, clock and random must outlive
@@ -27,6 +26,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -74,9 +74,13 @@ class Dispatcher {
   ~Dispatcher();
 
   // Claims what is due now and hands it to adapters; returns how many were
-  // handed over (outcomes may still be pending), or, while it moves a held
-  // destination's backlog, how many of those it moved.
+  // handed over (outcomes may still be pending).
   absl::StatusOr<size_t> RunOnce();
+
+  // The agencies whose destination refuses everything for now, and until
+  // when: what the claims skip, for the dispatch loop's NextDueTime too.
+  // Any thread.
+  std::vector<AgencyHold> Holds();
 
  private:
   // Shared with every pending adapter callback: answers run under its
@@ -104,10 +108,6 @@ class Dispatcher {
   void Record(std::span<const Answer> answers);
   // Remembers that `agency_id` refuses everything until `until`.
   void NoteHold(const std::string& agency_id, absl::Time until);
-  // Takes the holds noted since the last call (unless one as long was
-  // applied already) and moves a chunk of each held backlog; returns how
-  // many deliveries moved (RunOnce's thread).
-  size_t ApplyHolds();
 
   Store& store_;
   const std::map<std::string, Adapter*> adapters_;
@@ -119,14 +119,7 @@ class Dispatcher {
   DispatchObserver* const observer_;
   const std::shared_ptr<Lifeline> lifeline_ = std::make_shared<Lifeline>();
   absl::Mutex holds_mu_;
-  std::map<std::string, absl::Time> noted_holds_ ABSL_GUARDED_BY(holds_mu_);
-  // RunOnce's thread only: backlogs being moved, and holds done.
-  struct Hold {
-    absl::Time until;
-    size_t moved = 0;
-  };
-  std::map<std::string, Hold> applying_holds_;
-  std::map<std::string, absl::Time> applied_holds_;
+  std::map<std::string, absl::Time> holds_ ABSL_GUARDED_BY(holds_mu_);
 };
 
 }  // namespace hart

@@ -197,7 +197,7 @@ class BrokerParts final {
           if (!*leading) return size_t{0};
           return audit_log_->CheckpointIfDue(checkpoint_interval);
         }},
-        *store_, clock_);
+        *store_, clock_, [this] { return dispatcher_->Holds(); });
     {
       absl::MutexLock lock(&wake_mu_);
       wake_target_ = dispatch_loop_.get();

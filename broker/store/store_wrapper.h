@@ -18,16 +18,14 @@ class StoreWrapper : public Store {
     return target_.AppendAudit(events);
   }
   absl::StatusOr<std::vector<DeliveryRecord>> ClaimDueDeliveries(
-      absl::Time now, absl::Time lease_until, size_t limit) override {
-    return target_.ClaimDueDeliveries(now, lease_until, limit);
-  }
-  absl::StatusOr<size_t> DeferAgencyBacklog(const std::string& agency_id, absl::Time until,
-                                            size_t limit) override {
-    return target_.DeferAgencyBacklog(agency_id, until, limit);
+      absl::Time now, absl::Time lease_until, size_t limit,
+      std::span<const AgencyHold> holds) override {
+    return target_.ClaimDueDeliveries(now, lease_until, limit, holds);
   }
   absl::Status ReleaseClaims(absl::Time now) override { return target_.ReleaseClaims(now); }
-  absl::StatusOr<std::optional<absl::Time>> NextDueTime() override {
-    return target_.NextDueTime();
+  absl::StatusOr<std::optional<absl::Time>> NextDueTime(
+      std::span<const AgencyHold> holds) override {
+    return target_.NextDueTime(holds);
   }
   absl::Status RecordOutcomes(std::span<const DeliveryOutcome> outcomes) override {
     return target_.RecordOutcomes(outcomes);

@@ -53,7 +53,7 @@ absl::StatusOr<v1::Receipt> StoreConformanceTest::Create(const NewReferral& refe
 absl::StatusOr<std::vector<DeliveryRecord>> StoreConformanceTest::Claim(absl::Time now,
                                                                         absl::Time lease_until,
                                                                         size_t limit) {
-  return store_->ClaimDueDeliveries(now, lease_until, limit);
+  return store_->ClaimDueDeliveries(now, lease_until, limit, {});
 }
 
 absl::StatusOr<std::vector<TimerRecord>> StoreConformanceTest::ClaimTimers(absl::Time now,

@@ -264,43 +264,50 @@ TEST_P(OutboxConformanceTest, AClaimSurvivesARestartUntilReleased) {
   EXPECT_EQ(reclaimed[0].attempts, 2u);
 }
 
-// Verifies a held agency's backlog moves to the end of the hold in one
-// call: only that agency's PENDING deliveries due before it, never a claim.
-TEST_P(OutboxConformanceTest, DeferAgencyBacklogMovesOnlyThatAgencysDuePendingDeliveries) {
-  ASSERT_OK(Create(Referral("claimed", {"ncmec"}, kT0 - absl::Minutes(1))));
+// Verifies a held agency's PENDING deliveries are neither claimed nor due
+// until its hold ends, and that their rows are left as they were.
+TEST_P(OutboxConformanceTest, AHeldAgencysDeliveriesAreNeitherClaimedNorDueUntilTheHoldEnds) {
   ASSERT_OK(Create(Referral("a", {"ncmec", "hartford-pd"}, kT0)));
   ASSERT_OK(Create(Referral("b", {"ncmec"}, kT0 + absl::Minutes(1))));
   ASSERT_OK(Create(Referral("later", {"ncmec"}, kT0 + absl::Hours(2))));
-  ASSERT_OK_AND_ASSIGN(auto claimed, Claim(kT0 - absl::Minutes(1), kT0 + absl::Hours(3), 1));
-  ASSERT_THAT(IdsOf(claimed), ElementsAre(DeliveryId("claimed", "ncmec")));
-
   const absl::Time until = kT0 + absl::Hours(1);
-  // A call moves at most its limit; fewer means none is left.
-  ASSERT_OK_AND_ASSIGN(size_t first, store().DeferAgencyBacklog("ncmec", until, 1));
-  EXPECT_EQ(first, 1u);
-  ASSERT_OK_AND_ASSIGN(size_t rest, store().DeferAgencyBacklog("ncmec", until, 10));
-  EXPECT_EQ(rest, 1u);
-  auto next_attempt = [&](const std::string& referral, const std::string& agency) {
-    const DeliveryRecord d = MUST(store().GetDelivery(DeliveryId(referral, agency)));
-    return std::make_pair(d.state, d.next_attempt_at);
+  const std::vector<AgencyHold> holds = {{"ncmec", until}};
+  auto claim = [&](absl::Time now) {
+    return MUST(store().ClaimDueDeliveries(now, kT0 + absl::Hours(3), 10, holds));
   };
-  EXPECT_EQ(next_attempt("a", "ncmec"), std::make_pair(v1::PENDING, until));
-  EXPECT_EQ(next_attempt("b", "ncmec"), std::make_pair(v1::PENDING, until));
-  EXPECT_EQ(next_attempt("later", "ncmec"),
-            std::make_pair(v1::PENDING, kT0 + absl::Hours(2)));
-  EXPECT_EQ(next_attempt("a", "hartford-pd"), std::make_pair(v1::PENDING, kT0));
-  EXPECT_EQ(MUST(store().GetDelivery(DeliveryId("claimed", "ncmec"))).state, v1::IN_FLIGHT);
 
-  ASSERT_OK_AND_ASSIGN(auto before_until, Claim(until - absl::Seconds(1), until + kLease));
-  EXPECT_THAT(IdsOf(before_until), ElementsAre(DeliveryId("a", "hartford-pd")));
-  EXPECT_EQ(MUST(store().DeferAgencyBacklog("ncmec", until, 10)), 0u);
-  EXPECT_EQ(MUST(store().DeferAgencyBacklog("nobody", until, 10)), 0u);
-  ASSERT_OK_AND_ASSIGN(auto at_until, Claim(until, until + kLease));
-  EXPECT_EQ(at_until.size(), 2u);
+  EXPECT_EQ(store().NextDueTime(holds).value_or(std::nullopt), kT0);
+  EXPECT_THAT(IdsOf(claim(kT0 + absl::Minutes(2))), ElementsAre(DeliveryId("a", "hartford-pd")));
+  // Held: due at the hold's end (the claim's lease ends later), not before.
+  EXPECT_EQ(store().NextDueTime(holds).value_or(std::nullopt), until);
+  EXPECT_EQ(store().NextDueTime({}).value_or(std::nullopt), kT0);
+  EXPECT_THAT(claim(until - absl::Seconds(1)), IsEmpty());
+  EXPECT_EQ(MUST(store().GetDelivery(DeliveryId("b", "ncmec"))).next_attempt_at,
+            kT0 + absl::Minutes(1));
+  // A hold that has ended skips nothing: the backlog comes in due order.
+  EXPECT_THAT(IdsOf(claim(until)),
+              ElementsAre(DeliveryId("a", "ncmec"), DeliveryId("b", "ncmec")));
+  EXPECT_EQ(store().NextDueTime(holds).value_or(std::nullopt), kT0 + absl::Hours(2));
+}
+
+// Verifies claims asked agency by agency (a hold in force elsewhere) keep
+// the limit and the due order across agencies.
+TEST_P(OutboxConformanceTest, ClaimsBesideAHoldKeepTheLimitAndTheDueOrder) {
+  ASSERT_OK(Create(Referral("a", {"hartford-pd"}, kT0 + absl::Minutes(2))));
+  ASSERT_OK(Create(Referral("b", {"ncmec"}, kT0 + absl::Minutes(1))));
+  ASSERT_OK(Create(Referral("c", {"new-haven-pd"}, kT0 + absl::Minutes(3))));
+  ASSERT_OK(Create(Referral("d", {"ncmec"}, kT0 + absl::Minutes(4))));
+  const std::vector<AgencyHold> holds = {{"nobody", kT0 + absl::Hours(24)}};
+  const absl::Time now = kT0 + absl::Minutes(10);
+  ASSERT_OK_AND_ASSIGN(auto first, store().ClaimDueDeliveries(now, now + kLease, 3, holds));
+  EXPECT_THAT(IdsOf(first), ElementsAre(DeliveryId("b", "ncmec"), DeliveryId("a", "hartford-pd"),
+                                        DeliveryId("c", "new-haven-pd")));
+  ASSERT_OK_AND_ASSIGN(auto rest, store().ClaimDueDeliveries(now, now + kLease, 3, holds));
+  EXPECT_THAT(IdsOf(rest), ElementsAre(DeliveryId("d", "ncmec")));
 }
 
 TEST_P(OutboxConformanceTest, NextDueTimeIsEmptyWithNothingToDo) {
-  ASSERT_OK_AND_ASSIGN(auto next, store().NextDueTime());
+  ASSERT_OK_AND_ASSIGN(auto next, store().NextDueTime({}));
   EXPECT_FALSE(next.has_value());
 }
 
@@ -309,13 +316,13 @@ TEST_P(OutboxConformanceTest, NextDueTimeIsEmptyWithNothingToDo) {
 TEST_P(OutboxConformanceTest, NextDueTimeIsTheEarliestDueDeliveryOrExpiringClaim) {
   ASSERT_OK(Create(Referral("a", {"hartford-pd"}, kT0)));
   ASSERT_OK(Create(Referral("b", {"hartford-pd"}, kT0 + absl::Minutes(30))));
-  EXPECT_EQ(store().NextDueTime().value_or(std::nullopt), kT0);
+  EXPECT_EQ(store().NextDueTime({}).value_or(std::nullopt), kT0);
   ASSERT_OK_AND_ASSIGN(auto claimed, Claim(kT0, kT0 + kLease));
   ASSERT_EQ(claimed.size(), 1u);
-  EXPECT_EQ(store().NextDueTime().value_or(std::nullopt), kT0 + kLease);
+  EXPECT_EQ(store().NextDueTime({}).value_or(std::nullopt), kT0 + kLease);
   const DeliveryOutcome delivered = Delivered(claimed[0], kT0, "ref-1");
   ASSERT_OK(store().RecordOutcomes({&delivered, 1}));
-  EXPECT_EQ(store().NextDueTime().value_or(std::nullopt), kT0 + absl::Minutes(30));
+  EXPECT_EQ(store().NextDueTime({}).value_or(std::nullopt), kT0 + absl::Minutes(30));
 }
 
 // Verifies concurrent claimers (replicas, for a shared backend) never get
@@ -331,7 +338,7 @@ TEST_P(OutboxConformanceTest, ConcurrentClaimersNeverShareADelivery) {
   for (int t = 0; t < 4; ++t) {
     claimers.emplace_back([&] {
       for (;;) {
-        auto batch = store().ClaimDueDeliveries(kT0, kT0 + absl::Hours(1), 3);
+        auto batch = store().ClaimDueDeliveries(kT0, kT0 + absl::Hours(1), 3, {});
         absl::MutexLock lock(&mu);
         if (!batch.ok()) {
           errors.push_back(batch.status());

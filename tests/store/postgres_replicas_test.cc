@@ -164,7 +164,7 @@ TEST_F(PostgresReplicasTest, ConcurrentClaimsFromTwoBrokersNeverTakeTheSameDeliv
   std::vector<DeliveryRecord> by_a, by_b;
   auto drain = [](Store& store, std::vector<DeliveryRecord>& into) {
     for (;;) {
-      auto batch = store.ClaimDueDeliveries(kT0, kT0 + absl::Minutes(1), 3);
+      auto batch = store.ClaimDueDeliveries(kT0, kT0 + absl::Minutes(1), 3, {});
       ASSERT_TRUE(batch.ok()) << batch.status();
       if (batch->empty()) return;
       into.insert(into.end(), batch->begin(), batch->end());

@@ -164,7 +164,7 @@ TEST_P(SealingConformanceTest, SealingStopsPendingTimersAndStoresItsNotices) {
   EXPECT_EQ(stored_notice.erasure->referral_id(), ReferralId("a"));
   EXPECT_EQ(MUST(store().AuditHead()).size, head.size + seal.audit.size());
   // The notice is the only work left.
-  EXPECT_EQ(store().NextDueTime().value_or(std::nullopt), kT0 + absl::Hours(1));
+  EXPECT_EQ(store().NextDueTime({}).value_or(std::nullopt), kT0 + absl::Hours(1));
 }
 
 // Verifies sealing rewrites no audit event: the tree still verifies.

@@ -102,11 +102,11 @@ TEST_P(TimerConformanceTest, NextDueTimeCountsTimersAndTheirLeases) {
   NewReferral a = Referral("a", {"hartford-pd"}, kT0 + absl::Hours(10));
   a.timers.push_back(RerouteTimer(ReferralId("a"), "tmr_a", kT0 + absl::Hours(5)));
   ASSERT_OK(Create(a));
-  EXPECT_EQ(store().NextDueTime().value_or(std::nullopt), kT0 + absl::Hours(5));
+  EXPECT_EQ(store().NextDueTime({}).value_or(std::nullopt), kT0 + absl::Hours(5));
   const absl::Time now = kT0 + absl::Hours(5);
   ASSERT_OK_AND_ASSIGN(auto claimed, ClaimTimers(now, now + absl::Minutes(1)));
   ASSERT_EQ(claimed.size(), 1u);
-  EXPECT_EQ(store().NextDueTime().value_or(std::nullopt), now + absl::Minutes(1));
+  EXPECT_EQ(store().NextDueTime({}).value_or(std::nullopt), now + absl::Minutes(1));
 }
 
 // A REFERRAL delivery's step 1, written with it, is where a backend may keep
@@ -136,7 +136,7 @@ TEST_P(TimerConformanceTest, AStepOneLadderTimerIsPendingUntilClaimedAndSurvives
   EXPECT_EQ(pending[0].due_at, steps[1].due_at);
   EXPECT_EQ(pending[0].base_at, steps[1].base_at);
   EXPECT_EQ(pending[0].reason, steps[1].reason);
-  EXPECT_EQ(store().NextDueTime().value_or(std::nullopt), kStep1 - absl::Minutes(2));
+  EXPECT_EQ(store().NextDueTime({}).value_or(std::nullopt), kStep1 - absl::Minutes(2));
   ASSERT_OK(Reopen());
 
   EXPECT_THAT(MUST(ClaimTimers(kStep1 - absl::Minutes(3), kStep1)), IsEmpty());
@@ -153,7 +153,7 @@ TEST_P(TimerConformanceTest, AStepOneLadderTimerIsPendingUntilClaimedAndSurvives
   EXPECT_THAT(IdsOf(MUST(ClaimTimers(kStep1, kStep1 + absl::Minutes(1), 2))),
               ElementsAre("tmr_r0"));
   EXPECT_THAT(IdsOf(MUST(store().PendingTimers(ReferralId("r2")))), ElementsAre("tmr_r2"));
-  EXPECT_EQ(store().NextDueTime().value_or(std::nullopt), kStep1 + absl::Minutes(1));
+  EXPECT_EQ(store().NextDueTime({}).value_or(std::nullopt), kStep1 + absl::Minutes(1));
 }
 
 // Verifies an ACCEPTED ends step 1 everywhere: not pending, not due, never
@@ -161,12 +161,12 @@ TEST_P(TimerConformanceTest, AStepOneLadderTimerIsPendingUntilClaimedAndSurvives
 TEST_P(TimerConformanceTest, AnAcceptedDeliverysStepOneIsNeverClaimedNorDue) {
   ASSERT_NO_FATAL_FAILURE(CreateWithLadder());
   ASSERT_OK(ClaimAndAppend(kT0));
-  EXPECT_EQ(store().NextDueTime().value_or(std::nullopt), kStep1);
+  EXPECT_EQ(store().NextDueTime({}).value_or(std::nullopt), kStep1);
   ASSERT_OK(store().ApplyAck(Received(delivery_.delivery_id, kT0 + absl::Minutes(1))));
   ASSERT_OK(store().ApplyAck(Accepted(delivery_.delivery_id, v1::DELIVERED,
                                       kT0 + absl::Minutes(2))));
   EXPECT_THAT(MUST(store().PendingTimers(ReferralId("a"))), IsEmpty());
-  EXPECT_EQ(store().NextDueTime().value_or(kT0), std::nullopt);
+  EXPECT_EQ(store().NextDueTime({}).value_or(kT0), std::nullopt);
   EXPECT_THAT(MUST(ClaimTimers(kStep1 + absl::Hours(1), kStep1 + absl::Hours(2))), IsEmpty());
 }
 
@@ -180,7 +180,7 @@ TEST_P(TimerConformanceTest, ADeclinedDeliverysStepOneIsClaimedAtItsTriggerWithI
                           v1::DECLINED, declined_at);
   declined.ladder = LadderTrigger{declined_at, declined_at, v1::DECLINED_BY_AGENCY};
   ASSERT_OK(store().ApplyAck(declined));
-  EXPECT_EQ(store().NextDueTime().value_or(std::nullopt), declined_at);
+  EXPECT_EQ(store().NextDueTime({}).value_or(std::nullopt), declined_at);
   ASSERT_OK_AND_ASSIGN(auto claimed, ClaimTimers(declined_at, declined_at + absl::Minutes(1)));
   ASSERT_THAT(IdsOf(claimed), ElementsAre("tmr_a_1"));
   EXPECT_EQ(claimed[0].due_at, declined_at);

@@ -232,7 +232,7 @@ void DamageIntake(const std::string& db_path, const std::string& referral_id) {
 TEST_F(EncryptionTest, ADamagedIntakeIsServedOnItsFeedAsUnreadableAndTheFeedGoesOn) {
   const auto first = factory_->Submit(LoadIntake("school-sex-trafficking-hartford")).value();
   const auto second = factory_->Submit(LoadIntake("urgent-hotel-bridgeport")).value();
-  auto claimed = store_->ClaimDueDeliveries(clock_.Now(), clock_.Now() + absl::Minutes(1), 100);
+  auto claimed = store_->ClaimDueDeliveries(clock_.Now(), clock_.Now() + absl::Minutes(1), 100, {});
   ASSERT_TRUE(claimed.ok()) << claimed.status();
   // An agency both referrals reach (the task force receives every one):
   // its two deliveries go on its feed, the damaged referral's first.

@@ -144,10 +144,18 @@ TEST_F(SqliteQueryPlanTest, ClaimsOfDueWorkReadOnlyDueRows) {
              {.uses = {"deliveries_due (next_attempt_at<?)"}});
   ExpectPlan("ExpiredUnsentClaims", read_sql::ExpiredUnsentClaims(),
              {.uses = {"deliveries_unsent_claims (lease_until<?)"}});
-  // Not deliveries_by_agency: every delivery the agency was ever sent.
-  ExpectPlan("DeferAgencyBacklog", read_sql::DeferAgencyBacklog(),
-             {.uses = {"deliveries_due (next_attempt_at<?)"},
+  // While an agency is held: one probe per agency, then each unheld
+  // agency's due range, never deliveries_by_agency (every delivery the
+  // agency was ever sent).
+  ExpectPlan("PendingByAgency", read_sql::PendingByAgency(),
+             {.uses = {"deliveries_pending_by_agency (agency_id>?)",
+                       "deliveries_pending_by_agency (agency_id=?)"},
               .never = {"deliveries_by_agency"}});
+  ExpectPlan("DueDeliveriesOfAgency", read_sql::DueDeliveriesOfAgency(),
+             {.uses = {"deliveries_pending_by_agency (agency_id=? AND next_attempt_at<?)"},
+              .never = {"deliveries_by_agency"}});
+  ExpectPlan("DeliveryByRowid", read_sql::DeliveryByRowid(),
+             {.uses = {"USING INTEGER PRIMARY KEY (rowid=?)"}});
   ExpectPlan("DueTimers", read_sql::DueTimers(),
              {.uses = {"timers_pending_due (due_at<?)"}});
   ExpectPlan("DueLadderStarts", read_sql::DueLadderStarts(),
@@ -163,6 +171,10 @@ TEST_F(SqliteQueryPlanTest, ClaimsOfDueWorkReadOnlyDueRows) {
   ExpectPlan("NextDueTime", read_sql::NextDueTime(),
              {.uses = {"deliveries_due", "deliveries_unsent_claims",
                        "timers_pending_due", "timers_leased", "deliveries_ladder_due"}});
+  ExpectPlan("NextDueTimeOfClaimsAndTimers", read_sql::NextDueTimeOfClaimsAndTimers(),
+             {.uses = {"deliveries_unsent_claims", "timers_pending_due", "timers_leased",
+                       "deliveries_ladder_due"},
+              .never = {"deliveries_due"}});
 }
 
 TEST_F(SqliteQueryPlanTest, FeedReadsSeekTheAgencysSequence) {

@@ -96,16 +96,16 @@ TEST_F(SqliteStoreTest, ClaimLeasesDueDeliveriesOnce) {
   auto receipt = factory_->Submit(ReferralFactory::Example("school-sex-trafficking-hartford", ""));
   ASSERT_TRUE(receipt.ok());
   const absl::Time now = clock_.Now();
-  auto first = store_->ClaimDueDeliveries(now, now + absl::Seconds(60), 100);
+  auto first = store_->ClaimDueDeliveries(now, now + absl::Seconds(60), 100, {});
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(first->size(), static_cast<size_t>(receipt->destinations_size()));
   for (const auto& d : *first) {
     EXPECT_EQ(d.state, v1::IN_FLIGHT);
     EXPECT_EQ(d.attempts, 1u);
   }
-  EXPECT_TRUE(store_->ClaimDueDeliveries(now, now + absl::Seconds(60), 100)->empty());
+  EXPECT_TRUE(store_->ClaimDueDeliveries(now, now + absl::Seconds(60), 100, {})->empty());
   // An expired lease that was never handed off is claimable again.
-  auto again = store_->ClaimDueDeliveries(now + absl::Seconds(61), now + absl::Seconds(120), 100);
+  auto again = store_->ClaimDueDeliveries(now + absl::Seconds(61), now + absl::Seconds(120), 100, {});
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->size(), first->size());
   EXPECT_EQ((*again)[0].attempts, 2u);
@@ -114,16 +114,16 @@ TEST_F(SqliteStoreTest, ClaimLeasesDueDeliveriesOnce) {
 TEST_F(SqliteStoreTest, ReleaseClaimsMakesUnsentClaimsDueNow) {
   ASSERT_TRUE(factory_->Submit(ReferralFactory::Example("urgent-hotel-bridgeport", "")).ok());
   const absl::Time now = clock_.Now();
-  ASSERT_FALSE(store_->ClaimDueDeliveries(now, now + absl::Hours(1), 100)->empty());
+  ASSERT_FALSE(store_->ClaimDueDeliveries(now, now + absl::Hours(1), 100, {})->empty());
   ASSERT_TRUE(store_->ReleaseClaims(now).ok());
-  EXPECT_FALSE(store_->ClaimDueDeliveries(now, now + absl::Hours(1), 100)->empty());
+  EXPECT_FALSE(store_->ClaimDueDeliveries(now, now + absl::Hours(1), 100, {})->empty());
 }
 
 TEST_F(SqliteStoreTest, FeedSequencesArePerAgencyGapFreeAndAppendIsIdempotent) {
   ASSERT_TRUE(factory_->Submit(ReferralFactory::Example("school-sex-trafficking-hartford", "-a")).ok());
   ASSERT_TRUE(factory_->Submit(ReferralFactory::Example("school-sex-trafficking-hartford", "-b")).ok());
   const absl::Time now = clock_.Now();
-  auto claimed = store_->ClaimDueDeliveries(now, now + absl::Minutes(1), 100).value();
+  auto claimed = store_->ClaimDueDeliveries(now, now + absl::Minutes(1), 100, {}).value();
   std::vector<FeedAppend> appends;
   for (const auto& d : claimed) appends.push_back({d.delivery_id, d.agency_id, {now, "broker", "delivery.sent", d.referral_id, d.delivery_id, "", ""}});
   auto results = store_->AppendToFeeds(appends, now);
@@ -199,7 +199,7 @@ TEST_F(SqliteStoreTest, UpgradeSealsIntakesStoredInTheClear) {
                            "DROP INDEX timers_by_referral_state; DROP INDEX referrals_by_accepted; "
                            "DROP INDEX referral_keys_wrapped_by_key; "
                            "CREATE INDEX timers_by_referral ON timers (referral_id); "
-                           "DROP INDEX deliveries_ladder_due; "
+                           "DROP INDEX deliveries_ladder_due; DROP INDEX deliveries_pending_by_agency; "
                            "ALTER TABLE deliveries DROP COLUMN ladder_timer_id; "
                            "ALTER TABLE deliveries DROP COLUMN ladder_due_at; "
                            "ALTER TABLE deliveries DROP COLUMN ladder_base_at; "

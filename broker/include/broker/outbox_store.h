@@ -17,36 +17,38 @@
 
 namespace hart {
 
+// An agency whose destination refuses every delivery until `until` (an
+// open circuit): its PENDING deliveries are neither claimed nor due before
+// then, and their rows are not rewritten to say so (a backlog of a partner
+// down for hours may be most of the outbox).
+struct AgencyHold {
+  std::string agency_id;
+  absl::Time until;
+};
+
 class OutboxStore {
  public:
   virtual ~OutboxStore() = default;
 
   // Claims up to `limit` deliveries that are due at `now`: PENDING with
-  // next_attempt_at <= now, or IN_FLIGHT, never handed off, whose lease
-  // expired (whoever held it). Claimed ones become IN_FLIGHT with
-  // attempts+1 (the new fencing value), last_attempt_at = now,
-  // lease_until = `lease_until` and claim_owner = this store's broker id.
+  // next_attempt_at <= now, unless their agency is in `holds` until after
+  // `now`, or IN_FLIGHT, never handed off, whose lease expired (whoever held
+  // it). Claimed ones become IN_FLIGHT with attempts+1 (the new fencing
+  // value), last_attempt_at = now, lease_until = `lease_until` and
+  // claim_owner = this store's broker id. Earliest next_attempt_at first.
   virtual absl::StatusOr<std::vector<DeliveryRecord>> ClaimDueDeliveries(
-      absl::Time now, absl::Time lease_until, size_t limit) = 0;
-
-  // Moves up to `limit` PENDING deliveries to `agency_id` due before
-  // `until` to `until`, and returns how many moved (fewer than `limit`:
-  // none is left): its destination refuses every delivery until then (an
-  // open circuit), so its backlog is not claimed, refused and deferred one
-  // by one meanwhile. The limit bounds one transaction (each row may sit on
-  // a page of its own). Claimed deliveries are not touched, nor
-  // (PostgreSQL) rows another transaction holds; no audit event is written
-  // (none of them was attempted).
-  virtual absl::StatusOr<size_t> DeferAgencyBacklog(const std::string& agency_id,
-                                                    absl::Time until, size_t limit) = 0;
+      absl::Time now, absl::Time lease_until, size_t limit,
+      std::span<const AgencyHold> holds) = 0;
 
   // Releases this broker's own unexpired claims that were never handed off
   // (back to PENDING, due now) and its own timer claims: its previous
   // process's claims died with it. Claims of other brokers are untouched.
   virtual absl::Status ReleaseClaims(absl::Time now) = 0;
 
-  // The earliest time a delivery or timer becomes claimable, if any.
-  virtual absl::StatusOr<std::optional<absl::Time>> NextDueTime() = 0;
+  // The earliest time a delivery or timer becomes claimable, if any; a
+  // held agency's PENDING deliveries no earlier than its hold's `until`.
+  virtual absl::StatusOr<std::optional<absl::Time>> NextDueTime(
+      std::span<const AgencyHold> holds) = 0;
 
   // Records attempt outcomes (retry later, delivered, dead). An outcome is
   // applied only while its delivery is still IN_FLIGHT at the outcome's

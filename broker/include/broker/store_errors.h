@@ -61,7 +61,6 @@
 //                         batch is stored.
 //   AppendAudit           storage errors only.
 //   ClaimDueDeliveries    storage errors only.
-//   DeferAgencyBacklog    storage errors only (0 when nothing is due).
 //   ReleaseClaims         storage errors only.
 //   NextDueTime           storage errors only.
 //   RecordOutcomes        storage errors only; an outcome whose delivery is no

@@ -172,19 +172,15 @@ absl::StatusOr<SealResult> EnvelopeStore::SealReferral(const SealWrite& write) {
 // --- OutboxStore ---
 
 absl::StatusOr<std::vector<DeliveryRecord>> EnvelopeStore::ClaimDueDeliveries(
-    absl::Time now, absl::Time lease_until, size_t limit) {
-  return backend_.ClaimDueDeliveries(now, lease_until, limit);
-}
-
-absl::StatusOr<size_t> EnvelopeStore::DeferAgencyBacklog(const std::string& agency_id,
-                                                         absl::Time until, size_t limit) {
-  return backend_.DeferAgencyBacklog(agency_id, until, limit);
+    absl::Time now, absl::Time lease_until, size_t limit, std::span<const AgencyHold> holds) {
+  return backend_.ClaimDueDeliveries(now, lease_until, limit, holds);
 }
 
 absl::Status EnvelopeStore::ReleaseClaims(absl::Time now) { return backend_.ReleaseClaims(now); }
 
-absl::StatusOr<std::optional<absl::Time>> EnvelopeStore::NextDueTime() {
-  return backend_.NextDueTime();
+absl::StatusOr<std::optional<absl::Time>> EnvelopeStore::NextDueTime(
+    std::span<const AgencyHold> holds) {
+  return backend_.NextDueTime(holds);
 }
 
 absl::Status EnvelopeStore::RecordOutcomes(std::span<const DeliveryOutcome> outcomes) {

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/common/logging.h"
 #include "broker/common/status_macros.h"
+#include "broker/store/agency_holds.h"
 #include "broker/store/ladder_starts.h"
 #include "broker/store/postgres/pg_rows.h"
 #include "broker/store/postgres/pg_transaction.h"
@@ -42,10 +43,44 @@ std::vector<DeliveryRecord> InClaimOrder(const pg::PgResult& rows, int key_col) 
   return out;
 }
 
+// Claims of due PENDING deliveries ($1 now, $2 limit, $3 lease end, $4
+// owner), followed by the columns to return. SKIP LOCKED: rows another
+// replica is claiming right now are theirs; the row lock re-checks the due
+// condition on the newest committed version.
+constexpr char kClaimDue[] =
+    "WITH c (id) AS (SELECT delivery_id FROM deliveries WHERE state = 1 "
+    "AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
+    "UPDATE deliveries d SET state = 2, attempts = d.attempts + 1, last_attempt_at = $1, "
+    "lease_until = $3, claim_owner = $4 FROM c WHERE d.delivery_id = c.id RETURNING ";
+// The same, skipping the agencies in $5 (held: AgencyHold) without reading
+// their backlog: a loose index scan lists the agencies with PENDING
+// deliveries (one probe of deliveries_pending_by_agency each), each unheld
+// one gives its earliest due ones, and the earliest $2 of those are locked
+// and claimed (picked is materialized, so at most $2).
+constexpr char kClaimDueUnheld[] =
+    "WITH RECURSIVE a (id) AS ("
+    " SELECT MIN(agency_id) FROM deliveries WHERE state = 1"
+    " UNION ALL"
+    " SELECT (SELECT MIN(agency_id) FROM deliveries WHERE state = 1 AND agency_id > a.id)"
+    " FROM a WHERE a.id IS NOT NULL), "
+    "picked (id) AS MATERIALIZED ("
+    " SELECT x.delivery_id FROM a CROSS JOIN LATERAL ("
+    "  SELECT delivery_id, next_attempt_at FROM deliveries WHERE state = 1"
+    "  AND agency_id = a.id AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2) x"
+    " WHERE a.id IS NOT NULL AND a.id <> ALL ($5::text[])"
+    " ORDER BY x.next_attempt_at LIMIT $2), "
+    "c (id) AS (SELECT delivery_id FROM deliveries WHERE delivery_id IN (SELECT id FROM picked)"
+    " AND state = 1 AND next_attempt_at <= $1 FOR UPDATE SKIP LOCKED) "
+    "UPDATE deliveries d SET state = 2, attempts = d.attempts + 1, last_attempt_at = $1, "
+    "lease_until = $3, claim_owner = $4 FROM c WHERE d.delivery_id = c.id RETURNING ";
+
 }  // namespace
 
 absl::StatusOr<std::vector<DeliveryRecord>> PostgresBackend::ClaimDueDeliveries(
-    absl::Time now, absl::Time lease_until, size_t limit) {
+    absl::Time now, absl::Time lease_until, size_t limit, std::span<const AgencyHold> holds) {
+  const std::vector<AgencyHold> held = ActiveHolds(holds, now);
+  pg::ArrayParam held_ids;
+  for (const AgencyHold& h : held) held_ids.Add(h.agency_id);
   std::vector<DeliveryRecord> claimed;
   absl::Status status = InClaimTransaction([&](pg::PgConn& conn) -> absl::Status {
     claimed.clear();
@@ -54,16 +89,13 @@ absl::StatusOr<std::vector<DeliveryRecord>> PostgresBackend::ClaimDueDeliveries(
     static_assert(v1::PENDING == 1 && v1::IN_FLIGHT == 2, "literals in the queries below");
     // Two statements, each on its own index: due retries and first attempts,
     // then claims (anyone's) whose lease expired before they were handed off.
-    // SKIP LOCKED: rows another replica is claiming right now are theirs; the
-    // row lock re-checks the due condition on the newest committed version.
-    HART_ASSIGN_OR_RETURN(due, conn.Query(absl::StrCat(
-        "WITH c (id) AS (SELECT delivery_id FROM deliveries WHERE state = 1 "
-        "AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
-        "UPDATE deliveries d SET state = 2, attempts = d.attempts + 1, last_attempt_at = $1, "
-        "lease_until = $3, claim_owner = $4 FROM c WHERE d.delivery_id = c.id "
-        "RETURNING ", pg::kDeliveryColumns, ", d.next_attempt_at"),
-        pg::PgParams().Micros(now).Limit(limit).Micros(lease_until)
-            .Text(options_.broker_id)));
+    HART_ASSIGN_OR_RETURN(due, conn.Query(
+        absl::StrCat(held.empty() ? kClaimDue : kClaimDueUnheld, pg::kDeliveryColumns,
+                     ", d.next_attempt_at"),
+        held.empty() ? pg::PgParams().Micros(now).Limit(limit).Micros(lease_until)
+                           .Text(options_.broker_id)
+                     : pg::PgParams().Micros(now).Limit(limit).Micros(lease_until)
+                           .Text(options_.broker_id).Text(held_ids.Literal())));
     claimed = InClaimOrder(due, pg::kDeliveryColumnCount);
     if (claimed.size() < limit) {
       // SQLite selected both sets before updating either; here the first
@@ -89,24 +121,6 @@ absl::StatusOr<std::vector<DeliveryRecord>> PostgresBackend::ClaimDueDeliveries(
   return claimed;
 }
 
-absl::StatusOr<size_t> PostgresBackend::DeferAgencyBacklog(const std::string& agency_id,
-                                                           absl::Time until, size_t limit) {
-  size_t moved = 0;
-  absl::Status status = InClaimTransaction([&](pg::PgConn& conn) -> absl::Status {
-    // SKIP LOCKED, as the claims: a row another transaction holds is left
-    // to be claimed and deferred on its own, and this never waits on one.
-    HART_ASSIGN_OR_RETURN(result, conn.Query(
-        "WITH c (id) AS (SELECT delivery_id FROM deliveries WHERE state = 1 "
-        "AND next_attempt_at < $1 AND agency_id = $2 LIMIT $3 FOR UPDATE SKIP LOCKED) "
-        "UPDATE deliveries d SET next_attempt_at = $1 FROM c WHERE d.delivery_id = c.id",
-        pg::PgParams().Micros(until).Text(agency_id).Limit(limit)));
-    moved = static_cast<size_t>(result.affected());
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
-  return moved;
-}
-
 absl::Status PostgresBackend::ReleaseClaims(absl::Time now) {
   // A write transaction although no audit event is written: it touches
   // deliveries and then timers, the order other writers need not follow, so
@@ -126,14 +140,17 @@ absl::Status PostgresBackend::ReleaseClaims(absl::Time now) {
   });
 }
 
-absl::StatusOr<std::optional<absl::Time>> PostgresBackend::NextDueTime() {
+absl::StatusOr<std::optional<absl::Time>> PostgresBackend::NextDueTime(
+    std::span<const AgencyHold> holds) {
   static_assert(v1::PENDING == 1 && v1::IN_FLIGHT == 2 && pg::kTimerPending == 0,
                 "literals in the query below (they let the partial indexes match)");
   HART_ASSIGN_OR_RETURN(lease, pool_->Acquire());
-  HART_ASSIGN_OR_RETURN(row, lease.conn().Query(
-      "SELECT MIN(t) FROM ("
-      " SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE state = 1"
-      " UNION ALL"
+  // While an agency is held its PENDING deliveries' term comes per agency.
+  HART_ASSIGN_OR_RETURN(row, lease.conn().Query(absl::StrCat(
+      "SELECT MIN(t) FROM (",
+      holds.empty() ? " SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE state = 1"
+                      " UNION ALL"
+                    : "",
       " SELECT MIN(lease_until) AS t FROM deliveries WHERE state = 2 AND transport_ref = ''"
       " UNION ALL"
       " SELECT MIN(due_at) AS t FROM timers WHERE state = 0 AND lease_until IS NULL"
@@ -141,9 +158,24 @@ absl::StatusOr<std::optional<absl::Time>> PostgresBackend::NextDueTime() {
       " SELECT MIN(lease_until) AS t FROM timers WHERE state = 0 AND lease_until IS NOT NULL"
       " UNION ALL"
       " SELECT MIN(ladder_due_at) AS t FROM deliveries WHERE ladder_due_at IS NOT NULL"
-      ") AS due"));
-  if (row.rows() == 0 || row.IsNull(0, 0)) return std::optional<absl::Time>();
-  return std::optional<absl::Time>(row.Time(0, 0));
+      ") AS due")));
+  std::optional<absl::Time> next;
+  if (row.rows() > 0 && !row.IsNull(0, 0)) next = row.Time(0, 0);
+  if (holds.empty()) return next;
+  // A loose index scan: one probe of deliveries_pending_by_agency per agency.
+  HART_ASSIGN_OR_RETURN(agencies, lease.conn().Query(
+      "WITH RECURSIVE a (id) AS ("
+      " SELECT MIN(agency_id) FROM deliveries WHERE state = 1"
+      " UNION ALL"
+      " SELECT (SELECT MIN(agency_id) FROM deliveries WHERE state = 1 AND agency_id > a.id)"
+      " FROM a WHERE a.id IS NOT NULL) "
+      "SELECT a.id, (SELECT MIN(next_attempt_at) FROM deliveries WHERE state = 1"
+      " AND agency_id = a.id) FROM a WHERE a.id IS NOT NULL"));
+  PendingByAgency pending;
+  for (int r = 0; r < agencies.rows(); ++r) {
+    pending.emplace_back(agencies.Text(r, 0), agencies.Time(r, 1));
+  }
+  return Earlier(next, EarliestClaimable(pending, holds));
 }
 
 absl::Status PostgresBackend::RecordOutcomes(std::span<const DeliveryOutcome> outcomes) {

@@ -279,7 +279,16 @@ ALTER TABLE deliveries ADD COLUMN ladder_reason BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX deliveries_ladder_due ON deliveries (ladder_due_at) WHERE ladder_due_at IS NOT NULL;
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5};
+// Version 6 (issue 15, target 7): a held agency's backlog (AgencyHold) is
+// skipped by the claims instead of moved, agency by agency on this index
+// while a hold is in force (as SQLite's version 13).
+constexpr char kSchemaV6[] = R"sql(
+CREATE INDEX deliveries_pending_by_agency ON deliveries (agency_id, next_attempt_at)
+  WHERE state = 1;
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5,
+                                       kSchemaV6};
 constexpr int64_t kSchemaVersion = std::size(kMigrations);
 // pg_advisory_xact_lock key: "HART" in ASCII.
 constexpr int64_t kMigrationLock = 0x48415254;

@@ -49,11 +49,11 @@ class SqliteBackend final : public StoreBackend {
       std::span<const WriteRequest> batch) override;
   // --- OutboxStore ---
   absl::StatusOr<std::vector<DeliveryRecord>> ClaimDueDeliveries(
-      absl::Time now, absl::Time lease_until, size_t limit) override;
-  absl::StatusOr<size_t> DeferAgencyBacklog(const std::string& agency_id, absl::Time until,
-                                            size_t limit) override;
+      absl::Time now, absl::Time lease_until, size_t limit,
+      std::span<const AgencyHold> holds) override;
   absl::Status ReleaseClaims(absl::Time now) override;
-  absl::StatusOr<std::optional<absl::Time>> NextDueTime() override;
+  absl::StatusOr<std::optional<absl::Time>> NextDueTime(
+      std::span<const AgencyHold> holds) override;
   absl::Status RecordOutcomes(std::span<const DeliveryOutcome> outcomes) override;
   absl::Status ApplyRedelivery(const RedeliveryWrite& write) override;
   absl::StatusOr<DeliveryRecord> GetDelivery(const std::string& delivery_id) override;

@@ -1,7 +1,10 @@
 // SqliteBackend: the outbox — claims with owner and fencing value, outcomes,
 // redelivery and the next due time.
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "broker/common/status_macros.h"
+#include "broker/store/agency_holds.h"
 #include "broker/store/ladder_starts.h"
 #include "broker/store/sqlite/sqlite_read_sql.h"
 #include "broker/store/sqlite/sqlite_rows.h"
@@ -11,21 +14,67 @@ namespace hart {
 
 using sqlite::SqliteDb;
 
+namespace {
+
+absl::StatusOr<PendingByAgency> ReadPendingByAgency(SqliteDb& db) {
+  HART_ASSIGN_OR_RETURN(stmt, db.Prepare(sqlite::read_sql::PendingByAgency()));
+  return sqlite::CollectRows(*stmt, [](const sqlite::Statement& s) {
+    return std::make_pair(s.Text(0), absl::FromUnixMicros(s.Int(1)));
+  });
+}
+
+// Up to `limit` due PENDING deliveries, earliest first. With no hold in
+// force, one range of deliveries_due; otherwise agency by agency, skipping
+// the held ones without reading their backlog.
+absl::StatusOr<std::vector<DeliveryRecord>> SelectDue(SqliteDb& db, absl::Time now, size_t limit,
+                                                      std::span<const AgencyHold> holds) {
+  if (holds.empty()) {
+    HART_ASSIGN_OR_RETURN(due, db.Prepare(sqlite::read_sql::DueDeliveries()));
+    due->Bind(1, absl::ToUnixMicros(now)).Bind(2, static_cast<int64_t>(limit));
+    return sqlite::CollectRows(*due, [](const sqlite::Statement& s) {
+      return sqlite::ReadDelivery(s);
+    });
+  }
+  HART_ASSIGN_OR_RETURN(pending, ReadPendingByAgency(db));
+  std::vector<std::pair<int64_t, int64_t>> due_rowids;  // (next_attempt_at, rowid)
+  for (const auto& [agency_id, earliest] : pending) {
+    if (earliest > now || FindHold(holds, agency_id) != nullptr) continue;
+    HART_ASSIGN_OR_RETURN(stmt, db.Prepare(sqlite::read_sql::DueDeliveriesOfAgency()));
+    stmt->Bind(1, agency_id).Bind(2, absl::ToUnixMicros(now))
+        .Bind(3, static_cast<int64_t>(limit));
+    HART_ASSIGN_OR_RETURN(rows, sqlite::CollectRows(*stmt, [](const sqlite::Statement& s) {
+      return std::make_pair(s.Int(1), s.Int(0));
+    }));
+    due_rowids.insert(due_rowids.end(), rows.begin(), rows.end());
+  }
+  // The same order as the single range: due time, then rowid.
+  std::sort(due_rowids.begin(), due_rowids.end());
+  if (due_rowids.size() > limit) due_rowids.resize(limit);
+  std::vector<DeliveryRecord> due;
+  due.reserve(due_rowids.size());
+  for (const auto& [at, rowid] : due_rowids) {
+    HART_ASSIGN_OR_RETURN(stmt, db.Prepare(sqlite::read_sql::DeliveryByRowid()));
+    stmt->Bind(1, rowid);
+    HART_ASSIGN_OR_RETURN(row, stmt->Step());
+    if (!row) return absl::InternalError("a due delivery vanished inside its transaction");
+    due.push_back(sqlite::ReadDelivery(*stmt));
+  }
+  return due;
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<DeliveryRecord>> SqliteBackend::ClaimDueDeliveries(
-    absl::Time now, absl::Time lease_until, size_t limit) {
+    absl::Time now, absl::Time lease_until, size_t limit, std::span<const AgencyHold> holds) {
+  const std::vector<AgencyHold> held = ActiveHolds(holds, now);
   std::vector<DeliveryRecord> claimed;
   absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
     claimed.clear();
     static_assert(v1::PENDING == 1 && v1::IN_FLIGHT == 2, "literals in sqlite_read_sql.h");
-    // Two queries, each on its own index: due retries and first attempts,
-    // then claims (anyone's) whose lease expired before they were handed off.
-    HART_ASSIGN_OR_RETURN(due, db.Prepare(sqlite::read_sql::DueDeliveries()));
-    due->Bind(1, absl::ToUnixMicros(now)).Bind(2, static_cast<int64_t>(limit));
-    HART_ASSIGN_OR_RETURN(first, sqlite::CollectRows(*due, [](const sqlite::Statement& s) {
-      return sqlite::ReadDelivery(s);
-    }));
+    // Due retries and first attempts, then claims (anyone's) whose lease
+    // expired before they were handed off, each on its own index.
+    HART_ASSIGN_OR_RETURN(first, SelectDue(db, now, limit, held));
     claimed = std::move(first);
-    due.reset();
     if (claimed.size() < limit) {
       HART_ASSIGN_OR_RETURN(expired, db.Prepare(sqlite::read_sql::ExpiredUnsentClaims()));
       expired->Bind(1, absl::ToUnixMicros(now))
@@ -55,22 +104,6 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteBackend::ClaimDueDeliveries(
   return claimed;
 }
 
-absl::StatusOr<size_t> SqliteBackend::DeferAgencyBacklog(const std::string& agency_id,
-                                                         absl::Time until, size_t limit) {
-  size_t moved = 0;
-  absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
-    static_assert(v1::PENDING == 1, "literal in sqlite_read_sql.h");
-    HART_ASSIGN_OR_RETURN(update, db.Prepare(sqlite::read_sql::DeferAgencyBacklog()));
-    update->Bind(1, absl::ToUnixMicros(until)).Bind(2, agency_id)
-        .Bind(3, static_cast<int64_t>(limit));
-    HART_RETURN_IF_ERROR(update->Run());
-    moved = static_cast<size_t>(db.Changes());
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
-  return moved;
-}
-
 absl::Status SqliteBackend::ReleaseClaims(absl::Time now) {
   return InWriteTransaction([&](SqliteDb& db) -> absl::Status {
     static_assert(v1::IN_FLIGHT == 2 && sqlite::kTimerPending == 0,
@@ -85,12 +118,19 @@ absl::Status SqliteBackend::ReleaseClaims(absl::Time now) {
   });
 }
 
-absl::StatusOr<std::optional<absl::Time>> SqliteBackend::NextDueTime() {
+absl::StatusOr<std::optional<absl::Time>> SqliteBackend::NextDueTime(
+    std::span<const AgencyHold> holds) {
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
-  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::NextDueTime()));
+  const std::string& sql = holds.empty() ? sqlite::read_sql::NextDueTime()
+                                         : sqlite::read_sql::NextDueTimeOfClaimsAndTimers();
+  HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sql));
   HART_ASSIGN_OR_RETURN(row, stmt->Step());
-  if (!row || stmt->IsNull(0)) return std::optional<absl::Time>();
-  return std::optional<absl::Time>(absl::FromUnixMicros(stmt->Int(0)));
+  std::optional<absl::Time> next;
+  if (row && !stmt->IsNull(0)) next = absl::FromUnixMicros(stmt->Int(0));
+  if (holds.empty()) return next;
+  stmt.reset();
+  HART_ASSIGN_OR_RETURN(pending, ReadPendingByAgency(reader.db()));
+  return Earlier(next, EarliestClaimable(pending, holds));
 }
 
 absl::Status SqliteBackend::RecordOutcomes(std::span<const DeliveryOutcome> outcomes) {

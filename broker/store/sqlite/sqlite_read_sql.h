@@ -183,14 +183,35 @@ inline const std::string& DueDeliveries() {
       "AND d.next_attempt_at <= ?1 ORDER BY d.next_attempt_at LIMIT ?2");
   return sql;
 }
-// Up to ?3 of an agency's pending deliveries due before ?1 move to ?1
-// (literal 1, the partial index's WHERE): the due range is what the claims
-// would read. One writer, so the subquery's LIMIT is the rows changed.
-inline const std::string& DeferAgencyBacklog() {
+// Each agency with PENDING deliveries and its earliest next_attempt_at, by
+// a loose index scan: one probe of deliveries_pending_by_agency per agency
+// (tens of them) however many deliveries wait. Asked only while an agency
+// is held (AgencyHold), whose due deliveries the claims must skip.
+inline const std::string& PendingByAgency() {
   static const std::string sql =
-      "UPDATE deliveries SET next_attempt_at = ?1 WHERE rowid IN ("
-      "SELECT rowid FROM deliveries INDEXED BY deliveries_due "
-      "WHERE state = 1 AND next_attempt_at < ?1 AND agency_id = ?2 LIMIT ?3)";
+      "WITH RECURSIVE a (id) AS ("
+      " SELECT MIN(agency_id) FROM deliveries INDEXED BY deliveries_pending_by_agency"
+      "   WHERE state = 1"
+      " UNION ALL"
+      " SELECT (SELECT MIN(agency_id) FROM deliveries INDEXED BY deliveries_pending_by_agency"
+      "   WHERE state = 1 AND agency_id > a.id) FROM a WHERE a.id IS NOT NULL)"
+      " SELECT a.id, (SELECT MIN(next_attempt_at) FROM deliveries"
+      "   INDEXED BY deliveries_pending_by_agency WHERE state = 1 AND agency_id = a.id)"
+      " FROM a WHERE a.id IS NOT NULL";
+  return sql;
+}
+// Up to ?3 of agency ?1's PENDING deliveries due at ?2, earliest first: the
+// rowids and due times, from the index alone.
+inline const std::string& DueDeliveriesOfAgency() {
+  static const std::string sql =
+      "SELECT rowid, next_attempt_at FROM deliveries INDEXED BY deliveries_pending_by_agency "
+      "WHERE state = 1 AND agency_id = ?1 AND next_attempt_at <= ?2 "
+      "ORDER BY next_attempt_at LIMIT ?3";
+  return sql;
+}
+inline const std::string& DeliveryByRowid() {
+  static const std::string sql =
+      absl::StrCat("SELECT ", kDeliveryColumns, " FROM deliveries d WHERE d.rowid = ?1");
   return sql;
 }
 inline const std::string& ExpiredUnsentClaims() {
@@ -200,24 +221,32 @@ inline const std::string& ExpiredUnsentClaims() {
       "ORDER BY d.lease_until LIMIT ?2");
   return sql;
 }
+// The earliest due time of everything but the PENDING deliveries: while an
+// agency is held, their term comes from PendingByAgency instead.
+#define HART_NEXT_DUE_CLAIMS_AND_TIMERS \
+  " SELECT MIN(lease_until) AS t FROM deliveries INDEXED BY deliveries_unsent_claims" \
+  "   WHERE state = 2 AND transport_ref = ''" \
+  " UNION ALL" \
+  " SELECT MIN(due_at) AS t FROM timers INDEXED BY timers_pending_due" \
+  "   WHERE state = 0 AND lease_until IS NULL" \
+  " UNION ALL" \
+  " SELECT MIN(lease_until) AS t FROM timers INDEXED BY timers_leased" \
+  "   WHERE state = 0 AND lease_until IS NOT NULL" \
+  " UNION ALL" \
+  " SELECT MIN(ladder_due_at) AS t FROM deliveries INDEXED BY deliveries_ladder_due" \
+  "   WHERE ladder_due_at IS NOT NULL"
 inline const std::string& NextDueTime() {
   static const std::string sql =
       "SELECT MIN(t) FROM ("
       " SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE state = 1"
-      " UNION ALL"
-      " SELECT MIN(lease_until) AS t FROM deliveries INDEXED BY deliveries_unsent_claims"
-      "   WHERE state = 2 AND transport_ref = ''"
-      " UNION ALL"
-      " SELECT MIN(due_at) AS t FROM timers INDEXED BY timers_pending_due"
-      "   WHERE state = 0 AND lease_until IS NULL"
-      " UNION ALL"
-      " SELECT MIN(lease_until) AS t FROM timers INDEXED BY timers_leased"
-      "   WHERE state = 0 AND lease_until IS NOT NULL"
-      " UNION ALL"
-      " SELECT MIN(ladder_due_at) AS t FROM deliveries INDEXED BY deliveries_ladder_due"
-      "   WHERE ladder_due_at IS NOT NULL)";
+      " UNION ALL" HART_NEXT_DUE_CLAIMS_AND_TIMERS ")";
   return sql;
 }
+inline const std::string& NextDueTimeOfClaimsAndTimers() {
+  static const std::string sql = "SELECT MIN(t) FROM (" HART_NEXT_DUE_CLAIMS_AND_TIMERS ")";
+  return sql;
+}
+#undef HART_NEXT_DUE_CLAIMS_AND_TIMERS
 inline const std::string& GetDelivery() {
   static const std::string sql =
       absl::StrCat("SELECT ", kDeliveryColumns, " FROM deliveries d WHERE d.delivery_id = ?");

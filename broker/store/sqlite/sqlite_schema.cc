@@ -7,7 +7,7 @@
 namespace hart::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 12;
+constexpr int kSchemaVersion = 13;
 
 // Times are microseconds since the Unix epoch (UTC). Enums are the protobuf
 // enum numbers of hart.referral.v1.
@@ -294,10 +294,18 @@ CREATE INDEX deliveries_ladder_due ON deliveries (ladder_due_at) WHERE ladder_du
 DROP INDEX timers_due;
 )sql";
 
+// Version 13 (issue 15, target 7): a held agency's backlog (AgencyHold) is
+// skipped by the claims instead of moved: they ask per agency while a hold
+// is in force, each agency's due deliveries one range of this index.
+constexpr char kSchemaV13[] = R"sql(
+CREATE INDEX deliveries_pending_by_agency ON deliveries (agency_id, next_attempt_at)
+  WHERE state = 1;
+)sql";
+
 // Migrations in order; migration i brings the schema to version i + 1.
 constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5,
                                        kSchemaV6, kSchemaV7, kSchemaV8, kSchemaV9,
-                                       kSchemaV10, kSchemaV11, kSchemaV12};
+                                       kSchemaV10, kSchemaV11, kSchemaV12, kSchemaV13};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

@@ -28,12 +28,17 @@ struct Same {
 // Queues `request`; `done` gets the item's result as `T` passed through
 // `project`, or the error.
 template <typename T, typename Writer, typename Out, typename Project>
-void SubmitAs(Writer& writer, WriteRequest request, WriteQueue::Done<Out> done, Project project) {
-  writer.Submit(std::move(request), [done = std::move(done), project](auto answer) {
-    absl::StatusOr<T> value = Unwrap<T>(std::move(answer));
-    if (!value.ok()) return done(value.status());
-    done(project(*std::move(value)));
-  });
+void SubmitAs(Writer& writer, WriteRequest request, WriteQueue::Done<Out> done, Project project,
+              WriteQueue::Priority priority = WriteQueue::Priority::kInteractive) {
+  writer.Submit(
+      std::move(request),
+      [done = std::move(done), project](auto answer) {
+        absl::StatusOr<T> value = Unwrap<T>(std::move(answer));
+        if (!value.ok()) return done(value.status());
+        done(project(*std::move(value)));
+      },
+      priority == WriteQueue::Priority::kBackground ? Writer::Lane::kBackground
+                                                    : Writer::Lane::kInteractive);
 }
 
 template <typename T>
@@ -64,12 +69,12 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> WriteObserved(
 }  // namespace
 
 WriteQueue::WriteQueue(WriteStore& store, size_t max_batch, AfterCommitFn after_commit,
-                       WriteQueueObserver* observer)
+                       WriteQueueObserver* observer, size_t max_background_batch)
     : store_(store),
       writer_([&store, observer](std::span<const WriteRequest> batch) {
                 return WriteObserved(store, observer, batch);
               },
-              max_batch, std::move(after_commit)) {}
+              max_batch, std::move(after_commit), max_background_batch) {}
 
 void WriteQueue::CreateReferral(NewReferral referral, Done<CreateReferralResult> done) {
   // Sealed here, on the caller's thread, rather than in line on the writer's.
@@ -86,25 +91,27 @@ void WriteQueue::ApplyAck(AckWrite ack, Done<uint64_t> done) {
 
 void WriteQueue::AppendToFeed(FeedAppend append, absl::Time at, Done<FeedAppendResult> done) {
   SubmitAs<FeedAppendResult>(writer_, FeedAppendWrite{std::move(append), at}, std::move(done),
-                             Same{});
+                             Same{}, Priority::kBackground);
 }
 
-void WriteQueue::ApplyReferralChange(ReferralChange change, Done<ReferralChanged> done) {
-  SubmitAs<ReferralChanged>(writer_, std::move(change), std::move(done), Same{});
+void WriteQueue::ApplyReferralChange(ReferralChange change, Done<ReferralChanged> done,
+                                     Priority priority) {
+  SubmitAs<ReferralChanged>(writer_, std::move(change), std::move(done), Same{}, priority);
 }
 
 void WriteQueue::ApplyEscalationStep(EscalationWrite step, Done<uint64_t> done) {
-  SubmitAs<EscalationApplied>(writer_, std::move(step), std::move(done),
-                              [](const EscalationApplied& applied) { return applied.sequence; });
+  SubmitAs<EscalationApplied>(
+      writer_, std::move(step), std::move(done),
+      [](const EscalationApplied& applied) { return applied.sequence; }, Priority::kBackground);
 }
 
 void WriteQueue::AppendAudit(std::vector<AuditEvent> events, Done<AuditAppended> done) {
   SubmitAs<AuditAppended>(writer_, AuditAppend{std::move(events)}, std::move(done), Same{});
 }
 
-absl::Status WriteQueue::ApplyReferralChangeAndWait(ReferralChange change) {
+absl::Status WriteQueue::ApplyReferralChangeAndWait(ReferralChange change, Priority priority) {
   return Wait<ReferralChanged>([&](Done<ReferralChanged> done) {
-           ApplyReferralChange(std::move(change), std::move(done));
+           ApplyReferralChange(std::move(change), std::move(done), priority);
          }).status();
 }
 

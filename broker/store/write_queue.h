@@ -4,7 +4,11 @@
 // the previous batch committed to WriteStore::ApplyWrites, so one
 // transaction and one fsync cover all of them. Each caller is answered only after its batch committed; an item
 // refused on its own gets its own error; a failed batch answers every
-// member with the error and stores nothing.
+// member with the error and stores nothing. Escalation steps, fired timers
+// and the dispatcher's feed appends (escalation notices, retries: an
+// intake places its own feed deliveries) go in the background lane
+// (batch_writer.h): behind the rest, at most `max_background_batch` per
+// batch.
 //
 // Thread safety: every method may be called from any thread. Callbacks run
 // on the writer thread, in submission order, and must not block for long
@@ -32,25 +36,35 @@ class WriteQueue {
   // callbacks: the results of every item (an item refused on its own
   // included).
   using AfterCommitFn = std::function<void(std::span<const absl::StatusOr<WriteResult>>)>;
+  // Background: nobody is waiting at a screen or a socket for it.
+  enum class Priority { kInteractive, kBackground };
+  // Background items per batch: on a store of a million referrals an
+  // escalation step with its notice is ~0.25 ms of writing.
+  static constexpr size_t kDefaultMaxBackgroundBatch = 8;
 
   // `store` must outlive the queue. Batches hold at most `max_batch` items.
   // `observer` (may be null; must outlive the queue) hears of every batch.
   WriteQueue(WriteStore& store, size_t max_batch, AfterCommitFn after_commit = {},
-             WriteQueueObserver* observer = nullptr);
+             WriteQueueObserver* observer = nullptr,
+             size_t max_background_batch = kDefaultMaxBackgroundBatch);
   // Answers everything queued, then stops the writer thread.
   ~WriteQueue() = default;
 
   void CreateReferral(NewReferral referral, Done<CreateReferralResult> done);
   // `done` gets the audit index of the ack's event.
   void ApplyAck(AckWrite ack, Done<uint64_t> done);
+  // Background.
   void AppendToFeed(FeedAppend append, absl::Time at, Done<FeedAppendResult> done);
-  void ApplyReferralChange(ReferralChange change, Done<ReferralChanged> done);
+  void ApplyReferralChange(ReferralChange change, Done<ReferralChanged> done,
+                           Priority priority = Priority::kInteractive);
   // `done` gets the escalation event's sequence (0 if there was none).
+  // Background.
   void ApplyEscalationStep(EscalationWrite step, Done<uint64_t> done);
   void AppendAudit(std::vector<AuditEvent> events, Done<AuditAppended> done);
 
   // The same, waiting for the commit.
-  absl::Status ApplyReferralChangeAndWait(ReferralChange change);
+  absl::Status ApplyReferralChangeAndWait(ReferralChange change,
+                                          Priority priority = Priority::kInteractive);
   absl::StatusOr<uint64_t> ApplyEscalationStepAndWait(EscalationWrite step);
   // Audit events of a read by a person: they join the next group commit
   // instead of taking the writer's connection for a transaction of their own.

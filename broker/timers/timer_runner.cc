@@ -136,7 +136,8 @@ absl::Status TimerRunner::FireRuleTimer(const TimerRecord& timer, absl::Time now
                                    absl::StrCat("timer=", timer.timer_id, " due=",
                                                 FormatRfc3339(timer.due_at), " rules=",
                                                 absl::StrJoin(timer.rule_ids, ","))});
-    absl::Status status = writes_.ApplyReferralChangeAndWait(change);
+    absl::Status status =
+        writes_.ApplyReferralChangeAndWait(change, WriteQueue::Priority::kBackground);
     if (absl::IsAborted(status)) continue;
     // A supplement replaced the timer meanwhile: its facts decide now.
     if (absl::IsFailedPrecondition(status)) return absl::OkStatus();

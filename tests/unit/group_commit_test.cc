@@ -6,6 +6,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "broker/store/batch_writer.h"
 #include "broker/store/store_factory.h"
 #include "broker/store/store_wrapper.h"
 #include "broker/store/write_queue.h"
@@ -276,6 +277,46 @@ TEST_F(GroupCommitTest, ItemRefusedAloneLeavesTheRestCommitted) {
   ASSERT_TRUE(next_index.ok()) << next_index.status();
   EXPECT_EQ(*next_index, 2u);
   EXPECT_EQ(sqlite_->ListAuditEvents({})->size(), 3u);
+}
+
+// Verifies background requests wait behind interactive ones, join a batch
+// at most max_background at a time and one at a time beside interactive
+// ones, each lane in its own order.
+TEST(BatchWriterLaneTest, BackgroundWaitsBehindInteractiveAndJoinsAFewAtATime) {
+  using Writer = BatchWriter<int, int>;
+  absl::Notification entered;
+  absl::Notification release;
+  std::atomic<bool> first{true};
+  absl::Mutex mu;
+  std::vector<std::vector<int>> batches;
+  Writer writer(
+      [&](std::span<const int> batch) -> absl::StatusOr<std::vector<int>> {
+        if (first.exchange(false)) {
+          entered.Notify();
+          release.WaitForNotification();
+        }
+        absl::MutexLock lock(&mu);
+        batches.emplace_back(batch.begin(), batch.end());
+        return std::vector<int>(batch.begin(), batch.end());
+      },
+      /*max_batch=*/8, {}, /*max_background=*/2);
+  std::atomic<int> answered{0};
+  auto done = [&](absl::StatusOr<int> r) {
+    EXPECT_TRUE(r.ok());
+    ++answered;
+  };
+  writer.Submit(0, done);  // the batch being written
+  entered.WaitForNotification();
+  for (int i = 101; i <= 105; ++i) writer.Submit(i, done, Writer::Lane::kBackground);
+  writer.Submit(1, done);
+  writer.Submit(2, done);
+  release.Notify();
+  ASSERT_TRUE(WaitFor([&] { return answered == 8; }));
+  absl::MutexLock lock(&mu);
+  EXPECT_THAT(batches, ::testing::ElementsAre(::testing::ElementsAre(0),
+                                              ::testing::ElementsAre(1, 2, 101),
+                                              ::testing::ElementsAre(102, 103),
+                                              ::testing::ElementsAre(104, 105)));
 }
 
 }  // namespace

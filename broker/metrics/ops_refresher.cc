@@ -1,5 +1,6 @@
 #include "broker/metrics/ops_refresher.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "broker/common/logging.h"
@@ -59,7 +60,8 @@ void OpsRefresher::Finish(absl::StatusOr<OpsSnapshot> snapshot, absl::Time read_
     Logger("metrics")->warn("event=ops_snapshot_failed code={}",
                             absl::StatusCodeToString(snapshot.status().code()));
   }
-  ScheduleAt(clock_.Now() + interval_);
+  const absl::Time now = clock_.Now();
+  ScheduleAt(now + std::max(interval_, (now - read_at) * kReadTimeShareInverse));
   gate_->Exit();
 }
 

@@ -27,7 +27,14 @@ class FakeOpsStore final : public OpsSnapshotStore {
   absl::StatusOr<OpsSnapshot> ReadOpsSnapshot(absl::Time now) override {
     absl::MutexLock lock(&mu_);
     read_at_.push_back(now);
+    if (clock_ != nullptr) clock_->Advance(takes_);
     return answer_;
+  }
+  // Each read advances `clock` by `takes`.
+  void Takes(ManualClock* clock, absl::Duration takes) {
+    absl::MutexLock lock(&mu_);
+    clock_ = clock;
+    takes_ = takes;
   }
   void Answer(absl::StatusOr<OpsSnapshot> answer) {
     absl::MutexLock lock(&mu_);
@@ -42,6 +49,8 @@ class FakeOpsStore final : public OpsSnapshotStore {
   absl::Mutex mu_;
   absl::StatusOr<OpsSnapshot> answer_ ABSL_GUARDED_BY(mu_) = OpsSnapshot{};
   std::vector<absl::Time> read_at_ ABSL_GUARDED_BY(mu_);
+  ManualClock* clock_ ABSL_GUARDED_BY(mu_) = nullptr;
+  absl::Duration takes_ ABSL_GUARDED_BY(mu_);
 };
 
 OpsSnapshot ExampleSnapshot() {
@@ -176,6 +185,22 @@ TEST_F(OpsRefresherTest, RefreshesEveryIntervalAndZeroesWhatIsGone) {
   EXPECT_THAT(Value("hart_outbox_depth"), Optional(3.0));
   EXPECT_THAT(Value("hart_feed_subscribers{agency_id=\"hartford-pd\"}"), Optional(0.0));
   EXPECT_THAT(Value("hart_store_executor_rejected_total"), Optional(9.0));
+}
+
+// Verifies a slow store read spaces the refreshes out (to 2 % of the
+// time) and a quick one brings them back to the interval.
+TEST_F(OpsRefresherTest, ASlowReadSpacesTheNextRefreshesOut) {
+  store_.Takes(&clock_, absl::Seconds(1));
+  auto refresher = MakeRefresher(executor_);
+  refresher->Start();
+  ASSERT_NO_FATAL_FAILURE(RefreshNow());
+  EXPECT_EQ(scheduler_.NextDue(), TestNow() + absl::Seconds(1) + absl::Seconds(50));
+
+  store_.Takes(&clock_, absl::Milliseconds(10));
+  clock_.Set(*scheduler_.NextDue());
+  const absl::Time started = clock_.Now();
+  ASSERT_NO_FATAL_FAILURE(RefreshNow());
+  EXPECT_EQ(scheduler_.NextDue(), started + absl::Milliseconds(10) + absl::Seconds(5));
 }
 
 TEST_F(OpsRefresherTest, AFailedReadIsCountedAndKeepsTheLastValues) {

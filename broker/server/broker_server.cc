@@ -503,7 +503,7 @@ class BrokerParts final {
   std::unique_ptr<OperatorServiceImpl> operator_service_;
   std::unique_ptr<feed::FeedServiceImpl> feed_service_;
   std::unique_ptr<ReplicaFollowers> replica_followers_;  // postgres only
-  std::unique_ptr<metrics::OpsRefresher> metrics_refresher_;
+  MetricsRefresh metrics_refresher_;
   std::unique_ptr<AckHttpEndpoint> ack_endpoint_;
   std::unique_ptr<grpc::Server> server_;
   // First of all: no new calls, in-flight ones finish (bounded).

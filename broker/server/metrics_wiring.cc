@@ -2,8 +2,8 @@
 
 namespace hart {
 
-std::unique_ptr<metrics::OpsRefresher> StartMetricsRefresher(metrics::BrokerMetrics& metrics,
-                                                             const MetricsSources& sources) {
+MetricsRefresh StartMetricsRefresher(metrics::BrokerMetrics& metrics,
+                                     const MetricsSources& sources) {
   auto sample = [sources] {
     metrics::RuntimeSample sample;
     sample.executor_queue_length = sources.executor->queue_length();
@@ -13,11 +13,15 @@ std::unique_ptr<metrics::OpsRefresher> StartMetricsRefresher(metrics::BrokerMetr
     sample.feed_subscribers = sources.feed->SubscriberCounts();
     return sample;
   };
-  auto refresher = std::make_unique<metrics::OpsRefresher>(
-      metrics.gauges(), *sources.store, *sources.executor, *sources.scheduler, *sources.clock,
-      std::move(sample), kMetricsRefreshInterval);
-  refresher->Start();
-  return refresher;
+  MetricsRefresh refresh;
+  refresh.snapshot_executor =
+      std::make_unique<StoreExecutor>(StoreExecutorOptions{.threads = 1, .queue_limit = 2,
+                                                           .nice = 10});
+  refresh.refresher = std::make_unique<metrics::OpsRefresher>(
+      metrics.gauges(), *sources.store, *refresh.snapshot_executor, *sources.scheduler,
+      *sources.clock, std::move(sample), kMetricsRefreshInterval);
+  refresh.refresher->Start();
+  return refresh;
 }
 
 absl::Status ServeMetrics(ops::Router& router, const metrics::BrokerMetrics& metrics) {

@@ -1,6 +1,8 @@
 #include "broker/store/store_executor.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <string>
@@ -12,9 +14,11 @@ StoreExecutor::StoreExecutor(StoreExecutorOptions options)
   const uint32_t threads = std::max<uint32_t>(1, options.threads);
   workers_.reserve(threads);
   for (uint32_t i = 0; i < threads; ++i) {
-    workers_.emplace_back([this, i] {
+    workers_.emplace_back([this, i, nice = options.nice] {
       // Named for `top -H` and stack dumps (at most 15 characters).
       pthread_setname_np(pthread_self(), (kThreadNamePrefix + std::to_string(i)).c_str());
+      // Best effort: at worst the work competes as any other thread does.
+      if (nice != 0) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice);
       Work();
     });
   }

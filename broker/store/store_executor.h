@@ -36,6 +36,9 @@ struct StoreExecutorOptions {
   // Tasks waiting for a worker; beyond this Submit refuses (0 means 1).
   // Default: 4096.
   size_t queue_limit = 4096;
+  // The workers' nice value (Linux: per thread): above 0 for work that
+  // should give the CPU up to the requests on a busy machine. Default: 0.
+  int nice = 0;
 };
 
 class StoreExecutor {

@@ -5,6 +5,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -81,6 +85,28 @@ TEST(StoreExecutorTest, RefusesWhenTheQueueIsFullWithoutRunningOrKeepingTheTask)
 }
 
 // Verifies every refusal is counted (for metrics), full or shutting down.
+// Verifies the workers run at the nice value asked for (a thread's own),
+// and that the other executors' workers keep the process's.
+TEST(StoreExecutorTest, WorkersRunAtTheNiceValueAskedFor) {
+  auto nice_of_worker = [](StoreExecutor& executor) {
+    absl::Notification done;
+    int nice = -100;
+    EXPECT_TRUE(executor
+                    .Submit([&] {
+                      nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+                      done.Notify();
+                    })
+                    .ok());
+    done.WaitForNotification();
+    return nice;
+  };
+  const int process_nice = getpriority(PRIO_PROCESS, 0);
+  StoreExecutor niced({.threads = 1, .queue_limit = 1, .nice = 10});
+  StoreExecutor plain({.threads = 1, .queue_limit = 1});
+  EXPECT_EQ(nice_of_worker(niced), std::max(10, process_nice));
+  EXPECT_EQ(nice_of_worker(plain), process_nice);
+}
+
 TEST(StoreExecutorTest, CountsEveryRefusal) {
   StoreExecutor executor({.threads = 1, .queue_limit = 1});
   Blocker blocker;

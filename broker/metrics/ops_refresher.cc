@@ -61,7 +61,9 @@ void OpsRefresher::Finish(absl::StatusOr<OpsSnapshot> snapshot, absl::Time read_
                             absl::StatusCodeToString(snapshot.status().code()));
   }
   const absl::Time now = clock_.Now();
-  ScheduleAt(now + std::max(interval_, (now - read_at) * kReadTimeShareInverse));
+  const absl::Duration spaced =
+      std::min((now - read_at) * kReadTimeShareInverse, kMaxSpacedInterval);
+  ScheduleAt(now + std::max(interval_, spaced));
   gate_->Exit();
 }
 

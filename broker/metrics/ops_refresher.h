@@ -6,7 +6,7 @@
 // the refreshes instead of piling reads up, and a read that takes long
 // (its overdue counts read an index range as long as the overdue backlog:
 // 0.66 s of a core on a million unacknowledged referrals) spaces the next
-// ones out to at most 2 % of the time, so the snapshot never takes a core
+// ones out to at most 2 % of the time (up to 30 s apart), so the snapshot never takes a core
 // from the requests on a small machine. A full executor (or a failed
 // read) counts as hart_ops_snapshot_failures_total and the next refresh
 // tries again.
@@ -47,10 +47,12 @@ class OpsRefresher {
   OpsRefresher& operator=(const OpsRefresher&) = delete;
 
   // Refreshes at once, then every `interval`, or every 50 times as long as
-  // the last store read took if that is longer.
+  // the last store read took if that is longer, up to 30 s (the stale-gauge
+  // alert in the README fires past 60 s).
   void Start();
 
   static constexpr int64_t kReadTimeShareInverse = 50;
+  static constexpr absl::Duration kMaxSpacedInterval = absl::Seconds(30);
 
  private:
   void Refresh();

@@ -6,8 +6,8 @@
 // the refreshes instead of piling reads up, and a read that takes long
 // (its overdue counts read an index range as long as the overdue backlog:
 // 0.66 s of a core on a million unacknowledged referrals) spaces the next
-// ones out to at most 2 % of the time (up to 30 s apart), so the snapshot never takes a core
-// from the requests on a small machine. A full executor (or a failed
+// ones out to at most 2 % of the time (up to 30 s apart), so the snapshot
+// does not take a core from the requests on a small machine. A full executor (or a failed
 // read) counts as hart_ops_snapshot_failures_total and the next refresh
 // tries again.
 //

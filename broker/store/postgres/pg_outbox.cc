@@ -43,6 +43,16 @@ std::vector<DeliveryRecord> InClaimOrder(const pg::PgResult& rows, int key_col) 
   return out;
 }
 
+// The agencies with PENDING deliveries as the CTE `a (id)`, by a loose
+// index scan: one probe of deliveries_pending_by_agency per agency (a NULL
+// row ends it). Used while an agency is held (AgencyHold).
+#define HART_PENDING_AGENCIES                                                               \
+  "WITH RECURSIVE a (id) AS ("                                                              \
+  " SELECT MIN(agency_id) FROM deliveries WHERE state = 1"                                  \
+  " UNION ALL"                                                                              \
+  " SELECT (SELECT MIN(agency_id) FROM deliveries WHERE state = 1 AND agency_id > a.id)"    \
+  " FROM a WHERE a.id IS NOT NULL)"
+
 // Claims of due PENDING deliveries ($1 now, $2 limit, $3 lease end, $4
 // owner), followed by the columns to return. SKIP LOCKED: rows another
 // replica is claiming right now are theirs; the row lock re-checks the due
@@ -58,11 +68,7 @@ constexpr char kClaimDue[] =
 // one gives its earliest due ones, and the earliest $2 of those are locked
 // and claimed (picked is materialized, so at most $2).
 constexpr char kClaimDueUnheld[] =
-    "WITH RECURSIVE a (id) AS ("
-    " SELECT MIN(agency_id) FROM deliveries WHERE state = 1"
-    " UNION ALL"
-    " SELECT (SELECT MIN(agency_id) FROM deliveries WHERE state = 1 AND agency_id > a.id)"
-    " FROM a WHERE a.id IS NOT NULL), "
+    HART_PENDING_AGENCIES ", "
     "picked (id) AS MATERIALIZED ("
     " SELECT x.delivery_id FROM a CROSS JOIN LATERAL ("
     "  SELECT delivery_id, next_attempt_at FROM deliveries WHERE state = 1"
@@ -164,12 +170,8 @@ absl::StatusOr<std::optional<absl::Time>> PostgresBackend::NextDueTime(
   if (holds.empty()) return next;
   // A loose index scan: one probe of deliveries_pending_by_agency per agency.
   HART_ASSIGN_OR_RETURN(agencies, lease.conn().Query(
-      "WITH RECURSIVE a (id) AS ("
-      " SELECT MIN(agency_id) FROM deliveries WHERE state = 1"
-      " UNION ALL"
-      " SELECT (SELECT MIN(agency_id) FROM deliveries WHERE state = 1 AND agency_id > a.id)"
-      " FROM a WHERE a.id IS NOT NULL) "
-      "SELECT a.id, (SELECT MIN(next_attempt_at) FROM deliveries WHERE state = 1"
+      HART_PENDING_AGENCIES
+      " SELECT a.id, (SELECT MIN(next_attempt_at) FROM deliveries WHERE state = 1"
       " AND agency_id = a.id) FROM a WHERE a.id IS NOT NULL"));
   PendingByAgency pending;
   for (int r = 0; r < agencies.rows(); ++r) {

@@ -20,7 +20,7 @@ class CommitWatch final : public WriteStore {
       : store_(store), readiness_(readiness) {}
 
   absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> ApplyWrites(
-      std::span<const WriteRequest> batch) override {
+      std::span<WriteRequest> batch) override {
     readiness_.CommitStarted();
     auto results = store_.ApplyWrites(batch);
     // Items refused on their own do not make the store unwritable.

@@ -38,7 +38,7 @@ class BatchWriter {
  public:
   using Done = std::function<void(absl::StatusOr<Result>)>;
   using WriteFn =
-      std::function<absl::StatusOr<std::vector<Result>>(std::span<const Request>)>;
+      std::function<absl::StatusOr<std::vector<Result>>(std::span<Request>)>;
   using AfterCommitFn = std::function<void(std::span<const Result>)>;
 
   enum class Lane { kInteractive, kBackground };

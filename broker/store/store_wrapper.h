@@ -94,7 +94,7 @@ class StoreWrapper : public Store {
   }
   absl::StatusOr<size_t> RewrapDataKeys() override { return target_.RewrapDataKeys(); }
   absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> ApplyWrites(
-      std::span<const WriteRequest> batch) override {
+      std::span<WriteRequest> batch) override {
     return target_.ApplyWrites(batch);
   }
   absl::Status PrepareReferral(NewReferral& referral) override {

@@ -56,7 +56,7 @@ absl::StatusOr<T> Wait(const std::function<void(WriteQueue::Done<T>)>& submit) {
 // Timed by the steady clock: nothing decides on it, and a step of the wall
 // clock must not make a commit look negative or hours long.
 absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> WriteObserved(
-    WriteStore& store, WriteQueueObserver* observer, std::span<const WriteRequest> batch) {
+    WriteStore& store, WriteQueueObserver* observer, std::span<WriteRequest> batch) {
   if (observer == nullptr) return store.ApplyWrites(batch);
   const auto start = std::chrono::steady_clock::now();
   auto results = store.ApplyWrites(batch);
@@ -71,7 +71,7 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> WriteObserved(
 WriteQueue::WriteQueue(WriteStore& store, size_t max_batch, AfterCommitFn after_commit,
                        WriteQueueObserver* observer, size_t max_background_batch)
     : store_(store),
-      writer_([&store, observer](std::span<const WriteRequest> batch) {
+      writer_([&store, observer](std::span<WriteRequest> batch) {
                 return WriteObserved(store, observer, batch);
               },
               max_batch, std::move(after_commit), max_background_batch) {}

@@ -141,7 +141,7 @@ TEST_P(AckConformanceTest, AcksOfOneWriteBatchAreDecidedInTurn) {
   const std::string p1 = DeliveryId("a", "p1");
   const std::string p2 = DeliveryId("a", "p2");
   ASSERT_OK_AND_ASSIGN(auto head, store().AuditHead());
-  const std::vector<WriteRequest> batch = {Received(p1, kT0), Accepted(p1, v1::IN_FLIGHT, kT0),
+  std::vector<WriteRequest> batch = {Received(p1, kT0), Accepted(p1, v1::IN_FLIGHT, kT0),
                                            Accepted(p2, v1::IN_FLIGHT, kT0),
                                            Accepted(p1, v1::DELIVERED, kT0)};
   ASSERT_OK_AND_ASSIGN(auto results, store().ApplyWrites(batch));

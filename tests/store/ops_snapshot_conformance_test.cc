@@ -119,7 +119,7 @@ TEST_P(OpsSnapshotConformanceTest, CountsDeliveriesByStateKindAndMessageKindThro
 // the counts as they were, while the rest of its batch counts.
 TEST_P(OpsSnapshotConformanceTest, AnItemRefusedInABatchChangesNoCount) {
   ASSERT_NO_FATAL_FAILURE(Make(Referral("a")));
-  const std::vector<WriteRequest> batch = {
+  std::vector<WriteRequest> batch = {
       Referral("b"),
       // a's delivery is PENDING, not DELIVERED: refused alone.
       Accepted(DeliveryId("a", "hartford-pd"), v1::DELIVERED, kT0),

@@ -50,7 +50,7 @@ TEST_P(WriteBatchConformanceTest, EveryKindOfWriteAppliesInOneBatch) {
   ReferralChange change = ChangeOf(stored_a, kT0 + absl::Minutes(2));
   change.supplement_id = "sup_a_1";
   change.supplement_sha256 = "supplement-digest";
-  const std::vector<WriteRequest> batch = {
+  std::vector<WriteRequest> batch = {
       Referral("b"),
       Received(DeliveryId("a", "hartford-pd"), kT0 + absl::Minutes(1)),
       change,
@@ -94,7 +94,7 @@ TEST_P(WriteBatchConformanceTest, AnItemRefusedAloneWritesNothingAndTheRestCommi
   colliding.deliveries[0].delivery_id = DeliveryId("b", "hartford-pd");
   ReferralChange stale = ChangeOf(stored_a, kT0 + absl::Minutes(1));
   stale.expected_version = stored_a.version + 7;
-  const std::vector<WriteRequest> batch = {
+  std::vector<WriteRequest> batch = {
       Referral("b"),
       colliding,
       Received(DeliveryId("a", "hartford-pd"), kT0),  // PENDING, not IN_FLIGHT
@@ -169,7 +169,7 @@ TEST_P(WriteBatchConformanceTest, RepeatedReportsInABatchAreDuplicatesOrConflict
       ASSERT_OK(results[3]);
       EXPECT_EQ(outcome(results[3]), Outcome::kDuplicate);
       // The refused item's report is not taken for stored.
-      const std::vector<WriteRequest> retry = {Referral("c")};
+      std::vector<WriteRequest> retry = {Referral("c")};
       ASSERT_OK_AND_ASSIGN(auto retried, store().ApplyWrites(retry));
       ASSERT_OK(retried.at(0));
       EXPECT_EQ(outcome(retried[0]), Outcome::kCreated);
@@ -187,7 +187,7 @@ TEST_P(WriteBatchConformanceTest, AnyOtherErrorStoresNothingOfTheBatch) {
   ASSERT_OK_AND_ASSIGN(auto head, store().AuditHead());
   NewReferral malformed = Referral("c");
   malformed.deliveries[0].referral_id = ReferralId("nobody");
-  const std::vector<WriteRequest> batch = {Referral("b"), malformed};
+  std::vector<WriteRequest> batch = {Referral("b"), malformed};
   auto results = store().ApplyWrites(batch);
   ASSERT_FALSE(results.ok());
   EXPECT_FALSE(IsPerItemWriteError(results.status())) << results.status();
@@ -196,7 +196,7 @@ TEST_P(WriteBatchConformanceTest, AnyOtherErrorStoresNothingOfTheBatch) {
   EXPECT_EQ(after.size, head.size);
   EXPECT_EQ(after.root_hash, head.root_hash);
   // And the store takes the next batch normally.
-  const std::vector<WriteRequest> next = {Referral("b")};
+  std::vector<WriteRequest> next = {Referral("b")};
   ASSERT_OK_AND_ASSIGN(auto retried, store().ApplyWrites(next));
   EXPECT_OK(retried.at(0));
   ASSERT_NO_FATAL_FAILURE(ExpectHeadMatchesListedLeaves());

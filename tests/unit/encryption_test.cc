@@ -193,7 +193,7 @@ TEST_F(EncryptionTest, AReferralSealedAheadIsStoredAsIsAndAHalfSealedOneIsRefuse
   NewReferral half = PlainReferral("half", intake);
   half.data_key = ahead.data_key;  // a key, but the plaintext is still there
   EXPECT_EQ(store_->PrepareReferral(half).code(), absl::StatusCode::kInternal);
-  const std::vector<WriteRequest> batch = {half};
+  std::vector<WriteRequest> batch = {half};
   auto results = store_->ApplyWrites(batch);
   ASSERT_TRUE(results.ok()) << results.status();
   EXPECT_EQ(results->at(0).status().code(), absl::StatusCode::kInternal);

@@ -46,7 +46,7 @@ class BlockingStore final : public StoreWrapper {
  public:
   using StoreWrapper::StoreWrapper;
   absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> ApplyWrites(
-      std::span<const WriteRequest> batch) override {
+      std::span<WriteRequest> batch) override {
     if (!first_done_.exchange(true)) {
       entered.Notify();
       release.WaitForNotification();

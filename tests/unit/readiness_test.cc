@@ -116,7 +116,7 @@ TEST_F(ReadinessTest, ItemsRefusedOnTheirOwnDoNotMakeTheStoreUnwritable) {
   class RefusingStore final : public WriteStore {
    public:
     absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> ApplyWrites(
-        std::span<const WriteRequest> batch) override {
+        std::span<WriteRequest> batch) override {
       return std::vector<absl::StatusOr<WriteResult>>(batch.size(),
                                                       absl::AlreadyExistsError("duplicate"));
     }

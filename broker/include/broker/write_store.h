@@ -22,9 +22,11 @@ class WriteStore {
   // the other items still apply. Any other error (storage, commit, fsync)
   // fails the call and nothing of the batch is stored. Returns one result
   // per item, in order; alternative i of WriteResult for alternative i of
-  // WriteRequest.
+  // WriteRequest. The batch is handed over: a layer may change its items in
+  // place (the envelope layer seals them there rather than copy every
+  // intake on the writer thread), so a caller never applies it again.
   virtual absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> ApplyWrites(
-      std::span<const WriteRequest> batch) = 0;
+      std::span<WriteRequest> batch) = 0;
 
   // Called by the writer queue on the submitting thread, before it queues
   // `referral`: work a store layer can do on one item in advance (the

@@ -103,7 +103,7 @@ class EnvelopeStore final : public Store {
   // An item that cannot be sealed (its referral's key is missing or
   // destroyed) fails alone with that error; the backend never sees it.
   absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> ApplyWrites(
-      std::span<const WriteRequest> batch) override;
+      std::span<WriteRequest> batch) override;
   // Seals the referral in advance, on the caller's thread; its plain data
   // key is cached at once (keyed by the new referral id, so harmless if the
   // write then fails or is a duplicate).

@@ -7,15 +7,15 @@
 namespace hart::envelope {
 
 absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> EnvelopeStore::ApplyWrites(
-    std::span<const WriteRequest> batch) {
-  std::vector<WriteRequest> sealed;
-  sealed.reserve(batch.size());
+    std::span<WriteRequest> batch) {
   // Per item: the error that kept it from the backend, if any, and the
-  // plain data key of a new referral (cached once it is stored).
+  // plain data key of a new referral (cached once it is stored). Items are
+  // sealed in place: the batch is handed over (WriteStore::ApplyWrites).
   std::vector<absl::Status> refused(batch.size());
   std::vector<std::string> plain_keys(batch.size());
+  size_t refused_count = 0;
   for (size_t i = 0; i < batch.size(); ++i) {
-    WriteRequest request = batch[i];
+    WriteRequest& request = batch[i];
     if (auto* referral = std::get_if<NewReferral>(&request)) {
       auto sealed_ahead = SealedAhead(*referral);
       if (!sealed_ahead.ok()) {
@@ -30,7 +30,21 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> EnvelopeStore::ApplyWri
     } else if (auto* ack = std::get_if<AckWrite>(&request)) {
       refused[i] = SealAck(*ack);
     }
-    if (refused[i].ok()) sealed.push_back(std::move(request));
+    if (!refused[i].ok()) ++refused_count;
+  }
+  // Referral ids to cache keys under, read before a refusal moves items.
+  std::vector<std::string> created_ids(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!plain_keys[i].empty()) created_ids[i] = std::get<NewReferral>(batch[i]).referral.referral_id;
+  }
+  std::vector<WriteRequest> accepted;  // only when an item was refused
+  std::span<WriteRequest> sealed = batch;
+  if (refused_count > 0) {
+    accepted.reserve(batch.size() - refused_count);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (refused[i].ok()) accepted.push_back(std::move(batch[i]));
+    }
+    sealed = accepted;
   }
   auto stored = backend_.ApplyWrites(sealed);
   if (!stored.ok()) return stored.status();
@@ -51,8 +65,7 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> EnvelopeStore::ApplyWri
       // (A referral sealed ahead cached its key then: plain_keys[i] is empty.)
       if (created != nullptr && created->outcome == CreateReferralResult::Outcome::kCreated &&
           !plain_keys[i].empty()) {
-        cache_.Put(std::get<NewReferral>(batch[i]).referral.referral_id,
-                   std::move(plain_keys[i]));
+        cache_.Put(created_ids[i], std::move(plain_keys[i]));
       }
     }
     results.push_back(std::move(result));

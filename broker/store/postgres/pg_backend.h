@@ -84,7 +84,7 @@ class PostgresBackend final : public StoreBackend {
   absl::StatusOr<SealResult> SealReferral(const SealWrite& write) override;
   // --- WriteStore (pg_writes.cc) ---
   absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> ApplyWrites(
-      std::span<const WriteRequest> batch) override;
+      std::span<WriteRequest> batch) override;
   // --- OutboxStore ---
   absl::StatusOr<std::vector<DeliveryRecord>> ClaimDueDeliveries(
       absl::Time now, absl::Time lease_until, size_t limit,

@@ -52,7 +52,7 @@ absl::StatusOr<WriteResult> PostgresBackend::WriteOne(pg::PgWrite& w,
 }
 
 absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> PostgresBackend::ApplyWrites(
-    std::span<const WriteRequest> batch) {
+    std::span<WriteRequest> batch) {
   std::vector<absl::StatusOr<WriteResult>> results;
   // Most batches have no item refused on its own: they run without
   // savepoints (two round trips and a copy of the tree's frontier per item

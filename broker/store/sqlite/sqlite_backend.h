@@ -46,7 +46,7 @@ class SqliteBackend final : public StoreBackend {
   absl::StatusOr<SealResult> SealReferral(const SealWrite& write) override;
   // --- WriteStore (sqlite_writes.cc) ---
   absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> ApplyWrites(
-      std::span<const WriteRequest> batch) override;
+      std::span<WriteRequest> batch) override;
   // --- OutboxStore ---
   absl::StatusOr<std::vector<DeliveryRecord>> ClaimDueDeliveries(
       absl::Time now, absl::Time lease_until, size_t limit,

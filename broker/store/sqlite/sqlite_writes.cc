@@ -59,7 +59,7 @@ absl::StatusOr<WriteResult> SqliteBackend::WriteOne(SqliteDb& db, const WriteReq
 }
 
 absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> SqliteBackend::ApplyWrites(
-    std::span<const WriteRequest> batch) {
+    std::span<WriteRequest> batch) {
   std::vector<absl::StatusOr<WriteResult>> results;
   // Most batches have no item refused on its own: they run without
   // savepoints (three statements and a copy of the tree's frontier per item

@@ -287,8 +287,14 @@ CREATE INDEX deliveries_pending_by_agency ON deliveries (agency_id, next_attempt
   WHERE state = 1;
 )sql";
 
+// Version 7 (issue 15): deliveries_by_agency goes, as in SQLite's version
+// 14: no statement needs it, and every delivery inserted wrote it.
+constexpr char kSchemaV7[] = R"sql(
+DROP INDEX IF EXISTS deliveries_by_agency;
+)sql";
+
 constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5,
-                                       kSchemaV6};
+                                       kSchemaV6, kSchemaV7};
 constexpr int64_t kSchemaVersion = std::size(kMigrations);
 // pg_advisory_xact_lock key: "HART" in ASCII.
 constexpr int64_t kMigrationLock = 0x48415254;

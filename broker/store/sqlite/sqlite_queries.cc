@@ -48,9 +48,9 @@ read_sql::BuiltQuery read_sql::ListReferrals(const ReferralQuery& q, int64_t now
   BuiltQuery out;
   // Each subquery reads only the referral's own deliveries: without
   // INDEXED BY, SQLite picked deliveries_due for "state = 5" (before it
-  // held PENDING only) or
-  // deliveries_by_agency for "agency_id = ?" and reads every acknowledged
-  // delivery (or every delivery of the agency) for each referral listed.
+  // held PENDING only) or an index by agency for "agency_id = ?" (schema
+  // 14 dropped it) and read every acknowledged delivery (or every delivery
+  // of the agency) for each referral listed.
   const std::string own = "FROM deliveries d INDEXED BY deliveries_by_referral "
                           "WHERE d.referral_id = r.referral_id AND ";
   const std::string overdue_clause = OverdueClause();

@@ -7,7 +7,7 @@
 namespace hart::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 13;
+constexpr int kSchemaVersion = 14;
 
 // Times are microseconds since the Unix epoch (UTC). Enums are the protobuf
 // enum numbers of hart.referral.v1.
@@ -302,10 +302,18 @@ CREATE INDEX deliveries_pending_by_agency ON deliveries (agency_id, next_attempt
   WHERE state = 1;
 )sql";
 
+// Version 14 (issue 15): deliveries_by_agency goes. No statement reads it
+// since the held backlogs are asked for on deliveries_pending_by_agency
+// (sqlite_query_plan_test), and every delivery inserted wrote it.
+constexpr char kSchemaV14[] = R"sql(
+DROP INDEX IF EXISTS deliveries_by_agency;
+)sql";
+
 // Migrations in order; migration i brings the schema to version i + 1.
 constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5,
                                        kSchemaV6, kSchemaV7, kSchemaV8, kSchemaV9,
-                                       kSchemaV10, kSchemaV11, kSchemaV12, kSchemaV13};
+                                       kSchemaV10, kSchemaV11, kSchemaV12, kSchemaV13,
+                                       kSchemaV14};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

@@ -194,6 +194,46 @@ TEST_P(FeedConformanceTest, AReferralCanBePutOnItsFeedAsItIsCreated) {
   EXPECT_THAT(MUST(Claim(kT0 + absl::Hours(1), kT0 + absl::Hours(2))), IsEmpty());
 }
 
+// Verifies an intake of a batch that took a feed sequence and was then
+// refused on its own gives the sequence back: the others of the batch and
+// the next batch number on from it, gap-free, and a restart agrees.
+TEST_P(FeedConformanceTest, AnIntakeRefusedInABatchGivesItsFeedSequenceBack) {
+  const auto placed = [](const std::string& key) {
+    NewReferral r = Referral(key);
+    r.deliveries[0].state = v1::IN_FLIGHT;
+    r.deliveries[0].attempts = 1;
+    r.deliveries[0].last_attempt_at = kT0;
+    r.feed_appends.push_back(FeedAppendFor(r.deliveries[0]));
+    return r;
+  };
+  NewReferral colliding = placed("c");  // its sequence is taken, then its delivery collides
+  colliding.deliveries[0].delivery_id = DeliveryId("a", "hartford-pd");
+  colliding.feed_appends[0].delivery_id = colliding.deliveries[0].delivery_id;
+  std::vector<WriteRequest> batch = {placed("a"), colliding, placed("d")};
+  ASSERT_OK_AND_ASSIGN(auto results, store().ApplyWrites(batch));
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_OK(results[0]);
+  EXPECT_EQ(STATUS_CODE(results[1]), absl::StatusCode::kAlreadyExists);
+  ASSERT_OK(results[2]);
+  const auto& d = std::get<CreateReferralResult>(*results[2]);
+  ASSERT_EQ(d.feed_appends.size(), 1u);
+  EXPECT_EQ(d.feed_appends[0].sequence, 2u);
+  EXPECT_EQ(store().FeedHead("hartford-pd").value_or(0), 2u);
+
+  std::vector<WriteRequest> next = {placed("e")};
+  ASSERT_OK_AND_ASSIGN(auto more, store().ApplyWrites(next));
+  ASSERT_OK(more[0]);
+  EXPECT_EQ(std::get<CreateReferralResult>(*more[0]).feed_appends.at(0).sequence, 3u);
+  ASSERT_OK(Reopen());
+  EXPECT_EQ(store().FeedHead("hartford-pd").value_or(0), 3u);
+  ASSERT_OK_AND_ASSIGN(auto feed, store().ReadFeed("hartford-pd", 0, 10));
+  EXPECT_THAT(SequencesOf(feed), ElementsAre(1, 2, 3));
+  ASSERT_OK(Create(Referral("f")));
+  ASSERT_OK_AND_ASSIGN(auto appended, ClaimAndAppend(kT0));
+  ASSERT_EQ(appended.size(), 1u);
+  EXPECT_EQ(appended[0].sequence, 4u);
+}
+
 TEST_P(FeedConformanceTest, FeedsSurviveARestart) {
   for (const char* key : {"a", "b"}) ASSERT_OK(Create(Referral(key)));
   ASSERT_OK(ClaimAndAppend(kT0));

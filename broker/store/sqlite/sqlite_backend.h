@@ -16,6 +16,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "broker/audit/audit_tree_writer.h"
+#include "broker/store/sqlite/sqlite_feed_heads.h"
 #include "broker/store/sqlite/sqlite_connections.h"
 #include "broker/store/store_backend.h"
 
@@ -129,8 +130,9 @@ class SqliteBackend final : public StoreBackend {
   absl::StatusOr<FeedAppendResult> AppendFeedEvent(sqlite::SqliteDb& db, const FeedAppend& a,
                                                    absl::Time now);
   // The two halves of a placement, for a delivery created in the same
-  // transaction (WriteReferral): the agency's next sequence, then the audit
-  // leaf and the feed event.
+  // transaction (WriteReferral): the agency's next sequence (its head row is
+  // written as the transaction commits: feed_heads_), then the audit leaf
+  // and the feed event.
   absl::StatusOr<uint64_t> NextFeedSequence(sqlite::SqliteDb& db, const std::string& agency_id);
   absl::StatusOr<FeedAppendResult> InsertFeedEvent(sqlite::SqliteDb& db, const FeedAppend& a,
                                                    uint64_t sequence, absl::Time now);
@@ -148,8 +150,10 @@ class SqliteBackend final : public StoreBackend {
 
   const SqliteBackendOptions options_;
   std::unique_ptr<sqlite::SqliteConnections> db_;
-  // Guarded by db_->write_mu(): the tree as of the open transaction.
+  // Guarded by db_->write_mu(): the tree as of the open transaction, and
+  // the feed heads it advanced.
   audit::AuditTreeWriter tree_;
+  sqlite::TransactionFeedHeads feed_heads_;
 };
 
 }  // namespace hart

@@ -1,6 +1,7 @@
-// SqliteBackend: the agencies' feeds. A sequence is assigned by bumping the
-// agency's head row inside the writing transaction, so sequences are
-// gap-free and commit in order (the single writer serialises them).
+// SqliteBackend: the agencies' feeds. A sequence is assigned from the
+// agency's head inside the writing transaction, and the head row written
+// before it commits (sqlite_feed_heads.h), so sequences are gap-free and
+// commit in order (the single writer serialises them).
 #include "absl/strings/str_cat.h"
 #include "broker/common/status_macros.h"
 #include "broker/feed/feed_reference.h"
@@ -32,16 +33,7 @@ FeedEntry ReadFeedRow(const sqlite::Statement& s) {
 
 absl::StatusOr<uint64_t> SqliteBackend::NextFeedSequence(SqliteDb& db,
                                                          const std::string& agency_id) {
-  HART_ASSIGN_OR_RETURN(head, db.Prepare(
-      "INSERT INTO feed_heads (agency_id, last_sequence) VALUES (?, 1) "
-      "ON CONFLICT (agency_id) DO UPDATE SET last_sequence = last_sequence + 1 "
-      "RETURNING last_sequence"));
-  head->Bind(1, agency_id);
-  HART_ASSIGN_OR_RETURN(head_row, head->Step());
-  if (!head_row) return absl::InternalError("feed head did not advance");
-  const int64_t sequence = head->Int(0);
-  HART_RETURN_IF_ERROR(head->Run());
-  return static_cast<uint64_t>(sequence);
+  return feed_heads_.Next(db, agency_id);
 }
 
 absl::StatusOr<FeedAppendResult> SqliteBackend::InsertFeedEvent(SqliteDb& db, const FeedAppend& a,

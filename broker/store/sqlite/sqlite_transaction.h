@@ -14,13 +14,16 @@ absl::Status SqliteBackend::InWriteTransaction(Body&& body) {
   sqlite::SqliteDb& db = db_->writer();
   if (auto s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return db_->OnWriteFailed(std::move(s));
   tree_.Begin();
+  feed_heads_.Begin();
   absl::Status status = body(db);
+  if (status.ok()) status = feed_heads_.Save(db);
   if (status.ok()) {
     // The tree's state commits with the events that grew it.
     sqlite::SqliteAuditRows rows(db);
     status = tree_.SaveIfGrown(rows);
   }
   if (status.ok()) status = db.Exec("COMMIT");
+  feed_heads_.End();
   if (!status.ok()) {
     // ROLLBACK fails harmlessly if SQLite already rolled back on its own.
     (void)db.Exec("ROLLBACK");

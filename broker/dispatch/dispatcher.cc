@@ -171,7 +171,7 @@ std::optional<DeliveryOutcome> Dispatcher::OutcomeOf(const DeliveryRecord& deliv
   outcome.at = now;
   outcome.next_attempt_at = now;
   outcome.transport_ref = result.transport_ref;
-  outcome.audit = {now, "broker", "", delivery.referral_id, delivery.delivery_id, "", ""};
+  outcome.audit = {now, kBrokerActor, "", delivery.referral_id, delivery.delivery_id, "", ""};
   if (result.status.ok()) {
     outcome.new_state = v1::DELIVERED;
     outcome.audit.action = "delivery.delivered";

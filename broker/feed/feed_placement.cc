@@ -27,7 +27,7 @@ FeedAppend SentOnFeed(const DeliveryRecord& delivery, const std::string& agency_
   FeedAppend append;
   append.delivery_id = delivery.delivery_id;
   append.agency_id = agency_id;
-  append.audit = {at, "broker", "delivery.sent", delivery.referral_id, delivery.delivery_id, "",
+  append.audit = {at, kBrokerActor, "delivery.sent", delivery.referral_id, delivery.delivery_id, "",
                   absl::StrCat("adapter=", adapter_type, " agency=", agency_id,
                                " attempt=", delivery.attempts)};
   return append;

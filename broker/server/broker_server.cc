@@ -266,7 +266,7 @@ class BrokerParts final {
         *metrics_, {store_, store_executor_.get(), &health_board_, feed_service_.get(),
                     scheduler_.get(), &clock_});
 
-    AuditEvent started{clock_.Now(), "broker", "config.loaded", "", "", "",
+    AuditEvent started{clock_.Now(), kBrokerActor, "config.loaded", "", "", "",
                        absl::StrCat("policy_version=", config.policy_version(),
                                     " rules=", config.rules_size(),
                                     " agencies=", config.agencies_size(),

@@ -140,6 +140,12 @@ TEST_P(AuditConformanceTest, ListAuditEventsFiltersAndPages) {
   AuditEvent late = Event("late", ReferralId("a"), "", kT0 + absl::Hours(1));
   late.actor = "supervisor/pat";
   ASSERT_OK(store().AppendAudit({&late, 1}));  // index 4
+  // The broker's own events: SQLite's audit_by_actor leaves them out, and
+  // they are listed by actor all the same.
+  std::vector<AuditEvent> own = {Event("delivery.sent", ReferralId("b"), "", kT0),
+                                 Event("delivery.sent", ReferralId("a"), "", kT0)};
+  for (auto& e : own) e.actor = kBrokerActor;
+  ASSERT_OK(store().AppendAudit(own));  // indexes 5, 6
 
   auto indexes = [&](const AuditQuery& q) {
     std::vector<uint64_t> out;
@@ -148,14 +154,17 @@ TEST_P(AuditConformanceTest, ListAuditEventsFiltersAndPages) {
     }
     return out;
   };
-  EXPECT_THAT(indexes({.referral_id = ReferralId("a")}), ElementsAre(0, 1, 4));
+  EXPECT_THAT(indexes({.referral_id = ReferralId("a")}), ElementsAre(0, 1, 4, 6));
   EXPECT_THAT(indexes({.delivery_id = DeliveryId("b", "hartford-pd")}), ElementsAre(3));
   EXPECT_THAT(indexes({.actor = "supervisor/pat"}), ElementsAre(4));
+  EXPECT_THAT(indexes({.actor = kBrokerActor}), ElementsAre(5, 6));
+  EXPECT_THAT(indexes({.actor = kBrokerActor, .start_index = 6}), ElementsAre(6));
+  EXPECT_THAT(indexes({.referral_id = ReferralId("a"), .actor = kBrokerActor}), ElementsAre(6));
   EXPECT_THAT(indexes({.from = kT0 + absl::Minutes(1)}), ElementsAre(4));
-  EXPECT_THAT(indexes({.to = kT0 + absl::Hours(1)}), ElementsAre(0, 1, 2, 3));
+  EXPECT_THAT(indexes({.to = kT0 + absl::Hours(1)}), ElementsAre(0, 1, 2, 3, 5, 6));
   EXPECT_THAT(indexes({.start_index = 2, .limit = 2}), ElementsAre(2, 3));
-  EXPECT_THAT(indexes({.referral_id = ReferralId("a"), .start_index = 2}), ElementsAre(4));
-  EXPECT_THAT(indexes({.start_index = 5}), IsEmpty());
+  EXPECT_THAT(indexes({.referral_id = ReferralId("a"), .start_index = 2}), ElementsAre(4, 6));
+  EXPECT_THAT(indexes({.start_index = 7}), IsEmpty());
 }
 
 TEST_P(AuditConformanceTest, ACheckpointIsStoredOncePerTreeSize) {

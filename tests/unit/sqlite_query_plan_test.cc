@@ -198,6 +198,9 @@ TEST_F(SqliteQueryPlanTest, AuditReadsUseTheIndexOfTheirFilter) {
              {.uses = {"audit_by_referral (referral_id=? AND rowid>?)"}});
   ExpectPlan("ListAuditEvents(actor)", read_sql::ListAuditEvents({.actor = "someone"}),
              {.uses = {"audit_by_actor (actor=? AND rowid>?)"}});
+  // The broker's own events are not in audit_by_actor: in index order.
+  ExpectPlan("ListAuditEvents(broker)", read_sql::ListAuditEvents({.actor = kBrokerActor}),
+             {.uses = {"INTEGER PRIMARY KEY (rowid>?)"}, .never = {"audit_by_actor"}});
   ExpectPlan("ListAuditEvents(all filters)",
              read_sql::ListAuditEvents({.referral_id = "ref", .delivery_id = "dlv",
                                         .actor = "someone", .from = absl::UnixEpoch(),

@@ -16,6 +16,11 @@ namespace hart {
 
 namespace v1 = ::hart::referral::v1;
 
+// The actor of the events the broker records on its own (deliveries sent,
+// retries, escalations). The SQLite schema's audit_by_actor leaves them out
+// by this value (schema 14).
+inline constexpr char kBrokerActor[] = "broker";
+
 // One audit event. Never carries PII: `payload_sha256` is a digest of the
 // payload involved, `detail` is machine-made (ids, counts, rule ids, codes).
 struct AuditEvent {

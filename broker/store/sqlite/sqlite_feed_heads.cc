@@ -11,7 +11,6 @@ absl::StatusOr<uint64_t> TransactionFeedHeads::Next(SqliteDb& db, const std::str
   read->Bind(1, agency_id);
   HART_ASSIGN_OR_RETURN(found, read->Step());
   const uint64_t next = (found ? static_cast<uint64_t>(read->Int(0)) : 0) + 1;
-  HART_RETURN_IF_ERROR(read->Run());  // finishes the statement
   advanced_.emplace(agency_id, next);
   return next;
 }

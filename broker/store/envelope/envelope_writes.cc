@@ -32,11 +32,6 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> EnvelopeStore::ApplyWri
     }
     if (!refused[i].ok()) ++refused_count;
   }
-  // Referral ids to cache keys under, read before a refusal moves items.
-  std::vector<std::string> created_ids(batch.size());
-  for (size_t i = 0; i < batch.size(); ++i) {
-    if (!plain_keys[i].empty()) created_ids[i] = std::get<NewReferral>(batch[i]).referral.referral_id;
-  }
   std::vector<WriteRequest> accepted;  // only when an item was refused
   std::span<WriteRequest> sealed = batch;
   if (refused_count > 0) {
@@ -65,7 +60,7 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> EnvelopeStore::ApplyWri
       // (A referral sealed ahead cached its key then: plain_keys[i] is empty.)
       if (created != nullptr && created->outcome == CreateReferralResult::Outcome::kCreated &&
           !plain_keys[i].empty()) {
-        cache_.Put(created_ids[i], std::move(plain_keys[i]));
+        cache_.Put(created->receipt.referral_id(), std::move(plain_keys[i]));
       }
     }
     results.push_back(std::move(result));

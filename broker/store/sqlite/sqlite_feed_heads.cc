@@ -1,13 +1,14 @@
 #include "broker/store/sqlite/sqlite_feed_heads.h"
 
 #include "broker/common/status_macros.h"
+#include "broker/store/sqlite/sqlite_read_sql.h"
 
 namespace hart::sqlite {
 
 absl::StatusOr<uint64_t> TransactionFeedHeads::Next(SqliteDb& db, const std::string& agency_id) {
   if (!open_) return absl::InternalError("a feed sequence was taken outside a write transaction");
   if (auto it = advanced_.find(agency_id); it != advanced_.end()) return ++it->second;
-  HART_ASSIGN_OR_RETURN(read, db.Prepare("SELECT last_sequence FROM feed_heads WHERE agency_id = ?"));
+  HART_ASSIGN_OR_RETURN(read, db.Prepare(read_sql::FeedHead()));
   read->Bind(1, agency_id);
   HART_ASSIGN_OR_RETURN(found, read->Step());
   const uint64_t next = (found ? static_cast<uint64_t>(read->Int(0)) : 0) + 1;

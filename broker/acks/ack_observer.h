@@ -1,7 +1,7 @@
 // Told about every acknowledgement that changed a delivery's state, once it
 // is durable, for metrics (e.g. how long partners take to acknowledge).
 // `delivery` is the delivery as it was before the ack. Called on the
-// writer thread; must be quick.
+// writer queue's answering thread; must be quick.
 #pragma once
 
 #include "absl/time/time.h"

@@ -62,9 +62,9 @@ class AckRecorder {
   // another agency; empty when a supervisor acknowledges on the agency's
   // behalf (`actor` says who). ACCEPTED stops the delivery's escalation
   // ladder; DECLINED starts it at once. `done` gets the delivery's state
-  // afterwards, once the acknowledgement is durable: on the writer thread,
-  // on the executor for refusals, or on the calling thread when the
-  // executor is full (UNAVAILABLE).
+  // afterwards, once the acknowledgement is durable: on the writer queue's
+  // answering thread, on the executor for refusals, or on the calling
+  // thread when the executor is full (UNAVAILABLE).
   void AcknowledgeAsync(AckRequest request, Done done);
 
   // Records every request as AcknowledgeAsync would, the deliveries read in

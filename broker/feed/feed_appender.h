@@ -7,7 +7,7 @@
 // (FeedPlacement).
 //
 // Thread safety: Append may be called from any thread; `done` runs on the
-// writer thread and must not block for long.
+// writer queue's answering thread and must not block for long.
 #pragma once
 
 #include <functional>

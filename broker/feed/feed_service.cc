@@ -139,7 +139,7 @@ grpc::ServerUnaryReactor* FeedServiceImpl::AcknowledgeBatch(
                 }
               }
               if (denied.empty()) return reactor->Finish(grpc::Status::OK);
-              // This may be the writer thread: denials are audited (a store
+              // This may be the writer queue's answering thread: denials are audited (a store
               // write) on the executor, and the call answered after them.
               absl::Status queued = executor_.Submit([this, reactor, actor, denied] {
                 for (const std::string& delivery_id : denied) {

@@ -1,5 +1,5 @@
 // Told how each intake submission ended, for metrics. Called on whichever
-// thread answers the submission (the writer thread, or the caller's for an
+// thread answers the submission (the writer queue's answering thread, or the caller's for an
 // answer given at once); must be quick.
 #pragma once
 

@@ -39,7 +39,7 @@ class IntakePipeline {
                  const Ladders& ladders, feed::FeedPlacement feed_placement = {},
                  IntakeObserver* observer = nullptr);
 
-  // Answers through `done` on the writer thread once the write committed
+  // Answers through `done` on the writer queue's answering thread once the write committed
   // (inline only if routing fails): the receipt; INVALID_ARGUMENT with every field
   // violation; ALREADY_EXISTS for a known careline_report_id with different
   // content. `actor` is the caller's identity for the audit log.

@@ -14,9 +14,11 @@
 // 16 to 64 background items held a GetReferral 7-12 ms at the median).
 //
 // Thread safety: Submit may be called from any thread. Callbacks run on the
-// writer thread, in submission order within a lane, and must not block for
-// long.
+// writer thread or, with Answering::kOwnThread, on the answering thread,
+// in submission order within a lane, and must not block for long.
 #pragma once
+
+#include <pthread.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -43,23 +45,43 @@ class BatchWriter {
 
   enum class Lane { kInteractive, kBackground };
 
+  // Who runs the callbacks. kWriter: the writer thread, right after the
+  // commit. kOwnThread: a thread of their own ("hart-answer"), in the same
+  // order, which also frees the batch's requests, so the writer starts on
+  // the next batch instead (answering a gRPC call sends its response on the
+  // calling thread).
+  enum class Answering { kWriter, kOwnThread };
+
   // `write` returns one result per request, in order. `after_commit` (may
-  // be empty) runs after each successful batch, before the callbacks.
+  // be empty) runs after each successful batch, before the callbacks, on
+  // the writer thread.
   BatchWriter(WriteFn write, size_t max_batch, AfterCommitFn after_commit = {},
-              size_t max_background = std::numeric_limits<size_t>::max())
+              size_t max_background = std::numeric_limits<size_t>::max(),
+              Answering answering = Answering::kWriter)
       : write_(std::move(write)),
         after_commit_(std::move(after_commit)),
         max_batch_(max_batch == 0 ? 1 : max_batch),
         max_background_(max_background == 0 ? 1 : max_background),
-        thread_([this] { Run(); }) {}
+        answering_(answering),
+        thread_([this] { Run(); }) {
+    if (answering_ == Answering::kOwnThread) answerer_ = std::thread([this] { Answer(); });
+  }
 
-  // Answers everything queued, then stops the writer thread.
+  // Answers everything queued, then stops the writer thread (and the
+  // answering one after it).
   ~BatchWriter() {
     {
       absl::MutexLock lock(&mu_);
       stopping_ = true;
     }
     thread_.join();
+    if (answerer_.joinable()) {
+      {
+        absl::MutexLock lock(&answers_mu_);
+        writer_done_ = true;
+      }
+      answerer_.join();
+    }
   }
 
   void Submit(Request request, Done done, Lane lane = Lane::kInteractive) {
@@ -87,33 +109,67 @@ class BatchWriter {
     }
   }
 
-  void Run() {
-    std::vector<Request> requests;
+  // A committed (or failed) batch waiting for its callbacks.
+  struct Answered {
+    std::vector<Request> requests;  // freed after the callbacks
     std::vector<Done> callbacks;
+    absl::StatusOr<std::vector<Result>> results;
+  };
+
+  static void AnswerBatch(Answered& batch) {
+    for (size_t i = 0; i < batch.callbacks.size(); ++i) {
+      if (batch.results.ok()) {
+        batch.callbacks[i](std::move((*batch.results)[i]));
+      } else {
+        batch.callbacks[i](batch.results.status());
+      }
+    }
+  }
+
+  void Run() {
+    // Named for `top -H` and stack dumps: the thread that limits throughput.
+    pthread_setname_np(pthread_self(), "hart-writer");
     for (;;) {
+      Answered batch;
       {
         absl::MutexLock lock(&mu_);
         mu_.Await(absl::Condition(this, &BatchWriter::Ready));
         if (queue_.empty() && background_.empty()) return;  // stopping and drained
-        TakeLocked(queue_, max_batch_, requests, callbacks);
-        const size_t background = requests.empty() ? max_background_ : 1;
-        TakeLocked(background_, std::min(max_batch_, requests.size() + background), requests,
-                   callbacks);
+        TakeLocked(queue_, max_batch_, batch.requests, batch.callbacks);
+        const size_t background = batch.requests.empty() ? max_background_ : 1;
+        TakeLocked(background_, std::min(max_batch_, batch.requests.size() + background),
+                   batch.requests, batch.callbacks);
       }
-      absl::StatusOr<std::vector<Result>> results = write_(requests);
-      if (results.ok() && results->size() != requests.size()) {
-        results = absl::InternalError("batch write returned the wrong number of results");
+      batch.results = write_(batch.requests);
+      if (batch.results.ok() && batch.results->size() != batch.requests.size()) {
+        batch.results = absl::InternalError("batch write returned the wrong number of results");
       }
-      if (results.ok() && after_commit_) after_commit_(*results);
-      for (size_t i = 0; i < callbacks.size(); ++i) {
-        if (results.ok()) {
-          callbacks[i](std::move((*results)[i]));
-        } else {
-          callbacks[i](results.status());
-        }
+      if (batch.results.ok() && after_commit_) after_commit_(*batch.results);
+      if (answering_ == Answering::kWriter) {
+        AnswerBatch(batch);
+        continue;
       }
-      requests.clear();
-      callbacks.clear();
+      absl::MutexLock lock(&answers_mu_);
+      answers_.push_back(std::move(batch));
+    }
+  }
+
+  bool AnswersReady() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(answers_mu_) {
+    return writer_done_ || !answers_.empty();
+  }
+
+  void Answer() {
+    pthread_setname_np(pthread_self(), "hart-answer");
+    std::deque<Answered> taken;
+    for (;;) {
+      {
+        absl::MutexLock lock(&answers_mu_);
+        answers_mu_.Await(absl::Condition(this, &BatchWriter::AnswersReady));
+        if (answers_.empty()) return;  // the writer stopped and everything is answered
+        taken.swap(answers_);
+      }
+      for (Answered& batch : taken) AnswerBatch(batch);
+      taken.clear();  // the requests are freed here, not on the writer
     }
   }
 
@@ -121,10 +177,15 @@ class BatchWriter {
   const AfterCommitFn after_commit_;
   const size_t max_batch_;
   const size_t max_background_;
+  const Answering answering_;
   absl::Mutex mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);  // interactive
   std::deque<Pending> background_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Mutex answers_mu_;
+  std::deque<Answered> answers_ ABSL_GUARDED_BY(answers_mu_);
+  bool writer_done_ ABSL_GUARDED_BY(answers_mu_) = false;
+  std::thread answerer_;
   std::thread thread_;  // last: starts after everything above is initialised
 };
 

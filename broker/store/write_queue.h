@@ -10,9 +10,15 @@
 // (batch_writer.h): behind the rest, at most `max_background_batch` per
 // batch.
 //
-// Thread safety: every method may be called from any thread. Callbacks run
-// on the writer thread, in submission order, and must not block for long
-// (never call the waiting forms from a callback). The waiting forms are for
+// Callbacks run on a thread of their own ("hart-answer", batch_writer.h),
+// one batch after another in submission order, while the writer already
+// writes the next batch: answering a gRPC call sends its response on the
+// calling thread, and that was 8 % of the writer's time in `hart-bench
+// fanout` (issue 15).
+//
+// Thread safety: every method may be called from any thread. Callbacks must
+// not block for long (never call the waiting forms from a callback: the
+// answer they wait for queues behind it). The waiting forms are for
 // threads allowed to wait on the store (the store executor, the timer
 // runner), never for a gRPC or adapter event-loop thread.
 #pragma once

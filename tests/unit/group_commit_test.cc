@@ -321,3 +321,59 @@ TEST(BatchWriterLaneTest, BackgroundWaitsBehindInteractiveAndJoinsAFewAtATime) {
 
 }  // namespace
 }  // namespace hart
+
+namespace hart {
+namespace {
+
+// Verifies that with its own answering thread the writer goes on to the
+// next batch while a callback of the previous one still runs, that callbacks
+// keep submission order off the writer thread, and that destruction answers
+// everything queued.
+TEST(BatchWriterAnsweringTest, TheWriterWritesTheNextBatchWhileTheLastIsAnswered) {
+  using Writer = BatchWriter<int, int>;
+  absl::Mutex mu;
+  std::vector<int> written;
+  std::vector<int> answered;
+  std::thread::id writer_thread;
+  absl::Notification second_written;
+  absl::Notification release_first_answer;
+  {
+    Writer writer(
+        [&](std::span<int> batch) -> absl::StatusOr<std::vector<int>> {
+          absl::MutexLock lock(&mu);
+          writer_thread = std::this_thread::get_id();
+          written.insert(written.end(), batch.begin(), batch.end());
+          if (std::find(batch.begin(), batch.end(), 2) != batch.end()) second_written.Notify();
+          return std::vector<int>(batch.begin(), batch.end());
+        },
+        /*max_batch=*/8, {}, std::numeric_limits<size_t>::max(),
+        Writer::Answering::kOwnThread);
+    auto done = [&](absl::StatusOr<int> r) {
+      ASSERT_TRUE(r.ok());
+      if (*r == 1) release_first_answer.WaitForNotification();
+      absl::MutexLock lock(&mu);
+      EXPECT_NE(std::this_thread::get_id(), writer_thread);
+      answered.push_back(*r);
+    };
+    writer.Submit(1, done);
+    // Written while the answer to 1 is held: the writer does not wait for it.
+    ASSERT_TRUE(WaitFor([&] {
+      absl::MutexLock lock(&mu);
+      return !written.empty();
+    }));
+    writer.Submit(2, done);
+    writer.Submit(3, done);
+    // Not asserted: a writer held by the answer must still be released.
+    EXPECT_TRUE(second_written.WaitForNotificationWithTimeout(absl::Seconds(10)));
+    {
+      absl::MutexLock lock(&mu);
+      EXPECT_TRUE(answered.empty());
+    }
+    release_first_answer.Notify();
+  }  // the destructor answers 2 and 3 before it returns
+  EXPECT_THAT(answered, ::testing::ElementsAre(1, 2, 3));
+  EXPECT_THAT(written, ::testing::ElementsAre(1, 2, 3));
+}
+
+}  // namespace
+}  // namespace hart

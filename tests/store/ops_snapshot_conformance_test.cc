@@ -134,6 +134,28 @@ TEST_P(OpsSnapshotConformanceTest, AnItemRefusedInABatchChangesNoCount) {
   EXPECT_EQ(Count(snapshot, v1::PENDING, v1::LOCAL_LAW_ENFORCEMENT, v1::REFERRAL), 2u);
 }
 
+// Verifies an intake refused on its own after some of its deliveries were
+// written (its second collides with a stored one) counts none of them,
+// while the rest of its batch counts, and a restart agrees.
+TEST_P(OpsSnapshotConformanceTest, AnIntakeRefusedAfterWritingADeliveryCountsNone) {
+  ASSERT_NO_FATAL_FAILURE(Make(Referral("a")));
+  NewReferral colliding = Referral("b", {"ct-ht-task-force", "hartford-pd"});
+  colliding.deliveries[0].agency_kind = v1::HT_TASK_FORCE;
+  colliding.deliveries[1].delivery_id = DeliveryId("a", "hartford-pd");
+  std::vector<WriteRequest> batch = {colliding, Referral("c")};
+  ASSERT_OK_AND_ASSIGN(auto results, store().ApplyWrites(batch));
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(STATUS_CODE(results[0]), absl::StatusCode::kAlreadyExists);
+  ASSERT_OK(results[1]);
+  referral_ids_.push_back(ReferralId("c"));
+  ASSERT_NO_FATAL_FAILURE(ExpectDeliveryFiguresAt(kT0));
+  ASSERT_OK_AND_ASSIGN(OpsSnapshot snapshot, store().ReadOpsSnapshot(kT0));
+  EXPECT_EQ(Count(snapshot, v1::PENDING, v1::HT_TASK_FORCE, v1::REFERRAL), 0u);
+  EXPECT_EQ(Count(snapshot, v1::PENDING, v1::LOCAL_LAW_ENFORCEMENT, v1::REFERRAL), 2u);
+  ASSERT_OK(Reopen());
+  ASSERT_NO_FATAL_FAILURE(ExpectDeliveryFiguresAt(kT0));
+}
+
 // Verifies "overdue" is IsOverdue: an ack deadline passed, a delivery
 // deadline passed before delivery, never once accepted, redelivered, or for
 // a message that is not a REFERRAL.

@@ -207,6 +207,8 @@ TEST_F(SqliteStoreTest, UpgradeSealsIntakesStoredInTheClear) {
                            "CREATE INDEX timers_due ON timers (state, due_at); "
                            "DROP INDEX deliveries_dead_letters; DROP INDEX deliveries_due; "
                            "CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at); "
+                           "CREATE TRIGGER deliveries_counted AFTER INSERT ON deliveries BEGIN "
+                           "UPDATE delivery_counts SET n = n + 1 WHERE state = NEW.state; END; "
                            "DELETE FROM schema_version WHERE version >= 11")
                   .ok());
   raw->reset();
@@ -226,6 +228,8 @@ TEST_F(SqliteStoreTest, UpgradeSealsIntakesStoredInTheClear) {
   };
   EXPECT_EQ(count("SELECT COUNT(*) FROM referral_keys"), 1);
   EXPECT_EQ(count("SELECT COUNT(*) FROM legacy_intakes"), 0);
+  // Version 15: the writer keeps the delivery counts, not triggers.
+  EXPECT_EQ(count("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'"), 0);
   auto stored = (*raw)->Prepare("SELECT intake FROM referrals");
   ASSERT_TRUE(stored.ok() && (*stored)->Step().value_or(false));
   EXPECT_NE((*stored)->Text(0), plaintext) << "still in the clear";

@@ -18,13 +18,17 @@ absl::StatusOr<std::unique_ptr<SqliteBackend>> SqliteBackend::Open(SqliteBackend
   auto db = sqlite::SqliteConnections::Open(options.data_dir);
   if (!db.ok()) return db.status();
   absl::StatusOr<audit::CompactRange> tree;
+  sqlite::TransactionDeliveryCounts counts;
   {
     absl::MutexLock lock(&(*db)->write_mu());
     tree = sqlite::LoadOrRebuildAuditTree((*db)->writer());
+    if (auto s = counts.Prepare((*db)->writer()); !s.ok()) return s;
   }
   if (!tree.ok()) return tree.status();
-  return std::unique_ptr<SqliteBackend>(
+  auto backend = std::unique_ptr<SqliteBackend>(
       new SqliteBackend(std::move(options), std::move(*db), std::move(*tree)));
+  backend->delivery_counts_ = std::move(counts);
+  return backend;
 }
 
 }  // namespace hart

@@ -16,8 +16,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "broker/audit/audit_tree_writer.h"
-#include "broker/store/sqlite/sqlite_feed_heads.h"
 #include "broker/store/sqlite/sqlite_connections.h"
+#include "broker/store/sqlite/sqlite_delivery_counts.h"
+#include "broker/store/sqlite/sqlite_feed_heads.h"
 #include "broker/store/store_backend.h"
 
 namespace hart {
@@ -150,10 +151,11 @@ class SqliteBackend final : public StoreBackend {
 
   const SqliteBackendOptions options_;
   std::unique_ptr<sqlite::SqliteConnections> db_;
-  // Guarded by db_->write_mu(): the tree as of the open transaction, and
-  // the feed heads it advanced.
+  // Guarded by db_->write_mu(): the tree as of the open transaction, the
+  // feed heads it advanced and the delivery counts it changed.
   audit::AuditTreeWriter tree_;
   sqlite::TransactionFeedHeads feed_heads_;
+  sqlite::TransactionDeliveryCounts delivery_counts_;
 };
 
 }  // namespace hart

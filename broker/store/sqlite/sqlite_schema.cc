@@ -7,7 +7,7 @@
 namespace hart::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 14;
+constexpr int kSchemaVersion = 15;
 
 // Times are microseconds since the Unix epoch (UTC). Enums are the protobuf
 // enum numbers of hart.referral.v1.
@@ -314,11 +314,21 @@ DROP INDEX audit_by_actor;
 CREATE INDEX audit_by_actor ON audit_events (actor) WHERE actor != 'broker';
 )sql";
 
+// Version 15 (issue 15): delivery_counts is kept by the writer
+// (sqlite_delivery_counts.h: SQLite's pre-update hook, one UPSERT per
+// changed count per transaction) instead of these triggers, which ran two
+// statements per state change. The counts they kept stay as they are.
+constexpr char kSchemaV15[] = R"sql(
+DROP TRIGGER IF EXISTS deliveries_counted;
+DROP TRIGGER IF EXISTS deliveries_recounted;
+DROP TRIGGER IF EXISTS deliveries_uncounted;
+)sql";
+
 // Migrations in order; migration i brings the schema to version i + 1.
 constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5,
                                        kSchemaV6, kSchemaV7, kSchemaV8, kSchemaV9,
                                        kSchemaV10, kSchemaV11, kSchemaV12, kSchemaV13,
-                                       kSchemaV14};
+                                       kSchemaV14, kSchemaV15};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

@@ -15,8 +15,10 @@ absl::Status SqliteBackend::InWriteTransaction(Body&& body) {
   if (auto s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return db_->OnWriteFailed(std::move(s));
   tree_.Begin();
   feed_heads_.Begin();
+  delivery_counts_.Begin(db);
   absl::Status status = body(db);
   if (status.ok()) status = feed_heads_.Save(db);
+  if (status.ok()) status = delivery_counts_.Save(db);
   if (status.ok()) {
     // The tree's state commits with the events that grew it.
     sqlite::SqliteAuditRows rows(db);
@@ -24,6 +26,7 @@ absl::Status SqliteBackend::InWriteTransaction(Body&& body) {
   }
   if (status.ok()) status = db.Exec("COMMIT");
   feed_heads_.End();
+  delivery_counts_.End(db);
   if (!status.ok()) {
     // ROLLBACK fails harmlessly if SQLite already rolled back on its own.
     (void)db.Exec("ROLLBACK");

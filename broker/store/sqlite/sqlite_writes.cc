@@ -88,12 +88,14 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> SqliteBackend::ApplyWri
       HART_RETURN_IF_ERROR(Run(db, "SAVEPOINT item"));
       audit::CompactRange tree_before = tree_.Savepoint();
       sqlite::TransactionFeedHeads::Heads heads_before = feed_heads_.Savepoint();
+      sqlite::TransactionDeliveryCounts::Changes counts_before = delivery_counts_.Savepoint();
       absl::StatusOr<WriteResult> result = WriteOne(db, request);
       if (!result.ok()) {
         if (!IsPerItemWriteError(result.status())) return result.status();
         HART_RETURN_IF_ERROR(Run(db, "ROLLBACK TO item"));
         tree_.RollBackTo(std::move(tree_before));
         feed_heads_.RollBackTo(std::move(heads_before));
+        delivery_counts_.RollBackTo(std::move(counts_before));
       }
       HART_RETURN_IF_ERROR(Run(db, "RELEASE item"));
       results.push_back(std::move(result));

@@ -13,7 +13,7 @@ namespace hart {
 
 absl::StatusOr<size_t> TimerRunner::RunOnce() {
   const absl::Time now = clock_.Now();
-  auto due = store_.ClaimDueTimers(now, now + lease_, 64);
+  auto due = store_.ClaimDueTimers(now, now + lease_, kClaimBatch);
   if (!due.ok()) return due.status();
   size_t fired = 0;
   std::vector<const TimerRecord*> ladder_steps;

@@ -13,9 +13,14 @@
 // (measured on a million referrals during an escalation storm: batches of
 // 16 to 64 background items held a GetReferral 7-12 ms at the median).
 //
+// The members of a written batch are answered on a thread of their own
+// ("hart-answer"), which also frees the batch, while the writer goes on to
+// the next one (answering a gRPC call sends its response on the calling
+// thread).
+//
 // Thread safety: Submit may be called from any thread. Callbacks run on the
-// writer thread or, with Answering::kOwnThread, on the answering thread,
-// in submission order within a lane, and must not block for long.
+// answering thread, in submission order within a lane, and must not block
+// for long.
 #pragma once
 
 #include <pthread.h>
@@ -45,27 +50,17 @@ class BatchWriter {
 
   enum class Lane { kInteractive, kBackground };
 
-  // Who runs the callbacks. kWriter: the writer thread, right after the
-  // commit. kOwnThread: a thread of their own ("hart-answer"), in the same
-  // order, which also frees the batch's requests, so the writer starts on
-  // the next batch instead (answering a gRPC call sends its response on the
-  // calling thread).
-  enum class Answering { kWriter, kOwnThread };
-
   // `write` returns one result per request, in order. `after_commit` (may
   // be empty) runs after each successful batch, before the callbacks, on
   // the writer thread.
   BatchWriter(WriteFn write, size_t max_batch, AfterCommitFn after_commit = {},
-              size_t max_background = std::numeric_limits<size_t>::max(),
-              Answering answering = Answering::kWriter)
+              size_t max_background = std::numeric_limits<size_t>::max())
       : write_(std::move(write)),
         after_commit_(std::move(after_commit)),
         max_batch_(max_batch == 0 ? 1 : max_batch),
         max_background_(max_background == 0 ? 1 : max_background),
-        answering_(answering),
-        thread_([this] { Run(); }) {
-    if (answering_ == Answering::kOwnThread) answerer_ = std::thread([this] { Answer(); });
-  }
+        answerer_([this] { Answer(); }),
+        thread_([this] { Run(); }) {}
 
   // Answers everything queued, then stops the writer thread (and the
   // answering one after it).
@@ -75,13 +70,11 @@ class BatchWriter {
       stopping_ = true;
     }
     thread_.join();
-    if (answerer_.joinable()) {
-      {
-        absl::MutexLock lock(&answers_mu_);
-        writer_done_ = true;
-      }
-      answerer_.join();
+    {
+      absl::MutexLock lock(&answers_mu_);
+      writer_done_ = true;
     }
+    answerer_.join();
   }
 
   void Submit(Request request, Done done, Lane lane = Lane::kInteractive) {
@@ -116,16 +109,6 @@ class BatchWriter {
     absl::StatusOr<std::vector<Result>> results;
   };
 
-  static void AnswerBatch(Answered& batch) {
-    for (size_t i = 0; i < batch.callbacks.size(); ++i) {
-      if (batch.results.ok()) {
-        batch.callbacks[i](std::move((*batch.results)[i]));
-      } else {
-        batch.callbacks[i](batch.results.status());
-      }
-    }
-  }
-
   void Run() {
     // Named for `top -H` and stack dumps: the thread that limits throughput.
     pthread_setname_np(pthread_self(), "hart-writer");
@@ -145,10 +128,6 @@ class BatchWriter {
         batch.results = absl::InternalError("batch write returned the wrong number of results");
       }
       if (batch.results.ok() && after_commit_) after_commit_(*batch.results);
-      if (answering_ == Answering::kWriter) {
-        AnswerBatch(batch);
-        continue;
-      }
       absl::MutexLock lock(&answers_mu_);
       answers_.push_back(std::move(batch));
     }
@@ -168,7 +147,15 @@ class BatchWriter {
         if (answers_.empty()) return;  // the writer stopped and everything is answered
         taken.swap(answers_);
       }
-      for (Answered& batch : taken) AnswerBatch(batch);
+      for (Answered& batch : taken) {
+        for (size_t i = 0; i < batch.callbacks.size(); ++i) {
+          if (batch.results.ok()) {
+            batch.callbacks[i](std::move((*batch.results)[i]));
+          } else {
+            batch.callbacks[i](batch.results.status());
+          }
+        }
+      }
       taken.clear();  // the requests are freed here, not on the writer
     }
   }
@@ -177,7 +164,6 @@ class BatchWriter {
   const AfterCommitFn after_commit_;
   const size_t max_batch_;
   const size_t max_background_;
-  const Answering answering_;
   absl::Mutex mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);  // interactive
   std::deque<Pending> background_ ABSL_GUARDED_BY(mu_);
@@ -185,8 +171,9 @@ class BatchWriter {
   absl::Mutex answers_mu_;
   std::deque<Answered> answers_ ABSL_GUARDED_BY(answers_mu_);
   bool writer_done_ ABSL_GUARDED_BY(answers_mu_) = false;
+  // Last: they start after everything above is initialised.
   std::thread answerer_;
-  std::thread thread_;  // last: starts after everything above is initialised
+  std::thread thread_;
 };
 
 }  // namespace hart

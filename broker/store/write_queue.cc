@@ -74,8 +74,7 @@ WriteQueue::WriteQueue(WriteStore& store, size_t max_batch, AfterCommitFn after_
       writer_([&store, observer](std::span<WriteRequest> batch) {
                 return WriteObserved(store, observer, batch);
               },
-              max_batch, std::move(after_commit), max_background_batch,
-              Writer::Answering::kOwnThread) {}
+              max_batch, std::move(after_commit), max_background_batch) {}
 
 void WriteQueue::CreateReferral(NewReferral referral, Done<CreateReferralResult> done) {
   // Sealed here, on the caller's thread, rather than in line on the writer's.

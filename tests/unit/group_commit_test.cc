@@ -325,10 +325,9 @@ TEST(BatchWriterLaneTest, BackgroundWaitsBehindInteractiveAndJoinsAFewAtATime) {
 namespace hart {
 namespace {
 
-// Verifies that with its own answering thread the writer goes on to the
-// next batch while a callback of the previous one still runs, that callbacks
-// keep submission order off the writer thread, and that destruction answers
-// everything queued.
+// Verifies that the writer goes on to the next batch while a callback of
+// the previous one still runs, that callbacks keep submission order off the
+// writer thread, and that destruction answers everything queued.
 TEST(BatchWriterAnsweringTest, TheWriterWritesTheNextBatchWhileTheLastIsAnswered) {
   using Writer = BatchWriter<int, int>;
   absl::Mutex mu;
@@ -346,8 +345,7 @@ TEST(BatchWriterAnsweringTest, TheWriterWritesTheNextBatchWhileTheLastIsAnswered
           if (std::find(batch.begin(), batch.end(), 2) != batch.end()) second_written.Notify();
           return std::vector<int>(batch.begin(), batch.end());
         },
-        /*max_batch=*/8, {}, std::numeric_limits<size_t>::max(),
-        Writer::Answering::kOwnThread);
+        /*max_batch=*/8);
     auto done = [&](absl::StatusOr<int> r) {
       ASSERT_TRUE(r.ok());
       if (*r == 1) release_first_answer.WaitForNotification();

@@ -6,8 +6,12 @@ namespace hart {
 
 SqliteBackend::SqliteBackend(SqliteBackendOptions options,
                              std::unique_ptr<sqlite::SqliteConnections> db,
-                             audit::CompactRange tree)
-    : options_(std::move(options)), db_(std::move(db)), tree_(std::move(tree)) {}
+                             audit::CompactRange tree,
+                             sqlite::TransactionDeliveryCounts counts)
+    : options_(std::move(options)),
+      db_(std::move(db)),
+      tree_(std::move(tree)),
+      delivery_counts_(std::move(counts)) {}
 
 SqliteBackend::~SqliteBackend() = default;
 
@@ -25,10 +29,8 @@ absl::StatusOr<std::unique_ptr<SqliteBackend>> SqliteBackend::Open(SqliteBackend
     if (auto s = counts.Prepare((*db)->writer()); !s.ok()) return s;
   }
   if (!tree.ok()) return tree.status();
-  auto backend = std::unique_ptr<SqliteBackend>(
-      new SqliteBackend(std::move(options), std::move(*db), std::move(*tree)));
-  backend->delivery_counts_ = std::move(counts);
-  return backend;
+  return std::unique_ptr<SqliteBackend>(new SqliteBackend(
+      std::move(options), std::move(*db), std::move(*tree), std::move(counts)));
 }
 
 }  // namespace hart

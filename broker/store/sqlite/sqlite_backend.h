@@ -112,7 +112,7 @@ class SqliteBackend final : public StoreBackend {
 
  private:
   SqliteBackend(SqliteBackendOptions options, std::unique_ptr<sqlite::SqliteConnections> db,
-                audit::CompactRange tree);
+                audit::CompactRange tree, sqlite::TransactionDeliveryCounts counts);
 
   // Runs `body(db)` inside BEGIN IMMEDIATE ... COMMIT on the writer, with
   // the audit tree's state committed alongside; rolls back (tree included)

@@ -1,7 +1,7 @@
 // Wakes live stream subscribers when a topic grows (an agency's feed, the
 // escalation stream). Carries only "topic X is now at sequence N":
-// subscribers read the events themselves from the store, page by page, so a
-// slow subscriber costs bounded memory.
+// subscribers fetch the events themselves, page by page (a feed's from its
+// tail in memory or the store), so a slow subscriber costs bounded memory.
 //
 // Thread safety: all methods are safe to call concurrently. Listeners are
 // called with the hub's lock held: they must be quick and must not call

@@ -1,5 +1,7 @@
 #include "broker/feed/feed_cursor.h"
 
+#include <utility>
+
 namespace hart::feed {
 
 absl::StatusOr<std::vector<CursorEvent>> FeedCursor::NextPage() {
@@ -14,6 +16,12 @@ absl::StatusOr<std::vector<CursorEvent>> FeedCursor::NextPage() {
       return page;
     }
     redelivering_ = false;
+  }
+  if (tail_ != nullptr) {
+    if (auto kept = tail_->After(agency_id_, position_, page_size_)) {
+      position_ = kept->back().entry.sequence;
+      return std::move(*kept);
+    }
   }
   auto entries = store_.ReadFeed(agency_id_, position_, page_size_);
   if (!entries.ok()) return entries.status();

@@ -1,7 +1,9 @@
 // What a feed subscriber is sent, in order: first (flagged as redelivery)
 // the events at or before `resume_after` whose delivery was sent but never
 // acknowledged RECEIVED, then every event after `resume_after`. Reads the
-// store a page at a time, so a subscriber holds at most one page.
+// store a page at a time, so a subscriber holds at most one page; the
+// events after `resume_after` come from the feeds' tail (feed_tail.h) when
+// it holds the next one.
 //
 // Not thread-safe: one cursor per subscription, used by one thread at a
 // time. NextPage reads the store (blocking): FeedService calls it on the
@@ -13,20 +15,20 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "broker/feed/cursor_event.h"
+#include "broker/feed/feed_tail.h"
 #include "broker/store.h"
 
 namespace hart::feed {
 
-struct CursorEvent {
-  FeedEntry entry;
-  bool redelivery = false;
-};
-
 class FeedCursor {
  public:
-  // `store` must outlive the cursor.
-  FeedCursor(Store& store, std::string agency_id, uint64_t resume_after, size_t page_size)
+  // `store` and `tail` (may be null: every page from the store) must
+  // outlive the cursor.
+  FeedCursor(Store& store, std::string agency_id, uint64_t resume_after, size_t page_size,
+             FeedTail* tail = nullptr)
       : store_(store),
+        tail_(tail),
         agency_id_(std::move(agency_id)),
         resume_after_(resume_after),
         position_(resume_after),
@@ -37,9 +39,12 @@ class FeedCursor {
 
   // The last sequence returned in order (not counting redeliveries).
   uint64_t position() const { return position_; }
+  // Still sending the redeliveries before `resume_after`.
+  bool redelivering() const { return redelivering_; }
 
  private:
   Store& store_;
+  FeedTail* const tail_;
   const std::string agency_id_;
   const uint64_t resume_after_;
   bool redelivering_ = true;

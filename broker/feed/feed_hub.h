@@ -1,6 +1,6 @@
 // The feed's wake-up hub: a TopicHub whose topics are agency ids. Only
 // "agency X's feed is now at sequence N" travels through it; subscribers
-// read the events themselves from the store (FeedCursor).
+// fetch the events themselves (FeedCursor: the tail, else the store).
 #pragma once
 
 #include <span>

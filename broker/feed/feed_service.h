@@ -15,6 +15,7 @@
 #include "broker/api/authorizer.h"
 #include "broker/clock.h"
 #include "broker/feed/feed_hub.h"
+#include "broker/feed/feed_tail.h"
 #include "broker/store.h"
 #include "broker/store/store_executor.h"
 #include "broker/views/view_builder.h"
@@ -29,6 +30,9 @@ struct FeedServiceOptions {
   absl::Duration heartbeat_interval = absl::Seconds(15);
   // Events read from the store at a time. Default: 64.
   size_t page_size = 64;
+  // Where caught-up subscribers find the newest events before they read
+  // the store (null: always the store). Must outlive the service.
+  FeedTail* tail = nullptr;
 };
 
 // The most acknowledgements one AcknowledgeBatch call may carry.

@@ -1,5 +1,6 @@
 #include "broker/feed/feed_subscription.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -16,11 +17,12 @@ FeedSubscription::FeedSubscription(FeedServiceImpl& service, Identity identity,
     : service_(service),
       identity_(std::move(identity)),
       agency_id_(identity_.id),
-      cursor_(service.store_, agency_id_, resume_after, service.options_.page_size),
+      cursor_(service.store_, agency_id_, resume_after, service.options_.page_size,
+              service.options_.tail),
       position_(cursor_.position()) {}
 
 void FeedSubscription::Start() {
-  token_ = service_.hub_.Listen(agency_id_, [this](uint64_t) { OnFeedGrew(); });
+  token_ = service_.hub_.Listen(agency_id_, [this](uint64_t head) { OnFeedGrew(head); });
   service_.AddSubscription(this);
   drain_token_ = service_.authorizer_.drain_signal().Listen([this] { OnDrain(); });
   absl::MutexLock lock(&mu_);
@@ -32,9 +34,10 @@ void FeedSubscription::OnDrain() {
   FinishLocked(ToGrpcStatus(ShuttingDown()));
 }
 
-void FeedSubscription::OnFeedGrew() {
+void FeedSubscription::OnFeedGrew(uint64_t head) {
   absl::MutexLock lock(&mu_);
   ++wakes_;
+  announced_head_ = std::max(announced_head_, head);
   caught_up_ = false;
   WriteNextLocked();
 }
@@ -136,9 +139,14 @@ void FeedSubscription::OnPage(absl::StatusOr<std::vector<CursorEvent>> page,
         FinishLocked(CannotRead(page.status()));
       } else {
         position_ = cursor_.position();
-        for (auto& event : *page) buffer_.push_back(ToEvent(event.entry, event.redelivery));
-        // Caught up unless the hub announced more while this page was read.
-        caught_up_ = page->empty() && wakes_ == wakes_before;
+        for (const CursorEvent& event : *page) buffer_.push_back(ToEvent(event));
+        // Every event up to an announced head is committed, and a later one
+        // is announced after it commits: a page that reaches the highest
+        // head announced needs no empty read after it. Not caught up if the
+        // hub announced more while this page was read.
+        const bool at_announced_head =
+            !cursor_.redelivering() && announced_head_ != 0 && position_ >= announced_head_;
+        caught_up_ = (page->empty() || at_announced_head) && wakes_ == wakes_before;
         WriteNextLocked();
       }
     }
@@ -151,17 +159,18 @@ grpc::Status FeedSubscription::CannotRead(const absl::Status& why) {
       absl::UnavailableError(absl::StrCat("cannot read the feed: ", why.message())));
 }
 
-v1::FeedEvent FeedSubscription::ToEvent(const FeedEntry& entry, bool redelivery) const {
+v1::FeedEvent FeedSubscription::ToEvent(const CursorEvent& cursor_event) const {
+  const FeedEntry& entry = cursor_event.entry;
   v1::FeedEvent event;
   event.set_sequence(entry.sequence);
   *event.mutable_sent_at() = ToProtoTime(service_.clock_.Now());
   auto* delivery = event.mutable_delivery();
   const bool without_facts = entry.sealed || entry.unreadable;
   *delivery = BuildDeliveryMessage(service_.views_, entry.delivery,
-                                   without_facts ? nullptr : &entry.intake, entry.priority,
+                                   without_facts ? nullptr : &cursor_event.intake(), entry.priority,
                                    entry.sealed);
   delivery->mutable_referral()->set_unreadable(entry.unreadable);
-  delivery->set_redelivery(redelivery);
+  delivery->set_redelivery(cursor_event.redelivery);
   delivery->set_audit_index(entry.audit_index);
   return event;
 }

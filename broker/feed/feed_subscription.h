@@ -38,8 +38,8 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
   void Start();
   // The subscribing agency.
   const std::string& agency_id() const { return agency_id_; }
-  // The hub: the agency's feed grew.
-  void OnFeedGrew();
+  // The hub: the agency's feed grew to `head`.
+  void OnFeedGrew(uint64_t head);
   // The ticker: writes a heartbeat unless something was written since the
   // last tick (or a write is in progress).
   void OnHeartbeatTick();
@@ -60,7 +60,7 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
   void ReadPageLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnPage(absl::StatusOr<std::vector<CursorEvent>> page, uint64_t wakes_before);
   static grpc::Status CannotRead(const absl::Status& why);
-  v1::FeedEvent ToEvent(const FeedEntry& entry, bool redelivery) const;
+  v1::FeedEvent ToEvent(const CursorEvent& event) const;
 
   FeedServiceImpl& service_;
   const Identity identity_;
@@ -75,10 +75,14 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
   absl::Mutex mu_;
   uint64_t position_ ABSL_GUARDED_BY(mu_);  // the cursor's, after the last read
   uint64_t wakes_ ABSL_GUARDED_BY(mu_) = 0;  // hub announcements so far
+  // The highest sequence the hub announced (0: none yet).
+  uint64_t announced_head_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<v1::FeedEvent> buffer_ ABSL_GUARDED_BY(mu_);
   v1::FeedEvent current_ ABSL_GUARDED_BY(mu_);  // alive until OnWriteDone
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
-  // The last page was empty and the hub announced nothing since.
+  // Nothing more to read until the hub announces it: the last page was
+  // empty or reached the highest announced head, and nothing was announced
+  // while it was read.
   bool caught_up_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool wrote_since_tick_ ABSL_GUARDED_BY(mu_) = false;

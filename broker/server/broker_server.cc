@@ -16,6 +16,7 @@
 #include "broker/dispatch/delivery_guard.h"
 #include "broker/feed/feed_appender.h"
 #include "broker/feed/feed_hub.h"
+#include "broker/feed/feed_tail.h"
 #include "broker/feed/feed_placement.h"
 #include "broker/feed/feed_service.h"
 #include "broker/server/adapter_paths.h"
@@ -129,7 +130,10 @@ class BrokerParts final {
     // for all). Readiness watches its commits.
     writes_ = std::make_unique<WriteQueue>(
         ops_->WatchCommits(*store_), config.store().max_group_commit(),
-        [this](std::span<const absl::StatusOr<WriteResult>> results) { AfterCommit(results); },
+        [this](std::span<const WriteRequest> requests,
+               std::span<const absl::StatusOr<WriteResult>> results) {
+          AfterCommit(requests, results);
+        },
         &metrics_->events());
     feed_appender_ = std::make_unique<feed::FeedAppender>(*writes_, clock_);
     ladders_ = std::make_unique<EscalationLadders>(config, *geography_, ids_);
@@ -253,6 +257,7 @@ class BrokerParts final {
     feed::FeedServiceOptions feed_options;
     feed_options.heartbeat_interval = FromProtoDuration(config.feed().heartbeat_interval());
     feed_options.page_size = config.feed().page_size();
+    feed_options.tail = &feed_tail_;
     feed_service_ = std::make_unique<feed::FeedServiceImpl>(
         *store_, *store_executor_, hub_, *views_, *acks_, *authorizer_, clock_, feed_options);
     // Other replicas on the same store (postgres) append to the same feeds,
@@ -314,10 +319,13 @@ class BrokerParts final {
   absl::Status ReloadKeys() { return keys_->Reload(); }
 
  private:
-  // After each group commit: subscribers of feeds that grew are woken, once
-  // per agency per batch, and new referrals wake the dispatcher. (Changes
-  // and escalation steps wake it through their own callers.)
-  void AfterCommit(std::span<const absl::StatusOr<WriteResult>> results) {
+  // After each group commit: the feeds' tail keeps what the new intakes put
+  // on feeds, then subscribers of feeds that grew are woken, once per agency
+  // per batch, and new referrals wake the dispatcher. (Changes and
+  // escalation steps wake it through their own callers.)
+  void AfterCommit(std::span<const WriteRequest> requests,
+                   std::span<const absl::StatusOr<WriteResult>> results) {
+    feed_tail_.Remember(requests, results);
     feed::PublishHeads(hub_, results);
     const bool created = std::any_of(results.begin(), results.end(), [](const auto& result) {
       const auto* referral = result.ok() ? std::get_if<CreateReferralResult>(&*result) : nullptr;
@@ -437,6 +445,7 @@ class BrokerParts final {
   std::unique_ptr<Store> wrapped_store_;  // tests only (options_.wrap_store)
   Store* store_ = nullptr;                // the one everything uses
   feed::FeedHub hub_;
+  feed::FeedTail feed_tail_{clock_};
   TopicHub escalation_hub_;
   AdapterHealthBoard health_board_;
   AdapterRegistry registry_;

@@ -46,13 +46,14 @@ class BatchWriter {
   using Done = std::function<void(absl::StatusOr<Result>)>;
   using WriteFn =
       std::function<absl::StatusOr<std::vector<Result>>(std::span<Request>)>;
-  using AfterCommitFn = std::function<void(std::span<const Result>)>;
+  using AfterCommitFn = std::function<void(std::span<const Request>, std::span<const Result>)>;
 
   enum class Lane { kInteractive, kBackground };
 
   // `write` returns one result per request, in order. `after_commit` (may
-  // be empty) runs after each successful batch, before the callbacks, on
-  // the writer thread.
+  // be empty) runs after each successful batch, before its callbacks, on
+  // the answering thread, with the batch's requests (as `write` left them)
+  // and results.
   BatchWriter(WriteFn write, size_t max_batch, AfterCommitFn after_commit = {},
               size_t max_background = std::numeric_limits<size_t>::max())
       : write_(std::move(write)),
@@ -127,7 +128,6 @@ class BatchWriter {
       if (batch.results.ok() && batch.results->size() != batch.requests.size()) {
         batch.results = absl::InternalError("batch write returned the wrong number of results");
       }
-      if (batch.results.ok() && after_commit_) after_commit_(*batch.results);
       absl::MutexLock lock(&answers_mu_);
       answers_.push_back(std::move(batch));
     }
@@ -148,6 +148,7 @@ class BatchWriter {
         taken.swap(answers_);
       }
       for (Answered& batch : taken) {
+        if (batch.results.ok() && after_commit_) after_commit_(batch.requests, *batch.results);
         for (size_t i = 0; i < batch.callbacks.size(); ++i) {
           if (batch.results.ok()) {
             batch.callbacks[i](std::move((*batch.results)[i]));

@@ -1,6 +1,7 @@
 #include "broker/store/write_queue.h"
 
 #include <chrono>
+#include <memory>
 
 #include "absl/synchronization/notification.h"
 
@@ -77,6 +78,10 @@ WriteQueue::WriteQueue(WriteStore& store, size_t max_batch, AfterCommitFn after_
               max_batch, std::move(after_commit), max_background_batch) {}
 
 void WriteQueue::CreateReferral(NewReferral referral, Done<CreateReferralResult> done) {
+  // The feeds' tail serves these appends from memory after the commit.
+  if (!referral.feed_appends.empty() && referral.opened_intake == nullptr) {
+    referral.opened_intake = std::make_shared<const v1::Intake>(referral.referral.intake);
+  }
   // Sealed here, on the caller's thread, rather than in line on the writer's.
   if (absl::Status prepared = store_.PrepareReferral(referral); !prepared.ok()) {
     return done(prepared);

@@ -38,10 +38,11 @@ class WriteQueue {
  public:
   template <typename T>
   using Done = std::function<void(absl::StatusOr<T>)>;
-  // Runs on the writer thread after each committed batch, before the
-  // callbacks: the results of every item (an item refused on its own
-  // included).
-  using AfterCommitFn = std::function<void(std::span<const absl::StatusOr<WriteResult>>)>;
+  // Runs after each committed batch, in commit order, before its callbacks,
+  // on the queue's answering thread: every item's request (sealed) and
+  // result (an item refused on its own included).
+  using AfterCommitFn = std::function<void(std::span<const WriteRequest>,
+                                           std::span<const absl::StatusOr<WriteResult>>)>;
   // Background: nobody is waiting at a screen or a socket for it.
   enum class Priority { kInteractive, kBackground };
   // Background items per batch: on a store of a million referrals an

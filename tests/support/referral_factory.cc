@@ -11,11 +11,12 @@ Geography BuildGeography() {
 }  // namespace
 
 ReferralFactory::ReferralFactory(Store& store, const Clock& clock,
-                                 feed::FeedPlacement feed_placement)
+                                 feed::FeedPlacement feed_placement,
+                                 WriteQueue::AfterCommitFn after_commit)
     : geography_(BuildGeography()),
       router_(ConnecticutConfig(), geography_),
       ids_(random_),
-      writes_(std::make_unique<WriteQueue>(store, 64)),
+      writes_(std::make_unique<WriteQueue>(store, 64, std::move(after_commit))),
       pipeline_(std::make_unique<IntakePipeline>(geography_, router_, *writes_, clock, ids_,
                                                  NoLadders::Instance(),
                                                  std::move(feed_placement))) {}

@@ -18,7 +18,9 @@ class ReferralFactory {
  public:
   // `store` and `clock` must outlive the factory. `feed_placement`: the
   // agencies whose deliveries go on their feed with the intake (none).
-  ReferralFactory(Store& store, const Clock& clock, feed::FeedPlacement feed_placement = {});
+  // `after_commit`: the writer queue's hook (none).
+  ReferralFactory(Store& store, const Clock& clock, feed::FeedPlacement feed_placement = {},
+                  WriteQueue::AfterCommitFn after_commit = {});
   ~ReferralFactory();
 
   // Submits and waits (bounded) for the receipt.

@@ -29,7 +29,7 @@ class FeedCursorTest : public ::testing::Test {
     factory_ = std::make_unique<ReferralFactory>(*store_, clock_);
     // The broker's wiring: the queue's after-commit hook wakes the feeds.
     writes_ = std::make_unique<WriteQueue>(
-        *store_, 64, [this](auto committed) { feed::PublishHeads(hub_, committed); });
+        *store_, 64, [this](auto, auto committed) { feed::PublishHeads(hub_, committed); });
     appender_ = std::make_unique<FeedAppender>(*writes_, clock_);
     GrpcFeedAdapterFactory adapter_factory(appender_.get());
     std::map<std::string, Adapter*> by_agency;

@@ -157,14 +157,27 @@ TEST_F(GroupCommitTest, TellsTheObserverEachBatchsSizeAndOutcome) {
                                                           std::make_pair(size_t{2}, false)));
 }
 
+// Verifies the hook runs once per committed batch, before the batch's
+// callbacks, with its requests and results side by side.
 TEST_F(GroupCommitTest, RunsAfterCommitHookOnSuccess) {
   std::atomic<int> hooks{0};
+  std::atomic<bool> saw_the_request{false};
   store_.release.Notify();
-  WriteQueue writes(store_, 16, [&](auto) { hooks++; });
+  WriteQueue writes(store_, 16, [&](auto requests, auto results) {
+    hooks++;
+    saw_the_request = requests.size() == 1 && results.size() == 1 &&
+                      std::get<NewReferral>(requests[0]).referral.referral_id == "ref_1";
+  });
   std::atomic<bool> done{false};
-  writes.CreateReferral(MakeReferral("1", "dlv_1"), [&](auto) { done = true; });
+  std::atomic<int> hooks_when_answered{-1};
+  writes.CreateReferral(MakeReferral("1", "dlv_1"), [&](auto) {
+    hooks_when_answered = hooks.load();
+    done = true;
+  });
   ASSERT_TRUE(WaitFor([&] { return done.load(); }));
   EXPECT_EQ(hooks.load(), 1);
+  EXPECT_EQ(hooks_when_answered.load(), 1);
+  EXPECT_TRUE(saw_the_request.load());
 }
 
 AckWrite MakeAck(const std::string& delivery_id, v1::DeliveryState expected) {

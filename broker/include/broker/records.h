@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -245,6 +246,9 @@ struct FeedAppendResult {
   std::string delivery_id;
   std::string agency_id;
   uint64_t sequence = 0;
+  // The audit index of its "delivery.sent" event when this write put it on
+  // the feed; unset when it was on the feed already.
+  std::optional<uint64_t> audit_index;
 };
 
 // A referral's data key as backends store it: wrapped by a key-encryption
@@ -268,6 +272,10 @@ struct NewReferral {
   std::vector<FeedAppend> feed_appends;
   // Below the envelope layer only: the referral's data key, wrapped.
   WrappedDataKey data_key;
+  // Memory only, never stored: the intake in the clear, kept by the writer
+  // queue for the feeds' tail (broker/feed/feed_tail.h) when the intake has
+  // feed appends, since the envelope seals `referral.intake` before the write.
+  std::shared_ptr<const v1::Intake> opened_intake;
 };
 
 // A change to a stored referral (a supplement or a time-driven rule firing),

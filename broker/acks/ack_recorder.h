@@ -67,11 +67,13 @@ class AckRecorder {
   // thread when the executor is full (UNAVAILABLE).
   void AcknowledgeAsync(AckRequest request, Done done);
 
-  // Records every request as AcknowledgeAsync would, the deliveries read in
-  // one executor task. Requests for the same delivery are applied in the
-  // order given, each after the one before is durable (a RECEIVED then an
-  // ACCEPTED in one batch both count); the others concurrently, sharing
-  // group commits. `done` runs once, when every request has its outcome.
+  // Records every request as AcknowledgeAsync would, the deliveries read
+  // together (Store::GetDeliveriesByIds) in one executor task. Requests for
+  // the same delivery are applied in the order given, each after the one
+  // before is durable (a RECEIVED then an ACCEPTED in one batch both count)
+  // and decided from the state that one left, without a read; the others
+  // concurrently, sharing group commits. `done` runs once, when every
+  // request has its outcome.
   void AcknowledgeBatchAsync(std::vector<AckRequest> requests, BatchDone done);
 
   // AcknowledgeAsync, waiting for the answer: for tools and tests only,
@@ -86,10 +88,16 @@ class AckRecorder {
   // Reads and decides on the executor.
   void Attempt(AckRequest request, int attempt, Done done);
   void AttemptNow(AckRequest request, int attempt, Done done);
+  // Decides `request` against `delivery` as read (or as a previous ack left
+  // it) and queues the write; an ack that loses the write's compare-and-set
+  // is read and decided again.
+  void Decide(AckRequest request, int attempt, absl::StatusOr<DeliveryRecord> delivery,
+              Done done);
   // Runs request `link` of the batch's chain `chain` (its requests for one
-  // delivery), then the next link once this one has its outcome.
+  // delivery) against `delivery` (read on the executor when unset), then
+  // the next link once this one has its outcome.
   void RunChainLink(std::shared_ptr<AckBatch> batch, size_t chain, size_t link,
-                    bool on_executor);
+                    std::optional<absl::StatusOr<DeliveryRecord>> delivery);
 
   Store& store_;
   const Clock& clock_;

@@ -118,6 +118,10 @@ class StoreWrapper : public Store {
   absl::StatusOr<DeliveryRecord> GetDelivery(const std::string& delivery_id) override {
     return target_.GetDelivery(delivery_id);
   }
+  std::vector<absl::StatusOr<DeliveryRecord>> GetDeliveriesByIds(
+      std::span<const std::string> delivery_ids) override {
+    return target_.GetDeliveriesByIds(delivery_ids);
+  }
   absl::StatusOr<std::vector<AuditEvent>> ListAuditEvents(const AuditQuery& query) override {
     return target_.ListAuditEvents(query);
   }

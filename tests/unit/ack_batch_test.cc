@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <optional>
+#include <span>
 
 #include "broker/acks/ack_recorder.h"
 #include "broker/store/store_wrapper.h"
@@ -17,8 +19,11 @@ using hart::testing::ReferralFactory;
 using hart::testing::TempDir;
 using hart::testing::TestNow;
 
-// Counts the recorder's delivery reads: a read more than the acks means one
-// was decided twice (it lost a compare-and-set and was retried).
+// Counts the recorder's delivery reads: the batch's one read of its
+// chains' first deliveries, and single reads (an ack decided again after it
+// lost a compare-and-set, or after the ack before it in its chain failed).
+// `stale_state`, when set, is what the batch read reports as every
+// delivery's state: a delivery that changed after it was read.
 class ReadCountingStore : public StoreWrapper {
  public:
   using StoreWrapper::StoreWrapper;
@@ -26,7 +31,20 @@ class ReadCountingStore : public StoreWrapper {
     ++reads;
     return StoreWrapper::GetDelivery(delivery_id);
   }
+  std::vector<absl::StatusOr<DeliveryRecord>> GetDeliveriesByIds(
+      std::span<const std::string> delivery_ids) override {
+    ++batch_reads;
+    batch_ids += static_cast<int>(delivery_ids.size());
+    auto deliveries = StoreWrapper::GetDeliveriesByIds(delivery_ids);
+    for (auto& delivery : deliveries) {
+      if (delivery.ok() && stale_state.has_value()) delivery->state = *stale_state;
+    }
+    return deliveries;
+  }
   std::atomic<int> reads{0};
+  std::atomic<int> batch_reads{0};
+  std::atomic<int> batch_ids{0};
+  std::optional<v1::DeliveryState> stale_state;
 };
 
 class AckBatchTest : public ::testing::Test {
@@ -104,9 +122,38 @@ TEST_F(AckBatchTest, AcksOfOneDeliveryApplyInTheOrderGivenAndOthersAlongside) {
   EXPECT_EQ(StateOf(police), v1::ACKNOWLEDGED);
   EXPECT_EQ(StateOf(csao), v1::DELIVERED);
   EXPECT_EQ(StateOf(police_2), v1::ACKNOWLEDGED);
-  // The ACCEPTED was read after the RECEIVED was durable: no ack lost a
-  // compare-and-set to its own batch and had to be decided again.
-  EXPECT_EQ(counting_->reads, 4);
+  // The three deliveries were read together; the ACCEPTED after the
+  // RECEIVED was decided from the state the RECEIVED left, without a read,
+  // and no ack lost a compare-and-set and had to be decided again.
+  EXPECT_EQ(counting_->batch_reads, 1);
+  EXPECT_EQ(counting_->batch_ids, 3);
+  EXPECT_EQ(counting_->reads, 0);
+}
+
+TEST_F(AckBatchTest, AnAckDecidedOnAStaleReadIsReadAndDecidedAgain) {
+  const std::string police = SubmitExample("-1").at("hartford-pd");
+  ASSERT_TRUE(Batch({Ack("hartford-pd", police, v1::Acknowledgement::RECEIVED)})[0].ok());
+  ASSERT_EQ(StateOf(police), v1::DELIVERED);
+  const int audited = static_cast<int>(store_->AuditHead().value().size);
+  // The batch read says PENDING: the RECEIVED is decided as a change, loses
+  // the compare-and-set to the DELIVERED in the store, is read again and is
+  // then a repeat that records nothing. The ACCEPTED after it is decided from
+  // that outcome.
+  counting_->stale_state = v1::PENDING;
+  counting_->reads = 0;
+  auto outcomes = Batch({Ack("hartford-pd", police, v1::Acknowledgement::RECEIVED),
+                         Ack("hartford-pd", police, v1::Acknowledgement::ACCEPTED)});
+  ASSERT_EQ(outcomes.size(), 2u);
+  ASSERT_TRUE(outcomes[0].ok()) << outcomes[0].status();
+  ASSERT_TRUE(outcomes[1].ok()) << outcomes[1].status();
+  EXPECT_EQ(outcomes[0]->state, v1::DELIVERED);
+  EXPECT_FALSE(outcomes[0]->audit_index.has_value()) << "the repeat records nothing";
+  EXPECT_EQ(outcomes[1]->state, v1::ACKNOWLEDGED);
+  ASSERT_TRUE(outcomes[1]->audit_index.has_value());
+  EXPECT_EQ(counting_->reads, 1) << "only the ack that lost the compare-and-set was read again";
+  EXPECT_EQ(StateOf(police), v1::ACKNOWLEDGED);
+  EXPECT_EQ(store_->AuditHead().value().size, static_cast<uint64_t>(audited) + 1)
+      << "one audit event: the ACCEPTED";
 }
 
 TEST_F(AckBatchTest, ARepeatInTheSameBatchChangesNothingMore) {

@@ -61,6 +61,17 @@ class OutboxStore {
 
   // NOT_FOUND for an unknown id.
   virtual absl::StatusOr<DeliveryRecord> GetDelivery(const std::string& delivery_id) = 0;
+
+  // GetDelivery for each id, in order. A backend that can reads them all in
+  // one read transaction: a batch of acknowledgements costs one snapshot,
+  // not one per ack.
+  virtual std::vector<absl::StatusOr<DeliveryRecord>> GetDeliveriesByIds(
+      std::span<const std::string> delivery_ids) {
+    std::vector<absl::StatusOr<DeliveryRecord>> deliveries;
+    deliveries.reserve(delivery_ids.size());
+    for (const std::string& id : delivery_ids) deliveries.push_back(GetDelivery(id));
+    return deliveries;
+  }
 };
 
 }  // namespace hart

@@ -195,6 +195,11 @@ absl::StatusOr<DeliveryRecord> EnvelopeStore::GetDelivery(const std::string& del
   return backend_.GetDelivery(delivery_id);
 }
 
+std::vector<absl::StatusOr<DeliveryRecord>> EnvelopeStore::GetDeliveriesByIds(
+    std::span<const std::string> delivery_ids) {
+  return backend_.GetDeliveriesByIds(delivery_ids);
+}
+
 // --- FeedStore ---
 
 absl::StatusOr<std::vector<FeedAppendResult>> EnvelopeStore::AppendToFeeds(

@@ -193,4 +193,34 @@ absl::StatusOr<DeliveryRecord> SqliteBackend::GetDelivery(const std::string& del
   return sqlite::ReadDelivery(*stmt);
 }
 
+std::vector<absl::StatusOr<DeliveryRecord>> SqliteBackend::GetDeliveriesByIds(
+    std::span<const std::string> delivery_ids) {
+  std::vector<absl::StatusOr<DeliveryRecord>> deliveries;
+  deliveries.reserve(delivery_ids.size());
+  auto read_all = [&](sqlite::SqliteDb& db) -> absl::Status {
+    HART_ASSIGN_OR_RETURN(stmt, db.Prepare(sqlite::read_sql::GetDelivery()));
+    for (const std::string& id : delivery_ids) {
+      stmt->Bind(1, id);
+      HART_ASSIGN_OR_RETURN(row, stmt->Step());
+      deliveries.push_back(row ? absl::StatusOr<DeliveryRecord>(sqlite::ReadDelivery(*stmt))
+                               : absl::NotFoundError(absl::StrCat("no delivery ", id)));
+      stmt->Reset();
+    }
+    return absl::OkStatus();
+  };
+  absl::Status read = [&]() -> absl::Status {
+    HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
+    // One read transaction: one snapshot (and one page-cache refresh after
+    // the writer's commits) for every id, not one per id.
+    HART_RETURN_IF_ERROR(reader.db().Exec("BEGIN"));
+    const absl::Status all = read_all(reader.db());
+    // Read only: ending it either way changes nothing, but the connection
+    // must go back to the pool outside a transaction.
+    const absl::Status ended = reader.db().Exec("ROLLBACK");
+    return all.ok() ? ended : all;
+  }();
+  if (!read.ok()) deliveries.assign(delivery_ids.size(), read);
+  return deliveries;
+}
+
 }  // namespace hart

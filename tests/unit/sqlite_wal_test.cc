@@ -3,7 +3,8 @@
 // storage section): a clean close leaves no log, an open truncates a log a
 // crash left behind, and under writes far larger than the bound, with a
 // reader holding an old snapshot now and then, the -wal file is back under
-// the bound once the reader lets go.
+// the bound once the reader lets go. The writer wakes the background
+// checkpointer as the log grows, so that it copies beside the writer.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -109,6 +110,23 @@ TEST_F(SqliteWalTest, OpenTruncatesTheLogACrashLeft) {
   ASSERT_TRUE(db.ok()) << db.status();
   EXPECT_EQ(WalBytes(), 0);
   EXPECT_EQ(Rows(**db), 16);
+}
+
+TEST_F(SqliteWalTest, TheWriterWakesTheBackgroundCheckpointerAsTheLogGrows) {
+  // A period no test outlives: only the writer's wake-ups run it.
+  const WalPolicy policy{.checkpoint_at_bytes = 64 * kMiB,
+                         .background_wake_bytes = 256 * 1024,
+                         .background_period = absl::Hours(1)};
+  auto db = SqliteConnections::Open(dir_.path(), policy);
+  ASSERT_TRUE(db.ok()) << db.status();
+  CreateLoadTable(**db);
+  Write(**db, 64 * 1024);
+  EXPECT_FALSE((*db)->WaitForBackgroundCheckpoints(1, absl::ZeroDuration()))
+      << "woken before the log grew by background_wake_bytes";
+  for (int w = 0; w < 8; ++w) Write(**db, 64 * 1024);
+  EXPECT_TRUE((*db)->WaitForBackgroundCheckpoints(1, absl::Seconds(30)))
+      << "the log grew by twice background_wake_bytes and nobody woke the checkpointer";
+  EXPECT_EQ(Rows(**db), 9);
 }
 
 TEST_F(SqliteWalTest, LogReturnsUnderTheBoundOnceReadersLetGo) {

@@ -21,7 +21,9 @@ SqliteConnections::SqliteConnections(std::string path, int lock_fd,
       writer_(std::move(writer)),
       checkpoint_at_frames_(std::max<int64_t>(1, wal.checkpoint_at_bytes / page_size)),
       checkpoint_retry_frames_(std::max<int64_t>(1, wal.checkpoint_retry_bytes / page_size)),
-      next_checkpoint_frames_(checkpoint_at_frames_) {
+      next_checkpoint_frames_(checkpoint_at_frames_),
+      wake_every_frames_(std::max<int64_t>(1, wal.background_wake_bytes / page_size)),
+      next_wake_frames_(wake_every_frames_) {
   {
     absl::MutexLock lock(&write_mu_);
     sqlite3_wal_hook(writer_->raw(), &SqliteConnections::OnCommit, this);
@@ -115,8 +117,19 @@ int SqliteConnections::OnCommit(void* self, sqlite3*, const char*, int wal_frame
   auto* owner = static_cast<SqliteConnections*>(self);
   // Commits run on the writer, under write_mu_ (InWriteTransaction).
   owner->write_mu_.AssertHeld();
+  owner->WakeCheckpointerIfLogGrew(wal_frames);
   owner->CheckpointIfLogLong(wal_frames);
   return SQLITE_OK;
+}
+
+void SqliteConnections::WakeCheckpointerIfLogGrew(int64_t wal_frames) {
+  if (wal_frames < last_wal_frames_) next_wake_frames_ = wake_every_frames_;  // restarted
+  last_wal_frames_ = wal_frames;
+  if (wal_frames < next_wake_frames_) return;
+  next_wake_frames_ = wal_frames + wake_every_frames_;
+  // Held only to set a flag: the checkpointer never holds it across I/O.
+  absl::MutexLock lock(&checkpointer_mu_);
+  checkpoint_wanted_ = true;
 }
 
 void SqliteConnections::CheckpointIfLogLong(int64_t wal_frames) {
@@ -139,9 +152,12 @@ void SqliteConnections::RunCheckpointer() {
   if (!db.ok()) return;
   absl::MutexLock lock(&checkpointer_mu_);
   for (;;) {
-    // Maintenance paced by real time; nothing a test waits for.
-    checkpointer_mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(200));
+    // Paced by real time or woken by the writer; tests wait on the count of
+    // runs (WaitForBackgroundCheckpoints), never on the period.
+    checkpointer_mu_.AwaitWithTimeout(
+        absl::Condition(this, &SqliteConnections::CheckpointerHasWork), wal_.background_period);
     if (stopping_) return;
+    checkpoint_wanted_ = false;
     checkpointer_mu_.Unlock();
     {
       absl::MutexLock running(&checkpoint_run_mu_);
@@ -152,7 +168,16 @@ void SqliteConnections::RunCheckpointer() {
                                 nullptr);
     }
     checkpointer_mu_.Lock();
+    ++background_checkpoints_;
   }
+}
+
+bool SqliteConnections::WaitForBackgroundCheckpoints(uint64_t runs, absl::Duration timeout) {
+  absl::MutexLock lock(&checkpointer_mu_);
+  auto done = [this, runs]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(checkpointer_mu_) {
+    return background_checkpoints_ >= runs;
+  };
+  return checkpointer_mu_.AwaitWithTimeout(absl::Condition(&done), timeout);
 }
 
 absl::StatusOr<SqliteConnections::Reader> SqliteConnections::AcquireReader() {

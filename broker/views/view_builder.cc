@@ -1,16 +1,14 @@
 #include "broker/views/view_builder.h"
 
 #include "broker/common/time_util.h"
-#include "google/protobuf/util/field_mask_util.h"
 
 namespace hart {
-
-using google::protobuf::util::FieldMaskUtil;
 
 ViewBuilder::ViewBuilder(const hart::config::v1::BrokerConfig& config) {
   for (const auto& view : config.field_views()) {
     View v;
     for (const auto& path : view.include()) v.mask.add_paths(path);
+    v.compiled = CompiledFieldMask::Compile(v1::Intake::descriptor(), v.mask);
     v.sees_confidential_reporter = view.sees_confidential_reporter();
     views_[view.kind()] = std::move(v);
   }
@@ -23,8 +21,7 @@ v1::Intake ViewBuilder::TrimIntake(v1::AgencyKind kind, const v1::Intake& intake
     out.set_careline_report_id(intake.careline_report_id());
     return out;
   }
-  FieldMaskUtil::MergeMessageTo(intake, it->second.mask,
-                                FieldMaskUtil::MergeOptions(), &out);
+  it->second.compiled.MergeMessageTo(intake, &out);
   if (out.has_reporter() && intake.reporter().confidential() &&
       !it->second.sees_confidential_reporter) {
     out.mutable_reporter()->clear_name();

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "broker/records.h"
+#include "broker/views/compiled_field_mask.h"
 #include "google/protobuf/field_mask.pb.h"
 #include "hart/config/v1/broker_config.pb.h"
 #include "hart/referral/v1/feed.pb.h"
@@ -38,6 +39,7 @@ class ViewBuilder {
  private:
   struct View {
     google::protobuf::FieldMask mask;
+    CompiledFieldMask compiled;  // the mask, resolved once
     bool sees_confidential_reporter = false;
   };
   std::map<int, View> views_;  // by AgencyKind

@@ -61,6 +61,32 @@ TEST_P(OutboxConformanceTest, AClaimIsInFlightWithOneMoreAttemptAndALease) {
 
 // Verifies a claim never handed off is taken by nobody while its lease
 // runs, and by the next claimer once it expired (a crashed claimer).
+// An AcknowledgeBatch reads its deliveries with one call: each id's answer
+// in the order asked, as GetDelivery gives it, unknown ids NOT_FOUND alone.
+TEST_P(OutboxConformanceTest, GetDeliveriesByIdsAnswersEachIdAsGetDeliveryInOrder) {
+  ASSERT_OK(Create(Referral("a", {"hartford-pd", "csao"})));
+  ASSERT_OK_AND_ASSIGN(auto claimed, Claim(kT0, kT0 + kLease, /*limit=*/1));
+  ASSERT_EQ(claimed.size(), 1u);
+  const std::string police = DeliveryId("a", "hartford-pd");
+  const std::string csao = DeliveryId("a", "csao");
+  const std::vector<std::string> ids = {csao, "dlv_unknown", police, csao};
+  const auto deliveries = store().GetDeliveriesByIds(ids);
+  ASSERT_EQ(deliveries.size(), ids.size());
+  EXPECT_EQ(STATUS_CODE(deliveries[1]), absl::StatusCode::kNotFound);
+  for (size_t i : {0u, 2u, 3u}) {
+    ASSERT_OK(deliveries[i].status());
+    ASSERT_OK_AND_ASSIGN(const DeliveryRecord one, store().GetDelivery(ids[i]));
+    EXPECT_EQ(deliveries[i]->delivery_id, ids[i]);
+    EXPECT_EQ(deliveries[i]->agency_id, one.agency_id);
+    EXPECT_EQ(deliveries[i]->referral_id, one.referral_id);
+    EXPECT_EQ(deliveries[i]->state, one.state);
+    EXPECT_EQ(deliveries[i]->attempts, one.attempts);
+  }
+  // The claimed one is IN_FLIGHT, the other still PENDING: each row's own state.
+  EXPECT_NE(deliveries[0]->state, deliveries[2]->state);
+  EXPECT_TRUE(store().GetDeliveriesByIds({}).empty());
+}
+
 TEST_P(OutboxConformanceTest, AClaimIsClaimableAgainOnlyOnceItsLeaseExpired) {
   ASSERT_OK(Create(Referral("a")));
   ASSERT_OK_AND_ASSIGN(auto first, Claim(kT0, kT0 + kLease));

@@ -114,11 +114,11 @@ void AckRecorder::RunChainLink(std::shared_ptr<AckBatch> batch, size_t chain, si
   // is decided from it without reading the delivery again. Should the
   // delivery change meanwhile, the next link's compare-and-set fails and it
   // is read and decided again.
-  std::optional<DeliveryRecord> known;
-  if (delivery.has_value() && delivery->ok()) known = **delivery;
-  Done after = [this, batch, chain, link, index,
+  const bool more = link + 1 < batch->chains[chain].size();
+  std::optional<DeliveryRecord> known;  // copied only for a link that follows
+  if (more && delivery.has_value() && delivery->ok()) known = **delivery;
+  Done after = [this, batch, chain, link, index, more,
                 known = std::move(known)](absl::StatusOr<AckOutcome> outcome) mutable {
-    const bool more = link + 1 < batch->chains[chain].size();
     std::optional<absl::StatusOr<DeliveryRecord>> next;
     if (more && outcome.ok() && known.has_value()) {
       known->state = outcome->state;

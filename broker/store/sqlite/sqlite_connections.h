@@ -97,6 +97,16 @@ class SqliteConnections {
       if (db_) owner_->Release(std::move(db_));
     }
     SqliteDb& db() { return *db_; }
+    // Runs `body(db())` inside one read transaction: every read in it sees
+    // the same commit. Ended either way (a read changes nothing), so the
+    // connection goes back to the pool outside a transaction.
+    template <typename Body>
+    absl::Status InSnapshot(Body&& body) {
+      if (absl::Status begun = db_->Exec("BEGIN"); !begun.ok()) return begun;
+      const absl::Status read = body(*db_);
+      const absl::Status ended = db_->Exec("ROLLBACK");
+      return read.ok() ? ended : read;
+    }
 
    private:
     SqliteConnections* owner_;

@@ -57,15 +57,12 @@ absl::StatusOr<OpsSnapshot> ReadSnapshot(SqliteDb& db, absl::Time now) {
 
 absl::StatusOr<OpsSnapshot> SqliteBackend::ReadOpsSnapshot(absl::Time now) {
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
-  SqliteDb& db = reader.db();
-  // One read transaction: every figure as of the same commit.
-  HART_RETURN_IF_ERROR(db.Exec("BEGIN"));
-  absl::StatusOr<OpsSnapshot> snapshot = ReadSnapshot(db, now);
-  // Read only: ending it either way changes nothing, but the connection
-  // must go back to the pool outside a transaction.
-  const absl::Status ended = db.Exec("ROLLBACK");
-  if (!snapshot.ok()) return snapshot.status();
-  if (!ended.ok()) return ended;
+  // Every figure as of the same commit.
+  absl::StatusOr<OpsSnapshot> snapshot = absl::InternalError("not read");
+  HART_RETURN_IF_ERROR(reader.InSnapshot([&](SqliteDb& db) {
+    snapshot = ReadSnapshot(db, now);
+    return snapshot.status();
+  }));
   return snapshot;
 }
 

@@ -210,14 +210,9 @@ std::vector<absl::StatusOr<DeliveryRecord>> SqliteBackend::GetDeliveriesByIds(
   };
   absl::Status read = [&]() -> absl::Status {
     HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
-    // One read transaction: one snapshot (and one page-cache refresh after
-    // the writer's commits) for every id, not one per id.
-    HART_RETURN_IF_ERROR(reader.db().Exec("BEGIN"));
-    const absl::Status all = read_all(reader.db());
-    // Read only: ending it either way changes nothing, but the connection
-    // must go back to the pool outside a transaction.
-    const absl::Status ended = reader.db().Exec("ROLLBACK");
-    return all.ok() ? ended : all;
+    // One snapshot (and one page-cache refresh after the writer's commits)
+    // for every id, not one per id.
+    return reader.InSnapshot(read_all);
   }();
   if (!read.ok()) deliveries.assign(delivery_ids.size(), read);
   return deliveries;

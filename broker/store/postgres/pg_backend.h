@@ -95,6 +95,8 @@ class PostgresBackend final : public StoreBackend {
   absl::Status RecordOutcomes(std::span<const DeliveryOutcome> outcomes) override;
   absl::Status ApplyRedelivery(const RedeliveryWrite& write) override;
   absl::StatusOr<DeliveryRecord> GetDelivery(const std::string& delivery_id) override;
+  std::vector<absl::StatusOr<DeliveryRecord>> GetDeliveriesByIds(
+      std::span<const std::string> delivery_ids) override;
   // --- FeedStore ---
   absl::StatusOr<std::vector<FeedAppendResult>> AppendToFeeds(
       std::span<const FeedAppend> appends, absl::Time now) override;

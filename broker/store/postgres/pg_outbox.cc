@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <set>
 #include <span>
 #include <string_view>
@@ -282,6 +283,43 @@ absl::StatusOr<DeliveryRecord> PostgresBackend::GetDelivery(const std::string& d
       pg::PgParams().Text(delivery_id)));
   if (row.rows() == 0) return absl::NotFoundError(absl::StrCat("no delivery ", delivery_id));
   return pg::ReadDelivery(row, 0);
+}
+
+std::vector<absl::StatusOr<DeliveryRecord>> PostgresBackend::GetDeliveriesByIds(
+    std::span<const std::string> delivery_ids) {
+  std::vector<absl::StatusOr<DeliveryRecord>> deliveries;
+  if (delivery_ids.empty()) return deliveries;
+  // One query, one round trip: a batch of acks over the network would
+  // otherwise wait for one per ack.
+  auto read = [&]() -> absl::StatusOr<std::map<std::string, DeliveryRecord>> {
+    HART_ASSIGN_OR_RETURN(lease, pool_->Acquire());
+    HART_ASSIGN_OR_RETURN(rows, lease.conn().Query(
+        absl::StrCat("SELECT ", pg::kDeliveryColumns,
+                     " FROM deliveries d WHERE d.delivery_id = ANY ($1::text[])"),
+        pg::PgParams().Text(
+            pg::TextArray(std::vector<std::string>(delivery_ids.begin(), delivery_ids.end())))));
+    std::map<std::string, DeliveryRecord> by_id;
+    for (int row = 0; row < rows.rows(); ++row) {
+      DeliveryRecord d = pg::ReadDelivery(rows, row);
+      by_id.emplace(d.delivery_id, std::move(d));
+    }
+    return by_id;
+  };
+  const absl::StatusOr<std::map<std::string, DeliveryRecord>> found = read();
+  deliveries.reserve(delivery_ids.size());
+  for (const std::string& id : delivery_ids) {
+    if (!found.ok()) {
+      deliveries.push_back(found.status());
+      continue;
+    }
+    auto it = found->find(id);
+    if (it == found->end()) {
+      deliveries.push_back(absl::NotFoundError(absl::StrCat("no delivery ", id)));
+    } else {
+      deliveries.push_back(it->second);
+    }
+  }
+  return deliveries;
 }
 
 }  // namespace hart

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "broker/store/sqlite/sqlite_db.h"
 #include "broker/store/sqlite/sqlite_fault_rules.h"
 #include "broker/store/sqlite/sqlite_fault_vfs.h"
 #include "tests/support/test_support.h"
@@ -155,6 +156,32 @@ TEST_F(FaultVfsTest, TheDatabaseFileAloneCanFailItsCheckpointFsync) {
   EXPECT_EQ(sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log, &copied),
             SQLITE_OK);
   EXPECT_EQ(Rows(), 2);
+}
+
+// The writer's combined log writes (sqlite_wal_combiner.h) go through the
+// seam as one write a commit: a short one fails that commit alone, and a
+// failed fsync finds the frames already written, as the kernel would.
+TEST_F(FaultVfsTest, UnderTheWalCombinerAFailedWriteOrFsyncFailsOnlyItsCommit) {
+  sqlite3_close(db_);
+  db_ = nullptr;
+  auto writer = SqliteDb::Open(dir_.path() + "/t.db", false, SqliteDb::WalWrites::kCombined);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  SqliteDb& db = **writer;
+  ASSERT_TRUE(db.Exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL").ok());
+  ASSERT_TRUE(db.Exec("INSERT INTO t VALUES ('before')").ok());
+  const FaultVfsCounts before = FaultVfsInjected();
+  Command("write short file=wal count=1\n");
+  EXPECT_EQ(db.Exec("INSERT INTO t VALUES ('short')").code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(FaultVfsInjected().writes_failed, before.writes_failed + 1);  // one write a commit
+  Command("sync fail file=wal count=1\n");
+  EXPECT_FALSE(db.Exec("INSERT INTO t VALUES ('unsynced')").ok());
+  EXPECT_EQ(FaultVfsInjected().syncs_failed, before.syncs_failed + 1);
+  Command("");
+  ASSERT_TRUE(db.Exec("INSERT INTO t VALUES ('after')").ok());
+  auto rows = db.Prepare("SELECT group_concat(v, ',') FROM (SELECT v FROM t ORDER BY rowid)");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_TRUE(*(*rows)->Step());
+  EXPECT_EQ((*rows)->Text(0), "before,after");
 }
 
 TEST_F(FaultVfsTest, AMalformedControlFileInjectsNothing) {

@@ -102,7 +102,8 @@ absl::StatusOr<std::unique_ptr<SqliteConnections>> SqliteConnections::Open(
 
 absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteConnections::OpenWriter(const std::string& path,
                                                                         const WalPolicy& wal) {
-  auto writer = SqliteDb::Open(path, /*read_only=*/false);
+  // FULL, which the combined log writes require, is set before any write.
+  auto writer = SqliteDb::Open(path, /*read_only=*/false, SqliteDb::WalWrites::kCombined);
   if (!writer.ok()) return writer.status();
   for (const std::string& pragma :
        {std::string("PRAGMA journal_mode = WAL"), std::string("PRAGMA synchronous = FULL"),

@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "broker/store/sqlite/sqlite_wal_combiner.h"
 #include "broker/store_errors.h"
 
 namespace hart::sqlite {
@@ -134,13 +135,18 @@ void DisableMemoryStatistics() {
 }
 
 absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path,
-                                                         bool read_only) {
+                                                         bool read_only, WalWrites wal_writes) {
   DisableMemoryStatistics();
+  const bool combined = wal_writes == WalWrites::kCombined;
+  if (combined) {
+    if (auto s = InstallWalWriteCombiner(); !s.ok()) return s;
+  }
   sqlite3* db = nullptr;
   const int flags = (read_only ? SQLITE_OPEN_READONLY
                                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                     SQLITE_OPEN_NOMUTEX;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db, flags, combined ? kWalCombinerVfs : nullptr);
   if (rc != SQLITE_OK) {
     absl::Status status = SqliteError(db, rc, absl::StrCat("open ", path));
     sqlite3_close_v2(db);

@@ -70,9 +70,13 @@ class Statement {
 class SqliteDb {
  public:
   ~SqliteDb();
+  // How a connection writes its write-ahead log: kCombined sends each
+  // commit's frames in one write (sqlite_wal_combiner.h), only for a
+  // connection that keeps `synchronous = FULL`.
+  enum class WalWrites { kDirect, kCombined };
   // Opens (creating if needed) `path` with the given pragmas applied.
-  static absl::StatusOr<std::unique_ptr<SqliteDb>> Open(const std::string& path,
-                                                        bool read_only);
+  static absl::StatusOr<std::unique_ptr<SqliteDb>> Open(
+      const std::string& path, bool read_only, WalWrites wal_writes = WalWrites::kDirect);
   absl::Status Exec(const std::string& sql);
   // A cached prepared statement; reset when the returned object dies.
   absl::StatusOr<std::unique_ptr<Statement>> Prepare(const std::string& sql);

@@ -30,6 +30,32 @@ void DispatchLoop::Wake() {
   woken_ = true;
 }
 
+void DispatchLoop::WakeForWorkDue(absl::Time due) {
+  absl::MutexLock lock(&mu_);
+  if (planning_ || due < planned_turn_) woken_ = true;
+}
+
+std::optional<absl::Time> DispatchLoop::FirstDueWork(const NewReferral& referral) {
+  std::optional<absl::Time> first;
+  auto consider = [&first](absl::Time t) { first = first ? std::min(*first, t) : t; };
+  for (const DeliveryRecord& d : referral.deliveries) {
+    if (d.state == v1::PENDING) consider(d.next_attempt_at);
+  }
+  for (const TimerRecord& t : referral.timers) consider(t.due_at);
+  return first;
+}
+
+bool DispatchLoop::WakePending() {
+  absl::MutexLock lock(&mu_);
+  return woken_;
+}
+
+std::optional<absl::Time> DispatchLoop::PlannedTurn() {
+  absl::MutexLock lock(&mu_);
+  if (planning_) return std::nullopt;
+  return planned_turn_;
+}
+
 void DispatchLoop::Run() {
   static const auto log = Logger("dispatch");
   for (;;) {
@@ -37,6 +63,7 @@ void DispatchLoop::Run() {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;
       woken_ = false;
+      planning_ = true;
     }
     auto run = [&](const std::vector<Pass>& passes) {
       size_t done = 0;
@@ -64,6 +91,8 @@ void DispatchLoop::Run() {
       wait = std::clamp(**next - now, absl::Milliseconds(1), max_idle_wait_);
     }
     absl::MutexLock lock(&mu_);
+    planning_ = false;
+    planned_turn_ = now + wait;
     auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return woken_ || stopping_; };
     mu_.AwaitWithTimeout(absl::Condition(&ready), wait);
   }

@@ -1,11 +1,13 @@
 // Runs the broker's due work on one thread: the dispatcher (outbox) and the
-// timer runner, after every Wake() (new deliveries committed) and whenever
-// the store says something becomes due. Time-based waiting uses the real
+// timer runner, after every Wake(), after a commit whose new work is due
+// before the planned turn (WakeForWorkDue), and whenever the store says
+// something becomes due. Time-based waiting uses the real
 // clock only as a bound; what is due always comes from the injected Clock,
 // so tests call each pass's RunOnce directly instead.
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -33,7 +35,22 @@ class DispatchLoop {
                absl::Duration max_idle_wait = absl::Seconds(1));
   ~DispatchLoop();  // stops and joins
 
+  // Something changed that may be due now (a supplement, a timer's step,
+  // another replica's commit): the loop looks at the store again.
   void Wake();
+  // A commit added work first due at `due` (a new delivery's next attempt,
+  // a new timer): wakes the loop only if that comes before the turn it
+  // planned, or while it plans one. An intake whose deliveries all went on
+  // feeds adds nothing due before its ladders, and costs the loop no turn.
+  void WakeForWorkDue(absl::Time due);
+  // The earliest work `referral` adds for the loop: its PENDING deliveries'
+  // next attempts and its timers (nullopt: none).
+  static std::optional<absl::Time> FirstDueWork(const NewReferral& referral);
+
+  // For tests: a wake is waiting for the loop's next turn; the turn the
+  // loop planned (nullopt while it plans one).
+  bool WakePending();
+  std::optional<absl::Time> PlannedTurn();
 
  private:
   void Run();
@@ -46,6 +63,9 @@ class DispatchLoop {
   const absl::Duration max_idle_wait_;
   absl::Mutex mu_;
   bool woken_ ABSL_GUARDED_BY(mu_) = true;
+  // Between reading the store and starting to wait: any new work wakes.
+  bool planning_ ABSL_GUARDED_BY(mu_) = true;
+  absl::Time planned_turn_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };

@@ -321,17 +321,26 @@ class BrokerParts final {
  private:
   // After each group commit: the feeds' tail keeps what the new intakes put
   // on feeds, then subscribers of feeds that grew are woken, once per agency
-  // per batch, and new referrals wake the dispatcher. (Changes and
+  // per batch, and the dispatcher if new referrals added work due before its
+  // planned turn (deliveries put on feeds add none). (Changes and
   // escalation steps wake it through their own callers.)
   void AfterCommit(std::span<const WriteRequest> requests,
                    std::span<const absl::StatusOr<WriteResult>> results) {
     feed_tail_.Remember(requests, results);
     feed::PublishHeads(hub_, results);
-    const bool created = std::any_of(results.begin(), results.end(), [](const auto& result) {
-      const auto* referral = result.ok() ? std::get_if<CreateReferralResult>(&*result) : nullptr;
-      return referral != nullptr && referral->outcome == CreateReferralResult::Outcome::kCreated;
-    });
-    if (created) WakeDispatcher();
+    std::optional<absl::Time> first_due;
+    for (size_t i = 0; i < results.size() && i < requests.size(); ++i) {
+      const auto* created = results[i].ok() ? std::get_if<CreateReferralResult>(&*results[i])
+                                            : nullptr;
+      const auto* referral = std::get_if<NewReferral>(&requests[i]);
+      if (created == nullptr || referral == nullptr ||
+          created->outcome != CreateReferralResult::Outcome::kCreated) {
+        continue;
+      }
+      const std::optional<absl::Time> due = DispatchLoop::FirstDueWork(*referral);
+      if (due && (!first_due || *due < *first_due)) first_due = due;
+    }
+    if (first_due) WakeDispatcherFor(*first_due);
   }
 
   // Safe from any thread at any time: the writer queue and the executor
@@ -339,6 +348,10 @@ class BrokerParts final {
   void WakeDispatcher() {
     absl::MutexLock lock(&wake_mu_);
     if (wake_target_ != nullptr) wake_target_->Wake();
+  }
+  void WakeDispatcherFor(absl::Time due) {
+    absl::MutexLock lock(&wake_mu_);
+    if (wake_target_ != nullptr) wake_target_->WakeForWorkDue(due);
   }
 
   // What push adapters share: the ack token key and HTTPS ack endpoint,

@@ -39,6 +39,7 @@
 #include "broker/intake/sealer.h"
 #include "broker/api/supervisor_service.h"
 #include "broker/clock.h"
+#include "broker/common/buffered_random.h"
 #include "broker/common/crypto_random.h"
 #include "broker/common/listen_address.h"
 #include "broker/dashboard/dashboard.h"
@@ -447,7 +448,8 @@ class BrokerParts final {
   BrokerServerOptions options_;
   SystemClock clock_;
   CryptoRandom random_;
-  IdGenerator ids_{random_, &clock_};
+  BufferedRandom id_random_{random_, 512};  // ids only, never keys
+  IdGenerator ids_{id_random_, &clock_};
   // Observed by most parts below: it outlives them.
   std::unique_ptr<metrics::BrokerMetrics> metrics_;
   std::unique_ptr<Geography> geography_;

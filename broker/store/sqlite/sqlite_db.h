@@ -71,7 +71,7 @@ class SqliteDb {
  public:
   ~SqliteDb();
   // How a connection writes its write-ahead log: kCombined sends each
-  // commit's frames in one write (sqlite_wal_combiner.h), only for a
+  // commit's frames in a few large writes (sqlite_wal_combiner.h), only for a
   // connection that keeps `synchronous = FULL`.
   enum class WalWrites { kDirect, kCombined };
   // Opens (creating if needed) `path` with the given pragmas applied.

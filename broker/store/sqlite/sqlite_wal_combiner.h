@@ -1,13 +1,14 @@
-// The write-ahead log's frames reach the kernel in one write per commit.
+// The write-ahead log's frames reach the kernel in a few large writes per
+// commit instead of two calls per page.
 //
 // SQLite writes a WAL frame as two system calls, its 24-byte header and its
 // page, so a commit of 70 pages made 140 pwrite calls: 75,000 a second on
 // the writer thread in `hart-bench fanout --rate 1000` (/proc/TID/io syscw),
 // each paying the syscall and the file system's per-call work. A VFS shim
 // under the store's writer keeps a WAL file's consecutive writes in memory and
-// hands them to the kernel as one write when SQLite next syncs, reads,
-// truncates, sizes or closes that file, writes elsewhere in it, or has
-// buffered 1 MiB.
+// hands them to the kernel (in writes under 128 KiB, the most the unix VFS
+// takes at once) when SQLite next syncs, reads, truncates, sizes or closes
+// that file, writes elsewhere in it, or has buffered 1 MiB.
 //
 // Only a connection with `synchronous = FULL` may use it (the store's
 // writer, which sets it): SQLite then publishes frames to readers and the

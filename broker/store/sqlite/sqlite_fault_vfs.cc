@@ -94,22 +94,23 @@ struct FaultShimFile {
 };
 
 FaultFile KindOf(sqlite3_file* f) { return reinterpret_cast<FaultShimFile*>(f)->kind; }
-const sqlite3_io_methods* M(sqlite3_file* f) { return RealFile(f)->pMethods; }
 
 int FaultWrite(sqlite3_file* f, const void* p, int n, sqlite3_int64 at) {
   const FaultFile kind = KindOf(f);
   const std::optional<FaultEffect> effect = Decide(FaultOp::kWrite, kind);
-  if (!effect) return M(f)->xWrite(RealFile(f), p, n, at);
+  if (!effect) return RealMethods(f)->xWrite(RealFile(f), p, n, at);
   Log()->warn("event=fault_injected fault={} file={}", EffectName(FaultOp::kWrite, *effect),
               FileName(kind));
   // Short and full writes leave half the bytes behind, as a real one does.
-  if (*effect != FaultEffect::kFail && n > 1) (void)M(f)->xWrite(RealFile(f), p, n / 2, at);
+  if (*effect != FaultEffect::kFail && n > 1) {
+    (void)RealMethods(f)->xWrite(RealFile(f), p, n / 2, at);
+  }
   return *effect == FaultEffect::kFull ? SQLITE_FULL : SQLITE_IOERR_WRITE;
 }
 
 int FaultSync(sqlite3_file* f, int flags) {
   const FaultFile kind = KindOf(f);
-  if (!Decide(FaultOp::kSync, kind)) return M(f)->xSync(RealFile(f), flags);
+  if (!Decide(FaultOp::kSync, kind)) return RealMethods(f)->xSync(RealFile(f), flags);
   Log()->warn("event=fault_injected fault=sync_fail file={}", FileName(kind));
   return SQLITE_IOERR_FSYNC;
 }

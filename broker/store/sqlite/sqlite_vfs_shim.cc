@@ -5,41 +5,45 @@
 namespace hart::sqlite {
 namespace {
 
-const sqlite3_io_methods* M(sqlite3_file* f) { return RealFile(f)->pMethods; }
-
-int Close(sqlite3_file* f) { return M(f)->xClose(RealFile(f)); }
+int Close(sqlite3_file* f) { return RealMethods(f)->xClose(RealFile(f)); }
 int Read(sqlite3_file* f, void* p, int n, sqlite3_int64 at) {
-  return M(f)->xRead(RealFile(f), p, n, at);
+  return RealMethods(f)->xRead(RealFile(f), p, n, at);
 }
 int Write(sqlite3_file* f, const void* p, int n, sqlite3_int64 at) {
-  return M(f)->xWrite(RealFile(f), p, n, at);
+  return RealMethods(f)->xWrite(RealFile(f), p, n, at);
 }
-int Truncate(sqlite3_file* f, sqlite3_int64 size) { return M(f)->xTruncate(RealFile(f), size); }
-int Sync(sqlite3_file* f, int flags) { return M(f)->xSync(RealFile(f), flags); }
-int FileSize(sqlite3_file* f, sqlite3_int64* size) { return M(f)->xFileSize(RealFile(f), size); }
-int Lock(sqlite3_file* f, int level) { return M(f)->xLock(RealFile(f), level); }
-int Unlock(sqlite3_file* f, int level) { return M(f)->xUnlock(RealFile(f), level); }
+int Truncate(sqlite3_file* f, sqlite3_int64 size) {
+  return RealMethods(f)->xTruncate(RealFile(f), size);
+}
+int Sync(sqlite3_file* f, int flags) { return RealMethods(f)->xSync(RealFile(f), flags); }
+int FileSize(sqlite3_file* f, sqlite3_int64* size) {
+  return RealMethods(f)->xFileSize(RealFile(f), size);
+}
+int Lock(sqlite3_file* f, int level) { return RealMethods(f)->xLock(RealFile(f), level); }
+int Unlock(sqlite3_file* f, int level) { return RealMethods(f)->xUnlock(RealFile(f), level); }
 int CheckReservedLock(sqlite3_file* f, int* out) {
-  return M(f)->xCheckReservedLock(RealFile(f), out);
+  return RealMethods(f)->xCheckReservedLock(RealFile(f), out);
 }
 int FileControl(sqlite3_file* f, int op, void* arg) {
-  return M(f)->xFileControl(RealFile(f), op, arg);
+  return RealMethods(f)->xFileControl(RealFile(f), op, arg);
 }
-int SectorSize(sqlite3_file* f) { return M(f)->xSectorSize(RealFile(f)); }
-int DeviceCharacteristics(sqlite3_file* f) { return M(f)->xDeviceCharacteristics(RealFile(f)); }
+int SectorSize(sqlite3_file* f) { return RealMethods(f)->xSectorSize(RealFile(f)); }
+int DeviceCharacteristics(sqlite3_file* f) {
+  return RealMethods(f)->xDeviceCharacteristics(RealFile(f));
+}
 int ShmMap(sqlite3_file* f, int region, int size, int extend, void volatile** out) {
-  return M(f)->xShmMap(RealFile(f), region, size, extend, out);
+  return RealMethods(f)->xShmMap(RealFile(f), region, size, extend, out);
 }
 int ShmLock(sqlite3_file* f, int offset, int n, int flags) {
-  return M(f)->xShmLock(RealFile(f), offset, n, flags);
+  return RealMethods(f)->xShmLock(RealFile(f), offset, n, flags);
 }
-void ShmBarrier(sqlite3_file* f) { M(f)->xShmBarrier(RealFile(f)); }
-int ShmUnmap(sqlite3_file* f, int del) { return M(f)->xShmUnmap(RealFile(f), del); }
+void ShmBarrier(sqlite3_file* f) { RealMethods(f)->xShmBarrier(RealFile(f)); }
+int ShmUnmap(sqlite3_file* f, int del) { return RealMethods(f)->xShmUnmap(RealFile(f), del); }
 int Fetch(sqlite3_file* f, sqlite3_int64 at, int n, void** out) {
-  return M(f)->xFetch(RealFile(f), at, n, out);
+  return RealMethods(f)->xFetch(RealFile(f), at, n, out);
 }
 int Unfetch(sqlite3_file* f, sqlite3_int64 at, void* p) {
-  return M(f)->xUnfetch(RealFile(f), at, p);
+  return RealMethods(f)->xUnfetch(RealFile(f), at, p);
 }
 
 int Delete(sqlite3_vfs* v, const char* name, int sync_dir) {
@@ -76,9 +80,24 @@ int CurrentTimeInt64(sqlite3_vfs* v, sqlite3_int64* out) {
 }  // namespace
 
 sqlite3_io_methods ForwardingFileMethods(int version) {
-  return {version,    Close,      Read,     Write,     Truncate,    Sync,
-          FileSize,   Lock,       Unlock,   CheckReservedLock, FileControl, SectorSize,
-          DeviceCharacteristics, ShmMap, ShmLock, ShmBarrier, ShmUnmap, Fetch,
+  return {version,
+          Close,
+          Read,
+          Write,
+          Truncate,
+          Sync,
+          FileSize,
+          Lock,
+          Unlock,
+          CheckReservedLock,
+          FileControl,
+          SectorSize,
+          DeviceCharacteristics,
+          ShmMap,
+          ShmLock,
+          ShmBarrier,
+          ShmUnmap,
+          Fetch,
           Unfetch};
 }
 

@@ -20,6 +20,7 @@ struct ShimFile {
 };
 
 inline sqlite3_file* RealFile(sqlite3_file* f) { return reinterpret_cast<ShimFile*>(f)->real; }
+inline const sqlite3_io_methods* RealMethods(sqlite3_file* f) { return RealFile(f)->pMethods; }
 
 // Every file method forwarding to the real file, for version `version`
 // (1 to 3, the real file's: SQLite calls the later methods only if it has

@@ -33,7 +33,6 @@ struct CombiningFile {
 };
 
 Pending& PendingOf(sqlite3_file* f) { return *reinterpret_cast<CombiningFile*>(f)->pending; }
-const sqlite3_io_methods* M(sqlite3_file* f) { return RealFile(f)->pMethods; }
 
 // Writes what is pending; forgets it either way (SQLite treats the error as
 // the failure of its own write and rewrites the frames if it goes on).
@@ -44,8 +43,8 @@ int Flush(sqlite3_file* f) {
   for (size_t done = 0; done < p.bytes.size() && rc == SQLITE_OK; done += kMaxWriteBytes) {
     const size_t n = std::min(kMaxWriteBytes, p.bytes.size() - done);
     writes_made.fetch_add(1, std::memory_order_relaxed);
-    rc = M(f)->xWrite(RealFile(f), p.bytes.data() + done, static_cast<int>(n),
-                      p.at + static_cast<sqlite3_int64>(done));
+    rc = RealMethods(f)->xWrite(RealFile(f), p.bytes.data() + done, static_cast<int>(n),
+                                p.at + static_cast<sqlite3_int64>(done));
   }
   p.bytes.clear();
   return rc;
@@ -66,32 +65,32 @@ int CombiningClose(sqlite3_file* f) {
   const int flushed = Flush(f);
   delete reinterpret_cast<CombiningFile*>(f)->pending;
   reinterpret_cast<CombiningFile*>(f)->pending = nullptr;
-  const int closed = M(f)->xClose(RealFile(f));
+  const int closed = RealMethods(f)->xClose(RealFile(f));
   return flushed != SQLITE_OK ? flushed : closed;
 }
 int CombiningRead(sqlite3_file* f, void* p, int n, sqlite3_int64 at) {
   if (const int rc = Flush(f); rc != SQLITE_OK) return rc;
-  return M(f)->xRead(RealFile(f), p, n, at);
+  return RealMethods(f)->xRead(RealFile(f), p, n, at);
 }
 int CombiningTruncate(sqlite3_file* f, sqlite3_int64 size) {
   if (const int rc = Flush(f); rc != SQLITE_OK) return rc;
-  return M(f)->xTruncate(RealFile(f), size);
+  return RealMethods(f)->xTruncate(RealFile(f), size);
 }
 int CombiningSync(sqlite3_file* f, int flags) {
   if (const int rc = Flush(f); rc != SQLITE_OK) return rc;
-  return M(f)->xSync(RealFile(f), flags);
+  return RealMethods(f)->xSync(RealFile(f), flags);
 }
 int CombiningFileSize(sqlite3_file* f, sqlite3_int64* size) {
   if (const int rc = Flush(f); rc != SQLITE_OK) return rc;
-  return M(f)->xFileSize(RealFile(f), size);
+  return RealMethods(f)->xFileSize(RealFile(f), size);
 }
 int CombiningFileControl(sqlite3_file* f, int op, void* arg) {
   if (const int rc = Flush(f); rc != SQLITE_OK) return rc;
-  return M(f)->xFileControl(RealFile(f), op, arg);
+  return RealMethods(f)->xFileControl(RealFile(f), op, arg);
 }
 int CombiningFetch(sqlite3_file* f, sqlite3_int64 at, int n, void** out) {
   if (const int rc = Flush(f); rc != SQLITE_OK) return rc;
-  return M(f)->xFetch(RealFile(f), at, n, out);
+  return RealMethods(f)->xFetch(RealFile(f), at, n, out);
 }
 
 sqlite3_io_methods CombiningMethodsOfVersion(int version) {

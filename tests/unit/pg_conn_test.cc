@@ -212,6 +212,24 @@ TEST_F(PgPipelineTest, DeferredWritesRunBeforeTheNextQueryWhichSeesThem) {
   EXPECT_EQ(Count(), 3);
 }
 
+TEST_F(PgPipelineTest, DeferredQueriesAnswerInOneRoundTripEachAfterTheStatementsBeforeIt) {
+  PgResult before(nullptr), after(nullptr);
+  ASSERT_TRUE(conn_->Defer("BEGIN", {}, /*prepare=*/false).ok());
+  ASSERT_TRUE(conn_->Defer(kInsert, PgParams().Int(1)).ok());
+  ASSERT_TRUE(conn_->DeferQuery("SELECT COUNT(*) FROM items", {}, &before).ok());
+  ASSERT_TRUE(conn_->Defer(kInsert, PgParams().Int(2)).ok());
+  ASSERT_TRUE(conn_->DeferQuery("SELECT MAX(id) FROM items WHERE id > $1", PgParams().Int(0),
+                                &after).ok());
+  EXPECT_EQ(before.raw(), nullptr);  // nothing sent yet
+  ASSERT_TRUE(conn_->Defer("COMMIT", {}, false).ok());
+  ASSERT_TRUE(conn_->Flush().ok());
+  ASSERT_EQ(before.rows(), 1);
+  EXPECT_EQ(before.Int(0, 0), 1);
+  ASSERT_EQ(after.rows(), 1);
+  EXPECT_EQ(after.Int(0, 0), 2);
+  EXPECT_EQ(Count(), 2);
+}
+
 TEST_F(PgPipelineTest, ADeferredErrorIsTheNextStatementsAndNothingAfterItRuns) {
   ASSERT_TRUE(conn_->Exec("INSERT INTO items (id) VALUES (7)").ok());
   ASSERT_TRUE(conn_->Defer("BEGIN", {}, false).ok());

@@ -9,7 +9,6 @@
 
 namespace hart {
 namespace pg {
-namespace {
 
 absl::StatusOr<audit::CompactRange> TreeStateFrom(const PgResult& row) {
   if (row.rows() != 1) return absl::DataLossError("the audit_tree row is missing");
@@ -21,8 +20,6 @@ absl::StatusOr<audit::CompactRange> TreeStateFrom(const PgResult& row) {
   }
   return std::move(*range);
 }
-
-}  // namespace
 
 absl::Status PgAuditRows::InsertLeaf(uint64_t index, const AuditEvent& e,
                                      const std::string& leaf_hash) {
@@ -45,12 +42,6 @@ absl::Status PgAuditRows::PutSubtree(uint32_t height, uint64_t index, const std:
 absl::Status PgAuditRows::SaveTreeState(uint64_t size, const std::string& compact_range) {
   return conn_.Defer("UPDATE audit_tree SET size = $1, compact_range = $2 WHERE id = 1",
                      PgParams().Int(static_cast<int64_t>(size)).Bytes(compact_range));
-}
-
-absl::StatusOr<audit::CompactRange> LockTreeState(PgConn& conn) {
-  HART_ASSIGN_OR_RETURN(row, conn.Query(
-      "SELECT size, compact_range FROM audit_tree WHERE id = 1 FOR UPDATE"));
-  return TreeStateFrom(row);
 }
 
 absl::StatusOr<audit::CompactRange> ReadTreeState(PgConn& conn) {

@@ -19,9 +19,9 @@ class PgAuditRows final : public audit::AuditTreeRows {
   PgConn& conn_;
 };
 
-// Locks the audit_tree row for the rest of the open transaction and returns
-// the tree's state. DATA_LOSS if it does not parse.
-absl::StatusOr<audit::CompactRange> LockTreeState(PgConn& conn);
+// The tree's state from a row of (size, compact_range) read from
+// audit_tree. DATA_LOSS if it is missing or does not parse.
+absl::StatusOr<audit::CompactRange> TreeStateFrom(const PgResult& row);
 // The tree's committed state, without locking (for the head).
 absl::StatusOr<audit::CompactRange> ReadTreeState(PgConn& conn);
 

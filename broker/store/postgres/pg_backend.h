@@ -25,18 +25,12 @@
 #include "broker/audit/audit_tree_writer.h"
 #include "broker/store/postgres/pg_change_channels.h"
 #include "broker/store/postgres/pg_pool.h"
+#include "broker/store/postgres/pg_write_lock.h"
 #include "broker/store/store_backend.h"
 
 namespace hart {
 
 namespace pg {
-// A referral already stored under a careline report id: enough to tell a
-// duplicate submission from a conflicting one and answer with its receipt.
-struct StoredReport {
-  std::string content_sha256;
-  std::string receipt;  // serialized v1::Receipt
-};
-
 // An open write transaction: its connection, the cluster's audit tree as
 // of the locked audit_tree row, and what to tell the other replicas when it
 // commits.
@@ -45,10 +39,11 @@ struct PgWrite {
   audit::AuditTreeWriter tree;
   PgChanges changes = {};
   // Feed heads read (then moved on) in this transaction, written back
-  // before its COMMIT: agency -> last sequence assigned.
+  // before its COMMIT: agency -> last sequence assigned. Those the batch
+  // needs are read with the lock (pg_write_lock.h).
   std::map<std::string, int64_t> feed_heads = {};
-  // Set when the batch's careline report ids were looked up at once
-  // (PrefetchReports): report id -> what is stored; absent = new.
+  // Set when the batch's careline report ids were read with the lock:
+  // report id -> what is stored; absent = new.
   std::optional<std::map<std::string, StoredReport>> reports = {};
   // A batch's first pass: a compare-and-set may be sent without waiting for
   // its answer (a lost one fails the transaction, and the batch reruns item
@@ -154,8 +149,11 @@ class PostgresBackend final : public StoreBackend {
   // Runs `body(write)` inside BEGIN ... COMMIT on a pooled connection after
   // locking the audit_tree row, with the tree's state committed alongside;
   // rolls back if the body or the commit fails. Defined in pg_transaction.h.
+  // `reads` are read in the lock's round trip (pg_write_lock.h).
   template <typename Body>
   absl::Status InWriteTransaction(Body&& body);
+  template <typename Body>
+  absl::Status InWriteTransaction(const pg::WriteReads& reads, Body&& body);
   // Appends `event` as the next audit leaf inside the open transaction.
   absl::StatusOr<uint64_t> AppendLeaf(pg::PgWrite& w, const AuditEvent& event);
   // Puts a delivery on its agency's feed inside the open transaction
@@ -180,9 +178,6 @@ class PostgresBackend final : public StoreBackend {
                                                      const NewReferral& item);
   absl::Status WriteChange(pg::PgWrite& w, const ReferralChange& change);
   absl::StatusOr<uint64_t> WriteEscalation(pg::PgWrite& w, const EscalationWrite& write);
-  // Looks up every intake's careline report id in `batch` with one query
-  // (pg_referrals.cc), instead of one per intake.
-  absl::Status PrefetchReports(pg::PgWrite& w, std::span<const WriteRequest> batch);
   // One request of ApplyWrites.
   absl::StatusOr<WriteResult> WriteOne(pg::PgWrite& w, const WriteRequest& request);
 

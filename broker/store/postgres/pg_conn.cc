@@ -220,6 +220,12 @@ absl::Status PgConn::Defer(const std::string& sql, PgParams params, bool prepare
   return absl::OkStatus();
 }
 
+absl::Status PgConn::DeferQuery(const std::string& sql, PgParams params, PgResult* into) {
+  if (absl::Status deferred = Defer(sql, std::move(params)); !deferred.ok()) return deferred;
+  deferred_.back().into = into;
+  return absl::OkStatus();
+}
+
 absl::Status PgConn::Flush() {
   if (deferred_.empty()) return absl::OkStatus();
   return RunPipeline(nullptr).status();
@@ -306,7 +312,11 @@ absl::StatusOr<PgResult> PgConn::RunPipeline(const Deferred* last) {
       }
       const ExecStatusType status = PQresultStatus(result.raw());
       if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
-        if (i == batch.size()) answer = std::move(result);  // `last`
+        if (i == batch.size()) {
+          answer = std::move(result);  // `last`
+        } else if (batch[i].into != nullptr) {
+          *batch[i].into = std::move(result);
+        }
       } else if (status != PGRES_PIPELINE_ABORTED && first_error.ok()) {
         // Statements after a failed one are skipped (PIPELINE_ABORTED).
         first_error = PgError(conn_, result.raw(), "query");

@@ -158,6 +158,11 @@ class PgConn {
   // and ROLLBACK. `prepare`: a cached prepared statement (false: sent as
   // is, for BEGIN and COMMIT).
   absl::Status Defer(const std::string& sql, PgParams params = {}, bool prepare = true);
+  // Defer for a statement whose answer is wanted: it lands in `*into` when
+  // the round trip runs (which must happen while `into` lives). Several
+  // reads then share one round trip, each statement seeing the commits
+  // before it (a new snapshot per statement under READ COMMITTED).
+  absl::Status DeferQuery(const std::string& sql, PgParams params, PgResult* into);
   // Runs what was deferred and returns its first error.
   absl::Status Flush();
   // Drops what was deferred, unsent (the transaction is being rolled back).
@@ -180,6 +185,7 @@ class PgConn {
     std::string name;  // a prepared statement's; empty: `sql` unprepared
     std::string sql;
     PgParams params;
+    PgResult* into = nullptr;  // DeferQuery's
   };
 
   explicit PgConn(PGconn* conn) : conn_(conn) {}

@@ -20,7 +20,7 @@ absl::StatusOr<CreateReferralResult> PostgresBackend::WriteReferral(pg::PgWrite&
   // latest commits (READ COMMITTED), so no other replica can insert this
   // careline_report_id between this check and the INSERT below.
   std::optional<pg::StoredReport> found;
-  if (w.reports) {  // looked up for the whole batch (PrefetchReports)
+  if (w.reports) {  // read with the lock for the whole batch
     if (auto it = w.reports->find(r.careline_report_id); it != w.reports->end()) {
       found = it->second;
     }
@@ -87,32 +87,10 @@ absl::StatusOr<CreateReferralResult> PostgresBackend::WriteReferral(pg::PgWrite&
   return result;
 }
 
-absl::Status PostgresBackend::PrefetchReports(pg::PgWrite& w,
-                                              std::span<const WriteRequest> batch) {
-  std::vector<std::string> ids;
-  for (const WriteRequest& request : batch) {
-    if (const auto* item = std::get_if<NewReferral>(&request)) {
-      ids.push_back(item->referral.careline_report_id);
-    }
-  }
-  if (ids.size() < 2) return absl::OkStatus();  // one intake: its own query costs the same
-  // One parameter, split by the server on the unit separator (report ids
-  // hold only letters, digits, '-', '_' and '.': the intake validator).
-  HART_ASSIGN_OR_RETURN(rows, w.conn.Query(
-      "SELECT careline_report_id, content_sha256, receipt FROM referrals "
-      "WHERE careline_report_id = ANY(string_to_array($1, chr(31)))",
-      PgParams().Text(absl::StrJoin(ids, "\x1f"))));
-  w.reports.emplace();
-  for (int row = 0; row < rows.rows(); ++row) {
-    (*w.reports)[rows.Text(row, 0)] = {rows.Bytes(row, 1), rows.Bytes(row, 2)};
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<std::vector<CreateReferralResult>> PostgresBackend::CreateReferrals(
     std::span<const NewReferral> batch) {
   std::vector<CreateReferralResult> results;
-  absl::Status status = InWriteTransaction([&](pg::PgWrite& w) -> absl::Status {
+  absl::Status status = InWriteTransaction(pg::WriteReadsFor(batch), [&](pg::PgWrite& w) -> absl::Status {
     results.clear();
     for (const NewReferral& item : batch) {
       HART_ASSIGN_OR_RETURN(result, WriteReferral(w, item));

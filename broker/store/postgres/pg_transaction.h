@@ -9,7 +9,6 @@
 namespace hart {
 
 namespace pg {
-inline constexpr char kBegin[] = "BEGIN ISOLATION LEVEL READ COMMITTED";
 
 // COMMIT, unless a statement failed inside the transaction without its
 // error reaching here: PostgreSQL would answer such a COMMIT with ROLLBACK
@@ -39,20 +38,23 @@ inline void Rollback(PgConn& conn) {
 
 template <typename Body>
 absl::Status PostgresBackend::InWriteTransaction(Body&& body) {
+  return InWriteTransaction(pg::WriteReads{}, std::forward<Body>(body));
+}
+
+template <typename Body>
+absl::Status PostgresBackend::InWriteTransaction(const pg::WriteReads& reads, Body&& body) {
   HART_ASSIGN_OR_RETURN(lease, pool_->Acquire());
   pg::PgConn& conn = lease.conn();
-  // READ COMMITTED whatever the database's default: each statement after
-  // the audit_tree lock sees every earlier writer's commit (a stricter
-  // level would fail contended locks with serialization errors instead).
-  // BEGIN travels with the lock.
-  HART_RETURN_IF_ERROR(conn.Defer(pg::kBegin, {}, /*prepare=*/false));
-  // The lock that orders the cluster's writers (see pg_backend.h).
-  auto tree = pg::LockTreeState(conn);
-  if (!tree.ok()) {
+  // The lock that orders the cluster's writers (see pg_backend.h), with
+  // BEGIN and the reads in its round trip.
+  auto locked = pg::BeginLockedWrite(conn, reads);
+  if (!locked.ok()) {
     pg::Rollback(conn);
-    return tree.status();
+    return locked.status();
   }
-  pg::PgWrite write{conn, audit::AuditTreeWriter(std::move(*tree))};
+  pg::PgWrite write{conn, audit::AuditTreeWriter(std::move(locked->tree))};
+  write.feed_heads = std::move(locked->feed_heads);
+  write.reports = std::move(locked->reports);
   write.tree.Begin();
   absl::Status status = body(write);
   if (status.ok()) status = SaveFeedHeads(write);

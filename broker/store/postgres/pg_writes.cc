@@ -66,10 +66,10 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> PostgresBackend::ApplyW
   // it starts from whatever other replicas committed in between, and every
   // item's outcome is decided again on that state.
   bool refused_item = false;
-  absl::Status status = InWriteTransaction([&](pg::PgWrite& w) -> absl::Status {
+  const pg::WriteReads reads = pg::WriteReadsFor(batch);
+  absl::Status status = InWriteTransaction(reads, [&](pg::PgWrite& w) -> absl::Status {
     results.clear();
     w.optimistic = true;
-    HART_RETURN_IF_ERROR(PrefetchReports(w, batch));
     for (const WriteRequest& request : batch) {
       absl::StatusOr<WriteResult> result = WriteOne(w, request);
       if (!result.ok()) {
@@ -87,9 +87,8 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> PostgresBackend::ApplyW
     if (!status.ok()) return status;
     return results;
   }
-  status = InWriteTransaction([&](pg::PgWrite& w) -> absl::Status {
+  status = InWriteTransaction(reads, [&](pg::PgWrite& w) -> absl::Status {
     results.clear();
-    HART_RETURN_IF_ERROR(PrefetchReports(w, batch));
     for (const WriteRequest& request : batch) {
       // Not prepared: these carry no parameters to cache. The SAVEPOINT
       // runs now (with the previous item's RELEASE), so that whatever this

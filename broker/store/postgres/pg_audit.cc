@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "broker/common/time_util.h"
 #include "broker/store/postgres/pg_transaction.h"
@@ -21,15 +22,45 @@ absl::StatusOr<audit::CompactRange> TreeStateFrom(const PgResult& row) {
   return std::move(*range);
 }
 
+void PgLeafBatch::Add(uint64_t index, const AuditEvent& e, const std::string& leaf_hash) {
+  // idx is 1-based (as in SQLite); the log's indexes are 0-based. Bytes
+  // travel as hex text (an array literal has no bytea escape of its own).
+  indexes_.Add(static_cast<int64_t>(index + 1));
+  ats_.Add(absl::ToUnixMicros(e.at));
+  actors_.Add(e.actor);
+  actions_.Add(e.action);
+  referrals_.Add(e.referral_id);
+  deliveries_.Add(e.delivery_id);
+  payloads_.Add(absl::BytesToHexString(e.payload_sha256));
+  details_.Add(e.detail);
+  hashes_.Add(absl::BytesToHexString(leaf_hash));
+  ++count_;
+}
+
+absl::Status PgLeafBatch::Defer(PgConn& conn) {
+  if (count_ == 0) return absl::OkStatus();
+  absl::Status deferred = conn.Defer(
+      "INSERT INTO audit_events (idx, at, actor, action, referral_id, delivery_id, "
+      "payload_sha256, detail, leaf_hash) "
+      "SELECT l.idx, l.at, l.actor, l.action, l.referral_id, l.delivery_id, "
+      "decode(l.payload, 'hex'), l.detail, decode(l.hash, 'hex') "
+      "FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], "
+      "$7::text[], $8::text[], $9::text[]) "
+      "AS l(idx, at, actor, action, referral_id, delivery_id, payload, detail, hash)",
+      PgParams().Text(indexes_.Literal()).Text(ats_.Literal()).Text(actors_.Literal())
+          .Text(actions_.Literal()).Text(referrals_.Literal()).Text(deliveries_.Literal())
+          .Text(payloads_.Literal()).Text(details_.Literal()).Text(hashes_.Literal()));
+  Clear();
+  return deferred;
+}
+
 absl::Status PgAuditRows::InsertLeaf(uint64_t index, const AuditEvent& e,
                                      const std::string& leaf_hash) {
-  // idx is 1-based (as in SQLite); the log's indexes are 0-based.
-  return conn_.Defer(
-      "INSERT INTO audit_events (idx, at, actor, action, referral_id, delivery_id, "
-      "payload_sha256, detail, leaf_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-      PgParams().Int(static_cast<int64_t>(index + 1)).Micros(e.at).Text(e.actor)
-          .Text(e.action).Text(e.referral_id).Text(e.delivery_id).Bytes(e.payload_sha256)
-          .Text(e.detail).Bytes(leaf_hash));
+  leaves_.Add(index, e, leaf_hash);
+  // A statement per 64 leaves (about 16 KiB) stays inside one pipeline
+  // slice (PgConn), which a statement of a whole batch's leaves would not.
+  if (leaves_.size() >= 64) return leaves_.Defer(conn_);
+  return absl::OkStatus();
 }
 
 absl::Status PgAuditRows::PutSubtree(uint32_t height, uint64_t index, const std::string& hash) {
@@ -52,7 +83,7 @@ absl::StatusOr<audit::CompactRange> ReadTreeState(PgConn& conn) {
 }  // namespace pg
 
 absl::StatusOr<uint64_t> PostgresBackend::AppendLeaf(pg::PgWrite& w, const AuditEvent& event) {
-  pg::PgAuditRows rows(w.conn);
+  pg::PgAuditRows rows(w.conn, w.leaves);
   return w.tree.Append(rows, event);
 }
 

@@ -23,6 +23,7 @@
 #include <string>
 
 #include "broker/audit/audit_tree_writer.h"
+#include "broker/store/postgres/pg_audit_rows.h"
 #include "broker/store/postgres/pg_change_channels.h"
 #include "broker/store/postgres/pg_pool.h"
 #include "broker/store/postgres/pg_write_lock.h"
@@ -37,6 +38,8 @@ namespace pg {
 struct PgWrite {
   PgConn& conn;
   audit::AuditTreeWriter tree;
+  // The leaves appended so far, inserted together before the COMMIT.
+  PgLeafBatch leaves = {};
   PgChanges changes = {};
   // Feed heads read (then moved on) in this transaction, written back
   // before its COMMIT: agency -> last sequence assigned. Those the batch

@@ -58,9 +58,10 @@ absl::Status PostgresBackend::InWriteTransaction(const pg::WriteReads& reads, Bo
   write.tree.Begin();
   absl::Status status = body(write);
   if (status.ok()) status = SaveFeedHeads(write);
+  if (status.ok()) status = write.leaves.Defer(conn);
   if (status.ok()) {
     // The tree's state commits with the events that grew it.
-    pg::PgAuditRows rows(conn);
+    pg::PgAuditRows rows(conn, write.leaves);
     status = write.tree.SaveIfGrown(rows);
   }
   // Other replicas are told last, in the COMMIT's round trip.

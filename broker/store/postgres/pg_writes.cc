@@ -99,12 +99,16 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> PostgresBackend::ApplyW
       std::map<std::string, int64_t> heads_before = w.feed_heads;
       auto reports_before = w.reports;
       absl::StatusOr<WriteResult> result = WriteOne(w, request);
-      // The item's deferred writes run now: their error is this item's.
+      // The item's deferred writes, its leaves among them, run now: their
+      // error is this item's.
       if (result.ok()) {
-        if (absl::Status flushed = w.conn.Flush(); !flushed.ok()) result = flushed;
+        absl::Status flushed = w.leaves.Defer(w.conn);
+        if (flushed.ok()) flushed = w.conn.Flush();
+        if (!flushed.ok()) result = flushed;
       }
       if (!result.ok()) {
         if (!IsPerItemWriteError(result.status())) return result.status();
+        w.leaves.Clear();
         w.conn.DiscardDeferred();
         HART_RETURN_IF_ERROR(w.conn.Exec("ROLLBACK TO SAVEPOINT item"));
         w.tree.RollBackTo(std::move(tree_before));

@@ -32,6 +32,7 @@
 namespace hart {
 
 namespace pg {
+class PgFeedEventRows;  // pg_rows.h
 // An open write transaction: its connection, the cluster's audit tree as
 // of the locked audit_tree row, and what to tell the other replicas when it
 // commits.
@@ -166,8 +167,11 @@ class PostgresBackend final : public StoreBackend {
   // The audit leaf and feed event of a placement whose sequence is taken:
   // the second half of AppendFeedEvent, and all of it for a delivery the
   // same transaction inserts already placed (WriteReferral).
+  // `rows`: where its feed_events row goes (inserted by the caller), else
+  // its own statement.
   absl::StatusOr<FeedAppendResult> InsertFeedEvent(pg::PgWrite& w, const FeedAppend& a,
-                                                   int64_t sequence, absl::Time now);
+                                                   int64_t sequence, absl::Time now,
+                                                   pg::PgFeedEventRows* rows = nullptr);
   // The agency's next feed sequence in the open transaction (pg_feeds.cc).
   absl::StatusOr<int64_t> NextFeedSequence(pg::PgWrite& w, const std::string& agency_id);
   // Writes the heads NextFeedSequence moved (deferred, before the COMMIT).

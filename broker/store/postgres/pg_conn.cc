@@ -362,6 +362,11 @@ void ArrayParam::Add(std::string_view text) {
   body_ += '"';
 }
 
+void ArrayParam::AddNull() {
+  Separate();
+  body_ += "NULL";
+}
+
 void ArrayParam::Add(int64_t value) {
   Separate();
   absl::StrAppend(&body_, value);

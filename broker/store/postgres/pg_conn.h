@@ -44,6 +44,8 @@ class ArrayParam {
  public:
   void Add(std::string_view text);  // quoted; '"' and '\' escaped
   void Add(int64_t value);
+  void Add(std::optional<int64_t> value) { value ? Add(*value) : AddNull(); }
+  void AddNull();
   std::string Literal() const { return absl::StrCat("{", body_, "}"); }
 
  private:

@@ -107,13 +107,12 @@ absl::StatusOr<FeedAppendResult> PostgresBackend::AppendFeedEvent(pg::PgWrite& w
 absl::StatusOr<FeedAppendResult> PostgresBackend::InsertFeedEvent(pg::PgWrite& w,
                                                                   const FeedAppend& a,
                                                                   int64_t sequence,
-                                                                  absl::Time now) {
+                                                                  absl::Time now,
+                                                                  pg::PgFeedEventRows* rows) {
   HART_ASSIGN_OR_RETURN(audit_index, AppendLeaf(w, a.audit));
-  HART_RETURN_IF_ERROR(w.conn.Defer(
-      "INSERT INTO feed_events (agency_id, sequence, delivery_id, appended_at, audit_index) "
-      "VALUES ($1, $2, $3, $4, $5)",
-      pg::PgParams().Text(a.agency_id).Int(sequence).Text(a.delivery_id).Micros(now)
-          .Int(static_cast<int64_t>(audit_index))));
+  pg::PgFeedEventRows own;
+  (rows != nullptr ? *rows : own).Add(a.agency_id, sequence, a.delivery_id, now, audit_index);
+  HART_RETURN_IF_ERROR(own.Defer(w.conn));
   return FeedAppendResult{a.delivery_id, a.agency_id, static_cast<uint64_t>(sequence),
                           audit_index};
 }

@@ -63,11 +63,11 @@ absl::StatusOr<CreateReferralResult> PostgresBackend::WriteReferral(pg::PgWrite&
   }));
   // Step-1 ladder timers go into their deliveries' rows (ladder_starts.h).
   const SplitLadderStarts split = SplitTimersForDeliveries(item.deliveries, item.timers);
+  pg::PgDeliveryRows deliveries;
   for (const DeliveryRecord& d : item.deliveries) {
-    HART_RETURN_IF_ERROR(pg::InsertDelivery(
-        w.conn, d, split.For(d.delivery_id),
-        PlacedReference(placements, d.delivery_id)));
+    deliveries.Add(d, split.For(d.delivery_id), PlacedReference(placements, d.delivery_id));
   }
+  HART_RETURN_IF_ERROR(deliveries.Defer(w.conn));
   for (const TimerRecord* t : split.in_table) {
     HART_RETURN_IF_ERROR(pg::InsertTimer(w.conn, *t, r.accepted_at));
   }
@@ -77,13 +77,15 @@ absl::StatusOr<CreateReferralResult> PostgresBackend::WriteReferral(pg::PgWrite&
     (*w.reports)[r.careline_report_id] = {r.content_sha256, receipt.SerializeAsString()};
   }
   CreateReferralResult result{CreateReferralResult::Outcome::kCreated, std::move(receipt)};
+  pg::PgFeedEventRows feed_events;
   for (const IntakePlacement& p : placements) {
     HART_ASSIGN_OR_RETURN(appended,
                           p.sequence != 0 ? InsertFeedEvent(w, *p.append, static_cast<int64_t>(p.sequence),
-                                                            r.accepted_at)
+                                                            r.accepted_at, &feed_events)
                                           : AppendFeedEvent(w, *p.append, r.accepted_at));
     result.feed_appends.push_back(std::move(appended));
   }
+  HART_RETURN_IF_ERROR(feed_events.Defer(w.conn));
   return result;
 }
 
@@ -112,9 +114,9 @@ absl::Status PostgresBackend::WriteChange(pg::PgWrite& w, const ReferralChange& 
     return absl::AbortedError("the referral changed concurrently; retry");
   }
   const SplitLadderStarts split = SplitTimersForDeliveries(c.new_deliveries, c.new_timers);
-  for (const DeliveryRecord& d : c.new_deliveries) {
-    HART_RETURN_IF_ERROR(pg::InsertDelivery(w.conn, d, split.For(d.delivery_id)));
-  }
+  pg::PgDeliveryRows deliveries;
+  for (const DeliveryRecord& d : c.new_deliveries) deliveries.Add(d, split.For(d.delivery_id));
+  HART_RETURN_IF_ERROR(deliveries.Defer(w.conn));
   if (!c.fired_timer_id.empty()) {
     HART_RETURN_IF_ERROR(pg::MarkTimerFired(w.conn, c.fired_timer_id, c.fired_timer_lease, c.at));
   }

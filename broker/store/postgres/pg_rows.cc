@@ -1,5 +1,6 @@
 #include "broker/store/postgres/pg_rows.h"
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -50,30 +51,101 @@ DeliveryRecord ReadDelivery(const PgResult& r, int row, int first) {
 
 absl::Status InsertDelivery(PgConn& conn, const DeliveryRecord& d,
                             const TimerRecord* ladder_start, const std::string* feed_reference) {
+  PgDeliveryRows rows;
+  rows.Add(d, ladder_start, feed_reference);
+  return rows.Defer(conn);
+}
+
+namespace {
+std::optional<int64_t> OptMicros(const std::optional<absl::Time>& t) {
+  if (!t) return std::nullopt;
+  return absl::ToUnixMicros(*t);
+}
+}  // namespace
+
+void PgDeliveryRows::Add(const DeliveryRecord& d, const TimerRecord* ladder_start,
+                         const std::string* feed_reference) {
+  ids_.Add(d.delivery_id);
+  referrals_.Add(d.referral_id);
+  agencies_.Add(d.agency_id);
+  agency_kinds_.Add(int64_t{d.agency_kind});
+  rule_ids_.Add(absl::StrJoin(d.rule_ids, ","));
+  adapters_.Add(d.adapter_type);
+  states_.Add(int64_t{d.state});
+  attempts_.Add(static_cast<int64_t>(d.attempts));
+  created_.Add(absl::ToUnixMicros(d.created_at));
+  next_attempts_.Add(absl::ToUnixMicros(d.next_attempt_at));
+  ack_deadlines_.Add(absl::ToUnixMicros(d.ack_deadline));
+  delivery_deadlines_.Add(OptMicros(d.delivery_deadline));
+  kinds_.Add(int64_t{d.kind});
+  changes_.Add(absl::StrJoin(d.changes, ","));
+  // Bytes travel as hex (an array literal has no bytea escape of its own).
+  escalations_.Add(absl::BytesToHexString(d.escalation ? d.escalation->SerializeAsString() : ""));
+  last_attempts_.Add(OptMicros(d.last_attempt_at));
+  erasures_.Add(absl::BytesToHexString(d.erasure ? d.erasure->SerializeAsString() : ""));
+  claim_owners_.Add(d.claim_owner);
+  ladder_ids_.Add(ladder_start ? ladder_start->timer_id : std::string());
+  ladder_dues_.Add(ladder_start ? std::optional<int64_t>(absl::ToUnixMicros(ladder_start->due_at))
+                                : std::nullopt);
+  ladder_bases_.Add(absl::ToUnixMicros(ladder_start ? ladder_start->base_at : absl::UnixEpoch()));
+  ladder_reasons_.Add(int64_t{ladder_start ? ladder_start->reason : 0});
+  transport_refs_.Add(feed_reference != nullptr ? *feed_reference : d.transport_ref);
+  ++count_;
+}
+
+absl::Status PgDeliveryRows::Defer(PgConn& conn) const {
+  if (count_ == 0) return absl::OkStatus();
+  // WITH ORDINALITY: rows in the order added, so created_seq (the
+  // creation order readers list by) follows it.
   return conn.Defer(
       "INSERT INTO deliveries (delivery_id, referral_id, agency_id, agency_kind, "
       "rule_ids, adapter_type, state, attempts, created_at, next_attempt_at, "
       "ack_deadline, delivery_deadline, kind, changes, escalation, last_attempt_at, erasure, "
       "claim_owner, ladder_timer_id, ladder_due_at, ladder_base_at, ladder_reason, "
       "transport_ref) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
-      "$16, $17, $18, $19, $20, $21, $22, $23)",
-      PgParams().Text(d.delivery_id).Text(d.referral_id).Text(d.agency_id)
-          .Int(d.agency_kind).Text(absl::StrJoin(d.rule_ids, ","))
-          .Text(d.adapter_type).Int(d.state).Int(d.attempts)
-          .Micros(d.created_at).Micros(d.next_attempt_at)
-          .Micros(d.ack_deadline).OptMicros(d.delivery_deadline)
-          .Int(d.kind).Text(absl::StrJoin(d.changes, ","))
-          .Bytes(d.escalation ? d.escalation->SerializeAsString() : std::string())
-          .OptMicros(d.last_attempt_at)
-          .Bytes(d.erasure ? d.erasure->SerializeAsString() : std::string())
-          .Text(d.claim_owner)
-          .Text(ladder_start ? ladder_start->timer_id : std::string())
-          .OptMicros(ladder_start ? std::optional<absl::Time>(ladder_start->due_at)
-                                  : std::nullopt)
-          .Micros(ladder_start ? ladder_start->base_at : absl::UnixEpoch())
-          .Int(ladder_start ? ladder_start->reason : 0)
-          .Text(feed_reference != nullptr ? *feed_reference : d.transport_ref));
+      "SELECT r.delivery_id, r.referral_id, r.agency_id, r.agency_kind, r.rule_ids, "
+      "r.adapter_type, r.state, r.attempts, r.created_at, r.next_attempt_at, r.ack_deadline, "
+      "r.delivery_deadline, r.kind, r.changes, decode(r.escalation, 'hex'), r.last_attempt_at, "
+      "decode(r.erasure, 'hex'), r.claim_owner, r.ladder_timer_id, r.ladder_due_at, "
+      "r.ladder_base_at, r.ladder_reason, r.transport_ref "
+      "FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[], "
+      "$7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::int8[], "
+      "$14::text[], $15::text[], $16::int8[], $17::text[], $18::text[], $19::text[], "
+      "$20::int8[], $21::int8[], $22::int8[], $23::text[]) WITH ORDINALITY "
+      "AS r(delivery_id, referral_id, agency_id, agency_kind, rule_ids, adapter_type, state, "
+      "attempts, created_at, next_attempt_at, ack_deadline, delivery_deadline, kind, changes, "
+      "escalation, last_attempt_at, erasure, claim_owner, ladder_timer_id, ladder_due_at, "
+      "ladder_base_at, ladder_reason, transport_ref, ord) ORDER BY r.ord",
+      PgParams().Text(ids_.Literal()).Text(referrals_.Literal()).Text(agencies_.Literal())
+          .Text(agency_kinds_.Literal()).Text(rule_ids_.Literal()).Text(adapters_.Literal())
+          .Text(states_.Literal()).Text(attempts_.Literal()).Text(created_.Literal())
+          .Text(next_attempts_.Literal()).Text(ack_deadlines_.Literal())
+          .Text(delivery_deadlines_.Literal()).Text(kinds_.Literal()).Text(changes_.Literal())
+          .Text(escalations_.Literal()).Text(last_attempts_.Literal()).Text(erasures_.Literal())
+          .Text(claim_owners_.Literal()).Text(ladder_ids_.Literal()).Text(ladder_dues_.Literal())
+          .Text(ladder_bases_.Literal()).Text(ladder_reasons_.Literal())
+          .Text(transport_refs_.Literal()));
+}
+
+void PgFeedEventRows::Add(const std::string& agency_id, int64_t sequence,
+                          const std::string& delivery_id, absl::Time appended_at,
+                          uint64_t audit_index) {
+  agencies_.Add(agency_id);
+  sequences_.Add(sequence);
+  deliveries_.Add(delivery_id);
+  appended_.Add(absl::ToUnixMicros(appended_at));
+  audit_indexes_.Add(static_cast<int64_t>(audit_index));
+  ++count_;
+}
+
+absl::Status PgFeedEventRows::Defer(PgConn& conn) const {
+  if (count_ == 0) return absl::OkStatus();
+  return conn.Defer(
+      "INSERT INTO feed_events (agency_id, sequence, delivery_id, appended_at, audit_index) "
+      "SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::int8[], $5::int8[])",
+      PgParams().Text(agencies_.Literal()).Text(sequences_.Literal())
+          .Text(deliveries_.Literal()).Text(appended_.Literal())
+          .Text(audit_indexes_.Literal()));
 }
 
 TimerRecord ReadTimer(const PgResult& r, int row) {

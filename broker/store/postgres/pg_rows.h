@@ -49,6 +49,38 @@ absl::Status InsertDelivery(PgConn& conn, const DeliveryRecord& d,
                             const TimerRecord* ladder_start = nullptr,
                             const std::string* feed_reference = nullptr);
 
+// New delivery rows inserted by one statement (unnest of arrays), in the
+// order added: an intake creates about eight, each otherwise a statement
+// run while its transaction holds the cluster's write lock.
+class PgDeliveryRows {
+ public:
+  // As InsertDelivery's arguments.
+  void Add(const DeliveryRecord& d, const TimerRecord* ladder_start = nullptr,
+           const std::string* feed_reference = nullptr);
+  // Defers the INSERT of what was added, if anything.
+  absl::Status Defer(PgConn& conn) const;
+
+ private:
+  ArrayParam ids_, referrals_, agencies_, agency_kinds_, rule_ids_, adapters_, states_,
+      attempts_, created_, next_attempts_, ack_deadlines_, delivery_deadlines_, kinds_, changes_,
+      escalations_, last_attempts_, erasures_, claim_owners_, ladder_ids_, ladder_dues_,
+      ladder_bases_, ladder_reasons_, transport_refs_;
+  size_t count_ = 0;
+};
+
+// Feed events inserted by one statement, as PgDeliveryRows: an intake puts
+// about five deliveries on feeds.
+class PgFeedEventRows {
+ public:
+  void Add(const std::string& agency_id, int64_t sequence, const std::string& delivery_id,
+           absl::Time appended_at, uint64_t audit_index);
+  absl::Status Defer(PgConn& conn) const;
+
+ private:
+  ArrayParam agencies_, sequences_, deliveries_, appended_, audit_indexes_;
+  size_t count_ = 0;
+};
+
 // A delivery row's ladder start as the step-1 ladder timer it stands for,
 // in kTimerColumns' order (never claimed: lease 0, no owner).
 inline constexpr char kLadderStartColumns[] =

@@ -155,5 +155,25 @@ TEST_P(AckConformanceTest, AcksOfOneWriteBatchAreDecidedInTurn) {
   EXPECT_EQ(MUST(store().AuditHead()).size, head.size + 3);
 }
 
+// Through a write batch too, ACCEPTED ends ladder timers already in the
+// timers table (a later step here), not only a start held in the row.
+TEST_P(AckConformanceTest, AcceptedInAWriteBatchEndsLadderTimersInTheTable) {
+  NewReferral a = Referral("a");
+  a.timers.push_back(LadderTimer(a.deliveries[0], "tmr_ladder_1", 1, kT0 + absl::Hours(72)));
+  a.timers.push_back(LadderTimer(a.deliveries[0], "tmr_ladder_2", 2, kT0 + absl::Hours(96)));
+  ASSERT_OK(Create(a));
+  ASSERT_OK(ClaimAndAppend(kT0));
+  ASSERT_EQ(MUST(store().PendingTimers(ReferralId("a"))).size(), 2u);
+  std::vector<WriteRequest> batch = {Received(kDelivery, kT0 + absl::Minutes(1)),
+                                     Accepted(kDelivery, v1::DELIVERED, kT0 + absl::Minutes(2))};
+  ASSERT_OK_AND_ASSIGN(auto results, store().ApplyWrites(batch));
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_OK(results[0]);
+  EXPECT_OK(results[1]);
+  EXPECT_EQ(StateOf(kDelivery).value_or(v1::DELIVERY_STATE_UNSPECIFIED), v1::ACKNOWLEDGED);
+  EXPECT_THAT(MUST(store().PendingTimers(ReferralId("a"))), IsEmpty());
+  EXPECT_THAT(MUST(ClaimTimers(kT0 + absl::Hours(100), kT0 + absl::Hours(101))), IsEmpty());
+}
+
 }  // namespace
 }  // namespace hart::conformance

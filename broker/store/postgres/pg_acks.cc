@@ -29,10 +29,27 @@ absl::StatusOr<uint64_t> PostgresBackend::WriteAck(pg::PgWrite& w, const AckWrit
     // Sent with the batch's other writes, not waited for: acks of one batch
     // cost one round trip, not one each. A lost one fails the transaction
     // (hart_expect_one), and the item-by-item rerun tells which and why.
+    // The ack's row and the ladder's stop ride in the same statement (its
+    // other CTEs run whatever the count; a lost compare-and-set rolls them
+    // back with the transaction): one statement an ack, not three, each
+    // run while the transaction holds the cluster's write lock.
+    static constexpr char kAckRow[] =
+        "INSERT INTO acks (delivery_id, kind, note, actor, recorded_at) "
+        "VALUES ($5, $8, $9, $10, $3)";
+    static constexpr char kStopLadder[] =  // pg::StopLadder, when $7 <> 0
+        "UPDATE timers SET state = $11, finished_at = $3, lease_until = NULL "
+        "WHERE $7 <> 0 AND kind = $12 AND delivery_id = $5 AND state = $13";
+    params.Int(write.ack.kind()).Bytes(write.sealed_note).Text(write.ack.actor())
+        .Int(pg::kTimerReplaced).Int(pg::kTimerLadder).Int(pg::kTimerPending);
     HART_RETURN_IF_ERROR(w.conn.Defer(
-        absl::StrCat("WITH cas AS (", kCompareAndSet,
-                     " RETURNING 1) SELECT hart_expect_one(count(*)) FROM cas"),
+        absl::StrCat("WITH cas AS (", kCompareAndSet, " RETURNING 1), ack AS (", kAckRow,
+                     "), stop AS (", kStopLadder, ") SELECT hart_expect_one(count(*)) FROM cas"),
         std::move(params)));
+    if (write.ladder) {
+      HART_RETURN_IF_ERROR(pg::TriggerLadder(w.conn, write.delivery_id, *write.ladder));
+      w.changes.work = true;
+    }
+    return AppendLeaf(w, write.audit);
   } else {
     HART_ASSIGN_OR_RETURN(update, w.conn.Query(kCompareAndSet, params));
     // Nothing written so far and no statement failed: the transaction stays

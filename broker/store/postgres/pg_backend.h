@@ -13,7 +13,9 @@
 // assigned in commit order: a reader never sees sequence n+1 committed while
 // n is still to come, and the audit tree has no fork and no gap. Each
 // replica batches its writes (the writer queue), so one lock round costs one
-// commit for many intakes. Claims of due work take rows with FOR UPDATE SKIP
+// commit for many intakes, and holds the lock over two round trips: the
+// lock with the reads the batch needs (pg_write_lock.h), then the writes,
+// rows of a kind in one statement, with the COMMIT. Claims of due work take rows with FOR UPDATE SKIP
 // LOCKED and record owner, lease and fencing value in the same statement.
 #pragma once
 

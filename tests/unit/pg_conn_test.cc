@@ -9,6 +9,7 @@
 #include "broker/store_errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/pg_fresh_database.h"
 #include "tests/support/postgres_server.h"
 
 namespace hart::pg {
@@ -171,14 +172,9 @@ TEST_F(PgConnTest, ABusyPoolAnswersUnavailableWithinItsBound) {
 class PgPipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = testing::PostgresServer::Shared();
-    ASSERT_TRUE(server.ok()) << server.status();
-    auto database = (*server)->CreateDatabase("pipeline");
-    ASSERT_TRUE(database.ok()) << database.status();
-    auto password = ReadSecretFile((*server)->password_file());
-    ASSERT_TRUE(password.ok()) << password.status();
-    options_.conninfo = (*server)->ConnectionString(*database);
-    options_.password = *password;
+    auto options = testing::FreshDatabaseOptions("pipeline");
+    ASSERT_TRUE(options.ok()) << options.status();
+    options_ = *options;
     conn_ = Connect();
     ASSERT_NE(conn_, nullptr);
     ASSERT_TRUE(conn_->Exec("CREATE TABLE IF NOT EXISTS items (id BIGINT PRIMARY KEY)").ok());

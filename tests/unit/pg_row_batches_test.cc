@@ -7,12 +7,11 @@
 
 #include "absl/strings/str_cat.h"
 
-#include "broker/common/secret_file.h"
 #include "broker/store/postgres/pg_audit_rows.h"
 #include "broker/store/postgres/pg_rows.h"
 #include "broker/store/postgres/pg_schema.h"
 #include "gtest/gtest.h"
-#include "tests/support/postgres_server.h"
+#include "tests/support/pg_fresh_database.h"
 
 namespace hart::pg {
 namespace {
@@ -20,16 +19,9 @@ namespace {
 class PgRowBatchesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = testing::PostgresServer::Shared();
-    ASSERT_TRUE(server.ok()) << server.status();
-    auto database = (*server)->CreateDatabase("row_batches");
-    ASSERT_TRUE(database.ok()) << database.status();
-    auto password = ReadSecretFile((*server)->password_file());
-    ASSERT_TRUE(password.ok()) << password.status();
-    PgConnectOptions options;
-    options.conninfo = (*server)->ConnectionString(*database);
-    options.password = *password;
-    auto conn = PgConn::Connect(options);
+    auto options = testing::FreshDatabaseOptions("row_batches");
+    ASSERT_TRUE(options.ok()) << options.status();
+    auto conn = PgConn::Connect(*options);
     ASSERT_TRUE(conn.ok()) << conn.status();
     conn_ = std::move(*conn);
     ASSERT_TRUE(ApplySchema(*conn_).ok());

@@ -7,10 +7,9 @@
 #include <thread>
 
 #include "absl/synchronization/notification.h"
-#include "broker/common/secret_file.h"
 #include "broker/store/postgres/pg_schema.h"
 #include "gtest/gtest.h"
-#include "tests/support/postgres_server.h"
+#include "tests/support/pg_fresh_database.h"
 
 namespace hart::pg {
 namespace {
@@ -18,14 +17,9 @@ namespace {
 class PgWriteLockTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = testing::PostgresServer::Shared();
-    ASSERT_TRUE(server.ok()) << server.status();
-    auto database = (*server)->CreateDatabase("write_lock");
-    ASSERT_TRUE(database.ok()) << database.status();
-    auto password = ReadSecretFile((*server)->password_file());
-    ASSERT_TRUE(password.ok()) << password.status();
-    options_.conninfo = (*server)->ConnectionString(*database);
-    options_.password = *password;
+    auto options = testing::FreshDatabaseOptions("write_lock");
+    ASSERT_TRUE(options.ok()) << options.status();
+    options_ = *options;
     first_ = Connect();
     ASSERT_NE(first_, nullptr);
     ASSERT_TRUE(ApplySchema(*first_).ok());

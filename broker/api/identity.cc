@@ -1,8 +1,11 @@
 #include "broker/api/identity.h"
 
+#include <optional>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 
 namespace hart {
 
@@ -51,18 +54,20 @@ absl::StatusOr<Identity> IdentityFromAuthContext(const grpc::AuthContext& contex
   if (!context.IsPeerAuthenticated()) {
     return absl::UnauthenticatedError("a client certificate is required");
   }
-  absl::Status last = absl::UnauthenticatedError(
-      "the client certificate has no spiffe://hart.ct.gov/<role>/<id> URI");
+  // The error is built only when there is one: this runs on every call.
+  std::optional<absl::Status> refused;
   for (const char* property : {"peer_uri", "peer_spiffe_id"}) {
     for (const auto& value : context.FindPropertyValues(property)) {
-      const std::string uri(value.data(), value.size());
+      const absl::string_view uri(value.data(), value.size());
       if (!absl::StartsWith(uri, kIdentityUriPrefix)) continue;
-      auto identity = ParseIdentityUri(uri);
+      auto identity = ParseIdentityUri(std::string(uri));
       if (identity.ok()) return identity;
-      last = identity.status();
+      refused = identity.status();
     }
   }
-  return last;
+  if (refused) return *std::move(refused);
+  return absl::UnauthenticatedError(
+      "the client certificate has no spiffe://hart.ct.gov/<role>/<id> URI");
 }
 
 }  // namespace hart

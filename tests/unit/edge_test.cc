@@ -3,11 +3,66 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <grpcpp/security/auth_context.h>
+
+#include <map>
+
 #include "broker/api/identity.h"
 #include "broker/common/time_util.h"
 
 namespace hart {
 namespace {
+
+// No properties to walk (its constructor is protected).
+struct NoProperties : grpc::AuthPropertyIterator {
+  NoProperties() = default;
+};
+
+// An mTLS peer as gRPC describes it: authenticated or not, with URI SANs.
+class FakeAuthContext : public grpc::AuthContext {
+ public:
+  FakeAuthContext(bool authenticated, std::vector<std::string> uris)
+      : authenticated_(authenticated), uris_(std::move(uris)) {}
+  bool IsPeerAuthenticated() const override { return authenticated_; }
+  std::vector<grpc::string_ref> GetPeerIdentity() const override { return {}; }
+  std::string GetPeerIdentityPropertyName() const override { return ""; }
+  std::vector<grpc::string_ref> FindPropertyValues(const std::string& name) const override {
+    std::vector<grpc::string_ref> values;
+    if (name == "peer_uri") {
+      for (const std::string& uri : uris_) values.emplace_back(uri);
+    }
+    return values;
+  }
+  grpc::AuthPropertyIterator begin() const override { return NoProperties(); }
+  grpc::AuthPropertyIterator end() const override { return NoProperties(); }
+  void AddProperty(const std::string&, const grpc::string_ref&) override {}
+  bool SetPeerIdentityPropertyName(const std::string&) override { return false; }
+
+ private:
+  bool authenticated_;
+  std::vector<std::string> uris_;
+};
+
+TEST(IdentityTest, APeerIsKnownByItsHartUriAmongOthers) {
+  auto identity = IdentityFromAuthContext(FakeAuthContext(
+      true, {"https://hartford.ct.gov/", "spiffe://hart.ct.gov/agency/hartford-pd"}));
+  ASSERT_TRUE(identity.ok()) << identity.status();
+  EXPECT_EQ(identity->ToString(), "agency/hartford-pd");
+}
+
+TEST(IdentityTest, APeerWithoutAUsableUriIsRefusedWithTheReason) {
+  auto none = IdentityFromAuthContext(FakeAuthContext(true, {"https://hartford.ct.gov/"}));
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(std::string(none.status().message()), ::testing::HasSubstr("has no spiffe://"));
+  // A HART URI that does not parse: its own reason, not "no URI".
+  auto bad = IdentityFromAuthContext(FakeAuthContext(true, {"spiffe://hart.ct.gov/king/x"}));
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(std::string(bad.status().message()), ::testing::HasSubstr("unknown role 'king'"));
+  auto anonymous =
+      IdentityFromAuthContext(FakeAuthContext(false, {"spiffe://hart.ct.gov/agency/x"}));
+  EXPECT_THAT(std::string(anonymous.status().message()),
+              ::testing::HasSubstr("a client certificate is required"));
+}
 
 TEST(IdentityTest, ParsesEveryRole) {
   auto agency = ParseIdentityUri("spiffe://hart.ct.gov/agency/hartford-pd");

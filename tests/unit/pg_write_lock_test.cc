@@ -65,7 +65,8 @@ TEST_F(PgWriteLockTest, TheLockRoundTripReadsTheTreeTheHeadsAndTheReports) {
   ASSERT_TRUE(locked.ok()) << locked.status();
   EXPECT_EQ(locked->tree.size(), 0u);
   // Every agency asked for, none other; one without a head starts at 0.
-  EXPECT_EQ(locked->feed_heads, (std::map<std::string, int64_t>{{"task-force", 7}, {"mdt-new", 0}}));
+  EXPECT_EQ(locked->feed_heads,
+            (std::map<std::string, int64_t>{{"task-force", 7}, {"mdt-new", 0}}));
   ASSERT_TRUE(locked->reports.has_value());
   ASSERT_EQ(locked->reports->size(), 1u);
   EXPECT_EQ(locked->reports->at("CL-1").content_sha256, std::string("\x01", 1));

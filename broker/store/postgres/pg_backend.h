@@ -15,8 +15,9 @@
 // replica batches its writes (the writer queue), so one lock round costs one
 // commit for many intakes, and holds the lock over two round trips: the
 // lock with the reads the batch needs (pg_write_lock.h), then the writes,
-// rows of a kind in one statement, with the COMMIT. Claims of due work take rows with FOR UPDATE SKIP
-// LOCKED and record owner, lease and fencing value in the same statement.
+// rows of a kind in one statement, with the COMMIT. Claims of due work take
+// rows with FOR UPDATE SKIP LOCKED and record owner, lease and fencing value
+// in the same statement.
 #pragma once
 
 #include <map>

@@ -92,7 +92,8 @@ absl::StatusOr<CreateReferralResult> PostgresBackend::WriteReferral(pg::PgWrite&
 absl::StatusOr<std::vector<CreateReferralResult>> PostgresBackend::CreateReferrals(
     std::span<const NewReferral> batch) {
   std::vector<CreateReferralResult> results;
-  absl::Status status = InWriteTransaction(pg::WriteReadsFor(batch), [&](pg::PgWrite& w) -> absl::Status {
+  const pg::WriteReads reads = pg::WriteReadsFor(batch);
+  absl::Status status = InWriteTransaction(reads, [&](pg::PgWrite& w) -> absl::Status {
     results.clear();
     for (const NewReferral& item : batch) {
       HART_ASSIGN_OR_RETURN(result, WriteReferral(w, item));

@@ -3,7 +3,6 @@
 #include <cstdint>
 #include <limits>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "broker/common/time_util.h"
 #include "broker/store/postgres/pg_transaction.h"
@@ -23,17 +22,16 @@ absl::StatusOr<audit::CompactRange> TreeStateFrom(const PgResult& row) {
 }
 
 void PgLeafBatch::Add(uint64_t index, const AuditEvent& e, const std::string& leaf_hash) {
-  // idx is 1-based (as in SQLite); the log's indexes are 0-based. Bytes
-  // travel as hex text (an array literal has no bytea escape of its own).
+  // idx is 1-based (as in SQLite); the log's indexes are 0-based.
   indexes_.Add(static_cast<int64_t>(index + 1));
   ats_.Add(absl::ToUnixMicros(e.at));
   actors_.Add(e.actor);
   actions_.Add(e.action);
   referrals_.Add(e.referral_id);
   deliveries_.Add(e.delivery_id);
-  payloads_.Add(absl::BytesToHexString(e.payload_sha256));
+  payloads_.AddHex(e.payload_sha256);
   details_.Add(e.detail);
-  hashes_.Add(absl::BytesToHexString(leaf_hash));
+  hashes_.AddHex(leaf_hash);
   ++count_;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "broker/store_errors.h"
@@ -360,6 +361,11 @@ void ArrayParam::Add(std::string_view text) {
     body_ += c;
   }
   body_ += '"';
+}
+
+void ArrayParam::AddHex(std::string_view bytes) {
+  // Quoted as text is: an empty element must still be one ("").
+  Add(absl::BytesToHexString(absl::string_view(bytes.data(), bytes.size())));
 }
 
 void ArrayParam::AddNull() {

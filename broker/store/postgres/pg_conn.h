@@ -46,6 +46,9 @@ class ArrayParam {
   void Add(int64_t value);
   void Add(std::optional<int64_t> value) { value ? Add(*value) : AddNull(); }
   void AddNull();
+  // Bytes as hex text: an array literal has no bytea escape of its own, so
+  // the statement decodes them (decode(x, 'hex')).
+  void AddHex(std::string_view bytes);
   std::string Literal() const { return absl::StrCat("{", body_, "}"); }
 
  private:

@@ -1,6 +1,5 @@
 #include "broker/store/postgres/pg_rows.h"
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -79,10 +78,9 @@ void PgDeliveryRows::Add(const DeliveryRecord& d, const TimerRecord* ladder_star
   delivery_deadlines_.Add(OptMicros(d.delivery_deadline));
   kinds_.Add(int64_t{d.kind});
   changes_.Add(absl::StrJoin(d.changes, ","));
-  // Bytes travel as hex (an array literal has no bytea escape of its own).
-  escalations_.Add(absl::BytesToHexString(d.escalation ? d.escalation->SerializeAsString() : ""));
+  escalations_.AddHex(d.escalation ? d.escalation->SerializeAsString() : "");
   last_attempts_.Add(OptMicros(d.last_attempt_at));
-  erasures_.Add(absl::BytesToHexString(d.erasure ? d.erasure->SerializeAsString() : ""));
+  erasures_.AddHex(d.erasure ? d.erasure->SerializeAsString() : "");
   claim_owners_.Add(d.claim_owner);
   ladder_ids_.Add(ladder_start ? ladder_start->timer_id : std::string());
   ladder_dues_.Add(ladder_start ? std::optional<int64_t>(absl::ToUnixMicros(ladder_start->due_at))

@@ -70,6 +70,28 @@ void FeedHeadWatcher::Poke(const std::vector<std::string>& agencies) {
   });
 }
 
+void FeedHeadWatcher::Grew(const std::vector<FeedGrowth>& feeds) {
+  std::vector<std::string> unknown;
+  for (const FeedGrowth& feed : feeds) {
+    if (!feed.head) {
+      unknown.push_back(feed.agency);
+      continue;
+    }
+    {
+      // An agency not followed yet (no pass since its first listener came)
+      // is published too: a wake its listeners may not need is harmless.
+      absl::MutexLock lock(&mu_);
+      auto known = known_.find(feed.agency);
+      if (known != known_.end()) {
+        if (*feed.head <= known->second) continue;
+        known->second = *feed.head;
+      }
+    }
+    hub_.Publish(feed.agency, *feed.head);  // outside mu_: the hub calls OnPublished
+  }
+  if (feeds.empty() || !unknown.empty()) Poke(unknown);
+}
+
 void FeedHeadWatcher::Pass(const std::set<std::string>* only) {
   Follow(hub_.ListenersPerTopic());
   bool failed = false;

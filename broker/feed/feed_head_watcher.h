@@ -2,9 +2,11 @@
 // replica's subscribers: only this replica's own commits are published on
 // its hub (PublishHeads), so the watcher reads FeedHead for each agency that
 // has a listener here and publishes the head if it grew past what the hub
-// already announced. It reads at once when poked (another replica's
-// NOTIFY, ReplicaSignals) and every `interval` in any case, the bound when
-// a hint is lost.
+// already announced. A hint that carries the new head (another replica's
+// NOTIFY, sent only once its transaction committed: ReplicaSignals) is
+// published at once without a read; one without is read at once (a poke).
+// Every `interval` it reads them all in any case, the bound when a hint is
+// lost.
 //
 // To tell its own replica's announcements from growth it must report, it
 // listens on the hub itself (for the agencies it follows) and remembers the
@@ -44,6 +46,7 @@
 #include "broker/common/callback_gate.h"
 #include "broker/feed/feed_hub.h"
 #include "broker/feed_store.h"
+#include "broker/replica_signals.h"
 #include "broker/scheduler.h"
 
 namespace hart::feed {
@@ -62,6 +65,11 @@ class FeedHeadWatcher {
   // them runs now, on the scheduler, unless one is already waiting to run
   // (it then covers them too). Any thread; never blocks on the store.
   void Poke(const std::vector<std::string>& agencies);
+  // Another replica's hint (empty: any feed may have grown): a head it
+  // carries above what was announced here is published now, on the calling
+  // thread; the feeds without one are poked. Any thread; never blocks on
+  // the store.
+  void Grew(const std::vector<FeedGrowth>& feeds);
 
  private:
   void ScheduleNext();

@@ -14,8 +14,8 @@ absl::StatusOr<std::unique_ptr<ReplicaFollowers>> ReplicaFollowers::Start(
       new ReplicaFollowers(store, clock, std::move(targets), intervals));
   ReplicaFollowers* self = followers.get();
   ReplicaSignalHandlers handlers;
-  handlers.feeds_grew = [self](const std::vector<std::string>& agencies) {
-    self->watcher_.Poke(agencies);
+  handlers.feeds_grew = [self](const std::vector<FeedGrowth>& feeds) {
+    self->watcher_.Grew(feeds);
   };
   handlers.work_added = [self] { self->targets_.wake_dispatcher(); };
   handlers.escalated = [self] { self->WakeEscalationWatchers(); };

@@ -29,13 +29,18 @@ namespace hart::conformance {
 namespace {
 
 // Records what a follower hands over, as text ("work", "escalated",
-// "feeds:a,b" or "feeds:*" for any feed), for bounded waits.
+// "feeds:a@3,b@1" with each feed's new head, "b@?" for one without, or
+// "feeds:*" for any feed), for bounded waits.
 class SignalLog {
  public:
   ReplicaSignalHandlers Handlers() {
     ReplicaSignalHandlers h;
-    h.feeds_grew = [this](const std::vector<std::string>& agencies) {
-      Add(agencies.empty() ? "feeds:*" : "feeds:" + absl::StrJoin(agencies, ","));
+    h.feeds_grew = [this](const std::vector<FeedGrowth>& feeds) {
+      std::vector<std::string> listed;
+      for (const FeedGrowth& f : feeds) {
+        listed.push_back(absl::StrCat(f.agency, "@", f.head ? absl::StrCat(*f.head) : "?"));
+      }
+      Add(feeds.empty() ? "feeds:*" : "feeds:" + absl::StrJoin(listed, ","));
     };
     h.work_added = [this] { Add("work"); };
     h.escalated = [this] { Add("escalated"); };
@@ -280,19 +285,26 @@ TEST_F(PostgresReplicasTest, AnotherReplicasCommitsSignalWorkAndTheFeedsThatGrew
                        Event("delivery.sent", ReferralId("signalled"))});
   }
   ASSERT_TRUE(a_->AppendToFeeds(appends, kT0).ok());
-  // One NOTIFY for the transaction, naming both feeds (in name order).
-  EXPECT_TRUE(log_.WaitFor("feeds:csao,task-force", from).has_value())
+  // One NOTIFY for the transaction, naming both feeds (in name order) with
+  // the sequence each reached, so the follower need not read the heads.
+  EXPECT_TRUE(log_.WaitFor("feeds:csao@1,task-force@1", from).has_value())
       << ::testing::PrintToString(log_.Entries());
   // Appending again changes nothing: no feed grew, no hint.
   ASSERT_TRUE(a_->AppendToFeeds(appends, kT0).ok());
   NewReferral marker = Referral("marker", {"csao"});
   ASSERT_TRUE(a_->CreateReferrals({&marker, 1}).ok());
-  const auto both_feeds = log_.WaitFor("feeds:csao,task-force", from);
+  const auto both_feeds = log_.WaitFor("feeds:csao@1,task-force@1", from);
   ASSERT_TRUE(both_feeds.has_value());
   ASSERT_TRUE(log_.WaitFor("work", *both_feeds + 1).has_value());
   const std::vector<std::string> entries = log_.Entries();
-  EXPECT_EQ(std::count(entries.begin() + from, entries.end(), "feeds:csao,task-force"), 1)
+  EXPECT_EQ(std::count(entries.begin() + from, entries.end(), "feeds:csao@1,task-force@1"), 1)
       << ::testing::PrintToString(entries);
+  // The next append names the head it moved to.
+  const FeedAppend next{DeliveryId("marker", "csao"), "csao",
+                        Event("delivery.sent", ReferralId("marker"))};
+  ASSERT_TRUE(a_->AppendToFeeds({&next, 1}, kT0).ok());
+  EXPECT_TRUE(log_.WaitFor("feeds:csao@2", *both_feeds + 1).has_value())
+      << ::testing::PrintToString(log_.Entries());
 }
 
 TEST_F(PostgresReplicasTest, AReplicaIsNotSignalledItsOwnCommits) {

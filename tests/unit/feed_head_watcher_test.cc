@@ -195,6 +195,50 @@ TEST_F(FeedHeadWatcherTest, PokesWaitingToRunShareOnePassAndAnEmptyPokeReadsEver
   EXPECT_THAT(task_force.wakes(), ElementsAre(1u, 2u));
 }
 
+TEST_F(FeedHeadWatcherTest, AHintCarryingTheHeadIsPublishedAtOnceWithoutARead) {
+  Subscriber hartford(hub_, "hartford-pd");
+  Subscriber task_force(hub_, "task-force");
+  Advance(kInterval);  // followed from now on; both feeds empty
+  const int hartford_reads = store_.reads("hartford-pd");
+  const int task_force_reads = store_.reads("task-force");
+
+  // Another replica's commit moved hartford-pd to 3 and said so; it named
+  // task-force without a sequence (read it).
+  store_.SetHead("task-force", 2);
+  watcher_->Grew({{"hartford-pd", 3}, {"task-force", std::nullopt}});
+  EXPECT_THAT(hartford.wakes(), ElementsAre(3u));  // before any pass ran
+  EXPECT_EQ(store_.reads("hartford-pd"), hartford_reads);
+  EXPECT_THAT(task_force.wakes(), IsEmpty());
+  EXPECT_EQ(Advance(absl::ZeroDuration()), 1u);  // the poke for task-force
+  EXPECT_THAT(task_force.wakes(), ElementsAre(2u));
+  EXPECT_EQ(store_.reads("task-force"), task_force_reads + 1);
+  EXPECT_EQ(store_.reads("hartford-pd"), hartford_reads);
+
+  // A late or repeated hint at or below what was announced wakes nobody,
+  // nor does one below what this replica published itself.
+  watcher_->Grew({{"hartford-pd", 3}});
+  watcher_->Grew({{"hartford-pd", 2}});
+  hub_.Publish("hartford-pd", 5);
+  watcher_->Grew({{"hartford-pd", 4}});
+  EXPECT_THAT(hartford.wakes(), ElementsAre(3u, 5u));
+  watcher_->Grew({{"hartford-pd", 6}});
+  EXPECT_THAT(hartford.wakes(), ElementsAre(3u, 5u, 6u));
+  EXPECT_EQ(Advance(absl::ZeroDuration()), 0u);  // nothing left to read
+}
+
+TEST_F(FeedHeadWatcherTest, AnEmptyHintReadsEveryFeed) {
+  Subscriber hartford(hub_, "hartford-pd");
+  Subscriber task_force(hub_, "task-force");
+  Advance(kInterval);
+  store_.SetHead("hartford-pd", 1);
+  store_.SetHead("task-force", 1);
+
+  watcher_->Grew({});  // a reconnected listener: any feed may have grown
+  EXPECT_EQ(Advance(absl::ZeroDuration()), 1u);
+  EXPECT_THAT(hartford.wakes(), ElementsAre(1u));
+  EXPECT_THAT(task_force.wakes(), ElementsAre(1u));
+}
+
 TEST_F(FeedHeadWatcherTest, ReadsOnlyAgenciesWithListeners) {
   auto partner = std::make_unique<Subscriber>(hub_, "hartford-pd");
   store_.SetHead("hartford-pd", 1);

@@ -1,15 +1,21 @@
 // The NOTIFY channels replicas wake each other on, and their payloads:
 // written by the write transaction just before its COMMIT (at most one
 // NOTIFY per channel per transaction), read by PgListener. A payload is
-// "<broker id>\n" followed, on the feeds channel, by the agencies whose
-// feed grew, comma-separated (none listed: any feed), so a replica can skip
-// its own commits, which it has already announced locally.
+// "<broker id>\n" followed, on the feeds channel, by the feeds that grew as
+// "<agency>:<last sequence>", comma-separated (none listed: any feed), so a
+// replica can skip its own commits, which it has already announced locally,
+// and wake another's subscribers without reading the heads: a NOTIFY is
+// delivered only after its transaction committed, so the events up to the
+// sequence it names are there to read.
 #pragma once
 
-#include <set>
+#include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "broker/replica_signals.h"
 
 namespace hart::pg {
 
@@ -19,7 +25,8 @@ inline constexpr char kEscalationsChannel[] = "hart_escalations";
 
 // What a write transaction changed that other replicas act on.
 struct PgChanges {
-  std::set<std::string> feeds;  // agencies whose feed grew
+  // Agencies whose feed grew -> the feed's last sequence in this transaction.
+  std::map<std::string, uint64_t> feeds;
   bool work = false;            // deliveries or timers added
   bool escalations = false;     // escalation events appended
 };
@@ -34,9 +41,11 @@ struct Notification {
 std::vector<Notification> Notifications(const std::string& broker_id, const PgChanges& changes);
 
 // A payload read back.
+// An agency listed without a sequence (or with one that does not parse)
+// has an unset head: the follower reads it.
 struct ChangePayload {
   std::string broker_id;
-  std::vector<std::string> agencies;  // feeds channel only; empty: any
+  std::vector<FeedGrowth> feeds;  // feeds channel only; empty: any
 };
 ChangePayload ParseChangePayload(std::string_view payload);
 

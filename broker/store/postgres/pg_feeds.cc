@@ -60,16 +60,17 @@ absl::StatusOr<int64_t> PostgresBackend::NextFeedSequence(pg::PgWrite& w,
         pg::PgParams().Text(agency_id)));
     head = w.feed_heads.emplace(agency_id, row.rows() > 0 ? row.Int(0, 0) : 0).first;
   }
-  w.changes.feeds.insert(agency_id);
-  return ++head->second;
+  const int64_t sequence = ++head->second;
+  w.changes.feeds[agency_id] = static_cast<uint64_t>(sequence);
+  return sequence;
 }
 
 absl::Status PostgresBackend::SaveFeedHeads(pg::PgWrite& w) {
-  for (const std::string& agency : w.changes.feeds) {
+  for (const auto& [agency, head] : w.changes.feeds) {
     HART_RETURN_IF_ERROR(w.conn.Defer(
         "INSERT INTO feed_heads (agency_id, last_sequence) VALUES ($1, $2) "
         "ON CONFLICT (agency_id) DO UPDATE SET last_sequence = EXCLUDED.last_sequence",
-        pg::PgParams().Text(agency).Int(w.feed_heads.at(agency))));
+        pg::PgParams().Text(agency).Int(static_cast<int64_t>(head))));
   }
   return absl::OkStatus();
 }

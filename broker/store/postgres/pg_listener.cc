@@ -115,7 +115,7 @@ void PgListener::Deliver(const char* channel, const char* payload) {
   if (change.broker_id == broker_id_) return;  // announced locally at its commit
   const std::string_view name = channel;
   if (name == kFeedsChannel) {
-    if (handlers_.feeds_grew) handlers_.feeds_grew(change.agencies);
+    if (handlers_.feeds_grew) handlers_.feeds_grew(change.feeds);
   } else if (name == kWorkChannel) {
     if (handlers_.work_added) handlers_.work_added();
   } else if (name == kEscalationsChannel) {

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "broker/acks/escalation_ladders.h"
+#include "broker/common/time_util.h"
 #include "broker/config/config_source_map.h"
 #include "broker/config/ops_options.h"
 #include "broker/config/postgres_options.h"
@@ -124,6 +125,9 @@ void ApplyConfigDefaults(cfg::BrokerConfig* config) {
   if (store->executor_threads() == 0) store->set_executor_threads(4);
   if (store->executor_queue_limit() == 0) store->set_executor_queue_limit(4096);
   if (store->backend() == "postgres") ApplyPostgresDefaults(store->mutable_postgres());
+  if (!store->has_ack_linger() && store->backend() == "postgres") {
+    store->mutable_ack_linger()->set_nanos(10 * 1000 * 1000);
+  }
   auto* dispatch = config->mutable_dispatch();
   if (dispatch->max_attempts() == 0) dispatch->set_max_attempts(8);
   if (!dispatch->has_initial_backoff()) dispatch->mutable_initial_backoff()->set_seconds(2);
@@ -210,6 +214,14 @@ void ValidateStoreOptions(const cfg::StoreOptions& store, std::vector<std::strin
     problems->push_back(absl::StrCat("store.executor_queue_limit: ", store.executor_queue_limit(),
                                      " is too large; use 1 to ", kMaxStoreExecutorQueue,
                                      " (default 4096)"));
+  }
+  if (store.has_ack_linger()) {
+    const absl::Duration linger = FromProtoDuration(store.ack_linger());
+    if (linger < absl::ZeroDuration() || linger > absl::Seconds(1)) {
+      problems->push_back(absl::StrCat("store.ack_linger: ", absl::FormatDuration(linger),
+                                       " is out of range; use 0s to 1s (default 10ms on "
+                                       "postgres, 0s on sqlite)"));
+    }
   }
   ValidatePostgresOptions(store, problems);
 }

@@ -135,7 +135,8 @@ class BrokerParts final {
                std::span<const absl::StatusOr<WriteResult>> results) {
           AfterCommit(requests, results);
         },
-        &metrics_->events());
+        &metrics_->events(), WriteQueue::kDefaultMaxBackgroundBatch,
+        FromProtoDuration(config.store().ack_linger()));
     feed_appender_ = std::make_unique<feed::FeedAppender>(*writes_, clock_);
     ladders_ = std::make_unique<EscalationLadders>(config, *geography_, ids_);
     acks_ = std::make_unique<AckRecorder>(*store_, *writes_, *store_executor_, clock_,

@@ -13,6 +13,16 @@
 // (measured on a million referrals during an escalation storm: batches of
 // 16 to 64 background items held a GetReferral 7-12 ms at the median).
 //
+// Lingering requests are interactive ones that may wait for company, as a
+// Kafka producer's records wait `linger.ms`: when nothing but lingering (and
+// background) requests is queued, the writer waits up to `linger` before it
+// writes them, and any other interactive request, `max_batch` lingering
+// ones or the destructor end the wait at once. On PostgreSQL every commit
+// takes the cluster's one write lock (pg_write_lock.h), so acknowledgements
+// that each started a transaction of their own held it from the intakes
+// (WriteQueue). The wait is on the real clock (absl::Mutex's deadline);
+// nothing but the batch's size depends on it.
+//
 // The members of a written batch are answered on a thread of their own
 // ("hart-answer"), which also frees the batch, while the writer goes on to
 // the next one (answering a gRPC call sends its response on the calling
@@ -37,6 +47,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace hart {
 
@@ -48,18 +59,20 @@ class BatchWriter {
       std::function<absl::StatusOr<std::vector<Result>>(std::span<Request>)>;
   using AfterCommitFn = std::function<void(std::span<const Request>, std::span<const Result>)>;
 
-  enum class Lane { kInteractive, kBackground };
+  enum class Lane { kInteractive, kBackground, kLingering };
 
   // `write` returns one result per request, in order. `after_commit` (may
   // be empty) runs after each successful batch, before its callbacks, on
   // the answering thread, with the batch's requests (as `write` left them)
-  // and results.
+  // and results. `linger` zero: lingering requests are interactive ones.
   BatchWriter(WriteFn write, size_t max_batch, AfterCommitFn after_commit = {},
-              size_t max_background = std::numeric_limits<size_t>::max())
+              size_t max_background = std::numeric_limits<size_t>::max(),
+              absl::Duration linger = absl::ZeroDuration())
       : write_(std::move(write)),
         after_commit_(std::move(after_commit)),
         max_batch_(max_batch == 0 ? 1 : max_batch),
         max_background_(max_background == 0 ? 1 : max_background),
+        linger_(linger),
         answerer_([this] { Answer(); }),
         thread_([this] { Run(); }) {}
 
@@ -80,23 +93,34 @@ class BatchWriter {
 
   void Submit(Request request, Done done, Lane lane = Lane::kInteractive) {
     absl::MutexLock lock(&mu_);
-    (lane == Lane::kInteractive ? queue_ : background_)
-        .push_back({std::move(request), std::move(done)});
+    const bool lingering = lane == Lane::kLingering;
+    if (lane == Lane::kInteractive) ++eager_;
+    (lane == Lane::kBackground ? background_ : queue_)
+        .push_back({std::move(request), std::move(done), lingering});
   }
 
  private:
   struct Pending {
     Request request;
     Done done;
+    bool lingering = false;
   };
 
   bool Ready() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return stopping_ || !queue_.empty() || !background_.empty();
   }
 
+  // Only lingering requests (and background ones) queued: wait for company.
+  bool ShouldLinger() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return linger_ > absl::ZeroDuration() && !stopping_ && !queue_.empty() && eager_ == 0 &&
+           queue_.size() < max_batch_;
+  }
+  bool LingerOver() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !ShouldLinger(); }
+
   void TakeLocked(std::deque<Pending>& from, size_t up_to, std::vector<Request>& requests,
                   std::vector<Done>& callbacks) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     while (!from.empty() && requests.size() < up_to) {
+      if (&from == &queue_ && !from.front().lingering) --eager_;
       requests.push_back(std::move(from.front().request));
       callbacks.push_back(std::move(from.front().done));
       from.pop_front();
@@ -119,6 +143,9 @@ class BatchWriter {
         absl::MutexLock lock(&mu_);
         mu_.Await(absl::Condition(this, &BatchWriter::Ready));
         if (queue_.empty() && background_.empty()) return;  // stopping and drained
+        if (ShouldLinger()) {
+          mu_.AwaitWithTimeout(absl::Condition(this, &BatchWriter::LingerOver), linger_);
+        }
         TakeLocked(queue_, max_batch_, batch.requests, batch.callbacks);
         const size_t background = batch.requests.empty() ? max_background_ : 1;
         TakeLocked(background_, std::min(max_batch_, batch.requests.size() + background),
@@ -165,8 +192,10 @@ class BatchWriter {
   const AfterCommitFn after_commit_;
   const size_t max_batch_;
   const size_t max_background_;
+  const absl::Duration linger_;
   absl::Mutex mu_;
-  std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);  // interactive
+  std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);  // interactive and lingering
+  size_t eager_ ABSL_GUARDED_BY(mu_) = 0;          // of queue_, those not lingering
   std::deque<Pending> background_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Mutex answers_mu_;

@@ -28,9 +28,15 @@ struct Same {
 
 // Queues `request`; `done` gets the item's result as `T` passed through
 // `project`, or the error.
+template <typename Writer>
+typename Writer::Lane LaneOf(WriteQueue::Priority priority) {
+  return priority == WriteQueue::Priority::kBackground ? Writer::Lane::kBackground
+                                                       : Writer::Lane::kInteractive;
+}
+
 template <typename T, typename Writer, typename Out, typename Project>
 void SubmitAs(Writer& writer, WriteRequest request, WriteQueue::Done<Out> done, Project project,
-              WriteQueue::Priority priority = WriteQueue::Priority::kInteractive) {
+              typename Writer::Lane lane = Writer::Lane::kInteractive) {
   writer.Submit(
       std::move(request),
       [done = std::move(done), project](auto answer) {
@@ -38,8 +44,7 @@ void SubmitAs(Writer& writer, WriteRequest request, WriteQueue::Done<Out> done, 
         if (!value.ok()) return done(value.status());
         done(project(*std::move(value)));
       },
-      priority == WriteQueue::Priority::kBackground ? Writer::Lane::kBackground
-                                                    : Writer::Lane::kInteractive);
+      lane);
 }
 
 template <typename T>
@@ -70,12 +75,13 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> WriteObserved(
 }  // namespace
 
 WriteQueue::WriteQueue(WriteStore& store, size_t max_batch, AfterCommitFn after_commit,
-                       WriteQueueObserver* observer, size_t max_background_batch)
+                       WriteQueueObserver* observer, size_t max_background_batch,
+                       absl::Duration ack_linger)
     : store_(store),
       writer_([&store, observer](std::span<WriteRequest> batch) {
                 return WriteObserved(store, observer, batch);
               },
-              max_batch, std::move(after_commit), max_background_batch) {}
+              max_batch, std::move(after_commit), max_background_batch, ack_linger) {}
 
 void WriteQueue::CreateReferral(NewReferral referral, Done<CreateReferralResult> done) {
   // The feeds' tail serves these appends from memory after the commit.
@@ -90,24 +96,27 @@ void WriteQueue::CreateReferral(NewReferral referral, Done<CreateReferralResult>
 }
 
 void WriteQueue::ApplyAck(AckWrite ack, Done<uint64_t> done) {
-  SubmitAs<AckApplied>(writer_, std::move(ack), std::move(done),
-                       [](const AckApplied& applied) { return applied.audit_index; });
+  SubmitAs<AckApplied>(
+      writer_, std::move(ack), std::move(done),
+      [](const AckApplied& applied) { return applied.audit_index; }, Writer::Lane::kLingering);
 }
 
 void WriteQueue::AppendToFeed(FeedAppend append, absl::Time at, Done<FeedAppendResult> done) {
   SubmitAs<FeedAppendResult>(writer_, FeedAppendWrite{std::move(append), at}, std::move(done),
-                             Same{}, Priority::kBackground);
+                             Same{}, Writer::Lane::kBackground);
 }
 
 void WriteQueue::ApplyReferralChange(ReferralChange change, Done<ReferralChanged> done,
                                      Priority priority) {
-  SubmitAs<ReferralChanged>(writer_, std::move(change), std::move(done), Same{}, priority);
+  SubmitAs<ReferralChanged>(writer_, std::move(change), std::move(done), Same{},
+                            LaneOf<Writer>(priority));
 }
 
 void WriteQueue::ApplyEscalationStep(EscalationWrite step, Done<uint64_t> done) {
   SubmitAs<EscalationApplied>(
       writer_, std::move(step), std::move(done),
-      [](const EscalationApplied& applied) { return applied.sequence; }, Priority::kBackground);
+      [](const EscalationApplied& applied) { return applied.sequence; },
+      Writer::Lane::kBackground);
 }
 
 void WriteQueue::AppendAudit(std::vector<AuditEvent> events, Done<AuditAppended> done) {

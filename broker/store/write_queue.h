@@ -8,7 +8,9 @@
 // and the dispatcher's feed appends (escalation notices, retries: an
 // intake places its own feed deliveries) go in the background lane
 // (batch_writer.h): behind the rest, at most `max_background_batch` per
-// batch.
+// batch. Acknowledgements linger (batch_writer.h) for up to `ack_linger`
+// when nothing else is queued, so that on PostgreSQL a partner's acks do
+// not each take the cluster's write lock for a transaction of their own.
 //
 // Callbacks run on a thread of their own ("hart-answer", batch_writer.h),
 // one batch after another in submission order, while the writer already
@@ -28,6 +30,7 @@
 #include <span>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "broker/store/batch_writer.h"
 #include "broker/store/write_queue_observer.h"
 #include "broker/write_store.h"
@@ -53,7 +56,8 @@ class WriteQueue {
   // `observer` (may be null; must outlive the queue) hears of every batch.
   WriteQueue(WriteStore& store, size_t max_batch, AfterCommitFn after_commit = {},
              WriteQueueObserver* observer = nullptr,
-             size_t max_background_batch = kDefaultMaxBackgroundBatch);
+             size_t max_background_batch = kDefaultMaxBackgroundBatch,
+             absl::Duration ack_linger = absl::ZeroDuration());
   // Answers everything queued, then stops the writer thread.
   ~WriteQueue() = default;
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "adapters/builtin.h"
 #include "broker/config/config_loader.h"
+#include "broker/common/time_util.h"
 #include "broker/routing/geography.h"
 #include "broker/store/store_factory.h"
 #include "tests/support/test_support.h"
@@ -192,6 +193,31 @@ TEST_F(ConfigTest, AbsurdStoreExecutorSizesAreRejectedWithTheirRange) {
   EXPECT_THAT(message, HasSubstr("store.executor_threads: 4000 is too many; use 1 to 64"));
   EXPECT_THAT(message,
               HasSubstr("store.executor_queue_limit: 4000000000 is too large; use 1 to 1048576"));
+}
+
+TEST_F(ConfigTest, AckLingerDefaultsByBackendAndIsBounded) {
+  auto sqlite = LoadConfig(Edited("\nserver:\n", "\nstore:\n  executor_threads: 4\nserver:\n"),
+                           registry_);
+  ASSERT_TRUE(sqlite.ok()) << sqlite.status();
+  EXPECT_EQ(FromProtoDuration(sqlite->store().ack_linger()), absl::ZeroDuration());
+
+  const std::string postgres =
+      "\nstore:\n  backend: postgres\n  broker_id: replica-1\n  postgres:\n"
+      "    conninfo: \"host=db.example dbname=hart user=hart\"\n    ca_file: db-ca.crt\n";
+  auto replica = LoadConfig(Edited("\nserver:\n", postgres + "server:\n"), registry_);
+  ASSERT_TRUE(replica.ok()) << replica.status();
+  EXPECT_EQ(FromProtoDuration(replica->store().ack_linger()), absl::Milliseconds(10));
+
+  auto chosen = LoadConfig(
+      Edited("\nserver:\n", postgres + "  ack_linger: 0s\nserver:\n"), registry_);
+  ASSERT_TRUE(chosen.ok()) << chosen.status();
+  EXPECT_EQ(FromProtoDuration(chosen->store().ack_linger()), absl::ZeroDuration());
+
+  auto absurd = LoadConfig(
+      Edited("\nserver:\n", postgres + "  ack_linger: 2s\nserver:\n"), registry_);
+  ASSERT_EQ(absurd.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(absurd.status().message()),
+              HasSubstr("store.ack_linger: 2s is out of range; use 0s to 1s"));
 }
 
 TEST_F(ConfigTest, TheOpsPortDefaultsToLoopbackWithBoundedLimits) {

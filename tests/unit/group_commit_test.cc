@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <future>
+#include <memory>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -330,6 +331,95 @@ TEST(BatchWriterLaneTest, BackgroundWaitsBehindInteractiveAndJoinsAFewAtATime) {
                                               ::testing::ElementsAre(1, 2, 101),
                                               ::testing::ElementsAre(102, 103),
                                               ::testing::ElementsAre(104, 105)));
+}
+
+// A writer whose batches are recorded, with a long linger: nothing but
+// what ends the wait (another interactive request, a full batch, the
+// destructor) can get lingering requests written. Its first batch may be
+// held (the writer then finds what queued meanwhile when it is released).
+class LingeringWriter {
+ public:
+  using Writer = BatchWriter<int, int>;
+  explicit LingeringWriter(size_t max_batch, absl::Duration linger = absl::Hours(1))
+      : writer_(std::make_unique<Writer>(
+            [this](std::span<const int> batch) -> absl::StatusOr<std::vector<int>> {
+              if (hold_first_.exchange(false)) {
+                entered_.Notify();
+                release_.WaitForNotification();
+              }
+              absl::MutexLock lock(&mu_);
+              batches_.emplace_back(batch.begin(), batch.end());
+              return std::vector<int>(batch.begin(), batch.end());
+            },
+            max_batch, Writer::AfterCommitFn{}, /*max_background=*/8, linger)) {}
+
+  void Submit(int value, Writer::Lane lane) {
+    writer_->Submit(value, [this](absl::StatusOr<int> r) {
+      EXPECT_TRUE(r.ok());
+      ++answered_;
+    }, lane);
+  }
+  // Submits `value` and holds its batch in the writer until Release().
+  void SubmitHeld(int value) {
+    hold_first_ = true;
+    Submit(value, Writer::Lane::kInteractive);
+    entered_.WaitForNotification();
+  }
+  void Release() { release_.Notify(); }
+  bool WaitAnswered(int n) { return WaitFor([&] { return answered_ == n; }); }
+  void Stop() { writer_.reset(); }
+  int answered() const { return answered_; }
+  std::vector<std::vector<int>> batches() {
+    absl::MutexLock lock(&mu_);
+    return batches_;
+  }
+
+ private:
+  std::atomic<bool> hold_first_{false};
+  absl::Notification entered_;
+  absl::Notification release_;
+  absl::Mutex mu_;
+  std::vector<std::vector<int>> batches_ ABSL_GUARDED_BY(mu_);
+  std::atomic<int> answered_{0};
+  std::unique_ptr<Writer> writer_;
+};
+
+TEST(BatchWriterLingerTest, LingeringRequestsWaitForAnInteractiveOneAndShareItsBatch) {
+  using Lane = LingeringWriter::Writer::Lane;
+  LingeringWriter w(/*max_batch=*/8);
+  w.SubmitHeld(0);
+  w.Submit(1, Lane::kLingering);
+  w.Submit(2, Lane::kLingering);
+  w.Submit(101, Lane::kBackground);  // does not end the wait either
+  w.Release();
+  // The writer is back for the next batch, and finds only these: it waits.
+  ASSERT_TRUE(w.WaitAnswered(1));
+  w.Submit(3, Lane::kInteractive);
+  ASSERT_TRUE(w.WaitAnswered(5));
+  EXPECT_THAT(w.batches(), ::testing::ElementsAre(::testing::ElementsAre(0),
+                                                  ::testing::ElementsAre(1, 2, 3, 101)));
+}
+
+TEST(BatchWriterLingerTest, AFullBatchOfLingeringRequestsIsWrittenAtOnce) {
+  LingeringWriter w(/*max_batch=*/3);
+  for (int i = 1; i <= 3; ++i) w.Submit(i, LingeringWriter::Writer::Lane::kLingering);
+  ASSERT_TRUE(w.WaitAnswered(3));
+  EXPECT_THAT(w.batches(), ::testing::ElementsAre(::testing::ElementsAre(1, 2, 3)));
+}
+
+TEST(BatchWriterLingerTest, TheDestructorWritesWhatLingers) {
+  LingeringWriter w(/*max_batch=*/8);
+  w.Submit(1, LingeringWriter::Writer::Lane::kLingering);
+  w.Stop();
+  EXPECT_EQ(w.answered(), 1);
+  EXPECT_THAT(w.batches(), ::testing::ElementsAre(::testing::ElementsAre(1)));
+}
+
+TEST(BatchWriterLingerTest, ALingeringRequestAloneIsWrittenWhenTheLingerEnds) {
+  LingeringWriter w(/*max_batch=*/8, absl::Milliseconds(1));
+  w.Submit(1, LingeringWriter::Writer::Lane::kLingering);
+  ASSERT_TRUE(w.WaitAnswered(1));
+  EXPECT_THAT(w.batches(), ::testing::ElementsAre(::testing::ElementsAre(1)));
 }
 
 }  // namespace

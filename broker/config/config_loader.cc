@@ -126,7 +126,7 @@ void ApplyConfigDefaults(cfg::BrokerConfig* config) {
   if (store->executor_queue_limit() == 0) store->set_executor_queue_limit(4096);
   if (store->backend() == "postgres") ApplyPostgresDefaults(store->mutable_postgres());
   if (!store->has_ack_linger() && store->backend() == "postgres") {
-    store->mutable_ack_linger()->set_nanos(10 * 1000 * 1000);
+    store->mutable_ack_linger()->set_nanos(5 * 1000 * 1000);
   }
   auto* dispatch = config->mutable_dispatch();
   if (dispatch->max_attempts() == 0) dispatch->set_max_attempts(8);
@@ -219,7 +219,7 @@ void ValidateStoreOptions(const cfg::StoreOptions& store, std::vector<std::strin
     const absl::Duration linger = FromProtoDuration(store.ack_linger());
     if (linger < absl::ZeroDuration() || linger > absl::Seconds(1)) {
       problems->push_back(absl::StrCat("store.ack_linger: ", absl::FormatDuration(linger),
-                                       " is out of range; use 0s to 1s (default 10ms on "
+                                       " is out of range; use 0s to 1s (default 5ms on "
                                        "postgres, 0s on sqlite)"));
     }
   }

@@ -15,9 +15,10 @@
 //
 // Lingering requests are interactive ones that may wait for company, as a
 // Kafka producer's records wait `linger.ms`: when nothing but lingering (and
-// background) requests is queued, the writer waits up to `linger` before it
-// writes them, and any other interactive request, `max_batch` lingering
-// ones or the destructor end the wait at once. On PostgreSQL every commit
+// background) requests is queued, the writer writes them once the oldest
+// has waited `linger`, and any other interactive request, `max_batch`
+// lingering ones or the destructor end the wait at once (background ones
+// do not: nobody waits for them). On PostgreSQL every commit
 // takes the cluster's one write lock (pg_write_lock.h), so acknowledgements
 // that each started a transaction of their own held it from the intakes
 // (WriteQueue). The wait is on the real clock (absl::Mutex's deadline);
@@ -96,7 +97,8 @@ class BatchWriter {
     const bool lingering = lane == Lane::kLingering;
     if (lane == Lane::kInteractive) ++eager_;
     (lane == Lane::kBackground ? background_ : queue_)
-        .push_back({std::move(request), std::move(done), lingering});
+        .push_back({std::move(request), std::move(done), lingering,
+                    lingering && linger_ > absl::ZeroDuration() ? absl::Now() : absl::Time()});
   }
 
  private:
@@ -104,6 +106,7 @@ class BatchWriter {
     Request request;
     Done done;
     bool lingering = false;
+    absl::Time queued_at;  // lingering ones only, when a linger is set
   };
 
   bool Ready() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -144,7 +147,9 @@ class BatchWriter {
         mu_.Await(absl::Condition(this, &BatchWriter::Ready));
         if (queue_.empty() && background_.empty()) return;  // stopping and drained
         if (ShouldLinger()) {
-          mu_.AwaitWithTimeout(absl::Condition(this, &BatchWriter::LingerOver), linger_);
+          // queue_ holds lingering requests only: its front is the oldest.
+          mu_.AwaitWithDeadline(absl::Condition(this, &BatchWriter::LingerOver),
+                                queue_.front().queued_at + linger_);
         }
         TakeLocked(queue_, max_batch_, batch.requests, batch.callbacks);
         const size_t background = batch.requests.empty() ? max_background_ : 1;

@@ -26,14 +26,14 @@ struct Same {
   }
 };
 
-// Queues `request`; `done` gets the item's result as `T` passed through
-// `project`, or the error.
 template <typename Writer>
 typename Writer::Lane LaneOf(WriteQueue::Priority priority) {
   return priority == WriteQueue::Priority::kBackground ? Writer::Lane::kBackground
                                                        : Writer::Lane::kInteractive;
 }
 
+// Queues `request`; `done` gets the item's result as `T` passed through
+// `project`, or the error.
 template <typename T, typename Writer, typename Out, typename Project>
 void SubmitAs(Writer& writer, WriteRequest request, WriteQueue::Done<Out> done, Project project,
               typename Writer::Lane lane = Writer::Lane::kInteractive) {

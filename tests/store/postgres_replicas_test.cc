@@ -307,6 +307,35 @@ TEST_F(PostgresReplicasTest, AnotherReplicasCommitsSignalWorkAndTheFeedsThatGrew
       << ::testing::PrintToString(log_.Entries());
 }
 
+// A batch rerun item by item (one intake refused after it took a feed
+// sequence) announces the head it committed, not the one it gave back.
+TEST_F(PostgresReplicasTest, TheHeadAnnouncedAfterARefusedItemIsTheOneCommitted) {
+  const std::optional<size_t> listening = Follow("broker-b");
+  ASSERT_TRUE(listening.has_value());
+  const auto placed = [](const std::string& key, const char* agency) {
+    NewReferral r = Referral(key, {agency});
+    r.deliveries[0].state = v1::IN_FLIGHT;
+    r.deliveries[0].attempts = 1;
+    r.deliveries[0].last_attempt_at = kT0;
+    r.feed_appends.push_back(FeedAppendFor(r.deliveries[0]));
+    return r;
+  };
+  // Takes task-force's sequence 1, then its delivery collides with a's.
+  NewReferral colliding = placed("c", "task-force");
+  colliding.deliveries[0].delivery_id = DeliveryId("a", "csao");
+  colliding.feed_appends[0].delivery_id = colliding.deliveries[0].delivery_id;
+  std::vector<WriteRequest> batch = {placed("a", "csao"), colliding, placed("d", "csao")};
+  auto results = a_->ApplyWrites(batch);
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_EQ(results->size(), 3u);
+  EXPECT_EQ((*results)[1].status().code(), absl::StatusCode::kAlreadyExists);
+  // task-force's feed did not grow: it is not named.
+  EXPECT_TRUE(log_.WaitFor("feeds:csao@2", *listening).has_value())
+      << ::testing::PrintToString(log_.Entries());
+  EXPECT_EQ(b_->FeedHead("csao").value_or(0), 2u);
+  EXPECT_EQ(b_->FeedHead("task-force").value_or(99), 0u);
+}
+
 TEST_F(PostgresReplicasTest, AReplicaIsNotSignalledItsOwnCommits) {
   const std::optional<size_t> listening = Follow("broker-a");
   ASSERT_TRUE(listening.has_value());

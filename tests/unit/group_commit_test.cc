@@ -409,10 +409,14 @@ TEST(BatchWriterLingerTest, AFullBatchOfLingeringRequestsIsWrittenAtOnce) {
 
 TEST(BatchWriterLingerTest, TheDestructorWritesWhatLingers) {
   LingeringWriter w(/*max_batch=*/8);
+  w.SubmitHeld(0);
   w.Submit(1, LingeringWriter::Writer::Lane::kLingering);
+  w.Release();
+  ASSERT_TRUE(w.WaitAnswered(1));  // the writer is back, lingering over 1
   w.Stop();
-  EXPECT_EQ(w.answered(), 1);
-  EXPECT_THAT(w.batches(), ::testing::ElementsAre(::testing::ElementsAre(1)));
+  EXPECT_EQ(w.answered(), 2);
+  EXPECT_THAT(w.batches(), ::testing::ElementsAre(::testing::ElementsAre(0),
+                                                  ::testing::ElementsAre(1)));
 }
 
 TEST(BatchWriterLingerTest, ALingeringRequestAloneIsWrittenWhenTheLingerEnds) {

@@ -175,5 +175,27 @@ TEST_P(AckConformanceTest, AcceptedInAWriteBatchEndsLadderTimersInTheTable) {
   EXPECT_THAT(MUST(ClaimTimers(kT0 + absl::Hours(100), kT0 + absl::Hours(101))), IsEmpty());
 }
 
+// An ACCEPTED whose compare-and-set lost (the delivery was never marked
+// DELIVERED) stops nothing: the ladder still runs, alone or in a batch.
+TEST_P(AckConformanceTest, AnAcceptedAckThatLostItsCompareAndSetLeavesTheLadderRunning) {
+  // Two steps: the first is held in the delivery's row, the second is a
+  // row of the timers table (the statement's ladder stop ends those).
+  NewReferral a = Referral("a");
+  a.timers.push_back(LadderTimer(a.deliveries[0], "tmr_ladder_1", 1, kT0 + absl::Hours(72)));
+  a.timers.push_back(LadderTimer(a.deliveries[0], "tmr_ladder_2", 2, kT0 + absl::Hours(96)));
+  ASSERT_OK(Create(a));
+  ASSERT_OK(ClaimAndAppend(kT0));  // IN_FLIGHT
+  ASSERT_EQ(MUST(store().PendingTimers(ReferralId("a"))).size(), 2u);
+  EXPECT_EQ(STATUS_CODE(store().ApplyAck(Accepted(kDelivery, v1::DELIVERED,
+                                                  kT0 + absl::Minutes(2)))),
+            absl::StatusCode::kAborted);
+  std::vector<WriteRequest> batch = {Accepted(kDelivery, v1::DELIVERED, kT0 + absl::Minutes(3))};
+  ASSERT_OK_AND_ASSIGN(auto results, store().ApplyWrites(batch));
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(STATUS_CODE(results[0]), absl::StatusCode::kAborted);
+  EXPECT_EQ(StateOf(kDelivery).value_or(v1::DELIVERY_STATE_UNSPECIFIED), v1::IN_FLIGHT);
+  EXPECT_EQ(MUST(store().PendingTimers(ReferralId("a"))).size(), 2u);
+}
+
 }  // namespace
 }  // namespace hart::conformance

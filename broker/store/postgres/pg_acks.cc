@@ -22,50 +22,43 @@ absl::StatusOr<uint64_t> PostgresBackend::WriteAck(pg::PgWrite& w, const AckWrit
       "acknowledged_at = CASE WHEN $4 <> 0 THEN $3 ELSE acknowledged_at END, "
       "ladder_due_at = CASE WHEN $7 <> 0 THEN NULL ELSE ladder_due_at END "
       "WHERE delivery_id = $5 AND state = $6";
+  // The ack's row and the ladder's stop ride in the same statement, written
+  // only if the compare-and-set took (they read its RETURNING): one
+  // statement an ack, not three, each run while the transaction holds the
+  // cluster's write lock. The stop is pg::StopLadder's, when $7 <> 0.
+  static constexpr char kAckRow[] =
+      "INSERT INTO acks (delivery_id, kind, note, actor, recorded_at) "
+      "SELECT $5, $8, $9, $10, $3 FROM cas";
+  static constexpr char kStopLadder[] =
+      "UPDATE timers SET state = $11, finished_at = $3, lease_until = NULL "
+      "WHERE $7 <> 0 AND EXISTS (SELECT 1 FROM cas) AND kind = $12 AND delivery_id = $5 "
+      "AND state = $13";
+  static const std::string kAck = absl::StrCat("WITH cas AS (", kCompareAndSet,
+                                               " RETURNING 1), ack AS (", kAckRow,
+                                               "), stop AS (", kStopLadder, ") ");
   pg::PgParams params = pg::PgParams().Int(write.new_state).Int(delivered ? 1 : 0).Micros(at)
                             .Int(business ? 1 : 0).Text(write.delivery_id)
-                            .Int(write.expected_state).Int(write.stop_ladder ? 1 : 0);
+                            .Int(write.expected_state).Int(write.stop_ladder ? 1 : 0)
+                            .Int(write.ack.kind()).Bytes(write.sealed_note)
+                            .Text(write.ack.actor()).Int(pg::kTimerReplaced)
+                            .Int(pg::kTimerLadder).Int(pg::kTimerPending);
   if (w.optimistic) {
     // Sent with the batch's other writes, not waited for: acks of one batch
     // cost one round trip, not one each. A lost one fails the transaction
     // (hart_expect_one), and the item-by-item rerun tells which and why.
-    // The ack's row and the ladder's stop ride in the same statement (its
-    // other CTEs run whatever the count; a lost compare-and-set rolls them
-    // back with the transaction): one statement an ack, not three, each
-    // run while the transaction holds the cluster's write lock.
-    static constexpr char kAckRow[] =
-        "INSERT INTO acks (delivery_id, kind, note, actor, recorded_at) "
-        "VALUES ($5, $8, $9, $10, $3)";
-    static constexpr char kStopLadder[] =  // pg::StopLadder, when $7 <> 0
-        "UPDATE timers SET state = $11, finished_at = $3, lease_until = NULL "
-        "WHERE $7 <> 0 AND kind = $12 AND delivery_id = $5 AND state = $13";
-    params.Int(write.ack.kind()).Bytes(write.sealed_note).Text(write.ack.actor())
-        .Int(pg::kTimerReplaced).Int(pg::kTimerLadder).Int(pg::kTimerPending);
     HART_RETURN_IF_ERROR(w.conn.Defer(
-        absl::StrCat("WITH cas AS (", kCompareAndSet, " RETURNING 1), ack AS (", kAckRow,
-                     "), stop AS (", kStopLadder, ") SELECT hart_expect_one(count(*)) FROM cas"),
-        std::move(params)));
-    if (write.ladder) {
-      HART_RETURN_IF_ERROR(pg::TriggerLadder(w.conn, write.delivery_id, *write.ladder));
-      w.changes.work = true;
-    }
-    return AppendLeaf(w, write.audit);
+        absl::StrCat(kAck, "SELECT hart_expect_one(count(*)) FROM cas"), std::move(params)));
   } else {
-    HART_ASSIGN_OR_RETURN(update, w.conn.Query(kCompareAndSet, params));
-    // Nothing written so far and no statement failed: the transaction stays
-    // usable for the rest of an ApplyAcks batch.
-    if (update.affected() != 1) {
+    HART_ASSIGN_OR_RETURN(taken, w.conn.Query(absl::StrCat(kAck, "SELECT count(*) FROM cas"),
+                                              params));
+    // A lost one wrote nothing and no statement failed: the transaction
+    // stays usable for the rest of an ApplyAcks batch.
+    if (taken.Int(0, 0) != 1) {
       HART_ASSIGN_OR_RETURN(known, pg::DeliveryExists(w.conn, write.delivery_id));
       if (!known) return absl::NotFoundError(absl::StrCat("no delivery ", write.delivery_id));
       return absl::AbortedError("delivery changed state concurrently; retry");
     }
   }
-  HART_RETURN_IF_ERROR(w.conn.Defer(
-      "INSERT INTO acks (delivery_id, kind, note, actor, recorded_at) "
-      "VALUES ($1, $2, $3, $4, $5)",
-      pg::PgParams().Text(write.delivery_id).Int(write.ack.kind()).Bytes(write.sealed_note)
-          .Text(write.ack.actor()).Micros(at)));
-  if (write.stop_ladder) HART_RETURN_IF_ERROR(pg::StopLadder(w.conn, write.delivery_id, at));
   if (write.ladder) {
     HART_RETURN_IF_ERROR(pg::TriggerLadder(w.conn, write.delivery_id, *write.ladder));
     w.changes.work = true;

@@ -126,7 +126,7 @@ void ApplyConfigDefaults(cfg::BrokerConfig* config) {
   if (store->executor_queue_limit() == 0) store->set_executor_queue_limit(4096);
   if (store->backend() == "postgres") ApplyPostgresDefaults(store->mutable_postgres());
   if (!store->has_ack_linger() && store->backend() == "postgres") {
-    store->mutable_ack_linger()->set_nanos(5 * 1000 * 1000);
+    *store->mutable_ack_linger() = ToProtoDuration(absl::Milliseconds(5));
   }
   auto* dispatch = config->mutable_dispatch();
   if (dispatch->max_attempts() == 0) dispatch->set_max_attempts(8);

@@ -293,54 +293,16 @@ TEST_F(GroupCommitTest, ItemRefusedAloneLeavesTheRestCommitted) {
   EXPECT_EQ(sqlite_->ListAuditEvents({})->size(), 3u);
 }
 
-// Verifies background requests wait behind interactive ones, join a batch
-// at most max_background at a time and one at a time beside interactive
-// ones, each lane in its own order.
-TEST(BatchWriterLaneTest, BackgroundWaitsBehindInteractiveAndJoinsAFewAtATime) {
-  using Writer = BatchWriter<int, int>;
-  absl::Notification entered;
-  absl::Notification release;
-  std::atomic<bool> first{true};
-  absl::Mutex mu;
-  std::vector<std::vector<int>> batches;
-  Writer writer(
-      [&](std::span<const int> batch) -> absl::StatusOr<std::vector<int>> {
-        if (first.exchange(false)) {
-          entered.Notify();
-          release.WaitForNotification();
-        }
-        absl::MutexLock lock(&mu);
-        batches.emplace_back(batch.begin(), batch.end());
-        return std::vector<int>(batch.begin(), batch.end());
-      },
-      /*max_batch=*/8, {}, /*max_background=*/2);
-  std::atomic<int> answered{0};
-  auto done = [&](absl::StatusOr<int> r) {
-    EXPECT_TRUE(r.ok());
-    ++answered;
-  };
-  writer.Submit(0, done);  // the batch being written
-  entered.WaitForNotification();
-  for (int i = 101; i <= 105; ++i) writer.Submit(i, done, Writer::Lane::kBackground);
-  writer.Submit(1, done);
-  writer.Submit(2, done);
-  release.Notify();
-  ASSERT_TRUE(WaitFor([&] { return answered == 8; }));
-  absl::MutexLock lock(&mu);
-  EXPECT_THAT(batches, ::testing::ElementsAre(::testing::ElementsAre(0),
-                                              ::testing::ElementsAre(1, 2, 101),
-                                              ::testing::ElementsAre(102, 103),
-                                              ::testing::ElementsAre(104, 105)));
-}
-
-// A writer whose batches are recorded, with a long linger: nothing but
-// what ends the wait (another interactive request, a full batch, the
-// destructor) can get lingering requests written. Its first batch may be
-// held (the writer then finds what queued meanwhile when it is released).
-class LingeringWriter {
+// A writer of ints whose batches are recorded. Its first batch may be held
+// (the writer then finds what queued meanwhile when it is released). With
+// the default long linger, nothing but what ends the wait (another
+// interactive request, a full batch, the destructor) gets lingering
+// requests written.
+class RecordingWriter {
  public:
   using Writer = BatchWriter<int, int>;
-  explicit LingeringWriter(size_t max_batch, absl::Duration linger = absl::Hours(1))
+  explicit RecordingWriter(size_t max_batch, size_t max_background = 8,
+                           absl::Duration linger = absl::Hours(1))
       : writer_(std::make_unique<Writer>(
             [this](std::span<const int> batch) -> absl::StatusOr<std::vector<int>> {
               if (hold_first_.exchange(false)) {
@@ -351,7 +313,7 @@ class LingeringWriter {
               batches_.emplace_back(batch.begin(), batch.end());
               return std::vector<int>(batch.begin(), batch.end());
             },
-            max_batch, Writer::AfterCommitFn{}, /*max_background=*/8, linger)) {}
+            max_batch, Writer::AfterCommitFn{}, max_background, linger)) {}
 
   void Submit(int value, Writer::Lane lane) {
     writer_->Submit(value, [this](absl::StatusOr<int> r) {
@@ -384,9 +346,27 @@ class LingeringWriter {
   std::unique_ptr<Writer> writer_;
 };
 
+// Verifies background requests wait behind interactive ones, join a batch
+// at most max_background at a time and one at a time beside interactive
+// ones, each lane in its own order.
+TEST(BatchWriterLaneTest, BackgroundWaitsBehindInteractiveAndJoinsAFewAtATime) {
+  using Lane = RecordingWriter::Writer::Lane;
+  RecordingWriter w(/*max_batch=*/8, /*max_background=*/2);
+  w.SubmitHeld(0);  // the batch being written
+  for (int i = 101; i <= 105; ++i) w.Submit(i, Lane::kBackground);
+  w.Submit(1, Lane::kInteractive);
+  w.Submit(2, Lane::kInteractive);
+  w.Release();
+  ASSERT_TRUE(w.WaitAnswered(8));
+  EXPECT_THAT(w.batches(), ::testing::ElementsAre(::testing::ElementsAre(0),
+                                                  ::testing::ElementsAre(1, 2, 101),
+                                                  ::testing::ElementsAre(102, 103),
+                                                  ::testing::ElementsAre(104, 105)));
+}
+
 TEST(BatchWriterLingerTest, LingeringRequestsWaitForAnInteractiveOneAndShareItsBatch) {
-  using Lane = LingeringWriter::Writer::Lane;
-  LingeringWriter w(/*max_batch=*/8);
+  using Lane = RecordingWriter::Writer::Lane;
+  RecordingWriter w(/*max_batch=*/8);
   w.SubmitHeld(0);
   w.Submit(1, Lane::kLingering);
   w.Submit(2, Lane::kLingering);
@@ -401,16 +381,16 @@ TEST(BatchWriterLingerTest, LingeringRequestsWaitForAnInteractiveOneAndShareItsB
 }
 
 TEST(BatchWriterLingerTest, AFullBatchOfLingeringRequestsIsWrittenAtOnce) {
-  LingeringWriter w(/*max_batch=*/3);
-  for (int i = 1; i <= 3; ++i) w.Submit(i, LingeringWriter::Writer::Lane::kLingering);
+  RecordingWriter w(/*max_batch=*/3);
+  for (int i = 1; i <= 3; ++i) w.Submit(i, RecordingWriter::Writer::Lane::kLingering);
   ASSERT_TRUE(w.WaitAnswered(3));
   EXPECT_THAT(w.batches(), ::testing::ElementsAre(::testing::ElementsAre(1, 2, 3)));
 }
 
 TEST(BatchWriterLingerTest, TheDestructorWritesWhatLingers) {
-  LingeringWriter w(/*max_batch=*/8);
+  RecordingWriter w(/*max_batch=*/8);
   w.SubmitHeld(0);
-  w.Submit(1, LingeringWriter::Writer::Lane::kLingering);
+  w.Submit(1, RecordingWriter::Writer::Lane::kLingering);
   w.Release();
   ASSERT_TRUE(w.WaitAnswered(1));  // the writer is back, lingering over 1
   w.Stop();
@@ -420,8 +400,8 @@ TEST(BatchWriterLingerTest, TheDestructorWritesWhatLingers) {
 }
 
 TEST(BatchWriterLingerTest, ALingeringRequestAloneIsWrittenWhenTheLingerEnds) {
-  LingeringWriter w(/*max_batch=*/8, absl::Milliseconds(1));
-  w.Submit(1, LingeringWriter::Writer::Lane::kLingering);
+  RecordingWriter w(/*max_batch=*/8, /*max_background=*/8, absl::Milliseconds(1));
+  w.Submit(1, RecordingWriter::Writer::Lane::kLingering);
   ASSERT_TRUE(w.WaitAnswered(1));
   EXPECT_THAT(w.batches(), ::testing::ElementsAre(::testing::ElementsAre(1)));
 }

@@ -194,6 +194,68 @@ class PgPipelineTest : public ::testing::Test {
   std::unique_ptr<PgConn> conn_;
 };
 
+TEST_F(PgPipelineTest, AnArrayParameterTakesItsTypeFromTheStatementAndRoundTrips) {
+  ArrayParam ids;
+  ids.Add("plain");
+  ids.Add("with \"quote\", comma and \\");
+  constexpr char kSql[] = "SELECT cardinality($1::text[]), ($1::text[])[2]";
+  auto row = conn_->Query(kSql, PgParams().Array(ids.Literal()));
+  ASSERT_TRUE(row.ok()) << row.status();
+  EXPECT_EQ(row->Int(0, 0), 2);
+  EXPECT_EQ(row->Text(0, 1), "with \"quote\", comma and \\");
+  // Typed text[], not text cast per evaluation.
+  auto types = conn_->Query("SELECT parameter_types::text FROM pg_prepared_statements "
+                            "WHERE statement = $1", PgParams().Text(kSql));
+  ASSERT_TRUE(types.ok()) << types.status();
+  ASSERT_EQ(types->rows(), 1);
+  EXPECT_EQ(types->Text(0, 0), "{text[]}");
+}
+
+// Why key-list lookups are planned each run (kPlanEachRun): the cached
+// statement's generic plan, chosen while the table held three rows, still
+// scans it whole once it holds twenty thousand. The rows are wide, as a
+// delivery's are (a narrow table's generic plan reads the index anyway).
+TEST_F(PgPipelineTest, AKeyListLookupPlannedEachRunReadsByTheIndexAfterItsTableGrew) {
+  ASSERT_TRUE(conn_->Exec("CREATE TABLE keyed (id TEXT PRIMARY KEY, pad CHAR(500) NOT NULL);"
+                          "INSERT INTO keyed SELECT 'k' || g, 'x' FROM generate_series(0, 2) g")
+                  .ok());
+  ArrayParam keys;
+  for (int i = 0; i < 10; ++i) keys.Add("k" + std::to_string(i * 7));
+  constexpr char kLookup[] = "SELECT id FROM keyed WHERE id = ANY ($1::text[])";
+  for (int run = 0; run < 10; ++run) {
+    ASSERT_TRUE(conn_->Query(kLookup, PgParams().Array(keys.Literal()), kPlanEachRun).ok());
+    ASSERT_TRUE(conn_->Query(kLookup, PgParams().Array(keys.Literal())).ok());
+  }
+  ASSERT_TRUE(conn_->Exec("INSERT INTO keyed SELECT 'k' || g, repeat('x', 200) "
+                          "FROM generate_series(3, 20002) g")
+                  .ok());
+  // The scans of the table the lookup adds, as this session counts them
+  // (not flushed inside a transaction, so before and after differ by it).
+  auto scans = [&](bool prepare) -> std::pair<int64_t, int64_t> {
+    auto counters = [&]() -> std::pair<int64_t, int64_t> {
+      auto counted = conn_->Query("SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables "
+                                  "WHERE relname = 'keyed'");
+      EXPECT_TRUE(counted.ok() && counted->rows() == 1);
+      if (!counted.ok() || counted->rows() != 1) return {-1000, -1000};
+      return {counted->Int(0, 0), counted->Int(0, 1)};
+    };
+    EXPECT_TRUE(conn_->Exec("BEGIN").ok());
+    const auto before = counters();
+    auto found = conn_->Query(kLookup, PgParams().Array(keys.Literal()), prepare);
+    EXPECT_TRUE(found.ok()) << found.status();
+    EXPECT_EQ(found.ok() ? found->rows() : -1, 10);
+    const auto after = counters();
+    EXPECT_TRUE(conn_->Exec("COMMIT").ok());
+    return {after.first - before.first, after.second - before.second};
+  };
+  const auto [each_run_seq, each_run_idx] = scans(kPlanEachRun);
+  EXPECT_EQ(each_run_seq, 0);
+  EXPECT_GE(each_run_idx, 1);
+  const auto [cached_seq, cached_idx] = scans(/*prepare=*/true);
+  EXPECT_EQ(cached_seq, 1) << "the cached plan no longer scans: kPlanEachRun may be unneeded";
+  EXPECT_EQ(cached_idx, 0);
+}
+
 TEST_F(PgPipelineTest, DeferredWritesRunBeforeTheNextQueryWhichSeesThem) {
   ASSERT_TRUE(conn_->Defer("BEGIN", {}, /*prepare=*/false).ok());
   for (int i = 1; i <= 3; ++i) ASSERT_TRUE(conn_->Defer(kInsert, PgParams().Int(i)).ok());

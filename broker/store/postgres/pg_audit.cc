@@ -45,9 +45,9 @@ absl::Status PgLeafBatch::Defer(PgConn& conn) {
       "FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], "
       "$7::text[], $8::text[], $9::text[]) "
       "AS l(idx, at, actor, action, referral_id, delivery_id, payload, detail, hash)",
-      PgParams().Text(indexes_.Literal()).Text(ats_.Literal()).Text(actors_.Literal())
-          .Text(actions_.Literal()).Text(referrals_.Literal()).Text(deliveries_.Literal())
-          .Text(payloads_.Literal()).Text(details_.Literal()).Text(hashes_.Literal()));
+      PgParams().Array(indexes_.Literal()).Array(ats_.Literal()).Array(actors_.Literal())
+          .Array(actions_.Literal()).Array(referrals_.Literal()).Array(deliveries_.Literal())
+          .Array(payloads_.Literal()).Array(details_.Literal()).Array(hashes_.Literal()));
   Clear();
   return deferred;
 }

@@ -52,6 +52,13 @@ PgParams& PgParams::Bytes(std::string v) {
   return *this;
 }
 
+PgParams& PgParams::Array(std::string literal) {
+  values_.emplace_back(std::move(literal));
+  types_.push_back(0);
+  formats_.push_back(0);
+  return *this;
+}
+
 PgParams& PgParams::Null() {
   values_.emplace_back(std::nullopt);
   // Unspecified: the server infers the type from the statement.
@@ -192,18 +199,26 @@ absl::StatusOr<std::string> PgConn::PreparedName(const std::string& sql,
   return name;
 }
 
-absl::StatusOr<PgResult> PgConn::Query(const std::string& sql, const PgParams& params) {
-  auto name = PreparedName(sql, params);
-  if (!name.ok()) return name.status();
+absl::StatusOr<PgResult> PgConn::Query(const std::string& sql, const PgParams& params,
+                                       bool prepare) {
+  std::string name;
+  if (prepare) {
+    auto prepared = PreparedName(sql, params);
+    if (!prepared.ok()) return prepared.status();
+    name = std::move(*prepared);
+  }
   if (!deferred_.empty()) {
-    const Deferred last{*name, sql, params};
+    const Deferred last{name, sql, params};
     return RunPipeline(&last);
   }
   const std::vector<const char*> values = params.ValuePointers();
   const std::vector<int> lengths = params.Lengths();
   const std::vector<int> formats = params.Formats();
-  PgResult result(PQexecPrepared(conn_, name->c_str(), params.size(), values.data(),
-                                 lengths.data(), formats.data(), /*resultFormat=*/0));
+  PgResult result(
+      prepare ? PQexecPrepared(conn_, name.c_str(), params.size(), values.data(), lengths.data(),
+                               formats.data(), /*resultFormat=*/0)
+              : PQexecParams(conn_, sql.c_str(), params.size(), params.types().data(),
+                             values.data(), lengths.data(), formats.data(), /*resultFormat=*/0));
   const ExecStatusType status = PQresultStatus(result.raw());
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
   return PgError(conn_, result.raw(), "query");
@@ -221,8 +236,11 @@ absl::Status PgConn::Defer(const std::string& sql, PgParams params, bool prepare
   return absl::OkStatus();
 }
 
-absl::Status PgConn::DeferQuery(const std::string& sql, PgParams params, PgResult* into) {
-  if (absl::Status deferred = Defer(sql, std::move(params)); !deferred.ok()) return deferred;
+absl::Status PgConn::DeferQuery(const std::string& sql, PgParams params, PgResult* into,
+                                bool prepare) {
+  if (absl::Status deferred = Defer(sql, std::move(params), prepare); !deferred.ok()) {
+    return deferred;
+  }
   deferred_.back().into = into;
   return absl::OkStatus();
 }

@@ -65,6 +65,11 @@ class PgParams {
   PgParams& Text(std::string v);
   PgParams& Bytes(std::string v);
   PgParams& Null();
+  // An array in its text form ({"a","b"}, ArrayParam::Literal), its type
+  // left for the server to take from the statement's cast ($1::text[]): a
+  // text parameter cast there would be parsed again wherever the cast is
+  // evaluated, for each row a filter or recheck reads.
+  PgParams& Array(std::string literal);
   PgParams& OptInt(std::optional<int64_t> v) { return v ? Int(*v) : Null(); }
   // absl::Time as microseconds since the epoch (the schema's time type).
   PgParams& Micros(absl::Time t) { return Int(absl::ToUnixMicros(t)); }
@@ -154,7 +159,10 @@ class PgConn {
   absl::Status Exec(const std::string& sql);
   // Runs `sql` as a cached prepared statement with `params`, in one round
   // trip with what was deferred (whose first error it returns instead).
-  absl::StatusOr<PgResult> Query(const std::string& sql, const PgParams& params = {});
+  // `prepare` false: planned for its values on every run instead (see
+  // kPlanEachRun).
+  absl::StatusOr<PgResult> Query(const std::string& sql, const PgParams& params = {},
+                                 bool prepare = true);
 
   // Queues `sql` to run before the next Query, Exec or Flush, in their
   // round trip. Its error (a constraint, a lost connection) is theirs: a
@@ -167,7 +175,8 @@ class PgConn {
   // the round trip runs (which must happen while `into` lives). Several
   // reads then share one round trip, each statement seeing the commits
   // before it (a new snapshot per statement under READ COMMITTED).
-  absl::Status DeferQuery(const std::string& sql, PgParams params, PgResult* into);
+  absl::Status DeferQuery(const std::string& sql, PgParams params, PgResult* into,
+                          bool prepare = true);
   // Runs what was deferred and returns its first error.
   absl::Status Flush();
   // Drops what was deferred, unsent (the transaction is being rolled back).
@@ -209,6 +218,13 @@ class PgConn {
   // state is unknown, so it is never used again.
   bool poisoned_ = false;
 };
+
+// `prepare` for a lookup by a list of keys (`id = ANY ($1::text[])`): a
+// prepared statement soon runs one generic plan, and one chosen while its
+// table was small (a new database, before autovacuum's first ANALYZE)
+// scans the table whole on every run ever after, however large it grows.
+// Planned for its keys each run, it reads them by the index.
+inline constexpr bool kPlanEachRun = false;
 
 // Raised by hart_expect_one (pg_schema.cc) when a compare-and-set sent
 // without waiting for its row count matched no row: ABORTED.

@@ -102,7 +102,7 @@ absl::StatusOr<std::vector<DeliveryRecord>> PostgresBackend::ClaimDueDeliveries(
         held.empty() ? pg::PgParams().Micros(now).Limit(limit).Micros(lease_until)
                            .Text(options_.broker_id)
                      : pg::PgParams().Micros(now).Limit(limit).Micros(lease_until)
-                           .Text(options_.broker_id).Text(held_ids.Literal())));
+                           .Text(options_.broker_id).Array(held_ids.Literal())));
     claimed = InClaimOrder(due, pg::kDeliveryColumnCount);
     if (claimed.size() < limit) {
       // SQLite selected both sets before updating either; here the first
@@ -220,9 +220,9 @@ absl::Status PostgresBackend::RecordOutcomes(std::span<const DeliveryOutcome> ou
         "AS o(delivery_id, state, next_attempt_at, error, ref, delivered, at, given_back, attempt) "
         "WHERE d.delivery_id = o.delivery_id AND d.state = $10 AND d.attempts = o.attempt "
         "RETURNING d.delivery_id",
-        pg::PgParams().Text(ids.Literal()).Text(states.Literal()).Text(next_attempts.Literal())
-            .Text(errors.Literal()).Text(refs.Literal()).Text(delivered.Literal())
-            .Text(ats.Literal()).Text(given_back.Literal()).Text(attempts.Literal())
+        pg::PgParams().Array(ids.Literal()).Array(states.Literal()).Array(next_attempts.Literal())
+            .Array(errors.Literal()).Array(refs.Literal()).Array(delivered.Literal())
+            .Array(ats.Literal()).Array(given_back.Literal()).Array(attempts.Literal())
             .Int(v1::IN_FLIGHT)));
     std::set<std::string> matched;
     for (int row = 0; row < applied.rows(); ++row) matched.insert(applied.Text(row, 0));
@@ -296,8 +296,9 @@ std::vector<absl::StatusOr<DeliveryRecord>> PostgresBackend::GetDeliveriesByIds(
     HART_ASSIGN_OR_RETURN(rows, lease.conn().Query(
         absl::StrCat("SELECT ", pg::kDeliveryColumns,
                      " FROM deliveries d WHERE d.delivery_id = ANY ($1::text[])"),
-        pg::PgParams().Text(
-            pg::TextArray(std::vector<std::string>(delivery_ids.begin(), delivery_ids.end())))));
+        pg::PgParams().Array(
+            pg::TextArray(std::vector<std::string>(delivery_ids.begin(), delivery_ids.end()))),
+        pg::kPlanEachRun));
     std::map<std::string, DeliveryRecord> by_id;
     for (int row = 0; row < rows.rows(); ++row) {
       DeliveryRecord d = pg::ReadDelivery(rows, row);

@@ -112,9 +112,9 @@ absl::StatusOr<std::vector<ReferralSummaryRecord>> PostgresBackend::ListReferral
       ListReferralsSql(),
       pg::PgParams()
           .Micros(q.overdue_at.value_or(absl::Now()))
-          .Text(StateArray(q.states))
+          .Array(StateArray(q.states))
           .OptInt(micros(q.overdue_at))
-          .Text(pg::TextArray(q.towns))
+          .Array(pg::TextArray(q.towns))
           .Text(q.rule_id.empty() ? std::string() : absl::StrCat(",", q.rule_id, ","))
           .Text(q.agency_id)
           .OptInt(micros(q.received_from))

@@ -69,7 +69,7 @@ absl::StatusOr<std::vector<ReportReferral>> PostgresBackend::ReadReportPage(
   HART_ASSIGN_OR_RETURN(deliveries, lease.conn().Query(
       absl::StrCat("SELECT ", pg::kDeliveryColumns, " FROM deliveries d "
                    "WHERE d.referral_id = ANY ($1::text[]) ORDER BY d.created_seq"),
-      pg::PgParams().Text(pg::TextArray(ids))));
+      pg::PgParams().Array(pg::TextArray(ids)), pg::kPlanEachRun));
   for (int row = 0; row < deliveries.rows(); ++row) {
     DeliveryRecord d = pg::ReadDelivery(deliveries, row);
     auto it = position.find(d.referral_id);

@@ -114,15 +114,15 @@ absl::Status PgDeliveryRows::Defer(PgConn& conn) const {
       "attempts, created_at, next_attempt_at, ack_deadline, delivery_deadline, kind, changes, "
       "escalation, last_attempt_at, erasure, claim_owner, ladder_timer_id, ladder_due_at, "
       "ladder_base_at, ladder_reason, transport_ref, ord) ORDER BY r.ord",
-      PgParams().Text(ids_.Literal()).Text(referrals_.Literal()).Text(agencies_.Literal())
-          .Text(agency_kinds_.Literal()).Text(rule_ids_.Literal()).Text(adapters_.Literal())
-          .Text(states_.Literal()).Text(attempts_.Literal()).Text(created_.Literal())
-          .Text(next_attempts_.Literal()).Text(ack_deadlines_.Literal())
-          .Text(delivery_deadlines_.Literal()).Text(kinds_.Literal()).Text(changes_.Literal())
-          .Text(escalations_.Literal()).Text(last_attempts_.Literal()).Text(erasures_.Literal())
-          .Text(claim_owners_.Literal()).Text(ladder_ids_.Literal()).Text(ladder_dues_.Literal())
-          .Text(ladder_bases_.Literal()).Text(ladder_reasons_.Literal())
-          .Text(transport_refs_.Literal()));
+      PgParams().Array(ids_.Literal()).Array(referrals_.Literal()).Array(agencies_.Literal())
+          .Array(agency_kinds_.Literal()).Array(rule_ids_.Literal()).Array(adapters_.Literal())
+          .Array(states_.Literal()).Array(attempts_.Literal()).Array(created_.Literal())
+          .Array(next_attempts_.Literal()).Array(ack_deadlines_.Literal())
+          .Array(delivery_deadlines_.Literal()).Array(kinds_.Literal()).Array(changes_.Literal())
+          .Array(escalations_.Literal()).Array(last_attempts_.Literal()).Array(erasures_.Literal())
+          .Array(claim_owners_.Literal()).Array(ladder_ids_.Literal()).Array(ladder_dues_.Literal())
+          .Array(ladder_bases_.Literal()).Array(ladder_reasons_.Literal())
+          .Array(transport_refs_.Literal()));
 }
 
 void PgFeedEventRows::Add(const std::string& agency_id, int64_t sequence,
@@ -141,9 +141,9 @@ absl::Status PgFeedEventRows::Defer(PgConn& conn) const {
   return conn.Defer(
       "INSERT INTO feed_events (agency_id, sequence, delivery_id, appended_at, audit_index) "
       "SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::int8[], $5::int8[])",
-      PgParams().Text(agencies_.Literal()).Text(sequences_.Literal())
-          .Text(deliveries_.Literal()).Text(appended_.Literal())
-          .Text(audit_indexes_.Literal()));
+      PgParams().Array(agencies_.Literal()).Array(sequences_.Literal())
+          .Array(deliveries_.Literal()).Array(appended_.Literal())
+          .Array(audit_indexes_.Literal()));
 }
 
 TimerRecord ReadTimer(const PgResult& r, int row) {

@@ -45,13 +45,13 @@ absl::StatusOr<LockedWrite> BeginLockedWrite(PgConn& conn, const WriteReads& rea
   if (!reads.feed_agencies.empty()) {
     HART_RETURN_IF_ERROR(conn.DeferQuery(
         "SELECT agency_id, last_sequence FROM feed_heads WHERE agency_id = ANY ($1::text[])",
-        PgParams().Text(ArrayOf(reads.feed_agencies).Literal()), &heads));
+        PgParams().Array(ArrayOf(reads.feed_agencies).Literal()), &heads));
   }
   if (!reads.report_ids.empty()) {
     HART_RETURN_IF_ERROR(conn.DeferQuery(
         "SELECT careline_report_id, content_sha256, receipt FROM referrals "
         "WHERE careline_report_id = ANY ($1::text[])",
-        PgParams().Text(ArrayOf(reads.report_ids).Literal()), &reports));
+        PgParams().Array(ArrayOf(reads.report_ids).Literal()), &reports, kPlanEachRun));
   }
   HART_RETURN_IF_ERROR(conn.Flush());
 

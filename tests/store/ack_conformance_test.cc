@@ -155,6 +155,48 @@ TEST_P(AckConformanceTest, AcksOfOneWriteBatchAreDecidedInTurn) {
   EXPECT_EQ(MUST(store().AuditHead()).size, head.size + 3);
 }
 
+// A write batch of many acks (PostgreSQL sends up to 64 in one statement):
+// each keeps its own time, kind and note, and a delivery's second ack
+// follows its first.
+TEST_P(AckConformanceTest, ManyAcksOfOneWriteBatchEachApplyWithTheirOwnFields) {
+  constexpr int kReferrals = 70;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kReferrals; ++i) {
+    const std::string key = "r" + std::to_string(i);
+    ASSERT_OK(Create(Referral(key)));
+    ids.push_back(DeliveryId(key, "hartford-pd"));
+  }
+  ASSERT_OK(ClaimAndAppend(kT0));
+  ASSERT_OK_AND_ASSIGN(auto head, store().AuditHead());
+  auto received_at = [](int i) { return kT0 + absl::Seconds(i + 1); };
+  auto accepted_at = [](int i) { return kT0 + absl::Minutes(10) + absl::Seconds(i); };
+  auto note = [](int i) { return i % 3 == 0 ? "note " + std::to_string(i) : std::string(); };
+  std::vector<WriteRequest> batch;
+  for (int i = 0; i < kReferrals; ++i) batch.push_back(Received(ids[i], received_at(i)));
+  for (int i = 0; i < kReferrals; ++i) {
+    batch.push_back(Ack(ids[i], v1::Acknowledgement::ACCEPTED, v1::DELIVERED, v1::ACKNOWLEDGED,
+                        accepted_at(i), note(i)));
+  }
+  ASSERT_OK_AND_ASSIGN(auto results, store().ApplyWrites(batch));
+  ASSERT_EQ(results.size(), batch.size());
+  for (const auto& result : results) EXPECT_OK(result);
+  EXPECT_EQ(MUST(store().AuditHead()).size, head.size + batch.size());
+  for (int i = 0; i < kReferrals; ++i) {
+    ASSERT_OK_AND_ASSIGN(auto deliveries, store().GetDeliveries(ReferralId("r" + std::to_string(i))));
+    ASSERT_EQ(deliveries.size(), 1u);
+    const DeliveryRecord& d = deliveries[0].delivery;
+    EXPECT_EQ(d.state, v1::ACKNOWLEDGED) << i;
+    EXPECT_EQ(d.delivered_at, received_at(i)) << i;
+    EXPECT_EQ(d.acknowledged_at, accepted_at(i)) << i;
+    ASSERT_EQ(deliveries[0].acks.size(), 2u) << i;
+    EXPECT_EQ(deliveries[0].acks[0].kind(), v1::Acknowledgement::RECEIVED) << i;
+    EXPECT_EQ(FromProtoTime(deliveries[0].acks[0].recorded_at()), received_at(i)) << i;
+    EXPECT_EQ(deliveries[0].acks[1].kind(), v1::Acknowledgement::ACCEPTED) << i;
+    EXPECT_EQ(deliveries[0].acks[1].note(), note(i)) << i;
+    EXPECT_EQ(deliveries[0].acks[1].actor(), "agency/hartford-pd") << i;
+  }
+}
+
 // Through a write batch too, ACCEPTED ends ladder timers already in the
 // timers table (a later step here), not only a start held in the row.
 TEST_P(AckConformanceTest, AcceptedInAWriteBatchEndsLadderTimersInTheTable) {

@@ -8,10 +8,20 @@
 namespace hart {
 
 absl::StatusOr<uint64_t> PostgresBackend::WriteAck(pg::PgWrite& w, const AckWrite& write) {
+  if (w.optimistic && !write.ladder) {
+    // With the batch's other acks in one statement (pg_ack_batch.h); a
+    // second ack of a delivery goes after the first's statement.
+    if (w.acks.Holds(write.delivery_id)) HART_RETURN_IF_ERROR(w.acks.Defer(w.conn));
+    w.acks.Add(write);
+    if (w.acks.Full()) HART_RETURN_IF_ERROR(w.acks.Defer(w.conn));
+    return AppendLeaf(w, write.audit);
+  }
+  // On its own: the item-by-item rerun, ApplyAcks, or an ack that starts a
+  // ladder (pg::TriggerLadder reads the row after it), after those waiting.
+  HART_RETURN_IF_ERROR(w.acks.Defer(w.conn));
   const absl::Time at = FromProtoTime(write.ack.recorded_at());
-  const bool delivered = write.new_state == v1::DELIVERED ||
-                         write.new_state == v1::ACKNOWLEDGED || write.new_state == v1::DECLINED;
-  const bool business = write.new_state == v1::ACKNOWLEDGED || write.new_state == v1::DECLINED;
+  const bool delivered = pg::AckMarksDelivered(write.new_state);
+  const bool business = pg::AckIsBusinessAnswer(write.new_state);
   // The compare-and-set. A claim another replica holds on the row right now
   // makes it wait for that commit and re-check the state against it.
   // Stopping the ladder clears a ladder start still held in the row here

@@ -26,6 +26,7 @@
 #include <string>
 
 #include "broker/audit/audit_tree_writer.h"
+#include "broker/store/postgres/pg_ack_batch.h"
 #include "broker/store/postgres/pg_audit_rows.h"
 #include "broker/store/postgres/pg_change_channels.h"
 #include "broker/store/postgres/pg_pool.h"
@@ -44,6 +45,9 @@ struct PgWrite {
   audit::AuditTreeWriter tree;
   // The leaves appended so far, inserted together before the COMMIT.
   PgLeafBatch leaves = {};
+  // A first pass's acks not yet sent, sent together before any other write
+  // of the batch (pg_ack_batch.h).
+  PgAckBatch acks = {};
   PgChanges changes = {};
   // Feed heads read (then moved on) in this transaction, written back
   // before its COMMIT: agency -> last sequence assigned. Those the batch

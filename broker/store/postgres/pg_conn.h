@@ -219,11 +219,13 @@ class PgConn {
   bool poisoned_ = false;
 };
 
-// `prepare` for a lookup by a list of keys (`id = ANY ($1::text[])`): a
-// prepared statement soon runs one generic plan, and one chosen while its
-// table was small (a new database, before autovacuum's first ANALYZE)
-// scans the table whole on every run ever after, however large it grows.
-// Planned for its keys each run, it reads them by the index.
+// `prepare` for a statement that finds rows by a list of keys
+// (`id = ANY ($1::text[])`, `UPDATE ... FROM unnest(...)`): a prepared
+// statement soon runs one generic plan, and one chosen while its table was
+// small (a new database, before autovacuum's first ANALYZE) scans the
+// table whole on every run ever after (a hash join for the UPDATE),
+// however large it grows. Planned for its keys each run, it reads them by
+// the index.
 inline constexpr bool kPlanEachRun = false;
 
 // Raised by hart_expect_one (pg_schema.cc) when a compare-and-set sent

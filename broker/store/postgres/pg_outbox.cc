@@ -223,7 +223,8 @@ absl::Status PostgresBackend::RecordOutcomes(std::span<const DeliveryOutcome> ou
         pg::PgParams().Array(ids.Literal()).Array(states.Literal()).Array(next_attempts.Literal())
             .Array(errors.Literal()).Array(refs.Literal()).Array(delivered.Literal())
             .Array(ats.Literal()).Array(given_back.Literal()).Array(attempts.Literal())
-            .Int(v1::IN_FLIGHT)));
+            .Int(v1::IN_FLIGHT),
+        pg::kPlanEachRun));
     std::set<std::string> matched;
     for (int row = 0; row < applied.rows(); ++row) matched.insert(applied.Text(row, 0));
     fenced = unique.size() - matched.size();

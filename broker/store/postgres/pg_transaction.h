@@ -57,6 +57,7 @@ absl::Status PostgresBackend::InWriteTransaction(const pg::WriteReads& reads, Bo
   write.reports = std::move(locked->reports);
   write.tree.Begin();
   absl::Status status = body(write);
+  if (status.ok()) status = write.acks.Defer(conn);
   if (status.ok()) status = SaveFeedHeads(write);
   if (status.ok()) status = write.leaves.Defer(conn);
   if (status.ok()) {

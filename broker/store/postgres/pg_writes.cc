@@ -71,6 +71,8 @@ absl::StatusOr<std::vector<absl::StatusOr<WriteResult>>> PostgresBackend::ApplyW
     results.clear();
     w.optimistic = true;
     for (const WriteRequest& request : batch) {
+      // Acks waiting to be sent go before anything else touches the rows.
+      if (!std::holds_alternative<AckWrite>(request)) HART_RETURN_IF_ERROR(w.acks.Defer(w.conn));
       absl::StatusOr<WriteResult> result = WriteOne(w, request);
       if (!result.ok()) {
         refused_item = IsPerItemWriteError(result.status());

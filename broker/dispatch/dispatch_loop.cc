@@ -8,13 +8,14 @@ namespace hart {
 
 DispatchLoop::DispatchLoop(std::vector<Pass> due_work, std::vector<Pass> maintenance,
                            Store& store, const Clock& clock, HoldsFn holds,
-                           absl::Duration max_idle_wait)
+                           absl::Duration max_idle_wait, absl::Duration maintenance_interval)
     : due_work_(std::move(due_work)),
       maintenance_(std::move(maintenance)),
       store_(store),
       clock_(clock),
       holds_(std::move(holds)),
       max_idle_wait_(max_idle_wait),
+      maintenance_interval_(maintenance_interval),
       thread_([this] { Run(); }) {}
 
 DispatchLoop::~DispatchLoop() {
@@ -78,7 +79,10 @@ void DispatchLoop::Run() {
       }
       return done;
     };
-    run(maintenance_);
+    if (const absl::Time now = clock_.Now(); now >= next_maintenance_) {
+      run(maintenance_);
+      next_maintenance_ = now + maintenance_interval_;
+    }
     const std::vector<AgencyHold> holds = holds_ ? holds_() : std::vector<AgencyHold>();
     auto next = store_.NextDueTime(holds);
     const absl::Time now = clock_.Now();

@@ -28,11 +28,15 @@ class DispatchLoop {
   // `due_work` runs only when the store says something is due (claims are
   // write transactions: not worth taking for nothing), a held agency's
   // deliveries not before its hold ends (`holds`, may be empty);
-  // `maintenance` runs on every turn. `max_idle_wait` bounds how long the
-  // loop sleeps.
+  // `maintenance` on the first turn, then on the first turn at least
+  // `maintenance_interval` (by `clock`) after its last run: under load the
+  // loop turns hundreds of times a second (another replica's every commit
+  // wakes it), and renewing the leader lease is a write transaction.
+  // `max_idle_wait` bounds how long the loop sleeps.
   DispatchLoop(std::vector<Pass> due_work, std::vector<Pass> maintenance, Store& store,
                const Clock& clock, HoldsFn holds = {},
-               absl::Duration max_idle_wait = absl::Seconds(1));
+               absl::Duration max_idle_wait = absl::Seconds(1),
+               absl::Duration maintenance_interval = absl::Seconds(1));
   ~DispatchLoop();  // stops and joins
 
   // Something changed that may be due now (a supplement, a timer's step,
@@ -61,6 +65,8 @@ class DispatchLoop {
   const Clock& clock_;
   const HoldsFn holds_;
   const absl::Duration max_idle_wait_;
+  const absl::Duration maintenance_interval_;
+  absl::Time next_maintenance_ = absl::InfinitePast();  // the loop's thread only
   absl::Mutex mu_;
   bool woken_ ABSL_GUARDED_BY(mu_) = true;
   // Between reading the store and starting to wait: any new work wakes.

@@ -4,6 +4,8 @@
 // and FirstDueWork picks the work the loop would look for.
 #include "broker/dispatch/dispatch_loop.h"
 
+#include <atomic>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -95,6 +97,36 @@ TEST_F(DispatchLoopTest, WorkCommittedWhileTheLoopPlansWakesItWheneverItIsDue) {
   loop->WakeForWorkDue(TestNow() + absl::Hours(5));
   counting_.SetGate(true);
   EXPECT_TRUE(WaitFor([&] { return counting_.reads() == 2; }));
+}
+
+// Renewing the leader lease is a write transaction: however often the loop
+// is woken (another replica's every commit wakes it), maintenance runs once
+// an interval of the injected clock.
+TEST_F(DispatchLoopTest, MaintenanceRunsOnceAnIntervalHoweverOftenTheLoopTurns) {
+  std::atomic<int> maintained = 0;
+  std::vector<DispatchLoop::Pass> maintenance = {[&]() -> absl::StatusOr<size_t> {
+    ++maintained;
+    return size_t{0};
+  }};
+  DispatchLoop loop({}, std::move(maintenance), counting_, clock_, DispatchLoop::HoldsFn{},
+                    absl::Hours(1), absl::Seconds(1));
+  auto turn = [&](int reads) {
+    ASSERT_TRUE(WaitFor([&] { return loop.PlannedTurn().has_value(); }));
+    loop.Wake();
+    ASSERT_TRUE(WaitFor([&] { return counting_.reads() == reads; }));
+  };
+  ASSERT_TRUE(WaitFor([&] { return counting_.reads() == 1; }));
+  EXPECT_EQ(maintained.load(), 1);  // the first turn
+  for (int reads = 2; reads <= 4; ++reads) ASSERT_NO_FATAL_FAILURE(turn(reads));
+  EXPECT_EQ(maintained.load(), 1);
+  clock_.Advance(absl::Milliseconds(999));
+  ASSERT_NO_FATAL_FAILURE(turn(5));
+  EXPECT_EQ(maintained.load(), 1);
+  clock_.Advance(absl::Milliseconds(1));
+  ASSERT_NO_FATAL_FAILURE(turn(6));
+  EXPECT_EQ(maintained.load(), 2);
+  ASSERT_NO_FATAL_FAILURE(turn(7));
+  EXPECT_EQ(maintained.load(), 2);
 }
 
 TEST(DispatchLoopFirstDueTest, IsTheEarliestPendingDeliveryOrTimer) {

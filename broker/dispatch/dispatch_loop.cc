@@ -79,7 +79,10 @@ void DispatchLoop::Run() {
       }
       return done;
     };
-    if (const absl::Time now = clock_.Now(); now >= next_maintenance_) {
+    // Also when the clock stepped back past the last run: maintenance must
+    // not stop for as long as the step.
+    if (const absl::Time now = clock_.Now();
+        now >= next_maintenance_ || now < next_maintenance_ - maintenance_interval_) {
       run(maintenance_);
       next_maintenance_ = now + maintenance_interval_;
     }

@@ -65,8 +65,9 @@ namespace hart {
 namespace {
 
 // How long a leader's lease lasts without renewal. The dispatch loop's
-// maintenance renews it at least every second; a leader that stops (killed,
-// paused, cut off) is replaced this long after its last renewal.
+// maintenance renews it about every second (at most two apart: its
+// interval, then a turn that may wait up to a second); a leader that stops
+// (killed, paused, cut off) is replaced this long after its last renewal.
 constexpr absl::Duration kLeaderLease = absl::Seconds(15);
 // How often a replica on a shared store looks for what other replicas
 // committed (feed appends, escalation steps) although no NOTIFY said so:

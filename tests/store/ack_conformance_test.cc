@@ -157,9 +157,11 @@ TEST_P(AckConformanceTest, AcksOfOneWriteBatchAreDecidedInTurn) {
 
 // A write batch of many acks (PostgreSQL sends up to 64 in one statement):
 // each keeps its own time, kind and note, and a delivery's second ack
-// follows its first.
+// follows its first: the first half of the batch alternates RECEIVED and
+// ACCEPTED of one delivery (each ACCEPTED finds its RECEIVED waiting), the
+// second half has every RECEIVED first (more than 64 acks wait at once).
 TEST_P(AckConformanceTest, ManyAcksOfOneWriteBatchEachApplyWithTheirOwnFields) {
-  constexpr int kReferrals = 70;
+  constexpr int kReferrals = 80;
   std::vector<std::string> ids;
   for (int i = 0; i < kReferrals; ++i) {
     const std::string key = "r" + std::to_string(i);
@@ -171,12 +173,18 @@ TEST_P(AckConformanceTest, ManyAcksOfOneWriteBatchEachApplyWithTheirOwnFields) {
   auto received_at = [](int i) { return kT0 + absl::Seconds(i + 1); };
   auto accepted_at = [](int i) { return kT0 + absl::Minutes(10) + absl::Seconds(i); };
   auto note = [](int i) { return i % 3 == 0 ? "note " + std::to_string(i) : std::string(); };
+  auto accepted = [&](int i) {
+    return Ack(ids[i], v1::Acknowledgement::ACCEPTED, v1::DELIVERED, v1::ACKNOWLEDGED,
+               accepted_at(i), note(i));
+  };
   std::vector<WriteRequest> batch;
-  for (int i = 0; i < kReferrals; ++i) batch.push_back(Received(ids[i], received_at(i)));
-  for (int i = 0; i < kReferrals; ++i) {
-    batch.push_back(Ack(ids[i], v1::Acknowledgement::ACCEPTED, v1::DELIVERED, v1::ACKNOWLEDGED,
-                        accepted_at(i), note(i)));
+  constexpr int kPaired = 10;
+  for (int i = 0; i < kPaired; ++i) {
+    batch.push_back(Received(ids[i], received_at(i)));
+    batch.push_back(accepted(i));
   }
+  for (int i = kPaired; i < kReferrals; ++i) batch.push_back(Received(ids[i], received_at(i)));
+  for (int i = kPaired; i < kReferrals; ++i) batch.push_back(accepted(i));
   ASSERT_OK_AND_ASSIGN(auto results, store().ApplyWrites(batch));
   ASSERT_EQ(results.size(), batch.size());
   for (const auto& result : results) EXPECT_OK(result);

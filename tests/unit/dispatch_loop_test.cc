@@ -127,6 +127,12 @@ TEST_F(DispatchLoopTest, MaintenanceRunsOnceAnIntervalHoweverOftenTheLoopTurns) 
   EXPECT_EQ(maintained.load(), 2);
   ASSERT_NO_FATAL_FAILURE(turn(7));
   EXPECT_EQ(maintained.load(), 2);
+  // A clock stepped back past the last run does not stop maintenance.
+  clock_.Advance(absl::Minutes(-10));
+  ASSERT_NO_FATAL_FAILURE(turn(8));
+  EXPECT_EQ(maintained.load(), 3);
+  ASSERT_NO_FATAL_FAILURE(turn(9));
+  EXPECT_EQ(maintained.load(), 3);
 }
 
 TEST(DispatchLoopFirstDueTest, IsTheEarliestPendingDeliveryOrTimer) {

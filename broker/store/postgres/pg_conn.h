@@ -219,13 +219,15 @@ class PgConn {
   bool poisoned_ = false;
 };
 
-// `prepare` for a statement that finds rows by a list of keys
-// (`id = ANY ($1::text[])`, `UPDATE ... FROM unnest(...)`): a prepared
-// statement soon runs one generic plan, and one chosen while its table was
-// small (a new database, before autovacuum's first ANALYZE) scans the
-// table whole on every run ever after (a hash join for the UPDATE),
-// however large it grows. Planned for its keys each run, it reads them by
-// the index.
+// `prepare` for a statement that finds rows by a list of keys in a table
+// that grows (`id = ANY ($1::text[])`, `UPDATE ... FROM unnest(...)`): a
+// prepared statement soon runs one generic plan, and one chosen while the
+// table was small scans it whole on every run (a hash join for the UPDATE)
+// until an ANALYZE makes PostgreSQL plan again: on a new database, until
+// autovacuum's first pass, up to a minute of fast growth (measured at 300
+// intakes/s: 7-25 ms a lookup). Planned for its keys each run, it reads
+// them by the index, whatever the statistics say, for 0.05-0.3 ms of
+// planning a run.
 inline constexpr bool kPlanEachRun = false;
 
 // Raised by hart_expect_one (pg_schema.cc) when a compare-and-set sent

@@ -10,6 +10,9 @@
 #
 # Usage: deploy/bench-replicas.sh N submit|fanout [hart-bench flags]
 #   e.g. deploy/bench-replicas.sh 3 fanout --rate 300 --duration 10
+# Each run measures a new database; HART_PG_AUTOVACUUM_NAPTIME=1s (see
+# deploy/dev-postgres.sh) has its tables analysed within a second, closer to
+# a database in service (with --warmup 3, say).
 # Uses the binaries in build/ (or $HART_BUILD_DIR); build them first:
 #   deploy/build.sh hart-broker hart-bench
 set -euo pipefail

@@ -2,6 +2,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/common/status_macros.h"
 #include "broker/common/time_util.h"
+#include "broker/store/ack_effects.h"
 #include "broker/store/sqlite/sqlite_rows.h"
 #include "broker/store/sqlite/sqlite_transaction.h"
 
@@ -11,9 +12,8 @@ using sqlite::SqliteDb;
 
 absl::StatusOr<uint64_t> SqliteBackend::WriteAck(SqliteDb& db, const AckWrite& w) {
   const int64_t at = absl::ToUnixMicros(FromProtoTime(w.ack.recorded_at()));
-  const bool delivered = w.new_state == v1::DELIVERED || w.new_state == v1::ACKNOWLEDGED ||
-                         w.new_state == v1::DECLINED;
-  const bool business = w.new_state == v1::ACKNOWLEDGED || w.new_state == v1::DECLINED;
+  const bool delivered = AckMarksDelivered(w.new_state);
+  const bool business = AckIsBusinessAnswer(w.new_state);
   HART_ASSIGN_OR_RETURN(update, db.Prepare(
       "UPDATE deliveries SET state = ?, lease_until = NULL, "
       "delivered_at = CASE WHEN ? THEN COALESCE(delivered_at, ?) ELSE delivered_at END, "

@@ -1,6 +1,7 @@
 // Told about every acknowledgement that changed a delivery's state, once it
 // is durable, for metrics (e.g. how long partners take to acknowledge).
-// `delivery` is the delivery as it was before the ack. Called on the
+// `delivery` is the delivery as it was before the ack: its ids, agency,
+// kind, creation time and state (other fields may be unset). Called on the
 // writer queue's answering thread; must be quick.
 #pragma once
 

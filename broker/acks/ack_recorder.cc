@@ -61,13 +61,31 @@ struct AckBatch {
 };
 
 AckRecorder::AckRecorder(Store& store, WriteQueue& writes, StoreExecutor& executor,
-                         const Clock& clock, const Ladders& ladders, AckObserver* observer)
+                         const Clock& clock, const Ladders& ladders, AckObserver* observer,
+                         const KnownDeliveries* known)
     : store_(store),
       clock_(clock),
       ladders_(ladders),
       executor_(executor),
       writes_(writes),
-      observer_(observer) {}
+      observer_(observer),
+      known_(known) {}
+
+std::optional<DeliveryRecord> AckRecorder::Guess(const std::string& delivery_id) const {
+  if (known_ == nullptr) return std::nullopt;
+  std::optional<KnownDelivery> kept = known_->Find(delivery_id);
+  if (!kept.has_value()) return std::nullopt;
+  // The fields an ack is decided and observed by; the rest stay unset.
+  DeliveryRecord delivery;
+  delivery.delivery_id = std::move(kept->delivery_id);
+  delivery.referral_id = std::move(kept->referral_id);
+  delivery.agency_id = std::move(kept->agency_id);
+  delivery.agency_kind = kept->agency_kind;
+  delivery.kind = kept->kind;
+  delivery.created_at = kept->created_at;
+  delivery.state = kept->state;
+  return delivery;
+}
 
 absl::StatusOr<AckOutcome> AckRecorder::Acknowledge(
     const std::string& agency_id, const std::string& delivery_id,
@@ -83,32 +101,49 @@ absl::StatusOr<AckOutcome> AckRecorder::Acknowledge(
 }
 
 void AckRecorder::AcknowledgeAsync(AckRequest request, Done done) {
+  if (std::optional<DeliveryRecord> guess = Guess(request.delivery_id)) {
+    return Decide(std::move(request), 0, *std::move(guess), std::move(done), /*guessed=*/true);
+  }
   Attempt(std::move(request), 0, std::move(done));
 }
 
 void AckRecorder::AcknowledgeBatchAsync(std::vector<AckRequest> requests, BatchDone done) {
   if (requests.empty()) return done({});
   auto batch = std::make_shared<AckBatch>(std::move(requests), std::move(done));
-  // Every chain's first request is read (all in one read) and decided in
-  // this one task.
-  absl::Status queued = executor_.Submit([this, batch] {
+  // A chain whose delivery this broker knows starts here, from the guess;
+  // the others' first requests are read (all in one read) and decided in
+  // one executor task.
+  std::vector<size_t> unknown;
+  for (size_t chain = 0; chain < batch->chains.size(); ++chain) {
+    const AckRequest& first = batch->requests[batch->chains[chain].front()];
+    if (std::optional<DeliveryRecord> guess = Guess(first.delivery_id)) {
+      RunChainLink(batch, chain, 0, *std::move(guess), /*guessed=*/true);
+    } else {
+      unknown.push_back(chain);
+    }
+  }
+  if (unknown.empty()) return;
+  absl::Status queued = executor_.Submit([this, batch, unknown] {
     std::vector<std::string> first_ids;
-    first_ids.reserve(batch->chains.size());
-    for (const auto& chain : batch->chains) {
-      first_ids.push_back(batch->requests[chain.front()].delivery_id);
+    first_ids.reserve(unknown.size());
+    for (size_t chain : unknown) {
+      first_ids.push_back(batch->requests[batch->chains[chain].front()].delivery_id);
     }
     std::vector<absl::StatusOr<DeliveryRecord>> deliveries = store_.GetDeliveriesByIds(first_ids);
-    for (size_t chain = 0; chain < batch->chains.size(); ++chain) {
-      RunChainLink(batch, chain, 0, std::move(deliveries[chain]));
+    for (size_t i = 0; i < unknown.size(); ++i) {
+      RunChainLink(batch, unknown[i], 0, std::move(deliveries[i]), /*guessed=*/false);
     }
   });
   if (!queued.ok()) {
-    for (size_t i = 0; i < batch->requests.size(); ++i) batch->Record(i, queued);
+    for (size_t chain : unknown) {
+      for (size_t index : batch->chains[chain]) batch->Record(index, queued);
+    }
   }
 }
 
 void AckRecorder::RunChainLink(std::shared_ptr<AckBatch> batch, size_t chain, size_t link,
-                               std::optional<absl::StatusOr<DeliveryRecord>> delivery) {
+                               std::optional<absl::StatusOr<DeliveryRecord>> delivery,
+                               bool guessed) {
   const size_t index = batch->chains[chain][link];
   // What this link leaves the delivery as, if it is answered: the next link
   // is decided from it without reading the delivery again. Should the
@@ -125,10 +160,10 @@ void AckRecorder::RunChainLink(std::shared_ptr<AckBatch> batch, size_t chain, si
       next = *std::move(known);
     }
     batch->Record(index, std::move(outcome));
-    if (more) RunChainLink(batch, chain, link + 1, std::move(next));
+    if (more) RunChainLink(batch, chain, link + 1, std::move(next), /*guessed=*/false);
   };
   if (delivery.has_value()) {
-    Decide(batch->requests[index], 0, *std::move(delivery), std::move(after));
+    Decide(batch->requests[index], 0, *std::move(delivery), std::move(after), guessed);
   } else {
     Attempt(batch->requests[index], 0, std::move(after));
   }
@@ -153,13 +188,19 @@ void AckRecorder::AttemptNow(AckRequest request, int attempt, Done done) {
 }
 
 void AckRecorder::Decide(AckRequest request, int attempt, absl::StatusOr<DeliveryRecord> delivery,
-                         Done done) {
+                         Done done, bool guessed) {
   if (!delivery.ok()) return done(delivery.status());
-  if (!request.agency_id.empty() && delivery->agency_id != request.agency_id) {
+  const bool addressed = request.agency_id.empty() || delivery->agency_id == request.agency_id;
+  auto transition = NextStateForAck(delivery->state, request.kind, request.note);
+  // Only a write's compare-and-set checks a guess: any other answer is
+  // given from the store's delivery.
+  if (guessed && !(addressed && transition.ok() && transition->changes_state)) {
+    return Attempt(std::move(request), attempt, std::move(done));
+  }
+  if (!addressed) {
     return done(absl::PermissionDeniedError(absl::StrCat(
         "delivery ", request.delivery_id, " is not addressed to agency ", request.agency_id)));
   }
-  auto transition = NextStateForAck(delivery->state, request.kind, request.note);
   if (!transition.ok()) return done(transition.status());
   if (!transition->changes_state) return done(AckOutcome{transition->new_state, std::nullopt});
   const absl::Time now = clock_.Now();

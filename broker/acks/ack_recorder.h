@@ -4,7 +4,8 @@
 // Thread safety: safe to call concurrently; concurrent acks of one delivery
 // are serialised by the store's compare-and-set. With a store executor,
 // AcknowledgeAsync never blocks its caller: the delivery is read on the
-// executor and written by the group-commit thread.
+// executor (or guessed from the deliveries this broker just wrote) and
+// written by the group-commit thread.
 #pragma once
 
 #include <functional>
@@ -15,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "broker/acks/ack_observer.h"
+#include "broker/acks/known_deliveries.h"
 #include "broker/acks/ladders.h"
 #include "broker/clock.h"
 #include "broker/store.h"
@@ -54,8 +56,12 @@ class AckRecorder {
   // NoLadders, declines start no ladder. `executor` runs the delivery
   // reads; it and every reference must outlive the recorder. `observer`
   // (may be null) hears of every ack that changed a delivery's state.
+  // `known` (may be null: every delivery is read) supplies the deliveries
+  // this broker just wrote, so that an ack of one is decided without a
+  // read, on the calling thread.
   AckRecorder(Store& store, WriteQueue& writes, StoreExecutor& executor, const Clock& clock,
-              const Ladders& ladders = NoLadders::Instance(), AckObserver* observer = nullptr);
+              const Ladders& ladders = NoLadders::Instance(), AckObserver* observer = nullptr,
+              const KnownDeliveries* known = nullptr);
 
   // Records `request`. `request.agency_id` is the caller's agency:
   // PERMISSION_DENIED (and nothing changes) if the delivery belongs to
@@ -88,16 +94,19 @@ class AckRecorder {
   // Reads and decides on the executor.
   void Attempt(AckRequest request, int attempt, Done done);
   void AttemptNow(AckRequest request, int attempt, Done done);
+  // The kept delivery, if `known_` has it: a guess at its state.
+  std::optional<DeliveryRecord> Guess(const std::string& delivery_id) const;
   // Decides `request` against `delivery` as read (or as a previous ack left
-  // it) and queues the write; an ack that loses the write's compare-and-set
-  // is read and decided again.
+  // it, or as `guessed` from what this broker wrote) and queues the write;
+  // an ack that loses the write's compare-and-set is read and decided
+  // again, and so is a guessed one that would not write.
   void Decide(AckRequest request, int attempt, absl::StatusOr<DeliveryRecord> delivery,
-              Done done);
+              Done done, bool guessed = false);
   // Runs request `link` of the batch's chain `chain` (its requests for one
   // delivery) against `delivery` (read on the executor when unset), then
   // the next link once this one has its outcome.
   void RunChainLink(std::shared_ptr<AckBatch> batch, size_t chain, size_t link,
-                    std::optional<absl::StatusOr<DeliveryRecord>> delivery);
+                    std::optional<absl::StatusOr<DeliveryRecord>> delivery, bool guessed);
 
   Store& store_;
   const Clock& clock_;
@@ -105,6 +114,7 @@ class AckRecorder {
   StoreExecutor& executor_;
   WriteQueue& writes_;
   AckObserver* const observer_;
+  const KnownDeliveries* const known_;
 };
 
 }  // namespace hart

@@ -8,6 +8,7 @@
 #include "adapters/common/adapter_io.h"
 #include "broker/ack_endpoint/ack_http_endpoint.h"
 #include "broker/acks/ack_recorder.h"
+#include "broker/acks/known_deliveries.h"
 #include "broker/acks/ack_token.h"
 #include "broker/acks/recorder_ack_sink.h"
 #include "broker/common/thread_scheduler.h"
@@ -141,7 +142,7 @@ class BrokerParts final {
     feed_appender_ = std::make_unique<feed::FeedAppender>(*writes_, clock_);
     ladders_ = std::make_unique<EscalationLadders>(config, *geography_, ids_);
     acks_ = std::make_unique<AckRecorder>(*store_, *writes_, *store_executor_, clock_,
-                                          *ladders_, &metrics_->events());
+                                          *ladders_, &metrics_->events(), &known_deliveries_);
     if (auto s = StartPushSupport(); !s.ok()) return s;
     ops_->StartProbing(*writes_, *scheduler_);
     adapter_io_ = std::make_unique<adapters::AdapterIo>();
@@ -323,13 +324,15 @@ class BrokerParts final {
 
  private:
   // After each group commit: the feeds' tail keeps what the new intakes put
-  // on feeds, then subscribers of feeds that grew are woken, once per agency
+  // on feeds, the known deliveries those and their acks' states, then
+  // subscribers of feeds that grew are woken, once per agency
   // per batch, and the dispatcher if new referrals added work due before its
   // planned turn (deliveries put on feeds add none). (Changes and
   // escalation steps wake it through their own callers.)
   void AfterCommit(std::span<const WriteRequest> requests,
                    std::span<const absl::StatusOr<WriteResult>> results) {
     feed_tail_.Remember(requests, results);
+    known_deliveries_.Remember(requests, results);
     feed::PublishHeads(hub_, results);
     std::optional<absl::Time> first_due;
     for (size_t i = 0; i < results.size() && i < requests.size(); ++i) {
@@ -463,6 +466,7 @@ class BrokerParts final {
   Store* store_ = nullptr;                // the one everything uses
   feed::FeedHub hub_;
   feed::FeedTail feed_tail_{clock_};
+  KnownDeliveries known_deliveries_;  // what acks are first decided from
   TopicHub escalation_hub_;
   AdapterHealthBoard health_board_;
   AdapterRegistry registry_;

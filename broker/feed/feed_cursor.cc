@@ -17,12 +17,7 @@ absl::StatusOr<std::vector<CursorEvent>> FeedCursor::NextPage() {
     }
     redelivering_ = false;
   }
-  if (tail_ != nullptr) {
-    if (auto kept = tail_->After(agency_id_, position_, page_size_)) {
-      position_ = kept->back().entry.sequence;
-      return std::move(*kept);
-    }
-  }
+  if (auto kept = NextPageFromTail()) return std::move(*kept);
   auto entries = store_.ReadFeed(agency_id_, position_, page_size_);
   if (!entries.ok()) return entries.status();
   for (auto& e : *entries) {
@@ -30,6 +25,13 @@ absl::StatusOr<std::vector<CursorEvent>> FeedCursor::NextPage() {
     page.push_back({std::move(e), false});
   }
   return page;
+}
+
+std::optional<std::vector<CursorEvent>> FeedCursor::NextPageFromTail() {
+  if (redelivering_ || tail_ == nullptr) return std::nullopt;
+  auto kept = tail_->After(agency_id_, position_, page_size_);
+  if (kept.has_value()) position_ = kept->back().entry.sequence;
+  return kept;
 }
 
 }  // namespace hart::feed

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -36,6 +37,10 @@ class FeedCursor {
 
   // The next page; empty when caught up (call again after the feed grows).
   absl::StatusOr<std::vector<CursorEvent>> NextPage();
+  // The next page when the tail holds it (memory only: safe on any
+  // thread); nullopt when it must be read (NextPage) or the cursor is still
+  // sending its redeliveries.
+  std::optional<std::vector<CursorEvent>> NextPageFromTail();
 
   // The last sequence returned in order (not counting redeliveries).
   uint64_t position() const { return position_; }

@@ -2,7 +2,8 @@
 // writes what its FeedCursor yields, one event at a time; at most one page
 // of events is buffered. Pages are read on the store executor (never on a
 // gRPC, hub or ticker thread) and the next write starts from the read's
-// completion. Woken by the FeedHub when its agency's feed grows; sent a
+// completion; a page the feeds' tail holds (memory only) is taken on the
+// thread that asked. Woken by the FeedHub when its agency's feed grows; sent a
 // heartbeat by the service's ticker when idle.
 //
 // Lifetime: deletes itself once gRPC is done with it (OnDone) and no page
@@ -59,6 +60,9 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
   // One read at a time: while it runs, the cursor belongs to it.
   void ReadPageLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnPage(absl::StatusOr<std::vector<CursorEvent>> page, uint64_t wakes_before);
+  // Queues a page's events to write, from the store or the tail.
+  void TakePageLocked(std::vector<CursorEvent> page, uint64_t wakes_before)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static grpc::Status CannotRead(const absl::Status& why);
   v1::FeedEvent ToEvent(const CursorEvent& event) const;
 

@@ -242,5 +242,37 @@ TEST(FeedTailStoreTest, ACursorServedFromTheTailSeesWhatTheStoreHolds) {
   }
 }
 
+// What a subscription takes on its own thread, without the store
+// executor: only the tail's events, and only once the cursor has sent its
+// redeliveries (which are read from the store).
+TEST(FeedTailStoreTest, ACursorTakesAPageFromTheTailOnlyPastItsRedeliveries) {
+  TempDir dir;
+  ManualClock clock(TestNow());
+  auto store = OpenSqliteStore(dir.path()).value();
+  FeedTail tail(clock);
+  ReferralFactory factory(*store, clock, FeedPlacement({"hartford-pd"}),
+                          [&tail](auto requests, auto results) {
+                            tail.Remember(requests, results);
+                          });
+  auto submit = [&factory](const char* suffix) {
+    return factory.Submit(ReferralFactory::Example("school-sex-trafficking-hartford", suffix)).ok();
+  };
+  ASSERT_TRUE(submit("-1"));
+  ASSERT_TRUE(submit("-2"));
+  FeedCursor cursor(*store, "hartford-pd", 0, 64, &tail);
+  EXPECT_FALSE(cursor.NextPageFromTail().has_value()) << "redeliveries come first, from the store";
+  auto first = cursor.NextPage();
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 2u);
+  EXPECT_FALSE(cursor.NextPageFromTail().has_value()) << "the tail holds nothing after 2";
+  ASSERT_TRUE(submit("-3"));
+  auto kept = cursor.NextPageFromTail();
+  ASSERT_TRUE(kept.has_value());
+  ASSERT_EQ(kept->size(), 1u);
+  EXPECT_EQ(kept->front().entry.sequence, 3u);
+  EXPECT_NE(kept->front().opened_intake, nullptr);
+  EXPECT_EQ(cursor.position(), 3u);
+}
+
 }  // namespace
 }  // namespace hart::feed

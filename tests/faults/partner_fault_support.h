@@ -29,9 +29,8 @@ using SteadyClock = std::chrono::steady_clock;
 // A process's resident memory from /proc/<pid>/status, in KiB (zeros if
 // unreadable). `total` is VmRSS; `anon` its anonymous part (RssAnon: heap,
 // stacks, SQLite's page caches, gRPC buffers), what a backlog held in
-// memory would grow. The rest is mostly file pages: the broker maps its
-// SQLite file (mmap_size 1 GiB), so reading the store shows in VmRSS as
-// clean page-cache pages the kernel may drop at any time.
+// memory would grow. The rest is mostly file pages (the binary and its
+// libraries, file-backed shared memory such as SQLite's log index).
 struct Rss {
   uint64_t total = 0;
   uint64_t anon = 0;

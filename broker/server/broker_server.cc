@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "adapters/builtin.h"
@@ -128,6 +129,11 @@ class BrokerParts final {
     // claims are theirs until their leases expire.
     if (auto s = store_->ReleaseClaims(clock_.Now()); !s.ok()) return s;
 
+    // Acks are decided from what this broker wrote only where it is the one
+    // writer (SQLite): with replicas a partner's acks may reach several of
+    // them, and on PostgreSQL a guess another replica made stale fails the
+    // optimistic pass of its whole write batch, not just itself.
+    if (config.store().backend() != "postgres") known_deliveries_.emplace();
     // The one writer queue: intakes, supplements, acks, timer firings,
     // escalation steps and feed appends share its group commits (one fsync
     // for all). Readiness watches its commits.
@@ -141,8 +147,9 @@ class BrokerParts final {
         FromProtoDuration(config.store().ack_linger()));
     feed_appender_ = std::make_unique<feed::FeedAppender>(*writes_, clock_);
     ladders_ = std::make_unique<EscalationLadders>(config, *geography_, ids_);
-    acks_ = std::make_unique<AckRecorder>(*store_, *writes_, *store_executor_, clock_,
-                                          *ladders_, &metrics_->events(), &known_deliveries_);
+    acks_ = std::make_unique<AckRecorder>(
+        *store_, *writes_, *store_executor_, clock_, *ladders_, &metrics_->events(),
+        known_deliveries_.has_value() ? &*known_deliveries_ : nullptr);
     if (auto s = StartPushSupport(); !s.ok()) return s;
     ops_->StartProbing(*writes_, *scheduler_);
     adapter_io_ = std::make_unique<adapters::AdapterIo>();
@@ -332,7 +339,7 @@ class BrokerParts final {
   void AfterCommit(std::span<const WriteRequest> requests,
                    std::span<const absl::StatusOr<WriteResult>> results) {
     feed_tail_.Remember(requests, results);
-    known_deliveries_.Remember(requests, results);
+    if (known_deliveries_) known_deliveries_->Remember(requests, results);
     feed::PublishHeads(hub_, results);
     std::optional<absl::Time> first_due;
     for (size_t i = 0; i < results.size() && i < requests.size(); ++i) {
@@ -466,7 +473,7 @@ class BrokerParts final {
   Store* store_ = nullptr;                // the one everything uses
   feed::FeedHub hub_;
   feed::FeedTail feed_tail_{clock_};
-  KnownDeliveries known_deliveries_;  // what acks are first decided from
+  std::optional<KnownDeliveries> known_deliveries_;  // what acks are first decided from
   TopicHub escalation_hub_;
   AdapterHealthBoard health_board_;
   AdapterRegistry registry_;

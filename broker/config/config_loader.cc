@@ -125,8 +125,10 @@ void ApplyConfigDefaults(cfg::BrokerConfig* config) {
   if (store->executor_threads() == 0) store->set_executor_threads(4);
   if (store->executor_queue_limit() == 0) store->set_executor_queue_limit(4096);
   if (store->backend() == "postgres") ApplyPostgresDefaults(store->mutable_postgres());
+  // 20 ms: at three replicas and 200 intakes a second, delivered p99 16
+  // against 24 ms at 5 ms (README, performance).
   if (!store->has_ack_linger() && store->backend() == "postgres") {
-    *store->mutable_ack_linger() = ToProtoDuration(absl::Milliseconds(5));
+    *store->mutable_ack_linger() = ToProtoDuration(absl::Milliseconds(20));
   }
   auto* dispatch = config->mutable_dispatch();
   if (dispatch->max_attempts() == 0) dispatch->set_max_attempts(8);

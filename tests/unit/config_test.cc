@@ -206,7 +206,7 @@ TEST_F(ConfigTest, AckLingerDefaultsByBackendAndIsBounded) {
       "    conninfo: \"host=db.example dbname=hart user=hart\"\n    ca_file: db-ca.crt\n";
   auto replica = LoadConfig(Edited("\nserver:\n", postgres + "server:\n"), registry_);
   ASSERT_TRUE(replica.ok()) << replica.status();
-  EXPECT_EQ(FromProtoDuration(replica->store().ack_linger()), absl::Milliseconds(5));
+  EXPECT_EQ(FromProtoDuration(replica->store().ack_linger()), absl::Milliseconds(20));
 
   auto chosen = LoadConfig(
       Edited("\nserver:\n", postgres + "  ack_linger: 0s\nserver:\n"), registry_);

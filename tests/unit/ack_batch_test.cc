@@ -9,8 +9,7 @@
 #include <span>
 
 #include "broker/acks/ack_recorder.h"
-#include "tests/support/read_counting_store.h"
-#include "tests/support/referral_factory.h"
+#include "tests/support/ack_test_support.h"
 
 namespace hart {
 namespace {
@@ -31,29 +30,16 @@ class AckBatchTest : public ::testing::Test {
 
   // The example's deliveries by agency id.
   std::map<std::string, std::string> SubmitExample(const std::string& suffix) {
-    auto receipt =
-        factory_->Submit(ReferralFactory::Example("school-sex-trafficking-hartford", suffix));
-    EXPECT_TRUE(receipt.ok()) << receipt.status();
-    std::map<std::string, std::string> deliveries;
-    if (receipt.ok()) {
-      for (const auto& d : receipt->destinations()) deliveries[d.agency_id()] = d.delivery_id();
-    }
-    return deliveries;
+    return hart::testing::SubmitExampleDeliveries(*factory_, suffix);
   }
 
   static AckRequest Ack(const std::string& agency, const std::string& delivery_id,
                         v1::Acknowledgement::Kind kind, const std::string& note = "") {
-    return AckRequest{agency, delivery_id, kind, note, "agency/" + agency, ""};
+    return hart::testing::AgencyAck(agency, delivery_id, kind, note);
   }
 
   std::vector<absl::StatusOr<AckOutcome>> Batch(std::vector<AckRequest> requests) {
-    std::promise<std::vector<absl::StatusOr<AckOutcome>>> answered;
-    auto future = answered.get_future();
-    acks_->AcknowledgeBatchAsync(std::move(requests), [&answered](auto outcomes) {
-      answered.set_value(std::move(outcomes));
-    });
-    EXPECT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
-    return future.get();
+    return hart::testing::RunAckBatch(*acks_, std::move(requests));
   }
 
   v1::DeliveryState StateOf(const std::string& delivery_id) {

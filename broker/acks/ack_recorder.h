@@ -69,12 +69,14 @@ class AckRecorder {
   // behalf (`actor` says who). ACCEPTED stops the delivery's escalation
   // ladder; DECLINED starts it at once. `done` gets the delivery's state
   // afterwards, once the acknowledgement is durable: on the writer queue's
-  // answering thread, on the executor for refusals, or on the calling
-  // thread when the executor is full (UNAVAILABLE).
+  // answering thread, on the executor for refusals (a guess never refuses),
+  // or on the calling thread when the executor is full (UNAVAILABLE).
   void AcknowledgeAsync(AckRequest request, Done done);
 
-  // Records every request as AcknowledgeAsync would, the deliveries read
-  // together (Store::GetDeliveriesByIds) in one executor task. Requests for
+  // Records every request as AcknowledgeAsync would: a delivery `known`
+  // holds is decided from it on the calling thread (building the writes
+  // there, a digest per note included), the others read together
+  // (Store::GetDeliveriesByIds) in one executor task. Requests for
   // the same delivery are applied in the order given, each after the one
   // before is durable (a RECEIVED then an ACCEPTED in one batch both count)
   // and decided from the state that one left, without a read; the others

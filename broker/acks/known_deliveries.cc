@@ -33,10 +33,6 @@ void KnownDeliveries::Remember(std::span<const WriteRequest> requests,
       }
     } else if (std::holds_alternative<AckApplied>(result)) {
       if (const auto* ack = std::get_if<AckWrite>(&requests[i])) FollowAckLocked(*ack);
-    } else if (std::holds_alternative<ReferralChanged>(result) ||
-               std::holds_alternative<EscalationApplied>(result)) {
-      by_id_.clear();
-      order_.clear();
     }
   }
 }

@@ -53,9 +53,10 @@ class KnownDeliveries {
 
   // After a committed batch of the writer queue: its requests and results.
   // Keeps the deliveries new intakes put on feeds; follows the acks of kept
-  // ones (forgetting those an ack finished: ACCEPTED or DECLINED); forgets
-  // everything when a referral changed or an escalation step ran, rare
-  // writes whose effect on deliveries it does not model.
+  // ones (forgetting those an ack finished: ACCEPTED or DECLINED). Other
+  // writes that change a delivery's state (a seal, a redelivery, another
+  // replica's ack) are not followed: the compare-and-set finds them, and
+  // forgetting everything on each would empty it in an escalation storm.
   void Remember(std::span<const WriteRequest> requests,
                 std::span<const absl::StatusOr<WriteResult>> results);
 

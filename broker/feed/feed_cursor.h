@@ -37,9 +37,10 @@ class FeedCursor {
 
   // The next page; empty when caught up (call again after the feed grows).
   absl::StatusOr<std::vector<CursorEvent>> NextPage();
-  // The next page when the tail holds it (memory only: safe on any
-  // thread); nullopt when it must be read (NextPage) or the cursor is still
-  // sending its redeliveries.
+  // The next page when the tail holds it (memory only: it never blocks, so
+  // it may run on any thread, though never beside NextPage); nullopt when
+  // it must be read (NextPage) or the cursor is still sending its
+  // redeliveries.
   std::optional<std::vector<CursorEvent>> NextPageFromTail();
 
   // The last sequence returned in order (not counting redeliveries).

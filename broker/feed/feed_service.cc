@@ -84,7 +84,8 @@ grpc::ServerUnaryReactor* FeedServiceImpl::Acknowledge(
       [this, request, response](const Identity& identity, grpc::ServerUnaryReactor* reactor) {
         AckRequest ack{identity.id, request->delivery_id(), request->kind(), request->note(),
                        identity.ToString(), ""};
-        // The recorder reads on the store executor and answers once durable.
+        // The recorder reads on the store executor (or decides a write from
+        // what this broker just wrote, here) and answers once durable.
         acks_.AcknowledgeAsync(
             std::move(ack), [this, reactor, response, actor = identity.ToString(),
                              delivery_id = request->delivery_id()](

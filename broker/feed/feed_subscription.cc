@@ -39,7 +39,7 @@ void FeedSubscription::OnFeedGrew(uint64_t head) {
   ++wakes_;
   announced_head_ = std::max(announced_head_, head);
   caught_up_ = false;
-  WriteNextLocked();
+  WriteNextLocked(/*from_hub=*/true);
 }
 
 void FeedSubscription::OnHeartbeatTick() {
@@ -100,10 +100,10 @@ void FeedSubscription::FinishLocked(grpc::Status status) {
   Finish(std::move(status));
 }
 
-void FeedSubscription::WriteNextLocked() {
+void FeedSubscription::WriteNextLocked(bool from_hub) {
   if (finished_ || finish_pending_ || writing_) return;
   if (buffer_.empty()) {
-    if (!caught_up_) ReadPageLocked();  // caught up: wait for the hub or a heartbeat
+    if (!caught_up_) ReadPageLocked(from_hub);  // caught up: wait for the hub or a heartbeat
     return;
   }
   current_ = std::move(buffer_.front());
@@ -112,11 +112,16 @@ void FeedSubscription::WriteNextLocked() {
   StartWrite(&current_);
 }
 
-void FeedSubscription::ReadPageLocked() {
+void FeedSubscription::ReadPageLocked(bool from_hub) {
   if (reading_) return;
-  // The events this broker just committed are in memory: sent from this
-  // thread, without a hop to the store executor.
-  if (auto kept = cursor_.NextPageFromTail()) return TakePageLocked(std::move(*kept), wakes_);
+  // The events this broker just committed are in memory: taken on this
+  // thread, without a hop to the store executor. Not on the hub's: it
+  // wakes every subscriber of a grown feed, one after the other, on the
+  // writer queue's answering thread under the hub's lock, and building
+  // each one's message there would hold up every answer behind them.
+  if (!from_hub) {
+    if (auto kept = cursor_.NextPageFromTail()) return TakePageLocked(std::move(*kept), wakes_);
+  }
   reading_ = true;
   refs_.fetch_add(1, std::memory_order_relaxed);
   const uint64_t wakes = wakes_;

@@ -56,9 +56,10 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
   void Unref();
   void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Starts the next write, or a page read when the buffer is empty.
-  void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `from_hub`: called from the hub's wake-up (OnFeedGrew).
+  void WriteNextLocked(bool from_hub = false) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // One read at a time: while it runs, the cursor belongs to it.
-  void ReadPageLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReadPageLocked(bool from_hub) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnPage(absl::StatusOr<std::vector<CursorEvent>> page, uint64_t wakes_before);
   // Queues a page's events to write, from the store or the tail.
   void TakePageLocked(std::vector<CursorEvent> page, uint64_t wakes_before)

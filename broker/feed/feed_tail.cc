@@ -127,6 +127,13 @@ std::optional<std::vector<CursorEvent>> FeedTail::After(const std::string& agenc
                                   run.begin() + static_cast<std::ptrdiff_t>(to));
 }
 
+void FeedTail::Clear() {
+  absl::MutexLock lock(&mu_);
+  by_agency_.clear();
+  order_.clear();
+  size_ = 0;
+}
+
 size_t FeedTail::size() const {
   absl::MutexLock lock(&mu_);
   return size_;

@@ -9,8 +9,10 @@
 // only when the tail holds p + 1, and then with what the store holds. An
 // append the tail cannot keep (the dispatcher's, or one of another
 // replica's that leaves a gap) starts that agency's tail afresh; a committed
-// change to a stored referral (a seal above all) or an escalation step
-// empties it; events past `max_age` or beyond `capacity` are dropped.
+// change to a stored referral or an escalation step empties it, and so does
+// a seal, which the sealer writes outside the writer queue: it calls Clear
+// before writing, so that no intake it seals is served in the clear from
+// here afterwards; events past `max_age` or beyond `capacity` are dropped.
 //
 // Thread safety: safe to use concurrently. Remember must be called in
 // commit order (the writer queue's after-commit hook).
@@ -56,6 +58,10 @@ class FeedTail {
   // nullopt when it does not (read the store).
   std::optional<std::vector<CursorEvent>> After(const std::string& agency_id, uint64_t position,
                                                 size_t limit);
+
+  // Forgets every kept event: for a write that changes what a stored
+  // intake may show without passing the writer queue (a seal, Sealer).
+  void Clear();
 
   // Events kept now.
   size_t size() const;

@@ -64,6 +64,7 @@ absl::StatusOr<SealOutcome> Sealer::Seal(const std::string& referral_id,
                                 Sha256(court_order_reference),
                                 absl::StrCat("notified=",
                                              absl::StrJoin(outcome.notified_agency_ids, ","))});
+  if (before_seal_) before_seal_();
   auto sealed = store_.SealReferral(write);
   if (!sealed.ok()) return sealed.status();
   outcome.stopped_deliveries = sealed->stopped_deliveries;

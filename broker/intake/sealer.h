@@ -4,7 +4,9 @@
 // ERASURE notice naming the order (and nothing else). Audited.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "broker/clock.h"
@@ -21,9 +23,19 @@ struct SealOutcome {
 
 class Sealer {
  public:
-  // References must outlive it.
-  Sealer(Store& store, const Geography& geography, const Clock& clock, IdGenerator& ids)
-      : store_(store), geography_(geography), clock_(clock), ids_(ids) {}
+  // References must outlive it. `before_seal` (may be empty) runs just
+  // before each seal is written, on the calling thread: it drops the copies
+  // of intakes in the clear that the broker keeps in memory (the feeds'
+  // tail), since the seal does not pass the writer queue whose commits they
+  // follow. Nothing can put the sealed referral's intake back there: only a
+  // new referral's commit adds to it.
+  Sealer(Store& store, const Geography& geography, const Clock& clock, IdGenerator& ids,
+         std::function<void()> before_seal = {})
+      : store_(store),
+        geography_(geography),
+        clock_(clock),
+        ids_(ids),
+        before_seal_(std::move(before_seal)) {}
 
   // INVALID_ARGUMENT without an order reference; NOT_FOUND for an unknown
   // referral; FAILED_PRECONDITION if already sealed.
@@ -36,6 +48,7 @@ class Sealer {
   const Geography& geography_;
   const Clock& clock_;
   IdGenerator& ids_;
+  const std::function<void()> before_seal_;
 };
 
 }  // namespace hart

@@ -230,7 +230,8 @@ class BrokerParts final {
     auth.require_deadlines = server.require_deadlines();
     authorizer_ = std::make_unique<Authorizer>(*store_, clock_, auth, *store_executor_);
     redeliverer_ = std::make_unique<Redeliverer>(*store_, *geography_, *ladders_, clock_, ids_);
-    sealer_ = std::make_unique<Sealer>(*store_, *geography_, clock_, ids_);
+    sealer_ = std::make_unique<Sealer>(*store_, *geography_, clock_, ids_,
+                                       [this] { feed_tail_.Clear(); });
     operator_service_ = std::make_unique<OperatorServiceImpl>(*store_, *keys_, *authorizer_,
                                                               clock_, *store_executor_);
     intake_service_ = std::make_unique<IntakeServiceImpl>(

@@ -7,6 +7,7 @@
 
 #include "broker/feed/feed_cursor.h"
 #include "broker/feed/feed_placement.h"
+#include "broker/intake/sealer.h"
 #include "broker/views/delivery_message.h"
 #include "tests/support/referral_factory.h"
 
@@ -272,6 +273,38 @@ TEST(FeedTailStoreTest, ACursorTakesAPageFromTheTailOnlyPastItsRedeliveries) {
   EXPECT_EQ(kept->front().entry.sequence, 3u);
   EXPECT_NE(kept->front().opened_intake, nullptr);
   EXPECT_EQ(cursor.position(), 3u);
+}
+
+// A seal does not pass the writer queue whose commits the tail follows: the
+// sealer clears the tail before it writes, so a subscriber behind the head
+// is sent the sealed referral without its facts, never the intake the tail
+// kept in the clear.
+TEST(FeedTailStoreTest, ASealedReferralIsNeverServedInTheClearFromTheTail) {
+  TempDir dir;
+  ManualClock clock(TestNow());
+  auto store = OpenSqliteStore(dir.path()).value();
+  FeedTail tail(clock);
+  ReferralFactory factory(*store, clock, FeedPlacement({"hartford-pd"}),
+                          [&tail](auto requests, auto results) {
+                            tail.Remember(requests, results);
+                          });
+  auto receipt = factory.Submit(ReferralFactory::Example("school-sex-trafficking-hartford", "-1"));
+  ASSERT_TRUE(receipt.ok()) << receipt.status();
+  ASSERT_EQ(tail.size(), 1u);
+  hart::testing::FakeRandom random;
+  IdGenerator ids(random);
+  Sealer sealer(*store, factory.geography(), clock, ids, [&tail] { tail.Clear(); });
+  ASSERT_TRUE(sealer.Seal(receipt->referral_id(), "HHD-FA-26-0001", "supervisor/x").ok());
+  EXPECT_EQ(tail.size(), 0u);
+
+  FeedCursor cursor(*store, "hartford-pd", 0, 64, &tail);
+  auto page = cursor.NextPage();
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 1u);
+  const CursorEvent& event = page->front();
+  EXPECT_EQ(event.opened_intake, nullptr) << "read from the store, not the tail";
+  EXPECT_TRUE(event.entry.sealed);
+  EXPECT_FALSE(event.intake().has_child()) << "no facts of a sealed referral";
 }
 
 }  // namespace

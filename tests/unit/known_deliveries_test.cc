@@ -121,17 +121,6 @@ TEST(KnownDeliveriesTest, FollowsAcksAndForgetsADeliveryAnAckFinished) {
   EXPECT_FALSE(known.Find("dlv_c").has_value());
 }
 
-TEST(KnownDeliveriesTest, ForgetsEverythingWhenAReferralChangesOrAnEscalationStepRuns) {
-  for (WriteResult rare : {WriteResult(ReferralChanged{}), WriteResult(EscalationApplied{3})}) {
-    KnownDeliveries known;
-    Commit(known, {Intake({"dlv_a", "dlv_b"}, {}, {})});
-    ASSERT_EQ(known.size(), 2u);
-    Commit(known, {{WriteRequest(ReferralChange{}), rare}});
-    EXPECT_EQ(known.size(), 0u);
-    EXPECT_FALSE(known.Find("dlv_a").has_value());
-  }
-}
-
 TEST(KnownDeliveriesTest, KeepsAtMostItsCapacityTheOldestGoingFirst) {
   KnownDeliveries known(/*capacity=*/2);
   Commit(known, {Intake({"dlv_1", "dlv_2"}, {}, {})});
@@ -254,6 +243,14 @@ TEST_F(KnownAckTest, AGuessThatWouldWriteNothingIsCheckedAgainstTheStore) {
   EXPECT_TRUE(outcome->audit_index.has_value()) << "recorded, not answered as a repeat";
   EXPECT_EQ(counting_->reads, 1);
   EXPECT_EQ(StateOf(police), v1::DELIVERED);
+}
+
+TEST_F(KnownAckTest, AnAckOfAnotherAgencysKnownDeliveryIsRefusedFromTheStore) {
+  const std::string police = SubmitExample("-1").at("hartford-pd");
+  auto outcome = Batch({Request("csao", police, v1::Acknowledgement::RECEIVED)})[0];
+  EXPECT_EQ(outcome.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(counting_->reads, 1) << "a refusal is never given from a guess";
+  EXPECT_EQ(StateOf(police), v1::IN_FLIGHT);
 }
 
 }  // namespace

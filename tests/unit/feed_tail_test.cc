@@ -243,30 +243,41 @@ TEST(FeedTailStoreTest, ACursorServedFromTheTailSeesWhatTheStoreHolds) {
   }
 }
 
+// A real store whose new referrals go on hartford-pd's feed with the
+// intake, the tail following the writer queue's commits.
+class FeedTailOnAStoreTest : public ::testing::Test {
+ protected:
+  FeedTailOnAStoreTest()
+      : clock_(TestNow()),
+        store_(OpenSqliteStore(dir_.path()).value()),
+        tail_(clock_),
+        factory_(*store_, clock_, FeedPlacement({"hartford-pd"}),
+                 [this](auto requests, auto results) { tail_.Remember(requests, results); }) {}
+
+  absl::StatusOr<v1::Receipt> Submit(const char* suffix) {
+    return factory_.Submit(ReferralFactory::Example("school-sex-trafficking-hartford", suffix));
+  }
+
+  TempDir dir_;
+  ManualClock clock_;
+  std::unique_ptr<Store> store_;
+  FeedTail tail_;
+  ReferralFactory factory_;
+};
+
 // What a subscription takes on its own thread, without the store
 // executor: only the tail's events, and only once the cursor has sent its
 // redeliveries (which are read from the store).
-TEST(FeedTailStoreTest, ACursorTakesAPageFromTheTailOnlyPastItsRedeliveries) {
-  TempDir dir;
-  ManualClock clock(TestNow());
-  auto store = OpenSqliteStore(dir.path()).value();
-  FeedTail tail(clock);
-  ReferralFactory factory(*store, clock, FeedPlacement({"hartford-pd"}),
-                          [&tail](auto requests, auto results) {
-                            tail.Remember(requests, results);
-                          });
-  auto submit = [&factory](const char* suffix) {
-    return factory.Submit(ReferralFactory::Example("school-sex-trafficking-hartford", suffix)).ok();
-  };
-  ASSERT_TRUE(submit("-1"));
-  ASSERT_TRUE(submit("-2"));
-  FeedCursor cursor(*store, "hartford-pd", 0, 64, &tail);
+TEST_F(FeedTailOnAStoreTest, ACursorTakesAPageFromTheTailOnlyPastItsRedeliveries) {
+  ASSERT_TRUE(Submit("-1").ok());
+  ASSERT_TRUE(Submit("-2").ok());
+  FeedCursor cursor(*store_, "hartford-pd", 0, 64, &tail_);
   EXPECT_FALSE(cursor.NextPageFromTail().has_value()) << "redeliveries come first, from the store";
   auto first = cursor.NextPage();
   ASSERT_TRUE(first.ok());
   ASSERT_EQ(first->size(), 2u);
   EXPECT_FALSE(cursor.NextPageFromTail().has_value()) << "the tail holds nothing after 2";
-  ASSERT_TRUE(submit("-3"));
+  ASSERT_TRUE(Submit("-3").ok());
   auto kept = cursor.NextPageFromTail();
   ASSERT_TRUE(kept.has_value());
   ASSERT_EQ(kept->size(), 1u);
@@ -279,25 +290,17 @@ TEST(FeedTailStoreTest, ACursorTakesAPageFromTheTailOnlyPastItsRedeliveries) {
 // sealer clears the tail before it writes, so a subscriber behind the head
 // is sent the sealed referral without its facts, never the intake the tail
 // kept in the clear.
-TEST(FeedTailStoreTest, ASealedReferralIsNeverServedInTheClearFromTheTail) {
-  TempDir dir;
-  ManualClock clock(TestNow());
-  auto store = OpenSqliteStore(dir.path()).value();
-  FeedTail tail(clock);
-  ReferralFactory factory(*store, clock, FeedPlacement({"hartford-pd"}),
-                          [&tail](auto requests, auto results) {
-                            tail.Remember(requests, results);
-                          });
-  auto receipt = factory.Submit(ReferralFactory::Example("school-sex-trafficking-hartford", "-1"));
+TEST_F(FeedTailOnAStoreTest, ASealedReferralIsNeverServedInTheClearFromTheTail) {
+  auto receipt = Submit("-1");
   ASSERT_TRUE(receipt.ok()) << receipt.status();
-  ASSERT_EQ(tail.size(), 1u);
+  ASSERT_EQ(tail_.size(), 1u);
   hart::testing::FakeRandom random;
   IdGenerator ids(random);
-  Sealer sealer(*store, factory.geography(), clock, ids, [&tail] { tail.Clear(); });
+  Sealer sealer(*store_, factory_.geography(), clock_, ids, [this] { tail_.Clear(); });
   ASSERT_TRUE(sealer.Seal(receipt->referral_id(), "HHD-FA-26-0001", "supervisor/x").ok());
-  EXPECT_EQ(tail.size(), 0u);
+  EXPECT_EQ(tail_.size(), 0u);
 
-  FeedCursor cursor(*store, "hartford-pd", 0, 64, &tail);
+  FeedCursor cursor(*store_, "hartford-pd", 0, 64, &tail_);
   auto page = cursor.NextPage();
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->size(), 1u);

@@ -45,6 +45,9 @@ ABSL_FLAG(std::string, data_dir, "",
 ABSL_FLAG(int, subscribers, 20000, "idle: feed streams to open and hold.");
 ABSL_FLAG(uint64_t, read_ids, 10000,
           "reads: referral ids to list first; GetReferral picks among them at random.");
+ABSL_FLAG(bool, first_pass, false,
+          "reads: read every listed referral once, one call at a time, before the load, and "
+          "report those first reads apart (a cold page cache shows there).");
 ABSL_FLAG(uint64_t, ack_batch, 0,
           "fanout: 0 acknowledges each delivery with its own Acknowledge calls; N sends "
           "AcknowledgeBatch calls of up to N acks (1-1000), one in flight per subscriber.");
@@ -155,6 +158,7 @@ absl::StatusOr<BenchConfig> ConfigFromFlags(const std::string& mode) {
   c.data_dir = absl::GetFlag(FLAGS_data_dir);
   c.subscribers = absl::GetFlag(FLAGS_subscribers);
   c.read_ids = absl::GetFlag(FLAGS_read_ids);
+  c.first_pass = absl::GetFlag(FLAGS_first_pass);
 
   auto finite = [](double v) { return std::isfinite(v); };
   if (!finite(c.duration_seconds) || c.duration_seconds <= 0 || c.duration_seconds > 86400) {

@@ -44,6 +44,8 @@ struct BenchConfig {
   std::string data_dir;
   int subscribers = 20000;  // idle
   uint64_t read_ids = 10000;  // reads
+  // reads: GetReferral of every listed id once before the load, reported apart.
+  bool first_pass = false;
 };
 
 // Reads and checks the flags (after absl::ParseCommandLine); `mode` is the

@@ -23,13 +23,16 @@ number() { grep -o "\"$1\":[0-9.]*" <<<"$(summary)" | head -n 1 | cut -d: -f2; }
 [ -n "$(number first_feed_event_s)" ] || fail "no first_feed_event_s"
 [ "$(number first_sequence)" = 1 ] || fail "the restarted feed did not start at its backlog"
 
-"$bench" reads --data_dir "$work/store" --duration 1 --warmup 0 --concurrency 4 "$@" >"$out" ||
-  fail "reads failed"
+"$bench" reads --data_dir "$work/store" --duration 1 --warmup 0 --concurrency 4 --first_pass \
+  "$@" >"$out" || fail "reads failed"
 [ "$(number referral_ids)" = 301 ] || fail "listed $(number referral_ids) referrals, not 301"
 [ "$(number errors)" = 0 ] || fail "$(number errors) reads failed"
 grep -q '"get_referral_ms":{"count":[1-9]' <<<"$(summary)" || fail "no GetReferral measured"
+grep -q '"first_reads_ms":{"count":301,' <<<"$(summary)" ||
+  fail "the first pass did not read each of the 301 referrals once"
+[ "$(number first_read_errors)" = 0 ] || fail "$(number first_read_errors) first reads failed"
 
 "$bench" idle --subscribers 200 --duration 1 "$@" >"$out" || fail "idle failed"
 [ "$(number open)" = 200 ] || fail "$(number open) of 200 idle streams opened"
 [ "$(number failed)" = 0 ] || fail "$(number failed) idle streams failed"
-echo "bench store modes test: filled 300, restarted, read, held 200 idle streams"
+echo "bench store modes test: filled 300, restarted, read (each once first), held 200 idle streams"

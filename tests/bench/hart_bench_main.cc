@@ -122,6 +122,11 @@ server:
                        kept) instead of a temporary directory
   --subscribers N      idle: streams to open (default 20000)
   --read_ids N         reads: referral ids to list before reading (default 10000)
+  --first_pass         reads: GetReferral every listed id once, one call at a time, before
+                       the load, reported apart as "first reads": the load's random reads
+                       then meet the page cache those warmed (a store read just after a
+                       reboot or `echo 1 > /proc/sys/vm/drop_caches` shows disk reads in
+                       the first pass only)
   --keep_rate_limit    start the broker with --config's own per-certificate rate limit
                        instead of lifting it (not with --target, whose limit is its own)
 

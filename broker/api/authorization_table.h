@@ -14,7 +14,7 @@ struct RpcPermission {
   const char* rpc;            // e.g. "IntakeService.SubmitIntake"
   std::vector<Role> roles;    // who may call it
   const char* objects;        // which objects, in words
-  bool streaming = false;     // server-streaming: no deadline required
+  bool streaming = false;     // a stream: no deadline required
 };
 
 // Every RPC of every hart.referral.v1 service; a test checks none is missing.

@@ -36,13 +36,7 @@ Authorizer::Decision Authorizer::Decide(const grpc::CallbackServerContext& conte
   }
   for (Role role : allowed) {
     if (identity->role != role) continue;
-    if (!limiter_.Allow(identity->ToString())) {
-      Logger("auth")->warn("event=rate_limited actor={} rpc={}", identity->ToString(), rpc);
-      return {absl::ResourceExhaustedError(absl::StrCat(
-                  "rate limit: at most ", options_.rate_per_second,
-                  " calls a second per certificate; slow down and retry")),
-              {}};
-    }
+    if (!limiter_.Allow(identity->ToString())) return {RateLimited(*identity, rpc), {}};
     if (options_.require_deadlines && permission != nullptr && !permission->streaming &&
         context.deadline() == std::chrono::system_clock::time_point::max()) {
       return {absl::InvalidArgumentError(
@@ -57,6 +51,19 @@ Authorizer::Decision Authorizer::Decide(const grpc::CallbackServerContext& conte
               rpc, " is for the ", absl::StrJoin(names, " or "), " role; this certificate is ",
               identity->ToString())),
           DenialEvent(clock_.Now(), identity->ToString(), rpc, "", "")};
+}
+
+absl::Status Authorizer::RateLimited(const Identity& identity, const std::string& rpc) const {
+  Logger("auth")->warn("event=rate_limited actor={} rpc={}", identity.ToString(), rpc);
+  return absl::ResourceExhaustedError(absl::StrCat("rate limit: at most ",
+                                                   options_.rate_per_second,
+                                                   " calls a second per certificate; slow down "
+                                                   "and retry"));
+}
+
+absl::Status Authorizer::AllowAnother(const Identity& identity, const std::string& rpc) {
+  if (limiter_.Allow(identity.ToString())) return absl::OkStatus();
+  return RateLimited(identity, rpc);
 }
 
 void Authorizer::Refuse(Decision decision, Refused then) {

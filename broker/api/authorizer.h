@@ -68,6 +68,11 @@ class Authorizer {
   // (Refuse does that).
   Decision Decide(const grpc::CallbackServerContext& context, const std::string& rpc);
 
+  // The rate limit alone, for a stream's message that counts as a call (an
+  // AcknowledgeStream batch): RESOURCE_EXHAUSTED, as Decide answers, when
+  // `identity` is over it. No I/O.
+  absl::Status AllowAnother(const Identity& identity, const std::string& rpc);
+
   // Records `decision`'s denial, if any, on the store executor, then gives
   // `then` the refusal to answer with: the decision's, or UNAVAILABLE when
   // the executor is full (a denial is never answered unaudited). `then`
@@ -100,6 +105,7 @@ class Authorizer {
   Store& store_;
   const Clock& clock_;
   void Record(const AuditEvent& denial);
+  absl::Status RateLimited(const Identity& identity, const std::string& rpc) const;
 
   const AuthorizerOptions options_;
   StoreExecutor& executor_;

@@ -5,6 +5,8 @@
 #include "broker/api/refused_stream.h"
 #include "broker/api/status_mapping.h"
 #include "broker/api/unary_call.h"
+#include "broker/feed/ack_batch_results.h"
+#include "broker/feed/ack_stream.h"
 #include "broker/common/logging.h"
 #include "broker/feed/feed_subscription.h"
 
@@ -109,36 +111,15 @@ grpc::ServerUnaryReactor* FeedServiceImpl::AcknowledgeBatch(
   return AnswerLater(
       authorizer_, context, "FeedService.AcknowledgeBatch",
       [this, request, response](const Identity& identity, grpc::ServerUnaryReactor* reactor) {
-        const int count = request->acks_size();
-        if (count == 0 || count > kMaxAcksPerBatch) {
-          return reactor->Finish(grpc::Status(
-              grpc::StatusCode::INVALID_ARGUMENT,
-              absl::StrCat("acks holds ", count, " acknowledgements; send 1 to ",
-                           kMaxAcksPerBatch, " per call")));
-        }
-        std::vector<AckRequest> acks;
-        acks.reserve(count);
-        for (const v1::AcknowledgeRequest& ack : request->acks()) {
-          acks.push_back(AckRequest{identity.id, ack.delivery_id(), ack.kind(), ack.note(),
-                                    identity.ToString(), ""});
+        if (absl::Status size = CheckBatchSize(request->acks_size()); !size.ok()) {
+          return reactor->Finish(ToGrpcStatus(size));
         }
         acks_.AcknowledgeBatchAsync(
-            std::move(acks), [this, reactor, request, response, actor = identity.ToString()](
-                                 std::vector<absl::StatusOr<AckOutcome>> outcomes) {
-              std::vector<std::string> denied;
-              for (size_t i = 0; i < outcomes.size(); ++i) {
-                const std::string& delivery_id = request->acks(static_cast<int>(i)).delivery_id();
-                v1::AcknowledgeResult* result = response->add_results();
-                result->set_delivery_id(delivery_id);
-                if (absl::IsPermissionDenied(outcomes[i].status())) denied.push_back(delivery_id);
-                const grpc::Status status = ToGrpcStatus(outcomes[i].status());
-                result->mutable_status()->set_code(status.error_code());
-                result->mutable_status()->set_message(status.error_message());
-                if (outcomes[i].ok()) {
-                  result->set_state(outcomes[i]->state);
-                  if (outcomes[i]->audit_index) result->set_audit_index(*outcomes[i]->audit_index);
-                }
-              }
+            ToAckRequests(identity, request->acks()),
+            [this, reactor, request, response, actor = identity.ToString()](
+                std::vector<absl::StatusOr<AckOutcome>> outcomes) {
+              const std::vector<std::string> denied =
+                  AddAckResults(request->acks(), outcomes, response->mutable_results());
               if (denied.empty()) return reactor->Finish(grpc::Status::OK);
               // This may be the writer queue's answering thread: denials are audited (a store
               // write) on the executor, and the call answered after them.
@@ -156,6 +137,24 @@ grpc::ServerUnaryReactor* FeedServiceImpl::AcknowledgeBatch(
               }
             });
       });
+}
+
+grpc::ServerBidiReactor<v1::AcknowledgeStreamRequest, v1::AcknowledgeStreamResponse>*
+FeedServiceImpl::AcknowledgeStream(grpc::CallbackServerContext* context) {
+  using Refused = RefusedBidiStream<v1::AcknowledgeStreamRequest, v1::AcknowledgeStreamResponse>;
+  auto decision = authorizer_.Decide(*context, "FeedService.AcknowledgeStream");
+  if (!decision.identity.ok()) {
+    return RefuseBidiStream<v1::AcknowledgeStreamRequest, v1::AcknowledgeStreamResponse>(
+        authorizer_, std::move(decision));
+  }
+  const Identity& identity = *decision.identity;
+  if (auto slot = authorizer_.OpenStream(identity); !slot.ok()) {
+    return new Refused(ToGrpcStatus(slot));
+  }
+  Logger("feed")->info("event=ack_stream_opened agency={}", identity.id);
+  auto* stream = new AckStream(*this, identity);
+  stream->Start();
+  return stream;
 }
 
 }  // namespace hart::feed

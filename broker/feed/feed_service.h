@@ -2,7 +2,8 @@
 // adapter. Each Subscribe is a FeedSubscription that pages events from the
 // store (bounded memory per subscriber; pages read on the store executor),
 // is woken by the FeedHub when its agency's feed grows, and gets heartbeats
-// from the service's shared ticker. Acknowledge goes to the AckRecorder.
+// from the service's shared ticker. Acknowledge, AcknowledgeBatch and each
+// AcknowledgeStream (an AckStream) go to the AckRecorder.
 #pragma once
 
 #include <map>
@@ -24,6 +25,7 @@
 namespace hart::feed {
 
 class FeedSubscription;
+class AckStream;
 
 struct FeedServiceOptions {
   // Heartbeat on a stream idle this long. Default: 15 s.
@@ -34,9 +36,6 @@ struct FeedServiceOptions {
   // the store (null: always the store). Must outlive the service.
   FeedTail* tail = nullptr;
 };
-
-// The most acknowledgements one AcknowledgeBatch call may carry.
-inline constexpr int kMaxAcksPerBatch = 1000;
 
 class FeedServiceImpl final : public v1::FeedService::CallbackService {
  public:
@@ -57,6 +56,8 @@ class FeedServiceImpl final : public v1::FeedService::CallbackService {
   grpc::ServerUnaryReactor* AcknowledgeBatch(grpc::CallbackServerContext* context,
                                              const v1::AcknowledgeBatchRequest* request,
                                              v1::AcknowledgeBatchResponse* response) override;
+  grpc::ServerBidiReactor<v1::AcknowledgeStreamRequest, v1::AcknowledgeStreamResponse>*
+  AcknowledgeStream(grpc::CallbackServerContext* context) override;
 
   // Open Subscribe streams by agency id (agencies with none are absent),
   // for metrics. Memory only; safe from any thread.
@@ -64,6 +65,7 @@ class FeedServiceImpl final : public v1::FeedService::CallbackService {
 
  private:
   friend class FeedSubscription;
+  friend class AckStream;
   void AddSubscription(FeedSubscription* s);
   void RemoveSubscription(FeedSubscription* s);
   void TickHeartbeats();

@@ -189,7 +189,7 @@ TEST_F(BrokerE2ETest, AcknowledgeBatchRecordsEachAckWithItsOwnResult) {
     const grpc::Status refused =
         broker_.Feed("bridgeport-pd")->AcknowledgeBatch(bad_context.get(), bad, &unused);
     EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << count;
-    EXPECT_THAT(refused.error_message(), HasSubstr("1 to 1000 per call"));
+    EXPECT_THAT(refused.error_message(), HasSubstr("1 to 1000 per call or batch"));
   }
 }
 

@@ -1,0 +1,214 @@
+#include "broker/feed/ack_stream.h"
+
+#include <algorithm>
+#include <iterator>
+#include <memory>
+#include <span>
+#include <utility>
+
+#include "broker/api/authorizer.h"
+#include "broker/api/status_mapping.h"
+#include "broker/common/logging.h"
+#include "broker/feed/ack_batch_results.h"
+#include "broker/feed/feed_service.h"
+
+namespace hart::feed {
+
+namespace {
+constexpr char kRpc[] = "FeedService.AcknowledgeStream";
+}  // namespace
+
+AckStream::AckStream(FeedServiceImpl& service, Identity identity)
+    : service_(service), identity_(std::move(identity)) {}
+
+void AckStream::Start() {
+  drain_token_ = service_.authorizer_.drain_signal().Listen([this] { OnDrain(); });
+  absl::MutexLock lock(&mu_);
+  ProgressLocked();
+}
+
+void AckStream::OnDrain() {
+  absl::MutexLock lock(&mu_);
+  draining_ = true;
+  ProgressLocked();
+}
+
+void AckStream::OnReadDone(bool ok) {
+  Batch* batch = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    reading_ = false;
+    if (!ok) {
+      reads_over_ = true;
+    } else if (draining_ || finished_) {
+      // Read after the drain began: neither recorded nor answered, so the
+      // partner sends it again to another replica.
+      reading_into_.Clear();
+    } else {
+      auto owned = std::make_unique<Batch>();
+      owned->request.Swap(&reading_into_);
+      owned->response.set_batch_id(owned->request.batch_id());
+      batch = owned.get();
+      batches_.push_back(std::move(owned));
+    }
+    ProgressLocked();
+  }
+  if (batch == nullptr) return;
+  // Each batch counts as one call against the caller's rate, as an
+  // AcknowledgeBatch would. A batch refused whole records nothing, so it
+  // is answered at once (its response still waits for its turn).
+  absl::Status refused = service_.authorizer_.AllowAnother(identity_, kRpc);
+  if (refused.ok()) refused = CheckBatchSize(batch->request.acks_size());
+  Group group;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!refused.ok()) {
+      const grpc::Status status = ToGrpcStatus(refused);
+      batch->response.mutable_status()->set_code(status.error_code());
+      batch->response.mutable_status()->set_message(status.error_message());
+      batch->state = Batch::State::kAnswered;
+    }
+    group = TakeQueuedLocked();
+    ProgressLocked();
+  }
+  // Outside the lock: the recorder may answer on this thread.
+  if (!group.empty()) Record(std::move(group));
+}
+
+AckStream::Group AckStream::TakeQueuedLocked() {
+  Group group;
+  // Once finished the partner is gone: what it sent and was not yet
+  // recorded is dropped (unanswered, so it sends it again).
+  if (recording_ || finished_) return group;
+  for (const auto& batch : batches_) {
+    if (batch->state != Batch::State::kQueued) continue;
+    batch->state = Batch::State::kRecording;
+    group.push_back(batch.get());
+  }
+  if (group.empty()) return group;
+  recording_ = true;
+  refs_.fetch_add(1, std::memory_order_relaxed);
+  return group;
+}
+
+void AckStream::Record(Group group) {
+  std::vector<AckRequest> requests;
+  for (const Batch* batch : group) {
+    std::vector<AckRequest> acks = ToAckRequests(identity_, batch->request.acks());
+    requests.insert(requests.end(), std::make_move_iterator(acks.begin()),
+                    std::make_move_iterator(acks.end()));
+  }
+  service_.acks_.AcknowledgeBatchAsync(
+      std::move(requests),
+      [this, group = std::move(group)](std::vector<absl::StatusOr<AckOutcome>> outcomes) mutable {
+        OnRecorded(std::move(group), std::move(outcomes));
+      });
+}
+
+void AckStream::OnRecorded(Group group, std::vector<absl::StatusOr<AckOutcome>> outcomes) {
+  std::vector<std::string> denied;
+  std::span<const absl::StatusOr<AckOutcome>> rest(outcomes);
+  for (Batch* batch : group) {
+    const size_t count = std::min(rest.size(), static_cast<size_t>(batch->request.acks_size()));
+    std::vector<std::string> refused =
+        AddAckResults(batch->request.acks(), rest.first(count), batch->response.mutable_results());
+    denied.insert(denied.end(), refused.begin(), refused.end());
+    rest = rest.subspan(count);
+  }
+  if (denied.empty()) return Answered(std::move(group));
+  // This may be the writer queue's answering thread: denials are audited
+  // (a store write) on the executor, and the batches answered after them.
+  auto audit = std::make_shared<Group>(std::move(group));
+  absl::Status queued = service_.executor_.Submit([this, audit, denied] {
+    for (const std::string& delivery_id : denied) {
+      service_.authorizer_.RecordDenial(identity_.ToString(), kRpc, "", delivery_id);
+    }
+    Answered(std::move(*audit));
+  });
+  if (!queued.ok()) {
+    Logger("feed")->error("event=denials_not_audited rpc={} count={} cause=executor_full", kRpc,
+                          denied.size());
+    Answered(std::move(*audit));
+  }
+}
+
+void AckStream::Answered(Group group) {
+  Group next;
+  {
+    absl::MutexLock lock(&mu_);
+    for (Batch* batch : group) batch->state = Batch::State::kAnswered;
+    recording_ = false;
+    next = TakeQueuedLocked();
+    ProgressLocked();
+  }
+  if (!next.empty()) Record(std::move(next));
+  Unref();  // the answered group's reference
+}
+
+void AckStream::ProgressLocked() {
+  if (finished_ || finish_pending_) return;
+  if (!writing_ && !batches_.empty() && batches_.front()->state == Batch::State::kAnswered) {
+    writing_from_ = std::move(batches_.front()->response);
+    batches_.pop_front();
+    writing_ = true;
+    StartWrite(&writing_from_);
+  }
+  if (!reading_ && !reads_over_ && !draining_ && batches_.size() < kBatchesAhead) {
+    reading_ = true;
+    StartRead(&reading_into_);
+  }
+  if (batches_.empty() && !writing_) {
+    if (reads_over_) {
+      FinishLocked(grpc::Status::OK);
+    } else if (draining_) {
+      FinishLocked(ToGrpcStatus(ShuttingDown()));
+    }
+  }
+}
+
+void AckStream::OnWriteDone(bool ok) {
+  absl::MutexLock lock(&mu_);
+  writing_ = false;
+  if (!ok) {
+    reads_over_ = true;
+    finish_pending_ = false;
+    FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
+    return;
+  }
+  if (finish_pending_) {
+    finish_pending_ = false;
+    FinishLocked(pending_status_);
+    return;
+  }
+  ProgressLocked();
+}
+
+void AckStream::OnCancel() {
+  absl::MutexLock lock(&mu_);
+  reads_over_ = true;
+  FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the partner"));
+}
+
+void AckStream::OnDone() {
+  // After these calls no drain callback reaches this object.
+  service_.authorizer_.drain_signal().Forget(drain_token_);
+  service_.authorizer_.CloseStream(identity_);
+  Unref();  // a group still being recorded deletes it when answered
+}
+
+void AckStream::Unref() {
+  if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+}
+
+void AckStream::FinishLocked(grpc::Status status) {
+  if (finished_) return;
+  if (writing_) {
+    finish_pending_ = true;
+    pending_status_ = std::move(status);
+    return;
+  }
+  finished_ = true;
+  Finish(std::move(status));
+}
+
+}  // namespace hart::feed

@@ -51,6 +51,10 @@ ABSL_FLAG(bool, first_pass, false,
 ABSL_FLAG(uint64_t, ack_batch, 0,
           "fanout: 0 acknowledges each delivery with its own Acknowledge calls; N sends "
           "AcknowledgeBatch calls of up to N acks (1-1000), one in flight per subscriber.");
+ABSL_FLAG(bool, ack_stream, false,
+          "fanout, with --ack_batch N: send the batches of up to N acks over one "
+          "AcknowledgeStream per subscriber, at most 4 unanswered at a time, instead of "
+          "AcknowledgeBatch calls.");
 ABSL_FLAG(bool, keep_rate_limit, false,
           "Start the broker with --config's own per-certificate rate limit (by default it is "
           "lifted in a copy of the config, so the abuse limit does not cap the load).");
@@ -155,6 +159,7 @@ absl::StatusOr<BenchConfig> ConfigFromFlags(const std::string& mode) {
   c.keep_data = absl::GetFlag(FLAGS_keep_data);
   c.keep_rate_limit = absl::GetFlag(FLAGS_keep_rate_limit);
   c.ack_batch = absl::GetFlag(FLAGS_ack_batch);
+  c.ack_stream = absl::GetFlag(FLAGS_ack_stream);
   c.data_dir = absl::GetFlag(FLAGS_data_dir);
   c.subscribers = absl::GetFlag(FLAGS_subscribers);
   c.read_ids = absl::GetFlag(FLAGS_read_ids);
@@ -191,6 +196,11 @@ absl::StatusOr<BenchConfig> ConfigFromFlags(const std::string& mode) {
                "AcknowledgeBatch call");
   }
   if (c.ack_batch > 0 && c.mode != "fanout") return Bad("--ack_batch applies to fanout only");
+  if (c.ack_stream && c.mode != "fanout") return Bad("--ack_stream applies to fanout only");
+  if (c.ack_stream && c.ack_batch == 0) {
+    return Bad("--ack_stream needs --ack_batch N (1-1000): the most acks per AcknowledgeStream "
+               "batch, e.g. --ack_stream --ack_batch 64");
+  }
   if (auto s = ParsePids(broker_pid, &c.broker_pids); !s.ok()) return s;
   if (!c.broker_pids.empty() && c.target.empty()) {
     return Bad("--broker_pid needs --target (without --target hart-bench starts the broker "

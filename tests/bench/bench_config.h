@@ -40,6 +40,9 @@ struct BenchConfig {
   bool keep_rate_limit = false;
   // fanout: 0, an Acknowledge call per ack; N, AcknowledgeBatch of up to N.
   uint64_t ack_batch = 0;
+  // fanout, with ack_batch N: the batches go over one AcknowledgeStream per
+  // subscriber instead of AcknowledgeBatch calls.
+  bool ack_stream = false;
   // Set: the started broker's directory (kept), instead of a temporary one.
   std::string data_dir;
   int subscribers = 20000;  // idle

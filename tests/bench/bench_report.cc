@@ -244,10 +244,11 @@ void PrintTable(const BenchReport& r, std::ostream& out) {
     row("delivery ms", "p50 / p90 / p99 / p99.9 = " + Percentiles(f.latency));
     row("acks", std::to_string(f.acks_ok) + " ok, " + std::to_string(f.ack_errors) + " errors" +
                     (f.ack_errors_by_code.empty() ? "" : " (" + CodeCounts(f.ack_errors_by_code) + ")"));
+    const std::string up_to = " (up to " + std::to_string(f.ack_batch) + " acks each)";
     row("ack calls", std::to_string(f.ack_calls) +
-                         (f.ack_batch == 0 ? " Acknowledge (one per ack)"
-                                           : " AcknowledgeBatch (up to " +
-                                                 std::to_string(f.ack_batch) + " acks each)"));
+                         (f.ack_transport == "stream" ? " AcknowledgeStream batches" + up_to
+                          : f.ack_batch == 0          ? " Acknowledge (one per ack)"
+                                                      : " AcknowledgeBatch" + up_to));
     if (f.repeats || f.foreign) {
       row("other events", std::to_string(f.repeats) + " repeats, " + std::to_string(f.foreign) +
                               " not from this run");
@@ -330,6 +331,7 @@ std::string JsonLine(const BenchReport& r) {
     j.Key("repeats").Uint(f.repeats).Key("foreign").Uint(f.foreign);
     j.Key("acks_ok").Uint(f.acks_ok).Key("ack_errors").Uint(f.ack_errors);
     j.Key("ack_calls").Uint(f.ack_calls).Key("ack_batch").Uint(f.ack_batch);
+    j.Key("ack_transport").Str(f.ack_transport);
     j.Key("ack_errors_by_code");
     CountsJson(j, f.ack_errors_by_code);
     j.Key("drain_s").Num(f.drain_seconds);

@@ -29,8 +29,9 @@ struct FanoutReport {
   uint64_t repeats = 0;               // events for a delivery already received
   uint64_t foreign = 0;               // events for deliveries not made by this run
   uint64_t acks_ok = 0;
-  uint64_t ack_calls = 0;  // Acknowledge or AcknowledgeBatch calls
+  uint64_t ack_calls = 0;  // Acknowledge or AcknowledgeBatch calls, or AcknowledgeStream batches
   uint64_t ack_batch = 0;  // --ack_batch (0: one call per ack)
+  std::string ack_transport = "single";  // single (Acknowledge) | batch | stream
   uint64_t ack_errors = 0;
   std::map<std::string, uint64_t> ack_errors_by_code;
   double drain_seconds = 0;           // waited after sending stopped

@@ -193,6 +193,7 @@ int RunBench(const BenchConfig& c) {
     options.ack_timeout =
         std::chrono::milliseconds(static_cast<int64_t>(c.rpc_timeout_seconds * 1000));
     options.ack_batch = c.ack_batch;
+    options.ack_stream = c.ack_stream;
     subscribers = std::make_unique<FeedSubscribers>(options, tracker);
     if (auto s = subscribers->Start(); !s.ok()) return Fail("opening feed subscriptions", s);
     // Let every Subscribe call reach the broker before the first intake.
@@ -317,6 +318,7 @@ int RunBench(const BenchConfig& c) {
     f.acks_ok = stats.acks_ok;
     f.ack_calls = stats.ack_calls;
     f.ack_batch = c.ack_batch;
+    f.ack_transport = c.ack_stream ? "stream" : c.ack_batch > 0 ? "batch" : "single";
     f.ack_errors = stats.ack_errors;
     f.ack_errors_by_code = stats.ack_errors_by_code;
     f.latency = delivered.latency;
@@ -324,6 +326,9 @@ int RunBench(const BenchConfig& c) {
     f.deliveries_per_second = window > 0 ? f.deliveries_arrived / window : 0;
     for (const auto& [code, message] : stats.stream_errors) {
       Progress("a feed stream failed with " + code + ": " + message);
+    }
+    for (const auto& [code, message] : stats.ack_stream_errors) {
+      Progress("an AcknowledgeStream failed with " + code + ": " + message);
     }
   }
 

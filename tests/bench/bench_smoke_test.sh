@@ -5,7 +5,8 @@
 # every receipt arrived and every acknowledgement was taken. Timings are not
 # asserted (benchmarks measure them; this only proves the bench still runs).
 # Usage: bench_smoke_test.sh HART_BENCH_BINARY [more hart-bench flags, e.g.
-# --ack_batch 50 for AcknowledgeBatch]
+# --ack_batch 50 for AcknowledgeBatch, --ack_batch 50 --ack_stream for
+# AcknowledgeStream]
 set -euo pipefail
 bench=$1
 shift
@@ -14,11 +15,18 @@ trap 'rm -f "$out"' EXIT
 "$bench" fanout --rate 20 --duration 2 --warmup 0 --drain_seconds 60 --channels 1 "$@" >"$out"
 summary=$(grep '^{' "$out" | tail -n 1)
 field() { grep -o "\"$1\":[0-9]*" <<<"$summary" | head -n 1 | cut -d: -f2; }
+text_field() { grep -o "\"$1\":\"[^\"]*\"" <<<"$summary" | head -n 1 | cut -d'"' -f4; }
 fail() { echo "bench smoke test: $1"; cat "$out"; exit 1; }
 [ -n "$summary" ] || fail "no JSON summary line"
 [ "$(field ok)" -gt 0 ] || fail "no intake succeeded"
 [ "$(field errors)" = 0 ] || fail "$(field errors) intakes failed"
 [ "$(field ack_errors)" = 0 ] || fail "$(field ack_errors) acknowledgements failed"
+transport=$(text_field ack_transport)
+case " $* " in
+  *" --ack_stream "* | *" --ack-stream "*)
+    [ "$transport" = stream ] || fail "--ack_stream given, but acks went by '$transport'" ;;
+esac
+[ "$(field ack_calls)" -gt 0 ] || fail "no acknowledgement call made"
 [ "$(field deliveries_expected)" -gt 0 ] || fail "no feed delivery expected"
 [ "$(field deliveries_arrived)" = "$(field deliveries_expected)" ] ||
   fail "$(field deliveries_arrived) of $(field deliveries_expected) feed deliveries arrived"
@@ -26,4 +34,4 @@ fail() { echo "bench smoke test: $1"; cat "$out"; exit 1; }
 # only for redeliveries.
 [ "$(field acks_ok)" -ge $(( 2 * $(field deliveries_arrived) )) ] ||
   fail "$(field acks_ok) acknowledgements taken for $(field deliveries_arrived) deliveries (2 each)"
-echo "bench smoke test: $(field ok) intakes, $(field deliveries_arrived) feed deliveries, all acknowledged ($(field acks_ok) acks in $(field ack_calls) calls)"
+echo "bench smoke test: $(field ok) intakes, $(field deliveries_arrived) feed deliveries, all acknowledged ($(field acks_ok) acks in $(field ack_calls) calls, ack_transport $transport)"

@@ -31,9 +31,20 @@ class FeedSubscribers::Stream final : public grpc::ClientReadReactor<v1::FeedEve
  public:
   Stream(FeedSubscribers& owner, v1::FeedService::Stub* stub) : owner_(owner), stub_(stub) {
     acks_.stub = stub;
+    if (owner.options_.ack_stream) {
+      ack_stream_ = std::make_unique<AckStreamSender>(
+          stub, owner.options_.ack_batch,
+          AckStreamSender::Callbacks{
+              [&owner](const AckStreamProgress& p) { owner.OnAckStreamProgress(p); },
+              [&owner](const grpc::Status& status) { owner.OnAckStreamDone(status); }});
+    }
   }
 
+  bool has_ack_stream() const { return ack_stream_ != nullptr; }
+
+  // Opens the AcknowledgeStream (if any) first, so the first ack finds it.
   void Begin() {
+    if (ack_stream_) ack_stream_->Begin();
     request_.set_resume_after(0);
     stub_->async()->Subscribe(&context_, &request_, this);
     StartRead(&event_);
@@ -41,6 +52,12 @@ class FeedSubscribers::Stream final : public grpc::ClientReadReactor<v1::FeedEve
   }
 
   void Cancel() { context_.TryCancel(); }
+  void FinishAcks() {
+    if (ack_stream_) ack_stream_->FinishWrites();
+  }
+  void CancelAcks() {
+    if (ack_stream_) ack_stream_->Cancel();
+  }
 
   void OnReadDone(bool ok) override {
     if (!ok) return;  // the stream ended; OnDone follows
@@ -51,7 +68,9 @@ class FeedSubscribers::Stream final : public grpc::ClientReadReactor<v1::FeedEve
         std::lock_guard<std::mutex> lock(owner_.mu_);
         ++owner_.stats_.delivery_events;
       }
-      if (owner_.options_.ack_batch > 0) {
+      if (ack_stream_) {
+        ack_stream_->Add(id, v1::Acknowledgement::RECEIVED);
+      } else if (owner_.options_.ack_batch > 0) {
         owner_.QueueAck(acks_, id, v1::Acknowledgement::RECEIVED);
       } else {
         owner_.Acknowledge(stub_, id, v1::Acknowledgement::RECEIVED);
@@ -72,6 +91,7 @@ class FeedSubscribers::Stream final : public grpc::ClientReadReactor<v1::FeedEve
   v1::SubscribeRequest request_;
   v1::FeedEvent event_;
   AckQueue acks_;
+  std::unique_ptr<AckStreamSender> ack_stream_;
 };
 
 struct FeedSubscribers::AckCall {
@@ -115,6 +135,7 @@ absl::Status FeedSubscribers::Start() {
       std::lock_guard<std::mutex> lock(mu_);
       ++open_streams_;
       ++stats_.streams;
+      if (streams_.back()->has_ack_stream()) ++open_ack_streams_;
     }
     streams_.back()->Begin();
   }
@@ -250,21 +271,63 @@ void FeedSubscribers::OnStreamDone(const grpc::Status& status) {
   cv_.notify_all();
 }
 
+void FeedSubscribers::OnAckStreamProgress(const AckStreamProgress& progress) {
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.ack_calls += progress.batches_sent;
+  acks_in_flight_ += static_cast<int>(progress.batches_sent);
+  acks_in_flight_ -= static_cast<int>(progress.batches_finished);
+  stats_.acks_ok += progress.acks_ok;
+  for (const auto& [code, count] : progress.acks_failed) {
+    stats_.ack_errors += count;
+    stats_.ack_errors_by_code[code] += count;
+  }
+  cv_.notify_all();
+}
+
+void FeedSubscribers::OnAckStreamDone(const grpc::Status& status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  --open_ack_streams_;
+  if (!status.ok()) {
+    stats_.ack_stream_errors.try_emplace(StatusCodeName(status.error_code()),
+                                         status.error_message());
+  }
+  cv_.notify_all();
+}
+
 void FeedSubscribers::Stop(std::chrono::milliseconds timeout) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return;
     stopping_ = true;
   }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (auto& stream : streams_) stream->Cancel();
   std::unique_lock<std::mutex> lock(mu_);
-  const bool done = cv_.wait_for(lock, timeout,
-                                 [&] { return open_streams_ == 0 && acks_in_flight_ == 0; });
-  if (!done) {
+  cv_.wait_until(lock, deadline, [&] { return open_streams_ == 0 && acks_in_flight_ == 0; });
+  auto all_done = [&] {
+    return open_streams_ == 0 && acks_in_flight_ == 0 && open_ack_streams_ == 0;
+  };
+  if (open_ack_streams_ > 0) {
+    // No acks follow: each AcknowledgeStream closes its sending side, and
+    // the broker ends it once it has answered every batch.
+    lock.unlock();
+    for (auto& stream : streams_) stream->FinishAcks();
+    lock.lock();
+    if (!cv_.wait_until(lock, deadline, all_done) && open_ack_streams_ > 0) {
+      // Unanswered batches fail as CANCELLED; a cancelled stream ends at
+      // once, the grace only bounds the wait should it not.
+      lock.unlock();
+      for (auto& stream : streams_) stream->CancelAcks();
+      lock.lock();
+      cv_.wait_for(lock, std::chrono::seconds(2), [&] { return open_ack_streams_ == 0; });
+    }
+  }
+  if (!all_done()) {
     std::fprintf(stderr,
-                 "hart-bench: %d subscriber streams and %d acknowledgements still open after "
-                 "%lld ms\n",
-                 open_streams_, acks_in_flight_, static_cast<long long>(timeout.count()));
+                 "hart-bench: %d subscriber streams, %d acknowledgement calls or batches and %d "
+                 "AcknowledgeStreams still open after %lld ms\n",
+                 open_streams_, acks_in_flight_, open_ack_streams_,
+                 static_cast<long long>(timeout.count()));
     // Streams still referenced by gRPC must not be destroyed.
     for (auto& stream : streams_) stream.release();
   }

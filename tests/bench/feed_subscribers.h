@@ -6,7 +6,8 @@
 // ACCEPTED sent from the RECEIVED's completion), or with `ack_batch` set,
 // AcknowledgeBatch calls of up to that many, one in flight per stream (what
 // arrives meanwhile, and the ACCEPTEDs of the RECEIVEDs it confirmed, go in
-// the next).
+// the next), or with `ack_stream` too, batches of up to that many on one
+// AcknowledgeStream per subscriber (AckStreamSender).
 #pragma once
 
 #include <chrono>
@@ -21,6 +22,7 @@
 #include "absl/status/status.h"
 #include "grpcpp/grpcpp.h"
 #include "hart/referral/v1/feed.grpc.pb.h"
+#include "tests/bench/ack_stream_sender.h"
 #include "tests/bench/delivery_tracker.h"
 
 namespace hart::bench {
@@ -36,6 +38,8 @@ class FeedSubscribers {
     std::chrono::milliseconds ack_timeout{10000};
     // 0: one Acknowledge call per ack; N: AcknowledgeBatch of up to N.
     size_t ack_batch = 0;
+    // With ack_batch N: batches of up to N on one AcknowledgeStream each.
+    bool ack_stream = false;
     std::chrono::seconds connect_timeout{30};
   };
 
@@ -45,7 +49,8 @@ class FeedSubscribers {
   // Connects every channel (in parallel), then opens every stream.
   absl::Status Start();
   // Cancels every stream and waits (up to `timeout`) for the streams to end
-  // and for outstanding acknowledgements to finish.
+  // and for outstanding acknowledgements to finish; then closes the
+  // AcknowledgeStreams and waits (within the same `timeout`) for them to end.
   void Stop(std::chrono::milliseconds timeout);
 
   struct Stats {
@@ -55,9 +60,11 @@ class FeedSubscribers {
     uint64_t heartbeats = 0;
     uint64_t acks_ok = 0;
     uint64_t ack_errors = 0;
-    uint64_t ack_calls = 0;  // Acknowledge or AcknowledgeBatch calls made
+    // Acknowledge or AcknowledgeBatch calls made, or AcknowledgeStream batches
+    uint64_t ack_calls = 0;
     std::map<std::string, uint64_t> ack_errors_by_code;
     std::map<std::string, std::string> stream_errors;  // first error per code
+    std::map<std::string, std::string> ack_stream_errors;  // AcknowledgeStream's
   };
   Stats stats() const;
 
@@ -75,6 +82,8 @@ class FeedSubscribers {
   void SendBatch(AckQueue& queue, std::vector<referral::v1::AcknowledgeRequest> acks);
   void OnBatchDone(AckQueue& queue, BatchCall* call, const grpc::Status& status);
   void OnStreamDone(const grpc::Status& status);
+  void OnAckStreamProgress(const AckStreamProgress& progress);
+  void OnAckStreamDone(const grpc::Status& status);
 
   Options options_;
   DeliveryTracker& tracker_;
@@ -86,7 +95,8 @@ class FeedSubscribers {
   std::condition_variable cv_;
   bool stopping_ = false;
   int open_streams_ = 0;
-  int acks_in_flight_ = 0;
+  int acks_in_flight_ = 0;  // calls, or AcknowledgeStream batches unanswered
+  int open_ack_streams_ = 0;
   Stats stats_;
 };
 

@@ -102,6 +102,10 @@ load (stops at --warmup + --duration or after --max_requests sends, whichever is
   --drain_seconds S    fanout: wait this long after the load for deliveries (default 10)
   --ack_batch N        fanout: acknowledge with AcknowledgeBatch calls of up to N acks, one in
                        flight per subscriber (default 0: one Acknowledge call per ack)
+  --ack_stream         fanout, with --ack_batch N: send those batches over one
+                       AcknowledgeStream per subscriber instead (on its connection), at most
+                       4 unanswered per stream; ack_calls then counts the batches. Batches
+                       still unanswered 15 s after the drain fail their acks (CANCELLED)
 
 server:
   --target HOST:PORT[,HOST:PORT...]
@@ -142,7 +146,8 @@ output: a table on stdout, then one line of JSON (the last line, starting with '
   channels_requested (--channels), broker_pids [...] and brokers [{pid, cpu_s,
   peak_rss_mib, threads}] (the started broker or --broker_pid, per pid), and for fanout:
   intakes, delivered, deliveries_expected/arrived (feed destinations only), push_agencies,
-  push_destinations_excluded, push_only_intakes, acks_ok/errors, ack_calls, ack_batch,
+  push_destinations_excluded, push_only_intakes, acks_ok/errors, ack_calls (calls, or
+  AcknowledgeStream batches), ack_batch, ack_transport (single|batch|stream),
   delivery_latency_ms.
 Progress and errors go to stderr.
 

@@ -17,6 +17,7 @@
 #include "broker/clock.h"
 #include "broker/feed/feed_hub.h"
 #include "broker/feed/feed_tail.h"
+#include "broker/feed/recent_seals.h"
 #include "broker/store.h"
 #include "broker/store/store_executor.h"
 #include "broker/views/view_builder.h"
@@ -35,6 +36,9 @@ struct FeedServiceOptions {
   // Where caught-up subscribers find the newest events before they read
   // the store (null: always the store). Must outlive the service.
   FeedTail* tail = nullptr;
+  // The seals that subscriptions holding events built earlier must heed
+  // (null: none are ever made). Must outlive the service.
+  RecentSeals* seals = nullptr;
 };
 
 class FeedServiceImpl final : public v1::FeedService::CallbackService {

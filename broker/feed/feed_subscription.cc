@@ -106,6 +106,18 @@ void FeedSubscription::WriteNextLocked(bool from_hub) {
     if (!caught_up_) ReadPageLocked(from_hub);  // caught up: wait for the hub or a heartbeat
     return;
   }
+  // Built before a seal: its facts must not go out after it. Rare (a court
+  // order), so the partner subscribes again and reads the sealed referral
+  // from the store.
+  if (service_.options_.seals != nullptr &&
+      CarriesFactsSealedSince(*service_.options_.seals, buffer_generation_, buffer_)) {
+    buffer_.clear();
+    FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                              "a referral on this feed was sealed by court order while its event "
+                              "waited to be sent; subscribe again from the last sequence you "
+                              "processed"));
+    return;
+  }
   current_ = std::move(buffer_.front());
   buffer_.pop_front();
   writing_ = true;
@@ -114,6 +126,8 @@ void FeedSubscription::WriteNextLocked(bool from_hub) {
 
 void FeedSubscription::ReadPageLocked(bool from_hub) {
   if (reading_) return;
+  // Before the read: a seal noted after this may not show in what it reads.
+  read_generation_ = service_.options_.seals ? service_.options_.seals->generation() : 0;
   // The events this broker just committed are in memory: taken on this
   // thread, without a hop to the store executor. Not on the hub's: it
   // wakes every subscriber of a grown feed, one after the other, on the
@@ -155,6 +169,7 @@ void FeedSubscription::OnPage(absl::StatusOr<std::vector<CursorEvent>> page,
 
 void FeedSubscription::TakePageLocked(std::vector<CursorEvent> page, uint64_t wakes_before) {
   position_ = cursor_.position();
+  buffer_generation_ = read_generation_;
   for (const CursorEvent& event : page) buffer_.push_back(ToEvent(event));
   // Every event up to an announced head is committed, and a later one is
   // announced after it commits: a page that reaches the highest head

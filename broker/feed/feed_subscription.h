@@ -1,9 +1,10 @@
 // One open FeedService.Subscribe stream (made by FeedServiceImpl::Subscribe):
 // writes what its FeedCursor yields, one event at a time; at most one page
-// of events is buffered. Pages are read on the store executor (never on a
-// gRPC, hub or ticker thread) and the next write starts from the read's
-// completion; a page the feeds' tail holds (memory only) is taken on the
-// thread that asked. Woken by the FeedHub when its agency's feed grows; sent a
+// of events is buffered, and none of it is sent once a seal of its
+// referral began after it was read (recent_seals.h). Pages are read on the
+// store executor (never on a gRPC, hub or ticker thread) and the next write
+// starts from the read's completion; a page the feeds' tail holds (memory
+// only) is taken on the thread that asked. Woken by the FeedHub when its agency's feed grows; sent a
 // heartbeat by the service's ticker when idle.
 //
 // Lifetime: deletes itself once gRPC is done with it (OnDone) and no page
@@ -83,6 +84,10 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
   // The highest sequence the hub announced (0: none yet).
   uint64_t announced_head_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<v1::FeedEvent> buffer_ ABSL_GUARDED_BY(mu_);
+  // RecentSeals' generation before the read in flight, and before the read
+  // that filled buffer_.
+  uint64_t read_generation_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t buffer_generation_ ABSL_GUARDED_BY(mu_) = 0;
   v1::FeedEvent current_ ABSL_GUARDED_BY(mu_);  // alive until OnWriteDone
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
   // Nothing more to read until the hub announces it: the last page was

@@ -64,9 +64,10 @@ absl::StatusOr<SealOutcome> Sealer::Seal(const std::string& referral_id,
                                 Sha256(court_order_reference),
                                 absl::StrCat("notified=",
                                              absl::StrJoin(outcome.notified_agency_ids, ","))});
-  if (before_seal_) before_seal_();
+  if (hooks_.before) hooks_.before(referral_id);
   auto sealed = store_.SealReferral(write);
   if (!sealed.ok()) return sealed.status();
+  if (hooks_.after) hooks_.after(referral_id);
   outcome.stopped_deliveries = sealed->stopped_deliveries;
   return outcome;
 }

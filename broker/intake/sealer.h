@@ -23,19 +23,22 @@ struct SealOutcome {
 
 class Sealer {
  public:
-  // References must outlive it. `before_seal` (may be empty) runs just
-  // before each seal is written, on the calling thread: it drops the copies
-  // of intakes in the clear that the broker keeps in memory (the feeds'
-  // tail), since the seal does not pass the writer queue whose commits they
-  // follow. Nothing can put the sealed referral's intake back there: only a
-  // new referral's commit adds to it.
+  // Run on the calling thread around each seal's write, with the referral
+  // id: `before` just before it, `after` once it succeeded (either may be
+  // empty). The seal does not pass the writer queue whose commits the
+  // broker's in-memory copies of intakes follow: `before` drops the feeds'
+  // tail (nothing can put the sealed intake back there: only a new
+  // referral's commit adds to it), and both tell feed subscriptions holding
+  // events built earlier (feed/recent_seals.h).
+  struct Hooks {
+    std::function<void(const std::string& referral_id)> before;
+    std::function<void(const std::string& referral_id)> after;
+  };
+
+  // References must outlive it.
   Sealer(Store& store, const Geography& geography, const Clock& clock, IdGenerator& ids,
-         std::function<void()> before_seal = {})
-      : store_(store),
-        geography_(geography),
-        clock_(clock),
-        ids_(ids),
-        before_seal_(std::move(before_seal)) {}
+         Hooks hooks = {})
+      : store_(store), geography_(geography), clock_(clock), ids_(ids), hooks_(std::move(hooks)) {}
 
   // INVALID_ARGUMENT without an order reference; NOT_FOUND for an unknown
   // referral; FAILED_PRECONDITION if already sealed.
@@ -48,7 +51,7 @@ class Sealer {
   const Geography& geography_;
   const Clock& clock_;
   IdGenerator& ids_;
-  const std::function<void()> before_seal_;
+  const Hooks hooks_;
 };
 
 }  // namespace hart

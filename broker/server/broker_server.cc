@@ -21,6 +21,7 @@
 #include "broker/feed/feed_placement.h"
 #include "broker/feed/feed_service.h"
 #include "broker/feed/feed_tail.h"
+#include "broker/feed/recent_seals.h"
 #include "broker/server/adapter_paths.h"
 #include "broker/server/metrics_wiring.h"
 #include "broker/server/grpc_listener.h"
@@ -230,8 +231,13 @@ class BrokerParts final {
     auth.require_deadlines = server.require_deadlines();
     authorizer_ = std::make_unique<Authorizer>(*store_, clock_, auth, *store_executor_);
     redeliverer_ = std::make_unique<Redeliverer>(*store_, *geography_, *ladders_, clock_, ids_);
-    sealer_ = std::make_unique<Sealer>(*store_, *geography_, clock_, ids_,
-                                       [this] { feed_tail_.Clear(); });
+    Sealer::Hooks seal_hooks;
+    seal_hooks.before = [this](const std::string& referral_id) {
+      feed_tail_.Clear();
+      recent_seals_.Note(referral_id);
+    };
+    seal_hooks.after = [this](const std::string& referral_id) { recent_seals_.Note(referral_id); };
+    sealer_ = std::make_unique<Sealer>(*store_, *geography_, clock_, ids_, std::move(seal_hooks));
     operator_service_ = std::make_unique<OperatorServiceImpl>(*store_, *keys_, *authorizer_,
                                                               clock_, *store_executor_);
     intake_service_ = std::make_unique<IntakeServiceImpl>(
@@ -270,6 +276,7 @@ class BrokerParts final {
     feed_options.heartbeat_interval = FromProtoDuration(config.feed().heartbeat_interval());
     feed_options.page_size = config.feed().page_size();
     feed_options.tail = &feed_tail_;
+    feed_options.seals = &recent_seals_;
     feed_service_ = std::make_unique<feed::FeedServiceImpl>(
         *store_, *store_executor_, hub_, *views_, *acks_, *authorizer_, clock_, feed_options);
     // Other replicas on the same store (postgres) append to the same feeds,
@@ -474,6 +481,7 @@ class BrokerParts final {
   Store* store_ = nullptr;                // the one everything uses
   feed::FeedHub hub_;
   feed::FeedTail feed_tail_{clock_};
+  feed::RecentSeals recent_seals_;
   std::optional<KnownDeliveries> known_deliveries_;  // what acks are first decided from
   TopicHub escalation_hub_;
   AdapterHealthBoard health_board_;

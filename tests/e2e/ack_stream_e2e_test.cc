@@ -138,7 +138,9 @@ TEST_F(AckStreamE2ETest, EachBatchIsAnsweredInOrderAsAcknowledgeBatchWouldAnswer
   auto get_context = CallContext();
   ASSERT_TRUE(broker_.Supervisor()->GetReferral(get_context.get(), get, &referral).ok());
   for (const auto& d : referral.deliveries()) {
-    if (d.delivery_id() == csao) EXPECT_EQ(d.acks_size(), 0);
+    if (d.delivery_id() == csao) {
+      EXPECT_EQ(d.acks_size(), 0);
+    }
     if (d.delivery_id() != police[0]) continue;
     EXPECT_EQ(d.state(), v1::ACKNOWLEDGED);
     ASSERT_EQ(d.acks_size(), 2);

@@ -163,6 +163,12 @@ void BrokerProcess::Terminate() {
 }
 
 std::shared_ptr<grpc::Channel> BrokerProcess::Channel(const std::string& cert_name) const {
+  return Channel(cert_name, [](grpc::ChannelArguments&) {});
+}
+
+std::shared_ptr<grpc::Channel> BrokerProcess::Channel(
+    const std::string& cert_name,
+    const std::function<void(grpc::ChannelArguments&)>& configure) const {
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = ReadText(DevCertsDir() + "/ca.crt");
   if (!cert_name.empty()) {
@@ -180,6 +186,7 @@ std::shared_ptr<grpc::Channel> BrokerProcess::Channel(const std::string& cert_na
   // Distinct channels per identity: gRPC would otherwise share one
   // subchannel (and one TLS identity) between them.
   args.SetString("hart.test.identity", cert_name);
+  configure(args);
   return grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port_),
                                    grpc::SslCredentials(ssl), args);
 }

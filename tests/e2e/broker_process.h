@@ -4,6 +4,8 @@
 // any identity.
 #pragma once
 
+#include <functional>
+
 #include <sys/types.h>
 
 #include <chrono>
@@ -51,6 +53,10 @@ class BrokerProcess {
   // A channel presenting `cert_name`.crt/.key (e.g. "careline",
   // "supervisor", "agency-hartford-pd"); empty name = no client certificate.
   std::shared_ptr<grpc::Channel> Channel(const std::string& cert_name) const;
+  // The same with channel arguments of the test's own (`configure` sets them).
+  std::shared_ptr<grpc::Channel> Channel(
+      const std::string& cert_name,
+      const std::function<void(grpc::ChannelArguments&)>& configure) const;
 
   std::unique_ptr<v1::IntakeService::Stub> Intake(const std::string& cert = "careline") const;
   std::unique_ptr<v1::FeedService::Stub> Feed(const std::string& agency_id) const;

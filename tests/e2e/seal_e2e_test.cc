@@ -93,5 +93,61 @@ TEST(SealE2ETest, ASealedReferralIsGoneEverywhereAndTheAuditStillVerifies) {
   EXPECT_THAT(out, HasSubstr("audit log OK"));
 }
 
+// A partner that reads slowly holds the events the broker built for it
+// before a seal: none of the sealed referral's facts may reach it after the
+// seal. The partner's receive window is kept small (no BDP probing), so
+// the broker writes one event at a time as it reads and holds the rest of
+// its page; the last intake's referral is sealed once the first event was
+// read, and the stream ends (to be subscribed again) before its facts go.
+TEST(SealE2ETest, ASlowSubscriberIsNotSentFactsBuiltBeforeASeal) {
+  TempDir dir;
+  BrokerProcess broker(dir.path() + "/data");
+  ASSERT_TRUE(broker.running());
+  constexpr int kIntakes = 30;
+  std::vector<std::string> referrals;
+  for (int i = 0; i < kIntakes; ++i) {
+    v1::SubmitIntakeRequest request;
+    *request.mutable_intake() = LoadIntake("school-sex-trafficking-hartford");
+    request.mutable_intake()->set_careline_report_id(request.intake().careline_report_id() +
+                                                     "-slow-" + std::to_string(i));
+    v1::SubmitIntakeResponse response;
+    ASSERT_TRUE(broker.Intake()->SubmitIntake(CallContext().get(), request, &response).ok());
+    referrals.push_back(response.receipt().referral_id());
+  }
+  auto channel = broker.Channel("agency-hartford-pd", [](grpc::ChannelArguments& args) {
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
+  });
+  auto stub = v1::FeedService::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  auto reader = stub->Subscribe(&context, v1::SubscribeRequest());
+  v1::FeedEvent event;
+  do {
+    ASSERT_TRUE(reader->Read(&event));
+  } while (!event.has_delivery());
+  ASSERT_EQ(event.delivery().referral_id(), referrals.front());
+
+  v1::SealReferralRequest seal;
+  seal.set_referral_id(referrals.back());
+  seal.set_court_order_reference("HFD-JV-26-0077");
+  v1::SealReferralResponse sealed;
+  ASSERT_TRUE(broker.Supervisor()->SealReferral(CallContext().get(), seal, &sealed).ok());
+
+  int read_after_seal = 0;
+  while (reader->Read(&event)) {
+    if (!event.has_delivery()) continue;
+    ++read_after_seal;
+    if (event.delivery().referral_id() != referrals.back()) continue;
+    EXPECT_FALSE(event.delivery().referral().has_intake()) << "facts sent after the seal";
+    EXPECT_TRUE(event.delivery().referral().sealed() || event.delivery().kind() == v1::ERASURE);
+  }
+  const grpc::Status ended = reader->Finish();
+  // Held back: the stream ended before the rest of its page went out.
+  EXPECT_LT(read_after_seal, kIntakes - 1);
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::UNAVAILABLE) << ended.error_message();
+  EXPECT_THAT(ended.error_message(), HasSubstr("sealed by court order"));
+}
+
 }  // namespace
 }  // namespace hart::testing

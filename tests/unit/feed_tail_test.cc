@@ -296,7 +296,9 @@ TEST_F(FeedTailOnAStoreTest, ASealedReferralIsNeverServedInTheClearFromTheTail) 
   ASSERT_EQ(tail_.size(), 1u);
   hart::testing::FakeRandom random;
   IdGenerator ids(random);
-  Sealer sealer(*store_, factory_.geography(), clock_, ids, [this] { tail_.Clear(); });
+  Sealer::Hooks hooks;
+  hooks.before = [this](const std::string&) { tail_.Clear(); };
+  Sealer sealer(*store_, factory_.geography(), clock_, ids, std::move(hooks));
   ASSERT_TRUE(sealer.Seal(receipt->referral_id(), "HHD-FA-26-0001", "supervisor/x").ok());
   EXPECT_EQ(tail_.size(), 0u);
 

@@ -1,0 +1,39 @@
+#include "broker/feed/recent_seals.h"
+
+#include <algorithm>
+
+namespace hart::feed {
+
+void RecentSeals::Note(const std::string& referral_id) {
+  absl::MutexLock lock(&mu_);
+  const uint64_t generation = generation_.load(std::memory_order_relaxed) + 1;
+  notes_.emplace_back(generation, referral_id);
+  if (notes_.size() > kKept) notes_.pop_front();
+  generation_.store(generation, std::memory_order_release);
+}
+
+std::optional<std::vector<std::string>> RecentSeals::NotedSince(uint64_t generation) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> referral_ids;
+  if (generation >= generation_.load(std::memory_order_relaxed)) return referral_ids;
+  // The first note after `generation` must still be kept.
+  if (notes_.empty() || notes_.front().first > generation + 1) return std::nullopt;
+  for (const auto& [noted_at, referral_id] : notes_) {
+    if (noted_at > generation) referral_ids.push_back(referral_id);
+  }
+  return referral_ids;
+}
+
+bool CarriesFactsSealedSince(const RecentSeals& seals, uint64_t generation,
+                             const std::deque<referral::v1::FeedEvent>& events) {
+  if (seals.generation() == generation) return false;
+  const std::optional<std::vector<std::string>> sealed = seals.NotedSince(generation);
+  if (!sealed) return true;
+  return std::any_of(events.begin(), events.end(), [&](const referral::v1::FeedEvent& event) {
+    const referral::v1::ReferralView& view = event.delivery().referral();
+    return view.has_intake() &&
+           std::find(sealed->begin(), sealed->end(), view.referral_id()) != sealed->end();
+  });
+}
+
+}  // namespace hart::feed

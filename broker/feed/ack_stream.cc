@@ -34,7 +34,7 @@ void AckStream::OnDrain() {
 }
 
 void AckStream::OnReadDone(bool ok) {
-  Batch* batch = nullptr;
+  Group group;
   {
     absl::MutexLock lock(&mu_);
     reading_ = false;
@@ -45,30 +45,25 @@ void AckStream::OnReadDone(bool ok) {
       // partner sends it again to another replica.
       reading_into_.Clear();
     } else {
-      auto owned = std::make_unique<Batch>();
-      owned->request.Swap(&reading_into_);
-      owned->response.set_batch_id(owned->request.batch_id());
-      batch = owned.get();
-      batches_.push_back(std::move(owned));
+      auto batch = std::make_unique<Batch>();
+      batch->request.Swap(&reading_into_);
+      batch->response.set_batch_id(batch->request.batch_id());
+      // Each batch counts as one call against the caller's rate, as an
+      // AcknowledgeBatch would (the limiter is memory only). A batch
+      // refused whole records nothing, so it is answered at once; its
+      // response still waits for its turn. Checked before it is queued:
+      // a group being answered on another thread takes what is queued.
+      absl::Status refused = service_.authorizer_.AllowAnother(identity_, kRpc);
+      if (refused.ok()) refused = CheckBatchSize(batch->request.acks_size());
+      if (!refused.ok()) {
+        const grpc::Status status = ToGrpcStatus(refused);
+        batch->response.mutable_status()->set_code(status.error_code());
+        batch->response.mutable_status()->set_message(status.error_message());
+        batch->state = Batch::State::kAnswered;
+      }
+      batches_.push_back(std::move(batch));
+      group = TakeQueuedLocked();
     }
-    ProgressLocked();
-  }
-  if (batch == nullptr) return;
-  // Each batch counts as one call against the caller's rate, as an
-  // AcknowledgeBatch would. A batch refused whole records nothing, so it
-  // is answered at once (its response still waits for its turn).
-  absl::Status refused = service_.authorizer_.AllowAnother(identity_, kRpc);
-  if (refused.ok()) refused = CheckBatchSize(batch->request.acks_size());
-  Group group;
-  {
-    absl::MutexLock lock(&mu_);
-    if (!refused.ok()) {
-      const grpc::Status status = ToGrpcStatus(refused);
-      batch->response.mutable_status()->set_code(status.error_code());
-      batch->response.mutable_status()->set_message(status.error_message());
-      batch->state = Batch::State::kAnswered;
-    }
-    group = TakeQueuedLocked();
     ProgressLocked();
   }
   // Outside the lock: the recorder may answer on this thread.

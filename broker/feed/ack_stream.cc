@@ -10,7 +10,6 @@
 #include "broker/api/status_mapping.h"
 #include "broker/common/logging.h"
 #include "broker/feed/ack_batch_results.h"
-#include "broker/feed/feed_service.h"
 
 namespace hart::feed {
 
@@ -18,11 +17,12 @@ namespace {
 constexpr char kRpc[] = "FeedService.AcknowledgeStream";
 }  // namespace
 
-AckStream::AckStream(FeedServiceImpl& service, Identity identity)
-    : service_(service), identity_(std::move(identity)) {}
+AckStream::AckStream(AckRecorder& acks, Authorizer& authorizer, StoreExecutor& executor,
+                     Identity identity)
+    : acks_(acks), authorizer_(authorizer), executor_(executor), identity_(std::move(identity)) {}
 
 void AckStream::Start() {
-  drain_token_ = service_.authorizer_.drain_signal().Listen([this] { OnDrain(); });
+  drain_token_ = authorizer_.drain_signal().Listen([this] { OnDrain(); });
   absl::MutexLock lock(&mu_);
   ProgressLocked();
 }
@@ -53,7 +53,7 @@ void AckStream::OnReadDone(bool ok) {
       // refused whole records nothing, so it is answered at once; its
       // response still waits for its turn. Checked before it is queued:
       // a group being answered on another thread takes what is queued.
-      absl::Status refused = service_.authorizer_.AllowAnother(identity_, kRpc);
+      absl::Status refused = authorizer_.AllowAnother(identity_, kRpc);
       if (refused.ok()) refused = CheckBatchSize(batch->request.acks_size());
       if (!refused.ok()) {
         const grpc::Status status = ToGrpcStatus(refused);
@@ -74,7 +74,7 @@ AckStream::Group AckStream::TakeQueuedLocked() {
   Group group;
   // Once finished the partner is gone: what it sent and was not yet
   // recorded is dropped (unanswered, so it sends it again).
-  if (recording_ || finished_) return group;
+  if (recording_ || finished_ || finish_pending_) return group;
   for (const auto& batch : batches_) {
     if (batch->state != Batch::State::kQueued) continue;
     batch->state = Batch::State::kRecording;
@@ -93,7 +93,7 @@ void AckStream::Record(Group group) {
     requests.insert(requests.end(), std::make_move_iterator(acks.begin()),
                     std::make_move_iterator(acks.end()));
   }
-  service_.acks_.AcknowledgeBatchAsync(
+  acks_.AcknowledgeBatchAsync(
       std::move(requests),
       [this, group = std::move(group)](std::vector<absl::StatusOr<AckOutcome>> outcomes) mutable {
         OnRecorded(std::move(group), std::move(outcomes));
@@ -114,9 +114,9 @@ void AckStream::OnRecorded(Group group, std::vector<absl::StatusOr<AckOutcome>> 
   // This may be the writer queue's answering thread: denials are audited
   // (a store write) on the executor, and the batches answered after them.
   auto audit = std::make_shared<Group>(std::move(group));
-  absl::Status queued = service_.executor_.Submit([this, audit, denied] {
+  absl::Status queued = executor_.Submit([this, audit, denied] {
     for (const std::string& delivery_id : denied) {
-      service_.authorizer_.RecordDenial(identity_.ToString(), kRpc, "", delivery_id);
+      authorizer_.RecordDenial(identity_.ToString(), kRpc, "", delivery_id);
     }
     Answered(std::move(*audit));
   });
@@ -136,7 +136,14 @@ void AckStream::Answered(Group group) {
     next = TakeQueuedLocked();
     ProgressLocked();
   }
-  if (!next.empty()) Record(std::move(next));
+  if (!next.empty()) {
+    // This may be the writer queue's answering thread: the next group's
+    // acks (up to 8,000, decided here when the broker knows them) are
+    // handed to the recorder from the executor.
+    auto queued_group = std::make_shared<Group>(next);
+    absl::Status queued = executor_.Submit([this, queued_group] { Record(*queued_group); });
+    if (!queued.ok()) Record(std::move(next));
+  }
   Unref();  // the answered group's reference
 }
 
@@ -186,8 +193,8 @@ void AckStream::OnCancel() {
 
 void AckStream::OnDone() {
   // After these calls no drain callback reaches this object.
-  service_.authorizer_.drain_signal().Forget(drain_token_);
-  service_.authorizer_.CloseStream(identity_);
+  authorizer_.drain_signal().Forget(drain_token_);
+  authorizer_.CloseStream(identity_);
   Unref();  // a group still being recorded deletes it when answered
 }
 

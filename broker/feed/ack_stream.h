@@ -15,7 +15,9 @@
 // read (a batch sent but not read gets no response and is to be sent
 // again); CANCELLED when the partner goes away (a group being recorded
 // is still recorded, its answers dropped; batches queued behind it are
-// not recorded).
+// not recorded). A group read while another was recorded is recorded from
+// the store executor, not from the thread that answered the earlier one
+// (the writer queue's answering thread, which every caller waits on).
 //
 // Lifetime: deletes itself once gRPC is done with it (OnDone) and no
 // recorder call is in flight, whichever comes last.
@@ -33,24 +35,29 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/acks/ack_recorder.h"
+#include "broker/api/authorizer.h"
 #include "broker/api/identity.h"
 #include "broker/common/drain_signal.h"
+#include "broker/store/store_executor.h"
 #include "grpcpp/support/server_callback.h"
 #include "hart/referral/v1/feed.pb.h"
 
 namespace hart::feed {
 
-class FeedServiceImpl;
-
 class AckStream final
     : public grpc::ServerBidiReactor<v1::AcknowledgeStreamRequest, v1::AcknowledgeStreamResponse> {
  public:
-  // Batches recorded at once, at most; each may hold 1,000 acks.
+  // Batches held at once (read, not yet answered and written), at most;
+  // each may hold 1,000 acks.
   static constexpr size_t kBatchesAhead = 8;
 
-  // `service` must outlive the stream (until OnDone). The caller holds an
-  // open-stream slot for `identity`; the stream gives it back when done.
-  AckStream(FeedServiceImpl& service, Identity identity);
+  // `acks`, `authorizer` and `executor` must outlive every recorder call
+  // and executor task (a group may still be recorded after OnDone: the
+  // broker's writer queue answers what it holds when it stops). The
+  // caller holds an open-stream slot for `identity`; the stream gives it
+  // back when done.
+  AckStream(AckRecorder& acks, Authorizer& authorizer, StoreExecutor& executor,
+            Identity identity);
 
   // Listens for the drain and reads the first batch.
   void Start();
@@ -86,7 +93,9 @@ class AckStream final
   void ProgressLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  FeedServiceImpl& service_;
+  AckRecorder& acks_;
+  Authorizer& authorizer_;
+  StoreExecutor& executor_;
   const Identity identity_;
   DrainSignal::Token drain_token_ = 0;
   // OnDone's reference, plus one while a group is recording.

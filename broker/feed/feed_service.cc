@@ -152,7 +152,7 @@ FeedServiceImpl::AcknowledgeStream(grpc::CallbackServerContext* context) {
     return new Refused(ToGrpcStatus(slot));
   }
   Logger("feed")->info("event=ack_stream_opened agency={}", identity.id);
-  auto* stream = new AckStream(*this, identity);
+  auto* stream = new AckStream(acks_, authorizer_, executor_, identity);
   stream->Start();
   return stream;
 }

@@ -26,7 +26,6 @@
 namespace hart::feed {
 
 class FeedSubscription;
-class AckStream;
 
 struct FeedServiceOptions {
   // Heartbeat on a stream idle this long. Default: 15 s.
@@ -69,7 +68,6 @@ class FeedServiceImpl final : public v1::FeedService::CallbackService {
 
  private:
   friend class FeedSubscription;
-  friend class AckStream;
   void AddSubscription(FeedSubscription* s);
   void RemoveSubscription(FeedSubscription* s);
   void TickHeartbeats();

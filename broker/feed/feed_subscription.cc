@@ -126,8 +126,9 @@ void FeedSubscription::WriteNextLocked(bool from_hub) {
 
 void FeedSubscription::ReadPageLocked(bool from_hub) {
   if (reading_) return;
-  // Before the read: a seal noted after this may not show in what it reads.
-  read_generation_ = service_.options_.seals ? service_.options_.seals->generation() : 0;
+  // Before the read: a seal noted after this, or under way now, may not
+  // show in what it reads.
+  read_generation_ = service_.options_.seals ? service_.options_.seals->ReadFloor() : 0;
   // The events this broker just committed are in memory: taken on this
   // thread, without a hop to the store executor. Not on the hub's: it
   // wakes every subscriber of a grown feed, one after the other, on the

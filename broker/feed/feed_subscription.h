@@ -84,7 +84,7 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
   // The highest sequence the hub announced (0: none yet).
   uint64_t announced_head_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<v1::FeedEvent> buffer_ ABSL_GUARDED_BY(mu_);
-  // RecentSeals' generation before the read in flight, and before the read
+  // RecentSeals' read floor before the read in flight, and before the read
   // that filled buffer_.
   uint64_t read_generation_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t buffer_generation_ ABSL_GUARDED_BY(mu_) = 0;

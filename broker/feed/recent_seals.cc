@@ -4,8 +4,36 @@
 
 namespace hart::feed {
 
-void RecentSeals::Note(const std::string& referral_id) {
+void RecentSeals::Begin(const std::string& referral_id) {
   absl::MutexLock lock(&mu_);
+  NoteLocked(referral_id);
+  under_way_.emplace(generation_.load(std::memory_order_relaxed), referral_id);
+  floor_.store(under_way_.begin()->first - 1, std::memory_order_release);
+}
+
+void RecentSeals::End(const std::string& referral_id) {
+  absl::MutexLock lock(&mu_);
+  NoteLocked(referral_id);
+  for (auto it = under_way_.begin(); it != under_way_.end(); ++it) {
+    if (it->second != referral_id) continue;
+    under_way_.erase(it);
+    break;
+  }
+  floor_.store(under_way_.empty() ? generation_.load(std::memory_order_relaxed)
+                                  : under_way_.begin()->first - 1,
+               std::memory_order_release);
+}
+
+void RecentSeals::ForgetAll() {
+  absl::MutexLock lock(&mu_);
+  notes_.clear();
+  const uint64_t generation = generation_.load(std::memory_order_relaxed) + 1;
+  generation_.store(generation, std::memory_order_release);
+  floor_.store(under_way_.empty() ? generation : under_way_.begin()->first - 1,
+               std::memory_order_release);
+}
+
+void RecentSeals::NoteLocked(const std::string& referral_id) {
   const uint64_t generation = generation_.load(std::memory_order_relaxed) + 1;
   notes_.emplace_back(generation, referral_id);
   if (notes_.size() > kKept) notes_.pop_front();
@@ -27,12 +55,13 @@ std::optional<std::vector<std::string>> RecentSeals::NotedSince(uint64_t generat
 bool CarriesFactsSealedSince(const RecentSeals& seals, uint64_t generation,
                              const std::deque<referral::v1::FeedEvent>& events) {
   if (seals.generation() == generation) return false;
+  // nullopt: the notes since were forgotten, so any referral may be sealed.
   const std::optional<std::vector<std::string>> sealed = seals.NotedSince(generation);
-  if (!sealed) return true;
   return std::any_of(events.begin(), events.end(), [&](const referral::v1::FeedEvent& event) {
     const referral::v1::ReferralView& view = event.delivery().referral();
-    return view.has_intake() &&
-           std::find(sealed->begin(), sealed->end(), view.referral_id()) != sealed->end();
+    if (!view.has_intake()) return false;
+    return !sealed || std::find(sealed->begin(), sealed->end(), view.referral_id()) !=
+                          sealed->end();
   });
 }
 

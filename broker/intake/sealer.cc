@@ -66,8 +66,9 @@ absl::StatusOr<SealOutcome> Sealer::Seal(const std::string& referral_id,
                                              absl::StrJoin(outcome.notified_agency_ids, ","))});
   if (hooks_.before) hooks_.before(referral_id);
   auto sealed = store_.SealReferral(write);
-  if (!sealed.ok()) return sealed.status();
+  // Whatever the outcome: a failed commit may still have committed.
   if (hooks_.after) hooks_.after(referral_id);
+  if (!sealed.ok()) return sealed.status();
   outcome.stopped_deliveries = sealed->stopped_deliveries;
   return outcome;
 }

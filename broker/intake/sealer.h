@@ -24,8 +24,8 @@ struct SealOutcome {
 class Sealer {
  public:
   // Run on the calling thread around each seal's write, with the referral
-  // id: `before` just before it, `after` once it succeeded (either may be
-  // empty). The seal does not pass the writer queue whose commits the
+  // id: `before` just before it, `after` once it returned, whatever the
+  // outcome (either may be empty). The seal does not pass the writer queue whose commits the
   // broker's in-memory copies of intakes follow: `before` drops the feeds'
   // tail (nothing can put the sealed intake back there: only a new
   // referral's commit adds to it), and both tell feed subscriptions holding

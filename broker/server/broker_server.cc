@@ -234,9 +234,9 @@ class BrokerParts final {
     Sealer::Hooks seal_hooks;
     seal_hooks.before = [this](const std::string& referral_id) {
       feed_tail_.Clear();
-      recent_seals_.Note(referral_id);
+      recent_seals_.Begin(referral_id);
     };
-    seal_hooks.after = [this](const std::string& referral_id) { recent_seals_.Note(referral_id); };
+    seal_hooks.after = [this](const std::string& referral_id) { recent_seals_.End(referral_id); };
     sealer_ = std::make_unique<Sealer>(*store_, *geography_, clock_, ids_, std::move(seal_hooks));
     operator_service_ = std::make_unique<OperatorServiceImpl>(*store_, *keys_, *authorizer_,
                                                               clock_, *store_executor_);
@@ -282,8 +282,19 @@ class BrokerParts final {
     // Other replicas on the same store (postgres) append to the same feeds,
     // add work and escalate: this replica's subscribers, dispatcher and
     // escalation watchers hear of it.
-    auto followers = ReplicaFollowers::Start(store_options, *store_, clock_,
-                                             {&hub_, &escalation_hub_, wake}, kReplicaPolls);
+    ReplicaFollowers::Targets targets{&hub_, &escalation_hub_, wake};
+    // Another replica's seal: what this one holds of the facts in memory
+    // goes as it would after a seal here.
+    targets.referrals_sealed = [this](const std::vector<std::string>& referral_ids) {
+      feed_tail_.Clear();
+      if (referral_ids.empty()) recent_seals_.ForgetAll();
+      for (const std::string& referral_id : referral_ids) {
+        recent_seals_.Begin(referral_id);
+        recent_seals_.End(referral_id);
+      }
+    };
+    auto followers = ReplicaFollowers::Start(store_options, *store_, clock_, std::move(targets),
+                                             kReplicaPolls);
     if (!followers.ok()) return followers.status();
     replica_followers_ = std::move(*followers);
     metrics_refresher_ = StartMetricsRefresher(

@@ -19,6 +19,7 @@ absl::StatusOr<std::unique_ptr<ReplicaFollowers>> ReplicaFollowers::Start(
   };
   handlers.work_added = [self] { self->targets_.wake_dispatcher(); };
   handlers.escalated = [self] { self->WakeEscalationWatchers(); };
+  handlers.referrals_sealed = self->targets_.referrals_sealed;
   auto signals = FollowOtherReplicas(store_options, std::move(handlers));
   if (!signals.ok()) return signals.status();
   followers->signals_ = std::move(*signals);

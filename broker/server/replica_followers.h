@@ -35,6 +35,9 @@ class ReplicaFollowers {
     feed::FeedHub* feeds = nullptr;
     TopicHub* escalations = nullptr;
     std::function<void()> wake_dispatcher;  // safe from any thread at any time
+    // Another replica sealed these referrals (empty: any may have been);
+    // memory only, safe from any thread at any time.
+    std::function<void(const std::vector<std::string>& referral_ids)> referrals_sealed;
   };
   struct Intervals {
     absl::Duration feed_poll = absl::Seconds(1);

@@ -53,7 +53,7 @@ ABSL_FLAG(uint64_t, ack_batch, 0,
           "AcknowledgeBatch calls of up to N acks (1-1000), one in flight per subscriber.");
 ABSL_FLAG(bool, ack_stream, false,
           "fanout, with --ack_batch N: send the batches of up to N acks over one "
-          "AcknowledgeStream per subscriber, at most 4 unanswered at a time, instead of "
+          "AcknowledgeStream per subscriber, one unanswered at a time, instead of "
           "AcknowledgeBatch calls.");
 ABSL_FLAG(bool, keep_rate_limit, false,
           "Start the broker with --config's own per-certificate rate limit (by default it is "

@@ -103,8 +103,8 @@ load (stops at --warmup + --duration or after --max_requests sends, whichever is
   --ack_batch N        fanout: acknowledge with AcknowledgeBatch calls of up to N acks, one in
                        flight per subscriber (default 0: one Acknowledge call per ack)
   --ack_stream         fanout, with --ack_batch N: send those batches over one
-                       AcknowledgeStream per subscriber instead (on its connection), at most
-                       4 unanswered per stream; ack_calls then counts the batches. Batches
+                       AcknowledgeStream per subscriber instead (on its connection), one
+                       unanswered per stream; ack_calls then counts the batches. Batches
                        still unanswered 15 s after the drain fail their acks (CANCELLED)
 
 server:

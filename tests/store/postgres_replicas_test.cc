@@ -30,7 +30,7 @@ namespace {
 
 // Records what a follower hands over, as text ("work", "escalated",
 // "feeds:a@3,b@1" with each feed's new head, "b@?" for one without, or
-// "feeds:*" for any feed), for bounded waits.
+// "feeds:*" for any feed; "sealed:ID,ID" or "sealed:*"), for bounded waits.
 class SignalLog {
  public:
   ReplicaSignalHandlers Handlers() {
@@ -44,6 +44,9 @@ class SignalLog {
     };
     h.work_added = [this] { Add("work"); };
     h.escalated = [this] { Add("escalated"); };
+    h.referrals_sealed = [this](const std::vector<std::string>& referral_ids) {
+      Add(referral_ids.empty() ? "sealed:*" : "sealed:" + absl::StrJoin(referral_ids, ","));
+    };
     return h;
   }
   // Waits up to 30 s for `what` at or after position `from`; its position.
@@ -271,6 +274,18 @@ TEST_F(PostgresReplicasTest, AChangeFromAReplicaThatReadBeforeAnotherSealedIsRef
   EXPECT_TRUE(after->sealed_at.has_value());
 }
 
+// A seal on one replica reaches the others as the referral's id, so they
+// drop what they hold of its facts in memory.
+TEST_F(PostgresReplicasTest, ASealOnOneReplicaIsSignalledToTheOthers) {
+  const std::optional<size_t> listening = Follow("broker-b");
+  ASSERT_TRUE(listening.has_value());
+  NewReferral referral = Referral("sealed-and-told", {"csao"});
+  ASSERT_TRUE(a_->CreateReferrals({&referral, 1}).ok());
+  ASSERT_TRUE(a_->SealReferral(Seal(ReferralId("sealed-and-told"), kT0 + absl::Hours(1))).ok());
+  EXPECT_TRUE(log_.WaitFor("sealed:" + ReferralId("sealed-and-told"), *listening).has_value())
+      << ::testing::PrintToString(log_.Entries());
+}
+
 TEST_F(PostgresReplicasTest, AnotherReplicasCommitsSignalWorkAndTheFeedsThatGrew) {
   const std::optional<size_t> listening = Follow("broker-b");
   ASSERT_TRUE(listening.has_value());
@@ -370,6 +385,7 @@ TEST_F(PostgresReplicasTest, AFollowerWhoseConnectionIsKilledReconnectsAndSignal
   // have changed; and later commits are signalled again.
   auto again = log_.WaitFor("feeds:*", *listening);
   ASSERT_TRUE(again.has_value()) << ::testing::PrintToString(log_.Entries());
+  EXPECT_TRUE(log_.WaitFor("sealed:*", *listening).has_value());
   NewReferral referral = Referral("after", {"csao"});
   ASSERT_TRUE(a_->CreateReferrals({&referral, 1}).ok());
   EXPECT_TRUE(log_.WaitFor("work", *again + 3).has_value());

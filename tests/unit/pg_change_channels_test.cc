@@ -55,5 +55,21 @@ TEST(PgChangeChannelsTest, AListTooLongForPostgresqlBecomesAnyFeed) {
   EXPECT_EQ(ParseChangePayload(payload).feeds.size(), 140u);
 }
 
+TEST(PgChangeChannelsTest, SealsTravelAsReferralIds) {
+  PgChanges changes;
+  changes.sealed = {"ref_01", "ref_02"};
+  const std::vector<Notification> sent = Notifications("broker-a", changes);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_STREQ(sent[0].channel, kSealsChannel);
+  EXPECT_EQ(sent[0].payload, "broker-a\nref_01,ref_02");
+  EXPECT_EQ(ParseChangePayload(sent[0].payload).broker_id, "broker-a");
+  EXPECT_THAT(ParseSealedIds(sent[0].payload), ElementsAre("ref_01", "ref_02"));
+  EXPECT_THAT(ParseSealedIds("broker-a\n"), IsEmpty());  // any referral
+
+  changes.sealed.assign(600, "ref_with_a_rather_long_identifier");
+  const std::string too_long = Notifications("broker-a", changes)[0].payload;
+  EXPECT_EQ(too_long, "broker-a\n");
+}
+
 }  // namespace
 }  // namespace hart::pg

@@ -1,8 +1,11 @@
 // Hints that other brokers sharing this broker's store (PostgreSQL
 // replicas) committed work this broker may act on: feeds that grew, new
-// deliveries or timers, escalation steps. A hint may come late, twice or
-// not at all (the broker polls as well, so a lost one only delays); one
-// never carries referral data, only which feeds grew and to which sequence.
+// deliveries or timers, escalation steps, seals. A hint may come late,
+// twice or not at all (the broker polls as well, so a lost one only
+// delays; a seal hint lost with the listener's connection is answered as
+// "any referral may have been sealed"); one never carries referral data,
+// only which feeds grew and to which sequence, or which referral ids were
+// sealed.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +34,9 @@ struct ReplicaSignalHandlers {
   std::function<void()> work_added;
   // Escalation events were appended.
   std::function<void()> escalated;
+  // These referrals were sealed (committed); empty: any may have been.
+  // What this broker holds of their facts in memory must go.
+  std::function<void(const std::vector<std::string>& referral_ids)> referrals_sealed;
 };
 
 // Following other replicas' commits; destroying it stops the handlers (when

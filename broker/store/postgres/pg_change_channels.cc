@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
 namespace hart::pg {
@@ -30,6 +31,11 @@ std::vector<Notification> Notifications(const std::string& broker_id, const PgCh
   }
   if (changes.work) out.push_back({kWorkChannel, from});
   if (changes.escalations) out.push_back({kEscalationsChannel, from});
+  if (!changes.sealed.empty()) {
+    std::string sealed = from + absl::StrJoin(changes.sealed, ",");
+    if (sealed.size() > kMaxPayload) sealed = from;  // any
+    out.push_back({kSealsChannel, std::move(sealed)});
+  }
   return out;
 }
 
@@ -52,6 +58,18 @@ ChangePayload ParseChangePayload(std::string_view payload) {
     if (!feed.agency.empty()) parsed.feeds.push_back(std::move(feed));
   }
   return parsed;
+}
+
+std::vector<std::string> ParseSealedIds(std::string_view payload) {
+  std::vector<std::string> ids;
+  const size_t newline = payload.find('\n');
+  if (newline == std::string_view::npos) return ids;
+  const std::string_view list = payload.substr(newline + 1);
+  for (absl::string_view id :
+       absl::StrSplit(absl::string_view(list.data(), list.size()), ',', absl::SkipEmpty())) {
+    ids.emplace_back(id);
+  }
+  return ids;
 }
 
 }  // namespace hart::pg

@@ -2,7 +2,8 @@
 // written by the write transaction just before its COMMIT (at most one
 // NOTIFY per channel per transaction), read by PgListener. A payload is
 // "<broker id>\n" followed, on the feeds channel, by the feeds that grew as
-// "<agency>:<last sequence>", comma-separated (none listed: any feed), so a
+// "<agency>:<last sequence>", comma-separated (none listed: any feed), on
+// the seals channel by the referral ids sealed, comma-separated, so a
 // replica can skip its own commits, which it has already announced locally,
 // and wake another's subscribers without reading the heads: a NOTIFY is
 // delivered only after its transaction committed, so the events up to the
@@ -22,6 +23,7 @@ namespace hart::pg {
 inline constexpr char kFeedsChannel[] = "hart_feeds";
 inline constexpr char kWorkChannel[] = "hart_work";
 inline constexpr char kEscalationsChannel[] = "hart_escalations";
+inline constexpr char kSealsChannel[] = "hart_seals";
 
 // What a write transaction changed that other replicas act on.
 struct PgChanges {
@@ -29,6 +31,7 @@ struct PgChanges {
   std::map<std::string, uint64_t> feeds;
   bool work = false;            // deliveries or timers added
   bool escalations = false;     // escalation events appended
+  std::vector<std::string> sealed;  // referral ids sealed
 };
 
 // One NOTIFY: pg_notify(channel, payload).
@@ -48,5 +51,7 @@ struct ChangePayload {
   std::vector<FeedGrowth> feeds;  // feeds channel only; empty: any
 };
 ChangePayload ParseChangePayload(std::string_view payload);
+// The referral ids a seals payload lists (none: any may have been sealed).
+std::vector<std::string> ParseSealedIds(std::string_view payload);
 
 }  // namespace hart::pg

@@ -85,7 +85,8 @@ std::unique_ptr<PgConn> PgListener::Listen() {
   absl::Status status = conn.ok() ? absl::OkStatus() : conn.status();
   if (status.ok()) {
     status = (*conn)->Exec(absl::StrCat("LISTEN ", kFeedsChannel, "; LISTEN ", kWorkChannel,
-                                        "; LISTEN ", kEscalationsChannel));
+                                        "; LISTEN ", kEscalationsChannel, "; LISTEN ",
+                                        kSealsChannel));
   }
   if (!status.ok()) {
     // The code and libpq's reason (host, port, authentication): no data.
@@ -120,10 +121,16 @@ void PgListener::Deliver(const char* channel, const char* payload) {
     if (handlers_.work_added) handlers_.work_added();
   } else if (name == kEscalationsChannel) {
     if (handlers_.escalated) handlers_.escalated();
+  } else if (name == kSealsChannel) {
+    if (handlers_.referrals_sealed) {
+      handlers_.referrals_sealed(ParseSealedIds(payload != nullptr ? payload : ""));
+    }
   }
 }
 
 void PgListener::EverythingMayHaveChanged() {
+  // Seals first: what is held in memory goes before anyone is woken.
+  if (handlers_.referrals_sealed) handlers_.referrals_sealed({});
   if (handlers_.feeds_grew) handlers_.feeds_grew({});
   if (handlers_.work_added) handlers_.work_added();
   if (handlers_.escalated) handlers_.escalated();

@@ -257,6 +257,8 @@ absl::StatusOr<SealResult> PostgresBackend::SealReferral(const SealWrite& s) {
             .Int(pg::kTimerPending)));
     for (const DeliveryRecord& d : s.notices) HART_RETURN_IF_ERROR(pg::InsertDelivery(w.conn, d));
     for (const AuditEvent& e : s.audit) HART_RETURN_IF_ERROR(AppendLeaf(w, e).status());
+    // Other replicas drop what they hold of its facts in memory.
+    w.changes.sealed.push_back(s.referral_id);
     return absl::OkStatus();
   });
   if (!status.ok()) return status;

@@ -88,6 +88,9 @@ AckStream::Group AckStream::TakeQueuedLocked() {
 
 void AckStream::Record(Group group) {
   std::vector<AckRequest> requests;
+  size_t count = 0;
+  for (const Batch* batch : group) count += static_cast<size_t>(batch->request.acks_size());
+  requests.reserve(count);
   for (const Batch* batch : group) {
     std::vector<AckRequest> acks = ToAckRequests(identity_, batch->request.acks());
     requests.insert(requests.end(), std::make_move_iterator(acks.begin()),

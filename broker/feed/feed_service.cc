@@ -141,15 +141,13 @@ grpc::ServerUnaryReactor* FeedServiceImpl::AcknowledgeBatch(
 
 grpc::ServerBidiReactor<v1::AcknowledgeStreamRequest, v1::AcknowledgeStreamResponse>*
 FeedServiceImpl::AcknowledgeStream(grpc::CallbackServerContext* context) {
-  using Refused = RefusedBidiStream<v1::AcknowledgeStreamRequest, v1::AcknowledgeStreamResponse>;
+  using Stream = grpc::ServerBidiReactor<v1::AcknowledgeStreamRequest,
+                                         v1::AcknowledgeStreamResponse>;
   auto decision = authorizer_.Decide(*context, "FeedService.AcknowledgeStream");
-  if (!decision.identity.ok()) {
-    return RefuseBidiStream<v1::AcknowledgeStreamRequest, v1::AcknowledgeStreamResponse>(
-        authorizer_, std::move(decision));
-  }
+  if (!decision.identity.ok()) return RefuseByAuthorizer<Stream>(authorizer_, std::move(decision));
   const Identity& identity = *decision.identity;
   if (auto slot = authorizer_.OpenStream(identity); !slot.ok()) {
-    return new Refused(ToGrpcStatus(slot));
+    return new Refused<Stream>(ToGrpcStatus(slot));
   }
   Logger("feed")->info("event=ack_stream_opened agency={}", identity.id);
   auto* stream = new AckStream(acks_, authorizer_, executor_, identity);

@@ -48,9 +48,7 @@ void FeedTail::Remember(std::span<const WriteRequest> requests,
       DropAgencyLocked(appended->agency_id);
     } else if (std::holds_alternative<ReferralChanged>(result) ||
                std::holds_alternative<EscalationApplied>(result)) {
-      by_agency_.clear();
-      order_.clear();
-      size_ = 0;
+      ClearLocked();
     }
   }
   EvictLocked(now);
@@ -129,6 +127,10 @@ std::optional<std::vector<CursorEvent>> FeedTail::After(const std::string& agenc
 
 void FeedTail::Clear() {
   absl::MutexLock lock(&mu_);
+  ClearLocked();
+}
+
+void FeedTail::ClearLocked() {
   by_agency_.clear();
   order_.clear();
   size_ = 0;

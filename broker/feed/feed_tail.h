@@ -79,6 +79,7 @@ class FeedTail {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DropAgencyLocked(const std::string& agency_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EvictLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ClearLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Clock& clock_;
   const FeedTailOptions options_;

@@ -232,10 +232,7 @@ class BrokerParts final {
     authorizer_ = std::make_unique<Authorizer>(*store_, clock_, auth, *store_executor_);
     redeliverer_ = std::make_unique<Redeliverer>(*store_, *geography_, *ladders_, clock_, ids_);
     Sealer::Hooks seal_hooks;
-    seal_hooks.before = [this](const std::string& referral_id) {
-      feed_tail_.Clear();
-      recent_seals_.Begin(referral_id);
-    };
+    seal_hooks.before = [this](const std::string& referral_id) { SealBegins(referral_id); };
     seal_hooks.after = [this](const std::string& referral_id) { recent_seals_.End(referral_id); };
     sealer_ = std::make_unique<Sealer>(*store_, *geography_, clock_, ids_, std::move(seal_hooks));
     operator_service_ = std::make_unique<OperatorServiceImpl>(*store_, *keys_, *authorizer_,
@@ -286,10 +283,12 @@ class BrokerParts final {
     // Another replica's seal: what this one holds of the facts in memory
     // goes as it would after a seal here.
     targets.referrals_sealed = [this](const std::vector<std::string>& referral_ids) {
-      feed_tail_.Clear();
-      if (referral_ids.empty()) recent_seals_.ForgetAll();
+      if (referral_ids.empty()) {
+        feed_tail_.Clear();
+        recent_seals_.ForgetAll();
+      }
       for (const std::string& referral_id : referral_ids) {
-        recent_seals_.Begin(referral_id);
+        SealBegins(referral_id);
         recent_seals_.End(referral_id);
       }
     };
@@ -355,6 +354,14 @@ class BrokerParts final {
   // per batch, and the dispatcher if new referrals added work due before its
   // planned turn (deliveries put on feeds add none). (Changes and
   // escalation steps wake it through their own callers.)
+  // A seal begins here, or another replica's was committed: what this
+  // broker holds of the referral's facts in memory goes (the feeds' tail;
+  // subscriptions' pages, through RecentSeals).
+  void SealBegins(const std::string& referral_id) {
+    feed_tail_.Clear();
+    recent_seals_.Begin(referral_id);
+  }
+
   void AfterCommit(std::span<const WriteRequest> requests,
                    std::span<const absl::StatusOr<WriteResult>> results) {
     feed_tail_.Remember(requests, results);

@@ -11,8 +11,10 @@
 // replica's that leaves a gap) starts that agency's tail afresh; a committed
 // change to a stored referral or an escalation step empties it, and so does
 // a seal, which the sealer writes outside the writer queue: it calls Clear
-// before writing, so that no intake it seals is served in the clear from
-// here afterwards; events past `max_age` or beyond `capacity` are dropped.
+// before writing, once Remember has been called for every commit the queue
+// made before the seal began (WriteQueue::AwaitAfterCommits), so that no
+// intake it seals is served in the clear from here afterwards; events past
+// `max_age` or beyond `capacity` are dropped.
 //
 // Thread safety: safe to use concurrently. Remember must be called in
 // commit order (the writer queue's after-commit hook).

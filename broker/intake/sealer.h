@@ -25,11 +25,13 @@ class Sealer {
  public:
   // Run on the calling thread around each seal's write, with the referral
   // id: `before` just before it, `after` once it returned, whatever the
-  // outcome (either may be empty). The seal does not pass the writer queue whose commits the
-  // broker's in-memory copies of intakes follow: `before` drops the feeds'
-  // tail (nothing can put the sealed intake back there: only a new
-  // referral's commit adds to it), and both tell feed subscriptions holding
-  // events built earlier (feed/recent_seals.h).
+  // outcome (either may be empty). The seal does not pass the writer queue
+  // whose commits the broker's in-memory copies of intakes follow: `before`
+  // waits until the queue's hook has seen every commit made so far (the
+  // referral's own included: its commit's hook may still be to come) and
+  // then drops the feeds' tail; both tell feed subscriptions holding events
+  // built earlier (feed/recent_seals.h). Seal may wait: call it on a thread
+  // allowed to (the store executor).
   struct Hooks {
     std::function<void(const std::string& referral_id)> before;
     std::function<void(const std::string& referral_id)> after;

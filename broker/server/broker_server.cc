@@ -284,6 +284,7 @@ class BrokerParts final {
     // goes as it would after a seal here.
     targets.referrals_sealed = [this](const std::vector<std::string>& referral_ids) {
       if (referral_ids.empty()) {
+        writes_->AwaitAfterCommits();
         feed_tail_.Clear();
         recent_seals_.ForgetAll();
       }
@@ -348,20 +349,25 @@ class BrokerParts final {
   absl::Status ReloadKeys() { return keys_->Reload(); }
 
  private:
+  // A seal begins here, or another replica's was committed: what this
+  // broker holds of the referral's facts in memory goes (the feeds' tail;
+  // subscriptions' pages, through RecentSeals).
+  // The referral was committed before its seal began, but the tail may
+  // not have been told yet (the hook runs on the answering thread, after
+  // the commit): clearing it before then would let the hook put the
+  // sealed intake back.
+  void SealBegins(const std::string& referral_id) {
+    writes_->AwaitAfterCommits();
+    feed_tail_.Clear();
+    recent_seals_.Begin(referral_id);
+  }
+
   // After each group commit: the feeds' tail keeps what the new intakes put
   // on feeds, the known deliveries those and their acks' states, then
   // subscribers of feeds that grew are woken, once per agency
   // per batch, and the dispatcher if new referrals added work due before its
   // planned turn (deliveries put on feeds add none). (Changes and
   // escalation steps wake it through their own callers.)
-  // A seal begins here, or another replica's was committed: what this
-  // broker holds of the referral's facts in memory goes (the feeds' tail;
-  // subscriptions' pages, through RecentSeals).
-  void SealBegins(const std::string& referral_id) {
-    feed_tail_.Clear();
-    recent_seals_.Begin(referral_id);
-  }
-
   void AfterCommit(std::span<const WriteRequest> requests,
                    std::span<const absl::StatusOr<WriteResult>> results) {
     feed_tail_.Remember(requests, results);

@@ -38,6 +38,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <limits>
@@ -92,6 +93,22 @@ class BatchWriter {
     answerer_.join();
   }
 
+  // Returns once every batch the writer took before the call has been
+  // through `after_commit` (or failed): for a writer outside this queue
+  // that must not run before the hook has seen what was already
+  // committed. Waits for at most the batch being written and the answers
+  // queued before it. Never call it from a callback or `after_commit`
+  // (the answering thread would wait for itself).
+  void AwaitAfterCommits() {
+    Hooked wait{&hooked_, 0};
+    {
+      absl::MutexLock lock(&mu_);
+      wait.target = taken_;
+    }
+    absl::MutexLock lock(&answers_mu_);
+    answers_mu_.Await(absl::Condition(&Hooked::Reached, &wait));
+  }
+
   void Submit(Request request, Done done, Lane lane = Lane::kInteractive) {
     absl::MutexLock lock(&mu_);
     const bool lingering = lane == Lane::kLingering;
@@ -130,6 +147,13 @@ class BatchWriter {
     }
   }
 
+  // AwaitAfterCommits' condition: `*hooked` read under answers_mu_.
+  struct Hooked {
+    const uint64_t* hooked;
+    uint64_t target;
+    static bool Reached(Hooked* w) { return *w->hooked >= w->target; }
+  };
+
   // A committed (or failed) batch waiting for its callbacks.
   struct Answered {
     std::vector<Request> requests;  // freed after the callbacks
@@ -155,6 +179,7 @@ class BatchWriter {
         const size_t background = batch.requests.empty() ? max_background_ : 1;
         TakeLocked(background_, std::min(max_batch_, batch.requests.size() + background),
                    batch.requests, batch.callbacks);
+        ++taken_;
       }
       batch.results = write_(batch.requests);
       if (batch.results.ok() && batch.results->size() != batch.requests.size()) {
@@ -181,6 +206,10 @@ class BatchWriter {
       }
       for (Answered& batch : taken) {
         if (batch.results.ok() && after_commit_) after_commit_(batch.requests, *batch.results);
+        {
+          absl::MutexLock lock(&answers_mu_);
+          ++hooked_;
+        }
         for (size_t i = 0; i < batch.callbacks.size(); ++i) {
           if (batch.results.ok()) {
             batch.callbacks[i](std::move((*batch.results)[i]));
@@ -203,9 +232,11 @@ class BatchWriter {
   size_t eager_ ABSL_GUARDED_BY(mu_) = 0;          // of queue_, those not lingering
   std::deque<Pending> background_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t taken_ ABSL_GUARDED_BY(mu_) = 0;  // batches handed to `write`
   absl::Mutex answers_mu_;
   std::deque<Answered> answers_ ABSL_GUARDED_BY(answers_mu_);
   bool writer_done_ ABSL_GUARDED_BY(answers_mu_) = false;
+  uint64_t hooked_ ABSL_GUARDED_BY(answers_mu_) = 0;  // batches past `after_commit`
   // Last: they start after everything above is initialised.
   std::thread answerer_;
   std::thread thread_;

@@ -77,6 +77,12 @@ class WriteQueue {
   absl::Status ApplyReferralChangeAndWait(ReferralChange change,
                                           Priority priority = Priority::kInteractive);
   absl::StatusOr<uint64_t> ApplyEscalationStepAndWait(EscalationWrite step);
+  // Returns once every batch taken before the call has been through the
+  // after-commit hook: for a write outside the queue (a seal) that must
+  // not be overtaken by what the hook keeps of earlier commits (the feeds'
+  // tail). Never from a callback or the hook.
+  void AwaitAfterCommits() { writer_.AwaitAfterCommits(); }
+
   // Audit events of a read by a person: they join the next group commit
   // instead of taking the writer's connection for a transaction of their own.
   absl::Status AppendAuditAndWait(std::vector<AuditEvent> events);

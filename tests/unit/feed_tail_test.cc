@@ -3,8 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <google/protobuf/util/message_differencer.h>
 
+#include "absl/synchronization/notification.h"
 #include "broker/feed/feed_cursor.h"
 #include "broker/feed/feed_placement.h"
 #include "broker/intake/sealer.h"
@@ -252,16 +255,31 @@ class FeedTailOnAStoreTest : public ::testing::Test {
         store_(OpenSqliteStore(dir_.path()).value()),
         tail_(clock_),
         factory_(*store_, clock_, FeedPlacement({"hartford-pd"}),
-                 [this](auto requests, auto results) { tail_.Remember(requests, results); }) {}
+                 [this](auto requests, auto results) {
+                   if (hold_.entered != nullptr && !hold_.entered->HasBeenNotified()) {
+                     held_referral_ = std::get<NewReferral>(requests[0]).referral.referral_id;
+                     hold_.entered->Notify();
+                     hold_.release->WaitForNotification();
+                   }
+                   tail_.Remember(requests, results);
+                 }) {}
 
   absl::StatusOr<v1::Receipt> Submit(const char* suffix) {
     return factory_.Submit(ReferralFactory::Example("school-sex-trafficking-hartford", suffix));
   }
 
+  // Holds the next commit's hook (on the answering thread) until released.
+  struct Hold {
+    absl::Notification* entered = nullptr;
+    absl::Notification* release = nullptr;
+  };
+
   TempDir dir_;
   ManualClock clock_;
   std::unique_ptr<Store> store_;
   FeedTail tail_;
+  Hold hold_;
+  std::string held_referral_;
   ReferralFactory factory_;
 };
 
@@ -310,6 +328,50 @@ TEST_F(FeedTailOnAStoreTest, ASealedReferralIsNeverServedInTheClearFromTheTail) 
   EXPECT_EQ(event.opened_intake, nullptr) << "read from the store, not the tail";
   EXPECT_TRUE(event.entry.sealed);
   EXPECT_FALSE(event.intake().has_child()) << "no facts of a sealed referral";
+}
+
+// The tail hears of a commit on the writer queue's answering thread, after
+// the commit: a seal that begins in between (the referral is already
+// readable) waits for the hook, or the hook would put the sealed intake
+// back after the seal cleared the tail.
+TEST_F(FeedTailOnAStoreTest, ASealWaitsForTheTailToHearOfTheReferralsCommit) {
+  absl::Notification entered, release;
+  hold_ = {&entered, &release};
+  absl::StatusOr<v1::Receipt> receipt;
+  std::thread submitter([&] { receipt = Submit("-1"); });
+  ASSERT_TRUE(entered.WaitForNotificationWithTimeout(absl::Seconds(30)));
+
+  hart::testing::FakeRandom random;
+  IdGenerator ids(random);
+  Sealer::Hooks hooks;
+  hooks.before = [this](const std::string&) {
+    factory_.writes().AwaitAfterCommits();
+    tail_.Clear();
+  };
+  Sealer sealer(*store_, factory_.geography(), clock_, ids, std::move(hooks));
+  absl::Notification sealed;
+  absl::Status seal_status;
+  std::thread sealing([&] {
+    seal_status = sealer.Seal(held_referral_, "HHD-FA-26-0002", "supervisor/x").status();
+    sealed.Notify();
+  });
+  // A correct seal never ends while the hook is held; a wrong one ends at
+  // once and this bound only gives it time to.
+  EXPECT_FALSE(sealed.WaitForNotificationWithTimeout(absl::Milliseconds(300)))
+      << "the seal went ahead before the tail heard of the referral's commit";
+  release.Notify();
+  sealing.join();
+  submitter.join();
+  ASSERT_TRUE(receipt.ok()) << receipt.status();
+  ASSERT_TRUE(seal_status.ok()) << seal_status;
+  EXPECT_EQ(tail_.size(), 0u) << "the tail kept the sealed intake";
+
+  FeedCursor cursor(*store_, "hartford-pd", 0, 64, &tail_);
+  auto page = cursor.NextPage();
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ(page->front().opened_intake, nullptr) << "served from the tail";
+  EXPECT_FALSE(page->front().intake().has_child()) << "facts of a sealed referral";
 }
 
 }  // namespace

@@ -460,5 +460,36 @@ TEST(BatchWriterAnsweringTest, TheWriterWritesTheNextBatchWhileTheLastIsAnswered
   EXPECT_THAT(written, ::testing::ElementsAre(1, 2, 3));
 }
 
+// AwaitAfterCommits returns at once with nothing taken, and after a batch
+// that failed (whose hook never runs) as after one that committed.
+TEST(BatchWriterAnsweringTest, AwaitAfterCommitsCountsFailedBatchesAndNeedsNoneTaken) {
+  using Writer = BatchWriter<int, int>;
+  std::atomic<int> hooked{0};
+  Writer writer(
+      [](std::span<int> batch) -> absl::StatusOr<std::vector<int>> {
+        if (batch.front() < 0) return absl::UnavailableError("disk gone");
+        return std::vector<int>(batch.begin(), batch.end());
+      },
+      /*max_batch=*/8, [&](std::span<const int>, std::span<const int>) { ++hooked; });
+  writer.AwaitAfterCommits();  // nothing taken: returns
+  absl::Notification failed;
+  writer.Submit(-1, [&](absl::StatusOr<int> r) {
+    EXPECT_FALSE(r.ok());
+    failed.Notify();
+  });
+  ASSERT_TRUE(failed.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  writer.AwaitAfterCommits();
+  absl::Notification written;
+  writer.Submit(7, [&](absl::StatusOr<int> r) {
+    EXPECT_TRUE(r.ok());
+    written.Notify();
+  });
+  // Taken or not yet: either way the call returns, and once it returned
+  // after the answer, the hook has run.
+  ASSERT_TRUE(written.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  writer.AwaitAfterCommits();
+  EXPECT_EQ(hooked.load(), 1);
+}
+
 }  // namespace
 }  // namespace hart

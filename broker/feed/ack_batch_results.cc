@@ -42,4 +42,13 @@ std::vector<std::string> AddAckResults(const AckRequests& acks,
   return denied;
 }
 
+void MarkDenialsUnrecorded(AckResults* results) {
+  for (v1::AcknowledgeResult& result : *results) {
+    if (result.status().code() != grpc::StatusCode::PERMISSION_DENIED) continue;
+    result.mutable_status()->set_code(grpc::StatusCode::UNAVAILABLE);
+    result.mutable_status()->set_message(
+        "the broker is too busy to record this acknowledgement's refusal; retry it");
+  }
+}
+
 }  // namespace hart::feed

@@ -34,4 +34,9 @@ std::vector<std::string> AddAckResults(const AckRequests& acks,
                                        std::span<const absl::StatusOr<AckOutcome>> outcomes,
                                        AckResults* results);
 
+// When the refusals AddAckResults returned could not be audited: each
+// PERMISSION_DENIED result becomes UNAVAILABLE (a denial is never answered
+// unaudited; the partner retries it).
+void MarkDenialsUnrecorded(AckResults* results);
+
 }  // namespace hart::feed

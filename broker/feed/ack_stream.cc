@@ -126,6 +126,7 @@ void AckStream::OnRecorded(Group group, std::vector<absl::StatusOr<AckOutcome>> 
   if (!queued.ok()) {
     Logger("feed")->error("event=denials_not_audited rpc={} count={} cause=executor_full", kRpc,
                           denied.size());
+    for (Batch* batch : *audit) MarkDenialsUnrecorded(batch->response.mutable_results());
     Answered(std::move(*audit));
   }
 }

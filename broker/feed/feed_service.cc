@@ -133,6 +133,7 @@ grpc::ServerUnaryReactor* FeedServiceImpl::AcknowledgeBatch(
                 Logger("feed")->error("event=denials_not_audited rpc=FeedService.AcknowledgeBatch "
                                       "count={} cause=executor_full",
                                       denied.size());
+                MarkDenialsUnrecorded(response->mutable_results());
                 reactor->Finish(grpc::Status::OK);
               }
             });

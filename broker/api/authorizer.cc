@@ -54,7 +54,11 @@ Authorizer::Decision Authorizer::Decide(const grpc::CallbackServerContext& conte
 }
 
 absl::Status Authorizer::RateLimited(const Identity& identity, const std::string& rpc) const {
-  Logger("auth")->warn("event=rate_limited actor={} rpc={}", identity.ToString(), rpc);
+  const std::string actor = identity.ToString();
+  if (const std::optional<uint64_t> held = rate_limited_log_.Admit(actor)) {
+    Logger("auth")->warn("event=rate_limited actor={} rpc={} refusals_not_logged_since_last={}",
+                         actor, rpc, *held);
+  }
   return absl::ResourceExhaustedError(absl::StrCat("rate limit: at most ",
                                                    options_.rate_per_second,
                                                    " calls a second per certificate; slow down "

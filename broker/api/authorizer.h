@@ -21,6 +21,7 @@
 #include "broker/api/identity.h"
 #include "broker/api/rate_limiter.h"
 #include "broker/common/drain_signal.h"
+#include "broker/common/log_throttle.h"
 #include "broker/clock.h"
 #include "broker/store.h"
 #include "broker/store/store_executor.h"
@@ -61,7 +62,8 @@ class Authorizer {
         clock_(clock),
         options_(options),
         executor_(executor),
-        limiter_(clock, options.rate_per_second, options.rate_burst) {}
+        limiter_(clock, options.rate_per_second, options.rate_burst),
+        rate_limited_log_(clock, kRateLimitedLogPeriod) {}
 
   // Whether the table lets the caller's role call `rpc` ("Service.Method")
   // and its rate allows another call. No I/O: a denial is not recorded yet
@@ -107,9 +109,14 @@ class Authorizer {
   void Record(const AuditEvent& denial);
   absl::Status RateLimited(const Identity& identity, const std::string& rpc) const;
 
+  // One rate_limited line per identity in this long, with the count held
+  // back: a partner far over its rate must not flood the log.
+  static constexpr absl::Duration kRateLimitedLogPeriod = absl::Seconds(10);
+
   const AuthorizerOptions options_;
   StoreExecutor& executor_;
   RateLimiter limiter_;
+  mutable LogThrottle rate_limited_log_;
   DrainSignal drain_;
   absl::Mutex streams_mu_;
   std::map<std::string, uint32_t> open_streams_ ABSL_GUARDED_BY(streams_mu_);

@@ -73,6 +73,7 @@ grpc::ServerWriteReactor<v1::FeedEvent>* FeedServiceImpl::Subscribe(
   }
   Logger("feed")->info("event=subscribe agency={} resume_after={}", identity.id,
                        request->resume_after());
+  context->AddInitialMetadata("hart-resume-after", std::to_string(request->resume_after()));
   auto* subscription = new FeedSubscription(*this, identity, request->resume_after());
   subscription->Start();
   return subscription;

@@ -22,6 +22,9 @@ FeedSubscription::FeedSubscription(FeedServiceImpl& service, Identity identity,
       position_(cursor_.position()) {}
 
 void FeedSubscription::Start() {
+  // The partner learns at once that the broker holds its stream, not with
+  // the first event or heartbeat (sent before anything can start a write).
+  StartSendInitialMetadata();
   token_ = service_.hub_.Listen(agency_id_, [this](uint64_t head) { OnFeedGrew(head); });
   service_.AddSubscription(this);
   drain_token_ = service_.authorizer_.drain_signal().Listen([this] { OnDrain(); });

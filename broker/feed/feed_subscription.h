@@ -36,7 +36,8 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
   // `service` must outlive the stream (until OnDone).
   FeedSubscription(FeedServiceImpl& service, Identity identity, uint64_t resume_after);
 
-  // Listens to the hub, joins the heartbeat ticker and starts the first read.
+  // Sends the response headers, listens to the hub, joins the heartbeat
+  // ticker and starts the first read.
   void Start();
   // The subscribing agency.
   const std::string& agency_id() const { return agency_id_; }

@@ -196,8 +196,10 @@ int RunBench(const BenchConfig& c) {
     options.ack_stream = c.ack_stream;
     subscribers = std::make_unique<FeedSubscribers>(options, tracker);
     if (auto s = subscribers->Start(); !s.ok()) return Fail("opening feed subscriptions", s);
-    // Let every Subscribe call reach the broker before the first intake.
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // Every Subscribe held by the broker before the first intake.
+    if (auto s = subscribers->WaitUntilSubscribed(std::chrono::seconds(30)); !s.ok()) {
+      return Fail("opening feed subscriptions", s);
+    }
     Progress(std::to_string(feed_agency_ids.size()) + " feed subscribers connected" +
              (n_targets > 1 ? " across " + std::to_string(n_targets) + " targets" : ""));
     if (!push_agency_ids.empty()) {

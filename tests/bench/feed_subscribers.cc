@@ -82,6 +82,7 @@ class FeedSubscribers::Stream final : public grpc::ClientReadReactor<v1::FeedEve
     StartRead(&event_);
   }
 
+  void OnReadInitialMetadataDone(bool ok) override { owner_.OnSubscribed(ok); }
   void OnDone(const grpc::Status& status) override { owner_.OnStreamDone(status); }
 
  private:
@@ -257,6 +258,30 @@ void FeedSubscribers::OnBatchDone(AckQueue& queue, BatchCall* call, const grpc::
   std::lock_guard<std::mutex> lock(mu_);
   --acks_in_flight_;
   cv_.notify_all();
+}
+
+void FeedSubscribers::OnSubscribed(bool ok) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++(ok ? subscribed_ : never_subscribed_);
+  cv_.notify_all();
+}
+
+absl::Status FeedSubscribers::WaitUntilSubscribed(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  const int total = static_cast<int>(streams_.size());
+  const bool all_heard = cv_.wait_for(
+      lock, timeout, [&] { return subscribed_ + never_subscribed_ >= total; });
+  if (never_subscribed_ > 0) {
+    return absl::UnavailableError(absl::StrCat(never_subscribed_, " of ", total,
+                                               " feed subscriptions ended before the broker "
+                                               "confirmed them"));
+  }
+  if (!all_heard) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        total - subscribed_, " of ", total, " feed subscriptions not confirmed by the broker in ",
+        timeout.count(), " ms"));
+  }
+  return absl::OkStatus();
 }
 
 void FeedSubscribers::OnStreamDone(const grpc::Status& status) {

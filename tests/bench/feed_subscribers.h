@@ -48,6 +48,10 @@ class FeedSubscribers {
 
   // Connects every channel (in parallel), then opens every stream.
   absl::Status Start();
+  // Waits (up to `timeout`) until the broker confirmed every stream (its
+  // response headers arrived): the load may start. An error when one was
+  // refused or not confirmed in time.
+  absl::Status WaitUntilSubscribed(std::chrono::milliseconds timeout);
   // Cancels every stream and waits (up to `timeout`) for the streams to end
   // and for outstanding acknowledgements to finish; then closes the
   // AcknowledgeStreams and waits (within the same `timeout`) for them to end.
@@ -82,6 +86,7 @@ class FeedSubscribers {
   void SendBatch(AckQueue& queue, std::vector<referral::v1::AcknowledgeRequest> acks);
   void OnBatchDone(AckQueue& queue, BatchCall* call, const grpc::Status& status);
   void OnStreamDone(const grpc::Status& status);
+  void OnSubscribed(bool ok);
   void OnAckStreamProgress(const AckStreamProgress& progress);
   void OnAckStreamDone(const grpc::Status& status);
 
@@ -95,6 +100,8 @@ class FeedSubscribers {
   std::condition_variable cv_;
   bool stopping_ = false;
   int open_streams_ = 0;
+  int subscribed_ = 0;       // streams whose headers arrived
+  int never_subscribed_ = 0;  // streams that ended before them
   int acks_in_flight_ = 0;  // calls, or AcknowledgeStream batches unanswered
   int open_ack_streams_ = 0;
   Stats stats_;

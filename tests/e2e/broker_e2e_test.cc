@@ -226,6 +226,25 @@ TEST_F(BrokerE2ETest, FeedViewsFollowTheAgencyKind) {
   EXPECT_TRUE(mdt.delivery().referral().intake().reporter().phone().empty());
 }
 
+// A partner learns that it is subscribed, and from where, as soon as the
+// broker holds its stream, with nothing on its feed: not with the first
+// event or heartbeat (15 s later, past this call's deadline).
+TEST_F(BrokerE2ETest, ASubscriberIsToldAtOnceThatTheBrokerHoldsItsStream) {
+  auto stub = broker_.Feed("hartford-pd");
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::SubscribeRequest request;
+  request.set_resume_after(7);
+  auto reader = stub->Subscribe(&context, request);
+  reader->WaitForInitialMetadata();
+  const auto& headers = context.GetServerInitialMetadata();
+  const auto resume = headers.find("hart-resume-after");
+  ASSERT_NE(resume, headers.end()) << "no response headers before the deadline";
+  EXPECT_EQ(std::string(resume->second.data(), resume->second.size()), "7");
+  context.TryCancel();
+  reader->Finish();
+}
+
 TEST_F(BrokerE2ETest, InvalidIntakeGetsEveryFieldViolationAsBadRequest) {
   auto intake = LoadIntake("invalid-adult-not-dcf");
   intake.mutable_child()->set_town("Atlantis");

@@ -1,4 +1,4 @@
-// The composition root's metrics wiring, apart from broker_server.cc: the
+// The composition root's metrics wiring, apart from broker_parts.cc: the
 // refresher of the state gauges, fed by the store (on the store executor),
 // the push destinations' health board and the feed service.
 #pragma once

@@ -37,6 +37,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -100,6 +101,7 @@ class BatchWriter {
   // queued before it. Never call it from a callback or `after_commit`
   // (the answering thread would wait for itself).
   void AwaitAfterCommits() {
+    assert(std::this_thread::get_id() != answerer_.get_id() && "would wait for itself");
     Hooked wait{&hooked_, 0};
     {
       absl::MutexLock lock(&mu_);

@@ -3,8 +3,10 @@
 namespace hart {
 
 std::optional<uint64_t> LogThrottle::Admit(const std::string& key) {
-  const absl::Time now = clock_.Now();
   absl::MutexLock lock(&mu_);
+  // Read under the lock: two refusals racing must not look like a clock
+  // stepped back.
+  const absl::Time now = clock_.Now();
   auto it = seen_.find(key);
   if (it == seen_.end()) {
     if (seen_.size() >= max_keys_) ForgetLocked(now);

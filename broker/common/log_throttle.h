@@ -23,7 +23,9 @@ namespace hart {
 class LogThrottle {
  public:
   // `clock` must outlive the throttle. Beyond `max_keys` keys, the ones
-  // quiet for a period are forgotten (and, if that is not enough, all).
+  // quiet for a period are forgotten (and, if that is not enough, all),
+  // with the count they held back: it is reported only by a key's next
+  // line.
   LogThrottle(const Clock& clock, absl::Duration period, size_t max_keys = 4096)
       : clock_(clock), period_(period), max_keys_(max_keys) {}
 

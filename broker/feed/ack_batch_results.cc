@@ -44,10 +44,13 @@ std::vector<std::string> AddAckResults(const AckRequests& acks,
 
 void MarkDenialsUnrecorded(AckResults* results) {
   for (v1::AcknowledgeResult& result : *results) {
-    if (result.status().code() != grpc::StatusCode::PERMISSION_DENIED) continue;
+    const int code = result.status().code();
+    if (code != grpc::StatusCode::PERMISSION_DENIED && code != grpc::StatusCode::NOT_FOUND) {
+      continue;
+    }
     result.mutable_status()->set_code(grpc::StatusCode::UNAVAILABLE);
-    result.mutable_status()->set_message(
-        "the broker is too busy to record this acknowledgement's refusal; retry it");
+    result.mutable_status()->set_message("the broker is too busy to answer this "
+                                         "acknowledgement; retry it");
   }
 }
 

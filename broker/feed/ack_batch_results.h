@@ -35,8 +35,9 @@ std::vector<std::string> AddAckResults(const AckRequests& acks,
                                        AckResults* results);
 
 // When the refusals AddAckResults returned could not be audited: each
-// PERMISSION_DENIED result becomes UNAVAILABLE (a denial is never answered
-// unaudited; the partner retries it).
+// PERMISSION_DENIED result becomes UNAVAILABLE, and so does each NOT_FOUND
+// (unaudited, a denial must not tell a prober that the delivery exists);
+// the partner retries them.
 void MarkDenialsUnrecorded(AckResults* results);
 
 }  // namespace hart::feed

@@ -9,6 +9,7 @@
 #include "broker/common/logging.h"
 #include "broker/common/time_util.h"
 #include "broker/config/postgres_options.h"
+#include "broker/feed/seal_begins.h"
 #include "broker/store/store_factory.h"
 
 namespace hart {
@@ -224,15 +225,10 @@ absl::Status BrokerParts::Init() {
   // Another replica's seal: what this one holds of the facts in memory
   // goes as it would after a seal here.
   targets.referrals_sealed = [this](const std::vector<std::string>& referral_ids) {
-    if (referral_ids.empty()) {
-      writes_->AwaitAfterCommits();
-      feed_tail_.Clear();
-      recent_seals_.ForgetAll();
-    }
-    for (const std::string& referral_id : referral_ids) {
-      SealBegins(referral_id);
-      recent_seals_.End(referral_id);
-    }
+    const feed::SealWatchers watchers{writes_.get(), &feed_tail_, &recent_seals_};
+    if (referral_ids.empty()) return feed::AnySealMayHaveBegun(watchers);
+    feed::SealsBegin(watchers, referral_ids);
+    for (const std::string& referral_id : referral_ids) recent_seals_.End(referral_id);
   };
   auto followers = ReplicaFollowers::Start(store_options, *store_, clock_, std::move(targets),
                                            kReplicaPolls);
@@ -280,9 +276,7 @@ void BrokerParts::Drain() {
 }
 
 void BrokerParts::SealBegins(const std::string& referral_id) {
-  writes_->AwaitAfterCommits();
-  feed_tail_.Clear();
-  recent_seals_.Begin(referral_id);
+  feed::SealsBegin({writes_.get(), &feed_tail_, &recent_seals_}, {referral_id});
 }
 
 void BrokerParts::AfterCommit(std::span<const WriteRequest> requests,

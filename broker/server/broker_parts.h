@@ -89,13 +89,8 @@ class BrokerParts final {
   absl::Status ReloadKeys() { return keys_->Reload(); }
 
  private:
-  // A seal begins here, or another replica's was committed: what this
-  // broker holds of the referral's facts in memory goes (the feeds' tail;
-  // subscriptions' pages, through RecentSeals).
-  // The referral was committed before its seal began, but the tail may
-  // not have been told yet (the hook runs on the answering thread, after
-  // the commit): clearing it before then would let the hook put the
-  // sealed intake back.
+  // A seal begins here: what this broker holds of the referral's facts in
+  // memory goes (feed/seal_begins.h).
   void SealBegins(const std::string& referral_id);
 
   // After each group commit: the feeds' tail keeps what the new intakes put

@@ -37,7 +37,6 @@
 #include <pthread.h>
 
 #include <algorithm>
-#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -47,6 +46,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/internal/raw_logging.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -98,10 +98,13 @@ class BatchWriter {
   // through `after_commit` (or failed): for a writer outside this queue
   // that must not run before the hook has seen what was already
   // committed. Waits for at most the batch being written and the answers
-  // queued before it. Never call it from a callback or `after_commit`
-  // (the answering thread would wait for itself).
+  // queued before it. Never call it from `write`, a callback or
+  // `after_commit` (the queue's threads would wait for themselves: checked).
   void AwaitAfterCommits() {
-    assert(std::this_thread::get_id() != answerer_.get_id() && "would wait for itself");
+    ABSL_RAW_CHECK(std::this_thread::get_id() != answerer_.get_id() &&
+                       std::this_thread::get_id() != thread_.get_id(),
+                   "AwaitAfterCommits called on the writer queue's own thread: it would wait "
+                   "for itself");
     Hooked wait{&hooked_, 0};
     {
       absl::MutexLock lock(&mu_);

@@ -179,9 +179,9 @@ TEST(SecurityE2ETest, LimitsGiveTheirErrorsWhileOtherClientsStillSucceed) {
   // Logged once a period per identity with the count held back, not once
   // a refusal: a flood of calls does not become a flood of log lines.
   const std::string log = ReadText(dir.path() + "/data.log");
+  const std::string line = "event=rate_limited actor=agency/csao ";
   size_t lines = 0;
-  for (size_t at = log.find("event=rate_limited"); at != std::string::npos;
-       at = log.find("event=rate_limited", at + 1)) {
+  for (size_t at = log.find(line); at != std::string::npos; at = log.find(line, at + 1)) {
     ++lines;
   }
   EXPECT_GE(lines, 1u);

@@ -43,7 +43,7 @@ TEST(AckBatchResultsTest, OneResultPerAckAndTheRefusalsAsAnotherAgencysToAudit) 
 }
 
 // A denial the broker could not record is not answered as one: the partner
-// is told to retry, and every other result stands.
+// is told to retry it and every missing delivery alike, and the rest stand.
 TEST(AckBatchResultsTest, ARefusalThatCouldNotBeAuditedIsAnsweredUnavailable) {
   const AckRequests acks = Acks({"dlv_a", "dlv_b", "dlv_c"});
   std::vector<absl::StatusOr<AckOutcome>> outcomes;
@@ -58,7 +58,9 @@ TEST(AckBatchResultsTest, ARefusalThatCouldNotBeAuditedIsAnsweredUnavailable) {
   EXPECT_THAT(results[0].status().message(), ::testing::HasSubstr("retry"));
   EXPECT_EQ(results[1].status().code(), grpc::StatusCode::OK);
   EXPECT_EQ(results[1].audit_index(), 7u);
-  EXPECT_EQ(results[2].status().code(), grpc::StatusCode::NOT_FOUND);
+  // Another agency's delivery and none at all answer alike.
+  EXPECT_EQ(results[2].status().code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(results[2].status().message(), results[0].status().message());
 }
 
 TEST(AckBatchResultsTest, ABatchHoldsOneToAThousandAcks) {

@@ -10,6 +10,7 @@
 #include "absl/synchronization/notification.h"
 #include "broker/feed/feed_cursor.h"
 #include "broker/feed/feed_placement.h"
+#include "broker/feed/seal_begins.h"
 #include "broker/intake/sealer.h"
 #include "broker/views/delivery_message.h"
 #include "tests/support/referral_factory.h"
@@ -343,10 +344,10 @@ TEST_F(FeedTailOnAStoreTest, ASealWaitsForTheTailToHearOfTheReferralsCommit) {
 
   hart::testing::FakeRandom random;
   IdGenerator ids(random);
+  RecentSeals seals;
   Sealer::Hooks hooks;
-  hooks.before = [this](const std::string&) {
-    factory_.writes().AwaitAfterCommits();
-    tail_.Clear();
+  hooks.before = [this, &seals](const std::string& referral_id) {
+    SealsBegin({&factory_.writes(), &tail_, &seals}, {referral_id});  // as the broker does
   };
   Sealer sealer(*store_, factory_.geography(), clock_, ids, std::move(hooks));
   absl::Notification sealed;

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <future>
 #include <memory>
+#include <thread>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -460,34 +461,57 @@ TEST(BatchWriterAnsweringTest, TheWriterWritesTheNextBatchWhileTheLastIsAnswered
   EXPECT_THAT(written, ::testing::ElementsAre(1, 2, 3));
 }
 
-// AwaitAfterCommits returns at once with nothing taken, and after a batch
-// that failed (whose hook never runs) as after one that committed.
-TEST(BatchWriterAnsweringTest, AwaitAfterCommitsCountsFailedBatchesAndNeedsNoneTaken) {
+// AwaitAfterCommits waits while a batch taken before it is still being
+// written or has yet to pass the hook, and then returns; a batch that
+// failed (whose hook never runs) counts as passed.
+TEST(BatchWriterAnsweringTest, AwaitAfterCommitsWaitsForTheHookOfEveryBatchTakenBefore) {
   using Writer = BatchWriter<int, int>;
+  absl::Notification in_write, release_write, in_hook, release_hook;
   std::atomic<int> hooked{0};
   Writer writer(
-      [](std::span<int> batch) -> absl::StatusOr<std::vector<int>> {
+      [&](std::span<int> batch) -> absl::StatusOr<std::vector<int>> {
         if (batch.front() < 0) return absl::UnavailableError("disk gone");
+        if (batch.front() == 1) {
+          in_write.Notify();
+          release_write.WaitForNotification();
+        }
         return std::vector<int>(batch.begin(), batch.end());
       },
-      /*max_batch=*/8, [&](std::span<const int>, std::span<const int>) { ++hooked; });
+      /*max_batch=*/8, [&](std::span<const int> requests, std::span<const int>) {
+        if (requests.front() == 1) {
+          in_hook.Notify();
+          release_hook.WaitForNotification();
+        }
+        ++hooked;
+      });
   writer.AwaitAfterCommits();  // nothing taken: returns
+  writer.Submit(1, [](absl::StatusOr<int>) {});
+  ASSERT_TRUE(in_write.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  absl::Notification returned;
+  std::thread waiter([&] {
+    writer.AwaitAfterCommits();
+    EXPECT_EQ(hooked.load(), 1) << "returned before the hook ran";
+    returned.Notify();
+  });
+  // A correct wait never ends here; a wrong one ends at once, and these
+  // bounds only give it time to.
+  EXPECT_FALSE(returned.WaitForNotificationWithTimeout(absl::Milliseconds(200)))
+      << "returned while the batch was being written";
+  release_write.Notify();
+  ASSERT_TRUE(in_hook.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_FALSE(returned.WaitForNotificationWithTimeout(absl::Milliseconds(200)))
+      << "returned before the batch's hook ran";
+  release_hook.Notify();
+  EXPECT_TRUE(returned.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  waiter.join();
+
   absl::Notification failed;
   writer.Submit(-1, [&](absl::StatusOr<int> r) {
     EXPECT_FALSE(r.ok());
     failed.Notify();
   });
   ASSERT_TRUE(failed.WaitForNotificationWithTimeout(absl::Seconds(30)));
-  writer.AwaitAfterCommits();
-  absl::Notification written;
-  writer.Submit(7, [&](absl::StatusOr<int> r) {
-    EXPECT_TRUE(r.ok());
-    written.Notify();
-  });
-  // Taken or not yet: either way the call returns, and once it returned
-  // after the answer, the hook has run.
-  ASSERT_TRUE(written.WaitForNotificationWithTimeout(absl::Seconds(30)));
-  writer.AwaitAfterCommits();
+  writer.AwaitAfterCommits();  // a failed batch passed too (else: the test's timeout)
   EXPECT_EQ(hooked.load(), 1);
 }
 

@@ -1,0 +1,17 @@
+#include "broker/feed/seal_begins.h"
+
+namespace hart::feed {
+
+void SealsBegin(const SealWatchers& watchers, const std::vector<std::string>& referral_ids) {
+  watchers.writes->AwaitAfterCommits();
+  watchers.tail->Clear();
+  for (const std::string& referral_id : referral_ids) watchers.seals->Begin(referral_id);
+}
+
+void AnySealMayHaveBegun(const SealWatchers& watchers) {
+  watchers.writes->AwaitAfterCommits();
+  watchers.tail->Clear();
+  watchers.seals->ForgetAll();
+}
+
+}  // namespace hart::feed

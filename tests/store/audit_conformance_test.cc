@@ -167,6 +167,41 @@ TEST_P(AuditConformanceTest, ListAuditEventsFiltersAndPages) {
   EXPECT_THAT(indexes({.start_index = 7}), IsEmpty());
 }
 
+// A delivery's events are those that name it, whether they also name its
+// referral or no referral at all (an acknowledgement denied before its
+// delivery was looked up), in log order and paged like any listing.
+TEST_P(AuditConformanceTest, ADeliverysEventsAreListedWhetherTheyNameItsReferralOrNone) {
+  ASSERT_OK(Create(Referral("a")));  // 0, 1 (1: a's delivery)
+  ASSERT_OK(Create(Referral("b")));  // 2, 3 (3: b's delivery)
+  const std::string a_delivery = DeliveryId("a", "hartford-pd");
+  const std::string b_delivery = DeliveryId("b", "hartford-pd");
+  const std::vector<AuditEvent> later = {
+      Event("access.denied", "", b_delivery),                            // 4
+      Event("delivery.acknowledged", ReferralId("b"), b_delivery),       // 5
+      Event("delivery.acknowledged", ReferralId("a"), a_delivery),       // 6
+      Event("access.denied", "", a_delivery),                            // 7
+      Event("access.denied", "", "dlv_never_made")};                     // 8
+  ASSERT_OK(store().AppendAudit(later));
+
+  auto indexes = [&](const AuditQuery& q) {
+    std::vector<uint64_t> out;
+    for (const auto& e : store().ListAuditEvents(q).value_or(std::vector<AuditEvent>{})) {
+      out.push_back(e.index);
+    }
+    return out;
+  };
+  EXPECT_THAT(indexes({.delivery_id = b_delivery}), ElementsAre(3, 4, 5));
+  EXPECT_THAT(indexes({.delivery_id = a_delivery}), ElementsAre(1, 6, 7));
+  EXPECT_THAT(indexes({.delivery_id = b_delivery, .limit = 2}), ElementsAre(3, 4));
+  EXPECT_THAT(indexes({.delivery_id = b_delivery, .start_index = 4}), ElementsAre(4, 5));
+  EXPECT_THAT(indexes({.delivery_id = "dlv_never_made"}), ElementsAre(8));
+  EXPECT_THAT(indexes({.referral_id = ReferralId("b"), .delivery_id = b_delivery}),
+              ElementsAre(3, 5));
+  EXPECT_THAT(indexes({.referral_id = ReferralId("b")}), ElementsAre(2, 3, 5));
+  EXPECT_THAT(indexes({.referral_id = ReferralId("b"), .start_index = 3, .limit = 1}),
+              ElementsAre(3));
+}
+
 TEST_P(AuditConformanceTest, ACheckpointIsStoredOncePerTreeSize) {
   ASSERT_NO_FATAL_FAILURE(WriteHistory(""));
   ASSERT_OK_AND_ASSIGN(auto head, store().AuditHead());

@@ -192,10 +192,15 @@ TEST_F(SqliteQueryPlanTest, FeedReadsSeekTheAgencysSequence) {
 TEST_F(SqliteQueryPlanTest, AuditReadsUseTheIndexOfTheirFilter) {
   ExpectPlan("ListAuditEvents()", read_sql::ListAuditEvents({}),
              {.uses = {"INTEGER PRIMARY KEY (rowid>?)"}});
+  // A delivery's events: two ranges (under its referral, and under none) of
+  // audit_by_referral, merged by a sort of the rows found.
   ExpectPlan("ListAuditEvents(delivery)", read_sql::ListAuditEvents({.delivery_id = "dlv"}),
-             {.uses = {"audit_by_delivery (delivery_id=? AND rowid>?)"}});
+             {.uses = {"audit_by_referral (referral_id=? AND delivery_id=? AND rowid>?)",
+                       "sqlite_autoindex_deliveries_1 (delivery_id=?)"},
+              .sorts = true});
+  // A referral's events (tens, a few hundred in a long life) are sorted.
   ExpectPlan("ListAuditEvents(referral)", read_sql::ListAuditEvents({.referral_id = "ref"}),
-             {.uses = {"audit_by_referral (referral_id=? AND rowid>?)"}});
+             {.uses = {"audit_by_referral (referral_id=?)"}, .sorts = true});
   ExpectPlan("ListAuditEvents(actor)", read_sql::ListAuditEvents({.actor = "someone"}),
              {.uses = {"audit_by_actor (actor=? AND rowid>?)"}});
   // The broker's own events are not in audit_by_actor: in index order.
@@ -205,7 +210,7 @@ TEST_F(SqliteQueryPlanTest, AuditReadsUseTheIndexOfTheirFilter) {
              read_sql::ListAuditEvents({.referral_id = "ref", .delivery_id = "dlv",
                                         .actor = "someone", .from = absl::UnixEpoch(),
                                         .to = absl::UnixEpoch() + absl::Hours(1)}),
-             {.uses = {"audit_by_delivery (delivery_id=? AND rowid>?)"}});
+             {.uses = {"audit_by_referral (referral_id=? AND delivery_id=? AND rowid>?)"}});
   ExpectPlan("AuditLeafHash", read_sql::AuditLeafHash(),
              {.uses = {"INTEGER PRIMARY KEY (rowid=?)"}});
   ExpectPlan("AuditSubtreeHash", read_sql::AuditSubtreeHash(),

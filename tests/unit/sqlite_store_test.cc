@@ -177,7 +177,7 @@ TEST_F(SqliteStoreTest, SurvivesReopen) {
 // A store from before schema 7 kept intakes in the clear with no data key.
 // Schema 11 lists them once (legacy_intakes) and the open seals them, so no
 // start-up has to look among every referral for them again. (The store is
-// taken back to version 10, so migrations 11 and 12 run on it too.)
+// taken back to version 10, so migrations 11 to 16 run on it too.)
 TEST_F(SqliteStoreTest, UpgradeSealsIntakesStoredInTheClear) {
   auto receipt = factory_->Submit(ReferralFactory::Example("labor-trafficking-waterbury", ""));
   ASSERT_TRUE(receipt.ok());
@@ -209,6 +209,9 @@ TEST_F(SqliteStoreTest, UpgradeSealsIntakesStoredInTheClear) {
                            "CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at); "
                            "CREATE TRIGGER deliveries_counted AFTER INSERT ON deliveries BEGIN "
                            "UPDATE delivery_counts SET n = n + 1 WHERE state = NEW.state; END; "
+                           "DROP INDEX audit_by_referral; "
+                           "CREATE INDEX audit_by_referral ON audit_events (referral_id); "
+                           "CREATE INDEX audit_by_delivery ON audit_events (delivery_id); "
                            "DELETE FROM schema_version WHERE version >= 11")
                   .ok());
   raw->reset();

@@ -29,6 +29,9 @@ struct AuditEvent {
   std::string actor;   // mTLS identity, e.g. "careline/careline-intake"
   std::string action;  // e.g. "intake.accepted", "delivery.acknowledged"
   std::string referral_id;
+  // An event that names a delivery names that delivery's referral, or no
+  // referral at all (a denied acknowledgement): SQLite lists a delivery's
+  // events under those two (sqlite_audit.cc).
   std::string delivery_id;
   std::string payload_sha256;  // 32 raw bytes, or empty
   std::string detail;

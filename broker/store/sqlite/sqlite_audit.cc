@@ -50,10 +50,9 @@ absl::StatusOr<std::optional<audit::CompactRange>> LoadTreeState(SqliteDb& db) {
 }
 
 std::string read_sql::ListAuditEvents(const AuditQuery& q) {
-  // One id filter reads its index (the delivery's events are the fewest);
-  // the other filters are then checked on those rows. Written as
-  // "(?2 = '' OR referral_id = ?2)" instead, SQLite cannot use any of the
-  // indexes and reads every event from ?1 on.
+  // An id filter reads its index; the other filters are then checked on
+  // those rows. Written as "(?2 = '' OR referral_id = ?2)" instead, SQLite
+  // cannot use any of the indexes and reads every event from ?1 on.
   const char* index = "";
   std::string where = "idx > ?1";
   auto filter = [&](const std::string& value, const char* by, const std::string& clause) {
@@ -61,8 +60,14 @@ std::string read_sql::ListAuditEvents(const AuditQuery& q) {
     if (*index == '\0') index = by;
     absl::StrAppend(&where, " AND ", clause);
   };
-  filter(q.delivery_id, " INDEXED BY audit_by_delivery", "delivery_id = ?3");
+  // audit_by_referral is (referral_id, delivery_id): a delivery's events are
+  // under its referral, or under '' when they name no referral (schema 16),
+  // two ranges of the index.
   filter(q.referral_id, " INDEXED BY audit_by_referral", "referral_id = ?2");
+  filter(q.delivery_id, " INDEXED BY audit_by_referral",
+         q.referral_id.empty() ? "referral_id IN ((SELECT referral_id FROM deliveries "
+                                 "WHERE delivery_id = ?3), '') AND delivery_id = ?3"
+                               : "delivery_id = ?3");
   // The broker's own events are most of the log and audit_by_actor leaves
   // them out (schema 14): listed in index order, a page of them is a few
   // rows past ?1 anyway.

@@ -7,7 +7,7 @@
 namespace hart::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 15;
+constexpr int kSchemaVersion = 16;
 
 // Times are microseconds since the Unix epoch (UTC). Enums are the protobuf
 // enum numbers of hart.referral.v1.
@@ -324,11 +324,33 @@ DROP TRIGGER IF EXISTS deliveries_recounted;
 DROP TRIGGER IF EXISTS deliveries_uncounted;
 )sql";
 
+// Version 16 (issue 15): fewer pages per commit. Every index page an insert
+// lands on is written whole to the log, summed and later copied into the
+// database; at 1,000 intakes a second most commits hold one intake, which
+// wrote 54 pages. deliveries_open_referrals, keyed by agency kind first, took
+// one page per kind an intake reaches (about five); keyed by creation first,
+// an intake's deliveries share one. Its one reader counts all of it by kind
+// anyway (OpsOverdueByKind). audit_by_delivery took a page per delivery an
+// acknowledgement batch names: a delivery's events are found instead under
+// its referral in audit_by_referral, now (referral_id, delivery_id), those
+// that name a delivery and no referral (denied acknowledgements) under ''
+// (read_sql::ListAuditEvents; an event that names a delivery names its
+// referral or none, records.h).
+constexpr char kSchemaV16[] = R"sql(
+DROP INDEX deliveries_open_referrals;
+CREATE INDEX deliveries_open_referrals
+  ON deliveries (created_at, agency_kind, ack_deadline, delivery_deadline, state)
+  WHERE kind = 1 AND state != 4 AND redelivered_as = '';
+DROP INDEX audit_by_delivery;
+DROP INDEX audit_by_referral;
+CREATE INDEX audit_by_referral ON audit_events (referral_id, delivery_id);
+)sql";
+
 // Migrations in order; migration i brings the schema to version i + 1.
 constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5,
                                        kSchemaV6, kSchemaV7, kSchemaV8, kSchemaV9,
                                        kSchemaV10, kSchemaV11, kSchemaV12, kSchemaV13,
-                                       kSchemaV14, kSchemaV15};
+                                       kSchemaV14, kSchemaV15, kSchemaV16};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

@@ -214,7 +214,7 @@ TEST_F(SqliteQueryPlanTest, AuditReadsUseTheIndexOfTheirFilter) {
   ExpectPlan("AuditLeafHash", read_sql::AuditLeafHash(),
              {.uses = {"INTEGER PRIMARY KEY (rowid=?)"}});
   ExpectPlan("AuditSubtreeHash", read_sql::AuditSubtreeHash(),
-             {.uses = {"PRIMARY KEY (height=? AND idx=?)"}});
+             {.uses = {"PRIMARY KEY (leaf_end=? AND height=?)"}});
   // Every checkpoint, by design (one per signing interval, not per referral).
   ExpectPlan("ListCheckpoints", read_sql::ListCheckpoints(), {.uses = {"audit_checkpoints"}});
 }

@@ -3,7 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "broker/audit/audit_tree_writer.h"
 #include "broker/common/time_util.h"
 #include "broker/store/sqlite/sqlite_db.h"
 #include "tests/support/referral_factory.h"
@@ -15,6 +20,13 @@ namespace {
 using hart::testing::ReferralFactory;
 using hart::testing::TempDir;
 using hart::testing::TestNow;
+
+// audit_subtrees taken back to its layout before schema 17.
+constexpr char kSubtreesAsInSchema16[] =
+    "CREATE TABLE old_subtrees (height INTEGER NOT NULL, idx INTEGER NOT NULL, "
+    "hash BLOB NOT NULL, PRIMARY KEY (height, idx)) WITHOUT ROWID; "
+    "INSERT INTO old_subtrees SELECT height, (leaf_end >> height) - 1, hash FROM audit_subtrees; "
+    "DROP TABLE audit_subtrees; ALTER TABLE old_subtrees RENAME TO audit_subtrees; ";
 
 class SqliteStoreTest : public ::testing::Test {
  protected:
@@ -174,6 +186,45 @@ TEST_F(SqliteStoreTest, SurvivesReopen) {
   EXPECT_TRUE((*reopened)->GetReferral(receipt->referral_id()).ok());
 }
 
+// Schema 17 keys the audit tree's stored subtrees by where they end: every
+// subtree a store held before is found at the same height and index after.
+TEST_F(SqliteStoreTest, UpgradeKeepsTheAuditTreesStoredSubtrees) {
+  for (const char* suffix : {"-a", "-b", "-c", "-d", "-e", "-f"}) {
+    ASSERT_TRUE(factory_->Submit(ReferralFactory::Example("urgent-hotel-bridgeport", suffix)).ok());
+  }
+  std::map<std::pair<uint32_t, uint64_t>, std::string> stored;
+  const uint64_t leaves = store_->AuditHead()->size;
+  for (uint32_t height = audit::kMinStoredSubtreeHeight; (uint64_t{1} << height) <= leaves;
+       ++height) {
+    for (uint64_t index = 0; ((index + 1) << height) <= leaves; ++index) {
+      auto hash = store_->AuditSubtreeHash(height, index);
+      ASSERT_TRUE(hash.ok()) << hash.status();
+      ASSERT_TRUE(hash->has_value()) << height << "/" << index;
+      stored[{height, index}] = **hash;
+    }
+  }
+  ASSERT_GE(stored.size(), 2u) << leaves << " leaves";
+  factory_.reset();
+  store_.reset();
+  auto raw = sqlite::SqliteDb::Open(dir_.path() + "/hart.db", /*read_only=*/false);
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  ASSERT_TRUE((*raw)->Exec(absl::StrCat(kSubtreesAsInSchema16,
+                                        "DELETE FROM schema_version WHERE version >= 17"))
+                  .ok());
+  raw->reset();
+  auto reopened = OpenSqliteStore(dir_.path());
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  for (const auto& [key, hash] : stored) {
+    auto found = (*reopened)->AuditSubtreeHash(key.first, key.second);
+    ASSERT_TRUE(found.ok()) << found.status();
+    ASSERT_TRUE(found->has_value()) << key.first << "/" << key.second;
+    EXPECT_EQ(**found, hash) << key.first << "/" << key.second;
+  }
+  auto beyond = (*reopened)->AuditSubtreeHash(audit::kMinStoredSubtreeHeight, leaves);
+  ASSERT_TRUE(beyond.ok()) << beyond.status();
+  EXPECT_FALSE(beyond->has_value());
+}
+
 // A store from before schema 7 kept intakes in the clear with no data key.
 // Schema 11 lists them once (legacy_intakes) and the open seals them, so no
 // start-up has to look among every referral for them again. (The store is
@@ -195,7 +246,7 @@ TEST_F(SqliteStoreTest, UpgradeSealsIntakesStoredInTheClear) {
   };
   // The referral as a version-6 broker left it, in a store at version 10.
   run("UPDATE referrals SET intake = ? WHERE referral_id = ?", plaintext);
-  ASSERT_TRUE((*raw)->Exec("DELETE FROM referral_keys; DROP TABLE legacy_intakes; "
+  ASSERT_TRUE((*raw)->Exec(absl::StrCat("DELETE FROM referral_keys; DROP TABLE legacy_intakes; "
                            "DROP INDEX timers_by_referral_state; DROP INDEX referrals_by_accepted; "
                            "DROP INDEX referral_keys_wrapped_by_key; "
                            "CREATE INDEX timers_by_referral ON timers (referral_id); "
@@ -211,8 +262,8 @@ TEST_F(SqliteStoreTest, UpgradeSealsIntakesStoredInTheClear) {
                            "UPDATE delivery_counts SET n = n + 1 WHERE state = NEW.state; END; "
                            "DROP INDEX audit_by_referral; "
                            "CREATE INDEX audit_by_referral ON audit_events (referral_id); "
-                           "CREATE INDEX audit_by_delivery ON audit_events (delivery_id); "
-                           "DELETE FROM schema_version WHERE version >= 11")
+                           "CREATE INDEX audit_by_delivery ON audit_events (delivery_id); ",
+                           kSubtreesAsInSchema16, "DELETE FROM schema_version WHERE version >= 11"))
                   .ok());
   raw->reset();
   {

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/common/status_macros.h"
 #include "broker/common/time_util.h"
+#include "broker/store/sqlite/sqlite_audit_rows.h"
 #include "broker/store/sqlite/sqlite_read_sql.h"
 #include "broker/store/sqlite/sqlite_transaction.h"
 
@@ -24,8 +25,8 @@ absl::Status SqliteAuditRows::InsertLeaf(uint64_t index, const AuditEvent& e,
 absl::Status SqliteAuditRows::PutSubtree(uint32_t height, uint64_t index,
                                          const std::string& hash) {
   HART_ASSIGN_OR_RETURN(insert, db_.Prepare(
-      "INSERT OR REPLACE INTO audit_subtrees (height, idx, hash) VALUES (?, ?, ?)"));
-  insert->Bind(1, int64_t{height}).Bind(2, static_cast<int64_t>(index)).BindBlob(3, hash);
+      "INSERT OR REPLACE INTO audit_subtrees (leaf_end, height, hash) VALUES (?, ?, ?)"));
+  insert->Bind(1, SubtreeLeafEnd(height, index)).Bind(2, int64_t{height}).BindBlob(3, hash);
   return insert->Run();
 }
 
@@ -130,7 +131,7 @@ absl::StatusOr<std::optional<std::string>> SqliteBackend::AuditSubtreeHash(uint3
                                                                            uint64_t index) {
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
   HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::AuditSubtreeHash()));
-  stmt->Bind(1, int64_t{height}).Bind(2, static_cast<int64_t>(index));
+  stmt->Bind(1, sqlite::SubtreeLeafEnd(height, index)).Bind(2, int64_t{height});
   HART_ASSIGN_OR_RETURN(row, stmt->Step());
   if (!row) return std::optional<std::string>();
   return std::optional<std::string>(stmt->Text(0));

@@ -19,6 +19,12 @@ class SqliteAuditRows final : public audit::AuditTreeRows {
   SqliteDb& db_;
 };
 
+// audit_subtrees' key (schema 17) for the subtree of 2^height leaves that
+// starts at leaf index * 2^height: the leaf just after it.
+inline int64_t SubtreeLeafEnd(uint32_t height, uint64_t index) {
+  return static_cast<int64_t>((index + 1) << height);
+}
+
 // The stored tree state; nullopt if none was saved yet (a store from before
 // schema 3). DATA_LOSS if it does not parse.
 absl::StatusOr<std::optional<audit::CompactRange>> LoadTreeState(SqliteDb& db);

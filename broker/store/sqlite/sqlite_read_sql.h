@@ -298,7 +298,8 @@ inline const std::string& AuditLeafHash() {
   return sql;
 }
 inline const std::string& AuditSubtreeHash() {
-  static const std::string sql = "SELECT hash FROM audit_subtrees WHERE height = ? AND idx = ?";
+  static const std::string sql =
+      "SELECT hash FROM audit_subtrees WHERE leaf_end = ? AND height = ?";
   return sql;
 }
 inline const std::string& ListCheckpoints() {

@@ -7,7 +7,7 @@
 namespace hart::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 16;
+constexpr int kSchemaVersion = 17;
 
 // Times are microseconds since the Unix epoch (UTC). Enums are the protobuf
 // enum numbers of hart.referral.v1.
@@ -346,11 +346,30 @@ DROP INDEX audit_by_referral;
 CREATE INDEX audit_by_referral ON audit_events (referral_id, delivery_id);
 )sql";
 
+// Version 17 (issue 15): audit_subtrees keyed by where a subtree ends.
+// Keyed (height, idx), each height was a region of its own, so the nodes a
+// commit completes (heights 1, 2, 3 and more for a few leaves) landed on a
+// page per height; keyed (leaf_end, height) they all follow the newest
+// leaves, on one page.
+constexpr char kSchemaV17[] = R"sql(
+CREATE TABLE audit_subtrees_by_end (
+  leaf_end INTEGER NOT NULL,          -- (idx + 1) * 2^height: the leaf just after it
+  height   INTEGER NOT NULL,          -- the subtree has 2^height leaves
+  hash     BLOB NOT NULL,
+  PRIMARY KEY (leaf_end, height)
+) WITHOUT ROWID;
+INSERT INTO audit_subtrees_by_end (leaf_end, height, hash)
+  SELECT (idx + 1) << height, height, hash FROM audit_subtrees;
+DROP TABLE audit_subtrees;
+ALTER TABLE audit_subtrees_by_end RENAME TO audit_subtrees;
+)sql";
+
 // Migrations in order; migration i brings the schema to version i + 1.
 constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5,
                                        kSchemaV6, kSchemaV7, kSchemaV8, kSchemaV9,
                                        kSchemaV10, kSchemaV11, kSchemaV12, kSchemaV13,
-                                       kSchemaV14, kSchemaV15, kSchemaV16};
+                                       kSchemaV14, kSchemaV15, kSchemaV16,
+                                       kSchemaV17};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

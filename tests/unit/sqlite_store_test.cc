@@ -228,7 +228,7 @@ TEST_F(SqliteStoreTest, UpgradeKeepsTheAuditTreesStoredSubtrees) {
 // A store from before schema 7 kept intakes in the clear with no data key.
 // Schema 11 lists them once (legacy_intakes) and the open seals them, so no
 // start-up has to look among every referral for them again. (The store is
-// taken back to version 10, so migrations 11 to 16 run on it too.)
+// taken back to version 10, so migrations 11 to 17 run on it too.)
 TEST_F(SqliteStoreTest, UpgradeSealsIntakesStoredInTheClear) {
   auto receipt = factory_->Submit(ReferralFactory::Example("labor-trafficking-waterbury", ""));
   ASSERT_TRUE(receipt.ok());

@@ -327,9 +327,10 @@ DROP TRIGGER IF EXISTS deliveries_uncounted;
 // Version 16 (issue 15): fewer pages per commit. Every index page an insert
 // lands on is written whole to the log, summed and later copied into the
 // database; at 1,000 intakes a second most commits hold one intake, which
-// wrote 54 pages. deliveries_open_referrals, keyed by agency kind first, took
-// one page per kind an intake reaches (about five); keyed by creation first,
-// an intake's deliveries share one. Its one reader counts all of it by kind
+// wrote 52-54 pages. deliveries_open_referrals, keyed by agency kind first,
+// took a page per kind an intake reaches (7.5 a commit with their splits);
+// keyed by creation first, an intake's deliveries share one. The first
+// start of an older store builds the two indexes again (once). Its one reader counts all of it by kind
 // anyway (OpsOverdueByKind). audit_by_delivery took a page per delivery an
 // acknowledgement batch names: a delivery's events are found instead under
 // its referral in audit_by_referral, now (referral_id, delivery_id), those

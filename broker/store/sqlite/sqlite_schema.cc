@@ -329,14 +329,14 @@ DROP TRIGGER IF EXISTS deliveries_uncounted;
 // database; at 1,000 intakes a second most commits hold one intake, which
 // wrote 52-54 pages. deliveries_open_referrals, keyed by agency kind first,
 // took a page per kind an intake reaches (7.5 a commit with their splits);
-// keyed by creation first, an intake's deliveries share one. The first
-// start of an older store builds the two indexes again (once). Its one reader counts all of it by kind
-// anyway (OpsOverdueByKind). audit_by_delivery took a page per delivery an
-// acknowledgement batch names: a delivery's events are found instead under
-// its referral in audit_by_referral, now (referral_id, delivery_id), those
-// that name a delivery and no referral (denied acknowledgements) under ''
-// (read_sql::ListAuditEvents; an event that names a delivery names its
-// referral or none, records.h).
+// keyed by creation first, an intake's deliveries share one. Its one reader
+// counts all of it by kind anyway (OpsOverdueByKind). audit_by_delivery took
+// a page per delivery an acknowledgement batch names: a delivery's events
+// are found instead under its referral in audit_by_referral, now
+// (referral_id, delivery_id), those that name a delivery and no referral
+// (denied acknowledgements) under '' (read_sql::ListAuditEvents; an event
+// that names a delivery names its referral or none, records.h). The first
+// start of an older store builds the two indexes again, once.
 constexpr char kSchemaV16[] = R"sql(
 DROP INDEX deliveries_open_referrals;
 CREATE INDEX deliveries_open_referrals

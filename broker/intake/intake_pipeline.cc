@@ -121,9 +121,10 @@ void IntakePipeline::Submit(const v1::Intake& intake, const std::string& actor,
   for (const auto& verdict : decision->verdicts) {
     if (verdict.fired) fired.push_back(verdict.rule_id);
   }
+  // The Careline's report id is a case id: the audit log outlives sealing, so
+  // it names the referral only (the store maps one to the other until sealed).
   item.audit.push_back({now, actor, "intake.accepted", r.referral_id, "", digest,
-                        absl::StrCat("careline_report_id=", r.careline_report_id,
-                                     " priority=", v1::Priority_Name(r.priority))});
+                        absl::StrCat("priority=", v1::Priority_Name(r.priority))});
   item.audit.push_back({now, actor, "referral.routed", r.referral_id, "", digest,
                         absl::StrCat("rules=", absl::StrJoin(fired, ","),
                                      " destinations=", decision->destinations.size())});
@@ -175,8 +176,7 @@ void IntakePipeline::Submit(const v1::Intake& intake, const std::string& actor,
                                        " rules=", absl::StrJoin(t.rule_ids, ","))});
   }
 
-  const std::string careline_id = r.careline_report_id;
-  writes_.CreateReferral(std::move(item), [done = std::move(done), careline_id](
+  writes_.CreateReferral(std::move(item), [done = std::move(done)](
                                             absl::StatusOr<CreateReferralResult> result) {
     if (!result.ok()) {
       log->error("event=commit_failed code={}",
@@ -202,7 +202,7 @@ void IntakePipeline::Submit(const v1::Intake& intake, const std::string& actor,
         return;
       case CreateReferralResult::Outcome::kConflict:
         done(absl::AlreadyExistsError(absl::StrCat(
-            "carelineReportId ", careline_id, " was already submitted (referral ",
+            "this carelineReportId was already submitted (referral ",
             result->receipt.referral_id(),
             ") with different content; to add or correct facts, send a supplement "
             "for that referral instead of resubmitting")),

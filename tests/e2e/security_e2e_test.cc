@@ -193,8 +193,8 @@ TEST(SecurityE2ETest, LimitsGiveTheirErrorsWhileOtherClientsStillSucceed) {
 }
 
 // The whole example scenario with debug logging: no child's or reporter's
-// name, birth date, phone number, case id or narrative appears in any log
-// line or audit entry.
+// name, birth date, phone number, case id (DCF's or the Careline report's) or
+// narrative appears in any log line or audit entry.
 TEST(SecurityE2ETest, NoPiiInAnyLogLine) {
   TempDir dir;
   const std::string data = dir.path() + "/data";
@@ -251,7 +251,8 @@ TEST(SecurityE2ETest, NoPiiInAnyLogLine) {
       std::vector<std::string> pii = {intake.reporter().name(), intake.reporter().phone(),
                                       intake.child().given_name(), intake.child().family_name(),
                                       intake.child().date_of_birth(),
-                                      intake.child().dcf_case_id()};
+                                      intake.child().dcf_case_id(),
+                                      intake.careline_report_id()};
       if (!intake.concern().narrative().empty()) {
         pii.push_back(intake.concern().narrative().substr(0, 24));
       }

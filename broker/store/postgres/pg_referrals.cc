@@ -178,8 +178,7 @@ absl::StatusOr<std::string> PostgresBackend::FindReferralId(
       "SELECT referral_id FROM referrals WHERE careline_report_id = $1",
       PgParams().Text(careline_report_id)));
   if (row.rows() == 0) {
-    return absl::NotFoundError(
-        absl::StrCat("no referral has carelineReportId ", careline_report_id));
+    return absl::NotFoundError("no referral has this carelineReportId");
   }
   return row.Text(0, 0);
 }

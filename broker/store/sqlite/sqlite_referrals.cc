@@ -154,8 +154,7 @@ absl::StatusOr<std::string> SqliteBackend::FindReferralId(const std::string& car
   stmt->Bind(1, careline_report_id);
   HART_ASSIGN_OR_RETURN(row, stmt->Step());
   if (!row) {
-    return absl::NotFoundError(
-        absl::StrCat("no referral has carelineReportId ", careline_report_id));
+    return absl::NotFoundError("no referral has this carelineReportId");
   }
   return stmt->Text(0);
 }

@@ -11,6 +11,7 @@
 #include "broker/audit/audit_tree_writer.h"
 #include "broker/common/time_util.h"
 #include "broker/store/sqlite/sqlite_db.h"
+#include "hart/store/v1/stored_acks.pb.h"
 #include "tests/support/referral_factory.h"
 #include "tests/support/test_support.h"
 
@@ -209,6 +210,7 @@ TEST_F(SqliteStoreTest, UpgradeKeepsTheAuditTreesStoredSubtrees) {
   auto raw = sqlite::SqliteDb::Open(dir_.path() + "/hart.db", /*read_only=*/false);
   ASSERT_TRUE(raw.ok()) << raw.status();
   ASSERT_TRUE((*raw)->Exec(absl::StrCat(kSubtreesAsInSchema16,
+                                        "ALTER TABLE deliveries DROP COLUMN acks; "
                                         "DELETE FROM schema_version WHERE version >= 17"))
                   .ok());
   raw->reset();
@@ -225,10 +227,121 @@ TEST_F(SqliteStoreTest, UpgradeKeepsTheAuditTreesStoredSubtrees) {
   EXPECT_FALSE(beyond->has_value());
 }
 
+// Schema 18 keeps a delivery's acknowledgements in its own row. One recorded
+// before, a row of the acks table, still reads, ahead of those recorded
+// since, and sealing the referral empties the notes of both.
+TEST_F(SqliteStoreTest, AcknowledgementsFromBeforeSchema18ReadFirstAndSealWithTheRest) {
+  ReferralFactory on_feeds(*store_, clock_, feed::FeedPlacement({"hartford-pd"}));
+  auto receipt = on_feeds.Submit(ReferralFactory::Example("school-sex-trafficking-hartford", "-k"));
+  ASSERT_TRUE(receipt.ok()) << receipt.status();
+  const std::string referral_id = receipt->referral_id();
+  std::string delivery_id;
+  for (const auto& d : receipt->destinations()) {
+    if (d.agency_id() == "hartford-pd") delivery_id = d.delivery_id();
+  }
+  ASSERT_FALSE(delivery_id.empty()) << "the example no longer routes to hartford-pd";
+  auto acknowledge = [&](Store& store, v1::Acknowledgement::Kind kind, v1::DeliveryState from,
+                         v1::DeliveryState to, const std::string& note) {
+    AckWrite w;
+    w.delivery_id = delivery_id;
+    w.expected_state = from;
+    w.new_state = to;
+    w.ack.set_kind(kind);
+    w.ack.set_note(note);
+    w.ack.set_actor("agency/hartford-pd");
+    *w.ack.mutable_recorded_at() = ToProtoTime(clock_.Now());
+    w.audit = {clock_.Now(), "agency/hartford-pd", "delivery.ack", referral_id, delivery_id, "",
+               ""};
+    return store.ApplyAck(w).status();
+  };
+  ASSERT_TRUE(acknowledge(*store_, v1::Acknowledgement::RECEIVED, v1::IN_FLIGHT, v1::DELIVERED,
+                          "seen at the front desk")
+                  .ok());
+  factory_.reset();
+  store_.reset();
+  // The acknowledgement as a broker before schema 18 left it: a row of acks.
+  {
+    auto raw = sqlite::SqliteDb::Open(dir_.path() + "/hart.db", /*read_only=*/false);
+    ASSERT_TRUE(raw.ok()) << raw.status();
+    auto select = (*raw)->Prepare("SELECT acks FROM deliveries WHERE delivery_id = ?");
+    ASSERT_TRUE(select.ok()) << select.status();
+    (*select)->Bind(1, delivery_id);
+    ASSERT_TRUE((*select)->Step().value_or(false));
+    store::v1::StoredAcks stored;
+    ASSERT_TRUE(stored.ParseFromString((*select)->Text(0)));
+    select->reset();
+    ASSERT_EQ(stored.acks_size(), 1);
+    ASSERT_FALSE(stored.acks(0).sealed_note().empty());
+    auto insert = (*raw)->Prepare(
+        "INSERT INTO acks (delivery_id, kind, note, actor, recorded_at) VALUES (?, ?, ?, ?, ?)");
+    ASSERT_TRUE(insert.ok()) << insert.status();
+    (*insert)->Bind(1, delivery_id).Bind(2, int64_t{stored.acks(0).kind()})
+        .BindBlob(3, stored.acks(0).sealed_note()).Bind(4, stored.acks(0).actor())
+        .Bind(5, stored.acks(0).recorded_at_micros());
+    ASSERT_TRUE((*insert)->Run().ok());
+    insert->reset();
+    ASSERT_TRUE((*raw)->Exec("ALTER TABLE deliveries DROP COLUMN acks; "
+                             "DELETE FROM schema_version WHERE version >= 18")
+                    .ok());
+  }
+  auto reopened = OpenSqliteStore(dir_.path());
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  Store& store = **reopened;
+  clock_.Advance(absl::Minutes(5));
+  ASSERT_TRUE(acknowledge(store, v1::Acknowledgement::ACCEPTED, v1::DELIVERED, v1::ACKNOWLEDGED,
+                          "assigned to a detective")
+                  .ok());
+  auto acks_of_delivery = [&]() -> std::vector<v1::Acknowledgement> {
+    auto deliveries = store.GetDeliveries(referral_id);
+    EXPECT_TRUE(deliveries.ok()) << deliveries.status();
+    if (!deliveries.ok()) return {};
+    for (const auto& d : *deliveries) {
+      if (d.delivery.delivery_id == delivery_id) return d.acks;
+    }
+    ADD_FAILURE() << "the delivery is gone";
+    return {};
+  };
+  const auto acks = acks_of_delivery();
+  ASSERT_EQ(acks.size(), 2u);
+  EXPECT_EQ(acks[0].kind(), v1::Acknowledgement::RECEIVED);
+  EXPECT_EQ(acks[0].note(), "seen at the front desk");
+  EXPECT_EQ(acks[1].kind(), v1::Acknowledgement::ACCEPTED);
+  EXPECT_EQ(acks[1].note(), "assigned to a detective");
+  EXPECT_EQ(acks[1].actor(), "agency/hartford-pd");
+  EXPECT_EQ(FromProtoTime(acks[1].recorded_at()), clock_.Now());
+  EXPECT_EQ(FromProtoTime(acks[0].recorded_at()), clock_.Now() - absl::Minutes(5));
+
+  SealWrite seal;
+  seal.referral_id = referral_id;
+  seal.at = clock_.Now();
+  seal.audit.push_back({clock_.Now(), "supervisor/dcf", "referral.sealed", referral_id, "", "", ""});
+  ASSERT_TRUE(store.SealReferral(seal).ok());
+  EXPECT_EQ(acks_of_delivery().size(), 2u);
+  reopened->reset();
+  // Not only unreadable without the destroyed key: the sealed notes are gone.
+  auto raw = sqlite::SqliteDb::Open(dir_.path() + "/hart.db", /*read_only=*/true);
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  auto before = (*raw)->Prepare("SELECT note FROM acks WHERE delivery_id = ?");
+  ASSERT_TRUE(before.ok()) << before.status();
+  (*before)->Bind(1, delivery_id);
+  ASSERT_TRUE((*before)->Step().value_or(false));
+  EXPECT_EQ((*before)->Text(0), "");
+  before->reset();
+  auto since = (*raw)->Prepare("SELECT acks FROM deliveries WHERE delivery_id = ?");
+  ASSERT_TRUE(since.ok()) << since.status();
+  (*since)->Bind(1, delivery_id);
+  ASSERT_TRUE((*since)->Step().value_or(false));
+  store::v1::StoredAcks stored;
+  ASSERT_TRUE(stored.ParseFromString((*since)->Text(0)));
+  ASSERT_EQ(stored.acks_size(), 1);
+  EXPECT_EQ(stored.acks(0).kind(), v1::Acknowledgement::ACCEPTED);
+  EXPECT_EQ(stored.acks(0).sealed_note(), "");
+}
+
 // A store from before schema 7 kept intakes in the clear with no data key.
 // Schema 11 lists them once (legacy_intakes) and the open seals them, so no
 // start-up has to look among every referral for them again. (The store is
-// taken back to version 10, so migrations 11 to 17 run on it too.)
+// taken back to version 10, so migrations 11 to 18 run on it too.)
 TEST_F(SqliteStoreTest, UpgradeSealsIntakesStoredInTheClear) {
   auto receipt = factory_->Submit(ReferralFactory::Example("labor-trafficking-waterbury", ""));
   ASSERT_TRUE(receipt.ok());
@@ -256,6 +369,7 @@ TEST_F(SqliteStoreTest, UpgradeSealsIntakesStoredInTheClear) {
                            "ALTER TABLE deliveries DROP COLUMN ladder_base_at; "
                            "ALTER TABLE deliveries DROP COLUMN ladder_reason; "
                            "CREATE INDEX timers_due ON timers (state, due_at); "
+                           "ALTER TABLE deliveries DROP COLUMN acks; "
                            "DROP INDEX deliveries_dead_letters; DROP INDEX deliveries_due; "
                            "CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at); "
                            "CREATE TRIGGER deliveries_counted AFTER INSERT ON deliveries BEGIN "

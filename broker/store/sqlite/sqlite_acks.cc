@@ -4,6 +4,7 @@
 #include "broker/common/time_util.h"
 #include "broker/store/ack_effects.h"
 #include "broker/store/sqlite/sqlite_rows.h"
+#include "broker/store/sqlite/sqlite_stored_acks.h"
 #include "broker/store/sqlite/sqlite_transaction.h"
 
 namespace hart {
@@ -18,23 +19,22 @@ absl::StatusOr<uint64_t> SqliteBackend::WriteAck(SqliteDb& db, const AckWrite& w
       "UPDATE deliveries SET state = ?, lease_until = NULL, "
       "delivered_at = CASE WHEN ? THEN COALESCE(delivered_at, ?) ELSE delivered_at END, "
       "acknowledged_at = CASE WHEN ? THEN ? ELSE acknowledged_at END, "
-      "ladder_due_at = CASE WHEN ? THEN NULL ELSE ladder_due_at END "
+      "ladder_due_at = CASE WHEN ? THEN NULL ELSE ladder_due_at END, "
+      "acks = acks || ? "
       "WHERE delivery_id = ? AND state = ?"));
-  // stop_ladder also ends a ladder start still held in this row.
+  // stop_ladder also ends a ladder start still held in this row. The
+  // acknowledgement itself is appended to the row the update rewrites anyway
+  // (sqlite_stored_acks.h): no row and index entry of its own.
   update->Bind(1, int64_t{w.new_state}).Bind(2, int64_t{delivered}).Bind(3, at)
       .Bind(4, int64_t{business}).Bind(5, at).Bind(6, int64_t{w.stop_ladder})
-      .Bind(7, w.delivery_id).Bind(8, int64_t{w.expected_state});
+      .BindBlob(7, sqlite::StoredAckEntry(w))
+      .Bind(8, w.delivery_id).Bind(9, int64_t{w.expected_state});
   HART_RETURN_IF_ERROR(update->Run());
   if (db.Changes() != 1) {
     HART_ASSIGN_OR_RETURN(known, sqlite::DeliveryExists(db, w.delivery_id));
     if (!known) return absl::NotFoundError(absl::StrCat("no delivery ", w.delivery_id));
     return absl::AbortedError("delivery changed state concurrently; retry");
   }
-  HART_ASSIGN_OR_RETURN(insert, db.Prepare(
-      "INSERT INTO acks (delivery_id, kind, note, actor, recorded_at) VALUES (?, ?, ?, ?, ?)"));
-  insert->Bind(1, w.delivery_id).Bind(2, int64_t{w.ack.kind()}).BindBlob(3, w.sealed_note)
-      .Bind(4, w.ack.actor()).Bind(5, at);
-  HART_RETURN_IF_ERROR(insert->Run());
   if (w.stop_ladder) {
     HART_RETURN_IF_ERROR(sqlite::StopLadder(db, w.delivery_id, FromProtoTime(w.ack.recorded_at())));
   }

@@ -6,6 +6,7 @@
 #include "broker/common/time_util.h"
 #include "broker/store/sqlite/sqlite_read_sql.h"
 #include "broker/store/sqlite/sqlite_rows.h"
+#include "broker/store/sqlite/sqlite_stored_acks.h"
 #include "broker/store/sqlite/sqlite_transaction.h"
 
 namespace hart {
@@ -137,22 +138,25 @@ absl::StatusOr<std::vector<DeliveryWithAcks>> SqliteBackend::GetDeliveries(
     HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::DeliveriesOfReferral()));
     stmt->Bind(1, referral_id);
     HART_ASSIGN_OR_RETURN(rows, sqlite::CollectRows(*stmt, [](const Statement& s) {
-      return DeliveryWithAcks{sqlite::ReadDelivery(s), {}, {}};
+      return std::make_pair(DeliveryWithAcks{sqlite::ReadDelivery(s), {}, {}},
+                            s.Text(sqlite::kDeliveryColumnCount));
     }));
-    out = std::move(rows);
-  }
-  for (auto& item : out) {
-    HART_ASSIGN_OR_RETURN(acks, reader.db().Prepare(sqlite::read_sql::AcksOfDelivery()));
-    acks->Bind(1, item.delivery.delivery_id);
-    for (;;) {
-      HART_ASSIGN_OR_RETURN(row, acks->Step());
-      if (!row) break;
-      v1::Acknowledgement ack;
-      ack.set_kind(static_cast<v1::Acknowledgement::Kind>(acks->Int(0)));
-      ack.set_actor(acks->Text(2));
-      *ack.mutable_recorded_at() = ToProtoTime(absl::FromUnixMicros(acks->Int(3)));
-      item.acks.push_back(std::move(ack));
-      item.sealed_notes.push_back(acks->Text(1));
+    for (auto& [item, stored_acks] : rows) {
+      // Those recorded before schema 18, in their own table, came first.
+      HART_ASSIGN_OR_RETURN(acks, reader.db().Prepare(sqlite::read_sql::AcksOfDelivery()));
+      acks->Bind(1, item.delivery.delivery_id);
+      for (;;) {
+        HART_ASSIGN_OR_RETURN(row, acks->Step());
+        if (!row) break;
+        v1::Acknowledgement ack;
+        ack.set_kind(static_cast<v1::Acknowledgement::Kind>(acks->Int(0)));
+        ack.set_actor(acks->Text(2));
+        *ack.mutable_recorded_at() = ToProtoTime(absl::FromUnixMicros(acks->Int(3)));
+        item.acks.push_back(std::move(ack));
+        item.sealed_notes.push_back(acks->Text(1));
+      }
+      HART_RETURN_IF_ERROR(sqlite::ReadStoredAcks(stored_acks, item));
+      out.push_back(std::move(item));
     }
   }
   return out;

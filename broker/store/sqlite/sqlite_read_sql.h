@@ -85,13 +85,15 @@ inline const std::string& LegacyIntakes() {
 }
 
 // --- supervisor queries (sqlite_queries.cc) ---
-// A referral's deliveries in insertion order (GetDeliveries, report pages).
+// A referral's deliveries in insertion order (GetDeliveries, report pages),
+// each with its acknowledgements (sqlite_stored_acks.h) last.
 inline const std::string& DeliveriesOfReferral() {
   static const std::string sql = absl::StrCat(
-      "SELECT ", kDeliveryColumns, " FROM deliveries d INDEXED BY deliveries_by_referral "
+      "SELECT ", kDeliveryColumns, ", d.acks FROM deliveries d INDEXED BY deliveries_by_referral "
       "WHERE d.referral_id = ? ORDER BY d.rowid");
   return sql;
 }
+// Acknowledgements recorded before schema 18 (since, deliveries.acks).
 inline const std::string& AcksOfDelivery() {
   static const std::string sql =
       "SELECT kind, note, actor, recorded_at FROM acks WHERE delivery_id = ? ORDER BY ack_id";

@@ -5,6 +5,7 @@
 #include "broker/store/ladder_starts.h"
 #include "broker/store/sqlite/sqlite_read_sql.h"
 #include "broker/store/sqlite/sqlite_rows.h"
+#include "broker/store/sqlite/sqlite_stored_acks.h"
 #include "broker/store/sqlite/sqlite_transaction.h"
 
 namespace hart {
@@ -212,6 +213,7 @@ absl::StatusOr<SealResult> SqliteBackend::SealReferral(const SealWrite& w) {
         "(SELECT delivery_id FROM deliveries WHERE referral_id = ?)"));
     notes->Bind(1, w.referral_id);
     HART_RETURN_IF_ERROR(notes->Run());
+    HART_RETURN_IF_ERROR(sqlite::EmptyStoredAckNotes(db, w.referral_id));
     // Deliveries that never left stop here.
     HART_ASSIGN_OR_RETURN(stop, db.Prepare(
         "UPDATE deliveries SET state = ?, lease_until = NULL WHERE referral_id = ? "

@@ -121,8 +121,9 @@ void IntakePipeline::Submit(const v1::Intake& intake, const std::string& actor,
   for (const auto& verdict : decision->verdicts) {
     if (verdict.fired) fired.push_back(verdict.rule_id);
   }
-  // The Careline's report id is a case id: the audit log outlives sealing, so
-  // it names the referral only (the store maps one to the other until sealed).
+  // The Careline's report id is a case id. The audit log is append-only and
+  // leaves the store's custody (proofs, exports), so it names the referral
+  // only; the store maps one to the other.
   item.audit.push_back({now, actor, "intake.accepted", r.referral_id, "", digest,
                         absl::StrCat("priority=", v1::Priority_Name(r.priority))});
   item.audit.push_back({now, actor, "referral.routed", r.referral_id, "", digest,

@@ -44,9 +44,9 @@ absl::StatusOr<v1::SupplementIntakeResponse> SupplementProcessor::Apply(
     if (!stored.ok()) return stored.status();
     if (stored->has_value()) {
       if ((*stored)->supplement_sha256 != digest) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "supplementId ", supplement.supplement_id(),
-            " was already used with different content; use a new supplementId"));
+        return absl::AlreadyExistsError(
+            "this supplementId was already used with different content; use a new "
+            "supplementId");
       }
       v1::SupplementIntakeResponse response;
       response.ParseFromString((*stored)->response);
@@ -80,10 +80,11 @@ absl::StatusOr<v1::SupplementIntakeResponse> SupplementProcessor::Apply(
     change.supplement_id = supplement.supplement_id();
     change.supplement_sha256 = digest;
     change.supplement_response = response.SerializeAsString();
+    // Not the supplement's id: the Careline may build it from its report id,
+    // a case id (the digest and the supplements table tie the two).
     change.audit.insert(change.audit.begin(),
                         AuditEvent{now, actor, "referral.supplemented", *referral_id, "", digest,
-                                   absl::StrCat("supplement_id=", supplement.supplement_id(),
-                                                " changed=",
+                                   absl::StrCat("changed=",
                                                 absl::StrJoin(merged.changed_fields, ","))});
     absl::Status status = writes_.ApplyReferralChangeAndWait(change);
     if (absl::IsAborted(status)) continue;  // raced another change: re-plan

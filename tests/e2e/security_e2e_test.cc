@@ -215,8 +215,38 @@ TEST(SecurityE2ETest, NoPiiInAnyLogLine) {
         DrainFeed(broker, d.agency_id(), {d.delivery_id()});
       }
       // Conflicting resubmission and explain too: their errors are logged.
+      const std::string& report_id = intakes.back().careline_report_id();
       request.mutable_intake()->mutable_concern()->set_narrative("changed");
-      broker.Intake()->SubmitIntake(CallContext().get(), request, &response);
+      const grpc::Status conflict =
+          broker.Intake()->SubmitIntake(CallContext().get(), request, &response);
+      if (status.ok()) {
+        EXPECT_EQ(conflict.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+      }
+      // A supplement named after its report, as the Careline's own are, and
+      // a retry of it with other content; for the rejected intake, a
+      // supplement of a report the broker does not have.
+      v1::SupplementIntakeRequest supplement;
+      supplement.set_careline_report_id(report_id);
+      supplement.mutable_supplement()->set_supplement_id(report_id + "-S1");
+      *supplement.mutable_supplement()->mutable_received_at() = intakes.back().received_at();
+      supplement.mutable_supplement()->set_child_found(true);
+      v1::SupplementIntakeResponse supplemented;
+      const grpc::Status first =
+          broker.Intake()->SupplementIntake(CallContext().get(), supplement, &supplemented);
+      supplement.mutable_supplement()->set_child_found(false);
+      const grpc::Status retried =
+          broker.Intake()->SupplementIntake(CallContext().get(), supplement, &supplemented);
+      if (status.ok()) {
+        EXPECT_TRUE(first.ok()) << first.error_message();
+        EXPECT_EQ(retried.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+      } else {
+        EXPECT_EQ(first.error_code(), grpc::StatusCode::NOT_FOUND);
+      }
+      // Their answers name neither the report nor the supplement.
+      for (const grpc::Status* answer : {&conflict, &first, &retried}) {
+        EXPECT_EQ(answer->error_message().find(report_id), std::string::npos)
+            << answer->error_message();
+      }
       v1::ExplainRoutingRequest explain;
       *explain.mutable_intake() = intakes.back();
       v1::ExplainRoutingResponse explained;

@@ -118,6 +118,10 @@ TEST_F(SqliteQueryPlanTest, ReferralAndSupplementReadsSeekTheirKey) {
 TEST_F(SqliteQueryPlanTest, DeliveryTimerAndEscalationReadsStayOnTheirOwnRows) {
   ExpectPlan("DeliveriesOfReferral", read_sql::DeliveriesOfReferral(),
              {.uses = {"deliveries_by_referral (referral_id=?)"}});
+  ExpectPlan("DeliveriesWithAcksOfReferral", read_sql::DeliveriesWithAcksOfReferral(),
+             {.uses = {"deliveries_by_referral (referral_id=?)"}});
+  ExpectPlan("StoredAcksOfReferral", read_sql::StoredAcksOfReferral(),
+             {.uses = {"deliveries_by_referral (referral_id=?)"}});
   ExpectPlan("AcksOfDelivery", read_sql::AcksOfDelivery(),
              {.uses = {"acks_by_delivery (delivery_id=?)"}});
   ExpectPlan("GetDelivery", read_sql::GetDelivery(),

@@ -20,11 +20,12 @@ absl::StatusOr<uint64_t> SqliteBackend::WriteAck(SqliteDb& db, const AckWrite& w
       "delivered_at = CASE WHEN ? THEN COALESCE(delivered_at, ?) ELSE delivered_at END, "
       "acknowledged_at = CASE WHEN ? THEN ? ELSE acknowledged_at END, "
       "ladder_due_at = CASE WHEN ? THEN NULL ELSE ladder_due_at END, "
-      "acks = acks || ? "
+      "stored_acks = CAST(stored_acks || ? AS BLOB) "
       "WHERE delivery_id = ? AND state = ?"));
   // stop_ladder also ends a ladder start still held in this row. The
   // acknowledgement itself is appended to the row the update rewrites anyway
-  // (sqlite_stored_acks.h): no row and index entry of its own.
+  // (sqlite_stored_acks.h): no row and index entry of its own. `||` makes
+  // TEXT; the cast keeps the column a BLOB (NULs and all).
   update->Bind(1, int64_t{w.new_state}).Bind(2, int64_t{delivered}).Bind(3, at)
       .Bind(4, int64_t{business}).Bind(5, at).Bind(6, int64_t{w.stop_ladder})
       .BindBlob(7, sqlite::StoredAckEntry(w))

@@ -85,15 +85,30 @@ inline const std::string& LegacyIntakes() {
 }
 
 // --- supervisor queries (sqlite_queries.cc) ---
-// A referral's deliveries in insertion order (GetDeliveries, report pages),
-// each with its acknowledgements (sqlite_stored_acks.h) last.
+// A referral's deliveries in insertion order (report pages).
 inline const std::string& DeliveriesOfReferral() {
   static const std::string sql = absl::StrCat(
-      "SELECT ", kDeliveryColumns, ", d.acks FROM deliveries d INDEXED BY deliveries_by_referral "
+      "SELECT ", kDeliveryColumns, " FROM deliveries d INDEXED BY deliveries_by_referral "
       "WHERE d.referral_id = ? ORDER BY d.rowid");
   return sql;
 }
-// Acknowledgements recorded before schema 18 (since, deliveries.acks).
+// The same with each one's acknowledgements (sqlite_stored_acks.h) last
+// (GetDeliveries).
+inline const std::string& DeliveriesWithAcksOfReferral() {
+  static const std::string sql = absl::StrCat(
+      "SELECT ", kDeliveryColumns, ", d.stored_acks FROM deliveries d "
+      "INDEXED BY deliveries_by_referral WHERE d.referral_id = ? ORDER BY d.rowid");
+  return sql;
+}
+// The acknowledgements stored in a referral's deliveries (sealing it).
+inline const std::string& StoredAcksOfReferral() {
+  static const std::string sql =
+      "SELECT rowid, delivery_id, stored_acks FROM deliveries "
+      "WHERE referral_id = ? AND stored_acks != x''";
+  return sql;
+}
+// Acknowledgements recorded before schema 18; since then they are in
+// deliveries.stored_acks.
 inline const std::string& AcksOfDelivery() {
   static const std::string sql =
       "SELECT kind, note, actor, recorded_at FROM acks WHERE delivery_id = ? ORDER BY ack_id";

@@ -372,7 +372,7 @@ ALTER TABLE audit_subtrees_by_end RENAME TO audit_subtrees;
 // fanned-out intake. Those recorded before stay in acks, read first; adding
 // the column rewrites nothing, so no start-up pays for it.
 constexpr char kSchemaV18[] = R"sql(
-ALTER TABLE deliveries ADD COLUMN acks BLOB NOT NULL DEFAULT x'';
+ALTER TABLE deliveries ADD COLUMN stored_acks BLOB NOT NULL DEFAULT x'';
 )sql";
 
 // Migrations in order; migration i brings the schema to version i + 1.

@@ -1,7 +1,8 @@
-// A delivery's acknowledgements kept in its own row (deliveries.acks, schema
-// 18; proto/hart/store/v1/stored_acks.proto): the bytes that record one, how
-// they read back, and how sealing empties their notes. Acknowledgements
-// recorded before schema 18 stay in the acks table and are read first.
+// A delivery's acknowledgements kept in its own row (deliveries.stored_acks,
+// schema 18; proto/hart/store/v1/stored_acks.proto): the bytes that record
+// one, how they read back, and how sealing empties their notes.
+// Acknowledgements recorded before schema 18 stay in the acks table and are
+// read first.
 #pragma once
 
 #include <string>
@@ -13,11 +14,12 @@
 
 namespace hart::sqlite {
 
-// The bytes that, appended to deliveries.acks, record `w`'s acknowledgement.
+// The bytes that, appended to deliveries.stored_acks, record `w`'s
+// acknowledgement.
 std::string StoredAckEntry(const AckWrite& w);
 
-// Appends the acknowledgements held in a deliveries.acks value to `out`, in
-// the order they were recorded, each with its sealed note.
+// Appends the acknowledgements held in a deliveries.stored_acks value to
+// `out`, in the order they were recorded, each with its sealed note.
 absl::Status ReadStoredAcks(const std::string& column, DeliveryWithAcks& out);
 
 // Empties the notes of every acknowledgement stored in the rows of the

@@ -10,26 +10,13 @@
 #include "broker/common/time_util.h"
 #include "broker/store/sqlite/sqlite_db.h"
 #include "tests/support/referral_factory.h"
+#include "tests/unit/sqlite_store_fixture.h"
 #include "tests/support/test_support.h"
 
 namespace hart {
 namespace {
 
 using hart::testing::ReferralFactory;
-using hart::testing::TempDir;
-using hart::testing::TestNow;
-
-class SqliteStoreTest : public ::testing::Test {
- protected:
-  SqliteStoreTest() : clock_(TestNow()) {
-    store_ = std::move(OpenSqliteStore(dir_.path()).value());
-    factory_ = std::make_unique<ReferralFactory>(*store_, clock_);
-  }
-  TempDir dir_;
-  ManualClock clock_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<ReferralFactory> factory_;
-};
 
 TEST_F(SqliteStoreTest, StoresReferralDeliveriesAndAuditTogether) {
   auto receipt = factory_->Submit(ReferralFactory::Example("school-sex-trafficking-hartford", ""));

@@ -14,13 +14,12 @@
 #include "hart/store/v1/stored_acks.pb.h"
 #include "tests/support/referral_factory.h"
 #include "tests/support/test_support.h"
+#include "tests/unit/sqlite_store_fixture.h"
 
 namespace hart {
 namespace {
 
 using hart::testing::ReferralFactory;
-using hart::testing::TempDir;
-using hart::testing::TestNow;
 
 // audit_subtrees taken back to its layout before schema 17.
 constexpr char kSubtreesAsInSchema16[] =
@@ -29,17 +28,28 @@ constexpr char kSubtreesAsInSchema16[] =
     "INSERT INTO old_subtrees SELECT height, (leaf_end >> height) - 1, hash FROM audit_subtrees; "
     "DROP TABLE audit_subtrees; ALTER TABLE old_subtrees RENAME TO audit_subtrees; ";
 
-class SqliteUpgradeTest : public ::testing::Test {
- protected:
-  SqliteUpgradeTest() : clock_(TestNow()) {
-    store_ = std::move(OpenSqliteStore(dir_.path()).value());
-    factory_ = std::make_unique<ReferralFactory>(*store_, clock_);
+class SqliteUpgradeTest : public SqliteStoreTest {};
+
+// The first column of the row `sql` finds for `key`, read straight from the
+// store's file.
+std::string ReadValue(const std::string& dir, const std::string& sql, const std::string& key) {
+  auto raw = sqlite::SqliteDb::Open(dir + "/hart.db", /*read_only=*/true);
+  if (!raw.ok()) {
+    ADD_FAILURE() << raw.status();
+    return "";
   }
-  TempDir dir_;
-  ManualClock clock_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<ReferralFactory> factory_;
-};
+  auto stmt = (*raw)->Prepare(sql);
+  if (!stmt.ok()) {
+    ADD_FAILURE() << stmt.status();
+    return "";
+  }
+  (*stmt)->Bind(1, key);
+  if (!(*stmt)->Step().value_or(false)) {
+    ADD_FAILURE() << "no row: " << sql;
+    return "";
+  }
+  return (*stmt)->Text(0);
+}
 
 // Schema 17 keys the audit tree's stored subtrees by where they end: every
 // subtree a store held before is found at the same height and index after.
@@ -118,17 +128,13 @@ TEST_F(SqliteUpgradeTest, AcknowledgementsFromBeforeSchema18ReadFirstAndSealWith
   store_.reset();
   // The acknowledgement as a broker before schema 18 left it: a row of acks.
   {
-    auto raw = sqlite::SqliteDb::Open(dir_.path() + "/hart.db", /*read_only=*/false);
-    ASSERT_TRUE(raw.ok()) << raw.status();
-    auto select = (*raw)->Prepare("SELECT stored_acks FROM deliveries WHERE delivery_id = ?");
-    ASSERT_TRUE(select.ok()) << select.status();
-    (*select)->Bind(1, delivery_id);
-    ASSERT_TRUE((*select)->Step().value_or(false));
     store::v1::StoredAcks stored;
-    ASSERT_TRUE(stored.ParseFromString((*select)->Text(0)));
-    select->reset();
+    ASSERT_TRUE(stored.ParseFromString(ReadValue(
+        dir_.path(), "SELECT stored_acks FROM deliveries WHERE delivery_id = ?", delivery_id)));
     ASSERT_EQ(stored.acks_size(), 1);
     ASSERT_FALSE(stored.acks(0).sealed_note().empty());
+    auto raw = sqlite::SqliteDb::Open(dir_.path() + "/hart.db", /*read_only=*/false);
+    ASSERT_TRUE(raw.ok()) << raw.status();
     auto insert = (*raw)->Prepare(
         "INSERT INTO acks (delivery_id, kind, note, actor, recorded_at) VALUES (?, ?, ?, ?, ?)");
     ASSERT_TRUE(insert.ok()) << insert.status();
@@ -167,16 +173,10 @@ TEST_F(SqliteUpgradeTest, AcknowledgementsFromBeforeSchema18ReadFirstAndSealWith
   EXPECT_EQ(acks[1].actor(), "agency/hartford-pd");
   EXPECT_EQ(FromProtoTime(acks[1].recorded_at()), clock_.Now());
   EXPECT_EQ(FromProtoTime(acks[0].recorded_at()), clock_.Now() - absl::Minutes(5));
-  {
-    // `||` makes TEXT: the append keeps the column a BLOB.
-    auto raw = sqlite::SqliteDb::Open(dir_.path() + "/hart.db", /*read_only=*/true);
-    ASSERT_TRUE(raw.ok()) << raw.status();
-    auto type = (*raw)->Prepare("SELECT typeof(stored_acks) FROM deliveries WHERE delivery_id = ?");
-    ASSERT_TRUE(type.ok()) << type.status();
-    (*type)->Bind(1, delivery_id);
-    ASSERT_TRUE((*type)->Step().value_or(false));
-    EXPECT_EQ((*type)->Text(0), "blob");
-  }
+  // `||` makes TEXT: the append keeps the column a BLOB.
+  EXPECT_EQ(ReadValue(dir_.path(), "SELECT typeof(stored_acks) FROM deliveries WHERE delivery_id = ?",
+                      delivery_id),
+            "blob");
 
   SealWrite seal;
   seal.referral_id = referral_id;
@@ -186,20 +186,10 @@ TEST_F(SqliteUpgradeTest, AcknowledgementsFromBeforeSchema18ReadFirstAndSealWith
   EXPECT_EQ(acks_of_delivery().size(), 2u);
   reopened->reset();
   // Not only unreadable without the destroyed key: the sealed notes are gone.
-  auto raw = sqlite::SqliteDb::Open(dir_.path() + "/hart.db", /*read_only=*/true);
-  ASSERT_TRUE(raw.ok()) << raw.status();
-  auto before = (*raw)->Prepare("SELECT note FROM acks WHERE delivery_id = ?");
-  ASSERT_TRUE(before.ok()) << before.status();
-  (*before)->Bind(1, delivery_id);
-  ASSERT_TRUE((*before)->Step().value_or(false));
-  EXPECT_EQ((*before)->Text(0), "");
-  before->reset();
-  auto since = (*raw)->Prepare("SELECT stored_acks FROM deliveries WHERE delivery_id = ?");
-  ASSERT_TRUE(since.ok()) << since.status();
-  (*since)->Bind(1, delivery_id);
-  ASSERT_TRUE((*since)->Step().value_or(false));
+  EXPECT_EQ(ReadValue(dir_.path(), "SELECT note FROM acks WHERE delivery_id = ?", delivery_id), "");
   store::v1::StoredAcks stored;
-  ASSERT_TRUE(stored.ParseFromString((*since)->Text(0)));
+  ASSERT_TRUE(stored.ParseFromString(ReadValue(
+      dir_.path(), "SELECT stored_acks FROM deliveries WHERE delivery_id = ?", delivery_id)));
   ASSERT_EQ(stored.acks_size(), 1);
   EXPECT_EQ(stored.acks(0).kind(), v1::Acknowledgement::ACCEPTED);
   EXPECT_EQ(stored.acks(0).sealed_note(), "");

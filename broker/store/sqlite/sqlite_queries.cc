@@ -135,7 +135,8 @@ absl::StatusOr<std::vector<DeliveryWithAcks>> SqliteBackend::GetDeliveries(
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
   std::vector<DeliveryWithAcks> out;
   {
-    HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sqlite::read_sql::DeliveriesWithAcksOfReferral()));
+    HART_ASSIGN_OR_RETURN(
+        stmt, reader.db().Prepare(sqlite::read_sql::DeliveriesWithAcksOfReferral()));
     stmt->Bind(1, referral_id);
     HART_ASSIGN_OR_RETURN(rows, sqlite::CollectRows(*stmt, [](const Statement& s) {
       return std::make_pair(DeliveryWithAcks{sqlite::ReadDelivery(s), {}, {}},

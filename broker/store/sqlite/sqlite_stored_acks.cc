@@ -15,7 +15,7 @@ namespace hart::sqlite {
 namespace {
 
 absl::StatusOr<store::v1::StoredAcks> ParseStoredAcks(const std::string& column,
-                                            const std::string& delivery_id) {
+                                                      const std::string& delivery_id) {
   store::v1::StoredAcks stored;
   if (!stored.ParseFromString(column)) {
     return absl::DataLossError(absl::StrCat("the stored acknowledgements of delivery ",

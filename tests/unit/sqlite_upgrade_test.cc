@@ -30,6 +30,10 @@ constexpr char kSubtreesAsInSchema16[] =
 
 class SqliteUpgradeTest : public SqliteStoreTest {};
 
+constexpr char kStoredAcksOf[] = "SELECT stored_acks FROM deliveries WHERE delivery_id = ?";
+constexpr char kTypeOfStoredAcks[] =
+    "SELECT typeof(stored_acks) FROM deliveries WHERE delivery_id = ?";
+
 // The first column of the row `sql` finds for `key`, read straight from the
 // store's file.
 std::string ReadValue(const std::string& dir, const std::string& sql, const std::string& key) {
@@ -129,8 +133,7 @@ TEST_F(SqliteUpgradeTest, AcknowledgementsFromBeforeSchema18ReadFirstAndSealWith
   // The acknowledgement as a broker before schema 18 left it: a row of acks.
   {
     store::v1::StoredAcks stored;
-    ASSERT_TRUE(stored.ParseFromString(ReadValue(
-        dir_.path(), "SELECT stored_acks FROM deliveries WHERE delivery_id = ?", delivery_id)));
+    ASSERT_TRUE(stored.ParseFromString(ReadValue(dir_.path(), kStoredAcksOf, delivery_id)));
     ASSERT_EQ(stored.acks_size(), 1);
     ASSERT_FALSE(stored.acks(0).sealed_note().empty());
     auto raw = sqlite::SqliteDb::Open(dir_.path() + "/hart.db", /*read_only=*/false);
@@ -174,22 +177,20 @@ TEST_F(SqliteUpgradeTest, AcknowledgementsFromBeforeSchema18ReadFirstAndSealWith
   EXPECT_EQ(FromProtoTime(acks[1].recorded_at()), clock_.Now());
   EXPECT_EQ(FromProtoTime(acks[0].recorded_at()), clock_.Now() - absl::Minutes(5));
   // `||` makes TEXT: the append keeps the column a BLOB.
-  EXPECT_EQ(ReadValue(dir_.path(), "SELECT typeof(stored_acks) FROM deliveries WHERE delivery_id = ?",
-                      delivery_id),
-            "blob");
+  EXPECT_EQ(ReadValue(dir_.path(), kTypeOfStoredAcks, delivery_id), "blob");
 
   SealWrite seal;
   seal.referral_id = referral_id;
   seal.at = clock_.Now();
-  seal.audit.push_back({clock_.Now(), "supervisor/dcf", "referral.sealed", referral_id, "", "", ""});
+  seal.audit.push_back(
+      {clock_.Now(), "supervisor/dcf", "referral.sealed", referral_id, "", "", ""});
   ASSERT_TRUE(store.SealReferral(seal).ok());
   EXPECT_EQ(acks_of_delivery().size(), 2u);
   reopened->reset();
   // Not only unreadable without the destroyed key: the sealed notes are gone.
   EXPECT_EQ(ReadValue(dir_.path(), "SELECT note FROM acks WHERE delivery_id = ?", delivery_id), "");
   store::v1::StoredAcks stored;
-  ASSERT_TRUE(stored.ParseFromString(ReadValue(
-      dir_.path(), "SELECT stored_acks FROM deliveries WHERE delivery_id = ?", delivery_id)));
+  ASSERT_TRUE(stored.ParseFromString(ReadValue(dir_.path(), kStoredAcksOf, delivery_id)));
   ASSERT_EQ(stored.acks_size(), 1);
   EXPECT_EQ(stored.acks(0).kind(), v1::Acknowledgement::ACCEPTED);
   EXPECT_EQ(stored.acks(0).sealed_note(), "");

@@ -86,18 +86,18 @@ inline const std::string& LegacyIntakes() {
 
 // --- supervisor queries (sqlite_queries.cc) ---
 // A referral's deliveries in insertion order (report pages).
+inline constexpr char kOfReferralInOrder[] =
+    " FROM deliveries d INDEXED BY deliveries_by_referral "
+    "WHERE d.referral_id = ? ORDER BY d.rowid";
 inline const std::string& DeliveriesOfReferral() {
-  static const std::string sql = absl::StrCat(
-      "SELECT ", kDeliveryColumns, " FROM deliveries d INDEXED BY deliveries_by_referral "
-      "WHERE d.referral_id = ? ORDER BY d.rowid");
+  static const std::string sql = absl::StrCat("SELECT ", kDeliveryColumns, kOfReferralInOrder);
   return sql;
 }
 // The same with each one's acknowledgements (sqlite_stored_acks.h) last
 // (GetDeliveries).
 inline const std::string& DeliveriesWithAcksOfReferral() {
-  static const std::string sql = absl::StrCat(
-      "SELECT ", kDeliveryColumns, ", d.stored_acks FROM deliveries d "
-      "INDEXED BY deliveries_by_referral WHERE d.referral_id = ? ORDER BY d.rowid");
+  static const std::string sql =
+      absl::StrCat("SELECT ", kDeliveryColumns, ", d.stored_acks", kOfReferralInOrder);
   return sql;
 }
 // The acknowledgements stored in a referral's deliveries (sealing it).

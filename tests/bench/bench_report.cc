@@ -1,8 +1,10 @@
 #include "tests/bench/bench_report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
+#include <utility>
 #include <vector>
 
 namespace hart::bench {
@@ -35,6 +37,28 @@ std::string CodeCounts(const std::map<std::string, uint64_t>& counts) {
     out += (out.empty() ? "" : ", ") + code + " " + std::to_string(n);
   }
   return out;
+}
+
+// The busiest thread names first, in cores (CPU seconds over the window),
+// the rest summed as "others".
+std::string ThreadCores(const std::map<std::string, double>& by_name, double window_seconds) {
+  if (window_seconds <= 0 || by_name.empty()) return "n/a";
+  std::vector<std::pair<std::string, double>> busiest(by_name.begin(), by_name.end());
+  std::sort(busiest.begin(), busiest.end(),
+            [](const auto& a, const auto& b) { return a.second > b.second; });
+  constexpr size_t kShown = 6;
+  std::string out;
+  double others = 0;
+  for (size_t i = 0; i < busiest.size(); ++i) {
+    if (i >= kShown) {
+      others += busiest[i].second;
+      continue;
+    }
+    out += (out.empty() ? "" : ", ") + busiest[i].first + " " +
+           Fixed(busiest[i].second / window_seconds, 2);
+  }
+  if (busiest.size() > kShown) out += ", others " + Fixed(others / window_seconds, 2);
+  return out + " cores";
 }
 
 // An ordered JSON object writer for one line.
@@ -204,6 +228,13 @@ void PrintTable(const BenchReport& r, std::ostream& out) {
                                               : "unavailable (a broker process could not be "
                                                 "sampled)");
   }
+  if (r.broker_thread_cpu_seconds) {
+    row("broker threads", ThreadCores(*r.broker_thread_cpu_seconds, r.cpu_window_seconds));
+  }
+  if (r.broker_cpu_seconds && r.ok > 0) {
+    row("broker CPU / ok", Fixed(1e6 * *r.broker_cpu_seconds / static_cast<double>(r.ok), 0) +
+                               " us per successful request (the drain's CPU included)");
+  }
   if (r.broker_peak_rss_mib) {
     row("broker peak RSS", Fixed(*r.broker_peak_rss_mib, 1) + " MiB" + summed +
                                (r.broker_threads ? " (" + std::to_string(*r.broker_threads) +
@@ -295,6 +326,18 @@ std::string JsonLine(const BenchReport& r) {
   r.broker_peak_rss_mib ? j.Num(*r.broker_peak_rss_mib) : j.Null();
   j.Key("broker_threads");
   r.broker_threads ? j.Num(*r.broker_threads) : j.Null();
+  j.Key("broker_cpu_us_per_ok");
+  r.broker_cpu_seconds && r.ok > 0
+      ? j.Num(1e6 * *r.broker_cpu_seconds / static_cast<double>(r.ok))
+      : j.Null();
+  j.Key("broker_thread_cpu_s");
+  if (r.broker_thread_cpu_seconds) {
+    j.Begin();
+    for (const auto& [name, seconds] : *r.broker_thread_cpu_seconds) j.Key(name).Num(seconds);
+    j.End();
+  } else {
+    j.Null();
+  }
   j.Key("client_cpu_s").Num(r.client_cpu_seconds).Key("cores").Num(r.cores);
   j.Key("targets").BeginArray();
   for (const auto& t : r.targets) j.Str(t);

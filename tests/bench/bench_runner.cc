@@ -262,11 +262,16 @@ int RunBench(const BenchConfig& c) {
 
   BenchClock::time_point window_start;
   std::vector<std::optional<ProcessSample>> server_start_samples;
+  std::vector<std::map<pid_t, ThreadSample>> server_start_threads;
   double client_cpu_start = 0;
   auto on_measure_start = [&] {
     window_start = BenchClock::now();
     server_start_samples.clear();
-    for (pid_t pid : server_pids) server_start_samples.push_back(SampleProcess(pid));
+    server_start_threads.clear();
+    for (pid_t pid : server_pids) {
+      server_start_threads.push_back(SampleThreads(pid));
+      server_start_samples.push_back(SampleProcess(pid));
+    }
     client_cpu_start = SelfCpuSeconds();
   };
 
@@ -298,7 +303,11 @@ int RunBench(const BenchConfig& c) {
   }
   const auto window_end = BenchClock::now();
   std::vector<std::optional<ProcessSample>> server_end_samples;
-  for (pid_t pid : server_pids) server_end_samples.push_back(SampleProcess(pid));
+  std::vector<std::map<pid_t, ThreadSample>> server_end_threads;
+  for (pid_t pid : server_pids) {
+    server_end_samples.push_back(SampleProcess(pid));
+    server_end_threads.push_back(SampleThreads(pid));
+  }
   const double client_cpu_end = SelfCpuSeconds();
 
   if (subscribers) {
@@ -371,6 +380,7 @@ int RunBench(const BenchConfig& c) {
     bool all_sampled = !server_pids.empty() && server_start_samples.size() == server_pids.size();
     double cpu = 0, rss = 0;
     int threads = 0;
+    std::map<std::string, double> thread_cpu;
     for (size_t i = 0; i < server_pids.size(); ++i) {
       BrokerProcessReport b;
       b.pid = static_cast<int>(server_pids[i]);
@@ -383,6 +393,10 @@ int RunBench(const BenchConfig& c) {
         cpu += *b.cpu_seconds;
         rss += *b.peak_rss_mib;
         threads += *b.threads;
+        for (const auto& [name, seconds] :
+             ThreadCpuBetween(server_start_threads[i], server_end_threads[i])) {
+          thread_cpu[name] += seconds;
+        }
       } else {
         all_sampled = false;
         Progress("broker pid " + std::to_string(server_pids[i]) +
@@ -394,6 +408,7 @@ int RunBench(const BenchConfig& c) {
       r.broker_cpu_seconds = cpu;
       r.broker_peak_rss_mib = rss;
       r.broker_threads = threads;
+      r.broker_thread_cpu_seconds = std::move(thread_cpu);
     }
   }
   r.client_cpu_seconds = client_cpu_end - client_cpu_start;

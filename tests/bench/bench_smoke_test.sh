@@ -34,4 +34,18 @@ esac
 # only for redeliveries.
 [ "$(field acks_ok)" -ge $(( 2 * $(field deliveries_arrived) )) ] ||
   fail "$(field acks_ok) acknowledgements taken for $(field deliveries_arrived) deliveries (2 each)"
+# The broker's CPU by thread: its own named threads are there, and the
+# threads' sum is within rounding of the process's total (an error in
+# reading /proc/PID/task/*/stat would break one or the other).
+threads=$(grep -o '"broker_thread_cpu_s":{[^}]*}' <<<"$summary") || fail "no broker_thread_cpu_s object"
+for name in hart-writer hart-answer; do
+  grep -q "\"$name\":" <<<"$threads" || fail "no $name thread in $threads"
+done
+total=$(grep -o '"broker_cpu_s":[0-9.]*' <<<"$summary" | cut -d: -f2)
+awk -v total="$total" -v threads="$threads" 'BEGIN {
+  n = split(threads, parts, /[:,}]/); sum = 0
+  for (i = 1; i <= n; i++) if (parts[i] ~ /^[0-9.]+$/) sum += parts[i]
+  exit !(sum > 0 && sum <= total + 0.5) }' ||
+  fail "the broker's threads used $threads, against $total s for the whole process"
+grep -q '"broker_cpu_us_per_ok":[0-9]' <<<"$summary" || fail "no broker_cpu_us_per_ok"
 echo "bench smoke test: $(field ok) intakes, $(field deliveries_arrived) feed deliveries, all acknowledged ($(field acks_ok) acks in $(field ack_calls) calls, ack_transport $transport)"

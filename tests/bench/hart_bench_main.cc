@@ -141,7 +141,10 @@ output: a table on stdout, then one line of JSON (the last line, starting with '
   dropped, throughput_per_s (ok / measured_s), latency_ms {count, mean, p50, p90, p99,
   p999, max}, broker_cpu_s and client_cpu_s over cpu_window_s (end of warm-up to end of
   run, fanout including the drain), broker_peak_rss_mib (VmHWM) and broker_threads (all
-  three summed over the broker pids; null unless every one was sampled), target (the
+  three summed over the broker pids; null unless every one was sampled),
+  broker_thread_cpu_s {thread name: CPU seconds over the window, summed over the pids;
+  threads that ended within it are only in broker_cpu_s}, broker_cpu_us_per_ok
+  (broker_cpu_s per successful request, in microseconds), target (the
   targets joined with ','), targets [HOST:PORT...], channels (used) and
   channels_requested (--channels), broker_pids [...] and brokers [{pid, cpu_s,
   peak_rss_mib, threads}] (the started broker or --broker_pid, per pid), and for fanout:

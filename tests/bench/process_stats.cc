@@ -3,9 +3,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <system_error>
 
 namespace hart::bench {
 namespace {
@@ -23,12 +25,10 @@ std::optional<double> StatusField(const std::string& status, const std::string& 
   return std::nullopt;
 }
 
-}  // namespace
-
-std::optional<ProcessSample> SampleProcess(pid_t pid) {
-  if (pid <= 0) return std::nullopt;
-  const std::string base = "/proc/" + std::to_string(pid);
-  std::ifstream stat_file(base + "/stat");
+// utime + stime in seconds from a /proc/<pid>/stat or .../task/<tid>/stat
+// file; nullopt for a zombie (exited, not yet reaped) or an unreadable file.
+std::optional<double> StatCpuSeconds(const std::string& path) {
+  std::ifstream stat_file(path);
   std::string stat;
   if (!stat_file || !std::getline(stat_file, stat)) return std::nullopt;
   // The command name (field 2) is in parentheses and may hold spaces: fields
@@ -37,7 +37,6 @@ std::optional<ProcessSample> SampleProcess(pid_t pid) {
   if (paren == std::string::npos) return std::nullopt;
   std::istringstream fields(stat.substr(paren + 1));
   std::string state;
-  // A zombie (exited, not yet reaped) has no memory figures left.
   if (!(fields >> state) || state == "Z" || state == "X") return std::nullopt;
   std::string field;
   long long utime = -1, stime = -1;
@@ -46,18 +45,61 @@ std::optional<ProcessSample> SampleProcess(pid_t pid) {
     if (index == 15) stime = std::stoll(field);
   }
   if (utime < 0 || stime < 0) return std::nullopt;
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+}  // namespace
+
+std::optional<ProcessSample> SampleProcess(pid_t pid) {
+  if (pid <= 0) return std::nullopt;
+  const std::string base = "/proc/" + std::to_string(pid);
+  // A zombie has no memory figures left either.
+  const std::optional<double> cpu = StatCpuSeconds(base + "/stat");
+  if (!cpu) return std::nullopt;
 
   std::ifstream status_file(base + "/status");
   std::stringstream status;
   status << status_file.rdbuf();
 
   ProcessSample sample;
-  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  sample.cpu_seconds = static_cast<double>(utime + stime) / ticks;
+  sample.cpu_seconds = *cpu;
   sample.rss_mib = StatusField(status.str(), "VmRSS").value_or(0) / 1024.0;
   sample.peak_rss_mib = StatusField(status.str(), "VmHWM").value_or(0) / 1024.0;
   sample.threads = static_cast<int>(StatusField(status.str(), "Threads").value_or(0));
   return sample;
+}
+
+std::map<pid_t, ThreadSample> SampleThreads(pid_t pid) {
+  std::map<pid_t, ThreadSample> threads;
+  if (pid <= 0) return threads;
+  std::error_code error;
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (std::filesystem::directory_iterator it(tasks, error), end; !error && it != end;
+       it.increment(error)) {
+    const std::string tid = it->path().filename().string();
+    if (tid.empty() || tid.find_first_not_of("0123456789") != std::string::npos) continue;
+    // A thread may end between the listing and these reads: it is skipped.
+    const std::optional<double> cpu = StatCpuSeconds(it->path().string() + "/stat");
+    std::ifstream comm_file(it->path().string() + "/comm");
+    std::string name;
+    if (!cpu || !comm_file || !std::getline(comm_file, name)) continue;
+    threads[static_cast<pid_t>(std::stol(tid))] = ThreadSample{name, *cpu};
+  }
+  return threads;
+}
+
+std::map<std::string, double> ThreadCpuBetween(const std::map<pid_t, ThreadSample>& start,
+                                               const std::map<pid_t, ThreadSample>& end) {
+  std::map<std::string, double> by_name;
+  for (const auto& [tid, now] : end) {
+    const auto before = start.find(tid);
+    // A thread id reused by a new thread counts from zero.
+    const bool same_thread = before != start.end() && before->second.name == now.name &&
+                             before->second.cpu_seconds <= now.cpu_seconds;
+    const double base = same_thread ? before->second.cpu_seconds : 0;
+    by_name[now.name] += now.cpu_seconds - base;
+  }
+  return by_name;
 }
 
 double SelfCpuSeconds() {

@@ -3,7 +3,9 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <optional>
+#include <string>
 
 namespace hart::bench {
 
@@ -16,6 +18,24 @@ struct ProcessSample {
 
 // nullopt when the process does not exist or /proc cannot be read.
 std::optional<ProcessSample> SampleProcess(pid_t pid);
+
+// One live thread of a process: its name (/proc/<pid>/task/<tid>/comm) and
+// its user + system CPU seconds so far.
+struct ThreadSample {
+  std::string name;
+  double cpu_seconds = 0;
+};
+
+// Every live thread of a process by thread id; empty when the process does
+// not exist or /proc cannot be read.
+std::map<pid_t, ThreadSample> SampleThreads(pid_t pid);
+
+// CPU seconds used between two samples of one process, summed by thread
+// name (a broker names its own threads: hart-writer, hart-answer, ...). A
+// thread that started in between counts from zero; one that ended in
+// between is missing, its CPU only in the process's total.
+std::map<std::string, double> ThreadCpuBetween(const std::map<pid_t, ThreadSample>& start,
+                                               const std::map<pid_t, ThreadSample>& end);
 
 // User + system CPU seconds of this process (all threads).
 double SelfCpuSeconds();

@@ -63,6 +63,18 @@ void FeedServiceImpl::TickHeartbeats() {
   }
 }
 
+void FeedServiceImpl::CancelWritesOfSealedFacts() {
+  // Under the lock, as the ticker: OnDone cannot remove (and free) a
+  // subscription meanwhile, and gRPC runs no reaction inline.
+  absl::MutexLock lock(&subscriptions_mu_);
+  for (FeedSubscription* s : subscriptions_) {
+    if (s->CancelIfSendingSealedFacts()) {
+      Logger("feed")->info("event=stream_cancelled agency={} cause=sealed_referral_in_flight",
+                           s->agency_id());
+    }
+  }
+}
+
 grpc::ServerWriteReactor<v1::FeedEvent>* FeedServiceImpl::Subscribe(
     grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
   auto decision = authorizer_.Decide(*context, "FeedService.Subscribe");
@@ -74,7 +86,8 @@ grpc::ServerWriteReactor<v1::FeedEvent>* FeedServiceImpl::Subscribe(
   Logger("feed")->info("event=subscribe agency={} resume_after={}", identity.id,
                        request->resume_after());
   context->AddInitialMetadata("hart-resume-after", std::to_string(request->resume_after()));
-  auto* subscription = new FeedSubscription(*this, identity, request->resume_after());
+  auto* subscription =
+      new FeedSubscription(*this, context, identity, request->resume_after());
   subscription->Start();
   return subscription;
 }

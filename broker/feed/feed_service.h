@@ -65,6 +65,10 @@ class FeedServiceImpl final : public v1::FeedService::CallbackService {
   // Open Subscribe streams by agency id (agencies with none are absent),
   // for metrics. Memory only; safe from any thread.
   std::map<std::string, size_t> SubscriberCounts() const;
+  // Seals began (options.seals noted them): every stream whose write in
+  // progress carries a sealed referral's facts is cancelled
+  // (FeedSubscription::CancelIfSendingSealedFacts). Safe from any thread.
+  void CancelWritesOfSealedFacts();
 
  private:
   friend class FeedSubscription;

@@ -12,9 +12,11 @@
 
 namespace hart::feed {
 
-FeedSubscription::FeedSubscription(FeedServiceImpl& service, Identity identity,
+FeedSubscription::FeedSubscription(FeedServiceImpl& service,
+                                   grpc::CallbackServerContext* context, Identity identity,
                                    uint64_t resume_after)
     : service_(service),
+      context_(context),
       identity_(std::move(identity)),
       agency_id_(identity_.id),
       cursor_(service.store_, agency_id_, resume_after, service.options_.page_size,
@@ -35,6 +37,20 @@ void FeedSubscription::Start() {
 void FeedSubscription::OnDrain() {
   absl::MutexLock lock(&mu_);
   FinishLocked(ToGrpcStatus(ShuttingDown()));
+}
+
+bool FeedSubscription::CancelIfSendingSealedFacts() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (finished_ || !writing_ || service_.options_.seals == nullptr ||
+        !CarriesFactsSealedSince(*service_.options_.seals, current_generation_, current_)) {
+      return false;
+    }
+  }
+  // Outside mu_: gRPC runs OnCancel and OnWriteDone(false) on its own
+  // threads, which then finish the stream.
+  context_->TryCancel();
+  return true;
 }
 
 void FeedSubscription::OnFeedGrew(uint64_t head) {
@@ -122,6 +138,7 @@ void FeedSubscription::WriteNextLocked(bool from_hub) {
     return;
   }
   current_ = std::move(buffer_.front());
+  current_generation_ = buffer_generation_;
   buffer_.pop_front();
   writing_ = true;
   StartWrite(&current_);

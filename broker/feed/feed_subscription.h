@@ -1,7 +1,9 @@
 // One open FeedService.Subscribe stream (made by FeedServiceImpl::Subscribe):
 // writes what its FeedCursor yields, one event at a time; at most one page
 // of events is buffered, and none of it is sent once a seal of its
-// referral began after it was read (recent_seals.h). Pages are read on the
+// referral began after it was read (recent_seals.h); the event already
+// handed to gRPC, which may wait in gRPC's buffers while a slow partner
+// does not read, ends the stream instead (CancelIfSendingSealedFacts). Pages are read on the
 // store executor (never on a gRPC, hub or ticker thread) and the next write
 // starts from the read's completion; a page the feeds' tail holds (memory
 // only) is taken on the thread that asked. Woken by the FeedHub when its agency's feed grows; sent a
@@ -33,8 +35,10 @@ class FeedServiceImpl;
 
 class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
  public:
-  // `service` must outlive the stream (until OnDone).
-  FeedSubscription(FeedServiceImpl& service, Identity identity, uint64_t resume_after);
+  // `service` must outlive the stream (until OnDone); `context` is the
+  // call's, alive until OnDone.
+  FeedSubscription(FeedServiceImpl& service, grpc::CallbackServerContext* context,
+                   Identity identity, uint64_t resume_after);
 
   // Sends the response headers, listens to the hub, joins the heartbeat
   // ticker and starts the first read.
@@ -49,6 +53,11 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
   // The broker drains: ends the stream with ShuttingDown() (after the write
   // in progress); the subscriber resumes on another replica.
   void OnDrain();
+  // A seal began (noted in the service's RecentSeals): when the write in
+  // progress carries facts of a referral sealed since its page was read,
+  // cancels the call, which drops what gRPC has not sent yet (the partner
+  // sees CANCELLED and subscribes again). Whether it cancelled.
+  bool CancelIfSendingSealedFacts();
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
@@ -70,6 +79,7 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
   v1::FeedEvent ToEvent(const CursorEvent& event) const;
 
   FeedServiceImpl& service_;
+  grpc::CallbackServerContext* const context_;
   const Identity identity_;
   const std::string agency_id_;
   FeedHub::Token token_ = 0;
@@ -90,6 +100,8 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
   uint64_t read_generation_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t buffer_generation_ ABSL_GUARDED_BY(mu_) = 0;
   v1::FeedEvent current_ ABSL_GUARDED_BY(mu_);  // alive until OnWriteDone
+  // buffer_generation_ of the page current_ came from.
+  uint64_t current_generation_ ABSL_GUARDED_BY(mu_) = 0;
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
   // Nothing more to read until the hub announces it: the last page was
   // empty or reached the highest announced head, and nothing was announced

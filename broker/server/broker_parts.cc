@@ -225,7 +225,7 @@ absl::Status BrokerParts::Init() {
   // Another replica's seal: what this one holds of the facts in memory
   // goes as it would after a seal here.
   targets.referrals_sealed = [this](const std::vector<std::string>& referral_ids) {
-    const feed::SealWatchers watchers{writes_.get(), &feed_tail_, &recent_seals_};
+    const feed::SealWatchers watchers = SealWatchers();
     if (referral_ids.empty()) return feed::AnySealMayHaveBegun(watchers);
     feed::SealsBegin(watchers, referral_ids);
     for (const std::string& referral_id : referral_ids) recent_seals_.End(referral_id);
@@ -276,7 +276,12 @@ void BrokerParts::Drain() {
 }
 
 void BrokerParts::SealBegins(const std::string& referral_id) {
-  feed::SealsBegin({writes_.get(), &feed_tail_, &recent_seals_}, {referral_id});
+  feed::SealsBegin(SealWatchers(), {referral_id});
+}
+
+feed::SealWatchers BrokerParts::SealWatchers() {
+  return {writes_.get(), &feed_tail_, &recent_seals_,
+          [this] { feed_service_->CancelWritesOfSealedFacts(); }};
 }
 
 void BrokerParts::AfterCommit(std::span<const WriteRequest> requests,

@@ -47,6 +47,7 @@
 #include "broker/feed/feed_service.h"
 #include "broker/feed/feed_tail.h"
 #include "broker/feed/recent_seals.h"
+#include "broker/feed/seal_begins.h"
 #include "broker/intake/intake_pipeline.h"
 #include "broker/intake/referral_updater.h"
 #include "broker/intake/sealer.h"
@@ -92,6 +93,9 @@ class BrokerParts final {
   // A seal begins here: what this broker holds of the referral's facts in
   // memory goes (feed/seal_begins.h).
   void SealBegins(const std::string& referral_id);
+  // What a seal's beginning reaches: the writer queue, the feeds' tail, the
+  // recent seals and the feed streams writing at that moment.
+  feed::SealWatchers SealWatchers();
 
   // After each group commit: the feeds' tail keeps what the new intakes put
   // on feeds, the known deliveries those and their acks' states, then

@@ -149,5 +149,70 @@ TEST(SealE2ETest, ASlowSubscriberIsNotSentFactsBuiltBeforeASeal) {
   EXPECT_THAT(ended.error_message(), HasSubstr("sealed by court order"));
 }
 
+// The event the broker already handed to gRPC waits in gRPC's buffers
+// until a slow partner reads it: a seal of its referral cancels the
+// stream, so those facts do not go out after the seal. Subscribing again
+// from the last sequence read gives the referral sealed, without them.
+TEST(SealE2ETest, AnEventInFlightToASlowSubscriberIsNotSentAfterASeal) {
+  TempDir dir;
+  BrokerProcess broker(dir.path() + "/data");
+  ASSERT_TRUE(broker.running());
+  constexpr int kIntakes = 4;
+  std::vector<std::string> referrals;
+  for (int i = 0; i < kIntakes; ++i) {
+    v1::SubmitIntakeRequest request;
+    *request.mutable_intake() = LoadIntake("school-sex-trafficking-hartford");
+    request.mutable_intake()->set_careline_report_id(request.intake().careline_report_id() +
+                                                     "-inflight-" + std::to_string(i));
+    v1::SubmitIntakeResponse response;
+    ASSERT_TRUE(broker.Intake()->SubmitIntake(CallContext().get(), request, &response).ok());
+    referrals.push_back(response.receipt().referral_id());
+  }
+  auto channel = broker.Channel("agency-hartford-pd", [](grpc::ChannelArguments& args) {
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
+  });
+  auto stub = v1::FeedService::NewStub(channel);
+  uint64_t first_sequence = 0;
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    auto reader = stub->Subscribe(&context, v1::SubscribeRequest());
+    v1::FeedEvent event;
+    do {
+      ASSERT_TRUE(reader->Read(&event));
+    } while (!event.has_delivery());
+    ASSERT_EQ(event.delivery().referral_id(), referrals[0]);
+    first_sequence = event.sequence();
+    // The next event, the second referral's, is what the broker writes now.
+    v1::SealReferralRequest seal;
+    seal.set_referral_id(referrals[1]);
+    seal.set_court_order_reference("HFD-JV-26-0078");
+    v1::SealReferralResponse sealed;
+    ASSERT_TRUE(broker.Supervisor()->SealReferral(CallContext().get(), seal, &sealed).ok());
+    while (reader->Read(&event)) {
+      if (!event.has_delivery() || event.delivery().referral_id() != referrals[1]) continue;
+      EXPECT_FALSE(event.delivery().referral().has_intake()) << "facts sent after the seal";
+    }
+    const grpc::Status ended = reader->Finish();
+    EXPECT_FALSE(ended.ok());
+  }
+  grpc::ClientContext again;
+  again.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  v1::SubscribeRequest resume;
+  resume.set_resume_after(first_sequence);
+  auto reader = stub->Subscribe(&again, resume);
+  v1::FeedEvent event;
+  // The first referral's event comes again first, flagged as a redelivery:
+  // it was never acknowledged.
+  do {
+    ASSERT_TRUE(reader->Read(&event));
+  } while (!event.has_delivery() || event.delivery().referral_id() != referrals[1]);
+  EXPECT_TRUE(event.delivery().referral().sealed());
+  EXPECT_FALSE(event.delivery().referral().has_intake());
+  again.TryCancel();
+  reader->Finish();
+}
+
 }  // namespace
 }  // namespace hart::testing

@@ -29,6 +29,51 @@ std::vector<v1::ReferralDelivery> ReadFeed(const BrokerProcess& broker, const st
   return events;
 }
 
+// `count` intakes like the Hartford example, each its own Careline report;
+// their referral ids in order.
+std::vector<std::string> SubmitCopies(const BrokerProcess& broker, int count,
+                                      const std::string& report_suffix) {
+  std::vector<std::string> referrals;
+  for (int i = 0; i < count; ++i) {
+    v1::SubmitIntakeRequest request;
+    *request.mutable_intake() = LoadIntake("school-sex-trafficking-hartford");
+    request.mutable_intake()->set_careline_report_id(request.intake().careline_report_id() +
+                                                     report_suffix + std::to_string(i));
+    v1::SubmitIntakeResponse response;
+    EXPECT_TRUE(broker.Intake()->SubmitIntake(CallContext().get(), request, &response).ok());
+    referrals.push_back(response.receipt().referral_id());
+  }
+  return referrals;
+}
+
+// Hartford PD's feed as a slow partner reads it: its receive window is
+// kept small (no BDP probing), so the broker writes one event at a time
+// as it reads.
+std::unique_ptr<v1::FeedService::Stub> SlowReadersFeed(const BrokerProcess& broker) {
+  return v1::FeedService::NewStub(
+      broker.Channel("agency-hartford-pd", [](grpc::ChannelArguments& args) {
+        args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+        args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
+      }));
+}
+
+// Reads events up to the next delivery; false if the stream ended first.
+bool ReadDelivery(grpc::ClientReaderInterface<v1::FeedEvent>& reader, v1::FeedEvent& event) {
+  while (reader.Read(&event)) {
+    if (event.has_delivery()) return true;
+  }
+  return false;
+}
+
+bool Seal(const BrokerProcess& broker, const std::string& referral_id,
+          const std::string& court_order) {
+  v1::SealReferralRequest seal;
+  seal.set_referral_id(referral_id);
+  seal.set_court_order_reference(court_order);
+  v1::SealReferralResponse sealed;
+  return broker.Supervisor()->SealReferral(CallContext().get(), seal, &sealed).ok();
+}
+
 TEST(SealE2ETest, ASealedReferralIsGoneEverywhereAndTheAuditStillVerifies) {
   TempDir dir;
   const std::string data = dir.path() + "/data";
@@ -95,44 +140,24 @@ TEST(SealE2ETest, ASealedReferralIsGoneEverywhereAndTheAuditStillVerifies) {
 
 // A partner that reads slowly holds the events the broker built for it
 // before a seal: none of the sealed referral's facts may reach it after the
-// seal. The partner's receive window is kept small (no BDP probing), so
-// the broker writes one event at a time as it reads and holds the rest of
-// its page; the last intake's referral is sealed once the first event was
+// seal. The broker writes one event at a time as it reads and holds the
+// rest of its page; the last intake's referral is sealed once the first event was
 // read, and the stream ends (to be subscribed again) before its facts go.
 TEST(SealE2ETest, ASlowSubscriberIsNotSentFactsBuiltBeforeASeal) {
   TempDir dir;
   BrokerProcess broker(dir.path() + "/data");
   ASSERT_TRUE(broker.running());
   constexpr int kIntakes = 30;
-  std::vector<std::string> referrals;
-  for (int i = 0; i < kIntakes; ++i) {
-    v1::SubmitIntakeRequest request;
-    *request.mutable_intake() = LoadIntake("school-sex-trafficking-hartford");
-    request.mutable_intake()->set_careline_report_id(request.intake().careline_report_id() +
-                                                     "-slow-" + std::to_string(i));
-    v1::SubmitIntakeResponse response;
-    ASSERT_TRUE(broker.Intake()->SubmitIntake(CallContext().get(), request, &response).ok());
-    referrals.push_back(response.receipt().referral_id());
-  }
-  auto channel = broker.Channel("agency-hartford-pd", [](grpc::ChannelArguments& args) {
-    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
-  });
-  auto stub = v1::FeedService::NewStub(channel);
+  const std::vector<std::string> referrals = SubmitCopies(broker, kIntakes, "-slow-");
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  auto stub = SlowReadersFeed(broker);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
   auto reader = stub->Subscribe(&context, v1::SubscribeRequest());
   v1::FeedEvent event;
-  do {
-    ASSERT_TRUE(reader->Read(&event));
-  } while (!event.has_delivery());
+  ASSERT_TRUE(ReadDelivery(*reader, event));
   ASSERT_EQ(event.delivery().referral_id(), referrals.front());
-
-  v1::SealReferralRequest seal;
-  seal.set_referral_id(referrals.back());
-  seal.set_court_order_reference("HFD-JV-26-0077");
-  v1::SealReferralResponse sealed;
-  ASSERT_TRUE(broker.Supervisor()->SealReferral(CallContext().get(), seal, &sealed).ok());
+  ASSERT_TRUE(Seal(broker, referrals.back(), "HFD-JV-26-0077"));
 
   int read_after_seal = 0;
   while (reader->Read(&event)) {
@@ -157,39 +182,20 @@ TEST(SealE2ETest, AnEventInFlightToASlowSubscriberIsNotSentAfterASeal) {
   TempDir dir;
   BrokerProcess broker(dir.path() + "/data");
   ASSERT_TRUE(broker.running());
-  constexpr int kIntakes = 4;
-  std::vector<std::string> referrals;
-  for (int i = 0; i < kIntakes; ++i) {
-    v1::SubmitIntakeRequest request;
-    *request.mutable_intake() = LoadIntake("school-sex-trafficking-hartford");
-    request.mutable_intake()->set_careline_report_id(request.intake().careline_report_id() +
-                                                     "-inflight-" + std::to_string(i));
-    v1::SubmitIntakeResponse response;
-    ASSERT_TRUE(broker.Intake()->SubmitIntake(CallContext().get(), request, &response).ok());
-    referrals.push_back(response.receipt().referral_id());
-  }
-  auto channel = broker.Channel("agency-hartford-pd", [](grpc::ChannelArguments& args) {
-    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
-  });
-  auto stub = v1::FeedService::NewStub(channel);
+  const std::vector<std::string> referrals = SubmitCopies(broker, 4, "-inflight-");
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  auto stub = SlowReadersFeed(broker);
   uint64_t first_sequence = 0;
   {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
     auto reader = stub->Subscribe(&context, v1::SubscribeRequest());
     v1::FeedEvent event;
-    do {
-      ASSERT_TRUE(reader->Read(&event));
-    } while (!event.has_delivery());
+    ASSERT_TRUE(ReadDelivery(*reader, event));
     ASSERT_EQ(event.delivery().referral_id(), referrals[0]);
     first_sequence = event.sequence();
     // The next event, the second referral's, is what the broker writes now.
-    v1::SealReferralRequest seal;
-    seal.set_referral_id(referrals[1]);
-    seal.set_court_order_reference("HFD-JV-26-0078");
-    v1::SealReferralResponse sealed;
-    ASSERT_TRUE(broker.Supervisor()->SealReferral(CallContext().get(), seal, &sealed).ok());
+    ASSERT_TRUE(Seal(broker, referrals[1], "HFD-JV-26-0078"));
     while (reader->Read(&event)) {
       if (!event.has_delivery() || event.delivery().referral_id() != referrals[1]) continue;
       EXPECT_FALSE(event.delivery().referral().has_intake()) << "facts sent after the seal";
@@ -206,8 +212,8 @@ TEST(SealE2ETest, AnEventInFlightToASlowSubscriberIsNotSentAfterASeal) {
   // The first referral's event comes again first, flagged as a redelivery:
   // it was never acknowledged.
   do {
-    ASSERT_TRUE(reader->Read(&event));
-  } while (!event.has_delivery() || event.delivery().referral_id() != referrals[1]);
+    ASSERT_TRUE(ReadDelivery(*reader, event));
+  } while (event.delivery().referral_id() != referrals[1]);
   EXPECT_TRUE(event.delivery().referral().sealed());
   EXPECT_FALSE(event.delivery().referral().has_intake());
   again.TryCancel();

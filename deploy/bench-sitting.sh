@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One sitting of the performance goal's eight targets, as the README's
-# performance table reports them: echo and targets 1-4 (each target's runs
-# alternating with the others', so an hour's drift reaches all alike), then
-# target 6; targets 5 and 7 on a kept store with --store (a million
+# performance table reports them: echo and targets 1-4, --runs times each
+# (each target's runs alternating with the others', so an hour's drift
+# reaches all alike), then target 6 once; targets 5 and 7 on a kept store with --store (a million
 # referrals, filled as the README says: restart three times, then reads
 # from a dropped page cache when run as root); the RabbitMQ peer with
 # --peer (the directory of its run.sh). Each run's JSON line goes to OUT/,
@@ -15,6 +15,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/var/bench-sitting runs=3 store="" peer="" bench=""
 while [ $# -gt 0 ]; do
   case $1 in
+    --out | --runs | --store | --peer | --bench)
+      [ $# -ge 2 ] || { echo "bench-sitting: $1 wants a value" >&2; exit 2; } ;;&
     --out) out=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --store) store=$2; shift 2 ;;
@@ -34,12 +36,14 @@ if [ -z "$bench" ]; then
   bench=$root/build-bench/tests/bench/hart-bench
 fi
 mkdir -p "$out"
-rm -f "$out"/*.jsonl "$out/rabbitmq.txt"
+rm -f "$out"/*.jsonl "$out"/*.log "$out/rabbitmq.txt"
 run() {  # NAME hart-bench arguments...: appends the run's JSON line to OUT/NAME.jsonl
   local name=$1
   shift
   echo "$(date -u +%H:%M:%S) $name: hart-bench $*" >&2
-  "$bench" "$@" 2>/dev/null | grep '^{' >>"$out/$name.jsonl" || echo "  $name failed" >&2
+  # Its progress and errors go to OUT/NAME.log.
+  "$bench" "$@" 2>>"$out/$name.log" | grep '^{' >>"$out/$name.jsonl" ||
+    echo "  $name failed: see $out/$name.log" >&2
 }
 date -u +%Y-%m-%dT%H:%M:%SZ >"$out/started"
 for _ in $(seq "$runs"); do

@@ -55,8 +55,10 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
   void OnDrain();
   // A seal began (noted in the service's RecentSeals): when the write in
   // progress carries facts of a referral sealed since its page was read,
-  // cancels the call, which drops what gRPC has not sent yet (the partner
-  // sees CANCELLED and subscribes again). Whether it cancelled.
+  // cancels the call, which drops what gRPC has not sent yet (a write is
+  // in progress until flow control lets all of it out; the partner sees
+  // CANCELLED and subscribes again). What was sent before cannot be
+  // recalled. Whether it cancelled.
   bool CancelIfSendingSealedFacts();
 
   void OnWriteDone(bool ok) override;

@@ -25,27 +25,35 @@ std::optional<double> StatusField(const std::string& status, const std::string& 
   return std::nullopt;
 }
 
-// utime + stime in seconds from a /proc/<pid>/stat or .../task/<tid>/stat
-// file; nullopt for a zombie (exited, not yet reaped) or an unreadable file.
-std::optional<double> StatCpuSeconds(const std::string& path) {
+struct StatTimes {
+  double cpu_seconds = 0;     // utime + stime
+  long long start_ticks = 0;  // starttime
+};
+
+// From a /proc/<pid>/stat or .../task/<tid>/stat file; nullopt for a zombie
+// (exited, not yet reaped) or an unreadable file.
+std::optional<StatTimes> ReadStat(const std::string& path) {
   std::ifstream stat_file(path);
   std::string stat;
   if (!stat_file || !std::getline(stat_file, stat)) return std::nullopt;
   // The command name (field 2) is in parentheses and may hold spaces: fields
-  // are counted from the last ')'. utime and stime are fields 14 and 15.
+  // are counted from the last ')'. utime and stime are fields 14 and 15,
+  // starttime 22.
   const size_t paren = stat.rfind(')');
   if (paren == std::string::npos) return std::nullopt;
   std::istringstream fields(stat.substr(paren + 1));
   std::string state;
   if (!(fields >> state) || state == "Z" || state == "X") return std::nullopt;
   std::string field;
-  long long utime = -1, stime = -1;
-  for (int index = 4; index <= 15 && (fields >> field); ++index) {
+  long long utime = -1, stime = -1, start = -1;
+  for (int index = 4; index <= 22 && (fields >> field); ++index) {
     if (index == 14) utime = std::stoll(field);
     if (index == 15) stime = std::stoll(field);
+    if (index == 22) start = std::stoll(field);
   }
-  if (utime < 0 || stime < 0) return std::nullopt;
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  if (utime < 0 || stime < 0 || start < 0) return std::nullopt;
+  return StatTimes{static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK)),
+                   start};
 }
 
 }  // namespace
@@ -54,15 +62,15 @@ std::optional<ProcessSample> SampleProcess(pid_t pid) {
   if (pid <= 0) return std::nullopt;
   const std::string base = "/proc/" + std::to_string(pid);
   // A zombie has no memory figures left either.
-  const std::optional<double> cpu = StatCpuSeconds(base + "/stat");
-  if (!cpu) return std::nullopt;
+  const std::optional<StatTimes> times = ReadStat(base + "/stat");
+  if (!times) return std::nullopt;
 
   std::ifstream status_file(base + "/status");
   std::stringstream status;
   status << status_file.rdbuf();
 
   ProcessSample sample;
-  sample.cpu_seconds = *cpu;
+  sample.cpu_seconds = times->cpu_seconds;
   sample.rss_mib = StatusField(status.str(), "VmRSS").value_or(0) / 1024.0;
   sample.peak_rss_mib = StatusField(status.str(), "VmHWM").value_or(0) / 1024.0;
   sample.threads = static_cast<int>(StatusField(status.str(), "Threads").value_or(0));
@@ -79,11 +87,12 @@ std::map<pid_t, ThreadSample> SampleThreads(pid_t pid) {
     const std::string tid = it->path().filename().string();
     if (tid.empty() || tid.find_first_not_of("0123456789") != std::string::npos) continue;
     // A thread may end between the listing and these reads: it is skipped.
-    const std::optional<double> cpu = StatCpuSeconds(it->path().string() + "/stat");
+    const std::optional<StatTimes> times = ReadStat(it->path().string() + "/stat");
     std::ifstream comm_file(it->path().string() + "/comm");
     std::string name;
-    if (!cpu || !comm_file || !std::getline(comm_file, name)) continue;
-    threads[static_cast<pid_t>(std::stol(tid))] = ThreadSample{name, *cpu};
+    if (!times || !comm_file || !std::getline(comm_file, name)) continue;
+    threads[static_cast<pid_t>(std::stol(tid))] =
+        ThreadSample{name, times->cpu_seconds, times->start_ticks};
   }
   return threads;
 }
@@ -94,8 +103,8 @@ std::map<std::string, double> ThreadCpuBetween(const std::map<pid_t, ThreadSampl
   for (const auto& [tid, now] : end) {
     const auto before = start.find(tid);
     // A thread id reused by a new thread counts from zero.
-    const bool same_thread = before != start.end() && before->second.name == now.name &&
-                             before->second.cpu_seconds <= now.cpu_seconds;
+    const bool same_thread =
+        before != start.end() && before->second.start_ticks == now.start_ticks;
     const double base = same_thread ? before->second.cpu_seconds : 0;
     by_name[now.name] += now.cpu_seconds - base;
   }

@@ -19,11 +19,13 @@ struct ProcessSample {
 // nullopt when the process does not exist or /proc cannot be read.
 std::optional<ProcessSample> SampleProcess(pid_t pid);
 
-// One live thread of a process: its name (/proc/<pid>/task/<tid>/comm) and
-// its user + system CPU seconds so far.
+// One live thread of a process: its name (/proc/<pid>/task/<tid>/comm), its
+// user + system CPU seconds so far, and when it started (clock ticks after
+// boot), which tells a thread from a later one given the same id.
 struct ThreadSample {
   std::string name;
   double cpu_seconds = 0;
+  long long start_ticks = 0;
 };
 
 // Every live thread of a process by thread id; empty when the process does
@@ -32,8 +34,9 @@ std::map<pid_t, ThreadSample> SampleThreads(pid_t pid);
 
 // CPU seconds used between two samples of one process, summed by thread
 // name (a broker names its own threads: hart-writer, hart-answer, ...). A
-// thread that started in between counts from zero; one that ended in
-// between is missing, its CPU only in the process's total.
+// thread that started in between (a new start time under an id) counts
+// from zero; one that ended in between is missing, its CPU only in the
+// process's total.
 std::map<std::string, double> ThreadCpuBetween(const std::map<pid_t, ThreadSample>& start,
                                                const std::map<pid_t, ThreadSample>& end);
 

@@ -9,15 +9,18 @@ set -euo pipefail
 out=${1:?usage: sitting_summary.sh OUT (a directory deploy/bench-sitting.sh wrote)}
 [ -d "$out" ] || { echo "sitting_summary: $out is not a directory" >&2; exit 2; }
 
-# The value of "key":NUMBER in each line of a file, one per line. With an
-# object name, the key is looked up inside that object ("latency_ms" p99).
+# The value of "key":NUMBER in each line of a file, one per line (a null
+# or missing value gives none). With an object name, the key is looked up
+# inside that object ("latency_ms" p99).
+number='-?[0-9][0-9.e+-]*'
 values() {  # FILE KEY [OBJECT]
   local file=$1 key=$2 object=${3:-}
   [ -s "$file" ] || return 0
   if [ -n "$object" ]; then
-    grep -o "\"$object\":{[^}]*}" "$file" | grep -o "\"$key\":[-0-9.e]*" | cut -d: -f2
+    { grep -o "\"$object\":{[^}]*}" "$file" || true; } |
+      { grep -oE "\"$key\":$number" || true; } | cut -d: -f2
   else
-    grep -o "\"$key\":[-0-9.e]*" "$file" | cut -d: -f2
+    { grep -oE "\"$key\":$number" "$file" || true; } | cut -d: -f2
   fi
 }
 # Median, lowest and highest of numbers on stdin: "MEDIAN LOW HIGH", or
@@ -28,24 +31,34 @@ stats() {
     m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
     printf "%g %g %g\n", m, v[1], v[NR] }'
 }
-# Each run's broker cores: broker_cpu_s / cpu_window_s.
+# Each run's broker cores: broker_cpu_s / cpu_window_s (a run whose broker
+# was not sampled gives none).
 cores() {  # FILE
   [ -s "$1" ] || return 0
-  paste -d' ' <(values "$1" broker_cpu_s) <(values "$1" cpu_window_s) |
-    awk '$2 > 0 { printf "%.3f\n", $1 / $2 }'
+  local line cpu window
+  while IFS= read -r line; do
+    cpu=$({ grep -oE "\"broker_cpu_s\":$number" <<<"$line" || true; } | cut -d: -f2)
+    window=$({ grep -oE "\"cpu_window_s\":$number" <<<"$line" || true; } | cut -d: -f2)
+    if [ -n "$cpu" ] && [ -n "$window" ]; then
+      awk -v c="$cpu" -v w="$window" 'BEGIN { if (w > 0) printf "%.3f\n", c / w }'
+    fi
+  done <"$1"
 }
-yes_no() { awk -v ok="$1" 'BEGIN { print (ok ? "yes" : "no") }'; }
-at_most() { awk -v v="$1" -v limit="$2" 'BEGIN { exit !(v <= limit) }' && echo 1 || echo 0; }
-at_least() { awk -v v="$1" -v limit="$2" 'BEGIN { exit !(v >= limit) }' && echo 1 || echo 0; }
+yes_no() { [ "$1" = 1 ] && echo yes || echo no; }
+# 1 when a number (not empty: a run without the figure) is within the limit.
+at_most() { awk -v v="$1" -v limit="$2" 'BEGIN { exit !(v != "" && v + 0 <= limit) }' && echo 1 || echo 0; }
+at_least() { awk -v v="$1" -v limit="$2" 'BEGIN { exit !(v != "" && v + 0 >= limit) }' && echo 1 || echo 0; }
 # "MEDIAN (LOW-HIGH)" of "MEDIAN LOW HIGH".
-shown() { awk '{ printf "%g (%g-%g)", $1, $2, $3 }' <<<"$1"; }
+shown() {
+  if [ -z "$1" ]; then echo "n/a"; else awk '{ printf "%g (%g-%g)", $1, $2, $3 }' <<<"$1"; fi
+}
 median() { cut -d' ' -f1 <<<"$1"; }
 
 echo_stats=$(values "$out/echo.jsonl" throughput_per_s | stats)
 [ -n "$echo_stats" ] && echo "echo: $(shown "$echo_stats") calls/s"
 rabbit_stats=""
 if [ -s "$out/rabbitmq.txt" ]; then
-  rabbit_stats=$(grep -o 'intakes/s=[0-9.]*' "$out/rabbitmq.txt" | cut -d= -f2 | stats)
+  rabbit_stats=$({ grep -o 'intakes/s=[0-9.]*' "$out/rabbitmq.txt" || true; } | cut -d= -f2 | stats)
   [ -n "$rabbit_stats" ] && echo "rabbitmq: $(shown "$rabbit_stats") intakes/s"
 fi
 
@@ -68,7 +81,7 @@ for run in t3b t3s; do
   all=$(( $(at_most "$(median "$p99")" 20) && $(at_most "$failed" 0) && $(at_most "$rss" 256) &&
           $(at_most "$(median "$core")" 1.2) ))
   label=$([ "$run" = t3b ] && echo "batched acks" || echo "one call per ack")
-  echo "3 fanout --rate 1000, $label: delivered p99 $(shown "$p99") ms (<= 20), failed acks at most $failed (0), RSS at most $rss MiB (<= 256), cores $(shown "$core") (<= 1.2): $(yes_no "$all")"
+  echo "3 fanout --rate 1000, $label: delivered p99 $(shown "$p99") ms (<= 20), failed acks at most ${failed:-n/a} (0), RSS at most ${rss:-n/a} MiB (<= 256), cores $(shown "$core") (<= 1.2): $(yes_no "$all")"
 done
 
 for run in t4b t4s; do

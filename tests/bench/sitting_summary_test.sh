@@ -43,6 +43,15 @@ expect "5 restart: first intake 0.4 (0.3-0.5) s"
 expect "8 start-up at the kept store: port file 0.2 (0.2-0.2) s (< 1 s): yes"
 expect "6 idle subscribers: RSS 462 MiB (<= 2048): yes"
 expect "7 reads: GetReferral p99 11 (7-12) ms, ListReferrals p99 2 (2-2) ms (<= 10): no"
+# A run without a figure (a broker not sampled: null) does not pass its
+# target, and a peer that failed leaves its ratio out.
+nulls=$(mktemp -d -p "$dir")
+line "\"broker_cpu_s\":null,\"cpu_window_s\":5,\"broker_peak_rss_mib\":null,\"fanout\":{\"ack_errors\":0,\"delivery_latency_ms\":{\"count\":3,\"p99\":5}}" >"$nulls/t3b.jsonl"
+echo "the peer failed to start" >"$nulls/rabbitmq.txt"
+line "\"throughput_per_s\":250" >"$nulls/t4b.jsonl"
+got=$(bash "$summary" "$nulls") || fail "figures with nulls failed the summary"
+expect "RSS at most n/a MiB (<= 256), cores n/a (<= 1.2): no"
+expect "4 fanout closed loop, batched acks: 250 (250-250)/s (no RabbitMQ figure to compare)"
 # A directory without runs prints nothing and fails nothing; a missing one is an error.
 [ -z "$(bash "$summary" "$(mktemp -d -p "$dir")")" ] || fail "an empty sitting printed figures"
 if bash "$summary" "$dir/none" 2>/dev/null; then fail "a missing directory was accepted"; fi

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <sstream>
 #include <utility>
 #include <vector>
@@ -37,6 +38,13 @@ std::string CodeCounts(const std::map<std::string, uint64_t>& counts) {
     out += (out.empty() ? "" : ", ") + code + " " + std::to_string(n);
   }
   return out;
+}
+
+// The broker's CPU per successful request, in microseconds; unset when the
+// broker was not sampled or nothing succeeded.
+std::optional<double> CpuMicrosPerOk(const BenchReport& r) {
+  if (!r.broker_cpu_seconds || r.ok == 0) return std::nullopt;
+  return 1e6 * *r.broker_cpu_seconds / static_cast<double>(r.ok);
 }
 
 // The busiest thread names first, in cores (CPU seconds over the window),
@@ -231,9 +239,9 @@ void PrintTable(const BenchReport& r, std::ostream& out) {
   if (r.broker_thread_cpu_seconds) {
     row("broker threads", ThreadCores(*r.broker_thread_cpu_seconds, r.cpu_window_seconds));
   }
-  if (r.broker_cpu_seconds && r.ok > 0) {
-    row("broker CPU / ok", Fixed(1e6 * *r.broker_cpu_seconds / static_cast<double>(r.ok), 0) +
-                               " us per successful request (the drain's CPU included)");
+  if (const auto per_ok = CpuMicrosPerOk(r)) {
+    row("broker CPU / ok",
+        Fixed(*per_ok, 0) + " us per successful request (the drain's CPU included)");
   }
   if (r.broker_peak_rss_mib) {
     row("broker peak RSS", Fixed(*r.broker_peak_rss_mib, 1) + " MiB" + summed +
@@ -327,9 +335,8 @@ std::string JsonLine(const BenchReport& r) {
   j.Key("broker_threads");
   r.broker_threads ? j.Num(*r.broker_threads) : j.Null();
   j.Key("broker_cpu_us_per_ok");
-  r.broker_cpu_seconds && r.ok > 0
-      ? j.Num(1e6 * *r.broker_cpu_seconds / static_cast<double>(r.ok))
-      : j.Null();
+  const auto per_ok = CpuMicrosPerOk(r);
+  per_ok ? j.Num(*per_ok) : j.Null();
   j.Key("broker_thread_cpu_s");
   if (r.broker_thread_cpu_seconds) {
     j.Begin();

@@ -181,14 +181,14 @@ absl::Status SqliteDb::Exec(const std::string& sql) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<Statement>> SqliteDb::Prepare(const std::string& sql) {
+absl::StatusOr<std::unique_ptr<Statement>> SqliteDb::Prepare(absl::string_view sql) {
   auto it = cache_.find(sql);
   if (it == cache_.end()) {
     sqlite3_stmt* stmt = nullptr;
-    const int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
+    const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                                       SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
     if (rc != SQLITE_OK) return SqliteError(db_, rc, "prepare");
-    it = cache_.emplace(sql, stmt).first;
+    it = cache_.emplace(std::string(sql), stmt).first;
   }
   return std::make_unique<Statement>(db_, it->second);
 }

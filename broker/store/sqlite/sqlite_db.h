@@ -8,14 +8,15 @@
 
 #include <sqlite3.h>
 
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace hart::sqlite {
 
@@ -79,14 +80,16 @@ class SqliteDb {
       const std::string& path, bool read_only, WalWrites wal_writes = WalWrites::kDirect);
   absl::Status Exec(const std::string& sql);
   // A cached prepared statement; reset when the returned object dies.
-  absl::StatusOr<std::unique_ptr<Statement>> Prepare(const std::string& sql);
+  // Looked up by the SQL text without copying it: the writer prepares some
+  // sixty statements an intake.
+  absl::StatusOr<std::unique_ptr<Statement>> Prepare(absl::string_view sql);
   int64_t Changes() const { return sqlite3_changes64(db_); }
   sqlite3* raw() const { return db_; }
 
  private:
   explicit SqliteDb(sqlite3* db) : db_(db) {}
   sqlite3* db_;
-  std::map<std::string, sqlite3_stmt*> cache_;
+  absl::flat_hash_map<std::string, sqlite3_stmt*> cache_;
 };
 
 // The store's error code (broker/include/broker/store_errors.h) for a SQLite

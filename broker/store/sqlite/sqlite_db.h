@@ -81,7 +81,7 @@ class SqliteDb {
   absl::Status Exec(const std::string& sql);
   // A cached prepared statement; reset when the returned object dies.
   // Looked up by the SQL text without copying it: the writer prepares some
-  // sixty statements an intake.
+  // fifty statements an intake and its acknowledgements.
   absl::StatusOr<std::unique_ptr<Statement>> Prepare(absl::string_view sql);
   int64_t Changes() const { return sqlite3_changes64(db_); }
   sqlite3* raw() const { return db_; }

@@ -47,11 +47,42 @@ std::optional<double> CpuMicrosPerOk(const BenchReport& r) {
   return 1e6 * *r.broker_cpu_seconds / static_cast<double>(r.ok);
 }
 
+// The broker's context switches (voluntary and involuntary, all threads).
+struct Switches {
+  long long voluntary = 0;
+  long long involuntary = 0;
+};
+
+Switches TotalSwitches(const std::map<std::string, ThreadUsage>& by_name) {
+  Switches total;
+  for (const auto& [name, usage] : by_name) {
+    total.voluntary += usage.voluntary_switches;
+    total.involuntary += usage.involuntary_switches;
+  }
+  return total;
+}
+
+std::optional<double> SwitchesPerOk(const BenchReport& r) {
+  if (!r.broker_thread_usage || r.ok == 0) return std::nullopt;
+  const Switches total = TotalSwitches(*r.broker_thread_usage);
+  return static_cast<double>(total.voluntary + total.involuntary) / static_cast<double>(r.ok);
+}
+
+// One figure of each thread name.
+template <typename Field>
+std::vector<std::pair<std::string, double>> ByThread(
+    const std::map<std::string, ThreadUsage>& usage, Field field) {
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& [name, u] : usage) out.emplace_back(name, static_cast<double>(field(u)));
+  return out;
+}
+
 // The busiest thread names first, in cores (CPU seconds over the window),
 // the rest summed as "others".
-std::string ThreadCores(const std::map<std::string, double>& by_name, double window_seconds) {
-  if (window_seconds <= 0 || by_name.empty()) return "n/a";
-  std::vector<std::pair<std::string, double>> busiest(by_name.begin(), by_name.end());
+std::string ThreadCores(const std::map<std::string, ThreadUsage>& usage, double window_seconds) {
+  if (window_seconds <= 0 || usage.empty()) return "n/a";
+  std::vector<std::pair<std::string, double>> busiest =
+      ByThread(usage, [](const ThreadUsage& u) { return u.cpu_seconds; });
   std::sort(busiest.begin(), busiest.end(),
             [](const auto& a, const auto& b) { return a.second > b.second; });
   constexpr size_t kShown = 6;
@@ -236,8 +267,17 @@ void PrintTable(const BenchReport& r, std::ostream& out) {
                                               : "unavailable (a broker process could not be "
                                                 "sampled)");
   }
-  if (r.broker_thread_cpu_seconds) {
-    row("broker threads", ThreadCores(*r.broker_thread_cpu_seconds, r.cpu_window_seconds));
+  if (r.broker_thread_usage) {
+    row("broker threads", ThreadCores(*r.broker_thread_usage, r.cpu_window_seconds));
+  }
+  if (const auto per_ok = SwitchesPerOk(r); per_ok && r.cpu_window_seconds > 0) {
+    const Switches total = TotalSwitches(*r.broker_thread_usage);
+    row("broker switches",
+        Fixed(*per_ok, 1) + " context switches per successful request (" +
+            Fixed(static_cast<double>(total.voluntary) / r.cpu_window_seconds, 0) +
+            " voluntary, " +
+            Fixed(static_cast<double>(total.involuntary) / r.cpu_window_seconds, 0) +
+            " involuntary a second)");
   }
   if (const auto per_ok = CpuMicrosPerOk(r)) {
     row("broker CPU / ok",
@@ -337,14 +377,27 @@ std::string JsonLine(const BenchReport& r) {
   j.Key("broker_cpu_us_per_ok");
   const auto per_ok = CpuMicrosPerOk(r);
   per_ok ? j.Num(*per_ok) : j.Null();
-  j.Key("broker_thread_cpu_s");
-  if (r.broker_thread_cpu_seconds) {
+  // By thread name: {"hart-writer": 1.2, ...}, or null.
+  auto by_thread = [&](const std::string& key, auto field) {
+    j.Key(key);
+    if (!r.broker_thread_usage) {
+      j.Null();
+      return;
+    }
     j.Begin();
-    for (const auto& [name, seconds] : *r.broker_thread_cpu_seconds) j.Key(name).Num(seconds);
+    for (const auto& [name, value] : ByThread(*r.broker_thread_usage, field)) {
+      j.Key(name).Num(value);
+    }
     j.End();
-  } else {
-    j.Null();
-  }
+  };
+  by_thread("broker_thread_cpu_s", [](const ThreadUsage& u) { return u.cpu_seconds; });
+  j.Key("broker_switches_per_ok");
+  const auto switches_per_ok = SwitchesPerOk(r);
+  switches_per_ok ? j.Num(*switches_per_ok) : j.Null();
+  by_thread("broker_voluntary_switches",
+            [](const ThreadUsage& u) { return u.voluntary_switches; });
+  by_thread("broker_involuntary_switches",
+            [](const ThreadUsage& u) { return u.involuntary_switches; });
   j.Key("client_cpu_s").Num(r.client_cpu_seconds).Key("cores").Num(r.cores);
   j.Key("targets").BeginArray();
   for (const auto& t : r.targets) j.Str(t);

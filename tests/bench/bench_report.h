@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tests/bench/latency_recorder.h"
+#include "tests/bench/process_stats.h"
 #include "tests/bench/rate_limit_config.h"
 
 namespace hart::bench {
@@ -86,9 +87,10 @@ struct BenchReport {
   std::optional<double> broker_cpu_seconds;
   std::optional<double> broker_peak_rss_mib;
   std::optional<int> broker_threads;
-  // The same CPU by thread name, summed over the processes (threads that
-  // ended within the window are only in the total); unset as above.
-  std::optional<std::map<std::string, double>> broker_thread_cpu_seconds;
+  // The same CPU, and the context switches, by thread name, summed over the
+  // processes (threads that ended within the window are only in the CPU
+  // total); unset as above.
+  std::optional<std::map<std::string, ThreadUsage>> broker_thread_usage;
   std::vector<BrokerProcessReport> brokers;  // per pid (started broker or --broker_pid)
   double client_cpu_seconds = 0;
   int cores = 0;

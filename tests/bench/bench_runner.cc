@@ -380,7 +380,7 @@ int RunBench(const BenchConfig& c) {
     bool all_sampled = !server_pids.empty() && server_start_samples.size() == server_pids.size();
     double cpu = 0, rss = 0;
     int threads = 0;
-    std::map<std::string, double> thread_cpu;
+    std::map<std::string, ThreadUsage> thread_usage;
     for (size_t i = 0; i < server_pids.size(); ++i) {
       BrokerProcessReport b;
       b.pid = static_cast<int>(server_pids[i]);
@@ -393,9 +393,12 @@ int RunBench(const BenchConfig& c) {
         cpu += *b.cpu_seconds;
         rss += *b.peak_rss_mib;
         threads += *b.threads;
-        for (const auto& [name, seconds] :
-             ThreadCpuBetween(server_start_threads[i], server_end_threads[i])) {
-          thread_cpu[name] += seconds;
+        for (const auto& [name, usage] :
+             ThreadUsageBetween(server_start_threads[i], server_end_threads[i])) {
+          ThreadUsage& sum = thread_usage[name];
+          sum.cpu_seconds += usage.cpu_seconds;
+          sum.voluntary_switches += usage.voluntary_switches;
+          sum.involuntary_switches += usage.involuntary_switches;
         }
       } else {
         all_sampled = false;
@@ -408,7 +411,7 @@ int RunBench(const BenchConfig& c) {
       r.broker_cpu_seconds = cpu;
       r.broker_peak_rss_mib = rss;
       r.broker_threads = threads;
-      r.broker_thread_cpu_seconds = std::move(thread_cpu);
+      r.broker_thread_usage = std::move(thread_usage);
     }
   }
   r.client_cpu_seconds = client_cpu_end - client_cpu_start;

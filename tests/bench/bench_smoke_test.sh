@@ -48,4 +48,19 @@ awk -v total="$total" -v threads="$threads" 'BEGIN {
   exit !(sum > 0 && sum <= total + 0.5) }' ||
   fail "the broker's threads used $threads, against $total s for the whole process"
 grep -q '"broker_cpu_us_per_ok":[0-9]' <<<"$summary" || fail "no broker_cpu_us_per_ok"
+# Context switches by thread (/proc/PID/task/*/status): the writer waits
+# for work between commits, so it switched voluntarily; and the figure per
+# request is the threads' sum over the intakes.
+voluntary=$(grep -o '"broker_voluntary_switches":{[^}]*}' <<<"$summary") ||
+  fail "no broker_voluntary_switches object"
+involuntary=$(grep -o '"broker_involuntary_switches":{[^}]*}' <<<"$summary") ||
+  fail "no broker_involuntary_switches object"
+writer_waits=$(grep -o '"hart-writer":[0-9]*' <<<"$voluntary" | cut -d: -f2)
+[ "${writer_waits:-0}" -gt 0 ] || fail "the writer never waited: $voluntary"
+per_ok=$(grep -o '"broker_switches_per_ok":[0-9.]*' <<<"$summary" | cut -d: -f2)
+awk -v per_ok="$per_ok" -v ok="$(field ok)" -v all="$voluntary $involuntary" 'BEGIN {
+  n = split(all, parts, /[:,} ]/); sum = 0
+  for (i = 1; i <= n; i++) if (parts[i] ~ /^[0-9]+$/) sum += parts[i]
+  exit !(ok > 0 && per_ok != "" && (sum / ok - per_ok) ^ 2 < 0.0001) }' ||
+  fail "broker_switches_per_ok $per_ok is not the threads' $voluntary $involuntary over $(field ok) intakes"
 echo "bench smoke test: $(field ok) intakes, $(field deliveries_arrived) feed deliveries, all acknowledged ($(field acks_ok) acks in $(field ack_calls) calls, ack_transport $transport)"

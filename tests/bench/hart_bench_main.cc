@@ -144,7 +144,10 @@ output: a table on stdout, then one line of JSON (the last line, starting with '
   three summed over the broker pids; null unless every one was sampled),
   broker_thread_cpu_s {thread name: CPU seconds over the window, summed over the pids;
   threads that ended within it are only in broker_cpu_s}, broker_cpu_us_per_ok
-  (broker_cpu_s per successful request, in microseconds), target (the
+  (broker_cpu_s per successful request, in microseconds), broker_switches_per_ok
+  (the broker threads' context switches per successful request) with
+  broker_voluntary_switches and broker_involuntary_switches {thread name: count over
+  the window; voluntary = it waited, involuntary = it was preempted}, target (the
   targets joined with ','), targets [HOST:PORT...], channels (used) and
   channels_requested (--channels), broker_pids [...] and brokers [{pid, cpu_s,
   peak_rss_mib, threads}] (the started broker or --broker_pid, per pid), and for fanout:

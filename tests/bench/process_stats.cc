@@ -89,24 +89,35 @@ std::map<pid_t, ThreadSample> SampleThreads(pid_t pid) {
     // A thread may end between the listing and these reads: it is skipped.
     const std::optional<StatTimes> times = ReadStat(it->path().string() + "/stat");
     std::ifstream comm_file(it->path().string() + "/comm");
+    std::ifstream status_file(it->path().string() + "/status");
+    std::stringstream status;
+    status << status_file.rdbuf();
+    const auto voluntary = StatusField(status.str(), "voluntary_ctxt_switches");
+    const auto involuntary = StatusField(status.str(), "nonvoluntary_ctxt_switches");
     std::string name;
-    if (!times || !comm_file || !std::getline(comm_file, name)) continue;
+    if (!times || !comm_file || !std::getline(comm_file, name) || !voluntary || !involuntary) {
+      continue;
+    }
     threads[static_cast<pid_t>(std::stol(tid))] =
-        ThreadSample{name, times->cpu_seconds, times->start_ticks};
+        ThreadSample{name, times->cpu_seconds, static_cast<long long>(*voluntary),
+                     static_cast<long long>(*involuntary), times->start_ticks};
   }
   return threads;
 }
 
-std::map<std::string, double> ThreadCpuBetween(const std::map<pid_t, ThreadSample>& start,
-                                               const std::map<pid_t, ThreadSample>& end) {
-  std::map<std::string, double> by_name;
+std::map<std::string, ThreadUsage> ThreadUsageBetween(const std::map<pid_t, ThreadSample>& start,
+                                                      const std::map<pid_t, ThreadSample>& end) {
+  std::map<std::string, ThreadUsage> by_name;
   for (const auto& [tid, now] : end) {
     const auto before = start.find(tid);
     // A thread id reused by a new thread counts from zero.
     const bool same_thread =
         before != start.end() && before->second.start_ticks == now.start_ticks;
-    const double base = same_thread ? before->second.cpu_seconds : 0;
-    by_name[now.name] += now.cpu_seconds - base;
+    const ThreadSample base = same_thread ? before->second : ThreadSample{};
+    ThreadUsage& usage = by_name[now.name];
+    usage.cpu_seconds += now.cpu_seconds - base.cpu_seconds;
+    usage.voluntary_switches += now.voluntary_switches - base.voluntary_switches;
+    usage.involuntary_switches += now.involuntary_switches - base.involuntary_switches;
   }
   return by_name;
 }

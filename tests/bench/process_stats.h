@@ -20,25 +20,36 @@ struct ProcessSample {
 std::optional<ProcessSample> SampleProcess(pid_t pid);
 
 // One live thread of a process: its name (/proc/<pid>/task/<tid>/comm), its
-// user + system CPU seconds so far, and when it started (clock ticks after
-// boot), which tells a thread from a later one given the same id.
+// user + system CPU seconds and context switches so far (from .../status:
+// voluntary when it waited, involuntary when it was preempted), and when it
+// started (clock ticks after boot), which tells a thread from a later one
+// given the same id.
 struct ThreadSample {
   std::string name;
   double cpu_seconds = 0;
+  long long voluntary_switches = 0;
+  long long involuntary_switches = 0;
   long long start_ticks = 0;
+};
+
+// What threads used between two samples.
+struct ThreadUsage {
+  double cpu_seconds = 0;
+  long long voluntary_switches = 0;
+  long long involuntary_switches = 0;
 };
 
 // Every live thread of a process by thread id; empty when the process does
 // not exist or /proc cannot be read.
 std::map<pid_t, ThreadSample> SampleThreads(pid_t pid);
 
-// CPU seconds used between two samples of one process, summed by thread
-// name (a broker names its own threads: hart-writer, hart-answer, ...). A
-// thread that started in between (a new start time under an id) counts
-// from zero; one that ended in between is missing, its CPU only in the
-// process's total.
-std::map<std::string, double> ThreadCpuBetween(const std::map<pid_t, ThreadSample>& start,
-                                               const std::map<pid_t, ThreadSample>& end);
+// CPU seconds and context switches between two samples of one process,
+// summed by thread name (a broker names its own threads: hart-writer,
+// hart-answer, ...). A thread that started in between (a new start time
+// under an id) counts from zero; one that ended in between is missing, its
+// CPU only in the process's total.
+std::map<std::string, ThreadUsage> ThreadUsageBetween(const std::map<pid_t, ThreadSample>& start,
+                                                      const std::map<pid_t, ThreadSample>& end);
 
 // User + system CPU seconds of this process (all threads).
 double SelfCpuSeconds();

@@ -84,11 +84,30 @@ void EventMetrics::OnAcknowledged(const DeliveryRecord& delivery,
                                   v1::Acknowledgement::Kind kind, absl::Time at) {
   if (delivery.kind != v1::REFERRAL) return;
   const double seconds = std::max(0.0, absl::ToDoubleSeconds(at - delivery.created_at));
-  ack_latency_
-      .Add({{"agency_kind", AgencyKindLabel(delivery.agency_kind)},
-            {"ack_kind", AckKindLabel(kind)}},
-           ack_latency_buckets_)
-      .Observe(seconds);
+  AckLatencySeries(delivery.agency_kind, kind).Observe(seconds);
+}
+
+prometheus::Histogram& EventMetrics::AckLatencySeries(v1::AgencyKind agency_kind,
+                                                      v1::Acknowledgement::Kind kind) {
+  auto add = [&]() -> prometheus::Histogram& {
+    return ack_latency_.Add(
+        {{"agency_kind", AgencyKindLabel(agency_kind)}, {"ack_kind", AckKindLabel(kind)}},
+        ack_latency_buckets_);
+  };
+  if (agency_kind < 0 || agency_kind >= v1::AgencyKind_ARRAYSIZE || kind < 0 ||
+      kind >= v1::Acknowledgement::Kind_ARRAYSIZE) {
+    return add();
+  }
+  // Two threads may both find it first: Add returns the same series to each.
+  std::atomic<prometheus::Histogram*>& slot =
+      ack_latency_series_[static_cast<size_t>(agency_kind) * v1::Acknowledgement::Kind_ARRAYSIZE +
+                          static_cast<size_t>(kind)];
+  prometheus::Histogram* series = slot.load(std::memory_order_acquire);
+  if (series == nullptr) {
+    series = &add();
+    slot.store(series, std::memory_order_release);
+  }
+  return *series;
 }
 
 void EventMetrics::OnAttempt(const DeliveryRecord& delivery, AttemptResult result,

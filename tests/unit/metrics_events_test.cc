@@ -84,6 +84,36 @@ TEST_F(MetricsEventsTest, TimesAcknowledgementsFromCreationInBucketsAtTheDeadlin
   EXPECT_THAT(Value("hart_ack_latency_seconds_count" + accepted + "}"), Optional(1.0));
 }
 
+TEST_F(MetricsEventsTest, KeepsEachAgencyKindAndAckKindInItsOwnSeries) {
+  v1::Intake first = LoadIntake("labor-trafficking-waterbury");
+  v1::Intake second = first;
+  second.set_careline_report_id(first.careline_report_id() + "-2");
+  auto one = broker_.Submit(first);
+  auto two = broker_.Submit(second);
+  ASSERT_TRUE(one.ok()) << one.status();
+  ASSERT_TRUE(two.ok()) << two.status();
+  broker_.Settle();  // the push partners' RECEIVED, one per destination
+  const std::string police_one = InstrumentedBroker::DeliveryTo(*one, "waterbury-pd");
+  const std::string police_two = InstrumentedBroker::DeliveryTo(*two, "waterbury-pd");
+  for (const auto& [delivery, kind] :
+       {std::pair{police_one, v1::Acknowledgement::RECEIVED},
+        std::pair{police_one, v1::Acknowledgement::ACCEPTED},
+        std::pair{police_two, v1::Acknowledgement::RECEIVED}}) {
+    ASSERT_TRUE(broker_.acks.Acknowledge("waterbury-pd", delivery, kind, "",
+                                         "agency/waterbury-pd")
+                    .ok());
+  }
+  auto count = [&](const std::string& ack_kind, const std::string& agency_kind) {
+    return Value("hart_ack_latency_seconds_count{ack_kind=\"" + ack_kind +
+                 "\",agency_kind=\"" + agency_kind + "\"}");
+  };
+  EXPECT_THAT(count("received", "local_law_enforcement"), Optional(2.0));
+  EXPECT_THAT(count("accepted", "local_law_enforcement"), Optional(1.0));
+  EXPECT_THAT(count("received", "ht_task_force"), Optional(2.0));
+  EXPECT_THAT(count("received", "mdt"), Optional(2.0));
+  EXPECT_THAT(count("accepted", "ht_task_force"), std::nullopt);
+}
+
 TEST_F(MetricsEventsTest, CountsAttemptsDeadLettersAndEscalationSteps) {
   adapter_.failing = {"waterbury-pd"};
   auto receipt = broker_.Submit(LoadIntake("labor-trafficking-waterbury"));

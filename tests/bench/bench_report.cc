@@ -47,25 +47,18 @@ std::optional<double> CpuMicrosPerOk(const BenchReport& r) {
   return 1e6 * *r.broker_cpu_seconds / static_cast<double>(r.ok);
 }
 
-// The broker's context switches (voluntary and involuntary, all threads).
-struct Switches {
-  long long voluntary = 0;
-  long long involuntary = 0;
-};
-
-Switches TotalSwitches(const std::map<std::string, ThreadUsage>& by_name) {
-  Switches total;
-  for (const auto& [name, usage] : by_name) {
-    total.voluntary += usage.voluntary_switches;
-    total.involuntary += usage.involuntary_switches;
-  }
+// All the broker's threads together.
+ThreadUsage TotalUsage(const std::map<std::string, ThreadUsage>& by_name) {
+  ThreadUsage total;
+  for (const auto& [name, usage] : by_name) total += usage;
   return total;
 }
 
 std::optional<double> SwitchesPerOk(const BenchReport& r) {
   if (!r.broker_thread_usage || r.ok == 0) return std::nullopt;
-  const Switches total = TotalSwitches(*r.broker_thread_usage);
-  return static_cast<double>(total.voluntary + total.involuntary) / static_cast<double>(r.ok);
+  const ThreadUsage total = TotalUsage(*r.broker_thread_usage);
+  return static_cast<double>(total.voluntary_switches + total.involuntary_switches) /
+         static_cast<double>(r.ok);
 }
 
 // One figure of each thread name.
@@ -271,12 +264,12 @@ void PrintTable(const BenchReport& r, std::ostream& out) {
     row("broker threads", ThreadCores(*r.broker_thread_usage, r.cpu_window_seconds));
   }
   if (const auto per_ok = SwitchesPerOk(r); per_ok && r.cpu_window_seconds > 0) {
-    const Switches total = TotalSwitches(*r.broker_thread_usage);
+    const ThreadUsage total = TotalUsage(*r.broker_thread_usage);
     row("broker switches",
         Fixed(*per_ok, 1) + " context switches per successful request (" +
-            Fixed(static_cast<double>(total.voluntary) / r.cpu_window_seconds, 0) +
+            Fixed(static_cast<double>(total.voluntary_switches) / r.cpu_window_seconds, 0) +
             " voluntary, " +
-            Fixed(static_cast<double>(total.involuntary) / r.cpu_window_seconds, 0) +
+            Fixed(static_cast<double>(total.involuntary_switches) / r.cpu_window_seconds, 0) +
             " involuntary a second)");
   }
   if (const auto per_ok = CpuMicrosPerOk(r)) {

@@ -395,10 +395,7 @@ int RunBench(const BenchConfig& c) {
         threads += *b.threads;
         for (const auto& [name, usage] :
              ThreadUsageBetween(server_start_threads[i], server_end_threads[i])) {
-          ThreadUsage& sum = thread_usage[name];
-          sum.cpu_seconds += usage.cpu_seconds;
-          sum.voluntary_switches += usage.voluntary_switches;
-          sum.involuntary_switches += usage.involuntary_switches;
+          thread_usage[name] += usage;
         }
       } else {
         all_sampled = false;

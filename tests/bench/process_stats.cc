@@ -114,10 +114,9 @@ std::map<std::string, ThreadUsage> ThreadUsageBetween(const std::map<pid_t, Thre
     const bool same_thread =
         before != start.end() && before->second.start_ticks == now.start_ticks;
     const ThreadSample base = same_thread ? before->second : ThreadSample{};
-    ThreadUsage& usage = by_name[now.name];
-    usage.cpu_seconds += now.cpu_seconds - base.cpu_seconds;
-    usage.voluntary_switches += now.voluntary_switches - base.voluntary_switches;
-    usage.involuntary_switches += now.involuntary_switches - base.involuntary_switches;
+    by_name[now.name] += ThreadUsage{now.cpu_seconds - base.cpu_seconds,
+                                     now.voluntary_switches - base.voluntary_switches,
+                                     now.involuntary_switches - base.involuntary_switches};
   }
   return by_name;
 }

@@ -37,6 +37,13 @@ struct ThreadUsage {
   double cpu_seconds = 0;
   long long voluntary_switches = 0;
   long long involuntary_switches = 0;
+
+  ThreadUsage& operator+=(const ThreadUsage& more) {
+    cpu_seconds += more.cpu_seconds;
+    voluntary_switches += more.voluntary_switches;
+    involuntary_switches += more.involuntary_switches;
+    return *this;
+  }
 };
 
 // Every live thread of a process by thread id; empty when the process does

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "broker/common/logging.h"
+#include "broker/store/agency_holds.h"
 
 namespace hart {
 
@@ -36,11 +37,14 @@ void DispatchLoop::WakeForWorkDue(absl::Time due) {
   if (planning_ || due < planned_turn_) woken_ = true;
 }
 
-std::optional<absl::Time> DispatchLoop::FirstDueWork(const NewReferral& referral) {
+std::optional<absl::Time> DispatchLoop::FirstDueWork(const NewReferral& referral,
+                                                     std::span<const AgencyHold> holds) {
   std::optional<absl::Time> first;
   auto consider = [&first](absl::Time t) { first = first ? std::min(*first, t) : t; };
   for (const DeliveryRecord& d : referral.deliveries) {
-    if (d.state == v1::PENDING) consider(d.next_attempt_at);
+    if (d.state != v1::PENDING) continue;
+    const AgencyHold* hold = FindHold(holds, d.agency_id);
+    consider(hold == nullptr ? d.next_attempt_at : std::max(d.next_attempt_at, hold->until));
   }
   for (const TimerRecord& t : referral.timers) consider(t.due_at);
   return first;

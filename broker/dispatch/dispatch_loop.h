@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <optional>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -48,8 +49,12 @@ class DispatchLoop {
   // feeds adds nothing due before its ladders, and costs the loop no turn.
   void WakeForWorkDue(absl::Time due);
   // The earliest work `referral` adds for the loop: its PENDING deliveries'
-  // next attempts and its timers (nullopt: none).
-  static std::optional<absl::Time> FirstDueWork(const NewReferral& referral);
+  // next attempts, a held agency's not before its hold ends (`holds`, as
+  // the claims skip them), and its timers (nullopt: none). Without the
+  // holds, every intake would wake the loop for a partner whose endpoint is
+  // down, to find nothing it may claim.
+  static std::optional<absl::Time> FirstDueWork(const NewReferral& referral,
+                                                std::span<const AgencyHold> holds = {});
 
   // For tests: a wake is waiting for the loop's next turn; the turn the
   // loop planned (nullopt while it plans one).

@@ -10,6 +10,7 @@
 #include "broker/common/time_util.h"
 #include "broker/config/postgres_options.h"
 #include "broker/feed/seal_begins.h"
+#include "broker/store/agency_holds.h"
 #include "broker/store/store_factory.h"
 
 namespace hart {
@@ -289,6 +290,9 @@ void BrokerParts::AfterCommit(std::span<const WriteRequest> requests,
   feed_tail_.Remember(requests, results);
   if (known_deliveries_) known_deliveries_->Remember(requests, results);
   feed::PublishHeads(hub_, results);
+  absl::MutexLock lock(&wake_mu_);
+  if (wake_target_ == nullptr) return;
+  std::optional<std::vector<AgencyHold>> holds;  // read once, if an intake was created
   std::optional<absl::Time> first_due;
   for (size_t i = 0; i < results.size() && i < requests.size(); ++i) {
     const auto* created = results[i].ok() ? std::get_if<CreateReferralResult>(&*results[i])
@@ -298,20 +302,15 @@ void BrokerParts::AfterCommit(std::span<const WriteRequest> requests,
         created->outcome != CreateReferralResult::Outcome::kCreated) {
       continue;
     }
-    const std::optional<absl::Time> due = DispatchLoop::FirstDueWork(*referral);
-    if (due && (!first_due || *due < *first_due)) first_due = due;
+    if (!holds) holds = dispatcher_->Holds();
+    first_due = Earlier(first_due, DispatchLoop::FirstDueWork(*referral, *holds));
   }
-  if (first_due) WakeDispatcherFor(*first_due);
+  if (first_due) wake_target_->WakeForWorkDue(*first_due);
 }
 
 void BrokerParts::WakeDispatcher() {
   absl::MutexLock lock(&wake_mu_);
   if (wake_target_ != nullptr) wake_target_->Wake();
-}
-
-void BrokerParts::WakeDispatcherFor(absl::Time due) {
-  absl::MutexLock lock(&wake_mu_);
-  if (wake_target_ != nullptr) wake_target_->WakeForWorkDue(due);
 }
 
 }  // namespace hart

@@ -101,15 +101,15 @@ class BrokerParts final {
   // on feeds, the known deliveries those and their acks' states, then
   // subscribers of feeds that grew are woken, once per agency
   // per batch, and the dispatcher if new referrals added work due before its
-  // planned turn (deliveries put on feeds add none). (Changes and
-  // escalation steps wake it through their own callers.)
+  // planned turn (deliveries put on feeds add none, nor those of an agency
+  // the dispatcher holds, until the hold ends). (Changes and escalation
+  // steps wake it through their own callers.)
   void AfterCommit(std::span<const WriteRequest> requests,
                    std::span<const absl::StatusOr<WriteResult>> results);
 
   // Safe from any thread at any time: the writer queue and the executor
   // outlive the dispatch loop (stop_waking_ clears the target first).
   void WakeDispatcher();
-  void WakeDispatcherFor(absl::Time due);
 
   // What push adapters share: the ack token key and HTTPS ack endpoint,
   // the message source, the ack sink, the guards' watchdog scheduler.

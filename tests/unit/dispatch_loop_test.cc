@@ -157,5 +157,29 @@ TEST(DispatchLoopFirstDueTest, IsTheEarliestPendingDeliveryOrTimer) {
   EXPECT_EQ(DispatchLoop::FirstDueWork(referral), t0 + absl::Seconds(1));
 }
 
+TEST(DispatchLoopFirstDueTest, AHeldAgencysDeliveryIsNotDueBeforeItsHoldEnds) {
+  const absl::Time t0 = TestNow();
+  NewReferral referral;
+  DeliveryRecord push;
+  push.agency_id = "ncmec";
+  push.state = v1::PENDING;
+  push.next_attempt_at = t0;
+  referral.deliveries.push_back(push);
+  const std::vector<AgencyHold> other_held = {{"webhook-pd", t0 + absl::Minutes(5)}};
+  EXPECT_EQ(DispatchLoop::FirstDueWork(referral, other_held), t0);
+
+  const std::vector<AgencyHold> held = {{"ncmec", t0 + absl::Minutes(5)}};
+  EXPECT_EQ(DispatchLoop::FirstDueWork(referral, held), t0 + absl::Minutes(5));
+  // A retry due after the hold ends is due then.
+  referral.deliveries[0].next_attempt_at = t0 + absl::Minutes(9);
+  EXPECT_EQ(DispatchLoop::FirstDueWork(referral, held), t0 + absl::Minutes(9));
+
+  TimerRecord ladder;  // timers are never held
+  ladder.kind = TimerRecord::Kind::kLadder;
+  ladder.due_at = t0 + absl::Minutes(1);
+  referral.timers.push_back(ladder);
+  EXPECT_EQ(DispatchLoop::FirstDueWork(referral, held), t0 + absl::Minutes(1));
+}
+
 }  // namespace
 }  // namespace hart

@@ -42,9 +42,7 @@ std::optional<absl::Time> DispatchLoop::FirstDueWork(const NewReferral& referral
   std::optional<absl::Time> first;
   auto consider = [&first](absl::Time t) { first = first ? std::min(*first, t) : t; };
   for (const DeliveryRecord& d : referral.deliveries) {
-    if (d.state != v1::PENDING) continue;
-    const AgencyHold* hold = FindHold(holds, d.agency_id);
-    consider(hold == nullptr ? d.next_attempt_at : std::max(d.next_attempt_at, hold->until));
+    if (d.state == v1::PENDING) consider(ClaimableAt(d.next_attempt_at, d.agency_id, holds));
   }
   for (const TimerRecord& t : referral.timers) consider(t.due_at);
   return first;

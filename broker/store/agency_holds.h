@@ -32,6 +32,14 @@ inline const AgencyHold* FindHold(std::span<const AgencyHold> holds,
   return it == holds.end() ? nullptr : &*it;
 }
 
+// When a PENDING delivery to `agency_id` due at `due` is claimable under
+// `holds`: not before its agency's hold ends.
+inline absl::Time ClaimableAt(absl::Time due, const std::string& agency_id,
+                              std::span<const AgencyHold> holds) {
+  const AgencyHold* hold = FindHold(holds, agency_id);
+  return hold == nullptr ? due : std::max(due, hold->until);
+}
+
 // Each agency with PENDING deliveries and its earliest next_attempt_at.
 using PendingByAgency = std::vector<std::pair<std::string, absl::Time>>;
 
@@ -40,8 +48,7 @@ inline std::optional<absl::Time> EarliestClaimable(const PendingByAgency& pendin
                                                    std::span<const AgencyHold> holds) {
   std::optional<absl::Time> earliest;
   for (const auto& [agency_id, due] : pending) {
-    absl::Time at = due;
-    if (const AgencyHold* hold = FindHold(holds, agency_id)) at = std::max(at, hold->until);
+    const absl::Time at = ClaimableAt(due, agency_id, holds);
     if (!earliest || at < *earliest) earliest = at;
   }
   return earliest;

@@ -54,9 +54,8 @@ ThreadUsage TotalUsage(const std::map<std::string, ThreadUsage>& by_name) {
   return total;
 }
 
-std::optional<double> SwitchesPerOk(const BenchReport& r) {
-  if (!r.broker_thread_usage || r.ok == 0) return std::nullopt;
-  const ThreadUsage total = TotalUsage(*r.broker_thread_usage);
+std::optional<double> SwitchesPerOk(const BenchReport& r, const ThreadUsage& total) {
+  if (r.ok == 0) return std::nullopt;
   return static_cast<double>(total.voluntary_switches + total.involuntary_switches) /
          static_cast<double>(r.ok);
 }
@@ -263,14 +262,16 @@ void PrintTable(const BenchReport& r, std::ostream& out) {
   if (r.broker_thread_usage) {
     row("broker threads", ThreadCores(*r.broker_thread_usage, r.cpu_window_seconds));
   }
-  if (const auto per_ok = SwitchesPerOk(r); per_ok && r.cpu_window_seconds > 0) {
+  if (r.broker_thread_usage && r.cpu_window_seconds > 0) {
     const ThreadUsage total = TotalUsage(*r.broker_thread_usage);
-    row("broker switches",
-        Fixed(*per_ok, 1) + " context switches per successful request (" +
-            Fixed(static_cast<double>(total.voluntary_switches) / r.cpu_window_seconds, 0) +
-            " voluntary, " +
-            Fixed(static_cast<double>(total.involuntary_switches) / r.cpu_window_seconds, 0) +
-            " involuntary a second)");
+    if (const auto per_ok = SwitchesPerOk(r, total)) {
+      row("broker switches",
+          Fixed(*per_ok, 1) + " context switches per successful request (" +
+              Fixed(static_cast<double>(total.voluntary_switches) / r.cpu_window_seconds, 0) +
+              " voluntary, " +
+              Fixed(static_cast<double>(total.involuntary_switches) / r.cpu_window_seconds, 0) +
+              " involuntary a second)");
+    }
   }
   if (const auto per_ok = CpuMicrosPerOk(r)) {
     row("broker CPU / ok",
@@ -385,7 +386,8 @@ std::string JsonLine(const BenchReport& r) {
   };
   by_thread("broker_thread_cpu_s", [](const ThreadUsage& u) { return u.cpu_seconds; });
   j.Key("broker_switches_per_ok");
-  const auto switches_per_ok = SwitchesPerOk(r);
+  const auto switches_per_ok =
+      r.broker_thread_usage ? SwitchesPerOk(r, TotalUsage(*r.broker_thread_usage)) : std::nullopt;
   switches_per_ok ? j.Num(*switches_per_ok) : j.Null();
   by_thread("broker_voluntary_switches",
             [](const ThreadUsage& u) { return u.voluntary_switches; });

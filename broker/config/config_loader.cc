@@ -11,9 +11,11 @@
 #include "broker/config/ops_options.h"
 #include "broker/config/postgres_options.h"
 #include "broker/config/yaml_to_proto.h"
+#include "broker/config/yaml_tree_bounds.h"
 #include "broker/routing/geography.h"
 #include "google/protobuf/util/field_mask_util.h"
 #include "hart/referral/v1/intake.pb.h"
+#include "yaml-cpp/depthguard.h"  // YAML::DeepRecursion
 
 namespace hart {
 
@@ -68,9 +70,17 @@ absl::StatusOr<ParsedConfig> Parse(const std::string& path) {
     root = YAML::LoadFile(path);
   } catch (const YAML::BadFile&) {
     return absl::NotFoundError(absl::StrCat("cannot read config file ", path));
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp 0.7 gives this one the message "bad file".
+    return absl::InvalidArgumentError(absl::StrCat(path, ":", e.mark.line + 1, ":",
+                                                   e.mark.column + 1,
+                                                   ": nested too deeply for the YAML parser"));
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
+  }
+  if (absl::Status bounded = CheckYamlTreeBounds(root); !bounded.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ":", bounded.message()));
   }
   ParsedConfig parsed;
   std::vector<std::string> problems;

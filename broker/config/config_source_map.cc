@@ -46,7 +46,7 @@ void ConfigSourceMap::Walk(const YAML::Node& node, const std::string& path) {
 
 void ConfigSourceMap::Name(std::string name, const YAML::Node& node) {
   const YAML::Mark mark = node.Mark();
-  entities_.emplace_back(std::move(name), Place{mark.line + 1, mark.column + 1});
+  entities_.emplace(std::move(name), Place{mark.line + 1, mark.column + 1});
 }
 
 // The phrases the checks after the mapping use for what they cannot name by
@@ -87,32 +87,22 @@ void ConfigSourceMap::NameEntities(const YAML::Node& root) {
   }
 }
 
-const ConfigSourceMap::Place* ConfigSourceMap::FindPath(std::string_view problem) const {
+// One lookup per word end of the problem, not a scan of every name: a
+// config of many entities with many problems stays linear.
+const ConfigSourceMap::Place* ConfigSourceMap::FindLongestPrefix(
+    const std::map<std::string, Place, std::less<>>& places, std::string_view problem) {
   const Place* found = nullptr;
   for (size_t end = 1; end <= problem.size(); ++end) {
     if (!EndsAWord(problem, end)) continue;
-    const auto it = paths_.find(problem.substr(0, end));
-    if (it != paths_.end()) found = &it->second;  // a longer path is more precise
-  }
-  return found;
-}
-
-const ConfigSourceMap::Place* ConfigSourceMap::FindEntity(std::string_view problem) const {
-  const Place* found = nullptr;
-  size_t longest = 0;
-  for (const auto& [name, place] : entities_) {
-    if (name.size() > longest && problem.substr(0, name.size()) == name &&
-        EndsAWord(problem, name.size())) {
-      found = &place;  // the first entity of that name: where it was defined
-      longest = name.size();
-    }
+    const auto it = places.find(problem.substr(0, end));
+    if (it != places.end()) found = &it->second;  // a longer match is more precise
   }
   return found;
 }
 
 std::string ConfigSourceMap::Locate(const std::string& file, const std::string& problem) const {
-  const Place* place = FindPath(problem);
-  if (place == nullptr) place = FindEntity(problem);
+  const Place* place = FindLongestPrefix(paths_, problem);
+  if (place == nullptr) place = FindLongestPrefix(entities_, problem);
   if (place == nullptr) return absl::StrCat(file, ": ", problem);
   return absl::StrCat(file, ":", place->line, ":", place->column, ": ", problem);
 }

@@ -7,8 +7,6 @@
 #include <map>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 #include "yaml-cpp/yaml.h"
 
@@ -34,11 +32,14 @@ class ConfigSourceMap {
   void Walk(const YAML::Node& node, const std::string& path);
   void NameEntities(const YAML::Node& root);
   void Name(std::string name, const YAML::Node& node);
-  const Place* FindPath(std::string_view problem) const;
-  const Place* FindEntity(std::string_view problem) const;
+  // The longest key of `places` that starts `problem` and ends a word.
+  static const Place* FindLongestPrefix(const std::map<std::string, Place, std::less<>>& places,
+                                        std::string_view problem);
 
   std::map<std::string, Place, std::less<>> paths_;
-  std::vector<std::pair<std::string, Place>> entities_;
+  // Where each entity is first defined: a name given twice points at the
+  // first (that is what a "defined twice" problem is about).
+  std::map<std::string, Place, std::less<>> entities_;
 };
 
 }  // namespace hart

@@ -1,6 +1,6 @@
-// libFuzzer target: bytes -> YAML::Load -> YamlToProto(BrokerConfig) ->
-// ApplyConfigDefaults -> ValidateConfig (registry with the built-in
-// adapters): the steps of LoadConfig / `hart-broker --check-config`, minus the
+// libFuzzer target: bytes -> YAML::Load -> CheckYamlTreeBounds ->
+// YamlToProto(BrokerConfig) -> ApplyConfigDefaults -> ValidateConfig
+// (registry with the built-in adapters): the steps of LoadConfig / `hart-broker --check-config`, minus the
 // file read. Only YAML::Exception from YAML::Load is caught, as
 // ParseConfigFile does, so an exception escaping the mapping is a finding
 // (it would terminate the broker). When the config validates, the valid
@@ -13,6 +13,7 @@
 #include "broker/config/config_loader.h"
 #include "broker/config/config_source_map.h"
 #include "broker/config/yaml_to_proto.h"
+#include "broker/config/yaml_tree_bounds.h"
 #include "broker/routing/geography.h"
 #include "broker/routing/router.h"
 #include "tests/fuzz/fuzz_support.h"
@@ -33,6 +34,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     if (hart::fuzz::Verbose()) std::cerr << "yaml: " << e.what() << "\n";
+    return 0;
+  }
+  // As ParseConfigFile: nothing walks a tree past the bounds.
+  if (const absl::Status bounded = hart::CheckYamlTreeBounds(root); !bounded.ok()) {
+    if (hart::fuzz::Verbose()) std::cerr << "bounds: " << bounded.message() << "\n";
     return 0;
   }
   cfg::BrokerConfig config;

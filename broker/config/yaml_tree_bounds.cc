@@ -65,9 +65,9 @@ absl::Status CheckYamlTreeBounds(const YAML::Node& root, const YamlTreeLimits& l
         pending.push_back({entry.second, next.depth + 1, next.path_bytes + dot + key});
       }
     } else if (node.IsSequence()) {
-      for (size_t i = 0; i < node.size(); ++i) {
-        pending.push_back({node[i], next.depth + 1,
-                           next.path_bytes + IndexBytes(i)});
+      size_t index = 0;
+      for (const auto& item : node) {
+        pending.push_back({item, next.depth + 1, next.path_bytes + IndexBytes(index++)});
       }
     }
   }

@@ -72,12 +72,13 @@ EventMetrics::EventMetrics(prometheus::Registry& registry,
   for (IntakeOutcome outcome :
        {IntakeOutcome::kCreated, IntakeOutcome::kDuplicate, IntakeOutcome::kConflict,
         IntakeOutcome::kInvalid, IntakeOutcome::kUnavailable, IntakeOutcome::kFailed}) {
-    intakes_.Add({{"outcome", IntakeOutcomeLabel(outcome)}});
+    intake_series_[static_cast<size_t>(outcome)] =
+        &intakes_.Add({{"outcome", IntakeOutcomeLabel(outcome)}});
   }
 }
 
 void EventMetrics::OnIntake(IntakeOutcome outcome) {
-  intakes_.Add({{"outcome", IntakeOutcomeLabel(outcome)}}).Increment();
+  intake_series_[static_cast<size_t>(outcome)]->Increment();
 }
 
 void EventMetrics::OnAcknowledged(const DeliveryRecord& delivery,

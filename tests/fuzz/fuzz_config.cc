@@ -1,11 +1,11 @@
 // libFuzzer target: bytes -> YAML::Load -> CheckYamlTreeBounds ->
 // YamlToProto(BrokerConfig) -> ApplyConfigDefaults -> ValidateConfig
-// (registry with the built-in adapters): the steps of LoadConfig / `hart-broker --check-config`, minus the
-// file read. Only YAML::Exception from YAML::Load is caught, as
-// ParseConfigFile does, so an exception escaping the mapping is a finding
-// (it would terminate the broker). When the config validates, the valid
-// example intakes are routed through it: config validation promises that
-// every rule's kinds resolve for every town.
+// (registry with the built-in adapters): the steps of LoadConfig /
+// `hart-broker --check-config`, minus the file read. Only YAML::Exception
+// from YAML::Load is caught, as ParseConfigFile does, so an exception
+// escaping the mapping is a finding (it would terminate the broker). When
+// the config validates, the valid example intakes are routed through it:
+// config validation promises that every rule's kinds resolve for every town.
 #include <cstddef>
 #include <cstdint>
 #include <iostream>

@@ -93,9 +93,9 @@ TEST(YamlTreeBoundsTest, LongKeysRepeatedByAliasesAreBoundedByTheirPathsLength) 
 TEST(YamlTreeBoundsTest, TheShippedConnecticutConfigIsWellInsideTheBounds) {
   const YAML::Node root = YAML::LoadFile(SourcePath("deploy/config/connecticut.yaml"));
   // A tenth of the default bounds or less: room for a config many times its size.
-  EXPECT_TRUE(
-      CheckYamlTreeBounds(root, {.max_values = 10'000, .max_depth = 10, .max_key_path_bytes = 1 << 20})
-          .ok());
+  const YamlTreeLimits tenth = {
+      .max_values = 10'000, .max_depth = 10, .max_key_path_bytes = 1 << 20};
+  EXPECT_TRUE(CheckYamlTreeBounds(root, tenth).ok());
 }
 
 }  // namespace

@@ -55,7 +55,8 @@ absl::Status CheckYamlTreeBounds(const YAML::Node& root, const YamlTreeLimits& l
     if (next.depth > limits.max_depth) {
       return absl::InvalidArgumentError(
           absl::StrCat(PlaceOf(node), ": nested more than ", limits.max_depth,
-                       " levels deep; a broker config needs fewer than ten"));
+                       " levels deep; a broker config needs fewer than ten (an alias *name "
+                       "inside its own anchor's subtree nests without end)"));
     }
     const size_t dot = next.path_bytes == 0 ? 0 : 1;
     if (node.IsMap()) {

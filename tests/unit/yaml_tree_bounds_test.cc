@@ -70,6 +70,19 @@ TEST(YamlTreeBoundsTest, NestingPastTheParsersOwnLimitIsNamedAsSuch) {
   EXPECT_THAT(message, ::testing::Not(HasSubstr("bad file")));
 }
 
+TEST(YamlTreeBoundsTest, AnAliasInsideItsOwnAnchorIsRefusedNotFollowedForever) {
+  TempDir dir;
+  for (const std::string yaml : {"towns: &t [1, *t]\n", "towns: &t {name: *t}\n"}) {
+    const std::string path = dir.path() + "/cycle.yaml";
+    std::ofstream(path) << yaml;
+    auto config = ParseConfigFile(path);
+    ASSERT_FALSE(config.ok()) << yaml;
+    EXPECT_THAT(std::string(config.status().message()),
+                HasSubstr(path + ":1:8: nested more than 64 levels deep"))
+        << yaml;
+  }
+}
+
 TEST(YamlTreeBoundsTest, AliasesCountAsCopiesOfTheirAnchorsSubtree) {
   // Root map, 2 keys, the anchored list (1 + 3 items), the alias (1 + 3).
   const YAML::Node root = YAML::Load("a: &list [1, 2, 3]\nb: *list\n");

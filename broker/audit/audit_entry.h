@@ -15,5 +15,7 @@ hart::referral::v1::AuditEntry ToEntry(uint64_t index, const AuditEvent& event);
 std::string EntryBytes(const hart::referral::v1::AuditEntry& entry);
 // SHA-256(0x00 || EntryBytes(entry)).
 std::string EntryLeafHash(const hart::referral::v1::AuditEntry& entry);
+// EntryLeafHash(ToEntry(index, event)), without building either anew.
+std::string EventLeafHash(uint64_t index, const AuditEvent& event);
 
 }  // namespace hart::audit

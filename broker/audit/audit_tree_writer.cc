@@ -13,7 +13,7 @@ void AuditTreeWriter::Begin() { at_begin_ = tree_; }
 
 absl::StatusOr<uint64_t> AuditTreeWriter::Append(AuditTreeRows& rows, const AuditEvent& event) {
   const uint64_t index = tree_.size();
-  const std::string leaf_hash = EntryLeafHash(ToEntry(index, event));
+  const std::string leaf_hash = EventLeafHash(index, event);
   if (auto s = rows.InsertLeaf(index, event, leaf_hash); !s.ok()) return s;
   absl::Status subtree_status;
   absl::Status appended = tree_.Append(

@@ -84,13 +84,15 @@ WriteQueue::WriteQueue(WriteStore& store, size_t max_batch, AfterCommitFn after_
               max_batch, std::move(after_commit), max_background_batch, ack_linger) {}
 
 void WriteQueue::CreateReferral(NewReferral referral, Done<CreateReferralResult> done) {
-  // The feeds' tail serves these appends from memory after the commit.
-  if (!referral.feed_appends.empty() && referral.opened_intake == nullptr) {
-    referral.opened_intake = std::make_shared<const v1::Intake>(referral.referral.intake);
-  }
   // Sealed here, on the caller's thread, rather than in line on the writer's.
+  // Sealing moves the plaintext to `opened_intake`.
   if (absl::Status prepared = store_.PrepareReferral(referral); !prepared.ok()) {
     return done(prepared);
+  }
+  // The feeds' tail serves these appends from memory after the commit; a
+  // store that seals nothing left the plaintext in the record.
+  if (!referral.feed_appends.empty() && referral.opened_intake == nullptr) {
+    referral.opened_intake = std::make_shared<const v1::Intake>(referral.referral.intake);
   }
   SubmitAs<CreateReferralResult>(writer_, std::move(referral), std::move(done), Same{});
 }

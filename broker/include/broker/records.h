@@ -275,9 +275,10 @@ struct NewReferral {
   std::vector<FeedAppend> feed_appends;
   // Below the envelope layer only: the referral's data key, wrapped.
   WrappedDataKey data_key;
-  // Memory only, never stored: the intake in the clear, kept by the writer
-  // queue for the feeds' tail (broker/feed/feed_tail.h) when the intake has
-  // feed appends, since the envelope seals `referral.intake` before the write.
+  // Memory only, never stored: the intake in the clear, kept for the feeds'
+  // tail (broker/feed/feed_tail.h), since the envelope seals
+  // `referral.intake` before the write. The envelope moves the plaintext
+  // here as it seals it; the writer queue copies it when nothing sealed.
   std::shared_ptr<const v1::Intake> opened_intake;
 };
 

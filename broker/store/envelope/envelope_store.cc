@@ -1,5 +1,7 @@
 #include "broker/store/envelope/envelope_store.h"
 
+#include <memory>
+
 #include "absl/strings/str_cat.h"
 #include "broker/common/logging.h"
 #include "broker/common/status_macros.h"
@@ -78,7 +80,14 @@ absl::StatusOr<std::string> EnvelopeStore::SealNewReferral(NewReferral& item) {
   auto bytes = SealWith(key->first, r.intake.SerializeAsString(), IntakeContext(r.referral_id));
   if (!bytes.ok()) return bytes.status();
   r.sealed_intake = std::move(*bytes);
-  r.intake.Clear();
+  if (item.opened_intake == nullptr) {
+    // Moved, not copied: the feeds' tail serves the plaintext from here.
+    auto opened = std::make_shared<v1::Intake>();
+    opened->Swap(&r.intake);
+    item.opened_intake = std::move(opened);
+  } else {
+    r.intake.Clear();
+  }
   item.data_key = ToRow(r.referral_id, key->second);
   return std::move(key->first);
 }

@@ -29,7 +29,7 @@ absl::StatusOr<uint64_t> SqliteBackend::WriteAck(SqliteDb& db, const AckWrite& w
   update->Bind(1, int64_t{w.new_state}).Bind(2, int64_t{delivered}).Bind(3, at)
       .Bind(4, int64_t{business}).Bind(5, at).Bind(6, int64_t{w.stop_ladder})
       .BindBlob(7, sqlite::StoredAckEntry(w))
-      .Bind(8, w.delivery_id).Bind(9, int64_t{w.expected_state});
+      .BindRef(8, w.delivery_id).Bind(9, int64_t{w.expected_state});
   HART_RETURN_IF_ERROR(update->Run());
   if (db.Changes() != 1) {
     HART_ASSIGN_OR_RETURN(known, sqlite::DeliveryExists(db, w.delivery_id));

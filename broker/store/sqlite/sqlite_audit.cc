@@ -17,8 +17,9 @@ absl::Status SqliteAuditRows::InsertLeaf(uint64_t index, const AuditEvent& e,
       "payload_sha256, detail, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   // idx is 1-based (SQLite rowid); the log's indexes are 0-based.
   stmt->Bind(1, static_cast<int64_t>(index + 1)).Bind(2, absl::ToUnixMicros(e.at))
-      .Bind(3, e.actor).Bind(4, e.action).Bind(5, e.referral_id).Bind(6, e.delivery_id)
-      .BindBlob(7, e.payload_sha256).Bind(8, e.detail).BindBlob(9, leaf_hash);
+      .BindRef(3, e.actor).BindRef(4, e.action).BindRef(5, e.referral_id)
+      .BindRef(6, e.delivery_id).BindBlobRef(7, e.payload_sha256).BindRef(8, e.detail)
+      .BindBlobRef(9, leaf_hash);
   return stmt->Run();
 }
 

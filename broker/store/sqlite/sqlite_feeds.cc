@@ -42,7 +42,8 @@ absl::StatusOr<FeedAppendResult> SqliteBackend::InsertFeedEvent(SqliteDb& db, co
   HART_ASSIGN_OR_RETURN(insert, db.Prepare(
       "INSERT INTO feed_events (agency_id, sequence, delivery_id, appended_at, audit_index) "
       "VALUES (?, ?, ?, ?, ?)"));
-  insert->Bind(1, a.agency_id).Bind(2, static_cast<int64_t>(sequence)).Bind(3, a.delivery_id)
+  insert->BindRef(1, a.agency_id).Bind(2, static_cast<int64_t>(sequence))
+      .BindRef(3, a.delivery_id)
       .Bind(4, absl::ToUnixMicros(now)).Bind(5, static_cast<int64_t>(audit_index));
   HART_RETURN_IF_ERROR(insert->Run());
   return FeedAppendResult{a.delivery_id, a.agency_id, sequence, audit_index};

@@ -69,25 +69,25 @@ absl::Status InsertDelivery(SqliteDb& db, const DeliveryRecord& d,
       "claim_owner, ladder_timer_id, ladder_due_at, ladder_base_at, ladder_reason, "
       "transport_ref) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-  ins->Bind(1, d.delivery_id).Bind(2, d.referral_id).Bind(3, d.agency_id)
+  ins->BindRef(1, d.delivery_id).BindRef(2, d.referral_id).BindRef(3, d.agency_id)
       .Bind(4, int64_t{d.agency_kind}).Bind(5, absl::StrJoin(d.rule_ids, ","))
-      .Bind(6, d.adapter_type).Bind(7, int64_t{d.state}).Bind(8, int64_t{d.attempts})
+      .BindRef(6, d.adapter_type).Bind(7, int64_t{d.state}).Bind(8, int64_t{d.attempts})
       .Bind(9, absl::ToUnixMicros(d.created_at)).Bind(10, absl::ToUnixMicros(d.next_attempt_at))
       .Bind(11, absl::ToUnixMicros(d.ack_deadline)).Bind(12, OptMicros(d.delivery_deadline))
       .Bind(13, int64_t{d.kind}).Bind(14, absl::StrJoin(d.changes, ","))
       .BindBlob(15, d.escalation ? d.escalation->SerializeAsString() : std::string())
       .Bind(16, OptMicros(d.last_attempt_at))
       .BindBlob(17, d.erasure ? d.erasure->SerializeAsString() : std::string())
-      .Bind(18, d.claim_owner);
+      .BindRef(18, d.claim_owner);
   if (ladder_start != nullptr) {
-    ins->Bind(19, ladder_start->timer_id).Bind(20, absl::ToUnixMicros(ladder_start->due_at))
+    ins->BindRef(19, ladder_start->timer_id).Bind(20, absl::ToUnixMicros(ladder_start->due_at))
         .Bind(21, absl::ToUnixMicros(ladder_start->base_at))
         .Bind(22, int64_t{ladder_start->reason});
   } else {
     ins->Bind(19, std::string()).Bind(20, std::optional<int64_t>())
         .Bind(21, int64_t{0}).Bind(22, int64_t{0});
   }
-  ins->Bind(23, feed_reference != nullptr ? *feed_reference : d.transport_ref);
+  ins->BindRef(23, feed_reference != nullptr ? *feed_reference : d.transport_ref);
   return ins->Run();
 }
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 
 #include "broker/acks/ack_recorder.h"
 #include "broker/common/crypto_random.h"
@@ -182,13 +183,28 @@ TEST_F(EncryptionTest, AReferralSealedAheadIsStoredAsIsAndAHalfSealedOneIsRefuse
   EXPECT_EQ(ahead.referral.intake.ByteSizeLong(), 0u);
   EXPECT_FALSE(ahead.referral.sealed_intake.empty());
   EXPECT_FALSE(ahead.data_key.wrapped.empty());
+  // The plaintext moved to memory for the feeds' tail, not copied.
+  ASSERT_NE(ahead.opened_intake, nullptr);
+  EXPECT_EQ(ahead.opened_intake->SerializeAsString(), intake.SerializeAsString());
+  const v1::Intake* opened = ahead.opened_intake.get();
   const std::string sealed_once = ahead.referral.sealed_intake;
   ASSERT_TRUE(store_->PrepareReferral(ahead).ok());  // already sealed: left alone
   EXPECT_EQ(ahead.referral.sealed_intake, sealed_once);
+  EXPECT_EQ(ahead.opened_intake.get(), opened);
   auto created = store_->CreateReferrals({&ahead, 1});
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_EQ(created->at(0).outcome, CreateReferralResult::Outcome::kCreated);
   EXPECT_EQ(store_->GetReferral("ref_ahead")->intake.child().given_name(), "Jordan");
+
+  // One that already holds its plaintext in memory keeps it; the record's
+  // copy is cleared all the same.
+  NewReferral kept = PlainReferral("kept", intake);
+  kept.opened_intake = std::make_shared<const v1::Intake>(intake);
+  const v1::Intake* kept_opened = kept.opened_intake.get();
+  ASSERT_TRUE(store_->PrepareReferral(kept).ok());
+  EXPECT_EQ(kept.opened_intake.get(), kept_opened);
+  EXPECT_EQ(kept.referral.intake.ByteSizeLong(), 0u);
+  EXPECT_FALSE(kept.referral.sealed_intake.empty());
 
   NewReferral half = PlainReferral("half", intake);
   half.data_key = ahead.data_key;  // a key, but the plaintext is still there

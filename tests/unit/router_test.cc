@@ -3,6 +3,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "broker/common/time_util.h"
 #include "broker/routing/condition.h"
 #include "tests/support/test_support.h"
@@ -191,6 +198,109 @@ TEST(ConditionTest, AllAndAnyRedFlags) {
   any.add_any_red_flag_in(v1::RedFlag::BRANDING_TATTOO);
   any.add_any_red_flag_in(v1::RedFlag::DEBT_TO_EMPLOYER);
   EXPECT_TRUE(EvaluateCondition(any, intake, TestNow()).holds);
+}
+
+// Every kind of clause, held and failed, says why in the words a
+// supervisor reads; only the text that applies is built.
+TEST(ConditionTest, EveryClauseSaysWhyWhenItHoldsAndWhenItFails) {
+  using Condition = hart::config::v1::Condition;
+  auto intake = LoadIntake("labor-trafficking-waterbury");
+  auto missing = intake;  // missing for 30 hours at TestNow()
+  missing.mutable_missing()->set_is_missing(true);
+  *missing.mutable_missing()->mutable_missing_since() = ToProtoTime(TestNow() - absl::Hours(30));
+  std::vector<std::tuple<std::string, Condition, const v1::Intake*>> cases;
+  auto add = [&](std::string name, auto set, const v1::Intake* of = nullptr) {
+    Condition c;
+    set(c);
+    cases.emplace_back(std::move(name), std::move(c), of != nullptr ? of : &intake);
+  };
+  const auto type = intake.concern().trafficking_type();
+  const auto other_type =
+      type == v1::TraffickingType::LABOR ? v1::TraffickingType::SEX : v1::TraffickingType::LABOR;
+  add("type held", [&](Condition& c) { c.add_trafficking_type_in(type); });
+  add("type failed", [&](Condition& c) { c.add_trafficking_type_in(other_type); });
+  add("dcf", [&](Condition& c) { c.set_dcf_involved(true); });
+  add("not dcf", [&](Condition& c) { c.set_dcf_involved(false); });
+  add("missing", [&](Condition& c) { c.set_is_missing(true); });
+  add("not missing", [&](Condition& c) { c.set_is_missing(false); });
+  add("danger", [&](Condition& c) { c.set_immediate_danger(true); });
+  add("no danger", [&](Condition& c) { c.set_immediate_danger(false); });
+  add("missing for", [&](Condition& c) { c.set_missing_for_at_least_hours(24); });
+  add("missing for 24", [&](Condition& c) { c.set_missing_for_at_least_hours(24); }, &missing);
+  add("missing for 48", [&](Condition& c) { c.set_missing_for_at_least_hours(48); }, &missing);
+  add("age under 30", [&](Condition& c) { c.set_child_age_under(30); });
+  add("age under 5", [&](Condition& c) { c.set_child_age_under(5); });
+  add("age at least 5", [&](Condition& c) { c.set_child_age_at_least(5); });
+  add("age at least 30", [&](Condition& c) { c.set_child_age_at_least(30); });
+  add("any flag held", [&](Condition& c) {
+    c.add_any_red_flag_in(v1::RedFlag::DEBT_TO_EMPLOYER);
+    c.add_any_red_flag_in(v1::RedFlag::BRANDING_TATTOO);
+  });
+  add("any flag failed", [&](Condition& c) {
+    c.add_any_red_flag_in(v1::RedFlag::BRANDING_TATTOO);
+    c.add_any_red_flag_in(v1::RedFlag::OLDER_PARTNER);
+  });
+  add("all flags held", [&](Condition& c) {
+    c.add_all_red_flags_in(v1::RedFlag::DEBT_TO_EMPLOYER);
+    c.add_all_red_flags_in(v1::RedFlag::NO_ACCESS_TO_ID_DOCUMENTS);
+  });
+  add("has flag", [&](Condition& c) { c.set_has_red_flag(true); });
+  add("has no flag", [&](Condition& c) { c.set_has_red_flag(false); });
+  const auto placement = intake.child().placement();
+  add("placement held", [&](Condition& c) { c.add_placement_in(placement); });
+  add("placement failed", [&](Condition& c) {
+    c.add_placement_in(placement == v1::Placement::GROUP_HOME ? v1::Placement::HOME
+                                                               : v1::Placement::GROUP_HOME);
+  });
+  const auto role = intake.reporter().role();
+  add("role held", [&](Condition& c) { c.add_reporter_role_in(role); });
+  add("role failed", [&](Condition& c) {
+    c.add_reporter_role_in(role == v1::Reporter::LAW_ENFORCEMENT ? v1::Reporter::SCHOOL_STAFF
+                                                        : v1::Reporter::LAW_ENFORCEMENT);
+  });
+  add("any of held", [&](Condition& c) {
+    c.add_any_of()->set_immediate_danger(true);
+    c.add_any_of()->add_trafficking_type_in(type);
+  });
+  add("any of failed", [&](Condition& c) {
+    c.add_any_of()->set_immediate_danger(true);
+    c.add_any_of()->add_trafficking_type_in(other_type);
+  });
+  std::vector<std::string> said;
+  for (const auto& [name, condition, of] : cases) {
+    const ConditionResult r = EvaluateCondition(condition, *of, TestNow());
+    said.push_back(absl::StrCat(name, (r.holds ? ": holds: " : ": fails: "),
+                                absl::StrJoin(r.reasons, " | ")));
+  }
+  EXPECT_THAT(said, ElementsAre(
+      "type held: holds: trafficking type is LABOR",
+      "type failed: fails: trafficking type is LABOR, rule needs one of SEX",
+      "dcf: fails: child is not DCF-involved",
+      "not dcf: holds: child is not DCF-involved",
+      "missing: fails: child is not reported missing",
+      "not missing: holds: child is not reported missing",
+      "danger: fails: no immediate danger reported",
+      "no danger: holds: no immediate danger reported",
+      "missing for: fails: no missing-since time, rule needs 24 h",
+      "missing for 24: holds: missing 30 h, at least 24 h",
+      "missing for 48: fails: missing 30 h, rule needs 48 h",
+      "age under 30: holds: child is 16, under 30",
+      "age under 5: fails: child is 16, rule needs under 5",
+      "age at least 5: holds: child is 16, at least 5",
+      "age at least 30: fails: child is 16, rule needs at least 30",
+      "any flag held: holds: red flags reported: DEBT_TO_EMPLOYER",
+      "any flag failed: fails: none of the red flags BRANDING_TATTOO, OLDER_PARTNER reported",
+      "all flags held: holds: red flags reported: DEBT_TO_EMPLOYER, NO_ACCESS_TO_ID_DOCUMENTS",
+      "has flag: holds: red flags reported: WORKING_EXCESSIVE_HOURS, DEBT_TO_EMPLOYER, "
+      "NO_ACCESS_TO_ID_DOCUMENTS",
+      "has no flag: fails: red flags reported",
+      "placement held: holds: placement is UNKNOWN",
+      "placement failed: fails: placement is UNKNOWN, rule needs one of GROUP_HOME",
+      "role held: holds: reporter role is MEDICAL",
+      "role failed: fails: reporter role is MEDICAL, rule needs one of LAW_ENFORCEMENT",
+      "any of held: holds: trafficking type is LABOR",
+      "any of failed: fails: none of the alternatives holds: no immediate danger reported; "
+      "trafficking type is LABOR, rule needs one of SEX"));
 }
 
 TEST_F(RouterTest, VillagesRouteThroughTheirTown) {

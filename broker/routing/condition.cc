@@ -1,6 +1,9 @@
 #include "broker/routing/condition.h"
 
 #include <algorithm>
+#include <string>
+#include <string_view>
+#include <type_traits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -27,13 +30,22 @@ bool Contains(const google::protobuf::RepeatedField<int>& values, int v) {
   return std::find(values.begin(), values.end(), v) != values.end();
 }
 
+// A verdict keeps the clauses that held or those that failed, never both:
+// only the text that applies is built (routing runs for every intake).
 class Evaluation {
  public:
-  void Clause(bool held, std::string held_text, std::string failed_text) {
+  void Clause(bool held, std::string_view held_text, std::string_view failed_text) {
+    (held ? held_ : failed_).emplace_back(held ? held_text : failed_text);
+  }
+  // The texts as callables returning std::string, called only if they apply.
+  template <typename HeldText, typename FailedText>
+    requires std::is_invocable_r_v<std::string, HeldText> &&
+             std::is_invocable_r_v<std::string, FailedText>
+  void Clause(bool held, HeldText&& held_text, FailedText&& failed_text) {
     if (held) {
-      held_.push_back(std::move(held_text));
+      held_.push_back(held_text());
     } else {
-      failed_.push_back(std::move(failed_text));
+      failed_.push_back(failed_text());
     }
   }
   ConditionResult Result() && {
@@ -54,20 +66,25 @@ void EvaluateAge(const cfg::Condition& c, const v1::Intake& intake,
     if (!age) {
       e->Clause(false, "", "child's age is unknown");
     } else {
-      e->Clause(*age < static_cast<int>(c.child_age_under()),
-                absl::StrCat("child is ", *age, ", under ", c.child_age_under()),
-                absl::StrCat("child is ", *age, ", rule needs under ",
-                             c.child_age_under()));
+      e->Clause(
+          *age < static_cast<int>(c.child_age_under()),
+          [&] { return absl::StrCat("child is ", *age, ", under ", c.child_age_under()); },
+          [&] {
+            return absl::StrCat("child is ", *age, ", rule needs under ", c.child_age_under());
+          });
     }
   }
   if (c.has_child_age_at_least()) {
     if (!age) {
       e->Clause(false, "", "child's age is unknown");
     } else {
-      e->Clause(*age >= static_cast<int>(c.child_age_at_least()),
-                absl::StrCat("child is ", *age, ", at least ", c.child_age_at_least()),
-                absl::StrCat("child is ", *age, ", rule needs at least ",
-                             c.child_age_at_least()));
+      e->Clause(
+          *age >= static_cast<int>(c.child_age_at_least()),
+          [&] { return absl::StrCat("child is ", *age, ", at least ", c.child_age_at_least()); },
+          [&] {
+            return absl::StrCat("child is ", *age, ", rule needs at least ",
+                                c.child_age_at_least());
+          });
     }
   }
 }
@@ -76,18 +93,21 @@ void EvaluateMissingFor(const cfg::Condition& c, const v1::Intake& intake,
                         absl::Time now, Evaluation* e) {
   if (!c.has_missing_for_at_least_hours()) return;
   const absl::Duration needed = absl::Hours(c.missing_for_at_least_hours());
-  const std::string need_text =
-      absl::StrCat("rule needs ", c.missing_for_at_least_hours(), " h");
+  const uint32_t hours = c.missing_for_at_least_hours();
   if (!intake.missing().is_missing() || !intake.missing().has_missing_since()) {
-    e->Clause(false, "", absl::StrCat("no missing-since time, ", need_text));
+    e->Clause(false, "", absl::StrCat("no missing-since time, rule needs ", hours, " h"));
     return;
   }
   const absl::Duration missing_for =
       now - FromProtoTime(intake.missing().missing_since());
-  e->Clause(missing_for >= needed,
-            absl::StrCat("missing ", HumanDuration(missing_for), ", at least ",
-                         c.missing_for_at_least_hours(), " h"),
-            absl::StrCat("missing ", HumanDuration(missing_for), ", ", need_text));
+  e->Clause(
+      missing_for >= needed,
+      [&] {
+        return absl::StrCat("missing ", HumanDuration(missing_for), ", at least ", hours, " h");
+      },
+      [&] {
+        return absl::StrCat("missing ", HumanDuration(missing_for), ", rule needs ", hours, " h");
+      });
 }
 
 }  // namespace
@@ -98,11 +118,14 @@ ConditionResult EvaluateCondition(const cfg::Condition& c,
   const auto& concern = intake.concern();
   if (!c.trafficking_type_in().empty()) {
     const auto type = concern.trafficking_type();
-    const std::string type_name = v1::TraffickingType::Value_Name(type);
+    const std::string& type_name = v1::TraffickingType::Value_Name(type);
     e.Clause(Contains(c.trafficking_type_in(), type),
-             absl::StrCat("trafficking type is ", type_name),
-             absl::StrCat("trafficking type is ", type_name, ", rule needs one of ",
-                          JoinNames(c.trafficking_type_in(), v1::TraffickingType::Value_descriptor())));
+             [&] { return absl::StrCat("trafficking type is ", type_name); },
+             [&] {
+               return absl::StrCat(
+                   "trafficking type is ", type_name, ", rule needs one of ",
+                   JoinNames(c.trafficking_type_in(), v1::TraffickingType::Value_descriptor()));
+             });
   }
   if (c.has_dcf_involved()) {
     const bool involved = intake.child().dcf_involved();
@@ -129,11 +152,14 @@ ConditionResult EvaluateCondition(const cfg::Condition& c,
         present.push_back(v1::RedFlag::Value_Name(static_cast<v1::RedFlag::Value>(flag)));
       }
     }
-    e.Clause(!present.empty(),
-             absl::StrCat("red flags reported: ", absl::StrJoin(present, ", ")),
-             absl::StrCat("none of the red flags ",
-                          JoinNames(c.any_red_flag_in(), v1::RedFlag::Value_descriptor()),
-                          " reported"));
+    e.Clause(
+        !present.empty(),
+        [&] { return absl::StrCat("red flags reported: ", absl::StrJoin(present, ", ")); },
+        [&] {
+          return absl::StrCat("none of the red flags ",
+                              JoinNames(c.any_red_flag_in(), v1::RedFlag::Value_descriptor()),
+                              " reported");
+        });
   }
   if (!c.all_red_flags_in().empty()) {
     std::vector<std::string> absent;
@@ -142,34 +168,45 @@ ConditionResult EvaluateCondition(const cfg::Condition& c,
         absent.push_back(v1::RedFlag::Value_Name(static_cast<v1::RedFlag::Value>(flag)));
       }
     }
-    e.Clause(absent.empty(),
-             absl::StrCat("red flags reported: ",
-                          JoinNames(c.all_red_flags_in(), v1::RedFlag::Value_descriptor())),
-             absl::StrCat("red flags not reported: ", absl::StrJoin(absent, ", ")));
+    e.Clause(
+        absent.empty(),
+        [&] {
+          return absl::StrCat("red flags reported: ",
+                              JoinNames(c.all_red_flags_in(), v1::RedFlag::Value_descriptor()));
+        },
+        [&] { return absl::StrCat("red flags not reported: ", absl::StrJoin(absent, ", ")); });
   }
   if (c.has_has_red_flag()) {
     const bool any = !concern.red_flags().empty();
-    e.Clause(any == c.has_red_flag(),
-             any ? absl::StrCat("red flags reported: ",
-                                JoinNames(concern.red_flags(), v1::RedFlag::Value_descriptor()))
-                 : "no red flags reported",
-             any ? "red flags reported" : "no red flags reported");
+    e.Clause(
+        any == c.has_red_flag(),
+        [&] {
+          return any ? absl::StrCat("red flags reported: ",
+                                    JoinNames(concern.red_flags(), v1::RedFlag::Value_descriptor()))
+                     : std::string("no red flags reported");
+        },
+        [&] { return std::string(any ? "red flags reported" : "no red flags reported"); });
   }
   if (!c.placement_in().empty()) {
     const auto placement = intake.child().placement();
-    const std::string name = v1::Placement::Value_Name(placement);
+    const std::string& name = v1::Placement::Value_Name(placement);
     e.Clause(Contains(c.placement_in(), placement),
-             absl::StrCat("placement is ", name),
-             absl::StrCat("placement is ", name, ", rule needs one of ",
-                          JoinNames(c.placement_in(), v1::Placement::Value_descriptor())));
+             [&] { return absl::StrCat("placement is ", name); },
+             [&] {
+               return absl::StrCat("placement is ", name, ", rule needs one of ",
+                                   JoinNames(c.placement_in(), v1::Placement::Value_descriptor()));
+             });
   }
   if (!c.reporter_role_in().empty()) {
     const auto role = intake.reporter().role();
-    const std::string name = v1::Reporter::Role_Name(role);
+    const std::string& name = v1::Reporter::Role_Name(role);
     e.Clause(Contains(c.reporter_role_in(), role),
-             absl::StrCat("reporter role is ", name),
-             absl::StrCat("reporter role is ", name, ", rule needs one of ",
-                          JoinNames(c.reporter_role_in(), v1::Reporter::Role_descriptor())));
+             [&] { return absl::StrCat("reporter role is ", name); },
+             [&] {
+               return absl::StrCat(
+                   "reporter role is ", name, ", rule needs one of ",
+                   JoinNames(c.reporter_role_in(), v1::Reporter::Role_descriptor()));
+             });
   }
   if (!c.any_of().empty()) {
     std::vector<std::string> alternatives;
@@ -183,9 +220,12 @@ ConditionResult EvaluateCondition(const cfg::Condition& c,
       }
       alternatives.push_back(absl::StrJoin(r.reasons, " and "));
     }
-    e.Clause(any_held, absl::StrJoin(first_held, " and "),
-             absl::StrCat("none of the alternatives holds: ",
-                          absl::StrJoin(alternatives, "; ")));
+    e.Clause(
+        any_held, [&] { return absl::StrJoin(first_held, " and "); },
+        [&] {
+          return absl::StrCat("none of the alternatives holds: ",
+                              absl::StrJoin(alternatives, "; "));
+        });
   }
   return std::move(e).Result();
 }

@@ -145,7 +145,7 @@ TEST_F(SqliteUpgradeTest, AcknowledgementsFromBeforeSchema18ReadFirstAndSealWith
         .BindBlob(3, stored.acks(0).sealed_note()).Bind(4, stored.acks(0).actor())
         .Bind(5, stored.acks(0).recorded_at_micros());
     ASSERT_TRUE((*insert)->Run().ok());
-    insert->reset();
+    insert->Release();
     ASSERT_TRUE((*raw)->Exec("ALTER TABLE deliveries DROP COLUMN stored_acks; "
                              "DELETE FROM schema_version WHERE version >= 18")
                     .ok());

@@ -95,7 +95,7 @@ absl::StatusOr<std::unique_ptr<SqliteConnections>> SqliteConnections::Open(
     return row.ok() ? absl::InternalError("PRAGMA page_size returned no row") : row.status();
   }
   const int64_t page_bytes = (*page_size)->Int(0);
-  page_size->reset();
+  page_size->Release();
   return std::unique_ptr<SqliteConnections>(
       new SqliteConnections(path, lock_fd, std::move(*writer), wal, page_bytes));
 }

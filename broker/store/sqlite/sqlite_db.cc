@@ -181,7 +181,7 @@ absl::Status SqliteDb::Exec(const std::string& sql) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<Statement>> SqliteDb::Prepare(absl::string_view sql) {
+absl::StatusOr<PreparedStatement> SqliteDb::Prepare(absl::string_view sql) {
   auto it = cache_.find(sql);
   if (it == cache_.end()) {
     sqlite3_stmt* stmt = nullptr;
@@ -190,7 +190,7 @@ absl::StatusOr<std::unique_ptr<Statement>> SqliteDb::Prepare(absl::string_view s
     if (rc != SQLITE_OK) return SqliteError(db_, rc, "prepare");
     it = cache_.emplace(std::string(sql), stmt).first;
   }
-  return std::make_unique<Statement>(db_, it->second);
+  return PreparedStatement(db_, it->second);
 }
 
 }  // namespace hart::sqlite

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -24,11 +25,15 @@ class Statement {
  public:
   Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
   ~Statement() {
+    if (stmt_ == nullptr) return;  // moved from
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
   }
+  Statement(Statement&& other) noexcept
+      : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)) {}
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
+  Statement& operator=(Statement&&) = delete;
 
   // Ready to run again with new bindings.
   void Reset() { sqlite3_reset(stmt_); }
@@ -81,6 +86,23 @@ class Statement {
   sqlite3_stmt* stmt_;
 };
 
+// What SqliteDb::Prepare returns: the connection's cached statement, used
+// through -> and *, reset with its bindings cleared when this goes. Held by
+// value, not allocated: the writer prepares some fifty statements an intake.
+class PreparedStatement {
+ public:
+  PreparedStatement(sqlite3* db, sqlite3_stmt* stmt) : statement_(db, stmt) {}
+  Statement* operator->() { return &statement_; }
+  const Statement* operator->() const { return &statement_; }
+  Statement& operator*() { return statement_; }
+  const Statement& operator*() const { return statement_; }
+  // Resets the statement now, before this goes; nothing may use it after.
+  void Release() { Statement released(std::move(statement_)); }
+
+ private:
+  Statement statement_;
+};
+
 class SqliteDb {
  public:
   ~SqliteDb();
@@ -95,7 +117,7 @@ class SqliteDb {
   // A cached prepared statement; reset when the returned object dies.
   // Looked up by the SQL text without copying it: the writer prepares some
   // fifty statements an intake and its acknowledgements.
-  absl::StatusOr<std::unique_ptr<Statement>> Prepare(absl::string_view sql);
+  absl::StatusOr<PreparedStatement> Prepare(absl::string_view sql);
   int64_t Changes() const { return sqlite3_changes64(db_); }
   sqlite3* raw() const { return db_; }
 

@@ -24,7 +24,7 @@ absl::StatusOr<audit::CompactRange> LoadOrRebuildAuditTree(SqliteDb& db) {
                         s.Text(5), s.Text(6), s.Text(7), static_cast<uint64_t>(s.Int(0) - 1),
                         ""};
     }));
-    events.reset();
+    events.Release();
     HART_RETURN_IF_ERROR(db.Exec("DELETE FROM audit_events"));
     audit::AuditTreeWriter writer{audit::CompactRange()};
     SqliteAuditRows rows(db);

@@ -128,7 +128,7 @@ absl::StatusOr<std::optional<absl::Time>> SqliteBackend::NextDueTime(
   std::optional<absl::Time> next;
   if (row && !stmt->IsNull(0)) next = absl::FromUnixMicros(stmt->Int(0));
   if (holds.empty()) return next;
-  stmt.reset();
+  stmt.Release();
   HART_ASSIGN_OR_RETURN(pending, ReadPendingByAgency(reader.db()));
   return Earlier(next, EarliestClaimable(pending, holds));
 }

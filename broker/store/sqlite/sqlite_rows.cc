@@ -171,7 +171,7 @@ absl::Status MoveDueLadderStarts(SqliteDb& db, absl::Time now, size_t limit) {
   HART_ASSIGN_OR_RETURN(select, db.Prepare(read_sql::DueLadderStarts()));
   select->Bind(1, absl::ToUnixMicros(now)).Bind(2, static_cast<int64_t>(limit));
   HART_ASSIGN_OR_RETURN(due, CollectRows(*select, ReadLadderStart));
-  select.reset();
+  select.Release();
   for (const TimerRecord& t : due) {
     HART_RETURN_IF_ERROR(InsertTimer(db, t, now));
     HART_ASSIGN_OR_RETURN(clear, db.Prepare(

@@ -390,12 +390,14 @@ absl::Status ApplySchema(SqliteDb& db) {
       !s.ok()) {
     return s;
   }
-  auto select = db.Prepare("SELECT MAX(version) FROM schema_version");
-  if (!select.ok()) return select.status();
-  auto row = (*select)->Step();
-  if (!row.ok()) return row.status();
-  const int64_t version = (*select)->IsNull(0) ? 0 : (*select)->Int(0);
-  select->reset();
+  int64_t version = 0;
+  {  // the statement is reset before any migration runs
+    auto select = db.Prepare("SELECT MAX(version) FROM schema_version");
+    if (!select.ok()) return select.status();
+    auto row = (*select)->Step();
+    if (!row.ok()) return row.status();
+    version = (*select)->IsNull(0) ? 0 : (*select)->Int(0);
+  }
   if (version > kSchemaVersion) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the data directory has schema version ", version, " but this broker knows ",

@@ -28,7 +28,7 @@ absl::Status ProveDurable(SqliteDb& writer) {
   HART_ASSIGN_OR_RETURN(read, writer.Prepare("PRAGMA application_id"));
   HART_ASSIGN_OR_RETURN(row, read->Step());
   const int64_t id = row ? read->Int(0) : 0;
-  read.reset();
+  read.Release();
   HART_RETURN_IF_ERROR(writer.Exec(absl::StrCat("PRAGMA application_id = ", id)));
   const int rc = sqlite3_wal_checkpoint_v2(writer.raw(), nullptr, SQLITE_CHECKPOINT_TRUNCATE,
                                            nullptr, nullptr);

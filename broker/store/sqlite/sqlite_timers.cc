@@ -24,7 +24,7 @@ absl::StatusOr<std::vector<TimerRecord>> SqliteBackend::ClaimDueTimers(absl::Tim
     select->Bind(1, absl::ToUnixMicros(now)).Bind(2, static_cast<int64_t>(limit));
     HART_ASSIGN_OR_RETURN(due, sqlite::CollectRows(*select, sqlite::ReadTimer));
     claimed = std::move(due);
-    select.reset();
+    select.Release();
     for (auto& t : claimed) {
       HART_ASSIGN_OR_RETURN(lease, db.Prepare(
           "UPDATE timers SET lease_until = ?, lease = lease + 1, claim_owner = ? "

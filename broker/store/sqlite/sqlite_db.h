@@ -38,25 +38,14 @@ class Statement {
   // Ready to run again with new bindings.
   void Reset() { sqlite3_reset(stmt_); }
   Statement& Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); return *this; }
-  Statement& Bind(int i, const std::string& v) {
-    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Statement& BindBlob(int i, const std::string& v) {
-    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
+  // Bind and BindBlob copy the string into the statement.
+  Statement& Bind(int i, const std::string& v) { return BindText(i, v, SQLITE_TRANSIENT); }
+  Statement& BindBlob(int i, const std::string& v) { return BindBytes(i, v, SQLITE_TRANSIENT); }
   // Bind without a copy, for the writer's hottest inserts (a copy was a
   // malloc and a free per string, issue 15): `v` must outlive the statement's
   // run and not change before it. Temporaries are refused at compile time.
-  Statement& BindRef(int i, const std::string& v) {
-    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-    return *this;
-  }
-  Statement& BindBlobRef(int i, const std::string& v) {
-    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-    return *this;
-  }
+  Statement& BindRef(int i, const std::string& v) { return BindText(i, v, SQLITE_STATIC); }
+  Statement& BindBlobRef(int i, const std::string& v) { return BindBytes(i, v, SQLITE_STATIC); }
   Statement& BindRef(int i, std::string&& v) = delete;
   Statement& BindBlobRef(int i, std::string&& v) = delete;
   Statement& BindNull(int i) { sqlite3_bind_null(stmt_, i); return *this; }
@@ -82,6 +71,16 @@ class Statement {
   }
 
  private:
+  // `lifetime`: SQLITE_TRANSIENT (copied) or SQLITE_STATIC (the caller's).
+  Statement& BindText(int i, const std::string& v, sqlite3_destructor_type lifetime) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), lifetime);
+    return *this;
+  }
+  Statement& BindBytes(int i, const std::string& v, sqlite3_destructor_type lifetime) {
+    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), lifetime);
+    return *this;
+  }
+
   sqlite3* db_;
   sqlite3_stmt* stmt_;
 };

@@ -94,7 +94,7 @@ void IntakePipeline::Submit(const v1::Intake& intake, const std::string& actor,
         });
     return;
   }
-  auto decision = router_.Route(intake, now);
+  auto decision = router_.Route(intake, now, Reasons::kUnsaid);  // the receipt names rules only
   if (!decision.ok()) {
     done(absl::InternalError(absl::StrCat("routing failed: ", decision.status().message())),
          IntakeOutcome::kFailed);

@@ -23,7 +23,7 @@ absl::StatusOr<PlannedChange> ReferralUpdater::Plan(
     const ReferralRecord& referral, const std::vector<DeliveryWithAcks>& deliveries,
     const v1::Intake& new_intake, const std::vector<std::string>& changed_fields,
     absl::Time now, const std::string& actor) const {
-  auto decision = router_.Route(new_intake, now);
+  auto decision = router_.Route(new_intake, now, Reasons::kUnsaid);
   if (!decision.ok()) return decision.status();
 
   // What each agency already has: the rules that chose it so far.

@@ -31,17 +31,24 @@ bool Contains(const google::protobuf::RepeatedField<int>& values, int v) {
 }
 
 // A verdict keeps the clauses that held or those that failed, never both:
-// only the text that applies is built (routing runs for every intake).
+// only the text that applies is built (routing runs for every intake), and
+// none when the reasons go unsaid.
 class Evaluation {
  public:
+  explicit Evaluation(Reasons reasons) : said_(reasons == Reasons::kSaid) {}
+
+  bool said() const { return said_; }
   void Clause(bool held, std::string_view held_text, std::string_view failed_text) {
-    (held ? held_ : failed_).emplace_back(held ? held_text : failed_text);
+    failed_any_ |= !held;
+    if (said_) (held ? held_ : failed_).emplace_back(held ? held_text : failed_text);
   }
   // The texts as callables returning std::string, called only if they apply.
   template <typename HeldText, typename FailedText>
     requires std::is_invocable_r_v<std::string, HeldText> &&
              std::is_invocable_r_v<std::string, FailedText>
   void Clause(bool held, HeldText&& held_text, FailedText&& failed_text) {
+    failed_any_ |= !held;
+    if (!said_) return;
     if (held) {
       held_.push_back(held_text());
     } else {
@@ -49,14 +56,28 @@ class Evaluation {
     }
   }
   ConditionResult Result() && {
-    if (failed_.empty()) return {true, std::move(held_)};
+    if (!failed_any_) return {true, std::move(held_)};
     return {false, std::move(failed_)};
   }
 
  private:
+  bool said_;
+  bool failed_any_ = false;
   std::vector<std::string> held_;
   std::vector<std::string> failed_;
 };
+
+// The names of `flags`, those in `of` (`in_of`) or those not in it.
+std::string FlagNames(const google::protobuf::RepeatedField<int>& flags,
+                      const google::protobuf::RepeatedField<int>& of, bool in_of) {
+  std::vector<std::string> names;
+  for (int flag : flags) {
+    if (Contains(of, flag) == in_of) {
+      names.push_back(v1::RedFlag::Value_Name(static_cast<v1::RedFlag::Value>(flag)));
+    }
+  }
+  return absl::StrJoin(names, ", ");
+}
 
 void EvaluateAge(const cfg::Condition& c, const v1::Intake& intake,
                  Evaluation* e) {
@@ -112,9 +133,9 @@ void EvaluateMissingFor(const cfg::Condition& c, const v1::Intake& intake,
 
 }  // namespace
 
-ConditionResult EvaluateCondition(const cfg::Condition& c,
-                                  const v1::Intake& intake, absl::Time now) {
-  Evaluation e;
+ConditionResult EvaluateCondition(const cfg::Condition& c, const v1::Intake& intake,
+                                  absl::Time now, Reasons reasons) {
+  Evaluation e(reasons);
   const auto& concern = intake.concern();
   if (!c.trafficking_type_in().empty()) {
     const auto type = concern.trafficking_type();
@@ -146,15 +167,15 @@ ConditionResult EvaluateCondition(const cfg::Condition& c,
   EvaluateMissingFor(c, intake, now, &e);
   EvaluateAge(c, intake, &e);
   if (!c.any_red_flag_in().empty()) {
-    std::vector<std::string> present;
-    for (int flag : concern.red_flags()) {
-      if (Contains(c.any_red_flag_in(), flag)) {
-        present.push_back(v1::RedFlag::Value_Name(static_cast<v1::RedFlag::Value>(flag)));
-      }
-    }
+    const auto& reported = concern.red_flags();
+    const bool any = std::any_of(reported.begin(), reported.end(),
+                                 [&](int flag) { return Contains(c.any_red_flag_in(), flag); });
     e.Clause(
-        !present.empty(),
-        [&] { return absl::StrCat("red flags reported: ", absl::StrJoin(present, ", ")); },
+        any,
+        [&] {
+          return absl::StrCat("red flags reported: ",
+                              FlagNames(reported, c.any_red_flag_in(), true));
+        },
         [&] {
           return absl::StrCat("none of the red flags ",
                               JoinNames(c.any_red_flag_in(), v1::RedFlag::Value_descriptor()),
@@ -162,19 +183,20 @@ ConditionResult EvaluateCondition(const cfg::Condition& c,
         });
   }
   if (!c.all_red_flags_in().empty()) {
-    std::vector<std::string> absent;
-    for (int flag : c.all_red_flags_in()) {
-      if (!Contains(concern.red_flags(), flag)) {
-        absent.push_back(v1::RedFlag::Value_Name(static_cast<v1::RedFlag::Value>(flag)));
-      }
-    }
+    const auto& needed = c.all_red_flags_in();
+    const bool all = std::all_of(needed.begin(), needed.end(), [&](int flag) {
+      return Contains(concern.red_flags(), flag);
+    });
     e.Clause(
-        absent.empty(),
+        all,
         [&] {
           return absl::StrCat("red flags reported: ",
-                              JoinNames(c.all_red_flags_in(), v1::RedFlag::Value_descriptor()));
+                              JoinNames(needed, v1::RedFlag::Value_descriptor()));
         },
-        [&] { return absl::StrCat("red flags not reported: ", absl::StrJoin(absent, ", ")); });
+        [&] {
+          return absl::StrCat("red flags not reported: ",
+                              FlagNames(needed, concern.red_flags(), false));
+        });
   }
   if (c.has_has_red_flag()) {
     const bool any = !concern.red_flags().empty();
@@ -209,6 +231,13 @@ ConditionResult EvaluateCondition(const cfg::Condition& c,
              });
   }
   if (!c.any_of().empty()) {
+    if (!e.said()) {
+      const bool any_held = std::any_of(c.any_of().begin(), c.any_of().end(), [&](const auto& a) {
+        return EvaluateCondition(a, intake, now, Reasons::kUnsaid).holds;
+      });
+      e.Clause(any_held, "", "");
+      return std::move(e).Result();
+    }
     std::vector<std::string> alternatives;
     bool any_held = false;
     std::vector<std::string> first_held;

@@ -15,12 +15,18 @@ namespace hart {
 struct ConditionResult {
   bool holds = false;
   // When it holds: every clause that held. When not: the clauses that failed.
+  // Empty when evaluated without reasons.
   std::vector<std::string> reasons;
 };
 
+// Whether an evaluation says why. An intake's routing reads only whether
+// each rule holds; the words are for ExplainRouting (and its tests).
+enum class Reasons { kSaid, kUnsaid };
+
 // `now` is the time of evaluation (for "hours since missing_since").
+// Whether it holds never depends on `reasons`.
 ConditionResult EvaluateCondition(const hart::config::v1::Condition& condition,
-                                  const hart::referral::v1::Intake& intake,
-                                  absl::Time now);
+                                  const hart::referral::v1::Intake& intake, absl::Time now,
+                                  Reasons reasons = Reasons::kSaid);
 
 }  // namespace hart

@@ -30,15 +30,18 @@ std::optional<absl::Time> FiresLater(const cfg::Rule& rule, const v1::Intake& in
   const absl::Time since = FromProtoTime(intake.missing().missing_since());
   for (uint32_t h : hours) {
     const absl::Time at = since + absl::Hours(h);
-    if (at > now && EvaluateCondition(rule.when(), intake, at).holds) return at;
+    if (at > now && EvaluateCondition(rule.when(), intake, at, Reasons::kUnsaid).holds) {
+      return at;
+    }
   }
   return std::nullopt;
 }
 
 }  // namespace
 
-absl::StatusOr<RoutingDecision> Router::Route(const v1::Intake& intake,
-                                              absl::Time now) const {
+absl::StatusOr<RoutingDecision> Router::Route(const v1::Intake& intake, absl::Time now,
+                                              Reasons reasons) const {
+  const bool said = reasons == Reasons::kSaid;
   RoutingDecision decision;
   decision.priority = intake.immediate_danger() ? v1::URGENT : v1::NORMAL;
   decision.town = geography_.ResolveTown(intake.child().town());
@@ -49,8 +52,8 @@ absl::StatusOr<RoutingDecision> Router::Route(const v1::Intake& intake,
   for (const auto& rule : config_.rules()) {
     RuleVerdict verdict;
     verdict.rule_id = rule.id();
-    verdict.description = rule.description();
-    ConditionResult result = EvaluateCondition(rule.when(), intake, now);
+    if (said) verdict.description = rule.description();
+    ConditionResult result = EvaluateCondition(rule.when(), intake, now, reasons);
     verdict.fired = result.holds;
     verdict.reasons = std::move(result.reasons);
     if (verdict.fired) {
@@ -109,8 +112,10 @@ absl::StatusOr<RoutingDecision> Router::Route(const v1::Intake& intake,
         } else {
           it->rule_ids.push_back(rule.id());
         }
-        verdict.reasons.push_back(
-            absl::StrCat("will fire at ", FormatRfc3339(*at), " unless the facts change"));
+        if (said) {
+          verdict.reasons.push_back(
+              absl::StrCat("will fire at ", FormatRfc3339(*at), " unless the facts change"));
+        }
       }
     }
     decision.verdicts.push_back(std::move(verdict));

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "broker/routing/condition.h"
 #include "broker/routing/geography.h"
 #include "hart/referral/v1/intake.pb.h"
 
@@ -21,10 +22,11 @@ namespace hart {
 
 struct RuleVerdict {
   std::string rule_id;
-  std::string description;
+  std::string description;  // empty when the reasons go unsaid
   bool fired = false;
   std::vector<std::string> reasons;
   std::vector<std::string> agency_ids;
+  friend bool operator==(const RuleVerdict&, const RuleVerdict&) = default;
 };
 
 struct RoutedDestination {
@@ -32,6 +34,7 @@ struct RoutedDestination {
   std::vector<std::string> rule_ids;
   absl::Time ack_deadline;
   std::optional<absl::Time> delivery_deadline;
+  friend bool operator==(const RoutedDestination&, const RoutedDestination&) = default;
 };
 
 // A rule that does not fire now but will at `due_at` if nothing changes
@@ -39,6 +42,7 @@ struct RoutedDestination {
 struct PendingRuleTime {
   absl::Time due_at;
   std::vector<std::string> rule_ids;
+  friend bool operator==(const PendingRuleTime&, const PendingRuleTime&) = default;
 };
 
 struct RoutingDecision {
@@ -47,6 +51,7 @@ struct RoutingDecision {
   std::vector<RoutedDestination> destinations;  // in order of first choice
   std::vector<RuleVerdict> verdicts;            // one per rule, in order
   std::vector<PendingRuleTime> pending;         // earliest first
+  friend bool operator==(const RoutingDecision&, const RoutingDecision&) = default;
 };
 
 class Router {
@@ -57,9 +62,11 @@ class Router {
   // `now` is when the broker accepts the intake: ack deadlines count from
   // it and time-driven conditions are evaluated at it. FAILED_PRECONDITION
   // if the town is unknown (validation rejects that first) or a kind does
-  // not resolve (config validation rejects that at load).
-  absl::StatusOr<RoutingDecision> Route(const hart::referral::v1::Intake& intake,
-                                        absl::Time now) const;
+  // not resolve (config validation rejects that at load). With
+  // Reasons::kUnsaid the verdicts carry no reasons and no descriptions, and
+  // everything else is the same: what an intake's submission needs.
+  absl::StatusOr<RoutingDecision> Route(const hart::referral::v1::Intake& intake, absl::Time now,
+                                        Reasons reasons = Reasons::kSaid) const;
 
  private:
   const cfg::BrokerConfig& config_;

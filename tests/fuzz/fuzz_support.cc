@@ -117,6 +117,16 @@ void RouteValidIntakeOrDie(const v1::Intake& intake, const char* what) {
       Die(std::string(what) + ": a destination without agency or rule");
     }
   }
+  // Submissions route without reasons: the decision must not depend on them.
+  auto unsaid = ConnecticutRouter().Route(intake, FixedNow(), Reasons::kUnsaid);
+  if (!unsaid.ok()) Die(std::string(what) + ": routed with reasons but not without");
+  for (auto& verdict : decision->verdicts) {
+    verdict.reasons.clear();
+    verdict.description.clear();
+  }
+  if (!(*decision == *unsaid)) {
+    Die(std::string(what) + ": routing without reasons decided otherwise");
+  }
   if (Verbose()) {
     std::cerr << what << ": valid, " << decision->destinations.size() << " destination(s)\n";
   }

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -271,6 +272,10 @@ TEST(ConditionTest, EveryClauseSaysWhyWhenItHoldsAndWhenItFails) {
     const ConditionResult r = EvaluateCondition(condition, *of, TestNow());
     said.push_back(absl::StrCat(name, (r.holds ? ": holds: " : ": fails: "),
                                 absl::StrJoin(r.reasons, " | ")));
+    // Unsaid, the same verdict and no words.
+    const ConditionResult quiet = EvaluateCondition(condition, *of, TestNow(), Reasons::kUnsaid);
+    EXPECT_EQ(quiet.holds, r.holds) << name;
+    EXPECT_THAT(quiet.reasons, ::testing::IsEmpty()) << name;
   }
   EXPECT_THAT(said, ElementsAre(
       "type held: holds: trafficking type is LABOR",
@@ -301,6 +306,86 @@ TEST(ConditionTest, EveryClauseSaysWhyWhenItHoldsAndWhenItFails) {
       "any of held: holds: trafficking type is LABOR",
       "any of failed: fails: none of the alternatives holds: no immediate danger reported; "
       "trafficking type is LABOR, rule needs one of SEX"));
+}
+
+// An intake's submission routes without reasons (Reasons::kUnsaid): every
+// rule must fire, wait and choose exactly as when explained, over every
+// example intake and every value of each field a rule reads.
+TEST_F(RouterTest, RoutingWithoutReasonsDecidesExactlyAsExplained) {
+  std::vector<std::pair<std::string, v1::Intake>> variants;
+  for (const char* name : {"labor-trafficking-waterbury", "missing-from-foster-care-new-haven",
+                           "school-sex-trafficking-hartford", "urgent-hotel-bridgeport"}) {
+    const v1::Intake base = LoadIntake(name);
+    auto vary = [&](const std::string& what, auto change) {
+      v1::Intake intake = base;
+      change(intake);
+      variants.emplace_back(absl::StrCat(name, ": ", what), std::move(intake));
+    };
+    vary("as is", [](v1::Intake&) {});
+    vary("dcf toggled", [](v1::Intake& i) {
+      i.mutable_child()->set_dcf_involved(!i.child().dcf_involved());
+    });
+    vary("danger toggled", [](v1::Intake& i) { i.set_immediate_danger(!i.immediate_danger()); });
+    vary("not missing", [](v1::Intake& i) { i.clear_missing(); });
+    for (int hours : {1, 23, 25, 71, 73, 200}) {
+      vary(absl::StrCat("missing ", hours, " h"), [&](v1::Intake& i) {
+        i.mutable_missing()->set_is_missing(true);
+        *i.mutable_missing()->mutable_missing_since() = ToProtoTime(TestNow() - absl::Hours(hours));
+      });
+    }
+    vary("no red flags", [](v1::Intake& i) { i.mutable_concern()->clear_red_flags(); });
+    vary("no date of birth", [](v1::Intake& i) { i.mutable_child()->clear_date_of_birth(); });
+    vary("age unknown", [](v1::Intake& i) {
+      i.mutable_child()->clear_date_of_birth();
+      i.mutable_child()->clear_age_years();
+    });
+    const auto* types = v1::TraffickingType::Value_descriptor();
+    for (int v = 0; v < types->value_count(); ++v) {
+      vary(types->value(v)->name(), [&](v1::Intake& i) {
+        i.mutable_concern()->set_trafficking_type(
+            static_cast<v1::TraffickingType::Value>(types->value(v)->number()));
+      });
+    }
+    const auto* flags = v1::RedFlag::Value_descriptor();
+    for (int v = 0; v < flags->value_count(); ++v) {
+      vary(absl::StrCat("only ", flags->value(v)->name()), [&](v1::Intake& i) {
+        i.mutable_concern()->clear_red_flags();
+        i.mutable_concern()->add_red_flags(
+            static_cast<v1::RedFlag::Value>(flags->value(v)->number()));
+      });
+    }
+    const auto* placements = v1::Placement::Value_descriptor();
+    for (int v = 0; v < placements->value_count(); ++v) {
+      vary(placements->value(v)->name(), [&](v1::Intake& i) {
+        i.mutable_child()->set_placement(
+            static_cast<v1::Placement::Value>(placements->value(v)->number()));
+      });
+    }
+    const auto* roles = v1::Reporter::Role_descriptor();
+    for (int v = 0; v < roles->value_count(); ++v) {
+      vary(roles->value(v)->name(), [&](v1::Intake& i) {
+        i.mutable_reporter()->set_role(static_cast<v1::Reporter::Role>(roles->value(v)->number()));
+      });
+    }
+  }
+  std::set<std::string> fired_somewhere;
+  for (const auto& [name, intake] : variants) {
+    RoutingDecision explained = Route(intake);
+    auto unsaid = router_.Route(intake, TestNow(), Reasons::kUnsaid);
+    ASSERT_TRUE(unsaid.ok()) << name << ": " << unsaid.status();
+    for (const auto& v : unsaid->verdicts) {
+      EXPECT_THAT(v.reasons, ::testing::IsEmpty()) << name << ": " << v.rule_id;
+      EXPECT_EQ(v.description, "") << name << ": " << v.rule_id;
+      if (v.fired) fired_somewhere.insert(v.rule_id);
+    }
+    for (auto& v : explained.verdicts) {
+      v.reasons.clear();
+      v.description.clear();
+    }
+    EXPECT_TRUE(explained == *unsaid) << name;
+  }
+  // The variants reach every rule of the Connecticut policy.
+  EXPECT_EQ(fired_somewhere.size(), static_cast<size_t>(ConnecticutConfig().rules_size()));
 }
 
 TEST_F(RouterTest, VillagesRouteThroughTheirTown) {

@@ -339,34 +339,28 @@ TEST_F(RouterTest, RoutingWithoutReasonsDecidesExactlyAsExplained) {
       i.mutable_child()->clear_date_of_birth();
       i.mutable_child()->clear_age_years();
     });
-    const auto* types = v1::TraffickingType::Value_descriptor();
-    for (int v = 0; v < types->value_count(); ++v) {
-      vary(types->value(v)->name(), [&](v1::Intake& i) {
-        i.mutable_concern()->set_trafficking_type(
-            static_cast<v1::TraffickingType::Value>(types->value(v)->number()));
-      });
-    }
-    const auto* flags = v1::RedFlag::Value_descriptor();
-    for (int v = 0; v < flags->value_count(); ++v) {
-      vary(absl::StrCat("only ", flags->value(v)->name()), [&](v1::Intake& i) {
-        i.mutable_concern()->clear_red_flags();
-        i.mutable_concern()->add_red_flags(
-            static_cast<v1::RedFlag::Value>(flags->value(v)->number()));
-      });
-    }
-    const auto* placements = v1::Placement::Value_descriptor();
-    for (int v = 0; v < placements->value_count(); ++v) {
-      vary(placements->value(v)->name(), [&](v1::Intake& i) {
-        i.mutable_child()->set_placement(
-            static_cast<v1::Placement::Value>(placements->value(v)->number()));
-      });
-    }
-    const auto* roles = v1::Reporter::Role_descriptor();
-    for (int v = 0; v < roles->value_count(); ++v) {
-      vary(roles->value(v)->name(), [&](v1::Intake& i) {
-        i.mutable_reporter()->set_role(static_cast<v1::Reporter::Role>(roles->value(v)->number()));
-      });
-    }
+    // One variant per value of an enum, `set` given the value's number.
+    auto each_value = [&](const google::protobuf::EnumDescriptor* values, const char* prefix,
+                          auto set) {
+      for (int v = 0; v < values->value_count(); ++v) {
+        const int number = values->value(v)->number();
+        vary(absl::StrCat(prefix, values->value(v)->name()),
+             [&](v1::Intake& i) { set(i, number); });
+      }
+    };
+    each_value(v1::TraffickingType::Value_descriptor(), "", [](v1::Intake& i, int n) {
+      i.mutable_concern()->set_trafficking_type(static_cast<v1::TraffickingType::Value>(n));
+    });
+    each_value(v1::RedFlag::Value_descriptor(), "only ", [](v1::Intake& i, int n) {
+      i.mutable_concern()->clear_red_flags();
+      i.mutable_concern()->add_red_flags(static_cast<v1::RedFlag::Value>(n));
+    });
+    each_value(v1::Placement::Value_descriptor(), "", [](v1::Intake& i, int n) {
+      i.mutable_child()->set_placement(static_cast<v1::Placement::Value>(n));
+    });
+    each_value(v1::Reporter::Role_descriptor(), "", [](v1::Intake& i, int n) {
+      i.mutable_reporter()->set_role(static_cast<v1::Reporter::Role>(n));
+    });
   }
   std::set<std::string> fired_somewhere;
   for (const auto& [name, intake] : variants) {

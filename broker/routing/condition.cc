@@ -230,14 +230,14 @@ ConditionResult EvaluateCondition(const cfg::Condition& c, const v1::Intake& int
                    JoinNames(c.reporter_role_in(), v1::Reporter::Role_descriptor()));
              });
   }
-  if (!c.any_of().empty()) {
-    if (!e.said()) {
-      const bool any_held = std::any_of(c.any_of().begin(), c.any_of().end(), [&](const auto& a) {
-        return EvaluateCondition(a, intake, now, Reasons::kUnsaid).holds;
-      });
-      e.Clause(any_held, "", "");
-      return std::move(e).Result();
-    }
+  if (!c.any_of().empty() && !e.said()) {
+    e.Clause(std::any_of(c.any_of().begin(), c.any_of().end(),
+                         [&](const cfg::Condition& alternative) {
+                           return EvaluateCondition(alternative, intake, now, Reasons::kUnsaid)
+                               .holds;
+                         }),
+             "", "");
+  } else if (!c.any_of().empty()) {
     std::vector<std::string> alternatives;
     bool any_held = false;
     std::vector<std::string> first_held;

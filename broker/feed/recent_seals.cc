@@ -1,7 +1,6 @@
 #include "broker/feed/recent_seals.h"
 
 #include <algorithm>
-#include <span>
 
 namespace hart::feed {
 
@@ -53,12 +52,8 @@ std::optional<std::vector<std::string>> RecentSeals::NotedSince(uint64_t generat
   return referral_ids;
 }
 
-namespace {
-
-// `events`: any range of FeedEvent.
-template <typename Events>
-bool AnyCarriesFactsSealedSince(const RecentSeals& seals, uint64_t generation,
-                                const Events& events) {
+bool CarriesFactsSealedSince(const RecentSeals& seals, uint64_t generation,
+                             const std::deque<referral::v1::FeedEvent>& events) {
   if (seals.generation() == generation) return false;
   // nullopt: the notes since were forgotten, so any referral may be sealed.
   const std::optional<std::vector<std::string>> sealed = seals.NotedSince(generation);
@@ -68,19 +63,6 @@ bool AnyCarriesFactsSealedSince(const RecentSeals& seals, uint64_t generation,
     return !sealed || std::find(sealed->begin(), sealed->end(), view.referral_id()) !=
                           sealed->end();
   });
-}
-
-}  // namespace
-
-bool CarriesFactsSealedSince(const RecentSeals& seals, uint64_t generation,
-                             const std::deque<referral::v1::FeedEvent>& events) {
-  return AnyCarriesFactsSealedSince(seals, generation, events);
-}
-
-bool CarriesFactsSealedSince(const RecentSeals& seals, uint64_t generation,
-                             const referral::v1::FeedEvent& event) {
-  return AnyCarriesFactsSealedSince(seals, generation,
-                                    std::span<const referral::v1::FeedEvent>(&event, 1));
 }
 
 }  // namespace hart::feed

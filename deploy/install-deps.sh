@@ -10,7 +10,8 @@ packages=(
   libssl-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
   libsqlite3-dev libpq-dev postgresql
-  # hart-broker's allocator outside the sanitizer build (HART_JEMALLOC).
+  # hart-broker's and hart-bench's allocator outside the sanitizer build
+  # (HART_JEMALLOC).
   libjemalloc-dev
   libyaml-cpp-dev
   prometheus-cpp-dev

@@ -42,8 +42,8 @@ void FeedSubscription::OnDrain() {
 bool FeedSubscription::CancelIfSendingSealedFacts() {
   {
     absl::MutexLock lock(&mu_);
-    if (handed_.empty() || service_.options_.seals == nullptr ||
-        !CarriesFactsSealedSince(*service_.options_.seals, handed_generation_, handed_)) {
+    if (finished_ || !writing_ || service_.options_.seals == nullptr ||
+        !CarriesFactsSealedSince(*service_.options_.seals, current_generation_, current_)) {
       return false;
     }
   }
@@ -67,23 +67,18 @@ void FeedSubscription::OnHeartbeatTick() {
     wrote_since_tick_ = false;
     return;
   }
-  // Nothing is handed and unflushed: the last write, not buffered, is done.
-  v1::FeedEvent& heartbeat = handed_.emplace_back();
-  heartbeat.set_sequence(position_);
-  *heartbeat.mutable_sent_at() = ToProtoTime(service_.clock_.Now());
-  heartbeat.mutable_heartbeat();
-  buffering_ = false;
+  current_.Clear();
+  current_.set_sequence(position_);
+  *current_.mutable_sent_at() = ToProtoTime(service_.clock_.Now());
+  current_.mutable_heartbeat();
   writing_ = true;
-  StartWrite(&heartbeat);
+  StartWrite(&current_);
 }
 
 void FeedSubscription::OnWriteDone(bool ok) {
   absl::MutexLock lock(&mu_);
   writing_ = false;
   wrote_since_tick_ = true;
-  // A write not buffered is done once gRPC framed it, and every buffered
-  // write before it with it.
-  if (!buffering_) handed_.clear();
   if (!ok) {
     FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
     return;
@@ -142,17 +137,11 @@ void FeedSubscription::WriteNextLocked(bool from_hub) {
                               "processed"));
     return;
   }
-  v1::FeedEvent& event = handed_.emplace_back(std::move(buffer_.front()));
-  handed_generation_ = buffer_generation_;
+  current_ = std::move(buffer_.front());
+  current_generation_ = buffer_generation_;
   buffer_.pop_front();
-  // More of the page follows at once: gRPC may hold this event and send it
-  // with the next ones, in one frame and one system call, instead of one
-  // each (its write completes as soon as it is held). The page's last
-  // event, or every kMaxBufferedWrites-th, flushes them all, so a slow
-  // partner's stream holds a bounded run that a seal can still cancel.
-  buffering_ = !buffer_.empty() && handed_.size() < kMaxBufferedWrites;
   writing_ = true;
-  StartWrite(&event, buffering_ ? grpc::WriteOptions().set_buffer_hint() : grpc::WriteOptions());
+  StartWrite(&current_);
 }
 
 void FeedSubscription::ReadPageLocked(bool from_hub) {

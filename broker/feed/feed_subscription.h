@@ -1,15 +1,13 @@
 // One open FeedService.Subscribe stream (made by FeedServiceImpl::Subscribe):
-// writes what its FeedCursor yields, one event at a time, a page's events
-// flushed together (at most kMaxBufferedWrites at once); at most one page
+// writes what its FeedCursor yields, one event at a time; at most one page
 // of events is buffered, and none of it is sent once a seal of its
-// referral began after it was read (recent_seals.h); the events already
+// referral began after it was read (recent_seals.h); the event already
 // handed to gRPC, which may wait in gRPC's buffers while a slow partner
-// does not read, end the stream instead (CancelIfSendingSealedFacts).
-// Pages are read on the store executor (never on a gRPC, hub or ticker
-// thread) and the next write starts from the read's completion; a page the
-// feeds' tail holds (memory only) is taken on the thread that asked. Woken
-// by the FeedHub when its agency's feed grows; sent a heartbeat by the
-// service's ticker when idle.
+// does not read, ends the stream instead (CancelIfSendingSealedFacts). Pages are read on the
+// store executor (never on a gRPC, hub or ticker thread) and the next write
+// starts from the read's completion; a page the feeds' tail holds (memory
+// only) is taken on the thread that asked. Woken by the FeedHub when its agency's feed grows; sent a
+// heartbeat by the service's ticker when idle.
 //
 // Lifetime: deletes itself once gRPC is done with it (OnDone) and no page
 // read is in flight, whichever comes last.
@@ -55,17 +53,13 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
   // The broker drains: ends the stream with ShuttingDown() (after the write
   // in progress); the subscriber resumes on another replica.
   void OnDrain();
-  // A seal began (noted in the service's RecentSeals): when an event
-  // handed to gRPC and not yet flushed (the write in progress, or one
-  // buffered before it) carries facts of a referral sealed since its page
-  // was read, cancels the call, which drops what gRPC has not sent yet (a
-  // write is in progress until flow control lets all of it out; the
-  // partner sees CANCELLED and subscribes again). What was sent before
-  // cannot be recalled. Whether it cancelled.
+  // A seal began (noted in the service's RecentSeals): when the write in
+  // progress carries facts of a referral sealed since its page was read,
+  // cancels the call, which drops what gRPC has not sent yet (a write is
+  // in progress until flow control lets all of it out; the partner sees
+  // CANCELLED and subscribes again). What was sent before cannot be
+  // recalled. Whether it cancelled.
   bool CancelIfSendingSealedFacts();
-
-  // Events of one page handed to gRPC before one is flushed.
-  static constexpr size_t kMaxBufferedWrites = 16;
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
@@ -107,13 +101,9 @@ class FeedSubscription final : public grpc::ServerWriteReactor<v1::FeedEvent> {
   // that filled buffer_.
   uint64_t read_generation_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t buffer_generation_ ABSL_GUARDED_BY(mu_) = 0;
-  // Handed to gRPC since the last write not buffered completed, the one
-  // being written last (alive until its OnWriteDone): they may wait unsent.
-  std::deque<v1::FeedEvent> handed_ ABSL_GUARDED_BY(mu_);
-  // buffer_generation_ of the page they came from.
-  uint64_t handed_generation_ ABSL_GUARDED_BY(mu_) = 0;
-  // The write in progress was started with gRPC's buffer hint.
-  bool buffering_ ABSL_GUARDED_BY(mu_) = false;
+  v1::FeedEvent current_ ABSL_GUARDED_BY(mu_);  // alive until OnWriteDone
+  // buffer_generation_ of the page current_ came from.
+  uint64_t current_generation_ ABSL_GUARDED_BY(mu_) = 0;
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
   // Nothing more to read until the hub announces it: the last page was
   // empty or reached the highest announced head, and nothing was announced

@@ -1,6 +1,7 @@
 #include "broker/feed/recent_seals.h"
 
 #include <algorithm>
+#include <span>
 
 namespace hart::feed {
 
@@ -52,8 +53,12 @@ std::optional<std::vector<std::string>> RecentSeals::NotedSince(uint64_t generat
   return referral_ids;
 }
 
-bool CarriesFactsSealedSince(const RecentSeals& seals, uint64_t generation,
-                             const std::deque<referral::v1::FeedEvent>& events) {
+namespace {
+
+// `events`: any range of FeedEvent.
+template <typename Events>
+bool AnyCarriesFactsSealedSince(const RecentSeals& seals, uint64_t generation,
+                                const Events& events) {
   if (seals.generation() == generation) return false;
   // nullopt: the notes since were forgotten, so any referral may be sealed.
   const std::optional<std::vector<std::string>> sealed = seals.NotedSince(generation);
@@ -63,6 +68,19 @@ bool CarriesFactsSealedSince(const RecentSeals& seals, uint64_t generation,
     return !sealed || std::find(sealed->begin(), sealed->end(), view.referral_id()) !=
                           sealed->end();
   });
+}
+
+}  // namespace
+
+bool CarriesFactsSealedSince(const RecentSeals& seals, uint64_t generation,
+                             const std::deque<referral::v1::FeedEvent>& events) {
+  return AnyCarriesFactsSealedSince(seals, generation, events);
+}
+
+bool CarriesFactsSealedSince(const RecentSeals& seals, uint64_t generation,
+                             const referral::v1::FeedEvent& event) {
+  return AnyCarriesFactsSealedSince(seals, generation,
+                                    std::span<const referral::v1::FeedEvent>(&event, 1));
 }
 
 }  // namespace hart::feed

@@ -67,5 +67,7 @@ class RecentSeals {
 // forgotten.
 bool CarriesFactsSealedSince(const RecentSeals& seals, uint64_t generation,
                              const std::deque<referral::v1::FeedEvent>& events);
+bool CarriesFactsSealedSince(const RecentSeals& seals, uint64_t generation,
+                             const referral::v1::FeedEvent& event);
 
 }  // namespace hart::feed

@@ -147,10 +147,9 @@ TEST(SealE2ETest, ASealedReferralIsGoneEverywhereAndTheAuditStillVerifies) {
 
 // A partner that reads slowly holds the events the broker built for it
 // before a seal: none of the sealed referral's facts may reach it after the
-// seal. The broker hands gRPC at most 16 events of a page before a flush
-// and holds the rest of the page; the last intake's referral is sealed
-// once the first event was read, and the stream ends (to be subscribed
-// again) before its facts go.
+// seal. The broker writes one event at a time as it reads and holds the
+// rest of its page; the last intake's referral is sealed once the first event was
+// read, and the stream ends (to be subscribed again) before its facts go.
 TEST(SealE2ETest, ASlowSubscriberIsNotSentFactsBuiltBeforeASeal) {
   TempDir dir;
   BrokerProcess broker(dir.path() + "/data");
@@ -182,12 +181,10 @@ TEST(SealE2ETest, ASlowSubscriberIsNotSentFactsBuiltBeforeASeal) {
   EXPECT_THAT(ended.error_message(), HasSubstr("sealed by court order"));
 }
 
-// The events the broker already handed to gRPC wait in gRPC's buffers
-// until a slow partner reads them: a seal of one's referral cancels the
-// stream, so those facts do not go out after the seal. Here the sealed
-// event is not the write in progress but one buffered before it (the
-// page's last event is what flushes them). Subscribing again from the
-// last sequence read gives the referral sealed, without them.
+// The event the broker already handed to gRPC waits in gRPC's buffers
+// until a slow partner reads it: a seal of its referral cancels the
+// stream, so those facts do not go out after the seal. Subscribing again
+// from the last sequence read gives the referral sealed, without them.
 TEST(SealE2ETest, AnEventInFlightToASlowSubscriberIsNotSentAfterASeal) {
   TempDir dir;
   BrokerProcess broker(dir.path() + "/data");
@@ -213,13 +210,13 @@ TEST(SealE2ETest, AnEventInFlightToASlowSubscriberIsNotSentAfterASeal) {
     ASSERT_TRUE(ReadDelivery(*reader, event));
     ASSERT_EQ(event.delivery().referral_id(), referrals[0]);
     first_sequence = event.sequence();
-    // The next event, the second referral's, is handed to gRPC and unsent.
+    // The next event, the second referral's, is what the broker writes now.
     ASSERT_TRUE(Seal(broker, referrals[1], "HFD-JV-26-0078"));
     while (reader->Read(&event)) {
       if (!event.has_delivery() || event.delivery().referral_id() != referrals[1]) continue;
       EXPECT_FALSE(event.delivery().referral().has_intake()) << "facts sent after the seal";
     }
-    // CANCELLED: the second referral's event was handed to gRPC (as here, it
+    // CANCELLED: the second referral's event was being written (as here, it
     // almost always is); UNAVAILABLE: it had not left the page yet. Either
     // way not the deadline, which the stream ran to while it went on.
     const grpc::Status ended = reader->Finish();

@@ -130,7 +130,11 @@ TEST(SecurityE2ETest, LimitsGiveTheirErrorsWhileOtherClientsStillSucceed) {
 
   // Too many streams for one certificate; another agency still subscribes.
   // With a delivery waiting on the feed, every accepted stream answers at
-  // once, so no read blocks: two get the event, one is refused.
+  // once, so no read blocks: two get the event, one is refused. The broker
+  // decides each stream when its call arrives, and answers an accepted one
+  // with its headers at once, a refused one with its status: all three are
+  // decided before any is cancelled (a slot freed by the first one's
+  // cancel could otherwise go to a third call that had not arrived yet).
   v1::SubmitIntakeRequest hartford;
   *hartford.mutable_intake() = LoadIntake("school-sex-trafficking-hartford");
   ASSERT_TRUE(broker.Intake()->SubmitIntake(CallContext().get(), hartford, &unused).ok());
@@ -142,6 +146,7 @@ TEST(SecurityE2ETest, LimitsGiveTheirErrorsWhileOtherClientsStillSucceed) {
     contexts.back()->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
     streams.push_back(feed->Subscribe(contexts.back().get(), v1::SubscribeRequest()));
   }
+  for (auto& stream : streams) stream->WaitForInitialMetadata();
   int served = 0, refused = 0;
   for (int i = 0; i < 3; ++i) {
     v1::FeedEvent event;

@@ -33,10 +33,13 @@ if [ "$sanitize" = 1 ]; then
   build="$root/build-asan"
   HART_BUILD_DIR="$build" HART_BUILD_TYPE=Sanitize bash deploy/build.sh
   stage_done "build (clang, ASan + UBSan, libFuzzer targets, hart-bench; build-asan/)"
-  # A failed test runs once more (its first failure stays in the log):
-  # SecurityE2ETest.LimitsGiveTheirErrorsWhileOtherClientsStillSucceed fails
-  # about one run in three under ASan (a feed stream answered UNIMPLEMENTED,
-  # not understood yet); a real regression fails twice.
+  # A failed test runs once more (its first failure stays in the log); a
+  # real regression fails twice. Seen failing once under ASan: the stream
+  # limit test of SecurityE2ETest (a feed stream answered UNIMPLEMENTED,
+  # not understood yet; and, before 529e2a4, a stream slot freed by the
+  # test's own cancel), and fault_runner.postgres's kill@rot round (a
+  # webhook delivery DEAD after its first attempt, once, on 2026-12-06;
+  # not understood yet).
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     ctest --test-dir "$build" --output-on-failure -j 2 --repeat until-pass:2
   stage_done "suite under ASan + UBSan"

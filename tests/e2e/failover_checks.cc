@@ -6,8 +6,10 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 
 namespace hart::testing {
 namespace {
@@ -105,6 +107,23 @@ void CheckCalls(const IntakeLoad& load, ReplicaCluster& cluster, SteadyTime faul
   report.recover_s = recover;
 }
 
+// What the replicas logged about `delivery_id` (ids and codes only, as the
+// broker logs), so a delivery lost in CI says why though its logs are gone.
+std::string LogLinesAbout(const ReplicaCluster& cluster, const std::string& delivery_id) {
+  constexpr size_t kMaxLinesPerReplica = 6;
+  std::string out;
+  for (int i = 0; i < cluster.size(); ++i) {
+    size_t kept = 0;
+    for (absl::string_view line : absl::StrSplit(ReadText(cluster.data_dir(i) + ".log"), '\n')) {
+      if (kept == kMaxLinesPerReplica) break;
+      if (!absl::StrContains(line, delivery_id)) continue;
+      absl::StrAppend(&out, "\n    ", ReplicaCluster::Name(i), ": ", line);
+      ++kept;
+    }
+  }
+  return out;
+}
+
 // Every acknowledged referral, as a live replica stores it: all the
 // deliveries of its receipt present, reached and settled. Asks again
 // (another replica each time) until they are or kSettleBound passes.
@@ -168,7 +187,9 @@ void CheckStored(ReplicaCluster& cluster, const std::vector<v1::Receipt>& receip
               p = {p.receipt,
                    absl::StrCat("delivery ", d.delivery_id(), " never reached ", d.agency_id(),
                                 " (stored ", v1::DeliveryState_Name(found->second->state()),
-                                ", ", found->second->attempts(), " attempts)"),
+                                ", ", found->second->attempts(), " attempts",
+                                found->second->last_error().empty() ? "" : ", last error: ",
+                                found->second->last_error(), ")"),
                    true};
             } else if (p.problem.empty() && !Settled(*found->second)) {
               p = {p.receipt, absl::StrCat("delivery ", d.delivery_id(), " to ", d.agency_id(),
@@ -184,7 +205,13 @@ void CheckStored(ReplicaCluster& cluster, const std::vector<v1::Receipt>& receip
       kSettleBound, std::chrono::milliseconds(200));
   for (const auto& [referral_id, p] : pending) {
     ++(p.lost ? report.lost : report.unsettled);
-    report.problems.push_back("acknowledged referral " + referral_id + ": " + p.problem);
+    std::string logged;
+    for (const auto& d : p.receipt->destinations()) {
+      if (p.problem.find(d.delivery_id()) != std::string::npos) {
+        logged += LogLinesAbout(cluster, d.delivery_id());
+      }
+    }
+    report.problems.push_back("acknowledged referral " + referral_id + ": " + p.problem + logged);
   }
 }
 

@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/pg_fresh_database.h"
 #include "tests/support/postgres_server.h"
+#include "tests/support/test_support.h"
 
 namespace hart::pg {
 namespace {
@@ -145,6 +146,33 @@ TEST_F(PgConnTest, AnIdleConnectionTheServerClosedIsReplacedBeforeItIsHandedOut)
   auto lease = (*pool)->Acquire();
   ASSERT_TRUE(lease.ok()) << lease.status();
   EXPECT_TRUE(lease->conn().Query("SELECT 1").ok());
+}
+
+// A transaction left idle past idle_in_transaction_session_timeout: the
+// server rolls it back and ends the session (SQLSTATE 25P03). Like any
+// ended session that is a transient failure, not a bug of the broker's.
+TEST_F(PgConnTest, ATransactionTheServerEndedForIdlingIsUnavailable) {
+  options_.idle_in_transaction_timeout = absl::Milliseconds(100);
+  auto conn = Connect();
+  ASSERT_NE(conn, nullptr);
+  auto pid = conn->Query("SELECT pg_backend_pid()");
+  ASSERT_TRUE(pid.ok()) << pid.status();
+  ASSERT_TRUE(conn->Exec("BEGIN").ok());
+  // Until the server has ended the session (seen from another one).
+  auto watcher = Connect();
+  ASSERT_NE(watcher, nullptr);
+  const int64_t backend = pid->Int(0, 0);
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        auto rows = watcher->Query("SELECT 1 FROM pg_stat_activity WHERE pid = $1::int",
+                                   PgParams().Int(backend));
+        return rows.ok() && rows->rows() == 0;
+      },
+      std::chrono::seconds(30)))
+      << "the server did not end the idle transaction's session";
+  auto after = conn->Query("SELECT 1");
+  EXPECT_EQ(after.status().code(), absl::StatusCode::kUnavailable) << after.status();
+  EXPECT_TRUE(conn->broken());
 }
 
 TEST_F(PgConnTest, AWrongPasswordIsUnavailableWithLibpqsReasonAndNoPassword) {

@@ -415,6 +415,9 @@ absl::StatusCode StatusCodeForSqlState(const std::string& sqlstate) {
   // A read-only transaction: the server is a standby (after a failover, a
   // connection to the old primary's address); retry on a new connection.
   if (sqlstate == "25006") return absl::StatusCode::kUnavailable;
+  // The server ended a transaction that idled or ran past its timeout (and
+  // with it the session): a new connection succeeds.
+  if (sqlstate == "25P03" || sqlstate == "25P04") return absl::StatusCode::kUnavailable;
   if (cls == "25") return absl::StatusCode::kInternal;  // invalid transaction state: a bug
   // NOT NULL, CHECK, FOREIGN KEY violations, syntax errors: the broker wrote
   // something malformed.

@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "broker/common/logging.h"
 #include "broker/common/sha256.h"
 #include "broker/crypto/aead.h"
 
@@ -61,6 +62,7 @@ absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::Load(const std::string& direct
 }
 
 absl::Status KeyRing::Reload() {
+  absl::MutexLock reloading(&reload_mu_);
   std::map<std::string, std::string> keys;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(directory_, ec)) {
@@ -107,19 +109,43 @@ absl::StatusOr<std::pair<std::string, WrappedKey>> KeyRing::NewDataKey(const std
   return std::make_pair(data_key, WrappedKey{id, *wrapped});
 }
 
-absl::StatusOr<std::string> KeyRing::Unwrap(const WrappedKey& wrapped,
-                                            const std::string& context) const {
-  std::string kek;
+std::optional<std::string> KeyRing::Find(const std::string& key_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = keys_.find(key_id);
+  if (it == keys_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::string> KeyRing::LoadAddedKey(const std::string& key_id) {
+  // The id comes from a stored row: it names a file of the key directory
+  // and nothing outside it.
+  if (key_id.empty() || key_id.front() == '.' || key_id.find('/') != std::string::npos) {
+    return std::nullopt;
+  }
+  // Still missing, the caller's error says so (a line per miss here would
+  // flood the log while a key file is missing).
+  auto key = ReadAll(fs::path(directory_) / (key_id + ".kek"));
+  if (!key.ok() || key->size() != kKeyBytes) return std::nullopt;
   {
     absl::MutexLock lock(&mu_);
-    auto it = keys_.find(wrapped.key_id);
-    if (it == keys_.end()) {
-      return absl::NotFoundError(absl::StrCat("key-encryption key '", wrapped.key_id,
-                                              "' is not in the key directory"));
-    }
-    kek = it->second;
+    keys_.emplace(key_id, *key);  // ACTIVE stays: only a reload changes it
   }
-  return Open(kek, wrapped.wrapped, context);
+  Logger("keys")->info("event=key_loaded_on_first_use key_id={}", key_id);
+  return *std::move(key);
+}
+
+absl::StatusOr<std::string> KeyRing::Unwrap(const WrappedKey& wrapped,
+                                            const std::string& context) {
+  std::optional<std::string> kek = Find(wrapped.key_id);
+  // Added since this ring last read the directory: another replica's
+  // rotation wrapped the data key before this one was told (SIGHUP).
+  if (!kek) kek = LoadAddedKey(wrapped.key_id);
+  if (!kek) {
+    return absl::UnavailableError(absl::StrCat(
+        "key-encryption key '", wrapped.key_id, "' is not in the key directory: put its .kek "
+        "file back (the data it wraps is intact and opens then)"));
+  }
+  return Open(*kek, wrapped.wrapped, context);
 }
 
 absl::StatusOr<WrappedKey> KeyRing::Rewrap(const WrappedKey& wrapped, const std::string& context) {

@@ -126,6 +126,66 @@ TEST_F(EncryptionTest, ANewKeyEncryptionKeyRotatesWithoutLosingData) {
   EXPECT_TRUE(store_->GetReferral(second.referral_id()).ok());
 }
 
+// Replicas rotate one at a time: one already wraps new data keys with the
+// new key while another has not been told (SIGHUP) yet. That one still
+// opens them, reading the key's file when it first meets its id.
+TEST(KeyRingTest, AKeyAnotherReplicaStartedUsingOpensBeforeThisOneReloads) {
+  TempDir dir;
+  CryptoRandom random;
+  const std::string key_dir = dir.path() + "/keys";
+  auto told = crypto::KeyRing::Load(key_dir, true, random).value();
+  auto not_told = crypto::KeyRing::Load(key_dir, true, random).value();
+  const std::string old_key = not_told->active_key_id();
+  std::ofstream(key_dir + "/kek-new.kek", std::ios::binary) << random.Bytes(32);
+  std::ofstream(key_dir + "/ACTIVE") << "kek-new\n";
+  ASSERT_TRUE(told->Reload().ok());
+  auto [data_key, wrapped] = told->NewDataKey("key:ref_1").value();
+  ASSERT_EQ(wrapped.key_id, "kek-new");
+  EXPECT_EQ(not_told->Unwrap(wrapped, "key:ref_1").value(), data_key);
+  // Reading a key does not make it active: only a reload does.
+  EXPECT_EQ(not_told->active_key_id(), old_key);
+  EXPECT_EQ(not_told->NewDataKey("key:ref_2")->second.key_id, old_key);
+}
+
+TEST(KeyRingTest, AMissingKeyIsUnavailableAndOpensOnceItsFileIsBack) {
+  TempDir dir;
+  CryptoRandom random;
+  const std::string key_dir = dir.path() + "/keys";
+  auto ring = crypto::KeyRing::Load(key_dir, true, random).value();
+  const std::string file = key_dir + "/" + ring->active_key_id() + ".kek";
+  auto [data_key, wrapped] = ring->NewDataKey("key:ref_1").value();
+  std::ifstream in(file, std::ios::binary);
+  const std::string kek((std::istreambuf_iterator<char>(in)), {});
+  // A ring started without the file (its operator forgot to copy it).
+  std::filesystem::remove(file);
+  std::ofstream(key_dir + "/kek-other.kek", std::ios::binary) << random.Bytes(32);
+  std::ofstream(key_dir + "/ACTIVE") << "kek-other\n";
+  auto without = crypto::KeyRing::Load(key_dir, false, random).value();
+  auto missing = without->Unwrap(wrapped, "key:ref_1");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(missing.status().message()),
+              ::testing::AllOf(::testing::HasSubstr(wrapped.key_id),
+                               ::testing::Not(::testing::HasSubstr(key_dir))));
+  std::ofstream(file, std::ios::binary) << kek;
+  EXPECT_EQ(without->Unwrap(wrapped, "key:ref_1").value(), data_key);
+}
+
+TEST(KeyRingTest, AKeyIdNamesOnlyAFileOfTheKeyDirectory) {
+  TempDir dir;
+  CryptoRandom random;
+  auto ring = crypto::KeyRing::Load(dir.path() + "/keys", true, random).value();
+  auto [data_key, wrapped] = ring->NewDataKey("key:ref_1").value();
+  // A stored row naming a key outside the directory, whose file exists.
+  std::ifstream in(dir.path() + "/keys/" + wrapped.key_id + ".kek", std::ios::binary);
+  std::ofstream(dir.path() + "/outside.kek", std::ios::binary)
+      << std::string((std::istreambuf_iterator<char>(in)), {});
+  for (const std::string id : {"../outside", "x/../../outside"}) {
+    EXPECT_EQ(ring->Unwrap({id, wrapped.wrapped}, "key:ref_1").status().code(),
+              absl::StatusCode::kUnavailable)
+        << id;
+  }
+}
+
 TEST_F(EncryptionTest, WithoutTheKeyFileNothingOpens) {
   auto receipt = factory_->Submit(LoadIntake("school-sex-trafficking-hartford")).value();
   factory_.reset();
@@ -135,7 +195,7 @@ TEST_F(EncryptionTest, WithoutTheKeyFileNothingOpens) {
   auto reopened = OpenSqliteStore(dir_.path() + "/data", stranger.get());
   ASSERT_TRUE(reopened.ok());
   EXPECT_EQ((*reopened)->GetReferral(receipt.referral_id()).status().code(),
-            absl::StatusCode::kNotFound);  // its key-encryption key is not there
+            absl::StatusCode::kUnavailable);  // its key-encryption key is not there
 }
 
 TEST_F(EncryptionTest, SealingDestroysTheDataKeyAndStopsEverything) {

@@ -149,8 +149,17 @@ TEST_F(PgConnTest, AnIdleConnectionTheServerClosedIsReplacedBeforeItIsHandedOut)
 }
 
 // A transaction left idle past idle_in_transaction_session_timeout: the
-// server rolls it back and ends the session (SQLSTATE 25P03). Like any
-// ended session that is a transient failure, not a bug of the broker's.
+// server rolls it back and ends the session. Like any ended session that is
+// a transient failure, not a bug of the broker's, and the connection is not
+// used again. (libpq 15 gives the next statement no SQLSTATE here; where a
+// result carries the server's 25P03, the mapping below says the same.)
+TEST(SqlStateTest, ASessionEndedByATimeoutIsUnavailableOtherTransactionStatesAreBugs) {
+  EXPECT_EQ(StatusCodeForSqlState("25P03"), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(StatusCodeForSqlState("25P04"), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(StatusCodeForSqlState("25006"), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(StatusCodeForSqlState("25P02"), absl::StatusCode::kInternal);
+}
+
 TEST_F(PgConnTest, ATransactionTheServerEndedForIdlingIsUnavailable) {
   options_.idle_in_transaction_timeout = absl::Milliseconds(100);
   auto conn = Connect();

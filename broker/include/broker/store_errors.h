@@ -70,15 +70,16 @@
 //                         is stored). A delivery already on a feed keeps its
 //                         sequence.
 //   ReadFeed,             DATA_LOSS: an intake does not decrypt or parse.
-//   ReadUnreceivedFeed    NOT_FOUND: a referral has no data key, or its
-//                         key-encryption key is not in the key directory
-//                         (see "Known deviations").
+//   ReadUnreceivedFeed    NOT_FOUND: a referral has no data key (see "Known
+//                         deviations"). UNAVAILABLE: its key-encryption
+//                         key's file is not in the key directory (the data
+//                         opens once it is back).
 //   FeedHead              storage errors only (0 for an unknown agency).
 //   ApplyAck, ApplyAcks   ABORTED: the delivery is not in expected_state.
 //                         NOT_FOUND: an unknown delivery_id. In ApplyAcks
 //                         both are per item; any other error fails the batch.
-//                         DATA_LOSS / NOT_FOUND as for ReadFeed (the note is
-//                         encrypted under the referral's key).
+//                         DATA_LOSS / NOT_FOUND / UNAVAILABLE as for ReadFeed
+//                         (the note is encrypted under the referral's key).
 //   ApplyReferralChange   ABORTED: the referral's version moved on, or the
 //                         fired timer was claimed again (stale lease).
 //                         NOT_FOUND: unknown referral (no data key).
@@ -103,18 +104,20 @@
 //                         new delivery or ladder timer id collides.
 //   SealReferral          NOT_FOUND: unknown referral. FAILED_PRECONDITION:
 //                         already sealed.
-//   RewrapDataKeys        NOT_FOUND / DATA_LOSS: a wrapped key's key-encryption
+//   RewrapDataKeys        UNAVAILABLE / DATA_LOSS: a wrapped key's key-encryption
 //                         key is missing or does not open it.
 //   ListReferrals         storage errors only.
 //   GetReferral           NOT_FOUND: unknown referral (or, see below, a
-//                         missing data key or key-encryption key).
+//                         missing data key). UNAVAILABLE: a missing
+//                         key-encryption key, as for ReadFeed.
 //                         DATA_LOSS: the receipt or intake does not parse or
 //                         decrypt.
 //   GetDeliveries         an unknown referral gives an empty list.
 //                         DATA_LOSS: an acknowledgement note does not decrypt.
 //   GetDelivery           NOT_FOUND: unknown delivery.
-//   ReadReportPage        INVALID_ARGUMENT: limit 0. NOT_FOUND / DATA_LOSS
-//                         as GetReferral for an intake that cannot be opened.
+//   ReadReportPage        INVALID_ARGUMENT: limit 0. NOT_FOUND / UNAVAILABLE /
+//                         DATA_LOSS as GetReferral for an intake that cannot
+//                         be opened.
 //   ListAuditEvents       storage errors only.
 //   AuditHead             never fails (the head is kept in memory).
 //   AuditLeafHash         NOT_FOUND: no event at that index.
@@ -130,11 +133,9 @@
 //   DATA_LOSS when the stored audit tree state does not parse.
 //
 // Known deviations, for the store's owner to settle:
-//   - A referral without a data key row, or a wrapped key whose
-//     key-encryption key is not in the key directory, surfaces as NOT_FOUND
-//     (EnvelopeStore::DataKey, crypto::KeyRing::Unwrap). The referral exists,
-//     so by this contract it should be DATA_LOSS (missing row) or
-//     FAILED_PRECONDITION (key directory incomplete).
+//   - A referral without a data key row surfaces as NOT_FOUND
+//     (EnvelopeStore::DataKey). The referral exists, so by this contract it
+//     should be DATA_LOSS.
 //
 // Thread safety: the helpers below are pure functions.
 #pragma once

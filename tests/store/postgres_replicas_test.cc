@@ -4,6 +4,7 @@
 // without gap or fork under concurrent writers, and the NOTIFY hints each
 // replica's commits send the others (FollowOtherReplicas).
 #include <algorithm>
+#include <fstream>
 #include <optional>
 #include <set>
 #include <thread>
@@ -272,6 +273,38 @@ TEST_F(PostgresReplicasTest, AChangeFromAReplicaThatReadBeforeAnotherSealedIsRef
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_EQ(after->intake.ByteSizeLong(), 0u);
   EXPECT_TRUE(after->sealed_at.has_value());
+}
+
+// Replicas are told of a new key-encryption key one at a time (SIGHUP). One
+// not told yet, with a key ring of its own as a separate process has, still
+// opens what the others wrapped with the new key: new referrals and those
+// the rotation rewrapped.
+TEST_F(PostgresReplicasTest, AReplicaNotYetToldOfANewKeyOpensWhatTheOthersWrappedWithIt) {
+  auto own_keys = crypto::KeyRing::Load(keys_dir_.path() + "/keys", false, random_);
+  ASSERT_TRUE(own_keys.ok()) << own_keys.status();
+  StoreOpenOptions options = Options("broker-c");
+  options.keys = own_keys->get();
+  auto not_told = OpenStore(options);
+  ASSERT_TRUE(not_told.ok()) << not_told.status();
+  const std::string first_key = (*own_keys)->active_key_id();
+  NewReferral before = Referral("before-rotation", {"csao"});
+  ASSERT_TRUE(a_->CreateReferrals({&before, 1}).ok());
+  std::ofstream(keys_dir_.path() + "/keys/kek-rotated.kek", std::ios::binary)
+      << random_.Bytes(32);
+  std::ofstream(keys_dir_.path() + "/keys/ACTIVE") << "kek-rotated\n";
+  ASSERT_TRUE(keys_->Reload().ok());  // broker-a and broker-b are told
+  NewReferral after = Referral("after-rotation", {"csao"});
+  ASSERT_TRUE(a_->CreateReferrals({&after, 1}).ok());
+  auto rewrapped = a_->RewrapDataKeys();
+  ASSERT_TRUE(rewrapped.ok()) << rewrapped.status();
+  EXPECT_EQ(*rewrapped, 1u);  // before-rotation's
+  for (const char* name : {"before-rotation", "after-rotation"}) {
+    auto read = (*not_told)->GetReferral(ReferralId(name));
+    ASSERT_TRUE(read.ok()) << name << ": " << read.status();
+    EXPECT_GT(read->intake.ByteSizeLong(), 0u) << name;
+  }
+  // It still wraps new data keys with the key it was started with.
+  EXPECT_EQ((*own_keys)->active_key_id(), first_key);
 }
 
 // A seal on one replica reaches the others as the referral's id, so they

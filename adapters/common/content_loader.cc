@@ -7,15 +7,6 @@
 #include "boost/asio/post.hpp"
 
 namespace hart::adapters {
-namespace {
-
-// The broker's own reads that may succeed if tried again later.
-bool IsTransient(absl::StatusCode code) {
-  return code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kDeadlineExceeded ||
-         code == absl::StatusCode::kResourceExhausted || code == absl::StatusCode::kAborted;
-}
-
-}  // namespace
 
 // Whether the loader (and so its adapter) still exists, and how many
 // continuations are running. Held by every load in flight. No lock is held
@@ -78,15 +69,7 @@ void ContentLoader::Load(const DeliveryRecord& delivery, bool notification_only,
             if (!lifeline->alive) return;
             ++lifeline->running;
           }
-          if (!message.ok() && IsTransient(message.status().code())) {
-            pending->Take()(DeliveryResult::Deferred(
-                absl::Status(message.status().code(),
-                             absl::StrCat("the broker could not load the message now: ",
-                                          message.status().message())),
-                kRetryUnloadedAfter));
-          } else {
-            then(std::move(message), pending->Take());
-          }
+          then(std::move(message), pending->Take());
           absl::MutexLock lock(&lifeline->mu);
           --lifeline->running;
         });

@@ -7,12 +7,6 @@
 // answered Deferred ("the adapter shut down"): `done` still runs exactly
 // once and the attempt is not counted.
 //
-// A load the broker could not do now (UNAVAILABLE, DEADLINE_EXCEEDED,
-// RESOURCE_EXHAUSTED, ABORTED: a busy store, a key file not there yet) is
-// answered Deferred too, without a continuation: the partner was not
-// contacted, so neither its circuit nor the attempt budget counts it. Other
-// errors (the referral is damaged, or gone) reach the continuation.
-//
 // Thread safety: Load may be called from any thread. Destroy the loader
 // first among what its continuations use (declare it last); the destructor
 // waits for a continuation that is running, so it must not run on one.
@@ -43,9 +37,6 @@ class ContentLoader {
   ~ContentLoader();
   ContentLoader(const ContentLoader&) = delete;
   ContentLoader& operator=(const ContentLoader&) = delete;
-
-  // How long a delivery whose message could not be loaded now waits.
-  static constexpr absl::Duration kRetryUnloadedAfter = absl::Seconds(5);
 
   // Loads the message of `delivery` (copied) and runs `then` with it on the
   // loop.

@@ -35,12 +35,14 @@ if [ "$sanitize" = 1 ]; then
   stage_done "build (clang, ASan + UBSan, libFuzzer targets, hart-bench; build-asan/)"
   # A failed test runs once more (its first failure stays in the log); a
   # real regression fails twice. Seen failing once under ASan: the stream
-  # limit test of SecurityE2ETest (a feed stream answered UNIMPLEMENTED,
-  # not understood yet; and, before 529e2a4, a stream slot freed by the
-  # test's own cancel), and fault_runner.postgres's kill@rot round (a
-  # webhook delivery DEAD after its first attempt: a real defect, fixed in
-  # 00cf676, where the replica signalled second could not open data keys the
-  # first had wrapped with the new key).
+  # limit test of SecurityE2ETest (a feed stream answered UNIMPLEMENTED on
+  # 2026-12-02: gRPC's answer when a handler throws, most likely spdlog's
+  # duplicate-logger throw fixed in 3fd7838, not seen since; and, before
+  # 529e2a4, a stream slot freed by the test's own cancel), and
+  # fault_runner.postgres's kill@rot round (a webhook delivery DEAD after
+  # its first attempt: a real defect, fixed in 00cf676, where the replica
+  # signalled second could not open data keys the first had wrapped with
+  # the new key).
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     ctest --test-dir "$build" --output-on-failure -j 2 --repeat until-pass:2
   stage_done "suite under ASan + UBSan"

@@ -154,8 +154,7 @@ TEST(KeyRingTest, AMissingKeyIsUnavailableAndOpensOnceItsFileIsBack) {
   auto ring = crypto::KeyRing::Load(key_dir, true, random).value();
   const std::string file = key_dir + "/" + ring->active_key_id() + ".kek";
   auto [data_key, wrapped] = ring->NewDataKey("key:ref_1").value();
-  std::ifstream in(file, std::ios::binary);
-  const std::string kek((std::istreambuf_iterator<char>(in)), {});
+  const std::string kek = hart::testing::ReadText(file);
   // A ring started without the file (its operator forgot to copy it).
   std::filesystem::remove(file);
   std::ofstream(key_dir + "/kek-other.kek", std::ios::binary) << random.Bytes(32);
@@ -176,9 +175,8 @@ TEST(KeyRingTest, AKeyIdNamesOnlyAFileOfTheKeyDirectory) {
   auto ring = crypto::KeyRing::Load(dir.path() + "/keys", true, random).value();
   auto [data_key, wrapped] = ring->NewDataKey("key:ref_1").value();
   // A stored row naming a key outside the directory, whose file exists.
-  std::ifstream in(dir.path() + "/keys/" + wrapped.key_id + ".kek", std::ios::binary);
   std::ofstream(dir.path() + "/outside.kek", std::ios::binary)
-      << std::string((std::istreambuf_iterator<char>(in)), {});
+      << hart::testing::ReadText(dir.path() + "/keys/" + wrapped.key_id + ".kek");
   for (const std::string id : {"../outside", "x/../../outside"}) {
     EXPECT_EQ(ring->Unwrap({id, wrapped.wrapped}, "key:ref_1").status().code(),
               absl::StatusCode::kUnavailable)

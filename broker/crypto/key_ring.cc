@@ -25,6 +25,16 @@ absl::StatusOr<std::string> ReadAll(const fs::path& path) {
   return ss.str();
 }
 
+// A key-encryption key file: exactly kKeyBytes bytes.
+absl::StatusOr<std::string> ReadKeyFile(const fs::path& path) {
+  auto key = ReadAll(path);
+  if (!key.ok()) return key.status();
+  if (key->size() != kKeyBytes) {
+    return absl::FailedPreconditionError(absl::StrCat(path.string(), " is not a 32-byte key"));
+  }
+  return key;
+}
+
 absl::Status WritePrivate(const fs::path& path, const std::string& bytes) {
   const mode_t old_mask = umask(077);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -67,12 +77,8 @@ absl::Status KeyRing::Reload() {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(directory_, ec)) {
     if (entry.path().extension() != ".kek") continue;
-    auto key = ReadAll(entry.path());
+    auto key = ReadKeyFile(entry.path());
     if (!key.ok()) return key.status();
-    if (key->size() != kKeyBytes) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(entry.path().string(), " is not a 32-byte key"));
-    }
     keys[entry.path().stem().string()] = *key;
   }
   auto active = ReadAll(fs::path(directory_) / "ACTIVE");
@@ -124,8 +130,8 @@ std::optional<std::string> KeyRing::LoadAddedKey(const std::string& key_id) {
   }
   // Still missing, the caller's error says so (a line per miss here would
   // flood the log while a key file is missing).
-  auto key = ReadAll(fs::path(directory_) / (key_id + ".kek"));
-  if (!key.ok() || key->size() != kKeyBytes) return std::nullopt;
+  auto key = ReadKeyFile(fs::path(directory_) / (key_id + ".kek"));
+  if (!key.ok()) return std::nullopt;
   {
     absl::MutexLock lock(&mu_);
     keys_.emplace(key_id, *key);  // ACTIVE stays: only a reload changes it

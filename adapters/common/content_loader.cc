@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "adapters/common/message_not_loaded.h"
 #include "boost/asio/post.hpp"
 
 namespace hart::adapters {
@@ -59,17 +60,23 @@ void ContentLoader::Load(const DeliveryRecord& delivery, bool notification_only,
   auto pending = std::make_shared<PendingDone>(std::move(done), adapter_type_);
   content_.LoadAsync(
       delivery, notification_only,
-      [lifeline = lifeline_, &loop = loop_, pending, then = std::move(then)](Message message) {
+      [this, lifeline = lifeline_, &loop = loop_, pending, delivery,
+       then = std::move(then)](absl::StatusOr<::hart::referral::v1::ReferralDelivery> message) {
         // The loop outlives the loader: post only while the loader lives.
         absl::MutexLock lock(&lifeline->mu);
         if (!lifeline->alive) return;  // `pending` answers when dropped
-        boost::asio::post(loop, [lifeline, pending, then, message = std::move(message)]() mutable {
+        boost::asio::post(loop, [this, lifeline, pending, delivery, then,
+                                 message = std::move(message)]() mutable {
           {
             absl::MutexLock lock(&lifeline->mu);
             if (!lifeline->alive) return;
-            ++lifeline->running;
+            ++lifeline->running;  // the destructor waits: `this` stays valid
           }
-          then(std::move(message), pending->Take());
+          if (message.ok()) {
+            then(delivery, *message, pending->Take());
+          } else {
+            pending->Take()(MessageNotLoaded(delivery, message.status(), adapter_type_));
+          }
           absl::MutexLock lock(&lifeline->mu);
           --lifeline->running;
         });

@@ -1,6 +1,9 @@
 // How a push adapter gets a delivery's message without blocking: the broker
 // reads the store elsewhere (DeliveryContent::LoadAsync, on its store
-// executor) and the adapter continues on its event loop with the result.
+// executor) and the adapter continues on its event loop with the message.
+// A message that could not be loaded never reaches the adapter: the loader
+// answers it (MessageNotLoaded: deferred when the cause is the broker's and
+// passing, so the partner's circuit and attempts are not charged with it).
 //
 // Once the loader is destroyed no continuation starts, and a delivery whose
 // continuation never ran (the adapter or the loop went away first) is
@@ -16,7 +19,6 @@
 #include <memory>
 #include <string>
 
-#include "absl/status/statusor.h"
 #include "boost/asio/io_context.hpp"
 #include "broker/adapter.h"
 #include "broker/delivery_content.h"
@@ -25,13 +27,14 @@ namespace hart::adapters {
 
 class ContentLoader {
  public:
-  // A delivery's message, or why it could not be loaded.
-  using Message = absl::StatusOr<::hart::referral::v1::ReferralDelivery>;
-  // Gets the message and the delivery's `done` (to call exactly once).
-  using Continue = std::function<void(Message, Adapter::DoneCallback)>;
+  // Gets the delivery (the loader's copy), its message and its `done` (to
+  // call exactly once).
+  using Continue = std::function<void(const DeliveryRecord&,
+                                      const ::hart::referral::v1::ReferralDelivery&,
+                                      Adapter::DoneCallback)>;
 
   // Continuations run on `loop`. `content` and `loop` must outlive the
-  // loader. `adapter_type` names the adapter in the shutdown answer.
+  // loader. `adapter_type` names the adapter in the answers it gives.
   ContentLoader(const DeliveryContent& content, boost::asio::io_context& loop,
                 std::string adapter_type);
   ~ContentLoader();
@@ -39,7 +42,7 @@ class ContentLoader {
   ContentLoader& operator=(const ContentLoader&) = delete;
 
   // Loads the message of `delivery` (copied) and runs `then` with it on the
-  // loop.
+  // loop; answers `done` itself when the message could not be loaded.
   void Load(const DeliveryRecord& delivery, bool notification_only, Adapter::DoneCallback done,
             Continue then);
 

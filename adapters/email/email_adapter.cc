@@ -11,6 +11,8 @@
 namespace hart::adapters::email {
 namespace {
 
+using ReferralDelivery = ::hart::referral::v1::ReferralDelivery;
+
 class EmailAdapter final : public Adapter {
  public:
   EmailAdapter(EmailSettings settings, std::unique_ptr<SmtpClient> client,
@@ -27,23 +29,17 @@ class EmailAdapter final : public Adapter {
     // notification_only: the broker leaves the intake out; FactsOf would
     // not read it anyway.
     loader_.Load(delivery, /*notification_only=*/true, std::move(done),
-                 [this, delivery](ContentLoader::Message message, DoneCallback done) {
-                   Send(delivery, message, std::move(done));
-                 });
+                 [this](const DeliveryRecord& delivery,
+                        const ReferralDelivery& message,
+                        DoneCallback done) { Send(delivery, message, std::move(done)); });
   }
 
  private:
   // On the event loop, once the message is loaded.
-  void Send(const DeliveryRecord& delivery, const ContentLoader::Message& message,
+  void Send(const DeliveryRecord& delivery, const ReferralDelivery& message,
             DoneCallback done) {
-    if (!message.ok()) {
-      done(DeliveryResult::Failed(absl::Status(
-          message.status().code(), absl::StrCat("email: loading delivery ", delivery.delivery_id,
-                                                ": ", message.status().message()))));
-      return;
-    }
     const absl::Time now = clock_ != nullptr ? clock_->Now() : absl::Now();
-    auto notice = BuildEmailNotice(FactsOf(delivery, *message), settings_, now);
+    auto notice = BuildEmailNotice(FactsOf(delivery, message), settings_, now);
     if (!notice.ok()) {
       done(DeliveryResult::Failed(notice.status()));
       return;

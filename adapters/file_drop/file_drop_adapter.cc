@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "adapters/common/message_not_loaded.h"
 #include "adapters/common/typed_settings.h"
 #include "adapters/file_drop/ack_file.h"
 #include "adapters/file_drop/atomic_file.h"
@@ -139,7 +140,7 @@ class FileDropAdapterImpl final : public FileDropAdapter {
   DeliveryResult Write(const DeliveryRecord& delivery,
                        const absl::StatusOr<::hart::referral::v1::ReferralDelivery>& message) {
     const std::string& id = delivery.delivery_id;
-    if (!message.ok()) return Fail(id, message.status());
+    if (!message.ok()) return MessageNotLoaded(delivery, message.status(), kAdapterType);
     std::string json;
     if (auto s = google::protobuf::util::MessageToJsonString(*message, &json); !s.ok()) {
       return Fail(id, absl::InternalError("file_drop: cannot render the delivery as JSON"));

@@ -17,6 +17,8 @@
 namespace hart::adapters::ncmec {
 namespace {
 
+using ReferralDelivery = ::hart::referral::v1::ReferralDelivery;
+
 namespace rv1 = ::hart::referral::v1;
 
 absl::Status Invalid(absl::string_view setting, absl::string_view what) {
@@ -77,21 +79,15 @@ class NcmecAdapter final : public Adapter {
       return done(DeliveryResult::Failed(reportable));
     }
     loader_.Load(delivery, /*notification_only=*/false, std::move(done),
-                 [this, delivery](ContentLoader::Message message, DoneCallback done) {
-                   Report(delivery, message, std::move(done));
-                 });
+                 [this](const DeliveryRecord& delivery, const ReferralDelivery& message,
+                        DoneCallback done) { Report(delivery, message, std::move(done)); });
   }
 
  private:
   // On the event loop, once the message is loaded.
-  void Report(const DeliveryRecord& delivery, const ContentLoader::Message& message,
+  void Report(const DeliveryRecord& delivery, const ReferralDelivery& message,
               DoneCallback done) {
-    if (!message.ok()) {
-      return done(DeliveryResult::Failed(absl::Status(
-          message.status().code(), absl::StrCat("loading delivery ", delivery.delivery_id, ": ",
-                                                message.status().message()))));
-    }
-    auto xml = BuildReportXml(*message, settings_);
+    auto xml = BuildReportXml(message, settings_);
     if (!xml.ok()) return done(DeliveryResult::Failed(xml.status()));
     AttemptInput input;
     input.delivery_id = delivery.delivery_id;

@@ -16,6 +16,8 @@
 namespace hart::adapters::webhook {
 namespace {
 
+using ReferralDelivery = ::hart::referral::v1::ReferralDelivery;
+
 using http::HttpResponse;
 using Settings = ::hart::adapters::webhook::v1::WebhookSettings;
 
@@ -83,24 +85,20 @@ class WebhookAdapter final : public Adapter {
 
   void Deliver(const DeliveryRecord& delivery, DoneCallback done) override {
     loader_.Load(delivery, /*notification_only=*/false, std::move(done),
-                 [this, delivery](ContentLoader::Message message, DoneCallback done) {
-                   Send(delivery, message, std::move(done));
-                 });
+                 [this](const DeliveryRecord& delivery,
+                        const ReferralDelivery& message,
+                        DoneCallback done) { Send(delivery, message, std::move(done)); });
   }
 
  private:
   // On the event loop, once the message is loaded.
-  void Send(const DeliveryRecord& delivery, const ContentLoader::Message& message,
+  void Send(const DeliveryRecord& delivery, const ReferralDelivery& message,
             DoneCallback done) {
-    if (!message.ok()) {
-      done(DeliveryResult::Failed(message.status()));
-      return;
-    }
     http::HttpRequest request;
     request.method = "POST";
     request.url = url_;
     request.timeout = timeout_;
-    if (auto s = google::protobuf::util::MessageToJsonString(*message, &request.body); !s.ok()) {
+    if (auto s = google::protobuf::util::MessageToJsonString(message, &request.body); !s.ok()) {
       done(DeliveryResult::Failed(absl::InternalError(
           absl::StrCat("cannot encode delivery ", delivery.delivery_id, " as JSON"))));
       return;
@@ -108,7 +106,7 @@ class WebhookAdapter final : public Adapter {
     request.headers["Content-Type"] = "application/json";
     request.headers["Idempotency-Key"] = delivery.delivery_id;
     request.headers["X-Hart-Delivery-Id"] = delivery.delivery_id;
-    request.headers["X-Hart-Message-Kind"] = ::hart::referral::v1::MessageKind_Name(message->kind());
+    request.headers["X-Hart-Message-Kind"] = ::hart::referral::v1::MessageKind_Name(message.kind());
     request.headers[kSignatureHeader] =
         WebhookSignature(secret_, absl::ToUnixSeconds(clock_.Now()), request.body);
     client_->Send(std::move(request),

@@ -21,15 +21,7 @@ const std::shared_ptr<spdlog::logger>& Log() {
 // Transport failures: the partner could not be reached or did not answer in
 // time. Anything else means it answered.
 bool IsTransportFailure(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-    case absl::StatusCode::kResourceExhausted:
-    case absl::StatusCode::kAborted:
-      return true;
-    default:
-      return false;
-  }
+  return IsRetryableDeliveryError(status.code());
 }
 
 DeliveryResult ShuttingDown() {

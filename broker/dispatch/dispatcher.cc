@@ -8,13 +8,6 @@
 namespace hart {
 namespace {
 
-bool IsRetryable(absl::StatusCode code) {
-  return code == absl::StatusCode::kUnavailable ||
-         code == absl::StatusCode::kDeadlineExceeded ||
-         code == absl::StatusCode::kResourceExhausted ||
-         code == absl::StatusCode::kAborted;
-}
-
 AttemptResult ResultOf(const DeliveryOutcome& outcome) {
   switch (outcome.new_state) {
     case v1::DELIVERED:
@@ -140,7 +133,7 @@ void Dispatcher::Record(std::span<const Answer> answers) {
   // One outcome the store refused fails its batch: the others go on their
   // own. A store that cannot write now (UNAVAILABLE, disk full) would
   // refuse each of them too.
-  if (!status.ok() && answers.size() > 1 && !IsRetryable(status.code())) {
+  if (!status.ok() && answers.size() > 1 && !IsRetryableDeliveryError(status.code())) {
     for (const Answer& a : answers) Record({&a, 1});
     return;
   }
@@ -192,7 +185,7 @@ std::optional<DeliveryOutcome> Dispatcher::OutcomeOf(const DeliveryRecord& deliv
     }
     const bool within_attempts =
         !result.attempted || delivery.attempts < budget.max_attempts;
-    const bool retry = (!result.attempted || IsRetryable(result.status.code())) &&
+    const bool retry = (!result.attempted || IsRetryableDeliveryError(result.status.code())) &&
                        within_attempts &&
                        now + delay < delivery.created_at + budget.max_duration;
     if (retry) {

@@ -1,5 +1,7 @@
 // The push adapters' ContentLoader: the message is loaded elsewhere, the
-// adapter continues on its loop, and a delivery whose adapter went away
+// adapter continues on its loop, a message that could not be loaded is
+// answered by the loader (deferred when the cause is passing, failed with
+// the store's code when not), and a delivery whose adapter went away
 // meanwhile is still answered exactly once (Deferred, not counted).
 #include "adapters/common/content_loader.h"
 
@@ -7,12 +9,15 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <set>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "adapters/common/adapter_io.h"
+#include "adapters/common/message_not_loaded.h"
 
 namespace hart::adapters {
 namespace {
@@ -49,18 +54,53 @@ class HeldContent final : public DeliveryContent {
   mutable std::vector<std::pair<std::string, Loaded>> held_ ABSL_GUARDED_BY(mu_);
 };
 
-// Refuses every load at once, as a full store executor does.
+// Refuses every load at once with `why`, as a full store executor does
+// (UNAVAILABLE) or a store that lost the referral (NOT_FOUND).
 class RefusingContent final : public DeliveryContent {
  public:
+  explicit RefusingContent(absl::Status why) : why_(std::move(why)) {}
   absl::StatusOr<rv1::ReferralDelivery> Load(const DeliveryRecord&, bool) const override {
-    return absl::UnavailableError("the store is busy; retry");
+    return why_;
   }
+
+ private:
+  const absl::Status why_;
 };
 
 DeliveryRecord Delivery(const std::string& id) {
   DeliveryRecord delivery;
   delivery.delivery_id = id;
   return delivery;
+}
+
+// A delivery claimed `age` after it was created (the claim stamps
+// last_attempt_at).
+DeliveryRecord ClaimedAtAge(const std::string& id, absl::Duration age) {
+  DeliveryRecord delivery = Delivery(id);
+  delivery.created_at = absl::FromUnixSeconds(1'800'000'000);
+  delivery.last_attempt_at = delivery.created_at + age;
+  return delivery;
+}
+
+// Loads `delivery` from `content` and returns how the loader answered;
+// fails the test if the adapter's continuation ran.
+DeliveryResult AnswerWithout(const DeliveryContent& content, const DeliveryRecord& delivery) {
+  AdapterIo io(1);
+  ContentLoader loader(content, io.context(), "test");
+  absl::Notification answered;
+  std::optional<DeliveryResult> result;
+  loader.Load(
+      delivery, false,
+      [&](DeliveryResult r) {
+        result = std::move(r);
+        answered.Notify();
+      },
+      [](const DeliveryRecord&, const rv1::ReferralDelivery&, Adapter::DoneCallback done) {
+        ADD_FAILURE() << "a message that was not loaded reached the adapter";
+        done(DeliveryResult::Delivered("sent without a message"));
+      });
+  EXPECT_TRUE(answered.WaitForNotificationWithTimeout(kBound));
+  return result.value_or(DeliveryResult::Delivered("never answered"));
 }
 
 TEST(ContentLoaderTest, ContinuesOnTheLoopWithTheLoadedMessage) {
@@ -76,9 +116,11 @@ TEST(ContentLoaderTest, ContinuesOnTheLoopWithTheLoadedMessage) {
         result = std::move(r);
         answered.Notify();
       },
-      [&](ContentLoader::Message message, Adapter::DoneCallback done) {
+      [&](const DeliveryRecord& delivery, const rv1::ReferralDelivery& message,
+          Adapter::DoneCallback done) {
         continued_on = std::this_thread::get_id();
-        loaded_id = message.ok() ? message->delivery_id() : "";
+        EXPECT_EQ(delivery.delivery_id, "dlv_1");
+        loaded_id = message.delivery_id();
         continued.Notify();
         done(DeliveryResult::Delivered("ok"));
       });
@@ -90,21 +132,62 @@ TEST(ContentLoaderTest, ContinuesOnTheLoopWithTheLoadedMessage) {
   EXPECT_TRUE(result->status.ok());
 }
 
-TEST(ContentLoaderTest, ARefusedLoadReachesTheContinuationAsAnError) {
-  AdapterIo io(1);
-  RefusingContent content;
-  ContentLoader loader(content, io.context(), "test");
-  absl::Notification continued;
-  absl::Status status;
-  loader.Load(
-      Delivery("dlv_1"), false, [](DeliveryResult) {},
-      [&](ContentLoader::Message message, Adapter::DoneCallback done) {
-        status = message.status();
-        done(DeliveryResult::Failed(message.status()));
-        continued.Notify();
-      });
-  ASSERT_TRUE(continued.WaitForNotificationWithTimeout(kBound));
-  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+// The store busy: the partner was never contacted, so nothing may count
+// against it (no attempt, and a Deferred answer its circuit does not count).
+TEST(ContentLoaderTest, ABusyStoreDefersTheDeliveryWithoutReachingTheAdapter) {
+  RefusingContent content(absl::UnavailableError("the store is busy; retry"));
+  const DeliveryResult result = AnswerWithout(content, ClaimedAtAge("dlv_1", absl::ZeroDuration()));
+  EXPECT_EQ(result.status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(result.status.message()),
+              ::testing::AllOf(::testing::HasSubstr("test: loading delivery dlv_1"),
+                               ::testing::HasSubstr("the store is busy")));
+  EXPECT_FALSE(result.attempted) << "the broker's own trouble must not spend an attempt";
+  EXPECT_FALSE(result.holds_destination);
+  ASSERT_TRUE(result.retry_after.has_value());
+  EXPECT_GE(*result.retry_after, absl::Milliseconds(500));
+  EXPECT_LE(*result.retry_after, absl::Seconds(1));
+}
+
+TEST(ContentLoaderTest, ALoadThatCannotSucceedFailsTheAttemptWithTheStoresCode) {
+  for (const absl::Status& why : {absl::NotFoundError("no such referral"),
+                                  absl::DataLossError("the referral's data is unreadable")}) {
+    RefusingContent content(why);
+    const DeliveryResult result = AnswerWithout(content, ClaimedAtAge("dlv_1", absl::Seconds(3)));
+    EXPECT_EQ(result.status.code(), why.code());
+    EXPECT_TRUE(result.attempted) << why;
+    EXPECT_FALSE(result.retry_after.has_value()) << why;
+  }
+}
+
+// Half the age at the claim, within [1 s, 60 s], times [0.5, 1] by id.
+TEST(MessageRetryDelayTest, GrowsWithTheDeliverysAgeWithinItsBounds) {
+  struct Case {
+    absl::Duration age, low, high;
+  };
+  for (const Case& c : {Case{absl::ZeroDuration(), absl::Milliseconds(500), absl::Seconds(1)},
+                        Case{absl::Seconds(10), absl::Milliseconds(2500), absl::Seconds(5)},
+                        Case{absl::Seconds(80), absl::Seconds(20), absl::Seconds(40)},
+                        Case{absl::Hours(5), absl::Seconds(30), absl::Seconds(60)}}) {
+    for (int i = 0; i < 20; ++i) {
+      const absl::Duration delay =
+          MessageRetryDelay(ClaimedAtAge(absl::StrCat("dlv_", i), c.age));
+      EXPECT_GE(delay, c.low) << c.age << " " << i;
+      EXPECT_LE(delay, c.high) << c.age << " " << i;
+    }
+  }
+  // Never claimed (no last_attempt_at): the shortest.
+  EXPECT_LE(MessageRetryDelay(Delivery("dlv_new")), absl::Seconds(1));
+}
+
+TEST(MessageRetryDelayTest, SpreadsDeliveriesDeferredTogetherTheSameWayEachTime) {
+  std::set<absl::Duration> delays;
+  for (int i = 0; i < 20; ++i) {
+    const DeliveryRecord delivery = ClaimedAtAge(absl::StrCat("dlv_", i), absl::Minutes(10));
+    const absl::Duration delay = MessageRetryDelay(delivery);
+    EXPECT_EQ(delay, MessageRetryDelay(delivery)) << "the same delivery, the same delay";
+    delays.insert(delay);
+  }
+  EXPECT_GE(delays.size(), 10u) << "twenty deliveries deferred together must come back apart";
 }
 
 TEST(ContentLoaderTest, ALoadThatOutlivesItsAdapterIsAnsweredDeferredOnce) {
@@ -121,7 +204,7 @@ TEST(ContentLoaderTest, ALoadThatOutlivesItsAdapterIsAnsweredDeferredOnce) {
           absl::MutexLock lock(&mu);
           answers.push_back(std::move(r));
         },
-        [&](ContentLoader::Message, Adapter::DoneCallback done) {
+        [&](const DeliveryRecord&, const rv1::ReferralDelivery&, Adapter::DoneCallback done) {
           continued = true;
           done(DeliveryResult::Delivered("too late"));
         });

@@ -17,9 +17,18 @@
 
 namespace hart {
 
+// The codes after which a delivery is tried again later: UNAVAILABLE,
+// DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED. Any other error is final
+// (a dead letter).
+inline bool IsRetryableDeliveryError(absl::StatusCode code) {
+  return code == absl::StatusCode::kUnavailable ||
+         code == absl::StatusCode::kDeadlineExceeded ||
+         code == absl::StatusCode::kResourceExhausted || code == absl::StatusCode::kAborted;
+}
+
 struct DeliveryResult {
-  // OK: handed over. UNAVAILABLE / DEADLINE_EXCEEDED / RESOURCE_EXHAUSTED:
-  // retry later. Anything else: retrying won't help (dead letter).
+  // OK: handed over. A code IsRetryableDeliveryError accepts: retry later.
+  // Anything else: retrying won't help (dead letter).
   absl::Status status;
   // OK only. True when the partner's system confirmed receipt (e.g. a 2xx):
   // the delivery becomes DELIVERED. False when the message is handed over

@@ -45,11 +45,6 @@ constexpr auto kBound = std::chrono::seconds(10);
 // 40 bytes: above the 32-byte minimum.
 constexpr char kSecret[] = "test-only-hmac-key-0123456789abcdefghijk";
 
-bool IsRetryable(absl::StatusCode code) {
-  return code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kDeadlineExceeded ||
-         code == absl::StatusCode::kResourceExhausted || code == absl::StatusCode::kAborted;
-}
-
 // The same fictional message for every delivery, addressed to it.
 class FixedContent final : public DeliveryContent {
  public:
@@ -259,7 +254,7 @@ TEST_F(WebhookAdapterTest, RequestTimeoutFromThePartnerIsRetried) {
   auto server = StartServer([](const ReceivedRequest&) { return ServerReply{408, {}, ""}; });
   const DeliveryResult result = Deliver(*MakeAdapter(server->Url("/hook")));
   EXPECT_EQ(result.status.code(), absl::StatusCode::kUnavailable);
-  EXPECT_TRUE(IsRetryable(result.status.code()));
+  EXPECT_TRUE(IsRetryableDeliveryError(result.status.code()));
 }
 
 TEST_F(WebhookAdapterTest, RefusalIsADeadLetterWithoutTheResponseBody) {
@@ -271,7 +266,7 @@ TEST_F(WebhookAdapterTest, RefusalIsADeadLetterWithoutTheResponseBody) {
   });
   const DeliveryResult refused = Deliver(*MakeAdapter(server->Url("/hook")));
   EXPECT_EQ(refused.status.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_FALSE(IsRetryable(refused.status.code()));
+  EXPECT_FALSE(IsRetryableDeliveryError(refused.status.code()));
   EXPECT_EQ(refused.status.message(), "partner refused delivery with HTTP 400");
 
   const DeliveryResult moved = Deliver(*MakeAdapter(server->Url("/moved")));

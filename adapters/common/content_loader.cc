@@ -4,7 +4,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "adapters/common/message_not_loaded.h"
 #include "boost/asio/post.hpp"
 
 namespace hart::adapters {
@@ -47,6 +46,7 @@ ContentLoader::ContentLoader(const DeliveryContent& content, boost::asio::io_con
     : content_(content),
       loop_(loop),
       adapter_type_(std::move(adapter_type)),
+      loads_(adapter_type_),
       lifeline_(std::make_shared<Lifeline>()) {}
 
 ContentLoader::~ContentLoader() {
@@ -73,9 +73,10 @@ void ContentLoader::Load(const DeliveryRecord& delivery, bool notification_only,
             ++lifeline->running;  // the destructor waits: `this` stays valid
           }
           if (message.ok()) {
+            loads_.Loaded(delivery);
             then(delivery, *message, pending->Take());
           } else {
-            pending->Take()(MessageNotLoaded(delivery, message.status(), adapter_type_));
+            pending->Take()(loads_.NotLoaded(delivery, message.status()));
           }
           absl::MutexLock lock(&lifeline->mu);
           --lifeline->running;

@@ -2,7 +2,7 @@
 // reads the store elsewhere (DeliveryContent::LoadAsync, on its store
 // executor) and the adapter continues on its event loop with the message.
 // A message that could not be loaded never reaches the adapter: the loader
-// answers it (MessageNotLoaded: deferred when the cause is the broker's and
+// answers it (MessageLoads: deferred when the cause is the broker's and
 // passing, so the partner's circuit and attempts are not charged with it).
 //
 // Once the loader is destroyed no continuation starts, and a delivery whose
@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "adapters/common/message_not_loaded.h"
 #include "boost/asio/io_context.hpp"
 #include "broker/adapter.h"
 #include "broker/delivery_content.h"
@@ -53,6 +54,7 @@ class ContentLoader {
   const DeliveryContent& content_;
   boost::asio::io_context& loop_;
   const std::string adapter_type_;
+  MessageLoads loads_;
   const std::shared_ptr<Lifeline> lifeline_;
 };
 

@@ -140,7 +140,8 @@ class FileDropAdapterImpl final : public FileDropAdapter {
   DeliveryResult Write(const DeliveryRecord& delivery,
                        const absl::StatusOr<::hart::referral::v1::ReferralDelivery>& message) {
     const std::string& id = delivery.delivery_id;
-    if (!message.ok()) return MessageNotLoaded(delivery, message.status(), kAdapterType);
+    if (!message.ok()) return loads_.NotLoaded(delivery, message.status());
+    loads_.Loaded(delivery);
     std::string json;
     if (auto s = google::protobuf::util::MessageToJsonString(*message, &json); !s.ok()) {
       return Fail(id, absl::InternalError("file_drop: cannot render the delivery as JSON"));
@@ -198,6 +199,7 @@ class FileDropAdapterImpl final : public FileDropAdapter {
   const Ed25519Signer signer_;
   const std::chrono::nanoseconds poll_interval_;
   const DeliveryContent& content_;
+  MessageLoads loads_{kAdapterType};
   AdapterIo& io_;
   AckPickup pickup_;
 

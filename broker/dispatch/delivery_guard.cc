@@ -29,6 +29,21 @@ DeliveryResult ShuttingDown() {
                                   absl::Seconds(1));
 }
 
+// A claim whose lease ran out before the delivery got a slot (it waited
+// behind a slow partner) may be another dispatcher's claim by now, or this
+// one's again: sending it would be a duplicate. It is answered unsent; the
+// dispatcher's record of that is fenced off if the delivery was claimed
+// again meanwhile, and makes it due again if not.
+std::optional<DeliveryResult> ClaimRanOut(const DeliveryRecord& delivery, absl::Time now) {
+  if (!delivery.lease_until || *delivery.lease_until > now) return std::nullopt;
+  return DeliveryResult::Deferred(
+      absl::UnavailableError(absl::StrCat(
+          "the claim on delivery ", delivery.delivery_id, " ran out ",
+          absl::FormatDuration(now - *delivery.lease_until),
+          " ago, before a slot was free for it; not sent, since it may be claimed again")),
+      absl::Seconds(1));
+}
+
 }  // namespace
 
 DeliveryGuardPolicy DeliveryGuardPolicy::FromConfig(
@@ -97,6 +112,8 @@ void GuardedAdapter::Deliver(const DeliveryRecord& delivery, DoneCallback done) 
     const size_t slots = std::max<uint32_t>(1, policy_.max_concurrency);
     if (closing_) {
       refusal = ShuttingDown();
+    } else if (auto ran_out = ClaimRanOut(delivery, now)) {
+      refusal = std::move(ran_out);
     } else if (!breaker_.WouldAllow(now)) {
       refusal = CircuitOpenResultLocked(now);
     } else if (waiting_.empty() && in_flight_.size() < slots) {
@@ -235,7 +252,9 @@ void GuardedAdapter::StartWaiting() {
       }
       next.emplace(std::move(waiting_.front()));
       waiting_.pop_front();
-      if (breaker_.WouldAllow(now)) {
+      if (auto ran_out = ClaimRanOut(next->delivery, now)) {
+        refusal = std::move(ran_out);
+      } else if (breaker_.WouldAllow(now)) {
         call_id = AdmitLocked(now, std::move(next->done));
       } else {
         refusal = CircuitOpenResultLocked(now);

@@ -2,8 +2,9 @@
 // breaker (a partner that keeps failing is left alone for a while, its
 // deliveries deferred without spending attempts), a bound on calls in
 // flight (more wait in a FIFO queue), and a watchdog that answers for an
-// adapter that never does. Whatever happens, `done` is called exactly once
-// per delivery.
+// adapter that never does. A delivery whose claim lease ran out before it
+// got a slot is not sent (it may be claimed again by now: a duplicate).
+// Whatever happens, `done` is called exactly once per delivery.
 //
 // Thread safety: Deliver may be called from any thread; inner results and
 // watchdogs may arrive on any thread. `done` and the inner adapter are never

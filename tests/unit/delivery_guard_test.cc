@@ -318,6 +318,36 @@ TEST_F(DeliveryGuardTest, BeyondTheQueueBoundDeliveriesAreDeferred) {
   EXPECT_FALSE(outcomes_.Has("d2"));
 }
 
+// Waiting behind a slow partner past its claim's lease, a delivery may have
+// been claimed again (by this broker or another): sending it would be a
+// duplicate. It is answered unsent, and the next one with time left goes.
+TEST_F(DeliveryGuardTest, AClaimThatRanOutWhileWaitingIsNotSent) {
+  policy_.max_concurrency = 1;
+  MakeGuard();
+  auto claimed = [&](const std::string& id, absl::Duration lease) {
+    DeliveryRecord record = Record(id);
+    record.lease_until = clock_.Now() + lease;
+    return record;
+  };
+  guard_->Deliver(claimed("slow", absl::Seconds(60)), outcomes_.For("slow"));
+  guard_->Deliver(claimed("short", absl::Seconds(5)), outcomes_.For("short"));
+  guard_->Deliver(claimed("long", absl::Seconds(60)), outcomes_.For("long"));
+  clock_.Advance(absl::Seconds(8));  // the partner takes 8 s over "slow"
+  inner_->Answer(0, DeliveryResult::Delivered("ok"));
+  EXPECT_THAT(inner_->CallIds(), ElementsAre("slow", "long"));
+  const DeliveryResult r = outcomes_.Of("short");
+  EXPECT_FALSE(r.attempted);
+  EXPECT_EQ(r.status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(r.status.message(), HasSubstr("ran out 3s ago"));
+  EXPECT_EQ(guard_->Health().state, AdapterHealth::State::kUp);
+
+  // Handed over already past its lease (a slow dispatcher): not sent either.
+  inner_->Answer(1, DeliveryResult::Delivered("ok"));
+  guard_->Deliver(claimed("stale", -absl::Seconds(1)), outcomes_.For("stale"));
+  EXPECT_EQ(inner_->call_count(), 2u);
+  EXPECT_FALSE(outcomes_.Of("stale").attempted);
+}
+
 TEST_F(DeliveryGuardTest, WaitingCallsAreDeferredWhenTheCircuitOpensMeanwhile) {
   policy_.max_concurrency = 1;
   policy_.failure_threshold = 1;

@@ -238,6 +238,20 @@ void ValidateStoreOptions(const cfg::StoreOptions& store, std::vector<std::strin
   ValidatePostgresOptions(store, problems);
 }
 
+// A claim that ends at once is retaken by every pass: each delivery would be
+// sent again and again, or (the guard does not send a claim that ran out)
+// never.
+void ValidateDispatchOptions(const cfg::DispatchOptions& dispatch,
+                             std::vector<std::string>* problems) {
+  const absl::Duration lease = FromProtoDuration(dispatch.claim_lease());
+  if (lease <= absl::ZeroDuration()) {
+    const std::string shown = lease == absl::ZeroDuration() ? "0s" : absl::FormatDuration(lease);
+    problems->push_back(absl::StrCat(
+        "dispatch.claim_lease: ", shown,
+        " must be positive: how long a claimed delivery is this dispatcher's alone (default 60s)"));
+  }
+}
+
 void ValidateFieldViews(const cfg::BrokerConfig& config,
                         std::vector<std::string>* problems) {
   std::set<int> kinds;
@@ -296,6 +310,7 @@ std::vector<std::string> ValidateConfig(const cfg::BrokerConfig& config,
   ValidateRules(config, geo, &problems);
   ValidateFieldViews(config, &problems);
   ValidateStoreOptions(config.store(), &problems);
+  ValidateDispatchOptions(config.dispatch(), &problems);
   ValidateOpsOptions(config.server().ops(), &problems);
   for (auto& p : EscalationLadders::Validate(config, geo)) problems.push_back(std::move(p));
   return problems;

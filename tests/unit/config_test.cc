@@ -220,6 +220,23 @@ TEST_F(ConfigTest, AckLingerDefaultsByBackendAndIsBounded) {
               HasSubstr("store.ack_linger: 2s is out of range; use 0s to 1s"));
 }
 
+TEST_F(ConfigTest, AClaimLeaseMustBePositive) {
+  auto lease = [&](const char* value) {
+    return LoadConfig(
+        Edited("\nserver:\n", absl::StrCat("\ndispatch:\n  claim_lease: ", value, "\nserver:\n")),
+        registry_);
+  };
+  auto zero = lease("0s");
+  ASSERT_EQ(zero.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(zero.status().message()),
+              HasSubstr("dispatch.claim_lease: 0s must be positive"));
+  auto negative = lease("-5s");
+  ASSERT_EQ(negative.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(negative.status().message()),
+              HasSubstr("dispatch.claim_lease: expected a duration"));
+  ASSERT_TRUE(lease("2s").ok());
+}
+
 TEST_F(ConfigTest, TheOpsPortDefaultsToLoopbackWithBoundedLimits) {
   auto config = LoadConfig(SourcePath("deploy/config/connecticut.yaml"), registry_);
   ASSERT_TRUE(config.ok()) << config.status();

@@ -19,7 +19,7 @@
 #include <memory>
 #include <string>
 
-#include "adapters/common/message_not_loaded.h"
+#include "adapters/common/message_loads.h"
 #include "boost/asio/io_context.hpp"
 #include "broker/adapter.h"
 #include "broker/delivery_content.h"

@@ -8,7 +8,7 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
-#include "adapters/common/message_not_loaded.h"
+#include "adapters/common/message_loads.h"
 #include "adapters/common/typed_settings.h"
 #include "adapters/file_drop/ack_file.h"
 #include "adapters/file_drop/atomic_file.h"

@@ -17,8 +17,6 @@
 namespace hart::adapters::ncmec {
 namespace {
 
-using ReferralDelivery = ::hart::referral::v1::ReferralDelivery;
-
 namespace rv1 = ::hart::referral::v1;
 
 absl::Status Invalid(absl::string_view setting, absl::string_view what) {
@@ -79,13 +77,13 @@ class NcmecAdapter final : public Adapter {
       return done(DeliveryResult::Failed(reportable));
     }
     loader_.Load(delivery, /*notification_only=*/false, std::move(done),
-                 [this](const DeliveryRecord& delivery, const ReferralDelivery& message,
+                 [this](const DeliveryRecord& delivery, const rv1::ReferralDelivery& message,
                         DoneCallback done) { Report(delivery, message, std::move(done)); });
   }
 
  private:
   // On the event loop, once the message is loaded.
-  void Report(const DeliveryRecord& delivery, const ReferralDelivery& message,
+  void Report(const DeliveryRecord& delivery, const rv1::ReferralDelivery& message,
               DoneCallback done) {
     auto xml = BuildReportXml(message, settings_);
     if (!xml.ok()) return done(DeliveryResult::Failed(xml.status()));

@@ -17,7 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "adapters/common/adapter_io.h"
-#include "adapters/common/message_not_loaded.h"
+#include "adapters/common/message_loads.h"
 
 namespace hart::adapters {
 namespace {

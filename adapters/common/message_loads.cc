@@ -1,4 +1,4 @@
-#include "adapters/common/message_not_loaded.h"
+#include "adapters/common/message_loads.h"
 
 #include <algorithm>
 

@@ -118,11 +118,8 @@ void GuardedAdapter::Deliver(const DeliveryRecord& delivery, DoneCallback done) 
       refusal = CircuitOpenResultLocked(now);
     } else if (waiting_.empty() && in_flight_.size() < slots) {
       call_id = AdmitLocked(now, std::move(done));
-    } else if (waiting_.size() >= policy_.max_queued) {
-      refusal = DeliveryResult::Deferred(
-          absl::ResourceExhaustedError(absl::StrCat(
-              waiting_.size(), " deliveries already wait for ", agency_id_)),
-          policy_.queue_full_retry_after);
+    } else if (auto no_room = NoRoomLocked(delivery, now)) {
+      refusal = std::move(no_room);
     } else {
       waiting_.push_back({delivery, std::move(done)});
     }
@@ -142,7 +139,7 @@ uint64_t GuardedAdapter::AdmitLocked(absl::Time now, DoneCallback done) {
     probe_deadline_ = now + policy_.timeout + policy_.watchdog_grace;
   }
   const uint64_t id = next_call_id_++;
-  in_flight_.emplace(id, Call{std::move(done), admission, 0});
+  in_flight_.emplace(id, Call{std::move(done), admission, 0, now});
   ++launching_;
   return id;
 }
@@ -188,6 +185,7 @@ void GuardedAdapter::OnInnerResult(uint64_t call_id, DeliveryResult result) {
     call = std::move(it->second);
     in_flight_.erase(it);
     if (call.admission == Admission::kProbe) probe_deadline_.reset();
+    if (result.attempted) NoteCallTimeLocked(now - call.admitted_at);
     const CircuitBreaker::State before = breaker_.state(now);
     if (!result.attempted) {
       breaker_.RecordNotAttempted(call.admission);
@@ -220,6 +218,7 @@ void GuardedAdapter::OnWatchdog(uint64_t call_id) {
     call = std::move(it->second);
     in_flight_.erase(it);
     if (call.admission == Admission::kProbe) probe_deadline_.reset();
+    NoteCallTimeLocked(now - call.admitted_at);
     status = absl::DeadlineExceededError(absl::StrCat(
         "no answer from ", type_, " adapter within ", absl::FormatDuration(policy_.timeout)));
     const CircuitBreaker::State before = breaker_.state(now);
@@ -282,6 +281,50 @@ DeliveryResult GuardedAdapter::CircuitOpenResultLocked(absl::Time now) const {
           "circuit open for ", agency_id_, " after ", breaker_.consecutive_failures(),
           " consecutive failures (last: ", last_error_, ")")),
       std::max(wait, absl::Seconds(1)));
+}
+
+std::optional<DeliveryResult> GuardedAdapter::NoRoomLocked(const DeliveryRecord& delivery,
+                                                           absl::Time now) const {
+  if (waiting_.size() >= policy_.max_queued) {
+    return DeliveryResult::DestinationDeferred(
+        absl::ResourceExhaustedError(
+            absl::StrCat(waiting_.size(), " deliveries already wait for ", agency_id_)),
+        policy_.queue_full_retry_after);
+  }
+  if (call_time_ <= absl::ZeroDuration() || !delivery.lease_until) return std::nullopt;
+  // Its slot comes once the calls ahead of it have gone, `slots` at a time,
+  // after the calls in flight; its own call must be answered before the
+  // claim runs out too, or the claim may be taken again while the partner
+  // still has it (a duplicate). Counted whole, to err on the side of
+  // waiting in the store rather than in the queue.
+  const size_t slots = std::max<uint32_t>(1, policy_.max_concurrency);
+  const absl::Duration answered_in =
+      call_time_ * static_cast<int64_t>(waiting_.size() / slots + 2);
+  const absl::Duration left = *delivery.lease_until - now;
+  if (answered_in < left) return std::nullopt;
+  // The agency's backlog is held until the queue is down to half a lease's
+  // worth (a lease at most, then it is looked at again): then a claim batch
+  // tops it up (refusing what does not fit), so a backlog costs a batch of
+  // refusals per half lease, not per call, and the queue never runs dry
+  // meanwhile.
+  const absl::Duration ms = absl::Milliseconds(1);
+  return DeliveryResult::DestinationDeferred(
+      absl::ResourceExhaustedError(absl::StrCat(
+          waiting_.size(), " deliveries already wait for ", agency_id_, ": at its pace (",
+          absl::FormatDuration(absl::Trunc(call_time_, ms)), " a call, ", slots,
+          " at a time) this one would be answered in about ",
+          absl::FormatDuration(absl::Trunc(answered_in, ms)),
+          ", past its claim; it waits in the store instead")),
+      std::clamp(answered_in - left / 2, absl::Seconds(1), std::max(left, absl::Seconds(1))));
+}
+
+void GuardedAdapter::NoteCallTimeLocked(absl::Duration took) {
+  // Measured on the broker's clock, which an operator or NTP may step: no
+  // call lasts beyond the watchdog, nor less than nothing.
+  took = std::clamp(took, absl::ZeroDuration(), policy_.timeout + policy_.watchdog_grace);
+  // An average over about the last eight calls: a slow spell shows within
+  // a few calls, one slow call does not dominate.
+  call_time_ = call_time_ <= absl::ZeroDuration() ? took : call_time_ + (took - call_time_) / 8;
 }
 
 void GuardedAdapter::RecordErrorLocked(absl::Time now, const absl::Status& status) {

@@ -3,7 +3,12 @@
 // deliveries deferred without spending attempts), a bound on calls in
 // flight (more wait in a FIFO queue), and a watchdog that answers for an
 // adapter that never does. A delivery whose claim lease ran out before it
-// got a slot is not sent (it may be claimed again by now: a duplicate).
+// got a slot is not sent (it may be claimed again by now: a duplicate);
+// nor is one queued that, at the partner's pace so far, would not get a
+// slot before its lease runs out: it is refused at once, holding the
+// agency's backlog in the store until the queue has room for a fresh
+// claim (DeliveryResult::holds_destination), so a slow partner's backlog
+// is not claimed, queued and given back lease after lease.
 // Whatever happens, `done` is called exactly once per delivery.
 //
 // Thread safety: Deliver may be called from any thread; inner results and
@@ -46,7 +51,8 @@ struct DeliveryGuardPolicy {
   // The watchdog answers at timeout + grace: the adapter's own timeout
   // should come first, with its more precise error.
   absl::Duration watchdog_grace = absl::Seconds(2);
-  // Deliveries waiting for a free slot; beyond, they are deferred.
+  // Deliveries waiting for a free slot; beyond, they are deferred (and the
+  // agency held) for queue_full_retry_after.
   size_t max_queued = 1024;
   // When a delivery deferred because the queue was full comes back.
   absl::Duration queue_full_retry_after = absl::Seconds(5);
@@ -85,6 +91,7 @@ class GuardedAdapter final : public Adapter {
     DoneCallback done;
     CircuitBreaker::Admission admission = CircuitBreaker::Admission::kAdmitted;
     uint64_t watchdog = 0;
+    absl::Time admitted_at;
   };
 
   // Takes a slot for a call the breaker admits; returns its id. The caller
@@ -98,6 +105,12 @@ class GuardedAdapter final : public Adapter {
   // (no recursion through synchronous adapters).
   void StartWaiting();
   DeliveryResult CircuitOpenResultLocked(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The refusal of a delivery that would wait: the queue is full, or at the
+  // pace so far its slot would come after its claim ran out.
+  std::optional<DeliveryResult> NoRoomLocked(const DeliveryRecord& delivery, absl::Time now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A call the partner (or the watchdog) answered after `took`.
+  void NoteCallTimeLocked(absl::Duration took) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RecordErrorLocked(absl::Time now, const absl::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void LogTransitionLocked(CircuitBreaker::State before, absl::Time now)
@@ -121,6 +134,8 @@ class GuardedAdapter final : public Adapter {
   bool starting_ ABSL_GUARDED_BY(mu_) = false;  // a thread runs StartWaiting
   int launching_ ABSL_GUARDED_BY(mu_) = 0;      // admitted, not yet handed over
   std::optional<absl::Time> probe_deadline_ ABSL_GUARDED_BY(mu_);
+  // How long a call takes, a moving average (zero: none answered yet).
+  absl::Duration call_time_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
   std::string last_error_ ABSL_GUARDED_BY(mu_);
   std::optional<absl::Time> last_error_at_ ABSL_GUARDED_BY(mu_);
   std::optional<absl::Time> last_success_at_ ABSL_GUARDED_BY(mu_);

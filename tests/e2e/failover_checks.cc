@@ -256,11 +256,12 @@ void DescribeStalledPartners(const std::vector<v1::Receipt>& receipts, const Fee
     const std::vector<uint64_t> resumed = partner->ResumedAfter();
     report.problems.push_back(absl::StrFormat(
         "%s: %zu deliveries missing; its partner read %zu events (last sequence %d), "
-        "resubscribed %zu times (last after %d), longest ack %.2fs, %zu failed acks, %zu silent "
-        "streams",
+        "resubscribed %zu times (last after %d), acks %.0f ms on average (two an event, in "
+        "turn) and %.2fs at longest, %zu failed acks, %zu silent streams",
         partner->agency_id(), it->second, seen.size(),
         seen.empty() ? 0 : static_cast<int64_t>(seen.back().sequence), resumed.size(),
         resumed.empty() ? 0 : static_cast<int64_t>(resumed.back()),
+        std::chrono::duration<double, std::milli>(partner->mean_ack()).count(),
         std::chrono::duration<double>(partner->longest_ack()).count(), partner->failed_acks(),
         partner->silent_streams()));
   }

@@ -232,7 +232,10 @@ bool FeedPartner::Acknowledge(v1::FeedService::Stub& stub, const std::string& de
     const auto started = std::chrono::steady_clock::now();
     const grpc::Status status = stub.Acknowledge(&context, request, &response);
     std::lock_guard<std::mutex> lock(mu_);
-    longest_ack_ = std::max(longest_ack_, std::chrono::steady_clock::now() - started);
+    const auto took = std::chrono::steady_clock::now() - started;
+    longest_ack_ = std::max(longest_ack_, took);
+    ack_time_ += took;
+    ++ack_calls_;
     if (status.ok()) continue;
     if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
@@ -255,6 +258,11 @@ size_t FeedPartner::failed_acks() const {
 std::vector<std::string> FeedPartner::UnexpectedAckFailures() const {
   std::lock_guard<std::mutex> lock(mu_);
   return unexpected_ack_failures_;
+}
+
+std::chrono::steady_clock::duration FeedPartner::mean_ack() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ack_calls_ == 0 ? ack_time_ : ack_time_ / static_cast<int64_t>(ack_calls_);
 }
 
 std::chrono::steady_clock::duration FeedPartner::longest_ack() const {

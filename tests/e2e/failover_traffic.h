@@ -103,6 +103,9 @@ class FeedPartner {
   size_t failed_acks() const;
   std::vector<std::string> UnexpectedAckFailures() const;
   std::chrono::steady_clock::duration longest_ack() const;
+  // The mean of the Acknowledge calls (two an event, one after the other):
+  // what bounds how fast this partner reads its feed.
+  std::chrono::steady_clock::duration mean_ack() const;
   // Streams given up for silence (kFeedSilenceLimit).
   size_t silent_streams() const;
 
@@ -127,6 +130,8 @@ class FeedPartner {
   size_t failed_acks_ = 0;
   std::vector<std::string> unexpected_ack_failures_;
   std::chrono::steady_clock::duration longest_ack_{};
+  std::chrono::steady_clock::duration ack_time_{};  // all Acknowledge calls together
+  size_t ack_calls_ = 0;
   size_t silent_streams_ = 0;  // streams the watchdog cancelled
   std::atomic<int64_t> last_heard_{0};  // steady_clock ticks
   std::condition_variable stop_requested_;

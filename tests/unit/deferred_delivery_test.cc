@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <future>
+#include <set>
 
 #include "broker/acks/escalation_ladders.h"
 #include "broker/dispatch/delivery_guard.h"
@@ -17,6 +18,7 @@
 #include "broker/timers/timer_runner.h"
 #include "tests/support/manual_scheduler.h"
 #include "tests/support/test_support.h"
+#include "tests/unit/delivery_guard_fixture.h"
 
 namespace hart {
 namespace {
@@ -304,6 +306,62 @@ TEST_F(DeferredDeliveryTest, AnOpenCircuitHoldsTheWholeBacklogNotJustTheBatchItR
   EXPECT_EQ(pending_due_at(after, next_end), 3);
   EXPECT_EQ(changed(held, after), 4);
   EXPECT_EQ(guard->Health().state, AdapterHealth::State::kCircuitOpen);
+}
+
+// A partner slower than its backlog (a call takes 10 s, one at a time; a
+// claim lasts 60 s), with the dispatch loop passing every second: the
+// guard queues what it can send within a claim and refuses the rest of
+// each claim batch, holding the agency's backlog in the store. Before, it
+// queued every claim (up to 1,024), and those that waited past their lease
+// were given back unsent and claimed again, lease after lease.
+TEST_F(DeferredDeliveryTest, ASlowPartnersBacklogWaitsInTheStoreNotInItsQueue) {
+  ManualScheduler scheduler(clock_);
+  DeliveryGuardPolicy limits;
+  limits.max_concurrency = 1;
+  auto held = std::make_unique<testing::HeldAdapter>();
+  testing::HeldAdapter* partner = held.get();
+  GuardedAdapter guard(kPolice, std::move(held), limits, clock_, scheduler);
+  policy_.claim_batch = 8;
+  StartWith(guard);
+  // The partner's pace, from the first delivery.
+  ASSERT_GT(dispatcher_->RunOnce().value(), 0u);
+  ASSERT_EQ(partner->call_count(), 1u);
+  clock_.Advance(absl::Seconds(10));
+  partner->Answer(0, DeliveryResult::Delivered("ok"));
+  ASSERT_EQ(Police().state, v1::DELIVERED);
+  std::vector<std::string> backlog = {police_};
+  for (int i = 1; i <= 30; ++i) backlog.push_back(SubmitForPolice("-" + std::to_string(i)));
+
+  size_t answered = 1;
+  const absl::Time backlog_at = clock_.Now();
+  absl::Time call_started = backlog_at;
+  size_t longest_queue = 0;
+  for (int second = 0; second < 600 && answered < backlog.size(); ++second) {
+    for (int pass = 0; pass < 50 && dispatcher_->RunOnce().value() > 0; ++pass) {
+    }
+    longest_queue = std::max<size_t>(longest_queue, guard.Health().queued);
+    clock_.Advance(absl::Seconds(1));
+    scheduler.RunDue();
+    if (partner->call_count() > answered && clock_.Now() - call_started >= absl::Seconds(10)) {
+      partner->Answer(answered++, DeliveryResult::Delivered("ok"));
+      call_started = clock_.Now();
+    }
+  }
+  // Each sent once, all delivered.
+  const std::vector<std::string> sent = partner->CallIds();
+  EXPECT_EQ(std::set<std::string>(sent.begin(), sent.end()).size(), sent.size());
+  EXPECT_EQ(sent.size(), backlog.size());
+  for (const std::string& id : backlog) {
+    EXPECT_EQ(store_->GetDelivery(id).value().state, v1::DELIVERED) << id;
+  }
+  // The queue held at most a claim's worth (four waiting, answered within
+  // 20-50 s), and the backlog cost about a batch of refusals per half lease.
+  EXPECT_LE(longest_queue, 4u);
+  int deferrals = 0;
+  for (const std::string& id : backlog) deferrals += AuditCount(id, "delivery.deferred");
+  EXPECT_LE(deferrals, 60);
+  // Nor did the partner wait for work: 30 calls of 10 s, back to back.
+  EXPECT_LE(clock_.Now() - backlog_at, absl::Seconds(30 * 10 + 2));
 }
 
 }  // namespace

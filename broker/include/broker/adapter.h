@@ -43,7 +43,8 @@ struct DeliveryResult {
   // broker shutting down): the attempt is not counted against the budget.
   bool attempted = true;
   // Deferred only: every delivery to this agency would be refused until
-  // retry_after has passed (its circuit is open), not this one alone.
+  // retry_after has passed (its circuit is open, or its queue is longer
+  // than a claim lasts), not this one alone.
   bool holds_destination = false;
 
   // The partner's system confirmed receipt.

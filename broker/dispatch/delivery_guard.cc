@@ -352,6 +352,7 @@ AdapterHealth GuardedAdapter::Health() const {
   health.consecutive_failures = breaker_.consecutive_failures();
   health.in_flight = static_cast<uint32_t>(in_flight_.size());
   health.queued = static_cast<uint32_t>(waiting_.size());
+  health.call_time = call_time_;
   health.last_error = last_error_;
   health.last_error_at = last_error_at_;
   health.last_success_at = last_success_at_;

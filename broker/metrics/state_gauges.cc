@@ -98,6 +98,11 @@ StateGauges::StateGauges(prometheus::Registry& r)
       push_in_flight_{Gauges(r, "hart_push_in_flight", "Calls to the push destination in flight.")},
       push_queued_{Gauges(r, "hart_push_queued",
                           "Deliveries waiting for a free call slot of the push destination.")},
+      push_call_seconds_{Gauges(r, "hart_push_call_seconds",
+                                "A call to the push destination, a moving average over about "
+                                "the last eight (0 before the first answer): deliveries that "
+                                "would not be answered within their claim's lease at this pace "
+                                "wait in the store, not in its queue.")},
       push_failures_{Gauges(r, "hart_push_consecutive_failures",
                             "Transport failures in a row of the push destination.")},
       feed_subscribers_{Gauges(r, "hart_feed_subscribers",
@@ -142,7 +147,7 @@ void StateGauges::ApplyRuntime(const RuntimeSample& sample) {
   executor_queue_length_.Set(static_cast<double>(sample.executor_queue_length));
   executor_capacity_.Set(static_cast<double>(sample.executor_capacity));
   CatchUp(executor_refused_, static_cast<double>(sample.executor_refused));
-  std::map<prometheus::Labels, double> circuit, in_flight, queued, failures;
+  std::map<prometheus::Labels, double> circuit, in_flight, queued, call_seconds, failures;
   for (const AdapterHealth& health : sample.push_destinations) {
     const prometheus::Labels destination = {{"agency_id", health.agency_id},
                                             {"adapter_type", health.adapter_type}};
@@ -154,11 +159,13 @@ void StateGauges::ApplyRuntime(const RuntimeSample& sample) {
     }
     in_flight[destination] = health.in_flight;
     queued[destination] = health.queued;
+    call_seconds[destination] = absl::ToDoubleSeconds(health.call_time);
     failures[destination] = health.consecutive_failures;
   }
   circuit_state_.SetAll(circuit);
   push_in_flight_.SetAll(in_flight);
   push_queued_.SetAll(queued);
+  push_call_seconds_.SetAll(call_seconds);
   push_failures_.SetAll(failures);
   std::map<prometheus::Labels, double> subscribers;
   for (const auto& [agency_id, count] : sample.feed_subscribers) {

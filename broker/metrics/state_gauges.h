@@ -64,6 +64,7 @@ class StateGauges {
   Tracked circuit_state_ ABSL_GUARDED_BY(mu_);
   Tracked push_in_flight_ ABSL_GUARDED_BY(mu_);
   Tracked push_queued_ ABSL_GUARDED_BY(mu_);
+  Tracked push_call_seconds_ ABSL_GUARDED_BY(mu_);
   Tracked push_failures_ ABSL_GUARDED_BY(mu_);
   Tracked feed_subscribers_ ABSL_GUARDED_BY(mu_);
 };

@@ -36,6 +36,7 @@ TEST_F(DeliveryGuardPaceTest, WhatWouldWaitPastItsClaimIsRefusedAtOnceAndHoldsTh
   MakeGuard();
   DeliverClaimed("first");
   AnswerAfter(0, absl::Seconds(10));  // the pace: 10 s a call
+  EXPECT_EQ(guard_->Health().call_time, absl::Seconds(10));
   DeliverClaimed("sending");
   // Slots come every 10 s, each call taking 10 s more: the fourth in the
   // queue is answered 50 s from now; the fifth would be as its claim runs

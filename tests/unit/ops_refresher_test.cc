@@ -77,6 +77,7 @@ RuntimeSample ExampleSample() {
   down.state = AdapterHealth::State::kCircuitOpen;
   down.consecutive_failures = 6;
   down.queued = 2;
+  down.call_time = absl::Milliseconds(1500);
   sample.push_destinations = {down};
   sample.feed_subscribers = {{"hartford-pd", 2}};
   return sample;
@@ -148,6 +149,8 @@ TEST_F(OpsRefresherTest, SetsEveryStateGaugeFromTheSnapshotAndTheSample) {
               Optional(6.0));
   EXPECT_THAT(Value("hart_push_queued{adapter_type=\"ncmec\",agency_id=\"ncmec\"}"),
               Optional(2.0));
+  EXPECT_THAT(Value("hart_push_call_seconds{adapter_type=\"ncmec\",agency_id=\"ncmec\"}"),
+              Optional(1.5));
   EXPECT_THAT(Value("hart_feed_subscribers{agency_id=\"hartford-pd\"}"), Optional(2.0));
   EXPECT_THAT(Value("hart_build_info{policy_version=\"policy-7\",store_backend=\"sqlite\","
                     "version=\"1.2.3\"}"),

@@ -28,6 +28,9 @@ struct AdapterHealth {
   uint32_t consecutive_failures = 0;
   uint32_t in_flight = 0;
   uint32_t queued = 0;
+  // A call's duration, a moving average over about the last eight (zero
+  // before the first answer): how many may wait in the queue follows it.
+  absl::Duration call_time;
   // "CODE: message" of the last failed call, empty if none yet.
   std::string last_error;
   std::optional<absl::Time> last_error_at;

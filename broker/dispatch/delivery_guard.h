@@ -4,8 +4,8 @@
 // flight (more wait in a FIFO queue), and a watchdog that answers for an
 // adapter that never does. A delivery whose claim lease ran out before it
 // got a slot is not sent (it may be claimed again by now: a duplicate);
-// nor is one queued that, at the partner's pace so far, would not get a
-// slot before its lease runs out: it is refused at once, holding the
+// nor is one queued that, at the partner's pace so far, would not be
+// answered before its lease runs out: it is refused at once, holding the
 // agency's backlog in the store until the queue has room for a fresh
 // claim (DeliveryResult::holds_destination), so a slow partner's backlog
 // is not claimed, queued and given back lease after lease.
@@ -106,7 +106,7 @@ class GuardedAdapter final : public Adapter {
   void StartWaiting();
   DeliveryResult CircuitOpenResultLocked(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The refusal of a delivery that would wait: the queue is full, or at the
-  // pace so far its slot would come after its claim ran out.
+  // pace so far it would be answered only after its claim ran out.
   std::optional<DeliveryResult> NoRoomLocked(const DeliveryRecord& delivery, absl::Time now) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A call the partner (or the watchdog) answered after `took`.

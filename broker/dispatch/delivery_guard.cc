@@ -109,7 +109,7 @@ void GuardedAdapter::Deliver(const DeliveryRecord& delivery, DoneCallback done) 
   std::optional<uint64_t> call_id;
   {
     absl::MutexLock lock(&mu_);
-    const size_t slots = std::max<uint32_t>(1, policy_.max_concurrency);
+    const size_t slots = Slots();
     if (closing_) {
       refusal = ShuttingDown();
     } else if (auto ran_out = ClaimRanOut(delivery, now)) {
@@ -237,7 +237,7 @@ void GuardedAdapter::StartWaiting() {
     if (starting_) return;  // that thread sees the freed slot on its next round
     starting_ = true;
   }
-  const size_t slots = std::max<uint32_t>(1, policy_.max_concurrency);
+  const size_t slots = Slots();
   for (;;) {
     const absl::Time now = clock_.Now();
     std::optional<Waiting> next;
@@ -297,7 +297,7 @@ std::optional<DeliveryResult> GuardedAdapter::NoRoomLocked(const DeliveryRecord&
   // claim runs out too, or the claim may be taken again while the partner
   // still has it (a duplicate). Counted whole, to err on the side of
   // waiting in the store rather than in the queue.
-  const size_t slots = std::max<uint32_t>(1, policy_.max_concurrency);
+  const size_t slots = Slots();
   const absl::Duration answered_in =
       call_time_ * static_cast<int64_t>(waiting_.size() / slots + 2);
   const absl::Duration left = *delivery.lease_until - now;

@@ -19,6 +19,7 @@
 // destructor does not return while a scheduler callback of this guard runs.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -94,6 +95,8 @@ class GuardedAdapter final : public Adapter {
     absl::Time admitted_at;
   };
 
+  // Calls in flight at once (max_concurrency; 0 means 1).
+  size_t Slots() const { return std::max<uint32_t>(1, policy_.max_concurrency); }
   // Takes a slot for a call the breaker admits; returns its id. The caller
   // must Launch it.
   uint64_t AdmitLocked(absl::Time now, DoneCallback done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

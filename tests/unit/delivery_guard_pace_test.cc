@@ -16,8 +16,11 @@ using hart::testing::DeliveryGuardTest;
 using hart::testing::Record;
 using hart::testing::TestNow;
 
+// One call at a time unless a case says otherwise; the watchdog's bound
+// is the fixture's, 10 s + 2 s.
 class DeliveryGuardPaceTest : public DeliveryGuardTest {
  protected:
+  DeliveryGuardPaceTest() { policy_.max_concurrency = 1; }
   // A delivery claimed now for `lease`.
   void DeliverClaimed(const std::string& id, absl::Duration lease = absl::Seconds(60)) {
     DeliveryRecord record = Record(id);
@@ -32,7 +35,6 @@ class DeliveryGuardPaceTest : public DeliveryGuardTest {
 };
 
 TEST_F(DeliveryGuardPaceTest, WhatWouldWaitPastItsClaimIsRefusedAtOnceAndHoldsTheAgency) {
-  policy_.max_concurrency = 1;
   MakeGuard();
   DeliverClaimed("first");
   AnswerAfter(0, absl::Seconds(10));  // the pace: 10 s a call
@@ -69,7 +71,6 @@ TEST_F(DeliveryGuardPaceTest, WhatWouldWaitPastItsClaimIsRefusedAtOnceAndHoldsTh
 }
 
 TEST_F(DeliveryGuardPaceTest, BeforeAnyAnswerTheQueueIsBoundOnlyByItsLength) {
-  policy_.max_concurrency = 1;
   MakeGuard();
   for (int i = 0; i < 20; ++i) DeliverClaimed("d" + std::to_string(i), absl::Seconds(1));
   EXPECT_EQ(outcomes_.size(), 0u);
@@ -103,9 +104,6 @@ TEST_F(DeliveryGuardPaceTest, ThePaceFollowsThePartnerAsItSpeedsUp) {
 }
 
 TEST_F(DeliveryGuardPaceTest, AWatchdogsAnswerCountsAsASlowCall) {
-  policy_.max_concurrency = 1;
-  policy_.timeout = absl::Seconds(10);
-  policy_.watchdog_grace = absl::Seconds(2);
   MakeGuard();
   DeliverClaimed("silent");
   clock_.Advance(absl::Seconds(12));
@@ -123,9 +121,6 @@ TEST_F(DeliveryGuardPaceTest, AWatchdogsAnswerCountsAsASlowCall) {
 // operator): the call counts as the watchdog's bound at most, so the
 // partner's pace, and its queue, stay what the next calls make them.
 TEST_F(DeliveryGuardPaceTest, AClockStepCountsAsNoMoreThanTheWatchdogsBound) {
-  policy_.max_concurrency = 1;
-  policy_.timeout = absl::Seconds(10);
-  policy_.watchdog_grace = absl::Seconds(2);
   MakeGuard();
   DeliverClaimed("fast");
   AnswerAfter(0, absl::Seconds(1));

@@ -137,6 +137,7 @@ absl::StatusOr<EscalationWrite> EscalationLadders::Plan(const TimerRecord& timer
     notice.next_attempt_at = AsapAttempt(now);
     notice.ack_deadline = now + kNoticeAckWindow;
     notice.kind = v1::ESCALATION;
+    notice.priority = referral.priority;
     v1::EscalationNotice n;
     n.set_escalated_delivery_id(delivery.delivery_id);
     n.set_escalated_agency_id(delivery.agency_id);

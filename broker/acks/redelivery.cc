@@ -49,6 +49,7 @@ absl::StatusOr<DeliveryRecord> Redeliverer::Redeliver(const std::string& deliver
   d.delivery_deadline = old->delivery_deadline;
   d.kind = old->kind;
   d.changes = old->changes;
+  d.priority = old->priority;
   write.ladder = ladders_.FirstStep(d);
   write.audit.push_back({now, actor, "delivery.redelivered", d.referral_id, delivery_id,
                          Sha256(reason),

@@ -121,7 +121,8 @@ void GuardedAdapter::Deliver(const DeliveryRecord& delivery, DoneCallback done) 
     } else if (auto no_room = NoRoomLocked(delivery, now)) {
       refusal = std::move(no_room);
     } else {
-      waiting_.push_back({delivery, std::move(done)});
+      const auto at = waiting_.begin() + static_cast<std::ptrdiff_t>(AheadOfLocked(delivery));
+      waiting_.insert(at, Waiting{delivery, std::move(done)});
     }
   }
   if (refusal) {
@@ -283,6 +284,14 @@ DeliveryResult GuardedAdapter::CircuitOpenResultLocked(absl::Time now) const {
       std::max(wait, absl::Seconds(1)));
 }
 
+size_t GuardedAdapter::AheadOfLocked(const DeliveryRecord& delivery) const {
+  if (delivery.priority != v1::URGENT) return waiting_.size();
+  return static_cast<size_t>(
+      std::find_if(waiting_.begin(), waiting_.end(),
+                   [](const Waiting& w) { return w.delivery.priority != v1::URGENT; }) -
+      waiting_.begin());
+}
+
 std::optional<DeliveryResult> GuardedAdapter::NoRoomLocked(const DeliveryRecord& delivery,
                                                            absl::Time now) const {
   if (waiting_.size() >= policy_.max_queued) {
@@ -298,8 +307,8 @@ std::optional<DeliveryResult> GuardedAdapter::NoRoomLocked(const DeliveryRecord&
   // still has it (a duplicate). Counted whole, to err on the side of
   // waiting in the store rather than in the queue.
   const size_t slots = Slots();
-  const absl::Duration answered_in =
-      call_time_ * static_cast<int64_t>(waiting_.size() / slots + 2);
+  const size_t ahead = AheadOfLocked(delivery);
+  const absl::Duration answered_in = call_time_ * static_cast<int64_t>(ahead / slots + 2);
   const absl::Duration left = *delivery.lease_until - now;
   if (answered_in < left) return std::nullopt;
   // The agency's backlog is held until the queue is down to half a lease's
@@ -310,7 +319,7 @@ std::optional<DeliveryResult> GuardedAdapter::NoRoomLocked(const DeliveryRecord&
   const absl::Duration ms = absl::Milliseconds(1);
   return DeliveryResult::DestinationDeferred(
       absl::ResourceExhaustedError(absl::StrCat(
-          waiting_.size(), " deliveries already wait for ", agency_id_, ": at its pace (",
+          ahead, " deliveries already wait for ", agency_id_, ": at its pace (",
           absl::FormatDuration(absl::Trunc(call_time_, ms)), " a call, ", slots,
           " at a time) this one would be answered in about ",
           absl::FormatDuration(absl::Trunc(answered_in, ms)),

@@ -1,7 +1,8 @@
 // The guard every push destination gets around its adapter: a circuit
 // breaker (a partner that keeps failing is left alone for a while, its
 // deliveries deferred without spending attempts), a bound on calls in
-// flight (more wait in a FIFO queue), and a watchdog that answers for an
+// flight (more wait in a queue, URGENT deliveries ahead of NORMAL ones,
+// each in arrival order), and a watchdog that answers for an
 // adapter that never does. A delivery whose claim lease ran out before it
 // got a slot is not sent (it may be claimed again by now: a duplicate);
 // nor is one queued that, at the partner's pace so far, would not be
@@ -97,6 +98,9 @@ class GuardedAdapter final : public Adapter {
 
   // Calls in flight at once (max_concurrency; 0 means 1).
   size_t Slots() const { return std::max<uint32_t>(1, policy_.max_concurrency); }
+  // How many waiting deliveries go before `delivery` would: every one for a
+  // NORMAL delivery, the URGENT ones (at the front) for an URGENT one.
+  size_t AheadOfLocked(const DeliveryRecord& delivery) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Takes a slot for a call the breaker admits; returns its id. The caller
   // must Launch it.
   uint64_t AdmitLocked(absl::Time now, DoneCallback done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -142,6 +142,7 @@ void IntakePipeline::Submit(const v1::Intake& intake, const std::string& actor,
     d.next_attempt_at = AsapAttempt(now);
     d.ack_deadline = dest.ack_deadline;
     d.delivery_deadline = dest.delivery_deadline;
+    d.priority = r.priority;
     auto* out = r.receipt.add_destinations();
     out->set_agency_id(d.agency_id);
     out->set_agency_kind(d.agency_kind);

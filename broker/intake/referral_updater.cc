@@ -64,6 +64,7 @@ absl::StatusOr<PlannedChange> ReferralUpdater::Plan(
     d.ack_deadline = ack_deadline;
     d.delivery_deadline = delivery_deadline;
     d.kind = kind;
+    d.priority = c.priority;
     return d;
   };
 

@@ -202,6 +202,27 @@ TEST_F(EscalationTest, Step1AtExactlyTheDeadlineStep2AtItsDelayAcceptedStopsTheL
   EXPECT_THAT(PoliceSteps(), ElementsAre(1, 2));  // stopped
 }
 
+// The claims take URGENT deliveries first (records.h): an urgent referral's
+// deliveries are URGENT, and so are the escalation notices they cause.
+TEST_F(EscalationTest, AnUrgentReferralsDeliveriesAndTheirNoticesAreUrgent) {
+  EXPECT_EQ(broker_->store->GetDelivery(police_)->priority, v1::NORMAL);
+  const v1::Receipt urgent = broker_->Submit(LoadIntake("urgent-hotel-bridgeport"));
+  ASSERT_EQ(urgent.priority(), v1::URGENT);
+  std::string police;
+  for (const auto& d : urgent.destinations()) {
+    EXPECT_EQ(broker_->store->GetDelivery(d.delivery_id())->priority, v1::URGENT)
+        << d.agency_id();
+    if (d.agency_kind() == v1::LOCAL_LAW_ENFORCEMENT) police = d.delivery_id();
+  }
+  ASSERT_FALSE(police.empty());
+  clock_.Set(TestNow() + absl::Hours(1));  // the urgent police deadline
+  broker_->Settle();
+  const auto steps = broker_->EscalationsOf(police);
+  ASSERT_EQ(steps.size(), 1u);
+  ASSERT_EQ(steps[0].notice_delivery_ids.size(), 1u);
+  EXPECT_EQ(broker_->store->GetDelivery(steps[0].notice_delivery_ids[0])->priority, v1::URGENT);
+}
+
 TEST_F(EscalationTest, LaterStepsReachTheRegionalLeadAndTheCoordinator) {
   At(absl::Hours(2));
   EXPECT_THAT(PoliceSteps(), ElementsAre(1, 2, 3, 4));
@@ -431,6 +452,7 @@ TEST_F(EscalationTest, RedeliveringADeadDeliveryStartsAFreshOneAndStopsTheOldLad
   auto fresh = broker_->redeliverer.Redeliver(police, "csp-troop-a", "troop covers tonight",
                                               "supervisor/x");
   ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_EQ(fresh->priority, broker_->store->GetDelivery(police)->priority);
   broker_->Settle();
   EXPECT_EQ(broker_->store->GetDelivery(fresh->delivery_id)->state, v1::DELIVERED);
   EXPECT_EQ(broker_->store->GetDelivery(police)->redelivered_as, fresh->delivery_id);

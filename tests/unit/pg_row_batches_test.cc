@@ -99,6 +99,7 @@ TEST_F(PgRowBatchesTest, EveryFieldOfEveryDeliveryIsStoredAsGivenInTheOrderAdded
   full.erasure.emplace();
   full.erasure->set_court_order_reference("NULL, {x} \\ \"y\"");
   full.claim_owner = "replica-2";
+  full.priority = v1::URGENT;
   TimerRecord ladder;
   ladder.timer_id = "t-1";
   ladder.due_at = absl::FromUnixMicros(6'000);
@@ -142,6 +143,7 @@ TEST_F(PgRowBatchesTest, EveryFieldOfEveryDeliveryIsStoredAsGivenInTheOrderAdded
   ASSERT_TRUE(first.erasure.has_value());
   EXPECT_EQ(first.erasure->court_order_reference(), full.erasure->court_order_reference());
   EXPECT_EQ(first.claim_owner, "replica-2");
+  EXPECT_EQ(first.priority, v1::URGENT);
   EXPECT_EQ(first.transport_ref, placed);  // the placement's, not the record's
   const int ladder_column = kDeliveryColumnCount;
   EXPECT_EQ(stored->Text(0, ladder_column), "t-1");
@@ -157,6 +159,7 @@ TEST_F(PgRowBatchesTest, EveryFieldOfEveryDeliveryIsStoredAsGivenInTheOrderAdded
   EXPECT_FALSE(second.escalation.has_value());
   EXPECT_FALSE(second.erasure.has_value());
   EXPECT_EQ(second.transport_ref, "kept");
+  EXPECT_EQ(second.priority, v1::NORMAL);
   EXPECT_TRUE(stored->IsNull(1, ladder_column + 1));  // no ladder start held
 }
 

@@ -146,6 +146,9 @@ TEST_F(SqliteQueryPlanTest, DeliveryTimerAndEscalationReadsStayOnTheirOwnRows) {
 TEST_F(SqliteQueryPlanTest, ClaimsOfDueWorkReadOnlyDueRows) {
   ExpectPlan("DueDeliveries", read_sql::DueDeliveries(),
              {.uses = {"deliveries_due (next_attempt_at<?)"}});
+  // The URGENT ones, held agency or not: a range of an index of them alone.
+  ExpectPlan("UrgentDueDeliveries", read_sql::UrgentDueDeliveries(),
+             {.uses = {"deliveries_urgent_due (next_attempt_at<?)"}});
   ExpectPlan("ExpiredUnsentClaims", read_sql::ExpiredUnsentClaims(),
              {.uses = {"deliveries_unsent_claims (lease_until<?)"}});
   // While an agency is held: one probe per agency, then each unheld
@@ -172,9 +175,10 @@ TEST_F(SqliteQueryPlanTest, ClaimsOfDueWorkReadOnlyDueRows) {
   ExpectPlan("NextDueTime", read_sql::NextDueTime(),
              {.uses = {"deliveries_due", "deliveries_unsent_claims",
                        "timers_pending_due", "timers_leased", "deliveries_ladder_due"}});
-  ExpectPlan("NextDueTimeOfClaimsAndTimers", read_sql::NextDueTimeOfClaimsAndTimers(),
-             {.uses = {"deliveries_unsent_claims", "timers_pending_due", "timers_leased",
-                       "deliveries_ladder_due"},
+  ExpectPlan("NextDueTimeOfUrgentClaimsAndTimers",
+             read_sql::NextDueTimeOfUrgentClaimsAndTimers(),
+             {.uses = {"deliveries_urgent_due", "deliveries_unsent_claims", "timers_pending_due",
+                       "timers_leased", "deliveries_ladder_due"},
               .never = {"deliveries_due"}});
 }
 

@@ -28,6 +28,11 @@ constexpr char kSubtreesAsInSchema16[] =
     "INSERT INTO old_subtrees SELECT height, (leaf_end >> height) - 1, hash FROM audit_subtrees; "
     "DROP TABLE audit_subtrees; ALTER TABLE old_subtrees RENAME TO audit_subtrees; ";
 
+// What schema 19 added, taken away again (every test below takes its store
+// back to before it).
+constexpr char kUndoSchema19[] =
+    "DROP INDEX deliveries_urgent_due; ALTER TABLE deliveries DROP COLUMN priority; ";
+
 class SqliteUpgradeTest : public SqliteStoreTest {};
 
 constexpr char kStoredAcksOf[] = "SELECT stored_acks FROM deliveries WHERE delivery_id = ?";
@@ -77,7 +82,7 @@ TEST_F(SqliteUpgradeTest, UpgradeKeepsTheAuditTreesStoredSubtrees) {
   store_.reset();
   auto raw = sqlite::SqliteDb::Open(dir_.path() + "/hart.db", /*read_only=*/false);
   ASSERT_TRUE(raw.ok()) << raw.status();
-  ASSERT_TRUE((*raw)->Exec(absl::StrCat(kSubtreesAsInSchema16,
+  ASSERT_TRUE((*raw)->Exec(absl::StrCat(kUndoSchema19, kSubtreesAsInSchema16,
                                         "ALTER TABLE deliveries DROP COLUMN stored_acks; "
                                         "DELETE FROM schema_version WHERE version >= 17"))
                   .ok());
@@ -146,8 +151,9 @@ TEST_F(SqliteUpgradeTest, AcknowledgementsFromBeforeSchema18ReadFirstAndSealWith
         .Bind(5, stored.acks(0).recorded_at_micros());
     ASSERT_TRUE((*insert)->Run().ok());
     insert->Release();
-    ASSERT_TRUE((*raw)->Exec("ALTER TABLE deliveries DROP COLUMN stored_acks; "
-                             "DELETE FROM schema_version WHERE version >= 18")
+    ASSERT_TRUE((*raw)->Exec(absl::StrCat(kUndoSchema19,
+                                          "ALTER TABLE deliveries DROP COLUMN stored_acks; "
+                                          "DELETE FROM schema_version WHERE version >= 18"))
                     .ok());
   }
   auto reopened = OpenSqliteStore(dir_.path());
@@ -217,7 +223,8 @@ TEST_F(SqliteUpgradeTest, UpgradeSealsIntakesStoredInTheClear) {
   };
   // The referral as a version-6 broker left it, in a store at version 10.
   run("UPDATE referrals SET intake = ? WHERE referral_id = ?", plaintext);
-  ASSERT_TRUE((*raw)->Exec(absl::StrCat("DELETE FROM referral_keys; DROP TABLE legacy_intakes; "
+  ASSERT_TRUE((*raw)->Exec(absl::StrCat(kUndoSchema19,
+                           "DELETE FROM referral_keys; DROP TABLE legacy_intakes; "
                            "DROP INDEX timers_by_referral_state; DROP INDEX referrals_by_accepted; "
                            "DROP INDEX referral_keys_wrapped_by_key; "
                            "CREATE INDEX timers_by_referral ON timers (referral_id); "
@@ -259,6 +266,43 @@ TEST_F(SqliteUpgradeTest, UpgradeSealsIntakesStoredInTheClear) {
   auto stored = (*raw)->Prepare("SELECT intake FROM referrals");
   ASSERT_TRUE(stored.ok() && (*stored)->Step().value_or(false));
   EXPECT_NE((*stored)->Text(0), plaintext) << "still in the clear";
+}
+
+// Schema 19 claims URGENT deliveries first: those stored before take their
+// referral's priority, and the urgent one is claimed ahead of a NORMAL one
+// due earlier.
+TEST_F(SqliteUpgradeTest, DeliveriesFromBeforeSchema19TakeTheirReferralsPriority) {
+  auto normal = factory_->Submit(ReferralFactory::Example("labor-trafficking-waterbury", "-n"));
+  ASSERT_TRUE(normal.ok()) << normal.status();
+  clock_.Advance(absl::Minutes(1));
+  auto urgent = factory_->Submit(ReferralFactory::Example("urgent-hotel-bridgeport", "-u"));
+  ASSERT_TRUE(urgent.ok()) << urgent.status();
+  ASSERT_EQ(urgent->priority(), v1::URGENT);
+  ASSERT_EQ(normal->priority(), v1::NORMAL);
+  factory_.reset();
+  store_.reset();
+  {
+    auto raw = sqlite::SqliteDb::Open(dir_.path() + "/hart.db", /*read_only=*/false);
+    ASSERT_TRUE(raw.ok()) << raw.status();
+    ASSERT_TRUE((*raw)->Exec(absl::StrCat(kUndoSchema19,
+                                          "DELETE FROM schema_version WHERE version >= 19"))
+                    .ok());
+  }
+  auto reopened = OpenSqliteStore(dir_.path());
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  for (const auto& [receipt, priority] : {std::pair{*normal, v1::NORMAL},
+                                          std::pair{*urgent, v1::URGENT}}) {
+    for (const auto& d : receipt.destinations()) {
+      auto delivery = (*reopened)->GetDelivery(d.delivery_id());
+      ASSERT_TRUE(delivery.ok()) << delivery.status();
+      EXPECT_EQ(delivery->priority, priority) << d.agency_id();
+    }
+  }
+  auto claimed = (*reopened)->ClaimDueDeliveries(clock_.Now(), clock_.Now() + absl::Minutes(1),
+                                                 /*limit=*/1, {});
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].referral_id, urgent->referral_id());
 }
 
 }  // namespace

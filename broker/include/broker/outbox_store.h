@@ -18,9 +18,11 @@
 namespace hart {
 
 // An agency whose destination refuses every delivery until `until` (an
-// open circuit): its PENDING deliveries are neither claimed nor due before
-// then, and their rows are not rewritten to say so (a backlog of a partner
-// down for hours may be most of the outbox).
+// open circuit, a full queue): its PENDING NORMAL deliveries are neither
+// claimed nor due before then, and their rows are not rewritten to say so
+// (a backlog of a partner down for hours may be most of the outbox). Its
+// URGENT ones are claimed and due as if it were not held: they go ahead
+// of the backlog, or are refused again at once.
 struct AgencyHold {
   std::string agency_id;
   absl::Time until;
@@ -31,11 +33,13 @@ class OutboxStore {
   virtual ~OutboxStore() = default;
 
   // Claims up to `limit` deliveries that are due at `now`: PENDING with
-  // next_attempt_at <= now, unless their agency is in `holds` until after
-  // `now`, or IN_FLIGHT, never handed off, whose lease expired (whoever held
-  // it). Claimed ones become IN_FLIGHT with attempts+1 (the new fencing
-  // value), last_attempt_at = now, lease_until = `lease_until` and
-  // claim_owner = this store's broker id. Earliest next_attempt_at first.
+  // next_attempt_at <= now, unless NORMAL and their agency is in `holds`
+  // until after `now`, or IN_FLIGHT, never handed off, whose lease expired
+  // (whoever held it). Claimed ones become IN_FLIGHT with attempts+1 (the
+  // new fencing value), last_attempt_at = now, lease_until = `lease_until`
+  // and claim_owner = this store's broker id. URGENT PENDING ones first,
+  // then the other PENDING ones, each earliest next_attempt_at first, then
+  // the expired claims.
   virtual absl::StatusOr<std::vector<DeliveryRecord>> ClaimDueDeliveries(
       absl::Time now, absl::Time lease_until, size_t limit,
       std::span<const AgencyHold> holds) = 0;
@@ -46,7 +50,8 @@ class OutboxStore {
   virtual absl::Status ReleaseClaims(absl::Time now) = 0;
 
   // The earliest time a delivery or timer becomes claimable, if any; a
-  // held agency's PENDING deliveries no earlier than its hold's `until`.
+  // held agency's PENDING NORMAL deliveries no earlier than its hold's
+  // `until`.
   virtual absl::StatusOr<std::optional<absl::Time>> NextDueTime(
       std::span<const AgencyHold> holds) = 0;
 

@@ -63,7 +63,14 @@ constexpr char kClaimDue[] =
     "AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
     "UPDATE deliveries d SET state = 2, attempts = d.attempts + 1, last_attempt_at = $1, "
     "lease_until = $3, claim_owner = $4 FROM c WHERE d.delivery_id = c.id RETURNING ";
-// The same, skipping the agencies in $5 (held: AgencyHold) without reading
+// The same for the URGENT ones alone (priority 2), whatever their agency,
+// on their own partial index: claimed first, held agency or not.
+constexpr char kClaimUrgentDue[] =
+    "WITH c (id) AS (SELECT delivery_id FROM deliveries WHERE state = 1 AND priority = 2 "
+    "AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
+    "UPDATE deliveries d SET state = 2, attempts = d.attempts + 1, last_attempt_at = $1, "
+    "lease_until = $3, claim_owner = $4 FROM c WHERE d.delivery_id = c.id RETURNING ";
+// Due deliveries of any priority, skipping the agencies in $5 (held: AgencyHold) without reading
 // their backlog: a loose index scan lists the agencies with PENDING
 // deliveries (one probe of deliveries_pending_by_agency each), each unheld
 // one gives its earliest due ones, and the earliest $2 of those are locked
@@ -91,19 +98,30 @@ absl::StatusOr<std::vector<DeliveryRecord>> PostgresBackend::ClaimDueDeliveries(
   std::vector<DeliveryRecord> claimed;
   absl::Status status = InClaimTransaction([&](pg::PgConn& conn) -> absl::Status {
     claimed.clear();
-    // Literals, not parameters, so the partial indexes deliveries_due and
-    // deliveries_unsent_claims match under a generic plan too.
-    static_assert(v1::PENDING == 1 && v1::IN_FLIGHT == 2, "literals in the queries below");
-    // Two statements, each on its own index: due retries and first attempts,
-    // then claims (anyone's) whose lease expired before they were handed off.
-    HART_ASSIGN_OR_RETURN(due, conn.Query(
-        absl::StrCat(held.empty() ? kClaimDue : kClaimDueUnheld, pg::kDeliveryColumns,
-                     ", d.next_attempt_at"),
-        held.empty() ? pg::PgParams().Micros(now).Limit(limit).Micros(lease_until)
-                           .Text(options_.broker_id)
-                     : pg::PgParams().Micros(now).Limit(limit).Micros(lease_until)
-                           .Text(options_.broker_id).Array(held_ids.Literal())));
-    claimed = InClaimOrder(due, pg::kDeliveryColumnCount);
+    // Literals, not parameters, so the partial indexes deliveries_due,
+    // deliveries_urgent_due and deliveries_unsent_claims match under a
+    // generic plan too.
+    static_assert(v1::PENDING == 1 && v1::IN_FLIGHT == 2 && v1::URGENT == 2,
+                  "literals in the queries below");
+    // Three statements, each on its own index: due URGENT deliveries (held
+    // agency or not), due retries and first attempts (the URGENT ones among
+    // them are claimed already, or locked by another replica's claim), then
+    // claims (anyone's) whose lease expired before they were handed off.
+    HART_ASSIGN_OR_RETURN(urgent, conn.Query(
+        absl::StrCat(kClaimUrgentDue, pg::kDeliveryColumns, ", d.next_attempt_at"),
+        pg::PgParams().Micros(now).Limit(limit).Micros(lease_until).Text(options_.broker_id)));
+    claimed = InClaimOrder(urgent, pg::kDeliveryColumnCount);
+    if (claimed.size() < limit) {
+      const size_t left = limit - claimed.size();
+      HART_ASSIGN_OR_RETURN(due, conn.Query(
+          absl::StrCat(held.empty() ? kClaimDue : kClaimDueUnheld, pg::kDeliveryColumns,
+                       ", d.next_attempt_at"),
+          held.empty() ? pg::PgParams().Micros(now).Limit(left).Micros(lease_until)
+                             .Text(options_.broker_id)
+                       : pg::PgParams().Micros(now).Limit(left).Micros(lease_until)
+                             .Text(options_.broker_id).Array(held_ids.Literal())));
+      for (auto& d : InClaimOrder(due, pg::kDeliveryColumnCount)) claimed.push_back(std::move(d));
+    }
     if (claimed.size() < limit) {
       // SQLite selected both sets before updating either; here the first
       // statement's claims are already visible, and with a lease that ends
@@ -149,15 +167,18 @@ absl::Status PostgresBackend::ReleaseClaims(absl::Time now) {
 
 absl::StatusOr<std::optional<absl::Time>> PostgresBackend::NextDueTime(
     std::span<const AgencyHold> holds) {
-  static_assert(v1::PENDING == 1 && v1::IN_FLIGHT == 2 && pg::kTimerPending == 0,
+  static_assert(v1::PENDING == 1 && v1::IN_FLIGHT == 2 && pg::kTimerPending == 0 &&
+                    v1::URGENT == 2,
                 "literals in the query below (they let the partial indexes match)");
   HART_ASSIGN_OR_RETURN(lease, pool_->Acquire());
-  // While an agency is held its PENDING deliveries' term comes per agency.
+  // While an agency is held its PENDING NORMAL deliveries' term comes per
+  // agency; URGENT ones are claimable held or not.
   HART_ASSIGN_OR_RETURN(row, lease.conn().Query(absl::StrCat(
       "SELECT MIN(t) FROM (",
       holds.empty() ? " SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE state = 1"
                       " UNION ALL"
-                    : "",
+                    : " SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE state = 1"
+                      " AND priority = 2 UNION ALL",
       " SELECT MIN(lease_until) AS t FROM deliveries WHERE state = 2 AND transport_ref = ''"
       " UNION ALL"
       " SELECT MIN(due_at) AS t FROM timers WHERE state = 0 AND lease_until IS NULL"

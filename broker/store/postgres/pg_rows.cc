@@ -45,6 +45,7 @@ DeliveryRecord ReadDelivery(const PgResult& r, int row, int first) {
     d.erasure->ParseFromString(erasure);
   }
   d.claim_owner = r.Text(row, c++);
+  d.priority = static_cast<v1::Priority>(r.Int(row, c++));
   return d;
 }
 
@@ -88,6 +89,7 @@ void PgDeliveryRows::Add(const DeliveryRecord& d, const TimerRecord* ladder_star
   ladder_bases_.Add(absl::ToUnixMicros(ladder_start ? ladder_start->base_at : absl::UnixEpoch()));
   ladder_reasons_.Add(int64_t{ladder_start ? ladder_start->reason : 0});
   transport_refs_.Add(feed_reference != nullptr ? *feed_reference : d.transport_ref);
+  priorities_.Add(int64_t{d.priority});
   ++count_;
 }
 
@@ -100,20 +102,20 @@ absl::Status PgDeliveryRows::Defer(PgConn& conn) const {
       "rule_ids, adapter_type, state, attempts, created_at, next_attempt_at, "
       "ack_deadline, delivery_deadline, kind, changes, escalation, last_attempt_at, erasure, "
       "claim_owner, ladder_timer_id, ladder_due_at, ladder_base_at, ladder_reason, "
-      "transport_ref) "
+      "transport_ref, priority) "
       "SELECT r.delivery_id, r.referral_id, r.agency_id, r.agency_kind, r.rule_ids, "
       "r.adapter_type, r.state, r.attempts, r.created_at, r.next_attempt_at, r.ack_deadline, "
       "r.delivery_deadline, r.kind, r.changes, decode(r.escalation, 'hex'), r.last_attempt_at, "
       "decode(r.erasure, 'hex'), r.claim_owner, r.ladder_timer_id, r.ladder_due_at, "
-      "r.ladder_base_at, r.ladder_reason, r.transport_ref "
+      "r.ladder_base_at, r.ladder_reason, r.transport_ref, r.priority "
       "FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[], "
       "$7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::int8[], "
       "$14::text[], $15::text[], $16::int8[], $17::text[], $18::text[], $19::text[], "
-      "$20::int8[], $21::int8[], $22::int8[], $23::text[]) WITH ORDINALITY "
+      "$20::int8[], $21::int8[], $22::int8[], $23::text[], $24::int8[]) WITH ORDINALITY "
       "AS r(delivery_id, referral_id, agency_id, agency_kind, rule_ids, adapter_type, state, "
       "attempts, created_at, next_attempt_at, ack_deadline, delivery_deadline, kind, changes, "
       "escalation, last_attempt_at, erasure, claim_owner, ladder_timer_id, ladder_due_at, "
-      "ladder_base_at, ladder_reason, transport_ref, ord) ORDER BY r.ord",
+      "ladder_base_at, ladder_reason, transport_ref, priority, ord) ORDER BY r.ord",
       PgParams().Array(ids_.Literal()).Array(referrals_.Literal()).Array(agencies_.Literal())
           .Array(agency_kinds_.Literal()).Array(rule_ids_.Literal()).Array(adapters_.Literal())
           .Array(states_.Literal()).Array(attempts_.Literal()).Array(created_.Literal())
@@ -122,7 +124,7 @@ absl::Status PgDeliveryRows::Defer(PgConn& conn) const {
           .Array(escalations_.Literal()).Array(last_attempts_.Literal()).Array(erasures_.Literal())
           .Array(claim_owners_.Literal()).Array(ladder_ids_.Literal()).Array(ladder_dues_.Literal())
           .Array(ladder_bases_.Literal()).Array(ladder_reasons_.Literal())
-          .Array(transport_refs_.Literal()));
+          .Array(transport_refs_.Literal()).Array(priorities_.Literal()));
 }
 
 void PgFeedEventRows::Add(const std::string& agency_id, int64_t sequence,

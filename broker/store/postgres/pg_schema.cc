@@ -293,8 +293,20 @@ constexpr char kSchemaV7[] = R"sql(
 DROP INDEX IF EXISTS deliveries_by_agency;
 )sql";
 
+// Version 8: URGENT deliveries are claimed first, held agency or not, from
+// their own partial index, as in SQLite's version 19. The constant default
+// rewrites no table; deliveries stored before take their referral's
+// priority.
+constexpr char kSchemaV8[] = R"sql(
+ALTER TABLE deliveries ADD COLUMN priority BIGINT NOT NULL DEFAULT 1;  -- hart.referral.v1.Priority
+UPDATE deliveries SET priority = 2
+  WHERE referral_id IN (SELECT referral_id FROM referrals WHERE priority = 2);
+CREATE INDEX deliveries_urgent_due ON deliveries (next_attempt_at)
+  WHERE state = 1 AND priority = 2;
+)sql";
+
 constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5,
-                                       kSchemaV6, kSchemaV7};
+                                       kSchemaV6, kSchemaV7, kSchemaV8};
 constexpr int64_t kSchemaVersion = std::size(kMigrations);
 // pg_advisory_xact_lock key: "HART" in ASCII.
 constexpr int64_t kMigrationLock = 0x48415254;

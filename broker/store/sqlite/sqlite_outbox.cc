@@ -70,35 +70,46 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteBackend::ClaimDueDeliveries(
   std::vector<DeliveryRecord> claimed;
   absl::Status status = InWriteTransaction([&](SqliteDb& db) -> absl::Status {
     claimed.clear();
-    static_assert(v1::PENDING == 1 && v1::IN_FLIGHT == 2, "literals in sqlite_read_sql.h");
-    // Due retries and first attempts, then claims (anyone's) whose lease
-    // expired before they were handed off, each on its own index.
-    HART_ASSIGN_OR_RETURN(first, SelectDue(db, now, limit, held));
-    claimed = std::move(first);
+    static_assert(v1::PENDING == 1 && v1::IN_FLIGHT == 2 && v1::URGENT == 2,
+                  "literals in sqlite_read_sql.h");
+    // In order, each on its own index: due URGENT deliveries (held agency or
+    // not), due retries and first attempts, then claims (anyone's) whose
+    // lease expired before they were handed off. The first two are each
+    // claimed before the next is selected, so the second cannot select the
+    // first's; the expired ones are selected before any claim, which with a
+    // lease ending by `now` would make them expired too.
+    auto claim = [&](std::vector<DeliveryRecord> rows) -> absl::Status {
+      for (DeliveryRecord& d : rows) {
+        HART_ASSIGN_OR_RETURN(update, db.Prepare(
+            "UPDATE deliveries SET state = ?, attempts = attempts + 1, "
+            "last_attempt_at = ?, lease_until = ?, claim_owner = ? WHERE delivery_id = ?"));
+        update->Bind(1, int64_t{v1::IN_FLIGHT}).Bind(2, absl::ToUnixMicros(now))
+            .Bind(3, absl::ToUnixMicros(lease_until)).Bind(4, options_.broker_id)
+            .Bind(5, d.delivery_id);
+        HART_RETURN_IF_ERROR(update->Run());
+        d.state = v1::IN_FLIGHT;
+        d.attempts += 1;
+        d.last_attempt_at = now;
+        d.lease_until = lease_until;
+        d.claim_owner = options_.broker_id;
+        claimed.push_back(std::move(d));
+      }
+      return absl::OkStatus();
+    };
+    auto read_delivery = [](const sqlite::Statement& s) { return sqlite::ReadDelivery(s); };
+    HART_ASSIGN_OR_RETURN(expired, db.Prepare(sqlite::read_sql::ExpiredUnsentClaims()));
+    expired->Bind(1, absl::ToUnixMicros(now)).Bind(2, static_cast<int64_t>(limit));
+    HART_ASSIGN_OR_RETURN(rescued, sqlite::CollectRows(*expired, read_delivery));
+    HART_ASSIGN_OR_RETURN(urgent, db.Prepare(sqlite::read_sql::UrgentDueDeliveries()));
+    urgent->Bind(1, absl::ToUnixMicros(now)).Bind(2, static_cast<int64_t>(limit));
+    HART_ASSIGN_OR_RETURN(first, sqlite::CollectRows(*urgent, read_delivery));
+    HART_RETURN_IF_ERROR(claim(std::move(first)));
     if (claimed.size() < limit) {
-      HART_ASSIGN_OR_RETURN(expired, db.Prepare(sqlite::read_sql::ExpiredUnsentClaims()));
-      expired->Bind(1, absl::ToUnixMicros(now))
-          .Bind(2, static_cast<int64_t>(limit - claimed.size()));
-      HART_ASSIGN_OR_RETURN(rescued, sqlite::CollectRows(*expired, [](const sqlite::Statement& s) {
-        return sqlite::ReadDelivery(s);
-      }));
-      for (auto& d : rescued) claimed.push_back(std::move(d));
+      HART_ASSIGN_OR_RETURN(due, SelectDue(db, now, limit - claimed.size(), held));
+      HART_RETURN_IF_ERROR(claim(std::move(due)));
     }
-    for (DeliveryRecord& d : claimed) {
-      HART_ASSIGN_OR_RETURN(update, db.Prepare(
-          "UPDATE deliveries SET state = ?, attempts = attempts + 1, "
-          "last_attempt_at = ?, lease_until = ?, claim_owner = ? WHERE delivery_id = ?"));
-      update->Bind(1, int64_t{v1::IN_FLIGHT}).Bind(2, absl::ToUnixMicros(now))
-          .Bind(3, absl::ToUnixMicros(lease_until)).Bind(4, options_.broker_id)
-          .Bind(5, d.delivery_id);
-      HART_RETURN_IF_ERROR(update->Run());
-      d.state = v1::IN_FLIGHT;
-      d.attempts += 1;
-      d.last_attempt_at = now;
-      d.lease_until = lease_until;
-      d.claim_owner = options_.broker_id;
-    }
-    return absl::OkStatus();
+    rescued.resize(std::min(rescued.size(), limit - claimed.size()));
+    return claim(std::move(rescued));
   });
   if (!status.ok()) return status;
   return claimed;
@@ -122,7 +133,7 @@ absl::StatusOr<std::optional<absl::Time>> SqliteBackend::NextDueTime(
     std::span<const AgencyHold> holds) {
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
   const std::string& sql = holds.empty() ? sqlite::read_sql::NextDueTime()
-                                         : sqlite::read_sql::NextDueTimeOfClaimsAndTimers();
+                                         : sqlite::read_sql::NextDueTimeOfUrgentClaimsAndTimers();
   HART_ASSIGN_OR_RETURN(stmt, reader.db().Prepare(sql));
   HART_ASSIGN_OR_RETURN(row, stmt->Step());
   std::optional<absl::Time> next;

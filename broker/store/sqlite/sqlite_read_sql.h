@@ -200,6 +200,15 @@ inline const std::string& DueDeliveries() {
       "AND d.next_attempt_at <= ?1 ORDER BY d.next_attempt_at LIMIT ?2");
   return sql;
 }
+// The same for the URGENT ones alone (priority 2, a literal for the partial
+// index), whatever their agency: claimed first, held agency or not.
+inline const std::string& UrgentDueDeliveries() {
+  static const std::string sql = absl::StrCat(
+      "SELECT ", kDeliveryColumns, " FROM deliveries d INDEXED BY deliveries_urgent_due "
+      "WHERE d.state = 1 AND d.priority = 2 "
+      "AND d.next_attempt_at <= ?1 ORDER BY d.next_attempt_at LIMIT ?2");
+  return sql;
+}
 // Each agency with PENDING deliveries and its earliest next_attempt_at, by
 // a loose index scan: one probe of deliveries_pending_by_agency per agency
 // (tens of them) however many deliveries wait. Asked only while an agency
@@ -259,8 +268,14 @@ inline const std::string& NextDueTime() {
       " UNION ALL" HART_NEXT_DUE_CLAIMS_AND_TIMERS ")";
   return sql;
 }
-inline const std::string& NextDueTimeOfClaimsAndTimers() {
-  static const std::string sql = "SELECT MIN(t) FROM (" HART_NEXT_DUE_CLAIMS_AND_TIMERS ")";
+// With an agency held: its URGENT deliveries are claimable all the same,
+// the others per agency (PendingByAgency).
+inline const std::string& NextDueTimeOfUrgentClaimsAndTimers() {
+  static const std::string sql =
+      "SELECT MIN(t) FROM ("
+      " SELECT MIN(next_attempt_at) AS t FROM deliveries INDEXED BY deliveries_urgent_due"
+      "   WHERE state = 1 AND priority = 2"
+      " UNION ALL" HART_NEXT_DUE_CLAIMS_AND_TIMERS ")";
   return sql;
 }
 #undef HART_NEXT_DUE_CLAIMS_AND_TIMERS

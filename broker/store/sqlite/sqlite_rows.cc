@@ -57,6 +57,7 @@ DeliveryRecord ReadDelivery(const Statement& s, int first) {
     d.erasure->ParseFromString(erasure);
   }
   d.claim_owner = s.Text(c++);
+  d.priority = static_cast<v1::Priority>(s.Int(c++));
   return d;
 }
 
@@ -67,8 +68,8 @@ absl::Status InsertDelivery(SqliteDb& db, const DeliveryRecord& d,
       "rule_ids, adapter_type, state, attempts, created_at, next_attempt_at, "
       "ack_deadline, delivery_deadline, kind, changes, escalation, last_attempt_at, erasure, "
       "claim_owner, ladder_timer_id, ladder_due_at, ladder_base_at, ladder_reason, "
-      "transport_ref) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      "transport_ref, priority) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   ins->BindRef(1, d.delivery_id).BindRef(2, d.referral_id).BindRef(3, d.agency_id)
       .Bind(4, int64_t{d.agency_kind}).Bind(5, absl::StrJoin(d.rule_ids, ","))
       .BindRef(6, d.adapter_type).Bind(7, int64_t{d.state}).Bind(8, int64_t{d.attempts})
@@ -87,7 +88,8 @@ absl::Status InsertDelivery(SqliteDb& db, const DeliveryRecord& d,
     ins->Bind(19, std::string()).Bind(20, std::optional<int64_t>())
         .Bind(21, int64_t{0}).Bind(22, int64_t{0});
   }
-  ins->BindRef(23, feed_reference != nullptr ? *feed_reference : d.transport_ref);
+  ins->BindRef(23, feed_reference != nullptr ? *feed_reference : d.transport_ref)
+      .Bind(24, int64_t{d.priority});
   return ins->Run();
 }
 

@@ -21,8 +21,8 @@ inline constexpr char kDeliveryColumns[] =
     "d.adapter_type, d.state, d.attempts, d.created_at, d.next_attempt_at, "
     "d.ack_deadline, d.delivery_deadline, d.last_attempt_at, d.lease_until, "
     "d.delivered_at, d.acknowledged_at, d.last_error, d.transport_ref, d.kind, d.changes, "
-    "d.escalation, d.redelivered_as, d.erasure, d.claim_owner";
-inline constexpr int kDeliveryColumnCount = 24;
+    "d.escalation, d.redelivered_as, d.erasure, d.claim_owner, d.priority";
+inline constexpr int kDeliveryColumnCount = 25;
 
 // timers.state
 inline constexpr int64_t kTimerPending = 0;

@@ -7,7 +7,7 @@
 namespace hart::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 18;
+constexpr int kSchemaVersion = 19;
 
 // Times are microseconds since the Unix epoch (UTC). Enums are the protobuf
 // enum numbers of hart.referral.v1.
@@ -375,12 +375,23 @@ constexpr char kSchemaV18[] = R"sql(
 ALTER TABLE deliveries ADD COLUMN stored_acks BLOB NOT NULL DEFAULT x'';
 )sql";
 
+// Version 19: URGENT deliveries are claimed first (records.h,
+// DeliveryRecord::priority), held agency or not, from their own small index:
+// it holds only the URGENT ones waiting, so NORMAL deliveries write nothing
+// more. Deliveries stored before take their referral's priority.
+constexpr char kSchemaV19[] = R"sql(
+ALTER TABLE deliveries ADD COLUMN priority INTEGER NOT NULL DEFAULT 1;  -- hart.referral.v1.Priority
+UPDATE deliveries SET priority = 2
+  WHERE referral_id IN (SELECT referral_id FROM referrals WHERE priority = 2);
+CREATE INDEX deliveries_urgent_due ON deliveries (next_attempt_at) WHERE state = 1 AND priority = 2;
+)sql";
+
 // Migrations in order; migration i brings the schema to version i + 1.
 constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5,
                                        kSchemaV6, kSchemaV7, kSchemaV8, kSchemaV9,
                                        kSchemaV10, kSchemaV11, kSchemaV12, kSchemaV13,
                                        kSchemaV14, kSchemaV15, kSchemaV16,
-                                       kSchemaV17, kSchemaV18};
+                                       kSchemaV17, kSchemaV18, kSchemaV19};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

@@ -95,9 +95,10 @@ class DeferredDeliveryTest : public ::testing::Test {
   }
   // Submits the example intake (its careline id + `suffix`); returns its
   // police delivery's id (empty, with a failure, if there is none).
-  std::string SubmitForPolice(const std::string& suffix) {
+  std::string SubmitForPolice(const std::string& suffix, bool immediate_danger = false) {
     v1::Intake intake = LoadIntake("labor-trafficking-waterbury");
     intake.set_careline_report_id(intake.careline_report_id() + suffix);
+    intake.set_immediate_danger(immediate_danger);
     std::promise<absl::StatusOr<v1::Receipt>> promise;
     auto future = promise.get_future();
     pipeline_.Submit(intake, "careline/test",
@@ -314,13 +315,43 @@ TEST_F(DeferredDeliveryTest, AnOpenCircuitHoldsTheWholeBacklogNotJustTheBatchItR
 // each claim batch, holding the agency's backlog in the store. Before, it
 // queued every claim (up to 1,024), and those that waited past their lease
 // were given back unsent and claimed again, lease after lease.
+// The police partner behind a guard, one call at a time, answering each
+// call 10 s after the last (the dispatch loop passing every second).
+class SlowPolicePartner {
+ public:
+  SlowPolicePartner(const Clock& clock, ManualScheduler& scheduler) : clock_(clock) {
+    DeliveryGuardPolicy limits;
+    limits.max_concurrency = 1;
+    auto held = std::make_unique<testing::HeldAdapter>();
+    partner_ = held.get();
+    guard_ = std::make_unique<GuardedAdapter>(kPolice, std::move(held), limits, clock, scheduler);
+  }
+  GuardedAdapter& guard() { return *guard_; }
+  testing::HeldAdapter& partner() { return *partner_; }
+  // Answers the call in flight once it has taken 10 s.
+  void AnswerWhenDue() {
+    if (partner_->call_count() > answered_ && clock_.Now() - call_started_ >= absl::Seconds(10)) {
+      partner_->Answer(answered_++, DeliveryResult::Delivered("ok"));
+      call_started_ = clock_.Now();
+    }
+  }
+  void StartTiming() { call_started_ = clock_.Now(); }
+  size_t answered() const { return answered_; }
+  void set_answered(size_t n) { answered_ = n; }
+
+ private:
+  const Clock& clock_;
+  testing::HeldAdapter* partner_ = nullptr;
+  std::unique_ptr<GuardedAdapter> guard_;
+  size_t answered_ = 0;
+  absl::Time call_started_;
+};
+
 TEST_F(DeferredDeliveryTest, ASlowPartnersBacklogWaitsInTheStoreNotInItsQueue) {
   ManualScheduler scheduler(clock_);
-  DeliveryGuardPolicy limits;
-  limits.max_concurrency = 1;
-  auto held = std::make_unique<testing::HeldAdapter>();
-  testing::HeldAdapter* partner = held.get();
-  GuardedAdapter guard(kPolice, std::move(held), limits, clock_, scheduler);
+  SlowPolicePartner slow(clock_, scheduler);
+  GuardedAdapter& guard = slow.guard();
+  testing::HeldAdapter* partner = &slow.partner();
   policy_.claim_batch = 8;
   StartWith(guard);
   // The partner's pace, from the first delivery.
@@ -328,24 +359,21 @@ TEST_F(DeferredDeliveryTest, ASlowPartnersBacklogWaitsInTheStoreNotInItsQueue) {
   ASSERT_EQ(partner->call_count(), 1u);
   clock_.Advance(absl::Seconds(10));
   partner->Answer(0, DeliveryResult::Delivered("ok"));
+  slow.set_answered(1);
   ASSERT_EQ(Police().state, v1::DELIVERED);
   std::vector<std::string> backlog = {police_};
   for (int i = 1; i <= 30; ++i) backlog.push_back(SubmitForPolice("-" + std::to_string(i)));
 
-  size_t answered = 1;
   const absl::Time backlog_at = clock_.Now();
-  absl::Time call_started = backlog_at;
+  slow.StartTiming();
   size_t longest_queue = 0;
-  for (int second = 0; second < 600 && answered < backlog.size(); ++second) {
+  for (int second = 0; second < 600 && slow.answered() < backlog.size(); ++second) {
     for (int pass = 0; pass < 50 && dispatcher_->RunOnce().value() > 0; ++pass) {
     }
     longest_queue = std::max<size_t>(longest_queue, guard.Health().queued);
     clock_.Advance(absl::Seconds(1));
     scheduler.RunDue();
-    if (partner->call_count() > answered && clock_.Now() - call_started >= absl::Seconds(10)) {
-      partner->Answer(answered++, DeliveryResult::Delivered("ok"));
-      call_started = clock_.Now();
-    }
+    slow.AnswerWhenDue();
   }
   // Each sent once, all delivered.
   const std::vector<std::string> sent = partner->CallIds();
@@ -362,6 +390,55 @@ TEST_F(DeferredDeliveryTest, ASlowPartnersBacklogWaitsInTheStoreNotInItsQueue) {
   EXPECT_LE(deferrals, 60);
   // Nor did the partner wait for work: 30 calls of 10 s, back to back.
   EXPECT_LE(clock_.Now() - backlog_at, absl::Seconds(30 * 10 + 2));
+}
+
+// The same slow partner with a backlog of 30 NORMAL deliveries, partly held
+// in the store, partly in the guard's queue: an URGENT referral submitted
+// then is sent next, as soon as the call in flight is answered, and the
+// backlog is still sent exactly once.
+TEST_F(DeferredDeliveryTest, AnUrgentReferralGoesAheadOfASlowPartnersBacklog) {
+  ManualScheduler scheduler(clock_);
+  SlowPolicePartner slow(clock_, scheduler);
+  policy_.claim_batch = 8;
+  StartWith(slow.guard());
+  // The partner's pace, from the first delivery, then the backlog.
+  ASSERT_GT(dispatcher_->RunOnce().value(), 0u);
+  clock_.Advance(absl::Seconds(10));
+  slow.partner().Answer(0, DeliveryResult::Delivered("ok"));
+  slow.set_answered(1);
+  std::vector<std::string> sent_first = {police_};
+  for (int i = 1; i <= 30; ++i) sent_first.push_back(SubmitForPolice("-" + std::to_string(i)));
+  slow.StartTiming();
+  auto run_seconds = [&](int seconds) {
+    for (int second = 0; second < seconds; ++second) {
+      for (int pass = 0; pass < 50 && dispatcher_->RunOnce().value() > 0; ++pass) {
+      }
+      clock_.Advance(absl::Seconds(1));
+      scheduler.RunDue();
+      slow.AnswerWhenDue();
+    }
+  };
+  run_seconds(45);  // the pace is known; the backlog is held, four of it queued
+  ASSERT_GT(slow.guard().Health().queued, 0u);
+  ASSERT_EQ(Police().priority, v1::NORMAL);
+  const size_t calls_before = slow.partner().call_count();
+  const std::string urgent = SubmitForPolice("-urgent", /*immediate_danger=*/true);
+  ASSERT_EQ(store_->GetDelivery(urgent).value().priority, v1::URGENT);
+  run_seconds(11);
+  const std::vector<std::string> calls = slow.partner().CallIds();
+  ASSERT_EQ(calls.size(), calls_before + 1) << "the call in flight was not answered in 11 s";
+  EXPECT_EQ(calls.back(), urgent);
+
+  sent_first.push_back(urgent);
+  for (int second = 0; second < 600 && slow.answered() < sent_first.size(); second += 10) {
+    run_seconds(10);
+  }
+  const std::vector<std::string> sent = slow.partner().CallIds();
+  EXPECT_EQ(std::set<std::string>(sent.begin(), sent.end()).size(), sent.size());
+  EXPECT_EQ(sent.size(), sent_first.size());
+  for (const std::string& id : sent_first) {
+    EXPECT_EQ(store_->GetDelivery(id).value().state, v1::DELIVERED) << id;
+  }
 }
 
 }  // namespace

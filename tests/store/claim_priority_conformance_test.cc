@@ -94,5 +94,35 @@ TEST_P(ClaimPriorityConformanceTest, AHoldKeepsBackOnlyTheNormalBacklog) {
   EXPECT_THAT(IdsOf(claim(until)), ElementsAre(DeliveryId("backlog", "ncmec")));
 }
 
+// Verifies a change of the referral's priority (a supplement: the child is
+// in danger now, or no longer) reaches every delivery of it, and the claims
+// follow it.
+TEST_P(ClaimPriorityConformanceTest, AChangeOfTheReferralsPriorityReachesItsDeliveries) {
+  NewReferral normal = Referral("a", {"hartford-pd", "ncmec"}, kT0);
+  normal.referral.priority = v1::NORMAL;
+  normal.referral.receipt.set_priority(v1::NORMAL);
+  ASSERT_OK(Create(normal));
+  ASSERT_OK(Create(Referral("earlier", {"p1"}, kT0 - absl::Minutes(1))));
+  ASSERT_OK_AND_ASSIGN(auto stored, store().GetReferral(ReferralId("a")));
+  ReferralChange urgent = ChangeOf(stored, kT0 + absl::Minutes(1));
+  urgent.priority = v1::URGENT;
+  ASSERT_OK(store().ApplyReferralChange(urgent));
+  for (const char* agency : {"hartford-pd", "ncmec"}) {
+    EXPECT_EQ(MUST(store().GetDelivery(DeliveryId("a", agency))).priority, v1::URGENT) << agency;
+  }
+  EXPECT_EQ(MUST(store().GetDelivery(DeliveryId("earlier", "p1"))).priority, v1::NORMAL);
+  const absl::Time now = kT0 + absl::Minutes(2);
+  ASSERT_OK_AND_ASSIGN(auto first, Claim(now, now + kLease, /*limit=*/1));
+  EXPECT_THAT(IdsOf(first), ElementsAre(DeliveryId("a", "hartford-pd")));
+
+  ASSERT_OK_AND_ASSIGN(stored, store().GetReferral(ReferralId("a")));
+  ReferralChange calmer = ChangeOf(stored, kT0 + absl::Minutes(3));
+  calmer.priority = v1::NORMAL;
+  ASSERT_OK(store().ApplyReferralChange(calmer));
+  EXPECT_EQ(MUST(store().GetDelivery(DeliveryId("a", "ncmec"))).priority, v1::NORMAL);
+  ASSERT_OK_AND_ASSIGN(auto rest, Claim(now, now + kLease, /*limit=*/1));
+  EXPECT_THAT(IdsOf(rest), ElementsAre(DeliveryId("earlier", "p1")));
+}
+
 }  // namespace
 }  // namespace hart::conformance

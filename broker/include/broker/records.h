@@ -105,9 +105,10 @@ struct DeliveryRecord {
   // The broker that holds (or last held) the claim; `attempts` is the
   // claim's fencing value.
   std::string claim_owner;
-  // The referral's priority when this delivery was made. Due URGENT
-  // deliveries are claimed before due NORMAL ones, and a held agency's
-  // URGENT ones too (AgencyHold keeps back its NORMAL backlog only).
+  // Its referral's priority, kept so by every change of the referral. Due
+  // URGENT deliveries are claimed before due NORMAL ones, and a held
+  // agency's URGENT ones too (AgencyHold keeps back its NORMAL backlog
+  // only).
   v1::Priority priority = v1::NORMAL;
 };
 

@@ -114,6 +114,11 @@ absl::Status PostgresBackend::WriteChange(pg::PgWrite& w, const ReferralChange& 
   if (update.affected() != 1) {
     return absl::AbortedError("the referral changed concurrently; retry");
   }
+  // A delivery's priority is its referral's: what still waits for this one
+  // is claimed by the new one (a supplement saying the child is in danger).
+  HART_RETURN_IF_ERROR(w.conn.Defer(
+      "UPDATE deliveries SET priority = $1 WHERE referral_id = $2 AND priority <> $1",
+      PgParams().Int(c.priority).Text(c.referral_id)));
   const SplitLadderStarts split = SplitTimersForDeliveries(c.new_deliveries, c.new_timers);
   pg::PgDeliveryRows deliveries;
   for (const DeliveryRecord& d : c.new_deliveries) deliveries.Add(d, split.For(d.delivery_id));

@@ -98,6 +98,12 @@ absl::Status SqliteBackend::WriteChange(SqliteDb& db, const ReferralChange& c) {
   if (db.Changes() != 1) {
     return absl::AbortedError("the referral changed concurrently; retry");
   }
+  // A delivery's priority is its referral's: what still waits for this one
+  // is claimed by the new one (a supplement saying the child is in danger).
+  HART_ASSIGN_OR_RETURN(reprioritize, db.Prepare(
+      "UPDATE deliveries SET priority = ?1 WHERE referral_id = ?2 AND priority != ?1"));
+  reprioritize->Bind(1, int64_t{c.priority}).Bind(2, c.referral_id);
+  HART_RETURN_IF_ERROR(reprioritize->Run());
   const SplitLadderStarts timers = SplitTimersForDeliveries(c.new_deliveries, c.new_timers);
   for (const DeliveryRecord& d : c.new_deliveries) {
     HART_RETURN_IF_ERROR(sqlite::InsertDelivery(db, d, timers.For(d.delivery_id)));
@@ -105,11 +111,15 @@ absl::Status SqliteBackend::WriteChange(SqliteDb& db, const ReferralChange& c) {
   if (!c.fired_timer_id.empty()) {
     HART_RETURN_IF_ERROR(sqlite::MarkTimerFired(db, c.fired_timer_id, c.fired_timer_lease, c.at));
   }
+  // The states and kind as literals: a bound `state = ?` against the
+  // timers' partial indexes made SQLite prepare it again on every bind.
+  static_assert(sqlite::kTimerReplaced == 2 && sqlite::kTimerPending == 0 &&
+                    sqlite::kTimerReroute == 0,
+                "literals in the statement below");
   HART_ASSIGN_OR_RETURN(replace, db.Prepare(
-      "UPDATE timers SET state = ?, finished_at = ?, lease_until = NULL "
-      "WHERE referral_id = ? AND state = ? AND kind = ?"));
-  replace->Bind(1, sqlite::kTimerReplaced).Bind(2, at).Bind(3, c.referral_id)
-      .Bind(4, sqlite::kTimerPending).Bind(5, sqlite::kTimerReroute);
+      "UPDATE timers SET state = 2, finished_at = ?, lease_until = NULL "
+      "WHERE referral_id = ? AND state = 0 AND kind = 0"));
+  replace->Bind(1, at).Bind(2, c.referral_id);
   HART_RETURN_IF_ERROR(replace->Run());
   for (const TimerRecord* t : timers.in_table) {
     HART_RETURN_IF_ERROR(sqlite::InsertTimer(db, *t, c.at));

@@ -21,12 +21,6 @@ NewReferral UrgentReferral(const std::string& key, const std::vector<std::string
   return n;
 }
 
-std::vector<std::string> IdsOf(const std::vector<DeliveryRecord>& deliveries) {
-  std::vector<std::string> ids;
-  for (const auto& d : deliveries) ids.push_back(d.delivery_id);
-  return ids;
-}
-
 TEST_P(ClaimPriorityConformanceTest, APriorityIsStoredWithItsDelivery) {
   ASSERT_OK(Create(Referral("normal", {"hartford-pd"})));
   ASSERT_OK(Create(UrgentReferral("urgent", {"hartford-pd"}, kT0)));

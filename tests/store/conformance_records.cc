@@ -16,6 +16,12 @@ std::string DeliveryId(const std::string& key, const std::string& agency_id) {
   return absl::StrCat("dlv_", key, "_", agency_id);
 }
 
+std::vector<std::string> IdsOf(const std::vector<DeliveryRecord>& deliveries) {
+  std::vector<std::string> ids;
+  for (const auto& d : deliveries) ids.push_back(d.delivery_id);
+  return ids;
+}
+
 v1::Intake ExampleIntake(const std::string& careline_report_id) {
   v1::Intake intake;
   intake.set_careline_report_id(careline_report_id);

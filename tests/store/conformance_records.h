@@ -38,6 +38,8 @@ std::vector<std::string> AllPii();
 std::string ReferralId(const std::string& key);
 std::string ReportId(const std::string& key);
 std::string DeliveryId(const std::string& key, const std::string& agency_id);
+// The ids of `deliveries`, in order.
+std::vector<std::string> IdsOf(const std::vector<DeliveryRecord>& deliveries);
 
 // An intake carrying every PII string above.
 v1::Intake ExampleIntake(const std::string& careline_report_id);

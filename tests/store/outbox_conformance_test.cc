@@ -15,12 +15,6 @@ using ::testing::IsEmpty;
 class OutboxConformanceTest : public StoreConformanceTest {};
 HART_STORE_CONFORMANCE_SUITE(OutboxConformanceTest);
 
-std::vector<std::string> IdsOf(const std::vector<DeliveryRecord>& deliveries) {
-  std::vector<std::string> ids;
-  for (const auto& d : deliveries) ids.push_back(d.delivery_id);
-  return ids;
-}
-
 const absl::Duration kLease = absl::Minutes(1);
 
 TEST_P(OutboxConformanceTest, ClaimsOnlyDeliveriesDueAtNow) {

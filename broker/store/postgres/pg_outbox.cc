@@ -70,11 +70,12 @@ constexpr char kClaimUrgentDue[] =
     "AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
     "UPDATE deliveries d SET state = 2, attempts = d.attempts + 1, last_attempt_at = $1, "
     "lease_until = $3, claim_owner = $4 FROM c WHERE d.delivery_id = c.id RETURNING ";
-// Due deliveries of any priority, skipping the agencies in $5 (held: AgencyHold) without reading
-// their backlog: a loose index scan lists the agencies with PENDING
-// deliveries (one probe of deliveries_pending_by_agency each), each unheld
-// one gives its earliest due ones, and the earliest $2 of those are locked
-// and claimed (picked is materialized, so at most $2).
+// Due deliveries of any priority, skipping the agencies in $5 (held:
+// AgencyHold) without reading their backlog: a loose index scan lists the
+// agencies with PENDING deliveries (one probe of
+// deliveries_pending_by_agency each), each unheld one gives its earliest
+// due ones, and the earliest $2 of those are locked and claimed (picked is
+// materialized, so at most $2).
 constexpr char kClaimDueUnheld[] =
     HART_PENDING_AGENCIES ", "
     "picked (id) AS MATERIALIZED ("

@@ -54,22 +54,24 @@ std::vector<DeliveryRecord> InClaimOrder(const pg::PgResult& rows, int key_col) 
   " SELECT (SELECT MIN(agency_id) FROM deliveries WHERE state = 1 AND agency_id > a.id)"    \
   " FROM a WHERE a.id IS NOT NULL)"
 
-// Claims of due PENDING deliveries ($1 now, $2 limit, $3 lease end, $4
-// owner), followed by the columns to return. SKIP LOCKED: rows another
-// replica is claiming right now are theirs; the row lock re-checks the due
-// condition on the newest committed version.
-constexpr char kClaimDue[] =
-    "WITH c (id) AS (SELECT delivery_id FROM deliveries WHERE state = 1 "
-    "AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
-    "UPDATE deliveries d SET state = 2, attempts = d.attempts + 1, last_attempt_at = $1, "
-    "lease_until = $3, claim_owner = $4 FROM c WHERE d.delivery_id = c.id RETURNING ";
-// The same for the URGENT ones alone (priority 2), whatever their agency,
-// on their own partial index: claimed first, held agency or not.
-constexpr char kClaimUrgentDue[] =
-    "WITH c (id) AS (SELECT delivery_id FROM deliveries WHERE state = 1 AND priority = 2 "
-    "AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
-    "UPDATE deliveries d SET state = 2, attempts = d.attempts + 1, last_attempt_at = $1, "
-    "lease_until = $3, claim_owner = $4 FROM c WHERE d.delivery_id = c.id RETURNING ";
+// The claim of the rows the CTE `c (id)` locked ($1 now, $3 lease end, $4
+// owner), followed by the columns to return.
+#define HART_CLAIM_ROWS_OF_C                                                                \
+  "UPDATE deliveries d SET state = 2, attempts = d.attempts + 1, last_attempt_at = $1, "    \
+  "lease_until = $3, claim_owner = $4 FROM c WHERE d.delivery_id = c.id RETURNING "
+// Claims of up to $2 due PENDING deliveries matching `filter`, earliest
+// first. SKIP LOCKED: rows another replica is claiming right now are
+// theirs; the row lock re-checks the due condition on the newest committed
+// version.
+#define HART_CLAIM_DUE(filter)                                                              \
+  "WITH c (id) AS (SELECT delivery_id FROM deliveries WHERE state = 1" filter               \
+  " AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) "   \
+  HART_CLAIM_ROWS_OF_C
+
+constexpr char kClaimDue[] = HART_CLAIM_DUE("");
+// The URGENT ones alone (priority 2), whatever their agency, on their own
+// partial index: claimed first, held agency or not.
+constexpr char kClaimUrgentDue[] = HART_CLAIM_DUE(" AND priority = 2");
 // Due deliveries of any priority, skipping the agencies in $5 (held:
 // AgencyHold) without reading their backlog: a loose index scan lists the
 // agencies with PENDING deliveries (one probe of
@@ -86,8 +88,9 @@ constexpr char kClaimDueUnheld[] =
     " ORDER BY x.next_attempt_at LIMIT $2), "
     "c (id) AS (SELECT delivery_id FROM deliveries WHERE delivery_id IN (SELECT id FROM picked)"
     " AND state = 1 AND next_attempt_at <= $1 FOR UPDATE SKIP LOCKED) "
-    "UPDATE deliveries d SET state = 2, attempts = d.attempts + 1, last_attempt_at = $1, "
-    "lease_until = $3, claim_owner = $4 FROM c WHERE d.delivery_id = c.id RETURNING ";
+    HART_CLAIM_ROWS_OF_C;
+#undef HART_CLAIM_DUE
+#undef HART_CLAIM_ROWS_OF_C
 
 }  // namespace
 

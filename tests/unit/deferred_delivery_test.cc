@@ -309,17 +309,12 @@ TEST_F(DeferredDeliveryTest, AnOpenCircuitHoldsTheWholeBacklogNotJustTheBatchItR
   EXPECT_EQ(guard->Health().state, AdapterHealth::State::kCircuitOpen);
 }
 
-// A partner slower than its backlog (a call takes 10 s, one at a time; a
-// claim lasts 60 s), with the dispatch loop passing every second: the
-// guard queues what it can send within a claim and refuses the rest of
-// each claim batch, holding the agency's backlog in the store. Before, it
-// queued every claim (up to 1,024), and those that waited past their lease
-// were given back unsent and claimed again, lease after lease.
 // The police partner behind a guard, one call at a time, answering each
-// call 10 s after the last (the dispatch loop passing every second).
+// call 10 s after the last, with the dispatch loop passing every second.
 class SlowPolicePartner {
  public:
-  SlowPolicePartner(const Clock& clock, ManualScheduler& scheduler) : clock_(clock) {
+  SlowPolicePartner(ManualClock& clock, ManualScheduler& scheduler)
+      : clock_(clock), scheduler_(scheduler) {
     DeliveryGuardPolicy limits;
     limits.max_concurrency = 1;
     auto held = std::make_unique<testing::HeldAdapter>();
@@ -328,53 +323,63 @@ class SlowPolicePartner {
   }
   GuardedAdapter& guard() { return *guard_; }
   testing::HeldAdapter& partner() { return *partner_; }
-  // Answers the call in flight once it has taken 10 s.
-  void AnswerWhenDue() {
+  // The guard learns the partner's pace: the first due delivery is sent and
+  // answered after 10 s.
+  void LearnPace(Dispatcher& dispatcher) {
+    EXPECT_GT(dispatcher.RunOnce().value(), 0u);
+    EXPECT_EQ(partner_->call_count(), 1u);
+    clock_.Advance(absl::Seconds(10));
+    partner_->Answer(answered_++, DeliveryResult::Delivered("ok"));
+    call_started_ = clock_.Now();
+  }
+  // One second: the dispatch loop's passes while they claim, the queue's
+  // length, then the clock, the scheduler and the partner's answer if due.
+  void RunSecond(Dispatcher& dispatcher) {
+    for (int pass = 0; pass < 50 && dispatcher.RunOnce().value() > 0; ++pass) {
+    }
+    longest_queue_ = std::max<size_t>(longest_queue_, guard_->Health().queued);
+    clock_.Advance(absl::Seconds(1));
+    scheduler_.RunDue();
     if (partner_->call_count() > answered_ && clock_.Now() - call_started_ >= absl::Seconds(10)) {
       partner_->Answer(answered_++, DeliveryResult::Delivered("ok"));
       call_started_ = clock_.Now();
     }
   }
-  void StartTiming() { call_started_ = clock_.Now(); }
-  size_t answered() const { return answered_; }
-  void set_answered(size_t n) { answered_ = n; }
+  // Runs seconds until `count` calls are answered (at most `limit` s).
+  void RunUntilAnswered(Dispatcher& dispatcher, size_t count, int limit = 600) {
+    for (int second = 0; second < limit && answered_ < count; ++second) RunSecond(dispatcher);
+  }
+  size_t longest_queue() const { return longest_queue_; }
 
  private:
-  const Clock& clock_;
+  ManualClock& clock_;
+  ManualScheduler& scheduler_;
   testing::HeldAdapter* partner_ = nullptr;
   std::unique_ptr<GuardedAdapter> guard_;
   size_t answered_ = 0;
   absl::Time call_started_;
+  size_t longest_queue_ = 0;
 };
 
+// A partner slower than its backlog (a call takes 10 s, one at a time; a
+// claim lasts 60 s), with the dispatch loop passing every second: the
+// guard queues what it can send within a claim and refuses the rest of
+// each claim batch, holding the agency's backlog in the store. Before, it
+// queued every claim (up to 1,024), and those that waited past their lease
+// were given back unsent and claimed again, lease after lease.
 TEST_F(DeferredDeliveryTest, ASlowPartnersBacklogWaitsInTheStoreNotInItsQueue) {
   ManualScheduler scheduler(clock_);
   SlowPolicePartner slow(clock_, scheduler);
-  GuardedAdapter& guard = slow.guard();
   testing::HeldAdapter* partner = &slow.partner();
   policy_.claim_batch = 8;
-  StartWith(guard);
-  // The partner's pace, from the first delivery.
-  ASSERT_GT(dispatcher_->RunOnce().value(), 0u);
-  ASSERT_EQ(partner->call_count(), 1u);
-  clock_.Advance(absl::Seconds(10));
-  partner->Answer(0, DeliveryResult::Delivered("ok"));
-  slow.set_answered(1);
+  StartWith(slow.guard());
+  slow.LearnPace(*dispatcher_);
   ASSERT_EQ(Police().state, v1::DELIVERED);
   std::vector<std::string> backlog = {police_};
   for (int i = 1; i <= 30; ++i) backlog.push_back(SubmitForPolice("-" + std::to_string(i)));
 
   const absl::Time backlog_at = clock_.Now();
-  slow.StartTiming();
-  size_t longest_queue = 0;
-  for (int second = 0; second < 600 && slow.answered() < backlog.size(); ++second) {
-    for (int pass = 0; pass < 50 && dispatcher_->RunOnce().value() > 0; ++pass) {
-    }
-    longest_queue = std::max<size_t>(longest_queue, guard.Health().queued);
-    clock_.Advance(absl::Seconds(1));
-    scheduler.RunDue();
-    slow.AnswerWhenDue();
-  }
+  slow.RunUntilAnswered(*dispatcher_, backlog.size());
   // Each sent once, all delivered.
   const std::vector<std::string> sent = partner->CallIds();
   EXPECT_EQ(std::set<std::string>(sent.begin(), sent.end()).size(), sent.size());
@@ -384,7 +389,7 @@ TEST_F(DeferredDeliveryTest, ASlowPartnersBacklogWaitsInTheStoreNotInItsQueue) {
   }
   // The queue held at most a claim's worth (four waiting, answered within
   // 20-50 s), and the backlog cost about a batch of refusals per half lease.
-  EXPECT_LE(longest_queue, 4u);
+  EXPECT_LE(slow.longest_queue(), 4u);
   int deferrals = 0;
   for (const std::string& id : backlog) deferrals += AuditCount(id, "delivery.deferred");
   EXPECT_LE(deferrals, 60);
@@ -401,38 +406,23 @@ TEST_F(DeferredDeliveryTest, AnUrgentReferralGoesAheadOfASlowPartnersBacklog) {
   SlowPolicePartner slow(clock_, scheduler);
   policy_.claim_batch = 8;
   StartWith(slow.guard());
-  // The partner's pace, from the first delivery, then the backlog.
-  ASSERT_GT(dispatcher_->RunOnce().value(), 0u);
-  clock_.Advance(absl::Seconds(10));
-  slow.partner().Answer(0, DeliveryResult::Delivered("ok"));
-  slow.set_answered(1);
+  slow.LearnPace(*dispatcher_);
   std::vector<std::string> sent_first = {police_};
   for (int i = 1; i <= 30; ++i) sent_first.push_back(SubmitForPolice("-" + std::to_string(i)));
-  slow.StartTiming();
-  auto run_seconds = [&](int seconds) {
-    for (int second = 0; second < seconds; ++second) {
-      for (int pass = 0; pass < 50 && dispatcher_->RunOnce().value() > 0; ++pass) {
-      }
-      clock_.Advance(absl::Seconds(1));
-      scheduler.RunDue();
-      slow.AnswerWhenDue();
-    }
-  };
-  run_seconds(45);  // the pace is known; the backlog is held, four of it queued
+  // The pace is known; the backlog is held, four of it queued.
+  for (int second = 0; second < 45; ++second) slow.RunSecond(*dispatcher_);
   ASSERT_GT(slow.guard().Health().queued, 0u);
   ASSERT_EQ(Police().priority, v1::NORMAL);
   const size_t calls_before = slow.partner().call_count();
   const std::string urgent = SubmitForPolice("-urgent", /*immediate_danger=*/true);
   ASSERT_EQ(store_->GetDelivery(urgent).value().priority, v1::URGENT);
-  run_seconds(11);
+  for (int second = 0; second < 11; ++second) slow.RunSecond(*dispatcher_);
   const std::vector<std::string> calls = slow.partner().CallIds();
   ASSERT_EQ(calls.size(), calls_before + 1) << "the call in flight was not answered in 11 s";
   EXPECT_EQ(calls.back(), urgent);
 
   sent_first.push_back(urgent);
-  for (int second = 0; second < 600 && slow.answered() < sent_first.size(); second += 10) {
-    run_seconds(10);
-  }
+  slow.RunUntilAnswered(*dispatcher_, sent_first.size());
   const std::vector<std::string> sent = slow.partner().CallIds();
   EXPECT_EQ(std::set<std::string>(sent.begin(), sent.end()).size(), sent.size());
   EXPECT_EQ(sent.size(), sent_first.size());

@@ -139,6 +139,17 @@ class DeliveryGuardTest : public ::testing::Test {
                                               scheduler_);
   }
   void Deliver(const std::string& id) { guard_->Deliver(Record(id), outcomes_.For(id)); }
+  // A delivery claimed now for `lease`.
+  void DeliverClaimed(const std::string& id, v1::Priority priority,
+                      absl::Duration lease = absl::Seconds(60)) {
+    DeliveryRecord record = Record(id);
+    record.priority = priority;
+    record.lease_until = clock_.Now() + lease;
+    guard_->Deliver(record, outcomes_.For(id));
+  }
+  void DeliverClaimed(const std::string& id, absl::Duration lease = absl::Seconds(60)) {
+    DeliverClaimed(id, v1::NORMAL, lease);
+  }
   // Opens the circuit: `threshold` deliveries, each failing in turn.
   void OpenCircuit() {
     for (uint32_t i = 0; i < policy_.failure_threshold; ++i) {

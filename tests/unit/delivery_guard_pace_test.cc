@@ -13,7 +13,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using hart::testing::DeliveryGuardTest;
-using hart::testing::Record;
 using hart::testing::TestNow;
 
 // One call at a time unless a case says otherwise; the watchdog's bound
@@ -21,12 +20,6 @@ using hart::testing::TestNow;
 class DeliveryGuardPaceTest : public DeliveryGuardTest {
  protected:
   DeliveryGuardPaceTest() { policy_.max_concurrency = 1; }
-  // A delivery claimed now for `lease`.
-  void DeliverClaimed(const std::string& id, absl::Duration lease = absl::Seconds(60)) {
-    DeliveryRecord record = Record(id);
-    record.lease_until = clock_.Now() + lease;
-    guard_->Deliver(record, outcomes_.For(id));
-  }
   // The partner answers the i-th call after `took`.
   void AnswerAfter(size_t call, absl::Duration took) {
     clock_.Advance(took);

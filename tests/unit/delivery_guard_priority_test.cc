@@ -12,19 +12,12 @@ namespace {
 
 using ::testing::ElementsAre;
 using hart::testing::DeliveryGuardTest;
-using hart::testing::Record;
 using hart::testing::TestNow;
 
 // One call at a time, so the queue's order is the order of the calls.
 class DeliveryGuardPriorityTest : public DeliveryGuardTest {
  protected:
   DeliveryGuardPriorityTest() { policy_.max_concurrency = 1; }
-  void DeliverClaimed(const std::string& id, v1::Priority priority) {
-    DeliveryRecord record = Record(id);
-    record.priority = priority;
-    record.lease_until = clock_.Now() + absl::Seconds(60);
-    guard_->Deliver(record, outcomes_.For(id));
-  }
   // Answers every call as it comes, each after `took`, until none is left.
   void AnswerAll(absl::Duration took) {
     for (size_t call = 0; call < inner_->call_count(); ++call) {

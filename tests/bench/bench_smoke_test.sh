@@ -48,6 +48,22 @@ awk -v total="$total" -v threads="$threads" 'BEGIN {
   exit !(sum > 0 && sum <= total + 0.5) }' ||
   fail "the broker's threads used $threads, against $total s for the whole process"
 grep -q '"broker_cpu_us_per_ok":[0-9]' <<<"$summary" || fail "no broker_cpu_us_per_ok"
+# Time runnable but waiting for a core (/proc/PID/task/*/schedstat), by
+# thread: on two cores shared with hart-bench some thread of the broker
+# waited, and all of them together no longer than the window times the
+# threads.
+run_queue=$(grep -o '"broker_thread_run_queue_s":{[^}]*}' <<<"$summary") ||
+  fail "no broker_thread_run_queue_s object"
+grep -q '"hart-writer":[0-9]' <<<"$run_queue" || fail "no hart-writer in $run_queue"
+if [ -r /proc/self/schedstat ]; then
+  awk -v window="$(grep -o '"cpu_window_s":[0-9.]*' <<<"$summary" | cut -d: -f2)" \
+      -v threads="$(grep -o '"broker_threads":[0-9]*' <<<"$summary" | cut -d: -f2)" \
+      -v waits="$run_queue" 'BEGIN {
+    n = split(waits, parts, /[:,}]/); sum = 0
+    for (i = 1; i <= n; i++) if (parts[i] ~ /^[0-9.]+$/) sum += parts[i]
+    exit !(sum > 0 && sum <= window * threads) }' ||
+    fail "run-queue waits $run_queue do not fit the broker's threads over the window"
+fi
 # Context switches by thread (/proc/PID/task/*/status): the writer waits
 # for work between commits, so it switched voluntarily; and the figure per
 # request is the threads' sum over the intakes.

@@ -144,7 +144,9 @@ output: a table on stdout, then one line of JSON (the last line, starting with '
   run, fanout including the drain), broker_peak_rss_mib (VmHWM) and broker_threads (all
   three summed over the broker pids; null unless every one was sampled),
   broker_thread_cpu_s {thread name: CPU seconds over the window, summed over the pids;
-  threads that ended within it are only in broker_cpu_s}, broker_cpu_us_per_ok
+  threads that ended within it are only in broker_cpu_s}, broker_thread_run_queue_s
+  {thread name: seconds runnable but waiting for a core, from .../schedstat; 0 where
+  the kernel keeps none}, broker_cpu_us_per_ok
   (broker_cpu_s per successful request, in microseconds), broker_switches_per_ok
   (the broker threads' context switches per successful request) with
   broker_voluntary_switches and broker_involuntary_switches {thread name: count over

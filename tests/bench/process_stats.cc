@@ -56,6 +56,16 @@ std::optional<StatTimes> ReadStat(const std::string& path) {
                    start};
 }
 
+// Seconds a thread was runnable but waited for a core: the second field of
+// /proc/<pid>/task/<tid>/schedstat, in nanoseconds. 0 when the kernel keeps
+// no schedstat (CONFIG_SCHED_INFO off) or the thread ended.
+double RunQueueSeconds(const std::string& path) {
+  std::ifstream schedstat(path);
+  long long on_cpu_ns = 0, waiting_ns = 0;
+  if (!(schedstat >> on_cpu_ns >> waiting_ns)) return 0;
+  return static_cast<double>(waiting_ns) / 1e9;
+}
+
 }  // namespace
 
 std::optional<ProcessSample> SampleProcess(pid_t pid) {
@@ -98,9 +108,10 @@ std::map<pid_t, ThreadSample> SampleThreads(pid_t pid) {
     if (!times || !comm_file || !std::getline(comm_file, name) || !voluntary || !involuntary) {
       continue;
     }
-    threads[static_cast<pid_t>(std::stol(tid))] =
-        ThreadSample{name, times->cpu_seconds, static_cast<long long>(*voluntary),
-                     static_cast<long long>(*involuntary), times->start_ticks};
+    threads[static_cast<pid_t>(std::stol(tid))] = ThreadSample{
+        name, times->cpu_seconds, static_cast<long long>(*voluntary),
+        static_cast<long long>(*involuntary), times->start_ticks,
+        RunQueueSeconds(it->path().string() + "/schedstat")};
   }
   return threads;
 }
@@ -116,7 +127,8 @@ std::map<std::string, ThreadUsage> ThreadUsageBetween(const std::map<pid_t, Thre
     const ThreadSample base = same_thread ? before->second : ThreadSample{};
     by_name[now.name] += ThreadUsage{now.cpu_seconds - base.cpu_seconds,
                                      now.voluntary_switches - base.voluntary_switches,
-                                     now.involuntary_switches - base.involuntary_switches};
+                                     now.involuntary_switches - base.involuntary_switches,
+                                     now.run_queue_seconds - base.run_queue_seconds};
   }
   return by_name;
 }

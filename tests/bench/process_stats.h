@@ -21,15 +21,17 @@ std::optional<ProcessSample> SampleProcess(pid_t pid);
 
 // One live thread of a process: its name (/proc/<pid>/task/<tid>/comm), its
 // user + system CPU seconds and context switches so far (from .../status:
-// voluntary when it waited, involuntary when it was preempted), and when it
-// started (clock ticks after boot), which tells a thread from a later one
-// given the same id.
+// voluntary when it waited, involuntary when it was preempted), the seconds
+// it was runnable but waited for a core (.../schedstat's second field; 0
+// where the kernel keeps no schedstat), and when it started (clock ticks
+// after boot), which tells a thread from a later one given the same id.
 struct ThreadSample {
   std::string name;
   double cpu_seconds = 0;
   long long voluntary_switches = 0;
   long long involuntary_switches = 0;
   long long start_ticks = 0;
+  double run_queue_seconds = 0;
 };
 
 // What threads used between two samples.
@@ -37,11 +39,13 @@ struct ThreadUsage {
   double cpu_seconds = 0;
   long long voluntary_switches = 0;
   long long involuntary_switches = 0;
+  double run_queue_seconds = 0;
 
   ThreadUsage& operator+=(const ThreadUsage& more) {
     cpu_seconds += more.cpu_seconds;
     voluntary_switches += more.voluntary_switches;
     involuntary_switches += more.involuntary_switches;
+    run_queue_seconds += more.run_queue_seconds;
     return *this;
   }
 };
@@ -50,7 +54,8 @@ struct ThreadUsage {
 // not exist or /proc cannot be read.
 std::map<pid_t, ThreadSample> SampleThreads(pid_t pid);
 
-// CPU seconds and context switches between two samples of one process,
+// CPU seconds, context switches and run-queue waits between two samples of
+// one process,
 // summed by thread name (a broker names its own threads: hart-writer,
 // hart-answer, ...). A thread that started in between (a new start time
 // under an id) counts from zero; one that ended in between is missing, its

@@ -55,11 +55,10 @@ struct ThreadUsage {
 std::map<pid_t, ThreadSample> SampleThreads(pid_t pid);
 
 // CPU seconds, context switches and run-queue waits between two samples of
-// one process,
-// summed by thread name (a broker names its own threads: hart-writer,
-// hart-answer, ...). A thread that started in between (a new start time
-// under an id) counts from zero; one that ended in between is missing, its
-// CPU only in the process's total.
+// one process, summed by thread name (a broker names its own threads:
+// hart-writer, hart-answer, ...). A thread that started in between (a new
+// start time under an id) counts from zero; one that ended in between is
+// missing, its CPU only in the process's total.
 std::map<std::string, ThreadUsage> ThreadUsageBetween(const std::map<pid_t, ThreadSample>& start,
                                                       const std::map<pid_t, ThreadSample>& end);
 

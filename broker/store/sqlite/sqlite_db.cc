@@ -2,11 +2,11 @@
 
 #include <set>
 
-#include "absl/base/call_once.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "broker/store/sqlite/sqlite_library.h"
 #include "broker/store/sqlite/sqlite_wal_combiner.h"
 #include "broker/store_errors.h"
 
@@ -125,18 +125,9 @@ std::vector<std::string> TakeReplannedStatements() {
   return out;
 }
 
-// SQLite counts every allocation under one process-wide mutex for
-// sqlite3_memory_used(), which the broker never reads: 2-3 % of the writer
-// thread's samples in `hart-bench submit`. Turned off before the first
-// connection opens (SQLITE_MISUSE, harmless, once the library has started).
-void DisableMemoryStatistics() {
-  static absl::once_flag once;
-  absl::call_once(once, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
-}
-
 absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path,
                                                          bool read_only, WalWrites wal_writes) {
-  DisableMemoryStatistics();
+  ConfigureSqliteLibrary();
   const bool combined = wal_writes == WalWrites::kCombined;
   if (combined) {
     if (auto s = InstallWalWriteCombiner(); !s.ok()) return s;

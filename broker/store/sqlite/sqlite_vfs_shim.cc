@@ -1,6 +1,7 @@
 #include "broker/store/sqlite/sqlite_vfs_shim.h"
 
 #include "absl/strings/str_cat.h"
+#include "broker/store/sqlite/sqlite_library.h"
 
 namespace hart::sqlite {
 namespace {
@@ -111,6 +112,7 @@ int OpenRealFile(sqlite3_vfs* wrapped, int extra_bytes, const char* name, sqlite
 }
 
 int DefaultVfsFileBytes() {
+  ConfigureSqliteLibrary();
   (void)sqlite3_initialize();
   const sqlite3_vfs* vfs = sqlite3_vfs_find(nullptr);
   return vfs == nullptr ? 0 : vfs->szOsFile;
@@ -119,6 +121,7 @@ int DefaultVfsFileBytes() {
 absl::Status RegisterShimVfs(const char* name, int file_bytes,
                              int (*open)(sqlite3_vfs*, const char*, sqlite3_file*, int, int*),
                              bool as_default) {
+  ConfigureSqliteLibrary();
   if (const int rc = sqlite3_initialize(); rc != SQLITE_OK) {
     return absl::InternalError(absl::StrCat("sqlite3_initialize: ", sqlite3_errstr(rc)));
   }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 
@@ -99,12 +100,21 @@ std::string IntegrityCheck(SqliteDb& db) {
   return (*check)->Text(0);
 }
 
+// A database in WAL mode, as the store's, with one keyed table `t`.
+absl::StatusOr<std::unique_ptr<SqliteDb>> OpenTable(const std::string& path) {
+  auto db = SqliteDb::Open(path, /*read_only=*/false);
+  if (!db.ok()) return db.status();
+  for (const char* sql :
+       {"PRAGMA journal_mode = WAL", "CREATE TABLE t (k TEXT PRIMARY KEY, v BLOB)"}) {
+    if (absl::Status done = (*db)->Exec(sql); !done.ok()) return done;
+  }
+  return db;
+}
+
 TEST(PageCacheOverSqliteTest, CommitsOfAGrowingDatabaseForwardNoTruncationThoughPagesSwap) {
   hart::testing::TempDir dir;
-  auto db = SqliteDb::Open(dir.path() + "/swaps.db", /*read_only=*/false);
+  auto db = OpenTable(dir.path() + "/swaps.db");
   ASSERT_TRUE(db.ok()) << db.status();
-  ASSERT_TRUE((*db)->Exec("PRAGMA journal_mode = WAL").ok());
-  ASSERT_TRUE((*db)->Exec("CREATE TABLE t (k TEXT PRIMARY KEY, v BLOB)").ok());
   const PageCacheCounts before = PageCacheCountsSoFar();
 
   // Random keys split the index's pages in the middle, where new pages
@@ -132,10 +142,8 @@ TEST(PageCacheOverSqliteTest, CommitsOfAGrowingDatabaseForwardNoTruncationThough
 
 TEST(PageCacheOverSqliteTest, ARolledBackGrowthIsDroppedAndTheDatabaseStaysWhole) {
   hart::testing::TempDir dir;
-  auto db = SqliteDb::Open(dir.path() + "/rollback.db", /*read_only=*/false);
+  auto db = OpenTable(dir.path() + "/rollback.db");
   ASSERT_TRUE(db.ok()) << db.status();
-  ASSERT_TRUE((*db)->Exec("PRAGMA journal_mode = WAL").ok());
-  ASSERT_TRUE((*db)->Exec("CREATE TABLE t (k TEXT PRIMARY KEY, v BLOB)").ok());
   std::map<std::string, int> model;  // key -> blob size
   std::mt19937_64 random(6962);
   for (int round = 0; round < 60; ++round) {

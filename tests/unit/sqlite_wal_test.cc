@@ -24,6 +24,19 @@ namespace {
 
 constexpr int64_t kMiB = int64_t{1} << 20;
 
+// The default policy with every size divided by `divisor`, so that a test
+// writes many times its bound in a few seconds, in the same proportions.
+WalPolicy ScaledDown(int64_t divisor) {
+  WalPolicy policy;
+  for (int64_t* bytes :
+       {&policy.checkpoint_at_bytes, &policy.restart_remainder_bytes,
+        &policy.restart_patience_bytes, &policy.checkpoint_retry_bytes,
+        &policy.size_limit_bytes, &policy.background_wake_bytes}) {
+    *bytes /= divisor;
+  }
+  return policy;
+}
+
 class SqliteWalTest : public ::testing::Test {
  protected:
   std::string WalPath() const { return dir_.path() + "/hart.db-wal"; }
@@ -130,11 +143,8 @@ TEST_F(SqliteWalTest, TheWriterWakesTheBackgroundCheckpointerAsTheLogGrows) {
 }
 
 TEST_F(SqliteWalTest, LogReturnsUnderTheBoundOnceReadersLetGo) {
-  // The default policy scaled down 32 times, so the test writes 48 times
-  // the bound in a few seconds.
-  const WalPolicy policy{.checkpoint_at_bytes = 1 * kMiB,
-                         .checkpoint_retry_bytes = 128 * 1024,
-                         .size_limit_bytes = 1 * kMiB};
+  const WalPolicy policy = ScaledDown(32);
+  ASSERT_EQ(policy.checkpoint_at_bytes, 1 * kMiB);
   // The README's bound: twice the checkpoint threshold.
   const int64_t bound = 2 * policy.checkpoint_at_bytes;
   constexpr int64_t kTransaction = 64 * 1024;
@@ -167,6 +177,33 @@ TEST_F(SqliteWalTest, LogReturnsUnderTheBoundOnceReadersLetGo) {
   EXPECT_GT(largest_after_settling, 0);
   EXPECT_LE(largest_after_settling, bound);
   EXPECT_LE(WalBytes(), bound);
+  EXPECT_EQ(Rows(**db), kTransactions);
+}
+
+TEST_F(SqliteWalTest, RestartsUnderSustainedWritesKeepTheFilesBlocks) {
+  // Cut back at a restart, the file would lose blocks that the next pass
+  // allocates again, both on the writer's time.
+  const WalPolicy policy = ScaledDown(32);
+  constexpr int64_t kTransaction = 32 * 1024;
+  constexpr int kTransactions = 1024;  // 32 MiB: 32 times the threshold
+  auto db = SqliteConnections::Open(dir_.path(), policy);
+  ASSERT_TRUE(db.ok()) << db.status();
+  CreateLoadTable(**db);
+  int64_t largest = 0;
+  int64_t cuts = 0;
+  int64_t restarts = 0;
+  int64_t previous = WalBytes();
+  for (int w = 0; w < kTransactions; ++w) {
+    Write(**db, kTransaction);
+    const int64_t bytes = WalBytes();
+    if (bytes < previous) ++cuts;
+    largest = std::max(largest, bytes);
+    previous = bytes;
+    restarts = (*db)->log_restarts();
+  }
+  EXPECT_GE(restarts, 8) << "the log must restart again and again under these writes";
+  EXPECT_EQ(cuts, 0) << "a restart cut the file back";
+  EXPECT_LE(largest, policy.size_limit_bytes);
   EXPECT_EQ(Rows(**db), kTransactions);
 }
 

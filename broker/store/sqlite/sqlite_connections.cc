@@ -11,6 +11,22 @@
 #include "broker/store/sqlite/sqlite_schema.h"
 
 namespace hart::sqlite {
+namespace {
+
+WalRestartPlanner::Frames RestartFrames(const WalPolicy& wal, int64_t page_size) {
+  auto frames = [page_size](int64_t bytes) { return std::max<int64_t>(1, bytes / page_size); };
+  return {.wake_every = frames(wal.background_wake_bytes),
+          .restart_at = frames(wal.checkpoint_at_bytes),
+          .remainder = wal.restart_remainder_bytes / page_size,
+          .patience = wal.restart_patience_bytes / page_size,
+          .retry = frames(wal.checkpoint_retry_bytes)};
+}
+
+constexpr uint64_t PackCopied(uint32_t generation, int64_t frames) {
+  return uint64_t{generation} << 32 | static_cast<uint32_t>(frames);
+}
+
+}  // namespace
 
 SqliteConnections::SqliteConnections(std::string path, int lock_fd,
                                      std::unique_ptr<SqliteDb> writer, WalPolicy wal,
@@ -19,11 +35,7 @@ SqliteConnections::SqliteConnections(std::string path, int lock_fd,
       lock_fd_(lock_fd),
       wal_(wal),
       writer_(std::move(writer)),
-      checkpoint_at_frames_(std::max<int64_t>(1, wal.checkpoint_at_bytes / page_size)),
-      checkpoint_retry_frames_(std::max<int64_t>(1, wal.checkpoint_retry_bytes / page_size)),
-      next_checkpoint_frames_(checkpoint_at_frames_),
-      wake_every_frames_(std::max<int64_t>(1, wal.background_wake_bytes / page_size)),
-      next_wake_frames_(wake_every_frames_) {
+      planner_(RestartFrames(wal, page_size)) {
   {
     absl::MutexLock lock(&write_mu_);
     sqlite3_wal_hook(writer_->raw(), &SqliteConnections::OnCommit, this);
@@ -118,34 +130,40 @@ int SqliteConnections::OnCommit(void* self, sqlite3*, const char*, int wal_frame
   auto* owner = static_cast<SqliteConnections*>(self);
   // Commits run on the writer, under write_mu_ (InWriteTransaction).
   owner->write_mu_.AssertHeld();
-  owner->WakeCheckpointerIfLogGrew(wal_frames);
-  owner->CheckpointIfLogLong(wal_frames);
+  const WalRestartPlanner::Step step =
+      owner->planner_.AfterCommit(wal_frames, owner->CopiedByCheckpointer());
+  owner->log_generation_.store(owner->planner_.generation(), std::memory_order_release);
+  if (step.wake_checkpointer) owner->WakeCheckpointer();
+  if (step.checkpoint) owner->CheckpointAfterCommit(wal_frames, step.wait_for_background);
   return SQLITE_OK;
 }
 
-void SqliteConnections::WakeCheckpointerIfLogGrew(int64_t wal_frames) {
-  if (wal_frames < last_wal_frames_) next_wake_frames_ = wake_every_frames_;  // restarted
-  last_wal_frames_ = wal_frames;
-  if (wal_frames < next_wake_frames_) return;
-  next_wake_frames_ = wal_frames + wake_every_frames_;
+void SqliteConnections::CheckpointAfterCommit(int64_t wal_frames, bool wait_for_background) {
+  // Unless the bound is at stake, not while a background pass holds the
+  // checkpoint: the planner asks again at the next commit, with less left.
+  if (wait_for_background) {
+    checkpoint_run_mu_.Lock();
+  } else if (!checkpoint_run_mu_.TryLock()) {
+    return;
+  }
+  // PASSIVE waits for no reader: it copies what no reader still needs. A
+  // reader that keeps old pages keeps the log from restarting; the planner
+  // tries again after more writes.
+  sqlite3_wal_checkpoint_v2(writer_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  checkpoint_run_mu_.Unlock();
+  planner_.Checkpointed(wal_frames);
+}
+
+void SqliteConnections::WakeCheckpointer() {
   // Held only to set a flag: the checkpointer never holds it across I/O.
   absl::MutexLock lock(&checkpointer_mu_);
   checkpoint_wanted_ = true;
 }
 
-void SqliteConnections::CheckpointIfLogLong(int64_t wal_frames) {
-  if (wal_frames < checkpoint_at_frames_) {
-    next_checkpoint_frames_ = checkpoint_at_frames_;
-    return;
-  }
-  if (wal_frames < next_checkpoint_frames_) return;
-  // PASSIVE waits for no reader: it copies what no reader still needs. The
-  // background checkpointer has usually copied most of it already. A
-  // failure (the background one holds the checkpoint lock, a reader keeps
-  // old pages) is retried after more writes; it costs nothing else.
-  sqlite3_wal_checkpoint_v2(writer_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                            nullptr);
-  next_checkpoint_frames_ = wal_frames + checkpoint_retry_frames_;
+WalRestartPlanner::Copied SqliteConnections::CopiedByCheckpointer() const {
+  const uint64_t mark = copied_mark_.load(std::memory_order_acquire);
+  return {.generation = static_cast<uint32_t>(mark >> 32),
+          .frames = static_cast<int64_t>(mark & 0xffffffffu)};
 }
 
 void SqliteConnections::RunCheckpointer() {
@@ -165,8 +183,16 @@ void SqliteConnections::RunCheckpointer() {
       // PASSIVE: copies what no reader still needs, never blocks the
       // writer. A failed fsync leaves the log's copied mark where it was,
       // so the next checkpoint writes those pages again.
-      sqlite3_wal_checkpoint_v2((*db)->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                                nullptr);
+      const uint32_t generation = log_generation_.load(std::memory_order_acquire);
+      int log_frames = -1, copied_frames = -1;
+      const int rc = sqlite3_wal_checkpoint_v2((*db)->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                               &log_frames, &copied_frames);
+      // Published only for a pass over the log the writer still counts as
+      // current: a restart in between makes it say nothing.
+      if (rc == SQLITE_OK && copied_frames >= 0 &&
+          generation == log_generation_.load(std::memory_order_acquire)) {
+        copied_mark_.store(PackCopied(generation, copied_frames), std::memory_order_release);
+      }
     }
     checkpointer_mu_.Lock();
     ++background_checkpoints_;

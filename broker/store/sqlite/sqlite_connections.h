@@ -12,11 +12,14 @@
 // though, and SQLite starts the log again from its beginning only once
 // every frame is copied. So when the log passes checkpoint_at_bytes, the
 // writer itself checkpoints right after a commit, while it holds the write
-// lock: no commit can land meanwhile, the log is copied whole (usually only
-// its last frames are left to copy) unless a reader still needs older
-// pages, and the next transaction restarts it and cuts the file back to
-// size_limit_bytes. Open and a clean close truncate the log to zero, so a
-// start-up never replays a large one.
+// lock: no commit can land meanwhile, the log is copied whole unless a
+// reader still needs older pages, and the next transaction restarts it.
+// When it does is WalRestartPlanner's (sqlite_wal_restart.h): once the
+// background checkpointer, run pass after pass, has left little to copy.
+// A restart cuts the file back to size_limit_bytes, above the length the
+// log reaches under sustained writes, so the file keeps its blocks. Open
+// and a clean close truncate the log to zero, so a start-up never replays
+// a large one.
 //
 // When the storage fails under a write (a failed write or fsync, a full
 // disk; sqlite_storage_failure.h), the writer is taken out of service: see
@@ -26,6 +29,7 @@
 // per call and returned when the Reader dies.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -37,20 +41,31 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "broker/store/sqlite/sqlite_db.h"
+#include "broker/store/sqlite/sqlite_wal_restart.h"
 
 namespace hart::sqlite {
 
 // The README's bound (storage section): once readers let go of old
-// snapshots, the -wal file is at most checkpoint_at_bytes plus the largest
-// transaction plus checkpoint_retry_bytes.
+// snapshots, the log restarts before it is checkpoint_at_bytes plus
+// restart_patience_bytes plus the largest transaction long, and the -wal
+// file is at most that or size_limit_bytes, whichever is larger.
 struct WalPolicy {
+  // From this length on the writer seeks to restart the log.
   int64_t checkpoint_at_bytes = int64_t{32} << 20;
+  // It checkpoints once the background checkpointer has left at most this
+  // much to copy ...
+  int64_t restart_remainder_bytes = int64_t{1} << 20;
+  // ... or once the log has grown this much more, whatever is left.
+  int64_t restart_patience_bytes = int64_t{8} << 20;
   // If a reader kept the log from being copied whole, the writer tries
   // again once this much more was written.
   int64_t checkpoint_retry_bytes = int64_t{4} << 20;
   // PRAGMA journal_size_limit: the file is cut back to this when the log
-  // restarts.
-  int64_t size_limit_bytes = int64_t{32} << 20;
+  // restarts. Twice the threshold, over what the log reaches between
+  // restarts, so a restart overwrites blocks the file has: cut back to the
+  // threshold, the file lost blocks at every restart that the next pass
+  // allocated again, and the writer waited for both (9-84 ms a cut).
+  int64_t size_limit_bytes = int64_t{64} << 20;
   // The writer wakes the background checkpointer each time the log grew by
   // this much (measured: at 4,000 intakes/s the log grows ~160 MiB/s, and
   // the writer copied what the 200 ms period had left, 7 % of its time).
@@ -117,6 +132,8 @@ class SqliteConnections {
   // For tests: waits up to `timeout` until the background checkpointer has
   // finished `runs` checkpoints since the open; false if it has not.
   bool WaitForBackgroundCheckpoints(uint64_t runs, absl::Duration timeout);
+  // How many times the writer has seen the log start again since the open.
+  uint32_t log_restarts() const { return log_generation_.load(std::memory_order_acquire); }
 
  private:
   SqliteConnections(std::string path, int lock_fd, std::unique_ptr<SqliteDb> writer,
@@ -128,8 +145,12 @@ class SqliteConnections {
   void RunCheckpointer();
   // The writer's wal hook: after each commit, with the log's frame count.
   static int OnCommit(void* self, sqlite3* db, const char* name, int wal_frames);
-  void CheckpointIfLogLong(int64_t wal_frames) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  void WakeCheckpointerIfLogGrew(int64_t wal_frames) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  void CheckpointAfterCommit(int64_t wal_frames, bool wait_for_background)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  void WakeCheckpointer();
+  // What the background checkpointer's last pass copied, as the writer's
+  // planner counts generations of the log.
+  WalRestartPlanner::Copied CopiedByCheckpointer() const;
   bool CheckpointerHasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(checkpointer_mu_) {
     return stopping_ || checkpoint_wanted_;
   }
@@ -142,15 +163,11 @@ class SqliteConnections {
   // OK while the writer is in service; else the storage failure that took
   // it out (the first one: the cause an operator needs).
   absl::Status writer_failure_ ABSL_GUARDED_BY(write_mu_);
-  const int64_t checkpoint_at_frames_;
-  const int64_t checkpoint_retry_frames_;
-  // The writer checkpoints when the log reaches this many frames.
-  int64_t next_checkpoint_frames_ ABSL_GUARDED_BY(write_mu_);
-  const int64_t wake_every_frames_;
-  // The writer wakes the background checkpointer when the log reaches this
-  // many frames; the log's size at the last commit tells it restarted.
-  int64_t next_wake_frames_ ABSL_GUARDED_BY(write_mu_);
-  int64_t last_wal_frames_ ABSL_GUARDED_BY(write_mu_) = 0;
+  WalRestartPlanner planner_ ABSL_GUARDED_BY(write_mu_);
+  // The planner's generation, published for the checkpointer, and what its
+  // last pass copied (generation << 32 | frames): no lock between them.
+  std::atomic<uint32_t> log_generation_{0};
+  std::atomic<uint64_t> copied_mark_{0};
   absl::Mutex readers_mu_;
   std::vector<std::unique_ptr<SqliteDb>> idle_readers_ ABSL_GUARDED_BY(readers_mu_);
   // Held while the background checkpointer checkpoints, so that a

@@ -14,8 +14,9 @@
 // writer itself checkpoints right after a commit, while it holds the write
 // lock: no commit can land meanwhile, the log is copied whole unless a
 // reader still needs older pages, and the next transaction restarts it.
-// When it does is WalRestartPlanner's (sqlite_wal_restart.h): once the
-// background checkpointer, run pass after pass, has left little to copy.
+// When it does is WalRestartPlanner's (sqlite_wal_restart.h): right after
+// a background pass that began once the log was that long, so it copies
+// only what was committed during that pass.
 // A restart cuts the file back to size_limit_bytes, above the length the
 // log reaches under sustained writes, so the file keeps its blocks. Open
 // and a clean close truncate the log to zero, so a start-up never replays

@@ -3,18 +3,21 @@
 namespace hart::sqlite {
 
 WalRestartPlanner::WalRestartPlanner(Frames frames)
-    : frames_(frames),
-      next_wake_(frames.wake_every),
-      next_try_(frames.restart_at),
-      forced_at_(frames.restart_at + frames.patience) {}
+    : frames_(frames), next_wake_(frames.wake_every) {
+  TryFrom(frames.restart_at);
+}
+
+void WalRestartPlanner::TryFrom(int64_t log) {
+  next_try_ = log;
+  forced_at_ = log + frames_.patience;
+  trying_from_ = -1;
+}
 
 WalRestartPlanner::Step WalRestartPlanner::AfterCommit(int64_t log, Copied copied) {
   if (log < last_log_) {
     ++generation_;
     next_wake_ = frames_.wake_every;
-    next_try_ = frames_.restart_at;
-    forced_at_ = frames_.restart_at + frames_.patience;
-    trying_from_ = -1;
+    TryFrom(frames_.restart_at);
   }
   last_log_ = log;
   Step step;
@@ -42,10 +45,6 @@ WalRestartPlanner::Step WalRestartPlanner::AfterCommit(int64_t log, Copied copie
   return step;
 }
 
-void WalRestartPlanner::Checkpointed(int64_t log) {
-  next_try_ = log + frames_.retry;
-  forced_at_ = next_try_ + frames_.patience;
-  trying_from_ = -1;
-}
+void WalRestartPlanner::Checkpointed(int64_t log) { TryFrom(log + frames_.retry); }
 
 }  // namespace hart::sqlite

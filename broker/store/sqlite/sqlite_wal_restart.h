@@ -62,14 +62,17 @@ class WalRestartPlanner {
   uint32_t generation() const { return generation_; }
 
  private:
+  // The next try starts when the log is `log` frames long.
+  void TryFrom(int64_t log);
+
   const Frames frames_;
   uint32_t generation_ = 0;
   int64_t last_log_ = 0;
   int64_t next_wake_;
   // The writer checkpoints from here on (when little is left to copy) ...
-  int64_t next_try_;
+  int64_t next_try_ = 0;
   // ... and from here on whatever is left.
-  int64_t forced_at_;
+  int64_t forced_at_ = 0;
   // Trying since a commit that left this long a log; -1 when not trying.
   int64_t trying_from_ = -1;
 };

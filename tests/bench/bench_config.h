@@ -43,6 +43,8 @@ struct BenchConfig {
   // fanout, with ack_batch N: the batches go over one AcknowledgeStream per
   // subscriber instead of AcknowledgeBatch calls.
   bool ack_stream = false;
+  // fanout: a CSV of each delivered intake's send time and latency.
+  std::string timeline;
   // Set: the started broker's directory (kept), instead of a temporary one.
   std::string data_dir;
   int subscribers = 20000;  // idle

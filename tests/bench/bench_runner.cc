@@ -314,6 +314,11 @@ int RunBench(const BenchConfig& c) {
     subscribers->Stop(std::chrono::seconds(15));
     const auto stats = subscribers->stats();
     const auto delivered = tracker.Summarize();
+    if (!c.timeline.empty()) {
+      if (absl::Status written = tracker.WriteTimeline(c.timeline); !written.ok()) {
+        Progress(std::string(written.message()));
+      }
+    }
     FanoutReport& f = *fanout;
     f.subscribers = stats.streams;
     f.streams_failed = stats.streams_failed;

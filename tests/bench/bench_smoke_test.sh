@@ -11,8 +11,10 @@ set -euo pipefail
 bench=$1
 shift
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-"$bench" fanout --rate 20 --duration 2 --warmup 0 --drain_seconds 60 --channels 1 "$@" >"$out"
+timeline=$(mktemp)
+trap 'rm -f "$out" "$timeline"' EXIT
+"$bench" fanout --rate 20 --duration 2 --warmup 0 --drain_seconds 60 --channels 1 \
+  --timeline "$timeline" "$@" >"$out"
 summary=$(grep '^{' "$out" | tail -n 1)
 field() { grep -o "\"$1\":[0-9]*" <<<"$summary" | head -n 1 | cut -d: -f2; }
 text_field() { grep -o "\"$1\":\"[^\"]*\"" <<<"$summary" | head -n 1 | cut -d'"' -f4; }
@@ -79,4 +81,11 @@ awk -v per_ok="$per_ok" -v ok="$(field ok)" -v all="$voluntary $involuntary" 'BE
   for (i = 1; i <= n; i++) if (parts[i] ~ /^[0-9]+$/) sum += parts[i]
   exit !(ok > 0 && per_ok != "" && (sum / ok - per_ok) ^ 2 < 0.0001) }' ||
   fail "broker_switches_per_ok $per_ok is not the threads' $voluntary $involuntary over $(field ok) intakes"
+# The timeline: a line per delivered intake, in send order, each delivered
+# after it was sent.
+[ "$(head -n 1 "$timeline")" = "sent_monotonic_s,delivered_ms" ] || fail "no timeline header"
+[ "$(( $(wc -l <"$timeline") - 1 ))" = "$(field delivered)" ] ||
+  fail "$(( $(wc -l <"$timeline") - 1 )) timeline lines for $(field delivered) delivered intakes"
+awk -F, 'NR > 1 { if ($1 < last || $2 <= 0) exit 1; last = $1 }' "$timeline" ||
+  fail "timeline out of send order or with a latency <= 0: $(head -n 5 "$timeline")"
 echo "bench smoke test: $(field ok) intakes, $(field deliveries_arrived) feed deliveries, all acknowledged ($(field acks_ok) acks in $(field ack_calls) calls, ack_transport $transport)"

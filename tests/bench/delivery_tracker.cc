@@ -1,6 +1,7 @@
 #include "tests/bench/delivery_tracker.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace hart::bench {
 
@@ -77,6 +78,7 @@ void DeliveryTracker::ArrivedLocked(uint64_t index, BenchClock::time_point arriv
     ++delivered_;
     latencies_ns_.push_back(
         std::chrono::duration_cast<std::chrono::nanoseconds>(p.last_arrival - p.start).count());
+    delivered_starts_.push_back(p.start);
   }
   pending_.erase(it);
   if (pending_.empty()) all_delivered_.notify_all();
@@ -101,6 +103,28 @@ DeliveryTracker::Summary DeliveryTracker::Summarize() const {
   std::vector<int64_t> copy = latencies_ns_;
   s.latency = hart::bench::Summarize(copy);
   return s;
+}
+
+absl::Status DeliveryTracker::WriteTimeline(const std::string& path) const {
+  std::vector<std::pair<BenchClock::time_point, int64_t>> rows;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    rows.reserve(latencies_ns_.size());
+    for (size_t i = 0; i < latencies_ns_.size(); ++i) {
+      rows.emplace_back(delivered_starts_[i], latencies_ns_[i]);
+    }
+  }
+  std::sort(rows.begin(), rows.end());
+  std::FILE* out = std::fopen(path.c_str(), "w");
+  if (out == nullptr) return absl::InvalidArgumentError("--timeline: cannot write " + path);
+  std::fprintf(out, "sent_monotonic_s,delivered_ms\n");
+  for (const auto& [start, latency_ns] : rows) {
+    // steady_clock is CLOCK_MONOTONIC on Linux.
+    const double sent_s = std::chrono::duration<double>(start.time_since_epoch()).count();
+    std::fprintf(out, "%.6f,%.3f\n", sent_s, static_cast<double>(latency_ns) / 1e6);
+  }
+  if (std::fclose(out) != 0) return absl::InvalidArgumentError("--timeline: cannot write " + path);
+  return absl::OkStatus();
 }
 
 }  // namespace hart::bench

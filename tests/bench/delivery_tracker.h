@@ -18,6 +18,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "hart/referral/v1/intake.pb.h"
 #include "tests/bench/latency_recorder.h"
 #include "tests/bench/load_driver.h"
@@ -51,6 +52,11 @@ class DeliveryTracker {
     LatencySummary latency;            // of delivered measured intakes
   };
   Summary Summarize() const;
+  // Writes one CSV line per delivered measured intake, in send order: its
+  // send time on CLOCK_MONOTONIC (seconds, as /proc and perf stamp events)
+  // and its delivery latency (ms), to line a slow stretch up with what
+  // the machine did then.
+  absl::Status WriteTimeline(const std::string& path) const;
 
  private:
   struct Pending {
@@ -74,6 +80,7 @@ class DeliveryTracker {
   uint64_t intakes_ = 0, delivered_ = 0, expected_ = 0, arrived_ = 0, repeats_ = 0;
   uint64_t push_excluded_ = 0, push_only_intakes_ = 0;
   std::vector<int64_t> latencies_ns_;
+  std::vector<BenchClock::time_point> delivered_starts_;  // beside latencies_ns_
 };
 
 }  // namespace hart::bench

@@ -107,6 +107,8 @@ load (stops at --warmup + --duration or after --max_requests sends, whichever is
                        AcknowledgeStream per subscriber instead (on its connection), one
                        unanswered per stream; ack_calls then counts the batches. Batches
                        still unanswered 15 s after the drain fail their acks (CANCELLED)
+  --timeline FILE      fanout: a CSV of each delivered intake's send time (CLOCK_MONOTONIC
+                       seconds, as perf and /proc stamp events) and delivery latency (ms)
 
 server:
   --target HOST:PORT[,HOST:PORT...]

@@ -6,7 +6,9 @@
 # referrals, filled as the README says: restart three times, then reads
 # from a dropped page cache when run as root); the RabbitMQ peer with
 # --peer (the directory of its run.sh). Each run's JSON line goes to OUT/,
-# and tests/bench/sitting_summary.sh prints the medians and which targets
+# and target 3's timelines (each delivered intake's send time and latency,
+# hart-bench --timeline) to OUT/t3b-N.csv, t3s-N.csv;
+# tests/bench/sitting_summary.sh prints the medians and which targets
 # hold. Builds hart-bench optimised as deploy/bench.sh does, unless --bench
 # names one.
 # Usage: deploy/bench-sitting.sh [--out DIR] [--runs N] [--store DIR] [--peer DIR] [--bench BINARY]
@@ -36,7 +38,7 @@ if [ -z "$bench" ]; then
   bench=$root/build-bench/tests/bench/hart-bench
 fi
 mkdir -p "$out"
-rm -f "$out"/*.jsonl "$out"/*.log "$out/rabbitmq.txt"
+rm -f "$out"/*.jsonl "$out"/*.log "$out"/*.csv "$out/rabbitmq.txt"
 run() {  # NAME hart-bench arguments...: appends the run's JSON line to OUT/NAME.jsonl
   local name=$1
   shift
@@ -46,12 +48,12 @@ run() {  # NAME hart-bench arguments...: appends the run's JSON line to OUT/NAME
     echo "  $name failed: see $out/$name.log" >&2
 }
 date -u +%Y-%m-%dT%H:%M:%SZ >"$out/started"
-for _ in $(seq "$runs"); do
+for i in $(seq "$runs"); do
   run echo echo --duration 5
   run t1 submit --duration 5
   run t2 submit --duration 5 --rate 1000
-  run t3b fanout --duration 5 --rate 1000 --ack_batch 64
-  run t3s fanout --duration 5 --rate 1000
+  run t3b fanout --duration 5 --rate 1000 --ack_batch 64 --timeline "$out/t3b-$i.csv"
+  run t3s fanout --duration 5 --rate 1000 --timeline "$out/t3s-$i.csv"
   run t4b fanout --duration 5 --ack_batch 64
   run t4s fanout --duration 5
 done

@@ -10,7 +10,7 @@
 # hart-bench --timeline) to OUT/t3b-N.csv, t3s-N.csv;
 # tests/bench/sitting_summary.sh prints the medians and which targets
 # hold. Builds hart-bench optimised as deploy/bench.sh does, unless --bench
-# names one.
+# names one (one that knows --timeline, from 2026-12-07 on).
 # Usage: deploy/bench-sitting.sh [--out DIR] [--runs N] [--store DIR] [--peer DIR] [--bench BINARY]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -125,6 +125,13 @@ int RunBench(const BenchConfig& c) {
   }
   auto factory = IntakeFactory::Load(c.intakes_dir, c.intake_bytes, RandomRunId());
   if (!factory.ok()) return Fail("loading example intakes", factory.status());
+  // A timeline that cannot be written fails now, not after the run.
+  if (!c.timeline.empty()) {
+    if (absl::Status writable = DeliveryTracker::CheckTimelineWritable(c.timeline);
+        !writable.ok()) {
+      return Fail("--timeline", writable);
+    }
+  }
 
   // The server under test.
   std::unique_ptr<BrokerLauncher> broker;
@@ -288,6 +295,7 @@ int RunBench(const BenchConfig& c) {
   if (result.stopped_by == "interrupt") Progress("interrupted: finishing the run early");
 
   std::optional<FanoutReport> fanout;
+  absl::Status timeline_written;
   if (subscribers) {
     Progress("load done; waiting up to " + Short(c.drain_seconds) + " s for deliveries");
     const auto drain_start = BenchClock::now();
@@ -314,11 +322,7 @@ int RunBench(const BenchConfig& c) {
     subscribers->Stop(std::chrono::seconds(15));
     const auto stats = subscribers->stats();
     const auto delivered = tracker.Summarize();
-    if (!c.timeline.empty()) {
-      if (absl::Status written = tracker.WriteTimeline(c.timeline); !written.ok()) {
-        Progress(std::string(written.message()));
-      }
-    }
+    if (!c.timeline.empty()) timeline_written = tracker.WriteTimeline(c.timeline);
     FanoutReport& f = *fanout;
     f.subscribers = stats.streams;
     f.streams_failed = stats.streams_failed;
@@ -422,6 +426,7 @@ int RunBench(const BenchConfig& c) {
 
   int exit_status = r.ok > 0 ? 0 : 1;
   if (r.ok == 0) Progress("no request succeeded");
+  if (!timeline_written.ok()) exit_status = Fail("--timeline", timeline_written);
   if (broker) {
     if (auto s = broker->Stop(); !s.ok()) {
       Fail("stopping the broker", s);

@@ -1,7 +1,9 @@
 #include "tests/bench/delivery_tracker.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 namespace hart::bench {
 
@@ -105,6 +107,21 @@ DeliveryTracker::Summary DeliveryTracker::Summarize() const {
   return s;
 }
 
+namespace {
+
+absl::Status CannotWrite(const std::string& path, int error) {
+  return absl::FailedPreconditionError("cannot write " + path + ": " + std::strerror(error));
+}
+
+}  // namespace
+
+absl::Status DeliveryTracker::CheckTimelineWritable(const std::string& path) {
+  std::FILE* out = std::fopen(path.c_str(), "w");
+  if (out == nullptr) return CannotWrite(path, errno);
+  if (std::fclose(out) != 0) return CannotWrite(path, errno);
+  return absl::OkStatus();
+}
+
 absl::Status DeliveryTracker::WriteTimeline(const std::string& path) const {
   std::vector<std::pair<BenchClock::time_point, int64_t>> rows;
   {
@@ -116,14 +133,16 @@ absl::Status DeliveryTracker::WriteTimeline(const std::string& path) const {
   }
   std::sort(rows.begin(), rows.end());
   std::FILE* out = std::fopen(path.c_str(), "w");
-  if (out == nullptr) return absl::InvalidArgumentError("--timeline: cannot write " + path);
+  if (out == nullptr) return CannotWrite(path, errno);
   std::fprintf(out, "sent_monotonic_s,delivered_ms\n");
   for (const auto& [start, latency_ns] : rows) {
     // steady_clock is CLOCK_MONOTONIC on Linux.
     const double sent_s = std::chrono::duration<double>(start.time_since_epoch()).count();
     std::fprintf(out, "%.6f,%.3f\n", sent_s, static_cast<double>(latency_ns) / 1e6);
   }
-  if (std::fclose(out) != 0) return absl::InvalidArgumentError("--timeline: cannot write " + path);
+  const bool failed = std::ferror(out) != 0;
+  const int write_error = errno;
+  if (std::fclose(out) != 0 || failed) return CannotWrite(path, failed ? write_error : errno);
   return absl::OkStatus();
 }
 

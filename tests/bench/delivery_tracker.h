@@ -57,6 +57,8 @@ class DeliveryTracker {
   // and its delivery latency (ms), to line a slow stretch up with what
   // the machine did then.
   absl::Status WriteTimeline(const std::string& path) const;
+  // Whether `path` can be written (creating or emptying it), before a run.
+  static absl::Status CheckTimelineWritable(const std::string& path);
 
  private:
   struct Pending {

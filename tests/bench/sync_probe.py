@@ -3,8 +3,9 @@
 beside a checkpoint-like burst writer, to tell the disk's own stalls from the
 broker's.
 
-Writes `--bytes` at the next offset of a file (wrapping at 32 MiB, as the
-write-ahead log does), `fdatasync`s it, sleeps `--gap_ms`, `--count` times,
+Writes `--bytes` at the next offset of a 32 MiB file written whole first
+(wrapping at its end, as the write-ahead log restarts over blocks it
+keeps), `fdatasync`s it, sleeps `--gap_ms`, `--count` times,
 and prints the sync's p50, p99, p99.9 and maximum in ms. With `--burst_mib
 N`, a second process writes N MiB in 4 KiB pages to another file and syncs
 it every `--burst_every_ms`, as a checkpoint pass copies pages into the
@@ -14,6 +15,7 @@ Usage: sync_probe.py DIR [--count 3000] [--bytes 100000] [--gap_ms 1.5]
                          [--burst_mib 0] [--burst_every_ms 50]
 """
 import argparse
+import math
 import multiprocessing
 import os
 import time
@@ -53,13 +55,20 @@ def main():
             args=(burst_path, args.burst_mib, args.burst_every_ms / 1000, stop))
         burst.start()
     fd = os.open(log_path, os.O_RDWR | os.O_CREAT, 0o644)
+    # The whole 32 MiB first, as the broker's log keeps its blocks: no sync
+    # below has a file to grow.
+    for offset in range(0, 32 << 20, 1 << 20):
+        os.pwrite(fd, b"\x00" * (1 << 20), offset)
+    os.fsync(fd)
     data = b"\x07" * args.bytes
     offset = 0
     syncs_ms = []
     try:
         for _ in range(args.count):
             os.pwrite(fd, data, offset)
-            offset = (offset + args.bytes) % (32 << 20)
+            offset = offset + args.bytes
+            if offset + args.bytes > 32 << 20:
+                offset = 0
             start = time.monotonic()
             os.fdatasync(fd)
             syncs_ms.append((time.monotonic() - start) * 1000)
@@ -69,14 +78,19 @@ def main():
         stop.set()
         if burst is not None:
             burst.join()
+            if burst.exitcode != 0:
+                raise SystemExit(f"sync_probe: the burst writer failed (exit {burst.exitcode})")
         for path in (log_path, burst_path):
             if os.path.exists(path):
                 os.unlink(path)
     syncs_ms.sort()
     n = len(syncs_ms)
-    print(f"syncs={n} p50_ms={syncs_ms[n // 2]:.2f} p99_ms={syncs_ms[n * 99 // 100]:.2f} "
-          f"p999_ms={syncs_ms[n * 999 // 1000]:.2f} max_ms={syncs_ms[-1]:.2f} "
-          f"burst_mib={args.burst_mib}")
+
+    def rank(q):  # nearest rank: the smallest sync >= q of all syncs
+        return syncs_ms[max(0, math.ceil(q * n) - 1)]
+
+    print(f"syncs={n} p50_ms={rank(0.5):.2f} p99_ms={rank(0.99):.2f} "
+          f"p999_ms={rank(0.999):.2f} max_ms={syncs_ms[-1]:.2f} burst_mib={args.burst_mib}")
 
 
 if __name__ == "__main__":

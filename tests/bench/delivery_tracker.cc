@@ -78,9 +78,9 @@ void DeliveryTracker::ArrivedLocked(uint64_t index, BenchClock::time_point arriv
   if (--p.remaining > 0) return;
   if (p.measured) {
     ++delivered_;
-    latencies_ns_.push_back(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(p.last_arrival - p.start).count());
-    delivered_starts_.push_back(p.start);
+    delivered_intakes_.push_back(
+        {p.start,
+         std::chrono::duration_cast<std::chrono::nanoseconds>(p.last_arrival - p.start).count()});
   }
   pending_.erase(it);
   if (pending_.empty()) all_delivered_.notify_all();
@@ -102,8 +102,10 @@ DeliveryTracker::Summary DeliveryTracker::Summarize() const {
   s.push_only_intakes = push_only_intakes_;
   s.repeats = repeats_;
   s.foreign = early_.size();
-  std::vector<int64_t> copy = latencies_ns_;
-  s.latency = hart::bench::Summarize(copy);
+  std::vector<int64_t> latencies_ns;
+  latencies_ns.reserve(delivered_intakes_.size());
+  for (const Delivered& d : delivered_intakes_) latencies_ns.push_back(d.latency_ns);
+  s.latency = hart::bench::Summarize(latencies_ns);
   return s;
 }
 
@@ -123,15 +125,13 @@ absl::Status DeliveryTracker::CheckTimelineWritable(const std::string& path) {
 }
 
 absl::Status DeliveryTracker::WriteTimeline(const std::string& path) const {
-  std::vector<std::pair<BenchClock::time_point, int64_t>> rows;
+  std::vector<Delivered> rows;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    rows.reserve(latencies_ns_.size());
-    for (size_t i = 0; i < latencies_ns_.size(); ++i) {
-      rows.emplace_back(delivered_starts_[i], latencies_ns_[i]);
-    }
+    rows = delivered_intakes_;
   }
-  std::sort(rows.begin(), rows.end());
+  std::sort(rows.begin(), rows.end(),
+            [](const Delivered& a, const Delivered& b) { return a.start < b.start; });
   std::FILE* out = std::fopen(path.c_str(), "w");
   if (out == nullptr) return CannotWrite(path, errno);
   std::fprintf(out, "sent_monotonic_s,delivered_ms\n");

@@ -81,8 +81,12 @@ class DeliveryTracker {
   std::unordered_set<std::string> seen_;                             // matched delivery ids
   uint64_t intakes_ = 0, delivered_ = 0, expected_ = 0, arrived_ = 0, repeats_ = 0;
   uint64_t push_excluded_ = 0, push_only_intakes_ = 0;
-  std::vector<int64_t> latencies_ns_;
-  std::vector<BenchClock::time_point> delivered_starts_;  // beside latencies_ns_
+  // Each delivered measured intake: when it was sent, and its latency.
+  struct Delivered {
+    BenchClock::time_point start;
+    int64_t latency_ns = 0;
+  };
+  std::vector<Delivered> delivered_intakes_;
 };
 
 }  // namespace hart::bench

@@ -58,6 +58,9 @@ ABSL_FLAG(bool, ack_stream, false,
 ABSL_FLAG(std::string, timeline, "",
           "fanout: write each delivered intake's send time (CLOCK_MONOTONIC seconds) and "
           "delivery latency (ms) to this CSV file, to find when a slow stretch happened.");
+ABSL_FLAG(int, io_pressure_ms, 5,
+          "submit, fanout: sample /proc/pressure/io every N ms to tell the disk's stalls "
+          "from the broker's time (0: off).");
 ABSL_FLAG(bool, keep_rate_limit, false,
           "Start the broker with --config's own per-certificate rate limit (by default it is "
           "lifted in a copy of the config, so the abuse limit does not cap the load).");
@@ -168,6 +171,7 @@ absl::StatusOr<BenchConfig> ConfigFromFlags(const std::string& mode) {
   c.read_ids = absl::GetFlag(FLAGS_read_ids);
   c.first_pass = absl::GetFlag(FLAGS_first_pass);
   c.timeline = absl::GetFlag(FLAGS_timeline);
+  c.io_pressure_ms = absl::GetFlag(FLAGS_io_pressure_ms);
 
   auto finite = [](double v) { return std::isfinite(v); };
   if (!finite(c.duration_seconds) || c.duration_seconds <= 0 || c.duration_seconds > 86400) {
@@ -202,6 +206,9 @@ absl::StatusOr<BenchConfig> ConfigFromFlags(const std::string& mode) {
   if (c.ack_batch > 0 && c.mode != "fanout") return Bad("--ack_batch applies to fanout only");
   if (c.ack_stream && c.mode != "fanout") return Bad("--ack_stream applies to fanout only");
   if (!c.timeline.empty() && c.mode != "fanout") return Bad("--timeline applies to fanout only");
+  if (c.io_pressure_ms < 0 || c.io_pressure_ms > 1000) {
+    return Bad("--io_pressure_ms must be 0 (off) or 1 to 1000 ms between samples");
+  }
   if (c.ack_stream && c.ack_batch == 0) {
     return Bad("--ack_stream needs --ack_batch N (1-1000): the most acks per AcknowledgeStream "
                "batch, e.g. --ack_stream --ack_batch 64");

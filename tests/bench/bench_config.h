@@ -45,6 +45,8 @@ struct BenchConfig {
   bool ack_stream = false;
   // fanout: a CSV of each delivered intake's send time and latency.
   std::string timeline;
+  // submit, fanout: ms between samples of the machine's I/O stalls; 0: off.
+  int io_pressure_ms = 5;
   // Set: the started broker's directory (kept), instead of a temporary one.
   std::string data_dir;
   int subscribers = 20000;  // idle

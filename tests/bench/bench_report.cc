@@ -336,6 +336,15 @@ void PrintTable(const BenchReport& r, std::ostream& out) {
                               " not from this run");
     }
   }
+  if (r.io_stalls) {
+    const IoStallSummary& s = *r.io_stalls;
+    row("disk stalls", Fixed(s.full_stall_seconds, 3) +
+                           " s with every busy task waiting on the disk, at most " +
+                           Fixed(s.longest_stall_ms, 1) + " ms in any " +
+                           std::to_string(kLongestStallSpan.count()) + " ms");
+    row(r.fanout ? "delivery less stalls" : "latency less stalls",
+        "p50 / p90 / p99 / p99.9 = " + Percentiles(s.latency_less_stalls));
+  }
   size_t width = 0;
   for (const auto& [k, v] : rows) width = std::max(width, k.size());
   for (const auto& [k, v] : rows) {
@@ -446,6 +455,18 @@ std::string JsonLine(const BenchReport& r) {
     j.Key("drain_s").Num(f.drain_seconds);
     j.Key("delivery_latency_ms");
     LatencyJson(j, f.latency);
+    j.End();
+  } else {
+    j.Null();
+  }
+  j.Key("io_stalls");
+  if (r.io_stalls) {
+    const IoStallSummary& s = *r.io_stalls;
+    j.Begin();
+    j.Key("full_stall_s").Num(s.full_stall_seconds);
+    j.Key("longest_stall_ms").Num(s.longest_stall_ms);
+    j.Key("latency_less_stalls_ms");
+    LatencyJson(j, s.latency_less_stalls);
     j.End();
   } else {
     j.Null();

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/bench/io_stalls.h"
 #include "tests/bench/latency_recorder.h"
 #include "tests/bench/process_stats.h"
 #include "tests/bench/rate_limit_config.h"
@@ -95,6 +96,10 @@ struct BenchReport {
   double client_cpu_seconds = 0;
   int cores = 0;
   std::optional<FanoutReport> fanout;
+  // The machine waiting on the disk over the CPU window, and the latency
+  // the target judges (submit's responses, fanout's deliveries) less it;
+  // unset for echo, with --io_pressure_ms 0, or without /proc/pressure/io.
+  std::optional<IoStallSummary> io_stalls;
 };
 
 void PrintTable(const BenchReport& report, std::ostream& out);

@@ -27,6 +27,7 @@
 #include "tests/bench/feed_subscribers.h"
 #include "tests/bench/idle_subscribers.h"
 #include "tests/bench/intake_factory.h"
+#include "tests/bench/io_stalls.h"
 #include "tests/bench/latency_recorder.h"
 #include "tests/bench/load_driver.h"
 #include "tests/bench/process_stats.h"
@@ -290,6 +291,17 @@ int RunBench(const BenchConfig& c) {
            ", " + Short(c.warmup_seconds) +
            " s warm-up + " + Short(c.duration_seconds) + " s, at most " +
            std::to_string(c.max_requests) + " requests");
+  // The disk's stalls, sampled from before the load to after the drain.
+  std::unique_ptr<IoPressureSampler> io_pressure;
+  if (c.mode != "echo" && c.io_pressure_ms > 0) {
+    auto sampler = IoPressureSampler::Start(IoPressureSampler::kMachinePressure,
+                                            std::chrono::milliseconds(c.io_pressure_ms));
+    if (sampler.ok()) {
+      io_pressure = std::move(*sampler);
+    } else {
+      Progress("no disk-stall figures: " + std::string(sampler.status().message()));
+    }
+  }
   LatencyRecorder recorder;
   const LoadResult result = RunLoad(load, issue, recorder, on_measure_start);
   if (result.stopped_by == "interrupt") Progress("interrupted: finishing the run early");
@@ -317,6 +329,12 @@ int RunBench(const BenchConfig& c) {
     server_end_threads.push_back(SampleThreads(pid));
   }
   const double client_cpu_end = SelfCpuSeconds();
+  std::optional<IoStallSummary> io_stalls;
+  if (io_pressure) {
+    io_stalls = SummarizeIoStalls(
+        io_pressure->Stop(), window_start, window_end,
+        subscribers ? tracker.DeliveredLifetimes() : recorder.Lifetimes());
+  }
 
   if (subscribers) {
     subscribers->Stop(std::chrono::seconds(15));
@@ -423,6 +441,7 @@ int RunBench(const BenchConfig& c) {
   r.client_cpu_seconds = client_cpu_end - client_cpu_start;
   r.cores = static_cast<int>(std::thread::hardware_concurrency());
   r.fanout = fanout;
+  r.io_stalls = io_stalls;
 
   int exit_status = r.ok > 0 ? 0 : 1;
   if (r.ok == 0) Progress("no request succeeded");

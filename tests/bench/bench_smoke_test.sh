@@ -91,4 +91,19 @@ slowest=$(grep -o '"delivery_latency_ms":{[^}]*}' <<<"$summary" | grep -o '"max"
 awk -F, -v slowest="$slowest" 'NR > 1 && $2 > max { max = $2 }
   END { exit !(slowest != "" && (max - slowest) ^ 2 < 0.000004) }' "$timeline" ||
   fail "the timeline's slowest delivery is not the summary's ($slowest ms): $(head -n 5 "$timeline")"
+
+# The disk's stalls: sampled where the kernel counts them, every delivered
+# intake's latency less its share, which can only be shorter.
+if [ -r /proc/pressure/io ]; then
+  stalls=$(grep -o '"io_stalls":{"full_stall_s":[0-9.]*,"longest_stall_ms":[0-9.]*,"latency_less_stalls_ms":{[^}]*}' <<<"$summary") ||
+    fail "no io_stalls object though /proc/pressure/io is readable"
+  less_count=$(grep -o '"count":[0-9]*' <<<"$stalls" | cut -d: -f2)
+  [ "$less_count" = "$(field delivered)" ] ||
+    fail "io_stalls counts $less_count intakes, $(field delivered) were delivered"
+  less_max=$(grep -o '"max":[0-9.]*' <<<"$stalls" | cut -d: -f2)
+  awk -v less="$less_max" -v slowest="$slowest" 'BEGIN { exit !(less <= slowest + 0.001) }' ||
+    fail "a latency less its stall ($less_max ms) above the slowest delivery ($slowest ms)"
+else
+  grep -q '"io_stalls":null' <<<"$summary" || fail "io_stalls reported without /proc/pressure/io"
+fi
 echo "bench smoke test: $(field ok) intakes, $(field deliveries_arrived) feed deliveries, all acknowledged ($(field acks_ok) acks in $(field ack_calls) calls, ack_transport $transport)"

@@ -104,9 +104,14 @@ DeliveryTracker::Summary DeliveryTracker::Summarize() const {
   s.foreign = early_.size();
   std::vector<int64_t> latencies_ns;
   latencies_ns.reserve(delivered_intakes_.size());
-  for (const Delivered& d : delivered_intakes_) latencies_ns.push_back(d.latency_ns);
+  for (const Lifetime& d : delivered_intakes_) latencies_ns.push_back(d.latency_ns);
   s.latency = hart::bench::Summarize(latencies_ns);
   return s;
+}
+
+std::vector<Lifetime> DeliveryTracker::DeliveredLifetimes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return delivered_intakes_;
 }
 
 namespace {
@@ -125,13 +130,9 @@ absl::Status DeliveryTracker::CheckTimelineWritable(const std::string& path) {
 }
 
 absl::Status DeliveryTracker::WriteTimeline(const std::string& path) const {
-  std::vector<Delivered> rows;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    rows = delivered_intakes_;
-  }
+  std::vector<Lifetime> rows = DeliveredLifetimes();
   std::sort(rows.begin(), rows.end(),
-            [](const Delivered& a, const Delivered& b) { return a.start < b.start; });
+            [](const Lifetime& a, const Lifetime& b) { return a.start < b.start; });
   std::FILE* out = std::fopen(path.c_str(), "w");
   if (out == nullptr) return CannotWrite(path, errno);
   std::fprintf(out, "sent_monotonic_s,delivered_ms\n");

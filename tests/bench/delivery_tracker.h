@@ -52,6 +52,9 @@ class DeliveryTracker {
     LatencySummary latency;            // of delivered measured intakes
   };
   Summary Summarize() const;
+  // Each delivered measured intake's life: sent, and delivered to every
+  // feed destination.
+  std::vector<Lifetime> DeliveredLifetimes() const;
   // Writes one CSV line per delivered measured intake, in send order: its
   // send time on CLOCK_MONOTONIC (seconds, as /proc and perf stamp events)
   // and its delivery latency (ms), to line a slow stretch up with what
@@ -82,11 +85,7 @@ class DeliveryTracker {
   uint64_t intakes_ = 0, delivered_ = 0, expected_ = 0, arrived_ = 0, repeats_ = 0;
   uint64_t push_excluded_ = 0, push_only_intakes_ = 0;
   // Each delivered measured intake: when it was sent, and its latency.
-  struct Delivered {
-    BenchClock::time_point start;
-    int64_t latency_ns = 0;
-  };
-  std::vector<Delivered> delivered_intakes_;
+  std::vector<Lifetime> delivered_intakes_;
 };
 
 }  // namespace hart::bench

@@ -109,6 +109,9 @@ load (stops at --warmup + --duration or after --max_requests sends, whichever is
                        still unanswered 15 s after the drain fail their acks (CANCELLED)
   --timeline FILE      fanout: a CSV of each delivered intake's send time (CLOCK_MONOTONIC
                        seconds, as perf and /proc stamp events) and delivery latency (ms)
+  --io_pressure_ms N   submit, fanout: read /proc/pressure/io every N ms (default 5; 0: off)
+                       and report the time the whole machine waited on the disk, its most
+                       in any 100 ms, and the latencies less the stall in each one's life
 
 server:
   --target HOST:PORT[,HOST:PORT...]

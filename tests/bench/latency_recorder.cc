@@ -40,10 +40,11 @@ std::string StatusCodeName(grpc::StatusCode code) {
   return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
 }
 
-void LatencyRecorder::Record(const grpc::Status& status, int64_t latency_ns) {
+void LatencyRecorder::Record(const grpc::Status& status, BenchClock::time_point start,
+                             int64_t latency_ns) {
   std::lock_guard<std::mutex> lock(mu_);
   if (status.ok()) {
-    samples_ns_.push_back(latency_ns);
+    succeeded_.push_back({start, latency_ns});
     return;
   }
   ++errors_;
@@ -54,7 +55,7 @@ void LatencyRecorder::Record(const grpc::Status& status, int64_t latency_ns) {
 
 uint64_t LatencyRecorder::ok() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return samples_ns_.size();
+  return succeeded_.size();
 }
 
 uint64_t LatencyRecorder::errors() const {
@@ -73,12 +74,18 @@ std::map<std::string, std::string> LatencyRecorder::FirstErrorMessages() const {
 }
 
 LatencySummary LatencyRecorder::Latency() const {
-  std::vector<int64_t> copy;
+  std::vector<int64_t> latencies_ns;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    copy = samples_ns_;
+    latencies_ns.reserve(succeeded_.size());
+    for (const Lifetime& request : succeeded_) latencies_ns.push_back(request.latency_ns);
   }
-  return Summarize(copy);
+  return Summarize(latencies_ns);
+}
+
+std::vector<Lifetime> LatencyRecorder::Lifetimes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return succeeded_;
 }
 
 }  // namespace hart::bench

@@ -2,6 +2,7 @@
 // successful ones and error counts by gRPC status code. Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -11,6 +12,15 @@
 #include "grpcpp/support/status.h"
 
 namespace hart::bench {
+
+using BenchClock = std::chrono::steady_clock;  // CLOCK_MONOTONIC on Linux
+
+// One measured request's life: when it was sent (open loop: when it was
+// due) and how long it took.
+struct Lifetime {
+  BenchClock::time_point start;
+  int64_t latency_ns = 0;
+};
 
 // Percentiles of a set of latency samples, in milliseconds.
 struct LatencySummary {
@@ -32,9 +42,10 @@ std::string StatusCodeName(grpc::StatusCode code);
 
 class LatencyRecorder {
  public:
-  // Records one finished request: its latency if `status` is OK, else an
-  // error under its code (the first message per code is kept for reports).
-  void Record(const grpc::Status& status, int64_t latency_ns);
+  // Records one finished request sent at `start`: its latency if `status`
+  // is OK, else an error under its code (the first message per code is
+  // kept for reports).
+  void Record(const grpc::Status& status, BenchClock::time_point start, int64_t latency_ns);
 
   uint64_t ok() const;
   uint64_t errors() const;
@@ -42,10 +53,12 @@ class LatencyRecorder {
   // The first error message seen for each code.
   std::map<std::string, std::string> FirstErrorMessages() const;
   LatencySummary Latency() const;
+  // Every successful request's life, in the order they finished.
+  std::vector<Lifetime> Lifetimes() const;
 
  private:
   mutable std::mutex mu_;
-  std::vector<int64_t> samples_ns_;
+  std::vector<Lifetime> succeeded_;
   uint64_t errors_ = 0;
   std::map<std::string, uint64_t> errors_by_code_;
   std::map<std::string, std::string> first_messages_;

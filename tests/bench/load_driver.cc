@@ -53,7 +53,7 @@ struct LoadState {
   void Record(const grpc::Status& status, BenchClock::time_point start, bool measured) {
     if (!measured) return;
     const auto now = BenchClock::now();
-    recorder->Record(status, nanoseconds(now - start).count());
+    recorder->Record(status, start, nanoseconds(now - start).count());
     std::lock_guard<std::mutex> lock(mu);
     ++measured_done;
     last_completion = std::max(last_completion, now);

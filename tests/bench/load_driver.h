@@ -22,8 +22,6 @@
 
 namespace hart::bench {
 
-using BenchClock = std::chrono::steady_clock;
-
 // Called exactly once per request, on any thread, when it finished.
 using DoneFn = std::function<void(const grpc::Status&)>;
 // Starts request number `index` asynchronously. `start` is the send time

@@ -56,8 +56,9 @@ ABSL_FLAG(bool, ack_stream, false,
           "AcknowledgeStream per subscriber, one unanswered at a time, instead of "
           "AcknowledgeBatch calls.");
 ABSL_FLAG(std::string, timeline, "",
-          "fanout: write each delivered intake's send time (CLOCK_MONOTONIC seconds) and "
-          "delivery latency (ms) to this CSV file, to find when a slow stretch happened.");
+          "submit, fanout: write each answered (fanout: delivered) intake's send time "
+          "(CLOCK_MONOTONIC seconds), latency (ms) and the disk's stall in its life (ms) to "
+          "this CSV file, to find when a slow stretch happened.");
 ABSL_FLAG(int, io_pressure_ms, 5,
           "submit, fanout: sample /proc/pressure/io every N ms to tell the disk's stalls "
           "from the broker's time (0: off).");
@@ -205,7 +206,9 @@ absl::StatusOr<BenchConfig> ConfigFromFlags(const std::string& mode) {
   }
   if (c.ack_batch > 0 && c.mode != "fanout") return Bad("--ack_batch applies to fanout only");
   if (c.ack_stream && c.mode != "fanout") return Bad("--ack_stream applies to fanout only");
-  if (!c.timeline.empty() && c.mode != "fanout") return Bad("--timeline applies to fanout only");
+  if (!c.timeline.empty() && c.mode != "fanout" && c.mode != "submit") {
+    return Bad("--timeline applies to submit and fanout only");
+  }
   if (c.io_pressure_ms < 0 || c.io_pressure_ms > 1000) {
     return Bad("--io_pressure_ms must be 0 (off) or 1 to 1000 ms between samples");
   }

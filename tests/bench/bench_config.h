@@ -43,7 +43,8 @@ struct BenchConfig {
   // fanout, with ack_batch N: the batches go over one AcknowledgeStream per
   // subscriber instead of AcknowledgeBatch calls.
   bool ack_stream = false;
-  // fanout: a CSV of each delivered intake's send time and latency.
+  // submit, fanout: a CSV of each answered (delivered) intake's send time
+  // and latency.
   std::string timeline;
   // submit, fanout: ms between samples of the machine's I/O stalls; 0: off.
   int io_pressure_ms = 5;

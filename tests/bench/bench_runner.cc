@@ -33,6 +33,7 @@
 #include "tests/bench/process_stats.h"
 #include "tests/bench/rate_limit_config.h"
 #include "tests/bench/store_modes.h"
+#include "tests/bench/timeline.h"
 #include "tests/bench/tls_credentials.h"
 
 namespace hart::bench {
@@ -128,7 +129,7 @@ int RunBench(const BenchConfig& c) {
   if (!factory.ok()) return Fail("loading example intakes", factory.status());
   // A timeline that cannot be written fails now, not after the run.
   if (!c.timeline.empty()) {
-    if (absl::Status writable = DeliveryTracker::CheckTimelineWritable(c.timeline);
+    if (absl::Status writable = CheckTimelineWritable(c.timeline);
         !writable.ok()) {
       return Fail("--timeline", writable);
     }
@@ -329,18 +330,22 @@ int RunBench(const BenchConfig& c) {
     server_end_threads.push_back(SampleThreads(pid));
   }
   const double client_cpu_end = SelfCpuSeconds();
+  // What the target judges: submit's answers, fanout's deliveries.
+  const std::vector<Lifetime> judged =
+      subscribers ? tracker.DeliveredLifetimes() : recorder.Lifetimes();
+  const std::vector<IoPressureSample> io_samples =
+      io_pressure ? io_pressure->Stop() : std::vector<IoPressureSample>{};
   std::optional<IoStallSummary> io_stalls;
-  if (io_pressure) {
-    io_stalls = SummarizeIoStalls(
-        io_pressure->Stop(), window_start, window_end,
-        subscribers ? tracker.DeliveredLifetimes() : recorder.Lifetimes());
+  if (io_pressure) io_stalls = SummarizeIoStalls(io_samples, window_start, window_end, judged);
+  if (!c.timeline.empty()) {
+    timeline_written = WriteTimeline(c.timeline, judged,
+                                     subscribers ? "delivered_ms" : "answered_ms", io_samples);
   }
 
   if (subscribers) {
     subscribers->Stop(std::chrono::seconds(15));
     const auto stats = subscribers->stats();
     const auto delivered = tracker.Summarize();
-    if (!c.timeline.empty()) timeline_written = tracker.WriteTimeline(c.timeline);
     FanoutReport& f = *fanout;
     f.subscribers = stats.streams;
     f.streams_failed = stats.streams_failed;

@@ -83,7 +83,10 @@ awk -v per_ok="$per_ok" -v ok="$(field ok)" -v all="$voluntary $involuntary" 'BE
   fail "broker_switches_per_ok $per_ok is not the threads' $voluntary $involuntary over $(field ok) intakes"
 # The timeline: a line per delivered intake, whose slowest is the summary's
 # slowest delivery.
-[ "$(head -n 1 "$timeline")" = "sent_monotonic_s,delivered_ms" ] || fail "no timeline header"
+expected_header=sent_monotonic_s,delivered_ms
+[ -r /proc/pressure/io ] && expected_header=$expected_header,io_full_stall_ms
+[ "$(head -n 1 "$timeline")" = "$expected_header" ] ||
+  fail "timeline header '$(head -n 1 "$timeline")', not '$expected_header'"
 [ "$(( $(wc -l <"$timeline") - 1 ))" = "$(field delivered)" ] ||
   fail "$(( $(wc -l <"$timeline") - 1 )) timeline lines for $(field delivered) delivered intakes"
 slowest=$(grep -o '"delivery_latency_ms":{[^}]*}' <<<"$summary" | grep -o '"max":[0-9.]*' |

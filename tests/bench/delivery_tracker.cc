@@ -1,9 +1,6 @@
 #include "tests/bench/delivery_tracker.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 
 namespace hart::bench {
 
@@ -112,39 +109,6 @@ DeliveryTracker::Summary DeliveryTracker::Summarize() const {
 std::vector<Lifetime> DeliveryTracker::DeliveredLifetimes() const {
   std::lock_guard<std::mutex> lock(mu_);
   return delivered_intakes_;
-}
-
-namespace {
-
-absl::Status CannotWrite(const std::string& path, int error) {
-  return absl::FailedPreconditionError("cannot write " + path + ": " + std::strerror(error));
-}
-
-}  // namespace
-
-absl::Status DeliveryTracker::CheckTimelineWritable(const std::string& path) {
-  std::FILE* out = std::fopen(path.c_str(), "w");
-  if (out == nullptr) return CannotWrite(path, errno);
-  if (std::fclose(out) != 0) return CannotWrite(path, errno);
-  return absl::OkStatus();
-}
-
-absl::Status DeliveryTracker::WriteTimeline(const std::string& path) const {
-  std::vector<Lifetime> rows = DeliveredLifetimes();
-  std::sort(rows.begin(), rows.end(),
-            [](const Lifetime& a, const Lifetime& b) { return a.start < b.start; });
-  std::FILE* out = std::fopen(path.c_str(), "w");
-  if (out == nullptr) return CannotWrite(path, errno);
-  std::fprintf(out, "sent_monotonic_s,delivered_ms\n");
-  for (const auto& [start, latency_ns] : rows) {
-    // steady_clock is CLOCK_MONOTONIC on Linux.
-    const double sent_s = std::chrono::duration<double>(start.time_since_epoch()).count();
-    std::fprintf(out, "%.6f,%.3f\n", sent_s, static_cast<double>(latency_ns) / 1e6);
-  }
-  const bool failed = std::ferror(out) != 0;
-  const int write_error = errno;
-  if (std::fclose(out) != 0 || failed) return CannotWrite(path, failed ? write_error : errno);
-  return absl::OkStatus();
 }
 
 }  // namespace hart::bench

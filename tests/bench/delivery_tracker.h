@@ -18,7 +18,6 @@
 #include <unordered_set>
 #include <vector>
 
-#include "absl/status/status.h"
 #include "hart/referral/v1/intake.pb.h"
 #include "tests/bench/latency_recorder.h"
 #include "tests/bench/load_driver.h"
@@ -55,13 +54,6 @@ class DeliveryTracker {
   // Each delivered measured intake's life: sent, and delivered to every
   // feed destination.
   std::vector<Lifetime> DeliveredLifetimes() const;
-  // Writes one CSV line per delivered measured intake, in send order: its
-  // send time on CLOCK_MONOTONIC (seconds, as /proc and perf stamp events)
-  // and its delivery latency (ms), to line a slow stretch up with what
-  // the machine did then.
-  absl::Status WriteTimeline(const std::string& path) const;
-  // Whether `path` can be written (creating or emptying it), before a run.
-  static absl::Status CheckTimelineWritable(const std::string& path);
 
  private:
   struct Pending {

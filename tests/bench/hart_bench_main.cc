@@ -107,8 +107,9 @@ load (stops at --warmup + --duration or after --max_requests sends, whichever is
                        AcknowledgeStream per subscriber instead (on its connection), one
                        unanswered per stream; ack_calls then counts the batches. Batches
                        still unanswered 15 s after the drain fail their acks (CANCELLED)
-  --timeline FILE      fanout: a CSV of each delivered intake's send time (CLOCK_MONOTONIC
-                       seconds, as perf and /proc stamp events) and delivery latency (ms)
+  --timeline FILE      submit, fanout: a CSV of each answered (fanout: delivered) intake's
+                       send time (CLOCK_MONOTONIC seconds, as perf and /proc stamp events),
+                       latency (ms) and, sampled, the disk's stall during it (ms)
   --io_pressure_ms N   submit, fanout: read /proc/pressure/io every N ms (default 5; 0: off)
                        and report the time the whole machine waited on the disk, its most
                        in any 100 ms, and the latencies less the stall in each one's life

@@ -304,6 +304,14 @@ void PrintTable(const BenchReport& r, std::ostream& out) {
                         : "unavailable (not running, or /proc not readable)");
     }
   }
+  if (r.broker_disk_write_mib) {
+    const double mib = *r.broker_disk_write_mib;
+    row("broker disk writes",
+        Fixed(mib, 1) + " MiB (" +
+            (r.cpu_window_seconds > 0 ? Fixed(mib / r.cpu_window_seconds, 1) : "n/a") +
+            " MiB/s; " + (r.ok > 0 ? Fixed(mib * 1024 / static_cast<double>(r.ok), 1) : "n/a") +
+            " KiB per successful request)");
+  }
   row("client CPU", Fixed(r.client_cpu_seconds, 2) + " s (" +
                         Percent(r.client_cpu_seconds, r.cpu_window_seconds) +
                         " of one core" + (r.mode == "echo" ? ", echo server included" : "") + ")");
@@ -386,6 +394,12 @@ std::string JsonLine(const BenchReport& r) {
   r.broker_peak_rss_mib ? j.Num(*r.broker_peak_rss_mib) : j.Null();
   j.Key("broker_threads");
   r.broker_threads ? j.Num(*r.broker_threads) : j.Null();
+  j.Key("broker_disk_write_mib");
+  r.broker_disk_write_mib ? j.Num(*r.broker_disk_write_mib) : j.Null();
+  j.Key("broker_disk_write_kib_per_ok");
+  r.broker_disk_write_mib && r.ok > 0
+      ? j.Num(*r.broker_disk_write_mib * 1024 / static_cast<double>(r.ok))
+      : j.Null();
   j.Key("broker_cpu_us_per_ok");
   const auto per_ok = CpuMicrosPerOk(r);
   per_ok ? j.Num(*per_ok) : j.Null();

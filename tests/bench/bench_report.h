@@ -88,6 +88,9 @@ struct BenchReport {
   std::optional<double> broker_cpu_seconds;
   std::optional<double> broker_peak_rss_mib;
   std::optional<int> broker_threads;
+  // Bytes the brokers wrote (or dirtied) to storage over the window, from
+  // /proc/<pid>/io; unset unless every one was read at both ends.
+  std::optional<double> broker_disk_write_mib;
   // The same CPU, and the context switches, by thread name, summed over the
   // processes (threads that ended within the window are only in the CPU
   // total); unset as above.

@@ -410,7 +410,8 @@ int RunBench(const BenchConfig& c) {
     // Summed over the broker processes, reported only when every one was
     // sampled at both ends of the window.
     bool all_sampled = !server_pids.empty() && server_start_samples.size() == server_pids.size();
-    double cpu = 0, rss = 0;
+    double cpu = 0, rss = 0, written = 0;
+    bool all_written = true;
     int threads = 0;
     std::map<std::string, ThreadUsage> thread_usage;
     for (size_t i = 0; i < server_pids.size(); ++i) {
@@ -424,6 +425,13 @@ int RunBench(const BenchConfig& c) {
         b.threads = server_end_samples[i]->threads;
         cpu += *b.cpu_seconds;
         rss += *b.peak_rss_mib;
+        const auto& wrote_start = server_start_samples[i]->disk_write_bytes;
+        const auto& wrote_end = server_end_samples[i]->disk_write_bytes;
+        if (wrote_start && wrote_end) {
+          written += (*wrote_end - *wrote_start) / (1024.0 * 1024.0);
+        } else {
+          all_written = false;
+        }
         threads += *b.threads;
         for (const auto& [name, usage] :
              ThreadUsageBetween(server_start_threads[i], server_end_threads[i])) {
@@ -440,6 +448,7 @@ int RunBench(const BenchConfig& c) {
       r.broker_cpu_seconds = cpu;
       r.broker_peak_rss_mib = rss;
       r.broker_threads = threads;
+      if (all_written) r.broker_disk_write_mib = written;
       r.broker_thread_usage = std::move(thread_usage);
     }
   }

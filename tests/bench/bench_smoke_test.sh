@@ -95,6 +95,11 @@ awk -F, -v slowest="$slowest" 'NR > 1 && $2 > max { max = $2 }
   END { exit !(slowest != "" && (max - slowest) ^ 2 < 0.000004) }' "$timeline" ||
   fail "the timeline's slowest delivery is not the summary's ($slowest ms): $(head -n 5 "$timeline")"
 
+# What the broker wrote to storage: something, since every intake is stored.
+written=$(grep -o '"broker_disk_write_mib":[0-9.]*' <<<"$summary" | cut -d: -f2)
+awk -v w="$written" 'BEGIN { exit !(w != "" && w > 0) }' ||
+  fail "broker_disk_write_mib is '${written}' after storing $(field ok) intakes"
+
 # The disk's stalls: sampled where the kernel counts them, every delivered
 # intake's latency less its share, which can only be shorter.
 if [ -r /proc/pressure/io ]; then

@@ -84,6 +84,10 @@ std::optional<ProcessSample> SampleProcess(pid_t pid) {
   sample.rss_mib = StatusField(status.str(), "VmRSS").value_or(0) / 1024.0;
   sample.peak_rss_mib = StatusField(status.str(), "VmHWM").value_or(0) / 1024.0;
   sample.threads = static_cast<int>(StatusField(status.str(), "Threads").value_or(0));
+  std::ifstream io_file(base + "/io");
+  std::stringstream io;
+  io << io_file.rdbuf();
+  sample.disk_write_bytes = StatusField(io.str(), "write_bytes");
   return sample;
 }
 

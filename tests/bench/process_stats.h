@@ -14,6 +14,9 @@ struct ProcessSample {
   double rss_mib = 0;       // VmRSS from /proc/<pid>/status
   double peak_rss_mib = 0;  // VmHWM from /proc/<pid>/status
   int threads = 0;          // Threads from /proc/<pid>/status
+  // write_bytes from /proc/<pid>/io: what the process sent, or made dirty
+  // for the kernel to send, to storage so far; unset where unreadable.
+  std::optional<double> disk_write_bytes;
 };
 
 // nullopt when the process does not exist or /proc cannot be read.

@@ -117,8 +117,10 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteConnections::OpenWriter(const st
   // FULL, which the combined log writes require, is set before any write.
   auto writer = SqliteDb::Open(path, /*read_only=*/false, SqliteDb::WalWrites::kCombined);
   if (!writer.ok()) return writer.status();
+  // Before journal_mode: the first write fixes a new store's page size.
   for (const std::string& pragma :
-       {std::string("PRAGMA journal_mode = WAL"), std::string("PRAGMA synchronous = FULL"),
+       {absl::StrCat("PRAGMA page_size = ", kNewStorePageBytes),
+        std::string("PRAGMA journal_mode = WAL"), std::string("PRAGMA synchronous = FULL"),
         std::string("PRAGMA foreign_keys = ON"), std::string("PRAGMA wal_autocheckpoint = 0"),
         absl::StrCat("PRAGMA journal_size_limit = ", wal.size_limit_bytes)}) {
     if (auto s = (*writer)->Exec(pragma); !s.ok()) return s;

@@ -46,6 +46,16 @@
 
 namespace hart::sqlite {
 
+// The page size of a store created from now on. SQLite writes every page a
+// commit touches whole to the log, and an intake touches some 30 B-trees
+// (tables and indexes) for a row or two each: with 4 KiB pages the broker
+// wrote about 215 MiB/s at 1,000 intakes a second, 219 KiB an intake, and
+// the disk's syncs stalled under it. 2 KiB pages write a third less, with
+// about half the time the machine stood waiting on the disk and no more
+// CPU (docs/performance-log.md, 2026-12-07). A store keeps the page size it
+// was created with: in WAL mode SQLite ignores a new one.
+inline constexpr int kNewStorePageBytes = 2048;
+
 // The README's bound (storage section): once readers let go of old
 // snapshots, the log restarts before it is checkpoint_at_bytes plus
 // restart_patience_bytes plus the largest transaction long, and the -wal

@@ -4,7 +4,8 @@
 # measure over its runs, the range, and whether the target is reached by
 # the issue's thresholds. Reads OUT/<run>.jsonl (hart-bench's JSON lines)
 # and OUT/rabbitmq.txt (the peer's run.sh output); a missing file leaves its
-# rows out. Usage: tests/bench/sitting_summary.sh OUT
+# rows out. Under targets 1 to 3 a line says what their runs wrote and how
+# long the machine waited on the disk. Usage: tests/bench/sitting_summary.sh OUT
 set -euo pipefail
 out=${1:?usage: sitting_summary.sh OUT (a directory deploy/bench-sitting.sh wrote)}
 [ -d "$out" ] || { echo "sitting_summary: $out is not a directory" >&2; exit 2; }
@@ -53,6 +54,17 @@ shown() {
   if [ -z "$1" ]; then echo "n/a"; else awk '{ printf "%g (%g-%g)", $1, $2, $3 }' <<<"$1"; fi
 }
 median() { cut -d' ' -f1 <<<"$1"; }
+# What a target's runs wrote and how long the machine waited on the disk
+# (hart-bench's broker_disk_write_kib_per_ok and io_stalls), a line under
+# its verdict; nothing where the runs have neither.
+disk() {  # FILE
+  local written stalled less
+  written=$(values "$1" broker_disk_write_kib_per_ok | stats)
+  stalled=$(values "$1" full_stall_s | stats)
+  less=$(values "$1" p99 latency_less_stalls_ms | stats)
+  [ -n "$written$stalled" ] || return 0
+  echo "  disk: written $(shown "$written") KiB a request, every busy task waiting on it $(shown "$stalled") s a run, p99 less that wait $(shown "$less") ms"
+}
 
 echo_stats=$(values "$out/echo.jsonl" throughput_per_s | stats)
 [ -n "$echo_stats" ] && echo "echo: $(shown "$echo_stats") calls/s"
@@ -66,10 +78,14 @@ t1=$(values "$out/t1.jsonl" throughput_per_s | stats)
 if [ -n "$t1" ] && [ -n "$echo_stats" ]; then
   share=$(awk -v a="$(median "$t1")" -v b="$(median "$echo_stats")" 'BEGIN { printf "%.1f", 100 * a / b }')
   echo "1 submit closed loop: $(shown "$t1")/s = $share % of echo (>= 50 %): $(yes_no "$(at_least "$share" 50)")"
+  disk "$out/t1.jsonl"
 fi
 
 t2=$(values "$out/t2.jsonl" p99 latency_ms | stats)
-[ -n "$t2" ] && echo "2 submit --rate 1000: p99 $(shown "$t2") ms (<= 5 ms), cores $(shown "$(cores "$out/t2.jsonl" | stats)"): $(yes_no "$(at_most "$(median "$t2")" 5)")"
+if [ -n "$t2" ]; then
+  echo "2 submit --rate 1000: p99 $(shown "$t2") ms (<= 5 ms), cores $(shown "$(cores "$out/t2.jsonl" | stats)"): $(yes_no "$(at_most "$(median "$t2")" 5)")"
+  disk "$out/t2.jsonl"
+fi
 
 for run in t3b t3s; do
   file=$out/$run.jsonl
@@ -82,6 +98,7 @@ for run in t3b t3s; do
           $(at_most "$(median "$core")" 1.2) ))
   label=$([ "$run" = t3b ] && echo "batched acks" || echo "one call per ack")
   echo "3 fanout --rate 1000, $label: delivered p99 $(shown "$p99") ms (<= 20), failed acks at most ${failed:-n/a} (0), RSS at most ${rss:-n/a} MiB (<= 256), cores $(shown "$core") (<= 1.2): $(yes_no "$all")"
+  disk "$file"
 done
 
 for run in t4b t4s; do

@@ -10,8 +10,9 @@ trap 'rm -rf "$dir"' EXIT
 line() { echo "{\"mode\":\"x\",$1}"; }
 for v in 200 100 300; do line "\"throughput_per_s\":$v"; done >"$dir/echo.jsonl"
 for v in 60 40 50; do line "\"throughput_per_s\":$v,\"latency_ms\":{\"p99\":9}"; done >"$dir/t1.jsonl"
-for v in 4 6 4.5; do
-  line "\"latency_ms\":{\"count\":3,\"p99\":$v},\"broker_cpu_s\":4,\"cpu_window_s\":5,\"broker_peak_rss_mib\":90"
+for run in 4:0.4 6:0.6 4.5:0.5; do
+  v=${run%:*} stall=${run#*:}
+  line "\"latency_ms\":{\"count\":3,\"p99\":$v},\"broker_cpu_s\":4,\"cpu_window_s\":5,\"broker_peak_rss_mib\":90,\"broker_disk_write_kib_per_ok\":14$v,\"io_stalls\":{\"full_stall_s\":$stall,\"longest_stall_ms\":20,\"latency_less_stalls_ms\":{\"count\":3,\"p99\":3}}"
 done >"$dir/t2.jsonl"
 # Batched: every measure within its limit. One call per ack: one run failed an ack.
 for errors in 0 0 0; do
@@ -35,6 +36,9 @@ expect "echo: 200 (100-300) calls/s"
 expect "rabbitmq: 100 (90-110) intakes/s"
 expect "1 submit closed loop: 50 (40-60)/s = 25.0 % of echo (>= 50 %): no"
 expect "2 submit --rate 1000: p99 4.5 (4-6) ms (<= 5 ms), cores 0.8 (0.8-0.8): yes"
+expect "  disk: written 144.5 (144-146) KiB a request, every busy task waiting on it 0.5 (0.4-0.6) s a run, p99 less that wait 3 (3-3) ms"
+# Runs without the disk's figures (hart-bench before them) print no disk line.
+grep -A1 "^1 submit closed loop" <<<"$got" | grep -q "disk:" && fail "a disk line for runs without its figures"
 expect "3 fanout --rate 1000, batched acks: delivered p99 12 (12-12) ms (<= 20), failed acks at most 0 (0), RSS at most 111 MiB (<= 256), cores 1.1 (1.1-1.1) (<= 1.2): yes"
 expect "3 fanout --rate 1000, one call per ack: delivered p99 12 (12-12) ms (<= 20), failed acks at most 1 (0)"
 grep -F "one call per ack: delivered" <<<"$got" | grep -q ": no$" || fail "a failed ack must miss target 3"

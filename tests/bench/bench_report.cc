@@ -47,6 +47,13 @@ std::optional<double> CpuMicrosPerOk(const BenchReport& r) {
   return 1e6 * *r.broker_cpu_seconds / static_cast<double>(r.ok);
 }
 
+// What the broker wrote to storage per successful request, in KiB; unset
+// when it was not read or nothing succeeded.
+std::optional<double> DiskKibPerOk(const BenchReport& r) {
+  if (!r.broker_disk_write_mib || r.ok == 0) return std::nullopt;
+  return *r.broker_disk_write_mib * 1024 / static_cast<double>(r.ok);
+}
+
 // All the broker's threads together.
 ThreadUsage TotalUsage(const std::map<std::string, ThreadUsage>& by_name) {
   ThreadUsage total;
@@ -309,7 +316,7 @@ void PrintTable(const BenchReport& r, std::ostream& out) {
     row("broker disk writes",
         Fixed(mib, 1) + " MiB (" +
             (r.cpu_window_seconds > 0 ? Fixed(mib / r.cpu_window_seconds, 1) : "n/a") +
-            " MiB/s; " + (r.ok > 0 ? Fixed(mib * 1024 / static_cast<double>(r.ok), 1) : "n/a") +
+            " MiB/s; " + (DiskKibPerOk(r) ? Fixed(*DiskKibPerOk(r), 1) : "n/a") +
             " KiB per successful request)");
   }
   row("client CPU", Fixed(r.client_cpu_seconds, 2) + " s (" +
@@ -397,9 +404,8 @@ std::string JsonLine(const BenchReport& r) {
   j.Key("broker_disk_write_mib");
   r.broker_disk_write_mib ? j.Num(*r.broker_disk_write_mib) : j.Null();
   j.Key("broker_disk_write_kib_per_ok");
-  r.broker_disk_write_mib && r.ok > 0
-      ? j.Num(*r.broker_disk_write_mib * 1024 / static_cast<double>(r.ok))
-      : j.Null();
+  const auto kib_per_ok = DiskKibPerOk(r);
+  kib_per_ok ? j.Num(*kib_per_ok) : j.Null();
   j.Key("broker_cpu_us_per_ok");
   const auto per_ok = CpuMicrosPerOk(r);
   per_ok ? j.Num(*per_ok) : j.Null();

@@ -81,14 +81,16 @@ awk -v per_ok="$per_ok" -v ok="$(field ok)" -v all="$voluntary $involuntary" 'BE
   for (i = 1; i <= n; i++) if (parts[i] ~ /^[0-9]+$/) sum += parts[i]
   exit !(ok > 0 && per_ok != "" && (sum / ok - per_ok) ^ 2 < 0.0001) }' ||
   fail "broker_switches_per_ok $per_ok is not the threads' $voluntary $involuntary over $(field ok) intakes"
-# The timeline: a line per delivered intake, whose slowest is the summary's
-# slowest delivery.
+# The timeline: a line per delivered intake, in send order, whose slowest
+# is the summary's slowest delivery.
 expected_header=sent_monotonic_s,delivered_ms
 [ -r /proc/pressure/io ] && expected_header=$expected_header,io_full_stall_ms
 [ "$(head -n 1 "$timeline")" = "$expected_header" ] ||
   fail "timeline header '$(head -n 1 "$timeline")', not '$expected_header'"
 [ "$(( $(wc -l <"$timeline") - 1 ))" = "$(field delivered)" ] ||
   fail "$(( $(wc -l <"$timeline") - 1 )) timeline lines for $(field delivered) delivered intakes"
+awk -F, 'NR > 1 { if ($1 < last) exit 1; last = $1 }' "$timeline" ||
+  fail "timeline out of send order: $(head -n 5 "$timeline")"
 slowest=$(grep -o '"delivery_latency_ms":{[^}]*}' <<<"$summary" | grep -o '"max":[0-9.]*' |
   cut -d: -f2)
 awk -F, -v slowest="$slowest" 'NR > 1 && $2 > max { max = $2 }

@@ -25,6 +25,14 @@ std::optional<double> StatusField(const std::string& status, const std::string& 
   return std::nullopt;
 }
 
+// A whole (small) file; empty when it cannot be read.
+std::string WholeFile(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
 struct StatTimes {
   double cpu_seconds = 0;     // utime + stime
   long long start_ticks = 0;  // starttime
@@ -75,19 +83,15 @@ std::optional<ProcessSample> SampleProcess(pid_t pid) {
   const std::optional<StatTimes> times = ReadStat(base + "/stat");
   if (!times) return std::nullopt;
 
-  std::ifstream status_file(base + "/status");
-  std::stringstream status;
-  status << status_file.rdbuf();
+  const std::string status = WholeFile(base + "/status");
 
   ProcessSample sample;
   sample.cpu_seconds = times->cpu_seconds;
-  sample.rss_mib = StatusField(status.str(), "VmRSS").value_or(0) / 1024.0;
-  sample.peak_rss_mib = StatusField(status.str(), "VmHWM").value_or(0) / 1024.0;
-  sample.threads = static_cast<int>(StatusField(status.str(), "Threads").value_or(0));
-  std::ifstream io_file(base + "/io");
-  std::stringstream io;
-  io << io_file.rdbuf();
-  sample.disk_write_bytes = StatusField(io.str(), "write_bytes");
+  sample.rss_mib = StatusField(status, "VmRSS").value_or(0) / 1024.0;
+  sample.peak_rss_mib = StatusField(status, "VmHWM").value_or(0) / 1024.0;
+  sample.threads = static_cast<int>(StatusField(status, "Threads").value_or(0));
+  // /proc/<pid>/io has the same "key: value" lines.
+  sample.disk_write_bytes = StatusField(WholeFile(base + "/io"), "write_bytes");
   return sample;
 }
 
@@ -103,11 +107,9 @@ std::map<pid_t, ThreadSample> SampleThreads(pid_t pid) {
     // A thread may end between the listing and these reads: it is skipped.
     const std::optional<StatTimes> times = ReadStat(it->path().string() + "/stat");
     std::ifstream comm_file(it->path().string() + "/comm");
-    std::ifstream status_file(it->path().string() + "/status");
-    std::stringstream status;
-    status << status_file.rdbuf();
-    const auto voluntary = StatusField(status.str(), "voluntary_ctxt_switches");
-    const auto involuntary = StatusField(status.str(), "nonvoluntary_ctxt_switches");
+    const std::string status = WholeFile(it->path().string() + "/status");
+    const auto voluntary = StatusField(status, "voluntary_ctxt_switches");
+    const auto involuntary = StatusField(status, "nonvoluntary_ctxt_switches");
     std::string name;
     if (!times || !comm_file || !std::getline(comm_file, name) || !voluntary || !involuntary) {
       continue;

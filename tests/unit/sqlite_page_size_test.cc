@@ -12,34 +12,24 @@
 namespace hart::sqlite {
 namespace {
 
-int64_t PageSize(SqliteConnections& db) {
-  auto reader = db.AcquireReader();
-  EXPECT_TRUE(reader.ok()) << reader.status();
-  if (!reader.ok()) return -1;
-  auto page_size = reader->db().Prepare("PRAGMA page_size");
-  EXPECT_TRUE(page_size.ok()) << page_size.status();
-  if (!page_size.ok()) return -1;
-  auto row = (*page_size)->Step();
-  EXPECT_TRUE(row.ok() && *row);
-  return (*page_size)->Int(0);
-}
-
-std::string IntegrityOf(SqliteConnections& db) {
+// The first column of the first row of `sql` on a pooled reader, as text
+// (SQLite's own conversion); a failure's message otherwise.
+std::string FirstValue(SqliteConnections& db, const char* sql) {
   auto reader = db.AcquireReader();
   if (!reader.ok()) return std::string(reader.status().message());
-  auto check = reader->db().Prepare("PRAGMA integrity_check");
-  if (!check.ok()) return std::string(check.status().message());
-  auto row = (*check)->Step();
-  if (!row.ok() || !*row) return "no row";
-  return (*check)->Text(0);
+  auto query = reader->db().Prepare(sql);
+  if (!query.ok()) return std::string(query.status().message());
+  auto row = (*query)->Step();
+  if (!row.ok()) return std::string(row.status().message());
+  return *row ? (*query)->Text(0) : "no row";
 }
 
 TEST(SqlitePageSizeTest, ANewStoreHasTheSmallerPages) {
   testing::TempDir dir;
   auto db = SqliteConnections::Open(dir.path());
   ASSERT_TRUE(db.ok()) << db.status();
-  EXPECT_EQ(PageSize(**db), kNewStorePageBytes);
-  EXPECT_EQ(IntegrityOf(**db), "ok");
+  EXPECT_EQ(FirstValue(**db, "PRAGMA page_size"), std::to_string(kNewStorePageBytes));
+  EXPECT_EQ(FirstValue(**db, "PRAGMA integrity_check"), "ok");
 }
 
 TEST(SqlitePageSizeTest, AStoreMadeWithOtherPagesKeepsThem) {
@@ -56,21 +46,13 @@ TEST(SqlitePageSizeTest, AStoreMadeWithOtherPagesKeepsThem) {
   }
   auto db = SqliteConnections::Open(dir.path());
   ASSERT_TRUE(db.ok()) << db.status();
-  EXPECT_EQ(PageSize(**db), 4096);
+  EXPECT_EQ(FirstValue(**db, "PRAGMA page_size"), "4096");
   {
     absl::MutexLock lock(&(*db)->write_mu());
     ASSERT_TRUE((*db)->writer().Exec("INSERT INTO kept VALUES ('after')").ok());
   }
-  {
-    auto reader = (*db)->AcquireReader();
-    ASSERT_TRUE(reader.ok()) << reader.status();
-    auto count = reader->db().Prepare("SELECT COUNT(*) FROM kept");
-    ASSERT_TRUE(count.ok()) << count.status();
-    auto row = (*count)->Step();
-    ASSERT_TRUE(row.ok() && *row);
-    EXPECT_EQ((*count)->Int(0), 2);
-  }
-  EXPECT_EQ(IntegrityOf(**db), "ok");
+  EXPECT_EQ(FirstValue(**db, "SELECT COUNT(*) FROM kept"), "2");
+  EXPECT_EQ(FirstValue(**db, "PRAGMA integrity_check"), "ok");
 }
 
 }  // namespace

@@ -313,10 +313,11 @@ void PrintTable(const BenchReport& r, std::ostream& out) {
   }
   if (r.broker_disk_write_mib) {
     const double mib = *r.broker_disk_write_mib;
+    const std::optional<double> kib_per_ok = DiskKibPerOk(r);
     row("broker disk writes",
         Fixed(mib, 1) + " MiB (" +
             (r.cpu_window_seconds > 0 ? Fixed(mib / r.cpu_window_seconds, 1) : "n/a") +
-            " MiB/s; " + (DiskKibPerOk(r) ? Fixed(*DiskKibPerOk(r), 1) : "n/a") +
+            " MiB/s; " + (kib_per_ok ? Fixed(*kib_per_ok, 1) : "n/a") +
             " KiB per successful request)");
   }
   row("client CPU", Fixed(r.client_cpu_seconds, 2) + " s (" +

@@ -12,11 +12,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <system_error>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "tests/bench/read_text.h"
 
 namespace hart::bench {
 namespace {
@@ -60,13 +60,6 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv) {
   }
   if (WIFEXITED(status)) result.exit_status = WEXITSTATUS(status);
   return result;
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 std::string TempRoot() {

@@ -2,12 +2,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
+#include "tests/bench/read_text.h"
 
 namespace hart::bench {
 namespace {
@@ -72,12 +71,10 @@ absl::StatusOr<IntakeFactory> IntakeFactory::Load(const std::string& dir, size_t
   factory.run_id_ = run_id;
   size_t total_bytes = 0;
   for (const auto& path : files) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream json;
-    json << in.rdbuf();
+    const std::string json = ReadText(path.string());
     Template t;
     google::protobuf::util::JsonParseOptions options;
-    const auto status = google::protobuf::util::JsonStringToMessage(json.str(), &t.intake, options);
+    const auto status = google::protobuf::util::JsonStringToMessage(json, &t.intake, options);
     if (!status.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
           path.string(), ": not valid protobuf JSON of an Intake: ", std::string(status.message())));

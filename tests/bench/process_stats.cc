@@ -9,6 +9,8 @@
 #include <string>
 #include <system_error>
 
+#include "tests/bench/read_text.h"
+
 namespace hart::bench {
 namespace {
 
@@ -23,14 +25,6 @@ std::optional<double> StatusField(const std::string& status, const std::string& 
     if (fields >> value) return value;
   }
   return std::nullopt;
-}
-
-// A whole (small) file; empty when it cannot be read.
-std::string WholeFile(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
 }
 
 struct StatTimes {
@@ -83,7 +77,7 @@ std::optional<ProcessSample> SampleProcess(pid_t pid) {
   const std::optional<StatTimes> times = ReadStat(base + "/stat");
   if (!times) return std::nullopt;
 
-  const std::string status = WholeFile(base + "/status");
+  const std::string status = ReadText(base + "/status");
 
   ProcessSample sample;
   sample.cpu_seconds = times->cpu_seconds;
@@ -91,7 +85,7 @@ std::optional<ProcessSample> SampleProcess(pid_t pid) {
   sample.peak_rss_mib = StatusField(status, "VmHWM").value_or(0) / 1024.0;
   sample.threads = static_cast<int>(StatusField(status, "Threads").value_or(0));
   // /proc/<pid>/io has the same "key: value" lines.
-  sample.disk_write_bytes = StatusField(WholeFile(base + "/io"), "write_bytes");
+  sample.disk_write_bytes = StatusField(ReadText(base + "/io"), "write_bytes");
   return sample;
 }
 
@@ -107,7 +101,7 @@ std::map<pid_t, ThreadSample> SampleThreads(pid_t pid) {
     // A thread may end between the listing and these reads: it is skipped.
     const std::optional<StatTimes> times = ReadStat(it->path().string() + "/stat");
     std::ifstream comm_file(it->path().string() + "/comm");
-    const std::string status = WholeFile(it->path().string() + "/status");
+    const std::string status = ReadText(it->path().string() + "/status");
     const auto voluntary = StatusField(status, "voluntary_ctxt_switches");
     const auto involuntary = StatusField(status, "nonvoluntary_ctxt_switches");
     std::string name;

@@ -3,7 +3,8 @@
 // per intake: a RAND_bytes call per id was ~18 % of the intake handler's
 // samples (OpenSSL 3 takes its DRBG's lock and reseed checks on each call).
 // The bytes are the source's, unchanged, so they are as unguessable; keep
-// it for ids, not for key material (the block stays in memory until used).
+// it for ids and nonces (which need uniqueness, not secrecy), not for key
+// material (the block stays in memory until used).
 //
 // Thread safety: any thread (a mutex around the block).
 #pragma once

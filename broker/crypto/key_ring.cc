@@ -110,7 +110,7 @@ absl::StatusOr<std::pair<std::string, WrappedKey>> KeyRing::NewDataKey(const std
     id = active_;
     kek = keys_.at(active_);
   }
-  auto wrapped = Seal(kek, data_key, context, random_);
+  auto wrapped = Seal(kek, data_key, context, nonces_);
   if (!wrapped.ok()) return wrapped.status();
   return std::make_pair(data_key, WrappedKey{id, *wrapped});
 }
@@ -164,7 +164,7 @@ absl::StatusOr<WrappedKey> KeyRing::Rewrap(const WrappedKey& wrapped, const std:
     id = active_;
     kek = keys_.at(active_);
   }
-  auto sealed = Seal(kek, *data_key, context, random_);
+  auto sealed = Seal(kek, *data_key, context, nonces_);
   if (!sealed.ok()) return sealed.status();
   return WrappedKey{id, *sealed};
 }

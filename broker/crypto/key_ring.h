@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "broker/common/buffered_random.h"
 #include "broker/random.h"
 
 namespace hart::crypto {
@@ -56,7 +57,10 @@ class KeyRing {
   std::optional<std::string> LoadAddedKey(const std::string& key_id);
 
   const std::string directory_;
-  RandomSource& random_;
+  RandomSource& random_;  // data keys and KEKs: drawn when used
+  // The wraps' nonces need uniqueness, not secrecy: drawn a block at a time
+  // (a RAND_bytes call an intake fewer, issue 15).
+  BufferedRandom nonces_{random_, 512};
   absl::Mutex reload_mu_;  // held across the directory read: reloads in turn
   mutable absl::Mutex mu_;
   std::map<std::string, std::string> keys_ ABSL_GUARDED_BY(mu_);

@@ -23,19 +23,19 @@ WrappedDataKey ToRow(const std::string& referral_id, const crypto::WrappedKey& k
 // Seals the plaintext intakes of stores written before encryption existed.
 class LegacySealer final : public LegacyIntakeSealer {
  public:
-  LegacySealer(crypto::KeyRing& keys, RandomSource& random) : keys_(keys), random_(random) {}
+  LegacySealer(crypto::KeyRing& keys, RandomSource& nonces) : keys_(keys), nonces_(nonces) {}
   absl::StatusOr<std::pair<WrappedDataKey, std::string>> Seal(
       const std::string& referral_id, const std::string& plaintext) override {
     auto key = keys_.NewDataKey(KeyContext(referral_id));
     if (!key.ok()) return key.status();
-    auto sealed = crypto::Seal(key->first, plaintext, IntakeContext(referral_id), random_);
+    auto sealed = crypto::Seal(key->first, plaintext, IntakeContext(referral_id), nonces_);
     if (!sealed.ok()) return sealed.status();
     return std::make_pair(ToRow(referral_id, key->second), std::move(*sealed));
   }
 
  private:
   crypto::KeyRing& keys_;
-  RandomSource& random_;
+  RandomSource& nonces_;
 };
 
 }  // namespace
@@ -43,7 +43,7 @@ class LegacySealer final : public LegacyIntakeSealer {
 absl::StatusOr<std::unique_ptr<EnvelopeStore>> EnvelopeStore::Open(StoreBackend& backend,
                                                                    crypto::KeyRing& keys) {
   auto store = std::unique_ptr<EnvelopeStore>(new EnvelopeStore(backend, keys));
-  LegacySealer sealer(keys, store->random_);
+  LegacySealer sealer(keys, store->nonces_);
   if (auto s = backend.SealLegacyIntakes(sealer); !s.ok()) return s;
   return store;
 }
@@ -68,7 +68,7 @@ absl::StatusOr<std::string> EnvelopeStore::DataKey(const std::string& referral_i
 absl::StatusOr<std::string> EnvelopeStore::SealWith(const std::string& key,
                                                     const std::string& plaintext,
                                                     const std::string& context) {
-  return crypto::Seal(key, plaintext, context, random_);
+  return crypto::Seal(key, plaintext, context, nonces_);
 }
 
 // --- ReferralStore ---

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/common/buffered_random.h"
 #include "broker/common/crypto_random.h"
 #include "broker/crypto/key_ring.h"
 #include "broker/store.h"
@@ -138,6 +139,9 @@ class EnvelopeStore final : public Store {
   StoreBackend& backend_;
   crypto::KeyRing& keys_;
   CryptoRandom random_;
+  // Nonces need uniqueness, not secrecy: drawn a block at a time (a
+  // RAND_bytes call an intake fewer, issue 15).
+  BufferedRandom nonces_{random_, 512};
   DataKeyCache cache_;
 };
 

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "broker/acks/ack_recorder.h"
 #include "broker/common/crypto_random.h"
@@ -167,6 +168,41 @@ TEST(KeyRingTest, AMissingKeyIsUnavailableAndOpensOnceItsFileIsBack) {
                                ::testing::Not(::testing::HasSubstr(key_dir))));
   std::ofstream(file, std::ios::binary) << kek;
   EXPECT_EQ(without->Unwrap(wrapped, "key:ref_1").value(), data_key);
+}
+
+// CryptoRandom that keeps every draw it made.
+class RecordingRandom final : public RandomSource {
+ public:
+  std::string Bytes(size_t n) override {
+    draws.push_back(inner_.Bytes(n));
+    return draws.back();
+  }
+  uint64_t Uniform(uint64_t bound) override { return inner_.Uniform(bound); }
+  std::vector<std::string> draws;
+
+ private:
+  CryptoRandom inner_;
+};
+
+TEST(KeyRingTest, EachDataKeyIsItsOwnDrawAndOnlyTheWrapsNoncesComeFromABlock) {
+  TempDir dir;
+  RecordingRandom random;
+  auto ring = crypto::KeyRing::Load(dir.path() + "/keys", true, random).value();
+  random.draws.clear();  // the new key-encryption key
+  auto [first_key, first_wrap] = ring->NewDataKey("key:ref_1").value();
+  auto [second_key, second_wrap] = ring->NewDataKey("key:ref_2").value();
+  // A data key is drawn when it is made, never held ahead in a block; the
+  // wraps' nonces (the sealed form's first 12 bytes) come in order from one
+  // block drawn once.
+  ASSERT_EQ(random.draws.size(), 3u);
+  EXPECT_EQ(random.draws[0], first_key);
+  EXPECT_EQ(random.draws[2], second_key);
+  const std::string& block = random.draws[1];
+  ASSERT_GE(block.size(), 24u);
+  EXPECT_EQ(first_wrap.wrapped.substr(0, 12), block.substr(0, 12));
+  EXPECT_EQ(second_wrap.wrapped.substr(0, 12), block.substr(12, 12));
+  EXPECT_EQ(ring->Unwrap(first_wrap, "key:ref_1").value(), first_key);
+  EXPECT_EQ(ring->Unwrap(second_wrap, "key:ref_2").value(), second_key);
 }
 
 TEST(KeyRingTest, AKeyIdNamesOnlyAFileOfTheKeyDirectory) {

@@ -18,6 +18,10 @@
 
 namespace hart {
 
+// The block every BufferedRandom of the broker draws: a source call a
+// few dozen ids or nonces (a 12-byte nonce: 42 a block).
+inline constexpr size_t kRandomBlockBytes = 512;
+
 class BufferedRandom final : public RandomSource {
  public:
   // `source` must outlive this; `block_bytes` > 0.

@@ -60,7 +60,7 @@ class KeyRing {
   RandomSource& random_;  // data keys and KEKs: drawn when used
   // The wraps' nonces need uniqueness, not secrecy: drawn a block at a time
   // (a RAND_bytes call an intake fewer, issue 15).
-  BufferedRandom nonces_{random_, 512};
+  BufferedRandom nonces_{random_, kRandomBlockBytes};
   absl::Mutex reload_mu_;  // held across the directory read: reloads in turn
   mutable absl::Mutex mu_;
   std::map<std::string, std::string> keys_ ABSL_GUARDED_BY(mu_);

@@ -124,7 +124,7 @@ class BrokerParts final {
   BrokerServerOptions options_;
   SystemClock clock_;
   CryptoRandom random_;
-  BufferedRandom id_random_{random_, 512};  // ids only, never keys
+  BufferedRandom id_random_{random_, kRandomBlockBytes};  // ids only, never keys
   IdGenerator ids_{id_random_, &clock_};
   // Observed by most parts below: it outlives them.
   std::unique_ptr<metrics::BrokerMetrics> metrics_;

@@ -141,7 +141,7 @@ class EnvelopeStore final : public Store {
   CryptoRandom random_;
   // Nonces need uniqueness, not secrecy: drawn a block at a time (a
   // RAND_bytes call an intake fewer, issue 15).
-  BufferedRandom nonces_{random_, 512};
+  BufferedRandom nonces_{random_, kRandomBlockBytes};
   DataKeyCache cache_;
 };
 

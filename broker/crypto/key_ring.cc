@@ -11,6 +11,7 @@
 #include "broker/common/logging.h"
 #include "broker/common/sha256.h"
 #include "broker/crypto/aead.h"
+#include "broker/crypto/key_wrap.h"
 
 namespace hart::crypto {
 namespace {
@@ -110,7 +111,7 @@ absl::StatusOr<std::pair<std::string, WrappedKey>> KeyRing::NewDataKey(const std
     id = active_;
     kek = keys_.at(active_);
   }
-  auto wrapped = Seal(kek, data_key, context, nonces_);
+  auto wrapped = WrapDataKey(kek, data_key, context, nonces_);
   if (!wrapped.ok()) return wrapped.status();
   return std::make_pair(data_key, WrappedKey{id, *wrapped});
 }
@@ -151,7 +152,7 @@ absl::StatusOr<std::string> KeyRing::Unwrap(const WrappedKey& wrapped,
         "key-encryption key '", wrapped.key_id, "' is not in the key directory: put its .kek "
         "file back (the data it wraps is intact and opens then)"));
   }
-  return Open(*kek, wrapped.wrapped, context);
+  return UnwrapDataKey(*kek, wrapped.wrapped, context);
 }
 
 absl::StatusOr<WrappedKey> KeyRing::Rewrap(const WrappedKey& wrapped, const std::string& context) {
@@ -164,7 +165,7 @@ absl::StatusOr<WrappedKey> KeyRing::Rewrap(const WrappedKey& wrapped, const std:
     id = active_;
     kek = keys_.at(active_);
   }
-  auto sealed = Seal(kek, *data_key, context, nonces_);
+  auto sealed = WrapDataKey(kek, *data_key, context, nonces_);
   if (!sealed.ok()) return sealed.status();
   return WrappedKey{id, *sealed};
 }

@@ -58,8 +58,8 @@ class KeyRing {
 
   const std::string directory_;
   RandomSource& random_;  // data keys and KEKs: drawn when used
-  // The wraps' nonces need uniqueness, not secrecy: drawn a block at a time
-  // (a RAND_bytes call an intake fewer, issue 15).
+  // The wraps' salts and nonces need uniqueness, not secrecy: drawn a block
+  // at a time (a RAND_bytes call an intake fewer, issue 15).
   BufferedRandom nonces_{random_, kRandomBlockBytes};
   absl::Mutex reload_mu_;  // held across the directory read: reloads in turn
   mutable absl::Mutex mu_;

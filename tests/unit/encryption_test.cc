@@ -184,7 +184,7 @@ class RecordingRandom final : public RandomSource {
   CryptoRandom inner_;
 };
 
-TEST(KeyRingTest, EachDataKeyIsItsOwnDrawAndOnlyTheWrapsNoncesComeFromABlock) {
+TEST(KeyRingTest, EachDataKeyIsItsOwnDrawAndOnlyTheWrapsSaltsAndNoncesComeFromABlock) {
   TempDir dir;
   RecordingRandom random;
   auto ring = crypto::KeyRing::Load(dir.path() + "/keys", true, random).value();
@@ -192,15 +192,15 @@ TEST(KeyRingTest, EachDataKeyIsItsOwnDrawAndOnlyTheWrapsNoncesComeFromABlock) {
   auto [first_key, first_wrap] = ring->NewDataKey("key:ref_1").value();
   auto [second_key, second_wrap] = ring->NewDataKey("key:ref_2").value();
   // A data key is drawn when it is made, never held ahead in a block; the
-  // wraps' nonces (the sealed form's first 12 bytes) come in order from one
-  // block drawn once.
+  // wraps' salts and nonces (format 2's bytes 1-16 and 17-28, key_wrap.h)
+  // come in order from one block drawn once.
   ASSERT_EQ(random.draws.size(), 3u);
   EXPECT_EQ(random.draws[0], first_key);
   EXPECT_EQ(random.draws[2], second_key);
   const std::string& block = random.draws[1];
-  ASSERT_GE(block.size(), 24u);
-  EXPECT_EQ(first_wrap.wrapped.substr(0, 12), block.substr(0, 12));
-  EXPECT_EQ(second_wrap.wrapped.substr(0, 12), block.substr(12, 12));
+  ASSERT_GE(block.size(), 56u);
+  EXPECT_EQ(first_wrap.wrapped.substr(1, 28), block.substr(0, 28));
+  EXPECT_EQ(second_wrap.wrapped.substr(1, 28), block.substr(28, 28));
   EXPECT_EQ(ring->Unwrap(first_wrap, "key:ref_1").value(), first_key);
   EXPECT_EQ(ring->Unwrap(second_wrap, "key:ref_2").value(), second_key);
 }

@@ -305,8 +305,13 @@ CREATE INDEX deliveries_urgent_due ON deliveries (next_attempt_at)
   WHERE state = 1 AND priority = 2;
 )sql";
 
+// Version 9 changes no row (SQLite's version 20): data keys wrapped from
+// now on take format 2 (crypto/key_wrap.h), which a broker before it
+// cannot open; the version makes such a broker refuse to start here.
+constexpr char kSchemaV9[] = "SELECT 1";
+
 constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5,
-                                       kSchemaV6, kSchemaV7, kSchemaV8};
+                                       kSchemaV6, kSchemaV7, kSchemaV8, kSchemaV9};
 constexpr int64_t kSchemaVersion = std::size(kMigrations);
 // pg_advisory_xact_lock key: "HART" in ASCII.
 constexpr int64_t kMigrationLock = 0x48415254;

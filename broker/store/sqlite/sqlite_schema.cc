@@ -7,7 +7,7 @@
 namespace hart::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 19;
+constexpr int kSchemaVersion = 20;
 
 // Times are microseconds since the Unix epoch (UTC). Enums are the protobuf
 // enum numbers of hart.referral.v1.
@@ -386,12 +386,18 @@ UPDATE deliveries SET priority = 2
 CREATE INDEX deliveries_urgent_due ON deliveries (next_attempt_at) WHERE state = 1 AND priority = 2;
 )sql";
 
+// Version 20 changes no row: data keys wrapped from now on take format 2
+// (crypto/key_wrap.h), which a broker before it cannot open. The version
+// makes such a broker refuse this store instead of serving its new
+// referrals as damaged.
+constexpr char kSchemaV20[] = "SELECT 1";
+
 // Migrations in order; migration i brings the schema to version i + 1.
 constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5,
                                        kSchemaV6, kSchemaV7, kSchemaV8, kSchemaV9,
                                        kSchemaV10, kSchemaV11, kSchemaV12, kSchemaV13,
                                        kSchemaV14, kSchemaV15, kSchemaV16,
-                                       kSchemaV17, kSchemaV18, kSchemaV19};
+                                       kSchemaV17, kSchemaV18, kSchemaV19, kSchemaV20};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

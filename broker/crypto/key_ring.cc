@@ -27,13 +27,13 @@ absl::StatusOr<std::string> ReadAll(const fs::path& path) {
 }
 
 // A key-encryption key file: exactly kKeyBytes bytes.
-absl::StatusOr<std::string> ReadKeyFile(const fs::path& path) {
+absl::StatusOr<std::shared_ptr<const Kek>> ReadKeyFile(const fs::path& path) {
   auto key = ReadAll(path);
   if (!key.ok()) return key.status();
   if (key->size() != kKeyBytes) {
     return absl::FailedPreconditionError(absl::StrCat(path.string(), " is not a 32-byte key"));
   }
-  return key;
+  return Kek::Make(*std::move(key));
 }
 
 absl::Status WritePrivate(const fs::path& path, const std::string& bytes) {
@@ -74,7 +74,7 @@ absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::Load(const std::string& direct
 
 absl::Status KeyRing::Reload() {
   absl::MutexLock reloading(&reload_mu_);
-  std::map<std::string, std::string> keys;
+  std::map<std::string, std::shared_ptr<const Kek>> keys;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(directory_, ec)) {
     if (entry.path().extension() != ".kek") continue;
@@ -103,36 +103,36 @@ std::string KeyRing::active_key_id() const {
   return active_;
 }
 
+std::pair<std::string, std::shared_ptr<const Kek>> KeyRing::Active() const {
+  absl::MutexLock lock(&mu_);
+  return {active_, keys_.at(active_)};
+}
+
 absl::StatusOr<std::pair<std::string, WrappedKey>> KeyRing::NewDataKey(const std::string& context) {
   const std::string data_key = random_.Bytes(kKeyBytes);
-  std::string kek, id;
-  {
-    absl::MutexLock lock(&mu_);
-    id = active_;
-    kek = keys_.at(active_);
-  }
-  auto wrapped = WrapDataKey(kek, data_key, context, nonces_);
+  auto [id, kek] = Active();
+  auto wrapped = WrapDataKey(*kek, data_key, context, nonces_);
   if (!wrapped.ok()) return wrapped.status();
   return std::make_pair(data_key, WrappedKey{id, *wrapped});
 }
 
-std::optional<std::string> KeyRing::Find(const std::string& key_id) const {
+std::shared_ptr<const Kek> KeyRing::Find(const std::string& key_id) const {
   absl::MutexLock lock(&mu_);
   auto it = keys_.find(key_id);
-  if (it == keys_.end()) return std::nullopt;
+  if (it == keys_.end()) return nullptr;
   return it->second;
 }
 
-std::optional<std::string> KeyRing::LoadAddedKey(const std::string& key_id) {
+std::shared_ptr<const Kek> KeyRing::LoadAddedKey(const std::string& key_id) {
   // The id comes from a stored row: it names a file of the key directory
   // and nothing outside it.
   if (key_id.empty() || key_id.front() == '.' || key_id.find('/') != std::string::npos) {
-    return std::nullopt;
+    return nullptr;
   }
   // Still missing, the caller's error says so (a line per miss here would
   // flood the log while a key file is missing).
   auto key = ReadKeyFile(fs::path(directory_) / (key_id + ".kek"));
-  if (!key.ok()) return std::nullopt;
+  if (!key.ok()) return nullptr;
   {
     absl::MutexLock lock(&mu_);
     keys_.emplace(key_id, *key);  // ACTIVE stays: only a reload changes it
@@ -143,7 +143,7 @@ std::optional<std::string> KeyRing::LoadAddedKey(const std::string& key_id) {
 
 absl::StatusOr<std::string> KeyRing::Unwrap(const WrappedKey& wrapped,
                                             const std::string& context) {
-  std::optional<std::string> kek = Find(wrapped.key_id);
+  std::shared_ptr<const Kek> kek = Find(wrapped.key_id);
   // Added since this ring last read the directory: another replica's
   // rotation wrapped the data key before this one was told (SIGHUP).
   if (!kek) kek = LoadAddedKey(wrapped.key_id);
@@ -159,13 +159,8 @@ absl::StatusOr<WrappedKey> KeyRing::Rewrap(const WrappedKey& wrapped, const std:
   if (wrapped.key_id == active_key_id()) return wrapped;
   auto data_key = Unwrap(wrapped, context);
   if (!data_key.ok()) return data_key.status();
-  std::string kek, id;
-  {
-    absl::MutexLock lock(&mu_);
-    id = active_;
-    kek = keys_.at(active_);
-  }
-  auto sealed = WrapDataKey(kek, *data_key, context, nonces_);
+  auto [id, kek] = Active();
+  auto sealed = WrapDataKey(*kek, *data_key, context, nonces_);
   if (!sealed.ok()) return sealed.status();
   return WrappedKey{id, *sealed};
 }

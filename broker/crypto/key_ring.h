@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/common/buffered_random.h"
+#include "broker/crypto/key_wrap.h"
 #include "broker/random.h"
 
 namespace hart::crypto {
@@ -52,9 +53,11 @@ class KeyRing {
   KeyRing(std::string directory, RandomSource& random) : directory_(std::move(directory)), random_(random) {}
 
   // The KEK named `key_id`, if the ring holds it.
-  std::optional<std::string> Find(const std::string& key_id) const;
+  std::shared_ptr<const Kek> Find(const std::string& key_id) const;
   // The KEK `key_id` read from its file, added to the ring, if it is there.
-  std::optional<std::string> LoadAddedKey(const std::string& key_id);
+  std::shared_ptr<const Kek> LoadAddedKey(const std::string& key_id);
+  // The active KEK and its id.
+  std::pair<std::string, std::shared_ptr<const Kek>> Active() const;
 
   const std::string directory_;
   RandomSource& random_;  // data keys and KEKs: drawn when used
@@ -63,7 +66,7 @@ class KeyRing {
   BufferedRandom nonces_{random_, kRandomBlockBytes};
   absl::Mutex reload_mu_;  // held across the directory read: reloads in turn
   mutable absl::Mutex mu_;
-  std::map<std::string, std::string> keys_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::shared_ptr<const Kek>> keys_ ABSL_GUARDED_BY(mu_);
   std::string active_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -1,7 +1,8 @@
 #include "broker/crypto/key_wrap.h"
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include "absl/strings/str_cat.h"
 #include "broker/crypto/aead.h"
@@ -15,40 +16,70 @@ constexpr std::string_view kFormat2Label = "hart.kek-wrap.v2";
 constexpr size_t kSealedKeyBytes = 12 + kKeyBytes + 16;
 constexpr size_t kFormat2Bytes = 1 + kWrapSaltBytes + kSealedKeyBytes;
 
+struct MacDeleter {
+  void operator()(EVP_MAC* mac) const { EVP_MAC_free(mac); }
+  void operator()(EVP_MAC_CTX* ctx) const { EVP_MAC_CTX_free(ctx); }
+};
+
+const unsigned char* Bytes(std::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+
 }  // namespace
 
-std::string DeriveWrapKey(const std::string& kek, std::string_view salt) {
+absl::StatusOr<std::shared_ptr<const Kek>> Kek::Make(std::string bytes) {
+  if (bytes.size() != kKeyBytes) return absl::InvalidArgumentError("AES-256 key must be 32 bytes");
+  std::unique_ptr<EVP_MAC, MacDeleter> hmac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
+  std::unique_ptr<EVP_MAC_CTX, MacDeleter> keyed(hmac ? EVP_MAC_CTX_new(hmac.get()) : nullptr);
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_construct_end()};
+  if (!keyed || EVP_MAC_init(keyed.get(), Bytes(bytes), bytes.size(), params) != 1) {
+    return absl::InternalError("cannot key HMAC-SHA256 with the key-encryption key");
+  }
+  return std::shared_ptr<const Kek>(new Kek(std::move(bytes), keyed.release()));
+}
+
+Kek::~Kek() { EVP_MAC_CTX_free(keyed_); }
+
+absl::StatusOr<std::string> Kek::DeriveWrapKey(std::string_view salt) const {
   // HKDF-Expand for one block: T(1) = HMAC(PRK, info || 0x01).
   std::string info_and_counter(kFormat2Label);
   info_and_counter.append(salt);
   info_and_counter.push_back('\x01');
-  unsigned char key[EVP_MAX_MD_SIZE];
-  unsigned int key_length = 0;
-  HMAC(EVP_sha256(), kek.data(), static_cast<int>(kek.size()),
-       reinterpret_cast<const unsigned char*>(info_and_counter.data()), info_and_counter.size(),
-       key, &key_length);
-  return std::string(reinterpret_cast<const char*>(key), kKeyBytes);
+  std::unique_ptr<EVP_MAC_CTX, MacDeleter> mac(EVP_MAC_CTX_dup(keyed_));
+  std::string key(kKeyBytes, '\0');
+  size_t length = 0;
+  if (!mac ||
+      EVP_MAC_update(mac.get(), Bytes(info_and_counter), info_and_counter.size()) != 1 ||
+      EVP_MAC_final(mac.get(), reinterpret_cast<unsigned char*>(key.data()), &length,
+                    key.size()) != 1 ||
+      length != kKeyBytes) {
+    return absl::InternalError("HMAC-SHA256 of the key-encryption key failed");
+  }
+  return key;
 }
 
-absl::StatusOr<std::string> WrapDataKey(const std::string& kek, const std::string& data_key,
+absl::StatusOr<std::string> WrapDataKey(const Kek& kek, const std::string& data_key,
                                         const std::string& context, RandomSource& uniques) {
-  if (kek.size() != kKeyBytes) return absl::InvalidArgumentError("AES-256 key must be 32 bytes");
   std::string wrapped(1, kFormat2);
   wrapped += uniques.Bytes(kWrapSaltBytes);
-  auto sealed = Seal(DeriveWrapKey(kek, std::string_view(wrapped).substr(1)), data_key, context,
-                     uniques);
+  auto key = kek.DeriveWrapKey(std::string_view(wrapped).substr(1));
+  if (!key.ok()) return key.status();
+  auto sealed = Seal(*key, data_key, context, uniques);
   if (!sealed.ok()) return sealed.status();
   wrapped += *sealed;
   return wrapped;
 }
 
-absl::StatusOr<std::string> UnwrapDataKey(const std::string& kek, const std::string& wrapped,
+absl::StatusOr<std::string> UnwrapDataKey(const Kek& kek, const std::string& wrapped,
                                           const std::string& context) {
-  if (kek.size() != kKeyBytes) return absl::InvalidArgumentError("AES-256 key must be 32 bytes");
-  if (wrapped.size() == kSealedKeyBytes) return Open(kek, wrapped, context);  // format 1
+  if (wrapped.size() == kSealedKeyBytes) return Open(kek.bytes(), wrapped, context);  // format 1
   if (wrapped.size() == kFormat2Bytes && wrapped.front() == kFormat2) {
     const std::string_view salt = std::string_view(wrapped).substr(1, kWrapSaltBytes);
-    return Open(DeriveWrapKey(kek, salt), wrapped.substr(1 + kWrapSaltBytes), context);
+    auto key = kek.DeriveWrapKey(salt);
+    if (!key.ok()) return key.status();
+    return Open(*key, wrapped.substr(1 + kWrapSaltBytes), context);
   }
   return absl::DataLossError(
       absl::StrCat("the wrapped data key has no known format (", wrapped.size(), " bytes)"));

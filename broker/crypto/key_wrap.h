@@ -14,6 +14,9 @@
 // 60 bytes, as a data key is always 32).
 #pragma once
 
+#include <openssl/types.h>
+
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -24,15 +27,34 @@ namespace hart::crypto {
 
 inline constexpr size_t kWrapSaltBytes = 16;
 
+// One KEK with its HMAC-SHA256 keyed once: a wrap's key derivation copies
+// the keyed state (~1.2 µs) instead of fetching and keying anew (~3.5 µs).
+// Immutable once made; safe to use from many threads.
+class Kek {
+ public:
+  // `bytes` must be kKeyBytes long.
+  static absl::StatusOr<std::shared_ptr<const Kek>> Make(std::string bytes);
+  ~Kek();
+  Kek(const Kek&) = delete;
+  Kek& operator=(const Kek&) = delete;
+
+  const std::string& bytes() const { return bytes_; }
+  // Format 2's key for the wrap with `salt`.
+  absl::StatusOr<std::string> DeriveWrapKey(std::string_view salt) const;
+
+ private:
+  Kek(std::string bytes, EVP_MAC_CTX* keyed) : bytes_(std::move(bytes)), keyed_(keyed) {}
+  const std::string bytes_;
+  EVP_MAC_CTX* const keyed_;  // only ever copied from: reads are thread-safe
+};
+
 // `uniques` gives the salt and the nonce: they must not repeat, they need
 // not be secret.
-absl::StatusOr<std::string> WrapDataKey(const std::string& kek, const std::string& data_key,
+absl::StatusOr<std::string> WrapDataKey(const Kek& kek, const std::string& data_key,
                                         const std::string& context, RandomSource& uniques);
 // DATA_LOSS if `wrapped` does not open (wrong KEK, altered bytes, another
 // referral's context) or has no known format.
-absl::StatusOr<std::string> UnwrapDataKey(const std::string& kek, const std::string& wrapped,
+absl::StatusOr<std::string> UnwrapDataKey(const Kek& kek, const std::string& wrapped,
                                           const std::string& context);
-// The one wrap's key of format 2 (for tests to check against HKDF).
-std::string DeriveWrapKey(const std::string& kek, std::string_view salt);
 
 }  // namespace hart::crypto

@@ -5,9 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "broker/common/crypto_random.h"
 #include "broker/crypto/aead.h"
@@ -21,6 +24,10 @@ namespace {
 using hart::testing::TempDir;
 
 constexpr size_t kFormat2Header = 1 + crypto::kWrapSaltBytes;
+
+std::shared_ptr<const crypto::Kek> NewKek(RandomSource& random) {
+  return crypto::Kek::Make(random.Bytes(32)).value();
+}
 
 // Gives the queued strings in turn, then fresh random bytes.
 class ScriptedRandom final : public RandomSource {
@@ -67,78 +74,109 @@ std::string HkdfExpand(const std::string& prk, const std::string& info) {
 
 TEST(KeyWrapTest, AWrapIsSealedUnderAKeyOfItsOwnNotUnderTheKek) {
   CryptoRandom random;
-  const std::string kek = random.Bytes(32), data_key = random.Bytes(32);
-  const std::string wrapped = crypto::WrapDataKey(kek, data_key, "key:ref_1", random).value();
+  const auto kek = NewKek(random);
+  const std::string data_key = random.Bytes(32);
+  const std::string wrapped = crypto::WrapDataKey(*kek, data_key, "key:ref_1", random).value();
   ASSERT_EQ(wrapped.size(), kFormat2Header + 12 + 32 + 16);
   EXPECT_EQ(wrapped[0], '\x02');
   const std::string salt = wrapped.substr(1, crypto::kWrapSaltBytes);
   const std::string sealed = wrapped.substr(kFormat2Header);
-  EXPECT_EQ(crypto::Open(kek, sealed, "key:ref_1").status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_EQ(crypto::Open(crypto::DeriveWrapKey(kek, salt), sealed, "key:ref_1").value(), data_key);
-  EXPECT_EQ(crypto::UnwrapDataKey(kek, wrapped, "key:ref_1").value(), data_key);
+  EXPECT_EQ(crypto::Open(kek->bytes(), sealed, "key:ref_1").status().code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(crypto::Open(kek->DeriveWrapKey(salt).value(), sealed, "key:ref_1").value(), data_key);
+  EXPECT_EQ(crypto::UnwrapDataKey(*kek, wrapped, "key:ref_1").value(), data_key);
 }
 
 TEST(KeyWrapTest, TheWrapsKeyIsHkdfExpandOfTheKekWithTheLabelAndSalt) {
   CryptoRandom random;
-  const std::string kek = random.Bytes(32);
+  const auto kek = NewKek(random);
   const std::string salt = random.Bytes(crypto::kWrapSaltBytes);
-  const std::string derived = crypto::DeriveWrapKey(kek, salt);
-  EXPECT_EQ(derived, HkdfExpand(kek, "hart.kek-wrap.v2" + salt));
-  EXPECT_NE(derived, crypto::DeriveWrapKey(kek, random.Bytes(crypto::kWrapSaltBytes)));
-  EXPECT_NE(derived, crypto::DeriveWrapKey(random.Bytes(32), salt));
+  const std::string derived = kek->DeriveWrapKey(salt).value();
+  EXPECT_EQ(derived, HkdfExpand(kek->bytes(), "hart.kek-wrap.v2" + salt));
+  EXPECT_NE(derived, kek->DeriveWrapKey(random.Bytes(crypto::kWrapSaltBytes)).value());
+  EXPECT_NE(derived, NewKek(random)->DeriveWrapKey(salt).value());
+  // Derivations share the KEK's keyed state; none alters it.
+  EXPECT_EQ(kek->DeriveWrapKey(salt).value(), derived);
+}
+
+TEST(KeyWrapTest, ThreadsDeriveFromOneKekAtOnceAndAllAgree) {
+  CryptoRandom random;
+  const auto kek = NewKek(random);
+  const std::string salt = random.Bytes(crypto::kWrapSaltBytes);
+  const std::string expected = HkdfExpand(kek->bytes(), "hart.kek-wrap.v2" + salt);
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        if (kek->DeriveWrapKey(salt).value() != expected) ++wrong;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST(KeyWrapTest, AKekIsThirtyTwoBytes) {
+  EXPECT_EQ(crypto::Kek::Make(std::string(31, 'k')).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(crypto::Kek::Make(std::string(32, 'k')).ok());
 }
 
 // The bound format 2 lifts: a GCM nonce drawn twice under one key repeats
 // its keystream, so the two ciphertexts' XOR is the two data keys' XOR.
 TEST(KeyWrapTest, ANonceDrawnTwiceRepeatsNoKeystreamUnderTwoSalts) {
   ScriptedRandom random;
-  const std::string kek = random.Bytes(32);
+  const auto kek = NewKek(random);
   const std::string first_key = random.Bytes(32), second_key = random.Bytes(32);
   const std::string nonce = random.Bytes(12);
   random.queued = {nonce, nonce};
-  const std::string first_v1 = crypto::Seal(kek, first_key, "key:ref_1", random).value();
-  const std::string second_v1 = crypto::Seal(kek, second_key, "key:ref_2", random).value();
+  const std::string first_v1 = crypto::Seal(kek->bytes(), first_key, "key:ref_1", random).value();
+  const std::string second_v1 =
+      crypto::Seal(kek->bytes(), second_key, "key:ref_2", random).value();
   EXPECT_EQ(Xor(first_v1.substr(12, 32), second_v1.substr(12, 32)), Xor(first_key, second_key));
 
   random.queued = {random.Bytes(crypto::kWrapSaltBytes), nonce,
                    random.Bytes(crypto::kWrapSaltBytes), nonce};
-  const std::string first = crypto::WrapDataKey(kek, first_key, "key:ref_1", random).value();
-  const std::string second = crypto::WrapDataKey(kek, second_key, "key:ref_2", random).value();
+  const std::string first = crypto::WrapDataKey(*kek, first_key, "key:ref_1", random).value();
+  const std::string second = crypto::WrapDataKey(*kek, second_key, "key:ref_2", random).value();
   ASSERT_EQ(first.substr(kFormat2Header, 12), second.substr(kFormat2Header, 12));
   EXPECT_NE(Xor(first.substr(kFormat2Header + 12, 32), second.substr(kFormat2Header + 12, 32)),
             Xor(first_key, second_key));
-  EXPECT_EQ(crypto::UnwrapDataKey(kek, first, "key:ref_1").value(), first_key);
-  EXPECT_EQ(crypto::UnwrapDataKey(kek, second, "key:ref_2").value(), second_key);
+  EXPECT_EQ(crypto::UnwrapDataKey(*kek, first, "key:ref_1").value(), first_key);
+  EXPECT_EQ(crypto::UnwrapDataKey(*kek, second, "key:ref_2").value(), second_key);
 }
 
 TEST(KeyWrapTest, AFormatOneWrapStillOpensAndOnlyForItsReferral) {
   CryptoRandom random;
-  const std::string kek = random.Bytes(32), data_key = random.Bytes(32);
-  const std::string format1 = crypto::Seal(kek, data_key, "key:ref_1", random).value();
+  const auto kek = NewKek(random);
+  const std::string data_key = random.Bytes(32);
+  const std::string format1 = crypto::Seal(kek->bytes(), data_key, "key:ref_1", random).value();
   ASSERT_EQ(format1.size(), 60u);
-  EXPECT_EQ(crypto::UnwrapDataKey(kek, format1, "key:ref_1").value(), data_key);
-  EXPECT_EQ(crypto::UnwrapDataKey(kek, format1, "key:ref_2").status().code(),
+  EXPECT_EQ(crypto::UnwrapDataKey(*kek, format1, "key:ref_1").value(), data_key);
+  EXPECT_EQ(crypto::UnwrapDataKey(*kek, format1, "key:ref_2").status().code(),
             absl::StatusCode::kDataLoss);
 }
 
 TEST(KeyWrapTest, AnAlteredMovedOrUnknownWrapDoesNotOpen) {
   CryptoRandom random;
-  const std::string kek = random.Bytes(32), data_key = random.Bytes(32);
-  const std::string wrapped = crypto::WrapDataKey(kek, data_key, "key:ref_1", random).value();
+  const auto kek = NewKek(random);
+  const std::string data_key = random.Bytes(32);
+  const std::string wrapped = crypto::WrapDataKey(*kek, data_key, "key:ref_1", random).value();
   for (size_t at : {size_t{0}, size_t{1}, kFormat2Header - 1, kFormat2Header, wrapped.size() - 1}) {
     std::string altered = wrapped;
     altered[at] = static_cast<char>(altered[at] ^ 0x01);
-    EXPECT_EQ(crypto::UnwrapDataKey(kek, altered, "key:ref_1").status().code(),
+    EXPECT_EQ(crypto::UnwrapDataKey(*kek, altered, "key:ref_1").status().code(),
               absl::StatusCode::kDataLoss)
         << "byte " << at;
   }
-  EXPECT_EQ(crypto::UnwrapDataKey(kek, wrapped, "key:ref_2").status().code(),
+  EXPECT_EQ(crypto::UnwrapDataKey(*kek, wrapped, "key:ref_2").status().code(),
             absl::StatusCode::kDataLoss);
-  EXPECT_EQ(crypto::UnwrapDataKey(random.Bytes(32), wrapped, "key:ref_1").status().code(),
+  EXPECT_EQ(crypto::UnwrapDataKey(*NewKek(random), wrapped, "key:ref_1").status().code(),
             absl::StatusCode::kDataLoss);
   for (const std::string& unknown : {wrapped.substr(0, wrapped.size() - 1), wrapped + "x",
                                      std::string()}) {
-    auto opened = crypto::UnwrapDataKey(kek, unknown, "key:ref_1");
+    auto opened = crypto::UnwrapDataKey(*kek, unknown, "key:ref_1");
     EXPECT_EQ(opened.status().code(), absl::StatusCode::kDataLoss);
     EXPECT_EQ(opened.status().message(),
               "the wrapped data key has no known format (" + std::to_string(unknown.size()) +

@@ -19,7 +19,7 @@
 namespace hart {
 
 // The block every BufferedRandom of the broker draws: a source call a
-// few dozen ids or nonces (a 12-byte nonce: 42 a block).
+// few dozen ids or nonces (a data key's wrap takes 28 bytes: 18 a block).
 inline constexpr size_t kRandomBlockBytes = 512;
 
 class BufferedRandom final : public RandomSource {

@@ -33,7 +33,12 @@ absl::StatusOr<std::shared_ptr<const Kek>> ReadKeyFile(const fs::path& path) {
   if (key->size() != kKeyBytes) {
     return absl::FailedPreconditionError(absl::StrCat(path.string(), " is not a 32-byte key"));
   }
-  return Kek::Make(*std::move(key));
+  auto kek = Kek::Make(*std::move(key));
+  if (!kek.ok()) {
+    return absl::Status(kek.status().code(),
+                        absl::StrCat(path.string(), ": ", kek.status().message()));
+  }
+  return kek;
 }
 
 absl::Status WritePrivate(const fs::path& path, const std::string& bytes) {

@@ -18,7 +18,6 @@ constexpr size_t kFormat2Bytes = 1 + kWrapSaltBytes + kSealedKeyBytes;
 
 struct MacDeleter {
   void operator()(EVP_MAC* mac) const { EVP_MAC_free(mac); }
-  void operator()(EVP_MAC_CTX* ctx) const { EVP_MAC_CTX_free(ctx); }
 };
 
 const unsigned char* Bytes(std::string_view s) {
@@ -30,24 +29,22 @@ const unsigned char* Bytes(std::string_view s) {
 absl::StatusOr<std::shared_ptr<const Kek>> Kek::Make(std::string bytes) {
   if (bytes.size() != kKeyBytes) return absl::InvalidArgumentError("AES-256 key must be 32 bytes");
   std::unique_ptr<EVP_MAC, MacDeleter> hmac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
-  std::unique_ptr<EVP_MAC_CTX, MacDeleter> keyed(hmac ? EVP_MAC_CTX_new(hmac.get()) : nullptr);
+  KeyedMac keyed(hmac ? EVP_MAC_CTX_new(hmac.get()) : nullptr, &EVP_MAC_CTX_free);
   char digest[] = "SHA256";
   const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                                OSSL_PARAM_construct_end()};
   if (!keyed || EVP_MAC_init(keyed.get(), Bytes(bytes), bytes.size(), params) != 1) {
     return absl::InternalError("cannot key HMAC-SHA256 with the key-encryption key");
   }
-  return std::shared_ptr<const Kek>(new Kek(std::move(bytes), keyed.release()));
+  return std::shared_ptr<const Kek>(new Kek(std::move(bytes), std::move(keyed)));
 }
-
-Kek::~Kek() { EVP_MAC_CTX_free(keyed_); }
 
 absl::StatusOr<std::string> Kek::DeriveWrapKey(std::string_view salt) const {
   // HKDF-Expand for one block: T(1) = HMAC(PRK, info || 0x01).
   std::string info_and_counter(kFormat2Label);
   info_and_counter.append(salt);
   info_and_counter.push_back('\x01');
-  std::unique_ptr<EVP_MAC_CTX, MacDeleter> mac(EVP_MAC_CTX_dup(keyed_));
+  KeyedMac mac(EVP_MAC_CTX_dup(keyed_.get()), &EVP_MAC_CTX_free);
   std::string key(kKeyBytes, '\0');
   size_t length = 0;
   if (!mac ||
@@ -62,14 +59,15 @@ absl::StatusOr<std::string> Kek::DeriveWrapKey(std::string_view salt) const {
 
 absl::StatusOr<std::string> WrapDataKey(const Kek& kek, const std::string& data_key,
                                         const std::string& context, RandomSource& uniques) {
-  std::string wrapped(1, kFormat2);
-  wrapped += uniques.Bytes(kWrapSaltBytes);
-  auto key = kek.DeriveWrapKey(std::string_view(wrapped).substr(1));
+  if (data_key.size() != kKeyBytes) {
+    return absl::InvalidArgumentError("a data key must be 32 bytes");
+  }
+  const std::string salt = uniques.Bytes(kWrapSaltBytes);
+  auto key = kek.DeriveWrapKey(salt);
   if (!key.ok()) return key.status();
   auto sealed = Seal(*key, data_key, context, uniques);
   if (!sealed.ok()) return sealed.status();
-  wrapped += *sealed;
-  return wrapped;
+  return absl::StrCat(absl::string_view(&kFormat2, 1), salt, *sealed);
 }
 
 absl::StatusOr<std::string> UnwrapDataKey(const Kek& kek, const std::string& wrapped,

@@ -14,7 +14,7 @@
 // 60 bytes, as a data key is always 32).
 #pragma once
 
-#include <openssl/types.h>
+#include <openssl/evp.h>
 
 #include <memory>
 #include <string>
@@ -28,13 +28,14 @@ namespace hart::crypto {
 inline constexpr size_t kWrapSaltBytes = 16;
 
 // One KEK with its HMAC-SHA256 keyed once: a wrap's key derivation copies
-// the keyed state (~1.2 µs) instead of fetching and keying anew (~3.5 µs).
+// the keyed state instead of fetching and keying anew, which OpenSSL 3's
+// one-shot HMAC() does at every call (format 2 costs ~0.8 us a wrap more
+// than format 1 so, ~2.7 us more with HMAC(); hart-key-wrap-bench).
 // Immutable once made; safe to use from many threads.
 class Kek {
  public:
   // `bytes` must be kKeyBytes long.
   static absl::StatusOr<std::shared_ptr<const Kek>> Make(std::string bytes);
-  ~Kek();
   Kek(const Kek&) = delete;
   Kek& operator=(const Kek&) = delete;
 
@@ -43,13 +44,14 @@ class Kek {
   absl::StatusOr<std::string> DeriveWrapKey(std::string_view salt) const;
 
  private:
-  Kek(std::string bytes, EVP_MAC_CTX* keyed) : bytes_(std::move(bytes)), keyed_(keyed) {}
+  using KeyedMac = std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)>;
+  Kek(std::string bytes, KeyedMac keyed) : bytes_(std::move(bytes)), keyed_(std::move(keyed)) {}
   const std::string bytes_;
-  EVP_MAC_CTX* const keyed_;  // only ever copied from: reads are thread-safe
+  const KeyedMac keyed_;  // only ever copied from (EVP_MAC_CTX_dup reads it)
 };
 
-// `uniques` gives the salt and the nonce: they must not repeat, they need
-// not be secret.
+// `data_key` must be kKeyBytes long. `uniques` gives the salt and the
+// nonce: they must not repeat, they need not be secret.
 absl::StatusOr<std::string> WrapDataKey(const Kek& kek, const std::string& data_key,
                                         const std::string& context, RandomSource& uniques);
 // DATA_LOSS if `wrapped` does not open (wrong KEK, altered bytes, another

@@ -15,6 +15,10 @@
 
 int main(int argc, char** argv) {
   const int wraps = argc > 1 ? std::atoi(argv[1]) : 200000;
+  if (wraps <= 0) {
+    std::fprintf(stderr, "usage: hart-key-wrap-bench [wraps=200000], wraps > 0\n");
+    return 2;
+  }
   hart::CryptoRandom random;
   hart::BufferedRandom uniques(random, hart::kRandomBlockBytes);  // as KeyRing draws them
   const auto kek = hart::crypto::Kek::Make(random.Bytes(hart::crypto::kKeyBytes)).value();
@@ -28,11 +32,11 @@ int main(int argc, char** argv) {
   for (int round = 0; round < 3; ++round) {
     const auto start = Clock::now();
     for (int i = 0; i < wraps; ++i) {
-      bytes += hart::crypto::Seal(kek->bytes(), data_key, context, uniques)->size();
+      bytes += hart::crypto::Seal(kek->bytes(), data_key, context, uniques).value().size();
     }
     const auto middle = Clock::now();
     for (int i = 0; i < wraps; ++i) {
-      bytes += hart::crypto::WrapDataKey(*kek, data_key, context, uniques)->size();
+      bytes += hart::crypto::WrapDataKey(*kek, data_key, context, uniques).value().size();
     }
     const auto end = Clock::now();
     std::printf("%d wraps: format 1 %.2f us, format 2 %.2f us per wrap\n", wraps,

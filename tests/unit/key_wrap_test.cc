@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "broker/common/crypto_random.h"
 #include "broker/crypto/aead.h"
 #include "broker/crypto/key_ring.h"
@@ -109,7 +110,8 @@ TEST(KeyWrapTest, ThreadsDeriveFromOneKekAtOnceAndAllAgree) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 2000; ++i) {
-        if (kek->DeriveWrapKey(salt).value() != expected) ++wrong;
+        auto derived = kek->DeriveWrapKey(salt);
+        if (!derived.ok() || *derived != expected) ++wrong;
       }
     });
   }
@@ -117,10 +119,34 @@ TEST(KeyWrapTest, ThreadsDeriveFromOneKekAtOnceAndAllAgree) {
   EXPECT_EQ(wrong.load(), 0);
 }
 
-TEST(KeyWrapTest, AKekIsThirtyTwoBytes) {
+TEST(KeyWrapTest, AKekAndADataKeyAreThirtyTwoBytes) {
   EXPECT_EQ(crypto::Kek::Make(std::string(31, 'k')).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(crypto::Kek::Make(std::string(32, 'k')).ok());
+  CryptoRandom random;
+  const auto kek = NewKek(random);
+  EXPECT_EQ(crypto::WrapDataKey(*kek, std::string(31, 'd'), "key:ref_1", random).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// Stored wraps outlive the code that made them: one of each format, made
+// with Python's `cryptography` (HKDFExpand, AESGCM) apart from this code.
+TEST(KeyWrapTest, WrapsMadeElsewhereInEachFormatOpen) {
+  std::string kek_bytes;
+  for (int i = 0; i < 32; ++i) kek_bytes.push_back(static_cast<char>(i));
+  const auto kek = crypto::Kek::Make(kek_bytes).value();
+  const std::string data_key(32, '\x11');
+  const std::string format2 = absl::HexStringToBytes(
+      "02aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaabbbbbbbbbbbbbbbbbbbbbbbbf9c7fd0309828c0abebf5ac5d582de64"
+      "6168c350bc3fb6e0475cb58c1ab168347aa4695f76f311b46aa21a40f07decd1");
+  const std::string format1 = absl::HexStringToBytes(
+      "bbbbbbbbbbbbbbbbbbbbbbbb926de33ebb7956f6053b7fa5abae9032d9d6ccd626f1724bba8508294253736b"
+      "e32a9eb2893ff570cfbaf6ed14959240");
+  EXPECT_EQ(crypto::UnwrapDataKey(*kek, format2, "key:ref_1").value(), data_key);
+  EXPECT_EQ(crypto::UnwrapDataKey(*kek, format1, "key:ref_1").value(), data_key);
+  // And this code makes the same bytes from the same draws.
+  ScriptedRandom random;
+  random.queued = {std::string(16, '\xaa'), std::string(12, '\xbb')};
+  EXPECT_EQ(crypto::WrapDataKey(*kek, data_key, "key:ref_1", random).value(), format2);
 }
 
 // The bound format 2 lifts: a GCM nonce drawn twice under one key repeats

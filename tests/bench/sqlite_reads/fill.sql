@@ -6,7 +6,7 @@ BEGIN;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
 INSERT INTO referrals (referral_id, careline_report_id, content_sha256, intake, receipt, priority, resolved_town, received_at, accepted_at)
 SELECT printf('ref_%08d', i), printf('CL-%08d', i), x'00', randomblob(1500), x'', 1, 'Hartford', 1767225600000000 + i * 60000000, 1767225600000000 + i * 60000000 + 1000 FROM n;
-INSERT INTO referral_keys (referral_id, key_id, wrapped) SELECT referral_id, 'kek-1', randomblob(60) FROM referrals;
+INSERT INTO referral_keys (referral_id, key_id, wrapped) SELECT referral_id, 'kek-1', randomblob(77) FROM referrals;
 WITH RECURSIVE j(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM j WHERE k < 6)
 INSERT INTO deliveries (delivery_id, referral_id, agency_id, agency_kind, rule_ids, adapter_type, state, attempts, created_at, next_attempt_at, ack_deadline, delivery_deadline)
 SELECT r.referral_id || '_d' || k, r.referral_id, 'agency-' || ((k * 7 + r.rowid) % 40), k, 'rule-a,rule-b', 'feed',

@@ -26,8 +26,10 @@ OpsRefresher::~OpsRefresher() {
     scheduled = scheduled_;
   }
   if (scheduled != 0) scheduler_.Cancel(scheduled);
-  // A refresh already running (or its store read) finishes first; one
-  // that starts later finds the gate closed and touches nothing.
+  // A store read in progress ends soon (a count over a large backlog can
+  // take seconds), then the refresh finishes first; one that starts later
+  // finds the gate closed and touches nothing.
+  store_.StopOpsSnapshotReads();
   gate_->CloseAndWait();
 }
 
@@ -55,6 +57,8 @@ void OpsRefresher::Refresh() {
 void OpsRefresher::Finish(absl::StatusOr<OpsSnapshot> snapshot, absl::Time read_at) {
   if (snapshot.ok()) {
     gauges_.ApplySnapshot(*snapshot, read_at);
+  } else if (snapshot.status().code() == absl::StatusCode::kCancelled) {
+    Logger("metrics")->info("event=ops_snapshot_stopped");  // the broker is stopping
   } else {
     gauges_.SnapshotFailed();
     Logger("metrics")->warn("event=ops_snapshot_failed code={}",

@@ -145,6 +145,7 @@ class StoreWrapper : public Store {
   absl::StatusOr<OpsSnapshot> ReadOpsSnapshot(absl::Time now) override {
     return target_.ReadOpsSnapshot(now);
   }
+  void StopOpsSnapshotReads() override { target_.StopOpsSnapshotReads(); }
 
  protected:
   Store& target_;

@@ -74,6 +74,18 @@ TEST_P(OpsSnapshotConformanceTest, AnEmptyStoreHasNothingToReport) {
   EXPECT_EQ(snapshot.last_checkpoint_at, std::nullopt);
 }
 
+// A stopping broker's snapshot reads answer CANCELLED at once (a read in
+// progress ends soon too: SQLite interrupts it, PostgreSQL's statement
+// timeout bounds it); the store's other reads go on.
+TEST_P(OpsSnapshotConformanceTest, OnceStoppedASnapshotReadIsCancelledAndNothingElseIs) {
+  ASSERT_NO_FATAL_FAILURE(Make(Referral("a", {"hartford-pd"})));
+  ASSERT_OK(store().ReadOpsSnapshot(kT0).status());
+  store().StopOpsSnapshotReads();
+  EXPECT_EQ(store().ReadOpsSnapshot(kT0).status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(store().ReadOpsSnapshot(kT0).status().code(), absl::StatusCode::kCancelled);
+  ASSERT_OK(store().GetDelivery(DeliveryId("a", "hartford-pd")).status());
+}
+
 // Verifies the counts by state, agency kind and message kind follow each
 // kind of change (claim, outcome, ack, escalation notice, redelivery,
 // sealing) and survive a restart.

@@ -2,8 +2,9 @@
 // snapshot and of the broker's memory reaches its gauge, a refresh follows
 // every interval after the previous read answered, a failed or refused read
 // is counted and keeps the last values, and a stopped refresher schedules
-// nothing. Time and scheduling are manual; the store read runs on a real
-// executor, so the tests wait (bounded) for it to answer.
+// nothing and ends the store read in progress. Time and scheduling are
+// manual; the store read runs on a real executor, so the tests wait
+// (bounded) for it to answer.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -28,7 +29,31 @@ class FakeOpsStore final : public OpsSnapshotStore {
     absl::MutexLock lock(&mu_);
     read_at_.push_back(now);
     if (clock_ != nullptr) clock_->Advance(takes_);
+    if (block_until_stopped_) {
+      // A count over a large backlog: it ends when the store is told to
+      // stop (bounded, so a broken refresher fails the test, not hangs it).
+      reading_ = true;
+      mu_.AwaitWithTimeout(absl::Condition(&stopped_), absl::Seconds(30));
+      reading_ = false;
+      return absl::CancelledError("stopped");
+    }
     return answer_;
+  }
+  void StopOpsSnapshotReads() override {
+    absl::MutexLock lock(&mu_);
+    stopped_ = true;
+  }
+  void BlockUntilStopped() {
+    absl::MutexLock lock(&mu_);
+    block_until_stopped_ = true;
+  }
+  bool reading() {
+    absl::MutexLock lock(&mu_);
+    return reading_;
+  }
+  bool stopped() {
+    absl::MutexLock lock(&mu_);
+    return stopped_;
   }
   // Each read advances `clock` by `takes`.
   void Takes(ManualClock* clock, absl::Duration takes) {
@@ -51,6 +76,9 @@ class FakeOpsStore final : public OpsSnapshotStore {
   std::vector<absl::Time> read_at_ ABSL_GUARDED_BY(mu_);
   ManualClock* clock_ ABSL_GUARDED_BY(mu_) = nullptr;
   absl::Duration takes_ ABSL_GUARDED_BY(mu_);
+  bool block_until_stopped_ ABSL_GUARDED_BY(mu_) = false;
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 OpsSnapshot ExampleSnapshot() {
@@ -246,6 +274,20 @@ TEST_F(OpsRefresherTest, AStoppedRefresherLeavesNothingScheduled) {
   clock_.Advance(absl::Minutes(1));
   EXPECT_EQ(scheduler_.RunDue(), 0u);
   EXPECT_EQ(store_.read_at().size(), 1u);
+}
+
+// A stopping broker does not wait out a long count: the refresher asks the
+// store to end the read in progress, then waits only for that.
+TEST_F(OpsRefresherTest, AStoppedRefresherEndsTheStoreReadInProgress) {
+  store_.BlockUntilStopped();
+  auto refresher = MakeRefresher(executor_);
+  refresher->Start();
+  ASSERT_EQ(scheduler_.RunDue(), 1u);
+  ASSERT_TRUE(WaitFor([this] { return store_.reading(); }));
+  refresher.reset();  // returns once the read has ended
+  EXPECT_TRUE(store_.stopped());
+  EXPECT_FALSE(store_.reading());
+  EXPECT_EQ(scheduler_.pending(), 0u);
 }
 
 }  // namespace

@@ -100,6 +100,7 @@ class EnvelopeStore final : public Store {
   absl::StatusOr<OpsSnapshot> ReadOpsSnapshot(absl::Time now) override {
     return backend_.ReadOpsSnapshot(now);
   }
+  void StopOpsSnapshotReads() override { backend_.StopOpsSnapshotReads(); }
   // --- KeyStore ---
   absl::StatusOr<size_t> RewrapDataKeys() override;
   // --- WriteStore (envelope_writes.cc) ---

@@ -20,6 +20,7 @@
 // in the same statement.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
@@ -145,6 +146,9 @@ class PostgresBackend final : public StoreBackend {
       const ReportPageQuery& query) override;
   // --- OpsSnapshotStore (pg_ops_snapshot.cc) ---
   absl::StatusOr<OpsSnapshot> ReadOpsSnapshot(absl::Time now) override;
+  // Later reads answer CANCELLED; one in progress ends by itself, within
+  // the connections' statement timeout.
+  void StopOpsSnapshotReads() override;
   // --- Data keys and migrations ---
   absl::StatusOr<WrappedDataKey> ReadDataKey(const std::string& referral_id) override;
   absl::StatusOr<std::vector<WrappedDataKey>> DataKeysNotWrappedBy(const std::string& key_id,
@@ -202,6 +206,7 @@ class PostgresBackend final : public StoreBackend {
 
   const PostgresBackendOptions options_;
   std::unique_ptr<pg::PgPool> pool_;
+  std::atomic<bool> ops_reads_stopped_{false};  // StopOpsSnapshotReads
 };
 
 }  // namespace hart

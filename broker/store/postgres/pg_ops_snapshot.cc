@@ -91,6 +91,9 @@ absl::StatusOr<OpsSnapshot> ReadSnapshot(pg::PgConn& conn, absl::Time now) {
 }  // namespace
 
 absl::StatusOr<OpsSnapshot> PostgresBackend::ReadOpsSnapshot(absl::Time now) {
+  if (ops_reads_stopped_.load(std::memory_order_acquire)) {
+    return absl::CancelledError("the broker is stopping: the operators' snapshot was not read");
+  }
   HART_ASSIGN_OR_RETURN(lease, pool_->Acquire());
   pg::PgConn& conn = lease.conn();
   HART_RETURN_IF_ERROR(FoldDeliveryCounts(conn));
@@ -104,6 +107,10 @@ absl::StatusOr<OpsSnapshot> PostgresBackend::ReadOpsSnapshot(absl::Time now) {
   }
   HART_RETURN_IF_ERROR(conn.Exec("COMMIT"));
   return snapshot;
+}
+
+void PostgresBackend::StopOpsSnapshotReads() {
+  ops_reads_stopped_.store(true, std::memory_order_release);
 }
 
 }  // namespace hart

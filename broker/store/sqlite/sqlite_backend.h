@@ -11,6 +11,7 @@
 // as the contract asks of every backend.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -103,6 +104,7 @@ class SqliteBackend final : public StoreBackend {
       const ReportPageQuery& query) override;
   // --- OpsSnapshotStore (sqlite_ops_snapshot.cc) ---
   absl::StatusOr<OpsSnapshot> ReadOpsSnapshot(absl::Time now) override;
+  void StopOpsSnapshotReads() override;
   // --- Data keys and migrations ---
   absl::StatusOr<WrappedDataKey> ReadDataKey(const std::string& referral_id) override;
   absl::StatusOr<std::vector<WrappedDataKey>> DataKeysNotWrappedBy(const std::string& key_id,
@@ -153,6 +155,8 @@ class SqliteBackend final : public StoreBackend {
 
   const SqliteBackendOptions options_;
   std::unique_ptr<sqlite::SqliteConnections> db_;
+  // Set once the broker stops: the snapshot's reads end (sqlite_ops_snapshot.cc).
+  std::atomic<bool> ops_reads_stopped_{false};
   // Guarded by db_->write_mu(): the tree as of the open transaction, the
   // feed heads it advanced and the delivery counts it changed.
   audit::AuditTreeWriter tree_;

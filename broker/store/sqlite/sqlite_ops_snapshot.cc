@@ -3,6 +3,8 @@
 // (sqlite_schema.cc), never the whole deliveries table; INDEXED BY pins
 // each plan, since SQLite without statistics may pick another index that
 // reads more.
+#include <atomic>
+
 #include "absl/strings/str_cat.h"
 #include "broker/common/status_macros.h"
 #include "broker/store/sqlite/sqlite_backend.h"
@@ -53,17 +55,39 @@ absl::StatusOr<OpsSnapshot> ReadSnapshot(SqliteDb& db, absl::Time now) {
   return snapshot;
 }
 
+// SQLite's progress handler: a non-zero answer interrupts the statement.
+int InterruptOnceStopped(void* stopped) {
+  return static_cast<const std::atomic<bool>*>(stopped)->load(std::memory_order_acquire) ? 1 : 0;
+}
+// Virtual-machine steps between two looks at the flag: tens of
+// microseconds of a count.
+constexpr int kStopCheckSteps = 10000;
+
+absl::Status StoppedRead() {
+  return absl::CancelledError("the broker is stopping: the operators' snapshot was not read");
+}
+
 }  // namespace
 
 absl::StatusOr<OpsSnapshot> SqliteBackend::ReadOpsSnapshot(absl::Time now) {
+  if (ops_reads_stopped_.load(std::memory_order_acquire)) return StoppedRead();
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
   // Every figure as of the same commit.
   absl::StatusOr<OpsSnapshot> snapshot = absl::InternalError("not read");
-  HART_RETURN_IF_ERROR(reader.InSnapshot([&](SqliteDb& db) {
+  const absl::Status read = reader.InSnapshot([&](SqliteDb& db) {
+    sqlite3_progress_handler(db.raw(), kStopCheckSteps, &InterruptOnceStopped,
+                             &ops_reads_stopped_);
     snapshot = ReadSnapshot(db, now);
+    sqlite3_progress_handler(db.raw(), 0, nullptr, nullptr);  // the pool's next reader
     return snapshot.status();
-  }));
+  });
+  if (ops_reads_stopped_.load(std::memory_order_acquire)) return StoppedRead();
+  HART_RETURN_IF_ERROR(read);
   return snapshot;
+}
+
+void SqliteBackend::StopOpsSnapshotReads() {
+  ops_reads_stopped_.store(true, std::memory_order_release);
 }
 
 }  // namespace hart

@@ -55,10 +55,15 @@ void OpsRefresher::Refresh() {
 }
 
 void OpsRefresher::Finish(absl::StatusOr<OpsSnapshot> snapshot, absl::Time read_at) {
+  bool stopping = false;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping = stopping_;
+  }
   if (snapshot.ok()) {
     gauges_.ApplySnapshot(*snapshot, read_at);
-  } else if (snapshot.status().code() == absl::StatusCode::kCancelled) {
-    Logger("metrics")->info("event=ops_snapshot_stopped");  // the broker is stopping
+  } else if (stopping) {
+    Logger("metrics")->info("event=ops_snapshot_stopped");  // its read was ended
   } else {
     gauges_.SnapshotFailed();
     Logger("metrics")->warn("event=ops_snapshot_failed code={}",

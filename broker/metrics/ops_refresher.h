@@ -12,9 +12,10 @@
 // tries again.
 //
 // Thread safety: construct, Start and destroy from one thread. Lifetime:
-// everything passed in outlives the refresher; the destructor waits for a
-// refresh in progress (its store read included), so the executor must
-// still run tasks then.
+// everything passed in outlives the refresher; the destructor asks the
+// store to end its snapshot reads (OpsSnapshotStore::StopOpsSnapshotReads:
+// for good, so one refresher per store) and waits for a refresh in
+// progress to finish, so the executor must still run tasks then.
 #pragma once
 
 #include <cstdint>
@@ -41,7 +42,8 @@ class OpsRefresher {
   OpsRefresher(StateGauges& gauges, OpsSnapshotStore& store, StoreExecutor& executor,
                Scheduler& scheduler, const Clock& clock, Sampler sample,
                absl::Duration interval);
-  // Stops refreshing; waits for a refresh in progress to finish.
+  // Stops refreshing and the store's snapshot reads; waits for a refresh
+  // in progress to finish.
   ~OpsRefresher();
   OpsRefresher(const OpsRefresher&) = delete;
   OpsRefresher& operator=(const OpsRefresher&) = delete;

@@ -27,6 +27,7 @@ class FakeOpsStore final : public OpsSnapshotStore {
  public:
   absl::StatusOr<OpsSnapshot> ReadOpsSnapshot(absl::Time now) override {
     absl::MutexLock lock(&mu_);
+    if (stopped_) return absl::CancelledError("stopped");
     read_at_.push_back(now);
     if (clock_ != nullptr) clock_->Advance(takes_);
     if (block_until_stopped_) {
@@ -288,6 +289,8 @@ TEST_F(OpsRefresherTest, AStoppedRefresherEndsTheStoreReadInProgress) {
   EXPECT_TRUE(store_.stopped());
   EXPECT_FALSE(store_.reading());
   EXPECT_EQ(scheduler_.pending(), 0u);
+  // A read ended by the stop is no failed snapshot.
+  EXPECT_THAT(Value("hart_ops_snapshot_failures_total"), Optional(0.0));
 }
 
 }  // namespace

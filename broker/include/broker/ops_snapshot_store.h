@@ -45,11 +45,13 @@ class OpsSnapshotStore {
 
   // Every figure as of one committed state, "overdue" evaluated at `now`.
   virtual absl::StatusOr<OpsSnapshot> ReadOpsSnapshot(absl::Time now) = 0;
-  // The broker is stopping: a ReadOpsSnapshot in progress ends soon and
-  // every later one at once, CANCELLED. Counting the overdue deliveries of
-  // a backlog of millions takes seconds (6 s on a cold store of a million
-  // referrals), and a stop waiting for it outran its drain timeout. Safe
-  // from any thread. A backend whose reads are all quick may ignore it.
+  // The broker is stopping: every later ReadOpsSnapshot answers CANCELLED
+  // at once, and SQLite ends one in progress soon (PostgreSQL's ends within
+  // its statement timeout). Counting the overdue deliveries of a backlog of
+  // millions takes seconds (6 s on a cold SQLite store of a million
+  // referrals), and a stop waiting for it outran its drain timeout. For
+  // good: the store's one refresher calls it as it stops. Safe from any
+  // thread. A backend whose reads are all quick may ignore it.
   virtual void StopOpsSnapshotReads() {}
 };
 

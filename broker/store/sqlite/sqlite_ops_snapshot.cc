@@ -5,6 +5,7 @@
 // reads more.
 #include <atomic>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "broker/common/status_macros.h"
 #include "broker/store/sqlite/sqlite_backend.h"
@@ -59,8 +60,9 @@ absl::StatusOr<OpsSnapshot> ReadSnapshot(SqliteDb& db, absl::Time now) {
 int InterruptOnceStopped(void* stopped) {
   return static_cast<const std::atomic<bool>*>(stopped)->load(std::memory_order_acquire) ? 1 : 0;
 }
-// Virtual-machine steps between two looks at the flag: tens of
-// microseconds of a count.
+// Virtual-machine steps between two looks at the flag: well under a
+// second of a count, cold or warm (0.26 s from a stop's signal to its end
+// at a million referrals).
 constexpr int kStopCheckSteps = 10000;
 
 absl::Status StoppedRead() {
@@ -77,8 +79,9 @@ absl::StatusOr<OpsSnapshot> SqliteBackend::ReadOpsSnapshot(absl::Time now) {
   const absl::Status read = reader.InSnapshot([&](SqliteDb& db) {
     sqlite3_progress_handler(db.raw(), kStopCheckSteps, &InterruptOnceStopped,
                              &ops_reads_stopped_);
+    // Off before the ROLLBACK and before the pool's next reader.
+    absl::Cleanup handler_off = [&db] { sqlite3_progress_handler(db.raw(), 0, nullptr, nullptr); };
     snapshot = ReadSnapshot(db, now);
-    sqlite3_progress_handler(db.raw(), 0, nullptr, nullptr);  // the pool's next reader
     return snapshot.status();
   });
   if (ops_reads_stopped_.load(std::memory_order_acquire)) return StoppedRead();

@@ -75,8 +75,8 @@ TEST_P(OpsSnapshotConformanceTest, AnEmptyStoreHasNothingToReport) {
 }
 
 // A stopping broker's snapshot reads answer CANCELLED at once (a read in
-// progress ends soon too: SQLite interrupts it, PostgreSQL's statement
-// timeout bounds it); the store's other reads go on.
+// progress ends soon too: SQLite interrupts it, PostgreSQL's server
+// cancels it, postgres_replicas_test); the store's other reads go on.
 TEST_P(OpsSnapshotConformanceTest, OnceStoppedASnapshotReadIsCancelledAndNothingElseIs) {
   ASSERT_NO_FATAL_FAILURE(Make(Referral("a", {"hartford-pd"})));
   ASSERT_OK(store().ReadOpsSnapshot(kT0).status());

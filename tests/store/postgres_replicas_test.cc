@@ -5,10 +5,12 @@
 // replica's commits send the others (FollowOtherReplicas).
 #include <algorithm>
 #include <fstream>
+#include <future>
 #include <optional>
 #include <set>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
@@ -422,6 +424,55 @@ TEST_F(PostgresReplicasTest, AFollowerWhoseConnectionIsKilledReconnectsAndSignal
   NewReferral referral = Referral("after", {"csao"});
   ASSERT_TRUE(a_->CreateReferrals({&referral, 1}).ok());
   EXPECT_TRUE(log_.WaitFor("work", *again + 3).has_value());
+}
+
+// A stopping broker's metrics read that waits on the database (here on a
+// lock; on a large backlog, on counting it) ends at the stop, CANCELLED,
+// not at the statement timeout 30 s later; its connection is closed, and
+// the store serves on.
+TEST_F(PostgresReplicasTest, AStopEndsASnapshotReadInProgressOnTheServer) {
+  NewReferral referral = Referral("counted", {"csao"});
+  ASSERT_TRUE(a_->CreateReferrals({&referral, 1}).ok());
+  pg::PgConnectOptions admin;
+  admin.conninfo = server_->ConnectionString(database_);
+  admin.password = password_;
+  auto blocker = pg::PgConn::Connect(admin);
+  ASSERT_TRUE(blocker.ok()) << blocker.status();
+  pg::PgConn& lock_holder = **blocker;
+  // Outside any transaction: one sees pg_stat_activity as of its start.
+  auto watcher = pg::PgConn::Connect(admin);
+  ASSERT_TRUE(watcher.ok()) << watcher.status();
+  auto holder_pid = lock_holder.Query("SELECT pg_backend_pid()");
+  ASSERT_TRUE(holder_pid.ok()) << holder_pid.status();
+  ASSERT_TRUE(lock_holder.Exec("BEGIN; LOCK TABLE deliveries IN ACCESS EXCLUSIVE MODE").ok());
+  std::future<absl::Status> read;
+  // Released however the test ends, before `read` is waited for: a read
+  // the stop missed then ends too.
+  absl::Cleanup unlock = [&lock_holder] { (void)lock_holder.Exec("ROLLBACK"); };
+  read = std::async(std::launch::async, [&] { return a_->ReadOpsSnapshot(kT0).status(); });
+  // The backend of the read, once it waits on the lock.
+  std::optional<int64_t> reader;
+  auto waiting_on_the_lock = [&] {
+    auto waiting = (*watcher)->Query(
+        "SELECT pid FROM pg_stat_activity WHERE pg_blocking_pids(pid) @> ARRAY[$1::int]",
+        pg::PgParams().Int(holder_pid->Int(0, 0)));
+    if (waiting.ok() && waiting->rows() == 1) reader = waiting->Int(0, 0);
+    return reader.has_value();
+  };
+  ASSERT_TRUE(testing::WaitFor(waiting_on_the_lock));
+  a_->StopOpsSnapshotReads();
+  ASSERT_EQ(read.wait_for(std::chrono::seconds(10)), std::future_status::ready)
+      << "the read went on after the stop";
+  EXPECT_EQ(read.get(), OpsSnapshotReadsStopped());
+  auto gone = [&] {
+    auto left = (*watcher)->Query("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = $1::int",
+                                  pg::PgParams().Int(*reader));
+    return left.ok() && left->Int(0, 0) == 0;
+  };
+  EXPECT_TRUE(testing::WaitFor(gone)) << "the cancelled read's connection was kept";
+  EXPECT_EQ(a_->ReadOpsSnapshot(kT0).status(), OpsSnapshotReadsStopped());
+  std::move(unlock).Invoke();
+  EXPECT_TRUE(a_->GetDelivery(referral.deliveries[0].delivery_id).ok());
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <optional>
 #include <tuple>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "broker/records.h"
@@ -45,14 +46,20 @@ class OpsSnapshotStore {
 
   // Every figure as of one committed state, "overdue" evaluated at `now`.
   virtual absl::StatusOr<OpsSnapshot> ReadOpsSnapshot(absl::Time now) = 0;
-  // The broker is stopping: every later ReadOpsSnapshot answers CANCELLED
-  // at once, and SQLite ends one in progress soon (PostgreSQL's ends within
-  // its statement timeout). Counting the overdue deliveries of a backlog of
-  // millions takes seconds (6 s on a cold SQLite store of a million
-  // referrals), and a stop waiting for it outran its drain timeout. For
-  // good: the store's one refresher calls it as it stops. Safe from any
-  // thread. A backend whose reads are all quick may ignore it.
+  // The broker is stopping: every later ReadOpsSnapshot answers
+  // OpsSnapshotReadsStopped() at once, and one in progress ends soon with
+  // it too (SQLite interrupts it, PostgreSQL's server cancels it). Counting
+  // the overdue deliveries of a backlog of millions takes seconds (6 s on
+  // a cold SQLite store of a million referrals), and a stop waiting for it
+  // outran its drain timeout. For good: the store's one refresher calls it
+  // as it stops. Safe from any thread. A backend whose reads are all quick
+  // may ignore it.
   virtual void StopOpsSnapshotReads() {}
 };
+
+// What ReadOpsSnapshot answers once StopOpsSnapshotReads was called.
+inline absl::Status OpsSnapshotReadsStopped() {
+  return absl::CancelledError("the broker is stopping: the operators' snapshot was not read");
+}
 
 }  // namespace hart

@@ -20,7 +20,6 @@
 // in the same statement.
 #pragma once
 
-#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
@@ -31,6 +30,7 @@
 #include "broker/store/postgres/pg_audit_rows.h"
 #include "broker/store/postgres/pg_change_channels.h"
 #include "broker/store/postgres/pg_pool.h"
+#include "broker/store/postgres/pg_stoppable_reads.h"
 #include "broker/store/postgres/pg_write_lock.h"
 #include "broker/store/store_backend.h"
 
@@ -206,7 +206,8 @@ class PostgresBackend final : public StoreBackend {
 
   const PostgresBackendOptions options_;
   std::unique_ptr<pg::PgPool> pool_;
-  std::atomic<bool> ops_reads_stopped_{false};  // StopOpsSnapshotReads
+  // ReadOpsSnapshot's, which StopOpsSnapshotReads ends.
+  pg::StoppableReads ops_reads_{OpsSnapshotReadsStopped()};
 };
 
 }  // namespace hart

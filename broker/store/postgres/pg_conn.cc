@@ -353,7 +353,9 @@ absl::StatusOr<PgResult> PgConn::RunPipeline(const Deferred* last) {
   return answer;
 }
 
-bool PgConn::broken() const { return poisoned_ || PQstatus(conn_) != CONNECTION_OK; }
+bool PgConn::broken() const {
+  return poisoned_ || retired_ || PQstatus(conn_) != CONNECTION_OK;
+}
 
 bool PgConn::StillAlive() {
   // libpq's sockets are non-blocking inside: these return at once. A server

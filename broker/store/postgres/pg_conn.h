@@ -192,6 +192,9 @@ class PgConn {
   // Whether a transaction is open (or failed and awaiting ROLLBACK), or
   // statements are deferred (a pooled connection is then not reused).
   bool in_transaction() const;
+  // For good: broken() from now on, so the pool closes it on its return
+  // (a cancel was sent for its statement; pg_stoppable_reads.h).
+  void Retire() { retired_ = true; }
   PGconn* raw() const { return conn_; }
 
  private:
@@ -217,6 +220,7 @@ class PgConn {
   // A pipeline's results could not be read to the end: the connection's
   // state is unknown, so it is never used again.
   bool poisoned_ = false;
+  bool retired_ = false;  // Retire
 };
 
 // `prepare` for a statement that finds rows by a list of keys in a table

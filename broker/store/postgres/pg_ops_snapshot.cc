@@ -47,7 +47,13 @@ void CountsByKind(const pg::PgResult& rows, std::map<v1::AgencyKind, uint64_t>& 
   }
 }
 
-absl::StatusOr<OpsSnapshot> ReadSnapshot(pg::PgConn& conn, absl::Time now) {
+// `stopped` is asked before each statement: the server ignores a cancel
+// that arrives between two (pg_stoppable_reads.h).
+absl::StatusOr<OpsSnapshot> ReadSnapshot(pg::PgConn& conn, absl::Time now,
+                                         const pg::StoppableReads& reads) {
+  auto unless_stopped = [&reads] {
+    return reads.stopped() ? OpsSnapshotReadsStopped() : absl::OkStatus();
+  };
   OpsSnapshot snapshot;
   HART_ASSIGN_OR_RETURN(groups, conn.Query(
       "SELECT state, agency_kind, kind, SUM(n) FROM ("
@@ -60,6 +66,7 @@ absl::StatusOr<OpsSnapshot> ReadSnapshot(pg::PgConn& conn, absl::Time now) {
                                            static_cast<v1::MessageKind>(groups.Int(r, 2))};
     snapshot.deliveries[group] = static_cast<uint64_t>(groups.Int(r, 3));
   }
+  HART_RETURN_IF_ERROR(unless_stopped());
   // IsOverdue (broker/overdue.h) at $1, within deliveries_open_referrals
   // (its WHERE is repeated so the planner may use it). tests/store holds
   // it to IsOverdue.
@@ -71,10 +78,12 @@ absl::StatusOr<OpsSnapshot> ReadSnapshot(pg::PgConn& conn, absl::Time now) {
                    "))) GROUP BY agency_kind"),
       pg::PgParams().Micros(now)));
   CountsByKind(overdue, snapshot.overdue);
+  HART_RETURN_IF_ERROR(unless_stopped());
   HART_ASSIGN_OR_RETURN(dead, conn.Query(
       "SELECT agency_kind, COUNT(*) FROM deliveries WHERE state = 6 AND redelivered_as = '' "
       "GROUP BY agency_kind"));
   CountsByKind(dead, snapshot.dead_letters);
+  HART_RETURN_IF_ERROR(unless_stopped());
   HART_ASSIGN_OR_RETURN(summary, conn.Query(
       "SELECT (SELECT MIN(created_at) FROM deliveries WHERE state IN (1, 2)), "
       "(SELECT MAX(idx) FROM audit_events), "
@@ -91,26 +100,30 @@ absl::StatusOr<OpsSnapshot> ReadSnapshot(pg::PgConn& conn, absl::Time now) {
 }  // namespace
 
 absl::StatusOr<OpsSnapshot> PostgresBackend::ReadOpsSnapshot(absl::Time now) {
-  if (ops_reads_stopped_.load(std::memory_order_acquire)) {
-    return absl::CancelledError("the broker is stopping: the operators' snapshot was not read");
-  }
+  if (ops_reads_.stopped()) return OpsSnapshotReadsStopped();
   HART_ASSIGN_OR_RETURN(lease, pool_->Acquire());
   pg::PgConn& conn = lease.conn();
-  HART_RETURN_IF_ERROR(FoldDeliveryCounts(conn));
-  // One snapshot for every figure (a read-only transaction takes no lock a
-  // writer waits on).
-  HART_RETURN_IF_ERROR(conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-  absl::StatusOr<OpsSnapshot> snapshot = ReadSnapshot(conn, now);
-  if (!snapshot.ok()) {
-    pg::Rollback(conn);
-    return snapshot.status();
-  }
-  HART_RETURN_IF_ERROR(conn.Exec("COMMIT"));
+  // Ends before the lease: a stop cancels this read's statements until then.
+  HART_ASSIGN_OR_RETURN(stoppable, ops_reads_.Begin(conn));
+  absl::StatusOr<OpsSnapshot> snapshot = [&]() -> absl::StatusOr<OpsSnapshot> {
+    HART_RETURN_IF_ERROR(FoldDeliveryCounts(conn));
+    if (ops_reads_.stopped()) return OpsSnapshotReadsStopped();
+    // One snapshot for every figure (a read-only transaction takes no lock
+    // a writer waits on).
+    HART_RETURN_IF_ERROR(conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    absl::StatusOr<OpsSnapshot> read = ReadSnapshot(conn, now, ops_reads_);
+    if (!read.ok()) {
+      pg::Rollback(conn);
+      return read.status();
+    }
+    HART_RETURN_IF_ERROR(conn.Exec("COMMIT"));
+    return read;
+  }();
+  // A statement the stop cancelled fails as any other would.
+  if (!snapshot.ok() && ops_reads_.stopped()) return OpsSnapshotReadsStopped();
   return snapshot;
 }
 
-void PostgresBackend::StopOpsSnapshotReads() {
-  ops_reads_stopped_.store(true, std::memory_order_release);
-}
+void PostgresBackend::StopOpsSnapshotReads() { ops_reads_.Stop(); }
 
 }  // namespace hart

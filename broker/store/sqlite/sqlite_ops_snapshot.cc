@@ -65,14 +65,10 @@ int InterruptOnceStopped(void* stopped) {
 // at a million referrals).
 constexpr int kStopCheckSteps = 10000;
 
-absl::Status StoppedRead() {
-  return absl::CancelledError("the broker is stopping: the operators' snapshot was not read");
-}
-
 }  // namespace
 
 absl::StatusOr<OpsSnapshot> SqliteBackend::ReadOpsSnapshot(absl::Time now) {
-  if (ops_reads_stopped_.load(std::memory_order_acquire)) return StoppedRead();
+  if (ops_reads_stopped_.load(std::memory_order_acquire)) return OpsSnapshotReadsStopped();
   HART_ASSIGN_OR_RETURN(reader, db_->AcquireReader());
   // Every figure as of the same commit.
   absl::StatusOr<OpsSnapshot> snapshot = absl::InternalError("not read");
@@ -84,7 +80,7 @@ absl::StatusOr<OpsSnapshot> SqliteBackend::ReadOpsSnapshot(absl::Time now) {
     snapshot = ReadSnapshot(db, now);
     return snapshot.status();
   });
-  if (ops_reads_stopped_.load(std::memory_order_acquire)) return StoppedRead();
+  if (ops_reads_stopped_.load(std::memory_order_acquire)) return OpsSnapshotReadsStopped();
   HART_RETURN_IF_ERROR(read);
   return snapshot;
 }

@@ -3,12 +3,10 @@
 // (sqlite_schema.cc), never the whole deliveries table; INDEXED BY pins
 // each plan, since SQLite without statistics may pick another index that
 // reads more.
-#include <atomic>
-
-#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "broker/common/status_macros.h"
 #include "broker/store/sqlite/sqlite_backend.h"
+#include "broker/store/sqlite/sqlite_interrupt.h"
 #include "broker/store/sqlite/sqlite_read_sql.h"
 
 namespace hart {
@@ -56,15 +54,6 @@ absl::StatusOr<OpsSnapshot> ReadSnapshot(SqliteDb& db, absl::Time now) {
   return snapshot;
 }
 
-// SQLite's progress handler: a non-zero answer interrupts the statement.
-int InterruptOnceStopped(void* stopped) {
-  return static_cast<const std::atomic<bool>*>(stopped)->load(std::memory_order_acquire) ? 1 : 0;
-}
-// Virtual-machine steps between two looks at the flag: well under a
-// second of a count, cold or warm (0.26 s from a stop's signal to its end
-// at a million referrals).
-constexpr int kStopCheckSteps = 10000;
-
 }  // namespace
 
 absl::StatusOr<OpsSnapshot> SqliteBackend::ReadOpsSnapshot(absl::Time now) {
@@ -73,10 +62,8 @@ absl::StatusOr<OpsSnapshot> SqliteBackend::ReadOpsSnapshot(absl::Time now) {
   // Every figure as of the same commit.
   absl::StatusOr<OpsSnapshot> snapshot = absl::InternalError("not read");
   const absl::Status read = reader.InSnapshot([&](SqliteDb& db) {
-    sqlite3_progress_handler(db.raw(), kStopCheckSteps, &InterruptOnceStopped,
-                             &ops_reads_stopped_);
     // Off before the ROLLBACK and before the pool's next reader.
-    absl::Cleanup handler_off = [&db] { sqlite3_progress_handler(db.raw(), 0, nullptr, nullptr); };
+    const sqlite::InterruptOnceStopped interrupt(db.raw(), ops_reads_stopped_);
     snapshot = ReadSnapshot(db, now);
     return snapshot.status();
   });

@@ -436,6 +436,8 @@ TEST_F(PostgresReplicasTest, AStopEndsASnapshotReadInProgressOnTheServer) {
   pg::PgConnectOptions admin;
   admin.conninfo = server_->ConnectionString(database_);
   admin.password = password_;
+  // It holds the lock idle in its transaction for as long as the test needs.
+  admin.idle_in_transaction_timeout = absl::ZeroDuration();
   auto blocker = pg::PgConn::Connect(admin);
   ASSERT_TRUE(blocker.ok()) << blocker.status();
   pg::PgConn& lock_holder = **blocker;

@@ -3,13 +3,14 @@
 // connection's statements run to their end again.
 #include "broker/store/sqlite/sqlite_interrupt.h"
 
-#include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include <atomic>
 #include <future>
 
+#include "absl/cleanup/cleanup.h"
 #include "broker/store/sqlite/sqlite_db.h"
+#include "gtest/gtest.h"
 #include "tests/support/test_support.h"
 
 namespace hart::sqlite {
@@ -53,15 +54,21 @@ class InterruptOnceStoppedTest : public ::testing::Test {
 };
 
 TEST_F(InterruptOnceStoppedTest, AStatementRunningWhenTheFlagIsSetEndsInterrupted) {
-  auto counted = std::async(std::launch::async, [&] {
+  std::future<absl::StatusOr<int64_t>> counted;
+  // However the test ends, the count does not run on for minutes.
+  absl::Cleanup end_count = [&] {
+    if (counted.valid() && counted.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      sqlite3_interrupt(db_->raw());
+    }
+  };
+  counted = std::async(std::launch::async, [&] {
     InterruptOnceStopped guard(db_->raw(), stopped_);
     return Count(kLongCount);
   });
   ASSERT_TRUE(hart::testing::WaitFor([&] { return started_.load(); }));
   stopped_.store(true);
-  const bool ended = counted.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
-  if (!ended) sqlite3_interrupt(db_->raw());  // so the test ends
-  ASSERT_TRUE(ended) << "the statement ran on after the flag was set";
+  ASSERT_EQ(counted.wait_for(std::chrono::seconds(10)), std::future_status::ready)
+      << "the statement ran on after the flag was set";
   const absl::StatusOr<int64_t> count = counted.get();
   ASSERT_FALSE(count.ok());
   EXPECT_EQ(SqliteCodeOf(count.status()), SQLITE_INTERRUPT) << count.status();
@@ -71,9 +78,10 @@ TEST_F(InterruptOnceStoppedTest, WithoutTheGuardTheConnectionIsNotInterruptedWha
   stopped_.store(true);
   {
     InterruptOnceStopped guard(db_->raw(), stopped_, /*check_steps=*/100);
-    EXPECT_FALSE(Count("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
-                       "WHERE x < 100000) SELECT COUNT(*) FROM c")
-                     .ok());
+    EXPECT_EQ(SqliteCodeOf(Count("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 "
+                                 "FROM c WHERE x < 100000) SELECT COUNT(*) FROM c")
+                               .status()),
+              SQLITE_INTERRUPT);
   }
   const absl::StatusOr<int64_t> count =
       Count("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "

@@ -146,8 +146,8 @@ class PostgresBackend final : public StoreBackend {
       const ReportPageQuery& query) override;
   // --- OpsSnapshotStore (pg_ops_snapshot.cc) ---
   absl::StatusOr<OpsSnapshot> ReadOpsSnapshot(absl::Time now) override;
-  // Later reads answer CANCELLED; one in progress ends by itself, within
-  // the connections' statement timeout.
+  // Later reads answer CANCELLED; one in progress is cancelled on the
+  // server (pg_stoppable_reads.h).
   void StopOpsSnapshotReads() override;
   // --- Data keys and migrations ---
   absl::StatusOr<WrappedDataKey> ReadDataKey(const std::string& referral_id) override;

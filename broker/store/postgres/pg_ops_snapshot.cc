@@ -55,6 +55,7 @@ absl::StatusOr<OpsSnapshot> ReadSnapshot(pg::PgConn& conn, absl::Time now,
     return reads.stopped() ? OpsSnapshotReadsStopped() : absl::OkStatus();
   };
   OpsSnapshot snapshot;
+  HART_RETURN_IF_ERROR(unless_stopped());
   HART_ASSIGN_OR_RETURN(groups, conn.Query(
       "SELECT state, agency_kind, kind, SUM(n) FROM ("
       "SELECT state, agency_kind, kind, n FROM delivery_counts UNION ALL "

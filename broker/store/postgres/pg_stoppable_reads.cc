@@ -1,8 +1,19 @@
 #include "broker/store/postgres/pg_stoppable_reads.h"
 
+#include <string>
 #include <vector>
 
+#include "broker/common/logging.h"
+
 namespace hart::pg {
+namespace {
+
+const std::shared_ptr<spdlog::logger>& Log() {
+  static const auto log = Logger("store");
+  return log;
+}
+
+}  // namespace
 
 absl::StatusOr<StoppableReads::Registration> StoppableReads::Begin(PgConn& conn) {
   PGcancel* cancel = PQgetCancel(conn.raw());
@@ -37,8 +48,13 @@ void StoppableReads::Stop() {
   // needs: it outlives its connection. A failed send leaves the read to
   // its statement timeout.
   for (PGcancel* cancel : to_send) {
-    char error[256];
-    (void)PQcancel(cancel, error, sizeof error);
+    char error[256] = "";
+    if (PQcancel(cancel, error, sizeof error) != 1) {
+      std::string reason(error);
+      while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
+      // libpq's reason names the host and the step (connect, send), no value.
+      Log()->warn("event=read_cancel_failed reason=\"{}\"", reason);
+    }
     PQfreeCancel(cancel);
   }
 }

@@ -9,8 +9,11 @@
 // next holder's statement instead, a write among them.
 //
 // A cancel that reaches a connection between two statements is ignored
-// by the server: a reader checks stopped() before each statement, so at
-// most one round trip's window is left, bounded by the statement timeout.
+// by the server: a reader checks stopped() before each long statement, so
+// what is left is a stop landing between a check and the statement's
+// start, bounded by the statement timeout. A registered "read" may write
+// in a transaction of its own (the snapshot folds its counters first):
+// cancelled, it rolls back whole.
 //
 // Thread safety: every member may be called from any thread.
 #pragma once

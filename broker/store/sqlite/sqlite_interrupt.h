@@ -26,6 +26,9 @@ class InterruptOnceStopped {
       : db_(db) {
     sqlite3_progress_handler(db_, check_steps, &Check, const_cast<std::atomic<bool>*>(&stopped));
   }
+  // A temporary flag would be gone before the statement runs.
+  InterruptOnceStopped(sqlite3* db, const std::atomic<bool>&& stopped,
+                       int check_steps = kCheckSteps) = delete;
   InterruptOnceStopped(const InterruptOnceStopped&) = delete;
   InterruptOnceStopped& operator=(const InterruptOnceStopped&) = delete;
   // Off again: the connection's next user is not interrupted.

@@ -6,14 +6,6 @@
 #include "broker/common/logging.h"
 
 namespace hart::pg {
-namespace {
-
-const std::shared_ptr<spdlog::logger>& Log() {
-  static const auto log = Logger("store");
-  return log;
-}
-
-}  // namespace
 
 absl::StatusOr<StoppableReads::Registration> StoppableReads::Begin(PgConn& conn) {
   PGcancel* cancel = PQgetCancel(conn.raw());
@@ -53,7 +45,7 @@ void StoppableReads::Stop() {
       std::string reason(error);
       while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
       // libpq's reason names the host and the step (connect, send), no value.
-      Log()->warn("event=read_cancel_failed reason=\"{}\"", reason);
+      Logger("store")->warn("event=read_cancel_failed reason=\"{}\"", reason);
     }
     PQfreeCancel(cancel);
   }

@@ -7,8 +7,10 @@
 // Background requests (work nobody waits on at a screen or a socket: an
 // escalation storm's ladder steps and notices, fired timers) queue behind
 // every interactive one. A batch takes at most `max_background` of them, and
-// only one beside interactive requests (so that background work still moves
-// under a steady interactive load): the batch being written when an intake,
+// one beside interactive requests, for which it keeps a place while any
+// waits: background work still moves under a steady interactive load that
+// fills every batch (a writer of batches of one alternates the lanes
+// then). The batch being written when an intake,
 // an ack or an audited read arrives is a short one, and so is its own
 // (measured on a million referrals during an escalation storm: batches of
 // 16 to 64 background items held a GetReferral 7-12 ms at the median).
@@ -142,6 +144,15 @@ class BatchWriter {
   }
   bool LingerOver() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !ShouldLinger(); }
 
+  // How many interactive requests the next batch may take: all it holds,
+  // less the place kept for background work waiting. With batches of one
+  // the lanes take turns.
+  size_t InteractiveRoom() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (background_.empty()) return max_batch_;
+    if (max_batch_ > 1) return max_batch_ - 1;
+    return last_took_interactive_ ? 0 : 1;
+  }
+
   void TakeLocked(std::deque<Pending>& from, size_t up_to, std::vector<Request>& requests,
                   std::vector<Done>& callbacks) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     while (!from.empty() && requests.size() < up_to) {
@@ -180,10 +191,12 @@ class BatchWriter {
           mu_.AwaitWithDeadline(absl::Condition(this, &BatchWriter::LingerOver),
                                 queue_.front().queued_at + linger_);
         }
-        TakeLocked(queue_, max_batch_, batch.requests, batch.callbacks);
-        const size_t background = batch.requests.empty() ? max_background_ : 1;
-        TakeLocked(background_, std::min(max_batch_, batch.requests.size() + background),
-                   batch.requests, batch.callbacks);
+        TakeLocked(queue_, InteractiveRoom(), batch.requests, batch.callbacks);
+        const size_t interactive = batch.requests.size();
+        const size_t background = interactive == 0 ? max_background_ : 1;
+        TakeLocked(background_, std::min(max_batch_, interactive + background), batch.requests,
+                   batch.callbacks);
+        last_took_interactive_ = interactive > 0;
         ++taken_;
       }
       batch.results = write_(batch.requests);
@@ -237,6 +250,7 @@ class BatchWriter {
   size_t eager_ ABSL_GUARDED_BY(mu_) = 0;          // of queue_, those not lingering
   std::deque<Pending> background_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool last_took_interactive_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t taken_ ABSL_GUARDED_BY(mu_) = 0;  // batches handed to `write`
   absl::Mutex answers_mu_;
   std::deque<Answered> answers_ ABSL_GUARDED_BY(answers_mu_);

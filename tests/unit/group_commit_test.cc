@@ -365,6 +365,40 @@ TEST(BatchWriterLaneTest, BackgroundWaitsBehindInteractiveAndJoinsAFewAtATime) {
                                                   ::testing::ElementsAre(104, 105)));
 }
 
+// Verifies that interactive requests that fill every batch still leave
+// one place to the background work waiting (an escalation's ladder step
+// among it), so an overload of intakes or acks cannot starve it; and that
+// a writer of batches of one alternates the lanes.
+TEST(BatchWriterLaneTest, FullInteractiveBatchesKeepAPlaceForBackgroundWork) {
+  using Lane = RecordingWriter::Writer::Lane;
+  RecordingWriter w(/*max_batch=*/3, /*max_background=*/2);
+  w.SubmitHeld(0);
+  w.Submit(101, Lane::kBackground);
+  w.Submit(102, Lane::kBackground);
+  for (int i = 1; i <= 6; ++i) w.Submit(i, Lane::kInteractive);
+  w.Release();
+  ASSERT_TRUE(w.WaitAnswered(9));
+  EXPECT_THAT(w.batches(), ::testing::ElementsAre(::testing::ElementsAre(0),
+                                                  ::testing::ElementsAre(1, 2, 101),
+                                                  ::testing::ElementsAre(3, 4, 102),
+                                                  ::testing::ElementsAre(5, 6)));
+}
+
+TEST(BatchWriterLaneTest, BatchesOfOneAlternateTheLanesWhileBothWait) {
+  using Lane = RecordingWriter::Writer::Lane;
+  RecordingWriter w(/*max_batch=*/1);
+  w.SubmitHeld(0);
+  w.Submit(101, Lane::kBackground);
+  w.Submit(102, Lane::kBackground);
+  for (int i = 1; i <= 3; ++i) w.Submit(i, Lane::kInteractive);
+  w.Release();
+  ASSERT_TRUE(w.WaitAnswered(6));
+  EXPECT_THAT(w.batches(), ::testing::ElementsAre(
+                               ::testing::ElementsAre(0), ::testing::ElementsAre(101),
+                               ::testing::ElementsAre(1), ::testing::ElementsAre(102),
+                               ::testing::ElementsAre(2), ::testing::ElementsAre(3)));
+}
+
 TEST(BatchWriterLingerTest, LingeringRequestsWaitForAnInteractiveOneAndShareItsBatch) {
   using Lane = RecordingWriter::Writer::Lane;
   RecordingWriter w(/*max_batch=*/8);

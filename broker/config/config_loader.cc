@@ -1,11 +1,15 @@
 #include "broker/config/config_loader.h"
 
+#include <filesystem>
+#include <ios>
 #include <set>
+#include <system_error>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "broker/acks/escalation_ladders.h"
+#include "broker/common/listen_address.h"
 #include "broker/common/time_util.h"
 #include "broker/config/config_source_map.h"
 #include "broker/config/ops_options.h"
@@ -65,11 +69,20 @@ struct ParsedConfig {
 };
 
 absl::StatusOr<ParsedConfig> Parse(const std::string& path) {
+  // yaml-cpp opens a directory and then throws the standard library's
+  // read error, which nothing above would catch.
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config file ", path, " is a directory; name the YAML file in it"));
+  }
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
   } catch (const YAML::BadFile&) {
     return absl::NotFoundError(absl::StrCat("cannot read config file ", path));
+  } catch (const std::ios_base::failure&) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot read config file ", path));
   } catch (const YAML::DeepRecursion& e) {
     // yaml-cpp 0.7 gives this one the message "bad file".
     return absl::InvalidArgumentError(absl::StrCat(path, ":", e.mark.line + 1, ":",
@@ -311,6 +324,10 @@ std::vector<std::string> ValidateConfig(const cfg::BrokerConfig& config,
   ValidateFieldViews(config, &problems);
   ValidateStoreOptions(config.store(), &problems);
   ValidateDispatchOptions(config.dispatch(), &problems);
+  if (auto address = ParseListenAddress(config.server().listen_address()); !address.ok()) {
+    problems.push_back(
+        absl::StrCat("server.listen_address: ", address.status().message()));
+  }
   ValidateOpsOptions(config.server().ops(), &problems);
   for (auto& p : EscalationLadders::Validate(config, geo)) problems.push_back(std::move(p));
   return problems;

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "broker/common/listen_address.h"
 #include "broker/common/logging.h"
 #include "broker/common/time_util.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -45,6 +46,11 @@ absl::StatusOr<GrpcListener> StartGrpcListener(const hart::config::v1::ServerOpt
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   const std::string address = options.address.empty() ? limits.listen_address() : options.address;
+  // gRPC takes a port past 65535 modulo 2^16, and a name as it resolves.
+  if (auto parsed = ParseListenAddress(address); !parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("listen address ", parsed.status().message()));
+  }
   GrpcListener listener;
   builder.AddListeningPort(address, credentials, &listener.port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(limits.max_receive_message_bytes()));

@@ -17,6 +17,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "adapters/builtin.h"
 #include "broker/common/clock_offset_file.h"
@@ -104,6 +106,14 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 #endif
   absl::SetProgramUsageMessage("The HART referral broker. See README.md.");
+  // --help lists the broker's own flags (this file's): absl's default
+  // looks for a file named after the binary, and found none.
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "broker/server/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   hart::NormalizeFlagNames(argc, argv);
   absl::ParseCommandLine(argc, argv);
   hart::InitLogging(absl::GetFlag(FLAGS_log_level));

@@ -194,23 +194,41 @@ TEST(OpsE2eTest, SigtermDrainsThenExitsZero) {
       << "exit status " << *exit << "; log:\n" << ReadText(data + ".log");
 }
 
+// The broker run with `args`: its exit code and what it printed.
+std::pair<int, std::string> RunBroker(const std::string& args) {
+  const std::string command = std::string(HART_BROKER_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return {-1, "popen failed"};
+  std::string output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
 TEST(OpsE2eTest, CheckConfigNamesABadOpsAddressByItsKeyPath) {
   TempDir dir;
   YAML::Node root = YAML::LoadFile(SourcePath("deploy/config/connecticut.yaml"));
   root["server"]["ops"]["listen_address"] = "localhost:9443";
   const std::string path = dir.path() + "/bad-ops.yaml";
   std::ofstream(path) << root << "\n";
-  const std::string command =
-      std::string(HART_BROKER_BINARY) + " --check-config " + path + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  std::string output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
-  const int status = pclose(pipe);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << output;
+  const auto [exit_code, output] = RunBroker("--check-config " + path);
+  EXPECT_EQ(exit_code, 1) << output;
   EXPECT_THAT(output, HasSubstr("server.ops.listen_address: 'localhost:9443': the host must be "
                                 "an IP address"));
+}
+
+// A directory for the config is an error message, not an abort; --help
+// lists the broker's flags.
+TEST(OpsE2eTest, TheBrokerExplainsADirectoryConfigAndItsFlags) {
+  TempDir dir;
+  const auto [exit_code, output] = RunBroker("--check-config " + dir.path());
+  EXPECT_EQ(exit_code, 1) << output;
+  EXPECT_THAT(output, HasSubstr("is a directory"));
+  const auto [help_code, help] = RunBroker("--help");
+  EXPECT_THAT(help, HasSubstr("check_config")) << help;
+  EXPECT_THAT(help, HasSubstr("data_dir")) << help;
+  (void)help_code;  // absl's --help exits 1
 }
 
 }  // namespace

@@ -283,6 +283,34 @@ TEST_F(ConfigTest, BadOpsSettingsAreReportedByKeyPath) {
                         "from 0 to 65535"));
 }
 
+// gRPC would take port 70000 as 4464 (modulo 2^16) and bind a name as it
+// resolves: the gRPC address is held to the ops port's rule.
+TEST_F(ConfigTest, TheGrpcListenAddressIsAnIpAndAPortInRange) {
+  for (const auto& [address, problem] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"127.0.0.1:70000", "the port must be a number from 0 to 65535"},
+           {"not-an-address", "is not IP:port"},
+           {"localhost:7443", "the host must be an IP address"}}) {
+    auto config = LoadConfig(
+        Edited("\nserver:\n", absl::StrCat("\nserver:\n  listen_address: \"", address, "\"\n")),
+        registry_);
+    ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << address;
+    EXPECT_THAT(std::string(config.status().message()),
+                HasSubstr(absl::StrCat("server.listen_address: '", address)));
+    EXPECT_THAT(std::string(config.status().message()), HasSubstr(problem));
+  }
+  auto config = LoadConfig(
+      Edited("\nserver:\n", "\nserver:\n  listen_address: \"[::1]:7443\"\n"), registry_);
+  EXPECT_TRUE(config.ok()) << config.status();
+}
+
+// yaml-cpp opens a directory and throws the standard library's read error.
+TEST_F(ConfigTest, ADirectoryGivenAsTheConfigFileIsAnErrorNotACrash) {
+  auto config = LoadConfig(dir_.path(), registry_);
+  ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr("is a directory"));
+}
+
 TEST(AdapterRegistryTest, RegistersFindsAndRefusesDuplicates) {
   AdapterRegistry registry;
   ASSERT_TRUE(RegisterBuiltinAdapters(registry, {}).ok());

@@ -34,6 +34,13 @@ Authorizer::Decision Authorizer::Decide(const grpc::CallbackServerContext& conte
   if (!identity.ok()) {
     return {identity.status(), DenialEvent(clock_.Now(), "unauthenticated", rpc, "", "")};
   }
+  if (identity->role == Role::kAgency && !options_.agency_ids.empty() &&
+      !options_.agency_ids.contains(identity->id)) {
+    return {absl::PermissionDeniedError(absl::StrCat(
+                "this certificate is ", identity->ToString(), ", an agency the broker's config "
+                "does not list; ask the operator for a certificate of a configured agency")),
+            DenialEvent(clock_.Now(), identity->ToString(), rpc, "", "")};
+  }
   for (Role role : allowed) {
     if (identity->role != role) continue;
     if (!limiter_.Allow(identity->ToString())) return {RateLimited(*identity, rpc), {}};

@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -37,6 +38,10 @@ struct AuthorizerOptions {
   uint32_t max_streams_per_identity = 8;
   // Refuse unary calls without a deadline. Default: true.
   bool require_deadlines = true;
+  // The agencies of the config: an agency certificate naming another is
+  // refused (a certificate issued in error, or for an agency removed from
+  // the config). Empty: not checked.
+  std::set<std::string> agency_ids;
 };
 
 // The refusal of every call while the broker drains: UNAVAILABLE, marked

@@ -36,6 +36,10 @@ class FeedCursor {
         page_size_(page_size == 0 ? 1 : page_size) {}
 
   // The next page; empty when caught up (call again after the feed grows).
+  // OUT_OF_RANGE at the first call when `resume_after` is past the feed's
+  // head: the partner holds sequences this store never committed (it was
+  // restored from an older backup, or the cursor is another broker's), and
+  // the events appended next would reuse them unseen.
   absl::StatusOr<std::vector<CursorEvent>> NextPage();
   // The next page when the tail holds it (memory only: it never blocks, so
   // it may run on any thread, though never beside NextPage); nullopt when
@@ -49,10 +53,13 @@ class FeedCursor {
   bool redelivering() const { return redelivering_; }
 
  private:
+  absl::Status CheckResumePoint();
+
   Store& store_;
   FeedTail* const tail_;
   const std::string agency_id_;
   const uint64_t resume_after_;
+  bool head_checked_ = false;
   bool redelivering_ = true;
   uint64_t redelivery_position_ = 0;
   uint64_t position_;

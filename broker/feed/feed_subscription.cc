@@ -178,7 +178,9 @@ void FeedSubscription::OnPage(absl::StatusOr<std::vector<CursorEvent>> page,
     reading_ = false;
     // Finished: the service may be gone; touch nothing but this object.
     if (!finished_ && !finish_pending_) {
-      if (!page.ok()) {
+      if (absl::IsOutOfRange(page.status())) {
+        FinishLocked(ToGrpcStatus(page.status()));  // the cursor's own answer: past the head
+      } else if (!page.ok()) {
         FinishLocked(CannotRead(page.status()));
       } else {
         TakePageLocked(*std::move(page), wakes_before);

@@ -172,6 +172,7 @@ absl::Status BrokerParts::Init() {
   auth.rate_burst = server.rate_limit_burst();
   auth.max_streams_per_identity = server.max_streams_per_identity();
   auth.require_deadlines = server.require_deadlines();
+  for (const auto& agency : config.agencies()) auth.agency_ids.insert(agency.id());
   authorizer_ = std::make_unique<Authorizer>(*store_, clock_, auth, *store_executor_);
   redeliverer_ = std::make_unique<Redeliverer>(*store_, *geography_, *ladders_, clock_, ids_);
   Sealer::Hooks seal_hooks;

@@ -234,15 +234,34 @@ TEST_F(BrokerE2ETest, ASubscriberIsToldAtOnceThatTheBrokerHoldsItsStream) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   v1::SubscribeRequest request;
-  request.set_resume_after(7);
+  request.set_resume_after(0);
   auto reader = stub->Subscribe(&context, request);
   reader->WaitForInitialMetadata();
   const auto& headers = context.GetServerInitialMetadata();
   const auto resume = headers.find("hart-resume-after");
   ASSERT_NE(resume, headers.end()) << "no response headers before the deadline";
-  EXPECT_EQ(std::string(resume->second.data(), resume->second.size()), "7");
+  EXPECT_EQ(std::string(resume->second.data(), resume->second.size()), "0");
   context.TryCancel();
   reader->Finish();
+}
+
+// A resume point past the feed's head (a store restored from an older
+// backup) would have the partner skip the events appended next under
+// sequences it already processed: the stream ends OUT_OF_RANGE, naming
+// the head to resume from.
+TEST_F(BrokerE2ETest, AResumePointPastTheFeedsHeadEndsTheStreamOutOfRange) {
+  auto stub = broker_.Feed("hartford-pd");
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::SubscribeRequest request;
+  request.set_resume_after(7);
+  auto reader = stub->Subscribe(&context, request);
+  v1::FeedEvent event;
+  EXPECT_FALSE(reader->Read(&event));
+  const grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::OUT_OF_RANGE) << status.error_message();
+  EXPECT_THAT(status.error_message(),
+              ::testing::HasSubstr("resume_after 7 is past the last event on this feed (0)"));
 }
 
 TEST_F(BrokerE2ETest, InvalidIntakeGetsEveryFieldViolationAsBadRequest) {
@@ -295,6 +314,18 @@ TEST_F(BrokerE2ETest, RolesAreEnforcedPerRpc) {
     v1::FeedEvent event;
     EXPECT_FALSE(reader->Read(&event));
     EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  // Nor does a certificate of an agency the config does not list.
+  {
+    auto stub = broker_.Feed(kUnlistedAgencyId);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    auto reader = stub->Subscribe(&context, v1::SubscribeRequest());
+    v1::FeedEvent event;
+    EXPECT_FALSE(reader->Read(&event));
+    const grpc::Status refused = reader->Finish();
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_THAT(refused.error_message(), HasSubstr("the broker's config does not list"));
   }
   // An agency cannot acknowledge another agency's delivery; nothing changes.
   std::string police_delivery, csao_delivery;

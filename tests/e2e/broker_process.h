@@ -78,6 +78,10 @@ class BrokerProcess {
 // A unary-call context with a 10 s deadline.
 std::unique_ptr<grpc::ClientContext> CallContext();
 
+// An agency id with a dev certificate (agency-unlisted-pd) that no config
+// lists.
+inline constexpr char kUnlistedAgencyId[] = "unlisted-pd";
+
 // Runs `hartctl --certs_dir <dev certs> ARGS`, stderr included in `text`.
 struct CommandOutput {
   int exit_code = -1;

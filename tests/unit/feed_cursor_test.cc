@@ -109,6 +109,30 @@ TEST_F(FeedCursorTest, ReplaysEverythingAfterTheCursorInSequenceOrder) {
   EXPECT_EQ(events[0].entry.delivery.delivery_id, HartfordDelivery(r3));
 }
 
+// A cursor past the head holds sequences this store never committed (it
+// was restored from an older backup): the next appends would reuse them
+// and the partner would skip them. Refused, naming the head; a cursor at
+// the head is served as ever.
+TEST_F(FeedCursorTest, ACursorPastTheFeedsHeadIsRefusedNamingTheHead) {
+  SubmitAndDispatch("-1");
+  SubmitAndDispatch("-2");
+  FeedCursor past(*store_, "hartford-pd", 3, 64);
+  auto page = past.NextPage();
+  ASSERT_EQ(page.status().code(), absl::StatusCode::kOutOfRange) << page.status();
+  EXPECT_THAT(page.status().message(),
+              ::testing::HasSubstr("resume_after 3 is past the last event on this feed (2)"));
+
+  FeedCursor at_head(*store_, "hartford-pd", 2, 64);
+  auto events = ReadAll(at_head);  // the two never received, again
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_TRUE(events[0].redelivery && events[1].redelivery);
+  SubmitAndDispatch("-3");
+  events = ReadAll(at_head);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].entry.sequence, 3u);
+  EXPECT_FALSE(events[0].redelivery);
+}
+
 TEST_F(FeedCursorTest, SentButNeverReceivedIsSentAgainOnTheNextSubscription) {
   const auto r1 = SubmitAndDispatch("-1");
   const auto r2 = SubmitAndDispatch("-2");

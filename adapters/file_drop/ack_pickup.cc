@@ -1,6 +1,5 @@
 #include "adapters/file_drop/ack_pickup.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,24 +28,6 @@ bool IsPermanent(absl::StatusCode code) {
   return code == absl::StatusCode::kInvalidArgument ||
          code == absl::StatusCode::kPermissionDenied || code == absl::StatusCode::kNotFound ||
          code == absl::StatusCode::kFailedPrecondition;
-}
-
-// Dropped acks are few: a scan lists names first, then settles them.
-std::vector<std::string> ListNames(const DirectoryHandle& dir, int* error) {
-  std::vector<std::string> names;
-  // A fresh descriptor: readdir must not move the shared one's position.
-  const int fd = ::openat(dir.fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  DIR* stream = fd < 0 ? nullptr : ::fdopendir(fd);
-  if (stream == nullptr) {
-    *error = errno;
-    if (fd >= 0) ::close(fd);
-    return names;
-  }
-  errno = 0;
-  while (const dirent* entry = ::readdir(stream)) names.emplace_back(entry->d_name);
-  *error = errno;
-  ::closedir(stream);
-  return names;
 }
 
 }  // namespace
@@ -99,7 +80,7 @@ void AckPickup::Scan(std::function<void(AckScanSummary)> done) {
   }
   auto scan = std::make_shared<ScanState>(std::move(*dir), std::move(done));
   int error = 0;
-  const std::vector<std::string> names = ListNames(scan->dir, &error);
+  const std::vector<std::string> names = ListDirectory(scan->dir, &error);
   if (error != 0) {
     Log()->warn("event=file_drop_ack_scan_failed agency={} directory={} error={}", agency_id_,
                 directory_, ForLog(ErrnoText(error)));

@@ -1,5 +1,6 @@
 #include "adapters/file_drop/atomic_file.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,6 +28,23 @@ absl::Status WriteAll(int fd, std::string_view content) {
 }  // namespace
 
 std::string ErrnoText(int error) { return std::generic_category().message(error); }
+
+std::vector<std::string> ListDirectory(const DirectoryHandle& dir, int* error) {
+  std::vector<std::string> names;
+  // A fresh descriptor: readdir must not move the shared one's position.
+  const int fd = ::openat(dir.fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR* stream = fd < 0 ? nullptr : ::fdopendir(fd);
+  if (stream == nullptr) {
+    *error = errno;
+    if (fd >= 0) ::close(fd);
+    return names;
+  }
+  errno = 0;
+  while (const dirent* entry = ::readdir(stream)) names.emplace_back(entry->d_name);
+  *error = errno;
+  ::closedir(stream);
+  return names;
+}
 
 absl::StatusOr<DirectoryHandle> DirectoryHandle::Open(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

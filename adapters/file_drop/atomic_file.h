@@ -11,6 +11,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -43,6 +44,10 @@ class DirectoryHandle {
 // Files are created mode 0640 (less the umask).
 absl::Status WriteFileAtomically(const DirectoryHandle& dir, const std::string& name,
                                  std::string_view content);
+
+// The names in `dir` (with "." and ".."); `*error` is the errno of a
+// failed listing, else 0.
+std::vector<std::string> ListDirectory(const DirectoryHandle& dir, int* error);
 
 // The text for an errno value, e.g. "No space left on device".
 std::string ErrnoText(int error);

@@ -12,6 +12,7 @@
 #include "adapters/common/typed_settings.h"
 #include "adapters/file_drop/ack_file.h"
 #include "adapters/file_drop/atomic_file.h"
+#include "adapters/file_drop/erased_files.h"
 #include "adapters/file_drop/ed25519_signer.h"
 #include "adapters/file_drop/file_drop_settings.pb.h"
 #include "adapters/file_drop/log_text.h"
@@ -159,6 +160,14 @@ class FileDropAdapterImpl final : public FileDropAdapter {
     if (auto s = WriteFileAtomically(*dir, file_name, json); !s.ok()) return Fail(id, s);
     Log()->info("event=file_drop_delivered agency={} delivery_id={} bytes={}", agency_id_, id,
                 json.size());
+    if (message->kind() == ::hart::referral::v1::ERASURE) {
+      // After the notice: a partner never finds the files gone unexplained.
+      const std::string& referral_id = message->erasure().referral_id();
+      auto removed = RemoveFilesOfReferral(*dir, referral_id, id);
+      if (!removed.ok()) return Fail(id, removed.status());  // retried: the sweep finishes
+      Log()->info("event=file_drop_erased agency={} referral_id={} files={}", agency_id_,
+                  referral_id, *removed);
+    }
     return DeliveryResult::Delivered(absl::StrCat("file:", file_name));
   }
 

@@ -210,6 +210,15 @@ void IntakePipeline::Submit(const v1::Intake& intake, const std::string& actor,
             "for that referral instead of resubmitting")),
              IntakeOutcome::kConflict);
         return;
+      case CreateReferralResult::Outcome::kSealed:
+        // Neither its receipt nor whether the content matches: the facts
+        // of a sealed referral are not to be confirmed, even to the careline.
+        done(absl::FailedPreconditionError(absl::StrCat(
+                 "this carelineReportId belongs to referral ", result->receipt.referral_id(),
+                 ", which was sealed by court order: it takes no new submission or supplement; "
+                 "report new facts under a new carelineReportId")),
+             IntakeOutcome::kConflict);
+        return;
     }
   });
 }

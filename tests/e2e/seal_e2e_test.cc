@@ -127,6 +127,18 @@ TEST(SealE2ETest, ASealedReferralIsGoneEverywhereAndTheAuditStillVerifies) {
   v1::SupplementIntakeResponse refused;
   EXPECT_EQ(broker.Intake()->SupplementIntake(CallContext().get(), supplement, &refused).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
+  // Nor does a resubmission, the same or changed: neither may confirm or
+  // deny the sealed facts.
+  v1::SubmitIntakeRequest changed = request;
+  changed.mutable_intake()->mutable_child()->set_given_name("Guessed");
+  for (const v1::SubmitIntakeRequest* again : {&request, &changed}) {
+    v1::SubmitIntakeResponse answer;
+    const grpc::Status resubmitted =
+        broker.Intake()->SubmitIntake(CallContext().get(), *again, &answer);
+    EXPECT_EQ(resubmitted.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_THAT(resubmitted.error_message(), ::testing::HasSubstr("sealed by court order"));
+    EXPECT_FALSE(answer.has_receipt());
+  }
   v1::Checkpoint checkpoint;
   ASSERT_TRUE(v1::AuditService::NewStub(broker.Channel("auditor"))
                   ->CreateCheckpoint(CallContext().get(), {}, &checkpoint)

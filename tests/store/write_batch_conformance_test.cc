@@ -179,6 +179,38 @@ TEST_P(WriteBatchConformanceTest, RepeatedReportsInABatchAreDuplicatesOrConflict
   ASSERT_NO_FATAL_FAILURE(ExpectHeadMatchesListedLeaves());
 }
 
+// Verifies a report whose referral was sealed is neither a duplicate nor a
+// conflict (either would confirm or deny its sealed facts): kSealed,
+// whatever the content, with nothing stored, in a batch (PostgreSQL's
+// lookup of the batch's report ids) and alone.
+TEST_P(WriteBatchConformanceTest, AResubmittedSealedReportIsToldSealedWhateverItsContent) {
+  ASSERT_OK(Create(Referral("a")));
+  ASSERT_OK(store().SealReferral(Seal(ReferralId("a"), kT0 + absl::Minutes(1))));
+  NewReferral same = Referral("a");
+  same.referral.referral_id = "ref_a_same";
+  same.deliveries[0].delivery_id = "dlv_a_same";
+  NewReferral changed = Referral("a", {"hartford-pd"}, kT0, "digest-2");
+  changed.referral.referral_id = "ref_a_changed";
+  changed.deliveries[0].delivery_id = "dlv_a_changed";
+  for (std::vector<WriteRequest> batch :
+       {std::vector<WriteRequest>{same, changed, Referral("b")}, {same}, {changed}}) {
+    ASSERT_OK_AND_ASSIGN(auto results, store().ApplyWrites(batch));
+    for (size_t i = 0; i < results.size(); ++i) {
+      const auto& request = std::get<NewReferral>(batch[i]);
+      if (request.referral.careline_report_id != Referral("a").referral.careline_report_id) {
+        continue;
+      }
+      ASSERT_OK(results[i]);
+      const auto& result = std::get<CreateReferralResult>(*results[i]);
+      EXPECT_EQ(result.outcome, CreateReferralResult::Outcome::kSealed);
+      EXPECT_EQ(result.receipt.referral_id(), ReferralId("a"));
+    }
+  }
+  EXPECT_EQ(STATUS_CODE(store().GetReferral("ref_a_same")), absl::StatusCode::kNotFound);
+  EXPECT_EQ(STATUS_CODE(store().GetReferral("ref_a_changed")), absl::StatusCode::kNotFound);
+  ASSERT_NO_FATAL_FAILURE(ExpectHeadMatchesListedLeaves());
+}
+
 // Verifies an error that is not an item's own (here a write the store
 // cannot take: a delivery naming a referral that does not exist) fails the
 // whole batch and stores nothing of it.

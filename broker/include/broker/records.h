@@ -325,9 +325,11 @@ struct CreateReferralResult {
     kCreated,    // stored now
     kDuplicate,  // same careline_report_id and content: nothing stored
     kConflict,   // same careline_report_id, different content: nothing stored
+    kSealed,     // same careline_report_id, its referral sealed: nothing stored
   };
   Outcome outcome = Outcome::kCreated;
-  // The receipt of the stored referral (the original one for kDuplicate).
+  // The receipt of the stored referral (the original one for kDuplicate;
+  // for kSealed, only its referral id is to be told).
   v1::Receipt receipt;
   // kCreated: where NewReferral::feed_appends landed.
   std::vector<FeedAppendResult> feed_appends;

@@ -26,13 +26,15 @@ absl::StatusOr<CreateReferralResult> PostgresBackend::WriteReferral(pg::PgWrite&
     }
   } else {
     HART_ASSIGN_OR_RETURN(row, w.conn.Query(
-        "SELECT content_sha256, receipt FROM referrals WHERE careline_report_id = $1",
+        "SELECT content_sha256, receipt, sealed_at IS NOT NULL FROM referrals "
+        "WHERE careline_report_id = $1",
         PgParams().Text(r.careline_report_id)));
-    if (row.rows() > 0) found = pg::StoredReport{row.Bytes(0, 0), row.Bytes(0, 1)};
+    if (row.rows() > 0) found = pg::StoredReport{row.Bytes(0, 0), row.Bytes(0, 1), row.Bool(0, 2)};
   }
   if (found) {
     CreateReferralResult result;
-    result.outcome = found->content_sha256 == r.content_sha256
+    result.outcome = found->sealed ? CreateReferralResult::Outcome::kSealed
+                     : found->content_sha256 == r.content_sha256
                          ? CreateReferralResult::Outcome::kDuplicate
                          : CreateReferralResult::Outcome::kConflict;
     if (!result.receipt.ParseFromString(found->receipt)) {

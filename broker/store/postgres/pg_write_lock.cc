@@ -49,7 +49,7 @@ absl::StatusOr<LockedWrite> BeginLockedWrite(PgConn& conn, const WriteReads& rea
   }
   if (!reads.report_ids.empty()) {
     HART_RETURN_IF_ERROR(conn.DeferQuery(
-        "SELECT careline_report_id, content_sha256, receipt FROM referrals "
+        "SELECT careline_report_id, content_sha256, receipt, sealed_at IS NOT NULL FROM referrals "
         "WHERE careline_report_id = ANY ($1::text[])",
         PgParams().Array(ArrayOf(reads.report_ids).Literal()), &reports, kPlanEachRun));
   }
@@ -66,7 +66,8 @@ absl::StatusOr<LockedWrite> BeginLockedWrite(PgConn& conn, const WriteReads& rea
   if (!reads.report_ids.empty()) {
     locked.reports.emplace();
     for (int row = 0; row < reports.rows(); ++row) {
-      (*locked.reports)[reports.Text(row, 0)] = {reports.Bytes(row, 1), reports.Bytes(row, 2)};
+      (*locked.reports)[reports.Text(row, 0)] = {reports.Bytes(row, 1), reports.Bytes(row, 2),
+                                                 reports.Bool(row, 3)};
     }
   }
   return locked;

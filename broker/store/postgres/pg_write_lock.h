@@ -33,6 +33,7 @@ inline constexpr char kBegin[] = "BEGIN ISOLATION LEVEL READ COMMITTED";
 struct StoredReport {
   std::string content_sha256;
   std::string receipt;  // serialized v1::Receipt
+  bool sealed = false;
 };
 
 struct WriteReads {

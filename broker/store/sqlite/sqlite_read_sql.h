@@ -58,7 +58,8 @@ inline const std::string& FindReferralId() {
 // The writer's idempotency check before inserting a referral.
 inline const std::string& ReferralByCarelineId() {
   static const std::string sql =
-      "SELECT content_sha256, receipt FROM referrals WHERE careline_report_id = ?";
+      "SELECT content_sha256, receipt, sealed_at IS NOT NULL FROM referrals "
+      "WHERE careline_report_id = ?";
   return sql;
 }
 inline const std::string& ReferralExists() {

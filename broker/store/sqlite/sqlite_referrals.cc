@@ -20,7 +20,8 @@ absl::StatusOr<CreateReferralResult> SqliteBackend::WriteReferral(SqliteDb& db,
   HART_ASSIGN_OR_RETURN(found, find->Step());
   if (found) {
     CreateReferralResult result;
-    result.outcome = find->Text(0) == r.content_sha256
+    result.outcome = find->Int(2) != 0 ? CreateReferralResult::Outcome::kSealed
+                     : find->Text(0) == r.content_sha256
                          ? CreateReferralResult::Outcome::kDuplicate
                          : CreateReferralResult::Outcome::kConflict;
     if (!result.receipt.ParseFromString(find->Text(1))) {

@@ -83,6 +83,12 @@ class TestContent final : public DeliveryContent {
     v1::ReferralDelivery message;
     message.set_delivery_id(delivery.delivery_id);
     message.set_referral_id(delivery.referral_id);
+    if (delivery.kind == v1::ERASURE) {  // as the broker builds one: no facts
+      message.set_kind(v1::ERASURE);
+      message.mutable_erasure()->set_referral_id(delivery.referral_id);
+      message.mutable_erasure()->set_court_order_reference("HFD-JV-26-0042");
+      return message;
+    }
     message.set_kind(v1::REFERRAL);
     message.set_ack_token(kAckToken);
     message.set_ack_url("https://broker.example/ack");
@@ -225,10 +231,11 @@ class FileDropAdapterTest : public ::testing::Test {
 
   FileDropAdapter& file_drop() { return dynamic_cast<FileDropAdapter&>(*adapter_); }
 
-  static DeliveryRecord Record(const std::string& delivery_id) {
+  static DeliveryRecord Record(const std::string& delivery_id,
+                               const std::string& referral_id = "ref_01TEST") {
     DeliveryRecord record;
     record.delivery_id = delivery_id;
-    record.referral_id = "ref_01TEST";
+    record.referral_id = referral_id;
     record.agency_id = kAgency;
     record.adapter_type = "file_drop";
     return record;
@@ -317,6 +324,30 @@ TEST_F(FileDropAdapterTest, LeavesNoTempFilesAndARetryRewritesTheSameFiles) {
   EXPECT_THAT(List(drop_dir_), ElementsAre("dlv_01ABC.json", "dlv_01ABC.json.sig", "dlv_02DEF.json",
                                            "dlv_02DEF.json.sig"));
   EXPECT_TRUE(VerifiesLikeAPartner(Path("dlv_01ABC.json"), Path("dlv_01ABC.json.sig")));
+}
+
+// A seal's erasure notice takes the sealed referral's earlier files, and
+// their signatures, out of the directory (it may lie under the broker's
+// data directory, which must hold no PII after a seal); another
+// referral's files and the partner's acks stay.
+TEST_F(FileDropAdapterTest, AnErasureNoticeRemovesTheSealedReferralsFiles) {
+  ASSERT_TRUE(CreateAdapter(Settings()).ok());
+  ASSERT_TRUE(Deliver(Record("dlv_01ABC")).status.ok());
+  ASSERT_TRUE(Deliver(Record("dlv_02DEF")).status.ok());
+  ASSERT_TRUE(Deliver(Record("dlv_03GHI", "ref_02OTHER")).status.ok());
+  DropAck("dlv_01ABC.json.ack", "RECEIVED");
+  DeliveryRecord erasure = Record("dlv_04ERASE");
+  erasure.kind = v1::ERASURE;
+
+  ASSERT_TRUE(Deliver(erasure).status.ok());
+
+  EXPECT_THAT(List(drop_dir_),
+              ElementsAre("dlv_01ABC.json.ack", "dlv_03GHI.json", "dlv_03GHI.json.sig",
+                          "dlv_04ERASE.json", "dlv_04ERASE.json.sig"));
+  EXPECT_THAT(ReadFile(Path("dlv_04ERASE.json")), HasSubstr("HFD-JV-26-0042"));
+  // Delivered again (a retry), the notice finds nothing more to remove.
+  ASSERT_TRUE(Deliver(erasure).status.ok());
+  EXPECT_EQ(List(drop_dir_).size(), 5u);
 }
 
 TEST_F(FileDropAdapterTest, DirectoryGoneIsUnavailableNamingItAndComesBackWithIt) {

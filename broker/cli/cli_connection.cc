@@ -79,8 +79,16 @@ std::string IdentityOr(const std::string& default_name) {
 }
 
 absl::StatusOr<std::string> AgencyIdentity(const std::string& command) {
-  if (std::string as = absl::GetFlag(FLAGS_as); !as.empty()) return as;
   const std::string agency = absl::GetFlag(FLAGS_agency);
+  if (std::string as = absl::GetFlag(FLAGS_as); !as.empty()) {
+    // The broker serves the certificate's agency, whatever --agency says.
+    if (!agency.empty() && as != absl::StrCat("agency-", agency)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--as ", as, " and --agency ", agency, " disagree: the broker serves the agency of the "
+          "certificate; give one of them, or --as agency-", agency));
+    }
+    return as;
+  }
   if (agency.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(command, " needs --agency ID (or --as NAME)"));

@@ -1,5 +1,5 @@
 // hartctl status REFERRAL_ID: SupervisorService.GetReferral, printing the
-// referral and a table of its deliveries.
+// referral, a table of its deliveries and each delivery's timeline.
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
@@ -22,6 +22,28 @@ std::string AcksSummary(const v1::DeliveryStatus& d) {
                       ")");
 }
 
+// "REFERRAL", "UPDATE child.town", "ESCALATION", "ERASURE".
+std::string MessageLabel(const v1::DeliveryStatus& d) {
+  if (d.kind() == v1::UPDATE) return "UPDATE " + JoinComma(d.changes());
+  if (d.kind() == v1::MESSAGE_KIND_UNSPECIFIED) return "REFERRAL";  // before kinds were stored
+  return v1::MessageKind_Name(d.kind());
+}
+
+// Each delivery's audited events, oldest first: what happened to it, when
+// and by whom.
+void PrintTimelines(const v1::ReferralStatus& s) {
+  for (const auto& d : s.deliveries()) {
+    if (d.timeline().empty()) continue;
+    std::cout << "\n" << d.delivery_id() << " (" << d.agency_id() << "):\n";
+    Table table({"AT", "EVENT", "ACTOR", "DETAIL", "AUDIT INDEX"});
+    for (const auto& e : d.timeline()) {
+      table.AddRow({FormatTime(e.at(), e.has_at()), e.action(), e.actor(),
+                    e.detail().empty() ? "-" : e.detail(), absl::StrCat(e.audit_index())});
+    }
+    table.Print(std::cout, "  ");
+  }
+}
+
 void PrintStatus(const v1::ReferralStatus& s) {
   std::cout << "referral    " << s.referral_id() << "\n"
             << "report      " << s.careline_report_id() << "\n"
@@ -29,6 +51,10 @@ void PrintStatus(const v1::ReferralStatus& s) {
             << "town        " << s.resolved_town() << "\n"
             << "received    " << FormatTime(s.received_at(), s.has_received_at()) << "\n"
             << "accepted    " << FormatTime(s.accepted_at(), s.has_accepted_at()) << "\n";
+  if (s.has_sealed_at()) {
+    std::cout << "sealed      " << FormatTime(s.sealed_at(), true)
+              << " (by court order: its facts are erased)\n";
+  }
   if (!s.supplement_ids().empty()) {
     std::cout << "supplements " << JoinComma(s.supplement_ids()) << "\n";
   }
@@ -47,7 +73,7 @@ void PrintStatus(const v1::ReferralStatus& s) {
                       ")");
     }
     table.AddRow({d.agency_id(),
-                  d.kind() == v1::UPDATE ? "UPDATE " + JoinComma(d.changes()) : "REFERRAL",
+                  MessageLabel(d),
                   v1::DeliveryState_Name(d.state()),
                   absl::StrCat(d.attempts()), AcksSummary(d),
                   FormatTime(d.ack_deadline(), d.has_ack_deadline()),
@@ -56,6 +82,7 @@ void PrintStatus(const v1::ReferralStatus& s) {
                   d.last_error().empty() ? "-" : d.last_error()});
   }
   table.Print(std::cout, "  ");
+  PrintTimelines(s);
 }
 
 }  // namespace

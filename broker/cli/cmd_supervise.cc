@@ -64,9 +64,10 @@ int RunList(const std::vector<std::string>& args) {
   request.set_overdue(absl::GetFlag(FLAGS_overdue));
   if (const std::string state = absl::GetFlag(FLAGS_state); !state.empty()) {
     v1::DeliveryState parsed;
-    if (!v1::DeliveryState_Parse(state, &parsed)) {
+    if (!v1::DeliveryState_Parse(absl::AsciiStrToUpper(state), &parsed) ||
+        parsed == v1::DELIVERY_STATE_UNSPECIFIED) {
       return ReportLocalError("--state must be PENDING, IN_FLIGHT, DELIVERED, ACKNOWLEDGED, "
-                              "DECLINED or DEAD");
+                              "DECLINED, DEAD or SEALED");
     }
     request.add_states(parsed);
   }

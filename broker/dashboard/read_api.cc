@@ -33,8 +33,9 @@ absl::StatusOr<v1::ListReferralsRequest> ListRequest(const std::map<std::string,
   }
   if (const std::string state = get("state"); !state.empty()) {
     v1::DeliveryState parsed;
-    if (!v1::DeliveryState_Parse(state, &parsed)) {
-      return absl::InvalidArgumentError("state: use PENDING, DELIVERED, ACCEPTED, DECLINED or DEAD");
+    if (!v1::DeliveryState_Parse(state, &parsed) || parsed == v1::DELIVERY_STATE_UNSPECIFIED) {
+      return absl::InvalidArgumentError(
+          "state: use PENDING, IN_FLIGHT, DELIVERED, ACKNOWLEDGED, DECLINED, DEAD or SEALED");
     }
     request.add_states(parsed);
   }

@@ -106,6 +106,20 @@ TEST(DashboardE2ETest, ASupervisorSeesOverdueReferralsAndAnAuditedTimeline) {
   auto bad = client->Send("GET", "/dashboard/api/overdue?state=LOST", "", headers);
   ASSERT_TRUE(bad.ok());
   EXPECT_EQ(bad->status, 400);
+  // Every state the page offers is one the list takes.
+  auto page = client->Send("GET", "/dashboard/", "", headers);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->status, 200);
+  const std::regex option("<option>([A-Z_]+)</option>");
+  int offered = 0;
+  for (auto it = std::sregex_iterator(page->body.begin(), page->body.end(), option);
+       it != std::sregex_iterator(); ++it, ++offered) {
+    auto by_state = client->Send("GET", "/dashboard/api/overdue?state=" + (*it)[1].str(), "",
+                                 headers);
+    ASSERT_TRUE(by_state.ok());
+    EXPECT_EQ(by_state->status, 200) << (*it)[1].str() << ": " << by_state->body;
+  }
+  EXPECT_GE(offered, 7);
 
   // Reports: a bad period is refused with what to fix; a good one answers.
   auto no_period = client->Send("GET", "/dashboard/api/report?kind=ack-times&from=2026-13", "",

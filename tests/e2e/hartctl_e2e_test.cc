@@ -64,6 +64,25 @@ TEST_F(HartctlE2ETest, SubmitFeedAckAndStatusWorkTogether) {
   EXPECT_EQ(status.exit_code, 0) << status.text;
   EXPECT_THAT(status.text, HasSubstr("hartford-pd"));
   EXPECT_THAT(status.text, HasSubstr("ACKNOWLEDGED"));
+  // Each delivery's timeline from the audit log, as the README promises.
+  EXPECT_THAT(status.text, HasSubstr("AUDIT INDEX"));
+  EXPECT_THAT(status.text, HasSubstr("delivery.sent"));
+
+  // Sealed: the status says so, and the erasure notices are named as such.
+  const Output sealed = Run("seal " + referral + " --order HFD-JV-26-0042");
+  ASSERT_EQ(sealed.exit_code, 0) << sealed.text;
+  const Output after = Run("status " + referral);
+  EXPECT_EQ(after.exit_code, 0) << after.text;
+  EXPECT_THAT(after.text, HasSubstr("sealed      "));
+  EXPECT_THAT(after.text, HasSubstr("ERASURE"));
+}
+
+// The broker serves the certificate's agency: a --agency that names
+// another would have the user read (or acknowledge) the wrong feed.
+TEST_F(HartctlE2ETest, AnAgencyThatDisagreesWithTheCertificateIsRefused) {
+  const Output out = Run("--as agency-csao feed --agency hartford-pd --max_events 1");
+  EXPECT_EQ(out.exit_code, 2) << out.text;
+  EXPECT_THAT(out.text, HasSubstr("disagree"));
 }
 
 TEST_F(HartctlE2ETest, ExplainShowsEveryRuleAndWhy) {

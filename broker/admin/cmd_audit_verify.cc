@@ -11,6 +11,7 @@
 #include "broker/admin/admin_commands.h"
 #include "broker/admin/open_store.h"
 #include "broker/admin/store_audit_log.h"
+#include "broker/audit/checkpoint_signer.h"
 #include "broker/audit/log_verifier.h"
 #include "broker/cli/cli_audit_report.h"
 
@@ -43,6 +44,9 @@ absl::StatusOr<std::string> ReadPublicKey() {
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
   std::stringstream ss;
   ss << in.rdbuf();
+  if (absl::Status key = audit::CheckPublicKey(ss.str()); !key.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", key.message()));
+  }
   return ss.str();
 }
 

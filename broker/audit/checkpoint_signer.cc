@@ -127,12 +127,20 @@ absl::StatusOr<hart::referral::v1::Checkpoint> CheckpointSigner::Sign(
   return checkpoint;
 }
 
+namespace {
+bool IsEd25519(const Pkey& key) { return key && EVP_PKEY_id(key.get()) == EVP_PKEY_ED25519; }
+constexpr char kNotEd25519[] = "the public key is not a PEM Ed25519 key";
+}  // namespace
+
+absl::Status CheckPublicKey(const std::string& public_key_pem) {
+  if (IsEd25519(ParsePublicPem(public_key_pem))) return absl::OkStatus();
+  return absl::InvalidArgumentError(kNotEd25519);
+}
+
 absl::Status VerifyCheckpoint(const hart::referral::v1::Checkpoint& checkpoint,
                               const std::string& public_key_pem) {
   Pkey key = ParsePublicPem(public_key_pem);
-  if (!key || EVP_PKEY_id(key.get()) != EVP_PKEY_ED25519) {
-    return absl::InvalidArgumentError("the public key is not a PEM Ed25519 key");
-  }
+  if (!IsEd25519(key)) return absl::InvalidArgumentError(kNotEd25519);
   const absl::Time timestamp = FromProtoTime(checkpoint.timestamp());
   if (checkpoint.signed_note() !=
       CheckpointNote(checkpoint.tree_size(), checkpoint.root_hash(), timestamp)) {

@@ -41,6 +41,11 @@ class CheckpointSigner {
 // The key id of a PEM public key: hex of the first 8 bytes of SHA-256(DER).
 absl::StatusOr<std::string> KeyIdOf(const std::string& public_key_pem);
 
+// OK if `public_key_pem` is a PEM Ed25519 public key, the only kind that
+// verifies a checkpoint: a verifier checks it once, before any checkpoint,
+// so that a wrong file is the user's error, not a failed log.
+absl::Status CheckPublicKey(const std::string& public_key_pem);
+
 // Checks a checkpoint with nothing but the public key: the note matches the
 // fields and the signature verifies. Errors say which check failed.
 absl::Status VerifyCheckpoint(const hart::referral::v1::Checkpoint& checkpoint,

@@ -13,7 +13,7 @@ void PrintVerificationReport(const audit::VerificationReport& report, bool json,
     return;
   }
   out << "entries     " << report.entries_checked << "\n"
-      << "checkpoints " << report.checkpoints_checked << " verified\n";
+      << "checkpoints " << report.checkpoints_checked << (report.ok ? " verified\n" : " checked\n");
   if (report.entries_after_last_checkpoint > 0) {
     out << "newer       " << report.entries_after_last_checkpoint
         << " entries after the last checkpoint\n";

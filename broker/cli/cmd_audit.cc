@@ -14,6 +14,7 @@
 #include "broker/cli/cli_commands.h"
 #include "broker/cli/cli_connection.h"
 #include "broker/cli/cli_output.h"
+#include "broker/common/status_macros.h"
 #include "broker/common/time_util.h"
 #include "hart/referral/v1/audit.grpc.pb.h"
 
@@ -43,7 +44,11 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 // The public key: --public_key, else the broker's, with a warning.
 absl::StatusOr<std::string> PublicKey(v1::AuditService::Stub& stub) {
   if (const std::string path = absl::GetFlag(FLAGS_public_key); !path.empty()) {
-    return ReadFile(path);
+    HART_ASSIGN_OR_RETURN(pem, ReadFile(path));
+    if (absl::Status key = audit::CheckPublicKey(pem); !key.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": ", key.message()));
+    }
+    return pem;
   }
   std::cerr << "warning: no --public_key; using the key the broker serves\n";
   v1::PublicKey key;

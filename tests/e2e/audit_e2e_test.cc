@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include <atomic>
+#include <fstream>
 #include <map>
 #include <filesystem>
 #include <mutex>
@@ -101,6 +102,17 @@ TEST_F(AuditTamperTest, AnUntouchedStoreVerifies) {
   const Output out = Verify(Copy());
   EXPECT_EQ(out.exit_code, 0) << out.text;
   EXPECT_THAT(out.text, HasSubstr("audit log OK"));
+}
+
+// A file that is no Ed25519 public key is the user's mistake (exit 2),
+// not a log that failed (exit 1): an auditor must not read it as tampering.
+TEST_F(AuditTamperTest, AFileThatIsNoPublicKeyIsAUsageErrorNotAFailedLog) {
+  const std::string not_a_key = copies_.path() + "/not-a-key.pem";
+  std::ofstream(not_a_key) << "root:x:0:0:root:/root:/bin/bash\n";
+  const Output out = AdminVerify(Copy(), Data() + ".keys", not_a_key);
+  EXPECT_EQ(out.exit_code, 2) << out.text;
+  EXPECT_THAT(out.text, HasSubstr("not-a-key.pem: the public key is not a PEM Ed25519 key"));
+  EXPECT_THAT(out.text, ::testing::Not(HasSubstr("FAILED")));
 }
 
 TEST_F(AuditTamperTest, ChangingOneByteOfOneEventIsFoundAtItsIndex) {
@@ -293,6 +305,12 @@ TEST(AuditE2ETest, APartnerProvesItsDeliveryWithOnlyThePublicKey) {
                                 std::to_string(index) + " --public_key " + other_key);
   EXPECT_EQ(forged.exit_code, 1);
   EXPECT_THAT(forged.text, HasSubstr("NOT VERIFIED"));
+  const std::string not_a_key_file = dir.path() + "/not-a-key.pem";
+  std::ofstream(not_a_key_file) << "not a key\n";
+  const Output not_a_key = Hartctl(target + " --as agency-waterbury-pd audit prove --index " +
+                                   std::to_string(index) + " --public_key " + not_a_key_file);
+  EXPECT_EQ(not_a_key.exit_code, 2) << not_a_key.text;
+  EXPECT_THAT(not_a_key.text, HasSubstr("the public key is not a PEM Ed25519 key"));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -81,7 +82,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void ReadRequest();
   void OnRequest(beast::error_code ec);
   void Handle(const http::request<http::string_body>& request);
-  void Reply(absl::Status status, const std::string& json_body);
+  // `http_status`: when the status code's usual mapping says less than HTTP
+  // can (405, 413).
+  void Reply(absl::Status status, const std::string& json_body,
+             std::optional<http::status> http_status = std::nullopt);
   void Close();
 
   beast::ssl_stream<beast::tcp_stream> stream_;
@@ -279,9 +283,9 @@ void Session::OnRequest(beast::error_code ec) {
   }
   if (ec == http::error::body_limit) {
     keep_alive_ = false;
-    Reply(absl::ResourceExhaustedError(absl::StrCat(
+    Reply(absl::InvalidArgumentError(absl::StrCat(
               "the body is larger than ", endpoint_.settings().max_body_bytes, " bytes")),
-          "");
+          "", http::status::payload_too_large);
     return;
   }
   if (ec) return;  // timeout or a broken peer: drop the connection
@@ -295,7 +299,7 @@ void Session::Handle(const http::request<http::string_body>& request) {
     return;
   }
   if (request.method() != http::verb::post) {
-    Reply(absl::InvalidArgumentError("use POST"), "");
+    Reply(absl::InvalidArgumentError("use POST"), "", http::status::method_not_allowed);
     return;
   }
   // The session answers on its own strand whatever thread the ack
@@ -309,10 +313,14 @@ void Session::Handle(const http::request<http::string_body>& request) {
   });
 }
 
-void Session::Reply(absl::Status status, const std::string& json_body) {
+void Session::Reply(absl::Status status, const std::string& json_body,
+                    std::optional<http::status> http_status) {
   response_ = {};
   response_.version(11);
-  response_.result(HttpStatusOf(status.code()));
+  response_.result(http_status.value_or(HttpStatusOf(status.code())));
+  if (response_.result() == http::status::method_not_allowed) {
+    response_.set(http::field::allow, "POST");
+  }
   if (status.code() == absl::StatusCode::kResourceExhausted &&
       response_.result() == http::status::too_many_requests) {
     response_.set(http::field::retry_after, "1");

@@ -171,6 +171,9 @@ std::vector<FieldViolation> ValidateIntake(const v1::Intake& intake,
     v.Add("receivedAt", "is not a valid time");
   } else if (FromProtoTime(intake.received_at()) > now + kAllowedClockSkew) {
     v.Add("receivedAt", "is in the future");
+  } else if (FromProtoTime(intake.received_at()) < kEarliestReceivedAt) {
+    // A default or mistyped date: its deadlines would all be long past.
+    v.Add("receivedAt", "is before 2000-01-01; give the date the Careline received the report");
   }
   ValidateReporter(intake, &v);
   ValidateChild(intake, geography, now, &v);

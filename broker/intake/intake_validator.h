@@ -19,6 +19,9 @@ inline constexpr size_t kMaxNameBytes = 256;
 inline constexpr size_t kMaxShortTextBytes = 64;
 // Clocks of the Careline and the broker may differ slightly.
 inline constexpr absl::Duration kAllowedClockSkew = absl::Minutes(5);
+// No report is received before this (2000-01-01T00:00:00Z, the reports'
+// first year): an earlier receivedAt is a default or mistyped date.
+inline constexpr absl::Time kEarliestReceivedAt = absl::FromUnixSeconds(946684800);
 
 // Empty when the intake is valid. `now` is the broker's current time.
 std::vector<FieldViolation> ValidateIntake(

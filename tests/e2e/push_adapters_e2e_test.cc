@@ -100,13 +100,15 @@ bool WaitForState(const BrokerProcess& broker, const std::string& referral_id,
 
 // POSTs an acknowledgement to the broker's ack endpoint as a partner would.
 absl::StatusOr<adapters::http::HttpResponse> PostAck(const std::string& url,
-                                                     const std::string& body) {
+                                                     const std::string& body,
+                                                     const std::string& method = "POST") {
   adapters::AdapterIo io(1);
   adapters::http::TlsClientOptions tls;
   tls.ca_file = DevCertsDir() + "/ca.crt";
   auto client = adapters::http::HttpsClient::Create(io, tls);
   if (!client.ok()) return client.status();
   adapters::http::HttpRequest request;
+  request.method = method;
   request.url = url;
   request.headers["Content-Type"] = "application/json";
   request.body = body;
@@ -208,6 +210,13 @@ TEST_F(PushAdaptersE2ETest, WebhookAndNcmecDeliverAndTheWebhookPartnerAcknowledg
   ASSERT_TRUE(accepted.ok()) << accepted.status();
   EXPECT_EQ(accepted->status, 200) << accepted->body;
   EXPECT_THAT(accepted->body, HasSubstr("ACKNOWLEDGED"));
+  // HTTP's own answers for the wrong method and a body over the limit.
+  auto fetched = PostAck(message.ack_url(), "", "GET");
+  ASSERT_TRUE(fetched.ok()) << fetched.status();
+  EXPECT_EQ(fetched->status, 405) << fetched->body;
+  auto huge = PostAck(message.ack_url(), std::string(17 << 10, ' '));  // the limit is 16 KiB
+  ASSERT_TRUE(huge.ok()) << huge.status();
+  EXPECT_EQ(huge->status, 413) << huge->body;
 
   // NCMEC: one finished report, its id on the delivery.
   ASSERT_TRUE(WaitForState(broker, receipt.referral_id(), to_ncmec, v1::DELIVERED));

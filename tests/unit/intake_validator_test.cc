@@ -98,6 +98,19 @@ TEST_F(IntakeValidatorTest, RejectsTimesInTheFuture) {
   EXPECT_THAT(fields, Contains("child.dateOfBirth"));
 }
 
+TEST_F(IntakeValidatorTest, RejectsAReceivedAtBefore2000) {
+  auto intake = LoadIntake("urgent-hotel-bridgeport");
+  for (absl::Time early : {absl::FromUnixSeconds(0), kEarliestReceivedAt - absl::Seconds(1)}) {
+    *intake.mutable_received_at() = ToProtoTime(early);
+    const auto violations = Validate(intake);
+    ASSERT_EQ(violations.size(), 1u) << early;
+    EXPECT_EQ(violations[0].field, "receivedAt");
+    EXPECT_THAT(violations[0].description, HasSubstr("before 2000-01-01"));
+  }
+  *intake.mutable_received_at() = ToProtoTime(kEarliestReceivedAt);
+  EXPECT_THAT(Validate(intake), IsEmpty());
+}
+
 TEST_F(IntakeValidatorTest, AllowsSmallClockSkew) {
   auto intake = LoadIntake("urgent-hotel-bridgeport");
   *intake.mutable_received_at() = ToProtoTime(TestNow() + absl::Minutes(2));

@@ -1,6 +1,7 @@
 #include "adapters/file_drop/erased_files.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,23 +15,27 @@
 namespace hart::adapters::file_drop {
 namespace {
 
-// The file's content, or nullopt with errno set. Never follows a link.
-std::optional<std::string> ReadFileAt(const DirectoryHandle& dir, const std::string& name) {
+// Far above any delivery the broker writes (an intake is at most 1 MiB).
+constexpr off_t kMaxDeliveryFileBytes = 16 << 20;
+
+// The content of `name` if it is a regular file the broker can read, under
+// the size limit; nullopt for anything else (a link, a directory, a
+// partner's own file): not one of the broker's, so not the sweep's.
+std::optional<std::string> ReadDeliveryFile(const DirectoryHandle& dir, const std::string& name) {
   const int fd = ::openat(dir.fd(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
-  std::string content;
-  char buffer[8192];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int error = errno;
-      ::close(fd);
-      errno = error;
-      return std::nullopt;
+  struct stat info {};
+  std::optional<std::string> content;
+  if (::fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_size <= kMaxDeliveryFileBytes) {
+    content.emplace();
+    char buffer[8192];
+    for (;;) {
+      const ssize_t n = ::read(fd, buffer, sizeof buffer);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) content.reset();
+      if (n <= 0) break;
+      content->append(buffer, static_cast<size_t>(n));
     }
-    if (n == 0) break;
-    content.append(buffer, static_cast<size_t>(n));
   }
   ::close(fd);
   return content;
@@ -52,16 +57,17 @@ absl::StatusOr<int> RemoveFilesOfReferral(const DirectoryHandle& dir,
   const std::string marker = "\"referralId\":\"" + std::string(referral_id) + "\"";
   int removed = 0;
   for (const std::string& name : names) {
-    if (name.empty() || name.front() == '.' || !absl::EndsWith(name, kDeliverySuffix)) continue;
+    if (!absl::EndsWith(name, kDeliverySuffix)) continue;
     const std::string_view delivery_id =
         std::string_view(name).substr(0, name.size() - std::string_view(kDeliverySuffix).size());
-    if (delivery_id == keep_delivery_id) continue;
-    const std::optional<std::string> content = ReadFileAt(dir, name);
-    if (!content.has_value()) {
-      if (errno == ENOENT) continue;  // the partner took it meanwhile
-      return dir.ErrnoError(absl::StrCat("cannot read ", name));
+    if (!IsValidDeliveryId(delivery_id) || delivery_id == keep_delivery_id) continue;
+    const std::optional<std::string> content = ReadDeliveryFile(dir, name);
+    // Erasure notices carry no facts, and another agency sharing the
+    // directory may not have read its own yet.
+    if (!content.has_value() || !absl::StrContains(*content, marker) ||
+        absl::StrContains(*content, "\"kind\":\"ERASURE\"")) {
+      continue;
     }
-    if (!absl::StrContains(*content, marker)) continue;
     for (const std::string& file : {name, std::string(delivery_id) + kSignatureSuffix}) {
       if (::unlinkat(dir.fd(), file.c_str(), 0) != 0 && errno != ENOENT) {
         return dir.ErrnoError(absl::StrCat("cannot remove ", file));

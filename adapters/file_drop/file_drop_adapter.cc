@@ -162,7 +162,10 @@ class FileDropAdapterImpl final : public FileDropAdapter {
                 json.size());
     if (message->kind() == ::hart::referral::v1::ERASURE) {
       // After the notice: a partner never finds the files gone unexplained.
-      const std::string& referral_id = message->erasure().referral_id();
+      const std::string& referral_id = delivery.referral_id;
+      if (referral_id.empty()) {
+        return Fail(id, absl::InternalError("file_drop: an erasure notice without its referral"));
+      }
       auto removed = RemoveFilesOfReferral(*dir, referral_id, id);
       if (!removed.ok()) return Fail(id, removed.status());  // retried: the sweep finishes
       Log()->info("event=file_drop_erased agency={} referral_id={} files={}", agency_id_,

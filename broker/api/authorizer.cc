@@ -34,16 +34,19 @@ Authorizer::Decision Authorizer::Decide(const grpc::CallbackServerContext& conte
   if (!identity.ok()) {
     return {identity.status(), DenialEvent(clock_.Now(), "unauthenticated", rpc, "", "")};
   }
-  if (identity->role == Role::kAgency && !options_.agency_ids.empty() &&
-      !options_.agency_ids.contains(identity->id)) {
-    return {absl::PermissionDeniedError(absl::StrCat(
-                "this certificate is ", identity->ToString(), ", an agency the broker's config "
-                "does not list; ask the operator for a certificate of a configured agency")),
-            DenialEvent(clock_.Now(), identity->ToString(), rpc, "", "")};
-  }
   for (Role role : allowed) {
     if (identity->role != role) continue;
     if (!limiter_.Allow(identity->ToString())) return {RateLimited(*identity, rpc), {}};
+    // After the rate limit: a removed agency's partner retrying in a loop
+    // is audited at that pace, no faster.
+    if (role == Role::kAgency && !options_.agency_ids.empty() &&
+        !options_.agency_ids.contains(identity->id)) {
+      return {absl::PermissionDeniedError(absl::StrCat(
+                  "this certificate is ", identity->ToString(), ", an agency the broker's "
+                  "config does not list; ask the operator for a certificate of a configured "
+                  "agency")),
+              DenialEvent(clock_.Now(), identity->ToString(), rpc, "", "")};
+    }
     if (options_.require_deadlines && permission != nullptr && !permission->streaming &&
         context.deadline() == std::chrono::system_clock::time_point::max()) {
       return {absl::InvalidArgumentError(

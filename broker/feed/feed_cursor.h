@@ -47,6 +47,7 @@ class FeedCursor {
   // redeliveries.
   std::optional<std::vector<CursorEvent>> NextPageFromTail();
 
+  uint64_t resume_after() const { return resume_after_; }
   // The last sequence returned in order (not counting redeliveries).
   uint64_t position() const { return position_; }
   // Still sending the redeliveries before `resume_after`.

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/api/authorizer.h"
 #include "broker/api/status_mapping.h"
+#include "broker/common/logging.h"
 #include "broker/common/time_util.h"
 #include "broker/feed/feed_service.h"
 #include "broker/views/delivery_message.h"
@@ -179,7 +180,10 @@ void FeedSubscription::OnPage(absl::StatusOr<std::vector<CursorEvent>> page,
     // Finished: the service may be gone; touch nothing but this object.
     if (!finished_ && !finish_pending_) {
       if (absl::IsOutOfRange(page.status())) {
-        FinishLocked(ToGrpcStatus(page.status()));  // the cursor's own answer: past the head
+        // The cursor's own answer: past the head. Numbers only in the log.
+        Logger("feed")->warn("event=cursor_past_head agency={} resume_after={}", agency_id_,
+                             cursor_.resume_after());
+        FinishLocked(ToGrpcStatus(page.status()));
       } else if (!page.ok()) {
         FinishLocked(CannotRead(page.status()));
       } else {

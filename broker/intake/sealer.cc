@@ -26,8 +26,12 @@ absl::StatusOr<SealOutcome> Sealer::Seal(const std::string& referral_id,
   for (const auto& item : *deliveries) {
     const DeliveryRecord& d = item.delivery;
     if (d.kind == v1::ERASURE) continue;
-    const bool handed_off = !d.transport_ref.empty() || d.state == v1::DELIVERED ||
-                            d.state == v1::ACKNOWLEDGED || d.state == v1::DECLINED;
+    // IN_FLIGHT: claimed by an adapter, whose write may land after the seal
+    // (a file drop's file); a notice to an agency that never got it is
+    // harmless.
+    const bool handed_off = !d.transport_ref.empty() || d.state == v1::IN_FLIGHT ||
+                            d.state == v1::DELIVERED || d.state == v1::ACKNOWLEDGED ||
+                            d.state == v1::DECLINED;
     if (handed_off) received.insert(d.agency_id);
   }
   const absl::Time now = clock_.Now();

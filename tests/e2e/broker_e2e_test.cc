@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/str_cat.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "broker/common/time_util.h"
@@ -226,6 +227,20 @@ TEST_F(BrokerE2ETest, FeedViewsFollowTheAgencyKind) {
   EXPECT_TRUE(mdt.delivery().referral().intake().reporter().phone().empty());
 }
 
+// Subscribes with `channel`'s certificate from `resume_after` and expects
+// the stream to end before any event: how it ended.
+grpc::Status SubscriptionEnd(std::shared_ptr<grpc::Channel> channel, uint64_t resume_after) {
+  auto stub = v1::FeedService::NewStub(std::move(channel));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::SubscribeRequest request;
+  request.set_resume_after(resume_after);
+  auto reader = stub->Subscribe(&context, request);
+  v1::FeedEvent event;
+  EXPECT_FALSE(reader->Read(&event));
+  return reader->Finish();
+}
+
 // A partner learns that it is subscribed, and from where, as soon as the
 // broker holds its stream, with nothing on its feed: not with the first
 // event or heartbeat (15 s later, past this call's deadline).
@@ -250,15 +265,7 @@ TEST_F(BrokerE2ETest, ASubscriberIsToldAtOnceThatTheBrokerHoldsItsStream) {
 // sequences it already processed: the stream ends OUT_OF_RANGE, naming
 // the head to resume from.
 TEST_F(BrokerE2ETest, AResumePointPastTheFeedsHeadEndsTheStreamOutOfRange) {
-  auto stub = broker_.Feed("hartford-pd");
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  v1::SubscribeRequest request;
-  request.set_resume_after(7);
-  auto reader = stub->Subscribe(&context, request);
-  v1::FeedEvent event;
-  EXPECT_FALSE(reader->Read(&event));
-  const grpc::Status status = reader->Finish();
+  const grpc::Status status = SubscriptionEnd(broker_.Channel("agency-hartford-pd"), 7);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::OUT_OF_RANGE) << status.error_message();
   EXPECT_THAT(status.error_message(),
               ::testing::HasSubstr("resume_after 7 is past the last event on this feed (0)"));
@@ -305,28 +312,14 @@ TEST_F(BrokerE2ETest, RolesAreEnforcedPerRpc) {
             grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(GetReferral(receipt.referral_id(), &status, "careline").error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
-  // Only agencies subscribe; a careline certificate is refused.
-  {
-    auto stub = v1::FeedService::NewStub(broker_.Channel("careline"));
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    auto reader = stub->Subscribe(&context, v1::SubscribeRequest());
-    v1::FeedEvent event;
-    EXPECT_FALSE(reader->Read(&event));
-    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  }
-  // Nor does a certificate of an agency the config does not list.
-  {
-    auto stub = broker_.Feed(kUnlistedAgencyId);
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    auto reader = stub->Subscribe(&context, v1::SubscribeRequest());
-    v1::FeedEvent event;
-    EXPECT_FALSE(reader->Read(&event));
-    const grpc::Status refused = reader->Finish();
-    EXPECT_EQ(refused.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-    EXPECT_THAT(refused.error_message(), HasSubstr("the broker's config does not list"));
-  }
+  // Only agencies subscribe; a careline certificate is refused, and so is
+  // the certificate of an agency the config does not list.
+  EXPECT_EQ(SubscriptionEnd(broker_.Channel("careline"), 0).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  const grpc::Status unlisted =
+      SubscriptionEnd(broker_.Channel(absl::StrCat("agency-", kUnlistedAgencyId)), 0);
+  EXPECT_EQ(unlisted.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(unlisted.error_message(), HasSubstr("the broker's config does not list"));
   // An agency cannot acknowledge another agency's delivery; nothing changes.
   std::string police_delivery, csao_delivery;
   for (const auto& d : receipt.destinations()) {

@@ -38,7 +38,8 @@ const std::string& DevCertsDir() {
     const std::string ids = RunAndCapture(std::string(HART_BROKER_BINARY) + " --config " +
                                           SourcePath("deploy/config/connecticut.yaml") +
                                           " --print-agency-ids");
-    // And one agency no config lists, whose certificate the broker refuses.
+    // And one agency no config lists, whose certificate the broker refuses
+    // (the fixture make_e2e_dev_certs makes it too: the script has no lock).
     std::string args = " " + std::string(kUnlistedAgencyId);
     for (auto id : absl::StrSplit(ids, '\n', absl::SkipEmpty())) {
       args += " " + std::string(id);

@@ -329,25 +329,36 @@ TEST_F(FileDropAdapterTest, LeavesNoTempFilesAndARetryRewritesTheSameFiles) {
 // A seal's erasure notice takes the sealed referral's earlier files, and
 // their signatures, out of the directory (it may lie under the broker's
 // data directory, which must hold no PII after a seal); another
-// referral's files and the partner's acks stay.
+// referral's files, the partner's acks, other erasure notices (another
+// agency sharing the directory may not have read its own) and entries
+// that are not the broker's files stay, and do not fail the notice.
 TEST_F(FileDropAdapterTest, AnErasureNoticeRemovesTheSealedReferralsFiles) {
   ASSERT_TRUE(CreateAdapter(Settings()).ok());
+  DeliveryRecord earlier_notice = Record("dlv_00NOTICE");
+  earlier_notice.kind = v1::ERASURE;
+  ASSERT_TRUE(Deliver(earlier_notice).status.ok());
   ASSERT_TRUE(Deliver(Record("dlv_01ABC")).status.ok());
   ASSERT_TRUE(Deliver(Record("dlv_02DEF")).status.ok());
   ASSERT_TRUE(Deliver(Record("dlv_03GHI", "ref_02OTHER")).status.ok());
   DropAck("dlv_01ABC.json.ack", "RECEIVED");
+  const std::string outside = tmp_.path() + "/outside.json";
+  WriteFile(outside, ReadFile(Path("dlv_02DEF.json")));
+  ASSERT_EQ(::symlink(outside.c_str(), Path("dlv_05LINK.json").c_str()), 0);
+  fs::create_directory(Path("dlv_06DIR.json"));
   DeliveryRecord erasure = Record("dlv_04ERASE");
   erasure.kind = v1::ERASURE;
 
   ASSERT_TRUE(Deliver(erasure).status.ok());
 
   EXPECT_THAT(List(drop_dir_),
-              ElementsAre("dlv_01ABC.json.ack", "dlv_03GHI.json", "dlv_03GHI.json.sig",
-                          "dlv_04ERASE.json", "dlv_04ERASE.json.sig"));
+              ElementsAre("dlv_00NOTICE.json", "dlv_00NOTICE.json.sig", "dlv_01ABC.json.ack",
+                          "dlv_03GHI.json", "dlv_03GHI.json.sig", "dlv_04ERASE.json",
+                          "dlv_04ERASE.json.sig", "dlv_05LINK.json", "dlv_06DIR.json"));
   EXPECT_THAT(ReadFile(Path("dlv_04ERASE.json")), HasSubstr("HFD-JV-26-0042"));
+  EXPECT_TRUE(fs::exists(outside));
   // Delivered again (a retry), the notice finds nothing more to remove.
   ASSERT_TRUE(Deliver(erasure).status.ok());
-  EXPECT_EQ(List(drop_dir_).size(), 5u);
+  EXPECT_EQ(List(drop_dir_).size(), 9u);
 }
 
 TEST_F(FileDropAdapterTest, DirectoryGoneIsUnavailableNamingItAndComesBackWithIt) {

@@ -18,9 +18,9 @@ namespace hart::adapters::file_drop {
 // Removes every `<deliveryId>.json` in `dir` whose delivery belongs to
 // `referral_id`, and its `.json.sig`, except erasure notices; then syncs
 // the directory. Entries that are not the broker's files (links,
-// directories, files it cannot read, names that are no delivery id) are
+// directories, files it may not read, names that are no delivery id) are
 // left alone. How many were removed, or UNAVAILABLE naming the file that
-// could not be removed (a retry finishes the sweep).
+// could not be read or removed (a retry finishes the sweep).
 absl::StatusOr<int> RemoveFilesOfReferral(const DirectoryHandle& dir,
                                           std::string_view referral_id,
                                           std::string_view keep_delivery_id);  // the notice

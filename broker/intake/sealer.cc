@@ -26,10 +26,11 @@ absl::StatusOr<SealOutcome> Sealer::Seal(const std::string& referral_id,
   for (const auto& item : *deliveries) {
     const DeliveryRecord& d = item.delivery;
     if (d.kind == v1::ERASURE) continue;
-    // IN_FLIGHT: claimed by an adapter, whose write may land after the seal
-    // (a file drop's file); a notice to an agency that never got it is
-    // harmless.
-    const bool handed_off = !d.transport_ref.empty() || d.state == v1::IN_FLIGHT ||
+    // Any attempt counts (attempts grow at the claim): an adapter's write
+    // may land after the seal (a file drop's file), or have landed though
+    // its answer was lost. A notice to an agency that never got the
+    // referral is harmless: it has nothing to erase.
+    const bool handed_off = d.attempts > 0 || !d.transport_ref.empty() ||
                             d.state == v1::DELIVERED || d.state == v1::ACKNOWLEDGED ||
                             d.state == v1::DECLINED;
     if (handed_off) received.insert(d.agency_id);

@@ -119,7 +119,7 @@ TEST(DashboardE2ETest, ASupervisorSeesOverdueReferralsAndAnAuditedTimeline) {
     ASSERT_TRUE(by_state.ok());
     EXPECT_EQ(by_state->status, 200) << (*it)[1].str() << ": " << by_state->body;
   }
-  EXPECT_GE(offered, 5);  // the states an overdue delivery can be in
+  EXPECT_GE(offered, 7);  // a referral with any delivery in the state
 
   // Reports: a bad period is refused with what to fix; a good one answers.
   auto no_period = client->Send("GET", "/dashboard/api/report?kind=ack-times&from=2026-13", "",

@@ -254,6 +254,20 @@ TEST_F(EncryptionTest, SealingDestroysTheDataKeyAndStopsEverything) {
   EXPECT_EQ(raw.find("HHD-FA-26-0001"), std::string::npos);  // the order only as a digest
 }
 
+// A delivery an adapter claimed may land after the seal, or have landed
+// though its answer was lost: its agency is told to erase it.
+TEST_F(EncryptionTest, SealingNotifiesAnAgencyWhoseDeliveryAnAdapterClaimed) {
+  auto receipt = factory_->Submit(LoadIntake("missing-from-foster-care-new-haven")).value();
+  auto claimed = store_->ClaimDueDeliveries(clock_.Now(), clock_.Now() + absl::Minutes(1), 1, {});
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  ASSERT_EQ(claimed->size(), 1u);
+  IdGenerator ids(random_);
+  Sealer sealer(*store_, factory_->geography(), clock_, ids);
+  auto sealed = sealer.Seal(receipt.referral_id(), "HHD-FA-26-0002", "supervisor/x");
+  ASSERT_TRUE(sealed.ok()) << sealed.status();
+  EXPECT_THAT(sealed->notified_agency_ids, ::testing::ElementsAre((*claimed)[0].agency_id));
+}
+
 NewReferral PlainReferral(const std::string& id, const v1::Intake& intake) {
   NewReferral r;
   r.referral.referral_id = "ref_" + id;

@@ -67,8 +67,7 @@ absl::StatusOr<std::optional<std::string>> ReadDeliveryFile(const DirectoryHandl
 }  // namespace
 
 absl::StatusOr<int> RemoveFilesOfReferral(const DirectoryHandle& dir,
-                                          std::string_view referral_id,
-                                          std::string_view keep_delivery_id) {
+                                          std::string_view referral_id) {
   int error = 0;
   const std::vector<std::string> names = ListDirectory(dir, &error);
   if (error != 0) {
@@ -83,7 +82,7 @@ absl::StatusOr<int> RemoveFilesOfReferral(const DirectoryHandle& dir,
     if (!absl::EndsWith(name, kDeliverySuffix)) continue;
     const std::string_view delivery_id =
         std::string_view(name).substr(0, name.size() - std::string_view(kDeliverySuffix).size());
-    if (!IsValidDeliveryId(delivery_id) || delivery_id == keep_delivery_id) continue;
+    if (!IsValidDeliveryId(delivery_id)) continue;
     HART_ASSIGN_OR_RETURN(content, ReadDeliveryFile(dir, name));
     // Erasure notices carry no facts, and another agency sharing the
     // directory may not have read its own yet.

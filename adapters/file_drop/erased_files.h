@@ -22,7 +22,6 @@ namespace hart::adapters::file_drop {
 // left alone. How many were removed, or UNAVAILABLE naming the file that
 // could not be read or removed (a retry finishes the sweep).
 absl::StatusOr<int> RemoveFilesOfReferral(const DirectoryHandle& dir,
-                                          std::string_view referral_id,
-                                          std::string_view keep_delivery_id);  // the notice
+                                          std::string_view referral_id);
 
 }  // namespace hart::adapters::file_drop

@@ -166,7 +166,7 @@ class FileDropAdapterImpl final : public FileDropAdapter {
       if (referral_id.empty()) {
         return Fail(id, absl::InternalError("file_drop: an erasure notice without its referral"));
       }
-      auto removed = RemoveFilesOfReferral(*dir, referral_id, id);
+      auto removed = RemoveFilesOfReferral(*dir, referral_id);
       if (!removed.ok()) return Fail(id, removed.status());  // retried: the sweep finishes
       Log()->info("event=file_drop_erased agency={} referral_id={} files={}", agency_id_,
                   referral_id, *removed);
